@@ -1,0 +1,78 @@
+# psirt — make help lists the targets. The two that matter: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+TEST_DATABASE_URL ?=
+PROD_ENV := PSIRT_DEV=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n') \
+	PSIRT_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from psirt.lib.config import new_fernet_key as k; print(k())') \
+	ALLOWED_HOSTS=security.example.com PSIRT_BASE_URL=https://security.example.com \
+	EMAIL_URL=smtp://localhost:25 DATABASE_URL=sqlite:///$(CURDIR)/var/check-deploy.sqlite3
+
+.PHONY: help run test lint format bench install install-dev messages lock clean screenshots
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e . 2>/dev/null || $(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev-installed: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e . 2>/dev/null || $(BIN)/pip install --quiet --no-deps -e .
+	@touch $@ $(VENV)/.run-installed
+
+install: $(VENV)/.run-installed ## Create .venv and install the locked runtime dependencies
+
+install-dev: $(VENV)/.dev-installed ## Install the locked development dependencies too
+
+run: install ## Migrate, load demo data and serve on http://127.0.0.1:$(PORT) (SQLite, dev mode)
+	PSIRT_DEV=$${PSIRT_DEV:-1} PORT=$(PORT) $(BIN)/psirt up
+
+lint: install-dev ## ruff, formatting, mypy, migrations and the deploy check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy psirt $$(ls bench/*.py 2>/dev/null)
+	PSIRT_DEV=1 PSIRT_VAR_DIR=$(CURDIR)/var/lint $(BIN)/psirt makemigrations --check --dry-run
+	$(PROD_ENV) $(BIN)/psirt check --deploy --fail-level WARNING
+
+format: install-dev ## Reformat the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint ## Lint, then the whole test suite on SQLite and on PostgreSQL
+	@echo "== tests on SQLite =="
+	$(BIN)/pytest -n 2 -q
+	@url="$(TEST_DATABASE_URL)"; \
+	if [ -z "$$url" ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then url=postgres://postgres@127.0.0.1:5432/test; fi; \
+	if [ -z "$$url" ]; then \
+	  echo; echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!!  PostgreSQL leg SKIPPED: TEST_DATABASE_URL is unset and nothing listens on   !!"; \
+	  echo "!!  127.0.0.1:5432. Only SQLite was tested.                                      !!"; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	else \
+	  echo "== tests on PostgreSQL ($$url) =="; \
+	  TEST_DATABASE_URL="$$url" $(BIN)/pytest -n 2 -q -m "not browser"; \
+	fi
+
+bench: install-dev ## Run every benchmark (each prints a RESULT line)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
+
+messages: install-dev ## Extract and compile the translations (Simplified Chinese)
+	cd psirt && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --add-location file
+	cd psirt && ../$(BIN)/django-admin compilemessages
+
+lock: install-dev ## Regenerate the lock files from pyproject.toml
+	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --extra dev -o requirements-dev.lock pyproject.toml
+
+clean: ## Remove .venv and var/ (deletes the local database!)
+	rm -rf $(VENV) var

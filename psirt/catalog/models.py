@@ -1,0 +1,113 @@
+"""The vendor's catalog: product lines, products and their firmware releases.
+
+Everything later (reports, cases, advisories, CSAF product trees, "am I affected") refers to these rows, so
+their public identifiers (slugs) are stable and their ordering is explicit."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+def pick_language(en: str, zh: str) -> str:
+    """The Chinese text for Chinese visitors when there is one, English otherwise."""
+    lang = (get_language() or "en").lower()
+    return zh if lang.startswith("zh") and zh else en
+
+
+class ProductLine(models.Model):
+    """A family of products, e.g. "IP cameras and recorders". Product engineers are invited per line."""
+
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name_en"]
+        verbose_name = _("product line")
+        verbose_name_plural = _("product lines")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return pick_language(self.name_en, self.name_zh)
+
+    @property
+    def description(self) -> str:
+        return pick_language(self.description_en, self.description_zh)
+
+
+class Product(models.Model):
+    """One device model (or a family of model names sharing firmware)."""
+
+    line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, related_name="products", verbose_name=_("line"))
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    model_numbers = models.CharField(
+        _("model numbers"), max_length=500, blank=True, help_text=_("Comma-separated model names sold under it.")
+    )
+    hardware_revisions = models.CharField(
+        _("hardware revisions"), max_length=200, blank=True, help_text=_("Comma-separated, e.g. A1, A2.")
+    )
+    description_en = models.TextField(_("description (English)"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    end_of_support = models.DateField(_("end of support"), null=True, blank=True)
+    is_public = models.BooleanField(_("listed publicly"), default=True)
+
+    class Meta:
+        ordering = ["line__position", "name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def description(self) -> str:
+        return pick_language(self.description_en, self.description_zh)
+
+    @property
+    def model_number_list(self) -> list[str]:
+        return [m.strip() for m in self.model_numbers.split(",") if m.strip()]
+
+
+class FirmwareRelease(models.Model):
+    """A firmware version of a product. `position` orders releases within a product (and variant):
+    version strings of device vendors do not sort reliably by themselves (V5.5.0 build 210318 …)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="releases", verbose_name=_("product"))
+    version = models.CharField(_("version"), max_length=100)
+    variant = models.CharField(
+        _("variant"),
+        max_length=100,
+        blank=True,
+        help_text=_("Region or operator variant, empty for the standard build."),
+    )
+    position = models.PositiveIntegerField(_("order"), help_text=_("Higher is newer, within the product."))
+    release_date = models.DateField(_("release date"), null=True, blank=True)
+    download_url = models.URLField(_("download URL"), max_length=500, blank=True)
+    notes_en = models.TextField(_("release notes (English)"), blank=True)
+    notes_zh = models.TextField(_("release notes (Chinese)"), blank=True)
+    is_public = models.BooleanField(_("listed publicly"), default=True)
+
+    class Meta:
+        ordering = ["product", "-position"]
+        verbose_name = _("firmware release")
+        verbose_name_plural = _("firmware releases")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "version", "variant"], name="release_unique_version"),
+            models.UniqueConstraint(fields=["product", "variant", "position"], name="release_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} {self.version}" + (f" ({self.variant})" if self.variant else "")
+
+    @property
+    def notes(self) -> str:
+        return pick_language(self.notes_en, self.notes_zh)

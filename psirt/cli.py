@@ -1,0 +1,162 @@
+"""The `psirt` command: psirt's own commands plus every Django management command.
+
+psirt up                 migrate, load demo data, serve + one worker (what `make run` does)
+psirt serve              gunicorn on 127.0.0.1:$PORT
+psirt worker             a background worker (django-tasks, database backend)
+psirt migrate            database migrations and the cache table
+psirt demo               load the demo data (idempotent)
+psirt createadmin        create a lead account
+psirt token create       create an API token
+psirt audit verify       check the audit log's hash chain
+psirt genkey             print a new encryption key for PSIRT_ENCRYPTION_KEYS
+psirt <django command>   anything `manage.py` knows (shell, check, makemigrations, …)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+OWN_COMMANDS = {
+    "up": "Migrate, load demo data, serve and run one worker (what `make run` does).",
+    "serve": "Serve the site with gunicorn on 127.0.0.1:$PORT (default 8000).",
+    "worker": "Run a background worker (django-tasks database backend); any number may run.",
+    "migrate": "Apply database migrations and create the shared cache table.",
+    "demo": "Load the demo data (two product lines, products, releases, demo accounts); idempotent.",
+    "createadmin": "Create a lead account (asks for the password, or --password-stdin).",
+    "token": "API tokens: `psirt token create --user EMAIL --scope SCOPE …`, `psirt token revoke ID`.",
+    "audit": "Audit log: `psirt audit verify` reports the first broken link of the hash chain.",
+    "genkey": "Print a new Fernet key for PSIRT_ENCRYPTION_KEYS.",
+}
+
+
+def _usage() -> str:
+    lines = ["usage: psirt COMMAND [options]", "", "psirt commands:"]
+    lines += [f"  {name:<12} {text}" for name, text in OWN_COMMANDS.items()]
+    lines += ["", "Every Django management command works too (psirt help lists them; psirt COMMAND --help)."]
+    return "\n".join(lines)
+
+
+def _django(argv: Sequence[str]) -> None:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["psirt", *argv])
+
+
+def _serve_args(workers: int | None = None) -> list[str]:
+    port = os.environ.get("PORT", "8000")
+    bind = os.environ.get("PSIRT_BIND", "127.0.0.1")
+    count = workers or int(os.environ.get("WEB_CONCURRENCY", "0") or 0) or min(4, (os.cpu_count() or 1) + 1)
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
+    return [
+        gunicorn,
+        "psirt.wsgi:application",
+        "--bind",
+        f"{bind}:{port}",
+        "--workers",
+        str(count),
+        "--access-logfile",
+        "-",
+        "--forwarded-allow-ips",
+        os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        "--max-requests",
+        "2000",
+        "--max-requests-jitter",
+        "200",
+    ]
+
+
+def _worker_args() -> list[str]:
+    return [sys.executable, "-m", "psirt.cli", "db_worker", "--interval", "1"]
+
+
+def _banner() -> str:
+    from django.conf import settings
+
+    base = settings.PSIRT_BASE_URL
+    lines = [
+        "",
+        "psirt is running.",
+        f"  Public site  {base}/en/   (中文: {base}/zh-hans/)",
+        f"  Back office  {base}/en/desk/",
+        f"  Admin        {base}/admin/",
+        f"  API docs     {base}/api/docs",
+    ]
+    from psirt.accounts.models import User
+
+    demo = list(User.objects.filter(email__endswith="@demo.test").values_list("email", flat=True))
+    if demo:
+        lines.append(f"  Demo sign-ins (password {settings.PSIRT_DEMO_PASSWORD!r}, set PSIRT_DEMO_PASSWORD to change):")
+        lines += [f"    {email}" for email in demo]
+    lines.append("  Stop with Ctrl-C.")
+    return "\n".join(lines) + "\n"
+
+
+def _migrate(rest: Sequence[str] = ()) -> None:
+    _django(["migrate", *rest])
+    # The database cache carries rate limits and login throttling across processes.
+    _django(["createcachetable"])
+
+
+def _up() -> int:
+    _migrate(["-v", "0"])
+    _django(["demo"])
+    from django.conf import settings
+
+    if not settings.PSIRT_DEV:
+        _django(["collectstatic", "--noinput", "-v0"])
+    worker = subprocess.Popen(_worker_args())  # noqa: S603 - our own interpreter and module
+    server = subprocess.Popen(_serve_args())  # noqa: S603
+    sys.stdout.write(_banner())
+    sys.stdout.flush()
+
+    def stop(signum: int, frame: object) -> None:
+        for proc in (server, worker):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        code = server.wait()
+    finally:
+        stop(0, None)
+        worker.wait(timeout=30)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psirt.settings")
+    if not args or args[0] in {"-h", "--help"}:
+        sys.stdout.write(_usage() + "\n")
+        return 0
+    command, rest = args[0], args[1:]
+    if command == "genkey":
+        from psirt.lib.config import new_fernet_key
+
+        sys.stdout.write(new_fernet_key() + "\n")
+        return 0
+    import django
+
+    django.setup()
+    if command == "up":
+        return _up()
+    if command == "serve":
+        os.execv(_serve_args()[0], _serve_args())  # noqa: S606 - replaces this process with gunicorn
+    if command == "worker":
+        _django(["db_worker", *rest])
+        return 0
+    if command == "migrate":
+        _migrate(rest)
+        return 0
+    _django([command, *rest])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""Strict parsing of the environment into settings.
+
+Every variable psirt reads is declared here, parsed once, and a bad value stops start-up with a message
+that names the variable and says what to do. `load_config` is pure (a mapping in, a `Config` out, plus the
+side effect of creating dev secrets under the var folder when dev mode asks for it), so it is tested with
+plain dictionaries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+
+
+class ConfigError(Exception):
+    """A variable has a bad or missing value; the message names it and says how to fix it."""
+
+
+# Values people paste from examples. Production refuses them: a known secret is no secret.
+PLACEHOLDERS = {
+    "",
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "please-change-me",
+    "replace-me",
+    "xxx",
+    "todo",
+    "insecure",
+}
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    backend: str
+    host: str = "localhost"
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    timeout: int = 20
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the environment decides, already validated."""
+
+    dev: bool
+    debug: bool
+    var_dir: Path
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    database: dict[str, Any]
+    allowed_hosts: list[str]
+    base_url: str
+    email: EmailConfig
+    default_from_email: str
+    time_zone: str
+    https: bool
+    demo_password: str
+    log_level: str
+    team_key_file: Path | None = None
+    signing_key_file: Path | None = None
+    csrf_trusted_origins: list[str] = field(default_factory=list)
+
+
+# The table in the README is generated from this list (make docs-env), so the two never drift.
+VARIABLES: list[tuple[str, str, str]] = [
+    ("PSIRT_DEV", "0", "`1` for laptop conveniences: DEBUG allowed, secrets generated under `var/`, 2FA optional."),
+    ("DEBUG", "0", "`1` shows Django's debug pages. Refused unless `PSIRT_DEV=1`."),
+    ("SECRET_KEY", "(none)", "Django's signing key, at least 50 characters. Required in production."),
+    ("SECRET_KEY_FILE", "(none)", "Path to a file holding `SECRET_KEY` (for Docker/systemd secrets)."),
+    (
+        "PSIRT_ENCRYPTION_KEYS",
+        "(none)",
+        "Comma-separated Fernet keys for data at rest. The first encrypts, all decrypt (rotation). "
+        "Required in production; `psirt genkey` prints a new one.",
+    ),
+    ("DATABASE_URL", "sqlite:///var/psirt.sqlite3", "`sqlite:///path` or `postgres://user:pass@host:5432/db`."),
+    ("ALLOWED_HOSTS", "localhost,127.0.0.1 (dev)", "Comma-separated host names. Required in production."),
+    ("PSIRT_BASE_URL", "http://127.0.0.1:8000 (dev)", "Public URL of the site, used in mails, feeds and CSAF."),
+    ("EMAIL_URL", "console: (dev)", "`smtp://user:pass@host:25`, `smtp+tls://…:587` (STARTTLS), `smtps://…:465`."),
+    ("DEFAULT_FROM_EMAIL", "psirt@<host of PSIRT_BASE_URL>", "Sender address of every mail."),
+    ("TIME_ZONE", "UTC", "IANA zone for deadlines and display, e.g. `Asia/Shanghai`."),
+    ("PSIRT_VAR_DIR", "./var", "Where SQLite, uploads, generated dev secrets and the CSAF tree live."),
+    ("PSIRT_TEAM_KEY_FILE", "(none)", "Team's OpenPGP secret key, to decrypt encrypted reports for staff."),
+    ("PSIRT_SIGNING_KEY_FILE", "(none)", "OpenPGP secret key that signs CSAF documents and security.txt."),
+    ("PSIRT_DEMO_PASSWORD", "demo-psirt-2026", "Password of the demo accounts (only when demo data is loaded)."),
+    ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    ("PORT", "8000", "Port `make run` / `psirt serve` listens on."),
+]
+
+
+def parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a yes/no value: use 1 or 0.")
+
+
+def parse_list(env: Mapping[str, str], name: str) -> list[str] | None:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    items = [item.strip() for item in raw.split(",")]
+    if any(not item for item in items):
+        raise ConfigError(f"{name} has an empty item: separate values with single commas, e.g. a.example,b.example.")
+    return items
+
+
+def _is_placeholder(value: str) -> bool:
+    v = value.strip().lower()
+    return v in PLACEHOLDERS or v.startswith(("django-insecure", "change", "replace"))
+
+
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value: str = make()
+    # Created with 0600 from the start: the secret never exists world-readable, not even briefly.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def new_fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _secret_key(env: Mapping[str, str], dev: bool, var_dir: Path) -> str:
+    value = env.get("SECRET_KEY")
+    file_name = env.get("SECRET_KEY_FILE")
+    if value is not None and file_name is not None:
+        raise ConfigError("Both SECRET_KEY and SECRET_KEY_FILE are set: keep only one.")
+    if file_name is not None:
+        try:
+            value = Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"SECRET_KEY_FILE={file_name!r} cannot be read ({exc.strerror}).") from exc
+    if value is None:
+        if dev:
+            return _read_or_create(var_dir / "secret_key", lambda: secrets.token_urlsafe(64))
+        raise ConfigError(
+            "SECRET_KEY is not set. Set SECRET_KEY (or SECRET_KEY_FILE) to a random string of at least "
+            '50 characters, e.g. `python -c "import secrets; print(secrets.token_urlsafe(64))"`.'
+        )
+    if not dev and (_is_placeholder(value) or len(value) < 50 or len(set(value)) < 5):
+        raise ConfigError(
+            "SECRET_KEY is a placeholder or too short (needs 50+ random characters): generate a real one."
+        )
+    return value
+
+
+def _encryption_keys(env: Mapping[str, str], dev: bool, var_dir: Path) -> tuple[str, ...]:
+    keys = parse_list(env, "PSIRT_ENCRYPTION_KEYS")
+    if keys is None:
+        if dev:
+            keys = [_read_or_create(var_dir / "encryption_key", new_fernet_key)]
+        else:
+            raise ConfigError(
+                "PSIRT_ENCRYPTION_KEYS is not set. Generate a key with `psirt genkey` and set it; "
+                "keep it outside the database backups."
+            )
+    for index, key in enumerate(keys, start=1):
+        if not dev and _is_placeholder(key):
+            raise ConfigError(f"PSIRT_ENCRYPTION_KEYS item {index} is a placeholder: generate one with `psirt genkey`.")
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigError(
+                f"PSIRT_ENCRYPTION_KEYS item {index} is not a Fernet key (32 url-safe base64 bytes): "
+                "generate one with `psirt genkey`."
+            )
+    return tuple(keys)
+
+
+def _database(env: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
+    url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'psirt.sqlite3'}"
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
+        raise ConfigError(f"DATABASE_URL scheme {scheme!r} is not supported: use sqlite:/// or postgres://.")
+    try:
+        db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0 if scheme == "sqlite" else 60))
+    except Exception as exc:  # dj_database_url raises several kinds; all mean the same to the operator
+        raise ConfigError(f"DATABASE_URL cannot be parsed ({exc}); e.g. postgres://user:pw@host:5432/psirt.") from exc
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        name = str(db["NAME"])
+        if name and name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        # WAL lets readers and one writer work at once; IMMEDIATE takes the write lock at BEGIN so two
+        # processes never deadlock upgrading a read lock; busy_timeout waits instead of failing.
+        db["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    else:
+        db.setdefault("CONN_HEALTH_CHECKS", True)
+        db["CONN_HEALTH_CHECKS"] = True
+    db["ATOMIC_REQUESTS"] = False
+    return db
+
+
+def _email(env: Mapping[str, str], dev: bool) -> EmailConfig:
+    url = env.get("EMAIL_URL")
+    if not url:
+        if dev:
+            return EmailConfig(backend="django.core.mail.backends.console.EmailBackend")
+        raise ConfigError("EMAIL_URL is not set: e.g. smtp+tls://user:password@mail.example.com:587.")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in {"console", "locmem", "dummy"}:
+        return EmailConfig(backend=f"django.core.mail.backends.{scheme}.EmailBackend")
+    if scheme not in {"smtp", "smtp+tls", "smtps", "submission"}:
+        raise ConfigError(f"EMAIL_URL scheme {scheme!r} is unknown: use smtp://, smtp+tls:// or smtps://.")
+    if not parts.hostname:
+        raise ConfigError("EMAIL_URL has no host: e.g. smtp://mail.example.com:25.")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError("EMAIL_URL has a bad port: use a number from 1 to 65535.") from exc
+    default_port = {"smtp": 25, "smtp+tls": 587, "submission": 587, "smtps": 465}[scheme]
+    return EmailConfig(
+        backend="django.core.mail.backends.smtp.EmailBackend",
+        host=parts.hostname,
+        port=port or default_port,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        use_tls=scheme in {"smtp+tls", "submission"},
+        use_ssl=scheme == "smtps",
+    )
+
+
+def _base_url(env: Mapping[str, str], dev: bool) -> str:
+    raw = env.get("PSIRT_BASE_URL")
+    if not raw:
+        if dev:
+            return f"http://127.0.0.1:{env.get('PORT', '8000')}"
+        raise ConfigError("PSIRT_BASE_URL is not set: the public address, e.g. https://security.example.com.")
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"PSIRT_BASE_URL={raw!r} is not an http(s) URL like https://security.example.com.")
+    if not dev and parts.scheme != "https":
+        raise ConfigError("PSIRT_BASE_URL must use https:// in production (PSIRT_DEV=1 allows http).")
+    return raw.rstrip("/")
+
+
+def _time_zone(env: Mapping[str, str]) -> str:
+    tz = env.get("TIME_ZONE", "UTC").strip() or "UTC"
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"TIME_ZONE={tz!r} is not an IANA time zone such as UTC or Asia/Shanghai.") from exc
+    return tz
+
+
+def _optional_file(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise ConfigError(f"{name}={raw!r} does not point to a readable file.")
+    return path
+
+
+def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
+    """Parse the environment. Raises ConfigError naming the first bad variable."""
+    dev = parse_bool(env, "PSIRT_DEV", False)
+    debug = parse_bool(env, "DEBUG", False)
+    if debug and not dev:
+        raise ConfigError("DEBUG=1 is only allowed together with PSIRT_DEV=1: debug pages leak data.")
+    var_dir = Path(env.get("PSIRT_VAR_DIR") or base_dir / "var").resolve()
+    base_url = _base_url(env, dev)
+    host = urlsplit(base_url).hostname or "localhost"
+    hosts = parse_list(env, "ALLOWED_HOSTS")
+    if hosts is None:
+        if not dev:
+            raise ConfigError(f"ALLOWED_HOSTS is not set: list the public host names, e.g. {host}.")
+        hosts = ["localhost", "127.0.0.1", "[::1]", host]
+    log_level = env.get("LOG_LEVEL", "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
+    port = env.get("PORT", "8000")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"PORT={port!r} must be a number from 1 to 65535.")
+    return Config(
+        dev=dev,
+        debug=debug,
+        var_dir=var_dir,
+        secret_key=_secret_key(env, dev, var_dir),
+        encryption_keys=_encryption_keys(env, dev, var_dir),
+        database=_database(env, var_dir),
+        allowed_hosts=hosts,
+        base_url=base_url,
+        email=_email(env, dev),
+        default_from_email=env.get("DEFAULT_FROM_EMAIL") or f"psirt@{host}",
+        time_zone=_time_zone(env),
+        https=base_url.startswith("https://"),
+        demo_password=env.get("PSIRT_DEMO_PASSWORD") or "demo-psirt-2026",
+        log_level=log_level,
+        team_key_file=_optional_file(env, "PSIRT_TEAM_KEY_FILE"),
+        signing_key_file=_optional_file(env, "PSIRT_SIGNING_KEY_FILE"),
+        csrf_trusted_origins=[base_url],
+    )

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from psirt.lib.config import ConfigError, load_config, new_fernet_key
+
+GOOD_SECRET = "s3cr3t-" + "aZ9-" * 15
+
+
+def prod_env(**overrides: str) -> dict[str, str]:
+    env = {
+        "SECRET_KEY": GOOD_SECRET,
+        "PSIRT_ENCRYPTION_KEYS": new_fernet_key(),
+        "ALLOWED_HOSTS": "security.example.com",
+        "PSIRT_BASE_URL": "https://security.example.com",
+        "EMAIL_URL": "smtp+tls://bot%40example.com:p%40ss@mail.example.com",
+    }
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v != "<unset>"}
+
+
+def test_production_config_parses_every_value(tmp_path: Path) -> None:
+    cfg = load_config(prod_env(TIME_ZONE="Asia/Shanghai"), base_dir=tmp_path)
+    assert cfg.dev is False and cfg.debug is False
+    assert cfg.allowed_hosts == ["security.example.com"]
+    assert cfg.email.host == "mail.example.com" and cfg.email.port == 587 and cfg.email.use_tls
+    assert cfg.email.user == "bot@example.com" and cfg.email.password == "p@ss"
+    assert cfg.time_zone == "Asia/Shanghai"
+    assert cfg.https is True
+    assert cfg.database["ENGINE"] == "django.db.backends.sqlite3"
+    assert "journal_mode=WAL" in cfg.database["OPTIONS"]["init_command"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SECRET_KEY", "<unset>", "SECRET_KEY is not set"),
+        ("SECRET_KEY", "changeme", "placeholder"),
+        ("SECRET_KEY", "short-but-random-Xy1", "placeholder or too short"),
+        ("SECRET_KEY", "django-insecure-" + "x" * 50, "placeholder"),
+        ("PSIRT_ENCRYPTION_KEYS", "<unset>", "PSIRT_ENCRYPTION_KEYS is not set"),
+        ("PSIRT_ENCRYPTION_KEYS", "not-a-key", "item 1 is not a Fernet key"),
+        ("PSIRT_ENCRYPTION_KEYS", "a,,b", "empty item"),
+        ("ALLOWED_HOSTS", "<unset>", "ALLOWED_HOSTS is not set"),
+        ("PSIRT_BASE_URL", "<unset>", "PSIRT_BASE_URL is not set"),
+        ("PSIRT_BASE_URL", "ftp://x", "is not an http(s) URL"),
+        ("PSIRT_BASE_URL", "http://security.example.com", "must use https://"),
+        ("EMAIL_URL", "<unset>", "EMAIL_URL is not set"),
+        ("EMAIL_URL", "pop3://x", "scheme 'pop3' is unknown"),
+        ("EMAIL_URL", "smtp://host:99999", "bad port"),
+        ("TIME_ZONE", "Mars/Olympus", "not an IANA time zone"),
+        ("DEBUG", "1", "only allowed together with PSIRT_DEV=1"),
+        ("DEBUG", "maybe", "not a yes/no value"),
+        ("DATABASE_URL", "mysql://x/y", "scheme 'mysql' is not supported"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL"),
+        ("PORT", "http", "PORT"),
+    ],
+)
+def test_bad_value_stops_startup_naming_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        load_config(prod_env(**{name: value}), base_dir=tmp_path)
+    assert name.split("_")[0] in str(info.value)
+
+
+def test_secret_key_file_is_read_and_both_forms_conflict(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(GOOD_SECRET + "\n")
+    cfg = load_config(prod_env(SECRET_KEY="<unset>", SECRET_KEY_FILE=str(key_file)), base_dir=tmp_path)
+    assert cfg.secret_key == GOOD_SECRET
+    with pytest.raises(ConfigError, match="Both SECRET_KEY and SECRET_KEY_FILE"):
+        load_config(prod_env(SECRET_KEY_FILE=str(key_file)), base_dir=tmp_path)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(prod_env(SECRET_KEY="<unset>", SECRET_KEY_FILE=str(tmp_path / "nope")), base_dir=tmp_path)
+
+
+def test_dev_mode_generates_secrets_once_with_private_permissions(tmp_path: Path) -> None:
+    env = {"PSIRT_DEV": "1", "PSIRT_VAR_DIR": str(tmp_path / "var")}
+    first = load_config(env, base_dir=tmp_path)
+    second = load_config(env, base_dir=tmp_path)
+    assert first.secret_key == second.secret_key and len(first.secret_key) >= 50
+    assert first.encryption_keys == second.encryption_keys
+    for name in ("secret_key", "encryption_key"):
+        assert (tmp_path / "var" / name).stat().st_mode & 0o777 == 0o600
+    assert first.base_url == "http://127.0.0.1:8000"
+    assert first.email.backend.endswith("console.EmailBackend")
+
+
+def test_key_rotation_keeps_every_key_in_order(tmp_path: Path) -> None:
+    keys = [new_fernet_key() for _ in range(3)]
+    cfg = load_config(prod_env(PSIRT_ENCRYPTION_KEYS=",".join(keys)), base_dir=tmp_path)
+    assert cfg.encryption_keys == tuple(keys)
+
+
+def test_postgres_url_is_accepted(tmp_path: Path) -> None:
+    cfg = load_config(prod_env(DATABASE_URL="postgres://u:p@db.internal:5433/psirt"), base_dir=tmp_path)
+    assert cfg.database["ENGINE"] == "django.db.backends.postgresql"
+    assert cfg.database["HOST"] == "db.internal" and cfg.database["PORT"] == 5433
+
+
+def test_settings_module_refuses_to_start_with_a_clear_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PSIRT_DEV", "DJANGO_SETTINGS_MODULE"}}
+    env.update(prod_env(SECRET_KEY="changeme"), PSIRT_VAR_DIR=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-c", "import psirt.settings"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert "configuration error: SECRET_KEY" in proc.stderr
+    assert "Traceback" not in proc.stderr

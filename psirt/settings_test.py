@@ -1,0 +1,31 @@
+"""Settings for the test suite: production-like (no dev mode, no DEBUG), with fixed test secrets.
+
+`TEST_DATABASE_URL` selects PostgreSQL for the second leg of `make test`."""
+
+import os
+
+from psirt.lib.config import new_fernet_key
+
+_test_env = {
+    "PSIRT_DEV": "0",
+    "SECRET_KEY": "test-" + "k9Qz" * 16,
+    "PSIRT_ENCRYPTION_KEYS": new_fernet_key() + "," + new_fernet_key(),
+    "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+    "PSIRT_BASE_URL": "https://psirt.test",
+    "EMAIL_URL": "locmem:",
+    "TIME_ZONE": "Asia/Shanghai",
+}
+for _name, _value in _test_env.items():
+    os.environ[_name] = _value
+os.environ.setdefault("PSIRT_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"))
+if os.environ.get("TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+else:
+    os.environ["DATABASE_URL"] = "sqlite:///" + os.path.join(os.environ["PSIRT_VAR_DIR"], "test.sqlite3")
+
+from psirt.settings import *  # noqa: E402,F403
+
+SECURE_SSL_REDIRECT = False  # the test client speaks http to "testserver"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production
+PSIRT_REQUIRE_MFA = True
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

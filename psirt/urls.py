@@ -1,0 +1,44 @@
+"""URL map. Public pages and the desk are language-prefixed (/en/…, /zh-hans/…); machine-readable
+endpoints (API, .well-known, feeds' canonical files) are not."""
+
+from __future__ import annotations
+
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import set_language
+
+from psirt.accounts import urls as accounts_urls
+from psirt.catalog import urls as catalog_urls
+from psirt.pages import urls as pages_urls
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+desk_patterns: list[URLPattern | URLResolver] = [
+    *accounts_urls.desk_urlpatterns,
+    path("catalog/", include((catalog_urls.desk_urlpatterns, "catalog"))),
+    path("settings/", include((pages_urls.desk_urlpatterns, "pages"))),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+]
+
+urlpatterns += i18n_patterns(
+    path("accounts/", include("allauth.urls")),
+    path("desk/", include((desk_patterns, "desk"))),
+    path("updates/", include((catalog_urls.public_urlpatterns, "catalog"))),
+    path("", include((pages_urls.public_urlpatterns, "pages"))),
+    prefix_default_language=True,
+)
+
+handler400 = "psirt.pages.views.bad_request"
+handler403 = "psirt.pages.views.permission_denied"
+handler404 = "psirt.pages.views.page_not_found"
+handler500 = "psirt.pages.views.server_error"
