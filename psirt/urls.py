@@ -10,7 +10,9 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 
 from psirt.accounts import urls as accounts_urls
+from psirt.api.urls import api
 from psirt.catalog import urls as catalog_urls
+from psirt.intake import urls as intake_urls
 from psirt.pages import urls as pages_urls
 
 
@@ -22,18 +24,22 @@ desk_patterns: list[URLPattern | URLResolver] = [
     *accounts_urls.desk_urlpatterns,
     path("catalog/", include((catalog_urls.desk_urlpatterns, "catalog"))),
     path("settings/", include((pages_urls.desk_urlpatterns, "pages"))),
+    path("inbox/", include((intake_urls.desk_urlpatterns, "intake"))),
 ]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]
 
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("desk/", include((desk_patterns, "desk"))),
     path("updates/", include((catalog_urls.public_urlpatterns, "catalog"))),
+    path("report/", include((intake_urls.public_urlpatterns, "intake"))),
+    path("r/", include((intake_urls.portal_urlpatterns, "portal"))),
     path("", include((pages_urls.public_urlpatterns, "pages"))),
     prefix_default_language=True,
 )

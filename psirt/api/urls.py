@@ -1,0 +1,11 @@
+"""The JSON API (django-ninja), mounted at /api/ (docs at /api/docs). Each app adds its router here."""
+
+from ninja import NinjaAPI
+
+api = NinjaAPI(
+    title="psirt API",
+    version="1",
+    urls_namespace="api",
+    docs_url="/docs",
+    description="Machine access to a psirt Security Response Center.",
+)
