@@ -150,8 +150,9 @@ def new_fernet_key() -> str:
 
 
 def _secret_key(env: Mapping[str, str], dev: bool, var_dir: Path) -> str:
-    value = env.get("SECRET_KEY")
-    file_name = env.get("SECRET_KEY_FILE")
+    # An empty variable (`SECRET_KEY=` in an env file) means "not set", not "the empty key".
+    value = env.get("SECRET_KEY") or None
+    file_name = env.get("SECRET_KEY_FILE") or None
     if value is not None and file_name is not None:
         raise ConfigError("Both SECRET_KEY and SECRET_KEY_FILE are set: keep only one.")
     if file_name is not None:

@@ -1,0 +1,76 @@
+"""The `psirt` command as an operator runs it: a separate process with its own environment."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from psirt.cli import OWN_COMMANDS
+
+
+def run_psirt(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "psirt.cli", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
+    )
+
+
+@pytest.fixture
+def dev_env(tmp_path: Path) -> dict[str, str]:
+    return {"PSIRT_DEV": "1", "PSIRT_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": ""}
+
+
+def test_help_lists_every_psirt_command() -> None:
+    proc = run_psirt("--help")
+    assert proc.returncode == 0
+    for name in OWN_COMMANDS:
+        assert f"  {name} " in proc.stdout
+
+
+def test_genkey_prints_a_fresh_fernet_key_each_time() -> None:
+    first, second = run_psirt("genkey").stdout.strip(), run_psirt("genkey").stdout.strip()
+    assert first != second
+    assert len(base64.urlsafe_b64decode(first)) == 32
+
+
+def test_migrate_creates_the_schema_and_the_shared_cache_table_in_wal_mode(dev_env: dict[str, str]) -> None:
+    proc = run_psirt("migrate", "-v", "0", env=dev_env)
+    assert proc.returncode == 0, proc.stderr
+    db = Path(dev_env["PSIRT_VAR_DIR"]) / "psirt.sqlite3"
+    with sqlite3.connect(db) as conn:
+        tables = {row[0] for row in conn.execute("select name from sqlite_master where type='table'")}
+        mode = conn.execute("pragma journal_mode").fetchone()[0]
+    assert {"accounts_user", "audit_auditevent", "catalog_product", "psirt_cache"} <= tables
+    assert mode == "wal"
+    # Running it again is harmless (make run runs it every time).
+    assert run_psirt("migrate", "-v", "0", env=dev_env).returncode == 0
+
+
+def test_django_commands_pass_through(dev_env: dict[str, str]) -> None:
+    proc = run_psirt("check", env=dev_env)
+    assert proc.returncode == 0, proc.stderr
+    assert "no issues" in proc.stdout
+
+
+def test_production_without_secrets_refuses_to_start_naming_the_variable(tmp_path: Path) -> None:
+    env = {"PSIRT_DEV": "0", "PSIRT_VAR_DIR": str(tmp_path), "SECRET_KEY": "", "PSIRT_ENCRYPTION_KEYS": ""}
+    proc = run_psirt("check", env=env)
+    assert proc.returncode == 2
+    assert "SECRET_KEY is not set" in proc.stderr
+    proc = run_psirt("check", env={**env, "SECRET_KEY": secrets.token_urlsafe(64)})
+    assert proc.returncode == 2
+    assert "PSIRT_ENCRYPTION_KEYS is not set" in proc.stderr
+    assert "Traceback" not in proc.stderr
