@@ -74,3 +74,30 @@ def test_production_without_secrets_refuses_to_start_naming_the_variable(tmp_pat
     assert proc.returncode == 2
     assert "PSIRT_ENCRYPTION_KEYS is not set" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_worker_runs_queued_tasks_from_the_database(dev_env: dict[str, str]) -> None:
+    assert run_psirt("migrate", "-v", "0", env=dev_env).returncode == 0
+    enqueue = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='psirt.settings'; django.setup();"
+        "from psirt.lib.tasks import verify_audit_chain; print(verify_audit_chain.enqueue().id)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", enqueue],
+        env={**{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}, **dev_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    task_id = proc.stdout.strip()
+    worker = run_psirt("worker", "--batch", "--no-startup-delay", "-v", "1", env=dev_env)
+    assert worker.returncode == 0, worker.stderr
+    db = Path(dev_env["PSIRT_VAR_DIR"]) / "psirt.sqlite3"
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select id, status, return_value from django_tasks_database_dbtaskresult").fetchall()
+    assert len(rows) == 1
+    stored_id, status, value = rows[0]
+    assert stored_id.replace("-", "") == task_id.replace("-", "")
+    assert status == "SUCCESSFUL"
+    assert '"ok": true' in value
