@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
 
@@ -51,8 +53,14 @@ def client_for(user: User | None, *, enforce_csrf: bool = False) -> Client:
     if user is not None:
         client.force_login(user)
         session = client.session
-        # allauth marks a session that passed the second factor; force_login skips the form.
-        session["account_authentication_methods"] = [{"method": "password"}, {"method": "mfa", "type": "totp"}]
+        # allauth records the methods a session passed (allauth.account.internal.flows.login): the list and
+        # the user it belongs to. force_login skips the forms, so write what the sign-in would have.
+        now = time.time()
+        session["account_authentication_methods"] = [
+            {"method": "password", "at": now, "email": user.email},
+            {"method": "mfa", "at": now, "type": "totp"},
+        ]
+        session["account_authentication_methods_user"] = str(user.pk)
         session.save()
     return client
 

@@ -65,8 +65,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "psirt.accounts.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the message middleware: an expired session is told why it was signed out.
+    "psirt.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "psirt.accounts.middleware.RequireStaffMFAMiddleware",
@@ -133,7 +134,10 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "reset_password": "5/m/ip,3/h/key",
 }
-MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
+# No mail to addresses that have no account (password reset), so the form cannot be used to spam anyone.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+MFA_ADAPTER = "psirt.accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "psirt"
 # Staff must enrol in TOTP outside dev mode (psirt.accounts.middleware.RequireStaffMFAMiddleware).

@@ -1,7 +1,28 @@
+"""allauth adapters: sign-up closed, sign-in events audited, TOTP secrets encrypted at rest."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
+from allauth.mfa.adapter import DefaultMFAAdapter
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpRequest
+
+from psirt.audit.services import record
+
+ENCRYPTED_PREFIX = "fernet:"
+
+
+def typed_email(credentials: dict[str, Any]) -> str:
+    """The address typed on the sign-in form, cut to a sane length, for the audit log (never the password)."""
+    value = credentials.get("email") or credentials.get("username") or ""
+    text = "".join(ch for ch in str(value) if ch.isprintable())
+    return text[:254]
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -9,3 +30,44 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            record(action="auth.sign_in_throttled", request=request, data={"email": typed_email(credentials)})
+            raise
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        record(action="auth.sign_in_failed", request=request, data={"email": typed_email(credentials)})
+
+    def login(self, request: HttpRequest, user: AbstractBaseUser) -> None:
+        super().login(request, user)
+        methods = sorted({str(r.get("method")) for r in get_authentication_records(request, user)})
+        record(action="auth.sign_in", actor=user, request=request, data={"methods": methods})
+
+
+def _fernet() -> MultiFernet:
+    keys = getattr(settings, "PSIRT_ENCRYPTION_KEYS", ()) or ()
+    if not keys:
+        raise ImproperlyConfigured("PSIRT_ENCRYPTION_KEYS is empty; TOTP secrets cannot be stored.")
+    # The first key encrypts, every key decrypts (rotation).
+    return MultiFernet([Fernet(k.encode("ascii") if isinstance(k, str) else k) for k in keys])
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery-code seeds are encrypted with the deployment's key: a database dump alone
+    does not let anyone generate a staff member's codes."""
+
+    def encrypt(self, text: str) -> str:
+        return ENCRYPTED_PREFIX + _fernet().encrypt(text.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, encrypted_text: str) -> str:
+        if not encrypted_text.startswith(ENCRYPTED_PREFIX):
+            return encrypted_text  # written before encryption was configured
+        try:
+            return _fernet().decrypt(encrypted_text[len(ENCRYPTED_PREFIX) :].encode("ascii")).decode("utf-8")
+        except InvalidToken:
+            raise ImproperlyConfigured(
+                "A TOTP secret cannot be decrypted with PSIRT_ENCRYPTION_KEYS (was a key removed?)."
+            ) from None

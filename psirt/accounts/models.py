@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -36,6 +37,8 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A member of the vendor's security or product team, signing in with an e-mail address."""
 
+    # The identifier used in desk URLs: integer keys never appear in a URL.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     email = models.EmailField(_("e-mail"), unique=True)
     name = models.CharField(_("name"), max_length=150, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.HANDLER)
@@ -74,6 +77,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_lead(self) -> bool:
         return self.role == Role.LEAD
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        """Leads are the admin's only users and see all raw data there; no one else has model permissions.
+        Roles, not Django permission rows, decide access everywhere else."""
+        return bool(self.is_active and self.is_lead) or super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return bool(self.is_active and self.is_lead) or super().has_module_perms(app_label)
 
     @property
     def is_handler(self) -> bool:

@@ -1,0 +1,140 @@
+"""API tokens: format, scopes, verification, and the django-ninja auth class the API routers use.
+
+A token reads `psirt_<key_id>_<secret>`: `key_id` (12 hex digits) finds the row, `secret` (32 random bytes,
+URL-safe base64) is checked against the stored SHA-256 in constant time. The full token exists only in the
+response that created it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from ninja.errors import AuthenticationError, AuthorizationError
+from ninja.security import HttpBearer
+
+from psirt.accounts.models import ApiToken, Role
+
+PREFIX = "psirt"
+KEY_ID_BYTES = 6  # 12 hex digits: a lookup handle, not a secret
+SECRET_BYTES = 32
+# psirt_ + 12 hex + _ + 43 URL-safe base64 characters; anything else is rejected before any lookup.
+TOKEN_RE = re.compile(r"^psirt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+MAX_TOKEN_LENGTH = 128
+# last_used_at is written at most this often per token, so busy clients don't write on every request.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+SCOPES: dict[str, Any] = {
+    "reports:write": _("Submit vulnerability reports"),
+    "cases:read": _("Read cases the token's user may see"),
+    "cases:write": _("Change cases the token's user may change"),
+    "advisories:read": _("Read advisories, including drafts the user may see"),
+    "advisories:write": _("Write advisory drafts"),
+    "catalog:write": _("Edit product lines, products and firmware releases"),
+}
+
+# A token never grants more than its user's role could do in the back office.
+SCOPES_BY_ROLE: dict[str, frozenset[str]] = {
+    Role.LEAD: frozenset(SCOPES),
+    Role.HANDLER: frozenset({"reports:write", "cases:read", "cases:write", "advisories:read", "advisories:write"}),
+    Role.ENGINEER: frozenset({"cases:read", "cases:write", "advisories:read"}),
+}
+
+
+def allowed_scopes(role: str) -> frozenset[str]:
+    """The scopes a user with this role may put on a token."""
+    return SCOPES_BY_ROLE.get(role, frozenset())
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def new_token_parts() -> tuple[str, str]:
+    """A fresh (key_id, secret) pair. The caller stores key_id and hash_secret(secret) only."""
+    return secrets.token_hex(KEY_ID_BYTES), secrets.token_urlsafe(SECRET_BYTES)
+
+
+def format_token(key_id: str, secret: str) -> str:
+    return f"{PREFIX}_{key_id}_{secret}"
+
+
+def parse_token(raw: str) -> tuple[str, str] | None:
+    """(key_id, secret) of a well-formed token, None for anything else (never raises)."""
+    if not isinstance(raw, str) or len(raw) > MAX_TOKEN_LENGTH:
+        return None
+    match = TOKEN_RE.match(raw.strip())
+    if match is None:
+        return None
+    return match.group(1), match.group(2)
+
+
+def authenticate_token(raw: str) -> ApiToken | None:
+    """The active token `raw` stands for (its user active too), or None. Updates last_used_at."""
+    parts = parse_token(raw)
+    if parts is None:
+        return None
+    key_id, secret = parts
+    token = ApiToken.objects.select_related("user").filter(key_id=key_id).first()
+    # Hash even when the key is unknown, so timing does not tell whether a key_id exists.
+    candidate = hash_secret(secret)
+    stored = token.secret_hash if token is not None else "0" * 64
+    if not hmac.compare_digest(candidate, stored) or token is None:
+        return None
+    if not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+def has_scopes(token: ApiToken, scopes: Iterable[str]) -> bool:
+    """True when the token carries every scope asked for and its user's role still allows them (a role
+    change narrows old tokens without touching them)."""
+    granted = set(token.scopes or []) & allowed_scopes(token.user.role)
+    return set(scopes) <= granted
+
+
+class TokenAuth(HttpBearer):
+    """django-ninja auth: `auth=TokenAuth(scopes=["cases:read"])`. `request.auth` is the ApiToken;
+    `request.auth.user` the user. Missing, malformed, unknown, revoked or expired token → 401 with a JSON
+    `detail`; a valid token without the scopes → 403."""
+
+    def __init__(self, scopes: Iterable[str] = ()) -> None:
+        unknown = set(scopes) - set(SCOPES)
+        if unknown:
+            raise ValueError(f"unknown API token scopes: {sorted(unknown)}")
+        self.scopes = tuple(scopes)
+        super().__init__()
+
+    def __call__(self, request: HttpRequest) -> ApiToken | None:
+        value = request.headers.get(self.header) or ""
+        if not value:
+            raise AuthenticationError(message="Authentication required: send 'Authorization: Bearer psirt_…'.")
+        scheme, _sep, raw = value.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            raise AuthenticationError(message="Malformed Authorization header: expected 'Bearer psirt_…'.")
+        return self.authenticate(request, raw.strip())
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        if parse_token(token) is None:
+            raise AuthenticationError(message="Malformed API token.")
+        api_token = authenticate_token(token)
+        if api_token is None:
+            raise AuthenticationError(message="Invalid, expired or revoked API token.")
+        if not has_scopes(api_token, self.scopes):
+            raise AuthorizationError(
+                message="This API token lacks the scope(s) required here: " + ", ".join(self.scopes) + "."
+            )
+        # Views that go through Django's auth helpers see the token's user.
+        request.user = api_token.user
+        return api_token
