@@ -9,3 +9,7 @@ api = NinjaAPI(
     docs_url="/docs",
     description="Machine access to a psirt Security Response Center.",
 )
+
+from psirt.api.cvss import router as cvss_router  # noqa: E402  (routers are registered after the api exists)
+
+api.add_router("/v1/cvss", cvss_router)
