@@ -77,6 +77,8 @@ class Config:
     team_key_file: Path | None = None
     signing_key_file: Path | None = None
     csrf_trusted_origins: list[str] = field(default_factory=list)
+    max_attachment_mb: int = 25
+    max_attachments_total_mb: int = 100
 
 
 # The table in the README is generated from this list (make docs-env), so the two never drift.
@@ -102,6 +104,8 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("PSIRT_SIGNING_KEY_FILE", "(none)", "OpenPGP secret key that signs CSAF documents and security.txt."),
     ("PSIRT_DEMO_PASSWORD", "demo-psirt-2026", "Password of the demo accounts (only when demo data is loaded)."),
     ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    ("PSIRT_MAX_ATTACHMENT_MB", "25", "Largest file a reporter may attach, in MB."),
+    ("PSIRT_MAX_ATTACHMENTS_TOTAL_MB", "100", "Largest total of a report's attachments in one submission, in MB."),
     ("PORT", "8000", "Port `make run` / `psirt serve` listens on."),
 ]
 
@@ -289,6 +293,15 @@ def _optional_file(env: Mapping[str, str], name: str) -> Path | None:
     return path
 
 
+def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 10_000:
+        raise ConfigError(f"{name}={raw!r} must be a whole number of megabytes from 1 to 10000.")
+    return int(raw)
+
+
 def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
     """Parse the environment. Raises ConfigError naming the first bad variable."""
     dev = parse_bool(env, "PSIRT_DEV", False)
@@ -327,4 +340,6 @@ def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
         team_key_file=_optional_file(env, "PSIRT_TEAM_KEY_FILE"),
         signing_key_file=_optional_file(env, "PSIRT_SIGNING_KEY_FILE"),
         csrf_trusted_origins=[base_url],
+        max_attachment_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENT_MB", 25),
+        max_attachments_total_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENTS_TOTAL_MB", 100),
     )

@@ -1,0 +1,60 @@
+"""Who may see a report: the one place that decides (SPEC B2 need-to-know).
+
+Leads see every report. A report in the inbox (`new`) is seen by leads only. Once a case has taken it, the
+cases app decides through an access rule it registers here (`register_access_rule`, from its
+AppConfig.ready), e.g. "the case's assignees and invited engineers". Everyone else gets 404: to them the
+report does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.http import Http404
+
+from psirt.intake.models import Attachment, InboxState, Report
+
+AccessRule = Callable[[Any, Report], bool]
+_rules: list[AccessRule] = []
+
+
+def register_access_rule(rule: AccessRule) -> None:
+    """Add a rule `rule(user, report) -> bool` granting non-leads access to taken reports. Idempotent."""
+    if rule not in _rules:
+        _rules.append(rule)
+
+
+def can_view_report(user: Any, report: Report) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    if getattr(user, "is_lead", False):
+        return True
+    if report.inbox_state == InboxState.NEW:
+        return False
+    return any(rule(user, report) for rule in _rules)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise Http404 from exc
+
+
+def get_report_for(user: Any, public_id: Any) -> Report:
+    """The report with this public id if `user` may see it; Http404 otherwise (also for unknown ids)."""
+    report = Report.objects.select_related("product", "release").filter(public_id=_uuid(public_id)).first()
+    if report is None or not can_view_report(user, report):
+        raise Http404
+    return report
+
+
+def get_attachment_for(user: Any, report_public_id: Any, attachment_public_id: Any) -> Attachment:
+    """An attachment of a report the user may see; Http404 otherwise."""
+    report = get_report_for(user, report_public_id)
+    attachment = report.attachments.filter(public_id=_uuid(attachment_public_id)).first()
+    if attachment is None:
+        raise Http404
+    return attachment
