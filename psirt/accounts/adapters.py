@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
+from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -40,6 +43,22 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         record(action="auth.sign_in_failed", request=request, data={"email": typed_email(credentials)})
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """A sign-in in the last few minutes counts as a fresh confirmation: someone who just signed in and
+        is sent to set up two-factor authentication is not asked for the password a second time."""
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        request = self.request or context.request
+        user = getattr(request, "user", None)
+        if request is None or user is None or not user.is_authenticated:
+            return True
+        records = get_authentication_records(request, user)
+        try:
+            last = max(float(r.get("at", 0)) for r in records) if records else 0.0
+        except (TypeError, ValueError):
+            return True
+        return time.time() - last >= account_settings.REAUTHENTICATION_TIMEOUT
 
     def login(self, request: HttpRequest, user: AbstractBaseUser) -> None:
         super().login(request, user)

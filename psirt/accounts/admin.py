@@ -109,7 +109,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_filter = ["revoked_at"]
     search_fields = ["name", "key_id", "user__email"]
     # The hash is not shown: it is useless to a person and only helps an attacker test guesses offline.
-    fields = ["name", "key_id", "user", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    fields = ("name", "key_id", "user", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at")
     readonly_fields = fields
     actions = ["revoke_selected"]
 

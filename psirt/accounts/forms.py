@@ -24,7 +24,10 @@ class InviteForm(forms.Form):
         help_text=_("For product engineers: the lines whose cases they may be invited to."),
     )
     language = forms.ChoiceField(
-        label=_("Language of the invitation"), choices=[("en", "English"), ("zh-hans", "简体中文")], initial="en"
+        label=_("Language of the invitation"),
+        choices=[("en", "English"), ("zh-hans", "简体中文")],
+        initial="en",
+        required=False,
     )
 
 
@@ -51,11 +54,11 @@ class TokenForm(forms.Form):
         label=_("Name"), max_length=100, help_text=_("What uses this token, e.g. “ticket system sync”.")
     )
     scopes = forms.MultipleChoiceField(label=_("Scopes"), widget=forms.CheckboxSelectMultiple, choices=())
-    expires_days = forms.TypedChoiceField(
-        label=_("Expires after"), choices=EXPIRY_CHOICES, coerce=int, initial="90", empty_value=0
-    )
+    expires_days = forms.TypedChoiceField(label=_("Expires after"), choices=EXPIRY_CHOICES, coerce=int, initial="90")
 
     def __init__(self, *args: Any, role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         allowed = allowed_scopes(role)
-        self.fields["scopes"].choices = [(key, f"{key} — {label}") for key, label in SCOPES.items() if key in allowed]
+        field = self.fields["scopes"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(key, f"{key} — {label}") for key, label in SCOPES.items() if key in allowed]

@@ -27,6 +27,7 @@ KEY_ID_BYTES = 6  # 12 hex digits: a lookup handle, not a secret
 SECRET_BYTES = 32
 # psirt_ + 12 hex + _ + 43 URL-safe base64 characters; anything else is rejected before any lookup.
 TOKEN_RE = re.compile(r"^psirt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+KEY_ID_RE = re.compile(r"[0-9a-f]{12}")
 MAX_TOKEN_LENGTH = 128
 # last_used_at is written at most this often per token, so busy clients don't write on every request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)

@@ -15,7 +15,7 @@ from psirt.accounts import services
 from psirt.accounts.decorators import lead_required, staff_required
 from psirt.accounts.forms import InviteForm, RoleForm, TokenForm
 from psirt.accounts.models import ApiToken, User
-from psirt.accounts.tokens import SCOPES
+from psirt.accounts.tokens import KEY_ID_RE, SCOPES
 
 
 def get_user_for(viewer: User, public_id: str) -> User:
@@ -62,7 +62,7 @@ def user_invite(request: HttpRequest) -> HttpResponse:
             name=form.cleaned_data["name"],
             role=form.cleaned_data["role"],
             product_lines=form.cleaned_data["product_lines"],
-            language=form.cleaned_data["language"],
+            language=form.cleaned_data["language"] or "en",
             actor=request.user,  # type: ignore[arg-type]
             request=request,
         )
@@ -161,7 +161,8 @@ def user_resend_invite(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def _tokens_page(request: HttpRequest, form: TokenForm, status: int = 200) -> HttpResponse:
-    context = {"tokens": ApiToken.objects.filter(user=request.user), "form": form, "scopes": SCOPES}
+    user: User = request.user  # type: ignore[assignment]
+    context = {"tokens": ApiToken.objects.filter(user=user), "form": form, "scopes": SCOPES}
     return render(request, "accounts/tokens.html", context, status=status)
 
 
@@ -194,7 +195,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def token_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
-    token = ApiToken.objects.filter(key_id=key_id[:16], user=request.user).first()
+    # Checked before any query: NUL bytes and other junk never reach the database.
+    if not KEY_ID_RE.fullmatch(key_id):
+        raise Http404
+    user: User = request.user  # type: ignore[assignment]
+    token = ApiToken.objects.filter(key_id=key_id, user=user).first()
     if token is None:
         raise Http404
     services.revoke_token(token=token, actor=request.user, request=request)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action"]
     search_fields = ["actor_label", "action", "target_id"]
     ordering = ["-seq"]
-    fields = ["seq", "at", "actor_label", "action", "target_type", "target_id", "ip", "data", "prev_hash", "hash"]
+    fields = ("seq", "at", "actor_label", "action", "target_type", "target_id", "ip", "data", "prev_hash", "hash")
     readonly_fields = fields
     actions = None
 

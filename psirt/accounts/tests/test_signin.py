@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from conftest import PERSONA_PASSWORD, _make_user
 from psirt.accounts.models import Role, User
 from psirt.accounts.tests.util import sign_in, totp_code, wrong_code
 from psirt.audit.models import AuditEvent
-from conftest import PERSONA_PASSWORD, _make_user
 
 pytestmark = pytest.mark.django_db
 

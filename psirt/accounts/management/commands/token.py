@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from psirt.accounts import services
 from psirt.accounts.models import ApiToken, User
-from psirt.accounts.tokens import SCOPES
+from psirt.accounts.tokens import KEY_ID_RE, SCOPES
 
 
 class Command(BaseCommand):
@@ -57,8 +57,10 @@ class Command(BaseCommand):
     def _revoke(self, options: dict[str, Any]) -> None:
         key_id = options["key_id"].strip()
         if key_id.startswith("psirt_"):
-            key_id = key_id.split("_")[1] if key_id.count("_") >= 1 else key_id
-        token = ApiToken.objects.select_related("user").filter(key_id=key_id[:16]).first()
+            key_id = key_id.split("_")[1]  # a whole token was pasted
+        if not KEY_ID_RE.fullmatch(key_id):
+            raise CommandError(f"{key_id[:40]!r} is not a key id (12 hex digits, the part after psirt_).")
+        token = ApiToken.objects.select_related("user").filter(key_id=key_id).first()
         if token is None:
             raise CommandError(f"No token with key id {key_id!r}.")
         services.revoke_token(token=token, actor=None)

@@ -1,0 +1,134 @@
+"""The hash chain: intact after appends, and `psirt audit verify` names the first edited or missing event."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
+
+from psirt.audit.models import AuditEvent, AuditHead
+from psirt.audit.services import record, verify_chain
+
+
+def _append(n: int) -> list[AuditEvent]:
+    return [record(action="test.event", data={"n": i}) for i in range(n)]
+
+
+def _verify() -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("audit", "verify", stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_appended_events_form_an_intact_chain(handler):
+    events = _append(5)
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    report = verify_chain()
+    assert report.ok and report.checked == 5
+
+
+@pytest.mark.django_db
+def test_verify_command_reports_ok_with_count():
+    _append(3)
+    out, _ = _verify()
+    assert out.strip() == "OK: 3 events, chain intact"
+
+
+@pytest.mark.django_db
+def test_empty_log_verifies():
+    out, _ = _verify()
+    assert out.strip() == "OK: 0 events, chain intact"
+
+
+@pytest.mark.django_db
+def test_edited_data_is_detected_and_named_by_seq():
+    _append(5)
+    # Edit the stored row directly, as someone with database access would.
+    AuditEvent.objects.filter(seq=3).update(data={"n": 999})
+    with pytest.raises(CommandError) as excinfo:
+        _verify()
+    assert excinfo.value.returncode == 1
+    assert "#3" in str(excinfo.value)
+    assert "altered" in str(excinfo.value)
+
+
+@pytest.mark.django_db
+def test_edited_actor_label_is_detected():
+    _append(4)
+    AuditEvent.objects.filter(seq=2).update(actor_label="someone-else@example.com")
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 2
+
+
+@pytest.mark.django_db
+def test_rehashed_edit_still_breaks_the_next_link():
+    """An attacker who recomputes the edited row's hash still breaks the following event's link."""
+    from psirt.audit.services import compute_hash
+
+    _append(4)
+    event = AuditEvent.objects.get(seq=2)
+    event.data = {"n": 42}
+    AuditEvent.objects.filter(seq=2).update(data=event.data, hash=compute_hash(event.prev_hash, event))
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 3
+
+
+@pytest.mark.django_db
+def test_deleted_middle_row_is_reported():
+    _append(5)
+    AuditEvent.objects.filter(seq=3).delete()
+    with pytest.raises(CommandError) as excinfo:
+        _verify()
+    assert "#3" in str(excinfo.value)
+    assert "missing" in str(excinfo.value)
+
+
+@pytest.mark.django_db
+def test_deleted_last_row_is_reported_as_truncation():
+    _append(4)
+    AuditEvent.objects.filter(seq=4).delete()
+    report = verify_chain()
+    assert not report.ok
+    assert report.first_bad_seq == 4
+
+
+@pytest.mark.django_db
+def test_record_describes_target_by_public_identifier(handler):
+    event = record(action="test.target", target=handler)
+    assert event.target_type == "accounts.user"
+    assert event.target_id == str(handler.public_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_keep_the_chain_valid():
+    """Several threads (own connections) append at once; the head-row lock serialises them on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter; SQLite serialises writers by locking the whole file")
+    errors: list[BaseException] = []
+    per_thread, threads = 15, 6
+
+    def worker(t: int) -> None:
+        try:
+            for i in range(per_thread):
+                record(action="test.concurrent", data={"t": t, "i": i})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join(timeout=60)
+    assert not errors
+    report = verify_chain()
+    assert report.ok, report.problem
+    assert report.checked == per_thread * threads
+    assert AuditHead.objects.get(id=1).seq == per_thread * threads
