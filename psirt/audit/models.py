@@ -15,8 +15,10 @@ class AuditEvent(models.Model):
 
     seq = models.PositiveBigIntegerField(unique=True, editable=False)
     at = models.DateTimeField(editable=False)
+    # PROTECT, not SET_NULL: the actor's id is part of the hash, so nulling it would break the chain. People
+    # with a history are deactivated, never deleted.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_label = models.CharField(max_length=254, blank=True, editable=False)
     action = models.CharField(max_length=80, db_index=True, editable=False)

@@ -21,6 +21,7 @@ def test_login_page_renders_in_both_languages_without_signup_link(lang):
     body = response.content.decode()
     assert 'name="login"' in body and 'name="password"' in body
     assert "/accounts/signup/" not in body
+    assert f"/{lang}/accounts/password/reset/" in body
     assert "<script" not in body
 
 

@@ -132,3 +132,14 @@ def test_concurrent_appends_keep_the_chain_valid():
     assert report.ok, report.problem
     assert report.checked == per_thread * threads
     assert AuditHead.objects.get(id=1).seq == per_thread * threads
+
+
+@pytest.mark.django_db
+def test_a_person_with_history_cannot_be_deleted_behind_the_chains_back(handler):
+    """The actor id is hashed; deleting the user (which would null it) is refused: deactivate instead."""
+    from django.db.models import ProtectedError
+
+    record(action="test.event", actor=handler)
+    with pytest.raises(ProtectedError):
+        handler.delete()
+    assert verify_chain().ok
