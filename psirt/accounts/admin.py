@@ -6,8 +6,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+# Imported first so their registrations exist to be undone below (autodiscover reaches them later).
+import allauth.mfa.admin  # noqa: F401
+import django.contrib.auth.admin  # noqa: F401
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -28,6 +33,11 @@ def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = Non
 
 # The default site's login view is looked up on the instance when its URLs are built (psirt/urls.py).
 admin.site.login = admin_login  # type: ignore[method-assign]
+
+# Authenticators change only through their owner's enrolment or a lead's audited reset (desk → Users);
+# groups and permission rows are unused (roles decide access).
+admin.site.unregister(Authenticator)
+admin.site.unregister(Group)
 
 
 class UserAdminForm(forms.ModelForm):

@@ -93,3 +93,9 @@ def test_audit_events_are_read_only_in_admin(as_lead):
     as_lead.post(reverse("admin:audit_auditevent_change", args=[event.pk]), {"action": "edited"})
     event.refresh_from_db()
     assert event.action == "test.event"
+
+
+def test_authenticators_and_groups_are_not_editable_in_admin(as_lead):
+    body = as_lead.get("/admin/").content.decode()
+    assert "/admin/mfa/authenticator/" not in body
+    assert "/admin/auth/group/" not in body
