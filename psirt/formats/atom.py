@@ -59,10 +59,15 @@ def _iri(value: str, what: str) -> str:
     return value
 
 
+def xml_text(value: str) -> str:
+    """`value` as a reader of the feed will see it: cleaned, line ends normalised (XML parsers turn CR into LF)."""
+    return clean_text(value).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, {k: clean_text(v) for k, v in attrs.items()})
+    element = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items()})
     if text is not None:
-        element.text = clean_text(text)
+        element.text = xml_text(text)
     return element
 
 

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from psirt.formats.atom import FeedEntry, FeedMeta, render_atom
+from psirt.formats.atom import FeedEntry, FeedMeta, render_atom, xml_text
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 
@@ -116,11 +118,12 @@ def test_hostile_text_stays_text(hostile: str, shown: str) -> None:
 
 
 def test_newlines_in_text_are_kept_as_text() -> None:
-    text = render_atom(meta(), [entry(title="line one\n</title><title>two", summary="a\r\nb")])
+    text = render_atom(meta(), [entry(title="line one\n</title><title>two", summary="a\r\nb\rc")])
     item = ET.fromstring(text.encode()).find("a:entry", NS)
     assert item is not None
     assert item.findtext("a:title", namespaces=NS) == "line one\n</title><title>two"
     assert len(item.findall("a:title", NS)) == 1
+    assert item.findtext("a:summary", namespaces=NS) == "a\nb\nc"
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "https://x.example/a b", "https://x.example/\n", "//x"])
@@ -140,3 +143,12 @@ def test_empty_feed_needs_an_updated_date() -> None:
         render_atom(meta(), [])
     root = ET.fromstring(render_atom(meta(updated=datetime(2026, 1, 1, tzinfo=UTC)), []).encode())
     assert root.findall("a:entry", NS) == []
+
+
+@settings(max_examples=50, deadline=None)
+@given(title=st.text(max_size=80), summary=st.text(max_size=80))
+def test_any_text_gives_a_well_formed_feed(title: str, summary: str) -> None:
+    text = render_atom(meta(title=title), [entry(title=title, summary=summary or "x")])
+    item = ET.fromstring(text.encode("utf-8")).find("a:entry", NS)
+    assert item is not None
+    assert (item.findtext("a:title", namespaces=NS) or "") == xml_text(title)

@@ -6,6 +6,8 @@ import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from psirt.formats.csaf import (
     csaf_document_url,
@@ -305,3 +307,17 @@ def test_document_url_uses_the_initial_release_year() -> None:
         csaf_document_url("https://x.example/.well-known/csaf/", "VT-SA-2026-004", at(2025, 12, 31))
         == "https://x.example/.well-known/csaf/white/2025/vt-sa-2026-004.json"
     )
+
+
+_any_text = st.text(min_size=1, max_size=60).filter(lambda s: s.strip())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=_any_text, zh=st.text(max_size=40), description=_any_text, summary=st.text(max_size=60))
+def test_any_text_gives_a_valid_document(title: str, zh: str, description: str, summary: str) -> None:
+    vuln = factories.camera_vulnerability(title=Text(title, zh), description=Text(description, zh))
+    advisory = factories.advisory(title=Text(title, zh), summary=Text(summary, zh), vulnerabilities=(vuln,))
+    for doc in (render_csaf(advisory), render_csaf_translation(advisory)):
+        if doc is not None:
+            assert validate_csaf(doc) == []
+            assert json.loads(dumps_csaf(doc)) == doc

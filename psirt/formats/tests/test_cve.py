@@ -8,6 +8,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from psirt.formats.cve import render_cve_record, schema_version, validate_cna_container, validate_cve_record
 from psirt.formats.model import Text
@@ -155,3 +157,16 @@ def test_vulnerability_must_belong_to_the_advisory() -> None:
     other = factories.advisory_v4_only().vulnerabilities[0]
     with pytest.raises(ValueError, match="not a vulnerability"):
         render_cve_record(factories.advisory(), other, cna_org_id=ORG, assigner_short_name="VisionTek")
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    title=st.text(min_size=1, max_size=300).filter(lambda s: s.strip()),
+    description=st.text(min_size=1, max_size=80).filter(lambda s: s.strip()),
+    zh=st.text(max_size=40),
+)
+def test_any_text_gives_a_valid_record(title: str, description: str, zh: str) -> None:
+    vuln = factories.camera_vulnerability(title=Text(title, zh), description=Text(description, zh))
+    advisory = factories.advisory(vulnerabilities=(vuln,))
+    record = render_cve_record(advisory, vuln, cna_org_id=ORG, assigner_short_name="VisionTek")
+    assert validate_cve_record(record) == []
