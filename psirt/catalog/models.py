@@ -5,9 +5,46 @@ their public identifiers (slugs) are stable and their ordering is explicit."""
 
 from __future__ import annotations
 
+import datetime
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, RegexValidator, URLValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+# Orders and positions are small numbers people type; anything bigger is a typo (and would overflow
+# PostgreSQL's integer on the way in).
+MAX_POSITION = 1_000_000
+EARLIEST_DATE = datetime.date(1990, 1, 1)
+
+validate_slug = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z",
+    _("Use lower-case letters, digits and single hyphens between them, e.g. ip-camera-x5."),
+    code="invalid_slug",
+)
+validate_http_url = URLValidator(
+    schemes=["http", "https"], message=_("Enter a full web address starting with https:// (or http://).")
+)
+validate_position = MaxValueValidator(MAX_POSITION, _("Use a number up to %(limit_value)s."))
+
+
+def validate_catalog_date(value: datetime.date) -> None:
+    """Dates in the catalog are real dates of this era; year 9999 or 1900 is a typo."""
+    if value < EARLIEST_DATE:
+        raise ValidationError(_("This date is too early: use %(date)s or later."), params={"date": EARLIEST_DATE})
+    latest = timezone.localdate() + datetime.timedelta(days=50 * 366)
+    if value > latest:
+        raise ValidationError(_("This date is too far in the future."))
+
+
+def validate_release_date(value: datetime.date) -> None:
+    """A release date may be planned up to a year ahead, not further."""
+    validate_catalog_date(value)
+    if value > timezone.localdate() + datetime.timedelta(days=366):
+        raise ValidationError(_("A release date can be at most one year ahead."))
 
 
 def pick_language(en: str, zh: str) -> str:
@@ -19,12 +56,12 @@ def pick_language(en: str, zh: str) -> str:
 class ProductLine(models.Model):
     """A family of products, e.g. "IP cameras and recorders". Product engineers are invited per line."""
 
-    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True, validators=[validate_slug])
     name_en = models.CharField(_("name (English)"), max_length=200)
     name_zh = models.CharField(_("name (Chinese)"), max_length=200, blank=True)
     description_en = models.TextField(_("description (English)"), blank=True)
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
-    position = models.PositiveIntegerField(_("position"), default=0)
+    position = models.PositiveIntegerField(_("position"), default=0, validators=[validate_position])
 
     class Meta:
         ordering = ["position", "name_en"]
@@ -47,7 +84,13 @@ class Product(models.Model):
     """One device model (or a family of model names sharing firmware)."""
 
     line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, related_name="products", verbose_name=_("line"))
-    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=80,
+        unique=True,
+        validators=[validate_slug],
+        help_text=_("Part of the public address /updates/<slug>/."),
+    )
     name = models.CharField(_("name"), max_length=200)
     model_numbers = models.CharField(
         _("model numbers"), max_length=500, blank=True, help_text=_("Comma-separated model names sold under it.")
@@ -57,7 +100,13 @@ class Product(models.Model):
     )
     description_en = models.TextField(_("description (English)"), blank=True)
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
-    end_of_support = models.DateField(_("end of support"), null=True, blank=True)
+    end_of_support = models.DateField(
+        _("end of support"),
+        null=True,
+        blank=True,
+        validators=[validate_catalog_date],
+        help_text=_("The last day firmware updates, including security fixes, are provided."),
+    )
     is_public = models.BooleanField(_("listed publicly"), default=True)
 
     class Meta:
@@ -81,6 +130,8 @@ class FirmwareRelease(models.Model):
     """A firmware version of a product. `position` orders releases within a product (and variant):
     version strings of device vendors do not sort reliably by themselves (V5.5.0 build 210318 …)."""
 
+    # The identifier used in desk URLs: integer keys never appear in a URL.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="releases", verbose_name=_("product"))
     version = models.CharField(_("version"), max_length=100)
     variant = models.CharField(
@@ -89,9 +140,11 @@ class FirmwareRelease(models.Model):
         blank=True,
         help_text=_("Region or operator variant, empty for the standard build."),
     )
-    position = models.PositiveIntegerField(_("order"), help_text=_("Higher is newer, within the product."))
-    release_date = models.DateField(_("release date"), null=True, blank=True)
-    download_url = models.URLField(_("download URL"), max_length=500, blank=True)
+    position = models.PositiveIntegerField(
+        _("order"), validators=[validate_position], help_text=_("Higher is newer, within the product.")
+    )
+    release_date = models.DateField(_("release date"), null=True, blank=True, validators=[validate_release_date])
+    download_url = models.URLField(_("download URL"), max_length=500, blank=True, validators=[validate_http_url])
     notes_en = models.TextField(_("release notes (English)"), blank=True)
     notes_zh = models.TextField(_("release notes (Chinese)"), blank=True)
     is_public = models.BooleanField(_("listed publicly"), default=True)
