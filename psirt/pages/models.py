@@ -63,6 +63,18 @@ class PageSlug(models.TextChoices):
     GUIDELINES = "guidelines", _("Reporting guidelines")
     ACKNOWLEDGMENTS = "acknowledgments", _("Acknowledgments")
     CONTACT = "contact", _("Security lab and contact")
+    # Not a page of its own: the introduction shown on the Software updates page.
+    UPDATES = "updates", _("Software updates introduction")
+
+
+# Pages with their own public address /<lang>/<slug>/ (home is /, the updates text sits on /updates/).
+STANDALONE_PAGES = [
+    PageSlug.POLICY,
+    PageSlug.PROCESS,
+    PageSlug.GUIDELINES,
+    PageSlug.ACKNOWLEDGMENTS,
+    PageSlug.CONTACT,
+]
 
 
 class Page(models.Model):

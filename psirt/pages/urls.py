@@ -1,11 +1,12 @@
 from django.urls import path
 
 from psirt.pages import views
-from psirt.pages.models import PageSlug
+from psirt.pages.models import STANDALONE_PAGES
 
 public_urlpatterns = [
     path("", views.home, name="home"),
-    *[path(f"{slug}/", views.page, {"slug": slug}, name=slug) for slug in PageSlug.values if slug != PageSlug.HOME],
+    *[path(f"{slug}/", views.page, {"slug": str(slug)}, name=str(slug)) for slug in STANDALONE_PAGES],
+    path("pgp-key.asc", views.pgp_key, name="pgp_key"),
 ]
 
 desk_urlpatterns = [

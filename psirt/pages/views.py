@@ -1,46 +1,219 @@
+"""Public pages (home, the editable pages, the team key), the desk editors for the organization profile and
+the pages (leads only; everyone else gets 404), and the error handlers named in `psirt.urls`."""
+
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
 
-from psirt.pages.models import Page
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from psirt.accounts.decorators import lead_required
+from psirt.lib.markdown import render_markdown
+from psirt.pages import sections, services
+from psirt.pages.defaults import DEFAULT_PAGES
+from psirt.pages.forms import OrganizationForm, PageForm
+from psirt.pages.models import STANDALONE_PAGES, OrganizationProfile, Page, PageSlug
+from psirt.pages.pgp import fingerprint, format_fingerprint
+from psirt.pages.texts import fill_placeholders, get_page, rendered_page
+
+
+def _report_url() -> str:
+    """The report form once the intake app provides it; the reporting guidelines until then."""
+    try:
+        return reverse("intake:report")
+    except NoReverseMatch:
+        return reverse("pages:guidelines")
+
+
+def _contact_context(org: OrganizationProfile) -> dict[str, Any]:
+    fpr = fingerprint(org.pgp_public_key)
+    return {"pgp_fingerprint": format_fingerprint(fpr) if fpr else "", "has_pgp_key": bool(org.pgp_public_key)}
+
+
+# Public --------------------------------------------------------------------------------------------------
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    page = Page.objects.filter(slug="home").first()
-    return render(request, "pages/home.html", {"page": page})
+    org = OrganizationProfile.get()
+    context = {
+        "intro": rendered_page(PageSlug.HOME, org),
+        "advisories": sections.latest_advisories(limit=5),
+        "report_url": _report_url(),
+        **_contact_context(org),
+    }
+    return render(request, "pages/home.html", context)
 
 
 def page(request: HttpRequest, slug: str) -> HttpResponse:
-    obj = Page.objects.filter(slug=slug).first()
-    if obj is None:
+    if slug not in STANDALONE_PAGES:
         raise Http404
-    return render(request, "pages/page.html", {"page": obj})
+    org = OrganizationProfile.get()
+    context: dict[str, Any] = {"page": rendered_page(slug, org), "slug": slug, "report_url": _report_url()}
+    if slug == PageSlug.ACKNOWLEDGMENTS:
+        context["entries"] = sections.acknowledgment_entries()
+    if slug == PageSlug.CONTACT:
+        context.update(_contact_context(org))
+    return render(request, "pages/page.html", context)
 
 
+def pgp_key(request: HttpRequest) -> HttpResponse:
+    """The team's public key as a file reporters can import."""
+    org = OrganizationProfile.get()
+    if not org.pgp_public_key:
+        raise Http404
+    response = HttpResponse(org.pgp_public_key, content_type="application/pgp-keys; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="security-team-key.asc"'
+    return response
+
+
+# Desk (leads only) ---------------------------------------------------------------------------------------
+
+
+def _service_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
 def organization_edit(request: HttpRequest) -> HttpResponse:
-    raise Http404
+    profile = OrganizationProfile.get()
+    form = OrganizationForm(request.POST or None, instance=OrganizationProfile.get())
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_organization(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            _service_errors(form, exc)
+        else:
+            messages.success(request, _("The organization profile was saved."))
+            return redirect("desk:pages:organization")
+    fpr = fingerprint(profile.pgp_public_key)
+    return render(
+        request,
+        "pages/desk/organization.html",
+        {"form": form, "profile": profile, "pgp_fingerprint": format_fingerprint(fpr) if fpr else ""},
+    )
 
 
+@lead_required
 def page_list(request: HttpRequest) -> HttpResponse:
-    raise Http404
+    pages = {p.slug: p for p in Page.objects.all()}
+    rows = [(slug, pages.get(slug) or get_page(slug)) for slug in DEFAULT_PAGES]
+    labels = dict(PageSlug.choices)
+    return render(
+        request,
+        "pages/desk/page_list.html",
+        {"rows": [(slug, labels.get(slug, slug), page) for slug, page in rows]},
+    )
 
 
+@lead_required
+@require_http_methods(["GET", "POST"])
 def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    raise Http404
+    if slug not in DEFAULT_PAGES:
+        raise Http404
+    page_obj = get_page(slug)
+    action = request.POST.get("action", "save") if request.method == "POST" else ""
+    if action == "restore":
+        services.restore_default_page(actor=request.user, page=page_obj, request=request)
+        messages.success(request, _("The default text was restored."))
+        return redirect("desk:pages:page_edit", slug=slug)
+    form = PageForm(request.POST or None, instance=Page.objects.get(pk=page_obj.pk))
+    preview: dict[str, Any] | None = None
+    if request.method == "POST" and form.is_valid():
+        if action == "preview":
+            org = OrganizationProfile.get()
+            # The preview renders exactly as the public page will, but saves nothing.
+            preview = {
+                "title_en": form.cleaned_data["title_en"],
+                "title_zh": form.cleaned_data["title_zh"],
+                "html_en": render_markdown(fill_placeholders(form.cleaned_data["body_en"], org)),
+                "html_zh": render_markdown(fill_placeholders(form.cleaned_data["body_zh"], org)),
+            }
+        else:
+            try:
+                services.update_page(actor=request.user, page=page_obj, request=request, **form.cleaned_data)
+            except ValidationError as exc:
+                _service_errors(form, exc)
+            else:
+                messages.success(request, _("The page “%(title)s” was saved.") % {"title": page_obj.title})
+                return redirect("desk:pages:page_list")
+    return render(
+        request,
+        "pages/desk/page_edit.html",
+        {
+            "form": form,
+            "page": page_obj,
+            "label": dict(PageSlug.choices).get(slug, slug),
+            "preview": preview,
+            "public_url": _public_url(slug),
+        },
+    )
+
+
+def _public_url(slug: str) -> str:
+    if slug == PageSlug.HOME:
+        return reverse("pages:home")
+    if slug == PageSlug.UPDATES:
+        return reverse("catalog:updates")
+    return reverse(f"pages:{slug}")
+
+
+# Error handlers (named in psirt.urls) --------------------------------------------------------------------
+
+ERROR_TEXTS = {
+    400: (
+        gettext_lazy("Bad request"),
+        gettext_lazy("The request could not be understood. Check the address or the form and try again."),
+    ),
+    403: (
+        gettext_lazy("Not allowed"),
+        gettext_lazy("You are not allowed to do this. Sign in with an account that may, or go back."),
+    ),
+    404: (
+        gettext_lazy("Page not found"),
+        gettext_lazy("There is no page at this address. It may have moved; start again from the home page."),
+    ),
+    500: (
+        gettext_lazy("Something went wrong"),
+        gettext_lazy("An unexpected error happened on our side. Please try again in a moment."),
+    ),
+}
+
+
+def _error(request: HttpRequest, status: int) -> HttpResponse:
+    title, message = ERROR_TEXTS[status]
+    return render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "errors/error.html", {"status": 400}, status=400)
+    return _error(request, 400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "errors/error.html", {"status": 403}, status=403)
+    return _error(request, 403)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "errors/error.html", {"status": 404}, status=404)
+    return _error(request, 404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "errors/error.html", {"status": 500}, status=500)
+    # Rendered without touching the database when possible: the error may be the database itself.
+    try:
+        return _error(request, 500)
+    except Exception:
+        return HttpResponse(
+            "<!doctype html><title>500</title><h1>500</h1><p>Something went wrong. Please try again later.</p>",
+            status=500,
+        )

@@ -1,0 +1,111 @@
+"""Desk forms for the organization profile and the public pages. Saving goes through `psirt.pages.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
+
+from psirt.lib.business_days import supported_countries
+from psirt.pages.models import OrganizationProfile, Page
+from psirt.pages.pgp import KeyProblem, check_public_key
+from psirt.pages.texts import PLACEHOLDERS
+
+# A page is a few screens of text; anything longer is a paste gone wrong.
+MAX_PAGE_CHARS = 50_000
+# An armoured public key with several subkeys and signatures stays well below this.
+MAX_KEY_CHARS = 100_000
+
+
+class OrganizationForm(forms.ModelForm):
+    website = forms.URLField(label=_("Vendor website"), required=False, max_length=200, assume_scheme="https")
+    calendar_country = forms.ChoiceField(
+        label=_("Calendar country"),
+        help_text=_("Public holidays and make-up working days of this country count for business-day deadlines."),
+    )
+
+    class Meta:
+        model = OrganizationProfile
+        fields = [
+            "name_en",
+            "name_zh",
+            "advisory_prefix",
+            "security_email",
+            "lab_email",
+            "website",
+            "pgp_public_key",
+            "footer_en",
+            "footer_zh",
+            "calendar_country",
+            "ack_business_days",
+            "remediation_days",
+        ]
+        widgets = {"pgp_public_key": forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"})}
+        help_texts = {
+            "footer_en": _("Shown at the bottom of every public page, e.g. a registration (ICP) number."),
+            "pgp_public_key": _(
+                "The ASCII-armoured public key reporters encrypt to (-----BEGIN PGP PUBLIC KEY BLOCK-----)."
+            ),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        country: Any = self.fields["calendar_country"]
+        country.choices = [(code, code) for code in supported_countries()]
+        self.fields["pgp_public_key"].validators.append(MaxLengthValidator(MAX_KEY_CHARS))
+        self.fields["ack_business_days"].validators.append(_range(1, 60, _("Use between 1 and 60 business days.")))
+        self.fields["remediation_days"].validators.append(_range(1, 730, _("Use between 1 and 730 days.")))
+        self.fields["ack_business_days"].widget.attrs.update({"min": "1", "max": "60"})
+        self.fields["remediation_days"].widget.attrs.update({"min": "1", "max": "730"})
+
+    def clean_advisory_prefix(self) -> str:
+        return str(self.cleaned_data.get("advisory_prefix", "")).strip().upper()
+
+    def clean_website(self) -> str:
+        value = str(self.cleaned_data.get("website", "")).strip()
+        if value and not value.lower().startswith(("https://", "http://")):
+            raise forms.ValidationError(_("Enter a full web address starting with https:// (or http://)."))
+        return value
+
+    def clean_pgp_public_key(self) -> str:
+        value = str(self.cleaned_data.get("pgp_public_key", "")).strip()
+        if not value:
+            return ""
+        try:
+            check_public_key(value)
+        except KeyProblem as exc:
+            raise forms.ValidationError(str(exc.message)) from None
+        return value.replace("\r\n", "\n") + "\n"
+
+
+def _range(low: int, high: int, message: Any) -> Any:
+    def check(value: int) -> None:
+        if value is not None and not low <= value <= high:
+            raise forms.ValidationError(message)
+
+    return check
+
+
+class PageForm(forms.ModelForm):
+    class Meta:
+        model = Page
+        fields = ["title_en", "body_en", "title_zh", "body_zh"]
+        widgets = {
+            "body_en": forms.Textarea(attrs={"rows": 18}),
+            "body_zh": forms.Textarea(attrs={"rows": 18, "lang": "zh-Hans"}),
+            "title_zh": forms.TextInput(attrs={"lang": "zh-Hans"}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        placeholders = " ".join(PLACEHOLDERS)
+        for name in ("body_en", "body_zh"):
+            field = self.fields[name]
+            field.validators.append(MaxLengthValidator(MAX_PAGE_CHARS))
+            field.widget.attrs["maxlength"] = str(MAX_PAGE_CHARS)
+            field.help_text = _(
+                "Markdown: ## heading, **bold**, [link](https://…), lists, tables. HTML is shown as text. "
+                "These placeholders are filled from the organization profile: %(placeholders)s"
+            ) % {"placeholders": placeholders}
