@@ -1,0 +1,59 @@
+"""`psirt demo`: load the demo vendor, catalog and accounts. Idempotent: a second run creates nothing.
+
+Later issues append their loaders to STEPS (each `(name, function(log))`, run in order, each idempotent):
+demo reports (intake), cases (cases), advisories (advisories)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from psirt.catalog import demo
+
+STEPS: list[tuple[str, Callable[[Callable[[str], None]], None]]] = [
+    ("organization", demo.load_organization),
+    ("catalog", demo.load_catalog),
+    ("accounts", demo.load_accounts),
+    # ("reports", psirt.intake.demo.load_reports),        ← intake issue
+    # ("cases", psirt.cases.demo.load_cases),              ← cases issue
+    # ("advisories", psirt.advisories.demo.load_advisories) ← advisories issue
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (a fictional vendor, two product lines, products, releases, demo accounts); idempotent."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load even outside dev mode (creates sign-ins with a known password: never on a real site).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.PSIRT_DEV and not options["force"]:
+            # Demo accounts with a published password on a production site would be an open door.
+            self.stderr.write(
+                "psirt demo: skipped, not in dev mode (PSIRT_DEV=1). Demo data includes sign-ins with a known "
+                "password; use --force to load it anyway (never on a public site)."
+            )
+            return
+        verbose = int(options.get("verbosity", 1)) >= 1
+
+        def log(message: str) -> None:
+            if verbose:
+                self.stdout.write(f"  {message}")
+
+        for name, step in STEPS:
+            try:
+                with transaction.atomic():
+                    step(log)
+            except ValidationError as exc:
+                raise CommandError(f"demo step {name!r} failed: {'; '.join(exc.messages)}") from None
+        if verbose:
+            self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
