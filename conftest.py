@@ -88,3 +88,69 @@ def as_engineer(engineer: User) -> Client:
 @pytest.fixture
 def anonymous() -> Client:
     return Client()
+
+
+class _SmtpSink:
+    """Collects every message a real SMTP server received (see `smtp_server`)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        data = envelope.original_content or envelope.content  # type: ignore[attr-defined]
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(data)))  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+class SmtpServer:
+    """A running SMTP server on 127.0.0.1; `messages` are parsed `email.message.EmailMessage` objects."""
+
+    def __init__(self, host: str, port: int, sink: _SmtpSink) -> None:
+        self.host = host
+        self.port = port
+        self._sink = sink
+
+    @property
+    def raw(self) -> list[tuple[str, list[str], bytes]]:
+        return list(self._sink.messages)
+
+    @property
+    def messages(self) -> list:
+        from email import policy
+        from email.parser import BytesParser
+
+        return [BytesParser(policy=policy.default).parsebytes(data) for _f, _t, data in self._sink.messages]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self._sink.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+@pytest.fixture
+def smtp_server(settings):  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on a free local port, with Django's SMTP backend pointed at it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = _SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield SmtpServer("127.0.0.1", port, sink)
+    finally:
+        controller.stop()

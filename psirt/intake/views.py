@@ -24,7 +24,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from psirt.accounts.decorators import lead_required
 from psirt.intake import services
 from psirt.intake.access import get_attachment_for, get_report_for
 from psirt.intake.exceptions import AttachmentRejected, IntakeError, InvalidReport, RateLimited
@@ -340,11 +339,13 @@ def timeline(report: Report) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------- desk
 
 
-@lead_required
+@login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    """New reports not yet taken by a case (leads only; the case desk comes next)."""
+    """New reports not yet taken by a case. Leads only: to anyone else the page does not exist."""
+    if not getattr(request.user, "is_lead", False):
+        raise Http404
     reports = Report.objects.filter(inbox_state=InboxState.NEW).select_related("product").order_by("-created_at")[:500]
-    return render(request, "intake/desk/inbox.html", {"reports": reports})
+    return render(request, "intake/desk/inbox.html", {"reports": reports, "now": timezone.now()})
 
 
 @login_required
