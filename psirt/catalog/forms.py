@@ -23,6 +23,17 @@ from psirt.catalog.services import release_conflicts
 MAX_TEXT = 20_000
 
 
+class HttpURLField(forms.URLField):
+    """An http(s) address with one clear message; typed without a scheme it becomes https://…"""
+
+    default_validators = [validate_http_url]
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("assume_scheme", "https")
+        kwargs.setdefault("widget", forms.URLInput(attrs={"placeholder": "https://"}))
+        super().__init__(**kwargs)
+
+
 class _Base(forms.ModelForm):
     """Shared touches: bounded texts, one clear slug rule, sane numbers, http(s)-only URLs."""
 
@@ -75,15 +86,7 @@ class FirmwareReleaseForm(_Base):
     """The product comes from the URL, not from the form; conflicts within the product are checked here
     (the model form would skip the unique constraints that involve the product)."""
 
-    # An address typed without a scheme becomes https://…; only http(s) is accepted.
-    download_url = forms.URLField(
-        label=_("Download URL"),
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        validators=[validate_http_url],
-        widget=forms.URLInput(attrs={"placeholder": "https://"}),
-    )
+    download_url = HttpURLField(label=_("Download URL"), required=False, max_length=500)
 
     class Meta:
         model = FirmwareRelease

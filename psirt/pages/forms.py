@@ -8,6 +8,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
+from psirt.catalog.forms import HttpURLField
 from psirt.lib.business_days import supported_countries
 from psirt.pages.models import OrganizationProfile, Page
 from psirt.pages.pgp import KeyProblem, check_public_key
@@ -16,11 +17,11 @@ from psirt.pages.texts import PLACEHOLDERS
 # A page is a few screens of text; anything longer is a paste gone wrong.
 MAX_PAGE_CHARS = 50_000
 # An armoured public key with several subkeys and signatures stays well below this.
-MAX_KEY_CHARS = 100_000
+MAX_KEY_CHARS = 64 * 1024
 
 
 class OrganizationForm(forms.ModelForm):
-    website = forms.URLField(label=_("Vendor website"), required=False, max_length=200, assume_scheme="https")
+    website = HttpURLField(label=_("Vendor website"), required=False, max_length=200)
     calendar_country = forms.ChoiceField(
         label=_("Calendar country"),
         help_text=_("Public holidays and make-up working days of this country count for business-day deadlines."),
@@ -62,12 +63,6 @@ class OrganizationForm(forms.ModelForm):
 
     def clean_advisory_prefix(self) -> str:
         return str(self.cleaned_data.get("advisory_prefix", "")).strip().upper()
-
-    def clean_website(self) -> str:
-        value = str(self.cleaned_data.get("website", "")).strip()
-        if value and not value.lower().startswith(("https://", "http://")):
-            raise forms.ValidationError(_("Enter a full web address starting with https:// (or http://)."))
-        return value
 
     def clean_pgp_public_key(self) -> str:
         value = str(self.cleaned_data.get("pgp_public_key", "")).strip()

@@ -1,4 +1,6 @@
-"""Checks for the team's OpenPGP public key as pasted into the organization profile."""
+"""The team's OpenPGP public key as pasted into the organization profile. Parsing and the usual checks
+(readable, not revoked or expired, can encrypt) are `psirt.lib.pgp`'s; this adds what matters for the key the
+whole site publishes."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-ARMOR_PUBLIC = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
-ARMOR_PRIVATE = "-----BEGIN PGP PRIVATE KEY BLOCK-----"
+from psirt.lib.pgp import PgpError, validate_public_key
 
 
 class KeyProblem(ValueError):
@@ -20,32 +21,24 @@ class KeyProblem(ValueError):
 
 
 def check_public_key(text: str) -> str:
-    """The key's fingerprint (upper-case hex) if `text` is one ASCII-armoured OpenPGP public key.
-
-    A pasted *private* key is refused loudly: publishing it would let anyone read the reports sent to the team."""
-    import pysequoia
-
-    if ARMOR_PRIVATE in text:
+    """The key's fingerprint (upper-case hex) if `text` is one usable ASCII-armoured OpenPGP public key."""
+    if "PRIVATE KEY BLOCK" in text:
+        # Publishing it would let anyone read the reports sent to the team: say so plainly.
         raise KeyProblem(
             _(
                 "This is a PRIVATE key. Never publish it: paste the PUBLIC key (-----BEGIN PGP PUBLIC KEY "
-                "BLOCK-----), and consider this private key exposed."
+                "BLOCK-----), and treat this private key as exposed."
             )
         )
-    if ARMOR_PUBLIC not in text:
-        raise KeyProblem(_("Paste the ASCII-armoured public key, starting with -----BEGIN PGP PUBLIC KEY BLOCK-----."))
     try:
-        cert = pysequoia.Cert.from_bytes(text.encode("utf-8"))
-    except Exception:  # pysequoia raises plain exceptions for every parse failure
-        raise KeyProblem(_("This key block cannot be read. Export the public key again and paste all of it.")) from None
-    if cert.has_secret_keys:
-        raise KeyProblem(_("This key block contains secret key material. Paste only the public key."))
-    return str(cert.fingerprint).upper()
+        return validate_public_key(text).fingerprint
+    except PgpError as exc:
+        raise KeyProblem(str(exc)) from None
 
 
 @lru_cache(maxsize=8)
 def fingerprint(text: str) -> str:
-    """The fingerprint of a stored key, or "" when there is none or it cannot be read."""
+    """The fingerprint of a stored key, or "" when there is none or it is no longer usable."""
     if not text:
         return ""
     try:

@@ -1,0 +1,139 @@
+"""The public Security Response Center pages (SPEC P1): a real home page, the editable pages with their
+default texts from a fresh install, both languages, and hostile text rendered inert."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from psirt.pages.models import STANDALONE_PAGES, OrganizationProfile, Page, PageSlug
+from psirt.pages.services import update_organization, update_page
+
+EMPTY = "There is currently no information to display."
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_fresh_install_has_every_page_in_both_languages():
+    # Written by the data migration, without demo data.
+    pages = {p.slug: p for p in Page.objects.all()}
+    assert set(pages) == set(PageSlug.values)
+    for page in pages.values():
+        assert page.title_en and page.title_zh and page.body_en and page.body_zh
+
+
+def test_home_page_is_a_landing_page(client):
+    update_organization(actor=None, name_en="Acme Devices", security_email="psirt@acme.example")
+    response = client.get(reverse("pages:home"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Acme Devices" in html
+    assert "coordinated vulnerability disclosure" in html
+    assert "Report a vulnerability" in html
+    assert 'id="advisories"' in html and EMPTY in html
+    assert reverse("catalog:updates") in html
+    assert "psirt@acme.example" in html
+
+
+def test_home_report_button_leads_to_the_report_form_or_the_guidelines(client):
+    from django.urls import NoReverseMatch
+
+    try:
+        target = reverse("intake:report")
+    except NoReverseMatch:
+        target = reverse("pages:guidelines")
+    html = client.get(reverse("pages:home")).content.decode()
+    assert f'class="btn btn-primary" href="{target}"' in html
+
+
+@pytest.mark.parametrize("slug", STANDALONE_PAGES)
+def test_every_page_renders_in_both_languages(client, slug):
+    response = client.get(reverse(f"pages:{slug}"))
+    assert response.status_code == 200
+    page = Page.objects.get(slug=slug)
+    assert page.title_en in response.content.decode()
+    response = client.get(f"/zh-hans/{slug}/")
+    assert response.status_code == 200
+    assert page.title_zh in response.content.decode()
+
+
+def test_default_texts_carry_the_seed_requirements(client):
+    update_organization(actor=None, name_en="Acme", ack_business_days=5, remediation_days=90)
+    guidelines = client.get(reverse("pages:guidelines")).content.decode()
+    for item in (
+        "Organization and contact information",
+        "Reference information",
+        "Technical details",
+        "Information about any public exploit",
+        "disclosure plans",
+    ):
+        assert item in guidelines
+    assert "does not currently operate a vulnerability bounty" in guidelines
+    assert "within 5 business days" in guidelines
+    policy = client.get(reverse("pages:policy")).content.decode()
+    assert "actively exploited" in policy and "sufficient to help customers" in policy
+    process = client.get(reverse("pages:process")).content.decode()
+    assert "up to 90" in process
+
+
+def test_placeholders_follow_the_profile_in_chinese(client):
+    update_organization(actor=None, name_en="Acme", name_zh="艾克米", ack_business_days=3)
+    html = client.get("/zh-hans/guidelines/").content.decode()
+    assert "艾克米" in html and "3 个工作日" in html
+    assert "{vendor}" not in html and "{ack_days}" not in html
+
+
+def test_vendor_name_with_markdown_or_html_stays_literal(client):
+    update_organization(actor=None, name_en="*Evil* <script>alert(1)</script>")
+    html = client.get(reverse("pages:policy")).content.decode()
+    assert "<script>alert(1)" not in html
+    assert "<em>Evil</em>" not in html
+
+
+@pytest.mark.parametrize("slug", [*STANDALONE_PAGES, PageSlug.HOME])
+def test_html_and_script_in_page_texts_are_rendered_inert(client, slug):
+    page = Page.objects.get(slug=slug)
+    update_page(
+        actor=None,
+        page=page,
+        title_en="<script>alert('t')</script>Title",
+        body_en='<img src=x onerror="alert(1)"> [x](javascript:alert(2)) ![t](https://tracker.example/p.gif)',
+    )
+    url = reverse("pages:home") if slug == PageSlug.HOME else reverse(f"pages:{slug}")
+    html = client.get(url).content.decode()
+    assert "<script>alert('t')" not in html
+    assert "<img src=x" not in html
+    assert 'href="javascript' not in html
+    assert 'src="https://tracker.example' not in html
+
+
+def test_acknowledgments_page_says_so_when_nobody_is_credited_yet(client):
+    assert EMPTY in client.get(reverse("pages:acknowledgments")).content.decode()
+
+
+def test_footer_line_comes_from_the_profile(client):
+    update_organization(actor=None, footer_en="Licence 123-EN", footer_zh="许可证 123")
+    assert "Licence 123-EN" in client.get(reverse("pages:home")).content.decode()
+    assert "许可证 123" in client.get("/zh-hans/").content.decode()
+
+
+def test_missing_page_rows_are_recreated_from_the_defaults(client):
+    Page.objects.filter(slug=PageSlug.POLICY).delete()
+    response = client.get(reverse("pages:policy"))
+    assert response.status_code == 200
+    assert Page.objects.filter(slug=PageSlug.POLICY).exists()
+
+
+def test_team_key_download(client):
+    assert client.get(reverse("pages:pgp_key")).status_code == 404
+    OrganizationProfile.objects.filter(id=OrganizationProfile.get().id).update(
+        pgp_public_key="-----BEGIN PGP PUBLIC KEY BLOCK-----\n...\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    )
+    response = client.get(reverse("pages:pgp_key"))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/pgp-keys")
+
+
+def test_unknown_language_prefix_and_unknown_page_are_404(client):
+    assert client.get("/xx/policy/").status_code == 404
+    assert client.get("/en/no-such-page/").status_code == 404
