@@ -160,6 +160,7 @@ def test_absurdly_nested_document_is_a_problem_not_a_crash() -> None:
         deep = {"a": deep}
     problems = validate_csaf({"document": deep})
     assert problems and not is_publishable(problems)
+    assert run_csaf_test({"document": deep}, "6.1.14") is not None
 
 
 def test_run_csaf_test_refuses_unknown_and_offline_tests() -> None:
