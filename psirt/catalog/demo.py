@@ -84,6 +84,7 @@ RECORDER_NOTES = [
     ("Faster RAID rebuild after a disk replacement.", "更换硬盘后 RAID 重建速度更快。"),
     ("Improved smart search in recorded video.", "改进了录像智能检索功能。"),
     ("Fixed the HDMI output resolution after a restart.", "修复了重启后 HDMI 输出分辨率异常的问题。"),
+    ("Upgrades connected cameras from the recorder.", "支持通过录像机为所连接的摄像机升级固件。"),
 ]
 THERMOSTAT_NOTES = [
     ("Improved temperature control accuracy (±0.5 °C).", "提高了温度控制精度（±0.5 °C）。"),
@@ -130,6 +131,10 @@ VARIANT_NOTES = {
         "中国版本：集成面向中国市场的运营商云平台。",
     ),
 }
+
+
+# Every note pool has six entries: releases step through it with stride 5 (coprime to 6).
+assert len(CAMERA_NOTES) == len(RECORDER_NOTES) == len(THERMOSTAT_NOTES) == 6
 
 
 @dataclass(frozen=True)
@@ -316,11 +321,13 @@ def releases_for(spec: DemoProduct) -> list[DemoRelease]:
     standard: list[DemoRelease] = []
     for i in range(spec.count):
         date = spec.first_date + datetime.timedelta(days=i * spec.interval_days + (i * 7) % 13)
-        items = [spec.notes[(i * 2) % len(spec.notes)]]
+        # Step through the note pool with a stride coprime to its size, so neighbouring releases differ.
+        offset = len(spec.slug)
+        items = [spec.notes[(i * 5 + offset) % len(spec.notes)]]
         if i % 3 == 1:
-            items.insert(0, SECURITY_NOTES[(i + len(spec.slug)) % len(SECURITY_NOTES)])
+            items.insert(0, SECURITY_NOTES[(i + offset) % len(SECURITY_NOTES)])
         else:
-            items.append(spec.notes[(i * 2 + 1) % len(spec.notes)])
+            items.append(spec.notes[(i * 5 + offset + 2) % len(spec.notes)])
         base = f"V{major}.{minor}.{patch}"
         notes_en, notes_zh = _notes(items, "")
         standard.append(

@@ -97,7 +97,11 @@ def public_catalog(query: str = "") -> list[LineEntry]:
     for product in products.order_by("line__position", "line__name_en", "name"):
         lines[product.line_id] = product.line
         by_line.setdefault(product.line_id, []).append(_entry(product))
-    return [LineEntry(line=lines[line_id], products=entries) for line_id, entries in by_line.items()]
+    # Products still supported first: an end-of-life recorder should not head the list.
+    return [
+        LineEntry(line=lines[line_id], products=sorted(entries, key=lambda e: e.support_ended))
+        for line_id, entries in by_line.items()
+    ]
 
 
 def public_product(slug: str) -> ProductEntry | None:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -134,11 +135,16 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
         if action == "preview":
             org = OrganizationProfile.get()
             # The preview renders exactly as the public page will, but saves nothing.
+            with translation.override("en"):
+                html_en = render_markdown(fill_placeholders(form.cleaned_data["body_en"], org))
+            with translation.override("zh-hans"):
+                # Placeholders take the profile's Chinese values, as Chinese visitors will see them.
+                html_zh = render_markdown(fill_placeholders(form.cleaned_data["body_zh"], org))
             preview = {
                 "title_en": form.cleaned_data["title_en"],
                 "title_zh": form.cleaned_data["title_zh"],
-                "html_en": render_markdown(fill_placeholders(form.cleaned_data["body_en"], org)),
-                "html_zh": render_markdown(fill_placeholders(form.cleaned_data["body_zh"], org)),
+                "html_en": html_en,
+                "html_zh": html_zh,
             }
         else:
             try:

@@ -157,6 +157,18 @@ def test_preview_renders_markdown_safely_and_saves_nothing(as_lead):
     assert Page.objects.get(slug="contact").body_en == before
 
 
+def test_chinese_preview_uses_the_chinese_vendor_name(as_lead):
+    from psirt.pages.services import update_organization
+
+    update_organization(actor=None, name_en="Acme", name_zh="艾克米")
+    response = as_lead.post(
+        reverse("desk:pages:page_edit", args=["home"]),
+        {"title_en": "T", "body_en": "EN {vendor}", "title_zh": "T", "body_zh": "中文 {vendor}", "action": "preview"},
+    )
+    html = response.content.decode()
+    assert "EN Acme" in html and "中文 艾克米" in html
+
+
 def test_restore_puts_the_default_text_back(as_lead):
     page = Page.objects.get(slug="guidelines")
     page.body_en = "changed"
