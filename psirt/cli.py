@@ -31,7 +31,11 @@ OWN_COMMANDS = {
     "token": "API tokens: `psirt token create --user EMAIL --scope SCOPE …`, `psirt token revoke ID`.",
     "audit": "Audit log: `psirt audit verify` reports the first broken link of the hash chain.",
     "genkey": "Print a new Fernet key for PSIRT_ENCRYPTION_KEYS.",
+    "validate-csaf": "Validate CSAF 2.0 files: strict schema and every mandatory test (exit 1 if any fails).",
 }
+
+# psirt's hyphenated command names and the Django management commands behind them.
+ALIASES = {"validate-csaf": "validate_csaf"}
 
 
 def _usage() -> str:
@@ -154,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "migrate":
         _migrate(rest)
         return 0
-    _django([command, *rest])
+    _django([ALIASES.get(command, command), *rest])
     return 0
 
 

@@ -29,3 +29,8 @@ SECURE_SSL_REDIRECT = False  # the test client speaks http to "testserver"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production
 PSIRT_REQUIRE_MFA = True
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# The manifest storage needs `collectstatic` first; tests read static files straight from the apps.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
