@@ -1,1 +1,269 @@
-"""Models of this app arrive with its issue; the app is registered so migrations have a home."""
+"""Cases: the handled form of one or more reports (SPEC B2–B5, B7).
+
+A case is confidential: it is reached only through `psirt.cases.access.get_case_for`. Its people are the
+leads, its assigned handlers, and product engineers invited to it or to its product line.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from psirt.cases.workflow import FINISHED, CaseState
+
+
+class Severity(models.TextChoices):
+    NONE = "None", _("None")
+    LOW = "Low", _("Low")
+    MEDIUM = "Medium", _("Medium")
+    HIGH = "High", _("High")
+    CRITICAL = "Critical", _("Critical")
+
+
+class Exploitation(models.TextChoices):
+    NONE = "none", _("None known")
+    POC = "poc", _("Proof of concept")
+    ACTIVE = "active", _("Actively exploited")
+
+
+class CaseSequence(models.Model):
+    """The last case number of a year; rows are locked while numbering so two cases never share a key."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Case(models.Model):
+    """One vulnerability as the team handles it, from the first report to publication."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.CharField(_("case"), max_length=20, unique=True, editable=False)
+    year = models.PositiveSmallIntegerField(editable=False)
+    number = models.PositiveIntegerField(editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    state = models.CharField(_("state"), max_length=24, choices=CaseState.choices, default=CaseState.NEW)
+    product_line = models.ForeignKey(
+        "catalog.ProductLine",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("product line"),
+    )
+    product = models.ForeignKey(
+        "catalog.Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("product"),
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+
+    # Risk evaluation (B4). Scores are stored for lists and sorting; the vectors are the truth.
+    cvss31_vector = models.CharField(_("CVSS v3.1 vector"), max_length=300, blank=True)
+    cvss31_base = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss31_temporal = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss31_environmental = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss40_vector = models.CharField(_("CVSS v4.0 vector"), max_length=300, blank=True)
+    cvss40_base = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss40_threat = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss40_environmental = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, blank=True)
+    cwe_id = models.PositiveIntegerField(_("CWE"), null=True, blank=True)
+    exploitation = models.CharField(
+        _("exploitation"), max_length=10, choices=Exploitation.choices, default=Exploitation.NONE
+    )
+    exploitation_aware_at = models.DateTimeField(_("team aware of exploitation"), null=True, blank=True)
+
+    # Deadlines (B3), stored as instants.
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    ack_due_at = models.DateTimeField(_("acknowledgment due"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    remediation_due_at = models.DateTimeField(_("remediation due"), null=True, blank=True)
+    disclosure_date = models.DateField(_("agreed disclosure date"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignees: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="Assignment",
+        through_fields=("case", "user"),
+        related_name="assigned_cases",
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        constraints = [models.UniqueConstraint(fields=["year", "number"], name="case_unique_year_number")]
+        indexes = [
+            models.Index(fields=["state", "ack_due_at"], name="case_state_ack_due"),
+            models.Index(fields=["state", "remediation_due_at"], name="case_state_rem_due"),
+            models.Index(fields=["state", "disclosure_date"], name="case_state_disclosure"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINISHED
+
+
+class Assignment(models.Model):
+    """A handler (or lead) responsible for a case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "user"], name="assignment_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.user_id}"
+
+
+class CaseInvitation(models.Model):
+    """A product engineer invited to one case (need-to-know)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="invitations")
+    engineer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="case_invitations")
+    invited_at = models.DateTimeField(default=timezone.now)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "engineer"], name="case_invitation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.engineer_id}"
+
+
+class LineInvitation(models.Model):
+    """A product engineer invited to every case of a product line."""
+
+    product_line = models.ForeignKey("catalog.ProductLine", on_delete=models.CASCADE, related_name="invitations")
+    engineer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="line_invitations")
+    invited_at = models.DateTimeField(default=timezone.now)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["product_line", "engineer"], name="line_invitation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_line_id} → {self.engineer_id}"
+
+
+class CaseReport(models.Model):
+    """A report belonging to a case: the one that opened it, or one attached later as a duplicate."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_reports")
+    report = models.OneToOneField("intake.Report", on_delete=models.CASCADE, related_name="case_link")
+    is_duplicate = models.BooleanField(default=False)
+    added_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["added_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} ← {self.report_id}"
+
+
+class StateChange(models.Model):
+    """Who moved a case from which state to which, when and why."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="state_changes")
+    from_state = models.CharField(max_length=24, choices=CaseState.choices, blank=True)
+    to_state = models.CharField(max_length=24, choices=CaseState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state or '∅'} → {self.to_state}"
+
+
+class ReferenceKind(models.TextChoices):
+    CVE = "cve", "CVE"
+    CNVD = "cnvd", "CNVD"
+    CNNVD = "cnnvd", "CNNVD"
+    URL = "url", _("Advisory link")
+
+
+class CaseReference(models.Model):
+    """A CVE / CNVD / CNNVD ID (unique across cases) or a link to a third-party advisory."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="references")
+    kind = models.CharField(max_length=8, choices=ReferenceKind.choices)
+    value = models.CharField(max_length=2000)
+    added_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [
+            # An identifier names one vulnerability: it belongs to one case only.
+            models.UniqueConstraint(
+                fields=["kind", "value"], condition=~models.Q(kind="url"), name="reference_id_unique"
+            ),
+            models.UniqueConstraint(fields=["case", "kind", "value"], name="reference_unique_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("Day off")
+    WORKDAY = "workday", _("Working day")
+
+
+class CalendarDay(models.Model):
+    """A lead's correction to the business-day calendar: an extra day off, or a day worked (make-up day)."""
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=CalendarDayKind.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()} {self.kind}"

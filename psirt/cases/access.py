@@ -1,0 +1,100 @@
+"""Who may see and change a case: the one place that decides (SPEC B2 need-to-know).
+
+Leads see every case. A handler sees the cases assigned to them. A product engineer sees the cases they are
+invited to, and every case of a product line they are invited to. To everyone else a case does not exist:
+404, and the attempt is audited. Reports, messages and attachments of a case follow the same rule through
+the access rule registered with the intake (`report_rule`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from psirt.audit.services import record
+from psirt.cases.models import Assignment, Case, CaseInvitation, LineInvitation
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+
+
+def visible_cases(user: Any) -> QuerySet[Case]:
+    """Every case `user` may see, as one query (no per-row checks, so lists stay one query)."""
+    if not _active(user):
+        return Case.objects.none()
+    if getattr(user, "is_lead", False):
+        return Case.objects.all()
+    if getattr(user, "is_engineer", False):
+        invited = CaseInvitation.objects.filter(case=OuterRef("pk"), engineer=user)
+        line = LineInvitation.objects.filter(product_line=OuterRef("product_line"), engineer=user)
+        return Case.objects.filter(Q(Exists(invited)) | Q(Exists(line)))
+    assigned = Assignment.objects.filter(case=OuterRef("pk"), user=user)
+    return Case.objects.filter(Exists(assigned))
+
+
+def can_view_case(user: Any, case: Case) -> bool:
+    if not _active(user):
+        return False
+    if getattr(user, "is_lead", False):
+        return True
+    if getattr(user, "is_engineer", False):
+        return CaseInvitation.objects.filter(case=case, engineer=user).exists() or (
+            case.product_line_id is not None
+            and LineInvitation.objects.filter(product_line_id=case.product_line_id, engineer=user).exists()
+        )
+    return Assignment.objects.filter(case=case, user=user).exists()
+
+
+def can_edit_case(user: Any, case: Case) -> bool:
+    """Leads and the case's assigned handlers change a case; engineers only read it (and their work items)."""
+    if not _active(user) or getattr(user, "is_engineer", False):
+        return False
+    return bool(getattr(user, "is_lead", False)) or Assignment.objects.filter(case=case, user=user).exists()
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def get_case_for(user: Any, public_id: Any, *, request: HttpRequest | None = None) -> Case:
+    """The case with this public id if `user` may see it; Http404 otherwise (unknown ids too).
+
+    A refused attempt on an existing case is audited (who tried which case): need-to-know breaches are
+    exactly what a lead wants to find in the log.
+    """
+    key = _uuid(public_id)
+    case = (
+        Case.objects.select_related("product", "product_line").filter(public_id=key).first()
+        if key is not None
+        else None
+    )
+    if case is None:
+        raise Http404
+    if not can_view_case(user, case):
+        with transaction.atomic():
+            record(
+                action="case.access_denied",
+                actor=user if _active(user) else None,
+                request=request,
+                target=case,
+            )
+        raise Http404
+    return case
+
+
+def report_rule(user: Any, report: Any) -> bool:
+    """Intake access rule: a taken report is visible to the people of the case it belongs to."""
+    try:
+        link = report.case_link
+    except ObjectDoesNotExist:
+        return False
+    return can_view_case(user, link.case)

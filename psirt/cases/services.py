@@ -1,0 +1,526 @@
+"""Every change to a case (SPEC B2–B4, B7): keyword-only functions, audited in the same transaction.
+
+Views, the API and the CLI call these; they check who may act, raise domain exceptions
+(`psirt.cases.exceptions`) and keep the reporter's side (intake stage, deadlines) in step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from psirt.audit.services import record
+from psirt.cases import workflow
+from psirt.cases.access import can_edit_case, can_view_case
+from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
+from psirt.cases.models import (
+    Assignment,
+    CalendarDay,
+    CalendarDayKind,
+    Case,
+    CaseInvitation,
+    CaseReference,
+    CaseReport,
+    CaseSequence,
+    Exploitation,
+    LineInvitation,
+    ReferenceKind,
+    StateChange,
+)
+from psirt.cases.workflow import CaseState
+from psirt.lib.business_days import Calendar, calendar_for_profile
+from psirt.lib.cvss import CvssError, score_vector
+from psirt.lib.cwe import lookup as lookup_cwe
+from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
+
+MAX_TITLE = 200
+MAX_REASON = 2000
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def case_calendar() -> Calendar:
+    """The organisation's business-day calendar with the leads' extra days off and working days."""
+    days = list(CalendarDay.objects.values_list("date", "kind"))
+    return calendar_for_profile(
+        extra_holidays=[d for d, k in days if k == CalendarDayKind.HOLIDAY],
+        extra_workdays=[d for d, k in days if k == CalendarDayKind.WORKDAY],
+    )
+
+
+def _require_lead(actor: Any) -> None:
+    if not getattr(actor, "is_lead", False) or not getattr(actor, "is_active", False):
+        raise NotAllowed(_("Only a lead can do this."))
+
+
+def _require_editor(actor: Any, case: Case) -> None:
+    if not can_edit_case(actor, case):
+        raise NotAllowed(_("Only a lead or a handler assigned to this case can change it."))
+
+
+def format_case_key(year: int, number: int) -> str:
+    return f"CASE-{year}-{number:04d}"
+
+
+def _next_number(year: int) -> int:
+    """Next case number of `year`, race-free: the UPDATE holds the row lock until commit."""
+    if CaseSequence.objects.filter(year=year).update(last=F("last") + 1):
+        return CaseSequence.objects.values_list("last", flat=True).get(year=year)
+    try:
+        with transaction.atomic():
+            CaseSequence.objects.create(year=year, last=1)
+            return 1
+    except IntegrityError:
+        CaseSequence.objects.filter(year=year).update(last=F("last") + 1)
+        return CaseSequence.objects.values_list("last", flat=True).get(year=year)
+
+
+def _clean_title(title: str) -> str:
+    text = " ".join((title or "").split())
+    if not text:
+        raise InvalidInput(_("Give the case a short title."))
+    if len(text) > MAX_TITLE:
+        raise InvalidInput(_("The title is too long (at most %(n)d characters).") % {"n": MAX_TITLE})
+    return text
+
+
+def _clean_reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if len(text) > MAX_REASON:
+        raise InvalidInput(_("The reason is too long (at most %(n)d characters).") % {"n": MAX_REASON})
+    return text
+
+
+# --- opening cases ----------------------------------------------------------------------------------------
+
+
+def open_case(
+    *,
+    report: Any,
+    actor: Any,
+    title: str,
+    assignees: list[Any] | tuple[Any, ...] = (),
+    request: HttpRequest | None = None,
+) -> Case:
+    """A lead opens a case from a report in the inbox; the report leaves the inbox.
+
+    The case inherits the report's product (and its line), its receipt time and acknowledgment deadline.
+    """
+    from psirt.intake.models import InboxState
+    from psirt.intake.services import mark_taken
+
+    _require_lead(actor)
+    clean_title = _clean_title(title)
+    with transaction.atomic():
+        report = type(report).objects.select_for_update().get(pk=report.pk)
+        if report.inbox_state != InboxState.NEW or CaseReport.objects.filter(report=report).exists():
+            raise InvalidInput(_("This report is already in a case."))
+        now = timezone.now()
+        year = timezone.localtime(now).year
+        number = _next_number(year)
+        product = report.product
+        ack_due = report.ack_due_at or _ack_due(report.created_at)
+        case = Case.objects.create(
+            key=format_case_key(year, number),
+            year=year,
+            number=number,
+            title=clean_title,
+            product=product,
+            product_line=product.line if product is not None else None,
+            received_at=report.created_at,
+            ack_due_at=ack_due,
+            created_by=actor,
+        )
+        CaseReport.objects.create(case=case, report=report, added_by=actor)
+        StateChange.objects.create(case=case, from_state="", to_state=CaseState.NEW, actor=actor)
+        record(
+            action="case.opened",
+            actor=actor,
+            request=request,
+            target=case,
+            data={"report": report.tracking_id},
+        )
+        mark_taken(report=report, actor=actor, request=request)
+        for user in assignees:
+            _assign(case=case, user=user, actor=actor, request=request)
+    return case
+
+
+def _ack_due(received: dt.datetime) -> dt.datetime:
+    from psirt.pages.models import OrganizationProfile
+
+    return case_calendar().add_business_days(received, int(OrganizationProfile.get().ack_business_days))
+
+
+def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpRequest | None = None) -> CaseReport:
+    """Attach an inbox report to an existing case as a duplicate; its reporter is told (stage "duplicate")."""
+    from psirt.intake.models import InboxState, Stage
+    from psirt.intake.services import mark_taken, set_stage
+
+    _require_lead(actor)
+    with transaction.atomic():
+        report = type(report).objects.select_for_update().get(pk=report.pk)
+        if report.inbox_state != InboxState.NEW or CaseReport.objects.filter(report=report).exists():
+            raise InvalidInput(_("This report is already in a case."))
+        link = CaseReport.objects.create(case=case, report=report, is_duplicate=True, added_by=actor)
+        record(
+            action="case.duplicate_attached",
+            actor=actor,
+            request=request,
+            target=case,
+            data={"report": report.tracking_id},
+        )
+        mark_taken(report=report, actor=actor, request=request)
+        set_stage(report=report, stage=Stage.DUPLICATE, actor=actor, request=request)
+    return link
+
+
+# --- workflow ---------------------------------------------------------------------------------------------
+
+
+def transition(
+    *,
+    case: Case,
+    to_state: str,
+    actor: Any,
+    reason: str = "",
+    duplicate_of: Case | None = None,
+    request: HttpRequest | None = None,
+) -> Case:
+    """Move a case along the workflow (only the allowed transitions), record who/when/why, stamp deadlines
+    and move the reporters' stage (which writes to them)."""
+    _require_editor(actor, case)
+    clean_reason = _clean_reason(reason)
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        source = case.state
+        if to_state not in CaseState.values or not workflow.is_allowed(source, to_state):
+            raise TransitionNotAllowed(
+                _("A case cannot go from “%(from)s” to “%(to)s”.")
+                % {"from": CaseState(source).label, "to": _label(to_state)}
+            )
+        if workflow.needs_reason(source, to_state) and not clean_reason:
+            raise TransitionNotAllowed(_("Say why: this change needs a reason."))
+        fields = ["state", "updated_at"]
+        now = timezone.now()
+        if to_state == CaseState.DUPLICATE:
+            if duplicate_of is None or duplicate_of.pk == case.pk:
+                raise InvalidInput(_("Choose the case this one duplicates."))
+            if not can_view_case(actor, duplicate_of):
+                raise InvalidInput(_("Choose the case this one duplicates."))
+            case.duplicate_of = duplicate_of
+            fields.append("duplicate_of")
+        if to_state == CaseState.ACKNOWLEDGED and case.acknowledged_at is None:
+            case.acknowledged_at = now
+            fields.append("acknowledged_at")
+        if to_state == CaseState.CONFIRMED and case.confirmed_at is None:
+            case.confirmed_at = now
+            case.remediation_due_at = now + dt.timedelta(days=_remediation_days())
+            fields += ["confirmed_at", "remediation_due_at"]
+        if to_state in workflow.FINISHED:
+            case.closed_at = now
+            fields.append("closed_at")
+        elif source in workflow.FINISHED:
+            case.closed_at = None
+            fields.append("closed_at")
+        case.state = to_state
+        case.save(update_fields=fields)
+        StateChange.objects.create(case=case, from_state=source, to_state=to_state, actor=actor, reason=clean_reason)
+        record(
+            action="case.reopened" if workflow.is_reopening(source, to_state) else "case.transition",
+            actor=actor,
+            request=request,
+            target=case,
+            data={"from": source, "to": to_state},
+        )
+        _sync_reports(case=case, actor=actor, request=request)
+    return case
+
+
+def _label(state: str) -> str:
+    try:
+        return str(CaseState(state).label)
+    except ValueError:
+        return state[:40]
+
+
+def _remediation_days() -> int:
+    from psirt.pages.models import OrganizationProfile
+
+    return int(OrganizationProfile.get().remediation_days)
+
+
+def _sync_reports(*, case: Case, actor: Any, request: HttpRequest | None) -> None:
+    """The case's own (non-duplicate) reports show the matching stage and deadline in the reporter portal."""
+    from psirt.intake.services import set_stage
+
+    stage = workflow.REPORTER_STAGE[case.state]
+    for link in case.case_reports.filter(is_duplicate=False).select_related("report"):
+        report = link.report
+        if report.remediation_due_at != case.remediation_due_at:
+            type(report).objects.filter(pk=report.pk).update(remediation_due_at=case.remediation_due_at)
+            report.remediation_due_at = case.remediation_due_at
+        set_stage(report=report, stage=stage, actor=actor, request=request)
+
+
+# --- people -----------------------------------------------------------------------------------------------
+
+
+def assign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None = None) -> None:
+    """A lead assigns a handler (or lead) to a case."""
+    _require_lead(actor)
+    with transaction.atomic():
+        _assign(case=case, user=user, actor=actor, request=request)
+
+
+def _assign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None) -> None:
+    if not getattr(user, "is_active", False) or getattr(user, "is_engineer", False):
+        raise InvalidInput(_("Only active handlers and leads can be assigned; invite product engineers instead."))
+    _obj, created = Assignment.objects.get_or_create(case=case, user=user, defaults={"assigned_by": actor})
+    if created:
+        record(action="case.assigned", actor=actor, request=request, target=case, data={"user": str(user.public_id)})
+
+
+def unassign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None = None) -> None:
+    _require_lead(actor)
+    with transaction.atomic():
+        if Assignment.objects.filter(case=case, user=user).delete()[0]:
+            record(
+                action="case.unassigned", actor=actor, request=request, target=case, data={"user": str(user.public_id)}
+            )
+
+
+def invite_engineer(*, case: Case, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
+    """Give a product engineer need-to-know of one case."""
+    _require_editor(actor, case)
+    if not getattr(engineer, "is_engineer", False) or not getattr(engineer, "is_active", False):
+        raise InvalidInput(_("Only active product engineers can be invited."))
+    with transaction.atomic():
+        _obj, created = CaseInvitation.objects.get_or_create(
+            case=case, engineer=engineer, defaults={"invited_by": actor}
+        )
+        if created:
+            record(
+                action="case.engineer_invited",
+                actor=actor,
+                request=request,
+                target=case,
+                data={"user": str(engineer.public_id)},
+            )
+
+
+def revoke_invitation(*, case: Case, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
+    _require_editor(actor, case)
+    with transaction.atomic():
+        if CaseInvitation.objects.filter(case=case, engineer=engineer).delete()[0]:
+            record(
+                action="case.engineer_uninvited",
+                actor=actor,
+                request=request,
+                target=case,
+                data={"user": str(engineer.public_id)},
+            )
+
+
+def invite_engineer_to_line(*, line: Any, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
+    """Give a product engineer need-to-know of every case of a product line (leads only)."""
+    _require_lead(actor)
+    if not getattr(engineer, "is_engineer", False) or not getattr(engineer, "is_active", False):
+        raise InvalidInput(_("Only active product engineers can be invited."))
+    with transaction.atomic():
+        _obj, created = LineInvitation.objects.get_or_create(
+            product_line=line, engineer=engineer, defaults={"invited_by": actor}
+        )
+        if created:
+            record(
+                action="case.line_invited",
+                actor=actor,
+                request=request,
+                target=line,
+                data={"user": str(engineer.public_id)},
+            )
+
+
+# --- risk evaluation --------------------------------------------------------------------------------------
+
+
+def set_cvss(*, case: Case, vector: str, actor: Any, request: HttpRequest | None = None) -> Case:
+    """Score a CVSS v3.1 or v4.0 vector and store it (normalised) with its scores; the case's severity
+    follows the vector set last. InvalidInput names the offending metric."""
+    _require_editor(actor, case)
+    try:
+        result = score_vector(vector)
+    except CvssError as exc:
+        raise InvalidInput(exc.message) from exc
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        if result.version == "3.1":
+            case.cvss31_vector = result.vector
+            case.cvss31_base = Decimal(str(result.base))
+            case.cvss31_temporal = Decimal(str(result.temporal))
+            case.cvss31_environmental = Decimal(str(result.environmental))
+        else:
+            case.cvss40_vector = result.vector
+            case.cvss40_base = Decimal(str(result.base))
+            case.cvss40_threat = Decimal(str(result.threat))
+            case.cvss40_environmental = Decimal(str(result.environmental))
+        case.severity = result.severity
+        case.save()
+        record(
+            action="case.scored",
+            actor=actor,
+            request=request,
+            target=case,
+            data={"version": result.version, "vector": result.vector},
+        )
+    return case
+
+
+def set_cwe(*, case: Case, cwe: int | str | None, actor: Any, request: HttpRequest | None = None) -> Case:
+    """Set (or clear, with None/"") the case's CWE; only entries of the CWE list are accepted."""
+    _require_editor(actor, case)
+    number: int | None = None
+    if cwe not in (None, ""):
+        entry = lookup_cwe(cwe)  # type: ignore[arg-type]
+        if entry is None:
+            raise InvalidInput(_("Choose a weakness from the CWE list, by number (CWE-79) or by name."))
+        number = entry.id
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(cwe_id=number, updated_at=timezone.now())
+        case.cwe_id = number
+        record(action="case.cwe_set", actor=actor, request=request, target=case, data={"cwe": number})
+    return case
+
+
+def set_exploitation(
+    *,
+    case: Case,
+    status: str,
+    actor: Any,
+    aware_at: dt.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Case:
+    """Record the exploitation status; for proof of concept / active exploitation, when the team became
+    aware (default now; never in the future — CRA clocks start there)."""
+    _require_editor(actor, case)
+    if status not in Exploitation.values:
+        raise InvalidInput(_("Choose none, proof of concept or actively exploited."))
+    now = timezone.now()
+    if status == Exploitation.NONE:
+        aware_at = None
+    else:
+        aware_at = aware_at or now
+        if timezone.is_naive(aware_at):
+            raise InvalidInput(_("Give the time with its time zone."))
+        if aware_at > now + dt.timedelta(minutes=5):
+            raise InvalidInput(_("The team cannot become aware in the future."))
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(
+            exploitation=status, exploitation_aware_at=aware_at, updated_at=timezone.now()
+        )
+        case.exploitation, case.exploitation_aware_at = status, aware_at
+        record(
+            action="case.exploitation_set",
+            actor=actor,
+            request=request,
+            target=case,
+            data={"status": status, "aware_at": aware_at.isoformat() if aware_at else None},
+        )
+    return case
+
+
+# --- references -------------------------------------------------------------------------------------------
+
+
+def add_reference(*, case: Case, value: str, actor: Any, request: HttpRequest | None = None) -> CaseReference:
+    """Add a CVE / CNVD / CNNVD ID (recognised by its prefix, unique across cases) or an advisory link."""
+    _require_editor(actor, case)
+    text = (value or "").strip()
+    try:
+        if text.lower().startswith(("http://", "https://")):
+            kind, normal = ReferenceKind.URL.value, normalise_advisory_url(text)
+        else:
+            kind, normal = classify_identifier(text)
+    except InvalidReference as exc:
+        raise InvalidInput(exc.message) from exc
+    other = CaseReference.objects.filter(kind=kind, value=normal).select_related("case").first()
+    if other is not None and (kind != ReferenceKind.URL or other.case_id == case.pk):
+        if other.case_id == case.pk:
+            raise ReferenceTaken(_("This case already has %(value)s.") % {"value": normal})
+        # Name the other case only to someone who may see it; otherwise its existence stays unknown.
+        if can_view_case(actor, other.case):
+            raise ReferenceTaken(_("%(value)s already belongs to %(case)s.") % {"value": normal, "case": other.case})
+        raise ReferenceTaken(_("%(value)s already belongs to another case.") % {"value": normal})
+    try:
+        with transaction.atomic():
+            ref = CaseReference.objects.create(case=case, kind=kind, value=normal, added_by=actor)
+            record(
+                action="case.reference_added",
+                actor=actor,
+                request=request,
+                target=case,
+                data={"kind": kind, "value": normal[:200]},
+            )
+    except IntegrityError as exc:
+        # Another request took it between the check and the insert.
+        raise ReferenceTaken(_("%(value)s already belongs to another case.") % {"value": normal}) from exc
+    return ref
+
+
+def remove_reference(*, reference: CaseReference, actor: Any, request: HttpRequest | None = None) -> None:
+    _require_editor(actor, reference.case)
+    with transaction.atomic():
+        record(
+            action="case.reference_removed",
+            actor=actor,
+            request=request,
+            target=reference.case,
+            data={"kind": reference.kind, "value": reference.value[:200]},
+        )
+        reference.delete()
+
+
+# --- calendar ---------------------------------------------------------------------------------------------
+
+
+def set_calendar_day(
+    *, date: dt.date, kind: str, actor: Any, note: str = "", request: HttpRequest | None = None
+) -> CalendarDay:
+    """A lead marks a date as an extra day off or a (make-up) working day."""
+    _require_lead(actor)
+    if kind not in CalendarDayKind.values:
+        raise InvalidInput(_("Choose a day off or a working day."))
+    if not isinstance(date, dt.date) or not 1990 <= date.year <= 2200:
+        raise InvalidInput(_("Enter a real date."))
+    with transaction.atomic():
+        day, _created = CalendarDay.objects.update_or_create(date=date, defaults={"kind": kind, "note": note[:200]})
+        record(
+            action="calendar.day_set",
+            actor=actor,
+            request=request,
+            target_type="calendar_day",
+            target_id=date.isoformat(),
+            data={"kind": kind},
+        )
+    return day
+
+
+def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | None = None) -> None:
+    _require_lead(actor)
+    with transaction.atomic():
+        if CalendarDay.objects.filter(date=date).delete()[0]:
+            record(
+                action="calendar.day_removed",
+                actor=actor,
+                request=request,
+                target_type="calendar_day",
+                target_id=date.isoformat(),
+            )
