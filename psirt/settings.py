@@ -161,6 +161,8 @@ USE_TZ = True
 TIME_ZONE = CONFIG.time_zone
 
 STATIC_URL = "/static/"
+# Site-wide assets live in psirt/static (psirt itself is not an app, so the app finder would miss them).
+STATICFILES_DIRS = [BASE_DIR / "psirt" / "static"]
 STATIC_ROOT = CONFIG.var_dir / "static"
 STORAGES = {
     "default": {
