@@ -34,8 +34,12 @@ def domain_error_response(api: NinjaAPI, request: HttpRequest, exc: Exception) -
 
 def register(api: NinjaAPI) -> None:
     """Install the handlers on the API instance."""
+
+    def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
+        return domain_error_response(api, request, exc if isinstance(exc, Exception) else exc())
+
     for exc_class in DOMAIN_EXCEPTIONS:
-        api.add_exception_handler(exc_class, lambda request, exc: domain_error_response(api, request, exc))
+        api.add_exception_handler(exc_class, handle)
     api.add_exception_handler(
         RequestDataTooBig,
         lambda request, exc: api.create_response(request, {"message": "The request body is too large."}, status=413),

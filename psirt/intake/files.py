@@ -139,7 +139,8 @@ SNIFF_BYTES = 512
 
 def sniff(head: bytes, name: str) -> Sniffed:
     """Classify a file by its first bytes (at least SNIFF_BYTES when the file is that long)."""
-    content_type, kind = "application/octet-stream", AttachmentKind.OTHER
+    content_type: str = "application/octet-stream"
+    kind: str = AttachmentKind.OTHER
     for prefix, offset, ctype, k in _MAGIC:
         if head[offset : offset + len(prefix)] == prefix:
             content_type, kind = ctype, k

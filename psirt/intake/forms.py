@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,6 +23,12 @@ PHONE_RE = re.compile(r"^[0-9+()./\-\s]{3,50}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$"
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 MAX_FILES = 20
 SINGLE_LINE_FIELDS = ("reporter_name", "organization", "phone", "product_other", "version", "credit")
+
+
+TOO_LONG = _(
+    "This text is %(show_value)d characters long; the limit is %(limit_value)d. Shorten it, or put long "
+    "material (logs, dumps) in an attached file."
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -49,7 +55,13 @@ def _text(limit_key: str, *, label: Any, required: bool = False, rows: int = 0, 
     limit = TEXT_LIMITS[limit_key]
     widget: forms.Widget = forms.Textarea(attrs={"rows": rows}) if rows else forms.TextInput()
     field = forms.CharField(
-        label=label, required=required, max_length=limit, strip=False, widget=widget, help_text=help_text
+        label=label,
+        required=required,
+        max_length=limit,
+        strip=False,
+        widget=widget,
+        help_text=help_text,
+        error_messages={"max_length": TOO_LONG},
     )
     if rows:
         field.widget.attrs.pop("maxlength", None)
@@ -147,6 +159,7 @@ class ReportForm(forms.Form):
         label=_("Is an exploit publicly known?"),
         choices=YesNoUnknown.choices,
         initial=YesNoUnknown.UNKNOWN,
+        required=False,
         widget=forms.RadioSelect,
     )
     public_exploit = _text(
@@ -160,6 +173,7 @@ class ReportForm(forms.Form):
         label=_("Do you plan to publish this vulnerability?"),
         choices=PublishPlan.choices,
         initial=PublishPlan.UNDECIDED,
+        required=False,
         widget=forms.RadioSelect,
     )
     disclosure_plans = _text(
@@ -196,8 +210,8 @@ class ReportForm(forms.Form):
     def __init__(self, *args: Any, stashed_size: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stashed_size = stashed_size
-        self.fields["product"].choices = product_choices()
-        self.fields["release"].choices = release_choices()
+        cast(forms.ChoiceField, self.fields["product"]).choices = product_choices()
+        cast(forms.ChoiceField, self.fields["release"]).choices = release_choices()
         self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
         self.fields["reporter_email"].widget.attrs.update({"autocomplete": "email"})
         self.fields["reporter_name"].widget.attrs.update({"autocomplete": "name"})
@@ -210,7 +224,8 @@ class ReportForm(forms.Form):
     # -- field checks
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # One-line fields end up in mail headers and credits: no control characters there. Large text areas
         # keep them (pasted terminal output has escape codes); they are stored inert and shown escaped.
         for name in SINGLE_LINE_FIELDS:
@@ -368,7 +383,8 @@ class MessageForm(forms.Form):
         return check_file_sizes(self.cleaned_data.get("attachments") or [])
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         body = cleaned.get("body") or ""
         if not body.strip() and not cleaned.get("attachments") and not self.errors:
             raise ValidationError(_("Write a message or choose a file."))
@@ -386,7 +402,8 @@ class CreditForm(forms.Form):
     credit_anonymous = forms.BooleanField(label=_("Do not credit me publicly"), required=False)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         credit = (cleaned.get("credit") or "").strip()
         if CONTROL_RE.search(credit):
             self.add_error("credit", _("This text contains control characters; remove them."))

@@ -197,8 +197,13 @@ def portal_url(report: Report, token: str) -> str:
 def magic_token(report: Report) -> str:
     """A signed, expiring portal token for mail about an existing report (we cannot mail the private
     token: only its hash is kept). Dies when the private link is re-issued."""
-    payload = {"r": str(report.public_id), "i": int(report.token_issued_at.timestamp())}
+    payload = {"r": str(report.public_id), "k": _link_generation(report)}
     return "m." + signing.dumps(payload, salt=MAGIC_SALT, compress=True)
+
+
+def _link_generation(report: Report) -> str:
+    # Changes whenever the private token is re-issued, which kills every magic link sent before.
+    return keyed_hash(report.token_hash, purpose="magic-link")[:20]
 
 
 def magic_url(report: Report) -> str:
@@ -217,8 +222,8 @@ def find_report_by_token(token: str) -> Report | None:
             return None
         if not isinstance(data, dict):
             return None
-        report = Report.objects.select_related("product", "release").filter(public_id=data.get("r")).first()
-        if report is None or int(report.token_issued_at.timestamp()) != data.get("i"):
+        report = Report.objects.select_related("product", "release").filter(public_id=str(data.get("r"))).first()
+        if report is None or not secrets.compare_digest(_link_generation(report), str(data.get("k", ""))):
             return None
         return report
     if not TOKEN_RE.match(token):

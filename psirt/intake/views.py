@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -92,9 +93,24 @@ def _body_too_large(request: HttpRequest) -> bool:
 @csrf_exempt
 def report_form(request: HttpRequest) -> HttpResponse:
     """Size check before anything reads the body (CSRF checking would parse the upload), then the form."""
-    if request.method == "POST" and _body_too_large(request):
-        return _too_large(request)
+    if request.method == "POST":
+        refusal = _read_body(request)
+        if refusal is not None:
+            return refusal
     return _report_form(request)
+
+
+def _read_body(request: HttpRequest) -> HttpResponse | None:
+    """Refuse an oversized body before reading it, and parse it here (not inside the CSRF check) so that
+    too much form text gets our clear answer instead of a bare 400."""
+    if _body_too_large(request):
+        return _too_large(request)
+    try:
+        request.POST  # noqa: B018 - parses and caches the body
+        request.FILES  # noqa: B018
+    except (RequestDataTooBig, TooManyFieldsSent):
+        return _too_large(request)
+    return None
 
 
 def _form_context(form: ReportForm, stash_token: str | None) -> dict[str, Any]:
@@ -114,10 +130,7 @@ def _form_context(form: ReportForm, stash_token: str | None) -> dict[str, Any]:
 def _report_form(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "intake/report_form.html", _form_context(ReportForm(), None))
-    try:
-        post, uploaded = request.POST, request.FILES
-    except (RequestDataTooBig, TooManyFieldsSent):
-        return _too_large(request)
+    post, uploaded = request.POST, request.FILES
     stash_token = (post.get("stash") or "").strip() or None
     # Files kept from the last attempt that the visitor unticked go now.
     keep = set(post.getlist("keep"))
@@ -220,11 +233,13 @@ def lost_link(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------- portal
 
 
+@csrf_exempt  # checked by _portal, after the body size check
 def portal(request: HttpRequest, token: str) -> HttpResponse:
     """The reporter portal. Never lets Django log the path (it holds the token); errors are logged by
     tracking ID instead."""
     try:
-        response = _portal(request, token)
+        refusal = _read_body(request) if request.method == "POST" else None
+        response = refusal or _portal(request, token)
     except Exception:
         logger.exception("reporter portal failed (token not logged)")
         response = render(request, "errors/error.html", {"status": 500}, status=500)
@@ -242,8 +257,6 @@ def _portal(request: HttpRequest, token: str) -> HttpResponse:
     credit_form = CreditForm(initial={"credit": report.credit, "credit_anonymous": report.credit_anonymous})
     status = 200
     if request.method == "POST":
-        if _body_too_large(request):
-            return _too_large(request)
         action = request.POST.get("action")
         try:
             if action == "message":
@@ -283,7 +296,7 @@ def _portal(request: HttpRequest, token: str) -> HttpResponse:
                 messages.error(request, _("Unknown action."))
                 return HttpResponseRedirect(request.path)
         except InvalidReport as exc:
-            target = {"message": message_form, "date": date_form, "credit": credit_form}[action]
+            target = {"message": message_form, "date": date_form, "credit": credit_form}[action or ""]
             for field, errors in exc.errors.items():
                 for error in errors:
                     target.add_error(field if field in target.fields else None, error)
@@ -363,7 +376,7 @@ def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
-def desk_attachment(request: HttpRequest, public_id: str, attachment_id: str) -> HttpResponse:
+def desk_attachment(request: HttpRequest, public_id: str, attachment_id: str) -> HttpResponseBase:
     """Always a download (never inline), with a safe name and nosniff; audited."""
     attachment = get_attachment_for(request.user, public_id, attachment_id)
     if request.method not in {"GET", "HEAD"}:

@@ -208,6 +208,7 @@ class EncryptedFileStore:
             with path.open("rb") as src, os.fdopen(fd, "wb") as out:
                 if src.read(len(FILE_MAGIC)) != FILE_MAGIC:
                     raise DecryptionError("Not an encrypted psirt file.")
+                out.write(FILE_MAGIC)
                 while True:
                     head = src.read(_LEN.size)
                     if not head:

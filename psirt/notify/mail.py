@@ -70,7 +70,7 @@ def send_mail_bilingual(
     fails the mail is not sent in clear — it is sent without the confidential body, see `template_plain`).
     """
     subject, text, html = render_bilingual(template, context, language)
-    alternatives: list[tuple[str, str]] = [(html, "text/html")]
+    alternatives: list[Any] = [(html, "text/html")]
     if pgp_key:
         try:
             text = pgp.encrypt_to(text, pgp_key)
