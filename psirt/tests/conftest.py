@@ -1,4 +1,4 @@
-"""Fixtures of the shell tests: static files without a collectstatic manifest, and a real Chromium."""
+"""Fixtures of the shell tests: a live server and a real Chromium."""
 
 from __future__ import annotations
 
@@ -7,26 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import LazySettings
 from django.test import override_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
-
-
-STATIC_SOURCE = Path(__file__).resolve().parent.parent / "static"
-
-
-@pytest.fixture(autouse=True)
-def _static_from_source(settings: LazySettings) -> None:
-    """Production uses the hashed-manifest storage, which needs `collectstatic` first; the tests render
-    pages from the source tree instead, and find psirt/static/ (not inside any app) explicitly."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    if STATIC_SOURCE not in [Path(d) for d in getattr(settings, "STATICFILES_DIRS", [])]:
-        settings.STATICFILES_DIRS = [*getattr(settings, "STATICFILES_DIRS", []), STATIC_SOURCE]
 
 
 @pytest.fixture(scope="session")
