@@ -1,5 +1,5 @@
 """Public pages (home, the editable pages, the team key), the desk editors for the organization profile and
-the pages (leads only; everyone else gets 404), and the error handlers named in `psirt.urls`."""
+the pages (leads only; everyone else gets 404), and the error handler names `psirt.urls` points at."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from psirt.accounts.decorators import lead_required
+from psirt.lib import views as lib_views
 from psirt.lib.markdown import render_markdown
 from psirt.pages import sections, services
 from psirt.pages.defaults import DEFAULT_PAGES
@@ -176,50 +176,9 @@ def _public_url(slug: str) -> str:
 
 
 # Error handlers (named in psirt.urls) --------------------------------------------------------------------
-
-ERROR_TEXTS = {
-    400: (
-        gettext_lazy("Bad request"),
-        gettext_lazy("The request could not be understood. Check the address or the form and try again."),
-    ),
-    403: (
-        gettext_lazy("Not allowed"),
-        gettext_lazy("You are not allowed to do this. Sign in with an account that may, or go back."),
-    ),
-    404: (
-        gettext_lazy("Page not found"),
-        gettext_lazy("There is no page at this address. It may have moved; start again from the home page."),
-    ),
-    500: (
-        gettext_lazy("Something went wrong"),
-        gettext_lazy("An unexpected error happened on our side. Please try again in a moment."),
-    ),
-}
-
-
-def _error(request: HttpRequest, status: int) -> HttpResponse:
-    title, message = ERROR_TEXTS[status]
-    return render(request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status)
-
-
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 400)
-
-
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 403)
-
-
-def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 404)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    # Rendered without touching the database when possible: the error may be the database itself.
-    try:
-        return _error(request, 500)
-    except Exception:
-        return HttpResponse(
-            "<!doctype html><title>500</title><h1>500</h1><p>Something went wrong. Please try again later.</p>",
-            status=500,
-        )
+# The bilingual error pages live in psirt.lib.views (with the look and feel); these names stay importable
+# from here because psirt.urls points at them.
+bad_request = lib_views.bad_request
+permission_denied = lib_views.permission_denied
+page_not_found = lib_views.page_not_found
+server_error = lib_views.server_error

@@ -137,3 +137,10 @@ def test_team_key_download(client):
 def test_unknown_language_prefix_and_unknown_page_are_404(client):
     assert client.get("/xx/policy/").status_code == 404
     assert client.get("/en/no-such-page/").status_code == 404
+
+
+def test_footer_and_vendor_name_with_html_are_rendered_inert(client):
+    update_organization(actor=None, name_en="<b>Acme</b>", footer_en="<script>alert('icp')</script>")
+    html = client.get(reverse("pages:home")).content.decode()
+    assert "<script>alert('icp')" not in html and "&lt;script&gt;" in html
+    assert "<b>Acme</b>" not in html
