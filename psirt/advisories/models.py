@@ -1,1 +1,280 @@
-"""Models of this app arrive with its issue; the app is registered so migrations have a home."""
+"""Security advisories (SPEC P4–P8, B6): what customers read, written from one or more cases.
+
+An advisory is confidential until it is published: drafts are reached only through
+`psirt.advisories.access.get_advisory_for`, and the public pages show published (and withdrawn) advisories
+only. Public URLs use the advisory ID (`VT-SA-2026-004`), desk URLs the random `public_id`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from psirt.catalog.models import pick_language
+
+
+class AdvisoryState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
+    PUBLISHED = "published", _("Published")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# States a visitor may see: a withdrawn advisory stays readable (with the reason) so old links still explain.
+PUBLIC_STATES = (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN)
+
+
+class Severity(models.TextChoices):
+    """FIRST's qualitative ratings (the same values as the case desk stores)."""
+
+    NONE = "None", _("None")
+    LOW = "Low", _("Low")
+    MEDIUM = "Medium", _("Medium")
+    HIGH = "High", _("High")
+    CRITICAL = "Critical", _("Critical")
+
+
+SEVERITY_RANK = {"Critical": 4, "High": 3, "Medium": 2, "Low": 1, "None": 0, "": -1}
+
+
+class Exploitation(models.TextChoices):
+    NONE = "none", _("None known")
+    POC = "poc", _("Proof of concept")
+    ACTIVE = "active", _("Actively exploited")
+
+
+class AdvisorySequence(models.Model):
+    """The last advisory number of a year; the row is locked while numbering (race-free IDs)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Advisory(models.Model):
+    """One security advisory with its texts in English and (optionally) Simplified Chinese."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    advisory_id = models.CharField(_("advisory ID"), max_length=40, unique=True, editable=False)
+    year = models.PositiveSmallIntegerField(editable=False)
+    number = models.PositiveIntegerField(editable=False)
+    state = models.CharField(_("state"), max_length=12, choices=AdvisoryState.choices, default=AdvisoryState.DRAFT)
+
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    title_zh = models.CharField(_("title (Chinese)"), max_length=200, blank=True)
+    summary_en = models.TextField(_("summary (English)"), blank=True)
+    summary_zh = models.TextField(_("summary (Chinese)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    impact_en = models.TextField(_("impact (English)"), blank=True)
+    impact_zh = models.TextField(_("impact (Chinese)"), blank=True)
+    workarounds_en = models.TextField(_("workarounds and mitigations (English)"), blank=True)
+    workarounds_zh = models.TextField(_("workarounds and mitigations (Chinese)"), blank=True)
+    actions_en = models.TextField(_("what to do first (English)"), blank=True)
+    actions_zh = models.TextField(_("what to do first (Chinese)"), blank=True)
+    credits_en = models.TextField(_("acknowledgments (English)"), blank=True, help_text=_("One credit per line."))
+    credits_zh = models.TextField(_("acknowledgments (Chinese)"), blank=True, help_text=_("One credit per line."))
+
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, blank=True)
+    cvss31_vector = models.CharField(_("CVSS v3.1 vector"), max_length=300, blank=True)
+    cvss31_base = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cvss40_vector = models.CharField(_("CVSS v4.0 vector"), max_length=300, blank=True)
+    cvss40_base = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    # The highest score of the two, for sorting the list by severity in the database.
+    score = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
+    cwe_id = models.PositiveIntegerField(_("CWE"), null=True, blank=True)
+    exploitation = models.CharField(
+        _("exploitation"), max_length=10, choices=Exploitation.choices, default=Exploitation.NONE
+    )
+    # CVE / CNVD / CNNVD IDs, one per line, canonical form; a text field so the list searches them in one query.
+    identifiers = models.TextField(_("CVE, CNVD and CNNVD IDs"), blank=True)
+    reference_urls = models.TextField(_("references"), blank=True, help_text=_("One web address per line."))
+
+    # Publication policy inputs that are the author's judgement, approved by a lead.
+    mitigation_sufficient = models.BooleanField(
+        _("the workarounds are a sufficient mitigation"),
+        default=False,
+        help_text=_("Customers can remove the risk with the workarounds alone, without a firmware update."),
+    )
+    public_concern = models.BooleanField(_("of public concern"), default=False)
+    expedite_justification = models.TextField(_("justification for expedited publication"), blank=True)
+    expedite_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expedite_approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    scheduled_for = models.DateTimeField(_("scheduled publication"), null=True, blank=True)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Why the last scheduled attempt did not publish (shown on the desk); empty when it did or none ran.
+    schedule_problem = models.TextField(blank=True)
+
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    revised_at = models.DateTimeField(_("last revised"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_reason = models.TextField(_("reason for withdrawal"), blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cases: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        "cases.Case", through="AdvisoryCase", related_name="advisories", blank=True
+    )
+
+    class Meta:
+        ordering = ["-published_at", "-created_at"]
+        verbose_name = _("advisory")
+        verbose_name_plural = _("advisories")
+        constraints = [models.UniqueConstraint(fields=["year", "number"], name="advisory_unique_year_number")]
+        indexes = [
+            models.Index(fields=["state", "published_at"], name="advisory_state_published"),
+            models.Index(fields=["state", "scheduled_for"], name="advisory_state_scheduled"),
+        ]
+
+    def __str__(self) -> str:
+        return self.advisory_id
+
+    @property
+    def is_public(self) -> bool:
+        return self.state in PUBLIC_STATES
+
+    @property
+    def title(self) -> str:
+        return pick_language(self.title_en, self.title_zh)
+
+    @property
+    def summary(self) -> str:
+        return pick_language(self.summary_en, self.summary_zh)
+
+    @property
+    def description(self) -> str:
+        return pick_language(self.description_en, self.description_zh)
+
+    @property
+    def impact(self) -> str:
+        return pick_language(self.impact_en, self.impact_zh)
+
+    @property
+    def workarounds(self) -> str:
+        return pick_language(self.workarounds_en, self.workarounds_zh)
+
+    @property
+    def actions(self) -> str:
+        return pick_language(self.actions_en, self.actions_zh)
+
+    @property
+    def credit_lines(self) -> list[str]:
+        return [line.strip() for line in pick_language(self.credits_en, self.credits_zh).splitlines() if line.strip()]
+
+    @property
+    def identifier_list(self) -> list[str]:
+        return [line.strip() for line in self.identifiers.splitlines() if line.strip()]
+
+    @property
+    def cve_ids(self) -> list[str]:
+        return [i for i in self.identifier_list if i.startswith("CVE-")]
+
+    @property
+    def other_ids(self) -> list[str]:
+        return [i for i in self.identifier_list if not i.startswith("CVE-")]
+
+    @property
+    def reference_list(self) -> list[str]:
+        return [line.strip() for line in self.reference_urls.splitlines() if line.strip()]
+
+    @property
+    def severity_class(self) -> str:
+        return f"sev-{(self.severity or 'none').lower()}"
+
+
+class AdvisoryCase(models.Model):
+    """A case an advisory was written from (one advisory may cover several cases)."""
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="case_links")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="advisory_links")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["advisory", "case"], name="advisory_case_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.advisory_id} ← {self.case_id}"
+
+
+class AffectedProduct(models.Model):
+    """A product (and variant) the advisory affects: releases from `introduced` (inclusive; None = every
+    earlier release) up to `fixed` (exclusive; None = no fix yet). Bounds are catalog releases, ordered by
+    their `position`, never by comparing version strings."""
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="affected")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="advisory_rows")
+    variant = models.CharField(_("variant"), max_length=100, blank=True)
+    introduced = models.ForeignKey(
+        "catalog.FirmwareRelease",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("first affected release"),
+    )
+    fixed = models.ForeignKey(
+        "catalog.FirmwareRelease",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="advisories_fixed",
+        verbose_name=_("fixed in"),
+    )
+
+    class Meta:
+        ordering = ["product__name", "variant", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["advisory", "product", "variant"], name="affected_unique_product")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.advisory_id}: {self.product_id}/{self.variant}"
+
+    def affects_position(self, position: int) -> bool:
+        """Whether a release at `position` (same product and variant) lies in the affected range."""
+        if self.introduced is not None and position < self.introduced.position:
+            return False
+        return self.fixed is None or position < self.fixed.position
+
+
+class Revision(models.Model):
+    """A numbered, dated change of a published advisory, summarised for customers."""
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    date = models.DateTimeField(default=timezone.now)
+    summary_en = models.CharField(_("summary (English)"), max_length=500)
+    summary_zh = models.CharField(_("summary (Chinese)"), max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["advisory", "number"], name="revision_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.advisory_id} r{self.number}"
+
+    @property
+    def summary(self) -> str:
+        return pick_language(self.summary_en, self.summary_zh)

@@ -1,0 +1,63 @@
+"""Who may see and change an unpublished advisory: the one place that decides.
+
+Leads see every advisory. A handler sees the advisories written from a case they may see (assigned to
+them). Product engineers and everyone else: the advisory does not exist on the desk (404), and the attempt on
+an existing one is audited. Published advisories are public, but through the public views only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404, HttpRequest
+
+from psirt.advisories.case_facts import can_author_from, visible_case_ids
+from psirt.advisories.models import Advisory, AdvisoryCase
+from psirt.audit.services import record
+
+
+def _active(user: Any) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+
+
+def visible_advisories(user: Any) -> QuerySet[Advisory]:
+    """Every advisory `user` may open on the desk, as one query."""
+    if not _active(user) or getattr(user, "is_engineer", False):
+        return Advisory.objects.none()
+    if getattr(user, "is_lead", False):
+        return Advisory.objects.all()
+    links = AdvisoryCase.objects.filter(advisory=OuterRef("pk"), case__in=visible_case_ids(user))
+    return Advisory.objects.filter(Exists(links))
+
+
+def can_edit_advisory(user: Any, advisory: Advisory) -> bool:
+    """Leads, and handlers who may edit at least one of the advisory's cases."""
+    if not _active(user) or getattr(user, "is_engineer", False):
+        return False
+    if getattr(user, "is_lead", False):
+        return True
+    return any(can_author_from(user, link.case) for link in advisory.case_links.select_related("case"))
+
+
+def get_advisory_for(user: Any, public_id: Any, *, request: HttpRequest | None = None) -> Advisory:
+    """The advisory with this public id if `user` may see it on the desk; Http404 otherwise (audited)."""
+    try:
+        key = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
+    except (ValueError, TypeError, AttributeError):
+        raise Http404 from None
+    advisory = Advisory.objects.filter(public_id=key).first()
+    if advisory is None:
+        raise Http404
+    if not visible_advisories(user).filter(pk=advisory.pk).exists():
+        with transaction.atomic():
+            record(
+                action="advisory.access_denied",
+                actor=user if _active(user) else None,
+                request=request,
+                target=advisory,
+            )
+        raise Http404
+    return advisory

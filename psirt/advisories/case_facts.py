@@ -1,0 +1,126 @@
+"""The one place where the advisories read the case desk (`psirt.cases`).
+
+Everything the advisories need from a case — what to prefill an advisory with, what the publication policy
+checks, who may author from it, how it moves to "published" — goes through the functions here, so a change
+of the case model touches this module only.
+
+Case fields relied on: `key`, `title`, `state`, `product_id`, `cvss31_vector`, `cvss40_vector`, `cwe_id`,
+`exploitation` ("active" = actively exploited), `disclosure_date` (the agreed date), `references`
+(kind/value rows), `case_reports` → `report.credit` / `credit_anonymous`. Remediation data (fixed releases,
+mitigations, public concern) is read when the case model has it (`fixed_releases`, `has_sufficient_mitigation`,
+`public_concern`); until then the advisory's own affected table and mitigation flag stand in for it (see
+`psirt.advisories.policy`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+
+# Case states from which an advisory may be written: the vulnerability is confirmed and not dropped.
+AUTHORABLE_STATES = frozenset({"confirmed", "remediation", "awaiting_disclosure", "published", "closed"})
+# States from which publication can move the case forward to "published" (or it is there already).
+PUBLISHABLE_STATES = AUTHORABLE_STATES
+_FORWARD = ("confirmed", "remediation", "awaiting_disclosure", "published")
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the advisories know about one case, independent of how the case desk stores it."""
+
+    key: str
+    title: str
+    state: str
+    product_id: int | None
+    has_fix: bool
+    has_sufficient_mitigation: bool
+    actively_exploited: bool
+    public_concern: bool
+    agreed_disclosure_date: dt.date | None
+    cvss31_vector: str = ""
+    cvss40_vector: str = ""
+    cwe_id: int | None = None
+    exploitation: str = "none"
+    identifiers: tuple[str, ...] = ()
+    reference_urls: tuple[str, ...] = ()
+    credits: tuple[str, ...] = ()
+    fixed_release_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+def _related_ids(case: Any, name: str) -> tuple[int, ...]:
+    manager = getattr(case, name, None)
+    if manager is None or not hasattr(manager, "values_list"):
+        return ()
+    return tuple(manager.values_list("pk", flat=True))
+
+
+def facts_for_case(case: Any) -> CaseFacts:
+    """The facts of `case` the advisories use (see the module docstring for the fields read)."""
+    references = list(case.references.all()) if hasattr(case, "references") else []
+    identifiers = tuple(r.value for r in references if r.kind in ("cve", "cnvd", "cnnvd"))
+    urls = tuple(r.value for r in references if r.kind == "url")
+    credits: list[str] = []
+    for link in case.case_reports.filter(is_duplicate=False).select_related("report"):
+        report = link.report
+        line = (report.credit or "").strip()
+        if line and not report.credit_anonymous and line not in credits:
+            credits.append(line)
+    fixed_ids = _related_ids(case, "fixed_releases")
+    return CaseFacts(
+        key=case.key,
+        title=case.title,
+        state=case.state,
+        product_id=case.product_id,
+        has_fix=bool(fixed_ids),
+        has_sufficient_mitigation=bool(getattr(case, "has_sufficient_mitigation", False)),
+        actively_exploited=case.exploitation == "active",
+        public_concern=bool(getattr(case, "public_concern", False)),
+        agreed_disclosure_date=case.disclosure_date,
+        cvss31_vector=case.cvss31_vector or "",
+        cvss40_vector=case.cvss40_vector or "",
+        cwe_id=case.cwe_id,
+        exploitation=case.exploitation or "none",
+        identifiers=identifiers,
+        reference_urls=urls,
+        credits=tuple(credits),
+        fixed_release_ids=fixed_ids,
+    )
+
+
+def can_author_from(user: Any, case: Any) -> bool:
+    """Leads and the case's assigned handlers write advisories from it (the case desk's edit right)."""
+    from psirt.cases.access import can_edit_case
+
+    return bool(can_edit_case(user, case))
+
+
+def visible_case_ids(user: Any) -> Any:
+    """A queryset of the primary keys of every case `user` may see."""
+    from psirt.cases.access import visible_cases
+
+    return visible_cases(user).values("pk")
+
+
+def get_case(user: Any, public_id: Any, *, request: HttpRequest | None = None) -> Any:
+    """The case with this public id if `user` may see it; Http404 otherwise (audited by the case desk)."""
+    from psirt.cases.access import get_case_for
+
+    return get_case_for(user, public_id, request=request)
+
+
+def mark_case_published(*, case: Any, actor: Any, request: HttpRequest | None = None) -> None:
+    """Move a case forward along the main path to "published" through the case desk's `transition` service
+    (which records each step and updates the reporters' timelines). Already published or closed: nothing."""
+    from psirt.cases.models import Case
+    from psirt.cases.services import transition
+
+    case = Case.objects.get(pk=case.pk)
+    if case.state in ("published", "closed"):
+        return
+    if case.state not in _FORWARD:
+        return
+    for step in _FORWARD[_FORWARD.index(case.state) + 1 :]:
+        case = transition(case=case, to_state=step, actor=actor, request=request)

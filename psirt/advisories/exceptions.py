@@ -1,0 +1,64 @@
+"""Domain exceptions of the advisories; views and the API map them to answers in one place each.
+
+Every refusal of the publication policy is a `PublicationRefused` whose message names the missing condition,
+so the person at the desk (or the log of a scheduled run) knows what to do next."""
+
+from __future__ import annotations
+
+
+class AdvisoryError(Exception):
+    """Base of every refusal. `message` is safe to show to the person who asked; `status` is the HTTP one."""
+
+    status = 400
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAllowed(AdvisoryError):
+    """The actor may not do this."""
+
+    status = 403
+
+
+class InvalidInput(AdvisoryError):
+    """A value is malformed; the message says what is expected."""
+
+    status = 422
+
+
+class TransitionNotAllowed(AdvisoryError):
+    """The advisory is not in a state where this step exists (e.g. approving a draft)."""
+
+    status = 409
+
+
+class PublicationRefused(AdvisoryError):
+    """The publication policy does not allow publishing now."""
+
+    status = 409
+
+
+class LeadApprovalRequired(PublicationRefused):
+    """A lead has not approved the publication (or the expedited publication)."""
+
+
+class NoFixOrMitigation(PublicationRefused):
+    """An included case has neither a fixed release nor a sufficient mitigation (normal publication)."""
+
+
+class EmbargoNotReached(PublicationRefused):
+    """The agreed disclosure date of an included case has not come (or none was agreed)."""
+
+
+class ExpediteNotWarranted(PublicationRefused):
+    """Expedited publication asked for, but no included case is actively exploited or of public concern."""
+
+
+class ExpediteNeedsJustification(PublicationRefused):
+    """Expedited publication needs a written justification."""
+
+
+class CaseNotPublishable(PublicationRefused):
+    """An included case is in a state from which it cannot be published (e.g. rejected)."""

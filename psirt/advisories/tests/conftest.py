@@ -1,0 +1,108 @@
+"""Fixtures of the advisory tests: a small catalog with ordered releases, confirmed cases, advisories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from psirt.accounts.models import User
+from psirt.advisories import services
+from psirt.advisories.models import Advisory
+from psirt.cases.models import Assignment, Case
+from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def line(db: None) -> ProductLine:
+    return ProductLine.objects.create(slug="cameras", name_en="IP cameras", name_zh="网络摄像机", position=1)
+
+
+@pytest.fixture
+def product(line: ProductLine) -> Product:
+    return Product.objects.create(line=line, slug="cam-x5", name="Camera X5", model_numbers="X5-100, X5-200")
+
+
+@pytest.fixture
+def releases(product: Product) -> dict[str, FirmwareRelease]:
+    """V5.4.0 < V5.5.0 < V5.5.2 < V5.6.0 < V5.10.0 (catalog order, not string order)."""
+    out = {}
+    for position, version in enumerate(["V5.4.0", "V5.5.0", "V5.5.2", "V5.6.0", "V5.10.0"], start=1):
+        out[version] = FirmwareRelease.objects.create(
+            product=product,
+            version=version,
+            position=position * 10,
+            download_url=f"https://downloads.example.com/{version}.bin",
+        )
+    return out
+
+
+def make_case(
+    *,
+    product: Product | None = None,
+    state: str = "awaiting_disclosure",
+    title: str = "Unauthenticated RCE in the web UI",
+    disclosure_date: dt.date | None = None,
+    exploitation: str = "none",
+    assignee: User | None = None,
+    **fields: Any,
+) -> Case:
+    number = next(_numbers)
+    case = Case.objects.create(
+        key=f"CASE-2026-{number:04d}",
+        year=2026,
+        number=number,
+        title=title,
+        state=state,
+        product=product,
+        product_line=product.line if product is not None else None,
+        disclosure_date=disclosure_date,
+        exploitation=exploitation,
+        cvss31_vector=fields.pop("cvss31_vector", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+        **fields,
+    )
+    if assignee is not None:
+        Assignment.objects.create(case=case, user=assignee)
+    return case
+
+
+@pytest.fixture
+def yesterday() -> dt.date:
+    return timezone.localdate() - dt.timedelta(days=1)
+
+
+@pytest.fixture
+def case(product: Product, handler: User, yesterday: dt.date) -> Case:
+    return make_case(product=product, disclosure_date=yesterday, assignee=handler)
+
+
+@pytest.fixture
+def draft(case: Case, lead: User, releases: dict[str, FirmwareRelease]) -> Advisory:
+    advisory = services.create_advisory(cases=[case], actor=lead)
+    return services.update_advisory(
+        advisory=advisory,
+        actor=lead,
+        changes={"summary_en": "A crafted request runs code as root.", "workarounds_en": "Block port 80."},
+        affected=[
+            services.AffectedInput(product=case.product, introduced=releases["V5.5.0"], fixed=releases["V5.6.0"])
+        ],
+    )
+
+
+def approve(advisory: Advisory, lead: User) -> Advisory:
+    advisory = services.submit_for_review(advisory=advisory, actor=lead)
+    return services.approve_advisory(advisory=advisory, actor=lead)
+
+
+def publish(advisory: Advisory, lead: User) -> Advisory:
+    return services.publish_advisory(advisory=approve(advisory, lead), actor=lead)
+
+
+@pytest.fixture
+def published(draft: Advisory, lead: User) -> Advisory:
+    return publish(draft, lead)
