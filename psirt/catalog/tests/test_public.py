@@ -144,7 +144,7 @@ def test_html_in_catalog_texts_is_rendered_inert(client):
         assert "<img src=x" not in html
         assert "<svg onload" not in html
         assert "<iframe" not in html
-        assert "href=\"javascript" not in html.lower()
+        assert 'href="javascript' not in html.lower()
 
 
 def test_end_of_support_is_explained(client, catalog):
