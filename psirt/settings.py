@@ -152,6 +152,8 @@ PSIRT_IDLE_TIMEOUT = 30 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# A bilingual page that says what to do (reload, cookies) instead of Django's bare 403.
+CSRF_FAILURE_VIEW = "psirt.lib.views.csrf_failure"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]

@@ -11,6 +11,7 @@ from django.views.i18n import set_language
 
 from psirt.accounts import urls as accounts_urls
 from psirt.api.urls import api
+from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
 from psirt.intake import urls as intake_urls
 from psirt.pages import urls as pages_urls
@@ -25,6 +26,7 @@ desk_patterns: list[URLPattern | URLResolver] = [
     path("catalog/", include((catalog_urls.desk_urlpatterns, "catalog"))),
     path("settings/", include((pages_urls.desk_urlpatterns, "pages"))),
     path("inbox/", include((intake_urls.desk_urlpatterns, "intake"))),
+    path("cases/", include((cases_urls.desk_urlpatterns, "cases"))),
 ]
 
 urlpatterns = [
@@ -44,7 +46,7 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
-handler400 = "psirt.pages.views.bad_request"
-handler403 = "psirt.pages.views.permission_denied"
-handler404 = "psirt.pages.views.page_not_found"
-handler500 = "psirt.pages.views.server_error"
+handler400 = "psirt.lib.views.bad_request"
+handler403 = "psirt.lib.views.permission_denied"
+handler404 = "psirt.lib.views.page_not_found"
+handler500 = "psirt.lib.views.server_error"

@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from psirt.accounts.decorators import lead_required
-from psirt.lib import views as lib_views
 from psirt.lib.markdown import render_markdown
 from psirt.pages import sections, services
 from psirt.pages.defaults import DEFAULT_PAGES
@@ -173,12 +172,3 @@ def _public_url(slug: str) -> str:
     if slug == PageSlug.UPDATES:
         return reverse("catalog:updates")
     return reverse(f"pages:{slug}")
-
-
-# Error handlers (named in psirt.urls) --------------------------------------------------------------------
-# The bilingual error pages live in psirt.lib.views (with the look and feel); these names stay importable
-# from here because psirt.urls points at them.
-bad_request = lib_views.bad_request
-permission_denied = lib_views.permission_denied
-page_not_found = lib_views.page_not_found
-server_error = lib_views.server_error
