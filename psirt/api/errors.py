@@ -12,9 +12,10 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
+from psirt.cases.exceptions import CaseError
 from psirt.intake.exceptions import IntakeError
 
-DOMAIN_EXCEPTIONS: tuple[type[Exception], ...] = (IntakeError,)
+DOMAIN_EXCEPTIONS: tuple[type[Exception], ...] = (IntakeError, CaseError)
 
 
 def domain_error_response(api: NinjaAPI, request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -18,7 +18,9 @@ errors.register(api)
 
 # Routers are registered after the api exists (their modules may import it).
 from psirt.api.cvss import router as cvss_router  # noqa: E402
+from psirt.cases.api import router as cases_router  # noqa: E402
 from psirt.intake.api import router as intake_router  # noqa: E402
 
 api.add_router("/v1/cvss", cvss_router)
 api.add_router("/v1/reports", intake_router)
+api.add_router("/v1/cases", cases_router)
