@@ -31,6 +31,7 @@ OWN_COMMANDS = {
     "token": "API tokens: `psirt token create --user EMAIL --scope SCOPE …`, `psirt token revoke ID`.",
     "audit": "Audit log: `psirt audit verify` reports the first broken link of the hash chain.",
     "genkey": "Print a new Fernet key for PSIRT_ENCRYPTION_KEYS.",
+    "cvss": "Score a CVSS v3.1 or v4.0 vector: `psirt cvss VECTOR` prints JSON (exit 2 for an invalid vector).",
     "validate-csaf": "Validate CSAF 2.0 files: strict schema and every mandatory test (exit 1 if any fails).",
 }
 
