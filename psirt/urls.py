@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 
 from psirt.accounts import urls as accounts_urls
+from psirt.advisories import urls as advisories_urls
 from psirt.api.urls import api
 from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
@@ -27,6 +28,7 @@ desk_patterns: list[URLPattern | URLResolver] = [
     path("settings/", include((pages_urls.desk_urlpatterns, "pages"))),
     path("inbox/", include((intake_urls.desk_urlpatterns, "intake"))),
     path("cases/", include((cases_urls.desk_urlpatterns, "cases"))),
+    path("advisories/", include((advisories_urls.desk_urlpatterns, "advisories"))),
 ]
 
 urlpatterns = [
@@ -42,6 +44,7 @@ urlpatterns += i18n_patterns(
     path("updates/", include((catalog_urls.public_urlpatterns, "catalog"))),
     path("report/", include((intake_urls.public_urlpatterns, "intake"))),
     path("r/", include((intake_urls.portal_urlpatterns, "portal"))),
+    path("", include((advisories_urls.public_urlpatterns, "advisories"))),
     path("", include((pages_urls.public_urlpatterns, "pages"))),
     prefix_default_language=True,
 )

@@ -6,7 +6,8 @@ of the case model touches this module only.
 
 Case fields relied on: `key`, `title`, `state`, `product_id`, `cvss31_vector`, `cvss40_vector`, `cwe_id`,
 `exploitation` ("active" = actively exploited), `disclosure_date` (the agreed date), `references`
-(kind/value rows), `case_reports` → `report.credit` / `credit_anonymous`. Remediation data (fixed releases,
+(kind/value rows), `case_reports` (`credited`, else `is_duplicate`) → `report.credit` /
+`credit_anonymous`. Remediation data (fixed releases,
 mitigations, public concern) is read when the case model has it (`fixed_releases`, `has_sufficient_mitigation`,
 `public_concern`); until then the advisory's own affected table and mitigation flag stand in for it (see
 `psirt.advisories.policy`).
@@ -63,7 +64,11 @@ def facts_for_case(case: Any) -> CaseFacts:
     identifiers = tuple(r.value for r in references if r.kind in ("cve", "cnvd", "cnnvd"))
     urls = tuple(r.value for r in references if r.kind == "url")
     credits: list[str] = []
-    for link in case.case_reports.filter(is_duplicate=False).select_related("report"):
+    links = case.case_reports.all()
+    # The case desk decides who is credited (its own reports, and a duplicate's reporter who was first).
+    field_names = {f.name for f in links.model._meta.get_fields()}
+    links = links.filter(credited=True) if "credited" in field_names else links.filter(is_duplicate=False)
+    for link in links.select_related("report"):
         report = link.report
         line = (report.credit or "").strip()
         if line and not report.credit_anonymous and line not in credits:

@@ -148,6 +148,11 @@ class Advisory(models.Model):
     def __str__(self) -> str:
         return self.advisory_id
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("advisories:detail", args=[self.advisory_id])
+
     @property
     def is_public(self) -> bool:
         return self.state in PUBLIC_STATES

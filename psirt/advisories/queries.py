@@ -1,0 +1,249 @@
+"""Read-only views of published advisories for the public pages, the API and other apps.
+
+Only published and withdrawn advisories appear here; drafts never do. Every function runs a fixed number of
+queries whatever the number of advisories (the list is paginated in the database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from psirt.advisories.models import (
+    PUBLIC_STATES,
+    SEVERITY_RANK,
+    Advisory,
+    AdvisoryState,
+    AffectedProduct,
+    Exploitation,
+    Severity,
+)
+from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+
+MAX_QUERY_CHARS = 100
+PER_PAGE = 20
+SORTS = {
+    "newest": ("-published_at", "-id"),
+    "oldest": ("published_at", "id"),
+    "severity": ("-score", "-published_at", "-id"),
+    "id": ("-year", "-number"),
+}
+
+
+class QueryTooLong(ValueError):
+    """The search text is longer than MAX_QUERY_CHARS."""
+
+
+def clean_query(raw: str) -> str:
+    """The search text without control characters and with runs of spaces collapsed; QueryTooLong if long."""
+    if len(raw) > MAX_QUERY_CHARS:
+        raise QueryTooLong(raw[:MAX_QUERY_CHARS])
+    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] != "C")
+    return " ".join(kept.split())
+
+
+def public_advisories() -> QuerySet[Advisory]:
+    return Advisory.objects.filter(state__in=PUBLIC_STATES)
+
+
+@dataclass
+class ListFilters:
+    """The list's filters as typed in the URL; unknown values are dropped (and reported in `ignored`)."""
+
+    q: str = ""
+    line: str = ""
+    product: str = ""
+    severity: str = ""
+    year: int | None = None
+    exploitation: str = ""
+    sort: str = "newest"
+    ignored: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, params: Any) -> ListFilters:
+        """Parse GET parameters; raises QueryTooLong for an over-long search text."""
+        f = cls(q=clean_query(params.get("q", "")))
+        for name in ("line", "product"):
+            value = params.get(name, "")
+            if value and len(value) <= 80 and value.replace("-", "").isalnum() and value.isascii():
+                setattr(f, name, value)
+            elif value:
+                f.ignored.append(name)
+        severity = params.get("severity", "")
+        if severity in Severity.values:
+            f.severity = severity
+        elif severity:
+            f.ignored.append("severity")
+        year = params.get("year", "")
+        if year.isdigit() and len(year) == 4 and 1990 <= int(year) <= 2200:
+            f.year = int(year)
+        elif year:
+            f.ignored.append("year")
+        exploitation = params.get("exploitation", "")
+        if exploitation in Exploitation.values:
+            f.exploitation = exploitation
+        elif exploitation:
+            f.ignored.append("exploitation")
+        sort = params.get("sort", "")
+        if sort in SORTS:
+            f.sort = sort
+        elif sort:
+            f.ignored.append("sort")
+        return f
+
+    @property
+    def active(self) -> bool:
+        return bool(self.q or self.line or self.product or self.severity or self.year or self.exploitation)
+
+
+def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
+    """Published advisories matching the filters, sorted, with their affected products prefetched."""
+    qs = public_advisories()
+    if filters.q:
+        term = filters.q
+        products = AffectedProduct.objects.filter(advisory=OuterRef("pk")).filter(
+            Q(product__name__icontains=term) | Q(product__model_numbers__icontains=term) | Q(product__slug=term)
+        )
+        qs = qs.filter(
+            Q(title_en__icontains=term)
+            | Q(title_zh__icontains=term)
+            | Q(summary_en__icontains=term)
+            | Q(summary_zh__icontains=term)
+            | Q(identifiers__icontains=term)
+            | Q(advisory_id__icontains=term)
+            | Q(Exists(products))
+        )
+    if filters.product:
+        qs = qs.filter(Exists(AffectedProduct.objects.filter(advisory=OuterRef("pk"), product__slug=filters.product)))
+    if filters.line:
+        qs = qs.filter(
+            Exists(AffectedProduct.objects.filter(advisory=OuterRef("pk"), product__line__slug=filters.line))
+        )
+    if filters.severity:
+        qs = qs.filter(severity=filters.severity)
+    if filters.exploitation:
+        qs = qs.filter(exploitation=filters.exploitation)
+    if filters.year:
+        start = timezone.make_aware(dt.datetime(filters.year, 1, 1))
+        end = timezone.make_aware(dt.datetime(filters.year + 1, 1, 1))
+        qs = qs.filter(published_at__gte=start, published_at__lt=end)
+    rows = AffectedProduct.objects.select_related("product").order_by("product__name", "variant")
+    return qs.order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
+
+
+def paginate(qs: QuerySet[Advisory], page: Any) -> Page:
+    return Paginator(qs, PER_PAGE).get_page(page)
+
+
+def filter_choices() -> dict[str, Any]:
+    """Product lines, public products and years for the filter form (three queries)."""
+    years = [d.year for d in public_advisories().dates("published_at", "year", order="DESC")]
+    return {
+        "lines": list(ProductLine.objects.order_by("position", "name_en")),
+        "products": list(Product.objects.filter(is_public=True).select_related("line").order_by("name")),
+        "years": years,
+        "severities": list(reversed(Severity.choices)),
+        "exploitations": Exploitation.choices,
+        "sorts": SORTS,
+    }
+
+
+def last_modified() -> dt.datetime | None:
+    """When the public list last changed (publication, revision, withdrawal)."""
+    return public_advisories().aggregate(m=Max("updated_at"))["m"]
+
+
+# --- one advisory -----------------------------------------------------------------------------------------
+
+
+def public_advisory(advisory_id: str) -> Advisory | None:
+    """The published (or withdrawn) advisory with this ID, or None: drafts do not exist publicly."""
+    if not advisory_id or len(advisory_id) > 40:
+        return None
+    return public_advisories().filter(advisory_id=advisory_id.upper()).first()
+
+
+@dataclass
+class AffectedRow:
+    """One product (variant) of an advisory as the page shows it."""
+
+    row: AffectedProduct
+    affected_versions: list[FirmwareRelease]
+
+    @property
+    def product(self) -> Product:
+        return self.row.product
+
+    @property
+    def fixed(self) -> FirmwareRelease | None:
+        return self.row.fixed
+
+
+def affected_rows(advisory: Advisory) -> list[AffectedRow]:
+    """The affected table: per product and variant, the catalog releases in the range and the fixing release.
+    Two queries: the rows, and every public release of the products named."""
+    rows = list(
+        advisory.affected.select_related("product", "product__line", "introduced", "fixed").order_by(
+            "product__name", "variant"
+        )
+    )
+    releases: dict[tuple[int, str], list[FirmwareRelease]] = {}
+    if rows:
+        for release in FirmwareRelease.objects.filter(
+            product_id__in={r.product_id for r in rows}, is_public=True
+        ).order_by("position"):
+            releases.setdefault((release.product_id, release.variant), []).append(release)
+    return [
+        AffectedRow(
+            row=r,
+            affected_versions=[
+                x for x in releases.get((r.product_id, r.variant), []) if r.affects_position(x.position)
+            ],
+        )
+        for r in rows
+    ]
+
+
+def advisories_fixed_by(release: FirmwareRelease) -> list[Advisory]:
+    """Published advisories whose affected table names `release` as the fixing release (Software updates)."""
+    return list(
+        public_advisories()
+        .filter(state=AdvisoryState.PUBLISHED, affected__fixed=release)
+        .distinct()
+        .order_by("-published_at")
+    )
+
+
+def severity_sorted(advisories: list[Advisory]) -> list[Advisory]:
+    return sorted(advisories, key=lambda a: (-SEVERITY_RANK.get(a.severity, -1), a.advisory_id))
+
+
+def latest_advisories(*, limit: int = 5) -> list[Advisory]:
+    """Newest published advisories for the home page (`psirt.pages.sections.latest_advisories`)."""
+    return list(public_advisories().filter(state=AdvisoryState.PUBLISHED).order_by("-published_at")[:limit])
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One line of the hall of fame: a credit line of a published advisory."""
+
+    name: str
+    affiliation: str
+    advisory_id: str
+    date: dt.datetime | None
+
+
+def acknowledgment_entries() -> list[Credit]:
+    """Reporters credited on published advisories, newest first, as their credit lines say
+    (`psirt.pages.sections.acknowledgment_entries`)."""
+    out = []
+    for advisory in public_advisories().filter(state=AdvisoryState.PUBLISHED).order_by("-published_at")[:500]:
+        for line in advisory.credit_lines:
+            name, _sep, affiliation = line.partition(",")
+            out.append(Credit(name.strip(), affiliation.strip(), advisory.advisory_id, advisory.published_at))
+    return out

@@ -1,0 +1,228 @@
+"""Public advisory list and page: search, filters, pagination, drafts invisible, escaping, 304, languages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from psirt.accounts.models import User
+from psirt.advisories import services
+from psirt.advisories.models import Advisory
+from psirt.advisories.tests.conftest import make_case, publish
+from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+
+LIST = "/en/advisories/"
+
+
+def _published(product: Product, lead: User, fixed: FirmwareRelease | None = None, **changes: object) -> Advisory:
+    case = make_case(product=product, disclosure_date=timezone.localdate() - dt.timedelta(days=1))
+    advisory = services.create_advisory(cases=[case], actor=lead)
+    services.update_advisory(
+        advisory=advisory,
+        actor=lead,
+        changes={"workarounds_en": "Disable UPnP.", "mitigation_sufficient": True, **changes},
+        affected=[services.AffectedInput(product=product, fixed=fixed)],
+    )
+    return publish(advisory, lead)
+
+
+def test_empty_list_says_so(db: None, anonymous: Client) -> None:
+    response = anonymous.get(LIST)
+    assert response.status_code == 200
+    assert "There is currently no information to display." in response.content.decode()
+    assert 'href="/feeds/advisories.atom"' in response.content.decode()
+
+
+def test_drafts_never_appear_publicly(draft: Advisory, anonymous: Client) -> None:
+    assert draft.advisory_id not in anonymous.get(LIST).content.decode()
+    response = anonymous.get(f"/en/advisories/{draft.advisory_id}/")
+    assert response.status_code == 404
+    assert draft.title_en not in response.content.decode()
+    unknown = anonymous.get("/en/advisories/NO-SA-1999-001/")
+
+    def without_token(body: bytes) -> str:
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body.decode())
+
+    assert without_token(response.content) == without_token(unknown.content)
+
+
+def test_published_advisory_page_shows_what_a_customer_needs(
+    published: Advisory, anonymous: Client, releases: dict[str, FirmwareRelease]
+) -> None:
+    response = anonymous.get(published.get_absolute_url())
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert published.advisory_id in html and published.title_en in html
+    assert 'class="badge sev-critical"' in html
+    assert "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" in html and "9.8" in html
+    assert "update to firmware V5.6.0 or later" in html
+    assert "https://downloads.example.com/V5.6.0.bin" in html
+    # V5.5.0 and V5.5.2 are in the range [V5.5.0, V5.6.0); V5.4.0 and V5.10.0 are not.
+    assert "V5.5.0, V5.5.2" in html
+    assert "Initial publication." in html
+    assert "Revision history" in html
+
+
+def test_list_shows_published_and_links_them(published: Advisory, anonymous: Client) -> None:
+    html = anonymous.get(LIST).content.decode()
+    assert published.advisory_id in html
+    assert f'href="{published.get_absolute_url()}"' in html
+
+
+@pytest.fixture
+def catalog_of_advisories(
+    product: Product, line: ProductLine, releases: dict[str, FirmwareRelease], lead: User
+) -> dict[str, Advisory]:
+    router_line = ProductLine.objects.create(slug="routers", name_en="Routers", position=2)
+    router = Product.objects.create(line=router_line, slug="router-r1", name="Router R1")
+    return {
+        "rce": _published(product, lead, releases["V5.6.0"], identifiers="CVE-2026-11111", title_en="Camera RCE"),
+        "xss": _published(
+            product,
+            lead,
+            releases["V5.6.0"],
+            title_en="Stored XSS in the camera UI",
+            cvss31_vector="CVSS:3.1/AV:N/AC:L/PR:L/UI:R/S:C/C:L/I:L/A:N",
+            identifiers="CNVD-2026-01234",
+        ),
+        "router": _published(router, lead, None, title_en="Router DoS", exploitation="active"),
+    }
+
+
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("q=CVE-2026-11111", {"rce"}),
+        ("q=cnvd-2026-01234", {"xss"}),
+        ("q=stored+xss", {"xss"}),
+        ("q=Router+R1", {"router"}),
+        ("q=X5-200", {"rce", "xss"}),
+        ("product=router-r1", {"router"}),
+        ("line=cameras", {"rce", "xss"}),
+        ("severity=Medium", {"xss"}),
+        ("severity=Critical", {"rce", "router"}),
+        ("exploitation=active", {"router"}),
+        ("year=1999", set()),
+        ("severity=Bogus", {"rce", "xss", "router"}),
+    ],
+)
+def test_search_and_filters(
+    catalog_of_advisories: dict[str, Advisory], anonymous: Client, query: str, expected: set[str]
+) -> None:
+    html = anonymous.get(f"{LIST}?{query}").content.decode()
+    shown = {key for key, a in catalog_of_advisories.items() if a.advisory_id in html}
+    assert shown == expected
+
+
+def test_year_filter_and_sorting(catalog_of_advisories: dict[str, Advisory], anonymous: Client) -> None:
+    year = timezone.localdate().year
+    html = anonymous.get(f"{LIST}?year={year}&sort=severity").content.decode()
+    ids = [a.advisory_id for a in catalog_of_advisories.values()]
+    positions = {a: html.index(a) for a in ids}
+    assert positions[catalog_of_advisories["xss"].advisory_id] > positions[catalog_of_advisories["rce"].advisory_id]
+    oldest = anonymous.get(f"{LIST}?sort=oldest").content.decode()
+    assert oldest.index(ids[0]) < oldest.index(ids[2])
+
+
+def test_no_match_says_so(catalog_of_advisories: dict[str, Advisory], anonymous: Client) -> None:
+    html = anonymous.get(f"{LIST}?q=nothing-like-this").content.decode()
+    assert "No advisory matches these filters." in html
+
+
+def test_overlong_and_hostile_queries_are_answered_plainly(published: Advisory, anonymous: Client) -> None:
+    response = anonymous.get(LIST + "?q=" + "a" * 500)
+    assert response.status_code == 400
+    assert "too long" in response.content.decode()
+    response = anonymous.get(LIST + "?q=%3Cscript%3Ealert(1)%3C/script%3E&page=99999999999&year=99999&line=%00")
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in response.content.decode()
+
+
+def test_pagination_keeps_filters_and_query_count_is_bounded(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, anonymous: Client
+) -> None:
+    for i in range(3):
+        _published(product, lead, releases["V5.6.0"], title_en=f"Issue {i}")
+    with CaptureQueriesContext(connection) as few:
+        anonymous.get(f"{LIST}?line=cameras")
+    for i in range(22):
+        _published(product, lead, releases["V5.6.0"], title_en=f"More {i}")
+    with CaptureQueriesContext(connection) as many:
+        response = anonymous.get(f"{LIST}?line=cameras")
+    assert len(many.captured_queries) == len(few.captured_queries)
+    html = response.content.decode()
+    assert "Page 1 of 2" in html
+    assert 'href="?line=cameras&amp;page=2"' in html
+    second = anonymous.get(f"{LIST}?line=cameras&page=2").content.decode()
+    assert "Page 2 of 2" in second
+
+
+def test_hostile_markdown_is_inert(draft: Advisory, lead: User, anonymous: Client) -> None:
+    services.update_advisory(
+        advisory=draft,
+        actor=lead,
+        changes={
+            "title_en": "<img src=x onerror=alert(1)>",
+            "summary_en": "<script>alert(1)</script> [x](javascript:alert(1))",
+            "description_en": "![t](https://tracker.example/p.gif) <iframe src=//evil>",
+            "credits_en": "<b onmouseover=alert(1)>Eve</b>",
+            "mitigation_sufficient": True,
+        },
+    )
+    advisory = publish(draft, lead)
+    html = anonymous.get(advisory.get_absolute_url()).content.decode()
+    assert "<script>alert(1)" not in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert 'href="javascript:' not in html
+    assert "<iframe" not in html
+    assert 'src="https://tracker.example' not in html
+    assert "<b onmouseover" not in html
+
+
+def test_both_languages_with_english_fallback(published: Advisory, lead: User, anonymous: Client) -> None:
+    zh = anonymous.get(f"/zh-hans/advisories/{published.advisory_id}/").content.decode()
+    assert published.title_en in zh  # no Chinese title yet: English shown
+    services.update_advisory(
+        advisory=published,
+        actor=lead,
+        changes={"title_zh": "网页界面远程代码执行"},
+        revision_summary_en="Chinese translation.",
+    )
+    zh = anonymous.get(f"/zh-hans/advisories/{published.advisory_id}/").content.decode()
+    en = anonymous.get(f"/en/advisories/{published.advisory_id}/").content.decode()
+    assert "网页界面远程代码执行" in zh and "网页界面远程代码执行" not in en
+
+
+def test_lowercase_id_redirects_to_the_canonical_page(published: Advisory, anonymous: Client) -> None:
+    response = anonymous.get(f"/en/advisories/{published.advisory_id.lower()}/")
+    assert response.status_code == 302
+    assert response["Location"] == published.get_absolute_url()
+
+
+def test_conditional_requests_get_304_until_a_change(published: Advisory, lead: User, anonymous: Client) -> None:
+    url = published.get_absolute_url()
+    anonymous.get(url)  # the first visit sets the CSRF cookie (the language form), part of the validator
+    first = anonymous.get(url)
+    assert first.has_header("ETag") and first.has_header("Last-Modified")
+    again = anonymous.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    listing = anonymous.get(LIST)
+    assert anonymous.get(LIST, HTTP_IF_NONE_MATCH=listing["ETag"]).status_code == 304
+    services.update_advisory(
+        advisory=published, actor=lead, changes={"impact_en": "More."}, revision_summary_en="Impact."
+    )
+    assert anonymous.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+    assert anonymous.get(LIST, HTTP_IF_NONE_MATCH=listing["ETag"]).status_code == 200
+
+
+def test_withdrawn_advisory_stays_readable_with_its_reason(published: Advisory, lead: User, anonymous: Client) -> None:
+    services.withdraw_advisory(advisory=published, actor=lead, reason="Duplicate of an earlier advisory.")
+    html = anonymous.get(published.get_absolute_url()).content.decode()
+    assert "This advisory has been withdrawn." in html and "Duplicate of an earlier advisory." in html
+    assert "Withdrawn" in anonymous.get(LIST).content.decode()

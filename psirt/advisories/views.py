@@ -1,0 +1,106 @@
+"""Public advisory pages (SPEC P4–P7): the list, an advisory with its environmental calculator, and
+"Am I affected?". Desk authoring views live in `psirt.advisories.desk_views`.
+
+Public pages carry ETag and Last-Modified and answer conditional requests with 304; publishing, revising or
+withdrawing changes `updated_at`, which changes both."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import condition, require_GET
+
+from psirt.advisories import queries
+from psirt.advisories.affected import AffectedQuery, check_affected, product_choices
+from psirt.advisories.environmental import redirect_query
+from psirt.advisories.presenters import page_context, scores_of
+from psirt.advisories.queries import MAX_QUERY_CHARS, ListFilters, QueryTooLong
+
+
+def _etag(request: HttpRequest, stamp: dt.datetime | None) -> str:
+    """A validator for one rendering of a page: it changes with the data, the language, the query string,
+    whether the visitor is signed in (the footer differs) and the CSRF cookie (the language form holds a token)."""
+    parts = [
+        get_language() or "",
+        request.get_full_path()[:2000],
+        stamp.isoformat() if stamp else "-",
+        "1" if request.user.is_authenticated else "0",
+        request.COOKIES.get("csrftoken", "")[:64],
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _list_stamp(request: HttpRequest) -> dt.datetime | None:
+    return queries.last_modified()
+
+
+def _detail_stamp(request: HttpRequest, advisory_id: str) -> dt.datetime | None:
+    advisory = queries.public_advisory(advisory_id)
+    return advisory.updated_at if advisory is not None else None
+
+
+@require_GET
+@condition(
+    etag_func=lambda request: _etag(request, _list_stamp(request)),
+    last_modified_func=_list_stamp,
+)
+def advisory_list(request: HttpRequest) -> HttpResponse:
+    """Search, filters, sorting and pagination over published advisories (a fixed number of queries)."""
+    error = ""
+    status = 200
+    try:
+        filters = ListFilters.from_params(request.GET)
+    except QueryTooLong:
+        filters = ListFilters()
+        error = _("The search text is too long. Use at most %(max)d characters, e.g. a CVE ID or a model name.") % {
+            "max": MAX_QUERY_CHARS
+        }
+        status = 400
+    page = queries.paginate(queries.filtered_advisories(filters), request.GET.get("page", "1")[:8])
+    params = request.GET.copy()
+    params.pop("page", None)
+    context: dict[str, Any] = {
+        "page": page,
+        "advisories": page.object_list,
+        "filters": filters,
+        "query_error": error,
+        "max_query": MAX_QUERY_CHARS,
+        "page_query": params.urlencode(),
+        **queries.filter_choices(),
+    }
+    return render(request, "advisories/list.html", context, status=status)
+
+
+@require_GET
+@condition(
+    etag_func=lambda request, advisory_id: _etag(request, _detail_stamp(request, advisory_id)),
+    last_modified_func=_detail_stamp,
+)
+def advisory_detail(request: HttpRequest, advisory_id: str) -> HttpResponse:
+    """One published advisory; a draft or an unknown ID is the same plain 404."""
+    advisory = queries.public_advisory(advisory_id)
+    if advisory is None:
+        raise Http404
+    if advisory.advisory_id != advisory_id:
+        return HttpResponseRedirect(advisory.get_absolute_url())
+    query = redirect_query(scores_of(advisory), request.GET)
+    if query is not None:
+        # The calculator form was submitted: show the result at a URL that holds the vector (?env=…).
+        return HttpResponseRedirect(f"{request.path}?{query}#environmental")
+    return render(request, "advisories/detail.html", page_context(request, advisory))
+
+
+@require_GET
+def affected(request: HttpRequest) -> HttpResponse:
+    """Am I affected? Product + firmware version → the advisories that affect it and the release to install."""
+    query = AffectedQuery.from_params(request.GET)
+    answer = check_affected(query) if query.ready else None
+    status = 400 if query.errors else 200
+    context = {"query": query, "answer": answer, **product_choices(query)}
+    return render(request, "advisories/affected.html", context, status=status)
