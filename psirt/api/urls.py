@@ -24,3 +24,7 @@ from psirt.intake.api import router as intake_router  # noqa: E402
 api.add_router("/v1/cvss", cvss_router)
 api.add_router("/v1/reports", intake_router)
 api.add_router("/v1/cases", cases_router)
+
+from psirt.api.advisories import router as advisories_router  # noqa: E402
+
+api.add_router("/v1/affected", advisories_router)
