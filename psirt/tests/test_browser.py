@@ -166,6 +166,9 @@ def test_public_pages_render_cleanly_in_both_languages(
         current = browser_page.locator(".lang-switch button[aria-current='true']").inner_text()
         assert current == ("中文" if lang == "zh-hans" else "English")
         assert browser_page.locator(".site-footer").get_by_text(ICP).is_visible()
+        # The interface itself is translated (the compiled catalogue is served), not only the content.
+        nav_label = "软件更新" if lang == "zh-hans" else "Software updates"
+        assert browser_page.locator(".main-nav").get_by_text(nav_label, exact=True).is_visible(), label
         _looks_styled_and_fits(browser_page, label, viewport == "phone")
         browser_page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}-{viewport}.png"), full_page=True)
         visit.check_clean(label)
