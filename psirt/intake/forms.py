@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from typing import Any, cast
 
 from django import forms
@@ -47,6 +48,15 @@ class MultipleFileField(forms.FileField):
             return []
         items = data if isinstance(data, list | tuple) else [data]
         return [super(MultipleFileField, self).clean(item, initial) for item in items if item]
+
+
+class CatalogChoiceField(forms.ChoiceField):
+    """Choices from the catalog, listed only when the form is rendered; the submitted value is checked
+    against the database by the form's clean methods, so validating an API call does not load the whole
+    catalog."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
 
 
 def _text(limit_key: str, *, label: Any, required: bool = False, rows: int = 0, help_text: Any = "") -> forms.CharField:
@@ -126,11 +136,11 @@ class ReportForm(forms.Form):
         help_text=_("CVE or CNVD/CNNVD IDs, related advisories, links — one per line."),
     )
     # 3. Affected product and version
-    product = forms.ChoiceField(label=_("Affected product"), choices=())
+    product = CatalogChoiceField(label=_("Affected product"), choices=())
     product_other = _text(
         "product_other", label=_("Product or solution (if not in the list)"), help_text=_("Model name or number.")
     )
-    release = forms.ChoiceField(label=_("Firmware version"), choices=(), required=False)
+    release = CatalogChoiceField(label=_("Firmware version"), choices=(), required=False)
     version = _text(
         "version",
         label=_("Firmware version (if not in the list)"),
@@ -210,8 +220,9 @@ class ReportForm(forms.Form):
     def __init__(self, *args: Any, stashed_size: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stashed_size = stashed_size
-        cast(forms.ChoiceField, self.fields["product"]).choices = product_choices()
-        cast(forms.ChoiceField, self.fields["release"]).choices = release_choices()
+        # Callables: evaluated only when the form is rendered.
+        cast(forms.ChoiceField, self.fields["product"]).choices = product_choices
+        cast(forms.ChoiceField, self.fields["release"]).choices = release_choices
         self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
         self.fields["reporter_email"].widget.attrs.update({"autocomplete": "email"})
         self.fields["reporter_name"].widget.attrs.update({"autocomplete": "name"})
@@ -240,9 +251,17 @@ class ReportForm(forms.Form):
             if product == OTHER or self._product is None:
                 self.add_error("release", _("Choose a product from the list first, or type the version below."))
             else:
-                release = FirmwareRelease.objects.filter(
-                    public_id=release_id, product=self._product, is_public=True
-                ).first()
+                try:
+                    release_uuid = uuid.UUID(str(release_id))
+                except ValueError:
+                    release_uuid = None
+                release = (
+                    FirmwareRelease.objects.filter(
+                        public_id=release_uuid, product=self._product, is_public=True
+                    ).first()
+                    if release_uuid
+                    else None
+                )
                 if release is None:
                     self.add_error("release", _("This firmware version belongs to another product."))
                 self._release = release

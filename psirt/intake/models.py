@@ -81,7 +81,8 @@ class Report(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tracking_id = models.CharField(_("tracking ID"), max_length=20, unique=True, editable=False)
     year = models.PositiveSmallIntegerField(editable=False)
-    number = models.PositiveIntegerField(editable=False)
+    # Null only inside the submitting transaction (see services.submit_report); never seen outside it.
+    number = models.PositiveIntegerField(null=True, editable=False)
     source = models.CharField(_("received via"), max_length=10, choices=Source.choices, default=Source.WEB)
     language = models.CharField(_("language"), max_length=10, default="en")
     inbox_state = models.CharField(

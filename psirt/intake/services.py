@@ -249,14 +249,28 @@ def format_tracking_id(year: int, number: int) -> str:
     return f"VR-{year}-{number:04d}"
 
 
-def _ack_due(now: dt.datetime) -> dt.datetime | None:
-    from psirt.pages.models import OrganizationProfile
+_calendar_cache: dict[str, tuple[float, Any]] = {}
+CALENDAR_CACHE_SECONDS = 300
 
-    profile = OrganizationProfile.get()
+
+def _calendar(country: str) -> Any:
+    """The profile's business-day calendar, kept a few minutes per process: building it (and the holiday
+    tables of a year) costs more than the rest of a submission."""
+    import time
+
+    from psirt.lib.business_days import calendar_for_profile
+
+    cached = _calendar_cache.get(country)
+    if cached is None or time.monotonic() - cached[0] > CALENDAR_CACHE_SECONDS:
+        cached = (time.monotonic(), calendar_for_profile())
+        _calendar_cache[country] = cached
+    return cached[1]
+
+
+def _ack_due(now: dt.datetime, profile: Any) -> dt.datetime | None:
     try:
-        from psirt.lib.business_days import calendar_for_profile
-
-        return calendar_for_profile().add_business_days(now, int(profile.ack_business_days))
+        result: dt.datetime = _calendar(profile.calendar_country).add_business_days(now, int(profile.ack_business_days))
+        return result
     except Exception:
         # A broken calendar setting must not lose a report; the desk shows the deadline as unknown.
         logger.exception("acknowledgment deadline could not be computed")
@@ -442,26 +456,32 @@ def submit_report(
                 **({"description": [_("Describe the vulnerability.")]} if not data.description.strip() else {}),
             }
         )
+    from psirt.pages.models import OrganizationProfile
+
     address = ip or client_ip(request)
-    # Limits first: a refused request costs one small write, not an encrypted upload.
+    limits = [("report_email", normalise_email(data.reporter_email))]
     if address:
-        ratelimit.hit("report_ip", address)
-    ratelimit.hit("report_email", normalise_email(data.reporter_email))
+        limits.insert(0, ("report_ip", address))
+    # Limits first (a read): a refused request costs no encrypted upload. Counted in the transaction below.
+    ratelimit.check(*limits)
 
     stash = _get_stash(stash_token)
     stashed = list(stash.files.all()) if stash else []
     written = _write_files(files, already=sum(f.size for f in stashed))
     token = new_token()
     now = timezone.now()
-    ack_due = _ack_due(now)
+    profile = OrganizationProfile.get()
+    ack_due = _ack_due(now, profile)
     year = timezone.localtime(now).year
     try:
         with transaction.atomic():
-            number = _next_number(year)
+            # Rows every submission contends for (the address's rate counter, the year's sequence, the audit
+            # chain's head) are touched last: their locks are then held only for the moments before COMMIT.
+            # Until then the report carries a unique placeholder ID.
             report = Report.objects.create(
-                tracking_id=format_tracking_id(year, number),
+                tracking_id="pending-" + secrets.token_hex(6),
                 year=year,
-                number=number,
+                number=None,
                 source=source,
                 language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
                 created_at=now,
@@ -474,7 +494,7 @@ def submit_report(
                 product=data.product,
                 product_other=data.product_other.strip() if data.product is None else "",
                 release=data.release,
-                version=(data.release.version if data.release is not None else data.version.strip()),
+                version=data.version.strip() or (data.release.version if data.release is not None else ""),
                 description=data.description,
                 description_is_pgp=pgp.is_armored_message(data.description),
                 technical_details=data.technical_details,
@@ -516,45 +536,58 @@ def submit_report(
                 )
             if stash is not None:
                 stash.delete()
-            _event(report, EventKind.SUBMITTED, stage=Stage.RECEIVED, at=now, by_reporter=True)
             if data.proposed_disclosure_date:
                 _event(report, EventKind.DATE_PROPOSED, at=now, by_reporter=True, date=data.proposed_disclosure_date)
+            for scope, value in limits:
+                ratelimit.hit(scope, value)
+            report.number = _next_number(year)
+            report.tracking_id = format_tracking_id(year, report.number)
+            Report.objects.filter(pk=report.pk).update(number=report.number, tracking_id=report.tracking_id)
             record(
                 action="report.submitted",
                 request=request,
                 target=report,
                 data={"source": source, "files": len(written) + len(stashed)},
             )
+            if send_acknowledgment:
+                # Queued with the report: committed together, sent by the worker (the request never waits
+                # for the mail server, and a report is never without its acknowledgment).
+                _send_acknowledgment(report, token, profile)
     except BaseException:
         store = file_store()
         for item in written:
             store.delete(item.stored.name)
         raise
-    submission = Submission(report=report, token=token)
-    if send_acknowledgment:
-        transaction.on_commit(lambda: _send_acknowledgment(report, token))
-    return submission
+    return Submission(report=report, token=token)
 
 
-def _send_acknowledgment(report: Report, token: str) -> None:
+def _mail_report(report: Report) -> dict[str, str]:
+    """What mail templates may say about a report: plain values, no report text."""
+    ack_due = timezone.localtime(report.ack_due_at).strftime("%Y-%m-%d %H:%M %Z") if report.ack_due_at else ""
+    return {
+        "tracking_id": report.tracking_id,
+        "reporter_name": report.reporter_name,
+        "stage": report.stage,
+        "ack_due": ack_due,
+    }
+
+
+def _send_acknowledgment(report: Report, token: str, profile: Any) -> None:
     from psirt.notify.mail import send_mail_bilingual
-    from psirt.pages.models import OrganizationProfile
 
-    profile = OrganizationProfile.get()
     send_mail_bilingual(
         to=[report.reporter_email],
         template="intake/mail/acknowledgment",
         context={
-            "report": report,
+            "report": _mail_report(report),
             "portal_url": portal_url(report, token),
             "lost_link_url": settings.PSIRT_BASE_URL + _lost_link_path(report.language),
-            "org": profile,
+            "org_name": profile.name_en if report.language == "en" else (profile.name_zh or profile.name_en),
             "ack_business_days": profile.ack_business_days,
         },
         language=report.language,
         pgp_key=report.pgp_key,
         reply_to=[profile.security_email],
-        fail_silently=True,
     )
 
 
@@ -567,7 +600,8 @@ def _lost_link_path(language: str) -> str:
 
 
 def _portal_limit(report: Report) -> None:
-    ratelimit.hit("portal_report", str(report.public_id))
+    with transaction.atomic():
+        ratelimit.hit("portal_report", str(report.public_id))
 
 
 def _notify_team(report: Report, what: str) -> None:
@@ -576,13 +610,13 @@ def _notify_team(report: Report, what: str) -> None:
     from psirt.pages.models import OrganizationProfile
 
     profile = OrganizationProfile.get()
-    url = settings.PSIRT_BASE_URL + reverse("desk:intake:report", kwargs={"public_id": report.public_id})
+    with translation.override("en"):
+        url = settings.PSIRT_BASE_URL + reverse("desk:intake:report", kwargs={"public_id": report.public_id})
     send_mail_bilingual(
         to=[profile.security_email],
         template="intake/mail/team_notice",
-        context={"report": report, "what": what, "desk_url": url},
+        context={"report": {"tracking_id": report.tracking_id}, "what": what, "desk_url": url},
         language="en",
-        fail_silently=True,
     )
 
 
@@ -630,11 +664,11 @@ def add_reporter_message(
                 target=report,
                 data={"via": via, "files": len(written)},
             )
+            _notify_team(report, "message")
     except BaseException:
         for item in written:
             file_store().delete(item.stored.name)
         raise
-    transaction.on_commit(lambda: _notify_team(report, "message"))
     return message
 
 
@@ -653,7 +687,7 @@ def propose_disclosure_date(*, report: Report, date: dt.date, request: HttpReque
         report.proposed_disclosure_date = date
         _event(report, EventKind.DATE_PROPOSED, by_reporter=True, date=date)
         record(action="report.date_proposed", request=request, target=report, data={"date": date.isoformat()})
-    transaction.on_commit(lambda: _notify_team(report, "date"))
+        _notify_team(report, "date")
 
 
 def set_credit(*, report: Report, credit: str, anonymous: bool, request: HttpRequest | None = None) -> None:
@@ -678,9 +712,10 @@ def request_new_link(*, email: str, language: str = "en", request: HttpRequest |
     from psirt.intake.tasks import send_fresh_links
 
     address = client_ip(request)
-    if address:
-        ratelimit.hit("lostlink_ip", address)
-    ratelimit.hit("lostlink_email", normalise_email(email))
+    with transaction.atomic():
+        if address:
+            ratelimit.hit("lostlink_ip", address)
+        ratelimit.hit("lostlink_email", normalise_email(email))
     send_fresh_links.enqueue(email_hash=email_hash(email))
 
 
@@ -692,7 +727,6 @@ def reissue_links(*, email_hash_value: str) -> int:
     reports = list(Report.objects.filter(email_hash=email_hash_value).order_by("created_at"))
     if not reports:
         return 0
-    links: list[tuple[Report, str]] = []
     with transaction.atomic():
         now = timezone.now()
         for report in reports:
@@ -702,21 +736,15 @@ def reissue_links(*, email_hash_value: str) -> int:
             report.save(update_fields=["token_hash", "token_issued_at", "updated_at"])
             _event(report, EventKind.LINK, by_reporter=True)
             record(action="report.link_reissued", target=report)
-            links.append((report, token))
-    # One mail per report: each may carry its own OpenPGP key.
-    for report, token in links:
-        send_mail_bilingual(
-            to=[report.reporter_email],
-            template="intake/mail/new_link",
-            context={"report": report, "portal_url": portal_url(report, token)},
-            language=report.language,
-            pgp_key=report.pgp_key,
-            fail_silently=True,
-        )
-    return len(links)
-
-
-# ---------------------------------------------------------------------------------------------- desk
+            # One mail per report: each may carry its own OpenPGP key.
+            send_mail_bilingual(
+                to=[report.reporter_email],
+                template="intake/mail/new_link",
+                context={"report": _mail_report(report), "portal_url": portal_url(report, token)},
+                language=report.language,
+                pgp_key=report.pgp_key,
+            )
+    return len(reports)
 
 
 def record_staff_view(*, report: Report, user: Any, request: HttpRequest | None = None) -> None:
@@ -782,31 +810,31 @@ def post_team_message(
                 request=request,
                 target=report,
             )
+            if not is_internal:
+                notify_reporter(report=report, message=message)
     except BaseException:
         for item in written:
             file_store().delete(item.stored.name)
         raise
-    if not is_internal:
-        transaction.on_commit(lambda: notify_reporter(report=report, message=message))
     return message
 
 
-def notify_reporter(*, report: Report, message: Message | None = None, what: str = "message") -> bool:
-    """Mail the reporter that something new is in their portal (magic link; body only if encryptable)."""
+def notify_reporter(*, report: Report, message: Message | None = None, what: str = "message") -> None:
+    """Queue a mail telling the reporter something new is in their portal (a magic link; the message text
+    only when it can be encrypted to their key). Call inside the transaction of the change."""
     from psirt.notify.mail import send_mail_bilingual
 
-    return send_mail_bilingual(
+    send_mail_bilingual(
         to=[report.reporter_email],
         template="intake/mail/reporter_notice",
         context={
-            "report": report,
+            "report": _mail_report(report),
             "what": what,
             "portal_url": magic_url(report),
             "message_body": message.body if (message is not None and report.pgp_key) else "",
         },
         language=report.language,
         pgp_key=report.pgp_key,
-        fail_silently=True,
     )
 
 
@@ -828,8 +856,8 @@ def set_stage(
         report.save(update_fields=fields)
         _event(report, EventKind.STAGE, stage=stage)
         record(action="report.stage_changed", actor=actor, request=request, target=report, data={"stage": stage})
-    if notify:
-        transaction.on_commit(lambda: notify_reporter(report=report, what="stage"))
+        if notify:
+            notify_reporter(report=report, what="stage")
 
 
 def mark_taken(*, report: Report, actor: Any, request: HttpRequest | None = None) -> None:
@@ -855,7 +883,7 @@ def set_agreed_disclosure_date(
             target=report,
             data={"date": date.isoformat() if date else None},
         )
-    transaction.on_commit(lambda: notify_reporter(report=report, what="date"))
+        notify_reporter(report=report, what="date")
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@ class EncryptedFileStore:
 
     def __init__(self, root: Path | None = None) -> None:
         self._root = root
+        self._made: set[Path] = set()
 
     @property
     def root(self) -> Path:
@@ -155,10 +156,16 @@ class EncryptedFileStore:
         """Encrypt `chunks` (any sizes) to a new file; returns its name, plaintext size and SHA-256."""
         name = f"{secrets.token_hex(16)}-{prefix}.enc"
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._made.add(path.parent)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except FileNotFoundError:  # the folder went away since we made it (cleaned up by hand, tests)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(FILE_MAGIC)
@@ -272,9 +279,16 @@ def _read_chunks(fh: IO[bytes]) -> Iterator[bytes]:
         expected += 1
 
 
+_stores: dict[str, EncryptedFileStore] = {}
+
+
 def file_store() -> EncryptedFileStore:
-    """The attachment store under `PSIRT_VAR_DIR/files`."""
-    return EncryptedFileStore()
+    """The attachment store under `PSIRT_VAR_DIR/files` (one per folder and process)."""
+    root = str(Path(settings.PSIRT_VAR_DIR) / "files")
+    store = _stores.get(root)
+    if store is None:
+        store = _stores[root] = EncryptedFileStore(Path(root))
+    return store
 
 
 @dataclass

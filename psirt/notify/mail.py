@@ -5,8 +5,7 @@ recipient's language, then in the other site language below it, so a reporter wh
 can still read it. With an OpenPGP key the text is encrypted to it and sent without an HTML part (HTML would
 carry the same text in clear).
 
-This is the seam where the outbox (exactly-once delivery by a worker) will go; callers already pass only
-what the outbox will need.
+`send_mail_bilingual` queues the mail in the outbox (psirt.notify.outbox); a worker calls `send_rendered`.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ def render_bilingual(template: str, context: Mapping[str, Any], language: str) -
     return subject, text, html
 
 
-def send_mail_bilingual(
+def send_rendered(
     *,
     to: Sequence[str],
     template: str,
@@ -62,13 +61,9 @@ def send_mail_bilingual(
     pgp_key: str = "",
     reply_to: Sequence[str] = (),
     headers: Mapping[str, str] | None = None,
-    fail_silently: bool = False,
 ) -> bool:
-    """Render and send one mail. Returns True when the backend accepted it.
-
-    `pgp_key`: the recipient's armored public key; when given the body is encrypted to it (if encryption
-    fails the mail is not sent in clear — it is sent without the confidential body, see `template_plain`).
-    """
+    """Render and send one mail now. Returns False when it must not be sent (the recipient's key cannot
+    encrypt: the clear text is never sent instead). Raises on transport errors (the outbox retries)."""
     subject, text, html = render_bilingual(template, context, language)
     alternatives: list[Any] = [(html, "text/html")]
     if pgp_key:
@@ -76,7 +71,7 @@ def send_mail_bilingual(
             text = pgp.encrypt_to(text, pgp_key)
             alternatives = []
         except pgp.PgpError:
-            logger.warning("mail %s not encrypted: the recipient's key cannot encrypt; not sent", template)
+            logger.warning("mail %s not sent: the recipient's key cannot encrypt", template)
             return False
     message = EmailMultiAlternatives(
         subject=subject,
@@ -87,11 +82,20 @@ def send_mail_bilingual(
         headers=dict(headers or {}),
         alternatives=alternatives,
     )
-    try:
-        return bool(message.send(fail_silently=False))
-    except Exception:
-        # The mail server being down must never undo what the mail reports (a stored report): log, go on.
-        logger.exception("mail %s could not be sent", template)
-        if not fail_silently:
-            raise
-        return False
+    return bool(message.send(fail_silently=False))
+
+
+def send_mail_bilingual(
+    *,
+    to: Sequence[str],
+    template: str,
+    context: Mapping[str, Any],
+    language: str = "en",
+    pgp_key: str = "",
+    reply_to: Sequence[str] = (),
+) -> None:
+    """Queue a bilingual mail (text + HTML, or OpenPGP-encrypted text) for the worker to send after the
+    current transaction commits. `context` holds plain JSON values (see psirt.notify.outbox)."""
+    from psirt.notify.outbox import queue_mail
+
+    queue_mail(to=to, template=template, context=context, language=language, pgp_key=pgp_key, reply_to=reply_to)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pysequoia
 import pytest
@@ -50,15 +51,27 @@ def test_acknowledgment_is_encrypted_to_the_reporters_key(
     assert Report.objects.get().tracking_id in clear and "/en/r/" in clear
 
 
-def test_mail_server_down_does_not_lose_the_report(
+def test_mail_server_down_does_not_lose_the_report_and_the_mail_is_retried(
     public, catalog, report_url, settings, caplog, django_capture_on_commit_callbacks
 ):
+    from django.core import mail
+    from django.utils import timezone
+
+    from psirt.notify.models import MailStatus, OutboxMail
+    from psirt.notify.outbox import retry_pending
+
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
     with django_capture_on_commit_callbacks(execute=True):
         response = public.post(report_url, valid_post())
-    assert "could not be sent" in caplog.text
     assert response.status_code == 302
     assert Report.objects.count() == 1
     thanks = public.get("/en/report/thanks/").content.decode()
     assert Report.objects.get().tracking_id in thanks
+    queued = OutboxMail.objects.get()
+    assert queued.status == MailStatus.PENDING and queued.attempts == 1 and "not sent" in caplog.text
+    # Later the mail server is back: the retry delivers it and wipes the private link from the outbox.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert retry_pending(now=timezone.now() + timedelta(hours=1)) == 1
+    queued.refresh_from_db()
+    assert queued.status == MailStatus.SENT and queued.context == "" and len(mail.outbox) == 1

@@ -141,6 +141,8 @@ def test_acknowledgment_mail_carries_link_and_deadline(public, catalog, report_u
         ({"product": "no-such-product"}, "product"),
         ({"product": "proto-1"}, "product"),  # not public
         ({"product": "other", "product_other": ""}, "product_other"),
+        ({"release": "not-a-uuid"}, "release"),
+        ({"release": "00000000-0000-0000-0000-000000000000"}, "release"),
         ({"version": "v" * 101}, "version"),
         ({"description": ""}, "description"),
         ({"description": " \n "}, "description"),

@@ -1,0 +1,373 @@
+"""Intake benchmark: reports per second through POST /api/v1/reports, served by gunicorn.
+
+N client threads post reports (each with a 50 KB attachment, multipart) for 30 s (`--quick`: 8 s) and we
+report accepted reports per second, p50/p99 latency, and 201 responses against rows in the database (must
+be equal: nothing lost). Reference, same server and run: a trivial view that inserts one row per request,
+present only in this benchmark's own URLconf. First on SQLite, then on PostgreSQL when 127.0.0.1:5432
+answers (database `psirt_bench`, created and dropped here).
+
+Targets (2-core machine): ≥ 100 reports/s, p99 < 500 ms, ratio to the reference ≥ 0.5, zero lost.
+The last line is `RESULT key=value …`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_DB = "psirt_bench"
+SINK_COUNT = [0]  # mails received by the benchmark's SMTP server
+
+BENCH_SETTINGS = """
+from psirt.settings import *  # noqa: F401,F403
+
+ROOT_URLCONF = "bench_urls"
+# Every request comes from 127.0.0.1: limits high enough not to refuse the benchmark, but still counted
+# (the counter writes are part of what is measured).
+PSIRT_INTAKE_RATES = {"report_ip": (10**9, 3600), "report_email": (10**9, 3600)}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+"""
+
+BENCH_URLS = '''
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from psirt.urls import urlpatterns as psirt_urlpatterns
+
+
+@csrf_exempt
+def reference(request):
+    """The reference: insert one row, answer 201 (the body is received but not parsed)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO bench_reference (at) VALUES (CURRENT_TIMESTAMP)")
+    return HttpResponse(status=201)
+
+
+urlpatterns = [path("bench/reference", reference), *psirt_urlpatterns]
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def multipart_body(n: int, attachment: bytes) -> tuple[bytes, str]:
+    boundary = "bench" + secrets.token_hex(8)
+    fields = {
+        "reporter_name": f"Bench Reporter {n}",
+        "reporter_email": f"bench{n}-{uuid.uuid4().hex[:8]}@bench.test",
+        "organization": "Bench Lab",
+        "product": "Bench camera",
+        "version": "V1.0.0",
+        "description": "Stack overflow in the RTSP handler when the URL is longer than 4096 bytes. " * 5,
+        "technical_details": "Steps: 1. connect 2. send DESCRIBE with a long URL 3. observe crash. " * 10,
+        "accept_guidelines": "true",
+    }
+    parts = []
+    for name, value in fields.items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="capture-{n}.pcap"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode()
+        + attachment
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+class Load:
+    """N threads posting as fast as the server answers, for `seconds`."""
+
+    def __init__(self, port: int, path: str, clients: int, seconds: float) -> None:
+        self.port, self.path, self.clients, self.seconds = port, path, clients, seconds
+        self.latencies: list[float] = []
+        self.status: dict[int, int] = {}
+        self.errors = 0
+        self.tracking_ids: list[str] = []
+        self._lock = threading.Lock()
+
+    def run(self) -> float:
+        attachment = os.urandom(50 * 1024)
+        stop_at = time.monotonic() + self.seconds
+        counter = iter(range(10**9))
+
+        def client() -> None:
+            while time.monotonic() < stop_at:
+                with self._lock:
+                    n = next(counter)
+                body, ctype = multipart_body(n, attachment)
+                started = time.perf_counter()
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                    conn.request("POST", self.path, body=body, headers={"Content-Type": ctype, "Host": "127.0.0.1"})
+                    response = conn.getresponse()
+                    data = response.read()
+                    conn.close()
+                except OSError:
+                    with self._lock:
+                        self.errors += 1
+                    continue
+                elapsed = time.perf_counter() - started
+                with self._lock:
+                    self.latencies.append(elapsed)
+                    self.status[response.status] = self.status.get(response.status, 0) + 1
+                    if response.status == 201 and data:
+                        self.tracking_ids.append(json.loads(data)["tracking_id"])
+
+        threads = [threading.Thread(target=client) for _ in range(self.clients)]
+        began = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return time.monotonic() - began
+
+    def summary(self, elapsed: float) -> dict[str, float]:
+        lat = sorted(self.latencies) or [0.0]
+        ok = self.status.get(201, 0)
+        return {
+            "rps": ok / elapsed,
+            "p50_ms": statistics.median(lat) * 1000,
+            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+            "ok": ok,
+            "other": sum(v for k, v in self.status.items() if k != 201) + self.errors,
+        }
+
+
+def start_smtp_sink() -> tuple[object, int]:
+    """A real SMTP server swallowing the acknowledgment mails (the mail is part of what is measured)."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            SINK_COUNT[0] += 1
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, port
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"gunicorn did not start on port {port}")
+
+
+def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_port: int) -> dict[str, float]:
+    work = Path(tempfile.mkdtemp(prefix=f"psirt-bench-{label}-"))
+    (work / "bench_settings.py").write_text(BENCH_SETTINGS)
+    (work / "bench_urls.py").write_text(BENCH_URLS)
+    from cryptography.fernet import Fernet
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PSIRT_", "DJANGO_"))},
+        "PSIRT_DEV": "1",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "PSIRT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PSIRT_VAR_DIR": str(work / "var"),
+        "DATABASE_URL": database_url,
+        "EMAIL_URL": os.environ.get("BENCH_EMAIL_URL") or f"smtp://127.0.0.1:{smtp_port}",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PSIRT_BASE_URL": "http://127.0.0.1:8000",
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
+        "LOG_LEVEL": "WARNING",
+    }
+    python = sys.executable
+    subprocess.run([python, "-m", "psirt.cli", "migrate", "-v", "0"], env=env, check=True, cwd=work)
+    create = (
+        "CREATE TABLE bench_reference (id INTEGER PRIMARY KEY AUTOINCREMENT, at TIMESTAMP)"
+        if database_url.startswith("sqlite")
+        else "CREATE TABLE bench_reference (id BIGSERIAL PRIMARY KEY, at TIMESTAMP)"
+    )
+    subprocess.run(
+        [
+            python,
+            "-c",
+            f"import django; django.setup(); from django.db import connection; connection.cursor().execute({create!r})",
+        ],
+        env=env,
+        check=True,
+        cwd=work,
+    )
+    # One background worker sends the acknowledgment mails from the outbox, as `psirt up` runs it: its CPU
+    # is part of the run, and the mails it delivered are counted at the end.
+    worker = subprocess.Popen(
+        [python, "-m", "psirt.cli", "worker"], env=env, cwd=work, start_new_session=True, stdout=subprocess.DEVNULL
+    )
+    port = free_port()
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(python)) or "gunicorn"
+    server = subprocess.Popen(
+        [
+            gunicorn,
+            "psirt.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=work,
+        start_new_session=True,
+    )
+    sink_before = SINK_COUNT[0]
+    try:
+        wait_for(port)
+        seconds = args.seconds
+        Load(port, "/api/v1/reports", 2, 1).run()  # warm-up (imports, connections)
+        results: dict[str, float] = {}
+        for name, path in (("ref", "/bench/reference"), ("intake", "/api/v1/reports")):
+            load = Load(port, path, args.clients, seconds)
+            elapsed = load.run()
+            summary = load.summary(elapsed)
+            for key, value in summary.items():
+                results[f"{name}_{key}"] = value
+            if name == "intake":
+                results["intake_unique_ids"] = len(set(load.tracking_ids))
+            print(
+                f"  {label:8} {name:7} {summary['rps']:8.1f} req/s  p50 {summary['p50_ms']:6.1f} ms  "
+                f"p99 {summary['p99_ms']:6.1f} ms  201={int(summary['ok'])}  other={int(summary['other'])}",
+                flush=True,
+            )
+        count_sql = "SELECT COUNT(*) FROM intake_report"
+        out = subprocess.run(
+            [
+                python,
+                "-c",
+                f"import django; django.setup(); from django.db import connection; "
+                f"c = connection.cursor(); c.execute({count_sql!r}); print(c.fetchone()[0])",
+            ],
+            env=env,
+            check=True,
+            cwd=work,
+            capture_output=True,
+        )
+        rows = int(out.stdout.decode().strip().splitlines()[-1])
+        # Let the worker drain the outbox (up to 60 s), then count what the SMTP server received.
+        deadline = time.monotonic() + 60
+        while SINK_COUNT[0] - sink_before < rows and time.monotonic() < deadline:
+            time.sleep(0.5)
+        results["mails"] = SINK_COUNT[0] - sink_before
+    finally:
+        for proc in (server, worker):
+            os.killpg(proc.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        worker.wait(timeout=30)
+    files = len(list((work / "var" / "files").rglob("*.enc")))
+    warmup = rows - int(results["intake_ok"])  # warm-up reports are stored too
+    results["rows"] = rows
+    results["lost"] = int(results["intake_ok"]) + warmup - rows
+    results["files_missing"] = rows - files
+    results["mails_missing"] = rows - int(results["mails"])
+    results["ratio"] = results["intake_rps"] / results["ref_rps"] if results["ref_rps"] else 0.0
+    print(
+        f"  {label:8} rows in database {rows} (incl. {warmup} warm-up), files {files}, lost {results['lost']}, "
+        f"acknowledgment mails delivered {int(results['mails'])}, ratio to reference {results['ratio']:.2f}",
+        flush=True,
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def postgres_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="8 s per phase instead of 30 s")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    args.seconds = args.seconds or (8.0 if args.quick else 30.0)
+    print(f"intake benchmark: {args.clients} clients, {args.workers} gunicorn workers, {args.seconds:.0f} s per phase")
+    controller, smtp_port = start_smtp_sink()
+    results: dict[str, float] = {}
+    try:
+        if not args.no_sqlite:
+            with tempfile.TemporaryDirectory(prefix="psirt-bench-db-") as tmp:
+                sqlite = run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args, smtp_port)
+            results.update({f"sqlite_{k}": v for k, v in sqlite.items()})
+        if not args.no_postgres and postgres_available():
+            pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
+            pg_admin(f"CREATE DATABASE {PG_DB}")
+            try:
+                pg = run_backend("postgres", f"postgres://postgres@127.0.0.1:5432/{PG_DB}", args, smtp_port)
+            finally:
+                pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            results.update({f"pg_{k}": v for k, v in pg.items()})
+        else:
+            print("  postgres: skipped (nothing listens on 127.0.0.1:5432)")
+    finally:
+        controller.stop()  # type: ignore[attr-defined]
+    keys = [
+        "intake_rps",
+        "intake_p50_ms",
+        "intake_p99_ms",
+        "ref_rps",
+        "ratio",
+        "lost",
+        "files_missing",
+        "mails_missing",
+    ]
+    fields = []
+    for backend in ("sqlite", "pg"):
+        for key in keys:
+            name = f"{backend}_{key}"
+            if name in results:
+                value = results[name]
+                fields.append(f"{name}={value:.2f}" if isinstance(value, float) else f"{name}={value}")
+    ok = all(
+        results.get(f"{b}_{k}", 0) == 0 for b in ("sqlite", "pg") for k in ("lost", "files_missing", "mails_missing")
+    )
+    print("RESULT " + " ".join(fields) + f" nothing_lost={'yes' if ok else 'NO'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

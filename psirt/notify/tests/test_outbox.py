@@ -1,0 +1,69 @@
+"""The mail outbox: queued with the change, sent once by the worker, nothing sensitive kept after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import transaction
+
+from psirt.notify.models import MailStatus, OutboxMail
+from psirt.notify.outbox import deliver, queue_mail
+
+pytestmark = pytest.mark.django_db
+
+
+def queue(**overrides):
+    args: dict[str, Any] = {
+        "to": ["ada@research.test"],
+        "template": "intake/mail/new_link",
+        "context": {"report": {"tracking_id": "VR-2026-0001"}, "portal_url": "https://x.test/en/r/SECRET/"},
+        "language": "en",
+    }
+    args.update(overrides)
+    return queue_mail(**args)
+
+
+def test_mail_is_sent_once_even_if_delivered_twice(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = queue()
+    assert deliver(str(queued.public_id)) == "not pending"  # the task already sent it
+    assert len(mail.outbox) == 1
+    queued.refresh_from_db()
+    assert queued.status == MailStatus.SENT and queued.sent_at is not None
+
+
+def test_private_link_is_wiped_from_the_outbox_once_sent(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = queue()
+    queued.refresh_from_db()
+    assert queued.context == "" and queued.pgp_key == ""
+    assert "SECRET" in mail.outbox[0].body
+
+
+def test_mail_of_a_rolled_back_change_is_never_sent(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                queue()
+                raise RuntimeError("the change fails")
+        except RuntimeError:
+            pass
+    assert OutboxMail.objects.count() == 0 and mail.outbox == []
+
+
+def test_mail_that_cannot_be_encrypted_is_not_sent_in_clear(django_capture_on_commit_callbacks):
+    bad_key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbroken\n-----END PGP PUBLIC KEY BLOCK-----"
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = queue(pgp_key=bad_key)
+    queued.refresh_from_db()
+    assert mail.outbox == [] and queued.status == MailStatus.FAILED
+
+
+def test_mail_is_bilingual_text_and_html(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        queue(language="zh-hans")
+    message: Any = mail.outbox[0]
+    html = str(message.alternatives[0][0])
+    assert html.index('lang="zh-Hans"') < html.index('lang="en"')
