@@ -28,7 +28,7 @@ def _reset_task_backends() -> None:
     from django_tasks import task_backends
 
     task_backends.__dict__.pop("settings", None)
-    task_backends._connections = Local(task_backends.thread_critical)
+    task_backends._connections = Local(task_backends.thread_critical)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
