@@ -184,6 +184,9 @@ class CaseReport(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_reports")
     report = models.OneToOneField("intake.Report", on_delete=models.CASCADE, related_name="case_link")
     is_duplicate = models.BooleanField(default=False)
+    # Whose name goes into the advisory's acknowledgments: the case's own reports, and a duplicate's reporter
+    # when they reported before everyone already in the case (SPEC B2: credited if they were first).
+    credited = models.BooleanField(default=True)
     added_at = models.DateTimeField(default=timezone.now)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -161,25 +161,40 @@ def _ack_due(received: dt.datetime) -> dt.datetime:
 
 
 def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpRequest | None = None) -> CaseReport:
-    """Attach an inbox report to an existing case as a duplicate; its reporter is told (stage "duplicate")."""
+    """Attach an inbox report to an existing case as a duplicate.
+
+    Its reporter is told kindly, in their language, in one message (stage "duplicate" + a note saying the
+    issue is known). If their report reached us before every report already in the case, they were first:
+    the link is marked `credited` (the advisory thanks them) and the message says so.
+    """
+    from psirt.cases.message_templates import render as render_template
     from psirt.intake.models import InboxState, Stage
-    from psirt.intake.services import mark_taken, set_stage
+    from psirt.intake.services import mark_taken, post_team_message, set_stage
 
     _require_lead(actor)
     with transaction.atomic():
         report = type(report).objects.select_for_update().get(pk=report.pk)
         if report.inbox_state != InboxState.NEW or CaseReport.objects.filter(report=report).exists():
             raise InvalidInput(_("This report is already in a case."))
-        link = CaseReport.objects.create(case=case, report=report, is_duplicate=True, added_by=actor)
+        earlier = CaseReport.objects.filter(case=case, report__created_at__lte=report.created_at).exists()
+        first = not earlier
+        link = CaseReport.objects.create(case=case, report=report, is_duplicate=True, credited=first, added_by=actor)
         record(
             action="case.duplicate_attached",
             actor=actor,
             request=request,
             target=case,
-            data={"report": report.tracking_id},
+            data={"report": report.tracking_id, "credited": first},
         )
         mark_taken(report=report, actor=actor, request=request)
-        set_stage(report=report, stage=Stage.DUPLICATE, actor=actor, request=request)
+        # One mail: the stage moves quietly and the kind message carries the news.
+        set_stage(report=report, stage=Stage.DUPLICATE, actor=actor, request=request, notify=False)
+        post_team_message(
+            report=report,
+            author=actor,
+            body=render_template("duplicate", report=report, credit=first),
+            request=request,
+        )
     return link
 
 
@@ -524,3 +539,30 @@ def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | Non
                 target_type="calendar_day",
                 target_id=date.isoformat(),
             )
+
+
+# --- disclosure -------------------------------------------------------------------------------------------
+
+
+def set_disclosure_date(*, case: Case, date: dt.date | None, actor: Any, request: HttpRequest | None = None) -> Case:
+    """Record the disclosure date agreed with the reporter(s) (or clear it); their portals show it and they
+    are told by mail (through the intake)."""
+    from psirt.intake.services import set_agreed_disclosure_date
+
+    _require_editor(actor, case)
+    if date is not None and (not isinstance(date, dt.date) or not 2000 <= date.year <= 2200):
+        raise InvalidInput(_("Enter a real date (YYYY-MM-DD)."))
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(disclosure_date=date, updated_at=timezone.now())
+        case.disclosure_date = date
+        record(
+            action="case.disclosure_date_set",
+            actor=actor,
+            request=request,
+            target=case,
+            data={"date": date.isoformat() if date else None},
+        )
+        for link in case.case_reports.filter(is_duplicate=False).select_related("report"):
+            if link.report.agreed_disclosure_date != date:
+                set_agreed_disclosure_date(report=link.report, date=date, actor=actor, request=request)
+    return case

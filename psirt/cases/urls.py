@@ -2,10 +2,21 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from psirt.cases import views
+from psirt.cases import actions, triage, views
 
 # Included under /<lang>/desk/cases/ with namespace "desk:cases" (psirt/urls.py).
 desk_urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.case_list, name="list"),
+    path("triage/<uuid:public_id>/", triage.triage, name="triage"),
+    path("triage/<uuid:public_id>/open/", triage.open_case, name="triage_open"),
+    path("triage/<uuid:public_id>/attach/", triage.attach, name="triage_attach"),
     path("<uuid:public_id>/", views.case_detail, name="case"),
+    path("<uuid:public_id>/transition/", actions.transition, name="transition"),
+    path("<uuid:public_id>/people/", actions.people, name="people"),
+    path("<uuid:public_id>/cvss/<str:version>/", actions.cvss, name="cvss"),
+    path("<uuid:public_id>/cwe/", actions.cwe, name="cwe"),
+    path("<uuid:public_id>/exploitation/", actions.exploitation, name="exploitation"),
+    path("<uuid:public_id>/references/", actions.reference_add, name="reference_add"),
+    path("<uuid:public_id>/references/remove/", actions.reference_remove, name="reference_remove"),
+    path("<uuid:public_id>/disclosure/", actions.disclosure, name="disclosure"),
 ]

@@ -6,6 +6,8 @@ templates, nothing else. Lists are one count + one page query whatever the numbe
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -14,11 +16,23 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from psirt.accounts.decorators import staff_required
+from psirt.accounts.models import Role, User
 from psirt.audit.services import record
 from psirt.cases import workflow
 from psirt.cases.access import can_edit_case, get_case_for, visible_cases
+from psirt.cases.forms import (
+    CvssForm,
+    CweForm,
+    DisclosureForm,
+    ExploitationForm,
+    PersonForm,
+    ReferenceForm,
+    TransitionForm,
+)
 from psirt.cases.models import Case
 from psirt.cases.workflow import CaseState
+from psirt.lib.cvss import CvssError, parse_vector
+from psirt.lib.cwe import all_entries as all_cwe
 from psirt.lib.cwe import lookup as lookup_cwe
 
 PAGE_SIZE = 50
@@ -94,21 +108,84 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
-def case_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    case = get_case_for(request.user, public_id, request=request)
-    # Viewing confidential data is audited (SPEC B9); the record holds who and which case, nothing else.
-    record(action="case.viewed", actor=request.user, request=request, target=case)
-    context = {
+def assignable_people(case: Case) -> list[User]:
+    """Active handlers and leads not yet assigned to the case."""
+    return list(
+        User.objects.filter(is_active=True, role__in=[Role.HANDLER, Role.LEAD])
+        .exclude(assignments__case=case)
+        .order_by("name", "email")
+    )
+
+
+def invitable_engineers(case: Case) -> list[User]:
+    return list(
+        User.objects.filter(is_active=True, role=Role.ENGINEER)
+        .exclude(case_invitations__case=case)
+        .order_by("name", "email")
+    )
+
+
+def _cvss_current(vector: str) -> dict[str, str]:
+    try:
+        return parse_vector(vector) if vector else {}
+    except CvssError:
+        return {}
+
+
+def default_forms(case: Case) -> dict[str, Any]:
+    """The forms of the case page, unbound and filled with the case's current values."""
+    return {
+        "transition": TransitionForm(state=case.state),
+        "assign": PersonForm(people=assignable_people(case), label=_("Handler or lead")),
+        "invite": PersonForm(people=invitable_engineers(case), label=_("Product engineer")),
+        "cvss31": CvssForm(
+            version="3.1",
+            current=_cvss_current(case.cvss31_vector),
+            initial={"vector": case.cvss31_vector, "shown_vector": case.cvss31_vector},
+        ),
+        "cvss40": CvssForm(
+            version="4.0",
+            current=_cvss_current(case.cvss40_vector),
+            initial={"vector": case.cvss40_vector, "shown_vector": case.cvss40_vector},
+        ),
+        "cwe": CweForm(initial={"cwe": f"CWE-{case.cwe_id}" if case.cwe_id else ""}),
+        "exploitation": ExploitationForm(
+            initial={
+                "status": case.exploitation,
+                "aware_at": timezone.localtime(case.exploitation_aware_at) if case.exploitation_aware_at else None,
+            }
+        ),
+        "reference": ReferenceForm(),
+        "disclosure": DisclosureForm(initial={"date": case.disclosure_date}),
+    }
+
+
+def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the case page shows; `forms` replaces some default forms (a bound form with errors)."""
+    can_edit = can_edit_case(request.user, case)
+    all_forms = default_forms(case) if can_edit else {}
+    all_forms.update(forms or {})
+    return {
         "case": case,
         "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
+        "cwe_entries": all_cwe() if can_edit else [],
         "assignees": case.assignments.select_related("user").order_by("assigned_at"),
         "invitations": case.invitations.select_related("engineer").order_by("invited_at"),
         "references": case.references.all(),
         "reports": case.case_reports.select_related("report").order_by("added_at"),
         "changes": case.state_changes.select_related("actor"),
         "next_states": [CaseState(s) for s in STATE_ORDER if s in workflow.allowed_targets(case.state)],
-        "can_edit": can_edit_case(request.user, case),
+        "can_edit": can_edit,
+        "is_lead": bool(getattr(request.user, "is_lead", False)),
+        "forms": all_forms,
+        "calculators": [(all_forms["cvss31"], "3.1", "31"), (all_forms["cvss40"], "4.0", "40")] if can_edit else [],
         "now": timezone.now(),
     }
-    return render(request, "cases/desk/case.html", context)
+
+
+@staff_required
+def case_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    case = get_case_for(request.user, public_id, request=request)
+    # Viewing confidential data is audited (SPEC B9); the record holds who and which case, nothing else.
+    record(action="case.viewed", actor=request.user, request=request, target=case)
+    return render(request, "cases/desk/case.html", case_context(request, case))

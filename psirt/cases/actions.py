@@ -1,0 +1,274 @@
+"""The case page's forms (POST only): each parses its form, calls one service and redirects back.
+
+Refusals and bad input re-render the case page with the typed values kept, the message next to the form,
+and the service's status (400/403/409/422). Access first: anyone without need-to-know gets 404 (audited)
+before anything is parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms as dj_forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from psirt.accounts.decorators import staff_required
+from psirt.accounts.models import Role, User
+from psirt.cases import services
+from psirt.cases.access import get_case_for, visible_cases
+from psirt.cases.exceptions import CaseError, InvalidInput
+from psirt.cases.forms import (
+    CvssForm,
+    CweForm,
+    DisclosureForm,
+    ExploitationForm,
+    PersonForm,
+    ReferenceForm,
+    TransitionForm,
+)
+from psirt.cases.models import Case, CaseReference
+from psirt.cases.views import assignable_people, case_context, invitable_engineers
+from psirt.cases.workflow import CaseState
+from psirt.lib.cvss import CvssError, build_vector, normalise_vector
+from psirt.lib.cwe import lookup as lookup_cwe
+from psirt.lib.cwe import search as search_cwe
+
+
+def _back(case: Case, anchor: str) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("desk:cases:case", args=[case.public_id]) + f"#{anchor}")
+
+
+def _again(request: HttpRequest, case: Case, name: str, form: dj_forms.Form, status: int = 400) -> HttpResponse:
+    """The case page again, with this form bound (its errors and the typed values) and the status."""
+    return render(request, "cases/desk/case.html", case_context(request, case, {name: form}), status=status)
+
+
+def _refused(request: HttpRequest, case: Case, name: str, form: dj_forms.Form, exc: CaseError) -> HttpResponse:
+    form.add_error(None, exc.message)
+    return _again(request, case, name, form, status=exc.status)
+
+
+def _case(request: HttpRequest, public_id: Any) -> Case:
+    return get_case_for(request.user, public_id, request=request)
+
+
+def _person(public_id: str, roles: Sequence[str]) -> User | None:
+    try:
+        return User.objects.filter(public_id=public_id, role__in=roles).first()
+    except (ValueError, TypeError, dj_forms.ValidationError):
+        return None
+
+
+@staff_required
+@require_POST
+def transition(request: HttpRequest, public_id: str) -> HttpResponse:
+    case = _case(request, public_id)
+    form = TransitionForm(request.POST, state=case.state)
+    if not form.is_valid():
+        return _again(request, case, "transition", form)
+    target = form.cleaned_data["to_state"]
+    duplicate_of = None
+    if target == CaseState.DUPLICATE:
+        key = (form.cleaned_data["duplicate_of"] or "").strip().upper()
+        duplicate_of = visible_cases(request.user).filter(key=key).first() if key else None
+        if duplicate_of is None:
+            form.add_error("duplicate_of", _("Give the number of a case you can see, e.g. CASE-2026-0012."))
+            return _again(request, case, "transition", form, status=422)
+    try:
+        services.transition(
+            case=case,
+            to_state=target,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            duplicate_of=duplicate_of,
+            request=request,
+        )
+    except CaseError as exc:
+        return _refused(request, case, "transition", form, exc)
+    messages.success(request, _("The case is now “%(state)s”.") % {"state": CaseState(target).label})
+    return _back(case, "workflow")
+
+
+@staff_required
+@require_POST
+def people(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Assign / unassign a handler (leads), invite / uninvite a product engineer (editors)."""
+    case = _case(request, public_id)
+    action = request.POST.get("action", "")[:20]
+    if action in ("assign", "unassign"):
+        name, pool, roles = "assign", assignable_people(case), [Role.HANDLER, Role.LEAD]
+    elif action in ("invite", "uninvite"):
+        name, pool, roles = "invite", invitable_engineers(case), [Role.ENGINEER]
+    else:
+        raise Http404
+    if action in ("assign", "invite"):
+        form = PersonForm(request.POST, people=pool)
+        if not form.is_valid():
+            return _again(request, case, name, form)
+        person = _person(form.cleaned_data["user"], roles)
+    else:
+        form = PersonForm(people=pool)
+        person = _person(request.POST.get("user", "")[:40], roles)
+        if person is None:
+            raise Http404  # removing someone who is not there: nothing to find
+    if person is None:
+        form.add_error(None, _("Choose a person from the list."))
+        return _again(request, case, name, form, status=422)
+    try:
+        if action == "assign":
+            services.assign(case=case, user=person, actor=request.user, request=request)
+        elif action == "unassign":
+            services.unassign(case=case, user=person, actor=request.user, request=request)
+        elif action == "invite":
+            services.invite_engineer(case=case, engineer=person, actor=request.user, request=request)
+        else:
+            services.revoke_invitation(case=case, engineer=person, actor=request.user, request=request)
+    except CaseError as exc:
+        return _refused(request, case, name, form, exc)
+    messages.success(request, _("People updated."))
+    return _back(case, "people")
+
+
+@staff_required
+@require_POST
+def cvss(request: HttpRequest, public_id: str, version: str) -> HttpResponse:
+    """Score one calculator. A vector typed into the text field wins if it differs from the one the form
+    showed; otherwise the metric choices build the vector. The page then shows both in agreement."""
+    case = _case(request, public_id)
+    if version not in ("31", "40"):
+        raise Http404
+    name, dotted = ("cvss31", "3.1") if version == "31" else ("cvss40", "4.0")
+    form = CvssForm(request.POST, version=dotted)
+    if not form.is_valid():
+        return _again(request, case, name, form)
+    typed = (form.cleaned_data["vector"] or "").strip()
+    shown = (form.cleaned_data["shown_vector"] or "").strip()
+    try:
+        # A valid vector of the other version typed here is stored where it belongs (by its prefix).
+        vector = normalise_vector(typed) if typed and typed != shown else build_vector(dotted, form.metric_values())
+    except CvssError as exc:
+        form.add_error("vector", exc.message)
+        return _again(request, case, name, form, status=422)
+    try:
+        services.set_cvss(case=case, vector=vector, actor=request.user, request=request)
+    except InvalidInput as exc:
+        form.add_error("vector", exc.message)
+        return _again(request, case, name, form, status=exc.status)
+    except CaseError as exc:
+        return _refused(request, case, name, form, exc)
+    messages.success(request, _("CVSS score saved."))
+    return _back(case, "risk")
+
+
+def _resolve_cwe(text: str) -> tuple[int | None, str]:
+    """The CWE number for what was typed (number, "CWE-79: name" from the list, or unique words of a name);
+    otherwise None and a message that says what to do."""
+    text = " ".join(text.split())
+    if not text:
+        return None, ""
+    head = text.split(":", 1)[0]
+    entry = lookup_cwe(head) or lookup_cwe(text)
+    if entry is not None:
+        return entry.id, ""
+    found = search_cwe(text, limit=6)
+    if len(found) == 1:
+        return found[0].id, ""
+    if not found:
+        return None, _("No weakness in the CWE list matches this; try a number such as CWE-79 or other words.")
+    names = "; ".join(e.label for e in found[:5])
+    return None, _("Several weaknesses match: %(names)s. Pick one.") % {"names": names}
+
+
+@staff_required
+@require_POST
+def cwe(request: HttpRequest, public_id: str) -> HttpResponse:
+    case = _case(request, public_id)
+    form = CweForm(request.POST)
+    if not form.is_valid():
+        return _again(request, case, "cwe", form)
+    text = form.cleaned_data["cwe"] or ""
+    number, problem = _resolve_cwe(text)
+    if problem:
+        form.add_error("cwe", problem)
+        return _again(request, case, "cwe", form, status=422)
+    try:
+        services.set_cwe(case=case, cwe=number, actor=request.user, request=request)
+    except CaseError as exc:
+        return _refused(request, case, "cwe", form, exc)
+    messages.success(request, _("Weakness saved."))
+    return _back(case, "risk")
+
+
+@staff_required
+@require_POST
+def exploitation(request: HttpRequest, public_id: str) -> HttpResponse:
+    case = _case(request, public_id)
+    form = ExploitationForm(request.POST)
+    if not form.is_valid():
+        return _again(request, case, "exploitation", form)
+    try:
+        services.set_exploitation(
+            case=case,
+            status=form.cleaned_data["status"],
+            aware_at=form.cleaned_data["aware_at"],
+            actor=request.user,
+            request=request,
+        )
+    except CaseError as exc:
+        return _refused(request, case, "exploitation", form, exc)
+    messages.success(request, _("Exploitation status saved."))
+    return _back(case, "risk")
+
+
+@staff_required
+@require_POST
+def reference_add(request: HttpRequest, public_id: str) -> HttpResponse:
+    case = _case(request, public_id)
+    form = ReferenceForm(request.POST)
+    if not form.is_valid():
+        return _again(request, case, "reference", form)
+    try:
+        services.add_reference(case=case, value=form.cleaned_data["value"], actor=request.user, request=request)
+    except CaseError as exc:
+        form.add_error("value", exc.message)
+        return _again(request, case, "reference", form, status=exc.status)
+    messages.success(request, _("Reference added."))
+    return _back(case, "references")
+
+
+@staff_required
+@require_POST
+def reference_remove(request: HttpRequest, public_id: str) -> HttpResponse:
+    case = _case(request, public_id)
+    kind = request.POST.get("kind", "")[:8]
+    value = request.POST.get("value", "")[:2000]
+    reference = CaseReference.objects.filter(case=case, kind=kind, value=value).select_related("case").first()
+    if reference is None:
+        raise Http404
+    try:
+        services.remove_reference(reference=reference, actor=request.user, request=request)
+    except CaseError as exc:
+        return _refused(request, case, "reference", ReferenceForm(), exc)
+    messages.success(request, _("Reference removed."))
+    return _back(case, "references")
+
+
+@staff_required
+@require_POST
+def disclosure(request: HttpRequest, public_id: str) -> HttpResponse:
+    case = _case(request, public_id)
+    form = DisclosureForm(request.POST)
+    if not form.is_valid():
+        return _again(request, case, "disclosure", form)
+    try:
+        services.set_disclosure_date(case=case, date=form.cleaned_data["date"], actor=request.user, request=request)
+    except CaseError as exc:
+        return _refused(request, case, "disclosure", form, exc)
+    messages.success(request, _("Disclosure date saved."))
+    return _back(case, "deadlines")

@@ -1,0 +1,193 @@
+"""Forms of the case page. They only parse and bound input; the services decide and refuse.
+
+Every form is bounded (lengths, choices) so hostile input gets a field message, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from psirt.cases import workflow
+from psirt.cases.models import Exploitation
+from psirt.cases.services import MAX_REASON, MAX_TITLE
+from psirt.cases.workflow import CaseState
+from psirt.lib.cvss import MAX_VECTOR_LENGTH
+from psirt.lib.cvss_metrics import Metric, metric_groups
+
+
+def _zh() -> bool:
+    return (get_language() or "en").lower().startswith("zh")
+
+
+def metric_label(metric: Metric) -> str:
+    name = metric.name_zh if _zh() and metric.name_zh else metric.name_en
+    return f"{name} ({metric.key})"
+
+
+class TransitionForm(forms.Form):
+    """Move the case: only the states the workflow allows from the current one are offered."""
+
+    to_state = forms.ChoiceField(label=_("Next step"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=MAX_REASON,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Needed to close without a fix, to go back, or to reopen."),
+    )
+    duplicate_of = forms.CharField(
+        label=_("Duplicate of (case number)"),
+        required=False,
+        max_length=40,
+        help_text=_("Only when marking this case as a duplicate, e.g. CASE-2026-0012."),
+    )
+
+    def __init__(self, *args: Any, state: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        order = [*workflow.MAIN_PATH, *(s for s in CaseState.values if s not in workflow.MAIN_PATH)]
+        allowed = workflow.allowed_targets(state)
+        cast(forms.ChoiceField, self.fields["to_state"]).choices = [
+            (s, _("Reopen (back to triage)") if workflow.is_reopening(state, s) else CaseState(s).label)
+            for s in order
+            if s in allowed
+        ]
+
+
+class PersonForm(forms.Form):
+    """Pick one person by public id from the offered list (handlers/leads to assign, engineers to invite)."""
+
+    user = forms.ChoiceField(label=_("Person"))
+
+    def __init__(self, *args: Any, people: list[Any], label: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["user"]).choices = [("", "—")] + [
+            (str(p.public_id), f"{p} <{p.email}>") for p in people
+        ]
+        if label is not None:
+            self.fields["user"].label = label
+
+
+class CvssForm(forms.Form):
+    """One CVSS calculator (v3.1 or v4.0): a choice per metric, named in words, plus the vector as text.
+
+    `shown_vector` is the vector the form was rendered with: if the submitted text differs from it, the
+    person edited the text and it wins; otherwise the metric choices build the vector.
+    """
+
+    vector = forms.CharField(
+        label=_("Vector"),
+        required=False,
+        max_length=MAX_VECTOR_LENGTH,
+        widget=forms.TextInput(attrs={"class": "mono", "spellcheck": "false"}),
+        help_text=_("Edit the vector as text, or choose the metrics below; an edited vector wins."),
+    )
+    shown_vector = forms.CharField(required=False, max_length=MAX_VECTOR_LENGTH, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, version: str, current: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = version
+        self.prefix = "v31" if version == "3.1" else "v40"
+        current = current or {}
+        self.groups: list[tuple[str, list[str]]] = []
+        for group in metric_groups(version):
+            names = []
+            for metric in group.metrics:
+                name = f"m_{metric.key}"
+                choices = [
+                    (v.code, f"{v.name_zh if _zh() and v.name_zh else v.name_en} ({v.code})") for v in metric.values
+                ]
+                if metric.mandatory:
+                    choices = [("", "—"), *choices]
+                self.fields[name] = forms.ChoiceField(
+                    label=metric_label(metric),
+                    choices=choices,
+                    required=False,
+                    initial=current.get(metric.key, "" if metric.mandatory else "X"),
+                )
+                names.append(name)
+            self.groups.append((group.name_zh if _zh() else group.name_en, names))
+
+    def metric_values(self) -> dict[str, str]:
+        data = self.cleaned_data
+        return {name[2:]: data.get(name) or "" for name in self.fields if name.startswith("m_")}
+
+    def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[n] for n in names]) for title, names in self.groups]
+
+
+class CweForm(forms.Form):
+    cwe = forms.CharField(
+        label=_("Weakness (CWE)"),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"list": "cwe-list", "autocomplete": "off"}),
+        help_text=_("A number (CWE-79 or 79) or words of the name; leave empty to clear."),
+    )
+
+
+class ExploitationForm(forms.Form):
+    status = forms.ChoiceField(label=_("Exploitation"), choices=Exploitation.choices)
+    aware_at = forms.DateTimeField(
+        label=_("Team aware since"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        help_text=_("Local time; empty means now. Never in the future."),
+    )
+
+    def clean_aware_at(self) -> dt.datetime | None:
+        value: dt.datetime | None = self.cleaned_data.get("aware_at")
+        if value is not None and not 1990 <= value.year <= 2200:
+            raise forms.ValidationError(_("Enter a real date and time."))
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value
+
+
+class ReferenceForm(forms.Form):
+    value = forms.CharField(
+        label=_("Reference"),
+        max_length=2000,
+        help_text=_("CVE-2026-12345, CNVD-2026-12345, CNNVD-202601-1234, or an https:// link to an advisory."),
+    )
+
+
+class DisclosureForm(forms.Form):
+    date = forms.DateField(
+        label=_("Agreed disclosure date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Leave empty to clear. The reporter sees it in their portal."),
+    )
+
+    def clean_date(self) -> dt.date | None:
+        value: dt.date | None = self.cleaned_data.get("date")
+        if value is not None and not 2000 <= value.year <= 2200:
+            raise forms.ValidationError(_("Enter a real date."))
+        return value
+
+
+class OpenCaseForm(forms.Form):
+    title = forms.CharField(label=_("Case title"), max_length=MAX_TITLE)
+    assignees = forms.MultipleChoiceField(label=_("Assign to"), required=False)
+
+    def __init__(self, *args: Any, people: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["assignees"]).choices = [
+            (str(p.public_id), f"{p} <{p.email}>") for p in people
+        ]
+
+
+class AttachForm(forms.Form):
+    case = forms.CharField(
+        label=_("Existing case"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"list": "case-suggestions", "autocomplete": "off"}),
+        help_text=_("The case number, e.g. CASE-2026-0012, or pick a suggestion."),
+    )
