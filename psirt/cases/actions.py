@@ -22,12 +22,14 @@ from psirt.accounts.decorators import staff_required
 from psirt.accounts.models import Role, User
 from psirt.cases import services
 from psirt.cases.access import get_case_for, visible_cases
+from psirt.cases.conversation import case_reports, post_message, report_of_case
 from psirt.cases.exceptions import CaseError, InvalidInput
 from psirt.cases.forms import (
     CvssForm,
     CweForm,
     DisclosureForm,
     ExploitationForm,
+    MessageForm,
     PersonForm,
     ReferenceForm,
     TransitionForm,
@@ -272,3 +274,40 @@ def disclosure(request: HttpRequest, public_id: str) -> HttpResponse:
         return _refused(request, case, "disclosure", form, exc)
     messages.success(request, _("Disclosure date saved."))
     return _back(case, "deadlines")
+
+
+def _post_message(request: HttpRequest, public_id: str, *, internal: bool) -> HttpResponse:
+    case = _case(request, public_id)
+    name = "note" if internal else "message"
+    form = MessageForm(request.POST, reports=case_reports(case), note=internal)
+    if not form.is_valid():
+        return _again(request, case, name, form)
+    try:
+        report = report_of_case(case, form.cleaned_data["report"])
+        post_message(
+            case=case,
+            report=report,
+            actor=request.user,
+            body=form.cleaned_data["body"],
+            internal=internal,
+            request=request,
+        )
+    except CaseError as exc:
+        return _refused(request, case, name, form, exc)
+    if internal:
+        messages.success(request, _("Internal note saved."))
+    else:
+        messages.success(request, _("Message sent to the reporter of %(report)s.") % {"report": report.tracking_id})
+    return _back(case, "conversation")
+
+
+@staff_required
+@require_POST
+def message(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _post_message(request, public_id, internal=False)
+
+
+@staff_required
+@require_POST
+def note(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _post_message(request, public_id, internal=True)

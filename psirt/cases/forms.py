@@ -191,3 +191,30 @@ class AttachForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "case-suggestions", "autocomplete": "off"}),
         help_text=_("The case number, e.g. CASE-2026-0012, or pick a suggestion."),
     )
+
+
+class MessageForm(forms.Form):
+    """A message to one of the case's reporters, or an internal note on one of its reports."""
+
+    report = forms.ChoiceField(label=_("Report"))
+    body = forms.CharField(
+        label=_("Message"),
+        max_length=50_000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+
+    def __init__(self, *args: Any, reports: list[Any], note: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "note" if note else "msg")
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["report"]).choices = [
+            (str(r.public_id), f"{r.tracking_id} ({'中文' if r.language.startswith('zh') else 'English'})")
+            for r in reports
+        ]
+        if note:
+            self.fields["body"].label = _("Internal note")
+            self.fields["body"].help_text = _("Seen by the team only; never shown or sent to the reporter.")
+        else:
+            self.fields["body"].help_text = _(
+                "E-mailed to the reporter (the text itself only when it can be encrypted to their key) "
+                "and shown in their portal."
+            )

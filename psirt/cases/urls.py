@@ -19,4 +19,6 @@ desk_urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:public_id>/references/", actions.reference_add, name="reference_add"),
     path("<uuid:public_id>/references/remove/", actions.reference_remove, name="reference_remove"),
     path("<uuid:public_id>/disclosure/", actions.disclosure, name="disclosure"),
+    path("<uuid:public_id>/messages/", actions.message, name="message"),
+    path("<uuid:public_id>/notes/", actions.note, name="note"),
 ]

@@ -20,15 +20,18 @@ from psirt.accounts.models import Role, User
 from psirt.audit.services import record
 from psirt.cases import workflow
 from psirt.cases.access import can_edit_case, get_case_for, visible_cases
+from psirt.cases.conversation import case_reports, template_text
 from psirt.cases.forms import (
     CvssForm,
     CweForm,
     DisclosureForm,
     ExploitationForm,
+    MessageForm,
     PersonForm,
     ReferenceForm,
     TransitionForm,
 )
+from psirt.cases.message_templates import TEMPLATES
 from psirt.cases.models import Case
 from psirt.cases.workflow import CaseState
 from psirt.lib.cvss import CvssError, parse_vector
@@ -160,11 +163,47 @@ def default_forms(case: Case) -> dict[str, Any]:
     }
 
 
+def _conversation(case: Case) -> tuple[list[Any], list[Any]]:
+    """Messages with the reporters and internal notes of every report of the case, oldest first (one query
+    for the messages, one for their files)."""
+    from psirt.intake.models import Message
+
+    rows = (
+        Message.objects.filter(report__case_link__case=case)
+        .select_related("author", "report")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
+    )
+    with_reporter: list[Any] = []
+    notes: list[Any] = []
+    for m in rows:
+        (notes if m.is_internal else with_reporter).append(m)
+    return with_reporter, notes
+
+
+def _compose_forms(request: HttpRequest, case: Case, reports: list[Any]) -> dict[str, Any]:
+    """The message and note forms; `?template=KEY&report=ID` prefills the message in the reporter's language."""
+    key = request.GET.get("template", "")[:40]
+    chosen = next((r for r in reports if str(r.public_id) == request.GET.get("report", "")[:40]), None)
+    chosen = chosen or (reports[0] if reports else None)
+    initial: dict[str, Any] = {}
+    if chosen is not None:
+        initial["report"] = str(chosen.public_id)
+        if key:
+            initial["body"] = template_text(key=key, case=case, report=chosen)
+    return {
+        "message": MessageForm(reports=reports, initial=initial),
+        "note": MessageForm(reports=reports, note=True, initial={"report": initial.get("report")}),
+    }
+
+
 def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the case page shows; `forms` replaces some default forms (a bound form with errors)."""
     can_edit = can_edit_case(request.user, case)
-    all_forms = default_forms(case) if can_edit else {}
+    reports = case_reports(case)
+    all_forms = {**default_forms(case), **_compose_forms(request, case, reports)} if can_edit else {}
     all_forms.update(forms or {})
+    with_reporter, notes = _conversation(case)
     return {
         "case": case,
         "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
@@ -173,6 +212,10 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "invitations": case.invitations.select_related("engineer").order_by("invited_at"),
         "references": case.references.all(),
         "reports": case.case_reports.select_related("report").order_by("added_at"),
+        "case_report_list": reports,
+        "with_reporter": with_reporter,
+        "notes": notes,
+        "templates": [(t.key, t.label) for t in TEMPLATES.values() if t.key != "duplicate"],
         "changes": case.state_changes.select_related("actor"),
         "next_states": [CaseState(s) for s in STATE_ORDER if s in workflow.allowed_targets(case.state)],
         "can_edit": can_edit,
