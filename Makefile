@@ -74,5 +74,8 @@ lock: install-dev ## Regenerate the lock files from pyproject.toml
 	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -o requirements.lock pyproject.toml
 	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --extra dev -o requirements-dev.lock pyproject.toml
 
+screenshots: install-dev ## Take the browser screenshots (var/screenshots/) of the public pages
+	$(BIN)/pytest -q -m browser psirt/tests/test_browser.py
+
 clean: ## Remove .venv and var/ (deletes the local database!)
 	rm -rf $(VENV) var

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 
+from psirt.pages.context_processors import home_language_links
+
 logger = logging.getLogger(__name__)
 
 # Last resort when even the 500 template cannot render (missing static manifest, broken template).
@@ -22,7 +24,10 @@ FALLBACK_500 = (
 
 
 def _error(request: HttpRequest, status: int) -> HttpResponse:
-    return render(request, "errors/error.html", {"status": status}, status=status)
+    # The language links point at the homes, not at this URL: an error page echoes nothing it was sent.
+    return render(
+        request, "errors/error.html", {"status": status, "language_links": home_language_links()}, status=status
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -54,4 +59,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """403 for a failed CSRF check (expired form, cookies blocked). Django already logs `reason` to
     django.security.csrf; it is not shown to the visitor."""
-    return render(request, "errors/csrf.html", status=403)
+    return render(request, "errors/csrf.html", {"language_links": home_language_links()}, status=403)

@@ -163,7 +163,7 @@ def test_public_pages_render_cleanly_in_both_languages(
         for text in texts_zh if lang == "zh-hans" else texts_en:
             assert browser_page.get_by_text(text, exact=False).first.is_visible(), f"{label}: {text!r} not visible"
         # The header, the language toggle (current language marked) and the footer line are always there.
-        current = browser_page.locator(".lang-switch button[aria-current='true']").inner_text()
+        current = browser_page.locator(".lang-switch a[aria-current='true']").inner_text()
         assert current == ("中文" if lang == "zh-hans" else "English")
         assert browser_page.locator(".site-footer").get_by_text(ICP).is_visible()
         # The interface itself is translated (the compiled catalogue is served), not only the content.
@@ -180,10 +180,10 @@ def test_language_toggle_keeps_the_page_without_javascript(live_server: Any, sit
         page = context.new_page()
         visit = Visit(page, live_server.url)
         visit.open("/en/updates/")
-        page.locator(".lang-switch button[lang='zh-Hans']").click()
+        page.locator(".lang-switch a[lang='zh-Hans']").click()
         page.wait_for_url("**/zh-hans/updates/")
         assert page.locator("html").get_attribute("lang") == "zh-Hans"
-        page.locator(".lang-switch button[lang='en']").click()
+        page.locator(".lang-switch a[lang='en']").click()
         page.wait_for_url("**/en/updates/")
         visit.check_clean("language toggle")
     finally:

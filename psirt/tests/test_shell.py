@@ -18,12 +18,6 @@ pytestmark = pytest.mark.django_db
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
-def _next_value(html: str) -> str:
-    match = re.search(r'<input type="hidden" name="next" value="([^"]*)"', html)
-    assert match, "language switch missing"
-    return match.group(1)
-
-
 def _is_bilingual_404(response) -> bool:
     html = response.content.decode()
     return response.status_code == 404 and "Page not found" in html and "页面不存在" in html
@@ -50,22 +44,38 @@ def test_both_languages_render_with_the_right_lang_attribute(client: Client) -> 
     assert '<html lang="zh-Hans">' in client.get("/zh-hans/").content.decode()
 
 
-def test_language_switch_sends_back_the_current_page(client: Client) -> None:
-    html = client.get("/en/updates/", {"q": "cam"}).content.decode()
-    assert _next_value(html) == "/en/updates/?q=cam"
+def _switch_links(html: str) -> dict[str, str]:
+    nav = html[html.index('class="lang-switch"') :]
+    nav = nav[: nav.index("</nav>")]
+    return {
+        m.group(2): m.group(1).replace("&amp;", "&") for m in re.finditer(r'href="([^"]+)" hreflang="([^"]+)"', nav)
+    }
 
 
-def test_language_switch_keeps_the_page(csrf_client: Client) -> None:
-    csrf_client.get("/en/updates/")
-    token = csrf_client.cookies["csrftoken"].value
-    response = csrf_client.post(
-        reverse("set_language"), {"language": "zh-hans", "next": "/en/updates/", "csrfmiddlewaretoken": token}
-    )
+def test_language_switch_links_to_the_same_page_in_each_language(client: Client) -> None:
+    links = _switch_links(client.get("/en/updates/", {"q": "cam"}).content.decode())
+    assert links == {"en": "/en/updates/?q=cam", "zh-Hans": "/zh-hans/updates/?q=cam"}
+    links = _switch_links(client.get("/zh-hans/policy/").content.decode())
+    assert links == {"en": "/en/policy/", "zh-Hans": "/zh-hans/policy/"}
+
+
+def test_language_switch_on_a_missing_page_links_to_the_other_home(client: Client) -> None:
+    links = _switch_links(client.get("/en/no-such-page/").content.decode())
+    assert links["zh-Hans"] == "/zh-hans/"
+
+
+def test_public_pages_set_no_cookie(client: Client) -> None:
+    for path in ("/en/", "/en/updates/", "/zh-hans/policy/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert not response.cookies, f"{path} set {list(response.cookies)}"
+
+
+def test_set_language_endpoint_still_keeps_the_page(client: Client) -> None:
+    response = client.post(reverse("set_language"), {"language": "zh-hans", "next": "/en/updates/"})
     assert response.status_code == 302
     assert response["Location"] == "/zh-hans/updates/"
-    back = csrf_client.post(
-        reverse("set_language"), {"language": "en", "next": "/zh-hans/updates/?q=nc", "csrfmiddlewaretoken": token}
-    )
+    back = client.post(reverse("set_language"), {"language": "en", "next": "/zh-hans/updates/?q=nc"})
     assert back["Location"] == "/en/updates/?q=nc"
 
 
