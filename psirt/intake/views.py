@@ -8,7 +8,7 @@ audited). Domain exceptions become responses in `error_response`, the one place 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,9 +16,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import CsrfViewMiddleware, _get_failure_view
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import decorator_from_middleware
 from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -239,14 +241,25 @@ def portal(request: HttpRequest, token: str) -> HttpResponse:
     tracking ID instead."""
     try:
         refusal = _read_body(request) if request.method == "POST" else None
-        response = refusal or _portal(request, token)
+        response = refusal or cast(HttpResponse, _portal(request, token))
     except Exception:
         logger.exception("reporter portal failed (token not logged)")
         response = render(request, "errors/error.html", {"status": 500}, status=500)
     return _quiet(_private(response))
 
 
-@csrf_protect
+class _QuietCsrf(CsrfViewMiddleware):
+    """CSRF protection that does not log the refused path (Django's logs it, and here it holds a token)."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
+        logger.warning("reporter portal: request refused by CSRF protection (%s)", reason)
+        return cast(HttpResponse, _get_failure_view()(request, reason=reason))
+
+
+quiet_csrf_protect = decorator_from_middleware(_QuietCsrf)
+
+
+@quiet_csrf_protect
 @require_http_methods(["GET", "POST"])
 def _portal(request: HttpRequest, token: str) -> HttpResponse:
     report = services.find_report_by_token(token)

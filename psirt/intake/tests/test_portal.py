@@ -176,12 +176,13 @@ def test_portal_post_without_csrf_token_is_refused(csrf_client, db):
     assert Message.objects.count() == 0
 
 
-def test_token_never_appears_in_log_records(anonymous, db, caplog):
+def test_token_never_appears_in_log_records(anonymous, csrf_client, db, caplog):
     _report, token = make_report()
     with caplog.at_level(logging.DEBUG):
         anonymous.get(portal_url(token))
         anonymous.get(portal_url(token[:-2] + "xx"))  # a 404
         anonymous.post(portal_url(token), {"action": "message", "body": ""})  # a 422
+        assert csrf_client.post(portal_url(token), {"action": "message", "body": "x"}).status_code == 403
     assert token not in caplog.text and token[:-2] not in caplog.text
 
 
