@@ -16,9 +16,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.middleware.csrf import CsrfViewMiddleware, _get_failure_view
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_callable, reverse
 from django.utils import timezone
 from django.utils.decorators import decorator_from_middleware
 from django.utils.http import content_disposition_header
@@ -253,7 +253,7 @@ class _QuietCsrf(CsrfViewMiddleware):
 
     def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
         logger.warning("reporter portal: request refused by CSRF protection (%s)", reason)
-        return cast(HttpResponse, _get_failure_view()(request, reason=reason))
+        return cast(HttpResponse, get_callable(settings.CSRF_FAILURE_VIEW)(request, reason=reason))
 
 
 quiet_csrf_protect = decorator_from_middleware(_QuietCsrf)
