@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 
 # Case states from which an advisory may be written: the vulnerability is confirmed and not dropped.
 AUTHORABLE_STATES = frozenset({"confirmed", "remediation", "awaiting_disclosure", "published", "closed"})
@@ -129,3 +130,27 @@ def mark_case_published(*, case: Any, actor: Any, request: HttpRequest | None = 
         return
     for step in _FORWARD[_FORWARD.index(case.state) + 1 :]:
         case = transition(case=case, to_state=step, actor=actor, request=request)
+
+
+def create_demo_case(*, product: Any, title: str, disclosure_date: dt.date, exploitation: str, actor: Any) -> Any:
+    """A demo case awaiting disclosure (for `psirt.advisories.demo` only), numbered by the case desk's own
+    sequence so it never collides with the cases the case desk's demo or people create."""
+    from psirt.cases.models import Assignment, Case
+    from psirt.cases.services import _next_number, format_case_key
+
+    year = timezone.localtime().year
+    number = _next_number(year)
+    case = Case.objects.create(
+        key=format_case_key(year, number),
+        year=year,
+        number=number,
+        title=title[:200],
+        state="awaiting_disclosure",
+        product=product,
+        product_line=product.line,
+        disclosure_date=disclosure_date,
+        exploitation=exploitation,
+        created_by=actor,
+    )
+    Assignment.objects.create(case=case, user=actor, assigned_by=actor)
+    return case
