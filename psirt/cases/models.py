@@ -270,3 +270,54 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date.isoformat()} {self.kind}"
+
+
+class RemediationPolicy(models.Model):
+    """A lead's default remediation time for one severity (SPEC B3): remediation due = confirmed + `days`.
+
+    Severities without a row use the organization profile's `remediation_days` (90 by default)."""
+
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, unique=True)
+    days = models.PositiveSmallIntegerField(_("remediate within (days)"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["severity"]
+        verbose_name = _("remediation time")
+        verbose_name_plural = _("remediation times")
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.days}"
+
+
+class DeadlineKind(models.TextChoices):
+    ACKNOWLEDGMENT = "ack", _("Acknowledgment")
+    REMEDIATION = "remediation", _("Remediation")
+    DISCLOSURE = "disclosure", _("Disclosure")
+
+
+class ReminderAudience(models.TextChoices):
+    ASSIGNEES = "assignees", _("Assigned handlers (the working day before)")
+    LEADS = "leads", _("Leads (deadline passed)")
+
+
+class DeadlineReminder(models.Model):
+    """One reminder sent: the row is written in the transaction that queues the mail, and its uniqueness
+    (case, deadline kind, audience, deadline instant) makes the reminder task idempotent. A moved deadline
+    is a new instant, so it gets its own reminder."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=12, choices=DeadlineKind.choices)
+    audience = models.CharField(max_length=10, choices=ReminderAudience.choices)
+    due_at = models.DateTimeField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    recipients = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "audience", "due_at"], name="deadline_reminder_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} → {self.audience}"

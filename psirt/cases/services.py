@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from psirt.audit.services import record
 from psirt.cases import workflow
 from psirt.cases.access import can_edit_case, can_view_case
+from psirt.cases.deadlines import remediation_days_for, rescore_deadline
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import (
     Assignment,
@@ -238,7 +239,7 @@ def transition(
             fields.append("acknowledged_at")
         if to_state == CaseState.CONFIRMED and case.confirmed_at is None:
             case.confirmed_at = now
-            case.remediation_due_at = now + dt.timedelta(days=_remediation_days())
+            case.remediation_due_at = now + dt.timedelta(days=remediation_days_for(case.severity))
             fields += ["confirmed_at", "remediation_due_at"]
         if to_state in workflow.FINISHED:
             case.closed_at = now
@@ -265,12 +266,6 @@ def _label(state: str) -> str:
         return str(CaseState(state).label)
     except ValueError:
         return state[:40]
-
-
-def _remediation_days() -> int:
-    from psirt.pages.models import OrganizationProfile
-
-    return int(OrganizationProfile.get().remediation_days)
 
 
 def _sync_reports(*, case: Case, actor: Any, request: HttpRequest | None) -> None:
@@ -389,6 +384,7 @@ def set_cvss(*, case: Case, vector: str, actor: Any, request: HttpRequest | None
             case.cvss40_environmental = Decimal(str(result.environmental))
         case.severity = result.severity
         case.save()
+        rescore_deadline(case)
         record(
             action="case.scored",
             actor=actor,

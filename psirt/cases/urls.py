@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from psirt.cases import actions, triage, views
+from psirt.cases import actions, dashboard, settings_views, triage, views
 
 # Included under /<lang>/desk/cases/ with namespace "desk:cases" (psirt/urls.py).
 desk_urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.case_list, name="list"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("deadlines/", settings_views.deadline_settings, name="deadline_settings"),
     path("triage/<uuid:public_id>/", triage.triage, name="triage"),
     path("triage/<uuid:public_id>/open/", triage.open_case, name="triage_open"),
     path("triage/<uuid:public_id>/attach/", triage.attach, name="triage_attach"),

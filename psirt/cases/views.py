@@ -21,6 +21,7 @@ from psirt.audit.services import record
 from psirt.cases import workflow
 from psirt.cases.access import can_edit_case, get_case_for, visible_cases
 from psirt.cases.conversation import case_reports, template_text
+from psirt.cases.deadlines import due_soon_q, overdue_q, with_next_due
 from psirt.cases.forms import (
     CvssForm,
     CweForm,
@@ -55,7 +56,9 @@ SORTS: dict[str, tuple[str, object, list[object]]] = {
     ),
     "disclosure": ("disclosure", _("Disclosure date"), [F("disclosure_date").asc(nulls_last=True), F("id").asc()]),
     "key": ("key", _("Case number"), [F("year").asc(), F("number").asc()]),
+    "next_due": ("next_due", _("Next deadline"), [F("next_due").asc(nulls_last=True), F("id").asc()]),
 }
+DUE_FILTERS: dict[str, object] = {"": _("Any"), "overdue": _("Overdue"), "soon": _("Due soon")}
 # Main path first, then the exits: the order next steps are offered in.
 STATE_ORDER = [*workflow.MAIN_PATH, *(s for s in CaseState.values if s not in workflow.MAIN_PATH)]
 STATE_FILTERS: dict[str, object] = {
@@ -73,8 +76,16 @@ def _filtered(request: HttpRequest) -> tuple[QuerySet[Case], dict[str, str]]:
         "q": " ".join("".join(ch for ch in request.GET.get("q", "")[:1000] if ch.isprintable()).split())[:MAX_QUERY],
         "sort": request.GET.get("sort", "newest")[:30],
         "mine": "1" if request.GET.get("mine") == "1" else "",
+        "due": request.GET.get("due", "")[:10],
     }
-    qs = visible_cases(request.user).select_related("product")
+    qs = with_next_due(visible_cases(request.user).select_related("product"))
+    now = timezone.now()
+    if params["due"] == "overdue":
+        qs = qs.filter(overdue_q(now))
+    elif params["due"] == "soon":
+        qs = qs.filter(due_soon_q(now)).exclude(overdue_q(now))
+    else:
+        params["due"] = ""
     state = params["state"]
     if state == "open":
         qs = qs.exclude(state__in=[*workflow.FINISHED, CaseState.PUBLISHED])
@@ -106,6 +117,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "params": params,
             "sorts": [(key, label) for key, label, _order in SORTS.values()],
             "state_filters": list(STATE_FILTERS.items()),
+            "due_filters": list(DUE_FILTERS.items()),
             "now": timezone.now(),
         },
     )

@@ -1,0 +1,264 @@
+"""Deadlines of cases (SPEC B3): per-severity remediation times, what is overdue or due soon, and reminders.
+
+- acknowledgment due: received + N business days (computed at intake, stored on the case);
+- remediation due: confirmed + the days of the case's severity (leads edit them; the profile's default
+  otherwise), moved when the severity changes while the fix is being made;
+- the agreed disclosure date (a date; it passes at the end of that day, local time).
+
+Reminders: the working day before a deadline, a mail to the case's assignees; once it has passed, a mail to
+the leads. Each reminder is recorded (`DeadlineReminder`) in the transaction that queues its mail, so
+running the task again sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case as SqlCase
+from django.db.models import DateTimeField, F, Q, QuerySet, Value, When
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from psirt.audit.services import record
+from psirt.cases.exceptions import InvalidInput, NotAllowed
+from psirt.cases.models import (
+    Case,
+    DeadlineKind,
+    DeadlineReminder,
+    RemediationPolicy,
+    ReminderAudience,
+    Severity,
+)
+from psirt.cases.workflow import CaseState
+
+logger = logging.getLogger(__name__)
+
+MAX_DAYS = 730
+# Within these windows a deadline is "due soon" on the dashboard.
+ACK_SOON = dt.timedelta(days=2)
+REMEDIATION_SOON = dt.timedelta(days=14)
+DISCLOSURE_SOON = dt.timedelta(days=7)
+
+ACK_STATES = (CaseState.NEW,)
+REMEDIATION_STATES = (CaseState.CONFIRMED, CaseState.REMEDIATION)
+DISCLOSURE_STATES = (CaseState.REMEDIATION, CaseState.AWAITING_DISCLOSURE)
+
+
+# --- per-severity remediation times -----------------------------------------------------------------------
+
+
+def default_remediation_days() -> int:
+    from psirt.pages.models import OrganizationProfile
+
+    return int(OrganizationProfile.get().remediation_days)
+
+
+def remediation_days_for(severity: str) -> int:
+    """Days to remediate a case of `severity` (the profile's default when leads set none, or no severity)."""
+    days = (
+        RemediationPolicy.objects.filter(severity=severity).values_list("days", flat=True).first() if severity else None
+    )
+    return int(days) if days else default_remediation_days()
+
+
+def remediation_table() -> list[tuple[str, Any, int, bool]]:
+    """(severity, label, days, is_custom) for every severity, for the leads' form."""
+    custom = dict(RemediationPolicy.objects.values_list("severity", "days"))
+    default = default_remediation_days()
+    return [(s, label, int(custom.get(s, default)), s in custom) for s, label in Severity.choices]
+
+
+def set_remediation_days(*, severity: str, days: int | None, actor: Any, request: HttpRequest | None = None) -> None:
+    """A lead sets (or with None, removes) the remediation time of one severity. Existing deadlines stay:
+    the new time applies to cases confirmed or re-scored from now on."""
+    if not getattr(actor, "is_lead", False) or not getattr(actor, "is_active", False):
+        raise NotAllowed(_("Only a lead can do this."))
+    if severity not in Severity.values:
+        raise InvalidInput(_("Unknown severity."))
+    if days is not None and not 1 <= int(days) <= MAX_DAYS:
+        raise InvalidInput(_("Give a number of days between 1 and %(max)d.") % {"max": MAX_DAYS})
+    with transaction.atomic():
+        if days is None:
+            RemediationPolicy.objects.filter(severity=severity).delete()
+        else:
+            RemediationPolicy.objects.update_or_create(severity=severity, defaults={"days": int(days)})
+        record(
+            action="cases.remediation_days_set",
+            actor=actor,
+            request=request,
+            target_type="remediation_policy",
+            target_id=severity,
+            data={"days": days},
+        )
+
+
+def rescore_deadline(case: Case) -> None:
+    """After a severity change while the fix is being made, move the remediation deadline to confirmed +
+    the new severity's days (the reporters' portals follow, quietly). Call inside the change's transaction."""
+    if case.confirmed_at is None or case.state not in REMEDIATION_STATES:
+        return
+    due = case.confirmed_at + dt.timedelta(days=remediation_days_for(case.severity))
+    if due == case.remediation_due_at:
+        return
+    Case.objects.filter(pk=case.pk).update(remediation_due_at=due)
+    case.remediation_due_at = due
+    from psirt.intake.models import Report
+
+    Report.objects.filter(case_link__case=case, case_link__is_duplicate=False).update(remediation_due_at=due)
+
+
+# --- what is due ------------------------------------------------------------------------------------------
+
+
+def _disclosure_instant(day: dt.date) -> dt.datetime:
+    """The agreed disclosure date passes at the end of that day in the site's time zone."""
+    tz = timezone.get_default_timezone()
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz)
+
+
+def next_due_expression() -> SqlCase:
+    """SQL for the next deadline of a case: acknowledgment while new, remediation while it is being fixed."""
+    return SqlCase(
+        When(state__in=ACK_STATES, acknowledged_at__isnull=True, then=F("ack_due_at")),
+        When(state__in=REMEDIATION_STATES, then=F("remediation_due_at")),
+        default=Value(None),
+        output_field=DateTimeField(),
+    )
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    return Q(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__lt=now) | Q(
+        state__in=REMEDIATION_STATES, remediation_due_at__lt=now
+    )
+
+
+def due_soon_q(now: dt.datetime) -> Q:
+    today = timezone.localdate(now)
+    return (
+        Q(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__gte=now, ack_due_at__lt=now + ACK_SOON)
+        | Q(state__in=REMEDIATION_STATES, remediation_due_at__gte=now, remediation_due_at__lt=now + REMEDIATION_SOON)
+        | Q(
+            state__in=DISCLOSURE_STATES,
+            disclosure_date__gte=today,
+            disclosure_date__lte=today + DISCLOSURE_SOON,
+        )
+    )
+
+
+def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
+    return qs.annotate(next_due=next_due_expression())
+
+
+# --- reminders --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadline:
+    case: Case
+    kind: str
+    due_at: dt.datetime
+
+
+def _deadlines(now: dt.datetime, horizon: dt.timedelta) -> list[Deadline]:
+    """Every open deadline up to `horizon` from now (and every passed one), from three indexed queries."""
+    until = now + horizon
+    found: list[Deadline] = []
+    acks = Case.objects.filter(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__lt=until)
+    found += [Deadline(c, DeadlineKind.ACKNOWLEDGMENT, c.ack_due_at) for c in acks if c.ack_due_at]
+    fixes = Case.objects.filter(state__in=REMEDIATION_STATES, remediation_due_at__lt=until)
+    found += [Deadline(c, DeadlineKind.REMEDIATION, c.remediation_due_at) for c in fixes if c.remediation_due_at]
+    last_day = timezone.localdate(until)
+    disclosures = Case.objects.filter(state__in=DISCLOSURE_STATES, disclosure_date__lte=last_day)
+    found += [
+        Deadline(c, DeadlineKind.DISCLOSURE, _disclosure_instant(c.disclosure_date))
+        for c in disclosures
+        if c.disclosure_date
+    ]
+    return found
+
+
+def _working_day_before(day: dt.date, calendar: Any) -> dt.date:
+    before = day - dt.timedelta(days=1)
+    for _i in range(60):  # the longest holiday runs are ~9 days; 60 is a safe bound
+        if calendar.is_business_day(before):
+            return before
+        before -= dt.timedelta(days=1)
+    return before
+
+
+def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now: dt.datetime) -> bool:
+    from psirt.notify.mail import send_mail_bilingual
+
+    try:
+        with transaction.atomic():
+            DeadlineReminder.objects.create(
+                case=deadline.case,
+                kind=deadline.kind,
+                audience=audience,
+                due_at=deadline.due_at,
+                sent_at=now,
+                recipients=len(recipients),
+            )
+            case = deadline.case
+            base = settings.PSIRT_BASE_URL
+            for user in recipients:
+                language = getattr(user, "language", "en") or "en"
+                send_mail_bilingual(
+                    to=[user.email],
+                    template="cases/mail/reminder",
+                    context={
+                        "key": case.key,
+                        # Only the case number and the deadline: titles can be telling, and mail is less
+                        # private than the desk. The link leads to the desk (sign-in + 2FA).
+                        "kind": deadline.kind,
+                        "passed": audience == ReminderAudience.LEADS,
+                        "due": timezone.localtime(deadline.due_at).strftime("%Y-%m-%d %H:%M %Z"),
+                        "url": f"{base}/{language}/desk/cases/{case.public_id}/",
+                    },
+                    language=language,
+                )
+            record(
+                action="case.reminder_sent",
+                target=case,
+                data={"kind": deadline.kind, "audience": audience, "recipients": len(recipients)},
+            )
+    except IntegrityError:
+        return False  # sent before (by an earlier run, or a concurrent worker)
+    return True
+
+
+def send_deadline_reminders(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Send what is due: the working day before a deadline to the case's assignees; after it, to the leads.
+    Idempotent (each reminder once per deadline instant); safe to run as often as you like."""
+    from psirt.accounts.models import Role, User
+    from psirt.cases.services import case_calendar
+
+    now = now or timezone.now()
+    calendar = case_calendar()
+    today = timezone.localdate(now)
+    leads = list(User.objects.filter(role=Role.LEAD, is_active=True))
+    sent = {"assignees": 0, "leads": 0}
+    already = set(
+        DeadlineReminder.objects.filter(sent_at__gte=now - dt.timedelta(days=800)).values_list(
+            "case_id", "kind", "audience", "due_at"
+        )
+    )
+    for deadline in _deadlines(now, horizon=dt.timedelta(days=20)):
+        if deadline.due_at <= now:
+            audience, people = ReminderAudience.LEADS, leads
+        elif _working_day_before(timezone.localdate(deadline.due_at), calendar) <= today:
+            audience = ReminderAudience.ASSIGNEES
+            people = [u for u in deadline.case.assignees.all() if u.is_active]
+        else:
+            continue
+        if (deadline.case.pk, deadline.kind, audience, deadline.due_at) in already or not people:
+            continue
+        if _send_once(deadline=deadline, audience=audience, recipients=people, now=now):
+            sent[audience] += 1
+    return sent

@@ -1,0 +1,14 @@
+"""Background tasks of the case desk (run by `psirt worker`); each is idempotent."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def send_deadline_reminders() -> dict[str, int]:
+    """Deadline reminders: the working day before to assignees, after a deadline to leads (each once).
+    Run it periodically (e.g. hourly), or `psirt send_deadline_reminders` from cron."""
+    from psirt.cases.deadlines import send_deadline_reminders as send
+
+    return send()

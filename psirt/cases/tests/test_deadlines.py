@@ -1,0 +1,229 @@
+"""Deadlines: per-severity remediation times, the leads' settings page, the dashboard, reminders over SMTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from psirt.audit.models import AuditEvent
+from psirt.cases import services
+from psirt.cases.deadlines import remediation_days_for, send_deadline_reminders, set_remediation_days
+from psirt.cases.exceptions import InvalidInput, NotAllowed
+from psirt.cases.models import CalendarDay, Case, DeadlineReminder
+from psirt.cases.tests.conftest import make_report
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+LOW = "CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"
+
+
+@pytest.fixture
+def case(lead, handler, report) -> Case:
+    return services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+
+
+def confirm(case: Case, actor) -> Case:
+    for state in ("acknowledged", "triage", "confirmed"):
+        case = services.transition(case=case, to_state=state, actor=actor)
+    return case
+
+
+# --- remediation times ------------------------------------------------------------------------------------
+
+
+def test_remediation_is_due_90_calendar_days_after_confirmation_by_default(case: Case, handler, report) -> None:
+    case = confirm(case, handler)
+    assert case.confirmed_at is not None and case.remediation_due_at == case.confirmed_at + dt.timedelta(days=90)
+    report.refresh_from_db()
+    assert report.remediation_due_at == case.remediation_due_at  # shown in the reporter's portal
+
+
+def test_leads_set_remediation_days_per_severity_and_rescoring_moves_the_deadline(case: Case, lead, handler) -> None:
+    set_remediation_days(severity="Critical", days=30, actor=lead)
+    assert remediation_days_for("Critical") == 30 and remediation_days_for("Low") == 90
+    services.set_cvss(case=case, vector=CRITICAL, actor=handler)
+    case = confirm(Case.objects.get(pk=case.pk), handler)
+    assert case.confirmed_at is not None
+    assert case.remediation_due_at == case.confirmed_at + dt.timedelta(days=30)
+    services.set_cvss(case=case, vector=LOW, actor=handler)
+    case.refresh_from_db()
+    assert case.remediation_due_at == case.confirmed_at + dt.timedelta(days=90)
+    with pytest.raises(NotAllowed):
+        set_remediation_days(severity="High", days=10, actor=handler)
+    for bad in (0, 10_000):
+        with pytest.raises(InvalidInput):
+            set_remediation_days(severity="High", days=bad, actor=lead)
+    with pytest.raises(InvalidInput):
+        set_remediation_days(severity="Apocalyptic", days=10, actor=lead)
+
+
+def test_deadline_settings_page_is_for_leads(as_lead: Client, as_handler: Client, anonymous: Client) -> None:
+    url = "/en/desk/cases/deadlines/"
+    assert as_handler.get(url).status_code == 404 and anonymous.get(url).status_code == 302
+    assert as_handler.post(url, {"action": "policy", "days_Critical": "7"}).status_code == 404
+    assert "Remediation time per severity" in as_lead.get(url).content.decode()
+    assert as_lead.post(url, {"action": "policy", "days_Critical": "30", "days_High": "60"}).status_code == 302
+    assert (remediation_days_for("Critical"), remediation_days_for("High")) == (30, 60)
+    assert AuditEvent.objects.filter(action="cases.remediation_days_set").count() == 2
+    assert as_lead.post(url, {"action": "policy", "days_High": ""}).status_code == 302  # back to the default
+    assert (remediation_days_for("Critical"), remediation_days_for("High")) == (90, 90)
+    for bad in ("0", "99999", "abc", "1e9"):
+        assert as_lead.post(url, {"action": "policy", "days_Low": bad}).status_code == 400
+    assert (
+        as_lead.post(
+            url, {"action": "day_add", "date": "2026-10-09", "kind": "holiday", "note": "Shutdown"}
+        ).status_code
+        == 302
+    )
+    assert CalendarDay.objects.get().note == "Shutdown"
+    assert as_lead.post(url, {"action": "day_add", "date": "0001-01-01", "kind": "holiday"}).status_code == 400
+    assert as_lead.post(url, {"action": "day_remove", "date": "2026-10-09"}).status_code == 302
+    assert not CalendarDay.objects.exists()
+    assert as_lead.post(url, {"action": "day_remove", "date": "junk"}).status_code == 400
+    assert as_lead.post(url, {"action": "nope"}).status_code == 400
+
+
+# --- dashboard --------------------------------------------------------------------------------------------
+
+
+def _cases(n: int, lead, handler, product, *, start: int = 0) -> list[Case]:
+    out = []
+    for i in range(start, start + n):
+        c = services.open_case(
+            report=make_report(product, email=f"r{i}@x.test"), actor=lead, title=f"Case {i}", assignees=[handler]
+        )
+        out.append(c)
+    return out
+
+
+def test_dashboard_shows_my_cases_overdue_due_soon_and_disclosures(
+    as_handler: Client, as_lead: Client, lead, handler, other_handler, product
+) -> None:
+    now = timezone.now()
+    late, soon, calm = _cases(3, lead, handler, product)
+    Case.objects.filter(pk=late.pk).update(ack_due_at=now - dt.timedelta(days=1))
+    Case.objects.filter(pk=soon.pk).update(ack_due_at=now + dt.timedelta(days=1))
+    Case.objects.filter(pk=calm.pk).update(ack_due_at=now + dt.timedelta(days=6))
+    (waiting,) = _cases(1, lead, other_handler, product, start=10)
+    Case.objects.filter(pk=waiting.pk).update(state="awaiting_disclosure", disclosure_date=dt.date(2031, 5, 4))
+    html = as_handler.get("/en/desk/cases/dashboard/").content.decode()
+    mine = html.split('id="my-cases"')[1].split("</section>")[0]
+    assert mine.index(late.key) < mine.index(soon.key) < mine.index(calm.key)  # by deadline
+    overdue = html.split("<h2>Overdue</h2>")[1].split("</section>")[0]
+    assert late.key in overdue and soon.key not in overdue
+    due_soon = html.split("<h2>Due soon</h2>")[1].split("</section>")[0]
+    assert soon.key in due_soon and calm.key not in due_soon
+    assert waiting.key not in html  # not the handler's case
+    assert "New reports in the inbox" not in html
+    lead_html = as_lead.get("/en/desk/cases/dashboard/").content.decode()
+    assert waiting.key in lead_html and "2031-05-04" in lead_html and "New reports in the inbox" in lead_html
+
+
+def test_dashboard_query_count_does_not_grow_with_cases(as_handler: Client, lead, handler, product) -> None:
+    _cases(2, lead, handler, product)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert as_handler.get("/en/desk/cases/dashboard/").status_code == 200
+        return len(ctx.captured_queries)
+
+    count()  # the first request also saves the session
+    few = count()
+    _cases(25, lead, handler, product, start=100)
+    Case.objects.update(ack_due_at=timezone.now() - dt.timedelta(hours=1))
+    assert count() == few
+    page2 = as_handler.get("/en/desk/cases/dashboard/?mine_page=2").content.decode()
+    assert "Page 2 of 2" in page2
+
+
+def test_desk_home_tag_renders_the_panel(rf, handler, lead, product) -> None:
+    from django.template import Context, Template
+
+    _cases(1, lead, handler, product)
+    request = rf.get("/en/desk/")
+    request.user = handler
+    html = Template("{% load case_dashboard %}{% case_dashboard %}").render(Context({"request": request}))
+    assert "Your cases by deadline" in html and "Case 0" in html
+
+
+def test_case_list_filters_overdue_and_sorts_by_next_deadline(as_handler: Client, lead, handler, product) -> None:
+    a, b = _cases(2, lead, handler, product)
+    Case.objects.filter(pk=a.pk).update(ack_due_at=timezone.now() - dt.timedelta(days=1))
+    html = as_handler.get("/en/desk/cases/?due=overdue&sort=next_due").content.decode()
+    assert a.key in html and b.key not in html
+    assert as_handler.get("/en/desk/cases/?due=%00bogus&sort=x").status_code == 200
+
+
+# --- reminders --------------------------------------------------------------------------------------------
+
+
+def at(y: int, m: int, d: int, h: int = 10) -> dt.datetime:
+    return dt.datetime(y, m, d, h, 0, tzinfo=SHANGHAI)
+
+
+def test_reminders_go_the_working_day_before_to_assignees_and_after_to_leads_over_smtp(
+    case: Case, lead, handler, smtp_server, django_capture_on_commit_callbacks
+) -> None:
+    # Due Monday 9 March 2026, 10:00 in Shanghai: the working day before is Friday 6 March.
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 5, 12)) == {"assignees": 0, "leads": 0}
+        assert send_deadline_reminders(now=at(2026, 3, 6, 8)) == {"assignees": 1, "leads": 0}
+        # Idempotent: the weekend runs send nothing more.
+        assert send_deadline_reminders(now=at(2026, 3, 7, 8)) == {"assignees": 0, "leads": 0}
+        assert send_deadline_reminders(now=at(2026, 3, 9, 11)) == {"assignees": 0, "leads": 1}
+        assert send_deadline_reminders(now=at(2026, 3, 10, 11)) == {"assignees": 0, "leads": 0}
+    messages = smtp_server.wait_for(2)
+    assert [m["To"] for m in messages] == [handler.email, lead.email]
+    assert case.key in messages[0]["Subject"] and "tomorrow" in messages[0]["Subject"]
+    assert "passed" in messages[1]["Subject"]
+    body = messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert f"/desk/cases/{case.public_id}/" in body and case.title not in body
+    assert DeadlineReminder.objects.count() == 2
+
+
+def test_reminder_skips_spring_festival_to_find_the_working_day_before(
+    case: Case, handler, django_capture_on_commit_callbacks
+) -> None:
+    # 2026 Spring Festival holiday: 15–23 February; Saturday 14 February is a make-up working day.
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 2, 24))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 2, 13, 9))["assignees"] == 0
+        assert send_deadline_reminders(now=at(2026, 2, 14, 9))["assignees"] == 1
+
+
+def test_acknowledged_cases_and_moved_deadlines(case: Case, handler, lead, django_capture_on_commit_callbacks) -> None:
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 6, 8))["assignees"] == 1
+        # The deadline moves: a new instant gets its own reminder.
+        Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 10))
+        assert send_deadline_reminders(now=at(2026, 3, 9, 8))["assignees"] == 1
+        services.transition(case=case, to_state="acknowledged", actor=handler)
+        assert send_deadline_reminders(now=at(2026, 3, 11, 8)) == {"assignees": 0, "leads": 0}
+
+
+def test_disclosure_date_passes_at_the_end_of_the_day(
+    case: Case, handler, lead, django_capture_on_commit_callbacks
+) -> None:
+    Case.objects.filter(pk=case.pk).update(state="awaiting_disclosure", disclosure_date=dt.date(2026, 3, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 9, 23)) == {"assignees": 1, "leads": 0}
+        assert send_deadline_reminders(now=at(2026, 3, 10, 1)) == {"assignees": 0, "leads": 1}
+
+
+def test_reminder_command_and_task(case: Case, capsys) -> None:
+    from django.core.management import call_command
+
+    from psirt.cases.tasks import send_deadline_reminders as task
+
+    call_command("send_deadline_reminders")
+    assert "reminders sent" in capsys.readouterr().out
+    assert task.call() == {"assignees": 0, "leads": 0}
