@@ -30,6 +30,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Python puts this script's folder first on sys.path; the other benchmarks in it (e.g. bench/public.py) would
+# shadow installed packages of the same name (aiosmtpd imports `public`).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "psirt_bench"
 SINK_COUNT = [0]  # mails received by the benchmark's SMTP server
