@@ -293,10 +293,13 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
     results["lost"] = int(results["intake_ok"]) + warmup - rows
     results["files_missing"] = rows - files
     results["mails_missing"] = rows - int(results["mails"])
+    results["duplicate_ids"] = int(results["intake_ok"] - results["intake_unique_ids"])
     results["ratio"] = results["intake_rps"] / results["ref_rps"] if results["ref_rps"] else 0.0
     print(
         f"  {label:8} rows in database {rows} (incl. {warmup} warm-up), files {files}, lost {results['lost']}, "
-        f"acknowledgment mails delivered {int(results['mails'])}, ratio to reference {results['ratio']:.2f}",
+        f"acknowledgment mails delivered {int(results['mails'])}, tracking IDs unique "
+        f"{'yes' if results['intake_unique_ids'] == results['intake_ok'] else 'NO'}, "
+        f"ratio to reference {results['ratio']:.2f}",
         flush=True,
     )
     shutil.rmtree(work, ignore_errors=True)
@@ -366,7 +369,9 @@ def main() -> int:
                 value = results[name]
                 fields.append(f"{name}={value:.2f}" if isinstance(value, float) else f"{name}={value}")
     ok = all(
-        results.get(f"{b}_{k}", 0) == 0 for b in ("sqlite", "pg") for k in ("lost", "files_missing", "mails_missing")
+        results.get(f"{b}_{k}", 0) == 0
+        for b in ("sqlite", "pg")
+        for k in ("lost", "files_missing", "mails_missing", "duplicate_ids")
     )
     print("RESULT " + " ".join(fields) + f" nothing_lost={'yes' if ok else 'NO'}")
     return 0 if ok else 1
