@@ -30,6 +30,8 @@ PSIRT_SIGNING_KEY_FILE = CONFIG.signing_key_file
 PSIRT_DEMO_PASSWORD = CONFIG.demo_password
 PSIRT_MAX_ATTACHMENT_MB = CONFIG.max_attachment_mb
 PSIRT_MAX_ATTACHMENTS_TOTAL_MB = CONFIG.max_attachments_total_mb
+PSIRT_NOTIFY_GIVE_UP_HOURS = CONFIG.notify_give_up_hours
+PSIRT_WEBHOOK_ALLOW_PRIVATE = CONFIG.webhook_allow_private
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 

@@ -15,6 +15,7 @@ from psirt.api.urls import api
 from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
 from psirt.intake import urls as intake_urls
+from psirt.notify import urls as notify_urls
 from psirt.pages import urls as pages_urls
 
 
@@ -29,6 +30,7 @@ desk_patterns: list[URLPattern | URLResolver] = [
     path("inbox/", include((intake_urls.desk_urlpatterns, "intake"))),
     path("cases/", include((cases_urls.desk_urlpatterns, "cases"))),
     path("advisories/", include((advisories_urls.desk_urlpatterns, "advisories"))),
+    path("notify/", include((notify_urls.desk_urlpatterns, "notify"))),
 ]
 
 urlpatterns = [
@@ -36,6 +38,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    *notify_urls.unsubscribe_urlpatterns,
 ]
 
 urlpatterns += i18n_patterns(
@@ -44,6 +47,7 @@ urlpatterns += i18n_patterns(
     path("updates/", include((catalog_urls.public_urlpatterns, "catalog"))),
     path("report/", include((intake_urls.public_urlpatterns, "intake"))),
     path("r/", include((intake_urls.portal_urlpatterns, "portal"))),
+    path("subscribe/", include((notify_urls.public_urlpatterns, "notify"))),
     path("", include((advisories_urls.public_urlpatterns, "advisories"))),
     path("", include((pages_urls.public_urlpatterns, "pages"))),
     prefix_default_language=True,

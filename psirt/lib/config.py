@@ -79,6 +79,8 @@ class Config:
     csrf_trusted_origins: list[str] = field(default_factory=list)
     max_attachment_mb: int = 25
     max_attachments_total_mb: int = 100
+    notify_give_up_hours: int = 48
+    webhook_allow_private: bool = False
 
 
 # The table in the README is generated from this list (make docs-env), so the two never drift.
@@ -106,6 +108,12 @@ VARIABLES: list[tuple[str, str, str]] = [
     ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
     ("PSIRT_MAX_ATTACHMENT_MB", "25", "Largest file a reporter may attach, in MB."),
     ("PSIRT_MAX_ATTACHMENTS_TOTAL_MB", "100", "Largest total of a report's attachments in one submission, in MB."),
+    ("PSIRT_NOTIFY_GIVE_UP_HOURS", "48", "Hours a failing notification (mail, webhook) is retried before it gives up."),
+    (
+        "PSIRT_WEBHOOK_ALLOW_PRIVATE",
+        "0",
+        "`1` lets webhooks reach private, loopback and link-local addresses (tests, closed networks only).",
+    ),
     ("PORT", "8000", "Port `make run` / `psirt serve` listens on."),
 ]
 
@@ -302,6 +310,15 @@ def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _hours(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 24 * 365:
+        raise ConfigError(f"{name}={raw!r} must be a whole number of hours from 1 to 8760.")
+    return int(raw)
+
+
 def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
     """Parse the environment. Raises ConfigError naming the first bad variable."""
     dev = parse_bool(env, "PSIRT_DEV", False)
@@ -342,4 +359,6 @@ def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
         csrf_trusted_origins=[base_url],
         max_attachment_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENT_MB", 25),
         max_attachments_total_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENTS_TOTAL_MB", 100),
+        notify_give_up_hours=_hours(env, "PSIRT_NOTIFY_GIVE_UP_HOURS", 48),
+        webhook_allow_private=parse_bool(env, "PSIRT_WEBHOOK_ALLOW_PRIVATE", False),
     )

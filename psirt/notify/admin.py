@@ -1,0 +1,35 @@
+"""Raw data for leads in Django's admin. Addresses and secrets are not listed (the desk pages show what a
+lead needs); deliveries are read-only (the outbox is changed by the workers and the retry service only)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from psirt.notify.models import CustomerOrganization, Delivery, Webhook
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("advisory_ref", "revision", "kind", "status", "attempts", "last_error", "created_at")
+    list_filter = ("status", "kind")
+    search_fields = ("advisory_ref",)
+    exclude = ("notice",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "url", "active", "all_products")
+    exclude = ("secret",)
+
+
+@admin.register(CustomerOrganization)
+class CustomerOrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name",)
+    filter_horizontal = ("products",)

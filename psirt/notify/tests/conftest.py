@@ -1,0 +1,77 @@
+"""Fixtures of the notification tests: a small catalog, confirmed subscribers, an advisory notice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from psirt.catalog.models import Product, ProductLine
+from psirt.notify.models import Subscription
+from psirt.notify.notices import AdvisoryNotice
+from psirt.notify.services import email_hash
+
+
+@pytest.fixture
+def catalog(db: None) -> dict[str, Any]:
+    cams = ProductLine.objects.create(slug="cameras", name_en="Cameras", name_zh="摄像机")
+    routers = ProductLine.objects.create(slug="routers", name_en="Routers", name_zh="路由器")
+    return {
+        "cameras": cams,
+        "routers": routers,
+        "cam-1": Product.objects.create(line=cams, slug="cam-1", name="Cam 1"),
+        "cam-2": Product.objects.create(line=cams, slug="cam-2", name="Cam 2"),
+        "rt-1": Product.objects.create(line=routers, slug="rt-1", name="Router 1"),
+    }
+
+
+@pytest.fixture
+def subscriber(catalog: dict[str, Any]) -> Callable[..., Subscription]:
+    def make(
+        email: str,
+        *,
+        products: tuple[str, ...] = (),
+        lines: tuple[str, ...] = (),
+        everything: bool = False,
+        min_severity: str = "None",
+        language: str = "en",
+        confirmed: bool = True,
+    ) -> Subscription:
+        sub = Subscription.objects.create(
+            email=email,
+            email_hash=email_hash(email),
+            language=language,
+            min_severity=min_severity,
+            all_products=everything,
+            confirmed_at=timezone.now() if confirmed else None,
+        )
+        sub.products.set([catalog[p] for p in products])
+        sub.product_lines.set([catalog[line] for line in lines])
+        return sub
+
+    return make
+
+
+def make_notice(**overrides: Any) -> AdvisoryNotice:
+    values: dict[str, Any] = {
+        "id": "VT-SA-2026-001",
+        "title_en": "Buffer overflow in the web server",
+        "title_zh": "网页服务器缓冲区溢出",
+        "summary_en": "An attacker on the network can run code.",
+        "summary_zh": "网络上的攻击者可以执行代码。",
+        "severity": "High",
+        "product_slugs": ("cam-1",),
+        "product_line_slugs": ("cameras",),
+        "url": "https://psirt.test/en/advisories/VT-SA-2026-001/",
+        "csaf_url": "https://psirt.test/advisories/VT-SA-2026-001/csaf.json",
+        "cves": ("CVE-2026-0001",),
+    }
+    values.update(overrides)
+    return AdvisoryNotice(**values)
+
+
+@pytest.fixture
+def notice() -> AdvisoryNotice:
+    return make_notice()
