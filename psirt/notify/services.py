@@ -224,8 +224,8 @@ def unsubscribe(*, token: str, request: HttpRequest | None = None) -> bool:
 def purge_unconfirmed(*, now: dt.datetime | None = None) -> int:
     """Delete subscriptions nobody confirmed in time (run periodically)."""
     cutoff = (now or timezone.now()) - UNCONFIRMED_TTL
-    count, _details = Subscription.objects.filter(confirmed_at__isnull=True, created_at__lt=cutoff).delete()
-    return count
+    _total, per_model = Subscription.objects.filter(confirmed_at__isnull=True, created_at__lt=cutoff).delete()
+    return per_model.get(Subscription._meta.label, 0)
 
 
 # --- the fan-out ------------------------------------------------------------------------------------------
