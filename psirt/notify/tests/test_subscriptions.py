@@ -35,8 +35,8 @@ def subscribe(client: Client, capture, **overrides: Any) -> Any:
         return client.post("/en/subscribe/", form(**overrides))
 
 
-def link(body: str, kind: str) -> str:
-    match = re.search(rf"https://psirt\.test(/[a-z-]+/subscribe/{kind}/[^/\s]+/)", body)
+def link(body: Any, kind: str) -> str:
+    match = re.search(rf"https://psirt\.test(/[a-z-]+/subscribe/{kind}/[^/\s]+/)", str(body))
     assert match, body
     return match.group(1)
 
