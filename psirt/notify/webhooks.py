@@ -108,6 +108,18 @@ def check_url(url: str) -> str:
     return url
 
 
+def _connect(ip: str, port: int, timeout: Any) -> socket.socket:
+    """A TCP connection to this literal address (no second name resolution)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((ip, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """Connects to an address resolved and checked beforehand; Host stays the URL's host."""
 
@@ -116,7 +128,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self._ip = ip
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = _connect(self._ip, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -126,7 +138,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self._ctx = context
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        sock = _connect(self._ip, self.port, self.timeout)
         # Certificate checked against the host name (SNI), not the address we connected to.
         self.sock = self._ctx.wrap_socket(sock, server_hostname=self.host)
 
@@ -149,7 +161,7 @@ def post(
     body: bytes,
     headers: dict[str, str],
     *,
-    timeout: float = TIMEOUT,
+    timeout: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> int:
     """POST `body` to `url` through a pinned, checked connection; returns the HTTP status."""
@@ -157,6 +169,7 @@ def post(
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     ip = _resolve(host, port)
+    timeout = timeout or TIMEOUT
     conn: http.client.HTTPConnection
     if parts.scheme == "https":
         conn = _PinnedHTTPSConnection(
