@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from psirt.cases import workflow
-from psirt.cases.models import Exploitation
+from psirt.cases.models import Exploitation, MitigationKind
 from psirt.cases.services import MAX_REASON, MAX_TITLE
 from psirt.cases.workflow import CaseState
 from psirt.lib.cvss import MAX_VECTOR_LENGTH
@@ -218,3 +218,66 @@ class MessageForm(forms.Form):
                 "E-mailed to the reporter (the text itself only when it can be encrypted to their key) "
                 "and shown in their portal."
             )
+
+
+class RangeForm(forms.Form):
+    """An affected range: a product (and variant) with its first affected and fixing releases."""
+
+    product = forms.ChoiceField(label=_("Product"))
+    variant = forms.CharField(
+        label=_("Variant"), required=False, max_length=100, help_text=_("Empty for the standard build.")
+    )
+    introduced = forms.ChoiceField(
+        label=_("Introduced in"), required=False, help_text=_("Empty: every earlier release is affected.")
+    )
+    fixed = forms.ChoiceField(label=_("Fixed in"), required=False, help_text=_("Empty: no fix yet."))
+
+    def __init__(self, *args: Any, products: list[Any], releases: list[Any], **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "range")
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["product"]).choices = [("", "—")] + [(p.slug, p.name) for p in products]
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for r in releases:
+            label = r.version + (f" ({r.variant})" if r.variant else "")
+            groups.setdefault(r.product.name, []).append((str(r.public_id), label))
+        choices: list[Any] = [("", "—"), *groups.items()]
+        cast(forms.ChoiceField, self.fields["introduced"]).choices = choices
+        cast(forms.ChoiceField, self.fields["fixed"]).choices = choices
+
+
+class MitigationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=MitigationKind.choices)
+    text_en = forms.CharField(label=_("Text (English)"), max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}))
+    text_zh = forms.CharField(
+        label=_("Text (Chinese)"), required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    sufficient = forms.BooleanField(
+        label=_("Fully protects customers"),
+        required=False,
+        help_text=_("Tick only if applying it removes the risk (an advisory may then go out before a fix)."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "mit")
+        super().__init__(*args, **kwargs)
+
+
+class WorkItemForm(forms.Form):
+    title = forms.CharField(label=_("Task"), max_length=200)
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    due_date = forms.DateField(
+        label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args: Any, people: list[Any], **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "work")
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["owner"]).choices = [("", "—")] + [
+            (str(p.public_id), f"{p} <{p.email}>") for p in people
+        ]
+
+    def clean_due_date(self) -> dt.date | None:
+        value: dt.date | None = self.cleaned_data.get("due_date")
+        if value is not None and not 2000 <= value.year <= 2200:
+            raise forms.ValidationError(_("Enter a real date."))
+        return value

@@ -126,6 +126,18 @@ class Case(models.Model):
     def is_finished(self) -> bool:
         return self.state in FINISHED
 
+    @property
+    def fixed_releases(self) -> models.QuerySet[Any]:
+        """The catalog releases that fix this case (the `fixed` ends of its affected ranges)."""
+        from psirt.catalog.models import FirmwareRelease
+
+        return FirmwareRelease.objects.filter(case_fixes__case=self).distinct()
+
+    @property
+    def has_sufficient_mitigation(self) -> bool:
+        """True when a recorded mitigation or workaround fully protects customers."""
+        return self.mitigations.filter(sufficient=True).exists()
+
 
 class Assignment(models.Model):
     """A handler (or lead) responsible for a case."""
@@ -321,3 +333,100 @@ class DeadlineReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} → {self.audience}"
+
+
+class AffectedRange(models.Model):
+    """A product (and variant) the case affects (SPEC B5): releases from `introduced` (inclusive; None = every
+    earlier release) up to `fixed` (exclusive; None = no fix yet), ordered by the catalog's `position` —
+    the same convention as the advisory's affected table, so an advisory can be prefilled from it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="affected")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="case_ranges")
+    variant = models.CharField(_("variant"), max_length=100, blank=True)
+    introduced = models.ForeignKey(
+        "catalog.FirmwareRelease",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("introduced in"),
+    )
+    fixed = models.ForeignKey(
+        "catalog.FirmwareRelease",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_fixes",
+        verbose_name=_("fixed in"),
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["product__name", "variant", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "product", "variant"], name="case_range_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.product_id}/{self.variant}"
+
+
+class MitigationKind(models.TextChoices):
+    MITIGATION = "mitigation", _("Mitigation")
+    WORKAROUND = "workaround", _("Workaround")
+
+
+class Mitigation(models.Model):
+    """A mitigation or workaround customers can apply before (or instead of) updating, in both languages.
+    `sufficient` says it fully protects — the publication policy may then allow an advisory without a fix."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="mitigations")
+    kind = models.CharField(_("kind"), max_length=12, choices=MitigationKind.choices, default=MitigationKind.MITIGATION)
+    text_en = models.TextField(_("text (English)"))
+    text_zh = models.TextField(_("text (Chinese)"), blank=True)
+    sufficient = models.BooleanField(_("fully protects"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+    @property
+    def text(self) -> str:
+        from psirt.catalog.models import pick_language
+
+        return pick_language(self.text_en, self.text_zh)
+
+
+class WorkItem(models.Model):
+    """A task for the product team (fix, build, test, release) with an owner and a due date."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="work_items")
+    title = models.CharField(_("task"), max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="case_work_items",
+        verbose_name=_("owner"),
+    )
+    due_date = models.DateField(_("due"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["done_at", "due_date", "id"]
+        indexes = [models.Index(fields=["owner", "done_at"], name="workitem_owner_open")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from psirt.cases import actions, dashboard, settings_views, triage, views
+from psirt.cases import actions, dashboard, remediation_views, settings_views, triage, views
 
 # Included under /<lang>/desk/cases/ with namespace "desk:cases" (psirt/urls.py).
 desk_urlpatterns: list[URLPattern | URLResolver] = [
@@ -23,4 +23,10 @@ desk_urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:public_id>/disclosure/", actions.disclosure, name="disclosure"),
     path("<uuid:public_id>/messages/", actions.message, name="message"),
     path("<uuid:public_id>/notes/", actions.note, name="note"),
+    path("<uuid:public_id>/affected/", remediation_views.range_set, name="range_set"),
+    path("<uuid:public_id>/affected/remove/", remediation_views.range_remove, name="range_remove"),
+    path("<uuid:public_id>/mitigations/", remediation_views.mitigation_add, name="mitigation_add"),
+    path("<uuid:public_id>/mitigations/remove/", remediation_views.mitigation_remove, name="mitigation_remove"),
+    path("<uuid:public_id>/work/", remediation_views.work_add, name="work_add"),
+    path("<uuid:public_id>/work/<uuid:item_id>/", remediation_views.work_change, name="work_change"),
 ]

@@ -34,6 +34,7 @@ from psirt.cases.forms import (
 )
 from psirt.cases.message_templates import TEMPLATES
 from psirt.cases.models import Case
+from psirt.cases.remediation_views import remediation_context, remediation_forms
 from psirt.cases.workflow import CaseState
 from psirt.lib.cvss import CvssError, parse_vector
 from psirt.lib.cwe import all_entries as all_cwe
@@ -213,7 +214,9 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
     """Everything the case page shows; `forms` replaces some default forms (a bound form with errors)."""
     can_edit = can_edit_case(request.user, case)
     reports = case_reports(case)
-    all_forms = {**default_forms(case), **_compose_forms(request, case, reports)} if can_edit else {}
+    all_forms = (
+        {**default_forms(case), **_compose_forms(request, case, reports), **remediation_forms(case)} if can_edit else {}
+    )
     all_forms.update(forms or {})
     with_reporter, notes = _conversation(case)
     return {
@@ -232,6 +235,7 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "next_states": [CaseState(s) for s in STATE_ORDER if s in workflow.allowed_targets(case.state)],
         "can_edit": can_edit,
         "is_lead": bool(getattr(request.user, "is_lead", False)),
+        **remediation_context(case),
         "forms": all_forms,
         "calculators": [(all_forms["cvss31"], "3.1", "31"), (all_forms["cvss40"], "4.0", "40")] if can_edit else [],
         "now": timezone.now(),
