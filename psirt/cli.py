@@ -25,6 +25,7 @@ OWN_COMMANDS = {
     "up": "Migrate, load demo data, serve and run one worker (what `make run` does).",
     "serve": "Serve the site with gunicorn on 127.0.0.1:$PORT (default 8000).",
     "worker": "Run a background worker (django-tasks database backend); any number may run.",
+    "scheduler": "Enqueue the periodic tasks (scheduled publication, retries, reminders, clean-up).",
     "migrate": "Apply database migrations and create the shared cache table.",
     "demo": "Load the demo data (two product lines, products, releases, demo accounts); idempotent.",
     "createadmin": "Create a lead account (asks for the password, or --password-stdin).",
@@ -66,6 +67,9 @@ def _serve_args(workers: int | None = None) -> list[str]:
         str(count),
         "--access-logfile",
         "-",
+        # Private links (/r/<token>/) and other URL secrets never reach the access log.
+        "--logger-class",
+        "psirt.lib.redact.GunicornLogger",
         "--forwarded-allow-ips",
         os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         "--max-requests",
@@ -77,6 +81,10 @@ def _serve_args(workers: int | None = None) -> list[str]:
 
 def _worker_args() -> list[str]:
     return [sys.executable, "-m", "psirt.cli", "db_worker", "--interval", "1"]
+
+
+def _scheduler_args() -> list[str]:
+    return [sys.executable, "-m", "psirt.cli", "scheduler"]
 
 
 def _banner() -> str:
@@ -115,12 +123,13 @@ def _up() -> int:
     if not settings.PSIRT_DEV:
         _django(["collectstatic", "--noinput", "-v0"])
     worker = subprocess.Popen(_worker_args())  # noqa: S603 - our own interpreter and module
+    clock = subprocess.Popen(_scheduler_args())  # noqa: S603
     server = subprocess.Popen(_serve_args())  # noqa: S603
     sys.stdout.write(_banner())
     sys.stdout.flush()
 
     def stop(signum: int, frame: object) -> None:
-        for proc in (server, worker):
+        for proc in (server, clock, worker):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
 
@@ -130,6 +139,7 @@ def _up() -> int:
         code = server.wait()
     finally:
         stop(0, None)
+        clock.wait(timeout=30)
         worker.wait(timeout=30)
     return code
 
@@ -155,6 +165,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.execv(_serve_args()[0], _serve_args())  # noqa: S606 - replaces this process with gunicorn
     if command == "worker":
         _django(["db_worker", *rest])
+        return 0
+    if command == "scheduler":
+        from psirt.lib import schedule
+
+        if "--once" in rest:
+            for path in schedule.tick():
+                sys.stdout.write(f"enqueued {path}\n")
+        else:
+            schedule.run_forever()
         return 0
     if command == "migrate":
         _migrate(rest)

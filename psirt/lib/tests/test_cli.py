@@ -101,3 +101,18 @@ def test_worker_runs_queued_tasks_from_the_database(dev_env: dict[str, str]) -> 
     assert stored_id.replace("-", "") == task_id.replace("-", "")
     assert status == "SUCCESSFUL"
     assert '"ok": true' in value
+
+
+def test_scheduler_once_enqueues_each_periodic_task_once_per_period(dev_env: dict[str, str]) -> None:
+    from psirt.lib.schedule import PERIODIC
+
+    assert run_psirt("migrate", "-v", "0", env=dev_env).returncode == 0
+    first = run_psirt("scheduler", "--once", env=dev_env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("enqueued ") == len(PERIODIC)
+    again = run_psirt("scheduler", "--once", env=dev_env)  # a second scheduler in the same period
+    assert again.stdout.count("enqueued ") < len(PERIODIC)
+    db = Path(dev_env["PSIRT_VAR_DIR"]) / "psirt.sqlite3"
+    with sqlite3.connect(db) as conn:
+        queued = conn.execute("select count(*) from django_tasks_database_dbtaskresult").fetchone()[0]
+    assert queued == first.stdout.count("enqueued ") + again.stdout.count("enqueued ")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.utils.module_loading import import_string
+from django_tasks.base import Task
+
+from psirt.lib import schedule
+from psirt.lib.schedule import PERIODIC, Periodic, tick
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    cache.clear()
+
+
+def test_every_periodic_entry_is_a_task_that_takes_no_arguments() -> None:
+    for item in PERIODIC:
+        task = import_string(item.task)
+        assert isinstance(task, Task), item.task
+        assert item.every >= 60
+
+
+def test_a_period_is_enqueued_once_however_many_schedulers_tick(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    class FakeTask:
+        def enqueue(self) -> None:
+            calls.append("x")
+
+    monkeypatch.setattr(schedule, "import_string", lambda path: FakeTask())
+    items = (Periodic("psirt.fake.every_minute", 60), Periodic("psirt.fake.hourly", 3600))
+    assert tick(now=120.0, periodic=items) == ["psirt.fake.every_minute", "psirt.fake.hourly"]
+    assert tick(now=150.0, periodic=items) == []  # same minute, same hour: already claimed
+    assert tick(now=181.0, periodic=items) == ["psirt.fake.every_minute"]
+    assert len(calls) == 3
+
+
+def test_a_failing_enqueue_releases_its_claim_and_spares_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def enqueue(self) -> None:
+            raise RuntimeError("queue down")
+
+    class Fine:
+        def enqueue(self) -> None:
+            return None
+
+    monkeypatch.setattr(schedule, "import_string", lambda path: Broken() if "broken" in path else Fine())
+    items = (Periodic("psirt.fake.broken", 60), Periodic("psirt.fake.fine", 60))
+    assert tick(now=60.0, periodic=items) == ["psirt.fake.fine"]
+    monkeypatch.setattr(schedule, "import_string", lambda path: Fine())
+    assert tick(now=70.0, periodic=items) == ["psirt.fake.broken"]  # retried within the same period
+
+
+def test_real_tick_runs_the_periodic_tasks() -> None:
+    # Test settings run tasks immediately: a tick runs every periodic task once, without error.
+    assert tick(now=3600.0 * 1000) == [item.task for item in PERIODIC]
