@@ -176,18 +176,22 @@ def _nearest(answer: AffectedAnswer, releases: list[FirmwareRelease], typed: str
 
 
 def product_choices(query: AffectedQuery) -> dict[str, Any]:
-    """The product list (filtered by the search text) and, once a product is chosen, its versions."""
-    products = Product.objects.filter(is_public=True).select_related("line").order_by("line__position", "name")
+    """The product list as (slug, label) pairs (filtered by the search text) and, once a product is chosen,
+    the product and its versions."""
+    products = Product.objects.filter(is_public=True).order_by("line__position", "name")
     if query.product_q:
         term = query.product_q
         products = products.filter(Q(name__icontains=term) | Q(model_numbers__icontains=term) | Q(slug__icontains=term))
-    product_list = list(products[:500])
+    pairs = [
+        (slug, f"{name} ({models})" if models else name)
+        for slug, name, models in products.values_list("slug", "name", "model_numbers")[:2000]
+    ]
     chosen = _public_product(query.product_slug) if query.product_slug else None
     versions = (
         list(FirmwareRelease.objects.filter(product=chosen, is_public=True).order_by("variant", "-position"))
         if chosen
         else []
     )
-    if chosen is not None and chosen not in product_list:
-        product_list.insert(0, chosen)
-    return {"products": product_list, "chosen": chosen, "versions": versions}
+    if chosen is not None and chosen.slug not in {slug for slug, _label in pairs}:
+        pairs.insert(0, (chosen.slug, chosen.name))
+    return {"products": pairs, "chosen": chosen, "versions": versions}

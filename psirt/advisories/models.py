@@ -143,6 +143,8 @@ class Advisory(models.Model):
         indexes = [
             models.Index(fields=["state", "published_at"], name="advisory_state_published"),
             models.Index(fields=["state", "scheduled_for"], name="advisory_state_scheduled"),
+            # The newest change of a public advisory is the list's Last-Modified, asked on every request.
+            models.Index(fields=["state", "updated_at"], name="advisory_state_updated"),
         ]
 
     def __str__(self) -> str:

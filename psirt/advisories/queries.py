@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from psirt.advisories.models import (
@@ -141,11 +141,17 @@ def paginate(qs: QuerySet[Advisory], page: Any) -> Page:
 
 
 def filter_choices() -> dict[str, Any]:
-    """Product lines, public products and years for the filter form (three queries)."""
-    years = [d.year for d in public_advisories().dates("published_at", "year", order="DESC")]
+    """Product lines, public products and years for the filter form (three cheap queries: plain values, and
+    the years from the first and last publication instead of a per-row date truncation)."""
+    span = public_advisories().aggregate(first=Min("published_at"), last=Max("published_at"))
+    years = (
+        list(range(timezone.localtime(span["last"]).year, timezone.localtime(span["first"]).year - 1, -1))
+        if span["first"] and span["last"]
+        else []
+    )
     return {
-        "lines": list(ProductLine.objects.order_by("position", "name_en")),
-        "products": list(Product.objects.filter(is_public=True).select_related("line").order_by("name")),
+        "lines": list(ProductLine.objects.order_by("position", "name_en").values_list("slug", "name_en", "name_zh")),
+        "products": list(Product.objects.filter(is_public=True).order_by("name").values_list("slug", "name")),
         "years": years,
         "severities": list(reversed(Severity.choices)),
         "exploitations": Exploitation.choices,
@@ -153,9 +159,22 @@ def filter_choices() -> dict[str, Any]:
     }
 
 
-def last_modified() -> dt.datetime | None:
-    """When the public list last changed (publication, revision, withdrawal)."""
-    return public_advisories().aggregate(m=Max("updated_at"))["m"]
+def last_modified(request: Any = None) -> dt.datetime | None:
+    """When the public list last changed (publication, revision, withdrawal); remembered on the request,
+    since the ETag and the Last-Modified header both ask."""
+    cached = getattr(request, "_psirt_advisories_stamp", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return,return-value]
+    # One indexed lookup per public state ((state, updated_at) index, newest first, LIMIT 1); MAX() over
+    # "state IN (…)" would scan every public row on SQLite.
+    stamps = [
+        Advisory.objects.filter(state=state).order_by("-updated_at").values_list("updated_at", flat=True).first()
+        for state in PUBLIC_STATES
+    ]
+    stamp = max((s for s in stamps if s is not None), default=None)
+    if request is not None:
+        request._psirt_advisories_stamp = stamp
+    return stamp
 
 
 # --- one advisory -----------------------------------------------------------------------------------------
@@ -166,6 +185,14 @@ def public_advisory(advisory_id: str) -> Advisory | None:
     if not advisory_id or len(advisory_id) > 40:
         return None
     return public_advisories().filter(advisory_id=advisory_id.upper()).first()
+
+
+def public_advisory_head(advisory_id: str) -> tuple[str, dt.datetime] | None:
+    """(canonical ID, updated_at) of the published (or withdrawn) advisory with this ID, or None."""
+    if not advisory_id or len(advisory_id) > 40:
+        return None
+    row = public_advisories().filter(advisory_id=advisory_id.upper()).values_list("advisory_id", "updated_at").first()
+    return (row[0], row[1]) if row is not None else None
 
 
 @dataclass

@@ -12,15 +12,21 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET
 
 from psirt.advisories import queries
 from psirt.advisories.affected import AffectedQuery, check_affected, product_choices
-from psirt.advisories.environmental import redirect_query
+from psirt.advisories.environmental import FORM_FLAG, redirect_query
+from psirt.advisories.models import Advisory
+from psirt.advisories.pagecache import cached_page
 from psirt.advisories.presenters import page_context, scores_of
 from psirt.advisories.queries import MAX_QUERY_CHARS, ListFilters, QueryTooLong
+from psirt.catalog.models import pick_language
 
 
 def _etag(request: HttpRequest, stamp: dt.datetime | None) -> str:
@@ -37,12 +43,31 @@ def _etag(request: HttpRequest, stamp: dt.datetime | None) -> str:
 
 
 def _list_stamp(request: HttpRequest) -> dt.datetime | None:
-    return queries.last_modified()
+    return queries.last_modified(request)
+
+
+def _head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime] | None:
+    """(canonical ID, last change) of the public advisory, fetched once per request and without its texts:
+    the ETag, Last-Modified and a page-cache hit need no more."""
+    cache: dict[str, tuple[str, dt.datetime] | None] = request.__dict__.setdefault("_psirt_advisory_head", {})
+    if advisory_id not in cache:
+        cache[advisory_id] = queries.public_advisory_head(advisory_id)
+    return cache[advisory_id]
 
 
 def _detail_stamp(request: HttpRequest, advisory_id: str) -> dt.datetime | None:
-    advisory = queries.public_advisory(advisory_id)
-    return advisory.updated_at if advisory is not None else None
+    head = _head(request, advisory_id)
+    return head[1] if head is not None else None
+
+
+def _options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
+    """<option> elements for a select, escaped; built in Python because a catalog of a thousand products
+    would otherwise be most of the list page's rendering time."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if value == selected else "", label) for value, label in pairs),
+    )
 
 
 @require_GET
@@ -52,6 +77,10 @@ def _detail_stamp(request: HttpRequest, advisory_id: str) -> dt.datetime | None:
 )
 def advisory_list(request: HttpRequest) -> HttpResponse:
     """Search, filters, sorting and pagination over published advisories (a fixed number of queries)."""
+    return cached_page(request, _list_stamp(request), lambda: _render_list(request))
+
+
+def _render_list(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
     try:
@@ -65,14 +94,18 @@ def advisory_list(request: HttpRequest) -> HttpResponse:
     page = queries.paginate(queries.filtered_advisories(filters), request.GET.get("page", "1")[:8])
     params = request.GET.copy()
     params.pop("page", None)
+    choices = queries.filter_choices()
+    lines = [(slug, pick_language(en, zh)) for slug, en, zh in choices.pop("lines")]
     context: dict[str, Any] = {
+        "line_options": _options(lines, filters.line),
+        "product_options": _options(choices.pop("products"), filters.product),
         "page": page,
         "advisories": page.object_list,
         "filters": filters,
         "query_error": error,
         "max_query": MAX_QUERY_CHARS,
         "page_query": params.urlencode(),
-        **queries.filter_choices(),
+        **choices,
     }
     return render(request, "advisories/list.html", context, status=status)
 
@@ -84,23 +117,48 @@ def advisory_list(request: HttpRequest) -> HttpResponse:
 )
 def advisory_detail(request: HttpRequest, advisory_id: str) -> HttpResponse:
     """One published advisory; a draft or an unknown ID is the same plain 404."""
-    advisory = queries.public_advisory(advisory_id)
-    if advisory is None:
+    head = _head(request, advisory_id)
+    if head is None:
         raise Http404
-    if advisory.advisory_id != advisory_id:
-        return HttpResponseRedirect(advisory.get_absolute_url())
-    query = redirect_query(scores_of(advisory), request.GET)
-    if query is not None:
-        # The calculator form was submitted: show the result at a URL that holds the vector (?env=…).
-        return HttpResponseRedirect(f"{request.path}?{query}#environmental")
-    return render(request, "advisories/detail.html", page_context(request, advisory))
+    canonical, stamp = head
+    if canonical != advisory_id:
+        return HttpResponseRedirect(reverse("advisories:detail", args=[canonical]))
+    if FORM_FLAG in request.GET:
+        advisory = _load(canonical)
+        query = redirect_query(scores_of(advisory), request.GET)
+        if query is not None:
+            # The calculator form was submitted: show the result at a URL that holds the vector (?env=…).
+            return HttpResponseRedirect(f"{request.path}?{query}#environmental")
+    return cached_page(
+        request,
+        stamp,
+        lambda: render(request, "advisories/detail.html", page_context(request, _load(canonical))),
+    )
+
+
+def _load(advisory_id: str) -> Advisory:
+    advisory = queries.public_advisory(advisory_id)
+    if advisory is None:  # withdrawn from under us between two queries: as if it never existed
+        raise Http404
+    return advisory
 
 
 @require_GET
 def affected(request: HttpRequest) -> HttpResponse:
     """Am I affected? Product + firmware version → the advisories that affect it and the release to install."""
+    return cached_page(request, _list_stamp(request), lambda: _render_affected(request))
+
+
+def _render_affected(request: HttpRequest) -> HttpResponse:
     query = AffectedQuery.from_params(request.GET)
     answer = check_affected(query) if query.ready else None
     status = 400 if query.errors else 200
-    context = {"query": query, "answer": answer, **product_choices(query)}
+    choices = product_choices(query)
+    chosen = choices["chosen"]
+    context = {
+        "query": query,
+        "answer": answer,
+        "product_options": _options(choices["products"], chosen.slug if chosen else ""),
+        **choices,
+    }
     return render(request, "advisories/affected.html", context, status=status)
