@@ -131,7 +131,8 @@ def check_affected(query: AffectedQuery) -> AffectedAnswer:
         return AffectedAnswer(product=None, version=query.version, unknown_product=True)
     releases = list(FirmwareRelease.objects.filter(product=product, is_public=True).order_by("variant", "position"))
     release = None
-    if query.release_id:
+    # A typed version wins over the list: people type when the list does not show what their device says.
+    if query.release_id and not query.version:
         release = next((r for r in releases if str(r.public_id) == query.release_id), None)
     if release is None and query.version:
         wanted = normalise_version(query.version)

@@ -161,3 +161,13 @@ def test_software_updates_tag_lists_the_advisories_a_release_fixes(
     assert f"V5.6.0:{published.advisory_id};" in out
     assert "V5.5.2:;" in out
     assert len(queries.captured_queries) == 1
+
+
+def test_a_typed_version_wins_over_the_list(
+    published: Advisory, releases: dict[str, FirmwareRelease], anonymous: Client
+) -> None:
+    html = anonymous.get(
+        PAGE, {"product": "cam-x5", "release": str(releases["V5.4.0"].public_id), "version": "V5.5.2"}
+    ).content.decode()
+    assert published.advisory_id in html
+    assert 'value="V5.5.2"' in html
