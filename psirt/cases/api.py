@@ -2,7 +2,9 @@
 
 `GET /api/v1/cases` lists them (newest first, `?state=` filter, `?page=` of 50); `GET /api/v1/cases/{id}`
 answers one by its public id, or 404 to anyone who may not see it (audited like a desk attempt).
-Token scope `cases:read`.
+Token scope `cases:read`. The writes (scope `cases:write`, see `psirt.cases.api_write`) call the same
+services as the desk forms: open a case from a report, move it, score it, classify it, reference it, agree a
+disclosure date, assign people, write to the reporter.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ def list_cases(request: HttpRequest, params: Query[ListParams]) -> dict[str, obj
 @router.get("/{case_id}", response=CaseDetail, auth=TokenAuth(scopes=["cases:read"]), summary="One case")
 def get_case(request: HttpRequest, case_id: str) -> dict[str, object]:
     case = get_case_for(request.auth.user, case_id, request=request)  # type: ignore[attr-defined]
+    return _detail(case)
+
+
+def _detail(case: Case) -> dict[str, object]:
+    case = Case.objects.select_related("product", "product_line").get(pk=case.pk)
     return {
         **_summary(case),
         "product_line": case.product_line.name if case.product_line_id and case.product_line else None,
@@ -115,3 +122,6 @@ def get_case(request: HttpRequest, case_id: str) -> dict[str, object]:
         "references": [r.value for r in case.references.all()],
         "reports": [link.report.tracking_id for link in case.case_reports.select_related("report")],
     }
+
+
+from psirt.cases import api_write  # noqa: E402,F401  (registers the write routes on the router)
