@@ -166,6 +166,8 @@ def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
                 mail_connection = get_connection()
     finally:
         mail_connection.close()
+    if count:
+        logger.info("drain: %d deliveries sent", count)
     return count
 
 

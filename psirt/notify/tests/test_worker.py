@@ -1,0 +1,199 @@
+"""`psirt worker` processes on a file SQLite database with the database task backend, mailing a real SMTP
+server: a worker killed with SIGKILL mid fan-out loses nothing and duplicates nothing once another worker
+takes over; SIGTERM lets the current task finish; the worker logs what it does, without addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SUBSCRIBERS = 12
+
+SETUP = f"""
+import os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
+django.setup()
+from django.db import transaction
+from django.utils import timezone
+from psirt.catalog.models import Product, ProductLine
+from psirt.notify.models import Subscription
+from psirt.notify.notices import AdvisoryNotice
+from psirt.notify.services import email_hash, notify_advisory
+
+line = ProductLine.objects.create(slug="cameras", name_en="Cameras")
+Product.objects.create(line=line, slug="cam-1", name="Cam 1")
+for i in range({SUBSCRIBERS}):
+    address = f"s{{i}}@example.test"
+    Subscription.objects.create(
+        email=address, email_hash=email_hash(address), confirmed_at=timezone.now(), all_products=True
+    )
+notice = AdvisoryNotice(id="VT-SA-2026-001", title_en="Overflow", severity="High", product_slugs=("cam-1",),
+                        url="https://psirt.test/en/advisories/VT-SA-2026-001/", csaf_url="https://psirt.test/c.json")
+with transaction.atomic():
+    notify_advisory(advisory=notice, revision=1, significant=True, actor=None)
+"""
+
+SWEEP_AFTER_TIMEOUT = """
+import datetime as dt, os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
+django.setup()
+from django.utils import timezone
+from psirt.notify.deliveries import STALE_CLAIM, sweep
+print(sweep(now=timezone.now() + STALE_CLAIM + dt.timedelta(seconds=1)))
+"""
+
+STATUSES = """
+import os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
+django.setup()
+from psirt.notify.models import Delivery
+print(sorted(Delivery.objects.values_list("status", flat=True)))
+"""
+
+
+class HoldingSink:
+    """SMTP handler that can stop before a given message is accepted (inside RCPT, before DATA), so a test
+    can kill or stop the worker at a moment where that message has certainly not been delivered."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.hold_at: int | None = None
+        self.held = threading.Event()
+        self.release = asyncio.Event()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.hold_at is not None and len(self.messages) == self.hold_at and not self.held.is_set():
+            self.held.set()
+            for _ in range(100):  # at most 10 s
+                if self.hold_at is None:
+                    break
+                await asyncio.sleep(0.1)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def sink() -> Iterator[tuple[HoldingSink, int]]:
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = HoldingSink()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    var = tmp_path_factory.mktemp("notify-worker") / "var"
+    proc = _run(["migrate", "-v", "0"], {"PSIRT_DEV": "1", "PSIRT_VAR_DIR": str(var), "DATABASE_URL": ""})
+    assert proc.returncode == 0, proc.stderr
+    return var
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "TEST_DATABASE_URL"}}
+    env.update(extra)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], *, code: bool = False) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", args[0]] if code else [sys.executable, "-m", "psirt.cli", *args]
+    return subprocess.run(command, env=_env(env), capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def env(migrated: Path, tmp_path: Path, sink: tuple[HoldingSink, int]) -> dict[str, str]:
+    var = tmp_path / "var"
+    shutil.copytree(migrated, var)
+    values = {
+        "PSIRT_DEV": "1",
+        "PSIRT_VAR_DIR": str(var),
+        "DATABASE_URL": "",
+        "EMAIL_URL": f"smtp://127.0.0.1:{sink[1]}",
+        "LOG_LEVEL": "INFO",
+    }
+    setup = _run([SETUP], values, code=True)
+    assert setup.returncode == 0, setup.stderr
+    return values
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "psirt.cli", "worker", "--interval", "0.1", "--no-startup-delay"],
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _each_once(handler: HoldingSink) -> None:
+    received = Counter(to for tos, _data in handler.messages for to in tos)
+    assert received == Counter({f"s{i}@example.test": 1 for i in range(SUBSCRIBERS)})
+
+
+def test_killed_worker_loses_nothing_and_sends_nothing_twice(
+    env: dict[str, str], sink: tuple[HoldingSink, int]
+) -> None:
+    handler, _port = sink
+    handler.hold_at = 5
+    first = _worker(env)
+    try:
+        assert handler.held.wait(timeout=60), "the worker never reached the held message"
+        first.kill()  # SIGKILL in the middle of the fan-out, message 6 claimed but not delivered
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    handler.hold_at = None
+    assert len(handler.messages) == 5
+    statuses = _run([STATUSES], env, code=True).stdout
+    assert "'sending'" in statuses and "'queued'" in statuses
+    # The periodic sweep, once the dead worker's claim is stale, hands the rest to a new drain.
+    sweep = _run([SWEEP_AFTER_TIMEOUT], env, code=True)
+    assert sweep.returncode == 0, sweep.stderr
+    second = _run(["worker", "--batch", "--no-startup-delay"], env)
+    assert second.returncode == 0, second.stderr
+    _each_once(handler)
+    assert _run([STATUSES], env, code=True).stdout.strip() == str(["sent"] * SUBSCRIBERS)
+    logs = second.stdout + second.stderr
+    assert "sent" in logs and "example.test" not in logs
+
+
+def test_sigterm_lets_the_current_task_finish(env: dict[str, str], sink: tuple[HoldingSink, int]) -> None:
+    handler, _port = sink
+    handler.hold_at = 3
+    worker = _worker(env)
+    try:
+        assert handler.held.wait(timeout=60)
+        worker.send_signal(signal.SIGTERM)
+        handler.hold_at = None
+        out, err = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, err
+    assert "shutting down gracefully" in out + err
+    _each_once(handler)
