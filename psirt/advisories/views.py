@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -33,6 +34,9 @@ def _etag(request: HttpRequest, stamp: dt.datetime | None) -> str:
     """A validator for one rendering of a page: it changes with the data, the language, the query string,
     whether the visitor is signed in (the footer differs) and the CSRF cookie (the language form holds a token)."""
     parts = [
+        # Catalog and profile edits (product names, download links) do not move the stamp: an hourly bucket
+        # makes every validator expire, so a 304 never keeps such a change from a visitor for long.
+        str(int(time.time() // 3600)),
         get_language() or "",
         request.get_full_path()[:2000],
         stamp.isoformat() if stamp else "-",

@@ -169,3 +169,14 @@ def test_published_edit_needs_a_revision_summary(published: Advisory, as_lead: C
 def test_unknown_action_is_404(draft: Advisory, as_lead: Client) -> None:
     assert as_lead.post(_urls(draft)["action"], {"op": "explode"}).status_code == 404
     assert as_lead.get(_urls(draft)["action"]).status_code == 405
+
+
+def test_admin_shows_advisories_read_only_to_leads(published: Advisory, as_lead: Client, as_handler: Client) -> None:
+    url = f"/admin/advisories/advisory/{published.pk}/change/"
+    assert as_lead.get("/admin/advisories/advisory/").status_code == 200
+    page = as_lead.get(url)
+    assert page.status_code == 200 and published.advisory_id in page.content.decode()
+    as_lead.post(url, {"title_en": "Changed in the admin"})
+    published.refresh_from_db()
+    assert published.title_en != "Changed in the admin"
+    assert as_handler.get("/admin/advisories/advisory/").status_code != 200
