@@ -197,3 +197,34 @@ def test_sigterm_lets_the_current_task_finish(env: dict[str, str], sink: tuple[H
     assert worker.returncode == 0, err
     assert "shutting down gracefully" in out + err
     _each_once(handler)
+
+
+DUPLICATES = """
+import os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
+django.setup()
+from psirt.notify.models import Delivery
+from psirt.notify.tasks import drain_deliveries, send_delivery
+for pk in Delivery.objects.values_list("pk", flat=True):
+    send_delivery.enqueue(delivery_id=pk)
+    send_delivery.enqueue(delivery_id=pk)
+drain_deliveries.enqueue()
+drain_deliveries.enqueue()
+"""
+
+
+def test_two_workers_racing_through_duplicated_tasks_send_each_mail_once(
+    env: dict[str, str], sink: tuple[HoldingSink, int]
+) -> None:
+    handler, _port = sink
+    duplicates = _run([DUPLICATES], env, code=True)
+    assert duplicates.returncode == 0, duplicates.stderr
+    command = [sys.executable, "-m", "psirt.cli", "worker", "--batch", "--no-startup-delay", "--interval", "0.05"]
+    workers = [
+        subprocess.Popen(command, env=_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    for worker in workers:
+        _out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+    _each_once(handler)
