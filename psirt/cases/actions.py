@@ -256,7 +256,8 @@ def reference_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         services.remove_reference(reference=reference, actor=request.user, request=request)
     except CaseError as exc:
-        return _refused(request, case, "reference", ReferenceForm(), exc)
+        messages.error(request, exc.message)
+        return _again(request, case, "reference", ReferenceForm(), status=exc.status)
     messages.success(request, _("Reference removed."))
     return _back(case, "references")
 

@@ -141,6 +141,7 @@ def range_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         remediation.remove_affected_range(row=row, actor=request.user, request=request)
     except CaseError as exc:
+        messages.error(request, exc.message)
         return _again(request, case, "range", remediation_forms(case)["range"], exc.status)
     messages.success(request, _("Affected range removed."))
     return _back(case)
@@ -173,6 +174,7 @@ def mitigation_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         remediation.remove_mitigation(item=item, actor=request.user, request=request)
     except CaseError as exc:
+        messages.error(request, exc.message)
         return _again(request, case, "mitigation", MitigationForm(), exc.status)
     messages.success(request, _("Mitigation removed."))
     return _back(case)
@@ -220,6 +222,7 @@ def work_change(request: HttpRequest, public_id: str, item_id: str) -> HttpRespo
         else:
             raise Http404
     except CaseError as exc:
+        messages.error(request, exc.message)
         return _again(request, case, "work", WorkItemForm(people=case_people(case)), exc.status)
     messages.success(request, _("Work item updated."))
     return _back(case)
