@@ -8,9 +8,9 @@ Case fields relied on: `key`, `title`, `state`, `product_id`, `cvss31_vector`, `
 `exploitation` ("active" = actively exploited), `disclosure_date` (the agreed date), `references`
 (kind/value rows), `case_reports` (`credited`, else `is_duplicate`) → `report.credit` /
 `credit_anonymous`. Remediation data (fixed releases,
-mitigations, public concern) is read when the case model has it (`fixed_releases`, `has_sufficient_mitigation`,
-`public_concern`); until then the advisory's own affected table and mitigation flag stand in for it (see
-`psirt.advisories.policy`).
+mitigations, public concern) is read when the case model has it (`affected` ranges with `product_id`, `variant`,
+`introduced_id`, `fixed_id`; `fixed_releases`; `mitigations` with `text_en`/`text_zh`; `has_sufficient_mitigation`;
+`public_concern`); the advisory's own affected table and mitigation flag also count (see `psirt.advisories.policy`).
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ class CaseFacts:
     reference_urls: tuple[str, ...] = ()
     credits: tuple[str, ...] = ()
     fixed_release_ids: tuple[int, ...] = field(default_factory=tuple)
+    # (product id, variant, introduced release id or None, fixed release id or None) per affected range.
+    ranges: tuple[tuple[int, str, int | None, int | None], ...] = ()
+    workarounds_en: str = ""
+    workarounds_zh: str = ""
 
 
 def _related_ids(case: Any, name: str) -> tuple[int, ...]:
@@ -75,12 +79,18 @@ def facts_for_case(case: Any) -> CaseFacts:
         if line and not report.credit_anonymous and line not in credits:
             credits.append(line)
     fixed_ids = _related_ids(case, "fixed_releases")
+    ranges: tuple[tuple[int, str, int | None, int | None], ...] = ()
+    if hasattr(case, "affected") and hasattr(case.affected, "values_list"):
+        ranges = tuple(case.affected.values_list("product_id", "variant", "introduced_id", "fixed_id"))
+    # A fix exists when every affected range names its fixing release (a case without ranges: any fix).
+    has_fix = all(r[3] is not None for r in ranges) if ranges else bool(fixed_ids)
+    mitigations = list(case.mitigations.all()) if hasattr(case, "mitigations") else []
     return CaseFacts(
         key=case.key,
         title=case.title,
         state=case.state,
         product_id=case.product_id,
-        has_fix=bool(fixed_ids),
+        has_fix=has_fix,
         has_sufficient_mitigation=bool(getattr(case, "has_sufficient_mitigation", False)),
         actively_exploited=case.exploitation == "active",
         public_concern=bool(getattr(case, "public_concern", False)),
@@ -93,6 +103,9 @@ def facts_for_case(case: Any) -> CaseFacts:
         reference_urls=urls,
         credits=tuple(credits),
         fixed_release_ids=fixed_ids,
+        ranges=ranges,
+        workarounds_en="\n\n".join(m.text_en for m in mitigations if m.text_en.strip()),
+        workarounds_zh="\n\n".join(m.text_zh for m in mitigations if m.text_zh.strip()),
     )
 
 

@@ -336,6 +336,9 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
             identifiers="\n".join(dict.fromkeys(identifiers)),
             reference_urls="\n".join(dict.fromkeys(urls)),
             credits_en="\n".join(credits),
+            workarounds_en="\n\n".join(f.workarounds_en for f in facts if f.workarounds_en),
+            workarounds_zh="\n\n".join(f.workarounds_zh for f in facts if f.workarounds_zh),
+            mitigation_sufficient=all(f.has_sufficient_mitigation for f in facts),
             created_by=actor,
         )
         advisory.cvss31_vector, advisory.cvss31_base = _clean_vector(v31, "3.1")
@@ -344,8 +347,7 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
         advisory.save()
         for case in case_list:
             AdvisoryCase.objects.create(advisory=advisory, case=case)
-        products = {c.product_id: c.product for c in case_list if c.product_id is not None}
-        _replace_affected(advisory, [AffectedInput(product=p) for p in products.values()])
+        _replace_affected(advisory, _prefill_rows(case_list, facts))
         record(
             action="advisory.created",
             actor=actor,
@@ -354,6 +356,31 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
             data={"advisory": advisory.advisory_id, "cases": [c.key for c in case_list]},
         )
     return advisory
+
+
+def _prefill_rows(cases: list[Any], facts: list[CaseFacts]) -> list[AffectedInput]:
+    """The affected table from the cases' affected ranges (first range per product and variant wins), or the
+    cases' products with an open range when the case desk recorded none."""
+    from psirt.catalog.models import FirmwareRelease, Product
+
+    ranges = [r for f in facts for r in f.ranges]
+    if not ranges:
+        products = {c.product_id: c.product for c in cases if c.product_id is not None}
+        return [AffectedInput(product=p) for p in products.values()]
+    products_by_id = Product.objects.in_bulk({r[0] for r in ranges})
+    releases = FirmwareRelease.objects.in_bulk({x for r in ranges for x in (r[2], r[3]) if x is not None})
+    rows: dict[tuple[int, str], AffectedInput] = {}
+    for product_id, variant, introduced, fixed in ranges:
+        rows.setdefault(
+            (product_id, variant),
+            AffectedInput(
+                product=products_by_id[product_id],
+                variant=variant,
+                introduced=releases.get(introduced) if introduced else None,
+                fixed=releases.get(fixed) if fixed else None,
+            ),
+        )
+    return list(rows.values())
 
 
 def update_advisory(

@@ -235,3 +235,36 @@ def test_publishing_updates_the_reporters_timeline_and_audits(
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert "advisory.published" in actions
     assert actions.count("case.transition") == 3  # confirmed → remediation → awaiting disclosure → published
+
+
+def test_the_case_desks_remediation_counts_and_prefills(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, yesterday: dt.date
+) -> None:
+    from psirt.cases.remediation import add_mitigation, set_affected_range
+
+    fixed_case = make_case(product=product, disclosure_date=yesterday)
+    set_affected_range(
+        case=fixed_case, product=product, actor=lead, introduced=releases["V5.5.0"], fixed=releases["V5.6.0"]
+    )
+    advisory = services.create_advisory(cases=[fixed_case], actor=lead)
+    row = advisory.affected.get()
+    assert (row.introduced, row.fixed) == (releases["V5.5.0"], releases["V5.6.0"])
+    # The advisory's own table loses the fix: the case desk's range still says the case is fixed.
+    advisory.affected.update(fixed=None)
+    assert services.publish_advisory(advisory=approve(advisory, lead), actor=lead).state == AdvisoryState.PUBLISHED
+
+    mitigated = make_case(product=product, disclosure_date=yesterday, title="Weak session tokens")
+    set_affected_range(case=mitigated, product=product, actor=lead, introduced=releases["V5.5.0"])
+    add_mitigation(
+        case=mitigated, actor=lead, text_en="Turn off remote access.", text_zh="关闭远程访问。", sufficient=True
+    )
+    advisory = services.create_advisory(cases=[mitigated], actor=lead)
+    assert advisory.workarounds_en == "Turn off remote access." and advisory.workarounds_zh == "关闭远程访问。"
+    assert advisory.mitigation_sufficient
+    assert services.publish_advisory(advisory=approve(advisory, lead), actor=lead).state == AdvisoryState.PUBLISHED
+
+    unfixed = make_case(product=product, disclosure_date=yesterday, title="Open telnet")
+    set_affected_range(case=unfixed, product=product, actor=lead)
+    advisory = approve(services.create_advisory(cases=[unfixed], actor=lead), lead)
+    with pytest.raises(NoFixOrMitigation):
+        services.publish_advisory(advisory=advisory, actor=lead)
