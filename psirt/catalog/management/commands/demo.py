@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from psirt.cases.demo import load_demo_cases
 from psirt.catalog import demo
 
 STEPS: list[tuple[str, Callable[[Callable[[str], None]], None]]] = [
@@ -20,7 +21,7 @@ STEPS: list[tuple[str, Callable[[Callable[[str], None]], None]]] = [
     ("catalog", demo.load_catalog),
     ("accounts", demo.load_accounts),
     # ("reports", psirt.intake.demo.load_reports),        ← intake issue
-    # ("cases", psirt.cases.demo.load_cases),              ← cases issue
+    ("cases", load_demo_cases),
     # ("advisories", psirt.advisories.demo.load_advisories) ← advisories issue
 ]
 
