@@ -147,6 +147,7 @@ def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
                     affected=rows,
                     revision_summary_en=form.cleaned_data["revision_summary_en"],
                     revision_summary_zh=form.cleaned_data["revision_summary_zh"],
+                    notify=form.cleaned_data["notify"],
                     request=request,
                 )
             except AdvisoryError as exc:

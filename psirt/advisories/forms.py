@@ -83,6 +83,11 @@ class AdvisoryForm(forms.Form):
         help_text=_("Required for a published advisory: shown in its revision history."),
     )
     revision_summary_zh = forms.CharField(label=_("What changed (Chinese)"), max_length=MAX_SUMMARY, required=False)
+    notify = forms.BooleanField(
+        label=_("Tell subscribers about this revision"),
+        required=False,
+        help_text=_("For changes customers must act on (a new fix, a wider range); not for typo fixes."),
+    )
 
     FIELDS = (
         *("title_en", "title_zh", "summary_en", "summary_zh", "description_en", "description_zh"),

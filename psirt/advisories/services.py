@@ -391,12 +391,14 @@ def update_advisory(
     affected: Sequence[AffectedInput] | None = None,
     revision_summary_en: str = "",
     revision_summary_zh: str = "",
+    notify: bool = False,
     request: HttpRequest | None = None,
 ) -> Advisory:
     """Change texts, scores, identifiers and (when given) the affected table.
 
     A draft or an advisory in review changes in place. An approved advisory goes back to draft (the lead
-    approved other words). A published one needs a revision summary and gets a new numbered, dated revision.
+    approved other words). A published one needs a revision summary and gets a new numbered, dated revision;
+    with `notify`, subscribers are told about it.
     A withdrawn advisory no longer changes."""
     _require_editor(actor, advisory)
     clean = _clean_changes(changes)
@@ -427,6 +429,8 @@ def update_advisory(
             data["revision"] = number
         advisory.save()
         record(action="advisory.updated", actor=actor, request=request, target=advisory, data=data)
+        if "revision" in data and notify:
+            _notify(advisory=advisory, revision=data["revision"], actor=actor, request=request)
     return advisory
 
 
@@ -612,7 +616,16 @@ def publish_advisory(
         )
         for link in advisory.case_links.select_related("case"):
             mark_case_published(case=link.case, actor=actor, request=request)
+        _notify(advisory=advisory, revision=1, actor=actor, request=request)
     return advisory
+
+
+def _notify(*, advisory: Advisory, revision: int, actor: Any, request: HttpRequest | None) -> None:
+    """Subscribers and webhooks of the affected products hear of the publication (or a revision the editor
+    marked as worth telling), queued in the same transaction: rolled back together, sent after the commit."""
+    from psirt.notify.services import notify_advisory
+
+    notify_advisory(advisory=advisory, revision=revision, significant=True, actor=actor, request=request)
 
 
 def publication_date_for(advisory: Advisory) -> dt.datetime | None:

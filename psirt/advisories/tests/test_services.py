@@ -173,3 +173,27 @@ def test_concurrent_creation_never_shares_an_id(product: Product, lead: User, ye
     numbers = sorted(Advisory.objects.values_list("number", flat=True))
     assert numbers == list(range(1, len(cases) + 1))
     assert Advisory.objects.values("advisory_id").distinct().count() == len(cases)
+
+
+def test_publication_and_chosen_revisions_notify_subscribers(draft: Advisory, lead: User, product: Product) -> None:
+    from django.utils import timezone as tz
+
+    from psirt.advisories.tests.conftest import publish
+    from psirt.notify.models import Delivery, Subscription
+    from psirt.notify.services import email_hash
+
+    sub = Subscription.objects.create(
+        email="owner@customer.test",
+        email_hash=email_hash("owner@customer.test"),
+        language="en",
+        min_severity="None",
+        confirmed_at=tz.now(),
+    )
+    sub.products.set([product])
+    advisory = publish(draft, lead)
+    assert list(Delivery.objects.values_list("advisory_ref", "revision")) == [(advisory.advisory_id, 1)]
+    services.update_advisory(advisory=advisory, actor=lead, changes={"impact_en": "x"}, revision_summary_en="Typo.")
+    services.update_advisory(
+        advisory=advisory, actor=lead, changes={"impact_en": "y"}, revision_summary_en="Wider range.", notify=True
+    )
+    assert sorted(Delivery.objects.values_list("revision", flat=True)) == [1, 3]
