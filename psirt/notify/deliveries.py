@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +33,8 @@ DUE = (DeliveryStatus.QUEUED, DeliveryStatus.FAILED)
 STALE_CLAIM = dt.timedelta(minutes=10)
 BACKOFF_BASE = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=6)
+# Rows a worker claims at once. A worker killed mid-batch leaves at most this many rows to the sweep.
+CLAIM_BATCH = 20
 
 
 class Cancelled(Exception):
@@ -51,37 +54,44 @@ def _skip_locked() -> bool:
     return bool(db_connection.features.has_select_for_update_skip_locked)
 
 
-def claim(*, delivery_id: int | None = None, now: dt.datetime | None = None) -> Delivery | None:
-    """Claim one due delivery (the given one, or the next due) for this worker; None when there is none
-    (already claimed, sent, not yet due)."""
+def claim_batch(
+    *, limit: int = CLAIM_BATCH, delivery_id: int | None = None, now: dt.datetime | None = None
+) -> list[Delivery]:
+    """Claim up to `limit` due deliveries (or the given one) for this worker, in one short transaction.
+
+    PostgreSQL: the candidate rows are locked with SKIP LOCKED, so concurrent workers take different rows.
+    SQLite: the transaction takes the write lock at BEGIN (IMMEDIATE), and the UPDATE re-checks that each
+    row is still due. Either way a row is claimed by one worker only; the claim token says which rows this
+    worker won."""
     now = now or timezone.now()
+    token = uuid.uuid4().hex
     due = Delivery.objects.filter(status__in=DUE, next_attempt_at__lte=now)
     if delivery_id is not None:
         due = due.filter(pk=delivery_id)
-    if _skip_locked():
-        with transaction.atomic():
-            row = due.select_for_update(skip_locked=True).order_by("next_attempt_at", "id").first()
-            if row is None:
-                return None
-            Delivery.objects.filter(pk=row.pk).update(status=DeliveryStatus.SENDING, claimed_at=now)
-    else:
-        for _ in range(5):
-            pk = due.order_by("next_attempt_at", "id").values_list("pk", flat=True).first()
-            if pk is None:
-                return None
-            # Atomic test-and-set: only one worker's UPDATE matches the still-due row.
-            with transaction.atomic():
-                won = Delivery.objects.filter(pk=pk, status__in=DUE).update(
-                    status=DeliveryStatus.SENDING, claimed_at=now
-                )
-            if won:
-                row = Delivery.objects.get(pk=pk)
-                break
-        else:
-            return None
-    row.status = DeliveryStatus.SENDING
-    row.claimed_at = now
-    return row
+    # No ORDER BY: sorting every due row for each small batch would cost O(n) per claim on a big fan-out;
+    # the (status, next_attempt_at) index hands out due rows directly.
+    due = due.order_by()
+    with transaction.atomic():
+        if _skip_locked():
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        Delivery.objects.filter(pk__in=ids, status__in=DUE).update(
+            status=DeliveryStatus.SENDING, claimed_at=now, claim_token=token
+        )
+    return list(
+        Delivery.objects.filter(pk__in=ids, claim_token=token, status=DeliveryStatus.SENDING)
+        .select_related("subscription", "contact__organization", "webhook")
+        .order_by("id")
+    )
+
+
+def claim(*, delivery_id: int | None = None, now: dt.datetime | None = None) -> Delivery | None:
+    """Claim one due delivery (the given one, or the next due); None when there is none (already claimed,
+    sent, not yet due)."""
+    rows = claim_batch(limit=1, delivery_id=delivery_id, now=now)
+    return rows[0] if rows else None
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -113,7 +123,7 @@ def send_claimed(delivery: Delivery, *, mail_connection: Any = None) -> str:
         return "cancelled"
     except Exception as exc:
         return _record_failure(delivery, exc)
-    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claim_token=delivery.claim_token).update(
         status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
     )
     logger.info(
@@ -148,22 +158,35 @@ def send_one(delivery_id: int, *, now: dt.datetime | None = None) -> str:
     return send_claimed(delivery)
 
 
+def _open_connection() -> Any:
+    """A mail connection kept open across sends (Django's backend closes connections it opened itself,
+    which would mean one SMTP handshake per mail). Opening lazily on first send if the server is down
+    now: the send then fails and is retried like any other."""
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception:
+        logger.warning("mail server not reachable; each delivery will try and be retried")
+    return connection
+
+
 def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
     """Send due deliveries one by one (each claimed first) until none is due or `limit` is reached; several
     workers may drain at once. One SMTP connection is reused for the whole run."""
-    mail_connection = get_connection()
+    mail_connection = _open_connection()
     count = 0
     try:
         while count < limit:
-            delivery = claim(now=now)
-            if delivery is None:
+            batch = claim_batch(now=now)
+            if not batch:
                 break
-            if send_claimed(delivery, mail_connection=mail_connection) == "sent":
-                count += 1
-            elif delivery.kind != DeliveryKind.WEBHOOK:
-                # A failed SMTP conversation may leave the connection unusable: start a fresh one.
-                mail_connection.close()
-                mail_connection = get_connection()
+            for delivery in batch:
+                if send_claimed(delivery, mail_connection=mail_connection) == "sent":
+                    count += 1
+                elif delivery.kind != DeliveryKind.WEBHOOK:
+                    # A failed SMTP conversation may leave the connection unusable: start a fresh one.
+                    mail_connection.close()
+                    mail_connection = _open_connection()
     finally:
         mail_connection.close()
     if count:

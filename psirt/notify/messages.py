@@ -7,6 +7,8 @@ the subscriber changes their choices.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -48,6 +50,17 @@ def render(template: str, context: dict[str, Any], language: str) -> tuple[str, 
     return subject, text, html
 
 
+# Per-recipient links are put in after rendering: a fan-out renders each (advisory, language) once, not
+# once per subscriber. The marks are plain letters and digits, which no escaping changes.
+MANAGE_MARK = "psirtmark0manage0url"
+UNSUBSCRIBE_MARK = "psirtmark0unsubscribe0url"
+
+
+@lru_cache(maxsize=64)
+def _render_cached(template: str, language: str, frozen: str) -> tuple[str, str, str]:
+    return render(template, {**json.loads(frozen), "mail_language": language}, language)
+
+
 def message(
     *,
     to: str,
@@ -87,15 +100,17 @@ def build(delivery: Delivery, *, connection: Any = None) -> EmailMultiAlternativ
         "revision": delivery.revision,
         "severity": notice.severity,
         "advisory_id": notice.id,
-        "cves": notice.cves,
+        "cves": list(notice.cves),
         "csaf_url": notice.csaf_url,
     }
+    links: dict[str, str] = {}
     if delivery.kind == DeliveryKind.SUBSCRIBER:
         sub = delivery.subscription
         if sub is None or sub.confirmed_at is None:
             raise Cancelled
         language = language_of(sub.language)
-        context.update(manage_url=manage_url(sub), unsubscribe_url=unsubscribe_url(sub))
+        context.update(manage_url=MANAGE_MARK, unsubscribe_url=UNSUBSCRIBE_MARK)
+        links = {MANAGE_MARK: manage_url(sub), UNSUBSCRIBE_MARK: unsubscribe_url(sub)}
         headers = unsubscribe_headers(sub)
         to = sub.email
     else:
@@ -107,6 +122,16 @@ def build(delivery: Delivery, *, connection: Any = None) -> EmailMultiAlternativ
         headers = {}
         to = contact.email
     context.update(title=notice.title_for(language), summary=notice.summary_for(language), url=notice.url_for(language))
-    return message(
-        to=to, template="advisory", context=context, language=language, headers=headers, connection=connection
+    subject, text, html = _render_cached("advisory", language, json.dumps(context, sort_keys=True))
+    for mark, url in links.items():
+        text, html = text.replace(mark, url), html.replace(mark, url)
+    mail = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers=headers,
+        connection=connection,
     )
+    mail.attach_alternative(html, "text/html")
+    return mail

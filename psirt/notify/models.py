@@ -202,6 +202,8 @@ class Delivery(models.Model):
     # After this moment a failure is final (PSIRT_NOTIFY_GIVE_UP_HOURS from queueing or from a lead's retry).
     give_up_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which claim (one worker's batch) holds the row while it is sending.
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     # The kind of error only (exception class, SMTP code, HTTP status): never a message body or a secret.
     last_error = models.CharField(max_length=200, blank=True)

@@ -170,7 +170,7 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(
     handler.hold_at = None
     assert len(handler.messages) == 5
     statuses = _run([STATUSES], env, code=True).stdout
-    assert "'sending'" in statuses and "'queued'" in statuses
+    assert "'sending'" in statuses and statuses.count("'sent'") == 5  # the dead worker's claimed batch
     # The periodic sweep, once the dead worker's claim is stale, hands the rest to a new drain.
     sweep = _run([SWEEP_AFTER_TIMEOUT], env, code=True)
     assert sweep.returncode == 0, sweep.stderr
