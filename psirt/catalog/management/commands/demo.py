@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from psirt.advisories.demo import load_demo_advisories
 from psirt.cases.demo import load_demo_cases
 from psirt.catalog import demo
 
@@ -20,9 +21,8 @@ STEPS: list[tuple[str, Callable[[Callable[[str], None]], None]]] = [
     ("organization", demo.load_organization),
     ("catalog", demo.load_catalog),
     ("accounts", demo.load_accounts),
-    # ("reports", psirt.intake.demo.load_reports),        ← intake issue
-    ("cases", load_demo_cases),
-    # ("advisories", psirt.advisories.demo.load_advisories) ← advisories issue
+    ("cases", load_demo_cases),  # opens demo reports through the intake services
+    ("advisories", load_demo_advisories),
 ]
 
 
