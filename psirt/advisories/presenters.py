@@ -8,7 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from psirt.advisories.models import Advisory
+from psirt.advisories.models import Advisory, Severity
 from psirt.advisories.queries import AffectedRow, affected_rows
 from psirt.lib.cvss import CvssError, CvssResult, score_vector
 from psirt.lib.cwe import CweEntry
@@ -26,6 +26,12 @@ class ScoreView:
     @property
     def severity_class(self) -> str:
         return f"sev-{self.result.base_severity.lower()}"
+
+    @property
+    def severity_label(self) -> str:
+        """The rating in the visitor's language ("CRITICAL" from the library → "Critical" / "严重")."""
+        value = self.result.base_severity.capitalize()
+        return str(Severity(value).label) if value in Severity.values else value
 
 
 def _score(vector: str) -> ScoreView | None:

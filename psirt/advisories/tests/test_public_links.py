@@ -27,3 +27,14 @@ def test_drafts_appear_on_no_public_page(client: Client, draft: Advisory) -> Non
     product = draft.affected.first().product
     for path in ("/en/", f"/en/updates/{product.slug}/", "/en/acknowledgments/"):
         assert draft.advisory_id not in client.get(path).content.decode(), path
+
+
+def test_score_table_names_the_severity_in_the_visitors_language(client: Client, published: Advisory) -> None:
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        html = client.get(f"/zh-hans/advisories/{published.advisory_id}/").content.decode()
+    scores = html[html.index('id="scores"') :]
+    scores = scores[: scores.index("</table>")]
+    assert "sev-critical" in scores
+    assert "严重" in scores and "Critical" not in scores
