@@ -31,15 +31,18 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-def _catalog(case: Case) -> tuple[list[Any], list[Any]]:
+def _catalog(case: Case) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]]:
+    """(slug, name) of every product and (public id, version, variant, product name) of the releases to pick
+    from — plain tuples: a big catalog must not cost a model instance per option on every case page."""
     from psirt.catalog.models import FirmwareRelease, Product
 
-    products = list(Product.objects.select_related("line").order_by("line__position", "name"))
-    releases = FirmwareRelease.objects.select_related("product").order_by("product__name", "variant", "position")
+    products = list(Product.objects.order_by("line__position", "name").values_list("slug", "name"))
+    releases = FirmwareRelease.objects.order_by("product__name", "variant", "position")
     if case.product_line_id:
-        # The case's own line first and only: keeps the lists short on a big catalog.
+        # The case's own line only: keeps the lists short on a big catalog.
         releases = releases.filter(product__line_id=case.product_line_id)
-    return products, list(releases[:MAX_RELEASES])
+    rows = releases.values_list("public_id", "version", "variant", "product__name")[:MAX_RELEASES]
+    return products, [(str(pid), version, variant, name) for pid, version, variant, name in rows]
 
 
 def case_people(case: Case) -> list[User]:

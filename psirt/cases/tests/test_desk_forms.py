@@ -41,7 +41,7 @@ def fresh(case: Case) -> Case:
 
 
 def offered_states(html: str) -> set[str]:
-    select = re.search(r'<select name="to_state"[^>]*>(.*?)</select>', html, re.S)
+    select = re.search(r'<select[^>]*name="to_state"[^>]*>(.*?)</select>', html, re.S)
     assert select, "the transition form is on the page"
     return set(re.findall(r'<option value="([a-z_]+)"', select.group(1)))
 
@@ -305,3 +305,19 @@ def test_agreed_disclosure_date_reaches_the_reporter(
     assert as_handler.post(url(case, "disclosure"), {"date": "1/2/3/4"}).status_code == 400
     assert as_handler.post(url(case, "disclosure"), {"date": ""}).status_code == 302
     assert fresh(case).disclosure_date is None
+
+
+def test_select_options_escape_hostile_names_and_keep_the_choice(as_lead: Client, case: Case) -> None:
+    from psirt.cases.forms import FastSelect
+
+    _make_user("evil@persona.test", Role.HANDLER).__class__.objects.filter(email="evil@persona.test").update(
+        name='<script>alert(1)</script>"'
+    )
+    html = as_lead.get(url(case)).content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in html and "<script>alert(1)" not in html
+    widget = FastSelect(choices=[("a", "A & B"), ("Group <g>", [("b", "B")])])
+    out = widget.render("f", "b", {"id": "x"})
+    assert out == (
+        '<select id="x" name="f"><option value="a">A &amp; B</option>'
+        '<optgroup label="Group &lt;g&gt;"><option value="b" selected>B</option></optgroup></select>'
+    )
