@@ -38,6 +38,21 @@ class CaseSummary(Schema):
     disclosure_date: dt.date | None
 
 
+class AffectedOut(Schema):
+    product: str = Field(description="Catalog product slug")
+    variant: str
+    introduced: str | None = Field(description="First affected version (null: every earlier one)")
+    fixed: str | None = Field(description="Fixing version (null: no fix yet)")
+
+
+class WorkItemOut(Schema):
+    id: uuid.UUID
+    title: str
+    owner: uuid.UUID | None
+    due_date: dt.date | None
+    done: bool
+
+
 class CaseDetail(CaseSummary):
     product_line: str | None
     cvss31_vector: str
@@ -52,6 +67,9 @@ class CaseDetail(CaseSummary):
     closed_at: dt.datetime | None
     references: list[str]
     reports: list[str] = Field(description="Tracking IDs of the case's reports")
+    assignees: list[uuid.UUID] = Field(description="Public ids of the assigned handlers and leads")
+    affected: list[AffectedOut]
+    work_items: list[WorkItemOut]
 
 
 class CasePage(Schema):
@@ -121,6 +139,26 @@ def _detail(case: Case) -> dict[str, object]:
         "closed_at": case.closed_at,
         "references": [r.value for r in case.references.all()],
         "reports": [link.report.tracking_id for link in case.case_reports.select_related("report")],
+        "assignees": list(case.assignments.order_by("assigned_at").values_list("user__public_id", flat=True)),
+        "affected": [
+            {
+                "product": row.product.slug,
+                "variant": row.variant,
+                "introduced": row.introduced.version if row.introduced else None,
+                "fixed": row.fixed.version if row.fixed else None,
+            }
+            for row in case.affected.select_related("product", "introduced", "fixed")
+        ],
+        "work_items": [
+            {
+                "id": item.public_id,
+                "title": item.title,
+                "owner": item.owner.public_id if item.owner else None,
+                "due_date": item.due_date,
+                "done": item.done_at is not None,
+            }
+            for item in case.work_items.select_related("owner")
+        ],
     }
 
 

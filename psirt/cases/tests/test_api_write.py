@@ -99,3 +99,18 @@ def test_lead_attaches_a_duplicate_over_the_api(client: Client, lead, case: Case
     assert response.status_code == 200 and late.tracking_id in response.json()["reports"]
     late.refresh_from_db()
     assert late.stage == Stage.DUPLICATE
+
+
+def test_case_detail_carries_people_and_remediation(client: Client, handler, case: Case, product) -> None:
+    from psirt.cases import remediation
+    from psirt.catalog.models import FirmwareRelease
+
+    fixed = FirmwareRelease.objects.create(product=product, version="2.0", position=2)
+    remediation.set_affected_range(case=case, product=product, fixed=fixed, actor=handler)
+    remediation.add_work_item(case=case, title="Patch", owner=handler, actor=handler)
+    body = client.get(f"/api/v1/cases/{case.public_id}", headers=bearer(handler)).json()
+    assert body["assignees"] == [str(handler.public_id)]
+    assert body["affected"] == [{"product": "cam-x5", "variant": "", "introduced": None, "fixed": "2.0"}]
+    assert [(w["title"], w["owner"], w["done"]) for w in body["work_items"]] == [
+        ("Patch", str(handler.public_id), False)
+    ]
