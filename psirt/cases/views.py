@@ -247,4 +247,10 @@ def case_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     case = get_case_for(request.user, public_id, request=request)
     # Viewing confidential data is audited (SPEC B9); the record holds who and which case, nothing else.
     record(action="case.viewed", actor=request.user, request=request, target=case)
-    return render(request, "cases/desk/case.html", case_context(request, case))
+    context = case_context(request, case)
+    # The page shows the reports' conversation: each shown report is a staff view of it (intake's rule).
+    from psirt.intake.services import record_staff_view
+
+    for report in context["case_report_list"]:
+        record_staff_view(report=report, user=request.user, request=request)
+    return render(request, "cases/desk/case.html", context)

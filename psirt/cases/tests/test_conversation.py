@@ -119,3 +119,14 @@ def invited_engineer_client(lead, case: Case) -> Client:
     user = _make_user("inv@persona.test", Role.ENGINEER)
     services.invite_engineer(case=case, engineer=user, actor=lead)
     return client_for(user)
+
+
+def test_viewing_the_case_page_is_a_staff_view_of_its_reports(
+    as_handler: Client, case: Case, report: Report, handler
+) -> None:
+    from psirt.audit.models import AuditEvent
+
+    as_handler.get(url(case))
+    assert (
+        AuditEvent.objects.filter(action="report.viewed", actor=handler, target_id=str(report.public_id)).count() == 1
+    )
