@@ -177,7 +177,7 @@ def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
     count = 0
     try:
         while count < limit:
-            batch = claim_batch(now=now)
+            batch = claim_batch(limit=min(CLAIM_BATCH, limit - count), now=now)
             if not batch:
                 break
             for delivery in batch:
@@ -191,6 +191,10 @@ def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
         mail_connection.close()
     if count:
         logger.info("drain: %d deliveries sent", count)
+    if count >= limit:
+        # A long fan-out is handed on in slices, so one task never holds a worker for hours and other
+        # queued work (and a SIGTERM) gets its turn between slices.
+        enqueue_drains(1)
     return count
 
 

@@ -148,3 +148,14 @@ def test_concurrent_workers_send_each_delivery_exactly_once(smtp_server, subscri
     received = Counter(to for _f, tos, _d in smtp_server.raw for to in tos)
     assert len(received) == 24 and set(received.values()) == {1}
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+
+
+def test_long_drain_hands_the_rest_to_a_new_task(smtp_server, subscriber, notice, django_capture_on_commit_callbacks):
+    for i in range(5):
+        subscriber(f"s{i}@example.test", products=("cam-1",))
+    with django_capture_on_commit_callbacks(execute=False):
+        notify_advisory(advisory=notice, revision=1, significant=True, actor=None)
+    # The first slice sends two; the task it enqueues (run at once by the test backend) sends the rest.
+    assert deliveries.drain(limit=2) == 2
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+    assert len(smtp_server.wait_for(5)) == 5
