@@ -250,7 +250,12 @@ def reference_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     case = _case(request, public_id)
     kind = request.POST.get("kind", "")[:8]
     value = request.POST.get("value", "")[:2000]
-    reference = CaseReference.objects.filter(case=case, kind=kind, value=value).select_related("case").first()
+    # A NUL byte is never part of a stored reference (and PostgreSQL refuses it in a query).
+    reference = (
+        CaseReference.objects.filter(case=case, kind=kind, value=value).select_related("case").first()
+        if "\x00" not in kind + value
+        else None
+    )
     if reference is None:
         raise Http404
     try:

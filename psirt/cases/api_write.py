@@ -8,6 +8,7 @@ conflicts, 422 invalid values, each with a `message`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -25,6 +26,8 @@ from psirt.cases.exceptions import InvalidInput
 from psirt.cases.models import Case, CaseReference
 
 WRITE = TokenAuth(scopes=["cases:write"])
+TRACKING_RE = re.compile(r"^[A-Za-z]{2,8}-\d{4}-\d{1,9}$")
+CASE_KEY_RE = re.compile(r"^[A-Za-z]{2,8}-\d{4}-\d{1,9}$")
 
 
 class OpenIn(Schema):
@@ -90,8 +93,10 @@ def _inbox_report(request: HttpRequest, ref: str) -> Any:
     try:
         key: Any = uuid.UUID(text)
     except ValueError:
-        found = Report.objects.filter(tracking_id=text.upper()).values_list("public_id", flat=True).first()
-        key = found or uuid.uuid4()
+        found = None
+        if TRACKING_RE.match(text):
+            found = Report.objects.filter(tracking_id=text.upper()).values_list("public_id", flat=True).first()
+        key = found or uuid.uuid4()  # names nothing: the same 404 as for a report one may not see
     return get_report_for(_user(request), key)
 
 
@@ -118,7 +123,8 @@ def transition(request: HttpRequest, case_id: str, data: TransitionIn) -> dict[s
     case = _case(request, case_id)
     duplicate_of = None
     if data.duplicate_of:
-        duplicate_of = visible_cases(_user(request)).filter(key=data.duplicate_of.strip().upper()).first()
+        key = data.duplicate_of.strip().upper()
+        duplicate_of = visible_cases(_user(request)).filter(key=key).first() if CASE_KEY_RE.match(key) else None
         if duplicate_of is None:
             raise InvalidInput("duplicate_of: give the key of a case you can see, e.g. CASE-2026-0012.")
     services.transition(
@@ -166,7 +172,11 @@ def add_reference(request: HttpRequest, case_id: str, data: ReferenceIn) -> tupl
 @router.delete("/{case_id}/references", response=CaseDetail, auth=WRITE, summary="Remove a reference (?value=)")
 def remove_reference(request: HttpRequest, case_id: str, value: str = "") -> dict[str, object]:
     case = _case(request, case_id)
-    reference = CaseReference.objects.filter(case=case, value=value[:2000]).select_related("case").first()
+    reference = (
+        CaseReference.objects.filter(case=case, value=value[:2000]).select_related("case").first()
+        if "\x00" not in value
+        else None
+    )
     if reference is None:
         from django.http import Http404
 

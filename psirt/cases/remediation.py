@@ -156,7 +156,7 @@ def add_work_item(
     engineer first): assigning work never widens who sees a case."""
     _require_editor(actor, case)
     text = " ".join((title or "").split())
-    if not text or len(text) > 200:
+    if not text or len(text) > 200 or "\x00" in text:
         raise InvalidInput(_("Give the task a short title (at most 200 characters)."))
     if due_date is not None and not 2000 <= due_date.year <= 2200:
         raise InvalidInput(_("Enter a real date."))

@@ -88,6 +88,8 @@ def _clean_title(title: str) -> str:
     text = " ".join((title or "").split())
     if not text:
         raise InvalidInput(_("Give the case a short title."))
+    if "\x00" in text:
+        raise InvalidInput(_("The title contains a null character; remove it."))
     if len(text) > MAX_TITLE:
         raise InvalidInput(_("The title is too long (at most %(n)d characters).") % {"n": MAX_TITLE})
     return text
@@ -95,6 +97,8 @@ def _clean_title(title: str) -> str:
 
 def _clean_reason(reason: str) -> str:
     text = (reason or "").strip()
+    if "\x00" in text:
+        raise InvalidInput(_("The reason contains a null character; remove it."))
     if len(text) > MAX_REASON:
         raise InvalidInput(_("The reason is too long (at most %(n)d characters).") % {"n": MAX_REASON})
     return text

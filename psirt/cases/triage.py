@@ -104,7 +104,7 @@ def attach(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return _page(request, report, attach_form=form, status=400)
     key = " ".join(form.cleaned_data["case"].split()).upper()
-    case = visible_cases(request.user).filter(key=key).first()
+    case = visible_cases(request.user).filter(key=key).first()  # the form already refused NUL bytes
     if case is None:
         form.add_error("case", _("No case has this number. Write it as CASE-2026-0012."))
         return _page(request, report, attach_form=form, status=422)

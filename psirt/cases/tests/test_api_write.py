@@ -114,3 +114,33 @@ def test_case_detail_carries_people_and_remediation(client: Client, handler, cas
     assert [(w["title"], w["owner"], w["done"]) for w in body["work_items"]] == [
         ("Patch", str(handler.public_id), False)
     ]
+
+
+def test_nul_bytes_and_junk_get_clear_answers_on_every_database(client: Client, lead, handler, case: Case) -> None:
+    h = bearer(handler)
+    base = f"/api/v1/cases/{case.public_id}"
+    response = send(client, "post", base + "/transition", h, {"to_state": "rejected", "reason": "a\x00b"})
+    assert response.status_code == 422 and "null character" in response.json()["message"]
+    response = send(
+        client, "post", base + "/transition", h, {"to_state": "duplicate", "reason": "x", "duplicate_of": "C\x00"}
+    )
+    assert response.status_code == 422
+    assert send(client, "delete", base + "/references?value=CVE%00", h).status_code == 404
+    assert send(client, "post", "/api/v1/cases", bearer(lead), {"report": "VR-\x00", "title": "x"}).status_code == 404
+    inbox = make_report(case.product, email="n@x.test")
+    response = send(client, "post", "/api/v1/cases", bearer(lead), {"report": inbox.tracking_id, "title": "a\x00"})
+    assert response.status_code == 422 and "null character" in response.json()["message"]
+    assert send(client, "post", base + "/references", h, {"value": "CVE-2026-1\x00"}).status_code == 422
+    assert send(client, "put", base + "/cvss", h, {"vector": "CVSS:3.1/\x00"}).status_code == 422
+    assert send(client, "put", base + "/cwe", h, {"cwe": "\x00"}).status_code == 422
+
+
+def test_desk_forms_refuse_nul_bytes(client: Client, handler, case: Case) -> None:
+    from conftest import client_for
+
+    c = client_for(handler)
+    url = f"/en/desk/cases/{case.public_id}/"
+    assert c.post(url + "references/remove/", {"kind": "cve", "value": "CVE\x00"}).status_code == 404
+    assert c.post(url + "transition/", {"to_state": "rejected", "reason": "a\x00"}).status_code == 400
+    assert c.post(url + "work/", {"work-title": "a\x00"}).status_code == 400
+    assert c.post(url + "cwe/", {"cwe": "\x00"}).status_code == 400
