@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from psirt.cases.models import Exploitation, Severity  # one vocabulary: advisories take them from cases
 from psirt.catalog.models import pick_language
 
 
@@ -30,23 +31,7 @@ class AdvisoryState(models.TextChoices):
 PUBLIC_STATES = (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN)
 
 
-class Severity(models.TextChoices):
-    """FIRST's qualitative ratings (the same values as the case desk stores)."""
-
-    NONE = "None", _("None")
-    LOW = "Low", _("Low")
-    MEDIUM = "Medium", _("Medium")
-    HIGH = "High", _("High")
-    CRITICAL = "Critical", _("Critical")
-
-
 SEVERITY_RANK = {"Critical": 4, "High": 3, "Medium": 2, "Low": 1, "None": 0, "": -1}
-
-
-class Exploitation(models.TextChoices):
-    NONE = "none", _("None known")
-    POC = "poc", _("Proof of concept")
-    ACTIVE = "active", _("Actively exploited")
 
 
 class AdvisorySequence(models.Model):

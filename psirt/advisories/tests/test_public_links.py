@@ -14,7 +14,7 @@ def test_home_lists_the_published_advisory(client: Client, published: Advisory) 
 
 
 def test_software_updates_names_the_advisory_a_release_fixes(client: Client, published: Advisory) -> None:
-    product = published.affected.first().product
+    product = published.affected.get().product
     html = client.get(f"/en/updates/{product.slug}/").content.decode()
     fixed_card = html[html.index("V5.6.0") :]
     fixed_card = fixed_card[: fixed_card.index("</article>")]
@@ -24,7 +24,7 @@ def test_software_updates_names_the_advisory_a_release_fixes(client: Client, pub
 
 
 def test_drafts_appear_on_no_public_page(client: Client, draft: Advisory) -> None:
-    product = draft.affected.first().product
+    product = draft.affected.get().product
     for path in ("/en/", f"/en/updates/{product.slug}/", "/en/acknowledgments/"):
         assert draft.advisory_id not in client.get(path).content.decode(), path
 
