@@ -50,7 +50,7 @@ format: install-dev ## Reformat the code
 
 test: lint ## Lint, then the whole test suite on SQLite and on PostgreSQL
 	@echo "== tests on SQLite =="
-	$(BIN)/pytest -n 2 -q
+	env -u TEST_DATABASE_URL $(BIN)/pytest -n 2 -q
 	@url="$(TEST_DATABASE_URL)"; \
 	if [ -z "$$url" ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then url=postgres://postgres@127.0.0.1:5432/test; fi; \
 	if [ -z "$$url" ]; then \
@@ -60,7 +60,7 @@ test: lint ## Lint, then the whole test suite on SQLite and on PostgreSQL
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	else \
 	  echo "== tests on PostgreSQL ($$url) =="; \
-	  TEST_DATABASE_URL="$$url" $(BIN)/pytest -n 2 -q -m "not browser"; \
+	  TEST_DATABASE_URL="$$url" PSIRT_TEST_RUN_ID="$$$$" $(BIN)/pytest -n 2 -q -m "not browser"; \
 	fi
 
 bench: install-dev ## Run every benchmark (each prints a RESULT line)

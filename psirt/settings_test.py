@@ -25,6 +25,11 @@ else:
 
 from psirt.settings import *  # noqa: E402,F403
 
+if os.environ.get("PSIRT_TEST_RUN_ID") and DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    # A test database of its own per run, so two runs on one server (a developer's and CI's) never
+    # drop each other's databases.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_psirt_{os.environ['PSIRT_TEST_RUN_ID']}"}  # noqa: F405
+
 SECURE_SSL_REDIRECT = False  # the test client speaks http to "testserver"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production
 PSIRT_REQUIRE_MFA = True
