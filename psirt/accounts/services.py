@@ -15,11 +15,9 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -63,10 +61,6 @@ class ScopeNotAllowed(AccountError):
 
 
 class TokenLimitReached(AccountError):
-    pass
-
-
-class MailNotSent(AccountError):
     pass
 
 
@@ -138,17 +132,25 @@ def set_password_url(user: User) -> str:
 
 
 def _send_invitation(user: User, inviter: User | None) -> None:
-    with translation.override(user.language or "en"):
-        context = {
-            "user": user,
-            "inviter": inviter,
-            "link": set_password_url(user),
+    """Queue the invitation in the mail outbox (psirt.notify): it is sent by the worker after the commit and
+    retried if the mail server is down. The outbox keeps the link encrypted and wipes it once sent."""
+    from psirt.notify.mail import send_mail_bilingual
+
+    language = user.language or "en"
+    with translation.override(language):
+        link = set_password_url(user)  # the link opens the invitee's language
+    send_mail_bilingual(
+        to=[user.email],
+        template="accounts/mail/invitation",
+        language=language,
+        context={
+            "name": user.name,
+            "inviter": inviter.email if inviter is not None else "",
+            "link": link,
             "days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
             "base_url": settings.PSIRT_BASE_URL,
-        }
-        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
-        body = render_to_string("accounts/email/invitation_message.txt", context)
-    EmailMessage(subject=" ".join(subject.split()), body=body, to=[user.email]).send()
+        },
+    )
 
 
 @transaction.atomic
@@ -162,8 +164,9 @@ def invite_user(
     request: HttpRequest | None,
     language: str = "en",
 ) -> User:
-    """Create an account without a password and mail its owner a link to set one. If the mail cannot be
-    sent, nothing is saved (MailNotSent)."""
+    """Create an account without a password and mail its owner a link to set one (through the outbox, in
+    the same transaction: the account and its invitation exist together, and a mail-server outage only
+    delays the mail)."""
     user = create_user(
         email=email,
         role=role,
@@ -174,11 +177,7 @@ def invite_user(
         request=request,
     )
     record(action="user.invited", actor=actor, request=request, target=user, data={"role": role})
-    try:
-        _send_invitation(user, actor)
-    except OSError as exc:  # smtplib errors are OSErrors
-        log.warning("invitation mail to user %s failed: %s", user.public_id, exc)
-        raise MailNotSent(_("The invitation could not be sent (mail server error); nothing was saved.")) from None
+    _send_invitation(user, actor)
     return user
 
 
@@ -188,10 +187,7 @@ def resend_invitation(*, user: User, actor: User, request: HttpRequest | None) -
     if not user.is_active:
         raise AccountError(_("This account is deactivated."))
     record(action="user.invitation_resent", actor=actor, request=request, target=user)
-    try:
-        _send_invitation(user, actor)
-    except OSError:
-        raise MailNotSent(_("The invitation could not be sent (mail server error).")) from None
+    _send_invitation(user, actor)
 
 
 def _other_active_leads(user: User) -> bool:

@@ -59,11 +59,14 @@ def test_lead_sees_user_list_in_chinese(as_lead):
     assert as_lead.get("/zh-hans/desk/users/").status_code == 200
 
 
-def test_invite_creates_account_without_password_and_mails_a_working_link(as_lead, lead, mailoutbox):
-    response = as_lead.post(
-        reverse("desk:user_invite"),
-        {"email": "New.Person@Example.com", "name": "New Person", "role": Role.ENGINEER, "language": "en"},
-    )
+def test_invite_creates_account_without_password_and_mails_a_working_link(
+    as_lead, lead, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_lead.post(
+            reverse("desk:user_invite"),
+            {"email": "New.Person@Example.com", "name": "New Person", "role": Role.ENGINEER, "language": "en"},
+        )
     assert response.status_code == 302
     user = User.objects.get(email="new.person@example.com")
     assert user.role == Role.ENGINEER
@@ -91,12 +94,16 @@ def test_invite_creates_account_without_password_and_mails_a_working_link(as_lea
     assert "This link no longer works" in again.content.decode()
 
 
-def test_invitation_in_chinese_is_mailed_in_chinese_prefix(as_lead, mailoutbox):
-    as_lead.post(
-        reverse("desk:user_invite"),
-        {"email": "zh@example.com", "role": Role.HANDLER, "language": "zh-hans"},
-    )
-    assert "/zh-hans/accounts/password/reset/key/" in mailoutbox[0].body
+def test_invitation_in_chinese_is_mailed_in_chinese_prefix(as_lead, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        as_lead.post(
+            reverse("desk:user_invite"),
+            {"email": "zh@example.com", "role": Role.HANDLER, "language": "zh-hans"},
+        )
+    body = mailoutbox[0].body
+    assert "/zh-hans/accounts/password/reset/key/" in body
+    # Chinese first, English after: every mail is bilingual.
+    assert body.index("您好") < body.index("Hello")
 
 
 def test_invite_existing_address_is_refused_with_message(as_lead, handler, mailoutbox):
@@ -128,13 +135,20 @@ def test_invite_with_unknown_role_is_refused(as_lead):
     assert not User.objects.filter(email="x@example.com").exists()
 
 
-def test_failing_mail_server_saves_nothing(as_lead, settings):
+def test_failing_mail_server_keeps_the_invitation_in_the_outbox_for_a_retry(
+    as_lead, settings, django_capture_on_commit_callbacks
+):
+    from psirt.notify.models import MailStatus, OutboxMail
+
     settings.EMAIL_BACKEND = "psirt.accounts.tests.test_users.BrokenBackend"
-    response = as_lead.post(reverse("desk:user_invite"), {"email": "y@example.com", "role": Role.HANDLER})
-    assert response.status_code == 400
-    assert "could not be sent" in response.content.decode()
-    assert not User.objects.filter(email="y@example.com").exists()
-    assert not AuditEvent.objects.filter(action="user.invited").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_lead.post(reverse("desk:user_invite"), {"email": "y@example.com", "role": Role.HANDLER})
+    assert response.status_code == 302
+    assert User.objects.filter(email="y@example.com").exists()
+    assert AuditEvent.objects.filter(action="user.invited").exists()
+    mail = OutboxMail.objects.get(template="accounts/mail/invitation")
+    assert mail.status == MailStatus.PENDING and mail.attempts == 1  # retried later by the worker
+    assert "y@example.com" in mail.to and "reset/key" in mail.context
 
 
 class BrokenBackend:
