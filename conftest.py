@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from psirt.accounts.models import Role, User
 
 PERSONA_PASSWORD = "persona-pass-Quokka-42"
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise() -> Iterator[None]:
+    """Each test starts in the default language. A request to /zh-hans/… leaves Chinese active in the
+    thread afterwards; without this reset, the next test on that worker would get Chinese messages."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 def _make_user(email: str, role: str, *, mfa: bool = True) -> User:
