@@ -20,6 +20,7 @@ from django.utils import timezone
 from psirt.advisories import services
 from psirt.advisories.case_facts import create_demo_case
 from psirt.advisories.models import Advisory
+from psirt.cases import services as case_services
 from psirt.catalog.models import FirmwareRelease, Product
 
 Log = Callable[[str], None]
@@ -190,6 +191,10 @@ def _create(spec: DemoAdvisory, product: Product, lead: Any) -> Advisory:
         exploitation=spec.exploitation,
         actor=lead,
     )
+    # The case carries the same scores as its advisory, so the desk's severity column is filled too.
+    for vector in (spec.cvss31, spec.cvss40):
+        if vector:
+            case = case_services.set_cvss(case=case, vector=vector, actor=lead)
     advisory = services.create_advisory(cases=[case], actor=lead)
     releases = list(FirmwareRelease.objects.filter(product=product, variant="").order_by("position"))
     introduced = _release(releases, spec.introduced_back)

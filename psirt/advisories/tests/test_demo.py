@@ -22,6 +22,9 @@ def test_demo_advisories_load_once_and_show(db: None, anonymous: Client, setting
     load_demo_advisories(lines.append)
     assert Advisory.objects.count() == len(ADVISORIES)
     assert all(a.advisory_id.startswith("VT-SA-") for a in Advisory.objects.all())
+    # Their cases carry the advisory's scores, so the desk shows a severity for each.
+    severities = [c.severity for a in Advisory.objects.all() for c in a.cases.all()]
+    assert len(severities) >= len(ADVISORIES) and all(severities)
     html = anonymous.get("/en/advisories/").content.decode()
     assert "Buffer overflow in the web interface of IPC-X5 cameras" in html
     assert "Path traversal" not in html  # the draft
