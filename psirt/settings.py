@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from psirt.lib.config import ConfigError, load_config
 
@@ -220,6 +221,11 @@ SILENCED_SYSTEM_CHECKS = [
 ]
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# Django appends ":" to form labels (and keeps "?" etc. before it); listing both here puts them in our
+# catalogue, so Chinese labels end in a full-width colon instead of an English one.
+gettext_noop(":")
+gettext_noop(":?.!")
 
 PSIRT_NAV = [
     ("advisories", _("Advisories")),

@@ -23,7 +23,7 @@ class DefaultPage(NamedTuple):
 
 HOME = DefaultPage(
     title_en="Security Response Center",
-    title_zh="安全应急响应中心",
+    title_zh="安全响应中心",
     body_en="""\
 {vendor} insists on the principle of coordinated vulnerability disclosure. After the necessary verification,
 {vendor} discloses vulnerability information to the people who need it — our customers, CERT coordination
