@@ -325,6 +325,30 @@ def _write_files(files: Sequence[IncomingFile], *, already: int = 0) -> list[_Wr
     return written
 
 
+def _attach(
+    report: Report,
+    written: Sequence[_Written],
+    *,
+    author_kind: str,
+    message: Message | None = None,
+    is_internal: bool = False,
+) -> None:
+    """Attachment rows for files `_write_files` has already encrypted to the store."""
+    for item in written:
+        Attachment.objects.create(
+            report=report,
+            message=message,
+            name=item.name,
+            content_type=item.content_type,
+            kind=item.kind,
+            name_mismatch=item.name_mismatch,
+            size=item.stored.size,
+            storage_name=item.stored.name,
+            author_kind=author_kind,
+            is_internal=is_internal,
+        )
+
+
 def _too_big_message(name: str, limit: int) -> str:
     return _("“%(name)s” is larger than %(mb)d MB. Compress it or split it into parts.") % {
         "name": name,
@@ -511,17 +535,7 @@ def submit_report(
                 token_hash=hash_token(token),
                 token_issued_at=now,
             )
-            for item in written:
-                Attachment.objects.create(
-                    report=report,
-                    name=item.name,
-                    content_type=item.content_type,
-                    kind=item.kind,
-                    name_mismatch=item.name_mismatch,
-                    size=item.stored.size,
-                    storage_name=item.stored.name,
-                    author_kind=AuthorKind.REPORTER,
-                )
+            _attach(report, written, author_kind=AuthorKind.REPORTER)
             for sf in stashed:
                 # The stash's encrypted file becomes the attachment as is: no second copy, no re-encryption.
                 Attachment.objects.create(
@@ -645,18 +659,7 @@ def add_reporter_message(
                 body_is_pgp=pgp.is_armored_message(body),
                 via=via,
             )
-            for item in written:
-                Attachment.objects.create(
-                    report=report,
-                    message=message,
-                    name=item.name,
-                    content_type=item.content_type,
-                    kind=item.kind,
-                    name_mismatch=item.name_mismatch,
-                    size=item.stored.size,
-                    storage_name=item.stored.name,
-                    author_kind=AuthorKind.REPORTER,
-                )
+            _attach(report, written, author_kind=AuthorKind.REPORTER, message=message)
             _event(report, EventKind.FILES if not body.strip() else EventKind.MESSAGE, by_reporter=True)
             record(
                 action="report.reporter_message",
@@ -789,19 +792,7 @@ def post_team_message(
                 is_internal=is_internal,
                 via=Via.DESK,
             )
-            for item in written:
-                Attachment.objects.create(
-                    report=report,
-                    message=message,
-                    name=item.name,
-                    content_type=item.content_type,
-                    kind=item.kind,
-                    name_mismatch=item.name_mismatch,
-                    size=item.stored.size,
-                    storage_name=item.stored.name,
-                    author_kind=AuthorKind.TEAM,
-                    is_internal=is_internal,
-                )
+            _attach(report, written, author_kind=AuthorKind.TEAM, message=message, is_internal=is_internal)
             if not is_internal:
                 _event(report, EventKind.MESSAGE)
             record(
