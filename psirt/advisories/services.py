@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,6 +46,7 @@ from psirt.audit.services import record
 from psirt.lib.cvss import CvssError, score_vector, severity_for
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
+from psirt.lib.sequences import next_in_year
 
 logger = logging.getLogger(__name__)
 
@@ -121,17 +121,8 @@ def format_advisory_id(prefix: str, year: int, number: int) -> str:
 
 
 def _next_number(year: int) -> int:
-    """Next advisory number of `year`, race-free: the UPDATE holds the row lock until the transaction ends;
-    when two first advisories of a year race, the loser of the INSERT takes the UPDATE path."""
-    if AdvisorySequence.objects.filter(year=year).update(last=F("last") + 1):
-        return AdvisorySequence.objects.values_list("last", flat=True).get(year=year)
-    try:
-        with transaction.atomic():
-            AdvisorySequence.objects.create(year=year, last=1)
-            return 1
-    except IntegrityError:
-        AdvisorySequence.objects.filter(year=year).update(last=F("last") + 1)
-        return AdvisorySequence.objects.values_list("last", flat=True).get(year=year)
+    """Next advisory number of `year` (see psirt.lib.sequences)."""
+    return next_in_year(AdvisorySequence, year)
 
 
 def _prefix() -> str:

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +39,7 @@ from psirt.lib.business_days import Calendar, calendar_for_profile
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
+from psirt.lib.sequences import next_in_year
 
 MAX_TITLE = 200
 MAX_REASON = 2000
@@ -72,16 +72,8 @@ def format_case_key(year: int, number: int) -> str:
 
 
 def _next_number(year: int) -> int:
-    """Next case number of `year`, race-free: the UPDATE holds the row lock until commit."""
-    if CaseSequence.objects.filter(year=year).update(last=F("last") + 1):
-        return CaseSequence.objects.values_list("last", flat=True).get(year=year)
-    try:
-        with transaction.atomic():
-            CaseSequence.objects.create(year=year, last=1)
-            return 1
-    except IntegrityError:
-        CaseSequence.objects.filter(year=year).update(last=F("last") + 1)
-        return CaseSequence.objects.values_list("last", flat=True).get(year=year)
+    """Next case number of `year` (see psirt.lib.sequences)."""
+    return next_in_year(CaseSequence, year)
 
 
 def _clean_title(title: str) -> str:

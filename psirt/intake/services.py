@@ -20,8 +20,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -50,6 +49,7 @@ from psirt.intake.models import (
 )
 from psirt.lib import pgp
 from psirt.lib.crypto import StoredFile, file_store, keyed_hash
+from psirt.lib.sequences import next_in_year
 
 logger = logging.getLogger(__name__)
 
@@ -232,17 +232,8 @@ def find_report_by_token(token: str) -> Report | None:
 
 
 def _next_number(year: int) -> int:
-    """Next tracking number of `year`, race-free: the UPDATE holds the row lock until commit."""
-    if TrackingSequence.objects.filter(year=year).update(last=F("last") + 1):
-        return TrackingSequence.objects.values_list("last", flat=True).get(year=year)
-    try:
-        with transaction.atomic():
-            TrackingSequence.objects.create(year=year, last=1)
-            return 1
-    except IntegrityError:
-        # Someone created the year's row at the same moment; now it exists, count on it.
-        TrackingSequence.objects.filter(year=year).update(last=F("last") + 1)
-        return TrackingSequence.objects.values_list("last", flat=True).get(year=year)
+    """Next tracking number of `year` (see psirt.lib.sequences)."""
+    return next_in_year(TrackingSequence, year)
 
 
 def format_tracking_id(year: int, number: int) -> str:
