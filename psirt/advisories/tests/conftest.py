@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from psirt.accounts.models import User
 from psirt.advisories import services
@@ -17,14 +16,6 @@ from psirt.cases.models import Assignment, Case
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 
 _numbers = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    """Each test starts in English: a request to /zh-hans/ in an earlier test leaves Chinese active in the
-    thread, which would change reverse() prefixes and the language of service messages."""
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

@@ -41,14 +41,3 @@ def make_report(product: Product | None = None, **overrides: Any) -> Report:
 @pytest.fixture
 def report(product: Product) -> Report:
     return make_report(product)
-
-
-@pytest.fixture(autouse=True)
-def _english_after_each_test() -> Any:
-    """A request to a /zh-hans/ page leaves Chinese active in the test thread (LocaleMiddleware activates a
-    language per request and nothing resets it outside a server); service messages of the next test must not
-    depend on the order tests ran in."""
-    from django.utils import translation
-
-    yield
-    translation.activate("en")
