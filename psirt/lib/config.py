@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
+import uuid
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -81,6 +83,8 @@ class Config:
     max_attachments_total_mb: int = 100
     notify_give_up_hours: int = 48
     webhook_allow_private: bool = False
+    cna_org_id: str = ""
+    cna_short_name: str = ""
 
 
 # The table in the README is generated from this list (make docs-env), so the two never drift.
@@ -114,6 +118,12 @@ VARIABLES: list[tuple[str, str, str]] = [
         "0",
         "`1` lets webhooks reach private, loopback and link-local addresses (tests, closed networks only).",
     ),
+    (
+        "PSIRT_CNA_ORG_ID",
+        "(none)",
+        "The vendor's CVE Numbering Authority org UUID, written into CVE JSON 5 records (ask the CVE Program).",
+    ),
+    ("PSIRT_CNA_SHORT_NAME", "(vendor slug)", "The CNA short name for CVE JSON 5 records, e.g. `visiontek`."),
     ("PORT", "8000", "Port `make run` / `psirt serve` listens on."),
 ]
 
@@ -361,4 +371,27 @@ def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
         max_attachments_total_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENTS_TOTAL_MB", 100),
         notify_give_up_hours=_hours(env, "PSIRT_NOTIFY_GIVE_UP_HOURS", 48),
         webhook_allow_private=parse_bool(env, "PSIRT_WEBHOOK_ALLOW_PRIVATE", False),
+        cna_org_id=_cna_org_id(env),
+        cna_short_name=_cna_short_name(env),
     )
+
+
+def _cna_org_id(env: Mapping[str, str]) -> str:
+    raw = (env.get("PSIRT_CNA_ORG_ID") or "").strip()
+    if not raw:
+        return ""
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise ConfigError(
+            f"PSIRT_CNA_ORG_ID={raw!r} is not a UUID: copy the org ID the CVE Program gave your CNA."
+        ) from None
+
+
+def _cna_short_name(env: Mapping[str, str]) -> str:
+    raw = (env.get("PSIRT_CNA_SHORT_NAME") or "").strip()
+    if raw and not re.fullmatch(r"[A-Za-z0-9_-]{2,32}", raw):
+        raise ConfigError(
+            f"PSIRT_CNA_SHORT_NAME={raw!r} must be 2 to 32 letters, digits, '-' or '_' (your CNA short name)."
+        )
+    return raw

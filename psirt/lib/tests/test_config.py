@@ -60,6 +60,8 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("DATABASE_URL", "mysql://x/y", "scheme 'mysql' is not supported"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL"),
         ("PORT", "http", "PORT"),
+        ("PSIRT_CNA_ORG_ID", "not-a-uuid", "is not a UUID"),
+        ("PSIRT_CNA_SHORT_NAME", "two words", "2 to 32 letters"),
     ],
 )
 def test_bad_value_stops_startup_naming_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -112,3 +114,12 @@ def test_settings_module_refuses_to_start_with_a_clear_message(tmp_path: Path) -
     assert proc.returncode == 2
     assert "configuration error: SECRET_KEY" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_cna_identity_is_normalised_or_empty(tmp_path: Path) -> None:
+    cfg = load_config(
+        prod_env(PSIRT_CNA_ORG_ID="8254265B-2729-46B6-B9E3-3DFCA2D5BFCA", PSIRT_CNA_SHORT_NAME="visiontek"),
+        base_dir=tmp_path,
+    )
+    assert (cfg.cna_org_id, cfg.cna_short_name) == ("8254265b-2729-46b6-b9e3-3dfca2d5bfca", "visiontek")
+    assert (load_config(prod_env(), base_dir=tmp_path).cna_org_id) == ""
