@@ -83,6 +83,7 @@ class Config:
     max_attachments_total_mb: int = 100
     notify_give_up_hours: int = 48
     webhook_allow_private: bool = False
+    hiring_url: str = ""
     cna_org_id: str = ""
     cna_short_name: str = ""
 
@@ -124,6 +125,11 @@ VARIABLES: list[tuple[str, str, str]] = [
         "The vendor's CVE Numbering Authority org UUID, written into CVE JSON 5 records (ask the CVE Program).",
     ),
     ("PSIRT_CNA_SHORT_NAME", "(vendor slug)", "The CNA short name for CVE JSON 5 records, e.g. `visiontek`."),
+    (
+        "PSIRT_HIRING_URL",
+        "(none)",
+        "https:// page of the security team's job offers, listed as Hiring in security.txt.",
+    ),
     ("PORT", "8000", "Port `make run` / `psirt serve` listens on."),
 ]
 
@@ -329,6 +335,19 @@ def _hours(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _hiring_url(env: Mapping[str, str]) -> str:
+    raw = (env.get("PSIRT_HIRING_URL") or "").strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    # It goes verbatim into security.txt, one field per line: no spaces or controls, ASCII (percent-encode the rest).
+    if parts.scheme != "https" or not parts.hostname or not all("\x21" <= c <= "\x7e" for c in raw):
+        raise ConfigError(
+            f"PSIRT_HIRING_URL={raw!r} is not an https:// address without spaces, e.g. https://example.com/jobs."
+        )
+    return raw
+
+
 def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
     """Parse the environment. Raises ConfigError naming the first bad variable."""
     dev = parse_bool(env, "PSIRT_DEV", False)
@@ -371,6 +390,7 @@ def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
         max_attachments_total_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENTS_TOTAL_MB", 100),
         notify_give_up_hours=_hours(env, "PSIRT_NOTIFY_GIVE_UP_HOURS", 48),
         webhook_allow_private=parse_bool(env, "PSIRT_WEBHOOK_ALLOW_PRIVATE", False),
+        hiring_url=_hiring_url(env),
         cna_org_id=_cna_org_id(env),
         cna_short_name=_cna_short_name(env),
     )
@@ -381,11 +401,14 @@ def _cna_org_id(env: Mapping[str, str]) -> str:
     if not raw:
         return ""
     try:
-        return str(uuid.UUID(raw))
+        value = uuid.UUID(raw)
     except ValueError:
+        value = None
+    if value is None or value.version != 4:
         raise ConfigError(
-            f"PSIRT_CNA_ORG_ID={raw!r} is not a UUID: copy the org ID the CVE Program gave your CNA."
-        ) from None
+            f"PSIRT_CNA_ORG_ID={raw!r} is not a version-4 UUID: copy the org ID the CVE Program gave your CNA."
+        )
+    return str(value)
 
 
 def _cna_short_name(env: Mapping[str, str]) -> str:

@@ -60,7 +60,8 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("DATABASE_URL", "mysql://x/y", "scheme 'mysql' is not supported"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL"),
         ("PORT", "http", "PORT"),
-        ("PSIRT_CNA_ORG_ID", "not-a-uuid", "is not a UUID"),
+        ("PSIRT_CNA_ORG_ID", "not-a-uuid", "is not a version-4 UUID"),
+        ("PSIRT_CNA_ORG_ID", "fcab3664-a3a7-539c-a291-82fab2b225b6", "is not a version-4 UUID"),
         ("PSIRT_CNA_SHORT_NAME", "two words", "2 to 32 letters"),
     ],
 )
