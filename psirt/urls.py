@@ -16,6 +16,7 @@ from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
 from psirt.intake import urls as intake_urls
 from psirt.notify import urls as notify_urls
+from psirt.pages import security_txt
 from psirt.pages import urls as pages_urls
 
 
@@ -39,6 +40,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     *notify_urls.unsubscribe_urlpatterns,
+    path(".well-known/security.txt", security_txt.security_txt_view, name="security_txt"),
+    path("security.txt", security_txt.legacy_security_txt, name="security_txt_legacy"),
+    path("pgp-key.txt", security_txt.security_team_key, name="security_team_key"),
 ]
 
 urlpatterns += i18n_patterns(

@@ -1,0 +1,40 @@
+"""Conditional answers (ETag, Last-Modified, 304) for the machine-readable files: feeds, security.txt, key files,
+CVE records. Feed readers and scanners poll these every few minutes; a 304 costs them and us almost nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date, quote_etag
+
+
+def body_etag(body: bytes) -> str:
+    """A strong ETag from the bytes themselves: equal bodies, equal tags, in every worker process."""
+    return quote_etag(hashlib.sha256(body).hexdigest()[:40])
+
+
+def conditional_response(
+    request: HttpRequest,
+    *,
+    body: str | bytes,
+    content_type: str,
+    max_age: int,
+    etag: str | None = None,
+    last_modified: datetime | None = None,
+) -> HttpResponse:
+    """`body` as a cacheable public answer, or 304 Not Modified when the client's copy is current.
+
+    `etag` defaults to a hash of the body; pass one (weak, `W/"…"`) when equal content may be encoded differently,
+    e.g. a clear-signed file whose signature bytes differ between worker processes."""
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    response = HttpResponse(data, content_type=content_type)
+    response["ETag"] = etag or body_etag(data)
+    stamp = int(last_modified.timestamp()) if last_modified is not None else None
+    if stamp is not None:
+        response["Last-Modified"] = http_date(stamp)
+    patch_cache_control(response, public=True, max_age=max_age)
+    answer = get_conditional_response(request, etag=response["ETag"], last_modified=stamp, response=response)
+    return answer if answer is not None else response

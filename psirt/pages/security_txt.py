@@ -1,0 +1,174 @@
+"""/.well-known/security.txt (RFC 9116), clear-signed with the team signing key, and the team's public
+encryption key at a stable, language-neutral address (/pgp-key.txt) for its Encryption field.
+
+The fields come from the organization profile (security e-mail, encryption key), the public pages (report form,
+disclosure policy, acknowledgments), `PSIRT_BASE_URL` and `PSIRT_HIRING_URL`. A value that cannot be written as a
+single-line URI is left out and logged instead of failing the whole file: a broken profile e-mail must not take the
+report form's Contact line down with it.
+
+Expires rolls: midnight UTC of today plus 180 days. The text therefore changes at most once a day (or when the
+profile changes), and the signature of a text is computed once per process and reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime, time, timedelta
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.encoding import iri_to_uri
+from django.views.decorators.http import require_safe
+
+from psirt.formats.securitytxt import CONTENT_TYPE, SecurityTxt, render_security_txt
+from psirt.lib.http import conditional_response
+from psirt.pages.models import OrganizationProfile
+
+logger = logging.getLogger(__name__)
+
+VALIDITY = timedelta(days=180)
+MAX_AGE = 3600  # an hour in caches: a changed contact address reaches scanners the same day
+KEY_CONTENT_TYPE = "text/plain; charset=utf-8"  # readable in a browser, importable with `gpg --import`
+_HTTPS_URI = re.compile(r"^https://[\x21-\x7e]+$")
+_SIGNED_CACHE_SIZE = 8
+
+_signed: OrderedDict[tuple[str, str], str] = OrderedDict()
+_signed_lock = threading.Lock()
+
+
+def expires_for(now: datetime) -> datetime:
+    """Midnight UTC of `now`'s day plus 180 days: under a year ahead, the same all day long."""
+    day = now.astimezone(UTC).date()
+    return datetime.combine(day, time.min, tzinfo=UTC) + VALIDITY
+
+
+def _https(url: str, field: str) -> str | None:
+    """`url` with non-ASCII letters percent-encoded when it is an https URL on one line without spaces; None (and a
+    log line) otherwise. Spaces and line breaks are refused rather than encoded: they mean the value is not a URL."""
+    encoded = iri_to_uri(url) if not any(c.isspace() or not c.isprintable() for c in url) else ""
+    if _HTTPS_URI.match(encoded):
+        return encoded
+    # Over plain http (PSIRT_DEV=1 only: production refuses an http base URL) RFC 9116 allows no web URL at all.
+    logger.warning("security.txt: %s left out, it is not a single-line https:// URL", field)
+    return None
+
+
+def _mailto(address: str) -> str | None:
+    try:
+        validate_email(address)
+    except ValidationError:
+        logger.warning("security.txt: the profile's security e-mail is not a valid address; Contact left out")
+        return None
+    return "mailto:" + quote(address, safe="@!$&'*+=?^_`{|}~.-")
+
+
+def _absolute(path: str) -> str:
+    return str(settings.PSIRT_BASE_URL).rstrip("/") + path
+
+
+def _report_path() -> str:
+    try:
+        return reverse("intake:report")
+    except NoReverseMatch:  # the intake app switched off: the reporting guidelines say how to report instead
+        return reverse("pages:guidelines")
+
+
+def security_txt_fields(*, profile: OrganizationProfile, now: datetime) -> SecurityTxt:
+    """The fields of the file. Page URLs are the English ones: every page links to its Chinese version."""
+    with translation.override("en"):
+        report, policy, acknowledgments = _report_path(), reverse("pages:policy"), reverse("pages:acknowledgments")
+
+    def urls(*pairs: tuple[str, str]) -> tuple[str, ...]:
+        return tuple(u for u in (_https(url, field) for field, url in pairs) if u)
+
+    mailto = _mailto(profile.security_email)
+    contact = ((mailto,) if mailto else ()) + urls(("Contact", _absolute(report)))
+    hiring = str(getattr(settings, "PSIRT_HIRING_URL", "") or "")
+    return SecurityTxt(
+        contact=contact,
+        expires=expires_for(now),
+        encryption=urls(("Encryption", _absolute(reverse("security_team_key")))) if profile.pgp_public_key else (),
+        acknowledgments=urls(("Acknowledgments", _absolute(acknowledgments))),
+        preferred_languages=("en", "zh"),
+        canonical=urls(("Canonical", _absolute(reverse("security_txt")))),
+        policy=urls(("Policy", _absolute(policy))),
+        hiring=urls(("Hiring", hiring)) if hiring else (),
+        csaf=urls(("CSAF", _absolute("/.well-known/csaf/provider-metadata.json"))),
+    )
+
+
+def _clear_sign(text: str) -> tuple[str, str]:
+    """(`text` clear-signed, the key's fingerprint), or (`text`, "") when no signing key is configured."""
+    from psirt.lib.signing import SigningUnavailable, signing_key
+
+    try:
+        key = signing_key()
+    except SigningUnavailable as exc:
+        logger.warning("security.txt is served unsigned: %s", exc)
+        return text, ""
+    cache_key = (key.fingerprint, text)
+    with _signed_lock:
+        if cache_key in _signed:
+            _signed.move_to_end(cache_key)
+            return _signed[cache_key], key.fingerprint
+    try:
+        signed = key.clear_sign(text)
+    except SigningUnavailable as exc:
+        logger.error("security.txt is served unsigned: %s", exc)
+        return text, ""
+    with _signed_lock:
+        _signed[cache_key] = signed
+        while len(_signed) > _SIGNED_CACHE_SIZE:
+            _signed.popitem(last=False)
+    return signed, key.fingerprint
+
+
+def security_txt(*, now: datetime | None = None) -> tuple[str, str]:
+    """The file as served and a weak ETag for it (equal text and key, equal tag, whatever the signature bytes)."""
+    now = now or timezone.now()
+    text = render_security_txt(security_txt_fields(profile=OrganizationProfile.get(), now=now), now=now)
+    body, fingerprint = _clear_sign(text)
+    digest = hashlib.sha256(f"{fingerprint}\n{text}".encode()).hexdigest()[:40]
+    return body, f'W/"{digest}"'
+
+
+@require_safe
+def security_txt_view(request: HttpRequest) -> HttpResponse:
+    body, etag = security_txt()
+    return conditional_response(request, body=body, content_type=CONTENT_TYPE, max_age=MAX_AGE, etag=etag)
+
+
+@require_safe
+def legacy_security_txt(request: HttpRequest) -> HttpResponse:
+    """RFC 9116 section 3: /security.txt may redirect to the /.well-known/ file."""
+    return HttpResponsePermanentRedirect(reverse("security_txt"))
+
+
+@require_safe
+def security_team_key(request: HttpRequest) -> HttpResponse:
+    """The team's public encryption key (organization profile), the target of security.txt's Encryption field."""
+    profile = OrganizationProfile.get()
+    if not profile.pgp_public_key.strip():
+        return HttpResponse(
+            "No team encryption key is published. Send reports through the report form.\n",
+            status=404,
+            content_type=KEY_CONTENT_TYPE,
+        )
+    response = conditional_response(
+        request,
+        body=profile.pgp_public_key.strip() + "\n",
+        content_type=KEY_CONTENT_TYPE,
+        max_age=MAX_AGE,
+        last_modified=profile.updated_at,
+    )
+    response["Content-Disposition"] = 'inline; filename="security-team-key.asc"'
+    return response
