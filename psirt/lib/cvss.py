@@ -26,8 +26,10 @@ from typing import Any
 
 from cvss import CVSS3, CVSS4
 from cvss.exceptions import CVSSError as LibraryCvssError
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 
-from psirt.lib.cvss_metrics import VERSIONS, Metric, metrics
+from psirt.lib.cvss_metrics import VERSIONS, Metric, MetricValue, metrics
 
 __all__ = [
     "MAX_VECTOR_LENGTH",
@@ -100,6 +102,11 @@ def _metrics(version: str) -> dict[str, Metric]:
     return metrics(version)
 
 
+def _name(item: Metric | MetricValue) -> str:
+    """The metric's (or value's) name in the active language: errors reach the bilingual calculator."""
+    return item.name_zh if (get_language() or "en").lower().startswith("zh") and item.name_zh else item.name_en
+
+
 def _shown(text: str) -> str:
     """A piece of untrusted input, shortened for an error message."""
     return text if len(text) <= 24 else text[:20] + "…"
@@ -108,24 +115,26 @@ def _shown(text: str) -> str:
 def vector_version(vector: str) -> str:
     """The CVSS version ("3.1" or "4.0") a vector declares in its prefix; CvssError otherwise."""
     if not isinstance(vector, str):
-        raise CvssError("A CVSS vector is a text such as CVSS:3.1/AV:N/AC:L/…", metric=None)
+        raise CvssError(_("A CVSS vector is a text such as CVSS:3.1/AV:N/AC:L/…"), metric=None)
     if len(vector) > MAX_VECTOR_LENGTH:
         raise CvssError(
-            f"This is too long to be a CVSS vector (more than {MAX_VECTOR_LENGTH} characters).", metric=None
+            _("This is too long to be a CVSS vector (more than %(limit)d characters).") % {"limit": MAX_VECTOR_LENGTH},
+            metric=None,
         )
     text = vector.strip()
     if not text:
-        raise CvssError("The vector is empty: paste a vector such as CVSS:3.1/AV:N/AC:L/…", metric=None)
+        raise CvssError(_("The vector is empty: paste a vector such as CVSS:3.1/AV:N/AC:L/…"), metric=None)
     head = text.split("/", 1)[0]
     if head in PREFIXES:
         return PREFIXES[head]
     if head.upper() in PREFIXES:
-        raise CvssError(f"Write the prefix in capitals: {head.upper()}/", metric="CVSS")
+        raise CvssError(_("Write the prefix in capitals: %(prefix)s/") % {"prefix": head.upper()}, metric="CVSS")
     if head.upper().startswith("CVSS:"):
         raise CvssError(
-            f"CVSS version {_shown(head[5:])!r} is not supported: use CVSS:3.1/ or CVSS:4.0/.", metric="CVSS"
+            _("CVSS version %(version)r is not supported: use CVSS:3.1/ or CVSS:4.0/.") % {"version": _shown(head[5:])},
+            metric="CVSS",
         )
-    raise CvssError("A vector starts with CVSS:3.1/ or CVSS:4.0/ followed by its metrics.", metric="CVSS")
+    raise CvssError(_("A vector starts with CVSS:3.1/ or CVSS:4.0/ followed by its metrics."), metric="CVSS")
 
 
 def parse_vector(vector: str) -> dict[str, str]:
@@ -140,20 +149,31 @@ def parse_vector(vector: str) -> dict[str, str]:
     given: dict[str, str] = {}
     for field in rest.split("/") if rest else []:
         if not field:
-            raise CvssError("The vector has an empty field (two slashes in a row, or a trailing slash).")
+            raise CvssError(_("The vector has an empty field (two slashes in a row, or a trailing slash)."))
         key, sep, value = field.partition(":")
         if not sep:
-            raise CvssError(f"{_shown(field)!r} is not a metric: write KEY:VALUE, e.g. AV:N.", metric=_shown(field))
+            raise CvssError(
+                _("%(field)r is not a metric: write KEY:VALUE, e.g. AV:N.") % {"field": _shown(field)},
+                metric=_shown(field),
+            )
         metric = known.get(key)
         if metric is None:
-            hint = " (metric names are upper-case)" if key.upper() in known else ""
-            raise CvssError(f"Unknown metric {_shown(key)!r} in a CVSS {version} vector{hint}.", metric=_shown(key))
+            message = (
+                _("Unknown metric %(key)r in a CVSS %(version)s vector (metric names are upper-case).")
+                if key.upper() in known
+                else _("Unknown metric %(key)r in a CVSS %(version)s vector.")
+            )
+            raise CvssError(message % {"key": _shown(key), "version": version}, metric=_shown(key))
         if key in given:
-            raise CvssError(f"The metric {key} ({metric.name_en}) appears twice.", metric=key)
-        if value not in metric.codes:
-            allowed = ", ".join(f"{v.code} ({v.name_en})" for v in metric.values)
             raise CvssError(
-                f"{_shown(value)!r} is not a value of {key} ({metric.name_en}); use one of: {allowed}.", metric=key
+                _("The metric %(key)s (%(name)s) appears twice.") % {"key": key, "name": _name(metric)}, metric=key
+            )
+        if value not in metric.codes:
+            allowed = ", ".join(f"{v.code} ({_name(v)})" for v in metric.values)
+            raise CvssError(
+                _("%(value)r is not a value of %(key)s (%(name)s); use one of: %(allowed)s.")
+                % {"value": _shown(value), "key": key, "name": _name(metric), "allowed": allowed},
+                metric=key,
             )
         given[key] = value
     return _complete(version, given)
@@ -163,8 +183,9 @@ def _complete(version: str, given: dict[str, str]) -> dict[str, str]:
     known = _metrics(version)
     missing = [key for key, m in known.items() if m.mandatory and key not in given]
     if missing:
-        names = ", ".join(f"{k} ({known[k].name_en})" for k in missing)
-        raise CvssError(f"Missing base metric{'s' if len(missing) > 1 else ''}: {names}.", metric=missing[0])
+        names = ", ".join(f"{k} ({_name(known[k])})" for k in missing)
+        message = ngettext("Missing base metric: %(names)s.", "Missing base metrics: %(names)s.", len(missing))
+        raise CvssError(message % {"names": names}, metric=missing[0])
     return {key: given[key] for key in known if key in given and given[key] != "X"}
 
 
@@ -175,7 +196,10 @@ def build_vector(version: str, values: dict[str, str]) -> str:
     `parse_vector(build_vector(v, d)) == d` without its X values.
     """
     if version not in VERSIONS:
-        raise CvssError(f"CVSS version {_shown(str(version))!r} is not supported: use 3.1 or 4.0.", metric="CVSS")
+        raise CvssError(
+            _("CVSS version %(version)r is not supported: use 3.1 or 4.0.") % {"version": _shown(str(version))},
+            metric="CVSS",
+        )
     fields = [f"{k}:{v}" for k, v in values.items() if v not in (None, "")]
     vector = f"CVSS:{version}/" + "/".join(fields)
     parsed = parse_vector(vector)
@@ -222,7 +246,7 @@ def score_vector(vector: str) -> CvssResult:
         bt = _float(CVSS4(_join(version, with_threat)).base_score)
         bte = _float(CVSS4(normalised).base_score)
     except LibraryCvssError as exc:  # pragma: no cover - our parser refuses first; kept as a safety net
-        raise CvssError(f"Invalid CVSS vector: {exc}") from exc
+        raise CvssError(_("Invalid CVSS vector: %(problem)s") % {"problem": exc}) from exc
     return CvssResult(
         version=version,
         base=b,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -57,30 +59,37 @@ def validate_public_key(text: str) -> PublicKeyInfo:
 
     text = (text or "").strip()
     if len(text) > MAX_KEY_LENGTH:
-        raise PgpError("This key is too long. Paste only your public key block (export it with --armor).")
+        raise PgpError(_("This key is too long. Paste only your public key block (export it with --armor)."))
     if "PRIVATE KEY BLOCK" in text:
-        raise PgpError("This is a private key. Never share it: paste your PUBLIC key block instead.")
+        raise PgpError(_("This is a private key. Never share it: paste your PUBLIC key block instead."))
     if PUBLIC_KEY_BEGIN not in text or PUBLIC_KEY_END not in text:
         raise PgpError(
-            "Paste an ASCII-armored public key, from -----BEGIN PGP PUBLIC KEY BLOCK----- "
-            "to -----END PGP PUBLIC KEY BLOCK-----."
+            _(
+                "Paste an ASCII-armored public key, from -----BEGIN PGP PUBLIC KEY BLOCK----- "
+                "to -----END PGP PUBLIC KEY BLOCK-----."
+            )
         )
     try:
         cert = pysequoia.Cert.from_bytes(text.encode("utf-8"))
     except Exception as exc:  # pysequoia raises RuntimeError/ValueError with backtraces
         logger.info("public key rejected: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise PgpError("This public key cannot be read. Export it again with --armor and paste all of it.") from None
-    if cert.has_secret_keys:
-        raise PgpError("This block holds a private key. Never share it: paste your PUBLIC key block instead.")
+        raise PgpError(_("This public key cannot be read. Export it again with --armor and paste all of it.")) from None
+    with warnings.catch_warnings():
+        # pysequoia deprecates Cert.has_secret_keys in favour of Tsk, but Tsk.from_bytes also accepts a public
+        # cert, so it cannot tell the two apart; the property is still the one reliable check.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        has_secret = cert.has_secret_keys
+    if has_secret:
+        raise PgpError(_("This block holds a private key. Never share it: paste your PUBLIC key block instead."))
     if cert.is_revoked:
-        raise PgpError("This key is revoked. Paste a current public key.")
+        raise PgpError(_("This key is revoked. Paste a current public key."))
     if cert.expiration is not None and cert.expiration <= timezone.now():
-        raise PgpError("This key has expired. Extend it or paste a current public key.")
+        raise PgpError(_("This key has expired. Extend it or paste a current public key."))
     try:
         pysequoia.encrypt(b"test", recipients=[cert])
     except Exception:
         raise PgpError(
-            "This key has no usable encryption subkey. Paste a key that can receive encrypted mail."
+            _("This key has no usable encryption subkey. Paste a key that can receive encrypted mail.")
         ) from None
     return PublicKeyInfo(
         fingerprint=cert.fingerprint.upper(),
@@ -98,7 +107,7 @@ def encrypt_to(text: str, public_key: str) -> str:
         cert = pysequoia.Cert.from_bytes(public_key.encode("utf-8"))
         return pysequoia.encrypt(text.encode("utf-8"), recipients=[cert]).decode("ascii")
     except Exception:
-        raise PgpError("The message cannot be encrypted to this key.") from None
+        raise PgpError(_("The message cannot be encrypted to this key.")) from None
 
 
 @lru_cache(maxsize=2)
@@ -121,16 +130,16 @@ def decrypt_with_team_key(armored: str) -> str:
 
     key_file = getattr(settings, "PSIRT_TEAM_KEY_FILE", None)
     if not key_file:
-        raise PgpError("No team key is configured (PSIRT_TEAM_KEY_FILE).")
+        raise PgpError(_("No team key is configured (PSIRT_TEAM_KEY_FILE)."))
     path = Path(key_file)
     try:
         decryptor = _team_decryptor(str(path), path.stat().st_mtime)
     except Exception:
         logger.error("the team key in PSIRT_TEAM_KEY_FILE cannot be loaded")
-        raise PgpError("The team key cannot be loaded; ask an administrator to check PSIRT_TEAM_KEY_FILE.") from None
+        raise PgpError(_("The team key cannot be loaded; ask an administrator to check PSIRT_TEAM_KEY_FILE.")) from None
     try:
         result = pysequoia.decrypt(armored.encode("utf-8"), decryptor=decryptor)  # type: ignore[arg-type]
     except Exception:
-        raise PgpError("This message is not encrypted to the team key, or it is damaged.") from None
+        raise PgpError(_("This message is not encrypted to the team key, or it is damaged.")) from None
     data = result.bytes or b""
     return data.decode("utf-8", errors="replace")
