@@ -59,7 +59,17 @@ DESCRIPTION_EN = (
     "**Who is at risk:** devices whose web interface can be reached from an untrusted network."
 )
 DESCRIPTION_ZH = (
-    "受影响固件的网页界面在复制 HTTP 请求中的某个字段前未检查其长度。远程攻击者可发送特制请求使服务崩溃或执行代码。"
+    "受影响固件的网页界面在复制 HTTP 请求中的某个字段前未检查其长度。远程攻击者可发送特制请求使服务崩溃或执行代码。\n\n"
+    "**受影响的用户：**网页界面可从不受信任的网络访问的设备。"
+)
+IMPACT_EN = "Loss of confidentiality, integrity or availability of the device, as scored below."
+IMPACT_ZH = "设备的机密性、完整性或可用性受损，程度见下方评分。"
+ACTIONS_EN = (
+    "Update to the fixed firmware listed below. Until you can, apply the workarounds and keep the device's "
+    "management interfaces off untrusted networks."
+)
+ACTIONS_ZH = (
+    "请升级到下方列出的修复固件。在升级之前，请采用临时解决措施，并确保设备的管理界面不暴露在不受信任的网络中。"
 )
 
 ADVISORIES = [
@@ -211,7 +221,10 @@ def _create(spec: DemoAdvisory, product: Product, lead: Any) -> Advisory:
             "summary_zh": spec.summary_zh,
             "description_en": DESCRIPTION_EN,
             "description_zh": DESCRIPTION_ZH,
-            "impact_en": "Loss of confidentiality, integrity or availability of the device, as scored below.",
+            "impact_en": IMPACT_EN,
+            "impact_zh": IMPACT_ZH,
+            "actions_en": ACTIONS_EN,
+            "actions_zh": ACTIONS_ZH,
             "workarounds_en": spec.workarounds_en,
             "workarounds_zh": spec.workarounds_zh,
             "cvss31_vector": spec.cvss31,
