@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 
 from psirt.accounts import urls as accounts_urls
-from psirt.advisories import feeds
+from psirt.advisories import cve_download, feeds
 from psirt.advisories import urls as advisories_urls
 from psirt.api.urls import api
 from psirt.cases import urls as cases_urls
@@ -47,6 +47,7 @@ urlpatterns = [
     # The full feed comes first: a product line with the slug "advisories" gets the full feed, not a wrong one.
     path("feeds/advisories.atom", feeds.advisories_feed, name="advisories_feed"),
     path("feeds/<slug:slug>.atom", feeds.line_feed, name="line_feed"),
+    path("advisories/<str:advisory_id>/cve/<str:cve_id>.json", cve_download.advisory_cve, name="advisory_cve"),
 ]
 
 urlpatterns += i18n_patterns(
