@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # only for its static files: Swagger UI at /api/docs is served from them, never from a CDN
     "allauth",
     "allauth.account",
     "allauth.mfa",

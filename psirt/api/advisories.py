@@ -10,12 +10,13 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from psirt.advisories.affected import MAX_VERSION_CHARS, AffectedQuery, check_affected
+from psirt.api.errors import Problem
 
 router = Router(tags=["advisories"])
 
 
 class AffectedIn(Schema):
-    # No max_length here: an over-long value gets the same 400 {"detail", "errors"} as any other bad one.
+    # No max_length here: an over-long value gets the same 400 Problem as any other bad one.
     product: str = Field("", description="The product's slug, as in /updates/<slug>/", examples=["ip-camera-x5"])
     version: str = Field("", description=f"The firmware version (at most {MAX_VERSION_CHARS} characters)")
 
@@ -46,11 +47,6 @@ class AffectedOut(Schema):
     message: str
 
 
-class Problem(Schema):
-    detail: str
-    errors: dict[str, str] = Field(default_factory=dict)
-
-
 def _release(release: Any) -> dict[str, str] | None:
     if release is None:
         return None
@@ -76,7 +72,8 @@ def affected(request: HttpRequest, params: Query[AffectedIn]) -> Status:
     if not params.version and "version" not in query.errors:
         query.errors["version"] = "Give the firmware version: &version=<version>."
     if query.errors:
-        return Status(400, {"detail": "Bad query.", "errors": query.errors})
+        errors = {name: [message] for name, message in query.errors.items()}
+        return Status(400, {"detail": "Bad query: see `errors`.", "errors": errors})
     answer = check_affected(query)
     if answer.product is None:
         return Status(404, {"detail": "No public product has this slug.", "errors": {}})

@@ -6,13 +6,14 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from psirt.api.errors import Problem
 from psirt.lib.cvss import MAX_VECTOR_LENGTH, CvssError, score_vector
 
 router = Router(tags=["cvss"])
 
 
 class CvssIn(Schema):
-    # No max_length here: an over-long vector gets the same 400 {"detail", "metric"} as any other bad one
+    # No max_length here: an over-long vector gets the same 400 {"detail", "errors", "metric"} as any other bad one
     # (score_vector refuses it before parsing), not the framework's generic 422.
     vector: str = Field(
         "",
@@ -39,8 +40,7 @@ class Cvss40Out(Schema):
     vector: str = Field(description="The vector normalised: FIRST's metric order, Not Defined values left out")
 
 
-class CvssProblem(Schema):
-    detail: str
+class CvssProblem(Problem):
     metric: str | None = Field(description='The offending metric ("CVSS" for the prefix), null when none')
 
 
@@ -56,5 +56,5 @@ def cvss_score(request: HttpRequest, params: Query[CvssIn]) -> Status:
     try:
         result = score_vector(params.vector)
     except CvssError as exc:
-        return Status(400, {"detail": exc.message, "metric": exc.metric})
+        return Status(400, {"detail": exc.message, "errors": {"vector": [exc.message]}, "metric": exc.metric})
     return Status(200, result.as_dict())

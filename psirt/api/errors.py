@@ -1,4 +1,10 @@
-"""Domain exceptions → HTTP, in one place for the whole API.
+"""Errors → HTTP, in one place and in one shape for the whole API.
+
+Every error answer is a `Problem`: `{"detail": "<what went wrong, for a person>", "errors": {field: [messages]}}`
+(`errors` empty when no field is at fault). That holds for the framework's own answers too: a bad parameter
+(422), an unknown path under /api/ (404), a wrong method (405), a missing token (401), a rate limit (429, with
+Retry-After). Domain errors of the apps also keep `message` (same text as `detail`), the key their clients were
+given first.
 
 Every app's domain exceptions carry `status` (HTTP code) and `message` (safe to show); field problems add
 `errors` (field → messages) and rate limits `retry_after` (seconds). An app registers its base exception
@@ -9,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import HttpError, Throttled, ValidationError
+from pydantic import Field
 
 from psirt.cases.exceptions import CaseError
 from psirt.intake.exceptions import IntakeError
@@ -18,12 +26,39 @@ from psirt.intake.exceptions import IntakeError
 DOMAIN_EXCEPTIONS: tuple[type[Exception], ...] = (IntakeError, CaseError)
 
 
+class Problem(Schema):
+    """The body of every error answer of the API."""
+
+    detail: str = Field(description="What went wrong and what to do about it, for a person")
+    errors: dict[str, list[str]] = Field(
+        default_factory=dict, description="The parameters or fields at fault, each with its messages"
+    )
+
+
+def problem(detail: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {"detail": detail, "errors": errors or {}}
+
+
+def problem_json(status: int, detail: str, errors: dict[str, list[str]] | None = None) -> HttpResponse:
+    """A `Problem` answer returned by an operation itself (which then also sets its own headers)."""
+    return JsonResponse(problem(detail, errors), status=status)
+
+
+def problem_response(
+    api: NinjaAPI,
+    request: HttpRequest,
+    status: int,
+    detail: str,
+    errors: dict[str, list[str]] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    return api.create_response(request, {**problem(detail, errors), **extra}, status=status)
+
+
 def domain_error_response(api: NinjaAPI, request: HttpRequest, exc: Exception) -> HttpResponse:
     status = int(getattr(exc, "status", 400))
-    body: dict[str, Any] = {"message": str(getattr(exc, "message", "") or exc)}
-    errors = getattr(exc, "errors", None)
-    if errors:
-        body["errors"] = errors
+    message = str(getattr(exc, "message", "") or exc)
+    body: dict[str, Any] = {"detail": message, "message": message, "errors": getattr(exc, "errors", None) or {}}
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         body["retry_after"] = retry_after
@@ -33,22 +68,47 @@ def domain_error_response(api: NinjaAPI, request: HttpRequest, exc: Exception) -
     return response
 
 
+def _field_name(loc: Any) -> str:
+    """("query", "limit") → "limit"; ("body", "payload", "title") → "payload.title"; the source alone when
+    the whole part is wrong (e.g. a body that is not JSON)."""
+    parts = [str(p) for p in (loc if isinstance(loc, list | tuple) else [loc])]
+    return ".".join(parts[1:]) or (parts[0] if parts else "request")
+
+
+def validation_errors(exc: ValidationError) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for item in exc.errors:
+        errors.setdefault(_field_name(item.get("loc", ())), []).append(str(item.get("msg", "Invalid value.")))
+    return errors
+
+
 def register(api: NinjaAPI) -> None:
     """Install the handlers on the API instance."""
 
-    def handle(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
+    def handle_domain(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
         return domain_error_response(api, request, exc if isinstance(exc, Exception) else exc())
 
+    def handle_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = validation_errors(exc)
+        fields = ", ".join(sorted(errors)) or "the request"
+        return problem_response(api, request, 422, f"Invalid value for {fields}: see `errors`.", errors)
+
+    def handle_http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        response = problem_response(api, request, exc.status_code, exc.message)
+        if isinstance(exc, Throttled) and exc.wait is not None:
+            response.headers["Retry-After"] = str(exc.wait)
+        return response
+
     for exc_class in DOMAIN_EXCEPTIONS:
-        api.add_exception_handler(exc_class, handle)
+        api.add_exception_handler(exc_class, handle_domain)
+    api.add_exception_handler(ValidationError, handle_validation)  # type: ignore[arg-type]
+    api.add_exception_handler(HttpError, handle_http)  # type: ignore[arg-type]
     api.add_exception_handler(
         RequestDataTooBig,
-        lambda request, exc: api.create_response(request, {"message": "The request body is too large."}, status=413),
+        lambda request, exc: problem_response(api, request, 413, "The request body is too large."),
     )
     api.add_exception_handler(
         TooManyFieldsSent,
-        lambda request, exc: api.create_response(request, {"message": "Too many fields."}, status=400),
+        lambda request, exc: problem_response(api, request, 400, "Too many fields."),
     )
-    api.add_exception_handler(
-        Http404, lambda request, exc: api.create_response(request, {"message": "Not found."}, status=404)
-    )
+    api.add_exception_handler(Http404, lambda request, exc: problem_response(api, request, 404, "Not found."))

@@ -1,18 +1,80 @@
-"""The JSON API (django-ninja), mounted at /api/ (docs at /api/docs).
+"""The JSON API (django-ninja), mounted at /api/ (docs at /api/docs, OpenAPI 3.1 at /api/openapi.json).
 
-One router per app, registered below under /v1/…; domain exceptions become HTTP answers in one place,
+One router per app, registered below under /v1/…; errors become HTTP answers in one place and one shape,
 `psirt.api.errors` (each app adds its base exception class there)."""
 
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
+from django.urls import URLPattern, URLResolver, re_path, reverse
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
+from ninja.openapi.docs import DocsBase
 
 from psirt.api import errors
 
-api = NinjaAPI(
+
+class VendoredSwagger(DocsBase):
+    """Swagger UI from the files django-ninja ships (no CDN), started by our own static script: the strict CSP
+    allows no inline script, and the settings travel in data attributes."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        return render(request, "api/docs.html", {"api": api, "openapi_url": self.get_openapi_url(api, kwargs)})
+
+
+class PsirtAPI(NinjaAPI):
+    """The API with every answer in the `Problem` shape, also the ones Django's URL layer would give: a wrong
+    method on a known path (405, with Allow) and any unknown path under /api/ (404)."""
+
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        patterns = [_with_problem_405(self, p) if isinstance(p, URLPattern) else p for p in super()._get_urls()]
+        patterns.append(re_path(r"^.*$", _unknown_path_view(self)))
+        return patterns
+
+
+def _with_problem_405(api: NinjaAPI, pattern: URLPattern) -> URLPattern:
+    view = pattern.callback
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allowed = response.get("Allow", "")
+            response = errors.problem_response(
+                api, request, 405, f"Method {request.method} is not allowed here; use {allowed or 'another one'}."
+            )
+            response["Allow"] = allowed
+        return response
+
+    return URLPattern(pattern.pattern, wrapped, pattern.default_args, pattern.name)
+
+
+def _unknown_path_view(api: NinjaAPI) -> Any:
+    # CSRF-exempt like every API view: a POST to a wrong path gets the JSON 404, not the HTML CSRF page.
+    @csrf_exempt
+    def unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        docs = reverse(f"{api.urls_namespace}:openapi-view")
+        return errors.problem_response(
+            api, request, 404, f"There is no API operation at this path. The operations are listed at {docs}."
+        )
+
+    return unknown_path
+
+
+api = PsirtAPI(
     title="psirt API",
     version="1",
     urls_namespace="api",
     docs_url="/docs",
-    description="Machine access to a psirt Security Response Center.",
+    docs=VendoredSwagger(),
+    description=(
+        "Machine access to a psirt Security Response Center. Public read operations need no account; every "
+        "error answer is a `Problem` object `{detail, errors}`."
+    ),
 )
 errors.register(api)
 
@@ -28,3 +90,9 @@ api.add_router("/v1/cases", cases_router)
 from psirt.api.advisories import router as advisories_router  # noqa: E402
 
 api.add_router("/v1/affected", advisories_router)
+
+from psirt.api.catalog import router as catalog_router  # noqa: E402
+from psirt.api.public import router as public_router  # noqa: E402
+
+api.add_router("/v1/advisories", public_router)
+api.add_router("/v1/products", catalog_router)

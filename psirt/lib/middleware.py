@@ -50,7 +50,8 @@ PRIVATE_PREFIXES = ("/desk/", "/admin/", "/accounts/", "/r/", "/api/")
 class SecurityHeadersMiddleware:
     """Adds CSP, Permissions-Policy, CORP and a no-store cache policy for anything personal: pages behind a
     sign-in, the reporter portal, the API, every response to a signed-in user and every response to a POST
-    (it may repeat what was typed)."""
+    (it may repeat what was typed). A GET answer that declares itself `Cache-Control: public` keeps it: the
+    public read API (`psirt.api.caching`) is the same for everyone, and says so only there."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -67,7 +68,8 @@ class SecurityHeadersMiddleware:
             or request.method not in ("GET", "HEAD", "OPTIONS")
             or (user is not None and user.is_authenticated)
         )
-        if private:
+        declared_public = request.method in ("GET", "HEAD") and "public" in response.get("Cache-Control", "")
+        if private and not declared_public:
             # Confidential pages must not stay in shared caches or the browser's back/forward history.
             response.headers["Cache-Control"] = "no-store, private"
         return response

@@ -59,9 +59,9 @@ def test_invalid_vector_gets_400_naming_the_metric(client: Client, vector: str, 
     response = get(client, vector)
     assert response.status_code == 400
     body = response.json()
-    assert set(body) == {"detail", "metric"}
+    assert set(body) == {"detail", "errors", "metric"}
     assert body["metric"] == metric
-    assert body["detail"]
+    assert body["detail"] and body["errors"] == {"vector": [body["detail"]]}
     assert "<script>" not in response.content.decode()
 
 

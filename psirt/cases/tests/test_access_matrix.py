@@ -300,6 +300,20 @@ API_READ = S(200, 200, 404, 200, 404, 401, 401)
 API_EDIT = S(200, 200, 404, 403, 404, 401, 401)
 API_CREATE = S(201, 201, 404, 403, 404, 401, 401)
 PUBLIC = S(200, 200, 200, 200, 200, 200, 200)
+NOBODY = S(404, 404, 404, 404, 404, 404, 404)
+
+
+def _draft(w: World) -> str:
+    """The ID of a draft advisory written from the world's case (created on first use)."""
+    from psirt.advisories.models import Advisory, AdvisoryCase
+
+    draft, created = Advisory.objects.get_or_create(
+        advisory_id="VT-SA-2026-901", defaults={"year": 2026, "number": 901, "title_en": "RTSP overflow"}
+    )
+    if created:
+        AdvisoryCase.objects.create(advisory=draft, case=w.case)
+    return draft.advisory_id
+
 
 API: dict[str, Entry] = {
     "GET /api/v1/cases": Entry(_api("/api/v1/cases"), S(200, 200, 200, 200, 200, 401, 401)),
@@ -355,6 +369,16 @@ API: dict[str, Entry] = {
     "GET /api/v1/affected": Entry(lambda w: "/api/v1/affected?product=cam-x5&version=1.0", PUBLIC),
     # Anyone may report (the token is optional); an empty body is refused with the fields to fill.
     "POST /api/v1/reports": Entry(lambda w: "/api/v1/reports", S(422, 422, 422, 422, 422, 422, 422), "post"),
+    # The public read API: the same for everyone, and a draft advisory does not exist for anyone there, not even
+    # for the lead who wrote it (the desk is where drafts are read).
+    "GET /api/v1/advisories": Entry(lambda w: "/api/v1/advisories?q=RTSP", PUBLIC),
+    "GET /api/v1/advisories/{advisory_id}": Entry(lambda w: f"/api/v1/advisories/{_draft(w)}", NOBODY),
+    "GET /api/v1/advisories/{advisory_id}/revisions": Entry(
+        lambda w: f"/api/v1/advisories/{_draft(w)}/revisions", NOBODY
+    ),
+    "GET /api/v1/products": Entry(lambda w: "/api/v1/products", PUBLIC),
+    "GET /api/v1/products/{slug}": Entry(lambda w: "/api/v1/products/cam-x5", PUBLIC),
+    "GET /api/v1/products/{slug}/releases": Entry(lambda w: "/api/v1/products/cam-x5/releases", PUBLIC),
 }
 
 

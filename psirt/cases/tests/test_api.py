@@ -59,7 +59,7 @@ def test_each_persona_sees_exactly_its_cases(request, client: Client, case: Case
     detail = client.get(f"/api/v1/cases/{case.public_id}", headers=bearer(user))
     assert detail.status_code == (200 if sees else 404)
     if not sees:
-        assert detail.json() == {"message": "Not found."}
+        assert detail.json() == {"detail": "Not found.", "errors": {}}
         assert AuditEvent.objects.filter(action="case.access_denied", actor=user).exists()
 
 

@@ -1,0 +1,394 @@
+"""`GET /api/v1/advisories…`: the public advisories as JSON — the list with the filters of /advisories/, one
+advisory with every field its page shows (in both languages), and its revision history.
+
+Only published and withdrawn advisories exist here (`psirt.advisories.queries`): a draft's ID answers the same
+404 as an ID that was never given out. Answers carry an ETag (304 on If-None-Match) and Last-Modified."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import translation
+from ninja import Path, Query, Router, Schema
+from pydantic import Field
+
+from psirt.advisories import queries
+from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, Severity
+from psirt.advisories.presenters import scores_of
+from psirt.advisories.queries import MAX_QUERY_CHARS, SORTS, ListFilters, QueryTooLong
+from psirt.api.caching import public_json
+from psirt.api.errors import Problem, problem_json
+from psirt.lib.cwe import lookup as lookup_cwe
+
+router = Router(tags=["advisories"])
+
+MAX_LIMIT = 100
+NOT_FOUND = "No published advisory has this ID."
+
+
+# --- links --------------------------------------------------------------------------------------------------
+
+
+def absolute(path: str) -> str:
+    return str(settings.PSIRT_BASE_URL).rstrip("/") + path
+
+
+class PageLinks(Schema):
+    en: str = Field(description="The page in English")
+    zh_hans: str = Field(alias="zh-Hans", description="The page in Simplified Chinese")
+
+
+def html_links(view: str, *args: str) -> dict[str, str]:
+    """The public page in both languages (the API itself speaks no language, so both are given)."""
+    links = {}
+    for key, language in (("en", "en"), ("zh-Hans", "zh-hans")):
+        with translation.override(language):
+            links[key] = absolute(reverse(view, args=args))
+    return links
+
+
+def api_url(name: str, *args: str) -> str:
+    return absolute(reverse(f"api:{name}", args=args))
+
+
+# --- schemas ------------------------------------------------------------------------------------------------
+
+
+class ProductRef(Schema):
+    slug: str | None = Field(description="The product's slug; null for a product not listed publicly")
+    name: str
+    variant: str = Field(description="Region or operator variant; empty for the standard build")
+
+
+class AdvisorySummary(Schema):
+    id: str = Field(description="Advisory ID, e.g. VT-SA-2026-004", examples=["VT-SA-2026-004"])
+    state: str = Field(description="published or withdrawn")
+    title_en: str
+    title_zh: str = Field(description="Simplified Chinese; empty when there is no translation")
+    severity: str = Field(description="Critical, High, Medium, Low, None, or empty when not rated")
+    score: float | None = Field(description="The higher of the CVSS v3.1 and v4.0 base scores")
+    exploitation: str = Field(description="none, poc or active")
+    published_at: dt.datetime | None
+    revised_at: dt.datetime | None
+    withdrawn_at: dt.datetime | None
+    cve_ids: list[str]
+    products: list[ProductRef]
+    url: str = Field(description="This advisory in the API")
+    html_url: PageLinks
+
+
+class Links(Schema):
+    self: str
+    next: str | None = Field(description="The next page; null on the last one")
+    prev: str | None = Field(description="The previous page; null on the first one")
+
+
+class AdvisoryPage(Schema):
+    count: int = Field(description="How many advisories match the filters, on every page together")
+    limit: int
+    offset: int
+    links: Links
+    results: list[AdvisorySummary]
+
+
+class ListParams(Schema):
+    q: str = Field("", description=f"Search text (at most {MAX_QUERY_CHARS} characters): title, summary, IDs, product")
+    line: str = Field("", description="A product line's slug")
+    product: str = Field("", description="A product's slug")
+    severity: str = Field("", description="One of " + ", ".join(Severity.values))
+    year: str = Field("", description="Year of publication, e.g. 2026")
+    exploitation: str = Field("", description="One of " + ", ".join(Exploitation.values))
+    sort: str = Field("newest", description="One of " + ", ".join(SORTS))
+    limit: int = Field(queries.PER_PAGE, ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}")
+    offset: int = Field(0, ge=0, le=1_000_000, description="How many matching advisories to skip")
+
+
+class Score(Schema):
+    version: str = Field(description='"3.1" or "4.0"')
+    vector: str
+    base: float
+    temporal: float | None = Field(description="CVSS v3.1 temporal score; null for v4.0")
+    threat: float | None = Field(description="CVSS v4.0 threat score (CVSS-BT); null for v3.1")
+    severity: str = Field(description="The rating of the base score: None, Low, Medium, High or Critical")
+
+
+class Cwe(Schema):
+    id: str = Field(description='e.g. "CWE-787"')
+    name: str | None = Field(description="Its name in the CWE list; null when the list does not have it")
+
+
+class ReleaseRef(Schema):
+    version: str
+    variant: str
+    release_date: dt.date | None
+    download_url: str
+
+
+class AffectedProductOut(Schema):
+    product: ProductRef
+    model_numbers: list[str]
+    introduced: str | None = Field(description="First affected version (inclusive); null: every earlier one")
+    fixed: ReleaseRef | None = Field(description="The release that fixes it (exclusive bound); null: no fix yet")
+    affected_versions: list[str] = Field(description="The public catalog releases in the range, oldest first")
+
+
+class Texts(Schema):
+    en: str
+    zh_hans: str = Field(alias="zh-Hans", description="Empty when there is no translation")
+
+
+class AdvisoryLinks(Schema):
+    self: str
+    html: PageLinks
+    revisions: str
+
+
+class AdvisoryDetail(Schema):
+    id: str
+    state: str = Field(description="published or withdrawn")
+    title: Texts
+    summary: Texts
+    description: Texts
+    impact: Texts
+    workarounds: Texts = Field(description="Workarounds and mitigations")
+    actions: Texts = Field(description="What to do first")
+    acknowledgments_en: list[str] = Field(description="Credit lines in English")
+    acknowledgments_zh: list[str] = Field(description="Credit lines in Chinese; empty when not translated")
+    severity: str
+    score: float | None
+    scores: list[Score] = Field(description="CVSS v4.0 first, then v3.1, for the vectors the advisory has")
+    cwe: Cwe | None
+    exploitation: str = Field(description="none, poc or active")
+    cve_ids: list[str]
+    other_ids: list[str] = Field(description="CNVD and CNNVD IDs")
+    references: list[str]
+    affected: list[AffectedProductOut]
+    published_at: dt.datetime | None
+    revised_at: dt.datetime | None
+    withdrawn_at: dt.datetime | None
+    withdrawn_reason: str = Field(description="Why it was withdrawn; empty unless withdrawn")
+    links: AdvisoryLinks
+
+
+class RevisionOut(Schema):
+    number: int
+    date: dt.datetime
+    summary_en: str
+    summary_zh: str = Field(description="Empty when not translated")
+
+
+class RevisionList(Schema):
+    advisory: str
+    results: list[RevisionOut] = Field(description="Oldest first")
+
+
+AdvisoryID = Path(..., description="Advisory ID, e.g. VT-SA-2026-004 (any letter case)")
+
+
+# --- building answers ----------------------------------------------------------------------------------------
+
+
+def _decimal(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _product_ref(product: Any, variant: str) -> dict[str, Any]:
+    return {"slug": product.slug if product.is_public else None, "name": product.name, "variant": variant}
+
+
+def _summary(advisory: Advisory) -> dict[str, Any]:
+    return {
+        "id": advisory.advisory_id,
+        "state": advisory.state,
+        "title_en": advisory.title_en,
+        "title_zh": advisory.title_zh,
+        "severity": advisory.severity,
+        "score": _decimal(advisory.score),
+        "exploitation": advisory.exploitation,
+        "published_at": advisory.published_at,
+        "revised_at": advisory.revised_at,
+        "withdrawn_at": advisory.withdrawn_at,
+        "cve_ids": advisory.cve_ids,
+        # Prefetched by filtered_advisories (product names, then variants).
+        "products": [_product_ref(row.product, row.variant) for row in advisory.affected.all()],
+        "url": api_url("advisory", advisory.advisory_id),
+        "html_url": html_links("advisories:detail", advisory.advisory_id),
+    }
+
+
+def _page_url(params: dict[str, Any], offset: int) -> str:
+    query = {k: v for k, v in params.items() if v not in ("", None) and k != "offset"}
+    if offset:
+        query["offset"] = offset
+    return api_url("advisories") + ("?" + urlencode(query) if query else "")
+
+
+def _texts(advisory: Advisory, field: str) -> dict[str, str]:
+    return {"en": getattr(advisory, f"{field}_en"), "zh-Hans": getattr(advisory, f"{field}_zh")}
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _detail(advisory: Advisory) -> dict[str, Any]:
+    cwe = lookup_cwe(advisory.cwe_id) if advisory.cwe_id else None
+    return {
+        "id": advisory.advisory_id,
+        "state": advisory.state,
+        **{
+            name: _texts(advisory, name)
+            for name in ("title", "summary", "description", "impact", "workarounds", "actions")
+        },
+        "acknowledgments_en": _lines(advisory.credits_en),
+        "acknowledgments_zh": _lines(advisory.credits_zh),
+        "severity": advisory.severity,
+        "score": _decimal(advisory.score),
+        "scores": [
+            {
+                "version": s.result.version,
+                "vector": s.result.vector,
+                "base": s.result.base,
+                "temporal": s.result.temporal,
+                "threat": s.result.threat,
+                "severity": s.result.base_severity.capitalize(),
+            }
+            for s in scores_of(advisory)
+        ],
+        "cwe": ({"id": f"CWE-{advisory.cwe_id}", "name": cwe.name if cwe else None} if advisory.cwe_id else None),
+        "exploitation": advisory.exploitation,
+        "cve_ids": advisory.cve_ids,
+        "other_ids": advisory.other_ids,
+        "references": advisory.reference_list,
+        "affected": [
+            {
+                "product": _product_ref(r.product, r.row.variant),
+                "model_numbers": r.product.model_number_list,
+                "introduced": r.row.introduced.version if r.row.introduced else None,
+                "fixed": (
+                    {
+                        "version": r.fixed.version,
+                        "variant": r.fixed.variant,
+                        "release_date": r.fixed.release_date,
+                        "download_url": r.fixed.download_url,
+                    }
+                    if r.fixed is not None
+                    else None
+                ),
+                "affected_versions": [v.version for v in sorted(r.affected_versions, key=lambda v: v.position)],
+            }
+            for r in queries.affected_rows(advisory)
+        ],
+        "published_at": advisory.published_at,
+        "revised_at": advisory.revised_at,
+        "withdrawn_at": advisory.withdrawn_at,
+        "withdrawn_reason": advisory.withdrawn_reason if advisory.state == AdvisoryState.WITHDRAWN else "",
+        "links": {
+            "self": api_url("advisory", advisory.advisory_id),
+            "html": html_links("advisories:detail", advisory.advisory_id),
+            "revisions": api_url("advisory_revisions", advisory.advisory_id),
+        },
+    }
+
+
+def _bad_filters(filters: ListFilters) -> dict[str, list[str]]:
+    allowed = {
+        "line": "a product line's slug (letters, digits and hyphens)",
+        "product": "a product's slug (letters, digits and hyphens)",
+        "severity": "one of " + ", ".join(Severity.values),
+        "year": "a four-digit year, e.g. 2026",
+        "exploitation": "one of " + ", ".join(Exploitation.values),
+        "sort": "one of " + ", ".join(SORTS),
+    }
+    return {name: [f"Use {allowed[name]}."] for name in filters.ignored}
+
+
+def _public_advisory(advisory_id: str) -> Advisory | None:
+    # A NUL never reaches the query (PostgreSQL refuses it with an error): no ID holds one anyway.
+    return None if "\x00" in advisory_id else queries.public_advisory(advisory_id)
+
+
+# --- operations ---------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "",
+    response={200: AdvisoryPage, 304: None, 400: Problem, 422: Problem},
+    auth=None,
+    by_alias=True,  # "zh-Hans" keys: the OpenAPI description must name them as sent
+    summary="Published advisories",
+    operation_id="advisories",
+    url_name="advisories",
+)
+def advisory_list(request: HttpRequest, params: Query[ListParams]) -> HttpResponse:
+    """Published and withdrawn advisories, with the filters and sort orders of the public list page, a page
+    at a time (`limit`, `offset`; `links.next` / `links.prev` lead on)."""
+    raw = params.model_dump()
+    try:
+        filters = ListFilters.from_params({k: str(v) for k, v in raw.items() if k not in ("limit", "offset")})
+    except QueryTooLong:
+        too_long = f"The search text is too long: use at most {MAX_QUERY_CHARS} characters."
+        return problem_json(400, too_long, {"q": [too_long]})
+    if filters.ignored:
+        return problem_json(400, "Some filters have values the list does not know.", _bad_filters(filters))
+    matching = queries.filtered_advisories(filters)
+    count = matching.count()
+    rows = list(matching[params.offset : params.offset + params.limit])
+    after = params.offset + params.limit
+    page = {
+        "count": count,
+        "limit": params.limit,
+        "offset": params.offset,
+        "links": {
+            "self": _page_url(raw, params.offset),
+            "next": _page_url(raw, after) if after < count else None,
+            "prev": _page_url(raw, max(0, params.offset - params.limit)) if params.offset > 0 else None,
+        },
+        "results": [_summary(a) for a in rows],
+    }
+    return public_json(request, AdvisoryPage, page, last_modified=queries.last_modified(request))
+
+
+@router.get(
+    "/{advisory_id}",
+    response={200: AdvisoryDetail, 304: None, 404: Problem, 422: Problem},
+    auth=None,
+    by_alias=True,  # "zh-Hans" keys: the OpenAPI description must name them as sent
+    summary="One advisory",
+    operation_id="advisory",
+    url_name="advisory",
+)
+def advisory_detail(request: HttpRequest, advisory_id: str = AdvisoryID) -> HttpResponse:
+    """Every public field of a published (or withdrawn) advisory, in English and Chinese. A draft's ID is
+    answered like an unknown one."""
+    advisory = _public_advisory(advisory_id)
+    if advisory is None:
+        return problem_json(404, NOT_FOUND)
+    return public_json(request, AdvisoryDetail, _detail(advisory), last_modified=advisory.updated_at)
+
+
+@router.get(
+    "/{advisory_id}/revisions",
+    response={200: RevisionList, 304: None, 404: Problem, 422: Problem},
+    auth=None,
+    by_alias=True,  # "zh-Hans" keys: the OpenAPI description must name them as sent
+    summary="Revision history of an advisory",
+    operation_id="advisory_revisions",
+    url_name="advisory_revisions",
+)
+def advisory_revisions(request: HttpRequest, advisory_id: str = AdvisoryID) -> HttpResponse:
+    """The numbered, dated changes of a published (or withdrawn) advisory, oldest first."""
+    advisory = _public_advisory(advisory_id)
+    if advisory is None:
+        return problem_json(404, NOT_FOUND)
+    revisions = [
+        {"number": r.number, "date": r.date, "summary_en": r.summary_en, "summary_zh": r.summary_zh}
+        for r in advisory.revisions.order_by("number")
+    ]
+    body = {"advisory": advisory.advisory_id, "results": revisions}
+    return public_json(request, RevisionList, body, last_modified=advisory.updated_at)
