@@ -282,7 +282,7 @@ class _Plan:
     # (line, product, variant) → status sets of versions; "" in known_affected = the whole product
     statuses: dict[tuple[str, str, str], dict[str, list[str]]]
     # (line, product, variant) → (download URL, date) of the vendor fix
-    fixes: dict[tuple[str, str, str], tuple[str, str]]
+    fixes: dict[tuple[str, str, str], list[tuple[str, str, str]]]
     dropped: list[str]
 
 
@@ -655,7 +655,7 @@ def parse(doc: JSON) -> _Plan:
                     plan.hardware.append(leaf.version)
 
     statuses: dict[tuple[str, str, str], dict[str, list[str]]] = {}
-    fixes: dict[tuple[str, str, str], tuple[str, str]] = {}
+    fixes: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
     unresolved: set[str] = set()
     for vuln in vulns:
         status = vuln.get("product_status") or {}
@@ -672,7 +672,9 @@ def parse(doc: JSON) -> _Plan:
                         _fit(fixed_target.product, 200),
                         _fit(fixed_target.variant, 100),
                     )
-                    fixes.setdefault(slot_key, (str(rem.get("url") or ""), str(rem.get("date") or "")))
+                    candidate = (str(rem.get("url") or ""), str(rem.get("date") or ""), _text(rem.get("details")))
+                    if candidate not in fixes.setdefault(slot_key, []):
+                        fixes[slot_key].append(candidate)
         for key, pid in named:
             named_target = tree.resolve(pid)
             if named_target is None:
@@ -795,6 +797,26 @@ def _release(
     return found
 
 
+def _vendor_fix_for(
+    fix: FirmwareRelease, variant: str, others: set[str], candidates: list[tuple[str, str, str]]
+) -> tuple[str, str]:
+    """(URL, date) of the vendor fix that is about `fix`: one remediation often names the products of several
+    variants (psirt's do), so prefer the one whose text or URL names the fixed version and the variant (and, for
+    the standard build, no other variant); the first one when none says."""
+
+    def score(candidate: tuple[str, str, str]) -> int:
+        text = f"{candidate[2]} {candidate[0]}"
+        points = 2 if fix.version in text else 0
+        if variant:
+            points += 1 if variant in text else 0
+        else:
+            points += 0 if any(f"({other})" in text for other in others) else 1
+        return points
+
+    best = max(candidates, key=score)  # the first of equals: document order
+    return best[0], best[1]
+
+
 def _fill_release(release: FirmwareRelease, url: str, date: str) -> None:
     """The fixed release's download link and date from the vendor fix, where the catalog has none yet and they are
     ones the catalog accepts (an invalid one stays in the stored document only)."""
@@ -860,7 +882,9 @@ def _affected_rows(
         else:
             continue  # only "not affected": no row in the affected table
         if fix is not None and (line_name, product_name, variant) in plan.fixes:
-            _fill_release(fix, *plan.fixes[(line_name, product_name, variant)])
+            others = {v for v, _version in releases if v and v != variant}
+            url, date = _vendor_fix_for(fix, variant, others, plan.fixes[(line_name, product_name, variant)])
+            _fill_release(fix, url, date)
         rows.append(AffectedProduct(product=product, variant=variant, introduced=introduced, fixed=fix))
     return rows
 

@@ -1,0 +1,131 @@
+"""Round trip (issue 6 item 8): psirt's own CSAF documents, imported into an empty database, render again as the
+same documents — the import loses nothing psirt itself writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from psirt.accounts.models import User
+from psirt.advisories import documents, services
+from psirt.advisories.case_facts import create_demo_case
+from psirt.advisories.demo import load_demo_advisories
+from psirt.advisories.importer import import_csaf
+from psirt.advisories.models import PUBLIC_STATES, Advisory
+from psirt.catalog import demo as catalog_demo
+from psirt.catalog.models import FirmwareRelease, Product
+
+
+def _render_all() -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
+    return {a.advisory_id: documents.csaf_documents(a) for a in documents.advisory_queryset().order_by("advisory_id")}
+
+
+def _richer_advisory() -> None:
+    """One more advisory with what the demo ones lack: a region variant next to the standard build, an unfixed
+    product, two CVEs and a CNNVD ID, every text in both languages, several credits and references, a revision."""
+    lead = next(u for u in User.objects.order_by("id") if u.is_lead)
+    camera = Product.objects.get(slug="vt-ipc-x5")
+    recorder = Product.objects.get(slug="vt-nvr-s8")
+    case = create_demo_case(
+        product=camera,
+        title="Round-trip case",
+        disclosure_date=timezone.localdate() - dt.timedelta(days=1),
+        exploitation="poc",
+        actor=lead,
+    )
+    advisory = services.create_advisory(cases=[case], actor=lead)
+
+    def release(product: Product, variant: str, back: int) -> FirmwareRelease:
+        return list(product.releases.filter(variant=variant).order_by("-position"))[back]
+
+    advisory = services.update_advisory(
+        advisory=advisory,
+        actor=lead,
+        changes={
+            "title_en": "Authentication bypass in the RTSP service",
+            "title_zh": "RTSP 服务身份验证绕过",
+            "summary_en": "A crafted RTSP request reads the video stream without a password.",
+            "summary_zh": "特制的 RTSP 请求无需密码即可读取视频流。",
+            "description_en": "The RTSP service accepts a session token before checking it.",
+            "impact_en": "Anyone on the network can watch the cameras.",
+            "impact_zh": "网络中的任何人都能观看摄像机画面。",
+            "workarounds_en": "Turn RTSP off, or allow it from the recorder's address only.",
+            "cvss31_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N",
+            "cvss40_vector": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N",
+            "cwe_id": 287,
+            "exploitation": "poc",
+            "identifiers": "CVE-2026-20101\nCVE-2026-20102\nCNNVD-202601-1234",
+            "reference_urls": "https://www.example.org/research/rtsp\nhttps://www.cert.example/notes/42",
+            "credits_en": "Zhang San\nExample Research Team",
+        },
+        affected=[
+            services.AffectedInput(product=camera, introduced=release(camera, "", 5), fixed=release(camera, "", 1)),
+            services.AffectedInput(
+                product=camera, variant="EU", introduced=release(camera, "EU", 3), fixed=release(camera, "EU", 0)
+            ),
+            services.AffectedInput(product=recorder, introduced=release(recorder, "", 2)),
+        ],
+    )
+    advisory = services.submit_for_review(advisory=advisory, actor=lead)
+    advisory = services.approve_advisory(advisory=advisory, actor=lead)
+    advisory = services.publish_advisory(advisory=advisory, actor=lead)
+    services.update_advisory(
+        advisory=advisory,
+        actor=lead,
+        changes={"description_zh": "RTSP 服务在检查会话令牌之前就接受了它。"},
+        revision_summary_en="Chinese description added.",
+        revision_summary_zh="增加中文描述。",
+    )
+
+
+def _diff(before: Any, after: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ, as JSON paths (for a readable failure)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = sorted(set(before) | set(after))
+        return [d for k in keys for d in _diff(before.get(k), after.get(k), f"{path}/{k}")]
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [d for i, (b, a) in enumerate(zip(before, after, strict=True)) for d in _diff(b, a, f"{path}/{i}")]
+    return [] if before == after else [f"{path}: {json.dumps(before)[:200]} != {json.dumps(after)[:200]}"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_advisories_round_trip_through_import(settings: Any) -> None:
+    settings.PSIRT_DEMO_PASSWORD = "demo-password-Quokka-42"
+    lines: list[str] = []
+    catalog_demo.load_organization(lines.append)
+    catalog_demo.load_catalog(lines.append)
+    catalog_demo.load_accounts(lines.append)
+    load_demo_advisories(lines.append)
+    _richer_advisory()
+    before = _render_all()
+    assert len(before) == Advisory.objects.filter(state__in=PUBLIC_STATES).count() >= 4
+    assert any(zh is not None for _en, zh in before.values())
+    # The shapes worth a round trip are there: firmware on hardware revisions, region variants, several CVEs.
+    texts = [json.dumps(en) for en, _zh in before.values()]
+    assert any('"installed_on"' in t for t in texts) and any('"specification"' in t for t in texts)
+    assert any(len(en["vulnerabilities"]) > 1 for en, _zh in before.values())
+
+    # An empty database with the same organization profile (the publisher of the documents).
+    call_command("flush", interactive=False, verbosity=0)
+    catalog_demo.load_organization(lines.append)
+    assert Advisory.objects.count() == Product.objects.count() == 0
+
+    for tracking_id, (en, _zh) in before.items():
+        result = import_csaf(document=en, source=tracking_id)
+        assert result.outcome == "imported", result.line
+    for tracking_id, (_en, zh) in before.items():
+        if zh is not None:
+            result = import_csaf(document=zh, source=f"{tracking_id} (zh-Hans)")
+            assert result.outcome == "updated", result.line
+
+    after = _render_all()
+    assert sorted(after) == sorted(before)
+    for tracking_id in before:
+        # Nothing normalised: psirt writes no generator date or version, so the documents compare as they are.
+        assert _diff(before[tracking_id][0], after[tracking_id][0]) == [], tracking_id
+        assert _diff(before[tracking_id][1], after[tracking_id][1]) == [], f"{tracking_id} (zh-Hans)"
