@@ -35,10 +35,11 @@ OWN_COMMANDS = {
     "cvss": "Score a CVSS v3.1 or v4.0 vector: `psirt cvss VECTOR` prints JSON (exit 2 for an invalid vector).",
     "validate-csaf": "Validate CSAF 2.0 files: strict schema and every mandatory test (exit 1 if any fails).",
     "import-csaf": "Import CSAF 2.0 files or directories as published advisories (exit 1 if any is refused).",
+    "export-csaf": "Write the CSAF 2.0 provider tree into DIR (refuses a non-empty DIR unless --force).",
 }
 
 # psirt's hyphenated command names and the Django management commands behind them.
-ALIASES = {"validate-csaf": "validate_csaf", "import-csaf": "import_csaf"}
+ALIASES = {"validate-csaf": "validate_csaf", "import-csaf": "import_csaf", "export-csaf": "export_csaf"}
 
 
 def _usage() -> str:

@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 
 from psirt.accounts import urls as accounts_urls
-from psirt.advisories import cve_download, feeds
+from psirt.advisories import cve_download, feeds, provider_views
 from psirt.advisories import urls as advisories_urls
 from psirt.api.urls import api
 from psirt.cases import urls as cases_urls
@@ -44,6 +44,10 @@ urlpatterns = [
     path(".well-known/security.txt", security_txt.security_txt_view, name="security_txt"),
     path("security.txt", security_txt.legacy_security_txt, name="security_txt_legacy"),
     path("pgp-key.txt", security_txt.security_team_key, name="security_team_key"),
+    # The CSAF 2.0 provider tree (files and folder listings) and each advisory's current CSAF document.
+    path(".well-known/csaf/", provider_views.well_known_csaf, name="csaf_provider"),
+    path(".well-known/csaf/<path:subpath>", provider_views.well_known_csaf, name="csaf_provider_file"),
+    path("advisories/<str:advisory_id>/csaf.json", provider_views.advisory_csaf, name="advisory_csaf"),
     # The full feed comes first: a product line with the slug "advisories" gets the full feed, not a wrong one.
     path("feeds/advisories.atom", feeds.advisories_feed, name="advisories_feed"),
     path("feeds/<slug:slug>.atom", feeds.line_feed, name="line_feed"),

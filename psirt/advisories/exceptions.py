@@ -62,3 +62,14 @@ class ExpediteNeedsJustification(PublicationRefused):
 
 class CaseNotPublishable(PublicationRefused):
     """An included case is in a state from which it cannot be published (e.g. rejected)."""
+
+
+class InvalidCsafDocument(PublicationRefused):
+    """The advisory's CSAF document cannot be written or fails the CSAF 2.0 validator (strict schema and the
+    mandatory tests). `test` is the failing test's number ("6.1.9", "schema"; empty when no document could be
+    made), `path` the JSON pointer of the problem: what the author needs to find the cause."""
+
+    def __init__(self, message: str = "", *, test: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.test = test
+        self.path = path

@@ -28,6 +28,7 @@ from psirt.advisories.case_facts import (
     mark_case_published,
 )
 from psirt.advisories.exceptions import (
+    InvalidCsafDocument,
     InvalidInput,
     NotAllowed,
     PublicationRefused,
@@ -419,6 +420,8 @@ def update_advisory(
             number = _add_revision(advisory, summary_en=summary_en, summary_zh=summary_zh, actor=actor)
             data["revision"] = number
         advisory.save()
+        if "revision" in data:
+            _publish_csaf(advisory)
         record(action="advisory.updated", actor=actor, request=request, target=advisory, data=data)
         if "revision" in data and notify:
             _notify(advisory=advisory, revision=data["revision"], actor=actor, request=request)
@@ -548,6 +551,68 @@ def approve_expedite(*, advisory: Advisory, actor: Any, request: HttpRequest | N
     return advisory
 
 
+# --- CSAF provider ----------------------------------------------------------------------------------------
+
+
+def csaf_documents_for_publication(advisory: Advisory) -> list[dict[str, Any]]:
+    """The advisory's CSAF documents (English, and the zh-Hans translation when there is one) as they would be
+    published now, each checked by the validator (strict schema + every mandatory test). Raises
+    InvalidCsafDocument naming the first failing test and JSON path: nothing invalid is ever published."""
+    from psirt.advisories.documents import DocumentError
+    from psirt.advisories.provider import ProviderError, advisory_documents, document_path
+    from psirt.formats.csaf_validate import validate_csaf
+
+    try:
+        docs = advisory_documents(advisory)
+        for doc in docs:
+            document_path(doc)
+    except (DocumentError, ProviderError, ValueError) as exc:
+        raise InvalidCsafDocument(
+            _("The CSAF document of this advisory cannot be written: %(reason)s") % {"reason": exc}
+        ) from None
+    for doc in docs:
+        errors = [p for p in validate_csaf(doc) if p.severity == "error"]
+        if errors:
+            first = errors[0]
+            raise InvalidCsafDocument(
+                _(
+                    "The CSAF document (%(lang)s) fails CSAF test %(test)s at %(path)s: %(message)s "
+                    "(%(count)d problem(s) in all). Correct the advisory, then try again."
+                )
+                % {
+                    "lang": doc["document"].get("lang", "en"),
+                    "test": first.test,
+                    "path": first.path,
+                    "message": first.message,
+                    "count": len(errors),
+                },
+                test=first.test,
+                path=first.path,
+            )
+    return docs
+
+
+def _publish_csaf(advisory: Advisory) -> None:
+    """Validate the advisory's CSAF documents now, inside the publication's transaction (an invalid document
+    rolls the whole change back), and write them to the provider tree once the transaction has committed (a
+    rolled-back publication writes nothing). A failed write is logged and left to the periodic
+    `sync_csaf_provider` task: the publication itself stands."""
+    docs = csaf_documents_for_publication(advisory)
+    advisory_id = advisory.advisory_id
+
+    def write() -> None:
+        from psirt.advisories.provider import update_documents
+
+        try:
+            update_documents(docs)
+        except Exception:
+            logger.exception(
+                "CSAF provider tree not updated for %s; the sync_csaf_provider task will repair it", advisory_id
+            )
+
+    transaction.on_commit(write)
+
+
 # --- publication ------------------------------------------------------------------------------------------
 
 
@@ -598,6 +663,7 @@ def publish_advisory(
             actor=actor,
         )
         advisory.save()
+        _publish_csaf(advisory)
         record(
             action="advisory.published",
             actor=actor,
@@ -718,5 +784,6 @@ def withdraw_advisory(*, advisory: Advisory, actor: Any, reason: str, request: H
         advisory.withdrawn_reason = clean
         _add_revision(advisory, summary_en=f"Withdrawn: {clean}", summary_zh=f"已撤回：{clean}", actor=actor)
         advisory.save()
+        _publish_csaf(advisory)
         record(action="advisory.withdrawn", actor=actor, request=request, target=advisory)
     return advisory

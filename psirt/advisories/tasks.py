@@ -22,3 +22,23 @@ def publish_due_advisories() -> list[str]:
     from psirt.advisories.services import publish_due_advisories as publish_due
 
     return publish_due()
+
+
+@task()
+def sync_csaf_provider() -> dict[str, int]:
+    """Repair the CSAF provider tree: write what a failed write after a publication left out, remove what is no
+    longer public. Cheap when the tree is current (no document is rendered)."""
+    from psirt.advisories.provider import sync_provider
+
+    summary = sync_provider()
+    return {"checked": summary.checked, "rendered": summary.rendered, "written": len(summary.changes.written)}
+
+
+@task()
+def sync_csaf_provider_full() -> dict[str, int]:
+    """Render every public advisory and rewrite what differs (daily): catches changes that reach the documents
+    without a revision, such as a new organisation name or site address."""
+    from psirt.advisories.provider import sync_provider
+
+    summary = sync_provider(full=True)
+    return {"checked": summary.checked, "rendered": summary.rendered, "written": len(summary.changes.written)}

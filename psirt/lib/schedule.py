@@ -34,6 +34,10 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("psirt.intake.tasks.purge_expired", 60 * 60),
     Periodic("psirt.notify.tasks.purge_unconfirmed_subscriptions", 60 * 60),
     Periodic("psirt.lib.tasks.verify_audit_chain", 60 * 60),
+    # The CSAF tree is written right after each publication; these repair a write that failed (quick) and
+    # catch document changes that came without a revision (full).
+    Periodic("psirt.advisories.tasks.sync_csaf_provider", 10 * 60),
+    Periodic("psirt.advisories.tasks.sync_csaf_provider_full", 24 * 60 * 60),
 )
 
 

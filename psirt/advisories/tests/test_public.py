@@ -81,6 +81,8 @@ def catalog_of_advisories(
 ) -> dict[str, Advisory]:
     router_line = ProductLine.objects.create(slug="routers", name_en="Routers", position=2)
     router = Product.objects.create(line=router_line, slug="router-r1", name="Router R1")
+    # A public release in the affected range: without one there is no CSAF document, and no publication.
+    FirmwareRelease.objects.create(product=router, version="1.0.0", position=10)
     return {
         "rce": _published(product, lead, releases["V5.6.0"], identifiers="CVE-2026-11111", title_en="Camera RCE"),
         "xss": _published(
