@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.http import HttpRequest
 from django.utils.text import slugify
@@ -87,6 +87,7 @@ Outcome = Literal["imported", "updated", "unchanged", "refused"]
 JSON = dict[str, Any]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_UNSTORABLE_CHAR = re.compile("[\x00\ud800-\udfff]")
 _OWN_ID = re.compile(r"^(?P<prefix>[A-Za-z0-9]+)-SA-(?P<year>\d{4})-(?P<number>\d{3,9})$")
 _V4 = re.compile(r"CVSS:4\.0/[A-Za-z:/]+")
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -166,11 +167,45 @@ def read_document(path: Path, *, max_bytes: int = MAX_BYTES, follow_symlinks: bo
     except UnicodeDecodeError as exc:
         raise Refused(f"not UTF-8 text (byte {exc.start}); CSAF documents are UTF-8") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise Refused(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except _NotJson as exc:
+        raise Refused(f"not JSON: {exc}") from None
     except RecursionError:
         raise Refused("not JSON we can read: nested too deeply") from None
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _unstorable(value: Any, path: str = "", depth: int = 0) -> str | None:
+    """The JSON path of the first value no database column can store as given: a NUL character or a lone surrogate
+    in a string (PostgreSQL's text and jsonb refuse them, UTF-8 cannot encode a surrogate), a NaN or infinite number.
+    The stored document must be the original, so such a document is refused rather than silently changed."""
+    if depth > 200:
+        return path or "/"
+    if isinstance(value, str):
+        if _UNSTORABLE_CHAR.search(value):
+            return path or "/"
+        return None
+    if isinstance(value, float):
+        return None if value == value and value not in (float("inf"), float("-inf")) else (path or "/")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable(key, f"{path}/{key}", depth + 1) or _unstorable(item, f"{path}/{key}", depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if found := _unstorable(item, f"{path}/{index}", depth + 1):
+                return found
+    return None
 
 
 def iter_files(paths: Sequence[str | Path]) -> Iterator[tuple[Path, bool, str]]:
@@ -940,6 +975,12 @@ def import_csaf(
     one transaction with its audit record. Same document again: "unchanged"; a newer version of an imported
     advisory: "updated" with its new revisions."""
     name = source or "document"
+    if (where := _unstorable(document)) is not None:
+        return ImportResult(
+            name,
+            "refused",
+            messages=(f"{where[:200]}: a NUL character, a lone surrogate or a non-finite number cannot be stored",),
+        )
     problems = [p for p in validate_csaf(document) if p.severity == "error"]
     if problems:
         shown_problems = tuple(str(p)[:300] for p in problems[:20])
@@ -952,6 +993,8 @@ def import_csaf(
         return _write(plan, document, actor=actor, request=request, source=name)
     except Refused as exc:
         return ImportResult(name, "refused", messages=exc.messages)
+    except DatabaseError as exc:  # the transaction is rolled back: nothing of the document is written
+        return ImportResult(name, "refused", messages=(f"cannot be stored: {type(exc).__name__}",))
     except (KeyError, TypeError, ValueError) as exc:  # a valid document of a shape this code did not foresee
         return ImportResult(name, "refused", messages=(f"cannot map this document: {type(exc).__name__}: {exc}"[:300],))
 

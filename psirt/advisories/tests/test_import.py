@@ -287,6 +287,37 @@ def test_values_that_are_not_csaf_documents_are_refused(value: Any) -> None:
     assert Advisory.objects.count() == 0
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("/document/title", "XXE\x00"),
+        ("/document/title", "XXE \ud800"),
+        ("/vulnerabilities/0/scores/0/cvss_v3/baseScore", float("nan")),
+    ],
+)
+def test_values_no_database_can_store_are_refused_on_every_database(where: str, value: Any) -> None:
+    """PostgreSQL refuses NUL and lone surrogates in text and jsonb; SQLite would take some of them. The stored
+    document must be the original, so both databases refuse the document the same way, before writing."""
+    doc = load(BSI)
+    if where == "/document/title":
+        doc["document"]["title"] = value
+    else:
+        doc["vulnerabilities"][0]["scores"][0]["cvss_v3"]["baseScore"] = value
+    result = import_csaf(document=doc, source="x")
+    assert result.outcome == "refused" and result.messages[0].startswith(f"{where}: ")
+    assert counts() == (0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def test_nan_and_infinity_are_not_json(tmp_path: Path) -> None:
+    from psirt.advisories.importer import Refused
+
+    path = tmp_path / "nan.json"
+    path.write_text('{"score": NaN}', encoding="utf-8")
+    with pytest.raises(Refused, match="NaN is not a JSON number"):
+        read_document(path)
+
+
 # --- numbering ---------------------------------------------------------------------------------------------------
 
 
