@@ -26,6 +26,7 @@ from django.views.decorators.http import require_safe
 
 from psirt.advisories.documents import document_base_url
 from psirt.advisories.models import PUBLIC_STATES, Advisory, Revision
+from psirt.cases.models import Severity
 from psirt.catalog.models import ProductLine
 from psirt.formats.atom import CONTENT_TYPE, FeedEntry, FeedMeta, render_atom
 from psirt.formats.csaf import csaf_document_url
@@ -63,10 +64,35 @@ def _revisions(line: ProductLine | None) -> QuerySet[Revision]:
         revisions = revisions.filter(
             advisory__in=Advisory.objects.filter(affected__product__line=line).values("pk"),
         )
-    return revisions.select_related("advisory").order_by("-date", "-number", "-pk")[:FEED_SIZE]
+    # Only the columns an entry shows: an advisory's long texts (description, impact, …) would be most of the bytes.
+    columns = ["number", "date", "summary_en", "summary_zh", "advisory__advisory_id", "advisory__public_id"]
+    columns += [f"advisory__{name}" for name in ("title_en", "title_zh", "summary_en", "summary_zh", "severity")]
+    columns += [f"advisory__{name}" for name in ("identifiers", "state", "published_at", "created_at", "updated_at")]
+    return revisions.select_related("advisory").only(*columns).order_by("-date", "-number", "-pk")[:FEED_SIZE]
 
 
-def _entry(revision: Revision, lang: str) -> FeedEntry:
+@dataclass(frozen=True)
+class _AdvisoryFacts:
+    """What every entry of one advisory shares, worked out once per feed (URL reversing and choice labels are the
+    bulk of the rendering time otherwise)."""
+
+    url: str
+    published: datetime
+    categories: tuple[str, ...]
+    csaf_url: str
+
+
+def _facts(advisory: Advisory, severities: dict[str, str]) -> _AdvisoryFacts:
+    published = advisory.published_at or advisory.created_at  # never the fallback: the query asks for published_at
+    return _AdvisoryFacts(
+        url=_absolute(advisory.get_absolute_url()),
+        published=published,
+        categories=tuple(term for term in (severities.get(advisory.severity, ""), *advisory.cve_ids) if term),
+        csaf_url=csaf_document_url(document_base_url(), advisory.advisory_id, published),
+    )
+
+
+def _entry(revision: Revision, lang: str, facts: _AdvisoryFacts) -> FeedEntry:
     advisory = revision.advisory
     names = {"id": advisory.advisory_id, "title": advisory.title, "number": revision.number}
     if revision.number == 1:
@@ -75,19 +101,17 @@ def _entry(revision: Revision, lang: str) -> FeedEntry:
     else:
         title = _("%(id)s, revision %(number)s: %(title)s") % names
         summary = revision.summary
-    published = advisory.published_at or revision.date  # never None here: the query asks for published_at
-    severity = advisory.get_severity_display() if advisory.severity else ""
     return FeedEntry(
         # A name-based UUID: the same revision keeps its ID forever, across host renames; one per language because
         # the two entries say different words.
         id=f"urn:uuid:{uuid.uuid5(advisory.public_id, f'revision/{revision.number}/{lang}')}",
         title=title,
-        url=_absolute(advisory.get_absolute_url()),
+        url=facts.url,
         updated=revision.date,
-        published=published,
+        published=facts.published,
         summary=summary,
-        categories=tuple(term for term in (severity, *advisory.cve_ids) if term),
-        csaf_url=csaf_document_url(document_base_url(), advisory.advisory_id, published),
+        categories=facts.categories,
+        csaf_url=facts.csaf_url,
     )
 
 
@@ -97,7 +121,12 @@ def build_feed(*, line: ProductLine | None = None, lang: str = "en") -> Feed:
     profile = OrganizationProfile.get()
     with translation.override(django_lang):
         revisions = list(_revisions(line))
-        entries = [_entry(revision, lang) for revision in revisions]
+        severities = {value: str(label) for value, label in Severity.choices}
+        facts: dict[int, _AdvisoryFacts] = {}
+        for revision in revisions:
+            if revision.advisory_id not in facts:
+                facts[revision.advisory_id] = _facts(revision.advisory, severities)
+        entries = [_entry(revision, lang, facts[revision.advisory_id]) for revision in revisions]
         vendor = profile.name
         if line is None:
             title = _("%(vendor)s security advisories") % {"vendor": vendor}

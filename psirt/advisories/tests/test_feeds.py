@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -13,9 +14,11 @@ from django.utils import timezone
 
 from psirt.accounts.models import User
 from psirt.advisories import services
+from psirt.advisories.feeds import build_feed
 from psirt.advisories.models import Advisory, Revision
 from psirt.advisories.tests.conftest import approve, make_case, publish
 from psirt.catalog.models import Product, ProductLine
+from psirt.pages.models import OrganizationProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -235,3 +238,15 @@ def test_demo_of_publish_helper_keeps_feed_consistent(client: Client, draft: Adv
     assert _titles(_feed(client)) == []
     publish(draft, lead)
     assert len(_titles(_feed(client))) == 1
+
+
+def test_queries_stay_flat_whatever_the_number_of_entries(published: Advisory, django_assert_num_queries: Any) -> None:
+    start = published.published_at or timezone.now()
+    Revision.objects.bulk_create(
+        Revision(advisory=published, number=n, date=start + dt.timedelta(minutes=n), summary_en=f"Change {n}.")
+        for n in range(2, 40)
+    )
+    OrganizationProfile.get()
+    with django_assert_num_queries(2):  # the profile, the revisions with their advisories (long texts left out)
+        feed = build_feed()
+    assert feed.body.count("<entry>") == 39
