@@ -5,6 +5,7 @@ and the team encryption key it points at."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +260,24 @@ def test_hiring_url_setting_is_parsed_strictly(tmp_path: Path) -> None:
     for bad in ["http://jobs.example.com/", "https://jobs.example.com/a b", "https://jobs.example.com/\nX: y", "jobs"]:
         with pytest.raises(ConfigError, match="PSIRT_HIRING_URL"):
             load_config(prod_env(PSIRT_HIRING_URL=bad), base_dir=tmp_path)
+
+
+def test_signature_verifies_with_the_key_the_csaf_provider_publishes(
+    client: Client, profile: OrganizationProfile, signing_key_file: Path, settings: Any, tmp_path: Path
+) -> None:
+    # A scanner's path: security.txt names the CSAF provider metadata, which names the public key; that published
+    # key, fetched over HTTP, must vouch for the file.
+    from psirt.advisories.provider import sync_provider
+
+    settings.PSIRT_VAR_DIR = tmp_path
+    sync_provider(full=True)
+    body = _get(client)[1]
+    (csaf,) = parse_security_txt(body)["CSAF"]
+    metadata = client.get(csaf.removeprefix(BASE))
+    assert metadata.status_code == 200
+    (key,) = json.loads(b"".join(metadata.streaming_content))["public_openpgp_keys"]
+    published = client.get(key["url"].removeprefix(BASE))
+    assert published.status_code == 200
+    public_key = b"".join(published.streaming_content).decode("ascii")
+    assert signing.verify_clearsigned(body, public_key) is not None
+    assert key["fingerprint"] == signing.signing_key().fingerprint
