@@ -275,9 +275,9 @@ def test_signature_verifies_with_the_key_the_csaf_provider_publishes(
     (csaf,) = parse_security_txt(body)["CSAF"]
     metadata = client.get(csaf.removeprefix(BASE))
     assert metadata.status_code == 200
-    (key,) = json.loads(b"".join(metadata.streaming_content))["public_openpgp_keys"]
+    (key,) = json.loads(metadata.getvalue())["public_openpgp_keys"]
     published = client.get(key["url"].removeprefix(BASE))
     assert published.status_code == 200
-    public_key = b"".join(published.streaming_content).decode("ascii")
+    public_key = published.getvalue().decode("ascii")
     assert signing.verify_clearsigned(body, public_key) is not None
     assert key["fingerprint"] == signing.signing_key().fingerprint
