@@ -43,6 +43,7 @@ _SIGNED_CACHE_SIZE = 8
 
 _signed: OrderedDict[tuple[str, str], str] = OrderedDict()
 _signed_lock = threading.Lock()
+_warned: set[str] = set()
 
 
 def expires_for(now: datetime) -> datetime:
@@ -106,6 +107,15 @@ def security_txt_fields(*, profile: OrganizationProfile, now: datetime) -> Secur
     )
 
 
+def _warn_once(message: str) -> None:
+    """Scanners fetch security.txt all day: one line per process and cause is enough (`check --deploy` warns too)."""
+    with _signed_lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    logger.warning("%s", message)
+
+
 def _clear_sign(text: str) -> tuple[str, str]:
     """(`text` clear-signed, the key's fingerprint), or (`text`, "") when no signing key is configured."""
     from psirt.lib.signing import SigningUnavailable, signing_key
@@ -113,7 +123,7 @@ def _clear_sign(text: str) -> tuple[str, str]:
     try:
         key = signing_key()
     except SigningUnavailable as exc:
-        logger.warning("security.txt is served unsigned: %s", exc)
+        _warn_once(f"security.txt is served unsigned: {exc}")
         return text, ""
     cache_key = (key.fingerprint, text)
     with _signed_lock:

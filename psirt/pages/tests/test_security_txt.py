@@ -281,3 +281,13 @@ def test_signature_verifies_with_the_key_the_csaf_provider_publishes(
     public_key = published.getvalue().decode("ascii")
     assert signing.verify_clearsigned(body, public_key) is not None
     assert key["fingerprint"] == signing.signing_key().fingerprint
+
+
+def test_a_missing_signing_key_is_logged_once_not_per_request(
+    client: Client, profile: OrganizationProfile, no_signing_key: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    security_txt._warned.clear()
+    for _ in range(3):
+        _get(client)
+    warnings = [r for r in caplog.records if r.name == "psirt.pages.security_txt" and "unsigned" in r.getMessage()]
+    assert len(warnings) == 1 and "PSIRT_SIGNING_KEY_FILE" in warnings[0].getMessage()
