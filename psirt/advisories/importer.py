@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import stat
@@ -72,6 +73,8 @@ from psirt.lib.cvss import CvssError, score_vector, severity_for
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
 from psirt.lib.sequences import next_in_year
+
+logger = logging.getLogger(__name__)
 
 # The largest real CSAF documents (distribution kernels) are tens of MB; beyond this it is not an advisory.
 MAX_BYTES = 64 * 1024 * 1024
@@ -245,9 +248,11 @@ def import_paths(
     actor: Any = None,
     request: HttpRequest | None = None,
     max_bytes: int = MAX_BYTES,
+    write_tree: bool = True,
 ) -> list[ImportResult]:
     """Import every CSAF file named (or found under a named directory); one result per file, in order. Each document
-    is imported in its own transaction, so one refused file does not undo the others."""
+    is imported in its own transaction, so one refused file does not undo the others. The CSAF provider tree is
+    brought up to date once at the end (`write_tree`)."""
     results = []
     for path, named, problem in iter_files(paths):
         source = str(path)
@@ -259,7 +264,9 @@ def import_paths(
         except Refused as exc:
             results.append(ImportResult(source, "refused", messages=exc.messages))
             continue
-        results.append(import_csaf(document=document, actor=actor, request=request, source=source))
+        results.append(import_csaf(document=document, actor=actor, request=request, source=source, write_tree=False))
+    if write_tree and any(r.outcome in ("imported", "updated") for r in results):
+        sync_tree()
     return results
 
 
@@ -957,23 +964,74 @@ def _revision_count(doc: JSON) -> int:
     return len(doc["document"]["tracking"]["revision_history"])
 
 
-def imported_document(advisory: Advisory) -> JSON | None:
-    """The stored original CSAF document when psirt should serve it as the advisory's CSAF: the advisory was
-    imported and has not been revised in psirt since (its revisions are exactly the document's). None otherwise:
-    then psirt renders the document from its rows, as for its own advisories."""
+def _changed_in_psirt(advisory: Advisory) -> bool:
+    """Whether an imported advisory was revised or withdrawn in psirt after its last import."""
     source = advisory.source_csaf
     if not isinstance(source, dict) or advisory.state != AdvisoryState.PUBLISHED:
+        return True
+    return len(advisory.revisions.all()) != _revision_count(source)
+
+
+def imported_document(advisory: Advisory) -> JSON | None:
+    """The stored original CSAF document when psirt should serve it as the advisory's CSAF: the advisory was
+    imported, has not been revised in psirt since (its revisions are exactly the document's) and the document's
+    publisher is this organization as psirt writes it (a trusted provider's documents and provider-metadata name the
+    same publisher, CSAF requirement 7). None otherwise: then psirt renders the document from its rows, as for its
+    own advisories. Uses the prefetched revisions when there are (documents.advisory_queryset)."""
+    from psirt.advisories.documents import publisher
+
+    source = advisory.source_csaf
+    if not isinstance(source, dict) or _changed_in_psirt(advisory):
         return None
-    return source if advisory.revisions.count() == _revision_count(source) else None
+    ours = publisher()
+    theirs = source["document"]["publisher"]
+    if (theirs.get("name"), theirs.get("namespace")) != (ours.name, ours.namespace):
+        return None
+    return source
+
+
+def _write_tree_after_commit(advisory: Advisory) -> None:
+    """Once the import has committed, put the advisory's documents into the CSAF provider tree, as a publication
+    does (psirt.advisories.services). Best effort: a failure is logged and the periodic sync repairs the tree."""
+    pk, advisory_id = advisory.pk, advisory.advisory_id
+
+    def write() -> None:
+        from psirt.advisories.provider import advisory_documents, update_documents
+
+        try:
+            update_documents(advisory_documents(Advisory.objects.get(pk=pk)))
+        except Exception as exc:  # never undo a committed import for the tree
+            logger.warning("CSAF tree not updated for imported %s: %s", advisory_id, type(exc).__name__)
+
+    transaction.on_commit(write)
+
+
+def sync_tree() -> None:
+    """After a batch of imports: one pass over the provider tree instead of one listing rewrite per document."""
+    from psirt.advisories.provider import sync_provider
+
+    try:
+        summary = sync_provider()
+    except Exception as exc:  # the imports stand; the periodic sync repairs the tree
+        logger.warning("CSAF tree not synchronised after the import: %s", type(exc).__name__)
+        return
+    if summary.failed:
+        logger.warning("CSAF tree: %d advisories could not be rendered: %s", len(summary.failed), summary.failed[:20])
 
 
 def import_csaf(
-    *, document: Any, actor: Any = None, request: HttpRequest | None = None, source: str = ""
+    *,
+    document: Any,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+    source: str = "",
+    write_tree: bool = True,
 ) -> ImportResult:
     """Import one CSAF 2.0 document (a parsed JSON value) as a published advisory: validated first (strict schema
     and mandatory tests; refused with each problem's test number and JSON path, nothing written), then written in
     one transaction with its audit record. Same document again: "unchanged"; a newer version of an imported
-    advisory: "updated" with its new revisions."""
+    advisory: "updated" with its new revisions. With `write_tree`, the CSAF provider tree gets the advisory's
+    documents after the commit (a batch passes False and calls `sync_tree` once)."""
     name = source or "document"
     if (where := _unstorable(document)) is not None:
         return ImportResult(
@@ -988,9 +1046,9 @@ def import_csaf(
         return ImportResult(name, "refused", messages=("invalid CSAF 2.0", *shown_problems, *more))
     try:
         if _is_translation(document):
-            return _write_translation(document, actor=actor, request=request, source=name)
+            return _write_translation(document, actor=actor, request=request, source=name, write_tree=write_tree)
         plan = parse(document)
-        return _write(plan, document, actor=actor, request=request, source=name)
+        return _write(plan, document, actor=actor, request=request, source=name, write_tree=write_tree)
     except Refused as exc:
         return ImportResult(name, "refused", messages=exc.messages)
     except DatabaseError as exc:  # the transaction is rolled back: nothing of the document is written
@@ -999,7 +1057,9 @@ def import_csaf(
         return ImportResult(name, "refused", messages=(f"cannot map this document: {type(exc).__name__}: {exc}"[:300],))
 
 
-def _write(plan: _Plan, document: JSON, *, actor: Any, request: HttpRequest | None, source: str) -> ImportResult:
+def _write(
+    plan: _Plan, document: JSON, *, actor: Any, request: HttpRequest | None, source: str, write_tree: bool
+) -> ImportResult:
     with transaction.atomic():
         existing = Advisory.objects.select_for_update().filter(advisory_id=plan.tracking_id).first()
         if existing is not None:
@@ -1007,7 +1067,7 @@ def _write(plan: _Plan, document: JSON, *, actor: Any, request: HttpRequest | No
                 raise Refused(f"{plan.tracking_id} is an advisory written in psirt; an import does not overwrite it")
             if existing.source_csaf == document:
                 return ImportResult(source, "unchanged", plan.tracking_id)
-            if imported_document(existing) is None:
+            if _changed_in_psirt(existing):
                 raise Refused(f"{plan.tracking_id} has been revised (or withdrawn) in psirt since its import")
             if not _is_newer(document, existing.source_csaf):
                 version = existing.source_csaf["document"]["tracking"].get("version")
@@ -1058,6 +1118,8 @@ def _write(plan: _Plan, document: JSON, *, actor: Any, request: HttpRequest | No
                 "products": len(plan.products),
             },
         )
+        if write_tree:
+            _write_tree_after_commit(advisory)
     messages = [f"version {plan.version}", f"{added} revisions added", f"{len(rows)} affected products"]
     messages += [f"not kept in the fields (still in the stored document): {d}" for d in plan.dropped]
     return ImportResult(source, outcome, plan.tracking_id, tuple(messages))
@@ -1071,7 +1133,9 @@ def _is_translation(doc: JSON) -> bool:
     return bool(document.get("source_lang")) and document.get("source_lang") != document.get("lang")
 
 
-def _write_translation(doc: JSON, *, actor: Any, request: HttpRequest | None, source: str) -> ImportResult:
+def _write_translation(
+    doc: JSON, *, actor: Any, request: HttpRequest | None, source: str, write_tree: bool
+) -> ImportResult:
     """A translation document (`source_lang` set, psirt writes zh-Hans ones) fills the Chinese texts of the advisory
     imported from its original: title, the four notes, the revision summaries. Texts the translation leaves in the
     source language (psirt writes the English one where no Chinese exists) stay empty on the Chinese side."""
@@ -1117,4 +1181,6 @@ def _write_translation(doc: JSON, *, actor: Any, request: HttpRequest | None, so
             target=advisory,
             data={"advisory": tracking_id, "lang": lang[:20], "fields": changed, "revisions": updated},
         )
+        if write_tree:
+            _write_tree_after_commit(advisory)
     return ImportResult(source, "updated", tracking_id, (f"translation ({lang[:20]})",))

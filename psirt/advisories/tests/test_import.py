@@ -40,6 +40,13 @@ EXPECTED = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _own_var_dir(settings: Any, tmp_path: Path) -> Path:
+    """The CSAF provider tree an import writes goes to this test's folder, not the shared test var/."""
+    settings.PSIRT_VAR_DIR = tmp_path / "var"
+    return tmp_path / "var"
+
+
 def load(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
@@ -156,6 +163,16 @@ def test_bsi_example_in_detail() -> None:
     assert row.fixed.release_date == dt.date(2022, 3, 14)
     revision = advisory.revisions.get()
     assert (revision.number, revision.summary_en) == (1, "Initial revision")
+    # Served as the advisory's CSAF only when its publisher is this organization (CSAF requirement 7).
+    assert imported_document(advisory) is None
+    OrganizationProfile.objects.update_or_create(
+        id=1,
+        defaults={
+            "name_en": "Bundesamt für Sicherheit in der Informationstechnik",
+            "website": "https://www.bsi.bund.de",
+        },
+    )
+    advisory.refresh_from_db()
     assert imported_document(advisory) == load(BSI)
 
 
@@ -393,6 +410,24 @@ def test_a_chinese_translation_fills_the_chinese_texts() -> None:
     assert "Simplified Chinese" in import_csaf(document=german, source="de").line
 
 
+@pytest.mark.django_db
+def test_an_import_writes_the_provider_tree_after_it_commits(
+    tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    target = tmp_path / "var" / "csaf" / "white" / "2022" / "bsi-2022-0001.json"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        import_csaf(document=load(BSI), source="bsi")
+    assert not target.exists() and len(callbacks) == 1
+    callbacks[0]()
+    written = json.loads(target.read_text(encoding="utf-8"))
+    assert written["document"]["tracking"]["id"] == "BSI-2022-0001"
+    assert (target.parent / "bsi-2022-0001.json.sha256").is_file()
+    # A refused document queues nothing.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        import_csaf(document=load(EXAMPLES / "rhsa-2019_1862.json"), source="info")
+    assert callbacks == []
+
+
 # --- files and directories ---------------------------------------------------------------------------------------
 
 
@@ -468,6 +503,8 @@ def test_the_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     call_command("import_csaf", str(good))
     out = capsys.readouterr().out
     assert f"{good}: imported BSI-2022-0001" in out and "1 imported" in out
+    # The CSAF provider tree has the advisory once the batch is done.
+    assert (tmp_path / "var" / "csaf" / "white" / "2022" / "bsi-2022-0001.json").is_file()
     call_command("import_csaf", str(tmp_path / "docs"))
     assert "unchanged BSI-2022-0001" in capsys.readouterr().out
     invalid = _failure_files("6.1.1")[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,12 @@ from psirt.pages.models import OrganizationProfile
 from .conftest import publish
 
 Documents = dict[str, tuple[dict[str, Any], dict[str, Any] | None]]
+
+
+@pytest.fixture(autouse=True)
+def _own_var_dir(settings: Any, tmp_path: Path) -> None:
+    """Publications and imports write the CSAF provider tree after they commit: into this test's folder."""
+    settings.PSIRT_VAR_DIR = tmp_path / "var"
 
 
 def _render_all() -> Documents:
