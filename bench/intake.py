@@ -173,6 +173,21 @@ def start_smtp_sink() -> tuple[object, int]:
     return controller, port
 
 
+def session_cpu(session: int) -> float:
+    """CPU seconds (user + system) used so far by every live process of a session (gunicorn's master and
+    workers, or the mail worker): the numbers that say where a report's cost goes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # field 6 of stat: the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def wait_for(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -250,17 +265,24 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
         seconds = args.seconds
         Load(port, "/api/v1/reports", 2, 1).run()  # warm-up (imports, connections)
         results: dict[str, float] = {}
+        worker_cpu_start = 0.0
         for name, path in (("ref", "/bench/reference"), ("intake", "/api/v1/reports")):
             load = Load(port, path, args.clients, seconds)
+            cpu_before = session_cpu(server.pid), session_cpu(worker.pid)
             elapsed = load.run()
             summary = load.summary(elapsed)
+            done = max(1, len(load.latencies))
+            summary["server_cpu_ms"] = (session_cpu(server.pid) - cpu_before[0]) * 1000 / done
+            if name == "intake":
+                worker_cpu_start = cpu_before[1]
             for key, value in summary.items():
                 results[f"{name}_{key}"] = value
             if name == "intake":
                 results["intake_unique_ids"] = len(set(load.tracking_ids))
             print(
                 f"  {label:8} {name:7} {summary['rps']:8.1f} req/s  p50 {summary['p50_ms']:6.1f} ms  "
-                f"p99 {summary['p99_ms']:6.1f} ms  201={int(summary['ok'])}  other={int(summary['other'])}",
+                f"p99 {summary['p99_ms']:6.1f} ms  201={int(summary['ok'])}  other={int(summary['other'])}  "
+                f"server CPU {summary['server_cpu_ms']:.1f} ms/request",
                 flush=True,
             )
         count_sql = "SELECT COUNT(*) FROM intake_report"
@@ -282,6 +304,8 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
         while SINK_COUNT[0] - sink_before < rows and time.monotonic() < deadline:
             time.sleep(0.5)
         results["mails"] = SINK_COUNT[0] - sink_before
+        # The mail worker's CPU from the start of the intake phase until the outbox is drained, per mail.
+        results["worker_cpu_ms"] = (session_cpu(worker.pid) - worker_cpu_start) * 1000 / max(1, results["mails"])
     finally:
         for proc in (server, worker):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -299,7 +323,7 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
         f"  {label:8} rows in database {rows} (incl. {warmup} warm-up), files {files}, lost {results['lost']}, "
         f"acknowledgment mails delivered {int(results['mails'])}, tracking IDs unique "
         f"{'yes' if results['intake_unique_ids'] == results['intake_ok'] else 'NO'}, "
-        f"ratio to reference {results['ratio']:.2f}",
+        f"mail worker CPU {results['worker_cpu_ms']:.1f} ms/mail, ratio to reference {results['ratio']:.2f}",
         flush=True,
     )
     shutil.rmtree(work, ignore_errors=True)
@@ -355,7 +379,10 @@ def main() -> int:
         "intake_rps",
         "intake_p50_ms",
         "intake_p99_ms",
+        "intake_server_cpu_ms",
+        "worker_cpu_ms",
         "ref_rps",
+        "ref_server_cpu_ms",
         "ratio",
         "lost",
         "files_missing",

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -73,30 +73,49 @@ def record(
             if value:
                 target_id = target_id or str(value)
                 break
+    event = AuditEvent(
+        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        actor_label=(getattr(actor, "email", "") or str(actor or ""))[:254] if actor is not None else "",
+        action=action,
+        target_type=target_type[:80],
+        target_id=str(target_id)[:80],
+        ip=client_ip(request),
+        data=data or {},
+    )
     with transaction.atomic():
-        # Lock the head row: appends are serialised across processes, so the chain never forks.
-        head = AuditHead.objects.select_for_update().filter(id=1).first()
-        if head is None:
-            AuditHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS})
-            head = AuditHead.objects.select_for_update().get(id=1)
-        event = AuditEvent(
-            seq=head.seq + 1,
-            at=timezone.now(),
-            actor=actor if actor is not None and getattr(actor, "pk", None) else None,
-            actor_label=(getattr(actor, "email", "") or str(actor or ""))[:254] if actor is not None else "",
-            action=action,
-            target_type=target_type[:80],
-            target_id=str(target_id)[:80],
-            ip=client_ip(request),
-            data=data or {},
-            prev_hash=head.hash,
-        )
-        event.hash = compute_hash(head.hash, event)
-        event.save()
-        head.seq = event.seq
-        head.hash = event.hash
-        head.save(update_fields=["seq", "hash"])
+        # Lock the head row: appends are serialised across processes, so the chain never forks. Everything
+        # that does not depend on the head is prepared above, and the head is read and written with plain
+        # statements: while it is locked, every other writer of the log waits.
+        head = _lock_head()
+        event.seq = head[0] + 1
+        event.at = timezone.now()
+        event.prev_hash = head[1]
+        event.hash = compute_hash(event.prev_hash, event)
+        event.save(force_insert=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_head_table()} SET seq = %s, hash = %s WHERE id = 1",  # noqa: S608
+                [event.seq, event.hash],
+            )
     return event
+
+
+def _head_table() -> str:
+    return connection.ops.quote_name(AuditHead._meta.db_table)
+
+
+def _lock_head() -> tuple[int, str]:
+    """(seq, hash) of the chain's head, locked until the transaction ends (created on first use)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = f"SELECT seq, hash FROM {_head_table()} WHERE id = 1{lock}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+        if row is None:
+            AuditHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS})
+            cursor.execute(sql)
+            row = cursor.fetchone()
+    return int(row[0]), str(row[1])
 
 
 @dataclass(frozen=True)

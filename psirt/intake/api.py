@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from django.conf import settings
@@ -45,6 +46,7 @@ TEXT_FIELDS = (
 )
 BOOL_FIELDS = ("accept_guidelines", "credit_anonymous")
 FILE_FIELDS = ("attachments", "files")
+SLUG_SHAPE = re.compile(r"[-a-zA-Z0-9_]+")  # anything a SlugField can hold
 
 
 class ReportIn(Schema):
@@ -147,7 +149,9 @@ def _to_form_data(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
             errors[key] = ["Unknown field."]
     # `product` is a catalog slug or free text; `version` a release of that product or free text.
     product_text = (data.pop("product", "") or "").strip()
-    product = Product.objects.filter(slug=product_text, is_public=True).first() if product_text else None
+    # Free text with spaces or punctuation cannot be a slug: no query for it.
+    could_be_slug = SLUG_SHAPE.fullmatch(product_text) is not None
+    product = Product.objects.filter(slug=product_text, is_public=True).first() if could_be_slug else None
     if product is not None:
         data["product"] = product.slug
         version = (data.get("version") or "").strip()

@@ -2,9 +2,9 @@
 call the same functions (keyword-only), which raise the domain exceptions of `psirt.intake.exceptions` and
 write the audit log in the same transaction.
 
-A report that got a tracking ID is stored: files are encrypted to disk *before* the database transaction
-(and removed again if it fails), the transaction holds the report, its files and its audit entry together,
-and mail goes out only after the commit — a mail failure never undoes a report.
+A report answered with a tracking ID is stored: files are encrypted to disk *before* the database transaction
+(and removed again if it fails), the transaction holds the report, its files, its queued acknowledgment and
+its audit entry together, and mail goes out only after the commit — a mail failure never undoes a report.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from psirt.intake.models import (
     YesNoUnknown,
 )
 from psirt.lib import pgp
-from psirt.lib.crypto import StoredFile, file_store, keyed_hash
+from psirt.lib.crypto import StoredFile, file_store, keyed_hash, seal
 from psirt.lib.sequences import next_in_year
 
 logger = logging.getLogger(__name__)
@@ -477,7 +477,7 @@ def submit_report(
     limits = [("report_email", normalise_email(data.reporter_email))]
     if address:
         limits.insert(0, ("report_ip", address))
-    # Limits first (a read): a refused request costs no encrypted upload. Counted in the transaction below.
+    # Limits first (a read): a refused request costs no encrypted upload. Counted below.
     ratelimit.check(*limits)
 
     stash = _get_stash(stash_token)
@@ -488,76 +488,102 @@ def submit_report(
     profile = OrganizationProfile.get()
     ack_due = _ack_due(now, profile)
     year = timezone.localtime(now).year
+    # The report is built, and its texts encrypted, before the transaction opens: on SQLite every write
+    # transaction waits for the one before it, so work done inside one holds up every other submission.
+    report = Report(
+        year=year,
+        source=source,
+        language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+        created_at=now,
+        reporter_name=seal(data.reporter_name.strip()),
+        reporter_email=seal(data.reporter_email.strip()),
+        email_hash=email_hash(data.reporter_email),
+        organization=seal(data.organization.strip()),
+        phone=seal(data.phone.strip()),
+        references=seal(data.references),
+        product=data.product,
+        product_other=seal(data.product_other.strip() if data.product is None else ""),
+        release=data.release,
+        version=seal(data.version.strip() or (data.release.version if data.release is not None else "")),
+        description=seal(data.description),
+        description_is_pgp=pgp.is_armored_message(data.description),
+        technical_details=seal(data.technical_details),
+        exploit_public=data.exploit_public,
+        public_exploit=seal(data.public_exploit),
+        plans_to_publish=data.plans_to_publish,
+        disclosure_plans=seal(data.disclosure_plans),
+        proposed_disclosure_date=data.proposed_disclosure_date,
+        credit=seal("" if data.credit_anonymous else data.credit.strip()),
+        credit_anonymous=data.credit_anonymous,
+        pgp_key=seal(data.pgp_key.strip()),
+        accepted_guidelines_at=now if data.accepted_guidelines else None,
+        ack_due_at=ack_due,
+        token_hash=hash_token(token),
+        token_issued_at=now,
+    )
+    attachments = [
+        Attachment(
+            name=seal(item.name),
+            content_type=item.content_type,
+            kind=item.kind,
+            name_mismatch=item.name_mismatch,
+            size=item.stored.size,
+            storage_name=item.stored.name,
+            author_kind=AuthorKind.REPORTER,
+        )
+        for item in written
+    ] + [
+        # The stash's encrypted file becomes the attachment as is: no second copy, no re-encryption.
+        Attachment(
+            name=seal(sf.name),
+            content_type=sf.content_type,
+            kind=sf.kind,
+            name_mismatch=sf.name_mismatch,
+            size=sf.size,
+            storage_name=sf.storage_name,
+            author_kind=AuthorKind.REPORTER,
+        )
+        for sf in stashed
+    ]
     try:
+        # Two transactions, so that no row every submission contends for stays locked while the report is
+        # stored. A row lock lasts until COMMIT, and on PostgreSQL a COMMIT waits for the disk: with the
+        # rate counter, the year's sequence and the audit head all held through one transaction, that
+        # transaction's span was the whole intake's throughput limit (one report per span).
+        # 1. Count the request (the counter of an address is shared by all its requests) and take the
+        #    year's next number: two statements and a COMMIT. A refusal here costs no number.
         with transaction.atomic():
-            # Rows every submission contends for (the address's rate counter, the year's sequence, the audit
-            # chain's head) are touched last: their locks are then held only for the moments before COMMIT.
-            # Until then the report carries a unique placeholder ID.
-            report = Report.objects.create(
-                tracking_id="pending-" + secrets.token_hex(6),
-                year=year,
-                number=None,
-                source=source,
-                language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
-                created_at=now,
-                reporter_name=data.reporter_name.strip(),
-                reporter_email=data.reporter_email.strip(),
-                email_hash=email_hash(data.reporter_email),
-                organization=data.organization.strip(),
-                phone=data.phone.strip(),
-                references=data.references,
-                product=data.product,
-                product_other=data.product_other.strip() if data.product is None else "",
-                release=data.release,
-                version=data.version.strip() or (data.release.version if data.release is not None else ""),
-                description=data.description,
-                description_is_pgp=pgp.is_armored_message(data.description),
-                technical_details=data.technical_details,
-                exploit_public=data.exploit_public,
-                public_exploit=data.public_exploit,
-                plans_to_publish=data.plans_to_publish,
-                disclosure_plans=data.disclosure_plans,
-                proposed_disclosure_date=data.proposed_disclosure_date,
-                credit="" if data.credit_anonymous else data.credit.strip(),
-                credit_anonymous=data.credit_anonymous,
-                pgp_key=data.pgp_key.strip(),
-                accepted_guidelines_at=now if data.accepted_guidelines else None,
-                ack_due_at=ack_due,
-                token_hash=hash_token(token),
-                token_issued_at=now,
-            )
-            _attach(report, written, author_kind=AuthorKind.REPORTER)
-            for sf in stashed:
-                # The stash's encrypted file becomes the attachment as is: no second copy, no re-encryption.
-                Attachment.objects.create(
-                    report=report,
-                    name=sf.name,
-                    content_type=sf.content_type,
-                    kind=sf.kind,
-                    name_mismatch=sf.name_mismatch,
-                    size=sf.size,
-                    storage_name=sf.storage_name,
-                    author_kind=AuthorKind.REPORTER,
-                )
-            if stash is not None:
-                stash.delete()
-            if data.proposed_disclosure_date:
-                _event(report, EventKind.DATE_PROPOSED, at=now, by_reporter=True, date=data.proposed_disclosure_date)
-            for scope, value in limits:
-                ratelimit.hit(scope, value)
+            ratelimit.hit_all(*limits)
             report.number = _next_number(year)
-            report.tracking_id = format_tracking_id(year, report.number)
-            Report.objects.filter(pk=report.pk).update(number=report.number, tracking_id=report.tracking_id)
-            record(
-                action="report.submitted",
-                request=request,
-                target=report,
-                data={"source": source, "files": len(written) + len(stashed)},
-            )
-            if send_acknowledgment:
-                # Queued with the report: committed together, sent by the worker (the request never waits
-                # for the mail server, and a report is never without its acknowledgment).
-                _send_acknowledgment(report, token, profile)
+        report.tracking_id = format_tracking_id(year, report.number)
+        # 2. Store the report, its files and its acknowledgment; the audit entry, whose chain head is the one
+        #    contended row here, is appended last, just before COMMIT. Should this transaction fail, its
+        #    number stays unused (a gap, logged below) but nothing else is left behind.
+        try:
+            with transaction.atomic():
+                report.save(force_insert=True)
+                for attachment in attachments:
+                    attachment.report = report
+                    attachment.save(force_insert=True)
+                if stash is not None:
+                    stash.delete()
+                if data.proposed_disclosure_date:
+                    _event(
+                        report, EventKind.DATE_PROPOSED, at=now, by_reporter=True, date=data.proposed_disclosure_date
+                    )
+                if send_acknowledgment:
+                    # Queued with the report: committed together, sent by the worker (the request never
+                    # waits for the mail server, and a report is never without its acknowledgment).
+                    _send_acknowledgment(report, token, profile)
+                record(
+                    action="report.submitted",
+                    request=request,
+                    target=report,
+                    data={"source": source, "files": len(written) + len(stashed)},
+                )
+        except BaseException:
+            logger.error("tracking ID %s was taken but its report could not be stored", report.tracking_id)
+            raise
     except BaseException:
         store = file_store()
         for item in written:
@@ -707,9 +733,7 @@ def request_new_link(*, email: str, language: str = "en", request: HttpRequest |
 
     address = client_ip(request)
     with transaction.atomic():
-        if address:
-            ratelimit.hit("lostlink_ip", address)
-        ratelimit.hit("lostlink_email", normalise_email(email))
+        ratelimit.hit_all(*([("lostlink_ip", address)] if address else []), ("lostlink_email", normalise_email(email)))
     send_fresh_links.enqueue(email_hash=email_hash(email))
 
 

@@ -97,3 +97,48 @@ def test_concurrent_submissions_get_distinct_consecutive_tracking_ids():
     numbers = sorted(int(t.rsplit("-", 1)[1]) for t in results)
     assert numbers == list(range(1, 9))
     assert Report.objects.count() == 8
+
+
+@pytest.mark.django_db
+def test_hit_all_counts_every_pair_in_one_go(settings):
+    settings.PSIRT_INTAKE_RATES = {"report_ip": (5, 60), "report_email": (5, 60)}
+    ratelimit.hit_all(("report_ip", "192.0.2.70"), ("report_email", "a@x.test"))
+    ratelimit.hit_all(("report_ip", "192.0.2.70"), ("report_email", "b@x.test"))
+    assert sorted(RateCounter.objects.values_list("count", flat=True)) == [1, 1, 2]
+
+
+@pytest.mark.django_db
+def test_hit_all_refused_by_one_full_window_counts_nothing(settings):
+    from django.db import transaction
+
+    settings.PSIRT_INTAKE_RATES = {"report_ip": (5, 60), "report_email": (1, 600)}
+    ratelimit.hit_all(("report_email", "full@x.test"))
+    with pytest.raises(RateLimited) as exc, transaction.atomic():
+        ratelimit.hit_all(("report_ip", "192.0.2.71"), ("report_email", "full@x.test"))
+    assert 1 <= exc.value.retry_after <= 600
+    # The address's count went back with the refused transaction.
+    assert list(RateCounter.objects.values_list("count", flat=True)) == [1]
+
+
+@pytest.mark.django_db
+def test_a_report_that_cannot_be_stored_leaves_no_file_and_its_number_unused(settings, monkeypatch, tmp_path):
+    from psirt.intake import services
+    from psirt.lib.crypto import file_store
+
+    settings.PSIRT_VAR_DIR = str(tmp_path)
+
+    def broken_audit(**kwargs):
+        raise RuntimeError("database went away")
+
+    data = ReportInput(reporter_name="A", reporter_email="gap@x.test", description="d")
+    first = submit_report(data=data, send_acknowledgment=False, ip="192.0.2.80").report.tracking_id
+    monkeypatch.setattr(services, "record", broken_audit)
+    files = [services.IncomingFile(name="poc.txt", source=b"proof")]
+    with pytest.raises(RuntimeError):
+        submit_report(data=data, files=files, send_acknowledgment=False, ip="192.0.2.80")
+    monkeypatch.undo()
+    assert Report.objects.count() == 1
+    assert not [p for p in file_store().root.rglob("*") if p.is_file()]
+    # The number taken by the failed submission is not given to the next one (it may have been logged).
+    last = submit_report(data=data, send_acknowledgment=False, ip="192.0.2.80").report.tracking_id
+    assert int(last.rsplit("-", 1)[1]) == int(first.rsplit("-", 1)[1]) + 2

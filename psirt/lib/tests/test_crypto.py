@@ -109,3 +109,17 @@ def test_keyed_hash_depends_on_purpose_and_secret(settings) -> None:
     assert a != crypto.keyed_hash("ada@x.test", purpose="two")
     settings.SECRET_KEY = "another-secret-" * 5
     assert a != crypto.keyed_hash("ada@x.test", purpose="one")
+
+
+def test_sealed_text_is_plain_text_to_python_and_its_early_token_to_the_database() -> None:
+    sealed = crypto.seal("secret report text")
+    assert sealed == "secret report text"
+    assert str(sealed) == "secret report text" and type(str(sealed)) is str
+    stored = crypto.EncryptedTextField().get_prep_value(sealed)
+    assert stored == sealed.token  # type: ignore[attr-defined]
+    assert "secret" not in stored
+    assert crypto.decrypt_text(stored) == "secret report text"
+    # A value derived from it is a new plain str, encrypted afresh when saved.
+    derived = sealed.upper()
+    assert type(derived) is str
+    assert crypto.decrypt_text(crypto.EncryptedTextField().get_prep_value(derived)) == "SECRET REPORT TEXT"
