@@ -83,6 +83,8 @@ MAX_FILES = 20_000
 IMPORTABLE = frozenset({"csaf_security_advisory", "csaf_vex"})
 MAX_ID = Advisory._meta.get_field("advisory_id").max_length or 40
 MAX_TITLE = 200
+# New releases are numbered 10, 20, 30, … so a release named later (a range bound) can go between two of them.
+POSITION_STEP = 10
 MAX_SUMMARY = 500
 MAX_LIST = 50
 
@@ -805,7 +807,7 @@ def _catalog(plan: _Plan) -> dict[tuple[str, str], tuple[Product, dict[tuple[str
         for (variant, version), release_hint in pp.versions.items():
             if (variant, version) in releases:
                 continue
-            position += 1
+            position += POSITION_STEP
             if position > MAX_POSITION:
                 raise Refused(f"{product_name} has too many releases to order")
             release = FirmwareRelease(product=product, version=version, variant=variant, position=position)
@@ -827,15 +829,29 @@ def _range_bounds(text: str) -> tuple[str | None, str | None] | None:
 
 
 def _release(
-    product: Product, releases: dict[tuple[str, str], FirmwareRelease], variant: str, version: str
+    product: Product,
+    releases: dict[tuple[str, str], FirmwareRelease],
+    variant: str,
+    version: str,
+    *,
+    below: FirmwareRelease | None = None,
 ) -> FirmwareRelease:
-    """The release `version` of `product` named by a range bound, created after the others when missing."""
+    """The release `version` of `product` named by a range bound, created when missing: just before `below` (the
+    range's upper bound) when there is room between it and the release before it, else after every release."""
     key = (variant, _fit(version, 100))
     found = releases.get(key)
-    if found is None:
-        position = max((r.position for r in releases.values()), default=0) + 1
-        found = FirmwareRelease.objects.create(product=product, version=key[1], variant=variant, position=position)
-        releases[key] = found
+    if found is not None:
+        return found
+    same = sorted(r.position for (v, _version), r in releases.items() if v == variant)
+    position = (same[-1] if same else 0) + POSITION_STEP
+    if below is not None:
+        previous = max((p for p in same if p < below.position), default=0)
+        if below.position - previous > 1:
+            position = below.position - max(1, (below.position - previous) // 2)
+    if position > MAX_POSITION:
+        raise Refused(f"{product.name} has too many releases to order")
+    found = FirmwareRelease.objects.create(product=product, version=key[1], variant=variant, position=position)
+    releases[key] = found
     return found
 
 
@@ -904,12 +920,13 @@ def _affected_rows(
                 whole = True
                 continue
             lower, upper = bounds
+            upper_release = _release(product, releases, variant, upper) if upper is not None else None
+            if upper_release is not None:
+                fixed.append(upper_release)
             if lower is None:
                 whole = True
             else:
-                affected_releases.append(_release(product, releases, variant, lower))
-            if upper is not None:
-                fixed.append(_release(product, releases, variant, upper))
+                affected_releases.append(_release(product, releases, variant, lower, below=upper_release))
         if affected_releases and not whole:
             introduced = min(affected_releases, key=lambda r: r.position)
             newest = max(r.position for r in affected_releases)

@@ -199,6 +199,83 @@ def test_red_hat_example_in_detail() -> None:
     assert FirmwareRelease.objects.filter(version="telnet-1:0.17-65.el7_6.src").count() == 3
 
 
+def _range_doc() -> dict[str, Any]:
+    """The BSI example with a product tree of another shape: a family, a `vers` range, a variant branch, an
+    architecture branch psirt does not model, and a product without versions."""
+    doc = load(BSI)
+
+    def version(name: str, pid: str, category: str = "product_version") -> dict[str, Any]:
+        return {"category": category, "name": name, "product": {"name": f"Acme Router {name}", "product_id": pid}}
+
+    doc["product_tree"] = {
+        "branches": [
+            {
+                "category": "vendor",
+                "name": "Acme",
+                "branches": [
+                    {
+                        "category": "product_family",
+                        "name": "Acme routers",
+                        "branches": [
+                            {
+                                "category": "product_name",
+                                "name": "Acme Router",
+                                "branches": [
+                                    version("vers:generic/>=2.0|<2.4", "R-RANGE", "product_version_range"),
+                                    version("2.4", "R-24"),
+                                    {
+                                        "category": "specification",
+                                        "name": "JP",
+                                        "branches": [version("2.1", "R-JP-21"), version("2.5", "R-JP-25")],
+                                    },
+                                    {"category": "architecture", "name": "arm64", "branches": [version("2.6", "R-26")]},
+                                ],
+                            },
+                            {
+                                "category": "product_name",
+                                "name": "Acme Cloud Console",
+                                "product": {"name": "Acme Cloud Console", "product_id": "CONSOLE"},
+                            },
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    vuln = doc["vulnerabilities"][0]
+    vuln["product_status"] = {
+        "known_affected": ["R-RANGE", "R-JP-21", "CONSOLE"],
+        "first_fixed": ["R-24", "R-JP-25"],
+        "fixed": ["R-24", "R-JP-25", "R-26"],
+    }
+    vuln["scores"][0]["products"] = ["R-RANGE", "R-JP-21", "CONSOLE"]
+    vuln["remediations"][0]["product_ids"] = ["R-RANGE", "R-JP-21"]
+    vuln["threats"] = [{"category": "exploit_status", "details": "Exploited in the wild since May."}]
+    return doc
+
+
+@pytest.mark.django_db
+def test_ranges_variants_and_families_map_to_the_catalog() -> None:
+    result = import_csaf(document=_range_doc(), source="acme")
+    assert result.outcome == "imported", result.line
+    advisory = Advisory.objects.get()
+    assert advisory.exploitation == "active"
+    assert ProductLine.objects.get().name_en == "Acme routers"  # the family, not the vendor
+    router = Product.objects.get(name="Acme Router")
+    releases = list(router.releases.order_by("position").values_list("variant", "version"))
+    # Tree order; the architecture branch is not a variant; the range's lower bound becomes a release just before
+    # its upper bound.
+    assert releases == [("", "2.0"), ("", "2.4"), ("JP", "2.1"), ("JP", "2.5"), ("", "2.6")]
+    rows = {(r.product.name, r.variant): r for r in AffectedProduct.objects.filter(advisory=advisory)}
+    standard, japan = rows[("Acme Router", "")], rows[("Acme Router", "JP")]
+    assert standard.introduced is not None and standard.fixed is not None
+    assert (standard.introduced.version, standard.fixed.version) == ("2.0", "2.4")
+    assert japan.introduced is not None and japan.fixed is not None
+    assert (japan.introduced.version, japan.fixed.version) == ("2.1", "2.5")
+    console = rows[("Acme Cloud Console", "")]
+    assert (console.introduced, console.fixed) == (None, None)  # the whole product, no fixed version named
+
+
 @pytest.mark.django_db
 def test_a_second_document_of_the_same_vendor_reuses_its_line_and_products() -> None:
     import_csaf(document=load(BSI), source="bsi")
