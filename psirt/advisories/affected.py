@@ -102,6 +102,8 @@ class AffectedAnswer:
     older: FirmwareRelease | None = None
     newer: FirmwareRelease | None = None
     unknown_product: bool = False
+    # Every public release of the product (variant, then catalog order): the page's version list reuses it.
+    releases: list[FirmwareRelease] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
@@ -140,7 +142,7 @@ def check_affected(query: AffectedQuery) -> AffectedAnswer:
         # The standard build first when a version exists in several variants.
         release = min(matches, key=lambda r: (r.variant != "", r.variant), default=None)
     version = release.version if release is not None else query.version
-    answer = AffectedAnswer(product=product, version=version, release=release)
+    answer = AffectedAnswer(product=product, version=version, release=release, releases=releases)
     if release is None:
         _nearest(answer, releases, query.version)
         return answer
@@ -176,9 +178,21 @@ def _nearest(answer: AffectedAnswer, releases: list[FirmwareRelease], typed: str
     answer.newer = newer[0] if newer else None
 
 
-def product_choices(query: AffectedQuery) -> dict[str, Any]:
-    """The product list as (slug, label) pairs (filtered by the search text) and, once a product is chosen,
-    the product and its versions."""
+def product_choices(query: AffectedQuery, answer: AffectedAnswer | None = None) -> dict[str, Any]:
+    """The form in two steps. Until a product is chosen: the product list as (slug, label) pairs, filtered by
+    the search text. Once one is chosen: that product and its versions only, newest first — the list of every
+    product is not sent again (with a large catalog it would be most of the page)."""
+    chosen = answer.product if answer is not None else None
+    if chosen is None and query.product_slug and "product" not in query.errors:
+        chosen = _public_product(query.product_slug)
+    if chosen is not None:
+        releases = (
+            answer.releases
+            if answer is not None and answer.product is not None
+            else list(FirmwareRelease.objects.filter(product=chosen, is_public=True).order_by("variant", "position"))
+        )
+        versions = sorted(releases, key=lambda r: (r.variant, -r.position))
+        return {"products": [], "chosen": chosen, "versions": versions}
     products = Product.objects.filter(is_public=True).order_by("line__position", "name")
     if query.product_q:
         term = query.product_q
@@ -187,12 +201,4 @@ def product_choices(query: AffectedQuery) -> dict[str, Any]:
         (slug, f"{name} ({models})" if models else name)
         for slug, name, models in products.values_list("slug", "name", "model_numbers")[:2000]
     ]
-    chosen = _public_product(query.product_slug) if query.product_slug else None
-    versions = (
-        list(FirmwareRelease.objects.filter(product=chosen, is_public=True).order_by("variant", "-position"))
-        if chosen
-        else []
-    )
-    if chosen is not None and chosen.slug not in {slug for slug, _label in pairs}:
-        pairs.insert(0, (chosen.slug, chosen.name))
-    return {"products": pairs, "chosen": chosen, "versions": versions}
+    return {"products": pairs, "chosen": None, "versions": []}

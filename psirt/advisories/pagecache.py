@@ -1,55 +1,81 @@
-"""An in-process cache of rendered public advisory pages for anonymous visitors (opt-in).
+"""A cache of rendered public advisory pages for anonymous visitors (opt-in: `PSIRT_PUBLIC_PAGE_CACHE`).
 
-Rendering the list or an advisory costs tens of milliseconds; answering from memory costs about as much as a
-trivial view. A cached page is used only while the stamp it was rendered under is still the current one (the
-newest change of the public advisories, or of the advisory itself, asked from the database on every
-request), so publishing, revising or withdrawing is visible at once. Catalog and profile edits do not change
-that stamp: they show after at most `PSIRT_PUBLIC_PAGE_CACHE` seconds, the setting that switches the cache on
-(0 or unset: off).
+Rendering the list or an advisory costs tens of milliseconds; a hit costs about what a trivial view costs: the
+stamp query (one indexed probe, asked on every request) and a dictionary lookup. A stored page is used only
+while the stamp it was rendered under is still the current one (the newest change of the public advisories,
+or of the advisory itself), so publishing, revising or withdrawing is visible at once, in every process.
+Catalog and profile edits do not move that stamp: they show after at most `PSIRT_PUBLIC_PAGE_CACHE` seconds,
+the setting that switches the cache on (0 or unset: off).
 
-The language form of every page carries a CSRF token; it is cut out of the stored page and a fresh token of
-the requesting visitor is put back on each answer, so a cached page never hands one visitor's token to another.
+Two levels: this process's memory, then a directory of files under the var dir shared by every worker
+process, so a page is rendered once per change, not once per worker.
+
+Nothing personal is ever stored or served: only GET requests without a session or pending messages, from
+visitors who are not signed in, and only plain 200/404 answers that set no cookie. A CSRF token, should a
+page ever carry one, is cut out of the stored page and the requesting visitor's own is put back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
+from django.core.cache.backends.filebased import FileBasedCache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
-MAX_ENTRIES = 2000
+MAX_MEMORY_BYTES = 32 * 1024 * 1024  # per process
+MAX_SHARED_ENTRIES = 4000  # files; a third are dropped when full (Django’s file cache culling)
+MAX_PATH_CHARS = 2000  # longer URLs are rendered every time rather than risk two sharing a key
 _TOKEN = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 _SLOT = b"\x00csrf\x00"
 
 
 @dataclass(frozen=True)
 class _Entry:
-    at: float
+    stamp: str
+    at: float  # wall clock: entries are shared between processes
     status: int
     content_type: str
     body: bytes
 
 
 _entries: OrderedDict[str, _Entry] = OrderedDict()
+_size = 0
 _lock = threading.Lock()
+_shared_store: FileBasedCache | None = None
 
 
 def seconds() -> float:
     return float(getattr(settings, "PSIRT_PUBLIC_PAGE_CACHE", 0) or 0)
 
 
+def _shared() -> FileBasedCache:
+    global _shared_store
+    if _shared_store is None:
+        _shared_store = FileBasedCache(
+            str(Path(settings.PSIRT_VAR_DIR) / "cache" / "public-pages"),
+            {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": MAX_SHARED_ENTRIES}},
+        )
+    return _shared_store
+
+
 def clear() -> None:
+    """Forget every stored page, in this process and in the shared directory."""
+    global _size
     with _lock:
         _entries.clear()
+        _size = 0
+    _shared().clear()
 
 
 def _cacheable(request: HttpRequest) -> bool:
@@ -59,31 +85,60 @@ def _cacheable(request: HttpRequest) -> bool:
         request.method == "GET"
         and settings.SESSION_COOKIE_NAME not in cookies
         and "messages" not in cookies
+        and len(request.get_full_path()) <= MAX_PATH_CHARS
         and not request.user.is_authenticated
     )
 
 
-def cached_page(request: HttpRequest, stamp: dt.datetime | None, render: Callable[[], HttpResponse]) -> HttpResponse:
-    """The page from memory when it was rendered under the same stamp (and is younger than the TTL), else
-    `render()` — stored for the next visitor when it is a plain 200 or 404 page."""
-    ttl = seconds()
-    if ttl <= 0 or not _cacheable(request):
-        return render()
-    key = f"{get_language()}|{stamp.isoformat() if stamp else '-'}|{request.get_full_path()[:2000]}"
-    now = time.monotonic()
+def _remember(key: str, entry: _Entry) -> None:
+    global _size
+    with _lock:
+        old = _entries.pop(key, None)
+        if old is not None:
+            _size -= len(old.body)
+        _entries[key] = entry
+        _size += len(entry.body)
+        while _size > MAX_MEMORY_BYTES and _entries:
+            _key, dropped = _entries.popitem(last=False)
+            _size -= len(dropped.body)
+
+
+def _recall(key: str) -> _Entry | None:
     with _lock:
         entry = _entries.get(key)
         if entry is not None:
             _entries.move_to_end(key)
-    if entry is not None and now - entry.at < ttl:
-        body = entry.body.replace(_SLOT, get_token(request).encode()) if _SLOT in entry.body else entry.body
-        return HttpResponse(body, status=entry.status, content_type=entry.content_type)
-    response = render()
-    if response.status_code in (200, 404) and not response.streaming and not response.cookies:
-        body = _TOKEN.sub(rb"\1" + _SLOT + rb"\2", response.content)
-        with _lock:
-            _entries[key] = _Entry(now, response.status_code, response["Content-Type"], body)
-            _entries.move_to_end(key)
-            while len(_entries) > MAX_ENTRIES:
-                _entries.popitem(last=False)
-    return response
+    return entry
+
+
+def _fresh(entry: _Entry | None, stamp: str, now: float, ttl: float) -> bool:
+    return entry is not None and entry.stamp == stamp and 0 <= now - entry.at < ttl
+
+
+def cached_page(request: HttpRequest, stamp: dt.datetime | None, render: Callable[[], HttpResponse]) -> HttpResponse:
+    """The stored page when it was rendered under the same stamp (and is younger than the TTL), else
+    `render()` — stored for the next visitor when it is a plain 200 or 404 page."""
+    ttl = seconds()
+    if ttl <= 0 or not _cacheable(request):
+        return render()
+    key = f"{get_language()}|{request.get_full_path()}"
+    version = stamp.isoformat() if stamp else "-"
+    now = time.time()
+    entry = _recall(key)
+    if not _fresh(entry, version, now, ttl):
+        shared_key = hashlib.sha256(key.encode()).hexdigest()
+        entry = _shared().get(shared_key)
+        if _fresh(entry, version, now, ttl):
+            assert entry is not None
+            _remember(key, entry)
+        else:
+            response = render()
+            if response.status_code in (200, 404) and not response.streaming and not response.cookies:
+                body = _TOKEN.sub(rb"\1" + _SLOT + rb"\2", response.content)
+                entry = _Entry(version, now, response.status_code, response["Content-Type"], body)
+                _remember(key, entry)
+                _shared().set(shared_key, entry, timeout=ttl)
+            return response
+    assert entry is not None
+    body = entry.body.replace(_SLOT, get_token(request).encode()) if _SLOT in entry.body else entry.body
+    return HttpResponse(body, status=entry.status, content_type=entry.content_type)

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from psirt.advisories.models import (
     PUBLIC_STATES,
@@ -140,15 +142,30 @@ def paginate(qs: QuerySet[Advisory], page: Any) -> Page:
     return Paginator(qs, PER_PAGE).get_page(page)
 
 
+def _publication_span() -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The first and the last publication date of a public advisory: two indexed probes per public state
+    ((state, published_at) index, LIMIT 1), where MIN()/MAX() over "state IN (…)" reads every public row."""
+    table = connection.ops.quote_name(Advisory._meta.db_table)
+    probes, params = [], []
+    for state in PUBLIC_STATES:
+        for direction in ("ASC", "DESC"):
+            probes.append(
+                # Only the quoted table name and a constant are interpolated; values are parameters.
+                f"(SELECT published_at FROM {table} WHERE state = %s AND published_at IS NOT NULL "  # noqa: S608
+                f"ORDER BY published_at {direction} LIMIT 1)"
+            )
+            params.append(str(state))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(probes), params)
+        found = [d for d in (_as_datetime(v) for v in cursor.fetchone()) if d is not None]
+    return (min(found), max(found)) if found else (None, None)
+
+
 def filter_choices() -> dict[str, Any]:
     """Product lines, public products and years for the filter form (three cheap queries: plain values, and
     the years from the first and last publication instead of a per-row date truncation)."""
-    span = public_advisories().aggregate(first=Min("published_at"), last=Max("published_at"))
-    years = (
-        list(range(timezone.localtime(span["last"]).year, timezone.localtime(span["first"]).year - 1, -1))
-        if span["first"] and span["last"]
-        else []
-    )
+    first, last = _publication_span()
+    years = list(range(timezone.localtime(last).year, timezone.localtime(first).year - 1, -1)) if first and last else []
     return {
         "lines": list(ProductLine.objects.order_by("position", "name_en").values_list("slug", "name_en", "name_zh")),
         "products": list(Product.objects.filter(is_public=True).order_by("name").values_list("slug", "name")),
@@ -159,19 +176,35 @@ def filter_choices() -> dict[str, Any]:
     }
 
 
+def _as_datetime(value: Any) -> dt.datetime | None:
+    """A timestamp as a raw cursor returns it (text on SQLite, a datetime on PostgreSQL) as an aware datetime."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, dt.datetime) else parse_datetime(str(value))
+    if parsed is None:
+        return None
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
+
+
+def _stamp_sql() -> str:
+    # One statement, one indexed probe per public state ((state, updated_at) index, newest first, LIMIT 1):
+    # MAX() over "state IN (…)" would scan every public row on SQLite. Plain SQL because this runs on every
+    # public request, cache hits included, and building it through the ORM costs ten times the query.
+    table = connection.ops.quote_name(Advisory._meta.db_table)
+    probe = f"(SELECT updated_at FROM {table} WHERE state = %s ORDER BY updated_at DESC LIMIT 1)"  # noqa: S608
+    return "SELECT " + ", ".join(probe for _state in PUBLIC_STATES)
+
+
 def last_modified(request: Any = None) -> dt.datetime | None:
     """When the public list last changed (publication, revision, withdrawal); remembered on the request,
-    since the ETag and the Last-Modified header both ask."""
+    since the ETag, the Last-Modified header and the page cache all ask."""
     cached = getattr(request, "_psirt_advisories_stamp", False)
     if cached is not False:
         return cached  # type: ignore[no-any-return,return-value]
-    # One indexed lookup per public state ((state, updated_at) index, newest first, LIMIT 1); MAX() over
-    # "state IN (…)" would scan every public row on SQLite.
-    stamps = [
-        Advisory.objects.filter(state=state).order_by("-updated_at").values_list("updated_at", flat=True).first()
-        for state in PUBLIC_STATES
-    ]
-    stamp = max((s for s in stamps if s is not None), default=None)
+    with connection.cursor() as cursor:
+        cursor.execute(_stamp_sql(), [str(state) for state in PUBLIC_STATES])
+        row = cursor.fetchone()
+    stamp = max((s for s in (_as_datetime(v) for v in row) if s is not None), default=None)
     if request is not None:
         request._psirt_advisories_stamp = stamp
     return stamp
@@ -191,8 +224,17 @@ def public_advisory_head(advisory_id: str) -> tuple[str, dt.datetime] | None:
     """(canonical ID, updated_at) of the published (or withdrawn) advisory with this ID, or None."""
     if not advisory_id or len(advisory_id) > 40:
         return None
-    row = public_advisories().filter(advisory_id=advisory_id.upper()).values_list("advisory_id", "updated_at").first()
-    return (row[0], row[1]) if row is not None else None
+    table = connection.ops.quote_name(Advisory._meta.db_table)
+    states = ", ".join("%s" for _state in PUBLIC_STATES)
+    with connection.cursor() as cursor:
+        # Plain SQL for the same reason as last_modified(): it runs on every request for an advisory page.
+        cursor.execute(
+            f"SELECT advisory_id, updated_at FROM {table} WHERE advisory_id = %s AND state IN ({states})",  # noqa: S608
+            [advisory_id.upper(), *(str(state) for state in PUBLIC_STATES)],
+        )
+        row = cursor.fetchone()
+    stamp = _as_datetime(row[1]) if row is not None else None
+    return (str(row[0]), stamp) if row is not None and stamp is not None else None
 
 
 @dataclass

@@ -233,7 +233,9 @@ def _database(env: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
     if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
         raise ConfigError(f"DATABASE_URL scheme {scheme!r} is not supported: use sqlite:/// or postgres://.")
     try:
-        db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0 if scheme == "sqlite" else 60))
+        # Persistent connections on SQLite too: opening one (and its PRAGMAs) costs more than a whole cached
+        # public page; in autocommit no read snapshot outlives a query, so nothing goes stale.
+        db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     except Exception as exc:  # dj_database_url raises several kinds; all mean the same to the operator
         raise ConfigError(f"DATABASE_URL cannot be parsed ({exc}); e.g. postgres://user:pw@host:5432/psirt.") from exc
     if db["ENGINE"] == "django.db.backends.sqlite3":

@@ -171,3 +171,39 @@ def test_a_typed_version_wins_over_the_list(
     ).content.decode()
     assert published.advisory_id in html
     assert 'value="V5.5.2"' in html
+
+
+def test_once_a_product_is_chosen_only_its_versions_are_sent(
+    published: Advisory, releases: dict[str, FirmwareRelease], product: Product, anonymous: Client
+) -> None:
+    other = Product.objects.create(line=product.line, slug="router-r1", name="Router R1")
+    first_step = anonymous.get(PAGE).content.decode()
+    assert 'value="router-r1"' in first_step and 'value="cam-x5"' in first_step
+    second_step = anonymous.get(PAGE, {"product": "cam-x5"}).content.decode()
+    assert other.slug not in second_step and 'id="aproduct"' not in second_step
+    assert 'type="hidden" name="product" value="cam-x5"' in second_step
+    assert "Choose another product" in second_step
+    answer = anonymous.get(PAGE, {"product": "cam-x5", "release": str(releases["V5.5.2"].public_id)}).content.decode()
+    assert f'<option value="{releases["V5.5.2"].public_id}" selected>V5.5.2</option>' in answer
+    assert other.slug not in answer
+
+
+def test_an_unknown_product_goes_back_to_the_first_step(published: Advisory, anonymous: Client) -> None:
+    html = anonymous.get(PAGE, {"product": "no-such-product", "version": "1.0"}).content.decode()
+    assert "Unknown product" in html and 'id="aproduct"' in html
+
+
+def test_the_answer_costs_a_fixed_number_of_queries(
+    published: Advisory, releases: dict[str, FirmwareRelease], product: Product, anonymous: Client
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    params = {"product": "cam-x5", "version": "V5.5.2"}
+    anonymous.get(PAGE, params)
+    with CaptureQueriesContext(connection) as few:
+        anonymous.get(PAGE, params)
+    Product.objects.bulk_create(Product(line=product.line, slug=f"p-{n}", name=f"P {n}") for n in range(50))
+    with CaptureQueriesContext(connection) as many:
+        anonymous.get(PAGE, params)
+    assert len(many.captured_queries) == len(few.captured_queries) <= 6

@@ -76,3 +76,61 @@ def test_signed_in_visitors_are_not_served_from_the_cache(published: Advisory, a
     Client().get(LIST)
     html = as_lead.get(LIST).content.decode()
     assert "/desk/" in html  # the signed-in footer links to the back office
+
+
+def test_a_hit_costs_one_stamp_query(published: Advisory, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    Client().get(LIST)
+    Client().get(published.get_absolute_url())
+    with django_assert_num_queries(1):
+        assert Client().get(LIST).status_code == 200
+    with django_assert_num_queries(1):
+        assert Client().get(published.get_absolute_url()).status_code == 200
+
+
+def test_other_worker_processes_share_the_rendered_page(published: Advisory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    html = Client().get(LIST).content.decode()
+    pagecache._entries.clear()  # as if the next request reached another worker process
+    monkeypatch.setattr("psirt.advisories.views._render_list", lambda request: pytest.fail("rendered again"))
+    assert Client().get(LIST).content.decode() == html
+
+
+def test_a_stored_page_of_an_older_stamp_is_never_served(published: Advisory, lead: User, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    Client().get(published.get_absolute_url())
+    services.update_advisory(
+        advisory=published, actor=lead, changes={"impact_en": "Impact revised"}, revision_summary_en="Revised."
+    )
+    pagecache._entries.clear()  # only the shared store still holds the page, under the old stamp
+    assert "Impact revised" in Client().get(published.get_absolute_url()).content.decode()
+
+
+def test_conditional_requests_still_get_304_from_the_cache(published: Advisory) -> None:
+    first = Client().get(LIST)
+    assert Client().get(LIST, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    page = Client().get(published.get_absolute_url())
+    assert Client().get(published.get_absolute_url(), HTTP_IF_NONE_MATCH=page["ETag"]).status_code == 304
+
+
+def test_cached_answers_set_no_cookie_and_keep_the_security_headers(published: Advisory) -> None:
+    Client().get("/en/affected/?product=cam-x5&version=V5.5.2")
+    again = Client().get("/en/affected/?product=cam-x5&version=V5.5.2")
+    assert again.status_code == 200 and not again.cookies
+    assert "default-src 'self'" in again["Content-Security-Policy"]
+
+
+def test_very_long_urls_are_not_stored(published: Advisory) -> None:
+    long_query = LIST + "?q=x&pad=" + "a" * pagecache.MAX_PATH_CHARS
+    Client().get(long_query)
+    assert not pagecache._entries
+
+
+def test_memory_is_bounded_by_bytes(rf, db: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    monkeypatch.setattr(pagecache, "MAX_MEMORY_BYTES", 25_000)
+    for n in range(5):
+        request = rf.get(f"/en/advisories/?page={n}")
+        request.user = AnonymousUser()
+        pagecache.cached_page(request, None, lambda: HttpResponse(b"x" * 10_000))
+    assert len(pagecache._entries) == 2
+    assert pagecache._size <= 25_000

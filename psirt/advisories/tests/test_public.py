@@ -228,3 +228,26 @@ def test_withdrawn_advisory_stays_readable_with_its_reason(published: Advisory, 
     html = anonymous.get(published.get_absolute_url()).content.decode()
     assert "This advisory has been withdrawn." in html and "Duplicate of an earlier advisory." in html
     assert "Withdrawn" in anonymous.get(LIST).content.decode()
+
+
+def test_stamps_read_by_plain_sql_match_the_models(published: Advisory) -> None:
+    from psirt.advisories import queries
+
+    published.refresh_from_db()
+    assert queries.last_modified() == published.updated_at
+    assert queries.public_advisory_head(published.advisory_id.lower()) == (published.advisory_id, published.updated_at)
+    Advisory.objects.filter(pk=published.pk).update(state="draft")
+    assert queries.last_modified() is None
+    assert queries.public_advisory_head(published.advisory_id) is None
+
+
+def test_the_years_filter_spans_first_to_last_publication(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, anonymous: Client
+) -> None:
+    old = _published(product, lead, releases["V5.6.0"], title_en="Old one")
+    _published(product, lead, releases["V5.6.0"], title_en="New one")
+    year = timezone.localdate().year
+    Advisory.objects.filter(pk=old.pk).update(published_at=timezone.now() - dt.timedelta(days=3 * 366))
+    html = anonymous.get(LIST).content.decode()
+    options = re.findall(r'<option value="(\d{4})"', html[html.index('id="f-year"') :])
+    assert options == [str(y) for y in range(year, year - 4, -1)]
