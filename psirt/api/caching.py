@@ -32,14 +32,15 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 def public_json(
     request: HttpRequest,
-    schema: type[Schema],
+    schema: type[Schema] | None,
     data: Any,
     *,
     last_modified: dt.datetime | None = None,
 ) -> HttpResponse:
-    """`data` validated by `schema` as a JSON answer with ETag, Cache-Control and (when given) Last-Modified;
-    a 304 without a body when the client's copy is still current."""
-    payload = schema.model_validate(data).model_dump(mode="json", by_alias=True)
+    """`data` validated by `schema` (or, without one, a document rendered elsewhere and sent as it is) as a JSON
+    answer with ETag, Cache-Control and (when given) Last-Modified; a 304 without a body when the client's copy
+    is still current."""
+    payload = schema.model_validate(data).model_dump(mode="json", by_alias=True) if schema is not None else data
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}

@@ -7,7 +7,9 @@ Only published and withdrawn advisories exist here (`psirt.advisories.queries`):
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import logging
+import re
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,18 +19,21 @@ from django.utils import translation
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
-from psirt.advisories import queries
+from psirt.advisories import documents, queries
 from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, Severity
 from psirt.advisories.presenters import scores_of
-from psirt.advisories.queries import MAX_QUERY_CHARS, SORTS, ListFilters, QueryTooLong
+from psirt.advisories.queries import MAX_QUERY_CHARS, PUBLIC_STATES, SORTS, ListFilters, QueryTooLong
 from psirt.api.caching import public_json
 from psirt.api.errors import Problem, problem_json
 from psirt.lib.cwe import lookup as lookup_cwe
 
 router = Router(tags=["advisories"])
+logger = logging.getLogger(__name__)
 
 MAX_LIMIT = 100
 NOT_FOUND = "No published advisory has this ID."
+MAX_ADVISORY_ID = 40  # Advisory.advisory_id's length
+CVE_ID = re.compile(r"^CVE-[0-9]{4}-[0-9]{4,19}\Z")
 
 
 # --- links --------------------------------------------------------------------------------------------------
@@ -146,6 +151,10 @@ class AdvisoryLinks(Schema):
     self: str
     html: PageLinks
     revisions: str
+    csaf: str = Field(description="The CSAF 2.0 document (add ?lang=zh-Hans for its Chinese translation)")
+    cve: dict[str, str] = Field(
+        description="CVE ID → its CVE JSON 5 record (published advisories only; a withdrawn one has none)"
+    )
 
 
 class AdvisoryDetail(Schema):
@@ -292,6 +301,12 @@ def _detail(advisory: Advisory) -> dict[str, Any]:
             "self": api_url("advisory", advisory.advisory_id),
             "html": html_links("advisories:detail", advisory.advisory_id),
             "revisions": api_url("advisory_revisions", advisory.advisory_id),
+            "csaf": api_url("advisory_csaf", advisory.advisory_id),
+            "cve": (
+                {cve: api_url("advisory_cve", advisory.advisory_id, cve) for cve in advisory.cve_ids}
+                if advisory.state == AdvisoryState.PUBLISHED
+                else {}
+            ),
         },
     }
 
@@ -392,3 +407,72 @@ def advisory_revisions(request: HttpRequest, advisory_id: str = AdvisoryID) -> H
     ]
     body = {"advisory": advisory.advisory_id, "results": revisions}
     return public_json(request, RevisionList, body, last_modified=advisory.updated_at)
+
+
+class CsafParams(Schema):
+    lang: Literal["en", "zh-Hans"] = Field("en", description="en: the document; zh-Hans: its Chinese translation")
+
+
+def _documents_row(advisory_id: str, *, states: tuple[str, ...]) -> Advisory | None:
+    """The advisory with everything the document renderers read (three queries), or None."""
+    if "\x00" in advisory_id or not advisory_id or len(advisory_id) > MAX_ADVISORY_ID:
+        return None
+    # Imported advisories keep their CSAF tracking IDs as they were written; psirt's own are upper-case.
+    rows = documents.advisory_queryset().filter(advisory_id__in={advisory_id, advisory_id.upper()}, state__in=states)
+    row: Advisory | None = rows.first()
+    return row
+
+
+@router.get(
+    "/{advisory_id}/csaf",
+    response={200: dict[str, Any], 304: None, 404: Problem, 422: Problem},
+    auth=None,
+    summary="CSAF 2.0 document of an advisory",
+    operation_id="advisory_csaf",
+    url_name="advisory_csaf",
+)
+def advisory_csaf(request: HttpRequest, params: Query[CsafParams], advisory_id: str = AdvisoryID) -> HttpResponse:
+    """The CSAF 2.0 document (`csaf_security_advisory`) of the advisory's current revision, the same as the one
+    in the provider tree under /.well-known/csaf/; `?lang=zh-Hans` gives its Chinese translation (404 when the
+    advisory has none). A withdrawn advisory keeps its document, with the withdrawal as the last revision."""
+    advisory = _documents_row(advisory_id, states=tuple(PUBLIC_STATES))
+    if advisory is None:
+        return problem_json(404, NOT_FOUND)
+    try:
+        english, translation = documents.csaf_documents(advisory)
+    except ValueError as exc:  # DocumentError, or a renderer refusing what the rows say
+        logger.error("CSAF document of %s cannot be rendered: %s", advisory.advisory_id, exc)
+        return problem_json(404, "This advisory has no CSAF document yet.")
+    document = english if params.lang == "en" else translation
+    if document is None:
+        return problem_json(404, "This advisory has no Chinese translation.")
+    return public_json(request, None, document, last_modified=advisory.updated_at)
+
+
+CveID = Path(..., description="A CVE ID the advisory names, e.g. CVE-2026-20004", examples=["CVE-2026-20004"])
+
+
+@router.get(
+    "/{advisory_id}/cve/{cve_id}",
+    response={200: dict[str, Any], 304: None, 404: Problem, 422: Problem},
+    auth=None,
+    summary="CVE JSON 5 record of a CVE an advisory names",
+    operation_id="advisory_cve",
+    url_name="advisory_cve",
+)
+def advisory_cve(request: HttpRequest, advisory_id: str = AdvisoryID, cve_id: str = CveID) -> HttpResponse:
+    """The CVE JSON 5 record (CNA container) of a CVE a published advisory names, ready for a CNA to submit;
+    the same as the download linked from the advisory page. A withdrawn advisory has none: rejecting its CVE is
+    the CNA's decision, not a file psirt writes."""
+    cve = cve_id.upper()
+    advisory = _documents_row(advisory_id, states=(AdvisoryState.PUBLISHED,)) if CVE_ID.match(cve) else None
+    if advisory is None or cve not in advisory.cve_ids:
+        return problem_json(404, "No published advisory with this ID names this CVE.")
+    try:
+        record = documents.cve_records(advisory).get(cve)
+    except ValueError as exc:  # DocumentError, or a renderer refusing what the rows say
+        logger.error("CVE record of %s %s cannot be rendered: %s", advisory.advisory_id, cve, exc)
+        record = None
+    if record is None:
+        return problem_json(404, "This advisory has no CVE record for this CVE yet.")
+    return public_json(request, None, record, last_modified=advisory.updated_at)

@@ -308,7 +308,8 @@ def _draft(w: World) -> str:
     from psirt.advisories.models import Advisory, AdvisoryCase
 
     draft, created = Advisory.objects.get_or_create(
-        advisory_id="VT-SA-2026-901", defaults={"year": 2026, "number": 901, "title_en": "RTSP overflow"}
+        advisory_id="VT-SA-2026-901",
+        defaults={"year": 2026, "number": 901, "title_en": "RTSP overflow", "identifiers": "CVE-2026-1111"},
     )
     if created:
         AdvisoryCase.objects.create(advisory=draft, case=w.case)
@@ -375,6 +376,10 @@ API: dict[str, Entry] = {
     "GET /api/v1/advisories/{advisory_id}": Entry(lambda w: f"/api/v1/advisories/{_draft(w)}", NOBODY),
     "GET /api/v1/advisories/{advisory_id}/revisions": Entry(
         lambda w: f"/api/v1/advisories/{_draft(w)}/revisions", NOBODY
+    ),
+    "GET /api/v1/advisories/{advisory_id}/csaf": Entry(lambda w: f"/api/v1/advisories/{_draft(w)}/csaf", NOBODY),
+    "GET /api/v1/advisories/{advisory_id}/cve/{cve_id}": Entry(
+        lambda w: f"/api/v1/advisories/{_draft(w)}/cve/CVE-2026-1111", NOBODY
     ),
     "GET /api/v1/products": Entry(lambda w: "/api/v1/products", PUBLIC),
     "GET /api/v1/products/{slug}": Entry(lambda w: "/api/v1/products/cam-x5", PUBLIC),
