@@ -44,10 +44,8 @@ Choices:
 from __future__ import annotations
 
 import contextlib
-import csv
 import fcntl
 import hashlib
-import io
 import json
 import logging
 import os
@@ -83,6 +81,9 @@ COMPANIONS = (".sha256", ".sha512", ".asc")
 _YEAR = re.compile(r"^[0-9]{4}$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 _FILE = re.compile(r"^[+\-a-z0-9_]+\.json$")
+# A feed entry line as `ProviderTree.entry_for` writes it (sorted keys: content.src first, updated last).
+_ENTRY_HEAD = re.compile(r'^\{"content":\{"src":"([^"\\]+)","type":"application/json"\},')
+_ENTRY_TAIL = re.compile(r',"updated":"([^"\\]+)"\}$')
 
 
 class ProviderError(Exception):
@@ -94,14 +95,17 @@ class ProviderError(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    """One document as the listings see it. `path` is relative to the TLP folder (white/)."""
+    """One document as the listings see it. `path` is relative to the TLP folder (white/); `line` is its ROLIE feed
+    entry, serialised once (re-encoding ten thousand entries for every republication would dominate its cost)."""
 
     path: str
-    tracking_id: str
-    title: str
-    initial: str  # /document/tracking/initial_release_date, verbatim
     current: str  # /document/tracking/current_release_date, verbatim
-    signed: bool
+    line: str
+
+    @property
+    def name(self) -> str:
+        """The file name: csaf_filename(tracking ID), shared by a document and its translation."""
+        return self.path.rsplit("/", 1)[-1]
 
     @property
     def current_sort_key(self) -> datetime:
@@ -138,18 +142,6 @@ def document_path(doc: JSON) -> str:
             raise ProviderError(f"the translation's language {lang!r} cannot name a folder")
         return f"{year}/{folder}/{name}"
     return f"{year}/{name}"
-
-
-def entry_for(doc: JSON, *, signed: bool) -> Entry:
-    tracking = doc["document"]["tracking"]
-    return Entry(
-        path=document_path(doc),
-        tracking_id=str(tracking["id"]),
-        title=str(doc["document"].get("title") or tracking["id"]),
-        initial=str(tracking["initial_release_date"]),
-        current=str(tracking["current_release_date"]),
-        signed=signed,
-    )
 
 
 def is_document_path(path: str) -> bool:
@@ -273,7 +265,7 @@ class ProviderTree:
         elif fresh or changed or not self._signature_current(data, asc):
             self._write(asc, self.key.sign_detached(data).encode("ascii"), compare=False)
         signed = self.key is not None or asc.exists()
-        return entry_for(doc, signed=signed)
+        return self.entry_for(doc, signed=signed)
 
     def remove_document(self, rel: str) -> None:
         target = self.tlp_dir / rel
@@ -284,30 +276,49 @@ class ProviderTree:
 
     # listings
 
+    def entry_for(self, doc: JSON, *, signed: bool) -> Entry:
+        tracking = doc["document"]["tracking"]
+        path = document_path(doc)
+        url = self.document_url(path)
+        links = [{"href": url, "rel": "self"}]
+        links += [{"href": f"{url}.{algorithm}", "rel": "hash"} for algorithm, _ in HASHES]
+        if signed:
+            links.append({"href": f"{url}.asc", "rel": "signature"})
+        item: JSON = {
+            "content": {"src": url, "type": "application/json"},
+            "format": {"schema": CSAF_SCHEMA_URL, "version": CSAF_VERSION},
+            "id": str(tracking["id"]),
+            "link": links,
+            "published": str(tracking["initial_release_date"]),
+            "title": str(doc["document"].get("title") or tracking["id"]),
+            "updated": str(tracking["current_release_date"]),
+        }
+        line = json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return Entry(path=path, current=str(item["updated"]), line=line)
+
     def read_entries(self) -> dict[str, Entry] | None:
-        """The entries of the ROLIE feed on disk, or None when there is no usable feed for this base URL."""
+        """The entries of the ROLIE feed on disk, read line by line (the writer puts one entry per line and sorts
+        keys, so each line starts with its URL and ends with its date), or None when there is no feed this writer
+        made for this base URL: the caller then scans the documents."""
         try:
-            feed = json.loads((self.tlp_dir / FEED_NAME).read_bytes())["feed"]
-            if feed["link"][0]["href"] != self.feed_url:
-                return None  # the site moved: every URL changes, rebuild from the documents
-            prefix = self.directory_url + "/"
-            out = {}
-            for item in feed["entry"]:
-                href = next(link["href"] for link in item["link"] if link["rel"] == "self")
-                if not href.startswith(prefix):
-                    return None
-                path = href[len(prefix) :]
-                out[path] = Entry(
-                    path=path,
-                    tracking_id=item["id"],
-                    title=item["title"],
-                    initial=item["published"],
-                    current=item["updated"],
-                    signed=any(link["rel"] == "signature" for link in item["link"]),
-                )
-            return out
-        except (OSError, ValueError, KeyError, TypeError, IndexError, StopIteration):
+            text = (self.tlp_dir / FEED_NAME).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
             return None
+        lines = text.split("\n")
+        if len(lines) < 3 or lines[0] != self._feed_head():
+            return None
+        prefix = self.directory_url + "/"
+        out: dict[str, Entry] = {}
+        for raw in lines[1:]:
+            if raw.startswith("],"):
+                return out
+            line = raw[:-1] if raw.endswith(",") else raw
+            head, tail = _ENTRY_HEAD.match(line), _ENTRY_TAIL.search(line)
+            if head is None or tail is None or not head.group(1).startswith(prefix):
+                return None
+            path = head.group(1)[len(prefix) :]
+            out[path] = Entry(path=path, current=tail.group(1), line=line)
+        return None  # no end of the entry list: a cut file
 
     def scan_entries(self) -> dict[str, Entry]:
         """Entries from the documents on disk (slow: reads every document); for repairs."""
@@ -316,7 +327,7 @@ class ProviderTree:
             path = self.tlp_dir / rel
             try:
                 doc = json.loads(path.read_bytes())
-                entry = entry_for(doc, signed=path.with_name(path.name + ".asc").exists())
+                entry = self.entry_for(doc, signed=path.with_name(path.name + ".asc").exists())
             except (OSError, ValueError, KeyError, TypeError, ProviderError):
                 logger.warning("CSAF tree: %s is not a readable CSAF document; left out of the listings", rel)
                 continue
@@ -346,44 +357,28 @@ class ProviderTree:
         newest = sorted(ordered, key=lambda e: e.current_sort_key, reverse=True)  # stable: ties by path
         index = "".join(f"{e.path}\n" for e in ordered)
         self._write(self.tlp_dir / INDEX_NAME, index.encode("utf-8"), compare=not fresh)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        for e in newest:
-            writer.writerow([e.path, e.current])
-        self._write(self.tlp_dir / CHANGES_NAME, buffer.getvalue().encode("utf-8"), compare=not fresh)
+        # Every field quoted, as in the spec's example (RFC 4180 quoting: a quote inside is doubled).
+        changes = "".join(f'"{_csv(e.path)}","{_csv(e.current)}"\n' for e in newest)
+        self._write(self.tlp_dir / CHANGES_NAME, changes.encode("utf-8"), compare=not fresh)
         self._write(self.tlp_dir / FEED_NAME, self._feed(newest, publisher), compare=not fresh)
 
+    def _feed_head(self) -> str:
+        category = json.dumps([{"scheme": ROLIE_SCHEME, "term": "csaf"}], separators=(",", ":"))
+        return f'{{"feed":{{"category":{category},"entry":['
+
     def _feed(self, newest: list[Entry], publisher: JSON) -> bytes:
-        entries = []
-        for e in newest:
-            url = self.document_url(e.path)
-            links = [{"href": url, "rel": "self"}]
-            links += [{"href": f"{url}.{algorithm}", "rel": "hash"} for algorithm, _ in HASHES]
-            if e.signed:
-                links.append({"href": f"{url}.asc", "rel": "signature"})
-            entries.append(
-                {
-                    "content": {"src": url, "type": "application/json"},
-                    "format": {"schema": CSAF_SCHEMA_URL, "version": CSAF_VERSION},
-                    "id": e.tracking_id,
-                    "link": links,
-                    "published": e.initial,
-                    "title": e.title,
-                    "updated": e.current,
-                }
-            )
-        updated = newest[0].current if newest else _now()
-        feed = {
-            "feed": {
-                "category": [{"scheme": ROLIE_SCHEME, "term": "csaf"}],
-                "entry": entries,
-                "id": "csaf-feed-tlp-white",
-                "link": [{"href": self.feed_url, "rel": "self"}],
-                "title": f"{publisher.get('name', 'psirt')} CSAF feed (TLP:WHITE)",
-                "updated": updated,
-            }
+        """The ROLIE feed: sorted keys, compact, one entry per line between a fixed first line and the closing
+        line, so that `read_entries` can take it apart without parsing megabytes of JSON."""
+        tail = {
+            "id": "csaf-feed-tlp-white",
+            "link": [{"href": self.feed_url, "rel": "self"}],
+            "title": f"{publisher.get('name', 'psirt')} CSAF feed (TLP:WHITE)",
+            "updated": newest[0].current if newest else _now(),
         }
-        return (json.dumps(feed, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+        closing = json.dumps(tail, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        body = ",\n".join(e.line for e in newest)
+        text = f"{self._feed_head()}\n{body}{chr(10) if body else ''}],{closing[1:]}}}\n"
+        return text.encode("utf-8")
 
     def write_key(self) -> None:
         if self.key is not None:
@@ -435,6 +430,10 @@ class ProviderTree:
             return str(keys[0]["fingerprint"]).upper() if keys else None
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
+
+
+def _csv(value: str) -> str:
+    return value.replace('"', '""')
 
 
 def _dumps(value: Any) -> bytes:
@@ -518,7 +517,7 @@ def open_tree(root: Path | None = None) -> ProviderTree:
     return ProviderTree(root or provider_root(), base_url=base_url(), key=current_key())
 
 
-def update_documents(docs: Sequence[JSON], *, root: Path | None = None) -> Changes:
+def update_documents(docs: Sequence[JSON], *, root: Path | None = None, publisher: JSON | None = None) -> Changes:
     """Put `docs` (an advisory's English document and translation) into the tree and regenerate the listings from
     the tree's state. Rewrites only files whose bytes change. A changed signing key re-signs the whole tree."""
     tree = open_tree(root)
@@ -533,15 +532,15 @@ def update_documents(docs: Sequence[JSON], *, root: Path | None = None) -> Chang
             listed = tree.read_entries()
             entries = listed if listed is not None else tree.scan_entries()
         paths = {document_path(doc) for doc in docs}
-        ids = {str(doc["document"]["tracking"]["id"]) for doc in docs}
+        names = {path.rsplit("/", 1)[-1] for path in paths}
         for rel, entry in list(entries.items()):
-            if entry.tracking_id in ids and rel not in paths:  # e.g. a translation the revision dropped
+            if entry.name in names and rel not in paths:  # e.g. a translation the revision dropped
                 tree.remove_document(rel)
                 del entries[rel]
         for doc in docs:
             entry = tree.put(doc)
             entries[entry.path] = entry
-        publisher = publisher_json()
+        publisher = publisher or publisher_json()
         tree.write_key()
         tree.write_listings(entries, publisher=publisher)
         tree.write_metadata(publisher)
@@ -567,7 +566,12 @@ class ExportSummary:
 
 
 def export_tree(
-    root: Path, docs: Iterable[JSON], *, base: str | None = None, key: SigningKey | None = None
+    root: Path,
+    docs: Iterable[JSON],
+    *,
+    base: str | None = None,
+    key: SigningKey | None = None,
+    publisher: JSON | None = None,
 ) -> ExportSummary:
     """Write a whole tree from scratch into `root` (an empty folder): the same writer as the live tree, without
     the comparisons a fresh folder does not need."""
@@ -578,10 +582,10 @@ def export_tree(
         for doc in docs:
             entry = tree.put(doc, fresh=True)
             if entry.path in entries:
-                raise ProviderError(f"two documents want {entry.path} (tracking ID {entry.tracking_id})")
+                raise ProviderError(f"two documents want {entry.path}: their tracking IDs differ only in case or signs")
             entries[entry.path] = entry
             translations += entry.path.count("/") == 2
-        publisher = publisher_json()
+        publisher = publisher or publisher_json()
         tree.write_key()
         tree.write_listings(entries, publisher=publisher, fresh=True)
         tree.write_metadata(publisher)
@@ -629,16 +633,16 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
         listed = None if full else tree.read_entries()
         on_disk = listed if listed is not None else tree.scan_entries()
         present = set(tree.document_paths())
-        by_id: dict[str, list[Entry]] = {}
+        by_name: dict[str, list[Entry]] = {}
         for entry in on_disk.values():
-            by_id.setdefault(entry.tracking_id, []).append(entry)
+            by_name.setdefault(entry.name, []).append(entry)
         key_changed = tree.key is not None and tree.metadata_fingerprint() not in (None, tree.key.fingerprint)
         rows = advisory_queryset().annotate(last_revision=Max("revisions__date"))
         expected: set[str] = set()
         entries: dict[str, Entry] = {}
         for advisory in rows:
             summary.checked += 1
-            known = by_id.get(advisory.advisory_id, [])
+            known = by_name.get(csaf_filename(advisory.advisory_id), [])
             if not full and not key_changed and _looks_current(tree, advisory, known, present):
                 for entry in known:
                     expected.add(entry.path)

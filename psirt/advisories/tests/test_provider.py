@@ -540,3 +540,41 @@ def test_export_cli_alias(tmp_path: Path) -> None:
     from psirt.cli import ALIASES
 
     assert ALIASES["export-csaf"] == "export_csaf"
+
+
+def test_listings_survive_hostile_titles_and_a_damaged_feed(
+    draft: Advisory, lead: User, tree: Path, committed: Callable[..., Any]
+) -> None:
+    title = 'Camera "X5" RCE ,"updated":"1999-01-01T00:00:00Z"} \\ 摄像机'
+    services.update_advisory(advisory=draft, actor=lead, changes={"title_en": title})
+    advisory = _publish(draft, lead, committed)
+    assert _feed(tree)["entry"][0]["title"] == title
+    feed = tree / "white" / provider.FEED_NAME
+    feed.write_bytes(feed.read_bytes()[:-40])  # cut short, e.g. by a full disk
+    committed(
+        services.update_advisory,
+        advisory=advisory,
+        actor=lead,
+        changes={"impact_en": "Worse."},
+        revision_summary_en="Impact.",
+    )
+    _check_tree(tree)
+    assert _feed(tree)["entry"][0]["title"] == title
+
+
+def test_a_revision_that_drops_the_chinese_title_removes_the_translation(
+    draft: Advisory, lead: User, tree: Path, committed: Callable[..., Any]
+) -> None:
+    services.update_advisory(advisory=draft, actor=lead, changes={"title_zh": "远程代码执行"})
+    advisory = _publish(draft, lead, committed)
+    zh = tree / "white" / str(_year(advisory)) / "zh-hans" / csaf_filename(advisory.advisory_id)
+    assert zh.is_file()
+    committed(
+        services.update_advisory,
+        advisory=advisory,
+        actor=lead,
+        changes={"title_zh": ""},
+        revision_summary_en="Chinese text withdrawn for review.",
+    )
+    assert not zh.exists() and not zh.with_name(zh.name + ".asc").exists()
+    _check_tree(tree)
