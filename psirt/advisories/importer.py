@@ -2,37 +2,48 @@
 pages over (`psirt import-csaf FILE_OR_DIR…`).
 
 What is kept, and where:
-* The whole document is stored on the advisory (`Advisory.source_csaf`) and psirt serves it as the advisory's CSAF
-  until the advisory is revised in psirt (`imported_document`): a foreign document can say more than our rows hold
-  (several vulnerabilities with their own scores, branch categories we do not model, notes of other kinds), and
-  CSAF consumers keep seeing exactly what they saw before the move.
-* The rows hold what psirt shows and searches: title, the summary / description / impact / workaround notes, the
-  highest CVSS v3.x score of the vulnerabilities (v3.0 vectors are rewritten as v3.1: same metrics), the highest
-  CVSS v4.0 vector found in a vulnerability note (where CSAF 2.0 writers, psirt included, put it), the CWE of the
-  highest-scored vulnerability, CVE / CNVD / CNNVD IDs (other ID systems stay in the document only), external
-  references, acknowledgments (one credit line each), the strongest exploitation status of the threats, and the
-  revision history (renumbered 1, 2, … in date order; the original numbers stay in the document).
+* The whole document is stored on the advisory (`Advisory.source_csaf`). `imported_document` says when psirt
+  should serve it as the advisory's CSAF: until the advisory is revised or withdrawn in psirt, and only when its
+  publisher is this organization (a trusted provider's documents name the provider's publisher). A foreign
+  document can say more than our rows hold (several vulnerabilities with their own scores, branch categories we do
+  not model, notes of other kinds, other ID systems); nothing of it is lost.
+* The rows hold what psirt shows and searches: title, the summary / description / impact / workaround notes (the
+  vulnerabilities' descriptions when the document has none), the highest CVSS v3.x score of the vulnerabilities
+  (v3.0 vectors are read as v3.1: same metrics), the highest CVSS v4.0 vector found in a vulnerability note (where
+  CSAF 2.0 writers, psirt included, put it), the CWE of the highest-scored vulnerability, CVE / CNVD / CNNVD IDs,
+  external references ("self" ones are the old document's own addresses), acknowledgments (one credit line each),
+  the strongest exploitation status of the threats, and the revision history (renumbered 1, 2, … in date order as
+  psirt sorts it; the original numbers stay in the document). Unscored documents keep their rating word
+  (Red Hat's "Important" → High).
 * Products: one product line per product family (the vendor's name when the tree has no family), reused by its
   English name; one product per `product_name` branch, reused by name within the line; one firmware release per
-  `product_version`, in the order the tree lists them (appended after the releases a reused product already
-  has). A `specification` branch is a region/operator variant (what psirt writes). The affected table gets one row
-  per product and variant: from the first `known_affected` release up to the first `first_fixed` / `fixed` /
-  vendor-fix release after them; a product with only fixed releases is affected before the first of them.
-  Relationships are followed: a component of a platform (`default_component_of`) is a release of the platform
-  product; firmware `installed_on` hardware whose product name is the firmware's without " firmware" is one
-  product with those hardware revisions (psirt's own shape). Version ranges in `vers` notation give their bounds.
+  `product_version`, in the order the tree lists them (numbered 10, 20, … after the releases a reused product
+  already has). A `specification` branch is a region/operator variant (what psirt writes); other branch categories
+  (architecture, …) are not modelled. The affected table gets one row per product and variant: from the first
+  `known_affected` release up to the first `first_fixed` / `fixed` release after them; a product with only fixed
+  releases is affected before the first of them; a product named without versions is affected as a whole. A
+  `vers` range gives its bounds (created as releases when missing, the lower one just before the upper one). A
+  vendor fix's URL and date become the fixed release's download link and release date. Relationships are followed:
+  a component of a platform (`default_component_of`) is a release of the platform product; firmware `installed_on`
+  hardware whose product name is the firmware's without " firmware" is one product with those hardware revisions
+  (psirt's own shape). Product IDs psirt wrote (`CSAFPID-<slug>-…`) give back the product slug and release UUID, so
+  a round trip keeps the IDs consumers know.
 * The advisory keeps its tracking ID as advisory ID (old links and CSAF consumers still match). An ID of psirt's
-  own shape `<PREFIX>-SA-<YYYY>-<NNN>` takes that year and number, and the year's sequence moves past it so psirt's
-  next own number never collides; any other ID takes the next number of its initial release year.
-* Subscribers are not notified: an imported advisory is old news moved over, not a publication.
+  own shape `<PREFIX>-SA-<YYYY>-<NNN>` takes that year and number when free, and the year's sequence moves past it
+  so psirt's next own number never collides; any other ID takes the next number of its year.
+* A translation document (`source_lang` set; zh-Hans, as psirt writes them) fills the Chinese texts of an advisory
+  imported from its original.
+* Subscribers are not notified: an imported advisory is old news moved over, not a publication. The CSAF provider
+  tree is updated after the commit (once per batch from the command).
 
 Profiles: `csaf_security_advisory` and `csaf_vex` (both are vulnerabilities with product statuses). A
 `csaf_informational_advisory` has no vulnerabilities and `csaf_base` no rules to map, so they are refused with a
-message saying so. Translation documents (with `source_lang`) are refused: import the original.
+message saying so.
 
 Every document is validated first (strict schema + mandatory tests) and imported in one transaction with its audit
-record; re-importing the same document changes nothing, a newer version updates the advisory and adds the new
-revisions.
+record; re-importing the same document changes nothing ("unchanged"), a newer version (later
+current_release_date) updates the advisory and adds the new revisions; a changed document under the same version,
+an older version, or an advisory written or revised in psirt is refused.
 """
 
 from __future__ import annotations
@@ -1068,16 +1079,30 @@ def import_csaf(
         return _write(plan, document, actor=actor, request=request, source=name, write_tree=write_tree)
     except Refused as exc:
         return ImportResult(name, "refused", messages=exc.messages)
+    except IntegrityError:  # e.g. the same tracking ID imported by two processes at once; rolled back
+        return ImportResult(name, "refused", messages=("conflicts with a concurrent change; import it again",))
     except DatabaseError as exc:  # the transaction is rolled back: nothing of the document is written
         return ImportResult(name, "refused", messages=(f"cannot be stored: {type(exc).__name__}",))
     except (KeyError, TypeError, ValueError) as exc:  # a valid document of a shape this code did not foresee
         return ImportResult(name, "refused", messages=(f"cannot map this document: {type(exc).__name__}: {exc}"[:300],))
 
 
+def _serialise_imports() -> None:
+    """One import writes at a time: two documents of a new vendor imported at once must not create two product lines
+    of one name, nor two imports of one tracking ID race. The lock is the organization profile's row (the catalog
+    and the advisories being written are that organization's), held until the import's transaction ends; imports
+    are rare and take milliseconds, so nothing else waits noticeably."""
+    from psirt.pages.models import OrganizationProfile
+
+    OrganizationProfile.get()
+    list(OrganizationProfile.objects.select_for_update().filter(id=1).values_list("id", flat=True))
+
+
 def _write(
     plan: _Plan, document: JSON, *, actor: Any, request: HttpRequest | None, source: str, write_tree: bool
 ) -> ImportResult:
     with transaction.atomic():
+        _serialise_imports()
         existing = Advisory.objects.select_for_update().filter(advisory_id=plan.tracking_id).first()
         if existing is not None:
             if existing.source_csaf is None:
@@ -1163,6 +1188,7 @@ def _write_translation(
     tracking = document["tracking"]
     tracking_id = str(tracking["id"])
     with transaction.atomic():
+        _serialise_imports()
         advisory = Advisory.objects.select_for_update().filter(advisory_id=tracking_id).first()
         if advisory is None or not isinstance(advisory.source_csaf, dict):
             raise Refused(f"a translation of {tracking_id}, which has not been imported: import the original first")

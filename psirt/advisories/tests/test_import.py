@@ -7,12 +7,14 @@ import copy
 import datetime as dt
 import json
 import os
+import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from psirt import cli
 from psirt.advisories.importer import MAX_BYTES, import_csaf, import_paths, imported_document, read_document
@@ -410,6 +412,36 @@ def test_nan_and_infinity_are_not_json(tmp_path: Path) -> None:
     path.write_text('{"score": NaN}', encoding="utf-8")
     with pytest.raises(Refused, match="NaN is not a JSON number"):
         read_document(path)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_imports_write_one_advisory_and_one_product_line() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serialises every writer)")
+    docs = [load(BSI)] * 4 + [_with_id(f"BSI-2022-09{n:02d}") for n in range(4)]
+    barrier = threading.Barrier(len(docs))
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def run(doc: dict[str, Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            outcomes.append(import_csaf(document=doc, source="x", write_tree=False).outcome)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in docs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    assert sorted(outcomes) == ["imported"] * 5 + ["unchanged"] * 3
+    assert Advisory.objects.count() == 5
+    assert ProductLine.objects.count() == 1 and Product.objects.count() == 1
+    assert FirmwareRelease.objects.count() == 6
 
 
 # --- numbering ---------------------------------------------------------------------------------------------------
