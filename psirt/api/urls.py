@@ -31,7 +31,15 @@ class PsirtAPI(NinjaAPI):
     method on a known path (405, with Allow) and any unknown path under /api/ (404)."""
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
-        patterns = [_with_problem_405(self, p) if isinstance(p, URLPattern) else p for p in super()._get_urls()]
+        patterns: list[URLResolver | URLPattern] = []
+        for pattern in super()._get_urls():
+            if isinstance(pattern, URLPattern) and pattern.name == "api-root":
+                # /api/ itself: ninja answers it with Django's HTML 404; keep the name (ninja reverses it).
+                patterns.append(URLPattern(pattern.pattern, _unknown_path_view(self), name="api-root"))
+            elif isinstance(pattern, URLPattern):
+                patterns.append(_with_problem_405(self, pattern))
+            else:
+                patterns.append(pattern)
         patterns.append(re_path(r"^.*$", _unknown_path_view(self)))
         return patterns
 
@@ -41,11 +49,16 @@ def _with_problem_405(api: NinjaAPI, pattern: URLPattern) -> URLPattern:
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        asked = request.method
+        if asked == "HEAD":
+            # HEAD is GET without the body (RFC 9110 §9.3.2); the WSGI server drops the body.
+            request.method = "GET"
         response = view(request, *args, **kwargs)
+        request.method = asked
         if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
             allowed = response.get("Allow", "")
             response = errors.problem_response(
-                api, request, 405, f"Method {request.method} is not allowed here; use {allowed or 'another one'}."
+                api, request, 405, f"Method {asked} is not allowed here; use {allowed or 'another one'}."
             )
             response["Allow"] = allowed
         return response

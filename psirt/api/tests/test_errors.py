@@ -23,7 +23,9 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
-@pytest.mark.parametrize("path", ["/api/v2/advisories", "/api/v1/nothing", "/api/v1/advisories/X/csaf/extra", "/api/x"])
+@pytest.mark.parametrize(
+    "path", ["/api/", "/api/v2/advisories", "/api/v1/nothing", "/api/v1/advisories/X/csaf/extra", "/api/x"]
+)
 def test_unknown_paths_under_api_are_a_404_problem(client: Client, method: str, path: str) -> None:
     body = assert_problem(getattr(client, method)(path), 404)
     assert "/api/docs" in body["detail"] and body["errors"] == {}
@@ -89,3 +91,11 @@ def test_the_openapi_document_declares_problem_for_the_error_answers(client: Cli
         assert ref.endswith("/Problem")
     problem = schema["components"]["schemas"]["Problem"]
     assert set(problem["properties"]) == {"detail", "errors"}
+
+
+def test_head_is_answered_like_get_without_a_body(client: Client) -> None:
+    got, head = client.get("/api/v1/products"), client.head("/api/v1/products")
+    assert head.status_code == 200 and head.content == b""
+    assert head["ETag"] == got["ETag"] and head["Cache-Control"] == got["Cache-Control"]
+    refused = client.head("/api/v1/reports")
+    assert refused.status_code == 405 and refused["Allow"] == "POST"
