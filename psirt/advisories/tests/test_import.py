@@ -627,3 +627,21 @@ def test_the_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     with pytest.raises(CommandError, match="no CSAF files"):
         call_command("import_csaf", str(tmp_path / "empty"))
     assert Advisory.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_imported_advisories_show_on_the_public_pages(client: Any) -> None:
+    """Imported rows have shapes psirt's own authoring never makes (no cases, whole-product rows, components as
+    releases, no affected row at all): the public list and each advisory's page still answer."""
+    imported = []
+    for path in ALL_EXAMPLES:
+        result = import_csaf(document=load(path), source=path.name, write_tree=False)
+        if result.outcome == "imported":
+            imported.append(result.advisory_id)
+    listing = client.get("/en/advisories/")
+    assert listing.status_code == 200
+    assert "RHSA-2022:0011" in listing.content.decode()
+    for advisory_id in imported:
+        page = client.get(f"/en/advisories/{advisory_id}/")
+        assert page.status_code == 200, (advisory_id, page.status_code)
+        assert advisory_id in page.content.decode()
