@@ -10,7 +10,9 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
@@ -85,8 +87,8 @@ def _line(line: ProductLine) -> dict[str, str]:
     return {"slug": line.slug, "name_en": line.name_en, "name_zh": line.name_zh}
 
 
-def _product(entry: queries.ProductEntry) -> dict[str, Any]:
-    product: Product = entry.product
+def _product(product: Product) -> dict[str, Any]:
+    eos = product.end_of_support
     return {
         "slug": product.slug,
         "name": product.name,
@@ -95,12 +97,27 @@ def _product(entry: queries.ProductEntry) -> dict[str, Any]:
         "hardware_revisions": [r.strip() for r in product.hardware_revisions.split(",") if r.strip()],
         "description_en": product.description_en,
         "description_zh": product.description_zh,
-        "end_of_support": product.end_of_support,
-        "support_ended": entry.support_ended,
+        "end_of_support": eos,
+        "support_ended": eos is not None and eos < timezone.localdate(),
         "url": api_url("product", product.slug),
         "releases_url": api_url("product_releases", product.slug),
         "html_url": html_links("catalog:product", product.slug),
     }
+
+
+def _catalog_order() -> QuerySet[Product]:
+    """Public products in the order of the /updates/ page (`psirt.catalog.queries.public_catalog`: by line, then
+    supported before past end of support, then name), sorted and sliced in the database so that a page of a large
+    catalog reads only its own rows, without their releases."""
+    ended = Case(
+        When(end_of_support__lt=timezone.localdate(), then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
+    return (
+        Product.objects.filter(is_public=True)
+        .select_related("line")
+        .annotate(support_ended_rank=ended)
+        .order_by("line__position", "line__name_en", "line_id", "support_ended_rank", "name", "id")
+    )
 
 
 def _public_product(slug: str) -> queries.ProductEntry | None:
@@ -130,26 +147,22 @@ def product_list(request: HttpRequest, params: Query[ProductParams]) -> HttpResp
     if params.line and not SLUG.match(params.line):
         message = "Use a product line's slug: lower-case letters, digits and hyphens."
         return problem_json(400, message, {"line": [message]})
-    # public_catalog gives every public product with its public releases, in catalog order; one call, a fixed
-    # number of queries.
-    entries = [
-        entry
-        for line in queries.public_catalog()
-        if not params.line or line.line.slug == params.line
-        for entry in line.products
-    ]
+    products = _catalog_order()
+    if params.line:
+        products = products.filter(line__slug=params.line)
+    count = products.count()
     raw = params.model_dump()
     after = params.offset + params.limit
     page = {
-        "count": len(entries),
+        "count": count,
         "limit": params.limit,
         "offset": params.offset,
         "links": {
             "self": _page_url(raw, params.offset),
-            "next": _page_url(raw, after) if after < len(entries) else None,
+            "next": _page_url(raw, after) if after < count else None,
             "prev": _page_url(raw, max(0, params.offset - params.limit)) if params.offset > 0 else None,
         },
-        "results": [_product(e) for e in entries[params.offset : after]],
+        "results": [_product(p) for p in products[params.offset : after]],
     }
     return public_json(request, ProductPage, page)
 
@@ -168,7 +181,7 @@ def product_detail(request: HttpRequest, slug: str = ProductSlug) -> HttpRespons
     entry = _public_product(slug)
     if entry is None:
         return problem_json(404, NOT_FOUND)
-    return public_json(request, ProductOut, _product(entry))
+    return public_json(request, ProductOut, _product(entry.product))
 
 
 @router.get(

@@ -108,3 +108,25 @@ def test_catalog_answers_carry_an_etag_that_follows_the_catalog(
     Product.objects.filter(pk=catalog["x5"].pk).update(description_en="Changed.")
     changed = client.get(path, headers={"If-None-Match": first["ETag"]})
     assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+
+
+def test_order_is_that_of_the_updates_page(client: Client, demo: Any) -> None:
+    import datetime as dt
+
+    from psirt.catalog.queries import public_catalog
+
+    # One product of the first line past its end of support: the page lists it after the supported ones.
+    first = Product.objects.filter(is_public=True).order_by("line__position", "name").first()
+    assert first is not None
+    Product.objects.filter(pk=first.pk).update(end_of_support=dt.date(2020, 1, 1))
+    Product.objects.create(line=first.line, slug="zz-unlisted", name="AAA unlisted", is_public=False)
+    page_order = [entry.product.slug for line in public_catalog() for entry in line.products]
+    api_order = [p["slug"] for p in client.get(f"{PRODUCTS}?limit=100").json()["results"]]
+    assert api_order == page_order and len(api_order) > 3
+    ended = client.get(f"{PRODUCTS}/{first.slug}").json()
+    assert ended["support_ended"] is True and ended["end_of_support"] == "2020-01-01"
+    # Paging through in small steps gives the same order.
+    paged: list[str] = []
+    for offset in range(0, len(api_order), 2):
+        paged += [p["slug"] for p in client.get(f"{PRODUCTS}?limit=2&offset={offset}").json()["results"]]
+    assert paged == api_order
