@@ -423,6 +423,12 @@ class ProviderTree:
                 return
         self._write(path, _dumps(self.metadata(publisher, _now())), compare=False)
 
+    def key_changed(self) -> bool:
+        """The tree was written without this key (another key, or none): every document needs its signature."""
+        if self.key is None or not (self.root / METADATA_NAME).exists():
+            return False
+        return self.metadata_fingerprint() != self.key.fingerprint
+
     def metadata_fingerprint(self) -> str | None:
         """The key fingerprint provider-metadata.json names now (None: no file or no key)."""
         try:
@@ -522,7 +528,7 @@ def update_documents(docs: Sequence[JSON], *, root: Path | None = None, publishe
     the tree's state. Rewrites only files whose bytes change. A changed signing key re-signs the whole tree."""
     tree = open_tree(root)
     with _locked(tree.root):
-        if tree.key is not None and tree.metadata_fingerprint() not in (None, tree.key.fingerprint):
+        if tree.key_changed():
             logger.info("CSAF tree: the signing key changed; re-signing every document")
             entries = tree.scan_entries()
             for rel in entries:
@@ -636,7 +642,7 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
         by_name: dict[str, list[Entry]] = {}
         for entry in on_disk.values():
             by_name.setdefault(entry.name, []).append(entry)
-        key_changed = tree.key is not None and tree.metadata_fingerprint() not in (None, tree.key.fingerprint)
+        key_changed = tree.key_changed()
         rows = advisory_queryset().annotate(last_revision=Max("revisions__date"))
         expected: set[str] = set()
         entries: dict[str, Entry] = {}

@@ -578,3 +578,54 @@ def test_a_revision_that_drops_the_chinese_title_removes_the_translation(
     )
     assert not zh.exists() and not zh.with_name(zh.name + ".asc").exists()
     _check_tree(tree)
+
+
+def test_the_demo_data_gives_a_complete_valid_tree(db: None, tree: Path, settings: Any, tmp_path: Path) -> None:
+    from psirt.advisories.demo import load_demo_advisories
+    from psirt.catalog import demo as catalog_demo
+
+    settings.PSIRT_DEMO_PASSWORD = "demo-password-Quokka-42"
+    lines: list[str] = []
+    catalog_demo.load_organization(lines.append)
+    catalog_demo.load_catalog(lines.append)
+    catalog_demo.load_accounts(lines.append)
+    load_demo_advisories(lines.append)
+    public = Advisory.objects.filter(state__in=["published", "withdrawn"])
+    summary = provider.sync_provider()
+    assert summary.failed == [] and summary.rendered == public.count() > 0
+    _check_tree(tree)
+    listed = (tree / "white" / "index.txt").read_text()
+    assert all(csaf_filename(a.advisory_id) in listed for a in public)
+    call_command("export_csaf", str(tmp_path / "export"))
+    for line, path in _documents(tree):
+        assert (tmp_path / "export" / "white" / line).read_bytes() == path.read_bytes()
+
+
+def test_configuring_a_key_later_signs_the_whole_tree_at_the_next_publication(
+    published_in_tree: Advisory,
+    tree: Path,
+    settings: Any,
+    team_key_file: Path,
+    product: Any,
+    lead: User,
+    yesterday: Any,
+    committed: Callable[..., Any],
+) -> None:
+    settings.PSIRT_SIGNING_KEY_FILE = None
+    provider.sync_provider(full=True)
+    for asc in tree.rglob("*.asc"):
+        if asc.parent.name != provider.KEY_FOLDER:
+            asc.unlink()
+    provider.sync_provider(full=True)
+    assert json.loads((tree / "provider-metadata.json").read_bytes())["role"] == "csaf_provider"
+    settings.PSIRT_SIGNING_KEY_FILE = str(team_key_file)
+    case = make_case(product=product, disclosure_date=yesterday, title="Second issue")
+    second = services.create_advisory(cases=[case], actor=lead)
+    second = services.update_advisory(
+        advisory=second,
+        actor=lead,
+        changes={"workarounds_en": "Restrict access.", "mitigation_sufficient": True},
+        affected=[services.AffectedInput(product=product)],
+    )
+    _publish(second, lead, committed)
+    _check_tree(tree)  # both documents signed, the feed lists both signatures, role trusted provider again
