@@ -180,6 +180,11 @@ def _remediations(advisory: Advisory, plans: list[tuple[_ProductPlan, fm.Product
     for plan, product in plans:
         affected_ids = _ids(product, plan.affected)
         for _version, release in plan.first_fixed:
+            # A fix names only the affected releases of its own variant: the EU build's update does not fix the
+            # standard build.
+            variant_ids = _ids(product, [v for v in plan.affected if v.variant == release.variant])
+            if not variant_ids:
+                continue
             out.append(
                 fm.Remediation(
                     category="vendor_fix",
@@ -191,7 +196,7 @@ def _remediations(advisory: Advisory, plans: list[tuple[_ProductPlan, fm.Product
                         + (f"（{release.variant}）" if release.variant else "")
                         + " 或更高版本。",
                     ),
-                    product_ids=affected_ids,
+                    product_ids=variant_ids,
                     url=release.download_url,
                     date=_day(release.release_date),
                 )
@@ -350,7 +355,14 @@ def _https(url: str) -> str:
 
 
 def csaf_documents(advisory: Advisory) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The English CSAF 2.0 document of the advisory's current revision and its zh-Hans translation (or None)."""
+    """The English CSAF 2.0 document of the advisory's current revision and its zh-Hans translation (or None).
+
+    An advisory imported from a CSAF document of this publisher and not revised in psirt since is served as it was
+    imported (psirt's rows hold less than a foreign document may say); everything else is rendered from the rows."""
+    from psirt.advisories.importer import imported_document
+
+    if (original := imported_document(advisory)) is not None:
+        return original, None
     doc = to_model(advisory)
     return render_csaf(doc), render_csaf_translation(doc)
 

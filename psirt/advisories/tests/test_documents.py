@@ -142,3 +142,36 @@ def test_every_demo_document_is_valid_and_queries_stay_flat(db: None, settings: 
             documents.csaf_documents(advisory)
     # The prefetching queryset (4 queries) plus the organization profile per render: never per release.
     assert len(queries) <= 4 + 2 * len(advisories)
+
+
+def test_each_vendor_fix_names_only_its_own_variant(
+    draft: Advisory, lead: User, product: Product, releases: dict[str, FirmwareRelease]
+) -> None:
+    eu = {
+        version: FirmwareRelease.objects.create(product=product, version=version, variant="EU", position=position)
+        for position, version in ((10, "V5.5.0-EU"), (20, "V5.6.0-EU"))
+    }
+    advisory = services.update_advisory(
+        advisory=draft,
+        actor=lead,
+        changes={},
+        affected=[
+            services.AffectedInput(product=product, introduced=releases["V5.5.0"], fixed=releases["V5.6.0"]),
+            services.AffectedInput(product=product, variant="EU", introduced=eu["V5.5.0-EU"], fixed=eu["V5.6.0-EU"]),
+        ],
+    )
+    en, _ = documents.csaf_documents(publish(advisory, lead))
+    assert is_publishable(validate_csaf(en)), validate_csaf(en)
+    names = _names(en)
+    fixes = {
+        r.get("url", ""): sorted(names[p] for p in r["product_ids"])
+        for r in en["vulnerabilities"][0]["remediations"]
+        if r["category"] == "vendor_fix"
+    }
+    assert fixes == {
+        "https://downloads.example.com/V5.6.0.bin": [
+            "Example Devices Camera X5 V5.5.0",
+            "Example Devices Camera X5 V5.5.2",
+        ],
+        "": ["Example Devices Camera X5 (EU) V5.5.0-EU"],
+    }
