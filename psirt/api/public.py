@@ -1,5 +1,7 @@
 """`GET /api/v1/advisories…`: the public advisories as JSON — the list with the filters of /advisories/, one
-advisory with every field its page shows (in both languages), and its revision history.
+advisory with every field its page shows (in both languages), its revision history, its CSAF 2.0 document and the
+CVE JSON 5 records of the CVEs it names (both rendered by `psirt.advisories.documents`, as for the provider tree
+and the page's downloads).
 
 Only published and withdrawn advisories exist here (`psirt.advisories.queries`): a draft's ID answers the same
 404 as an ID that was never given out. Answers carry an ETag (304 on If-None-Match) and Last-Modified."""
