@@ -29,6 +29,7 @@ from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 
 MAX_QUERY_CHARS = 100
 PER_PAGE = 20
+RANGE_TERMS_MAX = 50
 SORTS = {
     "newest": ("-published_at", "-id"),
     "oldest": ("published_at", "id"),
@@ -255,7 +256,7 @@ class AffectedRow:
 
 def affected_rows(advisory: Advisory) -> list[AffectedRow]:
     """The affected table: per product and variant, the catalog releases in the range and the fixing release.
-    Two queries: the rows, and every public release of the products named."""
+    Two queries: the rows, and the public releases inside their ranges."""
     rows = list(
         advisory.affected.select_related("product", "product__line", "introduced", "fixed").order_by(
             "product__name", "variant"
@@ -263,9 +264,25 @@ def affected_rows(advisory: Advisory) -> list[AffectedRow]:
     )
     releases: dict[tuple[int, str], list[FirmwareRelease]] = {}
     if rows:
-        for release in FirmwareRelease.objects.filter(
-            product_id__in={r.product_id for r in rows}, is_public=True
-        ).order_by("position"):
+        # Only the releases inside each row's range, and only what the page shows of them (the version): a
+        # product's whole history, fifty releases or more, would be loaded to show a handful. Past
+        # RANGE_TERMS_MAX rows, every release of the products named: one condition per row would make an
+        # expression deeper than SQLite accepts.
+        in_range = Q(product_id__in={r.product_id for r in rows})
+        if len(rows) <= RANGE_TERMS_MAX:
+            in_range = Q()
+            for r in rows:
+                one = Q(product_id=r.product_id, variant=r.variant)
+                if r.introduced is not None:
+                    one &= Q(position__gte=r.introduced.position)
+                if r.fixed is not None:
+                    one &= Q(position__lt=r.fixed.position)
+                in_range |= one
+        for release in (
+            FirmwareRelease.objects.filter(in_range, is_public=True)
+            .only("id", "product_id", "variant", "position", "version")
+            .order_by("position")
+        ):
             releases.setdefault((release.product_id, release.variant), []).append(release)
     return [
         AffectedRow(

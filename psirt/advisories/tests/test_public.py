@@ -251,3 +251,18 @@ def test_the_years_filter_spans_first_to_last_publication(
     html = anonymous.get(LIST).content.decode()
     options = re.findall(r'<option value="(\d{4})"', html[html.index('id="f-year"') :])
     assert options == [str(y) for y in range(year, year - 4, -1)]
+
+
+@pytest.mark.parametrize("terms_max", [50, 0])  # one condition per row, and the fallback for very many rows
+def test_the_affected_table_lists_exactly_the_releases_in_range(
+    published: Advisory, releases: dict[str, FirmwareRelease], product: Product, monkeypatch, terms_max: int
+) -> None:  # type: ignore[no-untyped-def]
+    from psirt.advisories import queries
+
+    monkeypatch.setattr(queries, "RANGE_TERMS_MAX", terms_max)
+    FirmwareRelease.objects.create(product=product, version="V5.5.1-lite", variant="lite", position=25)
+    FirmwareRelease.objects.create(product=product, version="V5.5.1-hidden", position=26, is_public=False)
+    other = Product.objects.create(line=product.line, slug="other", name="Other")
+    FirmwareRelease.objects.create(product=other, version="V5.5.1", position=25)
+    (row,) = queries.affected_rows(published)
+    assert [r.version for r in row.affected_versions] == ["V5.5.0", "V5.5.2"]
