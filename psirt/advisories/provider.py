@@ -631,7 +631,7 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
     document without a revision, e.g. the organisation's name)."""
     from django.db.models import Max
 
-    from psirt.advisories.documents import advisory_queryset
+    from psirt.advisories.documents import DocumentError, advisory_queryset
 
     summary = SyncSummary()
     tree = open_tree(root)
@@ -656,6 +656,11 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
                 continue
             try:
                 docs = advisory_documents(advisory)
+            except DocumentError as exc:
+                # By design without a document (e.g. an imported VEX saying "not affected" for every release):
+                # nothing to list, nothing to repair, no alarm on every run.
+                logger.debug("CSAF tree: %s has no document: %s", advisory.advisory_id, exc)
+                continue
             except Exception:
                 logger.exception("CSAF tree: %s cannot be rendered; left as it is", advisory.advisory_id)
                 summary.failed.append(advisory.advisory_id)

@@ -21,6 +21,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from psirt.advisories import provider
+from psirt.advisories.documents import DocumentError
 from psirt.advisories.models import PUBLIC_STATES, Advisory
 from psirt.formats.csaf import TRANSLATION_LANG, dumps_csaf
 
@@ -141,7 +142,10 @@ def advisory_csaf(request: HttpRequest, advisory_id: str) -> HttpResponseBase:
         found = _inside(root, f"{provider.TLP_FOLDER}/{rel}")
         if found is not None and stat.S_ISREG(found[1].st_mode):
             return _file(request, found[0], found[1], rel)
-    docs = provider.advisory_documents(advisory)
+    try:
+        docs = provider.advisory_documents(advisory)
+    except DocumentError:
+        raise Http404("This advisory has no CSAF document (no public release is affected).") from None
     if translation and len(docs) < 2:
         raise Http404("This advisory has no Chinese translation.")
     response = HttpResponse(dumps_csaf(docs[-1] if translation else docs[0]), content_type="application/json")

@@ -175,3 +175,17 @@ def test_each_vendor_fix_names_only_its_own_variant(
         ],
         "": ["Example Devices Camera X5 (EU) V5.5.0-EU"],
     }
+
+
+def test_advisory_without_a_document_is_a_plain_404_not_an_error(
+    published: Advisory, releases: dict[str, FirmwareRelease], client: Any
+) -> None:
+    # Every release hidden from the public catalog: nothing public is affected, so there is no CSAF document.
+    FirmwareRelease.objects.filter(pk__in=[r.pk for r in releases.values()]).update(is_public=False)
+    with pytest.raises(documents.DocumentError):
+        documents.csaf_documents(published)
+    from psirt.advisories import provider
+
+    # The periodic repair takes it out of the tree without counting a failure; the page's link then says 404.
+    assert published.advisory_id not in provider.sync_provider(full=True).failed
+    assert client.get(f"/advisories/{published.advisory_id}/csaf.json").status_code == 404
