@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
@@ -18,7 +17,7 @@ from pydantic import Field
 
 from psirt.api.caching import public_json
 from psirt.api.errors import Problem, problem_json
-from psirt.api.public import MAX_LIMIT, Links, PageLinks, api_url, html_links
+from psirt.api.public import MAX_LIMIT, Links, PageLinks, api_url, html_links, page_links
 from psirt.catalog import queries
 from psirt.catalog.models import Product, ProductLine
 
@@ -125,13 +124,6 @@ def _public_product(slug: str) -> queries.ProductEntry | None:
     return queries.public_product(slug) if SLUG.match(slug) and len(slug) <= 80 else None
 
 
-def _page_url(params: dict[str, Any], offset: int) -> str:
-    query = {k: v for k, v in params.items() if v not in ("", None) and k != "offset"}
-    if offset:
-        query["offset"] = offset
-    return api_url("products") + ("?" + urlencode(query) if query else "")
-
-
 @router.get(
     "",
     response={200: ProductPage, 304: None, 400: Problem, 422: Problem},
@@ -157,11 +149,7 @@ def product_list(request: HttpRequest, params: Query[ProductParams]) -> HttpResp
         "count": count,
         "limit": params.limit,
         "offset": params.offset,
-        "links": {
-            "self": _page_url(raw, params.offset),
-            "next": _page_url(raw, after) if after < count else None,
-            "prev": _page_url(raw, max(0, params.offset - params.limit)) if params.offset > 0 else None,
-        },
+        "links": page_links("products", raw, offset=params.offset, limit=params.limit, count=count),
         "results": [_product(p) for p in products[params.offset : after]],
     }
     return public_json(request, ProductPage, page)

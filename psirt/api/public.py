@@ -232,11 +232,21 @@ def _summary(advisory: Advisory) -> dict[str, Any]:
     }
 
 
-def _page_url(params: dict[str, Any], offset: int) -> str:
-    query = {k: v for k, v in params.items() if v not in ("", None) and k != "offset"}
-    if offset:
-        query["offset"] = offset
-    return api_url("advisories") + ("?" + urlencode(query) if query else "")
+def page_links(name: str, params: dict[str, Any], *, offset: int, limit: int, count: int) -> dict[str, str | None]:
+    """self/next/prev links of a paged list operation (`name` its url_name), keeping the caller's filters."""
+
+    def url(at: int) -> str:
+        query = {k: v for k, v in params.items() if v not in ("", None) and k != "offset"}
+        if at:
+            query["offset"] = at
+        return api_url(name) + ("?" + urlencode(query) if query else "")
+
+    after = offset + limit
+    return {
+        "self": url(offset),
+        "next": url(after) if after < count else None,
+        "prev": url(max(0, offset - limit)) if offset > 0 else None,
+    }
 
 
 def _texts(advisory: Advisory, field: str) -> dict[str, str]:
@@ -356,16 +366,11 @@ def advisory_list(request: HttpRequest, params: Query[ListParams]) -> HttpRespon
     matching = queries.filtered_advisories(filters)
     count = matching.count()
     rows = list(matching[params.offset : params.offset + params.limit])
-    after = params.offset + params.limit
     page = {
         "count": count,
         "limit": params.limit,
         "offset": params.offset,
-        "links": {
-            "self": _page_url(raw, params.offset),
-            "next": _page_url(raw, after) if after < count else None,
-            "prev": _page_url(raw, max(0, params.offset - params.limit)) if params.offset > 0 else None,
-        },
+        "links": page_links("advisories", raw, offset=params.offset, limit=params.limit, count=count),
         "results": [_summary(a) for a in rows],
     }
     return public_json(request, AdvisoryPage, page, last_modified=queries.last_modified(request))
