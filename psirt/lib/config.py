@@ -86,6 +86,7 @@ class Config:
     hiring_url: str = ""
     cna_org_id: str = ""
     cna_short_name: str = ""
+    public_page_cache: int = 0
 
 
 # The table in the README is generated from this list (make docs-env), so the two never drift.
@@ -129,6 +130,13 @@ VARIABLES: list[tuple[str, str, str]] = [
         "PSIRT_HIRING_URL",
         "(none)",
         "https:// page of the security team's job offers, listed as Hiring in security.txt.",
+    ),
+    (
+        "PSIRT_PUBLIC_PAGE_CACHE",
+        "0",
+        "Seconds (0 = off, up to 3600) the advisory list, advisory pages and Am I affected? are served from a cache "
+        "for anonymous visitors; publishing, revising or withdrawing shows at once, catalog edits after at most "
+        "this long.",
     ),
     ("PORT", "8000", "Port `make run` / `psirt serve` listens on."),
 ]
@@ -337,6 +345,15 @@ def _hours(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _page_cache_seconds(env: Mapping[str, str]) -> int:
+    raw = (env.get("PSIRT_PUBLIC_PAGE_CACHE") or "").strip()
+    if not raw:
+        return 0
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 3600:
+        raise ConfigError(f"PSIRT_PUBLIC_PAGE_CACHE={raw!r} must be a whole number of seconds from 0 (off) to 3600.")
+    return int(raw)
+
+
 def _hiring_url(env: Mapping[str, str]) -> str:
     raw = (env.get("PSIRT_HIRING_URL") or "").strip()
     if not raw:
@@ -395,6 +412,7 @@ def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
         hiring_url=_hiring_url(env),
         cna_org_id=_cna_org_id(env),
         cna_short_name=_cna_short_name(env),
+        public_page_cache=_page_cache_seconds(env),
     )
 
 

@@ -63,6 +63,8 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("PSIRT_CNA_ORG_ID", "not-a-uuid", "is not a version-4 UUID"),
         ("PSIRT_CNA_ORG_ID", "fcab3664-a3a7-539c-a291-82fab2b225b6", "is not a version-4 UUID"),
         ("PSIRT_CNA_SHORT_NAME", "two words", "2 to 32 letters"),
+        ("PSIRT_PUBLIC_PAGE_CACHE", "60s", "whole number of seconds"),
+        ("PSIRT_PUBLIC_PAGE_CACHE", "86400", "from 0 (off) to 3600"),
     ],
 )
 def test_bad_value_stops_startup_naming_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -124,3 +126,10 @@ def test_cna_identity_is_normalised_or_empty(tmp_path: Path) -> None:
     )
     assert (cfg.cna_org_id, cfg.cna_short_name) == ("8254265b-2729-46b6-b9e3-3dfca2d5bfca", "visiontek")
     assert (load_config(prod_env(), base_dir=tmp_path).cna_org_id) == ""
+
+
+def test_public_page_cache_is_off_unless_set_and_sqlite_connections_persist(tmp_path: Path) -> None:
+    cfg = load_config(prod_env(), base_dir=tmp_path)
+    assert cfg.public_page_cache == 0
+    assert cfg.database["CONN_MAX_AGE"] == 60  # reopening SQLite costs more than a cached page
+    assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="60"), base_dir=tmp_path).public_page_cache == 60
