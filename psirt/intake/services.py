@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -552,7 +552,10 @@ def submit_report(
         # transaction's span was the whole intake's throughput limit (one report per span).
         # 1. Count the request (the counter of an address is shared by all its requests) and take the
         #    year's next number: two statements and a COMMIT. A refusal here costs no number.
+        outermost = not connection.in_atomic_block
         with transaction.atomic():
+            if outermost:  # inside a caller's transaction this would apply to all of it
+                _commit_without_waiting_for_the_disk()
             ratelimit.hit_all(*limits)
             report.number = _next_number(year)
         report.tracking_id = format_tracking_id(year, report.number)
@@ -590,6 +593,17 @@ def submit_report(
             store.delete(item.stored.name)
         raise
     return Submission(report=report, token=token)
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """On PostgreSQL, let this transaction's COMMIT return before its WAL reaches the disk. Waiting for that
+    flush is what limits intake there (measured: most waiting backends wait on WALSync). Safe for the
+    counter-and-number transaction only: the report's own transaction, which follows, commits
+    synchronously, and its flush writes every earlier WAL record too, so once a report is acknowledged its
+    number and count are on disk; a crash before that loses at most a count and a number no report has."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _mail_report(report: Report) -> dict[str, str]:

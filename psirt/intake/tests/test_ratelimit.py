@@ -142,3 +142,34 @@ def test_a_report_that_cannot_be_stored_leaves_no_file_and_its_number_unused(set
     # The number taken by the failed submission is not given to the next one (it may have been logged).
     last = submit_report(data=data, send_acknowledgment=False, ip="192.0.2.80").report.tracking_id
     assert int(last.rsplit("-", 1)[1]) == int(first.rsplit("-", 1)[1]) + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_counter_and_number_commit_without_waiting_for_the_disk(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    from psirt.intake import services
+
+    seen: dict[str, str] = {}
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return str(cursor.fetchone()[0])
+
+    real_hit, real_record = ratelimit.hit_all, services.record
+
+    def hit_all(*pairs):
+        seen["counter and number"] = setting()
+        return real_hit(*pairs)
+
+    def record(**kwargs):
+        seen["report"] = setting()
+        return real_record(**kwargs)
+
+    monkeypatch.setattr(ratelimit, "hit_all", hit_all)
+    monkeypatch.setattr(services, "record", record)
+    data = ReportInput(reporter_name="A", reporter_email="sync@x.test", description="d")
+    submit_report(data=data, send_acknowledgment=False, ip="192.0.2.90")
+    # The report's own transaction waits for its flush, which also writes the earlier one to disk.
+    assert seen == {"counter and number": "off", "report": "on"}
