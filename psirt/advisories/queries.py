@@ -30,6 +30,8 @@ from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 MAX_QUERY_CHARS = 100
 PER_PAGE = 20
 RANGE_TERMS_MAX = 50
+# Past this many public products, the list's product filter offers one product line's products at a time.
+LIST_PRODUCTS_MAX = 200
 SORTS = {
     "newest": ("-published_at", "-id"),
     "oldest": ("published_at", "id"),
@@ -162,14 +164,28 @@ def _publication_span() -> tuple[dt.datetime | None, dt.datetime | None]:
     return (min(found), max(found)) if found else (None, None)
 
 
-def filter_choices() -> dict[str, Any]:
+def filter_choices(*, line: str = "", product: str = "") -> dict[str, Any]:
     """Product lines, public products and years for the filter form (three cheap queries: plain values, and
-    the years from the first and last publication instead of a per-row date truncation)."""
+    the years from the first and last publication instead of a per-row date truncation).
+
+    With more than LIST_PRODUCTS_MAX public products and no line chosen, the products are not listed (only the
+    chosen one, if any: a fourth query): a thousand options would be most of every list page's weight. The
+    form then asks for a line first; `products_need_line` says so."""
+    products = Product.objects.filter(is_public=True).order_by("name")
+    if line:
+        pairs = list(products.filter(line__slug=line).values_list("slug", "name"))
+        need_line = False
+    else:
+        pairs = list(products.values_list("slug", "name")[: LIST_PRODUCTS_MAX + 1])
+        need_line = len(pairs) > LIST_PRODUCTS_MAX
+        if need_line:
+            pairs = list(products.filter(slug=product).values_list("slug", "name")) if product else []
     first, last = _publication_span()
     years = list(range(timezone.localtime(last).year, timezone.localtime(first).year - 1, -1)) if first and last else []
     return {
         "lines": list(ProductLine.objects.order_by("position", "name_en").values_list("slug", "name_en", "name_zh")),
-        "products": list(Product.objects.filter(is_public=True).order_by("name").values_list("slug", "name")),
+        "products": pairs,
+        "products_need_line": need_line,
         "years": years,
         "severities": list(reversed(Severity.choices)),
         "exploitations": Exploitation.choices,

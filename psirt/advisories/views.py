@@ -101,7 +101,7 @@ def _render_list(request: HttpRequest) -> HttpResponse:
     page = queries.paginate(queries.filtered_advisories(filters), request.GET.get("page", "1")[:8])
     params = request.GET.copy()
     params.pop("page", None)
-    choices = queries.filter_choices()
+    choices = queries.filter_choices(line=filters.line, product=filters.product)
     lines = [(slug, pick_language(en, zh)) for slug, en, zh in choices.pop("lines")]
     context: dict[str, Any] = {
         "line_options": _options(lines, filters.line),

@@ -266,3 +266,23 @@ def test_the_affected_table_lists_exactly_the_releases_in_range(
     FirmwareRelease.objects.create(product=other, version="V5.5.1", position=25)
     (row,) = queries.affected_rows(published)
     assert [r.version for r in row.affected_versions] == ["V5.5.0", "V5.5.2"]
+
+
+def test_a_large_catalog_is_filtered_by_line_first(
+    catalog_of_advisories: dict[str, Advisory], anonymous: Client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from psirt.advisories import queries
+
+    def product_options(html: str) -> list[str]:
+        select = html[html.index('id="f-product"') : html.index("</select>", html.index('id="f-product"'))]
+        return re.findall(r'<option value="([^"]+)"', select)
+
+    assert product_options(anonymous.get(LIST).content.decode()) == ["cam-x5", "router-r1"]
+    monkeypatch.setattr(queries, "LIST_PRODUCTS_MAX", 1)
+    html = anonymous.get(LIST).content.decode()
+    assert product_options(html) == [] and "Choose a product line" in html
+    assert product_options(anonymous.get(f"{LIST}?line=routers").content.decode()) == ["router-r1"]
+    chosen = anonymous.get(f"{LIST}?product=router-r1").content.decode()
+    assert '<option value="router-r1" selected>Router R1</option>' in chosen
+    assert catalog_of_advisories["router"].advisory_id in chosen
+    assert catalog_of_advisories["rce"].advisory_id not in chosen
