@@ -156,7 +156,7 @@ def test_chinese_variant_has_chinese_texts_and_pages(client: Client, published: 
     root = _feed(client, FEED + "?lang=zh-hans")
     assert root.get(XML_LANG) == "zh-Hans"
     (entry,) = root.findall(f"{A}entry")
-    assert entry.findtext(f"{A}title") == f"{published.advisory_id}: 网页界面远程代码执行"
+    assert entry.findtext(f"{A}title") == f"{published.advisory_id}：网页界面远程代码执行"
     assert entry.findtext(f"{A}summary") == "构造的请求以 root 身份运行代码。"
     href = entry.find(f"{A}link[@rel='alternate']").get("href")  # type: ignore[union-attr]
     assert href == f"{BASE}/zh-hans/advisories/{published.advisory_id}/"
