@@ -75,8 +75,8 @@ def _profile() -> Any:
     return OrganizationProfile.get()
 
 
-def publisher() -> fm.Publisher:
-    profile = _profile()
+def publisher(profile: Any = None) -> fm.Publisher:
+    profile = profile if profile is not None else _profile()
     namespace = (profile.website or "").strip() or base_url()
     return fm.Publisher(
         name=profile.name_en.strip() or "psirt",
@@ -263,7 +263,8 @@ def to_model(advisory: Advisory) -> fm.Advisory:
     )
     if not revisions:
         raise DocumentError(f"{advisory.advisory_id} has no revision.")
-    profile_name = _profile().name_en.strip() or "psirt"
+    profile = _profile()  # once per advisory: it is a query
+    profile_name = profile.name_en.strip() or "psirt"
     plans = _plan_products(advisory.affected.all())
     if not plans:
         raise DocumentError(
@@ -327,7 +328,7 @@ def to_model(advisory: Advisory) -> fm.Advisory:
     return fm.Advisory(
         tracking_id=advisory.advisory_id,
         title=fm.Text(advisory.title_en, advisory.title_zh),
-        publisher=publisher(),
+        publisher=publisher(profile),
         initial_release_date=published,
         current_release_date=max(current, published),
         revisions=revisions,
