@@ -1,11 +1,18 @@
-"""A cache of rendered public advisory pages for anonymous visitors (opt-in: `PSIRT_PUBLIC_PAGE_CACHE`).
+"""A cache of rendered public advisory pages for anonymous visitors (on by default: `PSIRT_PUBLIC_PAGE_CACHE`
+seconds, 0 switches it off).
 
 Rendering the list or an advisory costs tens of milliseconds; a hit costs about what a trivial view costs: the
-stamp query (one indexed probe, asked on every request) and a dictionary lookup. A stored page is used only
-while the stamp it was rendered under is still the current one (the newest change of the public advisories,
-or of the advisory itself), so publishing, revising or withdrawing is visible at once, in every process.
-Catalog and profile edits do not move that stamp: they show after at most `PSIRT_PUBLIC_PAGE_CACHE` seconds,
-the setting that switches the cache on (0 or unset: off).
+version probe (one plain-SQL statement of indexed lookups, asked on every request) and a dictionary lookup. A
+stored page is used only while the version it was rendered under is still the current one, so every change shows
+on the very next request, in every process:
+- the advisory stamp (the newest change of the public advisories, or of the advisory itself) moves with
+  publishing, revising and withdrawing;
+- the site generation (`psirt.pages.generation`, a scalar subquery of the same statement) moves, in the same
+  transaction, with every change of the catalog (product lines, products, firmware releases), the organization
+  profile and the editable pages;
+- an advisory page also carries the state of the CSAF provider tree (its links), written after publication.
+`PSIRT_PUBLIC_PAGE_CACHE` remains an upper bound on the age of a stored page, for whatever none of these cover
+(a raw SQL edit, the year in the footer).
 
 Two levels: this process's memory, then a directory of files under the var dir shared by every worker
 process, so a page is rendered once per change, not once per worker.
@@ -17,7 +24,6 @@ page ever carry one, is cut out of the stored page and the requesting visitor's 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import threading
@@ -115,14 +121,15 @@ def _fresh(entry: _Entry | None, stamp: str, now: float, ttl: float) -> bool:
     return entry is not None and entry.stamp == stamp and 0 <= now - entry.at < ttl
 
 
-def cached_page(request: HttpRequest, stamp: dt.datetime | None, render: Callable[[], HttpResponse]) -> HttpResponse:
-    """The stored page when it was rendered under the same stamp (and is younger than the TTL), else
-    `render()` — stored for the next visitor when it is a plain 200 or 404 page."""
+def cached_page(request: HttpRequest, version: str | None, render: Callable[[], HttpResponse]) -> HttpResponse:
+    """The stored page when it was rendered under the same `version` (everything the page shows that can change:
+    see the module docstring) and is younger than the TTL, else `render()` — stored for the next visitor when it
+    is a plain 200 or 404 page."""
     ttl = seconds()
     if ttl <= 0 or not _cacheable(request):
         return render()
     key = f"{get_language()}|{request.get_full_path()}"
-    version = stamp.isoformat() if stamp else "-"
+    version = version or "-"
     now = time.time()
     entry = _recall(key)
     if not _fresh(entry, version, now, ttl):

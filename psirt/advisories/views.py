@@ -12,6 +12,7 @@ import time
 from html import escape
 from typing import Any
 
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,48 +21,111 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET
 
-from psirt.advisories import queries
+from psirt.advisories import provider, queries
 from psirt.advisories.affected import AffectedQuery, check_affected, product_choices
 from psirt.advisories.environmental import FORM_FLAG, redirect_query
-from psirt.advisories.models import Advisory
+from psirt.advisories.models import PUBLIC_STATES, Advisory
 from psirt.advisories.pagecache import cached_page
 from psirt.advisories.presenters import page_context, scores_of
 from psirt.advisories.queries import MAX_QUERY_CHARS, ListFilters, QueryTooLong
 from psirt.catalog.models import pick_language
+from psirt.pages import generation
 
 
-def _etag(request: HttpRequest, stamp: dt.datetime | None) -> str:
-    """A validator for one rendering of a page: it changes with the data, the language, the query string,
-    whether the visitor is signed in (the footer differs) and the CSRF cookie (the language form holds a token)."""
+def _etag(request: HttpRequest, version: str) -> str:
+    """A validator for one rendering of a page: it changes with the data (`version`: advisory stamp, site
+    generation), the language, the query string, whether the visitor is signed in (the footer differs) and the
+    CSRF cookie (the language form holds a token)."""
     parts = [
-        # Catalog and profile edits (product names, download links) do not move the stamp: an hourly bucket
-        # makes every validator expire, so a 304 never keeps such a change from a visitor for long.
+        # The site generation covers catalog, profile and page edits; an hourly bucket still makes every
+        # validator expire, so a 304 never keeps anything the generation might miss from a visitor for long.
         str(int(time.time() // 3600)),
         get_language() or "",
         request.get_full_path()[:2000],
-        stamp.isoformat() if stamp else "-",
+        version,
         "1" if request.user.is_authenticated else "0",
         request.COOKIES.get("csrftoken", "")[:64],
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
+def _version(stamp: dt.datetime | None, token: str | None, *extra: str) -> str:
+    """What a stored page must have been rendered under to be served: the advisory stamp and the site generation
+    (see psirt.pages.generation), plus whatever else the page shows."""
+    return "|".join([stamp.isoformat() if stamp else "-", token or "-", *extra])
+
+
+def _list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
+    """(newest change of the public advisories, page-cache version), in one plain-SQL statement per request:
+    the advisory stamp probes with the site generation as a scalar subquery, so a cache hit stays one query."""
+    cached: tuple[dt.datetime | None, str] | None = request.__dict__.get("_psirt_list_head")
+    if cached is None:
+        # queries._stamp_sql is the indexed per-state probe that queries.last_modified runs; reused, not copied.
+        with connection.cursor() as cursor:
+            cursor.execute(f"{queries._stamp_sql()}, {generation.token_sql()}", [str(state) for state in PUBLIC_STATES])
+            row = cursor.fetchone()
+        stamps = (queries._as_datetime(v) for v in row[:-1])
+        stamp = max((s for s in stamps if s is not None), default=None)
+        request._psirt_advisories_stamp = stamp  # type: ignore[attr-defined]  # what queries.last_modified asks
+        cached = (stamp, _version(stamp, row[-1]))
+        request._psirt_list_head = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def _list_stamp(request: HttpRequest) -> dt.datetime | None:
-    return queries.last_modified(request)
+    return _list_head(request)[0]
 
 
-def _head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime] | None:
-    """(canonical ID, last change) of the public advisory, fetched once per request and without its texts:
-    the ETag, Last-Modified and a page-cache hit need no more."""
-    cache: dict[str, tuple[str, dt.datetime] | None] = request.__dict__.setdefault("_psirt_advisory_head", {})
+def _list_etag(request: HttpRequest) -> str:
+    return _etag(request, _list_head(request)[1])
+
+
+def _head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime, str] | None:
+    """(canonical ID, last change, page-cache version) of the public advisory, fetched once per request in one
+    plain-SQL statement (like the list's probe) and without its texts: the ETag, Last-Modified and a page-cache
+    hit need no more."""
+    cache: dict[str, tuple[str, dt.datetime, str] | None] = request.__dict__.setdefault("_psirt_advisory_head", {})
     if advisory_id not in cache:
-        cache[advisory_id] = queries.public_advisory_head(advisory_id)
+        cache[advisory_id] = _advisory_head(advisory_id)
     return cache[advisory_id]
+
+
+def _advisory_head(advisory_id: str) -> tuple[str, dt.datetime, str] | None:
+    if not advisory_id or len(advisory_id) > 40:
+        return None
+    table = connection.ops.quote_name(Advisory._meta.db_table)
+    states = ", ".join("%s" for _state in PUBLIC_STATES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT advisory_id, updated_at, {generation.token_sql()} FROM {table} "  # noqa: S608
+            f"WHERE advisory_id = %s AND state IN ({states})",
+            [advisory_id.upper(), *(str(state) for state in PUBLIC_STATES)],
+        )
+        row = cursor.fetchone()
+    stamp = queries._as_datetime(row[1]) if row is not None else None
+    if row is None or stamp is None:
+        return None
+    # The CSAF links on the page depend on the provider tree, written after the publication commits: its
+    # changes.csv (rewritten whenever a document is added, replaced or removed) is part of the version.
+    return str(row[0]), stamp, _version(stamp, row[2], _csaf_tree_state())
+
+
+def _csaf_tree_state() -> str:
+    try:
+        info = (provider.provider_root() / provider.TLP_FOLDER / provider.CHANGES_NAME).stat()
+    except OSError:
+        return "-"
+    return f"{info.st_mtime_ns}.{info.st_size}"
 
 
 def _detail_stamp(request: HttpRequest, advisory_id: str) -> dt.datetime | None:
     head = _head(request, advisory_id)
     return head[1] if head is not None else None
+
+
+def _detail_etag(request: HttpRequest, advisory_id: str) -> str:
+    head = _head(request, advisory_id)
+    return _etag(request, head[2] if head is not None else "-")
 
 
 def _options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
@@ -79,12 +143,12 @@ def _options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
 
 @require_GET
 @condition(
-    etag_func=lambda request: _etag(request, _list_stamp(request)),
+    etag_func=_list_etag,
     last_modified_func=_list_stamp,
 )
 def advisory_list(request: HttpRequest) -> HttpResponse:
     """Search, filters, sorting and pagination over published advisories (a fixed number of queries)."""
-    return cached_page(request, _list_stamp(request), lambda: _render_list(request))
+    return cached_page(request, _list_head(request)[1], lambda: _render_list(request))
 
 
 def _render_list(request: HttpRequest) -> HttpResponse:
@@ -119,7 +183,7 @@ def _render_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @condition(
-    etag_func=lambda request, advisory_id: _etag(request, _detail_stamp(request, advisory_id)),
+    etag_func=_detail_etag,
     last_modified_func=_detail_stamp,
 )
 def advisory_detail(request: HttpRequest, advisory_id: str) -> HttpResponse:
@@ -127,7 +191,7 @@ def advisory_detail(request: HttpRequest, advisory_id: str) -> HttpResponse:
     head = _head(request, advisory_id)
     if head is None:
         raise Http404
-    canonical, stamp = head
+    canonical, _stamp, version = head
     if canonical != advisory_id:
         return HttpResponseRedirect(reverse("advisories:detail", args=[canonical]))
     if FORM_FLAG in request.GET:
@@ -138,7 +202,7 @@ def advisory_detail(request: HttpRequest, advisory_id: str) -> HttpResponse:
             return HttpResponseRedirect(f"{request.path}?{query}#environmental")
     return cached_page(
         request,
-        stamp,
+        version,
         lambda: render(request, "advisories/detail.html", page_context(request, _load(canonical))),
     )
 
@@ -153,7 +217,7 @@ def _load(advisory_id: str) -> Advisory:
 @require_GET
 def affected(request: HttpRequest) -> HttpResponse:
     """Am I affected? Product + firmware version → the advisories that affect it and the release to install."""
-    return cached_page(request, _list_stamp(request), lambda: _render_affected(request))
+    return cached_page(request, _list_head(request)[1], lambda: _render_affected(request))
 
 
 def _render_affected(request: HttpRequest) -> HttpResponse:

@@ -86,7 +86,7 @@ class Config:
     hiring_url: str = ""
     cna_org_id: str = ""
     cna_short_name: str = ""
-    public_page_cache: int = 0
+    public_page_cache: int = 300  # PAGE_CACHE_DEFAULT below
 
 
 # The table in the README is generated from this list (make docs-env), so the two never drift.
@@ -133,10 +133,10 @@ VARIABLES: list[tuple[str, str, str]] = [
     ),
     (
         "PSIRT_PUBLIC_PAGE_CACHE",
-        "0",
-        "Seconds (0 = off, up to 3600) the advisory list, advisory pages and Am I affected? are served from a cache "
-        "for anonymous visitors; publishing, revising or withdrawing shows at once, catalog edits after at most "
-        "this long.",
+        "300",
+        "Seconds (0 = off, up to 3600) a rendered advisory list, advisory page or Am I affected? answer may be "
+        "served to anonymous visitors from a cache; any advisory, catalog, profile or page change shows at once, "
+        "so this only bounds what nothing else invalidates.",
     ),
     ("PORT", "8000", "Port `make run` / `psirt serve` listens on."),
 ]
@@ -345,10 +345,15 @@ def _hours(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+# On by default: every change a cached page shows invalidates it at once (psirt.advisories.pagecache); the
+# seconds only bound what nothing else invalidates.
+PAGE_CACHE_DEFAULT = 300
+
+
 def _page_cache_seconds(env: Mapping[str, str]) -> int:
     raw = (env.get("PSIRT_PUBLIC_PAGE_CACHE") or "").strip()
     if not raw:
-        return 0
+        return PAGE_CACHE_DEFAULT
     if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 3600:
         raise ConfigError(f"PSIRT_PUBLIC_PAGE_CACHE={raw!r} must be a whole number of seconds from 0 (off) to 3600.")
     return int(raw)

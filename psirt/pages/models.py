@@ -102,3 +102,21 @@ class Page(models.Model):
     @property
     def body(self) -> str:
         return pick_language(self.body_en, self.body_zh)
+
+
+class SiteGeneration(models.Model):
+    """One row (id=1) whose token changes, in the same transaction, with every change of anything a cached public
+    page shows besides advisories (catalog, organization profile, pages): see `psirt.pages.generation`."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    n = models.BigIntegerField(default=0)
+    # A fresh random value per change rather than the count alone: a rolled-back transaction or a database
+    # restored from a backup brings an old count back with other data behind it, never an old token.
+    token = models.CharField(max_length=32, default="")
+
+    class Meta:
+        verbose_name = _("site generation")
+        verbose_name_plural = _("site generation")
+
+    def __str__(self) -> str:
+        return f"{self.n} ({self.token})"

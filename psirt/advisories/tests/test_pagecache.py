@@ -134,3 +134,191 @@ def test_memory_is_bounded_by_bytes(rf, db: None, monkeypatch) -> None:  # type:
         pagecache.cached_page(request, None, lambda: HttpResponse(b"x" * 10_000))
     assert len(pagecache._entries) == 2
     assert pagecache._size <= 25_000
+
+
+# --- the site generation: every change a cached page shows is visible on the very next request --------------------
+
+AFFECTED = "/en/affected/?product=cam-x5"
+
+
+def _warm(*urls: str) -> None:
+    """Store the pages, and check that a second visitor really gets the stored copy (no rendering)."""
+    for url in urls:
+        Client().get(url)
+    for url in urls:
+        assert pagecache._recall(f"en|{url}") is not None, url
+
+
+def test_a_new_firmware_release_shows_at_once(published: Advisory, lead: User) -> None:
+    from psirt.catalog import services as catalog
+
+    _warm(AFFECTED, published.get_absolute_url())
+    catalog.create_release(actor=lead, product=published.affected.get().product, version="V5.7.0")
+    assert "V5.7.0" in Client().get(AFFECTED).content.decode()
+    fixed = published.affected.get().fixed
+    assert fixed is not None
+    catalog.update_release(actor=lead, release=fixed, version="V5.6.0-hotfix")
+    assert "V5.6.0-hotfix" in Client().get(published.get_absolute_url()).content.decode()
+
+
+def test_a_deleted_release_goes_at_once(published: Advisory, lead: User) -> None:
+    from psirt.catalog import services as catalog
+    from psirt.catalog.models import FirmwareRelease
+
+    _warm(AFFECTED)
+    catalog.delete_release(actor=lead, release=FirmwareRelease.objects.get(version="V5.10.0"))
+    assert "V5.10.0" not in Client().get(AFFECTED).content.decode()
+
+
+def test_a_renamed_or_hidden_product_shows_at_once(published: Advisory, lead: User) -> None:
+    from psirt.catalog import services as catalog
+
+    product = published.affected.get().product
+    _warm(LIST, published.get_absolute_url())
+    catalog.update_product(actor=lead, product=product, name="Camera X5 Pro")
+    assert "Camera X5 Pro" in Client().get(published.get_absolute_url()).content.decode()
+    assert '<option value="cam-x5">Camera X5 Pro</option>' in Client().get(LIST).content.decode()
+    catalog.update_product(actor=lead, product=product, is_public=False)
+    assert 'value="cam-x5"' not in Client().get(LIST).content.decode()
+
+
+def test_a_renamed_product_line_shows_at_once(published: Advisory, lead: User) -> None:
+    from psirt.catalog import services as catalog
+
+    _warm(LIST)
+    catalog.update_product_line(actor=lead, line=published.affected.get().product.line, name_en="Smart cameras")
+    assert '<option value="cameras">Smart cameras</option>' in Client().get(LIST).content.decode()
+
+
+def test_an_organization_profile_change_shows_at_once(published: Advisory, lead: User) -> None:
+    from psirt.pages.services import update_organization
+
+    _warm(LIST, AFFECTED, published.get_absolute_url())
+    update_organization(actor=lead, name_en="Acme Cameras", footer_en="Acme footer line")
+    for url in (LIST, AFFECTED, published.get_absolute_url()):
+        html = Client().get(url).content.decode()
+        assert "Acme Cameras" in html and "Acme footer line" in html, url
+
+
+def test_a_page_edit_moves_the_generation(db: None, lead: User) -> None:
+    # No cached view shows a page's text today; the generation still moves, so one that does stays correct.
+    from psirt.pages import generation
+    from psirt.pages.models import PageSlug
+    from psirt.pages.services import update_page
+    from psirt.pages.texts import get_page
+
+    page = get_page(PageSlug.POLICY)
+    before = generation.current()
+    update_page(actor=lead, page=page, body_en="New policy text.")
+    after = generation.current()
+    assert after[0] == before[0] + 1 and after[1] != before[1]
+
+
+def test_a_publication_shows_at_once(draft: Advisory, lead: User) -> None:
+    from psirt.advisories.tests.conftest import publish
+
+    _warm(LIST)
+    assert draft.advisory_id not in Client().get(LIST).content.decode()
+    publish(draft, lead)
+    assert draft.advisory_id in Client().get(LIST).content.decode()
+    assert Client().get(draft.get_absolute_url()).status_code == 200
+
+
+def test_a_rolled_back_change_does_not_move_the_generation(published: Advisory, lead: User, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.db import transaction
+
+    from psirt.catalog import services as catalog
+    from psirt.pages import generation
+
+    _warm(LIST)
+    before = generation.current()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        catalog.update_product(actor=lead, product=published.affected.get().product, name="Never saved")
+        assert generation.current() != before  # moved inside the transaction, with the change
+        raise RuntimeError("rolled back")
+    assert generation.current() == before
+    monkeypatch.setattr("psirt.advisories.views._render_list", lambda request: pytest.fail("rendered again"))
+    assert "Never saved" not in Client().get(LIST).content.decode()
+
+
+def test_a_missing_generation_row_is_recreated_by_the_next_change(published: Advisory, lead: User) -> None:
+    from psirt.catalog import services as catalog
+    from psirt.pages import generation
+    from psirt.pages.models import SiteGeneration
+
+    SiteGeneration.objects.all().delete()  # as after a flush
+    _warm(LIST)
+    catalog.update_product(actor=lead, product=published.affected.get().product, name="Camera X5 Pro")
+    assert generation.current()[0] == 1
+    assert "Camera X5 Pro" in Client().get(LIST).content.decode()
+
+
+def test_the_etag_changes_with_the_generation(published: Advisory, lead: User) -> None:
+    from psirt.catalog import services as catalog
+
+    first = Client().get(LIST)
+    catalog.update_product(actor=lead, product=published.affected.get().product, name="Camera X5 Pro")
+    again = Client().get(LIST, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200 and "Camera X5 Pro" in again.content.decode()
+
+
+def test_a_visitor_with_a_session_is_never_served_a_stored_page(published: Advisory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.conf import settings
+
+    _warm(LIST)
+    from psirt.advisories import views
+
+    rendered: list[str] = []
+    real = views._render_list
+
+    def counting(request):  # type: ignore[no-untyped-def]
+        rendered.append(request.path)
+        return real(request)
+
+    monkeypatch.setattr(views, "_render_list", counting)
+    with_session = Client()
+    with_session.cookies[settings.SESSION_COOKIE_NAME] = "some-session"
+    with_session.get(LIST)
+    with_messages = Client()
+    with_messages.cookies["messages"] = "pending"
+    with_messages.get(LIST)
+    assert len(rendered) == 2
+
+
+def test_an_advisory_page_shows_its_csaf_links_once_the_tree_is_written(
+    published: Advisory, settings, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # The tree is written after the publication commits: a page stored in between must not outlive it.
+    from psirt.advisories import provider
+
+    settings.PSIRT_VAR_DIR = str(tmp_path)
+    monkeypatch.setattr(pagecache, "_shared_store", None)  # the shared store lives under the var dir too
+    url = published.get_absolute_url()
+    assert "CSAF 2.0 document" not in Client().get(url).content.decode()
+    provider.update_documents(provider.advisory_documents(published))
+    assert "CSAF 2.0 document" in Client().get(url).content.decode()
+
+
+def test_the_cache_is_on_unless_switched_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from psirt.lib.config import load_config
+    from psirt.lib.tests.test_config import prod_env
+
+    assert load_config(prod_env(), base_dir=tmp_path).public_page_cache == 300
+    assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="0"), base_dir=tmp_path).public_page_cache == 0
+
+
+def test_switched_off_every_request_renders(published: Advisory, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from psirt.advisories import views
+
+    settings.PSIRT_PUBLIC_PAGE_CACHE = 0
+    rendered: list[str] = []
+    real = views._render_list
+
+    def counting(request):  # type: ignore[no-untyped-def]
+        rendered.append(request.path)
+        return real(request)
+
+    monkeypatch.setattr(views, "_render_list", counting)
+    Client().get(LIST)
+    Client().get(LIST)
+    assert len(rendered) == 2 and not pagecache._entries

@@ -1,0 +1,73 @@
+"""The site generation: a token that every change of anything a cached public page shows, other than the
+advisories themselves (they have their own stamp), replaces — catalog (product lines, products, firmware
+releases), the organization profile and the editable pages. The public page cache (`psirt.advisories.pagecache`)
+serves a stored page only while the token it was rendered under is still the current one, in every process.
+
+The token is replaced inside the transaction of the change (an UPDATE of one row): a rolled-back change leaves the
+old token, which still matches the old data, and a committed one moves data and token at the same instant. On
+PostgreSQL the row stays locked until the change commits, so catalog, profile and page writes queue behind each
+other (they are rare and short); readers never wait.
+
+Driven by post_save/post_delete signals (connected in `PagesConfig.ready`). Signals are the exception to the house
+style on purpose: this is cache invalidation, not business logic, and a signal cannot be forgotten by the next
+code path that saves a product (the admin, the importer, the demo loader, the services). Writes that bypass
+signals (QuerySet.update(), bulk_create/bulk_update, raw SQL) must call `bump()` themselves."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models.signals import post_delete, post_save
+
+from psirt.pages.models import SiteGeneration
+
+
+def _table(using: str) -> str:
+    return connections[using].ops.quote_name(SiteGeneration._meta.db_table)
+
+
+def token_sql(using: str = DEFAULT_DB_ALIAS) -> str:
+    """A scalar subquery giving the current token (NULL before the first change), to add to a statement the
+    caller runs anyway: a cache hit stays one query."""
+    return f"(SELECT token FROM {_table(using)} WHERE id = 1)"  # noqa: S608 — a quoted table name, no input
+
+
+def bump(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Replace the token (and count the change), inside the caller's transaction when there is one."""
+    token = secrets.token_hex(16)
+    sql = f"UPDATE {_table(using)} SET n = n + 1, token = %s WHERE id = 1"  # noqa: S608 — quoted table name
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [token])
+        if cursor.rowcount:
+            return
+    # The row is gone (a flushed database): put it back, then count. Another process may be doing the same; the
+    # update after the conflict-tolerant insert makes sure this change still replaces the token.
+    SiteGeneration.objects.using(using).bulk_create([SiteGeneration(id=1, n=0, token="")], ignore_conflicts=True)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [token])
+
+
+def current() -> tuple[int, str]:
+    """(count, token) now; (0, "") before the first change."""
+    row = SiteGeneration.objects.filter(id=1).values_list("n", "token").first()
+    return row if row is not None else (0, "")
+
+
+def _changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    bump(using)
+
+
+def tracked_models() -> list[type[models.Model]]:
+    """The models whose rows cached public pages show (besides advisories)."""
+    from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+    from psirt.pages.models import OrganizationProfile, Page
+
+    return [ProductLine, Product, FirmwareRelease, OrganizationProfile, Page]
+
+
+def connect() -> None:
+    for model in tracked_models():
+        post_save.connect(_changed, sender=model, dispatch_uid=f"site-generation-save-{model._meta.label_lower}")
+        post_delete.connect(_changed, sender=model, dispatch_uid=f"site-generation-delete-{model._meta.label_lower}")
