@@ -299,14 +299,6 @@ def test_an_advisory_page_shows_its_csaf_links_once_the_tree_is_written(
     assert "CSAF 2.0 document" in Client().get(url).content.decode()
 
 
-def test_the_cache_is_on_unless_switched_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from psirt.lib.config import load_config
-    from psirt.lib.tests.test_config import prod_env
-
-    assert load_config(prod_env(), base_dir=tmp_path).public_page_cache == 300
-    assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="0"), base_dir=tmp_path).public_page_cache == 0
-
-
 def test_switched_off_every_request_renders(published: Advisory, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from psirt.advisories import views
 

@@ -128,8 +128,9 @@ def test_cna_identity_is_normalised_or_empty(tmp_path: Path) -> None:
     assert (load_config(prod_env(), base_dir=tmp_path).cna_org_id) == ""
 
 
-def test_public_page_cache_is_off_unless_set_and_sqlite_connections_persist(tmp_path: Path) -> None:
+def test_public_page_cache_is_on_unless_switched_off_and_sqlite_connections_persist(tmp_path: Path) -> None:
     cfg = load_config(prod_env(), base_dir=tmp_path)
-    assert cfg.public_page_cache == 0
+    assert cfg.public_page_cache == 300  # every change a cached page shows invalidates it (psirt.pages.generation)
+    assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="0"), base_dir=tmp_path).public_page_cache == 0
     assert cfg.database["CONN_MAX_AGE"] == 60  # reopening SQLite costs more than a cached page
     assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="60"), base_dir=tmp_path).public_page_cache == 60
