@@ -7,11 +7,14 @@ withdrawing changes `updated_at`, which changes both."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import os
 import time
 from html import escape
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -112,10 +115,16 @@ def _advisory_head(advisory_id: str) -> tuple[str, dt.datetime, str] | None:
 
 def _csaf_tree_state() -> str:
     try:
-        info = (provider.provider_root() / provider.TLP_FOLDER / provider.CHANGES_NAME).stat()
+        info = os.stat(_changes_file(settings.PSIRT_VAR_DIR))
     except OSError:
         return "-"
     return f"{info.st_mtime_ns}.{info.st_size}"
+
+
+@functools.lru_cache(maxsize=4)
+def _changes_file(var_dir: str) -> str:
+    # Keyed on the var dir the provider root derives from; building the path each time cost more than the stat.
+    return str(provider.provider_root() / provider.TLP_FOLDER / provider.CHANGES_NAME)
 
 
 def _detail_stamp(request: HttpRequest, advisory_id: str) -> dt.datetime | None:
