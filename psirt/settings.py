@@ -3,6 +3,7 @@ by `psirt.lib.config` (a bad value stops start-up with a message naming the vari
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -174,6 +175,10 @@ STATIC_URL = "/static/"
 # Site-wide assets live in psirt/static (psirt itself is not an app, so the app finder would miss them).
 STATICFILES_DIRS = [BASE_DIR / "psirt" / "static"]
 STATIC_ROOT = CONFIG.var_dir / "static"
+# whitenoise warns at every worker start when the folder is missing; in dev mode (files come from the finders)
+# and in tests it is simply empty. A read-only var dir is reported by what needs to write there.
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
