@@ -123,6 +123,7 @@ def test_hit_all_refused_by_one_full_window_counts_nothing(settings):
 @pytest.mark.django_db
 def test_a_report_that_cannot_be_stored_leaves_no_file_and_its_number_unused(settings, monkeypatch, tmp_path):
     from psirt.intake import services
+    from psirt.intake.services import submission
     from psirt.lib.crypto import file_store
 
     settings.PSIRT_VAR_DIR = str(tmp_path)
@@ -132,7 +133,8 @@ def test_a_report_that_cannot_be_stored_leaves_no_file_and_its_number_unused(set
 
     data = ReportInput(reporter_name="A", reporter_email="gap@x.test", description="d")
     first = submit_report(data=data, send_acknowledgment=False, ip="192.0.2.80").report.tracking_id
-    monkeypatch.setattr(services, "record", broken_audit)
+    # submit_report looks `record` up in its own module, so the patch goes there.
+    monkeypatch.setattr(submission, "record", broken_audit)
     files = [services.IncomingFile(name="poc.txt", source=b"proof")]
     with pytest.raises(RuntimeError):
         submit_report(data=data, files=files, send_acknowledgment=False, ip="192.0.2.80")
@@ -148,7 +150,7 @@ def test_a_report_that_cannot_be_stored_leaves_no_file_and_its_number_unused(set
 def test_only_the_counter_and_number_commit_without_waiting_for_the_disk(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("synchronous_commit is a PostgreSQL setting")
-    from psirt.intake import services
+    from psirt.intake.services import submission
 
     seen: dict[str, str] = {}
 
@@ -157,7 +159,7 @@ def test_only_the_counter_and_number_commit_without_waiting_for_the_disk(monkeyp
             cursor.execute("SHOW synchronous_commit")
             return str(cursor.fetchone()[0])
 
-    real_hit, real_record = ratelimit.hit_all, services.record
+    real_hit, real_record = ratelimit.hit_all, submission.record
 
     def hit_all(*pairs):
         seen["counter and number"] = setting()
@@ -168,7 +170,7 @@ def test_only_the_counter_and_number_commit_without_waiting_for_the_disk(monkeyp
         return real_record(**kwargs)
 
     monkeypatch.setattr(ratelimit, "hit_all", hit_all)
-    monkeypatch.setattr(services, "record", record)
+    monkeypatch.setattr(submission, "record", record)
     data = ReportInput(reporter_name="A", reporter_email="sync@x.test", description="d")
     submit_report(data=data, send_acknowledgment=False, ip="192.0.2.90")
     # The report's own transaction waits for its flush, which also writes the earlier one to disk.

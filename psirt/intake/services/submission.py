@@ -1,0 +1,309 @@
+"""Submitting a report (the web form, the API and the mail gate call `submit_report`).
+
+A report answered with a tracking ID is stored: files are encrypted to disk *before* the database transaction
+(and removed again if it fails), the transaction holds the report, its files, its queued acknowledgment and
+its audit entry together, and mail goes out only after the commit — a mail failure never undoes a report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from psirt.audit.services import record
+from psirt.intake import ratelimit
+from psirt.intake.exceptions import InvalidReport
+from psirt.intake.models import (
+    Attachment,
+    AuthorKind,
+    EventKind,
+    PublishPlan,
+    Report,
+    Source,
+    TrackingSequence,
+    YesNoUnknown,
+)
+from psirt.intake.services.attachments import IncomingFile, _get_stash, _write_files
+from psirt.intake.services.common import TEXT_LIMITS, _check_text_limits, _event, _mail_report
+from psirt.intake.services.lost_link import _lost_link_path
+from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
+from psirt.lib import pgp
+from psirt.lib.crypto import file_store, seal
+from psirt.lib.sequences import next_in_year
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReportInput:
+    """A validated report as the three doors hand it over (the form and the API validate with
+    `psirt.intake.forms.ReportForm`; the mail gate builds it from a message)."""
+
+    reporter_name: str
+    reporter_email: str
+    description: str
+    organization: str = ""
+    phone: str = ""
+    references: str = ""
+    product: Any = None  # catalog.Product or None
+    product_other: str = ""
+    release: Any = None  # catalog.FirmwareRelease or None
+    version: str = ""
+    technical_details: str = ""
+    exploit_public: str = YesNoUnknown.UNKNOWN
+    public_exploit: str = ""
+    plans_to_publish: str = PublishPlan.UNDECIDED
+    disclosure_plans: str = ""
+    proposed_disclosure_date: dt.date | None = None
+    credit: str = ""
+    credit_anonymous: bool = False
+    pgp_key: str = ""
+    accepted_guidelines: bool = False
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What submitting returns: the stored report and the private token (shown once, never stored)."""
+
+    report: Report
+    token: str
+
+    @property
+    def portal_url(self) -> str:
+        return portal_url(self.report, self.token)
+
+
+def _next_number(year: int) -> int:
+    """Next tracking number of `year` (see psirt.lib.sequences)."""
+    return next_in_year(TrackingSequence, year)
+
+
+def format_tracking_id(year: int, number: int) -> str:
+    return f"VR-{year}-{number:04d}"
+
+
+_calendar_cache: dict[str, tuple[float, Any]] = {}
+
+
+CALENDAR_CACHE_SECONDS = 300
+
+
+def _calendar(country: str) -> Any:
+    """The profile's business-day calendar, kept a few minutes per process: building it (and the holiday
+    tables of a year) costs more than the rest of a submission."""
+    import time
+
+    from psirt.lib.business_days import calendar_for_profile
+
+    cached = _calendar_cache.get(country)
+    if cached is None or time.monotonic() - cached[0] > CALENDAR_CACHE_SECONDS:
+        cached = (time.monotonic(), calendar_for_profile())
+        _calendar_cache[country] = cached
+    return cached[1]
+
+
+def _ack_due(now: dt.datetime, profile: Any) -> dt.datetime | None:
+    try:
+        result: dt.datetime = _calendar(profile.calendar_country).add_business_days(now, int(profile.ack_business_days))
+        return result
+    except Exception:
+        # A broken calendar setting must not lose a report; the desk shows the deadline as unknown.
+        logger.exception("acknowledgment deadline could not be computed")
+        return None
+
+
+def submit_report(
+    *,
+    data: ReportInput,
+    files: Sequence[IncomingFile] = (),
+    stash_token: str | None = None,
+    source: str = Source.WEB,
+    language: str = "en",
+    request: HttpRequest | None = None,
+    ip: str | None = None,
+    send_acknowledgment: bool = True,
+) -> Submission:
+    """Store a new report and its files; return it with its private token.
+
+    Raises RateLimited (per address and per e-mail), InvalidReport (limits every door shares) or
+    AttachmentRejected. The acknowledgment mail (with the private link, encrypted to the reporter's key if
+    given) is sent after the commit; a mail failure is logged and does not affect the report."""
+    from psirt.audit.services import client_ip
+
+    _check_text_limits(
+        {
+            name: getattr(data, name)
+            for name in TEXT_LIMITS
+            if hasattr(data, name) and isinstance(getattr(data, name), str)
+        }
+    )
+    if not data.reporter_email.strip() or not data.description.strip():
+        raise InvalidReport(
+            {
+                **(
+                    {"reporter_email": [_("An e-mail address is required.")]} if not data.reporter_email.strip() else {}
+                ),
+                **({"description": [_("Describe the vulnerability.")]} if not data.description.strip() else {}),
+            }
+        )
+    from psirt.pages.models import OrganizationProfile
+
+    address = ip or client_ip(request)
+    limits = [("report_email", normalise_email(data.reporter_email))]
+    if address:
+        limits.insert(0, ("report_ip", address))
+    # Limits first (a read): a refused request costs no encrypted upload. Counted below.
+    ratelimit.check(*limits)
+
+    stash = _get_stash(stash_token)
+    stashed = list(stash.files.all()) if stash else []
+    written = _write_files(files, already=sum(f.size for f in stashed))
+    token = new_token()
+    now = timezone.now()
+    profile = OrganizationProfile.get()
+    ack_due = _ack_due(now, profile)
+    year = timezone.localtime(now).year
+    # The report is built, and its texts encrypted, before the transaction opens: on SQLite every write
+    # transaction waits for the one before it, so work done inside one holds up every other submission.
+    report = Report(
+        year=year,
+        source=source,
+        language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+        created_at=now,
+        reporter_name=seal(data.reporter_name.strip()),
+        reporter_email=seal(data.reporter_email.strip()),
+        email_hash=email_hash(data.reporter_email),
+        organization=seal(data.organization.strip()),
+        phone=seal(data.phone.strip()),
+        references=seal(data.references),
+        product=data.product,
+        product_other=seal(data.product_other.strip() if data.product is None else ""),
+        release=data.release,
+        version=seal(data.version.strip() or (data.release.version if data.release is not None else "")),
+        description=seal(data.description),
+        description_is_pgp=pgp.is_armored_message(data.description),
+        technical_details=seal(data.technical_details),
+        exploit_public=data.exploit_public,
+        public_exploit=seal(data.public_exploit),
+        plans_to_publish=data.plans_to_publish,
+        disclosure_plans=seal(data.disclosure_plans),
+        proposed_disclosure_date=data.proposed_disclosure_date,
+        credit=seal("" if data.credit_anonymous else data.credit.strip()),
+        credit_anonymous=data.credit_anonymous,
+        pgp_key=seal(data.pgp_key.strip()),
+        accepted_guidelines_at=now if data.accepted_guidelines else None,
+        ack_due_at=ack_due,
+        token_hash=hash_token(token),
+        token_issued_at=now,
+    )
+    attachments = [
+        Attachment(
+            name=seal(item.name),
+            content_type=item.content_type,
+            kind=item.kind,
+            name_mismatch=item.name_mismatch,
+            size=item.stored.size,
+            storage_name=item.stored.name,
+            author_kind=AuthorKind.REPORTER,
+        )
+        for item in written
+    ] + [
+        # The stash's encrypted file becomes the attachment as is: no second copy, no re-encryption.
+        Attachment(
+            name=seal(sf.name),
+            content_type=sf.content_type,
+            kind=sf.kind,
+            name_mismatch=sf.name_mismatch,
+            size=sf.size,
+            storage_name=sf.storage_name,
+            author_kind=AuthorKind.REPORTER,
+        )
+        for sf in stashed
+    ]
+    try:
+        # Two transactions, so that no row every submission contends for stays locked while the report is
+        # stored. A row lock lasts until COMMIT, and on PostgreSQL a COMMIT waits for the disk: with the
+        # rate counter, the year's sequence and the audit head all held through one transaction, that
+        # transaction's span was the whole intake's throughput limit (one report per span).
+        # 1. Count the request (the counter of an address is shared by all its requests) and take the
+        #    year's next number: two statements and a COMMIT. A refusal here costs no number.
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            if outermost:  # inside a caller's transaction this would apply to all of it
+                _commit_without_waiting_for_the_disk()
+            ratelimit.hit_all(*limits)
+            report.number = _next_number(year)
+        report.tracking_id = format_tracking_id(year, report.number)
+        # 2. Store the report, its files and its acknowledgment; the audit entry, whose chain head is the one
+        #    contended row here, is appended last, just before COMMIT. Should this transaction fail, its
+        #    number stays unused (a gap, logged below) but nothing else is left behind.
+        try:
+            with transaction.atomic():
+                report.save(force_insert=True)
+                for attachment in attachments:
+                    attachment.report = report
+                    attachment.save(force_insert=True)
+                if stash is not None:
+                    stash.delete()
+                if data.proposed_disclosure_date:
+                    _event(
+                        report, EventKind.DATE_PROPOSED, at=now, by_reporter=True, date=data.proposed_disclosure_date
+                    )
+                if send_acknowledgment:
+                    # Queued with the report: committed together, sent by the worker (the request never
+                    # waits for the mail server, and a report is never without its acknowledgment).
+                    _send_acknowledgment(report, token, profile)
+                record(
+                    action="report.submitted",
+                    request=request,
+                    target=report,
+                    data={"source": source, "files": len(written) + len(stashed)},
+                )
+        except BaseException:
+            logger.error("tracking ID %s was taken but its report could not be stored", report.tracking_id)
+            raise
+    except BaseException:
+        store = file_store()
+        for item in written:
+            store.delete(item.stored.name)
+        raise
+    return Submission(report=report, token=token)
+
+
+def _commit_without_waiting_for_the_disk() -> None:
+    """On PostgreSQL, let this transaction's COMMIT return before its WAL reaches the disk. Waiting for that
+    flush is what limits intake there (measured: most waiting backends wait on WALSync). Safe for the
+    counter-and-number transaction only: the report's own transaction, which follows, commits
+    synchronously, and its flush writes every earlier WAL record too, so once a report is acknowledged its
+    number and count are on disk; a crash before that loses at most a count and a number no report has."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _send_acknowledgment(report: Report, token: str, profile: Any) -> None:
+    from psirt.notify.mail import send_mail_bilingual
+
+    send_mail_bilingual(
+        to=[report.reporter_email],
+        template="intake/mail/acknowledgment",
+        context={
+            "report": _mail_report(report),
+            "portal_url": portal_url(report, token),
+            "lost_link_url": settings.PSIRT_BASE_URL + _lost_link_path(report.language),
+            "org_name": profile.name_en if report.language == "en" else (profile.name_zh or profile.name_en),
+            "ack_business_days": profile.ack_business_days,
+        },
+        language=report.language,
+        pgp_key=report.pgp_key,
+        reply_to=[profile.security_email],
+    )
