@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,10 @@ import time
 from collections import Counter
 from email.message import EmailMessage
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `bench` must be importable
+
+from bench._harness import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # This script's folder would shadow installed packages named like the other benchmarks (aiosmtpd imports `public`).
@@ -53,12 +56,6 @@ class Sink:
         with self.lock:
             self.count = 0
             self.rcpts = Counter()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def create_subscribers(n: int) -> None:

@@ -20,7 +20,6 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,10 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `bench` must be importable
+
+from bench._harness import free_port, latency_ms, run_threads, start_gunicorn, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # Python puts this script's folder first on sys.path; the other benchmarks in it (e.g. bench/public.py) would
@@ -66,12 +69,6 @@ def reference(request):
 
 urlpatterns = [path("bench/reference", reference), *psirt_urlpatterns]
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def multipart_body(n: int, attachment: bytes) -> tuple[bytes, str]:
@@ -138,21 +135,13 @@ class Load:
                     if response.status == 201 and data:
                         self.tracking_ids.append(json.loads(data)["tracking_id"])
 
-        threads = [threading.Thread(target=client) for _ in range(self.clients)]
-        began = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return time.monotonic() - began
+        return run_threads(lambda _: client(), self.clients)
 
     def summary(self, elapsed: float) -> dict[str, float]:
-        lat = sorted(self.latencies) or [0.0]
         ok = self.status.get(201, 0)
         return {
             "rps": ok / elapsed,
-            "p50_ms": statistics.median(lat) * 1000,
-            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+            **latency_ms(self.latencies),
             "ok": ok,
             "other": sum(v for k, v in self.status.items() if k != 201) + self.errors,
         }
@@ -186,17 +175,6 @@ def session_cpu(session: int) -> float:
         if int(fields[3]) == session:  # field 6 of stat: the session id
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / tick
-
-
-def wait_for(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"gunicorn did not start on port {port}")
 
 
 def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_port: int) -> dict[str, float]:
@@ -243,22 +221,7 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
         [python, "-m", "psirt.cli", "worker"], env=env, cwd=work, start_new_session=True, stdout=subprocess.DEVNULL
     )
     port = free_port()
-    gunicorn = shutil.which("gunicorn", path=os.path.dirname(python)) or "gunicorn"
-    server = subprocess.Popen(
-        [
-            gunicorn,
-            "psirt.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=work,
-        start_new_session=True,
-    )
+    server = start_gunicorn(python, port, args.workers, env, work)
     sink_before = SINK_COUNT[0]
     try:
         wait_for(port)

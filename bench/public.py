@@ -21,7 +21,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `bench` must be importable
+
+from bench._harness import free_port, latency_ms, run_threads, start_gunicorn, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,12 +153,6 @@ print(f"QUERIES {small[0]} {small[1]} {large[0]} {large[1]}")
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Load:
     """N threads requesting paths (picked at random from `paths`) as fast as the server answers."""
 
@@ -194,34 +191,15 @@ class Load:
                         self.other += 1
             conn.close()
 
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(self.clients)]
-        began = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return time.monotonic() - began
+        return run_threads(client, self.clients)
 
     def summary(self, elapsed: float) -> dict[str, float]:
-        lat = sorted(self.latencies) or [0.0]
         return {
             "rps": self.ok / elapsed,
-            "p50_ms": statistics.median(lat) * 1000,
-            "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+            **latency_ms(self.latencies),
             "ok": self.ok,
             "other": self.other,
         }
-
-
-def wait_for(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"gunicorn did not start on port {port}")
 
 
 def main() -> int:
@@ -298,27 +276,12 @@ def main() -> int:
             ],
         }
         results: dict[str, float] = {}
-        # First as installed (page cache off), then with the in-process page cache on: the targets are judged
+        # First with the page cache off (PSIRT_PUBLIC_PAGE_CACHE=0), then on as installed: the targets are judged
         # on the second run, both are reported.
         for mode, cache_seconds in (("nocache", "0"), ("cache", "60")):
             print(f"  -- page cache {'off' if cache_seconds == '0' else 'on (' + cache_seconds + ' s)'}", flush=True)
             port = free_port()
-            gunicorn = shutil.which("gunicorn", path=os.path.dirname(python)) or "gunicorn"
-            server = subprocess.Popen(
-                [
-                    gunicorn,
-                    "psirt.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(args.workers),
-                    "--log-level",
-                    "warning",
-                ],
-                env={**env, "BENCH_PAGE_CACHE": cache_seconds},
-                cwd=work,
-                start_new_session=True,
-            )
+            server = start_gunicorn(python, port, args.workers, {**env, "BENCH_PAGE_CACHE": cache_seconds}, work)
             try:
                 wait_for(port)
                 Load(port, [p for paths in pages.values() for p in paths], 2, 2).run()  # warm-up
