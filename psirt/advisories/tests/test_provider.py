@@ -331,7 +331,10 @@ def test_desk_shows_the_refusal(
     def refuse(advisory: Advisory) -> list[dict[str, Any]]:
         raise InvalidCsafDocument("The CSAF document fails CSAF test 6.1.16 at /document/tracking/version.")
 
-    monkeypatch.setattr(services, "csaf_documents_for_publication", refuse)
+    from psirt.advisories.services import publication
+
+    # Publishing looks the function up in its own module, so the patch goes there.
+    monkeypatch.setattr(publication, "csaf_documents_for_publication", refuse)
     approved = approve(draft, lead)
     response = as_lead.post(f"/en/desk/advisories/{approved.public_id}/action/", {"op": "publish"}, follow=True)
     assert "6.1.16" in response.content.decode()

@@ -1,0 +1,72 @@
+"""Every change to an advisory (SPEC B6): keyword-only functions, audited in the same transaction.
+
+Views, the API, the CLI and the background task call these; they check who may act, raise domain exceptions
+(`psirt.advisories.exceptions`) and enforce the publication policy (`psirt.advisories.policy`).
+
+The package follows an advisory's life: `inputs` (who may act, cleaning what authors type), `authoring`
+(drafts, edits, revisions), `review` (review and approval), `publication` (the policy gate, CSAF documents,
+notices, scheduled publication), `withdrawal`. Callers import from here, not from the modules.
+"""
+
+from __future__ import annotations
+
+from psirt.advisories.services.authoring import EXPLOITATION_RANK, create_advisory, format_advisory_id, update_advisory
+from psirt.advisories.services.inputs import (
+    EDITABLE_FIELDS,
+    MAX_LIST_ITEMS,
+    MAX_REASON,
+    MAX_SUMMARY,
+    MAX_TEXT,
+    MAX_TITLE,
+    TEXT_FIELDS,
+    AffectedInput,
+)
+from psirt.advisories.services.publication import (
+    cancel_schedule,
+    case_facts_of,
+    check_publication,
+    csaf_documents_for_publication,
+    publication_date_for,
+    publish_advisory,
+    publish_due_advisories,
+    publish_if_due,
+    schedule_publication,
+)
+from psirt.advisories.services.review import (
+    approve_advisory,
+    approve_expedite,
+    return_to_draft,
+    set_expedite_justification,
+    submit_for_review,
+)
+from psirt.advisories.services.withdrawal import withdraw_advisory
+
+__all__ = [
+    "EDITABLE_FIELDS",
+    "EXPLOITATION_RANK",
+    "MAX_LIST_ITEMS",
+    "MAX_REASON",
+    "MAX_SUMMARY",
+    "MAX_TEXT",
+    "MAX_TITLE",
+    "TEXT_FIELDS",
+    "AffectedInput",
+    "approve_advisory",
+    "approve_expedite",
+    "cancel_schedule",
+    "case_facts_of",
+    "check_publication",
+    "create_advisory",
+    "csaf_documents_for_publication",
+    "format_advisory_id",
+    "publication_date_for",
+    "publish_advisory",
+    "publish_due_advisories",
+    "publish_if_due",
+    "return_to_draft",
+    "schedule_publication",
+    "set_expedite_justification",
+    "submit_for_review",
+    "update_advisory",
+    "withdraw_advisory",
+]

@@ -1,0 +1,219 @@
+"""Writing and editing an advisory: a draft started from confirmed cases (its ID assigned then, its facts
+prefilled from the cases), later changes, and the numbered revisions a published advisory gets when it changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from psirt.advisories.case_facts import (
+    AUTHORABLE_STATES,
+    CaseFacts,
+    can_author_from,
+    facts_for_case,
+)
+from psirt.advisories.exceptions import (
+    InvalidInput,
+    NotAllowed,
+    TransitionNotAllowed,
+)
+from psirt.advisories.models import (
+    Advisory,
+    AdvisoryCase,
+    AdvisorySequence,
+    AdvisoryState,
+    AffectedProduct,
+    Revision,
+)
+from psirt.advisories.services.inputs import (
+    MAX_SUMMARY,
+    MAX_TITLE,
+    AffectedInput,
+    _apply_scores,
+    _clean_changes,
+    _clean_line,
+    _clean_vector,
+    _require_editor,
+    _validate_affected,
+)
+from psirt.advisories.services.publication import _notify, _publish_csaf
+from psirt.audit.services import record
+from psirt.lib.cvss import score_vector
+from psirt.lib.sequences import next_in_year
+
+EXPLOITATION_RANK: dict[str, int] = {"none": 0, "poc": 1, "active": 2}
+
+
+def format_advisory_id(prefix: str, year: int, number: int) -> str:
+    """`VT-SA-2026-004`: the organisation's prefix, "SA", the year and a three-digit (or longer) number."""
+    return f"{prefix}-SA-{year}-{number:03d}"
+
+
+def _next_number(year: int) -> int:
+    """Next advisory number of `year` (see psirt.lib.sequences)."""
+    return next_in_year(AdvisorySequence, year)
+
+
+def _prefix() -> str:
+    from psirt.pages.models import OrganizationProfile
+
+    return (OrganizationProfile.get().advisory_prefix or "PSIRT").strip() or "PSIRT"
+
+
+def _replace_affected(advisory: Advisory, rows: Sequence[AffectedInput]) -> None:
+    AffectedProduct.objects.filter(advisory=advisory).delete()
+    AffectedProduct.objects.bulk_create(
+        AffectedProduct(advisory=advisory, product=r.product, variant=r.variant, introduced=r.introduced, fixed=r.fixed)
+        for r in rows
+    )
+
+
+def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | None = None) -> Advisory:
+    """Start a draft from one or more confirmed cases; it takes their title, scores, CWE, exploitation,
+    identifiers, references, credits and products (all editable afterwards). The ID is assigned now."""
+    case_list = list(dict.fromkeys(cases))
+    if not case_list:
+        raise InvalidInput(_("Choose at least one case to write the advisory from."))
+    for case in case_list:
+        if not can_author_from(actor, case):
+            raise NotAllowed(_("Only a lead or a handler assigned to the case can write its advisory."))
+        if case.state not in AUTHORABLE_STATES:
+            raise InvalidInput(
+                _("Case %(case)s is not confirmed yet; confirm it before writing its advisory.") % {"case": case.key}
+            )
+    facts = [facts_for_case(c) for c in case_list]
+    # The most severe case sets the scores; the other facts are merged.
+    v31 = max((f.cvss31_vector for f in facts if f.cvss31_vector), key=lambda v: score_vector(v).base, default="")
+    v40 = max((f.cvss40_vector for f in facts if f.cvss40_vector), key=lambda v: score_vector(v).base, default="")
+    exploitation = max((f.exploitation for f in facts), key=lambda e: EXPLOITATION_RANK.get(e, 0))
+    identifiers = [i for f in facts for i in f.identifiers]
+    urls = [u for f in facts for u in f.reference_urls]
+    credits = list(dict.fromkeys(c for f in facts for c in f.credits))
+    with transaction.atomic():
+        now = timezone.now()
+        year = timezone.localtime(now).year
+        number = _next_number(year)
+        advisory = Advisory(
+            advisory_id=format_advisory_id(_prefix(), year, number),
+            year=year,
+            number=number,
+            title_en=case_list[0].title[:MAX_TITLE],
+            exploitation=exploitation,
+            cwe_id=next((f.cwe_id for f in facts if f.cwe_id), None),
+            identifiers="\n".join(dict.fromkeys(identifiers)),
+            reference_urls="\n".join(dict.fromkeys(urls)),
+            credits_en="\n".join(credits),
+            workarounds_en="\n\n".join(f.workarounds_en for f in facts if f.workarounds_en),
+            workarounds_zh="\n\n".join(f.workarounds_zh for f in facts if f.workarounds_zh),
+            mitigation_sufficient=all(f.has_sufficient_mitigation for f in facts),
+            created_by=actor,
+        )
+        advisory.cvss31_vector, advisory.cvss31_base = _clean_vector(v31, "3.1")
+        advisory.cvss40_vector, advisory.cvss40_base = _clean_vector(v40, "4.0")
+        _apply_scores(advisory)
+        advisory.save()
+        for case in case_list:
+            AdvisoryCase.objects.create(advisory=advisory, case=case)
+        _replace_affected(advisory, _prefill_rows(case_list, facts))
+        record(
+            action="advisory.created",
+            actor=actor,
+            request=request,
+            target=advisory,
+            data={"advisory": advisory.advisory_id, "cases": [c.key for c in case_list]},
+        )
+    return advisory
+
+
+def _prefill_rows(cases: list[Any], facts: list[CaseFacts]) -> list[AffectedInput]:
+    """The affected table from the cases' affected ranges (first range per product and variant wins), or the
+    cases' products with an open range when the case desk recorded none."""
+    from psirt.catalog.models import FirmwareRelease, Product
+
+    ranges = [r for f in facts for r in f.ranges]
+    if not ranges:
+        products = {c.product_id: c.product for c in cases if c.product_id is not None}
+        return [AffectedInput(product=p) for p in products.values()]
+    products_by_id = Product.objects.in_bulk({r[0] for r in ranges})
+    releases = FirmwareRelease.objects.in_bulk({x for r in ranges for x in (r[2], r[3]) if x is not None})
+    rows: dict[tuple[int, str], AffectedInput] = {}
+    for product_id, variant, introduced, fixed in ranges:
+        rows.setdefault(
+            (product_id, variant),
+            AffectedInput(
+                product=products_by_id[product_id],
+                variant=variant,
+                introduced=releases.get(introduced) if introduced else None,
+                fixed=releases.get(fixed) if fixed else None,
+            ),
+        )
+    return list(rows.values())
+
+
+def update_advisory(
+    *,
+    advisory: Advisory,
+    actor: Any,
+    changes: dict[str, Any],
+    affected: Sequence[AffectedInput] | None = None,
+    revision_summary_en: str = "",
+    revision_summary_zh: str = "",
+    notify: bool = False,
+    request: HttpRequest | None = None,
+) -> Advisory:
+    """Change texts, scores, identifiers and (when given) the affected table.
+
+    A draft or an advisory in review changes in place. An approved advisory goes back to draft (the lead
+    approved other words). A published one needs a revision summary and gets a new numbered, dated revision;
+    with `notify`, subscribers are told about it.
+    A withdrawn advisory no longer changes."""
+    _require_editor(actor, advisory)
+    clean = _clean_changes(changes)
+    rows = _validate_affected(affected) if affected is not None else None
+    summary_en = _clean_line(revision_summary_en, label=_("The revision summary"), limit=MAX_SUMMARY)
+    summary_zh = _clean_line(revision_summary_zh, label=_("The Chinese revision summary"), limit=MAX_SUMMARY)
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if advisory.state == AdvisoryState.WITHDRAWN:
+            raise TransitionNotAllowed(_("A withdrawn advisory cannot be changed."))
+        if advisory.state == AdvisoryState.PUBLISHED and not summary_en:
+            raise InvalidInput(_("Say what changed: a published advisory gets a revision with a summary."))
+        for name, value in clean.items():
+            setattr(advisory, name, value)
+        _apply_scores(advisory)
+        data: dict[str, Any] = {"fields": sorted(changes)}
+        if advisory.state == AdvisoryState.APPROVED:
+            advisory.state = AdvisoryState.DRAFT
+            advisory.approved_by = None
+            advisory.approved_at = None
+            advisory.scheduled_for = None
+            data["approval_withdrawn"] = True
+        if rows is not None:
+            _replace_affected(advisory, rows)
+            data["affected"] = len(rows)
+        if advisory.state == AdvisoryState.PUBLISHED:
+            number = _add_revision(advisory, summary_en=summary_en, summary_zh=summary_zh, actor=actor)
+            data["revision"] = number
+        advisory.save()
+        if "revision" in data:
+            _publish_csaf(advisory)
+        record(action="advisory.updated", actor=actor, request=request, target=advisory, data=data)
+        if "revision" in data and notify:
+            _notify(advisory=advisory, revision=data["revision"], actor=actor, request=request)
+    return advisory
+
+
+def _add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: Any) -> int:
+    last = advisory.revisions.order_by("-number").values_list("number", flat=True).first() or 0
+    now = timezone.now()
+    Revision.objects.create(
+        advisory=advisory, number=last + 1, date=now, summary_en=summary_en, summary_zh=summary_zh, actor=actor
+    )
+    advisory.revised_at = now
+    return last + 1

@@ -1,0 +1,239 @@
+"""Who may act and what an author may type: the limits and editable fields of an advisory, and the cleaning
+every service applies before it writes (titles, texts, CVSS vectors, CWE, identifiers, references, the
+affected table). Bad input raises `InvalidInput` with a message the author can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from psirt.advisories.access import can_edit_advisory
+from psirt.advisories.exceptions import (
+    InvalidInput,
+    NotAllowed,
+)
+from psirt.advisories.models import (
+    Advisory,
+    Exploitation,
+)
+from psirt.lib.cvss import CvssError, score_vector, severity_for
+from psirt.lib.cwe import lookup as lookup_cwe
+from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
+
+MAX_TITLE = 200
+
+
+MAX_TEXT = 50_000
+
+
+MAX_SUMMARY = 500
+
+
+MAX_REASON = 2000
+
+
+MAX_LIST_ITEMS = 50
+
+
+TEXT_FIELDS = (
+    "summary_en",
+    "summary_zh",
+    "description_en",
+    "description_zh",
+    "impact_en",
+    "impact_zh",
+    "workarounds_en",
+    "workarounds_zh",
+    "actions_en",
+    "actions_zh",
+    "credits_en",
+    "credits_zh",
+)
+
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "title_en",
+        "title_zh",
+        *TEXT_FIELDS,
+        "cvss31_vector",
+        "cvss40_vector",
+        "cwe_id",
+        "exploitation",
+        "identifiers",
+        "reference_urls",
+        "mitigation_sufficient",
+        "public_concern",
+    }
+)
+
+
+@dataclass(frozen=True)
+class AffectedInput:
+    """One row of the affected table: a product (and variant), first affected and fixing release."""
+
+    product: Any
+    variant: str = ""
+    introduced: Any = None
+    fixed: Any = None
+
+
+def _is_lead(actor: Any) -> bool:
+    return bool(getattr(actor, "is_lead", False) and getattr(actor, "is_active", False))
+
+
+def _require_lead(actor: Any) -> None:
+    if not _is_lead(actor):
+        raise NotAllowed(_("Only a lead can do this."))
+
+
+def _require_editor(actor: Any, advisory: Advisory) -> None:
+    if not can_edit_advisory(actor, advisory):
+        raise NotAllowed(_("Only a lead or a handler of one of this advisory's cases can change it."))
+
+
+def _clean_line(value: Any, *, label: str, limit: int, required: bool = False) -> str:
+    text = " ".join(str(value or "").split())
+    if required and not text:
+        raise InvalidInput(_("%(field)s is required.") % {"field": label})
+    if len(text) > limit:
+        raise InvalidInput(_("%(field)s is too long (at most %(n)d characters).") % {"field": label, "n": limit})
+    return text
+
+
+def _clean_text(value: Any, *, label: str) -> str:
+    text = str(value or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(_("%(field)s is too long (at most %(n)d characters).") % {"field": label, "n": MAX_TEXT})
+    return text
+
+
+def _clean_vector(value: Any, version: str) -> tuple[str, Decimal | None]:
+    text = str(value or "").strip()
+    if not text:
+        return "", None
+    try:
+        result = score_vector(text)
+    except CvssError as exc:
+        raise InvalidInput(_("CVSS v%(v)s vector: %(msg)s") % {"v": version, "msg": exc.message}) from None
+    if result.version != version:
+        raise InvalidInput(_("This field takes a CVSS v%(v)s vector (CVSS:%(v)s/…).") % {"v": version})
+    return result.vector, Decimal(str(result.base))
+
+
+def _clean_identifiers(value: Any) -> str:
+    items = value if isinstance(value, list | tuple) else str(value or "").replace(",", "\n").split()
+    out: list[str] = []
+    for item in items:
+        if not str(item).strip():
+            continue
+        try:
+            _kind, canonical = classify_identifier(str(item))
+        except InvalidReference as exc:
+            raise InvalidInput(f"{str(item)[:40]}: {exc.message}") from None
+        if canonical not in out:
+            out.append(canonical)
+    if len(out) > MAX_LIST_ITEMS:
+        raise InvalidInput(_("At most %(n)d identifiers per advisory.") % {"n": MAX_LIST_ITEMS})
+    return "\n".join(out)
+
+
+def _clean_urls(value: Any) -> str:
+    items = value if isinstance(value, list | tuple) else str(value or "").split()
+    out: list[str] = []
+    for item in items:
+        if not str(item).strip():
+            continue
+        try:
+            url = normalise_advisory_url(str(item))
+        except InvalidReference as exc:
+            raise InvalidInput(exc.message) from None
+        if url not in out:
+            out.append(url)
+    if len(out) > MAX_LIST_ITEMS:
+        raise InvalidInput(_("At most %(n)d references per advisory.") % {"n": MAX_LIST_ITEMS})
+    return "\n".join(out)
+
+
+def _clean_cwe(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    entry = lookup_cwe(value)
+    if entry is None:
+        raise InvalidInput(_("Choose a CWE from the list (e.g. CWE-79)."))
+    return int(entry.id)
+
+
+def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput(_("These fields cannot be changed here: %(f)s.") % {"f": ", ".join(sorted(unknown))})
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "title_en":
+            clean[name] = _clean_line(value, label=_("The English title"), limit=MAX_TITLE, required=True)
+        elif name == "title_zh":
+            clean[name] = _clean_line(value, label=_("The Chinese title"), limit=MAX_TITLE)
+        elif name in TEXT_FIELDS:
+            clean[name] = _clean_text(value, label=name)
+        elif name == "cvss31_vector":
+            clean[name], clean["cvss31_base"] = _clean_vector(value, "3.1")
+        elif name == "cvss40_vector":
+            clean[name], clean["cvss40_base"] = _clean_vector(value, "4.0")
+        elif name == "cwe_id":
+            clean[name] = _clean_cwe(value)
+        elif name == "exploitation":
+            if value not in Exploitation.values:
+                raise InvalidInput(_("Choose an exploitation status from the list."))
+            clean[name] = value
+        elif name == "identifiers":
+            clean[name] = _clean_identifiers(value)
+        elif name == "reference_urls":
+            clean[name] = _clean_urls(value)
+        elif name in ("mitigation_sufficient", "public_concern"):
+            clean[name] = bool(value)
+    return clean
+
+
+def _apply_scores(advisory: Advisory) -> None:
+    """The list sorts and filters by the highest base score of the two vectors and its severity."""
+    scores = [s for s in (advisory.cvss31_base, advisory.cvss40_base) if s is not None]
+    advisory.score = max(scores) if scores else None
+    advisory.severity = severity_for(advisory.score) if advisory.score is not None else ""
+
+
+def _validate_affected(rows: Sequence[AffectedInput]) -> list[AffectedInput]:
+    seen: set[tuple[int, str]] = set()
+    out = []
+    if len(rows) > 200:
+        raise InvalidInput(_("At most 200 affected products per advisory."))
+    for row in rows:
+        variant = _clean_line(row.variant, label=_("Variant"), limit=100)
+        key = (row.product.pk, variant)
+        if key in seen:
+            raise InvalidInput(
+                _("%(product)s appears twice in the affected products; keep one row.") % {"product": row.product.name}
+            )
+        seen.add(key)
+        for release in (row.introduced, row.fixed):
+            if release is not None and (release.product_id != row.product.pk or release.variant != variant):
+                raise InvalidInput(
+                    _("Release %(v)s is not a release of %(product)s%(variant)s.")
+                    % {
+                        "v": release.version,
+                        "product": row.product.name,
+                        "variant": f" ({variant})" if variant else "",
+                    }
+                )
+        if row.introduced is not None and row.fixed is not None and row.fixed.position <= row.introduced.position:
+            raise InvalidInput(
+                _("For %(product)s the fixing release must be newer than the first affected release.")
+                % {"product": row.product.name}
+            )
+        out.append(AffectedInput(product=row.product, variant=variant, introduced=row.introduced, fixed=row.fixed))
+    return out

@@ -1,0 +1,258 @@
+"""Publishing an advisory: the policy check (`psirt.advisories.policy`), the CSAF documents validated inside
+the publication's transaction and written to the provider tree after its commit, the subscribers' notice,
+and scheduled publication on the agreed disclosure date (a worker publishes; nobody at the keyboard).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from psirt.advisories import policy
+from psirt.advisories.access import can_edit_advisory
+from psirt.advisories.case_facts import (
+    CaseFacts,
+    can_author_from,
+    facts_for_case,
+    mark_case_published,
+)
+from psirt.advisories.exceptions import (
+    InvalidCsafDocument,
+    InvalidInput,
+    NotAllowed,
+    PublicationRefused,
+)
+from psirt.advisories.models import (
+    Advisory,
+    AdvisoryState,
+    Revision,
+)
+from psirt.advisories.services.inputs import _require_editor
+from psirt.audit.services import record
+
+logger = logging.getLogger(__name__)
+
+
+def case_facts_of(advisory: Advisory) -> list[CaseFacts]:
+    return [facts_for_case(link.case) for link in advisory.case_links.select_related("case").order_by("id")]
+
+
+def _affected_rows(advisory: Advisory) -> list[tuple[int, bool]]:
+    return [(pid, fixed is not None) for pid, fixed in advisory.affected.values_list("product_id", "fixed_id")]
+
+
+def csaf_documents_for_publication(advisory: Advisory) -> list[dict[str, Any]]:
+    """The advisory's CSAF documents (English, and the zh-Hans translation when there is one) as they would be
+    published now, each checked by the validator (strict schema + every mandatory test). Raises
+    InvalidCsafDocument naming the first failing test and JSON path: nothing invalid is ever published."""
+    from psirt.advisories.documents import DocumentError
+    from psirt.advisories.provider import ProviderError, advisory_documents, document_path
+    from psirt.formats.csaf_validate import validate_csaf
+
+    try:
+        docs = advisory_documents(advisory)
+        for doc in docs:
+            document_path(doc)
+    except (DocumentError, ProviderError, ValueError) as exc:
+        raise InvalidCsafDocument(
+            _("The CSAF document of this advisory cannot be written: %(reason)s") % {"reason": exc}
+        ) from None
+    for doc in docs:
+        errors = [p for p in validate_csaf(doc) if p.severity == "error"]
+        if errors:
+            first = errors[0]
+            raise InvalidCsafDocument(
+                _(
+                    "The CSAF document (%(lang)s) fails CSAF test %(test)s at %(path)s: %(message)s "
+                    "(%(count)d problem(s) in all). Correct the advisory, then try again."
+                )
+                % {
+                    "lang": doc["document"].get("lang", "en"),
+                    "test": first.test,
+                    "path": first.path,
+                    "message": first.message,
+                    "count": len(errors),
+                },
+                test=first.test,
+                path=first.path,
+            )
+    return docs
+
+
+def _publish_csaf(advisory: Advisory) -> None:
+    """Validate the advisory's CSAF documents now, inside the publication's transaction (an invalid document
+    rolls the whole change back), and write them to the provider tree once the transaction has committed (a
+    rolled-back publication writes nothing). A failed write is logged and left to the periodic
+    `sync_csaf_provider` task: the publication itself stands."""
+    docs = csaf_documents_for_publication(advisory)
+    advisory_id = advisory.advisory_id
+
+    def write() -> None:
+        from psirt.advisories.provider import update_documents
+
+        try:
+            update_documents(docs)
+        except Exception:
+            logger.exception(
+                "CSAF provider tree not updated for %s; the sync_csaf_provider task will repair it", advisory_id
+            )
+
+    transaction.on_commit(write)
+
+
+def check_publication(
+    *, advisory: Advisory, expedite: bool = False, now: dt.datetime | None = None, check_date: bool = True
+) -> None:
+    """Raise the policy's refusal when `advisory` may not be published now (see `psirt.advisories.policy`)."""
+    today = timezone.localdate(now or timezone.now())
+    policy.check_publication(
+        advisory,
+        case_facts_of(advisory),
+        _affected_rows(advisory),
+        expedite=expedite,
+        today=today,
+        check_date=check_date,
+    )
+
+
+def publish_advisory(
+    *,
+    advisory: Advisory,
+    actor: Any,
+    expedite: bool = False,
+    now: dt.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Advisory:
+    """Publish under the policy: refuses with the missing condition, else makes the advisory public with
+    revision 1, moves its cases to "published" (the reporters' timelines follow) — all in one transaction."""
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if not can_edit_advisory(actor, advisory) or not all(
+            can_author_from(actor, link.case) for link in advisory.case_links.select_related("case")
+        ):
+            raise NotAllowed(_("Only a lead, or a handler of every case of the advisory, can publish it."))
+        check_publication(advisory=advisory, expedite=expedite, now=now)
+        moment = now or timezone.now()
+        advisory.state = AdvisoryState.PUBLISHED
+        advisory.published_at = moment
+        advisory.revised_at = moment
+        advisory.scheduled_for = None
+        advisory.schedule_problem = ""
+        Revision.objects.create(
+            advisory=advisory,
+            number=1,
+            date=moment,
+            summary_en="Initial publication." if not expedite else "Initial publication (expedited).",
+            summary_zh="首次发布。" if not expedite else "首次发布（加急）。",
+            actor=actor,
+        )
+        advisory.save()
+        _publish_csaf(advisory)
+        record(
+            action="advisory.published",
+            actor=actor,
+            request=request,
+            target=advisory,
+            data={"advisory": advisory.advisory_id, "expedited": expedite},
+        )
+        for link in advisory.case_links.select_related("case"):
+            mark_case_published(case=link.case, actor=actor, request=request)
+        _notify(advisory=advisory, revision=1, actor=actor, request=request)
+    return advisory
+
+
+def _notify(*, advisory: Advisory, revision: int, actor: Any, request: HttpRequest | None) -> None:
+    """Subscribers and webhooks of the affected products hear of the publication (or a revision the editor
+    marked as worth telling), queued in the same transaction: rolled back together, sent after the commit."""
+    from psirt.notify.services import notify_advisory
+
+    notify_advisory(advisory=advisory, revision=revision, significant=True, actor=actor, request=request)
+
+
+def publication_date_for(advisory: Advisory) -> dt.datetime | None:
+    """The moment a scheduled publication fires: the start of the agreed disclosure date, local time."""
+    date = policy.disclosure_date(case_facts_of(advisory))
+    if date is None:
+        return None
+    return timezone.make_aware(dt.datetime.combine(date, dt.time.min))
+
+
+def schedule_publication(
+    *, advisory: Advisory, actor: Any, request: HttpRequest | None = None, now: dt.datetime | None = None
+) -> Advisory:
+    """Schedule an approved advisory for its agreed disclosure date; a worker publishes it then, nobody at
+    the keyboard. Everything but the date is checked now, so a missing fix is found today, not on the day."""
+    _require_editor(actor, advisory)
+    check_publication(advisory=advisory, now=now, check_date=False)
+    at = publication_date_for(advisory)
+    if at is None:
+        raise InvalidInput(_("An included case has no agreed disclosure date: agree one before scheduling."))
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        advisory.scheduled_for = at
+        advisory.scheduled_by = actor
+        advisory.schedule_problem = ""
+        advisory.save()
+        record(action="advisory.scheduled", actor=actor, request=request, target=advisory, data={"at": at.isoformat()})
+        transaction.on_commit(lambda: _enqueue_publication(advisory, at))
+    return advisory
+
+
+def _enqueue_publication(advisory: Advisory, at: dt.datetime) -> None:
+    """Enqueue the publication task to run at `at` when the task backend can defer; the periodic
+    `publish_due_advisories` task catches any advisory a deferred task missed (both are idempotent)."""
+    from psirt.advisories.tasks import publish_scheduled_advisory
+
+    task = publish_scheduled_advisory
+    if task.get_backend().supports_defer:
+        task = task.using(run_after=at)
+        task.enqueue(str(advisory.public_id))
+    elif at <= timezone.now():
+        task.enqueue(str(advisory.public_id))
+
+
+def cancel_schedule(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
+    _require_editor(actor, advisory)
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if advisory.scheduled_for is not None:
+            advisory.scheduled_for = None
+            advisory.save()
+            record(action="advisory.schedule_cancelled", actor=actor, request=request, target=advisory)
+    return advisory
+
+
+def publish_if_due(*, advisory: Advisory, now: dt.datetime | None = None) -> bool:
+    """Publish a scheduled advisory whose time has come, as the person who scheduled it. Idempotent: an
+    advisory already published, unscheduled or not yet due is left alone. A refusal is kept on the advisory
+    (the desk shows it) and the schedule is dropped, so a broken schedule does not retry forever."""
+    moment = now or timezone.now()
+    advisory.refresh_from_db()
+    if advisory.state != AdvisoryState.APPROVED or advisory.scheduled_for is None or advisory.scheduled_for > moment:
+        return False
+    try:
+        publish_advisory(advisory=advisory, actor=advisory.scheduled_by, now=moment)
+    except (PublicationRefused, NotAllowed) as exc:
+        with transaction.atomic():
+            Advisory.objects.filter(pk=advisory.pk).update(scheduled_for=None, schedule_problem=exc.message)
+            record(
+                action="advisory.schedule_failed",
+                target=advisory,
+                data={"advisory": advisory.advisory_id, "reason": type(exc).__name__},
+            )
+        logger.warning("scheduled publication of %s refused: %s", advisory.advisory_id, type(exc).__name__)
+        return False
+    return True
+
+
+def publish_due_advisories(*, now: dt.datetime | None = None) -> list[str]:
+    """Publish every scheduled advisory that is due; returns the IDs published."""
+    moment = now or timezone.now()
+    due = Advisory.objects.filter(state=AdvisoryState.APPROVED, scheduled_for__lte=moment).order_by("scheduled_for")
+    return [a.advisory_id for a in due if publish_if_due(advisory=a, now=moment)]

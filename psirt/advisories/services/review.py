@@ -1,0 +1,134 @@
+"""Review and approval: draft → in review → approved (or back to draft), and the lead's approval of an
+expedited publication with its written justification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from psirt.advisories.exceptions import (
+    InvalidInput,
+    TransitionNotAllowed,
+)
+from psirt.advisories.models import (
+    Advisory,
+    AdvisoryState,
+)
+from psirt.advisories.services.inputs import MAX_REASON, _clean_line, _clean_text, _require_editor, _require_lead
+from psirt.audit.services import record
+
+
+def _move(
+    advisory: Advisory,
+    *,
+    source: Iterable[str],
+    target: str,
+    actor: Any,
+    request: HttpRequest | None,
+    action: str,
+    data: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Advisory:
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if advisory.state not in source:
+            raise TransitionNotAllowed(
+                _("An advisory cannot go from “%(from)s” to “%(to)s”.")
+                % {"from": AdvisoryState(advisory.state).label, "to": AdvisoryState(target).label}
+            )
+        advisory.state = target
+        for name, value in fields.items():
+            setattr(advisory, name, value)
+        advisory.save()
+        record(action=action, actor=actor, request=request, target=advisory, data=data or {})
+    return advisory
+
+
+def submit_for_review(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
+    """The author asks for review (draft → in review)."""
+    _require_editor(actor, advisory)
+    return _move(
+        advisory,
+        source=[AdvisoryState.DRAFT],
+        target=AdvisoryState.IN_REVIEW,
+        actor=actor,
+        request=request,
+        action="advisory.submitted",
+    )
+
+
+def return_to_draft(
+    *, advisory: Advisory, actor: Any, reason: str = "", request: HttpRequest | None = None
+) -> Advisory:
+    """Back to draft from review or approval (the reviewer wants changes); approval and schedule are dropped."""
+    _require_editor(actor, advisory)
+    clean = _clean_line(reason, label=_("The reason"), limit=MAX_REASON)
+    return _move(
+        advisory,
+        source=[AdvisoryState.IN_REVIEW, AdvisoryState.APPROVED],
+        target=AdvisoryState.DRAFT,
+        actor=actor,
+        request=request,
+        action="advisory.returned",
+        data={"reason": clean} if clean else {},
+        approved_by=None,
+        approved_at=None,
+        scheduled_for=None,
+    )
+
+
+def approve_advisory(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
+    """A lead approves the advisory for publication (in review → approved)."""
+    _require_lead(actor)
+    return _move(
+        advisory,
+        source=[AdvisoryState.IN_REVIEW],
+        target=AdvisoryState.APPROVED,
+        actor=actor,
+        request=request,
+        action="advisory.approved",
+        approved_by=actor,
+        approved_at=timezone.now(),
+    )
+
+
+def set_expedite_justification(
+    *, advisory: Advisory, actor: Any, justification: str, request: HttpRequest | None = None
+) -> Advisory:
+    """Record (or change) why the advisory must go out before the normal conditions hold. A changed
+    justification needs a lead's approval again."""
+    _require_editor(actor, advisory)
+    text = _clean_text(justification, label=_("The justification"))[:MAX_REASON]
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if advisory.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
+            raise TransitionNotAllowed(_("This advisory has already been published."))
+        if text != advisory.expedite_justification:
+            advisory.expedite_justification = text
+            advisory.expedite_approved_by = None
+            advisory.expedite_approved_at = None
+            advisory.save()
+            record(action="advisory.expedite_requested", actor=actor, request=request, target=advisory)
+    return advisory
+
+
+def approve_expedite(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
+    """A lead approves expedited publication of an advisory whose justification is written."""
+    _require_lead(actor)
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if advisory.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
+            raise TransitionNotAllowed(_("This advisory has already been published."))
+        if not advisory.expedite_justification.strip():
+            raise InvalidInput(_("Write the justification for expedited publication first."))
+        advisory.expedite_approved_by = actor
+        advisory.expedite_approved_at = timezone.now()
+        advisory.save()
+        record(action="advisory.expedite_approved", actor=actor, request=request, target=advisory)
+    return advisory

@@ -1,0 +1,42 @@
+"""After publication: a lead withdraws an advisory with a reason; its page stays, marked withdrawn, with a
+revision saying why, and its CSAF documents are rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from psirt.advisories.exceptions import (
+    TransitionNotAllowed,
+)
+from psirt.advisories.models import (
+    Advisory,
+    AdvisoryState,
+)
+from psirt.advisories.services.authoring import _add_revision
+from psirt.advisories.services.inputs import MAX_SUMMARY, _clean_line, _require_lead
+from psirt.advisories.services.publication import _publish_csaf
+from psirt.audit.services import record
+
+
+def withdraw_advisory(*, advisory: Advisory, actor: Any, reason: str, request: HttpRequest | None = None) -> Advisory:
+    """A lead withdraws a published advisory with a reason; the page stays, marked withdrawn, with a revision."""
+    _require_lead(actor)
+    clean = _clean_line(reason, label=_("The reason"), limit=MAX_SUMMARY, required=True)
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if advisory.state != AdvisoryState.PUBLISHED:
+            raise TransitionNotAllowed(_("Only a published advisory can be withdrawn."))
+        advisory.state = AdvisoryState.WITHDRAWN
+        advisory.withdrawn_at = timezone.now()
+        advisory.withdrawn_reason = clean
+        _add_revision(advisory, summary_en=f"Withdrawn: {clean}", summary_zh=f"已撤回：{clean}", actor=actor)
+        advisory.save()
+        _publish_csaf(advisory)
+        record(action="advisory.withdrawn", actor=actor, request=request, target=advisory)
+    return advisory
