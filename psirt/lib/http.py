@@ -1,5 +1,6 @@
-"""Conditional answers (ETag, Last-Modified, 304) for the machine-readable files: feeds, security.txt, key files,
-CVE records. Feed readers and scanners poll these every few minutes; a 304 costs them and us almost nothing."""
+"""Conditional answers (ETag, Last-Modified, 304) for the machine-readable files and the public read API: feeds,
+security.txt, key files, CVE records, `psirt.api.caching`. Feed readers and scanners poll these every few minutes;
+a 304 costs them and us almost nothing."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def conditional_response(
     max_age: int,
     etag: str | None = None,
     last_modified: datetime | None = None,
+    must_revalidate: bool = False,
 ) -> HttpResponse:
     """`body` as a cacheable public answer, or 304 Not Modified when the client's copy is current.
 
@@ -35,6 +37,6 @@ def conditional_response(
     stamp = int(last_modified.timestamp()) if last_modified is not None else None
     if stamp is not None:
         response["Last-Modified"] = http_date(stamp)
-    patch_cache_control(response, public=True, max_age=max_age)
+    patch_cache_control(response, public=True, max_age=max_age, must_revalidate=must_revalidate)
     answer = get_conditional_response(request, etag=response["ETag"], last_modified=stamp, response=response)
     return answer if answer is not None else response
