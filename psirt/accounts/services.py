@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from psirt.accounts.models import ApiToken, Role, User
 from psirt.accounts.tokens import SCOPES, allowed_scopes, format_token, hash_secret, new_token_parts
 from psirt.audit.services import record
+from psirt.lib.http import absolute_url
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def set_password_url(user: User) -> str:
     PSIRT_BASE_URL, never on the request's Host header, so a forged Host cannot redirect the link."""
     key = default_token_generator.make_token(user)
     path = reverse("account_reset_password_from_key", kwargs={"uidb36": user_pk_to_url_str(user), "key": key})
-    return settings.PSIRT_BASE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _send_invitation(user: User, inviter: User | None) -> None:

@@ -36,6 +36,7 @@ from psirt.catalog.models import FirmwareRelease
 from psirt.formats import model as fm
 from psirt.formats.csaf import csaf_document_url, csaf_translation_url, render_csaf, render_csaf_translation
 from psirt.formats.cve import render_cve_record
+from psirt.lib.http import absolute_url
 
 WELL_KNOWN_CSAF = "/.well-known/csaf"
 _NON_CVE_ID = re.compile(r"^(CNVD|CNNVD)-")
@@ -45,17 +46,13 @@ class DocumentError(ValueError):
     """The advisory cannot be expressed as a machine-readable document; the message says what to change."""
 
 
-def base_url() -> str:
-    return str(settings.PSIRT_BASE_URL).rstrip("/")
-
-
 def document_base_url() -> str:
     """The folder of the CSAF provider (`<PSIRT_BASE_URL>/.well-known/csaf`): distributions live below it."""
-    return base_url() + WELL_KNOWN_CSAF
+    return absolute_url(WELL_KNOWN_CSAF)
 
 
 def page_url(advisory: Advisory) -> str:
-    return f"{base_url()}/advisories/{advisory.advisory_id}/"
+    return absolute_url(f"/advisories/{advisory.advisory_id}/")
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -77,14 +74,14 @@ def _profile() -> Any:
 
 def publisher(profile: Any = None) -> fm.Publisher:
     profile = profile if profile is not None else _profile()
-    namespace = (profile.website or "").strip() or base_url()
+    namespace = (profile.website or "").strip() or absolute_url("")
     return fm.Publisher(
         name=profile.name_en.strip() or "psirt",
         namespace=namespace,
         contact_details=f"{profile.security_email}",
         issuing_authority=(
             f"{profile.name_en.strip() or 'The vendor'} product security team, under its vulnerability disclosure "
-            f"policy: {base_url()}/en/policy/"
+            f"policy: {absolute_url('/en/policy/')}"
         ),
     )
 
@@ -374,7 +371,7 @@ def cna_identity() -> tuple[str, str]:
     import uuid
 
     # The CVE schema wants a version-4 UUID: the placeholder is one, derived from the site address so it is stable.
-    derived = uuid.UUID(bytes=hashlib.sha256(base_url().encode()).digest()[:16], version=4)
+    derived = uuid.UUID(bytes=hashlib.sha256(absolute_url("").encode()).digest()[:16], version=4)
     org_id = getattr(settings, "PSIRT_CNA_ORG_ID", "") or str(derived)
     short = getattr(settings, "PSIRT_CNA_SHORT_NAME", "") or (
         re.sub(r"[^a-z0-9_-]+", "-", _profile().name_en.lower()).strip("-")[:32] or "psirt"

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
@@ -30,7 +29,7 @@ from psirt.cases.models import Severity
 from psirt.catalog.models import ProductLine
 from psirt.formats.atom import CONTENT_TYPE, FeedEntry, FeedMeta, render_atom
 from psirt.formats.csaf import csaf_document_url
-from psirt.lib.http import conditional_response
+from psirt.lib.http import absolute_url, conditional_response
 from psirt.pages.models import OrganizationProfile
 
 FEED_SIZE = 50
@@ -46,10 +45,6 @@ class Feed:
 
     body: str
     last_modified: datetime
-
-
-def _absolute(path: str) -> str:
-    return str(settings.PSIRT_BASE_URL).rstrip("/") + path
 
 
 def feed_path(*, line: ProductLine | None = None, lang: str = "en") -> str:
@@ -85,7 +80,7 @@ class _AdvisoryFacts:
 def _facts(advisory: Advisory, severities: dict[str, str]) -> _AdvisoryFacts:
     published = advisory.published_at or advisory.created_at  # never the fallback: the query asks for published_at
     return _AdvisoryFacts(
-        url=_absolute(advisory.get_absolute_url()),
+        url=absolute_url(advisory.get_absolute_url()),
         published=published,
         categories=tuple(term for term in (severities.get(advisory.severity, ""), *advisory.cve_ids) if term),
         csaf_url=csaf_document_url(document_base_url(), advisory.advisory_id, published),
@@ -135,13 +130,13 @@ def build_feed(*, line: ProductLine | None = None, lang: str = "en") -> Feed:
             title = _("%(vendor)s security advisories: %(line)s") % {"vendor": vendor, "line": line.name}
             page = f"{reverse('advisories:list')}?line={line.slug}"
         subtitle = _("Published advisories and their revisions, newest first.")
-    self_url = _absolute(feed_path(line=line, lang=lang))
+    self_url = absolute_url(feed_path(line=line, lang=lang))
     updated = max((e.updated for e in entries), default=profile.updated_at)
     meta = FeedMeta(
         id=self_url,
         title=title,
         self_url=self_url,
-        alternate_url=_absolute(page),
+        alternate_url=absolute_url(page),
         author=vendor,
         subtitle=subtitle,
         lang=xml_lang,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from psirt.advisories.affected import MAX_VERSION_CHARS, AffectedQuery, check_affected
 from psirt.api.errors import Problem
+from psirt.lib.http import absolute_url
 
 router = Router(tags=["advisories"])
 
@@ -53,10 +53,6 @@ def _release(release: Any) -> dict[str, str] | None:
     return {"version": release.version, "variant": release.variant, "download_url": release.download_url}
 
 
-def _absolute(path: str) -> str:
-    return str(settings.PSIRT_BASE_URL).rstrip("/") + path
-
-
 @router.get(
     "",
     response={200: AffectedOut, 400: Problem, 404: Problem},
@@ -97,7 +93,7 @@ def affected(request: HttpRequest, params: Query[AffectedIn]) -> Status:
                 "title": h.advisory.title_en,
                 "severity": h.advisory.severity,
                 "exploitation": h.advisory.exploitation,
-                "url": _absolute(h.advisory.get_absolute_url()),
+                "url": absolute_url(h.advisory.get_absolute_url()),
                 "fixed_in": _release(h.fixed),
             }
             for h in answer.hits

@@ -14,7 +14,6 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import translation
@@ -28,6 +27,7 @@ from psirt.advisories.queries import MAX_QUERY_CHARS, PUBLIC_STATES, SORTS, List
 from psirt.api.caching import public_json
 from psirt.api.errors import Problem, problem_json
 from psirt.lib.cwe import lookup as lookup_cwe
+from psirt.lib.http import absolute_url
 
 router = Router(tags=["advisories"])
 logger = logging.getLogger(__name__)
@@ -41,10 +41,6 @@ CVE_ID = re.compile(r"^CVE-[0-9]{4}-[0-9]{4,19}\Z")
 # --- links --------------------------------------------------------------------------------------------------
 
 
-def absolute(path: str) -> str:
-    return str(settings.PSIRT_BASE_URL).rstrip("/") + path
-
-
 class PageLinks(Schema):
     en: str = Field(description="The page in English")
     zh_hans: str = Field(alias="zh-Hans", description="The page in Simplified Chinese")
@@ -55,12 +51,12 @@ def html_links(view: str, *args: str) -> dict[str, str]:
     links = {}
     for key, language in (("en", "en"), ("zh-Hans", "zh-hans")):
         with translation.override(language):
-            links[key] = absolute(reverse(view, args=args))
+            links[key] = absolute_url(reverse(view, args=args))
     return links
 
 
 def api_url(name: str, *args: str) -> str:
-    return absolute(reverse(f"api:{name}", args=args))
+    return absolute_url(reverse(f"api:{name}", args=args))
 
 
 # --- schemas ------------------------------------------------------------------------------------------------

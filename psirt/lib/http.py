@@ -7,9 +7,16 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, quote_etag
+
+
+def absolute_url(path: str) -> str:
+    """`path` on the public address (PSIRT_BASE_URL), never on the request's Host header: links in mails, feeds,
+    documents and API answers must not follow a forged Host."""
+    return str(settings.PSIRT_BASE_URL).rstrip("/") + path
 
 
 def body_etag(body: bytes) -> str:

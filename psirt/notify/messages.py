@@ -17,9 +17,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from psirt.lib.http import absolute_url
 from psirt.notify import tokens
 from psirt.notify.models import Delivery, DeliveryKind, Subscription
-from psirt.notify.notices import AdvisoryNotice, absolute
+from psirt.notify.notices import AdvisoryNotice
 
 
 def language_of(code: str) -> str:
@@ -28,17 +29,17 @@ def language_of(code: str) -> str:
 
 def manage_url(subscription: Subscription) -> str:
     with translation.override(language_of(subscription.language)):
-        return absolute(reverse("notify:manage", args=[tokens.make(subscription.public_id, tokens.MANAGE)]))
+        return absolute_url(reverse("notify:manage", args=[tokens.make(subscription.public_id, tokens.MANAGE)]))
 
 
 def unsubscribe_url(subscription: Subscription) -> str:
     # Outside the language prefix: the one-click URL must answer a bare POST from a mail client.
-    return absolute(reverse("notify_unsubscribe", args=[tokens.make(subscription.public_id, tokens.MANAGE)]))
+    return absolute_url(reverse("notify_unsubscribe", args=[tokens.make(subscription.public_id, tokens.MANAGE)]))
 
 
 def confirm_url(subscription: Subscription) -> str:
     with translation.override(language_of(subscription.language)):
-        return absolute(reverse("notify:confirm", args=[tokens.make(subscription.public_id, tokens.CONFIRM)]))
+        return absolute_url(reverse("notify:confirm", args=[tokens.make(subscription.public_id, tokens.CONFIRM)]))
 
 
 def render(template: str, context: dict[str, Any], language: str) -> tuple[str, str, str]:

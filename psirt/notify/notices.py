@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
+
+from psirt.lib.http import absolute_url
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,6 @@ class AdvisoryNotice:
         return self.url
 
 
-def absolute(path: str) -> str:
-    return settings.PSIRT_BASE_URL.rstrip("/") + path
-
-
 def notice_from_advisory(advisory: Any) -> AdvisoryNotice:
     """Adapter from `psirt.advisories.models.Advisory` (affected rows → product and line slugs)."""
     rows = advisory.affected.select_related("product__line")
@@ -78,8 +75,8 @@ def notice_from_advisory(advisory: Any) -> AdvisoryNotice:
         severity=advisory.severity or "",
         product_slugs=tuple(products),
         product_line_slugs=tuple(lines),
-        url=absolute(page),
+        url=absolute_url(page),
         # The machine-readable document lives next to the page (see ARCHITECTURE.md, public URLs).
-        csaf_url=absolute(f"/advisories/{advisory.advisory_id}/csaf.json"),
+        csaf_url=absolute_url(f"/advisories/{advisory.advisory_id}/csaf.json"),
         cves=tuple(advisory.cve_ids),
     )

@@ -30,7 +30,7 @@ from django.utils.encoding import iri_to_uri
 from django.views.decorators.http import require_safe
 
 from psirt.formats.securitytxt import CONTENT_TYPE, SecurityTxt, render_security_txt
-from psirt.lib.http import conditional_response
+from psirt.lib.http import absolute_url, conditional_response
 from psirt.pages.models import OrganizationProfile
 
 logger = logging.getLogger(__name__)
@@ -72,10 +72,6 @@ def _mailto(address: str) -> str | None:
     return "mailto:" + quote(address, safe="@!$&'*+=?^_`{|}~.-")
 
 
-def _absolute(path: str) -> str:
-    return str(settings.PSIRT_BASE_URL).rstrip("/") + path
-
-
 def _report_path() -> str:
     try:
         return reverse("intake:report")
@@ -92,18 +88,18 @@ def security_txt_fields(*, profile: OrganizationProfile, now: datetime) -> Secur
         return tuple(u for u in (_https(url, field) for field, url in pairs) if u)
 
     mailto = _mailto(profile.security_email)
-    contact = ((mailto,) if mailto else ()) + urls(("Contact", _absolute(report)))
+    contact = ((mailto,) if mailto else ()) + urls(("Contact", absolute_url(report)))
     hiring = str(getattr(settings, "PSIRT_HIRING_URL", "") or "")
     return SecurityTxt(
         contact=contact,
         expires=expires_for(now),
-        encryption=urls(("Encryption", _absolute(reverse("security_team_key")))) if profile.pgp_public_key else (),
-        acknowledgments=urls(("Acknowledgments", _absolute(acknowledgments))),
+        encryption=urls(("Encryption", absolute_url(reverse("security_team_key")))) if profile.pgp_public_key else (),
+        acknowledgments=urls(("Acknowledgments", absolute_url(acknowledgments))),
         preferred_languages=("en", "zh"),
-        canonical=urls(("Canonical", _absolute(reverse("security_txt")))),
-        policy=urls(("Policy", _absolute(policy))),
+        canonical=urls(("Canonical", absolute_url(reverse("security_txt")))),
+        policy=urls(("Policy", absolute_url(policy))),
         hiring=urls(("Hiring", hiring)) if hiring else (),
-        csaf=urls(("CSAF", _absolute("/.well-known/csaf/provider-metadata.json"))),
+        csaf=urls(("CSAF", absolute_url("/.well-known/csaf/provider-metadata.json"))),
     )
 
 
