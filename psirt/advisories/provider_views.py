@@ -16,14 +16,14 @@ from pathlib import Path
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
-from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from psirt.advisories import provider
 from psirt.advisories.documents import DocumentError
 from psirt.advisories.models import PUBLIC_STATES, Advisory
 from psirt.formats.csaf import TRANSLATION_LANG, dumps_csaf
+from psirt.lib.http import conditional
 
 MAX_AGE = 300
 
@@ -72,16 +72,10 @@ def _inside(root: Path, rel: str) -> tuple[Path, os.stat_result] | None:
 
 
 def _conditional(request: HttpRequest, info: os.stat_result, make: Callable[[], HttpResponseBase]) -> HttpResponseBase:
-    """304 (or 412) when the client's copy is current, else `make()`; both with the validators. The ETag comes from
-    the file's identity: the writer replaces files (new inode, new mtime), it never edits one in place."""
+    """The file's answer, or 304/412. The ETag comes from the file's identity: the writer replaces files (new inode,
+    new mtime), it never edits one in place."""
     etag = f'"{info.st_mtime_ns:x}-{info.st_size:x}-{info.st_ino:x}"'
-    modified = int(info.st_mtime)
-    early = get_conditional_response(request, etag=etag, last_modified=modified)
-    response: HttpResponseBase = early if early is not None else make()
-    response["ETag"] = etag
-    response["Last-Modified"] = http_date(modified)
-    patch_cache_control(response, public=True, max_age=MAX_AGE)
-    return response
+    return conditional(request, etag=etag, last_modified=int(info.st_mtime), max_age=MAX_AGE, make=make)
 
 
 def _file(request: HttpRequest, path: Path, info: os.stat_result, rel: str) -> HttpResponseBase:
