@@ -60,7 +60,7 @@ DESCRIPTION_EN = (
 )
 DESCRIPTION_ZH = (
     "受影响固件的网页界面在复制 HTTP 请求中的某个字段前未检查其长度。远程攻击者可发送特制请求使服务崩溃或执行代码。\n\n"
-    "**受影响的用户：**网页界面可从不受信任的网络访问的设备。"
+    "**受影响的用户**：网页界面可从不受信任的网络访问的设备。"
 )
 IMPACT_EN = "Loss of confidentiality, integrity or availability of the device, as scored below."
 IMPACT_ZH = "设备的机密性、完整性或可用性受损，程度见下方评分。"
