@@ -37,6 +37,7 @@ from psirt.formats import model as fm
 from psirt.formats.csaf import csaf_document_url, csaf_translation_url, render_csaf, render_csaf_translation
 from psirt.formats.cve import render_cve_record
 from psirt.lib.http import absolute_url
+from psirt.organization.models import OrganizationProfile
 
 WELL_KNOWN_CSAF = "/.well-known/csaf"
 _NON_CVE_ID = re.compile(r"^(CNVD|CNNVD)-")
@@ -67,8 +68,6 @@ def _day(value: dt.date | None) -> dt.datetime | None:
 
 
 def _profile() -> Any:
-    from psirt.pages.models import OrganizationProfile
-
     return OrganizationProfile.get()
 
 

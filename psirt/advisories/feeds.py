@@ -30,7 +30,7 @@ from psirt.catalog.models import ProductLine
 from psirt.formats.atom import CONTENT_TYPE, FeedEntry, FeedMeta, render_atom
 from psirt.formats.csaf import csaf_document_url
 from psirt.lib.http import absolute_url, conditional_response
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
 
 FEED_SIZE = 50
 MAX_AGE = 300  # feed readers poll often; five minutes keeps a new advisory close to real time

@@ -36,6 +36,8 @@ from psirt.cases.models import (
     Severity,
 )
 from psirt.cases.workflow import CaseState
+from psirt.organization.models import OrganizationProfile
+from psirt.organization.queries import organization_calendar
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +56,6 @@ DISCLOSURE_STATES = (CaseState.REMEDIATION, CaseState.AWAITING_DISCLOSURE)
 
 
 def default_remediation_days() -> int:
-    from psirt.pages.models import OrganizationProfile
-
     return int(OrganizationProfile.get().remediation_days)
 
 
@@ -237,10 +237,9 @@ def send_deadline_reminders(*, now: dt.datetime | None = None) -> dict[str, int]
     """Send what is due: the working day before a deadline to the case's assignees; after it, to the leads.
     Idempotent (each reminder once per deadline instant); safe to run as often as you like."""
     from psirt.accounts.models import Role, User
-    from psirt.cases.services import case_calendar
 
     now = now or timezone.now()
-    calendar = case_calendar()
+    calendar = organization_calendar()
     today = timezone.localdate(now)
     leads = list(User.objects.filter(role=Role.LEAD, is_active=True))
     sent = {"assignees": 0, "leads": 0}

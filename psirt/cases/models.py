@@ -262,28 +262,6 @@ class CaseReference(models.Model):
         return self.value
 
 
-class CalendarDayKind(models.TextChoices):
-    HOLIDAY = "holiday", _("Day off")
-    WORKDAY = "workday", _("Working day")
-
-
-class CalendarDay(models.Model):
-    """A lead's correction to the business-day calendar: an extra day off, or a day worked (make-up day)."""
-
-    date = models.DateField(_("date"), unique=True)
-    kind = models.CharField(_("kind"), max_length=10, choices=CalendarDayKind.choices)
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    class Meta:
-        ordering = ["date"]
-        verbose_name = _("calendar day")
-        verbose_name_plural = _("calendar days")
-
-    def __str__(self) -> str:
-        return f"{self.date.isoformat()} {self.kind}"
-
-
 class RemediationPolicy(models.Model):
     """A lead's default remediation time for one severity (SPEC B3): remediation due = confirmed + `days`.
 

@@ -22,8 +22,6 @@ from psirt.cases.deadlines import remediation_days_for, rescore_deadline
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import (
     Assignment,
-    CalendarDay,
-    CalendarDayKind,
     Case,
     CaseInvitation,
     CaseReference,
@@ -35,26 +33,18 @@ from psirt.cases.models import (
     StateChange,
 )
 from psirt.cases.workflow import CaseState
-from psirt.lib.business_days import Calendar, calendar_for_profile
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
 from psirt.lib.sequences import next_in_year
+from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
+from psirt.organization.queries import organization_calendar
 
 MAX_TITLE = 200
 MAX_REASON = 2000
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
-
-
-def case_calendar() -> Calendar:
-    """The organisation's business-day calendar with the leads' extra days off and working days."""
-    days = list(CalendarDay.objects.values_list("date", "kind"))
-    return calendar_for_profile(
-        extra_holidays=[d for d, k in days if k == CalendarDayKind.HOLIDAY],
-        extra_workdays=[d for d, k in days if k == CalendarDayKind.WORKDAY],
-    )
 
 
 def _require_lead(actor: Any) -> None:
@@ -152,9 +142,8 @@ def open_case(
 
 
 def _ack_due(received: dt.datetime) -> dt.datetime:
-    from psirt.pages.models import OrganizationProfile
-
-    return case_calendar().add_business_days(received, int(OrganizationProfile.get().ack_business_days))
+    profile = OrganizationProfile.get()
+    return organization_calendar(profile).add_business_days(received, int(profile.ack_business_days))
 
 
 def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpRequest | None = None) -> CaseReport:

@@ -20,7 +20,8 @@ from psirt.accounts.decorators import lead_required
 from psirt.cases import services
 from psirt.cases.deadlines import MAX_DAYS, remediation_table, set_remediation_days
 from psirt.cases.exceptions import CaseError
-from psirt.cases.models import CalendarDay, CalendarDayKind, Severity
+from psirt.cases.models import Severity
+from psirt.organization.models import CalendarDay, CalendarDayKind
 
 
 class PolicyForm(forms.Form):

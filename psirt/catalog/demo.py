@@ -17,7 +17,8 @@ from django.conf import settings
 
 from psirt.catalog import services
 from psirt.catalog.models import ProductLine
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
+from psirt.organization.services import update_organization
 
 Log = Callable[[str], None]
 
@@ -374,8 +375,6 @@ def releases_for(spec: DemoProduct) -> list[DemoRelease]:
 
 def load_organization(log: Log) -> None:
     """Fill the profile with the demo vendor, only while it still holds the install defaults."""
-    from psirt.pages.services import update_organization
-
     profile = OrganizationProfile.get()
     pristine = (
         profile.name_en == OrganizationProfile._meta.get_field("name_en").default

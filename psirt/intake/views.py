@@ -40,6 +40,7 @@ from psirt.intake.forms import (
 )
 from psirt.intake.models import EXIT_STAGES, MAIN_STAGES, InboxState, Report, Source, Stage
 from psirt.lib.crypto import decrypt_text, encrypt_text
+from psirt.organization.models import OrganizationProfile
 
 logger = logging.getLogger(__name__)
 
@@ -209,8 +210,6 @@ def report_thanks(request: HttpRequest) -> HttpResponse:
         "ack_due": ack_due,
         "pgp": data.get("pgp"),
     }
-    from psirt.pages.models import OrganizationProfile
-
     context["ack_business_days"] = OrganizationProfile.get().ack_business_days
     return _private(render(request, "intake/report_thanks.html", context))
 

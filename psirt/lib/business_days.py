@@ -1,4 +1,4 @@
-"""Business-day calendar for deadlines (SPEC B3).
+"""Business-day calendar for deadlines.
 
 A business day is a day that is not a weekend day of the configured country, not one of its public holidays,
 and not an extra holiday a lead added — unless it is a make-up working day. China moves weekend days to working
@@ -6,7 +6,8 @@ days around its long holidays (调休); the `holidays` package ships those make-
 Council has announced (`weekend_workdays`, checked for 2025 and 2026 against the notices cited in
 `holidays/countries/china.py`: 2025 — Jan 26, Feb 8, Apr 27, Sep 28, Oct 11; 2026 — Jan 4, Feb 14, Feb 28,
 May 9, Sep 20, Oct 10). For later years the package only knows the holidays computed by rule, so leads add the
-announced days as `extra_holidays` / `extra_workdays` (edited in a table; passed in by the caller).
+announced days as `extra_holidays` / `extra_workdays` (edited in a table; passed in by the caller, see
+`psirt.organization.queries.organization_calendar`).
 
 Convention for deadlines (`add_business_days`): the day something happens never counts, whatever the hour; the
 deadline falls on the n-th business day *after* that local day, at the same local wall-clock time. A report
@@ -22,11 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
-from functools import cached_property
+from functools import cache, cached_property
 
 import holidays
+from django.conf import settings
 
-__all__ = ["Calendar", "CalendarError", "calendar_for_profile", "supported_countries"]
+__all__ = ["Calendar", "CalendarError", "supported_countries"]
 
 # A deadline further than this is a bug (or hostile input), not a plan; looping over it would hang a request.
 MAX_SPAN_DAYS = 366 * 20
@@ -34,6 +36,13 @@ MAX_SPAN_DAYS = 366 * 20
 
 class CalendarError(ValueError):
     """The calendar cannot be built or used as asked; the message says what to change."""
+
+
+@cache
+def country_holidays(code: str) -> holidays.HolidayBase:
+    """The public holidays of one country, shared by every calendar of this process: building the tables of a
+    year costs more than a whole report submission, and they change only with the `holidays` package."""
+    return holidays.country_holidays(code)
 
 
 def supported_countries() -> list[str]:
@@ -59,7 +68,7 @@ class Calendar:
     ) -> None:
         code = (country or "").strip().upper()
         try:
-            self._holidays = holidays.country_holidays(code)
+            self._holidays = country_holidays(code)
         except (NotImplementedError, KeyError, AttributeError) as exc:
             raise CalendarError(
                 f"Unknown calendar country {country!r}: use an ISO 3166 alpha-2 code known to the holidays "
@@ -82,8 +91,6 @@ class Calendar:
         """The zone deadlines are counted in: the one given, else settings.TIME_ZONE."""
         name = self._time_zone_name
         if name is None:
-            from django.conf import settings
-
             name = settings.TIME_ZONE
         try:
             return zoneinfo.ZoneInfo(name)
@@ -166,14 +173,3 @@ def _as_date(value: dt.date) -> dt.date:
     if isinstance(value, dt.date):
         return value
     raise CalendarError(f"Extra holidays and working days must be dates, got {type(value).__name__}.")
-
-
-def calendar_for_profile(*, extra_holidays: Iterable[dt.date] = (), extra_workdays: Iterable[dt.date] = ()) -> Calendar:
-    """The organisation's calendar: its configured country (OrganizationProfile) in settings.TIME_ZONE.
-
-    The lead-edited extra days live in the cases app; callers pass them until that table exists.
-    """
-    from psirt.pages.models import OrganizationProfile
-
-    profile = OrganizationProfile.get()
-    return Calendar(country=profile.calendar_country, extra_holidays=extra_holidays, extra_workdays=extra_workdays)

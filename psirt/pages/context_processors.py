@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import translate_url
 from django.utils.translation import get_language
 
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
 
 
 def site(request: HttpRequest) -> dict[str, Any]:

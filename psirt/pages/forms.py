@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from psirt.catalog.forms import HttpURLField
 from psirt.lib.business_days import supported_countries
-from psirt.pages.models import OrganizationProfile, Page
-from psirt.pages.pgp import KeyProblem, check_public_key
+from psirt.organization.models import OrganizationProfile
+from psirt.organization.pgp import KeyProblem, check_public_key
+from psirt.pages.models import Page
 from psirt.pages.texts import PLACEHOLDERS
 
 # A page is a few screens of text; anything longer is a paste gone wrong.

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.signals import post_delete, post_save
 
+from psirt.organization.models import OrganizationProfile
 from psirt.pages.models import SiteGeneration
 
 
@@ -62,7 +63,7 @@ def _changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
 def tracked_models() -> list[type[models.Model]]:
     """The models whose rows cached public pages show (besides advisories)."""
     from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-    from psirt.pages.models import OrganizationProfile, Page
+    from psirt.pages.models import Page
 
     return [ProductLine, Product, FirmwareRelease, OrganizationProfile, Page]
 

@@ -1,59 +1,11 @@
-"""The organization profile (one per deployment) and the editable public pages (SPEC P1)."""
+"""The editable public pages, and the token that changes with anything a cached public page shows."""
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from psirt.catalog.models import pick_language
-
-
-class OrganizationProfile(models.Model):
-    """Who the vendor is and its defaults. Exactly one row (id=1); `OrganizationProfile.get()` creates it."""
-
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    name_en = models.CharField(_("vendor name (English)"), max_length=200, default="Example Devices")
-    name_zh = models.CharField(_("vendor name (Chinese)"), max_length=200, blank=True)
-    advisory_prefix = models.CharField(
-        _("advisory ID prefix"),
-        max_length=12,
-        default="PSIRT",
-        validators=[RegexValidator(r"^[A-Z][A-Z0-9]{1,11}$", _("Use 2–12 capital letters or digits, e.g. VT."))],
-        help_text=_("Advisories are numbered <PREFIX>-SA-<YEAR>-<NNN>."),
-    )
-    security_email = models.EmailField(_("security contact e-mail"), default="security@example.com")
-    lab_email = models.EmailField(_("security lab e-mail"), blank=True)
-    website = models.URLField(_("vendor website"), blank=True)
-    pgp_public_key = models.TextField(_("team OpenPGP public key"), blank=True)
-    footer_en = models.CharField(_("footer line (English)"), max_length=300, blank=True)
-    footer_zh = models.CharField(_("footer line (Chinese)"), max_length=300, blank=True)
-    calendar_country = models.CharField(
-        _("calendar country"), max_length=2, default="CN", help_text=_("ISO 3166 code for public holidays.")
-    )
-    ack_business_days = models.PositiveSmallIntegerField(_("acknowledge within (business days)"), default=5)
-    remediation_days = models.PositiveSmallIntegerField(_("remediate within (days)"), default=90)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = _("organization profile")
-        verbose_name_plural = _("organization profile")
-
-    def __str__(self) -> str:
-        return self.name_en
-
-    @classmethod
-    def get(cls) -> OrganizationProfile:
-        obj, _created = cls.objects.get_or_create(id=1)
-        return obj
-
-    @property
-    def name(self) -> str:
-        return pick_language(self.name_en, self.name_zh)
-
-    @property
-    def footer(self) -> str:
-        return pick_language(self.footer_en, self.footer_zh)
 
 
 class PageSlug(models.TextChoices):

@@ -31,7 +31,7 @@ from django.views.decorators.http import require_safe
 
 from psirt.formats.securitytxt import CONTENT_TYPE, SecurityTxt, render_security_txt
 from psirt.lib.http import absolute_url, conditional_response
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils.safestring import SafeString
 
 from psirt.lib.markdown import escape_markdown, render_markdown
+from psirt.organization.models import OrganizationProfile
 from psirt.pages.defaults import DEFAULT_PAGES
-from psirt.pages.models import OrganizationProfile, Page
+from psirt.pages.models import Page
 
 PLACEHOLDERS = ("{vendor}", "{security_email}", "{lab_email}", "{ack_days}", "{remediation_days}")
 

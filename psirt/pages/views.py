@@ -16,11 +16,13 @@ from django.views.decorators.http import require_http_methods
 
 from psirt.accounts.decorators import lead_required
 from psirt.lib.markdown import render_markdown
+from psirt.organization.models import OrganizationProfile
+from psirt.organization.pgp import fingerprint, format_fingerprint
+from psirt.organization.services import update_organization
 from psirt.pages import sections, services
 from psirt.pages.defaults import DEFAULT_PAGES
 from psirt.pages.forms import OrganizationForm, PageForm
-from psirt.pages.models import STANDALONE_PAGES, OrganizationProfile, Page, PageSlug
-from psirt.pages.pgp import fingerprint, format_fingerprint
+from psirt.pages.models import STANDALONE_PAGES, Page, PageSlug
 from psirt.pages.texts import fill_placeholders, get_page, rendered_page
 
 
@@ -91,7 +93,7 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None, instance=OrganizationProfile.get())
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_organization(actor=request.user, request=request, **form.cleaned_data)
+            update_organization(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
             _service_errors(form, exc)
         else:

@@ -15,7 +15,8 @@ import pytest
 from django.conf import settings
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-from psirt.pages.models import OrganizationProfile, Page
+from psirt.organization.models import OrganizationProfile
+from psirt.pages.models import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,6 +17,7 @@ from psirt.advisories.importer.stored import _changed_in_psirt, _is_newer
 from psirt.advisories.models import Advisory, AdvisorySequence, AdvisoryState, AffectedProduct, Revision
 from psirt.audit.services import record
 from psirt.lib.sequences import next_in_year
+from psirt.organization.models import OrganizationProfile
 
 # The logger keeps the name it had before the importer became a package, so log configuration still matches it.
 logger = logging.getLogger("psirt.advisories.importer")
@@ -79,8 +80,6 @@ def _serialise_imports() -> None:
     of one name, nor two imports of one tracking ID race. The lock is the organization profile's row (the catalog
     and the advisories being written are that organization's), held until the import's transaction ends; imports
     are rare and take milliseconds, so nothing else waits noticeably."""
-    from psirt.pages.models import OrganizationProfile
-
     OrganizationProfile.get()
     list(OrganizationProfile.objects.select_for_update().filter(id=1).values_list("id", flat=True))
 

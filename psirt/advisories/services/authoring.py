@@ -46,6 +46,7 @@ from psirt.advisories.services.publication import _notify, _publish_csaf
 from psirt.audit.services import record
 from psirt.lib.cvss import score_vector
 from psirt.lib.sequences import next_in_year
+from psirt.organization.models import OrganizationProfile
 
 EXPLOITATION_RANK: dict[str, int] = {"none": 0, "poc": 1, "active": 2}
 
@@ -61,8 +62,6 @@ def _next_number(year: int) -> int:
 
 
 def _prefix() -> str:
-    from psirt.pages.models import OrganizationProfile
-
     return (OrganizationProfile.get().advisory_prefix or "PSIRT").strip() or "PSIRT"
 
 

@@ -18,7 +18,7 @@ from psirt.advisories.feeds import build_feed
 from psirt.advisories.models import Advisory, Revision
 from psirt.advisories.tests.conftest import approve, make_case, publish
 from psirt.catalog.models import Product, ProductLine
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
 
 pytestmark = pytest.mark.django_db
 

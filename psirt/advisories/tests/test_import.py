@@ -22,7 +22,7 @@ from psirt.advisories.models import Advisory, AdvisorySequence, AdvisoryState, A
 from psirt.audit.models import AuditEvent
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.lib.sequences import next_in_year
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
 
 CONFORMANCE = Path(
     os.environ.get("PSIRT_CONFORMANCE_DIR", Path(__file__).resolve().parents[3].parent / "shared" / "conformance")

@@ -25,7 +25,7 @@ from psirt.advisories.models import PUBLIC_STATES, Advisory
 from psirt.catalog import demo as catalog_demo
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.formats.csaf import render_csaf, render_csaf_translation
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
 
 from .conftest import publish
 

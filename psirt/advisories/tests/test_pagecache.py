@@ -191,7 +191,7 @@ def test_a_renamed_product_line_shows_at_once(published: Advisory, lead: User) -
 
 
 def test_an_organization_profile_change_shows_at_once(published: Advisory, lead: User) -> None:
-    from psirt.pages.services import update_organization
+    from psirt.organization.services import update_organization
 
     _warm(LIST, AFFECTED, published.get_absolute_url())
     update_organization(actor=lead, name_en="Acme Cameras", footer_en="Acme footer line")

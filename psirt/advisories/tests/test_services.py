@@ -16,7 +16,7 @@ from psirt.advisories.models import Advisory, AdvisoryState
 from psirt.advisories.tests.conftest import make_case
 from psirt.cases.models import CaseReference
 from psirt.catalog.models import FirmwareRelease, Product
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
 
 
 def test_ids_follow_prefix_year_and_sequence(product: Product, lead: User) -> None:

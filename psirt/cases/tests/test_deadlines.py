@@ -15,8 +15,9 @@ from psirt.audit.models import AuditEvent
 from psirt.cases import services
 from psirt.cases.deadlines import remediation_days_for, send_deadline_reminders, set_remediation_days
 from psirt.cases.exceptions import InvalidInput, NotAllowed
-from psirt.cases.models import CalendarDay, Case, DeadlineReminder
+from psirt.cases.models import Case, DeadlineReminder
 from psirt.cases.tests.conftest import make_report
+from psirt.organization.models import CalendarDay
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

@@ -12,7 +12,7 @@ from django.test import override_settings
 from psirt.accounts.models import Role, User
 from psirt.audit.models import AuditEvent
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-from psirt.pages.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +71,7 @@ def test_demo_accounts_sign_in_with_the_configured_password(settings):
 
 
 def test_demo_keeps_an_organization_profile_someone_set_up():
-    from psirt.pages.services import update_organization
+    from psirt.organization.services import update_organization
 
     update_organization(actor=None, name_en="Real Vendor", advisory_prefix="RV")
     _run()

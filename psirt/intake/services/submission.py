@@ -37,8 +37,10 @@ from psirt.intake.services.common import TEXT_LIMITS, _check_text_limits, _event
 from psirt.intake.services.lost_link import _lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
+from psirt.lib.business_days import Calendar
 from psirt.lib.crypto import file_store, seal
 from psirt.lib.sequences import next_in_year
+from psirt.organization.models import OrganizationProfile
 
 logger = logging.getLogger(__name__)
 
@@ -102,11 +104,9 @@ def _calendar(country: str) -> Any:
     tables of a year) costs more than the rest of a submission."""
     import time
 
-    from psirt.lib.business_days import calendar_for_profile
-
     cached = _calendar_cache.get(country)
     if cached is None or time.monotonic() - cached[0] > CALENDAR_CACHE_SECONDS:
-        cached = (time.monotonic(), calendar_for_profile())
+        cached = (time.monotonic(), Calendar(country=country))
         _calendar_cache[country] = cached
     return cached[1]
 
@@ -155,8 +155,6 @@ def submit_report(
                 **({"description": [_("Describe the vulnerability.")]} if not data.description.strip() else {}),
             }
         )
-    from psirt.pages.models import OrganizationProfile
-
     address = ip or client_ip(request)
     limits = [("report_email", normalise_email(data.reporter_email))]
     if address:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psirt.lib.business_days import Calendar, CalendarError, calendar_for_profile, supported_countries
+from psirt.lib.business_days import Calendar, CalendarError, supported_countries
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -204,20 +204,6 @@ def test_supported_countries_include_china_and_are_alpha2() -> None:
 def test_default_time_zone_is_the_settings_time_zone(settings) -> None:
     settings.TIME_ZONE = "Europe/Berlin"
     assert Calendar(country="DE").tz == zoneinfo.ZoneInfo("Europe/Berlin")
-
-
-@pytest.mark.django_db
-def test_calendar_for_profile_uses_the_configured_country() -> None:
-    from psirt.pages.models import OrganizationProfile
-
-    assert calendar_for_profile().country == "CN"
-    profile = OrganizationProfile.get()
-    profile.calendar_country = "DE"
-    profile.save()
-    cal = calendar_for_profile(extra_workdays=[D(2025, 10, 3)])
-    assert cal.country == "DE"
-    assert cal.is_business_day(D(2025, 10, 3))
-    assert not cal.is_business_day(D(2025, 12, 25))
 
 
 starts = st.datetimes(

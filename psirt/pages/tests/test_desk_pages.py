@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from conftest import client_for
 from psirt.audit.models import AuditEvent
+from psirt.organization.models import OrganizationProfile
 from psirt.pages.defaults import DEFAULT_PAGES
-from psirt.pages.models import OrganizationProfile, Page
+from psirt.pages.models import Page
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +159,7 @@ def test_preview_renders_markdown_safely_and_saves_nothing(as_lead):
 
 
 def test_chinese_preview_uses_the_chinese_vendor_name(as_lead):
-    from psirt.pages.services import update_organization
+    from psirt.organization.services import update_organization
 
     update_organization(actor=None, name_en="Acme", name_zh="艾克米")
     response = as_lead.post(

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from psirt.pages.models import STANDALONE_PAGES, OrganizationProfile, Page, PageSlug
-from psirt.pages.services import update_organization, update_page
+from psirt.organization.models import OrganizationProfile
+from psirt.organization.services import update_organization
+from psirt.pages.models import STANDALONE_PAGES, Page, PageSlug
+from psirt.pages.services import update_page
 
 EMPTY = "There is currently no information to display."
 

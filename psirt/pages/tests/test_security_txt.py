@@ -18,9 +18,9 @@ from psirt.formats.securitytxt import parse_security_txt
 from psirt.lib import signing
 from psirt.lib.config import ConfigError, load_config
 from psirt.lib.tests.test_config import prod_env
+from psirt.organization.models import OrganizationProfile
+from psirt.organization.services import update_organization
 from psirt.pages import security_txt
-from psirt.pages.models import OrganizationProfile
-from psirt.pages.services import update_organization
 
 pytestmark = pytest.mark.django_db
 

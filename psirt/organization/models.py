@@ -1,0 +1,83 @@
+"""The vendor's profile (one per deployment) and the leads' corrections to its business-day calendar.
+
+Every app reads these: names and contacts on pages and mails, the advisory prefix, the acknowledgment and
+remediation times, and the calendar deadlines are counted in (`psirt.organization.queries.organization_calendar`).
+"""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from psirt.catalog.models import pick_language
+
+
+class OrganizationProfile(models.Model):
+    """Who the vendor is and its defaults. Exactly one row (id=1); `OrganizationProfile.get()` creates it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    name_en = models.CharField(_("vendor name (English)"), max_length=200, default="Example Devices")
+    name_zh = models.CharField(_("vendor name (Chinese)"), max_length=200, blank=True)
+    advisory_prefix = models.CharField(
+        _("advisory ID prefix"),
+        max_length=12,
+        default="PSIRT",
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9]{1,11}$", _("Use 2–12 capital letters or digits, e.g. VT."))],
+        help_text=_("Advisories are numbered <PREFIX>-SA-<YEAR>-<NNN>."),
+    )
+    security_email = models.EmailField(_("security contact e-mail"), default="security@example.com")
+    lab_email = models.EmailField(_("security lab e-mail"), blank=True)
+    website = models.URLField(_("vendor website"), blank=True)
+    pgp_public_key = models.TextField(_("team OpenPGP public key"), blank=True)
+    footer_en = models.CharField(_("footer line (English)"), max_length=300, blank=True)
+    footer_zh = models.CharField(_("footer line (Chinese)"), max_length=300, blank=True)
+    calendar_country = models.CharField(
+        _("calendar country"), max_length=2, default="CN", help_text=_("ISO 3166 code for public holidays.")
+    )
+    ack_business_days = models.PositiveSmallIntegerField(_("acknowledge within (business days)"), default=5)
+    remediation_days = models.PositiveSmallIntegerField(_("remediate within (days)"), default=90)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("organization profile")
+        verbose_name_plural = _("organization profile")
+
+    def __str__(self) -> str:
+        return self.name_en
+
+    @classmethod
+    def get(cls) -> OrganizationProfile:
+        obj, _created = cls.objects.get_or_create(id=1)
+        return obj
+
+    @property
+    def name(self) -> str:
+        return pick_language(self.name_en, self.name_zh)
+
+    @property
+    def footer(self) -> str:
+        return pick_language(self.footer_en, self.footer_zh)
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("Day off")
+    WORKDAY = "workday", _("Working day")
+
+
+class CalendarDay(models.Model):
+    """A lead's correction to the business-day calendar: an extra day off, or a day worked (make-up day)."""
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=CalendarDayKind.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+
+    def __str__(self) -> str:
+        return f"{self.date.isoformat()} {self.kind}"
