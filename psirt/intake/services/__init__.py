@@ -36,7 +36,6 @@ from psirt.intake.services.desk import (
 from psirt.intake.services.lost_link import reissue_links, request_new_link
 from psirt.intake.services.portal import add_reporter_message, propose_disclosure_date, set_credit
 from psirt.intake.services.submission import (
-    CALENDAR_CACHE_SECONDS,
     ReportInput,
     Submission,
     format_tracking_id,
@@ -60,7 +59,6 @@ from psirt.intake.services.tokens import (
 )
 
 __all__ = [
-    "CALENDAR_CACHE_SECONDS",
     "EMAIL_HASH_PURPOSE",
     "MAGIC_MAX_AGE",
     "MAGIC_SALT",

@@ -37,10 +37,10 @@ from psirt.intake.services.common import TEXT_LIMITS, _check_text_limits, _event
 from psirt.intake.services.lost_link import _lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
-from psirt.lib.business_days import Calendar
 from psirt.lib.crypto import file_store, seal
 from psirt.lib.sequences import next_in_year
 from psirt.organization.models import OrganizationProfile
+from psirt.organization.queries import organization_calendar
 
 logger = logging.getLogger(__name__)
 
@@ -93,28 +93,11 @@ def format_tracking_id(year: int, number: int) -> str:
     return f"VR-{year}-{number:04d}"
 
 
-_calendar_cache: dict[str, tuple[float, Any]] = {}
-
-
-CALENDAR_CACHE_SECONDS = 300
-
-
-def _calendar(country: str) -> Any:
-    """The profile's business-day calendar, kept a few minutes per process: building it (and the holiday
-    tables of a year) costs more than the rest of a submission."""
-    import time
-
-    cached = _calendar_cache.get(country)
-    if cached is None or time.monotonic() - cached[0] > CALENDAR_CACHE_SECONDS:
-        cached = (time.monotonic(), Calendar(country=country))
-        _calendar_cache[country] = cached
-    return cached[1]
-
-
-def _ack_due(now: dt.datetime, profile: Any) -> dt.datetime | None:
+def _ack_due(now: dt.datetime, profile: OrganizationProfile) -> dt.datetime | None:
+    """The acknowledgment deadline promised to the reporter, counted in the organization's calendar (the
+    leads' extra days off and working days included, as on the case desk)."""
     try:
-        result: dt.datetime = _calendar(profile.calendar_country).add_business_days(now, int(profile.ack_business_days))
-        return result
+        return organization_calendar(profile).add_business_days(now, int(profile.ack_business_days))
     except Exception:
         # A broken calendar setting must not lose a report; the desk shows the deadline as unknown.
         logger.exception("acknowledgment deadline could not be computed")
