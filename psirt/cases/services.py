@@ -37,8 +37,8 @@ from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
 from psirt.lib.sequences import next_in_year
-from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
-from psirt.organization.queries import organization_calendar
+from psirt.organization.models import CalendarDay, CalendarDayKind
+from psirt.organization.queries import acknowledgment_due
 
 MAX_TITLE = 200
 MAX_REASON = 2000
@@ -114,7 +114,7 @@ def open_case(
         year = timezone.localtime(now).year
         number = _next_number(year)
         product = report.product
-        ack_due = report.ack_due_at or _ack_due(report.created_at)
+        ack_due = report.ack_due_at or acknowledgment_due(report.created_at)
         case = Case.objects.create(
             key=format_case_key(year, number),
             year=year,
@@ -139,11 +139,6 @@ def open_case(
         for user in assignees:
             _assign(case=case, user=user, actor=actor, request=request)
     return case
-
-
-def _ack_due(received: dt.datetime) -> dt.datetime:
-    profile = OrganizationProfile.get()
-    return organization_calendar(profile).add_business_days(received, int(profile.ack_business_days))
 
 
 def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpRequest | None = None) -> CaseReport:

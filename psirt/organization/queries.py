@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from psirt.lib.business_days import Calendar
 from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
 
@@ -22,3 +24,10 @@ def organization_calendar(profile: OrganizationProfile | None = None) -> Calenda
         extra_holidays=[d for d, k in days if k == CalendarDayKind.HOLIDAY],
         extra_workdays=[d for d, k in days if k == CalendarDayKind.WORKDAY],
     )
+
+
+def acknowledgment_due(received: dt.datetime, profile: OrganizationProfile | None = None) -> dt.datetime:
+    """When a report received at `received` must be acknowledged: the profile's number of business days later,
+    in the organization's calendar. The one rule for the deadline promised at intake and shown on the desk."""
+    profile = profile or OrganizationProfile.get()
+    return organization_calendar(profile).add_business_days(received, int(profile.ack_business_days))

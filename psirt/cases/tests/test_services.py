@@ -16,6 +16,7 @@ from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, Tra
 from psirt.cases.models import Case, CaseReference
 from psirt.cases.tests.conftest import make_report
 from psirt.intake.models import InboxState, Stage
+from psirt.organization.queries import acknowledgment_due
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -193,14 +194,14 @@ def test_malformed_references_are_refused(handler, case: Case, value: str) -> No
 def test_leads_calendar_days_move_acknowledgment_deadlines(lead, product) -> None:
     # Friday 6 March 2026, 10:00 in Shanghai: 5 business days → Friday 13 March, unless Monday 9 is a day off.
     received = dt.datetime(2026, 3, 6, 10, 0, tzinfo=SHANGHAI)
-    assert services._ack_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
     services.set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", note="Company retreat", actor=lead)
-    assert services._ack_due(received) == dt.datetime(2026, 3, 16, 10, 0, tzinfo=SHANGHAI)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 16, 10, 0, tzinfo=SHANGHAI)
     services.set_calendar_day(date=dt.date(2026, 3, 7), kind="workday", actor=lead)
-    assert services._ack_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
     services.remove_calendar_day(date=dt.date(2026, 3, 9), actor=lead)
     services.remove_calendar_day(date=dt.date(2026, 3, 7), actor=lead)
-    assert services._ack_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
 
 
 def test_only_leads_edit_the_calendar(handler) -> None:

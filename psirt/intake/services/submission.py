@@ -40,7 +40,7 @@ from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
 from psirt.lib.sequences import next_in_year
 from psirt.organization.models import OrganizationProfile
-from psirt.organization.queries import organization_calendar
+from psirt.organization.queries import acknowledgment_due
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +94,8 @@ def format_tracking_id(year: int, number: int) -> str:
 
 
 def _ack_due(now: dt.datetime, profile: OrganizationProfile) -> dt.datetime | None:
-    """The acknowledgment deadline promised to the reporter, counted in the organization's calendar (the
-    leads' extra days off and working days included, as on the case desk)."""
     try:
-        return organization_calendar(profile).add_business_days(now, int(profile.ack_business_days))
+        return acknowledgment_due(now, profile)
     except Exception:
         # A broken calendar setting must not lose a report; the desk shows the deadline as unknown.
         logger.exception("acknowledgment deadline could not be computed")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 import pytest
 
 from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
-from psirt.organization.queries import organization_calendar
+from psirt.organization.queries import acknowledgment_due, organization_calendar
 
 D = dt.date
 
@@ -35,3 +36,16 @@ def test_leads_days_off_and_working_days_count_at_once() -> None:
     cal = organization_calendar()
     assert not cal.is_business_day(monday)
     assert cal.is_business_day(saturday)
+
+
+@pytest.mark.django_db
+def test_acknowledgment_is_due_the_profiles_business_days_later() -> None:
+    # Friday 6 March 2026, 10:00 in Shanghai; Monday 9 March is a company day off.
+    shanghai = zoneinfo.ZoneInfo("Asia/Shanghai")
+    received = dt.datetime(2026, 3, 6, 10, 0, tzinfo=shanghai)
+    CalendarDay.objects.create(date=D(2026, 3, 9), kind=CalendarDayKind.HOLIDAY)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 16, 10, 0, tzinfo=shanghai)
+    profile = OrganizationProfile.get()
+    profile.ack_business_days = 2
+    profile.save()
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 11, 10, 0, tzinfo=shanghai)
