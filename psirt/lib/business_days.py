@@ -21,9 +21,10 @@ every reporter gets the full promised span, and the stored instant is exact in a
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import zoneinfo
 from collections.abc import Iterable
-from functools import cache, cached_property
+from functools import cached_property
 
 import holidays
 from django.conf import settings
@@ -38,11 +39,19 @@ class CalendarError(ValueError):
     """The calendar cannot be built or used as asked; the message says what to change."""
 
 
-@cache
+_tables = threading.local()
+
+
 def country_holidays(code: str) -> holidays.HolidayBase:
-    """The public holidays of one country, shared by every calendar of this process: building the tables of a
-    year costs more than a whole report submission, and they change only with the `holidays` package."""
-    return holidays.country_holidays(code)
+    """The public holidays of one country, shared by every calendar of this thread: building the tables of a
+    year costs more than a whole report submission, and they change only with the `holidays` package. Per
+    thread because a table fills in each year on first use, through state that two threads would overwrite."""
+    known: dict[str, holidays.HolidayBase] | None = getattr(_tables, "by_country", None)
+    if known is None:
+        known = _tables.by_country = {}
+    if code not in known:
+        known[code] = holidays.country_holidays(code)
+    return known[code]
 
 
 def supported_countries() -> list[str]:

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import zoneinfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psirt.lib.business_days import Calendar, CalendarError, supported_countries
+from psirt.lib.business_days import Calendar, CalendarError, country_holidays, supported_countries
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -204,6 +205,15 @@ def test_supported_countries_include_china_and_are_alpha2() -> None:
 def test_default_time_zone_is_the_settings_time_zone(settings) -> None:
     settings.TIME_ZONE = "Europe/Berlin"
     assert Calendar(country="DE").tz == zoneinfo.ZoneInfo("Europe/Berlin")
+
+
+def test_holiday_tables_are_built_once_per_thread() -> None:
+    assert country_holidays("CN") is country_holidays("CN")
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(country_holidays("CN")))
+    thread.start()
+    thread.join()
+    assert other and other[0] is not country_holidays("CN")
 
 
 starts = st.datetimes(
