@@ -18,7 +18,7 @@ import secrets
 import uuid
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -64,15 +64,16 @@ class EmailConfig:
 class ServeConfig:
     """How `psirt serve` runs gunicorn."""
 
-    bind: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 0  # 0: one more than the CPU count, at most 4
-    forwarded_allow_ips: str = "127.0.0.1"
+    bind: str
+    port: int
+    workers: int  # 0: one more than the CPU count, at most 4
+    forwarded_allow_ips: str
 
 
 @dataclass(frozen=True)
 class Config:
-    """Everything the environment decides, already validated."""
+    """Everything the environment decides, already validated. No field has a default of its own: the defaults are
+    those declared in `VARIABLES`, applied by `load_config`."""
 
     dev: bool
     debug: bool
@@ -88,18 +89,18 @@ class Config:
     https: bool
     demo_password: str
     log_level: str
-    team_key_file: Path | None = None
-    signing_key_file: Path | None = None
-    csrf_trusted_origins: list[str] = field(default_factory=list)
-    max_attachment_mb: int = 25
-    max_attachments_total_mb: int = 100
-    notify_give_up_hours: int = 48
-    webhook_allow_private: bool = False
-    hiring_url: str = ""
-    cna_org_id: str = ""
-    cna_short_name: str = ""
-    public_page_cache: int = 300  # PAGE_CACHE_DEFAULT below
-    serve: ServeConfig = field(default_factory=lambda: ServeConfig())
+    team_key_file: Path | None
+    signing_key_file: Path | None
+    csrf_trusted_origins: list[str]
+    max_attachment_mb: int
+    max_attachments_total_mb: int
+    notify_give_up_hours: int
+    webhook_allow_private: bool
+    hiring_url: str
+    cna_org_id: str
+    cna_short_name: str
+    public_page_cache: int
+    serve: ServeConfig
 
 
 @dataclass(frozen=True)
