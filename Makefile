@@ -12,7 +12,7 @@ PROD_ENV := PSIRT_DEV=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | bas
 	EMAIL_URL=smtp://localhost:25 DATABASE_URL=sqlite:///$(CURDIR)/var/check-deploy.sqlite3 \
 	PSIRT_SIGNING_KEY_FILE=$(CURDIR)/var/lint/check-deploy-signing.asc
 
-.PHONY: help run test lint format bench install install-dev messages lock clean screenshots
+.PHONY: help run test lint format bench install install-dev messages lock clean screenshots docs-env
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ test: lint ## Lint, then the whole test suite on SQLite and on PostgreSQL
 
 bench: install-dev ## Run every benchmark (each prints a RESULT line)
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
+
+docs-env: install-dev ## Regenerate the README's environment table from psirt/lib/config.py
+	$(BIN)/python -c 'import pathlib; from psirt.lib.config import readme_with_table as t; \
+	  p = pathlib.Path("README.md"); p.write_text(t(p.read_text(encoding="utf-8")), encoding="utf-8")'
 
 messages: install-dev ## Extract and compile the translations (Simplified Chinese)
 	cd psirt && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --add-location file

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.checks import CheckMessage, Tags, Warning, register
+
+from psirt.lib.config import undeclared_variables
 
 
 @register(Tags.security, deploy=True)
@@ -27,3 +31,24 @@ def signing_key_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
             )
         ]
     return []
+
+
+def undeclared_variables_messages(env: Mapping[str, str]) -> list[CheckMessage]:
+    """A `PSIRT_` variable psirt does not read is almost always a misspelt one, whose setting is silently lost."""
+    messages: list[CheckMessage] = []
+    for name, close in undeclared_variables(env):
+        hint = f"Did you mean {close}? " if close else ""
+        messages.append(
+            Warning(
+                f"{name} is set but psirt reads no such variable.",
+                hint=hint + "The README's configuration table lists every variable psirt reads.",
+                id="psirt.W002",
+            )
+        )
+    return messages
+
+
+@register(Tags.security, deploy=True)
+def undeclared_variables_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every `PSIRT_` variable of the environment is one psirt declares (psirt.lib.config.VARIABLES)."""
+    return undeclared_variables_messages(os.environ)

@@ -1,7 +1,7 @@
 """The `psirt` command: psirt's own commands plus every Django management command.
 
 psirt up                 migrate, load demo data, serve + one worker (what `make run` does)
-psirt serve              gunicorn on 127.0.0.1:$PORT
+psirt serve              gunicorn on $PSIRT_BIND:$PORT
 psirt worker             a background worker (django-tasks, database backend)
 psirt migrate            database migrations and the cache table
 psirt demo               load the demo data (idempotent)
@@ -21,9 +21,13 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+from django.conf import settings
+
+from psirt.lib.config import ServeConfig
+
 OWN_COMMANDS = {
     "up": "Migrate, load demo data, serve and run one worker (what `make run` does).",
-    "serve": "Serve the site with gunicorn on 127.0.0.1:$PORT (default 8000).",
+    "serve": "Serve the site with gunicorn on $PSIRT_BIND:$PORT (default 127.0.0.1:8000).",
     "worker": "Run a background worker (django-tasks database backend); any number may run.",
     "scheduler": "Enqueue the periodic tasks (scheduled publication, retries, reminders, clean-up).",
     "migrate": "Apply database migrations and create the shared cache table.",
@@ -56,15 +60,14 @@ def _django(argv: Sequence[str]) -> None:
 
 
 def _serve_args(workers: int | None = None) -> list[str]:
-    port = os.environ.get("PORT", "8000")
-    bind = os.environ.get("PSIRT_BIND", "127.0.0.1")
-    count = workers or int(os.environ.get("WEB_CONCURRENCY", "0") or 0) or min(4, (os.cpu_count() or 1) + 1)
+    serve: ServeConfig = settings.CONFIG.serve
+    count = workers or serve.workers or min(4, (os.cpu_count() or 1) + 1)
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or "gunicorn"
     return [
         gunicorn,
         "psirt.wsgi:application",
         "--bind",
-        f"{bind}:{port}",
+        f"{serve.bind}:{serve.port}",
         "--workers",
         str(count),
         "--access-logfile",
@@ -73,7 +76,7 @@ def _serve_args(workers: int | None = None) -> list[str]:
         "--logger-class",
         "psirt.lib.redact.GunicornLogger",
         "--forwarded-allow-ips",
-        os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        serve.forwarded_allow_ips,
         "--max-requests",
         "2000",
         "--max-requests-jitter",
@@ -90,8 +93,6 @@ def _scheduler_args() -> list[str]:
 
 
 def _banner() -> str:
-    from django.conf import settings
-
     base = settings.PSIRT_BASE_URL
     lines = [
         "",
@@ -120,8 +121,6 @@ def _migrate(rest: Sequence[str] = ()) -> None:
 def _up() -> int:
     _migrate(["-v", "0"])
     _django(["demo"])
-    from django.conf import settings
-
     if not settings.PSIRT_DEV:
         _django(["collectstatic", "--noinput", "-v0"])
     worker = subprocess.Popen(_worker_args())  # noqa: S603 - our own interpreter and module

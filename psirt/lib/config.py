@@ -1,22 +1,24 @@
 """Strict parsing of the environment into settings.
 
-Every variable psirt reads is declared here, parsed once, and a bad value stops start-up with a message
-that names the variable and says what to do. `load_config` is pure (a mapping in, a `Config` out, plus the
-side effect of creating dev secrets under the var folder when dev mode asks for it), so it is tested with
-plain dictionaries.
+Every variable psirt reads is declared here once (`VARIABLES`: name, kind, default, meaning) and parsed once; a
+bad value stops start-up with a message that names the variable and says what to do. `load_config` is pure (a
+mapping in, a `Config` out, plus the side effect of creating dev secrets under the var folder when dev mode asks
+for it), so it is tested with plain dictionaries.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import difflib
+import ipaddress
 import os
 import re
 import secrets
 import uuid
 import zoneinfo
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -59,8 +61,19 @@ class EmailConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """How `psirt serve` runs gunicorn."""
+
+    bind: str
+    port: int
+    workers: int  # 0: one more than the CPU count, at most 4
+    forwarded_allow_ips: str
+
+
+@dataclass(frozen=True)
 class Config:
-    """Everything the environment decides, already validated."""
+    """Everything the environment decides, already validated. No field has a default of its own: the defaults are
+    those declared in `VARIABLES`, applied by `load_config`."""
 
     dev: bool
     debug: bool
@@ -76,70 +89,242 @@ class Config:
     https: bool
     demo_password: str
     log_level: str
-    team_key_file: Path | None = None
-    signing_key_file: Path | None = None
-    csrf_trusted_origins: list[str] = field(default_factory=list)
-    max_attachment_mb: int = 25
-    max_attachments_total_mb: int = 100
-    notify_give_up_hours: int = 48
-    webhook_allow_private: bool = False
-    hiring_url: str = ""
-    cna_org_id: str = ""
-    cna_short_name: str = ""
-    public_page_cache: int = 300  # PAGE_CACHE_DEFAULT below
+    team_key_file: Path | None
+    signing_key_file: Path | None
+    csrf_trusted_origins: list[str]
+    max_attachment_mb: int
+    max_attachments_total_mb: int
+    notify_give_up_hours: int
+    webhook_allow_private: bool
+    hiring_url: str
+    cna_org_id: str
+    cna_short_name: str
+    public_page_cache: int
+    serve: ServeConfig
 
 
-# The table in the README is generated from this list (make docs-env), so the two never drift.
-VARIABLES: list[tuple[str, str, str]] = [
-    ("PSIRT_DEV", "0", "`1` for laptop conveniences: DEBUG allowed, secrets generated under `var/`, 2FA optional."),
-    ("DEBUG", "0", "`1` shows Django's debug pages. Refused unless `PSIRT_DEV=1`."),
-    ("SECRET_KEY", "(none)", "Django's signing key, at least 50 characters. Required in production."),
-    ("SECRET_KEY_FILE", "(none)", "Path to a file holding `SECRET_KEY` (for Docker/systemd secrets)."),
-    (
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable psirt reads: its name, the kind of value it takes, its default as an operator
+    sees it, and what it means. `VARIABLES` is the one list of them; the README's configuration table is
+    generated from it (`make docs-env`), the parser may read no other variable, and `check --deploy` warns about
+    a `PSIRT_` variable that is not in it (a typo would otherwise be silently ignored)."""
+
+    name: str
+    kind: str
+    default: str
+    help: str
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "PSIRT_DEV",
+        "yes/no",
+        "0",
+        "`1` for laptop conveniences: DEBUG allowed, secrets generated under `var/`, 2FA optional.",
+    ),
+    Variable("DEBUG", "yes/no", "0", "`1` shows Django's debug pages. Refused unless `PSIRT_DEV=1`."),
+    Variable(
+        "SECRET_KEY",
+        "secret",
+        "(none)",
+        "Django's signing key, at least 50 random characters. Required in production.",
+    ),
+    Variable("SECRET_KEY_FILE", "path", "(none)", "Path to a file holding `SECRET_KEY` (for Docker/systemd secrets)."),
+    Variable(
         "PSIRT_ENCRYPTION_KEYS",
+        "list of secrets",
         "(none)",
         "Comma-separated Fernet keys for data at rest. The first encrypts, all decrypt (rotation). "
         "Required in production; `psirt genkey` prints a new one.",
     ),
-    ("DATABASE_URL", "sqlite:///var/psirt.sqlite3", "`sqlite:///path` or `postgres://user:pass@host:5432/db`."),
-    ("ALLOWED_HOSTS", "localhost,127.0.0.1 (dev)", "Comma-separated host names. Required in production."),
-    ("PSIRT_BASE_URL", "http://127.0.0.1:8000 (dev)", "Public URL of the site, used in mails, feeds and CSAF."),
-    ("EMAIL_URL", "console: (dev)", "`smtp://user:pass@host:25`, `smtp+tls://…:587` (STARTTLS), `smtps://…:465`."),
-    ("DEFAULT_FROM_EMAIL", "psirt@<host of PSIRT_BASE_URL>", "Sender address of every mail."),
-    ("TIME_ZONE", "UTC", "IANA zone for deadlines and display, e.g. `Asia/Shanghai`."),
-    ("PSIRT_VAR_DIR", "./var", "Where SQLite, uploads, generated dev secrets and the CSAF tree live."),
-    ("PSIRT_TEAM_KEY_FILE", "(none)", "Team's OpenPGP secret key, to decrypt encrypted reports for staff."),
-    ("PSIRT_SIGNING_KEY_FILE", "(none)", "OpenPGP secret key that signs CSAF documents and security.txt."),
-    ("PSIRT_DEMO_PASSWORD", "demo-psirt-2026", "Password of the demo accounts (only when demo data is loaded)."),
-    ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR."),
-    ("PSIRT_MAX_ATTACHMENT_MB", "25", "Largest file a reporter may attach, in MB."),
-    ("PSIRT_MAX_ATTACHMENTS_TOTAL_MB", "100", "Largest total of a report's attachments in one submission, in MB."),
-    ("PSIRT_NOTIFY_GIVE_UP_HOURS", "48", "Hours a failing notification (mail, webhook) is retried before it gives up."),
-    (
+    Variable(
+        "DATABASE_URL",
+        "URL",
+        "`sqlite:///var/psirt.sqlite3`",
+        "`sqlite:///path` or `postgres://user:pass@host:5432/db`.",
+    ),
+    Variable(
+        "ALLOWED_HOSTS",
+        "list",
+        "localhost,127.0.0.1 (dev)",
+        "Comma-separated host names. Required in production.",
+    ),
+    Variable(
+        "PSIRT_BASE_URL",
+        "URL",
+        "`http://127.0.0.1:8000` (dev)",
+        "Public URL of the site, used in mails, feeds and CSAF. `https://` in production.",
+    ),
+    Variable(
+        "EMAIL_URL",
+        "URL",
+        "console (dev)",
+        "`smtp://user:pass@host:25`, `smtp+tls://…:587` (STARTTLS), `smtps://…:465`.",
+    ),
+    Variable(
+        "DEFAULT_FROM_EMAIL", "e-mail address", "`psirt@<host of PSIRT_BASE_URL>`", "Sender address of every mail."
+    ),
+    Variable("TIME_ZONE", "time zone", "UTC", "IANA zone for deadlines and display, e.g. `Asia/Shanghai`."),
+    Variable(
+        "PSIRT_VAR_DIR",
+        "path",
+        "`./var`",
+        "Where SQLite, uploads, generated dev secrets and the CSAF tree live.",
+    ),
+    Variable(
+        "PSIRT_TEAM_KEY_FILE",
+        "path",
+        "(none)",
+        "The team's OpenPGP secret key, to decrypt encrypted reports for staff.",
+    ),
+    Variable(
+        "PSIRT_SIGNING_KEY_FILE",
+        "path",
+        "(none)",
+        "ASCII-armored OpenPGP secret key (no passphrase) that signs CSAF documents and security.txt. Dev mode "
+        "generates a development key under `var/keys/`. Production without it: `check --deploy` warns "
+        "(psirt.W001), the CSAF tree has no `.asc` signatures and calls itself `csaf_provider`, not "
+        "`csaf_trusted_provider`.",
+    ),
+    Variable(
+        "PSIRT_DEMO_PASSWORD",
+        "secret",
+        "`demo-psirt-2026`",
+        "Password of the demo accounts (only when demo data is loaded).",
+    ),
+    Variable("LOG_LEVEL", "word", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Variable("PSIRT_MAX_ATTACHMENT_MB", "number", "25", "Largest file a reporter may attach, in MB (1 to 10000)."),
+    Variable(
+        "PSIRT_MAX_ATTACHMENTS_TOTAL_MB",
+        "number",
+        "100",
+        "Largest total of a report's attachments in one submission, in MB (1 to 10000).",
+    ),
+    Variable(
+        "PSIRT_NOTIFY_GIVE_UP_HOURS",
+        "number",
+        "48",
+        "Hours a failing notification (mail, webhook) is retried before it gives up (1 to 8760).",
+    ),
+    Variable(
         "PSIRT_WEBHOOK_ALLOW_PRIVATE",
+        "yes/no",
         "0",
         "`1` lets webhooks reach private, loopback and link-local addresses (tests, closed networks only).",
     ),
-    (
+    Variable(
         "PSIRT_CNA_ORG_ID",
+        "UUID",
         "(none)",
         "The vendor's CVE Numbering Authority org UUID, written into CVE JSON 5 records (ask the CVE Program).",
     ),
-    ("PSIRT_CNA_SHORT_NAME", "(vendor slug)", "The CNA short name for CVE JSON 5 records, e.g. `visiontek`."),
-    (
+    Variable(
+        "PSIRT_CNA_SHORT_NAME",
+        "word",
+        "(vendor slug)",
+        "The CNA short name for CVE JSON 5 records, e.g. `visiontek`.",
+    ),
+    Variable(
         "PSIRT_HIRING_URL",
+        "URL",
         "(none)",
         "https:// page of the security team's job offers, listed as Hiring in security.txt.",
     ),
-    (
+    Variable(
         "PSIRT_PUBLIC_PAGE_CACHE",
+        "number",
         "300",
         "Seconds (0 = off, up to 3600) a rendered advisory list, advisory page or Am I affected? answer may be "
         "served to anonymous visitors from a cache; any advisory, catalog, profile or page change shows at once, "
         "so this only bounds what nothing else invalidates.",
     ),
-    ("PORT", "8000", "Port `make run` / `psirt serve` listens on."),
-]
+    Variable("PORT", "number", "8000", "Port `make run` / `psirt serve` listens on."),
+    Variable(
+        "PSIRT_BIND",
+        "IP address or host name",
+        "127.0.0.1",
+        "Address `psirt serve` listens on; `0.0.0.0` (or `[::]`) to listen beyond this machine.",
+    ),
+    Variable(
+        "WEB_CONCURRENCY",
+        "number",
+        "0",
+        "Worker processes of `psirt serve` (1 to 256); 0 picks one more than the CPU count, at most 4.",
+    ),
+    Variable(
+        "FORWARDED_ALLOW_IPS",
+        "list",
+        "127.0.0.1",
+        "Comma-separated addresses or networks of the reverse proxies whose `X-Forwarded-*` headers "
+        "`psirt serve` trusts, or `*` for any.",
+    ),
+)
+
+DECLARED: dict[str, Variable] = {variable.name: variable for variable in VARIABLES}
+
+# Variables of the test harness (psirt/settings_test.py and `make test`), not of a deployment.
+TEST_PREFIX = "PSIRT_TEST_"
+
+README_TABLE_HEADER = "| variable | kind | default | meaning |\n| --- | --- | --- | --- |\n"
+
+
+def readme_table() -> str:
+    """The README's configuration table, one row per declared variable."""
+    rows = "".join(f"| `{v.name}` | {v.kind} | {v.default} | {v.help} |\n" for v in VARIABLES)
+    return README_TABLE_HEADER + rows
+
+
+README_TABLE_START = "<!-- environment table: generated from psirt/lib/config.py VARIABLES by `make docs-env` -->\n"
+README_TABLE_END = "<!-- end of environment table -->\n"
+
+
+def readme_with_table(text: str) -> str:
+    """`text` (the README) with the block between the table markers replaced by `readme_table()`."""
+    before, start, rest = text.partition(README_TABLE_START)
+    _old, end, after = rest.partition(README_TABLE_END)
+    if not start or not end:
+        raise ValueError("the README has lost its environment table markers; put them back around the table.")
+    return before + start + readme_table() + end + after
+
+
+def undeclared_variables(env: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """`PSIRT_` variables set in `env` that psirt does not read, each with the declared name it most resembles."""
+    found = []
+    for name in sorted(env):
+        if name.startswith("PSIRT_") and name not in DECLARED and not name.startswith(TEST_PREFIX):
+            close = difflib.get_close_matches(name, DECLARED, n=1)
+            found.append((name, close[0] if close else None))
+    return found
+
+
+class UndeclaredVariableError(RuntimeError):
+    """The parser asked for a variable missing from `VARIABLES`: declare it (a programming error, not an
+    operator's)."""
+
+
+class DeclaredEnv(Mapping[str, str]):
+    """The environment as the parser sees it: reading a variable that `VARIABLES` does not declare fails, so no
+    setting escapes the declaration (and so the README and `check --deploy`)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __getitem__(self, name: str) -> str:
+        if name not in DECLARED:
+            raise UndeclaredVariableError(f"{name} is read but not declared in psirt.lib.config.VARIABLES.")
+        return self._env[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+
+def declared_int(name: str) -> int:
+    """The declared default of a numeric variable."""
+    return int(DECLARED[name].default)
 
 
 def parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -327,19 +512,19 @@ def _optional_file(env: Mapping[str, str], name: str) -> Path | None:
     return path
 
 
-def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
+def _megabytes(env: Mapping[str, str], name: str) -> int:
     raw = (env.get(name) or "").strip()
     if not raw:
-        return default
+        return declared_int(name)
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 10_000:
         raise ConfigError(f"{name}={raw!r} must be a whole number of megabytes from 1 to 10000.")
     return int(raw)
 
 
-def _hours(env: Mapping[str, str], name: str, default: int) -> int:
+def _hours(env: Mapping[str, str], name: str) -> int:
     raw = (env.get(name) or "").strip()
     if not raw:
-        return default
+        return declared_int(name)
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 24 * 365:
         raise ConfigError(f"{name}={raw!r} must be a whole number of hours from 1 to 8760.")
     return int(raw)
@@ -347,7 +532,7 @@ def _hours(env: Mapping[str, str], name: str, default: int) -> int:
 
 # On by default: every change a cached page shows invalidates it at once (psirt.advisories.pagecache); the
 # seconds only bound what nothing else invalidates.
-PAGE_CACHE_DEFAULT = 300
+PAGE_CACHE_DEFAULT = declared_int("PSIRT_PUBLIC_PAGE_CACHE")
 
 
 def _page_cache_seconds(env: Mapping[str, str]) -> int:
@@ -374,6 +559,7 @@ def _hiring_url(env: Mapping[str, str]) -> str:
 
 def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
     """Parse the environment. Raises ConfigError naming the first bad variable."""
+    env = DeclaredEnv(env)
     dev = parse_bool(env, "PSIRT_DEV", False)
     debug = parse_bool(env, "DEBUG", False)
     if debug and not dev:
@@ -389,9 +575,7 @@ def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
     log_level = env.get("LOG_LEVEL", "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR.")
-    port = env.get("PORT", "8000")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"PORT={port!r} must be a number from 1 to 65535.")
+    serve = _serve(env)
     return Config(
         dev=dev,
         debug=debug,
@@ -410,15 +594,48 @@ def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
         team_key_file=_optional_file(env, "PSIRT_TEAM_KEY_FILE"),
         signing_key_file=_optional_file(env, "PSIRT_SIGNING_KEY_FILE"),
         csrf_trusted_origins=[base_url],
-        max_attachment_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENT_MB", 25),
-        max_attachments_total_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENTS_TOTAL_MB", 100),
-        notify_give_up_hours=_hours(env, "PSIRT_NOTIFY_GIVE_UP_HOURS", 48),
+        max_attachment_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENT_MB"),
+        max_attachments_total_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENTS_TOTAL_MB"),
+        notify_give_up_hours=_hours(env, "PSIRT_NOTIFY_GIVE_UP_HOURS"),
         webhook_allow_private=parse_bool(env, "PSIRT_WEBHOOK_ALLOW_PRIVATE", False),
         hiring_url=_hiring_url(env),
         cna_org_id=_cna_org_id(env),
         cna_short_name=_cna_short_name(env),
         public_page_cache=_page_cache_seconds(env),
+        serve=serve,
     )
+
+
+def _serve(env: Mapping[str, str]) -> ServeConfig:
+    port = env.get("PORT") or DECLARED["PORT"].default
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise ConfigError(f"PORT={port!r} must be a number from 1 to 65535.")
+    bind = (env.get("PSIRT_BIND") or DECLARED["PSIRT_BIND"].default).strip()
+    try:
+        address = ipaddress.ip_address(bind.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})", bind):
+            raise ConfigError(
+                f"PSIRT_BIND={bind!r} is not an IP address or host name to listen on, e.g. 127.0.0.1 or 0.0.0.0."
+            ) from None
+    else:
+        bind = f"[{address}]" if address.version == 6 else str(address)
+    workers = (env.get("WEB_CONCURRENCY") or DECLARED["WEB_CONCURRENCY"].default).strip()
+    if not (workers.isascii() and workers.isdigit()) or int(workers) > 256:
+        raise ConfigError(
+            f"WEB_CONCURRENCY={workers!r} must be a number of worker processes from 1 to 256 (0: automatic)."
+        )
+    proxies = (env.get("FORWARDED_ALLOW_IPS") or DECLARED["FORWARDED_ALLOW_IPS"].default).strip()
+    if proxies != "*":
+        for item in proxies.split(","):
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"FORWARDED_ALLOW_IPS item {item.strip()!r} is not an IP address or network: list the reverse "
+                    "proxies' addresses separated by commas, e.g. 127.0.0.1,10.0.0.0/8, or * for any."
+                ) from None
+    return ServeConfig(bind=bind, port=int(port), workers=int(workers), forwarded_allow_ips=proxies)
 
 
 def _cna_org_id(env: Mapping[str, str]) -> str:

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
-from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.catalog.models import FirmwareRelease
 from psirt.organization.models import OrganizationProfile
 from psirt.pages.models import Page
+from psirt.tests.factories import make_line, make_product
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,13 +54,10 @@ def site_content(db: None) -> None:
             "body_zh": "当修复或充分的缓解措施可用时，我们发布安全公告。",
         },
     )
-    line = ProductLine.objects.create(
-        slug="ip-cameras", name_en="IP cameras and recorders", name_zh="网络摄像机与录像机"
-    )
-    product = Product.objects.create(
-        line=line,
-        slug="nc-2100",
-        name="NC-2100 Dome Camera",
+    product = make_product(
+        make_line("ip-cameras", "IP cameras and recorders", name_zh="网络摄像机与录像机"),
+        "nc-2100",
+        "NC-2100 Dome Camera",
         model_numbers="NC-2100, NC-2100-W",
         hardware_revisions="A1",
     )

@@ -13,6 +13,7 @@ from conftest import client_for
 from psirt.accounts import services
 from psirt.accounts.models import Role, User
 from psirt.audit.models import AuditEvent
+from psirt.tests.factories import make_line
 
 pytestmark = pytest.mark.django_db
 
@@ -185,9 +186,7 @@ def test_last_lead_cannot_lose_the_role(as_lead, lead):
 
 
 def test_engineer_product_lines_are_set(as_lead, engineer):
-    from psirt.catalog.models import ProductLine
-
-    line = ProductLine.objects.create(slug="cams", name_en="Cameras")
+    line = make_line("cams", "Cameras")
     response = as_lead.post(
         reverse("desk:user_role", args=[engineer.public_id]), {"role": Role.ENGINEER, "product_lines": [line.pk]}
     )

@@ -14,18 +14,19 @@ from psirt.advisories import services
 from psirt.advisories.models import Advisory
 from psirt.cases.models import Assignment, Case
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.tests.factories import make_line, make_product
 
 _numbers = itertools.count(1)
 
 
 @pytest.fixture
 def line(db: None) -> ProductLine:
-    return ProductLine.objects.create(slug="cameras", name_en="IP cameras", name_zh="网络摄像机", position=1)
+    return make_line(name_zh="网络摄像机", position=1)
 
 
 @pytest.fixture
 def product(line: ProductLine) -> Product:
-    return Product.objects.create(line=line, slug="cam-x5", name="Camera X5", model_numbers="X5-100, X5-200")
+    return make_product(line, model_numbers="X5-100, X5-200")
 
 
 @pytest.fixture

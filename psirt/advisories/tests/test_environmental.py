@@ -4,8 +4,6 @@ the plain GET form keeps the vector in the URL."""
 from __future__ import annotations
 
 import csv
-import os
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -16,13 +14,9 @@ from psirt.advisories.environmental import calculators_for, combined_vector, env
 from psirt.advisories.models import Advisory
 from psirt.advisories.presenters import _score
 from psirt.lib.cvss import parse_vector, score_vector
+from psirt.tests.conformance import CVSS
 
-CVSS_DIR = (
-    Path(os.environ.get("PSIRT_CONFORMANCE_DIR", Path(__file__).resolve().parents[3].parent / "shared" / "conformance"))
-    / "cvss"
-    / "generated"
-)
-needs_corpus = pytest.mark.skipif(not CVSS_DIR.is_dir(), reason=f"conformance data not found at {CVSS_DIR}")
+CVSS_DIR = CVSS / "generated"
 SAMPLE = 300
 
 
@@ -45,7 +39,6 @@ class _Params(dict):
         return [value] if value else []
 
 
-@needs_corpus
 @pytest.mark.parametrize(
     "name,column", [("cvss31_bte_random10000.tsv", "environmental"), ("cvss40_bte_random10000.tsv", "score")]
 )

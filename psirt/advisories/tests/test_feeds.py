@@ -19,6 +19,7 @@ from psirt.advisories.models import Advisory, Revision
 from psirt.advisories.tests.conftest import approve, make_case, publish
 from psirt.catalog.models import Product, ProductLine
 from psirt.organization.models import OrganizationProfile
+from psirt.tests.factories import make_line, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -174,8 +175,7 @@ def test_an_unknown_language_is_refused_with_a_message(client: Client) -> None:
 
 
 def test_one_feed_per_product_line(client: Client, published: Advisory, line: ProductLine, lead: User) -> None:
-    routers = ProductLine.objects.create(slug="routers", name_en="Routers", position=2)
-    router = Product.objects.create(line=routers, slug="rt-1", name="Router RT-1")
+    router = make_product(make_line("routers", "Routers", position=2), "rt-1", "Router RT-1")
     other = _draft(router, lead, "Router advisory")
     other = services.update_advisory(advisory=other, actor=lead, changes={}, affected=[])
     cameras = _feed(client, f"/feeds/{line.slug}.atom")

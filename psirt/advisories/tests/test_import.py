@@ -23,13 +23,10 @@ from psirt.audit.models import AuditEvent
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.lib.sequences import next_in_year
 from psirt.organization.models import OrganizationProfile
+from psirt.tests.conformance import CSAF_20
 
-CONFORMANCE = Path(
-    os.environ.get("PSIRT_CONFORMANCE_DIR", Path(__file__).resolve().parents[3].parent / "shared" / "conformance")
-)
-CSAF = CONFORMANCE / "csaf" / "v2.0"
+CSAF = CSAF_20
 # The official examples and validator files are the test data (as in the other conformance tests).
-pytestmark = pytest.mark.skipif(not CSAF.is_dir(), reason=f"conformance data not found at {CSAF}")
 EXAMPLES = CSAF / "examples" / "csaf"
 ALL_EXAMPLES = sorted(EXAMPLES.rglob("*.json"))
 BSI = EXAMPLES / "bsi-2022-0001.json"

@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,12 +27,9 @@ from psirt.advisories.tests.conftest import approve, make_case
 from psirt.formats.csaf import csaf_filename
 from psirt.formats.csaf_validate import validate_csaf
 from psirt.lib.signing import verify_detached
+from psirt.tests.conformance import CSAF_20
 
-CONFORMANCE = Path(
-    os.environ.get("PSIRT_CONFORMANCE_DIR", Path(__file__).resolve().parents[3].parent / "shared" / "conformance")
-)
-SCHEMAS = CONFORMANCE / "csaf" / "v2.0" / "json_schema"
-needs_schemas = pytest.mark.skipif(not SCHEMAS.is_dir(), reason=f"conformance data not found at {SCHEMAS}")
+SCHEMAS = CSAF_20 / "json_schema"
 BASE = "https://psirt.test/.well-known/csaf"
 
 
@@ -105,7 +101,7 @@ def _metadata_validator() -> Any:
 
 def _check_rolie(feed: dict[str, Any], root: Path) -> None:
     """The ROLIE feed as CSAF 2.0 requirement 15 and RFC 8322 ask (the rules of the TC's auxiliary ROLIE feed schema,
-    which /work/shared/conformance does not hold)."""
+    which tests-data/conformance does not hold)."""
     assert feed["id"] and all(c.isalnum() or c in "+-_." for c in feed["id"])
     assert feed["link"][0] == {"rel": "self", "href": f"{BASE}/white/{provider.FEED_NAME}"}
     assert feed["category"][0] == {"scheme": "urn:ietf:params:rolie:category:information-type", "term": "csaf"}
@@ -135,9 +131,8 @@ def _check_rolie(feed: dict[str, Any], root: Path) -> None:
 def _check_tree(root: Path) -> dict[str, Any]:
     """Everything a CSAF trusted provider promises, checked on the files; returns provider-metadata."""
     metadata = json.loads((root / "provider-metadata.json").read_bytes())
-    if SCHEMAS.is_dir():
-        errors = [e.message for e in _metadata_validator().iter_errors(metadata)]
-        assert errors == []
+    errors = [e.message for e in _metadata_validator().iter_errors(metadata)]
+    assert errors == []
     assert metadata["role"] == "csaf_trusted_provider"
     assert metadata["canonical_url"] == f"{BASE}/provider-metadata.json"
     [key] = metadata["public_openpgp_keys"]
@@ -180,7 +175,6 @@ def _check_tree(root: Path) -> dict[str, Any]:
 # --- publication -------------------------------------------------------------------------------------------------
 
 
-@needs_schemas
 def test_publication_writes_a_complete_trusted_provider_tree(
     draft: Advisory, lead: User, tree: Path, committed: Callable[..., Any]
 ) -> None:
@@ -410,8 +404,7 @@ def test_without_a_signing_key_the_tree_is_an_unsigned_csaf_provider(
     assert metadata["role"] == "csaf_provider" and "public_openpgp_keys" not in metadata
     assert list(tree.rglob("*.asc")) == []
     assert all(link["rel"] != "signature" for e in _feed(tree)["entry"] for link in e["link"])
-    if SCHEMAS.is_dir():
-        assert list(_metadata_validator().iter_errors(metadata)) == []
+    assert list(_metadata_validator().iter_errors(metadata)) == []
 
 
 # --- over HTTP ------------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from psirt.advisories import services
 from psirt.advisories.models import Advisory
 from psirt.advisories.tests.conftest import make_case, publish
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.tests.factories import make_line, make_product, make_release
 
 LIST = "/en/advisories/"
 
@@ -79,10 +80,9 @@ def test_list_shows_published_and_links_them(published: Advisory, anonymous: Cli
 def catalog_of_advisories(
     product: Product, line: ProductLine, releases: dict[str, FirmwareRelease], lead: User
 ) -> dict[str, Advisory]:
-    router_line = ProductLine.objects.create(slug="routers", name_en="Routers", position=2)
-    router = Product.objects.create(line=router_line, slug="router-r1", name="Router R1")
+    router = make_product(make_line("routers", "Routers", position=2), "router-r1", "Router R1")
     # A public release in the affected range: without one there is no CSAF document, and no publication.
-    FirmwareRelease.objects.create(product=router, version="1.0.0", position=10)
+    make_release(router, "1.0.0", 10)
     return {
         "rce": _published(product, lead, releases["V5.6.0"], identifiers="CVE-2026-11111", title_en="Camera RCE"),
         "xss": _published(

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.catalog.models import FirmwareRelease, Product
+from psirt.tests.factories import make_line, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -16,13 +17,11 @@ PRODUCTS = "/api/v1/products"
 
 @pytest.fixture
 def catalog(db: None) -> dict[str, Any]:
-    cameras = ProductLine.objects.create(slug="cameras", name_en="IP cameras", name_zh="网络摄像机", position=1)
-    routers = ProductLine.objects.create(slug="routers", name_en="Routers", position=2)
-    x5 = Product.objects.create(
-        line=cameras, slug="cam-x5", name="Camera X5", model_numbers="X5-100, X5-200", hardware_revisions="A1,A2"
-    )
-    hidden = Product.objects.create(line=cameras, slug="cam-secret", name="Unannounced camera", is_public=False)
-    r1 = Product.objects.create(line=routers, slug="router-r1", name="Router R1")
+    cameras = make_line(name_zh="网络摄像机", position=1)
+    routers = make_line("routers", "Routers", position=2)
+    x5 = make_product(cameras, model_numbers="X5-100, X5-200", hardware_revisions="A1,A2")
+    hidden = make_product(cameras, "cam-secret", "Unannounced camera", is_public=False)
+    r1 = make_product(routers, "router-r1", "Router R1")
     for position, version in [(10, "V5.4.0"), (30, "V5.10.0"), (20, "V5.5.0")]:
         FirmwareRelease.objects.create(product=x5, version=version, position=position, notes_zh=f"{version} 说明")
     FirmwareRelease.objects.create(product=x5, version="V5.4.1-EU", variant="EU", position=15)

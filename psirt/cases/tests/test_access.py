@@ -95,7 +95,7 @@ def test_reports_of_a_case_follow_the_case(lead, handler, other_handler, invited
 def test_visible_cases_is_one_query_whatever_the_number_of_cases(
     lead, handler, line, product, django_assert_num_queries
 ) -> None:
-    from psirt.cases.tests.conftest import make_report
+    from psirt.tests.factories import make_report
 
     for i in range(5):
         services.open_case(

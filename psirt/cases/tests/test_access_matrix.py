@@ -31,8 +31,9 @@ from psirt.accounts.models import Role
 from psirt.accounts.services import create_token
 from psirt.audit.models import AuditEvent
 from psirt.cases import remediation, services
-from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-from psirt.intake.services import IncomingFile, ReportInput, submit_report
+from psirt.catalog.models import Product
+from psirt.intake.services import IncomingFile
+from psirt.tests.factories import make_line, make_product, make_release, submit_test_report
 
 pytestmark = pytest.mark.django_db
 
@@ -56,23 +57,18 @@ class World:
 
 
 def _report(product: Product, email: str, files: tuple[IncomingFile, ...] = ()) -> Any:
-    data = ReportInput(
-        reporter_name="Ada",
-        reporter_email=email,
-        description="Overflow in the RTSP server",
-        product=product,
-        accepted_guidelines=True,
+    return submit_test_report(
+        product, reporter_name="Ada", email=email, description="Overflow in the RTSP server", files=files
     )
-    return submit_report(data=data, files=files, send_acknowledgment=False)
 
 
 def build_world() -> World:
     w = World()
     o = w.objects
-    o["line"] = ProductLine.objects.create(slug="cameras", name_en="Cameras", position=1)
-    o["product"] = Product.objects.create(line=o["line"], slug="cam-x5", name="Camera X5")
-    o["r1"] = FirmwareRelease.objects.create(product=o["product"], version="1.0", position=1)
-    o["r2"] = FirmwareRelease.objects.create(product=o["product"], version="2.0", position=2)
+    o["line"] = make_line(name_en="Cameras", position=1)
+    o["product"] = make_product(o["line"])
+    o["r1"] = make_release(o["product"], "1.0", 1)
+    o["r2"] = make_release(o["product"], "2.0", 2)
     users = {
         "lead": _make_user("lead@m.test", Role.LEAD),
         "handler": _make_user("handler@m.test", Role.HANDLER),

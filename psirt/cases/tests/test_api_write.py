@@ -11,8 +11,8 @@ from psirt.accounts.models import User
 from psirt.accounts.services import create_token
 from psirt.cases import services
 from psirt.cases.models import Case
-from psirt.cases.tests.conftest import make_report
 from psirt.intake.models import Message, Stage
+from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
 

@@ -15,25 +15,18 @@ from conftest import _make_user, client_for
 from psirt.accounts.models import Role
 from psirt.cases.models import Case
 from psirt.tests.conftest import _media_url_for_live_server, chromium, live_server  # noqa: F401 - fixtures
+from psirt.tests.factories import make_line, make_product, make_report
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def inbox_report(transactional_db: None) -> Any:
-    from psirt.catalog.models import Product, ProductLine
-    from psirt.intake.services import ReportInput, submit_report
-
-    line = ProductLine.objects.create(slug="cameras", name_en="IP cameras", position=1)
-    product = Product.objects.create(line=line, slug="cam-x5", name="Camera X5")
-    data = ReportInput(
+    return make_report(
+        make_product(make_line(position=1)),
         reporter_name="Ada",
-        reporter_email="ada@research.test",
         description="Unauthenticated RCE: the NTP field of the web UI is passed to a shell.",
-        product=product,
-        accepted_guidelines=True,
     )
-    return submit_report(data=data, send_acknowledgment=False).report
 
 
 def signed_in_context(browser: Any, user: Any, origin: str) -> Any:

@@ -10,8 +10,8 @@ from django.test import Client
 from psirt.cases import services
 from psirt.cases.message_templates import TEMPLATES, render
 from psirt.cases.models import Case
-from psirt.cases.tests.conftest import make_report
 from psirt.intake.models import Message, Report
+from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from psirt.cases import services
 from psirt.cases.deadlines import remediation_days_for, send_deadline_reminders, set_remediation_days
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import Case, DeadlineReminder
-from psirt.cases.tests.conftest import make_report
 from psirt.organization.models import CalendarDay
+from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

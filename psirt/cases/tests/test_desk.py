@@ -10,7 +10,7 @@ from psirt.accounts.models import Role, User
 from psirt.audit.models import AuditEvent
 from psirt.cases import services
 from psirt.cases.models import Case
-from psirt.cases.tests.conftest import make_report
+from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 from django.urls import reverse
 
-from psirt.cases.tests.conftest import make_report
+from psirt.tests.factories import make_report
 
 
 def test_desk_home_shows_the_case_panel(as_handler: Client) -> None:

@@ -135,7 +135,7 @@ def test_the_owner_marks_their_work_item_done_but_changes_nothing_else(case: Cas
 
 
 def test_work_item_of_another_case_is_not_found(as_handler: Client, case: Case, lead, handler, product) -> None:
-    from psirt.cases.tests.conftest import make_report
+    from psirt.tests.factories import make_report
 
     other = services.open_case(
         report=make_report(product, email="o@x.test"), actor=lead, title="Other", assignees=[handler]

@@ -14,9 +14,9 @@ from psirt.audit.models import AuditEvent
 from psirt.cases import services
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import Case, CaseReference
-from psirt.cases.tests.conftest import make_report
 from psirt.intake.models import InboxState, Stage
 from psirt.organization.queries import acknowledgment_due
+from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

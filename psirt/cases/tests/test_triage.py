@@ -11,8 +11,8 @@ from django.test import Client
 from psirt.cases import services
 from psirt.cases.duplicates import similarity, suggest_duplicates, tokens
 from psirt.cases.models import Case, CaseReport
-from psirt.cases.tests.conftest import make_report
 from psirt.intake.models import InboxState, Message, Report, Stage
+from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
 

@@ -20,11 +20,10 @@ from psirt.formats.csaf_validate import (
     validate_csaf,
 )
 from psirt.formats.tests import factories
+from psirt.tests.conformance import CSAF_20
 
-CONFORMANCE = Path(__file__).resolve().parents[4] / "shared" / "conformance" / "csaf" / "v2.0"
+CONFORMANCE = CSAF_20
 CORPUS = CONFORMANCE / "validator" / "data"
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"OASIS corpus not found at {CORPUS}")
 
 
 def _cases() -> list[Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -14,10 +13,10 @@ from hypothesis import strategies as st
 from psirt.formats.cve import render_cve_record, schema_version, validate_cna_container, validate_cve_record
 from psirt.formats.model import Text
 from psirt.formats.tests import factories
+from psirt.tests.conformance import CVE
 
-CONFORMANCE = Path(__file__).resolve().parents[4] / "shared" / "conformance" / "cve"
+CONFORMANCE = CVE
 ORG = "b3476cb9-2e3d-41a6-98d0-0f47421a65b6"
-needs_corpus = pytest.mark.skipif(not CONFORMANCE.is_dir(), reason=f"conformance data not found at {CONFORMANCE}")
 
 
 def _records() -> list[dict]:
@@ -38,7 +37,6 @@ def test_every_factory_record_is_valid() -> None:
         assert validate_cna_container(record["containers"]["cna"]) == []
 
 
-@needs_corpus
 def test_records_also_validate_against_the_conformance_copy_of_the_schema() -> None:
     schema = json.loads((CONFORMANCE / "schema-5.1.1" / "CVE_JSON_bundled_5.1.1.json").read_text())
     validator = jsonschema.Draft7Validator(schema)
@@ -47,7 +45,6 @@ def test_records_also_validate_against_the_conformance_copy_of_the_schema() -> N
     assert schema_version() == "5.1.1"
 
 
-@needs_corpus
 @pytest.mark.parametrize(
     "name",
     [

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from psirt.formats.csaf import dumps_csaf, render_csaf
 from psirt.formats.tests import factories
+from psirt.tests.conformance import CSAF_20
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -107,9 +108,7 @@ def test_terminal_control_characters_in_documents_are_escaped(tmp_path: Path) ->
 
 
 def test_the_oasis_example_advisories_validate() -> None:
-    examples = Path(__file__).resolve().parents[4] / "shared" / "conformance" / "csaf" / "v2.0" / "examples" / "csaf"
-    if not examples.is_dir():
-        pytest.skip("conformance examples not found")
+    examples = CSAF_20 / "examples" / "csaf"
     files = sorted(str(p) for p in examples.glob("*.json"))  # BSI, Cisco, Red Hat
     code, out, _ = run(*files)
     assert len(files) == 6

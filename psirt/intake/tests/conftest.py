@@ -10,20 +10,20 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.tests.factories import make_line, make_product, make_release
 
 PCAP = b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + b"\x00" * 16 + b"packet-bytes" * 10
 
 
 @pytest.fixture
 def catalog(db: None) -> dict[str, Any]:
-    line = ProductLine.objects.create(slug="cameras", name_en="IP cameras", name_zh="网络摄像机", position=1)
-    cam = Product.objects.create(line=line, slug="cam-x5", name="Camera X5")
-    nvr = Product.objects.create(line=line, slug="nvr-8", name="Recorder 8")
-    hidden = Product.objects.create(line=line, slug="proto-1", name="Prototype", is_public=False)
-    r1 = FirmwareRelease.objects.create(product=cam, version="V5.5.0", position=1)
-    r2 = FirmwareRelease.objects.create(product=cam, version="V5.6.1", position=2)
-    r_nvr = FirmwareRelease.objects.create(product=nvr, version="V4.0.0", position=1)
+    line = make_line(name_zh="网络摄像机", position=1)
+    cam = make_product(line)
+    nvr = make_product(line, "nvr-8", "Recorder 8")
+    hidden = make_product(line, "proto-1", "Prototype", is_public=False)
+    r1 = make_release(cam, "V5.5.0", 1)
+    r2 = make_release(cam, "V5.6.1", 2)
+    r_nvr = make_release(nvr, "V4.0.0", 1)
     return {"line": line, "cam": cam, "nvr": nvr, "hidden": hidden, "r1": r1, "r2": r2, "r_nvr": r_nvr}
 
 

@@ -10,19 +10,16 @@ import pytest
 
 from psirt.intake.models import Report
 from psirt.tests.conftest import _media_url_for_live_server, chromium, live_server  # noqa: F401 - fixtures
+from psirt.tests.factories import make_line, make_product, make_release
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def catalog_live(transactional_db: None) -> None:
-    from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-
-    line = ProductLine.objects.create(slug="cameras", name_en="IP cameras", position=1)
-    cam = Product.objects.create(line=line, slug="cam-x5", name="Camera X5")
-    nvr = Product.objects.create(line=line, slug="nvr-8", name="Recorder 8")
-    FirmwareRelease.objects.create(product=cam, version="V5.6.1", position=2)
-    FirmwareRelease.objects.create(product=nvr, version="V4.0.0", position=1)
+    line = make_line(position=1)
+    make_release(make_product(line), "V5.6.1", 2)
+    make_release(make_product(line, "nvr-8", "Recorder 8"), "V4.0.0", 1)
 
 
 def test_report_with_attachment_then_portal(live_server: Any, chromium: Any, catalog_live: None, tmp_path) -> None:  # noqa: F811

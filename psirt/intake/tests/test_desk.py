@@ -9,40 +9,40 @@ from psirt.audit.models import AuditEvent
 from psirt.intake import services
 from psirt.intake.access import can_view_report, get_report_for, register_access_rule
 from psirt.intake.models import Report
-from psirt.intake.services import IncomingFile, ReportInput, submit_report
+from psirt.intake.services import IncomingFile
+from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
 
 EXE_AS_PCAP = b"MZ\x90\x00" + b"\0" * 60 + b"<script>alert(1)</script>"
 
 
-def make_report() -> Report:
-    data = ReportInput(reporter_name="Ada", reporter_email="ada@research.test", description="Overflow.")
-    files = [IncomingFile(name="capture.pcap", source=EXE_AS_PCAP)]
-    return submit_report(data=data, files=files, send_acknowledgment=False, ip="192.0.2.9").report
+def report_with_disguised_exe() -> Report:
+    """A report whose attachment claims to be a capture but is an executable."""
+    return make_report(description="Overflow.", files=[IncomingFile(name="capture.pcap", source=EXE_AS_PCAP)])
 
 
 def test_lead_sees_new_reports_in_the_inbox(as_lead):
-    report = make_report()
+    report = report_with_disguised_exe()
     html = as_lead.get("/en/desk/inbox/").content.decode()
     assert report.tracking_id in html and f"/en/desk/inbox/{report.public_id}/" in html
 
 
 def test_inbox_does_not_exist_for_handlers_and_engineers(as_handler, as_engineer):
-    make_report()
+    report_with_disguised_exe()
     assert as_handler.get("/en/desk/inbox/").status_code == 404
     assert as_engineer.get("/en/desk/inbox/").status_code == 404
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(anonymous):
-    report = make_report()
+    report = report_with_disguised_exe()
     for url in ["/en/desk/inbox/", f"/en/desk/inbox/{report.public_id}/"]:
         response = anonymous.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
 def test_new_report_is_404_for_handler_even_with_its_id(as_handler, as_other_handler, as_engineer):
-    report = make_report()
+    report = report_with_disguised_exe()
     attachment = report.attachments.get()
     for client in (as_handler, as_other_handler, as_engineer):
         assert client.get(f"/en/desk/inbox/{report.public_id}/").status_code == 404
@@ -50,7 +50,7 @@ def test_new_report_is_404_for_handler_even_with_its_id(as_handler, as_other_han
 
 
 def test_taken_report_is_visible_to_whom_the_registered_rule_allows(handler, other_handler, lead):
-    report = make_report()
+    report = report_with_disguised_exe()
     services.mark_taken(report=report, actor=lead)
     assert not can_view_report(handler, report)
 
@@ -69,7 +69,7 @@ def test_taken_report_is_visible_to_whom_the_registered_rule_allows(handler, oth
 
 
 def test_report_page_view_is_audited(as_lead, lead):
-    report = make_report()
+    report = report_with_disguised_exe()
     response = as_lead.get(f"/en/desk/inbox/{report.public_id}/")
     assert response.status_code == 200
     assert "Overflow." in response.content.decode() and "ada@research.test" in response.content.decode()
@@ -78,7 +78,7 @@ def test_report_page_view_is_audited(as_lead, lead):
 
 
 def test_download_is_an_attachment_with_safe_headers_and_audited(as_lead, lead):
-    report = make_report()
+    report = report_with_disguised_exe()
     attachment = report.attachments.get()
     response = as_lead.get(f"/en/desk/inbox/{report.public_id}/files/{attachment.public_id}/")
     assert response.status_code == 200
@@ -92,23 +92,22 @@ def test_download_is_an_attachment_with_safe_headers_and_audited(as_lead, lead):
 
 
 def test_non_ascii_file_name_is_encoded_in_the_header(as_lead):
-    data = ReportInput(reporter_name="A", reporter_email="a@x.test", description="d")
-    report = submit_report(
-        data=data, files=[IncomingFile(name="抓包 结果.pcap", source=b"x")], send_acknowledgment=False
-    ).report
+    report = make_report(
+        reporter_name="A", email="a@x.test", description="d", files=[IncomingFile(name="抓包 结果.pcap", source=b"x")]
+    )
     attachment = report.attachments.get()
     response = as_lead.get(f"/en/desk/inbox/{report.public_id}/files/{attachment.public_id}/")
     assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''")
 
 
 def test_executable_disguised_as_capture_is_flagged_for_staff(as_lead):
-    report = make_report()
+    report = report_with_disguised_exe()
     html = as_lead.get(f"/en/desk/inbox/{report.public_id}/").content.decode()
     assert "name does not match content" in html
 
 
 def test_unknown_or_malformed_ids_are_404(as_lead):
-    report = make_report()
+    report = report_with_disguised_exe()
     assert as_lead.get("/en/desk/inbox/00000000-0000-0000-0000-000000000000/").status_code == 404
     assert (
         as_lead.get(f"/en/desk/inbox/{report.public_id}/files/00000000-0000-0000-0000-000000000000/").status_code == 404
@@ -120,8 +119,7 @@ def test_encrypted_report_without_team_key_tells_staff(as_lead, team_key):
     import pysequoia
 
     armored = pysequoia.encrypt(b"the secret", recipients=[team_key.extract_certificate()]).decode()
-    data = ReportInput(reporter_name="A", reporter_email="a@x.test", description=armored)
-    report = submit_report(data=data, send_acknowledgment=False).report
+    report = make_report(reporter_name="A", email="a@x.test", description=armored)
     html = as_lead.get(f"/en/desk/inbox/{report.public_id}/").content.decode()
     assert "no team key is configured" in html and "BEGIN PGP MESSAGE" in html
 
@@ -133,8 +131,7 @@ def test_encrypted_report_is_decrypted_with_the_team_key(as_lead, team_key, tmp_
     key_file.write_text(str(team_key))
     settings.PSIRT_TEAM_KEY_FILE = key_file
     armored = pysequoia.encrypt(b"the secret <b>bold</b>", recipients=[team_key.extract_certificate()]).decode()
-    data = ReportInput(reporter_name="A", reporter_email="a@x.test", description=armored)
-    report = submit_report(data=data, send_acknowledgment=False).report
+    report = make_report(reporter_name="A", email="a@x.test", description=armored)
     html = as_lead.get(f"/en/desk/inbox/{report.public_id}/").content.decode()
     assert "the secret &lt;b&gt;bold&lt;/b&gt;" in html and "Decrypted with the team key" in html
 
@@ -146,7 +143,6 @@ def test_message_for_another_key_is_shown_as_received(as_lead, team_key, reporte
     key_file.write_text(str(team_key))
     settings.PSIRT_TEAM_KEY_FILE = key_file
     armored = pysequoia.encrypt(b"x", recipients=[reporter_key.extract_certificate()]).decode()
-    data = ReportInput(reporter_name="A", reporter_email="a@x.test", description=armored)
-    report = submit_report(data=data, send_acknowledgment=False).report
+    report = make_report(reporter_name="A", email="a@x.test", description=armored)
     html = as_lead.get(f"/en/desk/inbox/{report.public_id}/").content.decode()
     assert "not encrypted to the team key" in html

@@ -14,22 +14,11 @@ from django.utils import timezone
 from psirt.audit.models import AuditEvent
 from psirt.intake import services
 from psirt.intake.models import Message, Report, ReportEvent, Stage
-from psirt.intake.services import IncomingFile, ReportInput, submit_report
+from psirt.intake.services import IncomingFile
 from psirt.intake.tests.conftest import pcap_file
+from psirt.tests.factories import make_report_and_token
 
 pytestmark = pytest.mark.django_db
-
-
-def make_report(**overrides) -> tuple[Report, str]:
-    data = ReportInput(
-        reporter_name="Ada",
-        reporter_email=overrides.pop("email", "ada@research.test"),
-        description="Buffer overflow in RTSP.",
-        credit="Ada R.",
-        **overrides,
-    )
-    submission = submit_report(data=data, send_acknowledgment=False, ip="192.0.2.1")
-    return submission.report, submission.token
 
 
 def portal_url(token: str) -> str:
@@ -37,7 +26,7 @@ def portal_url(token: str) -> str:
 
 
 def test_token_has_at_least_128_bits_and_only_its_hash_is_stored(db):
-    tokens = {make_report(email=f"r{i}@x.test")[1] for i in range(5)}
+    tokens = {make_report_and_token(email=f"r{i}@x.test")[1] for i in range(5)}
     assert len(tokens) == 5
     for token in tokens:
         # url-safe base64 of 32 random bytes: 43 characters of 6 bits = 258 bits ≥ 128.
@@ -55,14 +44,14 @@ def test_shannon_entropy_of_tokens_is_that_of_random_bytes(db):
 
 @pytest.mark.parametrize("token", ["x", "A" * 43, "A" * 200, "m.forged:sig", "../../etc", "%00", "m." + "a" * 500])
 def test_wrong_or_malformed_token_gets_404(anonymous, db, token):
-    make_report()
+    make_report_and_token()
     response = anonymous.get(f"/en/r/{token}/")
     assert response.status_code == 404
     assert "Ada" not in response.content.decode()
 
 
 def test_portal_sets_no_referrer_and_no_store(anonymous, db):
-    _report, token = make_report()
+    _report, token = make_report_and_token()
     response = anonymous.get(portal_url(token))
     assert response.status_code == 200
     assert response["Referrer-Policy"] == "no-referrer"
@@ -71,7 +60,7 @@ def test_portal_sets_no_referrer_and_no_store(anonymous, db):
 
 
 def test_portal_never_shows_internal_notes_or_files(anonymous, db, lead):
-    report, token = make_report()
+    report, token = make_report_and_token()
     services.post_team_message(report=report, author=lead, body="Thanks, we are looking into it.")
     services.post_team_message(
         report=report,
@@ -87,7 +76,7 @@ def test_portal_never_shows_internal_notes_or_files(anonymous, db, lead):
 
 
 def test_portal_shows_timeline_and_deadlines(anonymous, db, lead):
-    report, token = make_report()
+    report, token = make_report_and_token()
     services.set_stage(report=report, stage=Stage.ACKNOWLEDGED, actor=lead, notify=False)
     html = anonymous.get(portal_url(token)).content.decode()
     for label in ["Received", "Acknowledged", "Being validated", "Fix in progress", "Advisory published", "Closed"]:
@@ -97,7 +86,7 @@ def test_portal_shows_timeline_and_deadlines(anonymous, db, lead):
 
 
 def test_exit_stage_is_worded_kindly(anonymous, db, lead):
-    report, token = make_report()
+    report, token = make_report_and_token()
     services.set_stage(report=report, stage=Stage.DUPLICATE, actor=lead, notify=False)
     html = anonymous.get(portal_url(token)).content.decode()
     assert "Already known to us" in html and "Thank you all the same" in html
@@ -105,7 +94,7 @@ def test_exit_stage_is_worded_kindly(anonymous, db, lead):
 
 
 def test_reporter_sends_message_with_file(anonymous, db, django_capture_on_commit_callbacks):
-    report, token = make_report()
+    report, token = make_report_and_token()
     with django_capture_on_commit_callbacks(execute=True):
         response = anonymous.post(
             portal_url(token), {"action": "message", "body": "Here is a second PoC.", "attachments": [pcap_file()]}
@@ -123,7 +112,7 @@ def test_reporter_sends_message_with_file(anonymous, db, django_capture_on_commi
 
 
 def test_empty_message_is_refused(anonymous, db):
-    _report, token = make_report()
+    _report, token = make_report_and_token()
     response = anonymous.post(portal_url(token), {"action": "message", "body": "  "})
     assert response.status_code == 422
     assert "Write a message or choose a file." in response.content.decode()
@@ -131,7 +120,7 @@ def test_empty_message_is_refused(anonymous, db):
 
 
 def test_reporter_proposes_a_disclosure_date(anonymous, db):
-    report, token = make_report()
+    report, token = make_report_and_token()
     date = timezone.localdate() + dt.timedelta(days=60)
     response = anonymous.post(portal_url(token), {"action": "date", "date": date.isoformat()})
     assert response.status_code == 302
@@ -142,7 +131,7 @@ def test_reporter_proposes_a_disclosure_date(anonymous, db):
 
 @pytest.mark.parametrize("value", ["2000-01-01", "not-a-date", "", "9999-01-01"])
 def test_bad_disclosure_date_is_refused_with_a_message(anonymous, db, value):
-    report, token = make_report()
+    report, token = make_report_and_token()
     response = anonymous.post(portal_url(token), {"action": "date", "date": value})
     assert response.status_code == 422
     assert response.context["date_form"].errors
@@ -151,7 +140,7 @@ def test_bad_disclosure_date_is_refused_with_a_message(anonymous, db, value):
 
 
 def test_reporter_edits_credit_line(anonymous, db):
-    report, token = make_report()
+    report, token = make_report_and_token()
     anonymous.post(portal_url(token), {"action": "credit", "credit": "Ada of Lab 7"})
     report.refresh_from_db()
     assert report.credit == "Ada of Lab 7" and not report.credit_anonymous
@@ -163,21 +152,21 @@ def test_reporter_edits_credit_line(anonymous, db):
 
 
 def test_unknown_action_changes_nothing(anonymous, db):
-    report, token = make_report()
+    report, token = make_report_and_token()
     response = anonymous.post(portal_url(token), {"action": "delete_everything"})
     assert response.status_code == 302
     assert Report.objects.filter(pk=report.pk).exists()
 
 
 def test_portal_post_without_csrf_token_is_refused(csrf_client, db):
-    _report, token = make_report()
+    _report, token = make_report_and_token()
     response = csrf_client.post(portal_url(token), {"action": "message", "body": "hi"})
     assert response.status_code == 403
     assert Message.objects.count() == 0
 
 
 def test_token_never_appears_in_log_records(anonymous, csrf_client, db, caplog):
-    _report, token = make_report()
+    _report, token = make_report_and_token()
     with caplog.at_level(logging.DEBUG):
         anonymous.get(portal_url(token))
         anonymous.get(portal_url(token[:-2] + "xx"))  # a 404
@@ -187,7 +176,7 @@ def test_token_never_appears_in_log_records(anonymous, csrf_client, db, caplog):
 
 
 def test_lost_link_answers_the_same_for_known_and_unknown_addresses(anonymous, db, django_capture_on_commit_callbacks):
-    _report, old_token = make_report()
+    _report, old_token = make_report_and_token()
     with django_capture_on_commit_callbacks(execute=True):
         known = anonymous.post("/en/report/lost-link/", {"email": "ADA@research.test "})
         unknown = anonymous.post("/en/report/lost-link/", {"email": "nobody@research.test"})
@@ -219,7 +208,7 @@ def test_lost_link_queues_the_same_work_either_way(anonymous, db, monkeypatch):
             queued.append(kwargs)
 
     monkeypatch.setattr(tasks, "send_fresh_links", FakeTask())
-    make_report()
+    make_report_and_token()
     anonymous.post("/en/report/lost-link/", {"email": "ada@research.test"})
     anonymous.post("/en/report/lost-link/", {"email": "nobody@research.test"})
     assert len(queued) == 2
@@ -237,7 +226,7 @@ def test_lost_link_is_rate_limited_per_email(anonymous, db):
 
 
 def test_magic_link_from_a_team_mail_opens_the_portal_until_the_link_is_reissued(anonymous, db, lead):
-    report, _token = make_report()
+    report, _token = make_report_and_token()
     magic = services.magic_token(report)
     assert anonymous.get(portal_url(magic)).status_code == 200
     services.reissue_links(email_hash_value=report.email_hash)
@@ -245,7 +234,7 @@ def test_magic_link_from_a_team_mail_opens_the_portal_until_the_link_is_reissued
 
 
 def test_team_message_mail_has_a_magic_link_and_no_body_without_a_key(db, lead, django_capture_on_commit_callbacks):
-    report, _token = make_report()
+    report, _token = make_report_and_token()
     with django_capture_on_commit_callbacks(execute=True):
         services.post_team_message(report=report, author=lead, body="Can you share the firmware build?")
     sent = mail.outbox[-1]

@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from psirt.lib.config import ConfigError, load_config, new_fernet_key
+from psirt.checks import undeclared_variables_messages
+from psirt.lib.config import (
+    DECLARED,
+    VARIABLES,
+    ConfigError,
+    DeclaredEnv,
+    ServeConfig,
+    UndeclaredVariableError,
+    load_config,
+    new_fernet_key,
+)
 
 GOOD_SECRET = "s3cr3t-" + "aZ9-" * 15
 
@@ -65,6 +75,11 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("PSIRT_CNA_SHORT_NAME", "two words", "2 to 32 letters"),
         ("PSIRT_PUBLIC_PAGE_CACHE", "60s", "whole number of seconds"),
         ("PSIRT_PUBLIC_PAGE_CACHE", "86400", "from 0 (off) to 3600"),
+        ("PSIRT_BIND", "0.0.0.0:80", "is not an IP address or host name"),
+        ("PSIRT_BIND", "-x", "is not an IP address or host name"),
+        ("WEB_CONCURRENCY", "four", "from 1 to 256 (0: automatic)"),
+        ("WEB_CONCURRENCY", "1000", "from 1 to 256 (0: automatic)"),
+        ("FORWARDED_ALLOW_IPS", "127.0.0.1,proxy.internal", "item 'proxy.internal' is not an IP address or network"),
     ],
 )
 def test_bad_value_stops_startup_naming_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -134,3 +149,55 @@ def test_public_page_cache_is_on_unless_switched_off_and_sqlite_connections_pers
     assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="0"), base_dir=tmp_path).public_page_cache == 0
     assert cfg.database["CONN_MAX_AGE"] == 60  # reopening SQLite costs more than a cached page
     assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="60"), base_dir=tmp_path).public_page_cache == 60
+
+
+def test_serve_settings_default_to_loopback_and_are_parsed(tmp_path: Path) -> None:
+    assert load_config(prod_env(), base_dir=tmp_path).serve == ServeConfig(
+        bind="127.0.0.1", port=8000, workers=0, forwarded_allow_ips="127.0.0.1"
+    )
+    env = prod_env(PSIRT_BIND="::", PORT="8080", WEB_CONCURRENCY="3", FORWARDED_ALLOW_IPS="10.0.0.0/8, 192.0.2.7")
+    serve = load_config(env, base_dir=tmp_path).serve
+    assert (serve.bind, serve.port, serve.workers) == ("[::]", 8080, 3)
+    assert serve.forwarded_allow_ips == "10.0.0.0/8, 192.0.2.7"
+    assert load_config(prod_env(PSIRT_BIND="web-1.internal"), base_dir=tmp_path).serve.bind == "web-1.internal"
+    assert load_config(prod_env(FORWARDED_ALLOW_IPS="*"), base_dir=tmp_path).serve.forwarded_allow_ips == "*"
+
+
+class RecordingEnv(dict[str, str]):
+    """A plain environment that notes every name the parser asks for."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.asked.add(name)
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.asked.add(name)
+        return super().get(name, default)
+
+
+def test_the_parser_reads_exactly_the_declared_variables(tmp_path: Path) -> None:
+    env = RecordingEnv(prod_env())
+    load_config(env, base_dir=tmp_path)
+    assert env.asked == set(DECLARED)
+    assert len(DECLARED) == len(VARIABLES), "a variable is declared twice"
+
+
+def test_reading_an_undeclared_variable_is_refused() -> None:
+    env = DeclaredEnv({"PSIRT_DEV": "1", "PSIRT_SOMETHING": "x"})
+    assert env.get("PSIRT_DEV") == "1"
+    with pytest.raises(UndeclaredVariableError, match="PSIRT_SOMETHING is read but not declared"):
+        env.get("PSIRT_SOMETHING")
+
+
+def test_deploy_check_warns_about_a_misspelt_variable() -> None:
+    [message] = undeclared_variables_messages(
+        {"PSIRT_SIGNNG_KEY_FILE": "/k.asc", "PSIRT_DEV": "0", "PSIRT_TEST_RUN_ID": "1", "HOME": "/root"}
+    )
+    assert message.id == "psirt.W002"
+    assert message.msg == "PSIRT_SIGNNG_KEY_FILE is set but psirt reads no such variable."
+    assert message.hint is not None and message.hint.startswith("Did you mean PSIRT_SIGNING_KEY_FILE?")
+    assert undeclared_variables_messages(dict.fromkeys(DECLARED, "")) == []

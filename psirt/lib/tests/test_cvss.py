@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import ast
 import csv
-import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import pytest
 from cvss import constants3, constants4
@@ -23,23 +21,17 @@ from psirt.lib.cvss import (
     severity_for,
 )
 from psirt.lib.cvss_metrics import metric_groups, metrics
-
-# CI clones the repository with shared/ beside it (.ci/run); PSIRT_CONFORMANCE_DIR overrides.
-CONFORMANCE = Path(
-    os.environ.get("PSIRT_CONFORMANCE_DIR", Path(__file__).resolve().parents[3].parent / "shared" / "conformance")
-)
-CVSS_DIR = CONFORMANCE / "cvss"
-needs_corpus = pytest.mark.skipif(not CVSS_DIR.is_dir(), reason=f"conformance data not found at {CVSS_DIR}")
+from psirt.tests.conformance import CVSS
 
 
 def tsv(name: str) -> list[dict[str, str]]:
-    with open(CVSS_DIR / "generated" / name, encoding="utf-8", newline="") as fh:
+    with open(CVSS / "generated" / name, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
 def redhat(name: str) -> Iterator[tuple[str, tuple[float, ...]]]:
     """Lines `VECTOR - (s1, s2, s3)`, `VECTOR - (s,)` or `VECTOR - s` of the library's test files."""
-    for line in (CVSS_DIR / "redhat-cvss-vectors" / name).read_text(encoding="utf-8").splitlines():
+    for line in (CVSS / "redhat-cvss-vectors" / name).read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         vector, _, scores = line.partition(" - ")
@@ -54,7 +46,6 @@ def mismatches(rows: Sequence[tuple[str, object, object]]) -> list[tuple[str, ob
 # --- conformance -------------------------------------------------------------------------------------------
 
 
-@needs_corpus
 def test_every_cvss31_base_vector_matches_first_calculator() -> None:
     rows = list(redhat("vectors_simple31.txt"))
     assert len(rows) == 2592
@@ -65,7 +56,6 @@ def test_every_cvss31_base_vector_matches_first_calculator() -> None:
     assert mismatches(checked) == []
 
 
-@needs_corpus
 def test_cvss31_random_vectors_with_temporal_and_environmental_metrics() -> None:
     rows = tsv("cvss31_bte_random10000.tsv")
     assert len(rows) == 10000
@@ -85,7 +75,6 @@ def test_cvss31_random_vectors_with_temporal_and_environmental_metrics() -> None
     assert mismatches(checked) == []
 
 
-@needs_corpus
 def test_cvss40_base_vectors_give_cvss_b() -> None:
     rows = tsv("cvss40_base_random5000.tsv")
     checked: list[tuple[str, object, object]] = []
@@ -103,7 +92,6 @@ def test_cvss40_base_vectors_give_cvss_b() -> None:
     assert mismatches(checked) == []
 
 
-@needs_corpus
 def test_cvss40_base_and_threat_vectors_give_cvss_bt() -> None:
     checked: list[tuple[str, object, object]] = []
     for row in tsv("cvss40_base_threat_random2000.tsv"):
@@ -116,7 +104,6 @@ def test_cvss40_base_and_threat_vectors_give_cvss_bt() -> None:
     assert mismatches(checked) == []
 
 
-@needs_corpus
 def test_cvss40_whole_vectors_give_cvss_bte() -> None:
     checked: list[tuple[str, object, object]] = []
     for row in tsv("cvss40_bte_random10000.tsv"):
@@ -125,7 +112,7 @@ def test_cvss40_whole_vectors_give_cvss_bte() -> None:
     for name in ("vectors_security4.txt", "vectors_supplemental4.txt"):
         for vector, (score,) in redhat(name):
             checked.append((vector, score_vector(vector).environmental, score))
-    lines = (CVSS_DIR / "v4.0-macrovector-data" / "first_macro-scores.txt").read_text(encoding="utf-8").splitlines()
+    lines = (CVSS / "v4.0-macrovector-data" / "first_macro-scores.txt").read_text(encoding="utf-8").splitlines()
     for line in lines:
         item = ast.literal_eval(line)
         r = score_vector(item["vector"])
@@ -134,7 +121,6 @@ def test_cvss40_whole_vectors_give_cvss_bte() -> None:
     assert mismatches(checked) == []
 
 
-@needs_corpus
 def test_cvss40_rounding_ties_follow_epsilon_half_up_rounding() -> None:
     rows = tsv("cvss40_base_rounding_ties.tsv")
     assert len(rows) == 522

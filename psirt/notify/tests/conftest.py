@@ -8,22 +8,22 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from psirt.catalog.models import Product, ProductLine
 from psirt.notify.models import Subscription
 from psirt.notify.notices import AdvisoryNotice
 from psirt.notify.services import email_hash
+from psirt.tests.factories import make_line, make_product
 
 
 @pytest.fixture
 def catalog(db: None) -> dict[str, Any]:
-    cams = ProductLine.objects.create(slug="cameras", name_en="Cameras", name_zh="摄像机")
-    routers = ProductLine.objects.create(slug="routers", name_en="Routers", name_zh="路由器")
+    cams = make_line(name_en="Cameras", name_zh="摄像机")
+    routers = make_line("routers", "Routers", name_zh="路由器")
     return {
         "cameras": cams,
         "routers": routers,
-        "cam-1": Product.objects.create(line=cams, slug="cam-1", name="Cam 1"),
-        "cam-2": Product.objects.create(line=cams, slug="cam-2", name="Cam 2"),
-        "rt-1": Product.objects.create(line=routers, slug="rt-1", name="Router 1"),
+        "cam-1": make_product(cams, "cam-1", "Cam 1"),
+        "cam-2": make_product(cams, "cam-2", "Cam 2"),
+        "rt-1": make_product(routers, "rt-1", "Router 1"),
     }
 
 

@@ -27,13 +27,12 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
 django.setup()
 from django.db import transaction
 from django.utils import timezone
-from psirt.catalog.models import Product, ProductLine
 from psirt.notify.models import Subscription
 from psirt.notify.notices import AdvisoryNotice
 from psirt.notify.services import email_hash, notify_advisory
+from psirt.tests.factories import make_line, make_product
 
-line = ProductLine.objects.create(slug="cameras", name_en="Cameras")
-Product.objects.create(line=line, slug="cam-1", name="Cam 1")
+make_product(make_line(name_en="Cameras"), "cam-1", "Cam 1")
 for i in range({SUBSCRIBERS}):
     address = f"s{{i}}@example.test"
     Subscription.objects.create(
