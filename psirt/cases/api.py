@@ -19,7 +19,7 @@ from pydantic import Field
 from psirt.accounts.tokens import TokenAuth
 from psirt.cases.access import get_case_for, visible_cases
 from psirt.cases.models import Case
-from psirt.cases.workflow import CaseState
+from psirt.cases.services.workflow import CaseState
 
 router = Router(tags=["cases"])
 PAGE_SIZE = 50

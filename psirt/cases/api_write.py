@@ -18,12 +18,12 @@ from pydantic import Field
 
 from psirt.accounts.models import Role, User
 from psirt.accounts.tokens import TokenAuth
-from psirt.cases import services
 from psirt.cases.access import get_case_for, visible_cases
 from psirt.cases.api import CaseDetail, _detail, router
-from psirt.cases.conversation import post_message
 from psirt.cases.exceptions import InvalidInput
 from psirt.cases.models import Case, CaseReference
+from psirt.cases.services import cases as case_services
+from psirt.cases.services.messages import post_message
 
 WRITE = TokenAuth(scopes=["cases:write"])
 TRACKING_RE = re.compile(r"^[A-Za-z]{2,8}-\d{4}-\d{1,9}$")
@@ -106,7 +106,9 @@ def open_case(request: HttpRequest, data: OpenIn) -> tuple[int, dict[str, object
     people = list(User.objects.filter(public_id__in=data.assignees, role__in=[Role.HANDLER, Role.LEAD]))
     if len(people) != len(set(data.assignees)):
         raise InvalidInput("Every assignee must be an active handler or lead (by public id).")
-    case = services.open_case(report=report, actor=_user(request), title=data.title, assignees=people, request=request)
+    case = case_services.open_case(
+        report=report, actor=_user(request), title=data.title, assignees=people, request=request
+    )
     return 201, _detail(case)
 
 
@@ -114,7 +116,7 @@ def open_case(request: HttpRequest, data: OpenIn) -> tuple[int, dict[str, object
 def attach_duplicate(request: HttpRequest, case_id: str, data: DuplicateIn) -> dict[str, object]:
     case = _case(request, case_id)
     report = _inbox_report(request, data.report)
-    services.attach_duplicate(report=report, case=case, actor=_user(request), request=request)
+    case_services.attach_duplicate(report=report, case=case, actor=_user(request), request=request)
     return _detail(case)
 
 
@@ -127,7 +129,7 @@ def transition(request: HttpRequest, case_id: str, data: TransitionIn) -> dict[s
         duplicate_of = visible_cases(_user(request)).filter(key=key).first() if CASE_KEY_RE.match(key) else None
         if duplicate_of is None:
             raise InvalidInput("duplicate_of: give the key of a case you can see, e.g. CASE-2026-0012.")
-    services.transition(
+    case_services.transition(
         case=case,
         to_state=data.to_state,
         actor=_user(request),
@@ -141,7 +143,7 @@ def transition(request: HttpRequest, case_id: str, data: TransitionIn) -> dict[s
 @router.put("/{case_id}/cvss", response=CaseDetail, auth=WRITE, summary="Score a CVSS v3.1 or v4.0 vector")
 def cvss(request: HttpRequest, case_id: str, data: VectorIn) -> dict[str, object]:
     case = _case(request, case_id)
-    services.set_cvss(case=case, vector=data.vector, actor=_user(request), request=request)
+    case_services.set_cvss(case=case, vector=data.vector, actor=_user(request), request=request)
     return _detail(case)
 
 
@@ -149,14 +151,14 @@ def cvss(request: HttpRequest, case_id: str, data: VectorIn) -> dict[str, object
 def cwe(request: HttpRequest, case_id: str, data: CweIn) -> dict[str, object]:
     case = _case(request, case_id)
     value = data.cwe if isinstance(data.cwe, int) else (str(data.cwe)[:32] if data.cwe is not None else None)
-    services.set_cwe(case=case, cwe=value, actor=_user(request), request=request)
+    case_services.set_cwe(case=case, cwe=value, actor=_user(request), request=request)
     return _detail(case)
 
 
 @router.put("/{case_id}/exploitation", response=CaseDetail, auth=WRITE, summary="Exploitation status")
 def exploitation(request: HttpRequest, case_id: str, data: ExploitationIn) -> dict[str, object]:
     case = _case(request, case_id)
-    services.set_exploitation(
+    case_services.set_exploitation(
         case=case, status=data.status, aware_at=data.aware_at, actor=_user(request), request=request
     )
     return _detail(case)
@@ -165,7 +167,7 @@ def exploitation(request: HttpRequest, case_id: str, data: ExploitationIn) -> di
 @router.post("/{case_id}/references", response={201: CaseDetail}, auth=WRITE, summary="Add a reference")
 def add_reference(request: HttpRequest, case_id: str, data: ReferenceIn) -> tuple[int, dict[str, object]]:
     case = _case(request, case_id)
-    services.add_reference(case=case, value=data.value, actor=_user(request), request=request)
+    case_services.add_reference(case=case, value=data.value, actor=_user(request), request=request)
     return 201, _detail(case)
 
 
@@ -181,14 +183,14 @@ def remove_reference(request: HttpRequest, case_id: str, value: str = "") -> dic
         from django.http import Http404
 
         raise Http404
-    services.remove_reference(reference=reference, actor=_user(request), request=request)
+    case_services.remove_reference(reference=reference, actor=_user(request), request=request)
     return _detail(case)
 
 
 @router.put("/{case_id}/disclosure", response=CaseDetail, auth=WRITE, summary="Agreed disclosure date")
 def disclosure(request: HttpRequest, case_id: str, data: DisclosureIn) -> dict[str, object]:
     case = _case(request, case_id)
-    services.set_disclosure_date(case=case, date=data.date, actor=_user(request), request=request)
+    case_services.set_disclosure_date(case=case, date=data.date, actor=_user(request), request=request)
     return _detail(case)
 
 
@@ -198,7 +200,7 @@ def assign(request: HttpRequest, case_id: str, data: PersonIn) -> dict[str, obje
     user = User.objects.filter(public_id=data.user).first()
     if user is None:
         raise InvalidInput("user: no such user.")
-    services.assign(case=case, user=user, actor=_user(request), request=request)
+    case_services.assign(case=case, user=user, actor=_user(request), request=request)
     return _detail(case)
 
 

@@ -16,10 +16,10 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from psirt.cases import workflow
 from psirt.cases.models import Exploitation, MitigationKind
-from psirt.cases.services import MAX_REASON, MAX_TITLE
-from psirt.cases.workflow import CaseState
+from psirt.cases.services import workflow
+from psirt.cases.services.cases import MAX_REASON, MAX_TITLE
+from psirt.cases.services.workflow import CaseState
 from psirt.lib.cvss import MAX_VECTOR_LENGTH
 from psirt.lib.cvss_metrics import Metric, metric_groups
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psirt.cases.workflow import FINISHED, CaseState
+from psirt.cases.services.workflow import FINISHED, CaseState
 
 
 class Severity(models.TextChoices):

@@ -30,7 +30,8 @@ from conftest import _make_user, client_for
 from psirt.accounts.models import Role
 from psirt.accounts.services import create_token
 from psirt.audit.models import AuditEvent
-from psirt.cases import remediation, services
+from psirt.cases.services import cases as case_services
+from psirt.cases.services import remediation
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.intake.services import IncomingFile, ReportInput, submit_report
 
@@ -86,10 +87,10 @@ def build_world() -> World:
     o["attachment"] = o["report"].attachments.get()
     o["inbox_report"] = _report(o["product"], "bob@x.test").report
     lead = users["lead"]
-    case = services.open_case(report=o["report"], actor=lead, title="RTSP overflow", assignees=[users["handler"]])
-    services.invite_engineer(case=case, engineer=users["invited"], actor=lead)
+    case = case_services.open_case(report=o["report"], actor=lead, title="RTSP overflow", assignees=[users["handler"]])
+    case_services.invite_engineer(case=case, engineer=users["invited"], actor=lead)
     o["case"] = case
-    o["reference"] = services.add_reference(case=case, value="CVE-2026-1111", actor=lead)
+    o["reference"] = case_services.add_reference(case=case, value="CVE-2026-1111", actor=lead)
     o["range"] = remediation.set_affected_range(case=case, product=o["product"], fixed=o["r2"], actor=lead)
     o["mitigation"] = remediation.add_mitigation(case=case, text_en="Disable RTSP", actor=lead)
     o["work_item"] = remediation.add_work_item(case=case, title="Patch", owner=users["invited"], actor=lead)

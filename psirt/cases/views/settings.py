@@ -1,4 +1,4 @@
-"""Leads' deadline settings (SPEC B3): remediation days per severity and the calendar's extra days.
+"""Leads' deadline settings: remediation days per severity and the calendar's extra days.
 
 Leads only (404 for everyone else). Every change goes through an audited service.
 """
@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from psirt.accounts.decorators import lead_required
-from psirt.cases import services
-from psirt.cases.deadlines import MAX_DAYS, remediation_table, set_remediation_days
 from psirt.cases.exceptions import CaseError
 from psirt.cases.models import CalendarDay, CalendarDayKind, Severity
+from psirt.cases.services import cases as case_services
+from psirt.cases.services.deadlines import MAX_DAYS, remediation_table, set_remediation_days
 
 
 class PolicyForm(forms.Form):
@@ -82,7 +82,7 @@ def deadline_settings(request: HttpRequest) -> HttpResponse:
             day = DayForm(request.POST)
             if not day.is_valid():
                 return _page(request, day=day, status=400)
-            services.set_calendar_day(
+            case_services.set_calendar_day(
                 date=day.cleaned_data["date"],
                 kind=day.cleaned_data["kind"],
                 note=day.cleaned_data["note"],
@@ -95,7 +95,7 @@ def deadline_settings(request: HttpRequest) -> HttpResponse:
                 date = dt.date.fromisoformat(request.POST.get("date", "")[:10])
             except ValueError:
                 return _page(request, status=400)
-            services.remove_calendar_day(date=date, actor=request.user, request=request)
+            case_services.remove_calendar_day(date=date, actor=request.user, request=request)
             messages.success(request, _("Calendar day removed."))
         else:
             return _page(request, status=400)

@@ -1,4 +1,4 @@
-"""Every change to a case (SPEC B2–B4, B7): keyword-only functions, audited in the same transaction.
+"""Every change to a case: keyword-only functions, audited in the same transaction.
 
 Views, the API and the CLI call these; they check who may act, raise domain exceptions
 (`psirt.cases.exceptions`) and keep the reporter's side (intake stage, deadlines) in step.
@@ -16,9 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
-from psirt.cases import workflow
 from psirt.cases.access import can_edit_case, can_view_case
-from psirt.cases.deadlines import remediation_days_for, rescore_deadline
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import (
     Assignment,
@@ -34,7 +32,12 @@ from psirt.cases.models import (
     ReferenceKind,
     StateChange,
 )
-from psirt.cases.workflow import CaseState
+from psirt.cases.services import workflow
+from psirt.cases.services.deadlines import remediation_days_for, rescore_deadline
+from psirt.cases.services.message_templates import render as render_template
+from psirt.cases.services.workflow import CaseState
+from psirt.intake.models import InboxState, Stage
+from psirt.intake.services import mark_taken, post_team_message, set_agreed_disclosure_date, set_stage
 from psirt.lib.business_days import Calendar, calendar_for_profile
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
@@ -71,7 +74,7 @@ def format_case_key(year: int, number: int) -> str:
     return f"CASE-{year}-{number:04d}"
 
 
-def _next_number(year: int) -> int:
+def next_case_number(year: int) -> int:
     """Next case number of `year` (see psirt.lib.sequences)."""
     return next_in_year(CaseSequence, year)
 
@@ -111,9 +114,6 @@ def open_case(
 
     The case inherits the report's product (and its line), its receipt time and acknowledgment deadline.
     """
-    from psirt.intake.models import InboxState
-    from psirt.intake.services import mark_taken
-
     _require_lead(actor)
     clean_title = _clean_title(title)
     with transaction.atomic():
@@ -122,7 +122,7 @@ def open_case(
             raise InvalidInput(_("This report is already in a case."))
         now = timezone.now()
         year = timezone.localtime(now).year
-        number = _next_number(year)
+        number = next_case_number(year)
         product = report.product
         ack_due = report.ack_due_at or _ack_due(report.created_at)
         case = Case.objects.create(
@@ -164,10 +164,6 @@ def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpReques
     issue is known). If their report reached us before every report already in the case, they were first:
     the link is marked `credited` (the advisory thanks them) and the message says so.
     """
-    from psirt.cases.message_templates import render as render_template
-    from psirt.intake.models import InboxState, Stage
-    from psirt.intake.services import mark_taken, post_team_message, set_stage
-
     _require_lead(actor)
     with transaction.atomic():
         report = type(report).objects.select_for_update().get(pk=report.pk)
@@ -266,8 +262,6 @@ def _label(state: str) -> str:
 
 def _sync_reports(*, case: Case, actor: Any, request: HttpRequest | None) -> None:
     """The case's own (non-duplicate) reports show the matching stage and deadline in the reporter portal."""
-    from psirt.intake.services import set_stage
-
     stage = workflow.REPORTER_STAGE[case.state]
     for link in case.case_reports.filter(is_duplicate=False).select_related("report"):
         report = link.report
@@ -539,8 +533,6 @@ def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | Non
 def set_disclosure_date(*, case: Case, date: dt.date | None, actor: Any, request: HttpRequest | None = None) -> Case:
     """Record the disclosure date agreed with the reporter(s) (or clear it); their portals show it and they
     are told by mail (through the intake)."""
-    from psirt.intake.services import set_agreed_disclosure_date
-
     _require_editor(actor, case)
     if date is not None and (not isinstance(date, dt.date) or not 2000 <= date.year <= 2200):
         raise InvalidInput(_("Enter a real date (YYYY-MM-DD)."))
