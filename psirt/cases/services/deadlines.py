@@ -194,7 +194,7 @@ def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now:
 def send_deadline_reminders(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Send what is due: the working day before a deadline to the case's assignees; after it, to the leads.
     Idempotent (each reminder once per deadline instant); safe to run as often as you like."""
-    from psirt.cases.services.cases import case_calendar
+    from psirt.cases.services.cases import case_calendar  # a cycle: services.cases imports this module
 
     now = now or timezone.now()
     calendar = case_calendar()
