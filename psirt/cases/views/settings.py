@@ -6,44 +6,19 @@ Leads only (404 for everyone else). Every change goes through an audited service
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from psirt.accounts.decorators import lead_required
 from psirt.cases.exceptions import CaseError
-from psirt.cases.models import CalendarDay, CalendarDayKind, Severity
+from psirt.cases.forms import DayForm, PolicyForm
+from psirt.cases.models import CalendarDay, Severity
 from psirt.cases.services import cases as case_services
-from psirt.cases.services.deadlines import MAX_DAYS, remediation_table, set_remediation_days
-
-
-class PolicyForm(forms.Form):
-    """One number of days per severity; empty means the organization's default."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for severity, label in Severity.choices:
-            self.fields[f"days_{severity}"] = forms.IntegerField(
-                label=label, required=False, min_value=1, max_value=MAX_DAYS
-            )
-
-
-class DayForm(forms.Form):
-    date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=CalendarDayKind.choices)
-    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=200)
-
-    def clean_date(self) -> dt.date:
-        value: dt.date = self.cleaned_data["date"]
-        if not 1990 <= value.year <= 2200:
-            raise forms.ValidationError(gettext_lazy("Enter a real date."))
-        return value
+from psirt.cases.services.deadlines import remediation_table, set_remediation_days
 
 
 def _page(
