@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
-from psirt.cases.access import can_edit_case, can_view_case
+from psirt.cases.access import can_view_case, require_case_editor
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import (
     Assignment,
@@ -63,11 +63,6 @@ def case_calendar() -> Calendar:
 def _require_lead(actor: Any) -> None:
     if not getattr(actor, "is_lead", False) or not getattr(actor, "is_active", False):
         raise NotAllowed(_("Only a lead can do this."))
-
-
-def _require_editor(actor: Any, case: Case) -> None:
-    if not can_edit_case(actor, case):
-        raise NotAllowed(_("Only a lead or a handler assigned to this case can change it."))
 
 
 def format_case_key(year: int, number: int) -> str:
@@ -205,7 +200,7 @@ def transition(
 ) -> Case:
     """Move a case along the workflow (only the allowed transitions), record who/when/why, stamp deadlines
     and move the reporters' stage (which writes to them)."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     clean_reason = _clean_reason(reason)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
@@ -300,7 +295,7 @@ def unassign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None =
 
 def invite_engineer(*, case: Case, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
     """Give a product engineer need-to-know of one case."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     if not getattr(engineer, "is_engineer", False) or not getattr(engineer, "is_active", False):
         raise InvalidInput(_("Only active product engineers can be invited."))
     with transaction.atomic():
@@ -318,7 +313,7 @@ def invite_engineer(*, case: Case, engineer: Any, actor: Any, request: HttpReque
 
 
 def revoke_invitation(*, case: Case, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     with transaction.atomic():
         if CaseInvitation.objects.filter(case=case, engineer=engineer).delete()[0]:
             record(
@@ -355,7 +350,7 @@ def invite_engineer_to_line(*, line: Any, engineer: Any, actor: Any, request: Ht
 def set_cvss(*, case: Case, vector: str, actor: Any, request: HttpRequest | None = None) -> Case:
     """Score a CVSS v3.1 or v4.0 vector and store it (normalised) with its scores; the case's severity
     follows the vector set last. InvalidInput names the offending metric."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     try:
         result = score_vector(vector)
     except CvssError as exc:
@@ -387,7 +382,7 @@ def set_cvss(*, case: Case, vector: str, actor: Any, request: HttpRequest | None
 
 def set_cwe(*, case: Case, cwe: int | str | None, actor: Any, request: HttpRequest | None = None) -> Case:
     """Set (or clear, with None/"") the case's CWE; only entries of the CWE list are accepted."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     number: int | None = None
     if cwe not in (None, ""):
         entry = lookup_cwe(cwe)  # type: ignore[arg-type]
@@ -411,7 +406,7 @@ def set_exploitation(
 ) -> Case:
     """Record the exploitation status; for proof of concept / active exploitation, when the team became
     aware (default now; never in the future — CRA clocks start there)."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     if status not in Exploitation.values:
         raise InvalidInput(_("Choose none, proof of concept or actively exploited."))
     now = timezone.now()
@@ -443,7 +438,7 @@ def set_exploitation(
 
 def add_reference(*, case: Case, value: str, actor: Any, request: HttpRequest | None = None) -> CaseReference:
     """Add a CVE / CNVD / CNNVD ID (recognised by its prefix, unique across cases) or an advisory link."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     text = (value or "").strip()
     try:
         if text.lower().startswith(("http://", "https://")):
@@ -477,7 +472,7 @@ def add_reference(*, case: Case, value: str, actor: Any, request: HttpRequest | 
 
 
 def remove_reference(*, reference: CaseReference, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_editor(actor, reference.case)
+    require_case_editor(actor, reference.case)
     with transaction.atomic():
         record(
             action="case.reference_removed",
@@ -533,7 +528,7 @@ def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | Non
 def set_disclosure_date(*, case: Case, date: dt.date | None, actor: Any, request: HttpRequest | None = None) -> Case:
     """Record the disclosure date agreed with the reporter(s) (or clear it); their portals show it and they
     are told by mail (through the intake)."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     if date is not None and (not isinstance(date, dt.date) or not 2000 <= date.year <= 2200):
         raise InvalidInput(_("Enter a real date (YYYY-MM-DD)."))
     with transaction.atomic():
