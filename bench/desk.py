@@ -74,7 +74,7 @@ def populate() -> dict[str, Any]:
 
     from psirt.accounts.models import Role, User
     from psirt.cases.models import Assignment, Case, CaseReport, StateChange
-    from psirt.cases.workflow import CaseState
+    from psirt.cases.services.workflow import CaseState
     from psirt.catalog.models import FirmwareRelease, Product, ProductLine
     from psirt.intake.models import AuthorKind, InboxState, Message, Report, Stage, Via
 

@@ -134,7 +134,7 @@ def mark_case_published(*, case: Any, actor: Any, request: HttpRequest | None = 
     """Move a case forward along the main path to "published" through the case desk's `transition` service
     (which records each step and updates the reporters' timelines). Already published or closed: nothing."""
     from psirt.cases.models import Case
-    from psirt.cases.services import transition
+    from psirt.cases.services.cases import transition
 
     case = Case.objects.get(pk=case.pk)
     if case.state in ("published", "closed"):
@@ -149,10 +149,10 @@ def create_demo_case(*, product: Any, title: str, disclosure_date: dt.date, expl
     """A demo case awaiting disclosure (for `psirt.advisories.demo` only), numbered by the case desk's own
     sequence so it never collides with the cases the case desk's demo or people create."""
     from psirt.cases.models import Assignment, Case
-    from psirt.cases.services import _next_number, format_case_key
+    from psirt.cases.services.cases import format_case_key, next_case_number
 
     year = timezone.localtime().year
-    number = _next_number(year)
+    number = next_case_number(year)
     case = Case.objects.create(
         key=format_case_key(year, number),
         year=year,

@@ -20,7 +20,7 @@ from django.utils import timezone
 from psirt.advisories import services
 from psirt.advisories.case_facts import create_demo_case
 from psirt.advisories.models import Advisory
-from psirt.cases import services as case_services
+from psirt.cases.services import cases as case_services
 from psirt.catalog.models import FirmwareRelease, Product
 
 Log = Callable[[str], None]

@@ -1,4 +1,4 @@
-"""Who may see and change a case: the one place that decides (SPEC B2 need-to-know).
+"""Who may see and change a case: the one place that decides (need-to-know).
 
 Leads see every case. A handler sees the cases assigned to them. A product engineer sees the cases they are
 invited to, and every case of a product line they are invited to. To everyone else a case does not exist:
@@ -15,8 +15,10 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
+from psirt.cases.exceptions import NotAllowed
 from psirt.cases.models import Assignment, Case, CaseInvitation, LineInvitation
 
 
@@ -56,6 +58,12 @@ def can_edit_case(user: Any, case: Case) -> bool:
     if not _active(user) or getattr(user, "is_engineer", False):
         return False
     return bool(getattr(user, "is_lead", False)) or Assignment.objects.filter(case=case, user=user).exists()
+
+
+def require_case_editor(actor: Any, case: Case) -> None:
+    """Raise NotAllowed unless `actor` may change `case` (a lead, or a handler assigned to it)."""
+    if not can_edit_case(actor, case):
+        raise NotAllowed(_("Only a lead or a handler assigned to this case can change it."))
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

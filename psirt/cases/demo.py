@@ -194,10 +194,11 @@ def _report(product: Any, text: str, n: int, lang: str = "en") -> Any:
 
 def load_demo_cases(log: Log = print) -> None:
     """Create the demo cases and inbox reports that do not exist yet."""
-    from psirt.cases import remediation, services
-    from psirt.cases.conversation import post_message
-    from psirt.cases.message_templates import render
     from psirt.cases.models import Case
+    from psirt.cases.services import cases as services
+    from psirt.cases.services import remediation
+    from psirt.cases.services.message_templates import render
+    from psirt.cases.services.messages import post_message
     from psirt.catalog.models import FirmwareRelease, Product
 
     lead, handlers = _people()

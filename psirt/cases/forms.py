@@ -16,12 +16,14 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from psirt.cases import workflow
-from psirt.cases.models import Exploitation, MitigationKind
-from psirt.cases.services import MAX_REASON, MAX_TITLE
-from psirt.cases.workflow import CaseState
+from psirt.cases.models import Exploitation, MitigationKind, Severity
+from psirt.cases.services import workflow
+from psirt.cases.services.cases import MAX_REASON, MAX_TITLE
+from psirt.cases.services.deadlines import MAX_DAYS
+from psirt.cases.services.workflow import CaseState
 from psirt.lib.cvss import MAX_VECTOR_LENGTH
 from psirt.lib.cvss_metrics import Metric, metric_groups
+from psirt.organization.models import CalendarDayKind
 
 
 class FastSelect(forms.Select):
@@ -347,5 +349,30 @@ class WorkItemForm(DeskForm):
     def clean_due_date(self) -> dt.date | None:
         value: dt.date | None = self.cleaned_data.get("due_date")
         if value is not None and not 2000 <= value.year <= 2200:
+            raise forms.ValidationError(_("Enter a real date."))
+        return value
+
+
+class PolicyForm(forms.Form):
+    """One number of days per severity; empty means the organization's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for severity, label in Severity.choices:
+            self.fields[f"days_{severity}"] = forms.IntegerField(
+                label=label, required=False, min_value=1, max_value=MAX_DAYS
+            )
+
+
+class DayForm(forms.Form):
+    """An extra day off or a (make-up) working day of the leads' calendar."""
+
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    kind = forms.ChoiceField(label=_("Kind"), choices=CalendarDayKind.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+    def clean_date(self) -> dt.date:
+        value: dt.date = self.cleaned_data["date"]
+        if not 1990 <= value.year <= 2200:
             raise forms.ValidationError(_("Enter a real date."))
         return value

@@ -240,7 +240,7 @@ def test_publishing_updates_the_reporters_timeline_and_audits(
 def test_the_case_desks_remediation_counts_and_prefills(
     product: Product, releases: dict[str, FirmwareRelease], lead: User, yesterday: dt.date
 ) -> None:
-    from psirt.cases.remediation import add_mitigation, set_affected_range
+    from psirt.cases.services.remediation import add_mitigation, set_affected_range
 
     fixed_case = make_case(product=product, disclosure_date=yesterday)
     set_affected_range(

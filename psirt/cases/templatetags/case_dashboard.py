@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from psirt.cases.dashboard import dashboard_context
+from psirt.cases.views.dashboard import dashboard_context
 
 register = template.Library()
 

@@ -8,9 +8,9 @@ from django.http import Http404
 
 from psirt.accounts.models import Role, User
 from psirt.audit.models import AuditEvent
-from psirt.cases import services
 from psirt.cases.access import can_edit_case, can_view_case, get_case_for, visible_cases
 from psirt.cases.models import Case
+from psirt.cases.services import cases as case_services
 from psirt.intake.access import get_report_for
 
 pytestmark = pytest.mark.django_db
@@ -18,20 +18,20 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    return services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+    return case_services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
 
 
 @pytest.fixture
 def invited_engineer(lead, case):
     user = User.objects.create_user("invited-engineer@persona.test", "pw-Quokka-42", role=Role.ENGINEER)
-    services.invite_engineer(case=case, engineer=user, actor=lead)
+    case_services.invite_engineer(case=case, engineer=user, actor=lead)
     return user
 
 
 @pytest.fixture
 def line_engineer(lead, line):
     user = User.objects.create_user("line-engineer@persona.test", "pw-Quokka-42", role=Role.ENGINEER)
-    services.invite_engineer_to_line(line=line, engineer=user, actor=lead)
+    case_services.invite_engineer_to_line(line=line, engineer=user, actor=lead)
     return user
 
 
@@ -60,7 +60,7 @@ def test_engineer_invited_to_the_case_or_its_line_reads_but_cannot_edit(
 
 
 def test_engineer_of_another_line_or_not_invited_gets_404(lead, engineer, other_line, case: Case) -> None:
-    services.invite_engineer_to_line(line=other_line, engineer=engineer, actor=lead)
+    case_services.invite_engineer_to_line(line=other_line, engineer=engineer, actor=lead)
     with pytest.raises(Http404):
         get_case_for(engineer, case.public_id)
     assert list(visible_cases(engineer)) == []
@@ -98,7 +98,7 @@ def test_visible_cases_is_one_query_whatever_the_number_of_cases(
     from psirt.tests.factories import make_report
 
     for i in range(5):
-        services.open_case(
+        case_services.open_case(
             report=make_report(product, email=f"r{i}@x.test"), actor=lead, title=f"Case {i}", assignees=[handler]
         )
     with django_assert_num_queries(1):

@@ -1,4 +1,4 @@
-"""The access matrix (issue 4 §3): every desk and API URL × every persona → the expected status.
+"""The access matrix: every desk and API URL × every persona → the expected status.
 
 The URL map is resolved at test time: a desk URL (namespace `desk:`) or an API operation (from the OpenAPI
 schema: method + path) without an entry in `DESK` / `API` below fails `test_every_url_has_an_entry`. Add the
@@ -30,7 +30,8 @@ from conftest import _make_user, client_for
 from psirt.accounts.models import Role
 from psirt.accounts.services import create_token
 from psirt.audit.models import AuditEvent
-from psirt.cases import remediation, services
+from psirt.cases.services import cases as case_services
+from psirt.cases.services import remediation
 from psirt.catalog.models import Product
 from psirt.intake.services import IncomingFile
 from psirt.tests.factories import make_line, make_product, make_release, submit_test_report
@@ -82,10 +83,10 @@ def build_world() -> World:
     o["attachment"] = o["report"].attachments.get()
     o["inbox_report"] = _report(o["product"], "bob@x.test").report
     lead = users["lead"]
-    case = services.open_case(report=o["report"], actor=lead, title="RTSP overflow", assignees=[users["handler"]])
-    services.invite_engineer(case=case, engineer=users["invited"], actor=lead)
+    case = case_services.open_case(report=o["report"], actor=lead, title="RTSP overflow", assignees=[users["handler"]])
+    case_services.invite_engineer(case=case, engineer=users["invited"], actor=lead)
     o["case"] = case
-    o["reference"] = services.add_reference(case=case, value="CVE-2026-1111", actor=lead)
+    o["reference"] = case_services.add_reference(case=case, value="CVE-2026-1111", actor=lead)
     o["range"] = remediation.set_affected_range(case=case, product=o["product"], fixed=o["r2"], actor=lead)
     o["mitigation"] = remediation.add_mitigation(case=case, text_en="Disable RTSP", actor=lead)
     o["work_item"] = remediation.add_work_item(case=case, title="Patch", owner=users["invited"], actor=lead)

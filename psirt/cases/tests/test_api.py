@@ -8,8 +8,8 @@ from django.test import Client
 from psirt.accounts.models import Role, User
 from psirt.accounts.services import create_token
 from psirt.audit.models import AuditEvent
-from psirt.cases import services
 from psirt.cases.models import Case
+from psirt.cases.services import cases as case_services
 from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +22,16 @@ def bearer(user: User, scopes: tuple[str, ...] = ("cases:read",)) -> dict[str, s
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    case = services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
-    services.set_cvss(case=case, vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=lead)
-    services.add_reference(case=case, value="CVE-2026-1234", actor=lead)
+    case = case_services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+    case_services.set_cvss(case=case, vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=lead)
+    case_services.add_reference(case=case, value="CVE-2026-1234", actor=lead)
     return case
 
 
 @pytest.fixture
 def invited(lead, case: Case) -> User:
     user = User.objects.create_user("invited@persona.test", "pw-Quokka-42", role=Role.ENGINEER)
-    services.invite_engineer(case=case, engineer=user, actor=lead)
+    case_services.invite_engineer(case=case, engineer=user, actor=lead)
     return user
 
 
@@ -78,8 +78,8 @@ def test_unknown_or_malformed_ids_are_404(client: Client, lead, case: Case, bad:
 
 def test_state_filter_and_pagination(client: Client, lead, product, case: Case) -> None:
     for i in range(55):
-        services.open_case(report=make_report(product, email=f"r{i}@x.test"), actor=lead, title=f"Case {i}")
-    services.transition(case=case, to_state="acknowledged", actor=lead)
+        case_services.open_case(report=make_report(product, email=f"r{i}@x.test"), actor=lead, title=f"Case {i}")
+    case_services.transition(case=case, to_state="acknowledged", actor=lead)
     auth = bearer(lead)
     first = client.get("/api/v1/cases", headers=auth).json()
     assert (first["count"], first["pages"], len(first["results"])) == (56, 2, 50)
@@ -101,6 +101,6 @@ def test_listing_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(12) as few:
         client.get("/api/v1/cases", headers=auth)
     for i in range(20):
-        services.open_case(report=make_report(product, email=f"q{i}@x.test"), actor=lead, title=f"Case {i}")
+        case_services.open_case(report=make_report(product, email=f"q{i}@x.test"), actor=lead, title=f"Case {i}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/api/v1/cases", headers=auth)

@@ -9,8 +9,8 @@ from django.test import Client
 
 from psirt.accounts.models import User
 from psirt.accounts.services import create_token
-from psirt.cases import services
 from psirt.cases.models import Case
+from psirt.cases.services import cases as case_services
 from psirt.intake.models import Message, Stage
 from psirt.tests.factories import make_report
 
@@ -30,7 +30,7 @@ def send(client: Client, method: str, path: str, headers: dict[str, str], body: 
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    return services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+    return case_services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
 
 
 def test_lead_opens_a_case_from_an_inbox_report_by_tracking_id(client: Client, lead, handler, report) -> None:
@@ -102,7 +102,7 @@ def test_lead_attaches_a_duplicate_over_the_api(client: Client, lead, case: Case
 
 
 def test_case_detail_carries_people_and_remediation(client: Client, handler, case: Case, product) -> None:
-    from psirt.cases import remediation
+    from psirt.cases.services import remediation
     from psirt.catalog.models import FirmwareRelease
 
     fixed = FirmwareRelease.objects.create(product=product, version="2.0", position=2)

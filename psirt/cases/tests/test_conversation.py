@@ -7,9 +7,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from psirt.cases import services
-from psirt.cases.message_templates import TEMPLATES, render
 from psirt.cases.models import Case
+from psirt.cases.services import cases as case_services
+from psirt.cases.services.message_templates import TEMPLATES, render
 from psirt.intake.models import Message, Report
 from psirt.tests.factories import make_report
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    return services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+    return case_services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
 
 
 def url(case: Case, action: str = "") -> str:
@@ -45,7 +45,7 @@ def test_message_to_the_reporter_is_mailed_and_shown_apart_from_notes(
 
 
 def test_reporter_portal_never_shows_internal_notes(as_handler: Client, case: Case, report: Report, handler) -> None:
-    from psirt.cases.conversation import post_message
+    from psirt.cases.services.messages import post_message
 
     post_message(case=case, report=report, actor=handler, body="secret triage note", internal=True)
     post_message(case=case, report=report, actor=handler, body="Thanks, we are on it")
@@ -95,7 +95,7 @@ def test_a_template_does_not_reinterpret_the_reporters_name(report: Report) -> N
 def test_bad_messages_are_refused_with_a_reason(
     as_handler: Client, case: Case, report: Report, lead, product, invited_engineer_client: Client
 ) -> None:
-    other = services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Other")
+    other = case_services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Other")
     foreign = other.case_reports.get().report
     response = as_handler.post(url(case, "messages"), {"msg-report": str(foreign.public_id), "msg-body": "x"})
     assert response.status_code == 400  # not one of this case's reports
@@ -117,7 +117,7 @@ def invited_engineer_client(lead, case: Case) -> Client:
     from psirt.accounts.models import Role
 
     user = _make_user("inv@persona.test", Role.ENGINEER)
-    services.invite_engineer(case=case, engineer=user, actor=lead)
+    case_services.invite_engineer(case=case, engineer=user, actor=lead)
     return client_for(user)
 
 

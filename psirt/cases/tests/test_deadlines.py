@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from psirt.audit.models import AuditEvent
-from psirt.cases import services
-from psirt.cases.deadlines import remediation_days_for, send_deadline_reminders, set_remediation_days
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import Case, DeadlineReminder
+from psirt.cases.services import cases as case_services
+from psirt.cases.services.deadlines import remediation_days_for, send_deadline_reminders, set_remediation_days
 from psirt.organization.models import CalendarDay
 from psirt.tests.factories import make_report
 
@@ -27,12 +27,12 @@ LOW = "CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    return services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+    return case_services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
 
 
 def confirm(case: Case, actor) -> Case:
     for state in ("acknowledged", "triage", "confirmed"):
-        case = services.transition(case=case, to_state=state, actor=actor)
+        case = case_services.transition(case=case, to_state=state, actor=actor)
     return case
 
 
@@ -49,11 +49,11 @@ def test_remediation_is_due_90_calendar_days_after_confirmation_by_default(case:
 def test_leads_set_remediation_days_per_severity_and_rescoring_moves_the_deadline(case: Case, lead, handler) -> None:
     set_remediation_days(severity="Critical", days=30, actor=lead)
     assert remediation_days_for("Critical") == 30 and remediation_days_for("Low") == 90
-    services.set_cvss(case=case, vector=CRITICAL, actor=handler)
+    case_services.set_cvss(case=case, vector=CRITICAL, actor=handler)
     case = confirm(Case.objects.get(pk=case.pk), handler)
     assert case.confirmed_at is not None
     assert case.remediation_due_at == case.confirmed_at + dt.timedelta(days=30)
-    services.set_cvss(case=case, vector=LOW, actor=handler)
+    case_services.set_cvss(case=case, vector=LOW, actor=handler)
     case.refresh_from_db()
     assert case.remediation_due_at == case.confirmed_at + dt.timedelta(days=90)
     with pytest.raises(NotAllowed):
@@ -97,7 +97,7 @@ def test_deadline_settings_page_is_for_leads(as_lead: Client, as_handler: Client
 def _cases(n: int, lead, handler, product, *, start: int = 0) -> list[Case]:
     out = []
     for i in range(start, start + n):
-        c = services.open_case(
+        c = case_services.open_case(
             report=make_report(product, email=f"r{i}@x.test"), actor=lead, title=f"Case {i}", assignees=[handler]
         )
         out.append(c)
@@ -207,7 +207,7 @@ def test_acknowledged_cases_and_moved_deadlines(case: Case, handler, lead, djang
         # The deadline moves: a new instant gets its own reminder.
         Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 10))
         assert send_deadline_reminders(now=at(2026, 3, 9, 8))["assignees"] == 1
-        services.transition(case=case, to_state="acknowledged", actor=handler)
+        case_services.transition(case=case, to_state="acknowledged", actor=handler)
         assert send_deadline_reminders(now=at(2026, 3, 11, 8)) == {"assignees": 0, "leads": 0}
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from psirt.cases.demo import load_demo_cases
 from psirt.cases.models import Case
-from psirt.cases.workflow import CaseState
+from psirt.cases.services.workflow import CaseState
 from psirt.catalog import demo as catalog_demo
 from psirt.intake.models import InboxState, Report
 

@@ -8,8 +8,8 @@ from django.test import Client
 from conftest import _make_user, client_for
 from psirt.accounts.models import Role, User
 from psirt.audit.models import AuditEvent
-from psirt.cases import services
 from psirt.cases.models import Case
+from psirt.cases.services import cases as case_services
 from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
@@ -17,16 +17,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    case = services.open_case(report=report, actor=lead, title="RCE in <b>web</b> UI", assignees=[handler])
-    services.set_cwe(case=case, cwe=78, actor=lead)
-    services.add_reference(case=case, value="https://example.com/adv?a=1&b=<x>", actor=lead)
+    case = case_services.open_case(report=report, actor=lead, title="RCE in <b>web</b> UI", assignees=[handler])
+    case_services.set_cwe(case=case, cwe=78, actor=lead)
+    case_services.add_reference(case=case, value="https://example.com/adv?a=1&b=<x>", actor=lead)
     return case
 
 
 @pytest.fixture
 def invited(lead, case: Case) -> User:
     user = _make_user("invited@persona.test", Role.ENGINEER)  # with TOTP, as staff must have
-    services.invite_engineer(case=case, engineer=user, actor=lead)
+    case_services.invite_engineer(case=case, engineer=user, actor=lead)
     return user
 
 
@@ -90,8 +90,8 @@ def test_unknown_case_ids_are_404(as_lead: Client, bad: str) -> None:
 
 
 def test_filters_search_and_sorting(lead, handler, product, case: Case) -> None:
-    other = services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Telnet backdoor")
-    services.transition(case=other, to_state="rejected", actor=lead, reason="not ours")
+    other = case_services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Telnet backdoor")
+    case_services.transition(case=other, to_state="rejected", actor=lead, reason="not ours")
     client = client_for(lead)
 
     def keys(query: str) -> list[str]:
@@ -136,6 +136,6 @@ def test_case_list_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(50) as baseline:
         client.get(url_list())
     for i in range(15):
-        services.open_case(report=make_report(product, email=f"q{i}@x.test"), actor=lead, title=f"Case {i}")
+        case_services.open_case(report=make_report(product, email=f"q{i}@x.test"), actor=lead, title=f"Case {i}")
     with django_assert_max_num_queries(len(baseline.captured_queries)):
         client.get(url_list())

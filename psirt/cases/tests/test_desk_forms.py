@@ -13,8 +13,8 @@ from django.utils import timezone
 from conftest import _make_user, client_for
 from psirt.accounts.models import Role, User
 from psirt.audit.models import AuditEvent
-from psirt.cases import services
 from psirt.cases.models import Case, CaseReference
+from psirt.cases.services import cases as case_services
 from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
@@ -22,13 +22,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    return services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+    return case_services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
 
 
 @pytest.fixture
 def invited(lead, case: Case) -> User:
     user = _make_user("invited@persona.test", Role.ENGINEER)
-    services.invite_engineer(case=case, engineer=user, actor=lead)
+    case_services.invite_engineer(case=case, engineer=user, actor=lead)
     return user
 
 
@@ -91,11 +91,11 @@ def test_reopening_needs_a_reason_and_goes_back_to_triage(as_handler: Client, ca
 def test_marking_a_duplicate_needs_a_case_number_the_handler_can_see(
     as_handler: Client, case: Case, lead, handler, product
 ) -> None:
-    other = services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Original")
+    other = case_services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Original")
     data = {"to_state": "duplicate", "reason": "Same bug", "duplicate_of": other.key}
     response = as_handler.post(url(case, "transition"), data)
     assert response.status_code == 422 and fresh(case).state == "new"  # not assigned to `other`: unknown
-    services.assign(case=other, user=handler, actor=lead)
+    case_services.assign(case=other, user=handler, actor=lead)
     data["duplicate_of"] = other.key.lower()
     assert as_handler.post(url(case, "transition"), data).status_code == 302
     assert fresh(case).duplicate_of == other
@@ -247,7 +247,7 @@ def test_cwe_picker_explains_unknown_and_ambiguous_input(as_handler: Client, cas
     response = as_handler.post(url(case, "cwe"), {"cwe": "improper"})
     assert response.status_code == 422 and "Several weaknesses match" in response.content.decode()
     assert as_handler.post(url(case, "cwe"), {"cwe": "x" * 1000}).status_code == 400
-    services.set_cwe(case=case, cwe=79, actor=case.created_by)
+    case_services.set_cwe(case=case, cwe=79, actor=case.created_by)
     assert as_handler.post(url(case, "cwe"), {"cwe": ""}).status_code == 302 and fresh(case).cwe_id is None
 
 
@@ -281,8 +281,8 @@ def test_references_are_added_validated_and_removed(as_handler: Client, case: Ca
     assert list(case.references.values_list("value", flat=True)) == ["CVE-2026-12345"]
     response = as_handler.post(url(case, "references"), {"value": "CVE-26-1"})
     assert response.status_code == 422
-    other = services.open_case(report=make_report(product, email="z@x.test"), actor=lead, title="Other")
-    services.add_reference(case=other, value="CNVD-2026-12345", actor=lead)
+    other = case_services.open_case(report=make_report(product, email="z@x.test"), actor=lead, title="Other")
+    case_services.add_reference(case=other, value="CNVD-2026-12345", actor=lead)
     response = as_handler.post(url(case, "references"), {"value": "CNVD-2026-12345"})
     assert response.status_code == 409 and "another case" in response.content.decode()
     assert other.key not in response.content.decode()

@@ -10,9 +10,10 @@ from django.test import Client
 from conftest import _make_user, client_for
 from psirt.accounts.models import Role, User
 from psirt.advisories.case_facts import facts_for_case
-from psirt.cases import remediation, services
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import AffectedRange, Case, Mitigation, WorkItem
+from psirt.cases.services import cases as case_services
+from psirt.cases.services import remediation
 from psirt.catalog.models import FirmwareRelease, Product
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    return services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+    return case_services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def releases(product: Product) -> dict[str, FirmwareRelease]:
 @pytest.fixture
 def invited(lead, case: Case) -> User:
     user = _make_user("invited@persona.test", Role.ENGINEER)
-    services.invite_engineer(case=case, engineer=user, actor=lead)
+    case_services.invite_engineer(case=case, engineer=user, actor=lead)
     return user
 
 
@@ -137,7 +138,7 @@ def test_the_owner_marks_their_work_item_done_but_changes_nothing_else(case: Cas
 def test_work_item_of_another_case_is_not_found(as_handler: Client, case: Case, lead, handler, product) -> None:
     from psirt.tests.factories import make_report
 
-    other = services.open_case(
+    other = case_services.open_case(
         report=make_report(product, email="o@x.test"), actor=lead, title="Other", assignees=[handler]
     )
     item = remediation.add_work_item(case=other, title="x", actor=handler)

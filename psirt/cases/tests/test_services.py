@@ -1,4 +1,4 @@
-"""Opening cases, moving them, scoring, CWE, exploitation, references and the calendar — through services."""
+"""Opening cases, moving them, scoring, CWE, exploitation, references and the calendar — through case_services."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.core import mail
 from django.utils import timezone
 
 from psirt.audit.models import AuditEvent
-from psirt.cases import services
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import Case, CaseReference
+from psirt.cases.services import cases as case_services
 from psirt.intake.models import InboxState, Stage
 from psirt.organization.queries import acknowledgment_due
 from psirt.tests.factories import make_report
@@ -24,11 +24,11 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture
 def case(lead, handler, report) -> Case:
-    return services.open_case(report=report, actor=lead, title="  RCE in   web UI ", assignees=[handler])
+    return case_services.open_case(report=report, actor=lead, title="  RCE in   web UI ", assignees=[handler])
 
 
 def test_lead_opens_a_case_from_an_inbox_report(lead, handler, report, line, product) -> None:
-    case = services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
+    case = case_services.open_case(report=report, actor=lead, title="RCE in web UI", assignees=[handler])
     assert case.key == f"CASE-{timezone.localtime().year}-0001"
     assert (case.state, case.product, case.product_line, case.received_at) == ("new", product, line, report.created_at)
     assert case.ack_due_at == report.ack_due_at
@@ -36,22 +36,22 @@ def test_lead_opens_a_case_from_an_inbox_report(lead, handler, report, line, pro
     assert report.inbox_state == InboxState.TAKEN
     assert list(case.assignees.all()) == [handler]
     assert AuditEvent.objects.filter(action="case.opened", target_id=str(case.public_id)).exists()
-    second = services.open_case(report=make_report(product, email="b@x.test"), actor=lead, title="Another")
+    second = case_services.open_case(report=make_report(product, email="b@x.test"), actor=lead, title="Another")
     assert second.key.endswith("-0002")
 
 
 def test_handler_cannot_open_cases_and_a_report_opens_only_one(lead, handler, report) -> None:
     with pytest.raises(NotAllowed):
-        services.open_case(report=report, actor=handler, title="Mine")
-    services.open_case(report=report, actor=lead, title="First")
+        case_services.open_case(report=report, actor=handler, title="Mine")
+    case_services.open_case(report=report, actor=lead, title="First")
     with pytest.raises(InvalidInput, match="already in a case"):
-        services.open_case(report=report, actor=lead, title="Second")
+        case_services.open_case(report=report, actor=lead, title="Second")
 
 
 @pytest.mark.parametrize("title", ["", "   ", "x" * 201])
 def test_case_title_is_required_and_bounded(lead, report, title: str) -> None:
     with pytest.raises(InvalidInput):
-        services.open_case(report=report, actor=lead, title=title)
+        case_services.open_case(report=report, actor=lead, title=title)
     assert not Case.objects.exists()
 
 
@@ -61,7 +61,7 @@ def test_duplicate_report_joins_the_case_and_its_reporter_is_told(
     dup = make_report(product, email="second@x.test")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.attach_duplicate(report=dup, case=case, actor=lead)
+        case_services.attach_duplicate(report=dup, case=case, actor=lead)
     dup.refresh_from_db()
     assert (dup.inbox_state, dup.stage) == (InboxState.TAKEN, Stage.DUPLICATE)
     assert any("second@x.test" in m.to for m in mail.outbox)
@@ -69,7 +69,7 @@ def test_duplicate_report_joins_the_case_and_its_reporter_is_told(
 
 
 def test_acknowledging_stamps_the_time_and_moves_the_reporters_stage(handler, case: Case, report) -> None:
-    services.transition(case=case, to_state="acknowledged", actor=handler)
+    case_services.transition(case=case, to_state="acknowledged", actor=handler)
     case.refresh_from_db()
     report.refresh_from_db()
     assert case.acknowledged_at is not None
@@ -78,7 +78,7 @@ def test_acknowledging_stamps_the_time_and_moves_the_reporters_stage(handler, ca
 
 def test_confirming_sets_the_remediation_deadline_for_case_and_reporter(handler, case: Case, report) -> None:
     for state in ("acknowledged", "triage", "confirmed"):
-        services.transition(case=case, to_state=state, actor=handler)
+        case_services.transition(case=case, to_state=state, actor=handler)
     case.refresh_from_db()
     report.refresh_from_db()
     assert case.confirmed_at is not None
@@ -88,22 +88,22 @@ def test_confirming_sets_the_remediation_deadline_for_case_and_reporter(handler,
 
 
 def test_marking_duplicate_needs_the_other_case(lead, handler, case: Case, product) -> None:
-    other = services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Original")
+    other = case_services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Original")
     with pytest.raises(InvalidInput, match="duplicates"):
-        services.transition(case=case, to_state="duplicate", actor=handler, reason="same bug")
+        case_services.transition(case=case, to_state="duplicate", actor=handler, reason="same bug")
     with pytest.raises(InvalidInput):
-        services.transition(case=case, to_state="duplicate", actor=handler, reason="same bug", duplicate_of=case)
+        case_services.transition(case=case, to_state="duplicate", actor=handler, reason="same bug", duplicate_of=case)
     # The handler is not assigned to the other case: they cannot point at it.
     with pytest.raises(InvalidInput):
-        services.transition(case=case, to_state="duplicate", actor=handler, reason="same bug", duplicate_of=other)
-    services.transition(case=case, to_state="duplicate", actor=lead, reason="same bug", duplicate_of=other)
+        case_services.transition(case=case, to_state="duplicate", actor=handler, reason="same bug", duplicate_of=other)
+    case_services.transition(case=case, to_state="duplicate", actor=lead, reason="same bug", duplicate_of=other)
     case.refresh_from_db()
     assert case.duplicate_of == other and case.closed_at is not None
 
 
 def test_reopening_clears_the_closing_time(lead, case: Case) -> None:
-    services.transition(case=case, to_state="rejected", actor=lead, reason="not reproducible")
-    services.transition(case=case, to_state="triage", actor=lead, reason="new proof from the reporter")
+    case_services.transition(case=case, to_state="rejected", actor=lead, reason="not reproducible")
+    case_services.transition(case=case, to_state="triage", actor=lead, reason="new proof from the reporter")
     case.refresh_from_db()
     assert case.state == "triage" and case.closed_at is None
     assert AuditEvent.objects.filter(action="case.reopened").count() == 1
@@ -112,17 +112,17 @@ def test_reopening_clears_the_closing_time(lead, case: Case) -> None:
 def test_only_leads_and_assignees_change_a_case(other_handler, engineer, case: Case) -> None:
     for user in (other_handler, engineer):
         with pytest.raises(NotAllowed):
-            services.transition(case=case, to_state="acknowledged", actor=user)
+            case_services.transition(case=case, to_state="acknowledged", actor=user)
         with pytest.raises(NotAllowed):
-            services.set_cvss(case=case, vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=user)
+            case_services.set_cvss(case=case, vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=user)
 
 
 def test_scoring_stores_normalised_vectors_and_severity(handler, case: Case) -> None:
-    services.set_cvss(case=case, vector="CVSS:3.1/C:H/I:H/A:H/AV:N/AC:L/PR:N/UI:N/S:U/E:X", actor=handler)
+    case_services.set_cvss(case=case, vector="CVSS:3.1/C:H/I:H/A:H/AV:N/AC:L/PR:N/UI:N/S:U/E:X", actor=handler)
     case.refresh_from_db()
     assert case.cvss31_vector == "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
     assert (case.cvss31_base, case.severity) == (Decimal("9.8"), "Critical")
-    services.set_cvss(
+    case_services.set_cvss(
         case=case, vector="CVSS:4.0/AV:P/AC:H/AT:P/PR:H/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N", actor=handler
     )
     case.refresh_from_db()
@@ -132,54 +132,54 @@ def test_scoring_stores_normalised_vectors_and_severity(handler, case: Case) -> 
 
 def test_invalid_vector_names_the_metric_and_changes_nothing(handler, case: Case) -> None:
     with pytest.raises(InvalidInput, match="AV"):
-        services.set_cvss(case=case, vector="CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=handler)
+        case_services.set_cvss(case=case, vector="CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=handler)
     case.refresh_from_db()
     assert case.cvss31_vector == "" and case.severity == ""
 
 
 def test_cwe_must_come_from_the_list(handler, case: Case) -> None:
-    services.set_cwe(case=case, cwe="CWE-787", actor=handler)
+    case_services.set_cwe(case=case, cwe="CWE-787", actor=handler)
     assert Case.objects.get(pk=case.pk).cwe_id == 787
     with pytest.raises(InvalidInput):
-        services.set_cwe(case=case, cwe="CWE-999999", actor=handler)
-    services.set_cwe(case=case, cwe=None, actor=handler)
+        case_services.set_cwe(case=case, cwe="CWE-999999", actor=handler)
+    case_services.set_cwe(case=case, cwe=None, actor=handler)
     assert Case.objects.get(pk=case.pk).cwe_id is None
 
 
 def test_exploitation_records_when_the_team_became_aware(handler, case: Case) -> None:
     aware = dt.datetime(2026, 3, 2, 9, 30, tzinfo=SHANGHAI)
-    services.set_exploitation(case=case, status="active", aware_at=aware, actor=handler)
+    case_services.set_exploitation(case=case, status="active", aware_at=aware, actor=handler)
     case.refresh_from_db()
     assert (case.exploitation, case.exploitation_aware_at) == ("active", aware)
     with pytest.raises(InvalidInput):
-        services.set_exploitation(
+        case_services.set_exploitation(
             case=case, status="active", aware_at=timezone.now() + dt.timedelta(days=1), actor=handler
         )
     with pytest.raises(InvalidInput):
-        services.set_exploitation(case=case, status="rumoured", actor=handler)
-    services.set_exploitation(case=case, status="none", actor=handler)
+        case_services.set_exploitation(case=case, status="rumoured", actor=handler)
+    case_services.set_exploitation(case=case, status="none", actor=handler)
     assert Case.objects.get(pk=case.pk).exploitation_aware_at is None
 
 
 def test_identifiers_are_unique_across_cases_and_hidden_cases_stay_hidden(lead, handler, case: Case, product) -> None:
-    ref = services.add_reference(case=case, value=" cve-2026-12345 ", actor=handler)
+    ref = case_services.add_reference(case=case, value=" cve-2026-12345 ", actor=handler)
     assert (ref.kind, ref.value) == ("cve", "CVE-2026-12345")
-    services.add_reference(case=case, value="CNNVD-202603-1234", actor=handler)
-    services.add_reference(case=case, value="https://www.openssl.org/news/secadv/20240625.txt", actor=handler)
+    case_services.add_reference(case=case, value="CNNVD-202603-1234", actor=handler)
+    case_services.add_reference(case=case, value="https://www.openssl.org/news/secadv/20240625.txt", actor=handler)
     with pytest.raises(ReferenceTaken, match="already has"):
-        services.add_reference(case=case, value="CVE-2026-12345", actor=handler)
+        case_services.add_reference(case=case, value="CVE-2026-12345", actor=handler)
 
-    other = services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Other")
+    other = case_services.open_case(report=make_report(product, email="o@x.test"), actor=lead, title="Other")
     with pytest.raises(ReferenceTaken) as info:
-        services.add_reference(case=other, value="CVE-2026-12345", actor=lead)
+        case_services.add_reference(case=other, value="CVE-2026-12345", actor=lead)
     assert case.key in info.value.message  # the lead may see the first case
-    services.assign(case=other, user=handler, actor=lead)
-    services.unassign(case=case, user=handler, actor=lead)
+    case_services.assign(case=other, user=handler, actor=lead)
+    case_services.unassign(case=case, user=handler, actor=lead)
     with pytest.raises(ReferenceTaken) as info:
-        services.add_reference(case=other, value="CVE-2026-12345", actor=handler)
+        case_services.add_reference(case=other, value="CVE-2026-12345", actor=handler)
     assert case.key not in info.value.message and "another case" in info.value.message
     # The same third-party advisory may concern several cases.
-    services.add_reference(case=other, value="https://www.openssl.org/news/secadv/20240625.txt", actor=lead)
+    case_services.add_reference(case=other, value="https://www.openssl.org/news/secadv/20240625.txt", actor=lead)
 
 
 @pytest.mark.parametrize(
@@ -187,7 +187,7 @@ def test_identifiers_are_unique_across_cases_and_hidden_cases_stay_hidden(lead, 
 )
 def test_malformed_references_are_refused(handler, case: Case, value: str) -> None:
     with pytest.raises(InvalidInput):
-        services.add_reference(case=case, value=value, actor=handler)
+        case_services.add_reference(case=case, value=value, actor=handler)
     assert not CaseReference.objects.exists()
 
 
@@ -195,21 +195,21 @@ def test_leads_calendar_days_move_acknowledgment_deadlines(lead, product) -> Non
     # Friday 6 March 2026, 10:00 in Shanghai: 5 business days → Friday 13 March, unless Monday 9 is a day off.
     received = dt.datetime(2026, 3, 6, 10, 0, tzinfo=SHANGHAI)
     assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
-    services.set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", note="Company retreat", actor=lead)
+    case_services.set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", note="Company retreat", actor=lead)
     assert acknowledgment_due(received) == dt.datetime(2026, 3, 16, 10, 0, tzinfo=SHANGHAI)
-    services.set_calendar_day(date=dt.date(2026, 3, 7), kind="workday", actor=lead)
+    case_services.set_calendar_day(date=dt.date(2026, 3, 7), kind="workday", actor=lead)
     assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
-    services.remove_calendar_day(date=dt.date(2026, 3, 9), actor=lead)
-    services.remove_calendar_day(date=dt.date(2026, 3, 7), actor=lead)
+    case_services.remove_calendar_day(date=dt.date(2026, 3, 9), actor=lead)
+    case_services.remove_calendar_day(date=dt.date(2026, 3, 7), actor=lead)
     assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
 
 
 def test_only_leads_edit_the_calendar(handler) -> None:
     with pytest.raises(NotAllowed):
-        services.set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", actor=handler)
+        case_services.set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", actor=handler)
 
 
 def test_transition_errors_do_not_leak_markup(lead, case: Case) -> None:
     with pytest.raises(TransitionNotAllowed) as info:
-        services.transition(case=case, to_state="published", actor=lead)
+        case_services.transition(case=case, to_state="published", actor=lead)
     assert "“New”" in info.value.message and "“Published”" in info.value.message

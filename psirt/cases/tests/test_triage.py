@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from psirt.cases import services
-from psirt.cases.duplicates import similarity, suggest_duplicates, tokens
 from psirt.cases.models import Case, CaseReport
+from psirt.cases.services import cases as case_services
+from psirt.cases.services.duplicates import similarity, suggest_duplicates, tokens
 from psirt.intake.models import InboxState, Message, Report, Stage
 from psirt.tests.factories import make_report
 
@@ -24,7 +24,7 @@ def url(report: Report, action: str = "") -> str:
 @pytest.fixture
 def existing(lead, handler, product) -> Case:
     first = make_report(product, email="first@x.test", description="Stack overflow in the RTSP server of the camera")
-    return services.open_case(report=first, actor=lead, title="RTSP stack overflow", assignees=[handler])
+    return case_services.open_case(report=first, actor=lead, title="RTSP stack overflow", assignees=[handler])
 
 
 def test_similar_text_scores_higher_than_unrelated_text() -> None:
@@ -40,7 +40,7 @@ def test_likely_duplicates_prefer_the_same_product_and_similar_text(lead, existi
     from psirt.catalog.models import Product
 
     router = Product.objects.create(line=other_line, slug="r1", name="Router R1")
-    unrelated = services.open_case(
+    unrelated = case_services.open_case(
         report=make_report(router, email="u@x.test", description="Weak default Wi-Fi password"),
         actor=lead,
         title="Wi-Fi",

@@ -6,10 +6,11 @@ import itertools
 
 import pytest
 
-from psirt.cases import services, workflow
 from psirt.cases.exceptions import TransitionNotAllowed
 from psirt.cases.models import Case, StateChange
-from psirt.cases.workflow import CaseState as S
+from psirt.cases.services import cases as case_services
+from psirt.cases.services import workflow
+from psirt.cases.services.workflow import CaseState as S
 
 # Written out independently of workflow.TRANSITIONS: the test checks the table, not itself.
 EXITS = {"rejected", "duplicate", "not_vulnerability", "out_of_scope"}
@@ -71,14 +72,16 @@ def test_service_allows_exactly_the_table(lead, bare_case: Case, target_case: Ca
     bare_case.refresh_from_db()
     duplicate_of = target_case if target == "duplicate" else None
     if (source, target) in ALLOWED:
-        services.transition(case=bare_case, to_state=target, actor=lead, reason="because", duplicate_of=duplicate_of)
+        case_services.transition(
+            case=bare_case, to_state=target, actor=lead, reason="because", duplicate_of=duplicate_of
+        )
         bare_case.refresh_from_db()
         assert bare_case.state == target
         change = StateChange.objects.get(case=bare_case)
         assert (change.from_state, change.to_state, change.actor, change.reason) == (source, target, lead, "because")
     else:
         with pytest.raises(TransitionNotAllowed):
-            services.transition(
+            case_services.transition(
                 case=bare_case, to_state=target, actor=lead, reason="because", duplicate_of=duplicate_of
             )
         bare_case.refresh_from_db()
@@ -95,12 +98,12 @@ def test_exits_going_back_and_reopening_need_a_reason(lead, bare_case: Case, sou
     Case.objects.filter(pk=bare_case.pk).update(state=source)
     bare_case.refresh_from_db()
     with pytest.raises(TransitionNotAllowed, match="reason"):
-        services.transition(case=bare_case, to_state=target, actor=lead, reason="   ")
-    services.transition(case=bare_case, to_state=target, actor=lead, reason="Reporter withdrew the claim.")
+        case_services.transition(case=bare_case, to_state=target, actor=lead, reason="   ")
+    case_services.transition(case=bare_case, to_state=target, actor=lead, reason="Reporter withdrew the claim.")
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("bogus", ["", "NEW", "archived", "<script>", "x" * 500])
 def test_unknown_target_states_are_refused(lead, bare_case: Case, bogus: str) -> None:
     with pytest.raises(TransitionNotAllowed):
-        services.transition(case=bare_case, to_state=bogus, actor=lead)
+        case_services.transition(case=bare_case, to_state=bogus, actor=lead)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from psirt.cases.deadlines import send_deadline_reminders
+from psirt.cases.services.deadlines import send_deadline_reminders
 
 
 class Command(BaseCommand):

@@ -8,21 +8,16 @@ before anything is parsed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django import forms as dj_forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from psirt.accounts.decorators import staff_required
 from psirt.accounts.models import Role, User
-from psirt.cases import services
-from psirt.cases.access import get_case_for, visible_cases
-from psirt.cases.conversation import case_reports, post_message, report_of_case
+from psirt.cases.access import visible_cases
 from psirt.cases.exceptions import CaseError, InvalidInput
 from psirt.cases.forms import (
     CvssForm,
@@ -35,29 +30,19 @@ from psirt.cases.forms import (
     TransitionForm,
 )
 from psirt.cases.models import Case, CaseReference
-from psirt.cases.views import assignable_people, case_context, invitable_engineers
-from psirt.cases.workflow import CaseState
+from psirt.cases.queries import assignable_people, case_reports, invitable_engineers
+from psirt.cases.services import cases as case_services
+from psirt.cases.services.messages import post_message, report_of_case
+from psirt.cases.services.workflow import CaseState
+from psirt.cases.views.context import back_to_case, case_or_404, case_page_again
 from psirt.lib.cvss import CvssError, build_vector, normalise_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.cwe import search as search_cwe
 
 
-def _back(case: Case, anchor: str) -> HttpResponseRedirect:
-    return HttpResponseRedirect(reverse("desk:cases:case", args=[case.public_id]) + f"#{anchor}")
-
-
-def _again(request: HttpRequest, case: Case, name: str, form: dj_forms.Form, status: int = 400) -> HttpResponse:
-    """The case page again, with this form bound (its errors and the typed values) and the status."""
-    return render(request, "cases/desk/case.html", case_context(request, case, {name: form}), status=status)
-
-
 def _refused(request: HttpRequest, case: Case, name: str, form: dj_forms.Form, exc: CaseError) -> HttpResponse:
     form.add_error(None, exc.message)
-    return _again(request, case, name, form, status=exc.status)
-
-
-def _case(request: HttpRequest, public_id: Any) -> Case:
-    return get_case_for(request.user, public_id, request=request)
+    return case_page_again(request, case, name, form, status=exc.status)
 
 
 def _person(public_id: str, roles: Sequence[str]) -> User | None:
@@ -70,10 +55,10 @@ def _person(public_id: str, roles: Sequence[str]) -> User | None:
 @staff_required
 @require_POST
 def transition(request: HttpRequest, public_id: str) -> HttpResponse:
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     form = TransitionForm(request.POST, state=case.state)
     if not form.is_valid():
-        return _again(request, case, "transition", form)
+        return case_page_again(request, case, "transition", form)
     target = form.cleaned_data["to_state"]
     duplicate_of = None
     if target == CaseState.DUPLICATE:
@@ -81,9 +66,9 @@ def transition(request: HttpRequest, public_id: str) -> HttpResponse:
         duplicate_of = visible_cases(request.user).filter(key=key).first() if key else None
         if duplicate_of is None:
             form.add_error("duplicate_of", _("Give the number of a case you can see, e.g. CASE-2026-0012."))
-            return _again(request, case, "transition", form, status=422)
+            return case_page_again(request, case, "transition", form, status=422)
     try:
-        services.transition(
+        case_services.transition(
             case=case,
             to_state=target,
             actor=request.user,
@@ -94,14 +79,14 @@ def transition(request: HttpRequest, public_id: str) -> HttpResponse:
     except CaseError as exc:
         return _refused(request, case, "transition", form, exc)
     messages.success(request, _("The case is now “%(state)s”.") % {"state": CaseState(target).label})
-    return _back(case, "workflow")
+    return back_to_case(case, "workflow")
 
 
 @staff_required
 @require_POST
 def people(request: HttpRequest, public_id: str) -> HttpResponse:
     """Assign / unassign a handler (leads), invite / uninvite a product engineer (editors)."""
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     action = request.POST.get("action", "")[:20]
     if action in ("assign", "unassign"):
         name, pool, roles = "assign", assignable_people(case), [Role.HANDLER, Role.LEAD]
@@ -112,7 +97,7 @@ def people(request: HttpRequest, public_id: str) -> HttpResponse:
     if action in ("assign", "invite"):
         form = PersonForm(request.POST, people=pool)
         if not form.is_valid():
-            return _again(request, case, name, form)
+            return case_page_again(request, case, name, form)
         person = _person(form.cleaned_data["user"], roles)
     else:
         form = PersonForm(people=pool)
@@ -121,20 +106,20 @@ def people(request: HttpRequest, public_id: str) -> HttpResponse:
             raise Http404  # removing someone who is not there: nothing to find
     if person is None:
         form.add_error(None, _("Choose a person from the list."))
-        return _again(request, case, name, form, status=422)
+        return case_page_again(request, case, name, form, status=422)
     try:
         if action == "assign":
-            services.assign(case=case, user=person, actor=request.user, request=request)
+            case_services.assign(case=case, user=person, actor=request.user, request=request)
         elif action == "unassign":
-            services.unassign(case=case, user=person, actor=request.user, request=request)
+            case_services.unassign(case=case, user=person, actor=request.user, request=request)
         elif action == "invite":
-            services.invite_engineer(case=case, engineer=person, actor=request.user, request=request)
+            case_services.invite_engineer(case=case, engineer=person, actor=request.user, request=request)
         else:
-            services.revoke_invitation(case=case, engineer=person, actor=request.user, request=request)
+            case_services.revoke_invitation(case=case, engineer=person, actor=request.user, request=request)
     except CaseError as exc:
         return _refused(request, case, name, form, exc)
     messages.success(request, _("People updated."))
-    return _back(case, "people")
+    return back_to_case(case, "people")
 
 
 @staff_required
@@ -142,13 +127,13 @@ def people(request: HttpRequest, public_id: str) -> HttpResponse:
 def cvss(request: HttpRequest, public_id: str, version: str) -> HttpResponse:
     """Score one calculator. A vector typed into the text field wins if it differs from the one the form
     showed; otherwise the metric choices build the vector. The page then shows both in agreement."""
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     if version not in ("31", "40"):
         raise Http404
     name, dotted = ("cvss31", "3.1") if version == "31" else ("cvss40", "4.0")
     form = CvssForm(request.POST, version=dotted)
     if not form.is_valid():
-        return _again(request, case, name, form)
+        return case_page_again(request, case, name, form)
     typed = (form.cleaned_data["vector"] or "").strip()
     shown = (form.cleaned_data["shown_vector"] or "").strip()
     try:
@@ -156,16 +141,16 @@ def cvss(request: HttpRequest, public_id: str, version: str) -> HttpResponse:
         vector = normalise_vector(typed) if typed and typed != shown else build_vector(dotted, form.metric_values())
     except CvssError as exc:
         form.add_error("vector", exc.message)
-        return _again(request, case, name, form, status=422)
+        return case_page_again(request, case, name, form, status=422)
     try:
-        services.set_cvss(case=case, vector=vector, actor=request.user, request=request)
+        case_services.set_cvss(case=case, vector=vector, actor=request.user, request=request)
     except InvalidInput as exc:
         form.add_error("vector", exc.message)
-        return _again(request, case, name, form, status=exc.status)
+        return case_page_again(request, case, name, form, status=exc.status)
     except CaseError as exc:
         return _refused(request, case, name, form, exc)
     messages.success(request, _("CVSS score saved."))
-    return _back(case, "risk")
+    return back_to_case(case, "risk")
 
 
 def _resolve_cwe(text: str) -> tuple[int | None, str]:
@@ -190,32 +175,32 @@ def _resolve_cwe(text: str) -> tuple[int | None, str]:
 @staff_required
 @require_POST
 def cwe(request: HttpRequest, public_id: str) -> HttpResponse:
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     form = CweForm(request.POST)
     if not form.is_valid():
-        return _again(request, case, "cwe", form)
+        return case_page_again(request, case, "cwe", form)
     text = form.cleaned_data["cwe"] or ""
     number, problem = _resolve_cwe(text)
     if problem:
         form.add_error("cwe", problem)
-        return _again(request, case, "cwe", form, status=422)
+        return case_page_again(request, case, "cwe", form, status=422)
     try:
-        services.set_cwe(case=case, cwe=number, actor=request.user, request=request)
+        case_services.set_cwe(case=case, cwe=number, actor=request.user, request=request)
     except CaseError as exc:
         return _refused(request, case, "cwe", form, exc)
     messages.success(request, _("Weakness saved."))
-    return _back(case, "risk")
+    return back_to_case(case, "risk")
 
 
 @staff_required
 @require_POST
 def exploitation(request: HttpRequest, public_id: str) -> HttpResponse:
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     form = ExploitationForm(request.POST)
     if not form.is_valid():
-        return _again(request, case, "exploitation", form)
+        return case_page_again(request, case, "exploitation", form)
     try:
-        services.set_exploitation(
+        case_services.set_exploitation(
             case=case,
             status=form.cleaned_data["status"],
             aware_at=form.cleaned_data["aware_at"],
@@ -225,29 +210,29 @@ def exploitation(request: HttpRequest, public_id: str) -> HttpResponse:
     except CaseError as exc:
         return _refused(request, case, "exploitation", form, exc)
     messages.success(request, _("Exploitation status saved."))
-    return _back(case, "risk")
+    return back_to_case(case, "risk")
 
 
 @staff_required
 @require_POST
 def reference_add(request: HttpRequest, public_id: str) -> HttpResponse:
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     form = ReferenceForm(request.POST)
     if not form.is_valid():
-        return _again(request, case, "reference", form)
+        return case_page_again(request, case, "reference", form)
     try:
-        services.add_reference(case=case, value=form.cleaned_data["value"], actor=request.user, request=request)
+        case_services.add_reference(case=case, value=form.cleaned_data["value"], actor=request.user, request=request)
     except CaseError as exc:
         form.add_error("value", exc.message)
-        return _again(request, case, "reference", form, status=exc.status)
+        return case_page_again(request, case, "reference", form, status=exc.status)
     messages.success(request, _("Reference added."))
-    return _back(case, "references")
+    return back_to_case(case, "references")
 
 
 @staff_required
 @require_POST
 def reference_remove(request: HttpRequest, public_id: str) -> HttpResponse:
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     kind = request.POST.get("kind", "")[:8]
     value = request.POST.get("value", "")[:2000]
     # A NUL byte is never part of a stored reference (and PostgreSQL refuses it in a query).
@@ -259,35 +244,37 @@ def reference_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     if reference is None:
         raise Http404
     try:
-        services.remove_reference(reference=reference, actor=request.user, request=request)
+        case_services.remove_reference(reference=reference, actor=request.user, request=request)
     except CaseError as exc:
         messages.error(request, exc.message)
-        return _again(request, case, "reference", ReferenceForm(), status=exc.status)
+        return case_page_again(request, case, "reference", ReferenceForm(), status=exc.status)
     messages.success(request, _("Reference removed."))
-    return _back(case, "references")
+    return back_to_case(case, "references")
 
 
 @staff_required
 @require_POST
 def disclosure(request: HttpRequest, public_id: str) -> HttpResponse:
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     form = DisclosureForm(request.POST)
     if not form.is_valid():
-        return _again(request, case, "disclosure", form)
+        return case_page_again(request, case, "disclosure", form)
     try:
-        services.set_disclosure_date(case=case, date=form.cleaned_data["date"], actor=request.user, request=request)
+        case_services.set_disclosure_date(
+            case=case, date=form.cleaned_data["date"], actor=request.user, request=request
+        )
     except CaseError as exc:
         return _refused(request, case, "disclosure", form, exc)
     messages.success(request, _("Disclosure date saved."))
-    return _back(case, "deadlines")
+    return back_to_case(case, "deadlines")
 
 
 def _post_message(request: HttpRequest, public_id: str, *, internal: bool) -> HttpResponse:
-    case = _case(request, public_id)
+    case = case_or_404(request, public_id)
     name = "note" if internal else "message"
     form = MessageForm(request.POST, reports=case_reports(case), note=internal)
     if not form.is_valid():
-        return _again(request, case, name, form)
+        return case_page_again(request, case, name, form)
     try:
         report = report_of_case(case, form.cleaned_data["report"])
         post_message(
@@ -304,7 +291,7 @@ def _post_message(request: HttpRequest, public_id: str, *, internal: bool) -> Ht
         messages.success(request, _("Internal note saved."))
     else:
         messages.success(request, _("Message sent to the reporter of %(report)s.") % {"report": report.tracking_id})
-    return _back(case, "conversation")
+    return back_to_case(case, "conversation")
 
 
 @staff_required

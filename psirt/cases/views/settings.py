@@ -1,4 +1,4 @@
-"""Leads' deadline settings (SPEC B3): remediation days per severity and the calendar's extra days.
+"""Leads' deadline settings: remediation days per severity and the calendar's extra days.
 
 Leads only (404 for everyone else). Every change goes through an audited service.
 """
@@ -6,45 +6,20 @@ Leads only (404 for everyone else). Every change goes through an audited service
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from psirt.accounts.decorators import lead_required
-from psirt.cases import services
-from psirt.cases.deadlines import MAX_DAYS, remediation_table, set_remediation_days
 from psirt.cases.exceptions import CaseError
+from psirt.cases.forms import DayForm, PolicyForm
 from psirt.cases.models import Severity
-from psirt.organization.models import CalendarDay, CalendarDayKind
-
-
-class PolicyForm(forms.Form):
-    """One number of days per severity; empty means the organization's default."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for severity, label in Severity.choices:
-            self.fields[f"days_{severity}"] = forms.IntegerField(
-                label=label, required=False, min_value=1, max_value=MAX_DAYS
-            )
-
-
-class DayForm(forms.Form):
-    date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=CalendarDayKind.choices)
-    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=200)
-
-    def clean_date(self) -> dt.date:
-        value: dt.date = self.cleaned_data["date"]
-        if not 1990 <= value.year <= 2200:
-            raise forms.ValidationError(gettext_lazy("Enter a real date."))
-        return value
+from psirt.cases.services import cases as case_services
+from psirt.cases.services.deadlines import remediation_table, set_remediation_days
+from psirt.organization.models import CalendarDay
 
 
 def _page(
@@ -83,7 +58,7 @@ def deadline_settings(request: HttpRequest) -> HttpResponse:
             day = DayForm(request.POST)
             if not day.is_valid():
                 return _page(request, day=day, status=400)
-            services.set_calendar_day(
+            case_services.set_calendar_day(
                 date=day.cleaned_data["date"],
                 kind=day.cleaned_data["kind"],
                 note=day.cleaned_data["note"],
@@ -96,7 +71,7 @@ def deadline_settings(request: HttpRequest) -> HttpResponse:
                 date = dt.date.fromisoformat(request.POST.get("date", "")[:10])
             except ValueError:
                 return _page(request, status=400)
-            services.remove_calendar_day(date=date, actor=request.user, request=request)
+            case_services.remove_calendar_day(date=date, actor=request.user, request=request)
             messages.success(request, _("Calendar day removed."))
         else:
             return _page(request, status=400)

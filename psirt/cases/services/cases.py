@@ -1,4 +1,4 @@
-"""Every change to a case (SPEC B2–B4, B7): keyword-only functions, audited in the same transaction.
+"""Every change to a case: keyword-only functions, audited in the same transaction.
 
 Views, the API and the CLI call these; they check who may act, raise domain exceptions
 (`psirt.cases.exceptions`) and keep the reporter's side (intake stage, deadlines) in step.
@@ -16,9 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
-from psirt.cases import workflow
-from psirt.cases.access import can_edit_case, can_view_case
-from psirt.cases.deadlines import remediation_days_for, rescore_deadline
+from psirt.cases.access import can_view_case, require_case_editor
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import (
     Assignment,
@@ -32,7 +30,12 @@ from psirt.cases.models import (
     ReferenceKind,
     StateChange,
 )
-from psirt.cases.workflow import CaseState
+from psirt.cases.services import workflow
+from psirt.cases.services.deadlines import remediation_days_for, rescore_deadline
+from psirt.cases.services.message_templates import render as render_template
+from psirt.cases.services.workflow import CaseState
+from psirt.intake.models import InboxState, Stage
+from psirt.intake.services import mark_taken, post_team_message, set_agreed_disclosure_date, set_stage
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
@@ -52,16 +55,11 @@ def _require_lead(actor: Any) -> None:
         raise NotAllowed(_("Only a lead can do this."))
 
 
-def _require_editor(actor: Any, case: Case) -> None:
-    if not can_edit_case(actor, case):
-        raise NotAllowed(_("Only a lead or a handler assigned to this case can change it."))
-
-
 def format_case_key(year: int, number: int) -> str:
     return f"CASE-{year}-{number:04d}"
 
 
-def _next_number(year: int) -> int:
+def next_case_number(year: int) -> int:
     """Next case number of `year` (see psirt.lib.sequences)."""
     return next_in_year(CaseSequence, year)
 
@@ -101,9 +99,6 @@ def open_case(
 
     The case inherits the report's product (and its line), its receipt time and acknowledgment deadline.
     """
-    from psirt.intake.models import InboxState
-    from psirt.intake.services import mark_taken
-
     _require_lead(actor)
     clean_title = _clean_title(title)
     with transaction.atomic():
@@ -112,7 +107,7 @@ def open_case(
             raise InvalidInput(_("This report is already in a case."))
         now = timezone.now()
         year = timezone.localtime(now).year
-        number = _next_number(year)
+        number = next_case_number(year)
         product = report.product
         ack_due = report.ack_due_at or acknowledgment_due(report.created_at)
         case = Case.objects.create(
@@ -148,10 +143,6 @@ def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpReques
     issue is known). If their report reached us before every report already in the case, they were first:
     the link is marked `credited` (the advisory thanks them) and the message says so.
     """
-    from psirt.cases.message_templates import render as render_template
-    from psirt.intake.models import InboxState, Stage
-    from psirt.intake.services import mark_taken, post_team_message, set_stage
-
     _require_lead(actor)
     with transaction.atomic():
         report = type(report).objects.select_for_update().get(pk=report.pk)
@@ -193,7 +184,7 @@ def transition(
 ) -> Case:
     """Move a case along the workflow (only the allowed transitions), record who/when/why, stamp deadlines
     and move the reporters' stage (which writes to them)."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     clean_reason = _clean_reason(reason)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
@@ -250,8 +241,6 @@ def _label(state: str) -> str:
 
 def _sync_reports(*, case: Case, actor: Any, request: HttpRequest | None) -> None:
     """The case's own (non-duplicate) reports show the matching stage and deadline in the reporter portal."""
-    from psirt.intake.services import set_stage
-
     stage = workflow.REPORTER_STAGE[case.state]
     for link in case.case_reports.filter(is_duplicate=False).select_related("report"):
         report = link.report
@@ -290,7 +279,7 @@ def unassign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None =
 
 def invite_engineer(*, case: Case, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
     """Give a product engineer need-to-know of one case."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     if not getattr(engineer, "is_engineer", False) or not getattr(engineer, "is_active", False):
         raise InvalidInput(_("Only active product engineers can be invited."))
     with transaction.atomic():
@@ -308,7 +297,7 @@ def invite_engineer(*, case: Case, engineer: Any, actor: Any, request: HttpReque
 
 
 def revoke_invitation(*, case: Case, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     with transaction.atomic():
         if CaseInvitation.objects.filter(case=case, engineer=engineer).delete()[0]:
             record(
@@ -345,7 +334,7 @@ def invite_engineer_to_line(*, line: Any, engineer: Any, actor: Any, request: Ht
 def set_cvss(*, case: Case, vector: str, actor: Any, request: HttpRequest | None = None) -> Case:
     """Score a CVSS v3.1 or v4.0 vector and store it (normalised) with its scores; the case's severity
     follows the vector set last. InvalidInput names the offending metric."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     try:
         result = score_vector(vector)
     except CvssError as exc:
@@ -377,7 +366,7 @@ def set_cvss(*, case: Case, vector: str, actor: Any, request: HttpRequest | None
 
 def set_cwe(*, case: Case, cwe: int | str | None, actor: Any, request: HttpRequest | None = None) -> Case:
     """Set (or clear, with None/"") the case's CWE; only entries of the CWE list are accepted."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     number: int | None = None
     if cwe not in (None, ""):
         entry = lookup_cwe(cwe)  # type: ignore[arg-type]
@@ -401,7 +390,7 @@ def set_exploitation(
 ) -> Case:
     """Record the exploitation status; for proof of concept / active exploitation, when the team became
     aware (default now; never in the future — CRA clocks start there)."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     if status not in Exploitation.values:
         raise InvalidInput(_("Choose none, proof of concept or actively exploited."))
     now = timezone.now()
@@ -433,7 +422,7 @@ def set_exploitation(
 
 def add_reference(*, case: Case, value: str, actor: Any, request: HttpRequest | None = None) -> CaseReference:
     """Add a CVE / CNVD / CNNVD ID (recognised by its prefix, unique across cases) or an advisory link."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     text = (value or "").strip()
     try:
         if text.lower().startswith(("http://", "https://")):
@@ -467,7 +456,7 @@ def add_reference(*, case: Case, value: str, actor: Any, request: HttpRequest | 
 
 
 def remove_reference(*, reference: CaseReference, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_editor(actor, reference.case)
+    require_case_editor(actor, reference.case)
     with transaction.atomic():
         record(
             action="case.reference_removed",
@@ -523,9 +512,7 @@ def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | Non
 def set_disclosure_date(*, case: Case, date: dt.date | None, actor: Any, request: HttpRequest | None = None) -> Case:
     """Record the disclosure date agreed with the reporter(s) (or clear it); their portals show it and they
     are told by mail (through the intake)."""
-    from psirt.intake.services import set_agreed_disclosure_date
-
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     if date is not None and (not isinstance(date, dt.date) or not 2000 <= date.year <= 2200):
         raise InvalidInput(_("Enter a real date (YYYY-MM-DD)."))
     with transaction.atomic():

@@ -1,4 +1,4 @@
-"""Likely duplicates of an inbox report: cases about the same product with similar text (SPEC B2).
+"""Likely duplicates of an inbox report: cases about the same product with similar text.
 
 Report texts are encrypted at rest, so the database cannot compare them: we load a bounded set of candidate
 cases (the same product first, then the most recent others), decrypt the description of each case's first
@@ -16,6 +16,7 @@ from typing import Any
 
 from psirt.cases.access import visible_cases
 from psirt.cases.models import Case, CaseReport
+from psirt.intake.services import description_for_staff
 
 MAX_CANDIDATES = 200
 # Only the start of a description counts: the gist is there, and a 200 KB paste must not slow the page.
@@ -100,8 +101,6 @@ class Suggestion:
 
 
 def _report_text(report: Any) -> str:
-    from psirt.intake.services import description_for_staff
-
     try:
         text = description_for_staff(report).text
     except Exception:  # an undecryptable report just does not match anything

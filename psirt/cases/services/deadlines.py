@@ -1,4 +1,4 @@
-"""Deadlines of cases (SPEC B3): per-severity remediation times, what is overdue or due soon, and reminders.
+"""Deadlines of cases: per-severity remediation times and reminders (what is due: `psirt.cases.queries`).
 
 - acknowledgment due: received + N business days (computed at intake, stored on the case);
 - remediation due: confirmed + the days of the case's severity (leads edit them; the profile's default
@@ -19,12 +19,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Case as SqlCase
-from django.db.models import DateTimeField, F, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import Role, User
 from psirt.audit.services import record
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import (
@@ -35,17 +34,14 @@ from psirt.cases.models import (
     ReminderAudience,
     Severity,
 )
-from psirt.cases.workflow import CaseState
+from psirt.cases.services.workflow import CaseState
+from psirt.intake.models import Report
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import organization_calendar
 
 logger = logging.getLogger(__name__)
 
 MAX_DAYS = 730
-# Within these windows a deadline is "due soon" on the dashboard.
-ACK_SOON = dt.timedelta(days=2)
-REMEDIATION_SOON = dt.timedelta(days=14)
-DISCLOSURE_SOON = dt.timedelta(days=7)
 
 ACK_STATES = (CaseState.NEW,)
 REMEDIATION_STATES = (CaseState.CONFIRMED, CaseState.REMEDIATION)
@@ -108,51 +104,13 @@ def rescore_deadline(case: Case) -> None:
         return
     Case.objects.filter(pk=case.pk).update(remediation_due_at=due)
     case.remediation_due_at = due
-    from psirt.intake.models import Report
-
     Report.objects.filter(case_link__case=case, case_link__is_duplicate=False).update(remediation_due_at=due)
-
-
-# --- what is due ------------------------------------------------------------------------------------------
 
 
 def _disclosure_instant(day: dt.date) -> dt.datetime:
     """The agreed disclosure date passes at the end of that day in the site's time zone."""
     tz = timezone.get_default_timezone()
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz)
-
-
-def next_due_expression() -> SqlCase:
-    """SQL for the next deadline of a case: acknowledgment while new, remediation while it is being fixed."""
-    return SqlCase(
-        When(state__in=ACK_STATES, acknowledged_at__isnull=True, then=F("ack_due_at")),
-        When(state__in=REMEDIATION_STATES, then=F("remediation_due_at")),
-        default=Value(None),
-        output_field=DateTimeField(),
-    )
-
-
-def overdue_q(now: dt.datetime) -> Q:
-    return Q(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__lt=now) | Q(
-        state__in=REMEDIATION_STATES, remediation_due_at__lt=now
-    )
-
-
-def due_soon_q(now: dt.datetime) -> Q:
-    today = timezone.localdate(now)
-    return (
-        Q(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__gte=now, ack_due_at__lt=now + ACK_SOON)
-        | Q(state__in=REMEDIATION_STATES, remediation_due_at__gte=now, remediation_due_at__lt=now + REMEDIATION_SOON)
-        | Q(
-            state__in=DISCLOSURE_STATES,
-            disclosure_date__gte=today,
-            disclosure_date__lte=today + DISCLOSURE_SOON,
-        )
-    )
-
-
-def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
-    return qs.annotate(next_due=next_due_expression())
 
 
 # --- reminders --------------------------------------------------------------------------------------------
@@ -236,7 +194,6 @@ def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now:
 def send_deadline_reminders(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Send what is due: the working day before a deadline to the case's assignees; after it, to the leads.
     Idempotent (each reminder once per deadline instant); safe to run as often as you like."""
-    from psirt.accounts.models import Role, User
 
     now = now or timezone.now()
     calendar = organization_calendar()

@@ -1,4 +1,4 @@
-"""Triage of an inbox report (SPEC B2): open a case from it, or attach it to an existing case as a duplicate.
+"""Triage of an inbox report: open a case from it, or attach it to an existing case as a duplicate.
 
 Inbox reports are leads-only (psirt.intake.access): to anyone else these pages do not exist (404). The page
 suggests likely duplicates (same product, similar text — compared in Python because report texts are
@@ -17,27 +17,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from psirt.accounts.decorators import lead_required
-from psirt.accounts.models import Role, User
-from psirt.cases import services
 from psirt.cases.access import visible_cases
-from psirt.cases.duplicates import suggest_duplicates
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import AttachForm, OpenCaseForm
+from psirt.cases.queries import handlers_and_leads
+from psirt.cases.services import cases as case_services
+from psirt.cases.services.duplicates import suggest_duplicates
+from psirt.intake.access import get_report_for
+from psirt.intake.models import InboxState
+from psirt.intake.services import description_for_staff, record_staff_view
 
 
 def _inbox_report(request: HttpRequest, public_id: Any) -> Any:
-    from psirt.intake.access import get_report_for
-    from psirt.intake.models import InboxState
-
     report = get_report_for(request.user, public_id)
     if report.inbox_state != InboxState.NEW:
         # Already in a case: triage is over; the report page (through its case) is the place to go.
         raise Http404
     return report
-
-
-def _people() -> list[User]:
-    return list(User.objects.filter(is_active=True, role__in=[Role.HANDLER, Role.LEAD]).order_by("name", "email"))
 
 
 def _page(
@@ -48,8 +44,6 @@ def _page(
     attach_form: AttachForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    from psirt.intake.services import description_for_staff, record_staff_view
-
     record_staff_view(report=report, user=request.user, request=request)
     description = description_for_staff(report)
     context = {
@@ -57,7 +51,7 @@ def _page(
         "description": description,
         "suggestions": suggest_duplicates(report=report, user=request.user),
         "open_form": open_form
-        or OpenCaseForm(people=_people(), initial={"title": _suggested_title(report, description.text)}),
+        or OpenCaseForm(people=handlers_and_leads(), initial={"title": _suggested_title(report, description.text)}),
         "attach_form": attach_form or AttachForm(),
     }
     return render(request, "cases/desk/triage.html", context, status=status)
@@ -80,13 +74,13 @@ def triage(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 def open_case(request: HttpRequest, public_id: str) -> HttpResponse:
     report = _inbox_report(request, public_id)
-    form = OpenCaseForm(request.POST, people=_people())
+    form = OpenCaseForm(request.POST, people=handlers_and_leads())
     if not form.is_valid():
         return _page(request, report, open_form=form, status=400)
     chosen = set(form.cleaned_data["assignees"])
-    assignees = [p for p in _people() if str(p.public_id) in chosen]
+    assignees = [p for p in handlers_and_leads() if str(p.public_id) in chosen]
     try:
-        case = services.open_case(
+        case = case_services.open_case(
             report=report, actor=request.user, title=form.cleaned_data["title"], assignees=assignees, request=request
         )
     except CaseError as exc:
@@ -109,7 +103,7 @@ def attach(request: HttpRequest, public_id: str) -> HttpResponse:
         form.add_error("case", _("No case has this number. Write it as CASE-2026-0012."))
         return _page(request, report, attach_form=form, status=422)
     try:
-        link = services.attach_duplicate(report=report, case=case, actor=request.user, request=request)
+        link = case_services.attach_duplicate(report=report, case=case, actor=request.user, request=request)
     except CaseError as exc:
         form.add_error(None, exc.message)
         return _page(request, report, attach_form=form, status=exc.status)

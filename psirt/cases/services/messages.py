@@ -1,4 +1,4 @@
-"""The conversation of a case (SPEC B2): messages to its reporters and the team's internal notes.
+"""The conversation of a case: messages to its reporters and the team's internal notes.
 
 Messages live on the reports (the intake owns them and e-mails the reporter, encrypting to their key when
 they gave one); the case desk decides who may write and to which report. Internal notes are never shown to
@@ -15,15 +15,11 @@ from django.utils.translation import gettext as _
 
 from psirt.cases.access import can_edit_case
 from psirt.cases.exceptions import InvalidInput, NotAllowed
-from psirt.cases.message_templates import TEMPLATES
-from psirt.cases.message_templates import render as render_template
 from psirt.cases.models import Case, CaseReport
-
-
-def case_reports(case: Case) -> list[Any]:
-    """The case's reports, its own first, then duplicates, oldest first within each."""
-    links = case.case_reports.select_related("report").order_by("is_duplicate", "added_at")
-    return [link.report for link in links]
+from psirt.cases.services.message_templates import TEMPLATES
+from psirt.cases.services.message_templates import render as render_template
+from psirt.intake.exceptions import IntakeError
+from psirt.intake.services import post_team_message
 
 
 def report_of_case(case: Case, report_public_id: Any) -> Any:
@@ -51,9 +47,6 @@ def post_message(
 
     Leads and the case's handlers write; invited engineers read only. Raises InvalidInput for an empty or
     oversized text (the intake's limits) or a report of another case."""
-    from psirt.intake.exceptions import IntakeError
-    from psirt.intake.services import post_team_message
-
     if not can_edit_case(actor, case):
         raise NotAllowed(_("Only a lead or a handler assigned to this case can write here."))
     if not CaseReport.objects.filter(case=case, report=report).exists():

@@ -1,4 +1,4 @@
-"""Remediation of a case (SPEC B5): affected ranges from the catalog, mitigations and workarounds, and work
+"""Remediation of a case: affected ranges from the catalog, mitigations and workarounds, and work
 items for the product team. Keyword-only services, audited in the same transaction.
 
 Leads and assigned handlers change everything; a product engineer with need-to-know may mark the work items
@@ -16,17 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
-from psirt.cases.access import can_edit_case, can_view_case
+from psirt.cases.access import can_edit_case, can_view_case, require_case_editor
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import AffectedRange, Case, Mitigation, MitigationKind, WorkItem
 
 MAX_TEXT = 10_000
 MAX_ROWS = 200
-
-
-def _require_editor(actor: Any, case: Case) -> None:
-    if not can_edit_case(actor, case):
-        raise NotAllowed(_("Only a lead or a handler assigned to this case can change it."))
 
 
 # --- affected ranges --------------------------------------------------------------------------------------
@@ -44,7 +39,7 @@ def set_affected_range(
 ) -> AffectedRange:
     """Record (or replace) the affected range of one product and variant. Both ends must be releases of that
     product and variant; the fixing release must be newer than the first affected one."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     variant = " ".join((variant or "").split())[:100]
     for release in (introduced, fixed):
         if release is not None and (release.product_id != product.pk or release.variant != variant):
@@ -77,7 +72,7 @@ def set_affected_range(
 
 
 def remove_affected_range(*, row: AffectedRange, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_editor(actor, row.case)
+    require_case_editor(actor, row.case)
     with transaction.atomic():
         record(
             action="case.affected_removed",
@@ -102,7 +97,7 @@ def add_mitigation(
     sufficient: bool = False,
     request: HttpRequest | None = None,
 ) -> Mitigation:
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     if kind not in MitigationKind.values:
         raise InvalidInput(_("Choose mitigation or workaround."))
     en, zh = (text_en or "").strip(), (text_zh or "").strip()
@@ -125,7 +120,7 @@ def add_mitigation(
 
 
 def remove_mitigation(*, item: Mitigation, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_editor(actor, item.case)
+    require_case_editor(actor, item.case)
     with transaction.atomic():
         record(action="case.mitigation_removed", actor=actor, request=request, target=item.case)
         item.delete()
@@ -154,7 +149,7 @@ def add_work_item(
 ) -> WorkItem:
     """A task for the product team. The owner must already have need-to-know of the case (invite the
     engineer first): assigning work never widens who sees a case."""
-    _require_editor(actor, case)
+    require_case_editor(actor, case)
     text = " ".join((title or "").split())
     if not text or len(text) > 200 or "\x00" in text:
         raise InvalidInput(_("Give the task a short title (at most 200 characters)."))
@@ -194,7 +189,7 @@ def set_work_item_done(*, item: WorkItem, done: bool, actor: Any, request: HttpR
 
 
 def remove_work_item(*, item: WorkItem, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_editor(actor, item.case)
+    require_case_editor(actor, item.case)
     with transaction.atomic():
         record(
             action="case.work_item_removed",

@@ -1,0 +1,239 @@
+"""Read-side selectors of the case desk: the case list and its filters, the dashboard's lists, what is due,
+and the people and choices the case page offers.
+
+Every function answers from a fixed number of queries whatever the number of rows (lists are a count plus
+one bounded page), and only ever over `visible_cases(user)` when the rows are confidential.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Case as SqlCase
+from django.db.models import DateTimeField, F, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from psirt.accounts.models import Role, User
+from psirt.cases.access import visible_cases
+from psirt.cases.models import Case
+from psirt.cases.services import workflow
+from psirt.cases.services.deadlines import ACK_STATES, DISCLOSURE_STATES, REMEDIATION_STATES
+from psirt.cases.services.workflow import FINISHED, CaseState
+from psirt.catalog.models import FirmwareRelease, Product
+from psirt.intake.models import InboxState, Message, Report
+
+MAX_QUERY = 100
+MAX_RELEASES = 2000
+# Within these windows a deadline is "due soon" on the dashboard.
+ACK_SOON = dt.timedelta(days=2)
+REMEDIATION_SOON = dt.timedelta(days=14)
+DISCLOSURE_SOON = dt.timedelta(days=7)
+
+SORTS: dict[str, tuple[str, object, list[object]]] = {
+    "newest": ("newest", _("Newest first"), [F("created_at").desc(), F("id").desc()]),
+    "ack_due": (
+        "ack_due",
+        _("Acknowledgment due"),
+        [F("ack_due_at").asc(nulls_last=True), F("id").asc()],
+    ),
+    "remediation_due": (
+        "remediation_due",
+        _("Remediation due"),
+        [F("remediation_due_at").asc(nulls_last=True), F("id").asc()],
+    ),
+    "disclosure": ("disclosure", _("Disclosure date"), [F("disclosure_date").asc(nulls_last=True), F("id").asc()]),
+    "key": ("key", _("Case number"), [F("year").asc(), F("number").asc()]),
+    "next_due": ("next_due", _("Next deadline"), [F("next_due").asc(nulls_last=True), F("id").asc()]),
+}
+DUE_FILTERS: dict[str, object] = {"": _("Any"), "overdue": _("Overdue"), "soon": _("Due soon")}
+# Main path first, then the exits: the order next steps are offered in.
+STATE_ORDER = [*workflow.MAIN_PATH, *(s for s in CaseState.values if s not in workflow.MAIN_PATH)]
+STATE_FILTERS: dict[str, object] = {
+    "": _("All"),
+    "open": _("Open"),
+    "finished": _("Finished"),
+    **dict(CaseState.choices),
+}
+
+
+# --- what is due ------------------------------------------------------------------------------------------
+
+
+def next_due_expression() -> SqlCase:
+    """SQL for the next deadline of a case: acknowledgment while new, remediation while it is being fixed."""
+    return SqlCase(
+        When(state__in=ACK_STATES, acknowledged_at__isnull=True, then=F("ack_due_at")),
+        When(state__in=REMEDIATION_STATES, then=F("remediation_due_at")),
+        default=Value(None),
+        output_field=DateTimeField(),
+    )
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    return Q(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__lt=now) | Q(
+        state__in=REMEDIATION_STATES, remediation_due_at__lt=now
+    )
+
+
+def due_soon_q(now: dt.datetime) -> Q:
+    today = timezone.localdate(now)
+    return (
+        Q(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__gte=now, ack_due_at__lt=now + ACK_SOON)
+        | Q(state__in=REMEDIATION_STATES, remediation_due_at__gte=now, remediation_due_at__lt=now + REMEDIATION_SOON)
+        | Q(
+            state__in=DISCLOSURE_STATES,
+            disclosure_date__gte=today,
+            disclosure_date__lte=today + DISCLOSURE_SOON,
+        )
+    )
+
+
+def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
+    return qs.annotate(next_due=next_due_expression())
+
+
+# --- the case list and the dashboard ----------------------------------------------------------------------
+
+
+def filter_cases(user: Any, query: Mapping[str, str]) -> tuple[QuerySet[Case], dict[str, str]]:
+    """The cases `user` may see, filtered and sorted by the list's parameters (`state`, `q`, `sort`, `mine`,
+    `due`), and the parameters as understood (unknown values fall back to the default)."""
+    params = {
+        "state": query.get("state", "")[:30],
+        # Control characters (NUL above all: PostgreSQL refuses it in a query) never match a title anyway.
+        "q": " ".join("".join(ch for ch in query.get("q", "")[:1000] if ch.isprintable()).split())[:MAX_QUERY],
+        "sort": query.get("sort", "newest")[:30],
+        "mine": "1" if query.get("mine") == "1" else "",
+        "due": query.get("due", "")[:10],
+    }
+    qs = with_next_due(visible_cases(user).select_related("product"))
+    now = timezone.now()
+    if params["due"] == "overdue":
+        qs = qs.filter(overdue_q(now))
+    elif params["due"] == "soon":
+        qs = qs.filter(due_soon_q(now)).exclude(overdue_q(now))
+    else:
+        params["due"] = ""
+    state = params["state"]
+    if state == "open":
+        qs = qs.exclude(state__in=[*workflow.FINISHED, CaseState.PUBLISHED])
+    elif state == "finished":
+        qs = qs.filter(state__in=workflow.FINISHED)
+    elif state in CaseState.values:
+        qs = qs.filter(state=state)
+    else:
+        params["state"] = ""
+    if params["q"]:
+        qs = qs.filter(Q(key__icontains=params["q"]) | Q(title__icontains=params["q"]))
+    if params["mine"]:
+        qs = qs.filter(assignments__user_id=int(user.pk or 0))
+    if params["sort"] not in SORTS:
+        params["sort"] = "newest"
+    return qs.order_by(*SORTS[params["sort"]][2]), params  # type: ignore[arg-type]
+
+
+def dashboard_querysets(user: Any, now: dt.datetime) -> dict[str, QuerySet[Case]]:
+    """The dashboard's lists for `user`: their open cases by next deadline (all open cases they may see, for
+    a product engineer), what is overdue, what is due soon, and what awaits disclosure."""
+    visible = visible_cases(user).select_related("product")
+    open_visible = visible.exclude(state__in=[*FINISHED, CaseState.PUBLISHED])
+    if getattr(user, "is_engineer", False):
+        mine = open_visible
+    else:
+        mine = open_visible.filter(assignments__user_id=int(user.pk or 0))
+    return {
+        "mine": with_next_due(mine).order_by(F("next_due").asc(nulls_last=True), "id"),
+        "overdue": with_next_due(visible.filter(overdue_q(now))).order_by(F("next_due").asc(nulls_last=True), "id"),
+        "soon": with_next_due(visible.filter(due_soon_q(now)).exclude(overdue_q(now))).order_by(
+            F("next_due").asc(nulls_last=True), F("disclosure_date").asc(nulls_last=True), "id"
+        ),
+        "awaiting": visible.filter(state=CaseState.AWAITING_DISCLOSURE).order_by(
+            F("disclosure_date").asc(nulls_last=True), "id"
+        ),
+    }
+
+
+def inbox_count() -> int:
+    """Reports waiting in the inbox for triage."""
+    return Report.objects.filter(inbox_state=InboxState.NEW).count()
+
+
+# --- people -----------------------------------------------------------------------------------------------
+
+
+def handlers_and_leads() -> list[User]:
+    """Every active handler and lead (who may be assigned to a case)."""
+    return list(User.objects.filter(is_active=True, role__in=[Role.HANDLER, Role.LEAD]).order_by("name", "email"))
+
+
+def assignable_people(case: Case) -> list[User]:
+    """Active handlers and leads not yet assigned to the case."""
+    return list(
+        User.objects.filter(is_active=True, role__in=[Role.HANDLER, Role.LEAD])
+        .exclude(assignments__case=case)
+        .order_by("name", "email")
+    )
+
+
+def invitable_engineers(case: Case) -> list[User]:
+    """Active product engineers not yet invited to the case."""
+    return list(
+        User.objects.filter(is_active=True, role=Role.ENGINEER)
+        .exclude(case_invitations__case=case)
+        .order_by("name", "email")
+    )
+
+
+def case_people(case: Case) -> list[User]:
+    """Everyone with need-to-know of the case: leads, its handlers, its invited engineers (work item owners)."""
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(role=Role.LEAD)
+            | Q(assignments__case=case)
+            | Q(case_invitations__case=case)
+            | Q(line_invitations__product_line_id=case.product_line_id or 0)
+        )
+        .distinct()
+        .order_by("name", "email")
+    )
+
+
+# --- the case page ----------------------------------------------------------------------------------------
+
+
+def case_reports(case: Case) -> list[Any]:
+    """The case's reports, its own first, then duplicates, oldest first within each."""
+    links = case.case_reports.select_related("report").order_by("is_duplicate", "added_at")
+    return [link.report for link in links]
+
+
+def case_conversation(case: Case) -> tuple[list[Message], list[Message]]:
+    """Messages with the reporters and internal notes of every report of the case, oldest first (one query
+    for the messages, one for their files)."""
+    rows = (
+        Message.objects.filter(report__case_link__case=case)
+        .select_related("author", "report")
+        .prefetch_related("attachments")
+        .order_by("created_at", "id")
+    )
+    with_reporter: list[Message] = []
+    notes: list[Message] = []
+    for m in rows:
+        (notes if m.is_internal else with_reporter).append(m)
+    return with_reporter, notes
+
+
+def range_choices(case: Case) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]]:
+    """(slug, name) of every product and (public id, version, variant, product name) of the releases to pick
+    from — plain tuples: a big catalog must not cost a model instance per option on every case page."""
+    products = list(Product.objects.order_by("line__position", "name").values_list("slug", "name"))
+    releases = FirmwareRelease.objects.order_by("product__name", "variant", "position")
+    if case.product_line_id:
+        # The case's own line only: keeps the lists short on a big catalog.
+        releases = releases.filter(product__line_id=case.product_line_id)
+    rows = releases.values_list("public_id", "version", "variant", "product__name")[:MAX_RELEASES]
+    return products, [(str(pid), version, variant, name) for pid, version, variant, name in rows]

@@ -1,0 +1,23 @@
+"""The case page (read side): everything the desk knows of one case, to anyone with need-to-know."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from psirt.accounts.decorators import staff_required
+from psirt.audit.services import record
+from psirt.cases.views.context import case_context, case_or_404
+from psirt.intake.services import record_staff_view
+
+
+@staff_required
+def case_detail(request: HttpRequest, public_id: str) -> HttpResponse:
+    case = case_or_404(request, public_id)
+    # Viewing confidential data is audited; the record holds who and which case, nothing else.
+    record(action="case.viewed", actor=request.user, request=request, target=case)
+    context = case_context(request, case)
+    # The page shows the reports' conversation: each shown report is a staff view of it (intake's rule).
+    for report in context["case_report_list"]:
+        record_staff_view(report=report, user=request.user, request=request)
+    return render(request, "cases/desk/case.html", context)

@@ -1,0 +1,35 @@
+"""The case list: the cases the signed-in person may see, filtered, sorted and paged.
+
+One count and one page query whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from psirt.accounts.decorators import staff_required
+from psirt.cases.queries import DUE_FILTERS, SORTS, STATE_FILTERS, filter_cases
+
+PAGE_SIZE = 50
+
+
+@staff_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    qs, params = filter_cases(request.user, request.GET)
+    paginator = Paginator(qs, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page", "1")[:10])
+    return render(
+        request,
+        "cases/desk/list.html",
+        {
+            "page": page,
+            "params": params,
+            "sorts": [(key, label) for key, label, _order in SORTS.values()],
+            "state_filters": list(STATE_FILTERS.items()),
+            "due_filters": list(DUE_FILTERS.items()),
+            "now": timezone.now(),
+        },
+    )

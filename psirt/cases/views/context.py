@@ -1,0 +1,166 @@
+"""The case page's data, shared by every view that shows it (the page itself, and the forms that show it
+again with a bound form and its errors). Imports no other view module, so views never import each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms as dj_forms
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from psirt.cases.access import can_edit_case, get_case_for
+from psirt.cases.forms import (
+    CvssForm,
+    CweForm,
+    DisclosureForm,
+    ExploitationForm,
+    MessageForm,
+    MitigationForm,
+    PersonForm,
+    RangeForm,
+    ReferenceForm,
+    TransitionForm,
+    WorkItemForm,
+)
+from psirt.cases.models import Case
+from psirt.cases.queries import (
+    STATE_ORDER,
+    assignable_people,
+    case_conversation,
+    case_people,
+    case_reports,
+    invitable_engineers,
+    range_choices,
+)
+from psirt.cases.services import workflow
+from psirt.cases.services.message_templates import TEMPLATES
+from psirt.cases.services.messages import template_text
+from psirt.cases.services.workflow import CaseState
+from psirt.lib.cvss import CvssError, parse_vector
+from psirt.lib.cwe import all_entries as all_cwe
+from psirt.lib.cwe import lookup as lookup_cwe
+
+
+def case_or_404(request: HttpRequest, public_id: Any) -> Case:
+    """The case if the signed-in person may see it; 404 (audited) otherwise."""
+    return get_case_for(request.user, public_id, request=request)
+
+
+def back_to_case(case: Case, anchor: str) -> HttpResponseRedirect:
+    """Redirect to a section of the case page."""
+    return HttpResponseRedirect(reverse("desk:cases:case", args=[case.public_id]) + f"#{anchor}")
+
+
+def case_page_again(
+    request: HttpRequest, case: Case, name: str, form: dj_forms.Form, status: int = 400
+) -> HttpResponse:
+    """The case page again, with this form bound (its errors and the typed values) and the status."""
+    return render(request, "cases/desk/case.html", case_context(request, case, {name: form}), status=status)
+
+
+def _cvss_current(vector: str) -> dict[str, str]:
+    try:
+        return parse_vector(vector) if vector else {}
+    except CvssError:
+        return {}
+
+
+def default_forms(case: Case) -> dict[str, Any]:
+    """The forms of the case page, unbound and filled with the case's current values."""
+    return {
+        "transition": TransitionForm(state=case.state),
+        "assign": PersonForm(people=assignable_people(case), label=_("Handler or lead")),
+        "invite": PersonForm(people=invitable_engineers(case), label=_("Product engineer")),
+        "cvss31": CvssForm(
+            version="3.1",
+            current=_cvss_current(case.cvss31_vector),
+            initial={"vector": case.cvss31_vector, "shown_vector": case.cvss31_vector},
+        ),
+        "cvss40": CvssForm(
+            version="4.0",
+            current=_cvss_current(case.cvss40_vector),
+            initial={"vector": case.cvss40_vector, "shown_vector": case.cvss40_vector},
+        ),
+        "cwe": CweForm(initial={"cwe": f"CWE-{case.cwe_id}" if case.cwe_id else ""}),
+        "exploitation": ExploitationForm(
+            initial={
+                "status": case.exploitation,
+                "aware_at": timezone.localtime(case.exploitation_aware_at) if case.exploitation_aware_at else None,
+            }
+        ),
+        "reference": ReferenceForm(),
+        "disclosure": DisclosureForm(initial={"date": case.disclosure_date}),
+    }
+
+
+def _compose_forms(request: HttpRequest, case: Case, reports: list[Any]) -> dict[str, Any]:
+    """The message and note forms; `?template=KEY&report=ID` prefills the message in the reporter's language."""
+    key = request.GET.get("template", "")[:40]
+    chosen = next((r for r in reports if str(r.public_id) == request.GET.get("report", "")[:40]), None)
+    chosen = chosen or (reports[0] if reports else None)
+    initial: dict[str, Any] = {}
+    if chosen is not None:
+        initial["report"] = str(chosen.public_id)
+        if key:
+            initial["body"] = template_text(key=key, case=case, report=chosen)
+    return {
+        "message": MessageForm(reports=reports, initial=initial),
+        "note": MessageForm(reports=reports, note=True, initial={"report": initial.get("report")}),
+    }
+
+
+def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the case page shows; `forms` replaces some default forms (a bound form with errors)."""
+    can_edit = can_edit_case(request.user, case)
+    reports = case_reports(case)
+    all_forms = (
+        {**default_forms(case), **_compose_forms(request, case, reports), **remediation_forms(case)} if can_edit else {}
+    )
+    all_forms.update(forms or {})
+    with_reporter, notes = case_conversation(case)
+    return {
+        "case": case,
+        "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
+        "cwe_entries": all_cwe() if can_edit else [],
+        "assignees": case.assignments.select_related("user").order_by("assigned_at"),
+        "invitations": case.invitations.select_related("engineer").order_by("invited_at"),
+        "references": case.references.all(),
+        "reports": case.case_reports.select_related("report").order_by("added_at"),
+        "case_report_list": reports,
+        "with_reporter": with_reporter,
+        "notes": notes,
+        "templates": [(t.key, t.label) for t in TEMPLATES.values() if t.key != "duplicate"],
+        "changes": case.state_changes.select_related("actor"),
+        "next_states": [CaseState(s) for s in STATE_ORDER if s in workflow.allowed_targets(case.state)],
+        "can_edit": can_edit,
+        "is_lead": bool(getattr(request.user, "is_lead", False)),
+        **remediation_context(case),
+        "forms": all_forms,
+        "calculators": [(all_forms["cvss31"], "3.1", "31"), (all_forms["cvss40"], "4.0", "40")] if can_edit else [],
+        "now": timezone.now(),
+    }
+
+
+def remediation_forms(case: Case) -> dict[str, Any]:
+    """The remediation forms of the case page: affected range, mitigation, work item."""
+    products, releases = range_choices(case)
+    initial = {"product": case.product.slug} if case.product_id and case.product else {}
+    return {
+        "range": RangeForm(products=products, releases=releases, initial=initial),
+        "mitigation": MitigationForm(),
+        "work": WorkItemForm(people=case_people(case)),
+    }
+
+
+def remediation_context(case: Case) -> dict[str, Any]:
+    """The remediation rows the case page lists."""
+    return {
+        "ranges": case.affected.select_related("product", "introduced", "fixed"),
+        "mitigations": case.mitigations.all(),
+        "work_items": case.work_items.select_related("owner"),
+    }
