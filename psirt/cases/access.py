@@ -1,4 +1,4 @@
-"""Who may see and change a case: the one place that decides (SPEC B2 need-to-know).
+"""Who may see and change a case: the one place that decides (need-to-know).
 
 Leads see every case. A handler sees the cases assigned to them. A product engineer sees the cases they are
 invited to, and every case of a product line they are invited to. To everyone else a case does not exist:

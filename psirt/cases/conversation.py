@@ -1,4 +1,4 @@
-"""The conversation of a case (SPEC B2): messages to its reporters and the team's internal notes.
+"""The conversation of a case: messages to its reporters and the team's internal notes.
 
 Messages live on the reports (the intake owns them and e-mails the reporter, encrypting to their key when
 they gave one); the case desk decides who may write and to which report. Internal notes are never shown to

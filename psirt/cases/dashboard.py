@@ -1,4 +1,4 @@
-"""The desk home panel (SPEC B3, issue 4 §9): the signed-in person's cases by deadline, the inbox count,
+"""The desk home panel: the signed-in person's cases by deadline, the inbox count,
 what is overdue or due soon, and what awaits disclosure with its date.
 
 A fixed number of queries whatever the number of cases (each list is a count + one bounded page), so the

@@ -1,4 +1,4 @@
-"""Deadlines of cases (SPEC B3): per-severity remediation times, what is overdue or due soon, and reminders.
+"""Deadlines of cases: per-severity remediation times, what is overdue or due soon, and reminders.
 
 - acknowledgment due: received + N business days (computed at intake, stored on the case);
 - remediation due: confirmed + the days of the case's severity (leads edit them; the profile's default

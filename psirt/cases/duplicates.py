@@ -1,4 +1,4 @@
-"""Likely duplicates of an inbox report: cases about the same product with similar text (SPEC B2).
+"""Likely duplicates of an inbox report: cases about the same product with similar text.
 
 Report texts are encrypted at rest, so the database cannot compare them: we load a bounded set of candidate
 cases (the same product first, then the most recent others), decrypt the description of each case's first

@@ -1,4 +1,4 @@
-"""Message templates for the usual steps of a case, in English and Chinese (SPEC B2 conversation).
+"""Message templates for the usual steps of a case, in English and Chinese.
 
 The reporter's language (`Report.language`) picks the text; the handler edits it before sending. These are
 texts *to reporters*, so they are data in both languages here rather than interface strings in the catalogue:

@@ -1,4 +1,4 @@
-"""Cases: the handled form of one or more reports (SPEC B2–B5, B7).
+"""Cases: the handled form of one or more reports.
 
 A case is confidential: it is reached only through `psirt.cases.access.get_case_for`. Its people are the
 leads, its assigned handlers, and product engineers invited to it or to its product line.
@@ -197,7 +197,7 @@ class CaseReport(models.Model):
     report = models.OneToOneField("intake.Report", on_delete=models.CASCADE, related_name="case_link")
     is_duplicate = models.BooleanField(default=False)
     # Whose name goes into the advisory's acknowledgments: the case's own reports, and a duplicate's reporter
-    # when they reported before everyone already in the case (SPEC B2: credited if they were first).
+    # when they reported before everyone already in the case (credited if they were first).
     credited = models.BooleanField(default=True)
     added_at = models.DateTimeField(default=timezone.now)
     added_by = models.ForeignKey(
@@ -285,7 +285,7 @@ class CalendarDay(models.Model):
 
 
 class RemediationPolicy(models.Model):
-    """A lead's default remediation time for one severity (SPEC B3): remediation due = confirmed + `days`.
+    """A lead's default remediation time for one severity: remediation due = confirmed + `days`.
 
     Severities without a row use the organization profile's `remediation_days` (90 by default)."""
 
@@ -336,7 +336,7 @@ class DeadlineReminder(models.Model):
 
 
 class AffectedRange(models.Model):
-    """A product (and variant) the case affects (SPEC B5): releases from `introduced` (inclusive; None = every
+    """A product (and variant) the case affects: releases from `introduced` (inclusive; None = every
     earlier release) up to `fixed` (exclusive; None = no fix yet), ordered by the catalog's `position` —
     the same convention as the advisory's affected table, so an advisory can be prefilled from it."""
 

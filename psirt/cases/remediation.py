@@ -1,4 +1,4 @@
-"""Remediation of a case (SPEC B5): affected ranges from the catalog, mitigations and workarounds, and work
+"""Remediation of a case: affected ranges from the catalog, mitigations and workarounds, and work
 items for the product team. Keyword-only services, audited in the same transaction.
 
 Leads and assigned handlers change everything; a product engineer with need-to-know may mark the work items

@@ -1,4 +1,4 @@
-"""Every change to a case (SPEC B2–B4, B7): keyword-only functions, audited in the same transaction.
+"""Every change to a case: keyword-only functions, audited in the same transaction.
 
 Views, the API and the CLI call these; they check who may act, raise domain exceptions
 (`psirt.cases.exceptions`) and keep the reporter's side (intake stage, deadlines) in step.

@@ -1,4 +1,4 @@
-"""Leads' deadline settings (SPEC B3): remediation days per severity and the calendar's extra days.
+"""Leads' deadline settings: remediation days per severity and the calendar's extra days.
 
 Leads only (404 for everyone else). Every change goes through an audited service.
 """

@@ -1,4 +1,4 @@
-"""Triage of an inbox report (SPEC B2): open a case from it, or attach it to an existing case as a duplicate.
+"""Triage of an inbox report: open a case from it, or attach it to an existing case as a duplicate.
 
 Inbox reports are leads-only (psirt.intake.access): to anyone else these pages do not exist (404). The page
 suggests likely duplicates (same product, similar text — compared in Python because report texts are

@@ -245,7 +245,7 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
 @staff_required
 def case_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     case = get_case_for(request.user, public_id, request=request)
-    # Viewing confidential data is audited (SPEC B9); the record holds who and which case, nothing else.
+    # Viewing confidential data is audited; the record holds who and which case, nothing else.
     record(action="case.viewed", actor=request.user, request=request, target=case)
     context = case_context(request, case)
     # The page shows the reports' conversation: each shown report is a staff view of it (intake's rule).

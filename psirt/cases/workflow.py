@@ -1,4 +1,4 @@
-"""The case workflow (SPEC B2): states, the only allowed transitions, and what the reporter sees.
+"""The case workflow: states, the only allowed transitions, and what the reporter sees.
 
 Pure data and functions, no database: the transition table is tested pair by pair, and the services consult
 it before any change. Main path: new → acknowledged → triage → confirmed → remediation → awaiting disclosure →

@@ -1,4 +1,4 @@
-"""Business-day calendar for deadlines (SPEC B3).
+"""Business-day calendar for deadlines.
 
 A business day is a day that is not a weekend day of the configured country, not one of its public holidays,
 and not an extra holiday a lead added — unless it is a make-up working day. China moves weekend days to working

@@ -1,4 +1,4 @@
-"""Encryption at rest (SPEC B11): report texts in the database and attachments on disk.
+"""Encryption at rest: report texts in the database and attachments on disk.
 
 Keys come from `settings.PSIRT_ENCRYPTION_KEYS` (Fernet keys). The first key encrypts; every key decrypts,
 so an operator rotates by putting a new key first, running `psirt rotatekeys` (which re-encrypts everything

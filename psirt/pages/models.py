@@ -1,4 +1,4 @@
-"""The organization profile (one per deployment) and the editable public pages (SPEC P1)."""
+"""The organization profile (one per deployment) and the editable public pages."""
 
 from __future__ import annotations
 

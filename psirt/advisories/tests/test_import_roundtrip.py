@@ -1,4 +1,4 @@
-"""Round trip (issue 6 item 8): psirt's own CSAF documents, imported into an empty database, render again as the
+"""Round trip: psirt's own CSAF documents, imported into an empty database, render again as the
 same documents — the import loses nothing psirt itself writes.
 
 Nothing is normalised before comparing: psirt writes no generator date or version (formats/csaf.py), and every

@@ -105,7 +105,7 @@ def _metadata_validator() -> Any:
 
 def _check_rolie(feed: dict[str, Any], root: Path) -> None:
     """The ROLIE feed as CSAF 2.0 requirement 15 and RFC 8322 ask (the rules of the TC's auxiliary ROLIE feed schema,
-    which /work/shared/conformance does not hold)."""
+    which the conformance data does not include)."""
     assert feed["id"] and all(c.isalnum() or c in "+-_." for c in feed["id"])
     assert feed["link"][0] == {"rel": "self", "href": f"{BASE}/white/{provider.FEED_NAME}"}
     assert feed["category"][0] == {"scheme": "urn:ietf:params:rolie:category:information-type", "term": "csaf"}

@@ -1,4 +1,4 @@
-"""The access matrix (issue 4 §3): every desk and API URL × every persona → the expected status.
+"""The access matrix: every desk and API URL × every persona → the expected status.
 
 The URL map is resolved at test time: a desk URL (namespace `desk:`) or an API operation (from the OpenAPI
 schema: method + path) without an entry in `DESK` / `API` below fails `test_every_url_has_an_entry`. Add the
