@@ -207,9 +207,6 @@ class EncryptedFileStore:
             raise
         return StoredFile(name=name, size=size, sha256=digest.hexdigest())
 
-    def save_bytes(self, data: bytes, *, prefix: str = "f") -> StoredFile:
-        return self.save([data], prefix=prefix)
-
     def open(self, name: str) -> Iterator[bytes]:
         """Yield the decrypted chunks. Raises DecryptionError if the file was altered, reordered or cut."""
         with self._path(name).open("rb") as fh:
