@@ -11,7 +11,7 @@ Documents are rendered once before timing (rendering is the formats' cost, not t
 documents from the renderer tests' factories, each advisory a shallow copy with its own tracking data; one in five
 has a zh-Hans translation.
 
-Targets (issue 6): full export ≤ 5× the reference; republishing one advisory < 1 s whatever the tree size.
+Targets: full export ≤ 5× the reference; republishing one advisory < 1 s whatever the tree size.
 `--quick` (2,000 advisories, one round) runs in well under a minute. The last line is `RESULT key=value …`.
 """
 

@@ -8,7 +8,7 @@ trivial rates measured around it. Reported per page: requests/s, p50/p99, ratio 
 database queries of the list and the search are counted with 100 and with 10,000 advisories: they must be the
 same.
 
-Targets (issue 5): advisory page and list ≥ 0.6 of the trivial view's rate; /affected/ p99 < 50 ms; list and
+Targets: advisory page and list ≥ 0.6 of the trivial view's rate; /affected/ p99 < 50 ms; list and
 search query counts independent of the number of advisories. The last line is `RESULT key=value …`.
 """
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "psirt.advisories",
     "psirt.notify",
     "psirt.api",
+    "psirt.demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

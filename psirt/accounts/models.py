@@ -47,7 +47,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         related_name="engineers",
         verbose_name=_("product lines"),
-        help_text=_("For product engineers: the lines whose cases they may be invited to."),
+        help_text=_("For product engineers: they see every case of these lines."),
     )
     language = models.CharField(
         _("language"), max_length=10, choices=[("en", "English"), ("zh-hans", "简体中文")], default="en"

@@ -214,7 +214,7 @@ def change_role(*, user: User, role: str, actor: User, request: HttpRequest | No
 
 @transaction.atomic
 def set_product_lines(*, user: User, product_lines: Iterable[Any], actor: User, request: HttpRequest | None) -> User:
-    """Set the product lines a product engineer may be invited to."""
+    """Set a product engineer's product lines: they see every case of these lines (`psirt.cases.access`)."""
     lines = list(product_lines)
     before = sorted(user.product_lines.values_list("slug", flat=True))
     user.product_lines.set(lines)

@@ -1,5 +1,5 @@
 """Audit entries for what allauth and Django do on their own (sign-out, 2FA enrolment, wrong 2FA codes,
-password resets). Only recording happens here; no business logic (ARCHITECTURE.md)."""
+password resets). Only recording happens here; no business logic in signals (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Am I affected? (SPEC P7): a product and a firmware version → the published advisories that affect it, with
+"""“Am I affected?”: a product and a firmware version → the published advisories that affect it, with
 the lowest release that fixes all of them. Shared by the public page and `GET /api/v1/affected`.
 
 Versions are ordered by the catalog's `position`, never by comparing version strings. A version that is not

@@ -146,7 +146,7 @@ def mark_case_published(*, case: Any, actor: Any, request: HttpRequest | None = 
 
 
 def create_demo_case(*, product: Any, title: str, disclosure_date: dt.date, exploitation: str, actor: Any) -> Any:
-    """A demo case awaiting disclosure (for `psirt.advisories.demo` only), numbered by the case desk's own
+    """A demo case awaiting disclosure (for `psirt.demo.advisories` only), numbered by the case desk's own
     sequence so it never collides with the cases the case desk's demo or people create."""
     from psirt.cases.models import Assignment, Case
     from psirt.cases.services.cases import format_case_key, next_case_number

@@ -18,7 +18,6 @@ from django.utils.dateparse import parse_datetime
 
 from psirt.advisories.models import (
     PUBLIC_STATES,
-    SEVERITY_RANK,
     Advisory,
     AdvisoryState,
     AffectedProduct,
@@ -319,10 +318,6 @@ def advisories_fixed_by(release: FirmwareRelease) -> list[Advisory]:
         .distinct()
         .order_by("-published_at")
     )
-
-
-def severity_sorted(advisories: list[Advisory]) -> list[Advisory]:
-    return sorted(advisories, key=lambda a: (-SEVERITY_RANK.get(a.severity, -1), a.advisory_id))
 
 
 def latest_advisories(*, limit: int = 5) -> list[Advisory]:

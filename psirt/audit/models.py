@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (SPEC B9)."""
+"""The append-only, hash-chained audit log."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Who may see and change a case: the one place that decides (need-to-know).
 
 Leads see every case. A handler sees the cases assigned to them. A product engineer sees the cases they are
-invited to, and every case of a product line they are invited to. To everyone else a case does not exist:
+invited to, and every case of their product lines (`User.product_lines`, which a lead sets on the desk's
+user page or in the admin). To everyone else a case does not exist:
 404, and the attempt is audited. Reports, messages and attachments of a case follow the same rule through
 the access rule registered with the intake (`report_rule`).
 """
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
 from psirt.cases.exceptions import NotAllowed
-from psirt.cases.models import Assignment, Case, CaseInvitation, LineInvitation
+from psirt.cases.models import Assignment, Case, CaseInvitation
 
 
 def _active(user: Any) -> bool:
@@ -34,8 +35,7 @@ def visible_cases(user: Any) -> QuerySet[Case]:
         return Case.objects.all()
     if getattr(user, "is_engineer", False):
         invited = CaseInvitation.objects.filter(case=OuterRef("pk"), engineer=user)
-        line = LineInvitation.objects.filter(product_line=OuterRef("product_line"), engineer=user)
-        return Case.objects.filter(Q(Exists(invited)) | Q(Exists(line)))
+        return Case.objects.filter(Q(Exists(invited)) | Q(product_line__in=user.product_lines.values("pk")))
     assigned = Assignment.objects.filter(case=OuterRef("pk"), user=user)
     return Case.objects.filter(Exists(assigned))
 
@@ -47,8 +47,7 @@ def can_view_case(user: Any, case: Case) -> bool:
         return True
     if getattr(user, "is_engineer", False):
         return CaseInvitation.objects.filter(case=case, engineer=user).exists() or (
-            case.product_line_id is not None
-            and LineInvitation.objects.filter(product_line_id=case.product_line_id, engineer=user).exists()
+            case.product_line_id is not None and user.product_lines.filter(pk=case.product_line_id).exists()
         )
     return Assignment.objects.filter(case=case, user=user).exists()
 

@@ -1,7 +1,8 @@
 """Cases: the handled form of one or more reports.
 
 A case is confidential: it is reached only through `psirt.cases.access.get_case_for`. Its people are the
-leads, its assigned handlers, and product engineers invited to it or to its product line.
+leads, its assigned handlers, product engineers invited to it, and product engineers of its product line
+(`User.product_lines`, set by a lead on the desk's user page or in the admin).
 """
 
 from __future__ import annotations
@@ -170,23 +171,6 @@ class CaseInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} → {self.engineer_id}"
-
-
-class LineInvitation(models.Model):
-    """A product engineer invited to every case of a product line."""
-
-    product_line = models.ForeignKey("catalog.ProductLine", on_delete=models.CASCADE, related_name="invitations")
-    engineer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="line_invitations")
-    invited_at = models.DateTimeField(default=timezone.now)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["product_line", "engineer"], name="line_invitation_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.product_line_id} → {self.engineer_id}"
 
 
 class CaseReport(models.Model):

@@ -195,7 +195,7 @@ def case_people(case: Case) -> list[User]:
             Q(role=Role.LEAD)
             | Q(assignments__case=case)
             | Q(case_invitations__case=case)
-            | Q(line_invitations__product_line_id=case.product_line_id or 0)
+            | Q(role=Role.ENGINEER, product_lines=case.product_line_id or 0)
         )
         .distinct()
         .order_by("name", "email")

@@ -1,4 +1,4 @@
-"""Public Software updates pages (SPEC P8) and the desk's catalog editor.
+"""Public Software updates pages and the desk's catalog editor.
 
 Desk access: every staff member may read the catalog (engineers need it to talk about their products);
 leads and handlers may change it (handlers record fixed releases while coordinating a case); engineers get

@@ -1,4 +1,4 @@
-"""Who may see a report: the one place that decides (SPEC B2 need-to-know).
+"""Who may see a report: the one place that decides (need-to-know).
 
 Leads see every report. A report in the inbox (`new`) is seen by leads only. Once a case has taken it, the
 cases app decides through an access rule it registers here (`register_access_rule`, from its

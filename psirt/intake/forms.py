@@ -117,7 +117,8 @@ def release_product_map() -> dict[str, str]:
 
 
 class ReportForm(forms.Form):
-    """Exactly what the seeds ask a report to contain (SPEC P2)."""
+    """What a report must contain: who is reporting, the affected product, the vulnerability and how to reproduce
+    it, and the reporter's consent to the disclosure guidelines."""
 
     # 1. Organization and contact
     reporter_name = _text("reporter_name", label=_("Your name"), required=True)

@@ -3,7 +3,7 @@
 Everything a reporter types is confidential: every free-text column is an `EncryptedTextField` and every
 file is encrypted on disk (`psirt.lib.crypto`). The e-mail address is findable only through a keyed hash.
 Public identifiers are UUIDs (staff URLs) and the reporter's token (portal); integer keys never leave the
-server. The case desk builds on `Report` (see /work/notes/intake-interface.md).
+server. The case desk builds on `Report` (docs/intake.md).
 """
 
 from __future__ import annotations

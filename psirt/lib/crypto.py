@@ -1,4 +1,4 @@
-"""Encryption at rest (SPEC B11): report texts in the database and attachments on disk.
+"""Encryption at rest: report texts in the database and attachments on disk.
 
 Keys come from `settings.PSIRT_ENCRYPTION_KEYS` (Fernet keys). The first key encrypts; every key decrypts,
 so an operator rotates by putting a new key first, running `psirt rotatekeys` (which re-encrypts everything
@@ -206,9 +206,6 @@ class EncryptedFileStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return StoredFile(name=name, size=size, sha256=digest.hexdigest())
-
-    def save_bytes(self, data: bytes, *, prefix: str = "f") -> StoredFile:
-        return self.save([data], prefix=prefix)
 
     def open(self, name: str) -> Iterator[bytes]:
         """Yield the decrypted chunks. Raises DecryptionError if the file was altered, reordered or cut."""

@@ -2,7 +2,7 @@
 
 We never compute a score ourselves: the library does. This module parses the vector first (so an error names
 the offending metric), normalises it (FIRST's metric order, "Not Defined" values dropped) and asks the
-library for the scores SPEC B4 / issue 4 item 6 define:
+library for these scores:
 
 * v3.1 — FIRST's base, temporal and environmental scores;
 * v4.0 — `base` = CVSS-B (the base metrics alone), `threat` = CVSS-BT (base + Exploit Maturity),

@@ -1,4 +1,4 @@
-"""The CWE list a handler picks a weakness from, by number or by name (SPEC B4).
+"""The CWE list a handler picks a weakness from, by number or by name.
 
 There is no CWE package and no network at run time, so the entries live in `data/cwe.json`: a curated subset
 of MITRE's list (the CWE Top 25 of 2024 plus the software, firmware and hardware weaknesses device vendors

@@ -1,4 +1,4 @@
-"""Vulnerability identifiers and advisory links a case refers to (SPEC B7): format checks and normal forms.
+"""Vulnerability identifiers and advisory links a case refers to: format checks and normal forms.
 
 * CVE — `CVE-YYYY-NNNN…`: year from 1999 (the first CVE list) to next year (IDs are reserved ahead), a
   sequence of at least 4 digits (at most 19, as the CVE JSON 5 schema allows) with no leading zero beyond the

@@ -157,7 +157,7 @@ def customer_import(request: HttpRequest) -> HttpResponse:
 @lead_required
 @require_POST
 def customer_notify(request: HttpRequest) -> HttpResponse:
-    """Offer of the issue: notify the customers running the products of a published advisory."""
+    """Direct notices: notify the customers running the products of a published advisory."""
     from psirt.advisories.models import Advisory, AdvisoryState
 
     form = NotifyCustomersForm(request.POST)

@@ -62,7 +62,7 @@ class MinSeverity(models.TextChoices):
 
 
 class Subscription(models.Model):
-    """A mail subscription (SPEC P10). Created unconfirmed by the public form; only a confirmed row receives
+    """A mail subscription. Created unconfirmed by the public form; only a confirmed row receives
     advisories, and an unconfirmed one is deleted after a while. The address is encrypted at rest;
     `email_hash` (keyed) finds it. At most one confirmed row per address: confirming a new request replaces
     the choices of the old one."""
@@ -121,7 +121,7 @@ class Webhook(models.Model):
 
 
 class CustomerOrganization(models.Model):
-    """A known customer (SPEC P10 direct notices): the products it runs decide which advisories reach it."""
+    """A known customer (direct notices): the products it runs decide which advisories reach it."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)

@@ -76,7 +76,7 @@ def notice_from_advisory(advisory: Any) -> AdvisoryNotice:
         product_slugs=tuple(products),
         product_line_slugs=tuple(lines),
         url=absolute_url(page),
-        # The machine-readable document lives next to the page (see ARCHITECTURE.md, public URLs).
+        # The machine-readable document lives next to the page: /advisories/<ID>/csaf.json.
         csaf_url=absolute_url(f"/advisories/{advisory.advisory_id}/csaf.json"),
         cves=tuple(advisory.cve_ids),
     )

@@ -1,7 +1,7 @@
 # ruff: noqa: E501 - Chinese paragraphs stay on one line: a line break inside them would show as a space.
 """The texts every fresh installation starts with, in English and Simplified Chinese.
 
-Adapted from the two pages vendors publish today (see the seeds): the disclosure principle and the Security
+Adapted from what hardware vendors publish today: the disclosure principle and the Security
 Lab text of a video-surveillance vendor, the responsible-reporting rules, the response promise and the
 publication conditions of a building-automation vendor. Written for any vendor: placeholders such as
 `{vendor}` are filled from the organization profile when the page is shown (see `psirt.pages.texts`), so a

@@ -19,7 +19,7 @@ from psirt.audit.services import record
 from psirt.lib.sequences import next_in_year
 from psirt.organization.models import OrganizationProfile
 
-# The logger keeps the name it had before the importer became a package, so log configuration still matches it.
+# One logger for the whole importer (the package name), so one log setting covers all its parts.
 logger = logging.getLogger("psirt.advisories.importer")
 
 _OWN_ID = re.compile(r"^(?P<prefix>[A-Za-z0-9]+)-SA-(?P<year>\d{4})-(?P<number>\d{3,9})$")

@@ -18,7 +18,7 @@ from psirt.advisories.provider.tree import ProviderTree
 from psirt.formats.csaf import csaf_filename
 from psirt.lib.signing import SigningKey, SigningUnavailable, signing_key
 
-# One logger for the whole tree, named as before the module became a package.
+# One logger for the whole provider tree (the package name), so one log setting covers all its parts.
 logger = logging.getLogger("psirt.advisories.provider")
 
 

@@ -15,7 +15,7 @@ from psirt.advisories.provider.site_tree import open_tree, publisher_json
 from psirt.advisories.provider.tree import ProviderTree
 from psirt.formats.csaf import csaf_filename
 
-# One logger for the whole tree, named as before the module became a package.
+# One logger for the whole provider tree (the package name), so one log setting covers all its parts.
 logger = logging.getLogger("psirt.advisories.provider")
 
 

@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from psirt.accounts.models import User
 from psirt.advisories import documents, services
-from psirt.advisories.demo import load_demo_advisories
 from psirt.advisories.models import Advisory
-from psirt.catalog import demo as catalog_demo
 from psirt.catalog.models import FirmwareRelease, Product
+from psirt.demo import catalog as catalog_demo
+from psirt.demo.advisories import load_demo_advisories
 from psirt.formats.csaf_validate import is_publishable, validate_csaf
 from psirt.formats.cve import validate_cve_record
 

@@ -1,4 +1,4 @@
-"""CSAF import (`psirt import-csaf`, SPEC O5): the official examples, idempotence, new versions, translations,
+"""CSAF import (`psirt import-csaf`): the official examples, idempotence, new versions, translations,
 refusals (invalid documents, profiles psirt does not map, hostile files) and advisory numbering."""
 
 from __future__ import annotations

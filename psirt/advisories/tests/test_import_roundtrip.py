@@ -1,4 +1,4 @@
-"""Round trip (issue 6 item 8): psirt's own CSAF documents, imported into an empty database, render again as the
+"""Round trip: psirt's own CSAF documents, imported into an empty database, render again as the
 same documents — the import loses nothing psirt itself writes.
 
 Nothing is normalised before comparing: psirt writes no generator date or version (formats/csaf.py), and every
@@ -19,11 +19,11 @@ from django.utils import timezone
 from psirt.accounts.models import User
 from psirt.advisories import documents, services
 from psirt.advisories.case_facts import create_demo_case
-from psirt.advisories.demo import load_demo_advisories
 from psirt.advisories.importer import import_csaf
 from psirt.advisories.models import PUBLIC_STATES, Advisory
-from psirt.catalog import demo as catalog_demo
 from psirt.catalog.models import FirmwareRelease, Product
+from psirt.demo import catalog as catalog_demo
+from psirt.demo.advisories import load_demo_advisories
 from psirt.formats.csaf import render_csaf, render_csaf_translation
 from psirt.organization.models import OrganizationProfile
 

@@ -1,4 +1,4 @@
-"""The publication policy of the seeds, enforced by the service: every combination that matters."""
+"""The publication policy (docs/advisories.md), enforced by the service: every combination that matters."""
 
 from __future__ import annotations
 

@@ -577,8 +577,8 @@ def test_a_revision_that_drops_the_chinese_title_removes_the_translation(
 
 
 def test_the_demo_data_gives_a_complete_valid_tree(db: None, tree: Path, settings: Any, tmp_path: Path) -> None:
-    from psirt.advisories.demo import load_demo_advisories
-    from psirt.catalog import demo as catalog_demo
+    from psirt.demo import catalog as catalog_demo
+    from psirt.demo.advisories import load_demo_advisories
 
     settings.PSIRT_DEMO_PASSWORD = "demo-password-Quokka-42"
     lines: list[str] = []

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from psirt.advisories.demo import load_demo_advisories
 from psirt.advisories.models import Advisory
-from psirt.catalog import demo as catalog_demo
+from psirt.demo import catalog as catalog_demo
+from psirt.demo.advisories import load_demo_advisories
 
 
 def load_demo(settings: Any) -> None:

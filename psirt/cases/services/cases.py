@@ -26,7 +26,6 @@ from psirt.cases.models import (
     CaseReport,
     CaseSequence,
     Exploitation,
-    LineInvitation,
     ReferenceKind,
     StateChange,
 )
@@ -305,25 +304,6 @@ def revoke_invitation(*, case: Case, engineer: Any, actor: Any, request: HttpReq
                 actor=actor,
                 request=request,
                 target=case,
-                data={"user": str(engineer.public_id)},
-            )
-
-
-def invite_engineer_to_line(*, line: Any, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
-    """Give a product engineer need-to-know of every case of a product line (leads only)."""
-    _require_lead(actor)
-    if not getattr(engineer, "is_engineer", False) or not getattr(engineer, "is_active", False):
-        raise InvalidInput(_("Only active product engineers can be invited."))
-    with transaction.atomic():
-        _obj, created = LineInvitation.objects.get_or_create(
-            product_line=line, engineer=engineer, defaults={"invited_by": actor}
-        )
-        if created:
-            record(
-                action="case.line_invited",
-                actor=actor,
-                request=request,
-                target=line,
                 data={"user": str(engineer.public_id)},
             )
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
 from psirt.accounts.models import Role, User
+from psirt.accounts.services import set_product_lines
 from psirt.audit.models import AuditEvent
 from psirt.cases.access import can_edit_case, can_view_case, get_case_for, visible_cases
 from psirt.cases.models import Case
@@ -31,7 +32,7 @@ def invited_engineer(lead, case):
 @pytest.fixture
 def line_engineer(lead, line):
     user = User.objects.create_user("line-engineer@persona.test", "pw-Quokka-42", role=Role.ENGINEER)
-    case_services.invite_engineer_to_line(line=line, engineer=user, actor=lead)
+    set_product_lines(user=user, product_lines=[line], actor=lead, request=None)
     return user
 
 
@@ -60,7 +61,7 @@ def test_engineer_invited_to_the_case_or_its_line_reads_but_cannot_edit(
 
 
 def test_engineer_of_another_line_or_not_invited_gets_404(lead, engineer, other_line, case: Case) -> None:
-    case_services.invite_engineer_to_line(line=other_line, engineer=engineer, actor=lead)
+    set_product_lines(user=engineer, product_lines=[other_line], actor=lead, request=None)
     with pytest.raises(Http404):
         get_case_for(engineer, case.public_id)
     assert list(visible_cases(engineer)) == []

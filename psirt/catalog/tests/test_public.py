@@ -1,4 +1,4 @@
-"""The public Software updates pages (SPEC P8): list, product page, search, empty state, hostile input."""
+"""The public Software updates pages: list, product page, search, empty state, hostile input."""
 
 from __future__ import annotations
 

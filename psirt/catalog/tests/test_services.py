@@ -108,7 +108,7 @@ def test_deleting_a_line_with_products_is_refused_politely():
 def test_deleting_a_product_referenced_elsewhere_is_refused_politely():
     product = make_product(make_line())
     make_release(product, "V1.0")
-    # Cases and advisories (later issues) protect the products and releases they refer to.
+    # Cases and advisories protect the products and releases they refer to (on_delete=PROTECT).
     with (
         mock.patch.object(Product, "delete", side_effect=ProtectedError("referenced", set())),
         pytest.raises(services.CatalogInUse) as exc,

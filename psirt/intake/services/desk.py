@@ -33,7 +33,7 @@ from psirt.lib.crypto import file_store
 
 
 def record_staff_view(*, report: Report, user: Any, request: HttpRequest | None = None) -> None:
-    """Every staff view of a report is audited (SPEC B9)."""
+    """Every staff view of a report is audited."""
     record(action="report.viewed", actor=user, request=request, target=report)
 
 

@@ -18,7 +18,7 @@ from psirt.intake.models import (
 )
 from psirt.lib.crypto import keyed_hash
 
-TOKEN_BYTES = 32  # 256 bits; the issue asks for at least 128
+TOKEN_BYTES = 32  # 256 bits; an unguessable token needs at least 128
 
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")

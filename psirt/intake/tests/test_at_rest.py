@@ -1,4 +1,4 @@
-"""SPEC B11: a copy of the database file and the attachment folder, without the key, reveals nothing typed.
+"""Encryption at rest: a copy of the database file and the attachment folder, without the key, reveals nothing typed.
 
 A separate psirt process with a file-based SQLite database files a report through the real form (a marker in
 every field, an attachment whose name and bytes carry it, a portal message), then this test reads the raw

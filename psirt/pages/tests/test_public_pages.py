@@ -1,4 +1,4 @@
-"""The public Security Response Center pages (SPEC P1): a real home page, the editable pages with their
+"""The public Security Response Center pages: a real home page, the editable pages with their
 default texts from a fresh install, both languages, and hostile text rendered inert."""
 
 from __future__ import annotations

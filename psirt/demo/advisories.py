@@ -4,7 +4,7 @@ cases through the real services, so the publication policy holds for them too.
 
 Idempotent: an advisory whose English title exists already is not created again. Needs the demo catalog and
 a lead account (`load_organization`, `load_catalog`, `load_accounts` run first); without them it says so and
-does nothing. Call as the `("advisories", psirt.advisories.demo.load_demo_advisories)` step of `psirt demo`.
+does nothing. Runs as the `advisories` step of `psirt demo`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from psirt.accounts.models import Role, User
 from psirt.advisories import services
 from psirt.advisories.case_facts import create_demo_case
 from psirt.advisories.models import Advisory
@@ -159,9 +160,7 @@ ADVISORIES = [
 ]
 
 
-def _lead() -> Any:
-    from psirt.accounts.models import Role, User
-
+def _lead() -> User | None:
     return User.objects.filter(role=Role.LEAD, is_active=True).order_by("pk").first()
 
 
@@ -192,7 +191,7 @@ def load_demo_advisories(log: Log = print) -> None:
         log(f"advisory: {advisory.advisory_id} ({advisory.get_state_display()})")
 
 
-def _create(spec: DemoAdvisory, product: Product, lead: Any) -> Advisory:
+def _create(spec: DemoAdvisory, product: Product, lead: User) -> Advisory:
     published_at = timezone.now() - dt.timedelta(days=spec.days_ago)
     case = create_demo_case(
         product=product,

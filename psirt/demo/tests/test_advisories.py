@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.test import Client
 
-from psirt.advisories.demo import ADVISORIES, load_demo_advisories
 from psirt.advisories.models import Advisory
-from psirt.catalog import demo as catalog_demo
+from psirt.demo import catalog as catalog_demo
+from psirt.demo.advisories import ADVISORIES, load_demo_advisories
 
 
 def test_demo_advisories_load_once_and_show(db: None, anonymous: Client, settings) -> None:  # type: ignore[no-untyped-def]

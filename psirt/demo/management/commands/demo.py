@@ -1,7 +1,8 @@
-"""`psirt demo`: load the demo vendor, catalog and accounts. Idempotent: a second run creates nothing.
+"""`psirt demo`: load the demo vendor, catalog, accounts, cases and advisories. Idempotent: a second run
+creates nothing.
 
-Later issues append their loaders to STEPS (each `(name, function(log))`, run in order, each idempotent):
-demo reports (intake), cases (cases), advisories (advisories)."""
+`STEPS` lists the loaders (each `(name, function(log))`), run in order, each in its own transaction and each
+idempotent on its own."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from psirt.advisories.demo import load_demo_advisories
-from psirt.cases.demo import load_demo_cases
-from psirt.catalog import demo
+from psirt.demo.advisories import load_demo_advisories
+from psirt.demo.cases import load_demo_cases
+from psirt.demo.catalog import load_accounts, load_catalog, load_organization
 
 STEPS: list[tuple[str, Callable[[Callable[[str], None]], None]]] = [
-    ("organization", demo.load_organization),
-    ("catalog", demo.load_catalog),
-    ("accounts", demo.load_accounts),
+    ("organization", load_organization),
+    ("catalog", load_catalog),
+    ("accounts", load_accounts),
     ("cases", load_demo_cases),  # opens demo reports through the intake services
     ("advisories", load_demo_advisories),
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from psirt.cases.demo import load_demo_cases
 from psirt.cases.models import Case
 from psirt.cases.services.workflow import CaseState
-from psirt.catalog import demo as catalog_demo
+from psirt.demo import catalog as catalog_demo
+from psirt.demo.cases import load_demo_cases
 from psirt.intake.models import InboxState, Report
 
 pytestmark = pytest.mark.django_db

@@ -14,6 +14,16 @@ from typing import Any
 
 from django.utils import timezone
 
+from psirt.accounts.models import Role, User
+from psirt.cases.models import Case
+from psirt.cases.services import cases as services
+from psirt.cases.services import remediation
+from psirt.cases.services.message_templates import render
+from psirt.cases.services.messages import post_message
+from psirt.catalog.models import FirmwareRelease, Product
+from psirt.intake.models import Report
+from psirt.intake.services import ReportInput, email_hash, submit_report
+
 Log = Callable[[str], None]
 
 # The workflow path to each state, from "new".
@@ -170,17 +180,13 @@ REASONS = {
 }
 
 
-def _people() -> tuple[Any, list[Any]]:
-    from psirt.accounts.models import Role, User
-
+def _people() -> tuple[User | None, list[User]]:
     lead = User.objects.filter(role=Role.LEAD, is_active=True).order_by("pk").first()
     handlers = list(User.objects.filter(role=Role.HANDLER, is_active=True).order_by("email"))
     return lead, handlers
 
 
-def _report(product: Any, text: str, n: int, lang: str = "en") -> Any:
-    from psirt.intake.services import ReportInput, submit_report
-
+def _report(product: Product, text: str, n: int, lang: str = "en") -> Report:
     data = ReportInput(
         reporter_name=f"Demo Researcher {n}",
         reporter_email=f"researcher{n}@demo.test",
@@ -194,13 +200,6 @@ def _report(product: Any, text: str, n: int, lang: str = "en") -> Any:
 
 def load_demo_cases(log: Log = print) -> None:
     """Create the demo cases and inbox reports that do not exist yet."""
-    from psirt.cases.models import Case
-    from psirt.cases.services import cases as services
-    from psirt.cases.services import remediation
-    from psirt.cases.services.message_templates import render
-    from psirt.cases.services.messages import post_message
-    from psirt.catalog.models import FirmwareRelease, Product
-
     lead, handlers = _people()
     if lead is None or not handlers:
         log("cases: skipped (no lead or handler account; load the demo accounts first)")
@@ -263,9 +262,6 @@ def load_demo_cases(log: Log = print) -> None:
             case=case, report=report, actor=handler, body="Demo note: reproduced on the lab bench.", internal=True
         )
         log(f"case: {case.key} {case.state} → {handler.email}")
-    from psirt.intake.models import Report
-    from psirt.intake.services import email_hash
-
     for i, (slug, text) in enumerate(INBOX_REPORTS, start=100):
         product = Product.objects.filter(slug=slug).first()
         if (

@@ -1,10 +1,7 @@
 """Demo data for `psirt demo`: a fictional camera/recorder and thermostat vendor, its catalog and four demo
 accounts. Running it again changes nothing, and never undoes what someone edited since: the profile is only
 filled while it still holds the install defaults, the catalog only when none of its demo lines exists, and
-only missing demo accounts are created.
-
-Later issues add their own loaders (reports, cases, advisories) to `STEPS` in
-`psirt/catalog/management/commands/demo.py`."""
+only missing demo accounts are created."""
 
 from __future__ import annotations
 
@@ -15,6 +12,8 @@ from typing import Any
 
 from django.conf import settings
 
+from psirt.accounts.models import User
+from psirt.accounts.services import create_user
 from psirt.catalog import services
 from psirt.catalog.models import ProductLine
 from psirt.organization.models import OrganizationProfile
@@ -430,9 +429,6 @@ def load_catalog(log: Log) -> None:
 
 def load_accounts(log: Log) -> None:
     """The four demo sign-ins, with the password from PSIRT_DEMO_PASSWORD; no TOTP (dev mode needs none)."""
-    from psirt.accounts.models import User
-    from psirt.accounts.services import create_user
-
     engineer_line = ProductLine.objects.filter(slug=ENGINEER_LINE).first()
     for email, role, name in DEMO_ACCOUNTS:
         if User.objects.filter(email__iexact=email).exists():
