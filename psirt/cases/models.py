@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from psirt.cases.workflow import FINISHED, CaseState
+from psirt.lib.i18n import pick_language
 
 
 class Severity(models.TextChoices):
@@ -398,8 +399,6 @@ class Mitigation(models.Model):
 
     @property
     def text(self) -> str:
-        from psirt.catalog.models import pick_language
-
         return pick_language(self.text_en, self.text_zh)
 
 

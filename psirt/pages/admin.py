@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from psirt.catalog.admin import AuditedAdmin
+from psirt.audit.admin import AuditedAdmin
 from psirt.pages.models import OrganizationProfile, Page
 
 

@@ -8,8 +8,8 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from psirt.catalog.forms import HttpURLField
 from psirt.lib.business_days import supported_countries
+from psirt.lib.forms import HttpURLField
 from psirt.pages.models import OrganizationProfile, Page
 from psirt.pages.pgp import KeyProblem, check_public_key
 from psirt.pages.texts import PLACEHOLDERS
