@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from psirt.accounts.access import SCOPES, allowed_scopes, format_token, hash_secret, new_token_parts
 from psirt.accounts.models import ApiToken, Role, User
-from psirt.accounts.tokens import SCOPES, allowed_scopes, format_token, hash_secret, new_token_parts
 from psirt.audit.services import record
 from psirt.lib.http import absolute_url
 

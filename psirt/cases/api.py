@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from psirt.accounts.tokens import TokenAuth
+from psirt.accounts.access import TokenAuth
 from psirt.cases.access import get_case_for, visible_cases
 from psirt.cases.models import Case
 from psirt.cases.workflow import CaseState

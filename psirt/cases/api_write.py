@@ -16,8 +16,8 @@ from django.http import HttpRequest
 from ninja import Schema
 from pydantic import Field
 
+from psirt.accounts.access import TokenAuth
 from psirt.accounts.models import Role, User
-from psirt.accounts.tokens import TokenAuth
 from psirt.cases import services
 from psirt.cases.access import get_case_for, visible_cases
 from psirt.cases.api import CaseDetail, _detail, router

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from psirt.accounts.decorators import staff_required
+from psirt.accounts.access import staff_required
 from psirt.cases.access import visible_cases
 from psirt.cases.deadlines import due_soon_q, overdue_q, with_next_due
 from psirt.cases.workflow import FINISHED, CaseState

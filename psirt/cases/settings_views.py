@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from psirt.accounts.decorators import lead_required
+from psirt.accounts.access import lead_required
 from psirt.cases import services
 from psirt.cases.deadlines import MAX_DAYS, remediation_table, set_remediation_days
 from psirt.cases.exceptions import CaseError

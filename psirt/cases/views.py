@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psirt.accounts.decorators import staff_required
+from psirt.accounts.access import staff_required
 from psirt.accounts.models import Role, User
 from psirt.audit.services import record
 from psirt.cases import workflow

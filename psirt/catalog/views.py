@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from psirt.accounts.decorators import staff_required
+from psirt.accounts.access import staff_required
 from psirt.accounts.models import Role
 from psirt.catalog import services
 from psirt.catalog.forms import FirmwareReleaseForm, ProductForm, ProductLineForm

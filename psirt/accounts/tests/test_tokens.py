@@ -13,9 +13,9 @@ from ninja import NinjaAPI
 from ninja.testing import TestClient
 
 from psirt.accounts import services
+from psirt.accounts.access import TokenAuth, authenticate_token
+from psirt.accounts.access import parse_token as _parse_token
 from psirt.accounts.models import ApiToken
-from psirt.accounts.tokens import TokenAuth, authenticate_token
-from psirt.accounts.tokens import parse_token as _parse_token
 from psirt.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

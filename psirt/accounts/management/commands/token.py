@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from psirt.accounts import services
+from psirt.accounts.access import KEY_ID_RE, SCOPES
 from psirt.accounts.models import ApiToken, User
-from psirt.accounts.tokens import KEY_ID_RE, SCOPES
 
 
 class Command(BaseCommand):

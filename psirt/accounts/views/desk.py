@@ -12,20 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from psirt.accounts import services
-from psirt.accounts.decorators import lead_required, staff_required
+from psirt.accounts.access import KEY_ID_RE, SCOPES, get_user_for, lead_required, staff_required
 from psirt.accounts.forms import InviteForm, RoleForm, TokenForm
 from psirt.accounts.models import ApiToken, User
-from psirt.accounts.tokens import KEY_ID_RE, SCOPES
-
-
-def get_user_for(viewer: User, public_id: str) -> User:
-    """The account `public_id` names, for a lead; 404 for anyone else or an unknown id."""
-    if not viewer.is_lead:
-        raise Http404
-    user = User.objects.filter(public_id=public_id).first()
-    if user is None:
-        raise Http404
-    return user
 
 
 @staff_required
