@@ -57,7 +57,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("desk/", include((desk_patterns, "desk"))),
-    path("updates/", include((catalog_urls.public_urlpatterns, "catalog"))),
+    path("updates/", include(([*pages_urls.updates_urlpatterns, *catalog_urls.public_urlpatterns], "catalog"))),
     path("report/", include((intake_urls.public_urlpatterns, "intake"))),
     path("r/", include((intake_urls.portal_urlpatterns, "portal"))),
     path("subscribe/", include((notify_urls.public_urlpatterns, "notify"))),

@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from psirt.lib.business_days import supported_countries
 from psirt.lib.forms import HttpURLField
+from psirt.lib.pgp import KeyProblem, check_public_key
 from psirt.pages.models import OrganizationProfile, Page
-from psirt.pages.pgp import KeyProblem, check_public_key
-from psirt.pages.texts import PLACEHOLDERS
+from psirt.pages.queries import PLACEHOLDERS
 
 # A page is a few screens of text; anything longer is a paste gone wrong.
 MAX_PAGE_CHARS = 50_000

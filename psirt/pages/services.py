@@ -8,9 +8,9 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from psirt.audit.services import record
+from psirt.lib.pgp import fingerprint
 from psirt.pages.defaults import DEFAULT_PAGES
 from psirt.pages.models import OrganizationProfile, Page
-from psirt.pages.pgp import fingerprint
 
 ORG_FIELDS = frozenset(
     {

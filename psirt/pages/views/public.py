@@ -1,0 +1,88 @@
+"""Public pages: home, the editable pages, the team key, and the overview of software updates (the catalog's
+products under the editable page's introduction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from psirt.catalog.queries import MAX_QUERY_CHARS, QueryTooLong, clean_query, public_catalog
+from psirt.lib.pgp import fingerprint, format_fingerprint
+from psirt.pages import sections
+from psirt.pages.models import STANDALONE_PAGES, OrganizationProfile, PageSlug
+from psirt.pages.queries import rendered_page
+
+
+def _report_url() -> str:
+    """The report form once the intake app provides it; the reporting guidelines until then."""
+    try:
+        return reverse("intake:report")
+    except NoReverseMatch:
+        return reverse("pages:guidelines")
+
+
+def _contact_context(org: OrganizationProfile) -> dict[str, Any]:
+    fpr = fingerprint(org.pgp_public_key)
+    return {"pgp_fingerprint": format_fingerprint(fpr) if fpr else "", "has_pgp_key": bool(org.pgp_public_key)}
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    org = OrganizationProfile.get()
+    context = {
+        "intro": rendered_page(PageSlug.HOME, org),
+        "advisories": sections.latest_advisories(limit=5),
+        "report_url": _report_url(),
+        **_contact_context(org),
+    }
+    return render(request, "pages/home.html", context)
+
+
+def page(request: HttpRequest, slug: str) -> HttpResponse:
+    if slug not in STANDALONE_PAGES:
+        raise Http404
+    org = OrganizationProfile.get()
+    context: dict[str, Any] = {"page": rendered_page(slug, org), "slug": slug, "report_url": _report_url()}
+    if slug == PageSlug.ACKNOWLEDGMENTS:
+        context["entries"] = sections.acknowledgment_entries()
+    if slug == PageSlug.CONTACT:
+        context.update(_contact_context(org))
+    return render(request, "pages/page.html", context)
+
+
+def pgp_key(request: HttpRequest) -> HttpResponse:
+    """The team's public key as a file reporters can import."""
+    org = OrganizationProfile.get()
+    if not org.pgp_public_key:
+        raise Http404
+    response = HttpResponse(org.pgp_public_key, content_type="application/pgp-keys; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="security-team-key.asc"'
+    return response
+
+
+def updates(request: HttpRequest) -> HttpResponse:
+    """All product lines → products → latest releases, with a search by product name or model number."""
+    raw = request.GET.get("q", "")
+    error = ""
+    status = 200
+    try:
+        query = clean_query(raw)
+    except QueryTooLong:
+        query = ""
+        status = 400
+        error = _("The search text is too long. Use at most %(max)d characters, e.g. a model name.") % {
+            "max": MAX_QUERY_CHARS
+        }
+    lines = public_catalog(query) if not error else []
+    context = {
+        "lines": lines,
+        "query": query,
+        "query_error": error,
+        "max_query": MAX_QUERY_CHARS,
+        "intro": rendered_page(PageSlug.UPDATES),
+        "catalog_empty": not lines and not query and not error,
+    }
+    return render(request, "pages/updates.html", context, status=status)
