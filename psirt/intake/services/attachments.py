@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from psirt.audit.services import record
 from psirt.intake import ratelimit
 from psirt.intake.exceptions import AttachmentRejected
-from psirt.intake.files import SNIFF_BYTES, safe_filename, sniff
 from psirt.intake.models import (
     Attachment,
     Message,
@@ -26,6 +25,7 @@ from psirt.intake.models import (
     StashedFile,
     UploadStash,
 )
+from psirt.intake.services.files import SNIFF_BYTES, safe_filename, sniff
 from psirt.intake.services.tokens import TOKEN_RE, hash_token, new_token
 from psirt.lib.crypto import StoredFile, file_store
 

@@ -170,12 +170,3 @@ def _looks_like_text(head: bytes) -> bool:
     except UnicodeDecodeError as exc:
         # A multi-byte character cut at the end of the sample is still text.
         return exc.start >= len(head) - 3
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
