@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from psirt.audit.services import record
-from psirt.intake import ratelimit
+from psirt.audit.services import client_ip, record
+from psirt.intake import ratelimit, tasks
 from psirt.intake.models import (
     EventKind,
     Report,
@@ -27,13 +27,10 @@ def _lost_link_path(language: str) -> str:
 def request_new_link(*, email: str, language: str = "en", request: HttpRequest | None = None) -> None:
     """ "Lost my link": limits, then queues the same background task whether or not the address is known,
     so neither the answer nor its timing tells a stranger which addresses reported something."""
-    from psirt.audit.services import client_ip
-    from psirt.intake.tasks import send_fresh_links
-
     address = client_ip(request)
     with transaction.atomic():
         ratelimit.hit_all(*([("lostlink_ip", address)] if address else []), ("lostlink_email", normalise_email(email)))
-    send_fresh_links.enqueue(email_hash=email_hash(email))
+    tasks.send_fresh_links.enqueue(email_hash=email_hash(email))
 
 
 def reissue_links(*, email_hash_value: str) -> int:

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from psirt.audit.services import record
+from psirt.audit.services import client_ip, record
 from psirt.intake import ratelimit
 from psirt.intake.exceptions import InvalidReport
 from psirt.intake.models import (
@@ -137,8 +137,6 @@ def submit_report(
     Raises RateLimited (per address and per e-mail), InvalidReport (limits every door shares) or
     AttachmentRejected. The acknowledgment mail (with the private link, encrypted to the reporter's key if
     given) is sent after the commit; a mail failure is logged and does not affect the report."""
-    from psirt.audit.services import client_ip
-
     _check_text_limits(
         {
             name: getattr(data, name)

@@ -1,18 +1,21 @@
-"""Public pages: home, the editable pages, the team key, and the overview of software updates (the catalog's
-products under the editable page's introduction)."""
+"""Public pages: home, the editable pages, the team key, security.txt, and the overview of software updates
+(the catalog's products under the editable page's introduction)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 
 from psirt.catalog.queries import MAX_QUERY_CHARS, QueryTooLong, clean_query, public_catalog
+from psirt.formats.securitytxt import CONTENT_TYPE as SECURITY_TXT_CONTENT_TYPE
+from psirt.lib.http import conditional_response
 from psirt.lib.pgp import fingerprint, format_fingerprint
-from psirt.pages import sections
+from psirt.pages import sections, security_txt
 from psirt.pages.models import STANDALONE_PAGES, OrganizationProfile, PageSlug
 from psirt.pages.queries import rendered_page
 
@@ -86,3 +89,38 @@ def updates(request: HttpRequest) -> HttpResponse:
         "catalog_empty": not lines and not query and not error,
     }
     return render(request, "pages/updates.html", context, status=status)
+
+
+@require_safe
+def security_txt_view(request: HttpRequest) -> HttpResponse:
+    body, etag = security_txt.security_txt()
+    return conditional_response(
+        request, body=body, content_type=SECURITY_TXT_CONTENT_TYPE, max_age=security_txt.MAX_AGE, etag=etag
+    )
+
+
+@require_safe
+def legacy_security_txt(request: HttpRequest) -> HttpResponse:
+    """RFC 9116 section 3: /security.txt may redirect to the /.well-known/ file."""
+    return HttpResponsePermanentRedirect(reverse("security_txt"))
+
+
+@require_safe
+def security_team_key(request: HttpRequest) -> HttpResponse:
+    """The team's public encryption key (organization profile), the target of security.txt's Encryption field."""
+    profile = OrganizationProfile.get()
+    if not profile.pgp_public_key.strip():
+        return HttpResponse(
+            "No team encryption key is published. Send reports through the report form.\n",
+            status=404,
+            content_type=security_txt.KEY_CONTENT_TYPE,
+        )
+    response = conditional_response(
+        request,
+        body=profile.pgp_public_key.strip() + "\n",
+        content_type=security_txt.KEY_CONTENT_TYPE,
+        max_age=security_txt.MAX_AGE,
+        last_modified=profile.updated_at,
+    )
+    response["Content-Disposition"] = 'inline; filename="security-team-key.asc"'
+    return response

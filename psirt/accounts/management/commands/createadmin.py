@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from psirt.accounts import services
-from psirt.accounts.models import Role
+from psirt.accounts.models import Role, User
 
 
 class Command(BaseCommand):
@@ -45,8 +45,6 @@ class Command(BaseCommand):
             email = services.normalize_email(options["email"])
         except services.AccountError as exc:
             raise CommandError(str(exc.message)) from None
-        from psirt.accounts.models import User
-
         if User.objects.filter(email__iexact=email).exists():
             raise CommandError(f"An account with the address {email} already exists; nothing was created.")
         password = self._password(options)
