@@ -15,11 +15,11 @@ from psirt.intake.models import (
     EventKind,
     Report,
 )
-from psirt.intake.services.common import _event, _mail_report
+from psirt.intake.services.common import _mail_report, add_event
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 
 
-def _lost_link_path(language: str) -> str:
+def lost_link_path(language: str) -> str:
     with translation.override(language):
         return reverse("intake:lost_link")
 
@@ -48,7 +48,7 @@ def reissue_links(*, email_hash_value: str) -> int:
             report.token_hash = hash_token(token)
             report.token_issued_at = now
             report.save(update_fields=["token_hash", "token_issued_at", "updated_at"])
-            _event(report, EventKind.LINK, by_reporter=True)
+            add_event(report, EventKind.LINK, by_reporter=True)
             record(action="report.link_reissued", target=report)
             # One mail per report: each may carry its own OpenPGP key.
             send_mail_bilingual(
