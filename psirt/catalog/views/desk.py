@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 from psirt.accounts.access import staff_required
 from psirt.catalog import services
 from psirt.catalog.access import can_edit_catalog, editor_view
+from psirt.catalog.exceptions import CatalogError
 from psirt.catalog.forms import FirmwareReleaseForm, ProductForm, ProductLineForm
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.lib.forms import add_service_errors
@@ -45,7 +46,7 @@ def line_create(request: HttpRequest) -> HttpResponse:
             line = services.create_product_line(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Product line “%(name)s” added.") % {"name": line.name})
@@ -63,7 +64,7 @@ def line_edit(request: HttpRequest, slug: str) -> HttpResponse:
             services.update_product_line(actor=request.user, line=line, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Product line “%(name)s” saved.") % {"name": line.name})
@@ -86,7 +87,7 @@ def line_delete(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         try:
             services.delete_product_line(actor=request.user, line=line, request=request)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             messages.error(request, str(exc.message))
             return redirect("desk:catalog:index")
         messages.success(request, _("Product line “%(name)s” deleted.") % {"name": line.name})
@@ -130,7 +131,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
             obj = services.create_product(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Product “%(name)s” added.") % {"name": obj.name})
@@ -149,7 +150,7 @@ def product_edit(request: HttpRequest, slug: str) -> HttpResponse:
             services.update_product(actor=request.user, product=obj, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Product “%(name)s” saved.") % {"name": obj.name})
@@ -173,7 +174,7 @@ def product_delete(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         try:
             services.delete_product(actor=request.user, product=obj, request=request)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             messages.error(request, str(exc.message))
             return redirect("desk:catalog:product_detail", slug=obj.slug)
         messages.success(request, _("Product “%(name)s” deleted.") % {"name": obj.name})
@@ -204,7 +205,7 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
             release = services.create_release(actor=request.user, product=obj, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Release %(version)s added.") % {"version": release.version})
@@ -232,7 +233,7 @@ def release_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
             services.update_release(actor=request.user, release=release, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Release %(version)s saved.") % {"version": release.version})
@@ -258,7 +259,7 @@ def release_delete(request: HttpRequest, public_id: Any) -> HttpResponse:
     if request.method == "POST":
         try:
             services.delete_release(actor=request.user, release=release, request=request)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             messages.error(request, str(exc.message))
         else:
             messages.success(request, _("Release %(version)s deleted.") % {"version": release.version})
