@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from psirt.catalog.queries import MAX_QUERY_CHARS, public_product
+from psirt.catalog.queries import public_product
+from psirt.lib.search import MAX_QUERY_CHARS
 
 
 def product(request: HttpRequest, slug: str) -> HttpResponse:

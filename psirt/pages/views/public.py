@@ -11,10 +11,11 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from psirt.catalog.queries import MAX_QUERY_CHARS, QueryTooLong, clean_query, public_catalog
+from psirt.catalog.queries import public_catalog
 from psirt.formats.securitytxt import CONTENT_TYPE as SECURITY_TXT_CONTENT_TYPE
 from psirt.lib.http import conditional_response
 from psirt.lib.pgp import fingerprint, format_fingerprint
+from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong, clean_query
 from psirt.pages import sections, security_txt
 from psirt.pages.models import STANDALONE_PAGES, OrganizationProfile, PageSlug
 from psirt.pages.queries import rendered_page
