@@ -9,16 +9,15 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from psirt.accounts.access import lead_required
 from psirt.intake import services
 from psirt.intake.access import get_attachment_for, get_report_for
 from psirt.intake.models import InboxState, Report
 
 
-@login_required
+@lead_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """New reports not yet taken by a case. Leads only: to anyone else the page does not exist."""
-    if not getattr(request.user, "is_lead", False):
-        raise Http404
     reports = Report.objects.filter(inbox_state=InboxState.NEW).select_related("product").order_by("-created_at")[:500]
     return render(request, "intake/desk/inbox.html", {"reports": reports, "now": timezone.now()})
 
