@@ -17,8 +17,8 @@ from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
 from psirt.intake import urls as intake_urls
 from psirt.notify import urls as notify_urls
-from psirt.pages import security_txt
 from psirt.pages import urls as pages_urls
+from psirt.pages.views import public as pages_public
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -41,9 +41,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     *notify_urls.unsubscribe_urlpatterns,
-    path(".well-known/security.txt", security_txt.security_txt_view, name="security_txt"),
-    path("security.txt", security_txt.legacy_security_txt, name="security_txt_legacy"),
-    path("pgp-key.txt", security_txt.security_team_key, name="security_team_key"),
+    path(".well-known/security.txt", pages_public.security_txt_view, name="security_txt"),
+    path("security.txt", pages_public.legacy_security_txt, name="security_txt_legacy"),
+    path("pgp-key.txt", pages_public.security_team_key, name="security_team_key"),
     # The CSAF 2.0 provider tree (files and folder listings) and each advisory's current CSAF document.
     path(".well-known/csaf/", provider_views.well_known_csaf, name="csaf_provider"),
     path(".well-known/csaf/<path:subpath>", provider_views.well_known_csaf, name="csaf_provider_file"),
@@ -57,7 +57,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("desk/", include((desk_patterns, "desk"))),
-    path("updates/", include((catalog_urls.public_urlpatterns, "catalog"))),
+    path("updates/", include(([*pages_urls.updates_urlpatterns, *catalog_urls.public_urlpatterns], "catalog"))),
     path("report/", include((intake_urls.public_urlpatterns, "intake"))),
     path("r/", include((intake_urls.portal_urlpatterns, "portal"))),
     path("subscribe/", include((notify_urls.public_urlpatterns, "notify"))),

@@ -7,21 +7,26 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from psirt.accounts.models import Role
-from psirt.accounts.tokens import SCOPES, allowed_scopes
-from psirt.catalog.models import ProductLine
+from psirt.accounts.access import SCOPES, allowed_scopes
+from psirt.accounts.models import Role, User
+
+
+def product_lines_field(**kwargs: Any) -> forms.Field:
+    """A checkbox list of the product lines `User.product_lines` may hold, asked of the relation itself so
+    that accounts need not know the catalog app that defines them."""
+    field = User._meta.get_field("product_lines").formfield(
+        label=_("Product lines"), required=False, widget=forms.CheckboxSelectMultiple, **kwargs
+    )
+    assert field is not None
+    return field
 
 
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"), max_length=254)
     name = forms.CharField(label=_("Name"), max_length=150, required=False)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.HANDLER)
-    product_lines = forms.ModelMultipleChoiceField(
-        label=_("Product lines"),
-        queryset=ProductLine.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("For product engineers: the lines whose cases they may be invited to."),
+    product_lines = product_lines_field(
+        help_text=_("For product engineers: the lines whose cases they may be invited to.")
     )
     language = forms.ChoiceField(
         label=_("Language of the invitation"),
@@ -33,12 +38,7 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
-    product_lines = forms.ModelMultipleChoiceField(
-        label=_("Product lines"),
-        queryset=ProductLine.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    product_lines = product_lines_field(help_text="")
 
 
 EXPIRY_CHOICES = [

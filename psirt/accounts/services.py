@@ -22,8 +22,17 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from psirt.accounts.access import SCOPES, allowed_scopes, format_token, hash_secret, new_token_parts
+from psirt.accounts.exceptions import (
+    AccountError,
+    EmailTaken,
+    InvalidEmail,
+    LastLeadError,
+    ScopeNotAllowed,
+    SelfChangeError,
+    TokenLimitReached,
+)
 from psirt.accounts.models import ApiToken, Role, User
-from psirt.accounts.tokens import SCOPES, allowed_scopes, format_token, hash_secret, new_token_parts
 from psirt.audit.services import record
 from psirt.lib.http import absolute_url
 
@@ -31,38 +40,6 @@ log = logging.getLogger(__name__)
 
 MAX_ACTIVE_TOKENS = 25
 MAX_TOKEN_DAYS = 3650
-
-
-class AccountError(Exception):
-    """A refused account or token change; `message` is shown to the person who asked."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(str(message))
-        self.message = message
-
-
-class EmailTaken(AccountError):
-    pass
-
-
-class InvalidEmail(AccountError):
-    pass
-
-
-class LastLeadError(AccountError):
-    pass
-
-
-class SelfChangeError(AccountError):
-    pass
-
-
-class ScopeNotAllowed(AccountError):
-    pass
-
-
-class TokenLimitReached(AccountError):
-    pass
 
 
 def normalize_email(email: str) -> str:

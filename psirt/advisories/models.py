@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from psirt.cases.models import Exploitation, Severity  # one vocabulary: advisories take them from cases
-from psirt.catalog.models import pick_language
+from psirt.lib.i18n import pick_language
 
 
 class AdvisoryState(models.TextChoices):

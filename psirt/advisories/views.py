@@ -31,7 +31,7 @@ from psirt.advisories.models import PUBLIC_STATES, Advisory
 from psirt.advisories.pagecache import cached_page
 from psirt.advisories.presenters import page_context, scores_of
 from psirt.advisories.queries import MAX_QUERY_CHARS, ListFilters, QueryTooLong
-from psirt.catalog.models import pick_language
+from psirt.lib.i18n import pick_language
 from psirt.pages import generation
 
 

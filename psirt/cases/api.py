@@ -22,8 +22,8 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from psirt.accounts.access import TokenAuth
 from psirt.accounts.models import Role, User
-from psirt.accounts.tokens import TokenAuth
 from psirt.cases.access import get_case_for, visible_cases
 from psirt.cases.exceptions import InvalidInput
 from psirt.cases.models import Case, CaseReference

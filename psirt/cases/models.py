@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from psirt.cases.services.workflow import FINISHED, CaseState
 from psirt.catalog.models import FirmwareRelease
+from psirt.lib.i18n import pick_language
 
 
 class Severity(models.TextChoices):
@@ -359,8 +360,6 @@ class Mitigation(models.Model):
 
     @property
     def text(self) -> str:
-        from psirt.catalog.models import pick_language
-
         return pick_language(self.text_en, self.text_zh)
 
 

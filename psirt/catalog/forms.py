@@ -13,25 +13,14 @@ from psirt.catalog.models import (
     FirmwareRelease,
     Product,
     ProductLine,
-    validate_http_url,
     validate_position,
     validate_slug,
 )
 from psirt.catalog.services import release_conflicts
+from psirt.lib.forms import HttpURLField
 
 # Long texts are bounded: release notes and descriptions are a few screens at most.
 MAX_TEXT = 20_000
-
-
-class HttpURLField(forms.URLField):
-    """An http(s) address with one clear message; typed without a scheme it becomes https://…"""
-
-    default_validators = [validate_http_url]
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("assume_scheme", "https")
-        kwargs.setdefault("widget", forms.URLInput(attrs={"placeholder": "https://"}))
-        super().__init__(**kwargs)
 
 
 class _Base(forms.ModelForm):

@@ -9,11 +9,13 @@ import datetime
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, RegexValidator, URLValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from psirt.lib.i18n import pick_language
+from psirt.lib.validators import validate_http_url
 
 # Orders and positions are small numbers people type; anything bigger is a typo (and would overflow
 # PostgreSQL's integer on the way in).
@@ -24,9 +26,6 @@ validate_slug = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z",
     _("Use lower-case letters, digits and single hyphens between them, e.g. ip-camera-x5."),
     code="invalid_slug",
-)
-validate_http_url = URLValidator(
-    schemes=["http", "https"], message=_("Enter a full web address starting with https:// (or http://).")
 )
 validate_position = MaxValueValidator(MAX_POSITION, _("Use a number up to %(limit_value)s."))
 
@@ -45,12 +44,6 @@ def validate_release_date(value: datetime.date) -> None:
     validate_catalog_date(value)
     if value > timezone.localdate() + datetime.timedelta(days=366):
         raise ValidationError(_("A release date can be at most one year ahead."))
-
-
-def pick_language(en: str, zh: str) -> str:
-    """The Chinese text for Chinese visitors when there is one, English otherwise."""
-    lang = (get_language() or "en").lower()
-    return zh if lang.startswith("zh") and zh else en
 
 
 class ProductLine(models.Model):

@@ -5,29 +5,12 @@ Only rows marked "listed publicly" appear here; everything is fetched in a fixed
 from __future__ import annotations
 
 import datetime
-import unicodedata
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-
-# Search text longer than this is refused: product names are short, and a long query is a mistake or a probe.
-MAX_QUERY_CHARS = 100
-
-
-class QueryTooLong(ValueError):
-    """The search text is longer than MAX_QUERY_CHARS."""
-
-
-def clean_query(raw: str) -> str:
-    """The search text as typed, without control or format characters and with runs of spaces collapsed.
-    Raises QueryTooLong (checked before any other work, so a huge query costs nothing)."""
-    if len(raw) > MAX_QUERY_CHARS:
-        raise QueryTooLong(raw[:MAX_QUERY_CHARS])
-    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] != "C")
-    return " ".join(kept.split())
 
 
 @dataclass

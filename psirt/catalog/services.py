@@ -16,24 +16,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from psirt.audit.services import record
+from psirt.catalog.exceptions import CatalogConflict, CatalogInUse
 from psirt.catalog.models import MAX_POSITION, FirmwareRelease, Product, ProductLine
-
-
-class CatalogError(Exception):
-    """A refused catalog change; `message` is shown to the person who asked."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(str(message))
-        self.message = message
-
-
-class CatalogInUse(CatalogError):
-    """The row is still needed (it has products, or cases and advisories refer to it)."""
-
-
-class CatalogConflict(CatalogError):
-    """Someone else saved a clashing row at the same moment (caught by the database, not the form)."""
-
 
 LINE_FIELDS = frozenset({"slug", "name_en", "name_zh", "description_en", "description_zh", "position"})
 PRODUCT_FIELDS = frozenset(

@@ -1,22 +1,22 @@
 from django.urls import path
 
-from psirt.catalog import views
+from psirt.catalog.views import desk, public
 
+# Included under /<lang>/updates/ with namespace "catalog", after the overview page (psirt/urls.py).
 public_urlpatterns = [
-    path("", views.updates, name="updates"),
-    path("<slug:slug>/", views.product, name="product"),
+    path("<slug:slug>/", public.product, name="product"),
 ]
 
 desk_urlpatterns = [
-    path("", views.desk_catalog, name="index"),
-    path("lines/new/", views.line_create, name="line_create"),
-    path("lines/<slug:slug>/edit/", views.line_edit, name="line_edit"),
-    path("lines/<slug:slug>/delete/", views.line_delete, name="line_delete"),
-    path("products/new/", views.product_create, name="product_create"),
-    path("products/<slug:slug>/", views.product_detail, name="product_detail"),
-    path("products/<slug:slug>/edit/", views.product_edit, name="product_edit"),
-    path("products/<slug:slug>/delete/", views.product_delete, name="product_delete"),
-    path("products/<slug:slug>/releases/new/", views.release_create, name="release_create"),
-    path("releases/<uuid:public_id>/edit/", views.release_edit, name="release_edit"),
-    path("releases/<uuid:public_id>/delete/", views.release_delete, name="release_delete"),
+    path("", desk.desk_catalog, name="index"),
+    path("lines/new/", desk.line_create, name="line_create"),
+    path("lines/<slug:slug>/edit/", desk.line_edit, name="line_edit"),
+    path("lines/<slug:slug>/delete/", desk.line_delete, name="line_delete"),
+    path("products/new/", desk.product_create, name="product_create"),
+    path("products/<slug:slug>/", desk.product_detail, name="product_detail"),
+    path("products/<slug:slug>/edit/", desk.product_edit, name="product_edit"),
+    path("products/<slug:slug>/delete/", desk.product_delete, name="product_delete"),
+    path("products/<slug:slug>/releases/new/", desk.release_create, name="release_create"),
+    path("releases/<uuid:public_id>/edit/", desk.release_edit, name="release_edit"),
+    path("releases/<uuid:public_id>/delete/", desk.release_delete, name="release_delete"),
 ]

@@ -1,5 +1,5 @@
 """Domain exceptions of the intake. The HTML views and the API map them to responses in one place each
-(`psirt.intake.views.error_response`, `psirt.api.errors`)."""
+(`psirt.intake.views.common.error_response`, `psirt.api.errors`)."""
 
 from __future__ import annotations
 

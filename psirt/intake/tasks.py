@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from psirt.intake import services
+
 
 @task()
 def send_fresh_links(*, email_hash: str) -> int:
     """Re-issue the private links of every report filed from the address with this keyed hash and mail
     them to the address on file. Queued by the "lost my link" page whether or not the address is known."""
-    from psirt.intake.services import reissue_links
-
-    return reissue_links(email_hash_value=email_hash)
+    return services.reissue_links(email_hash_value=email_hash)
 
 
 @task()
 def purge_expired() -> dict[str, int]:
     """Remove upload stashes older than a day and expired rate-limit counters (schedule it, e.g. hourly)."""
-    from psirt.intake.services import purge_expired as purge
-
-    return purge()
+    return services.purge_expired()

@@ -2,18 +2,18 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from psirt.intake import views
+from psirt.intake.views import desk, portal, public
 
 public_urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.report_form, name="report"),
-    path("thanks/", views.report_thanks, name="thanks"),
-    path("lost-link/", views.lost_link, name="lost_link"),
+    path("", public.report_form, name="report"),
+    path("thanks/", public.report_thanks, name="thanks"),
+    path("lost-link/", public.lost_link, name="lost_link"),
 ]
 portal_urlpatterns: list[URLPattern | URLResolver] = [
-    path("<str:token>/", views.portal, name="home"),
+    path("<str:token>/", portal.portal, name="home"),
 ]
 desk_urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.inbox, name="inbox"),
-    path("<uuid:public_id>/", views.desk_report, name="report"),
-    path("<uuid:public_id>/files/<uuid:attachment_id>/", views.desk_attachment, name="attachment"),
+    path("", desk.inbox, name="inbox"),
+    path("<uuid:public_id>/", desk.desk_report, name="report"),
+    path("<uuid:public_id>/files/<uuid:attachment_id>/", desk.desk_attachment, name="attachment"),
 ]

@@ -1,5 +1,5 @@
 """OpenPGP for reports (pysequoia): recognise an armored message, decrypt it with the team key, encrypt mail
-to a reporter's key, check a pasted public key.
+to a reporter's key, check a pasted public key (and the team key the whole site publishes).
 
 pysequoia's errors carry Rust backtraces; nothing from them reaches a visitor. Functions here raise
 `PgpError` with a short message that says what to do.
@@ -13,10 +13,12 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -143,3 +145,43 @@ def decrypt_with_team_key(armored: str) -> str:
         raise PgpError(_("This message is not encrypted to the team key, or it is damaged.")) from None
     data = result.bytes or b""
     return data.decode("utf-8", errors="replace")
+
+
+class KeyProblem(ValueError):
+    """The text is not a usable public key; `message` says what to paste instead."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def check_public_key(text: str) -> str:
+    """The key's fingerprint (upper-case hex) if `text` is one usable ASCII-armoured OpenPGP public key."""
+    if "PRIVATE KEY BLOCK" in text:
+        # Publishing it would let anyone read the reports sent to the team: say so plainly.
+        raise KeyProblem(
+            gettext_lazy(
+                "This is a PRIVATE key. Never publish it: paste the PUBLIC key (-----BEGIN PGP PUBLIC KEY "
+                "BLOCK-----), and treat this private key as exposed."
+            )
+        )
+    try:
+        return validate_public_key(text).fingerprint
+    except PgpError as exc:
+        raise KeyProblem(str(exc)) from None
+
+
+@lru_cache(maxsize=8)
+def fingerprint(text: str) -> str:
+    """The fingerprint of a stored key, or "" when there is none or it is no longer usable."""
+    if not text:
+        return ""
+    try:
+        return check_public_key(text)
+    except KeyProblem:
+        return ""
+
+
+def format_fingerprint(value: str) -> str:
+    """Groups of four, as people compare them on screen."""
+    return " ".join(value[i : i + 4] for i in range(0, len(value), 4))

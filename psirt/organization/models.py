@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psirt.catalog.models import pick_language
+from psirt.lib.i18n import pick_language
 
 
 class OrganizationProfile(models.Model):

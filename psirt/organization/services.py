@@ -10,8 +10,8 @@ from django.http import HttpRequest
 
 from psirt.audit.services import record
 from psirt.lib.changes import apply_changes
+from psirt.lib.pgp import fingerprint
 from psirt.organization.models import OrganizationProfile
-from psirt.organization.pgp import fingerprint
 
 ORG_FIELDS = frozenset(
     {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from psirt.catalog.admin import AuditedAdmin
+from psirt.audit.admin import AuditedAdmin
 from psirt.pages.models import Page
 
 

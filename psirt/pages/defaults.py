@@ -4,7 +4,7 @@
 Adapted from what hardware vendors publish today: the disclosure principle and the Security
 Lab text of a video-surveillance vendor, the responsible-reporting rules, the response promise and the
 publication conditions of a building-automation vendor. Written for any vendor: placeholders such as
-`{vendor}` are filled from the organization profile when the page is shown (see `psirt.pages.texts`), so a
+`{vendor}` are filled from the organization profile when the page is shown (see `psirt.pages.queries`), so a
 lead who only sets the vendor name already has a coherent site.
 
 Leads edit these in the desk; "Restore the default text" copies them back."""

@@ -8,12 +8,12 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from psirt.catalog.forms import HttpURLField
 from psirt.lib.business_days import supported_countries
+from psirt.lib.forms import HttpURLField
+from psirt.lib.pgp import KeyProblem, check_public_key
 from psirt.organization.models import OrganizationProfile
-from psirt.organization.pgp import KeyProblem, check_public_key
 from psirt.pages.models import Page
-from psirt.pages.texts import PLACEHOLDERS
+from psirt.pages.queries import PLACEHOLDERS
 
 # A page is a few screens of text; anything longer is a paste gone wrong.
 MAX_PAGE_CHARS = 50_000

@@ -21,8 +21,9 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.signals import post_delete, post_save
 
+from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.organization.models import OrganizationProfile
-from psirt.pages.models import SiteGeneration
+from psirt.pages.models import Page, SiteGeneration
 
 
 def _table(using: str) -> str:
@@ -62,9 +63,6 @@ def _changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
 
 def tracked_models() -> list[type[models.Model]]:
     """The models whose rows cached public pages show (besides advisories)."""
-    from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-    from psirt.pages.models import Page
-
     return [ProductLine, Product, FirmwareRelease, OrganizationProfile, Page]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from psirt.catalog.models import pick_language
+from psirt.lib.i18n import pick_language
 
 
 class PageSlug(models.TextChoices):

@@ -1,5 +1,6 @@
-"""/.well-known/security.txt (RFC 9116), clear-signed with the team signing key, and the team's public
-encryption key at a stable, language-neutral address (/pgp-key.txt) for its Encryption field.
+"""The text of /.well-known/security.txt (RFC 9116), clear-signed with the team signing key. The views in
+`psirt.pages.views.public` serve it, and the team's public encryption key at a stable, language-neutral address
+(/pgp-key.txt) for its Encryption field.
 
 The fields come from the organization profile (security e-mail, encryption key), the public pages (report form,
 disclosure policy, acknowledgments), `PSIRT_BASE_URL` and `PSIRT_HIRING_URL`. A value that cannot be written as a
@@ -23,14 +24,13 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.encoding import iri_to_uri
-from django.views.decorators.http import require_safe
 
-from psirt.formats.securitytxt import CONTENT_TYPE, SecurityTxt, render_security_txt
-from psirt.lib.http import absolute_url, conditional_response
+from psirt.formats.securitytxt import SecurityTxt, render_security_txt
+from psirt.lib.http import absolute_url
+from psirt.lib.signing import SigningUnavailable, signing_key
 from psirt.organization.models import OrganizationProfile
 
 logger = logging.getLogger(__name__)
@@ -114,8 +114,6 @@ def _warn_once(message: str) -> None:
 
 def _clear_sign(text: str) -> tuple[str, str]:
     """(`text` clear-signed, the key's fingerprint), or (`text`, "") when no signing key is configured."""
-    from psirt.lib.signing import SigningUnavailable, signing_key
-
     try:
         key = signing_key()
     except SigningUnavailable as exc:
@@ -145,36 +143,3 @@ def security_txt(*, now: datetime | None = None) -> tuple[str, str]:
     body, fingerprint = _clear_sign(text)
     digest = hashlib.sha256(f"{fingerprint}\n{text}".encode()).hexdigest()[:40]
     return body, f'W/"{digest}"'
-
-
-@require_safe
-def security_txt_view(request: HttpRequest) -> HttpResponse:
-    body, etag = security_txt()
-    return conditional_response(request, body=body, content_type=CONTENT_TYPE, max_age=MAX_AGE, etag=etag)
-
-
-@require_safe
-def legacy_security_txt(request: HttpRequest) -> HttpResponse:
-    """RFC 9116 section 3: /security.txt may redirect to the /.well-known/ file."""
-    return HttpResponsePermanentRedirect(reverse("security_txt"))
-
-
-@require_safe
-def security_team_key(request: HttpRequest) -> HttpResponse:
-    """The team's public encryption key (organization profile), the target of security.txt's Encryption field."""
-    profile = OrganizationProfile.get()
-    if not profile.pgp_public_key.strip():
-        return HttpResponse(
-            "No team encryption key is published. Send reports through the report form.\n",
-            status=404,
-            content_type=KEY_CONTENT_TYPE,
-        )
-    response = conditional_response(
-        request,
-        body=profile.pgp_public_key.strip() + "\n",
-        content_type=KEY_CONTENT_TYPE,
-        max_age=MAX_AGE,
-        last_modified=profile.updated_at,
-    )
-    response["Content-Disposition"] = 'inline; filename="security-team-key.asc"'
-    return response

@@ -1,16 +1,22 @@
 from django.urls import path
 
-from psirt.pages import views
 from psirt.pages.models import STANDALONE_PAGES
+from psirt.pages.views import desk, public
 
 public_urlpatterns = [
-    path("", views.home, name="home"),
-    *[path(f"{slug}/", views.page, {"slug": str(slug)}, name=str(slug)) for slug in STANDALONE_PAGES],
-    path("pgp-key.asc", views.pgp_key, name="pgp_key"),
+    path("", public.home, name="home"),
+    *[path(f"{slug}/", public.page, {"slug": str(slug)}, name=str(slug)) for slug in STANDALONE_PAGES],
+    path("pgp-key.asc", public.pgp_key, name="pgp_key"),
+]
+
+# The overview of software updates, included under /<lang>/updates/ in the "catalog" namespace next to the
+# catalog's own product pages (psirt/urls.py).
+updates_urlpatterns = [
+    path("", public.updates, name="updates"),
 ]
 
 desk_urlpatterns = [
-    path("organization/", views.organization_edit, name="organization"),
-    path("pages/", views.page_list, name="page_list"),
-    path("pages/<slug:slug>/", views.page_edit, name="page_edit"),
+    path("organization/", desk.organization_edit, name="organization"),
+    path("pages/", desk.page_list, name="page_list"),
+    path("pages/<slug:slug>/", desk.page_edit, name="page_edit"),
 ]

@@ -7,8 +7,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from psirt.accounts.access import authenticate_token
 from psirt.accounts.models import ApiToken, Role, User
-from psirt.accounts.tokens import authenticate_token
 from psirt.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,10 @@ from ninja import NinjaAPI
 from ninja.testing import TestClient
 
 from psirt.accounts import services
+from psirt.accounts.access import TokenAuth, authenticate_token
+from psirt.accounts.access import parse_token as _parse_token
+from psirt.accounts.exceptions import ScopeNotAllowed
 from psirt.accounts.models import ApiToken
-from psirt.accounts.tokens import TokenAuth, authenticate_token
-from psirt.accounts.tokens import parse_token as _parse_token
 from psirt.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -95,14 +96,14 @@ def test_malformed_tokens_are_refused_without_error(raw, handler):
 
 
 def test_engineer_cannot_create_catalog_write_token(engineer):
-    with pytest.raises(services.ScopeNotAllowed):
+    with pytest.raises(ScopeNotAllowed):
         services.create_token(user=engineer, name="x", scopes=["catalog:write"])
 
 
 def test_unknown_scope_and_no_scope_are_refused(lead):
-    with pytest.raises(services.ScopeNotAllowed):
+    with pytest.raises(ScopeNotAllowed):
         services.create_token(user=lead, name="x", scopes=["root"])
-    with pytest.raises(services.ScopeNotAllowed):
+    with pytest.raises(ScopeNotAllowed):
         services.create_token(user=lead, name="x", scopes=[])
 
 

@@ -18,10 +18,10 @@ from psirt.catalog.models import (
     FirmwareRelease,
     Product,
     ProductLine,
-    validate_http_url,
     validate_release_date,
 )
 from psirt.formats import model as fm
+from psirt.lib.validators import validate_http_url
 
 # New releases are numbered 10, 20, 30, … so a release named later (a range bound) can go between two of them.
 POSITION_STEP = 10

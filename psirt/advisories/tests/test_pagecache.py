@@ -204,8 +204,8 @@ def test_a_page_edit_moves_the_generation(db: None, lead: User) -> None:
     # No cached view shows a page's text today; the generation still moves, so one that does stays correct.
     from psirt.pages import generation
     from psirt.pages.models import PageSlug
+    from psirt.pages.queries import get_page
     from psirt.pages.services import update_page
-    from psirt.pages.texts import get_page
 
     page = get_page(PageSlug.POLICY)
     before = generation.current()

@@ -104,7 +104,7 @@ def build_world() -> World:
 
 
 def _scopes(role: str) -> frozenset[str]:
-    from psirt.accounts.tokens import allowed_scopes
+    from psirt.accounts.access import allowed_scopes
 
     return allowed_scopes(role)
 

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from psirt.accounts.decorators import staff_required
+from psirt.accounts.access import staff_required
 from psirt.accounts.models import Role, User
 from psirt.cases.access import visible_cases
 from psirt.cases.exceptions import CaseError, InvalidInput

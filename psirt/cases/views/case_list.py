@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from psirt.accounts.decorators import staff_required
+from psirt.accounts.access import staff_required
 from psirt.cases.queries import DUE_FILTERS, SORTS, STATE_FILTERS, filter_cases
 
 PAGE_SIZE = 50

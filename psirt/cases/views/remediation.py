@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from psirt.accounts.decorators import staff_required
+from psirt.accounts.access import staff_required
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import MitigationForm, RangeForm, WorkItemForm
 from psirt.cases.models import AffectedRange, Case, Mitigation, WorkItem

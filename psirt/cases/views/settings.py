@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from psirt.accounts.decorators import lead_required
+from psirt.accounts.access import lead_required
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import DayForm, PolicyForm
 from psirt.cases.models import Severity

@@ -1,6 +1,6 @@
 """The desk's catalog editor: who may read and change it, and how bad input is answered.
 
-Access (documented in psirt.catalog.views): every staff member reads; leads and handlers edit; product
+Access (documented in psirt.catalog.access): every staff member reads; leads and handlers edit; product
 engineers get 403 on editing pages; anonymous visitors are sent to the sign-in page."""
 
 from __future__ import annotations

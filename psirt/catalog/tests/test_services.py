@@ -12,6 +12,7 @@ from django.db.models import ProtectedError
 from psirt.audit.models import AuditEvent
 from psirt.audit.services import verify_chain
 from psirt.catalog import services
+from psirt.catalog.exceptions import CatalogInUse
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.catalog.tests.factories import make_line, make_product, make_release
 
@@ -100,7 +101,7 @@ def test_bad_slugs_are_refused(slug):
 def test_deleting_a_line_with_products_is_refused_politely():
     line = make_line()
     make_product(line)
-    with pytest.raises(services.CatalogInUse) as exc:
+    with pytest.raises(CatalogInUse) as exc:
         services.delete_product_line(actor=None, line=line)
     assert "still has 1 product" in str(exc.value)
 
@@ -111,7 +112,7 @@ def test_deleting_a_product_referenced_elsewhere_is_refused_politely():
     # Cases and advisories protect the products and releases they refer to (on_delete=PROTECT).
     with (
         mock.patch.object(Product, "delete", side_effect=ProtectedError("referenced", set())),
-        pytest.raises(services.CatalogInUse) as exc,
+        pytest.raises(CatalogInUse) as exc,
     ):
         services.delete_product(actor=None, product=product)
     assert "listed publicly" in str(exc.value)

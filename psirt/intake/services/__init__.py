@@ -4,8 +4,9 @@ write the audit log in the same transaction.
 
 The package is cut along the flow of a report: `submission` (a new report and its acknowledgment),
 `attachments` (files, the upload stash, downloads), `portal` (what the reporter does later), `lost_link`
-(fresh private links by mail), `desk` (the team's side), with `tokens` (private tokens and portal links) and
-`common` (text limits, timeline events) shared by all. Callers import from here, not from the modules.
+(fresh private links by mail), `desk` (the team's side), with `tokens` (private tokens and portal links),
+`files` (safe names and content types of uploads) and `common` (text limits, timeline events) shared by all.
+Callers import from here, not from the modules.
 """
 
 from __future__ import annotations

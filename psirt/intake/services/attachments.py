@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from psirt.audit.services import record
 from psirt.intake import ratelimit
 from psirt.intake.exceptions import AttachmentRejected
-from psirt.intake.files import SNIFF_BYTES, safe_filename, sniff
 from psirt.intake.models import (
     Attachment,
     Message,
@@ -26,6 +25,7 @@ from psirt.intake.models import (
     StashedFile,
     UploadStash,
 )
+from psirt.intake.services.files import SNIFF_BYTES, safe_filename, sniff
 from psirt.intake.services.tokens import TOKEN_RE, hash_token, new_token
 from psirt.lib.crypto import StoredFile, file_store
 
@@ -59,7 +59,7 @@ class IncomingFile:
 
 
 @dataclass
-class _Written:
+class WrittenFile:
     stored: StoredFile
     name: str
     content_type: str
@@ -103,11 +103,11 @@ class _Meter:
             yield chunk
 
 
-def _write_files(files: Sequence[IncomingFile], *, already: int = 0) -> list[_Written]:
+def write_files(files: Sequence[IncomingFile], *, already: int = 0) -> list[WrittenFile]:
     """Encrypt each file to the store, enforcing per-file and total limits while streaming.
     On any failure, files written so far are removed and AttachmentRejected is raised."""
     store = file_store()
-    written: list[_Written] = []
+    written: list[WrittenFile] = []
     meter = _Meter(total=already, limit=max_file_bytes(), total_limit=max_total_bytes())
     try:
         for incoming in files:
@@ -116,7 +116,7 @@ def _write_files(files: Sequence[IncomingFile], *, already: int = 0) -> list[_Wr
                 raise AttachmentRejected(_too_big_message(name, meter.limit))
             stored = store.save(meter.measure(incoming.chunks(), name), prefix="a")
             sniffed = sniff(bytes(meter.head), name)
-            written.append(_Written(stored, name, sniffed.content_type, sniffed.kind, sniffed.name_mismatch))
+            written.append(WrittenFile(stored, name, sniffed.content_type, sniffed.kind, sniffed.name_mismatch))
     except BaseException:
         for item in written:
             store.delete(item.stored.name)
@@ -124,15 +124,15 @@ def _write_files(files: Sequence[IncomingFile], *, already: int = 0) -> list[_Wr
     return written
 
 
-def _attach(
+def attach_files(
     report: Report,
-    written: Sequence[_Written],
+    written: Sequence[WrittenFile],
     *,
     author_kind: str,
     message: Message | None = None,
     is_internal: bool = False,
 ) -> None:
-    """Attachment rows for files `_write_files` has already encrypted to the store."""
+    """Attachment rows for files `write_files` has already encrypted to the store."""
     for item in written:
         Attachment.objects.create(
             report=report,
@@ -158,12 +158,12 @@ def _too_big_message(name: str, limit: int) -> str:
 def stash_files(*, token: str | None, files: Sequence[IncomingFile]) -> str:
     """Keep uploads of a form that failed validation, encrypted, for a day. Returns the stash token for the
     form's hidden field (a new one unless `token` names a live stash). Raises AttachmentRejected on size."""
-    stash = _get_stash(token) if token else None
+    stash = get_stash(token) if token else None
     if stash is None:
         token = new_token()
         stash = UploadStash.objects.create(token_hash=hash_token(token), expires_at=timezone.now() + STASH_LIFETIME)
     already = sum(f.size for f in stash.files.all())
-    written = _write_files(files, already=already)
+    written = write_files(files, already=already)
     try:
         with transaction.atomic():
             for item in written:
@@ -184,20 +184,20 @@ def stash_files(*, token: str | None, files: Sequence[IncomingFile]) -> str:
     return token
 
 
-def _get_stash(token: str | None) -> UploadStash | None:
+def get_stash(token: str | None) -> UploadStash | None:
     if not token or not TOKEN_RE.match(token):
         return None
     return UploadStash.objects.filter(token_hash=hash_token(token), expires_at__gt=timezone.now()).first()
 
 
 def stashed_files(token: str | None) -> list[StashedFile]:
-    stash = _get_stash(token)
+    stash = get_stash(token)
     return list(stash.files.all()) if stash else []
 
 
 def discard_stashed(*, token: str | None, public_ids: Iterable[str]) -> None:
     """Remove files the visitor unticked from the stash."""
-    stash = _get_stash(token)
+    stash = get_stash(token)
     if stash is None:
         return
     ids = [str(i) for i in public_ids]

@@ -35,7 +35,7 @@ TEXT_LIMITS: dict[str, int] = {
 }
 
 
-def _check_text_limits(values: dict[str, str]) -> None:
+def check_text_limits(values: dict[str, str]) -> None:
     errors: dict[str, list[str]] = {}
     for name, value in values.items():
         limit = TEXT_LIMITS.get(name)
@@ -50,7 +50,8 @@ def _check_text_limits(values: dict[str, str]) -> None:
         raise InvalidReport(errors)
 
 
-def _event(report: Report, kind: str, **kwargs: Any) -> ReportEvent:
+def add_event(report: Report, kind: str, **kwargs: Any) -> ReportEvent:
+    """A line in the report's timeline."""
     return ReportEvent.objects.create(report=report, kind=kind, **kwargs)
 
 

@@ -25,8 +25,8 @@ from psirt.intake.models import (
     Stage,
     Via,
 )
-from psirt.intake.services.attachments import IncomingFile, _attach, _write_files
-from psirt.intake.services.common import _check_text_limits, _event, _mail_report
+from psirt.intake.services.attachments import IncomingFile, attach_files, write_files
+from psirt.intake.services.common import _mail_report, add_event, check_text_limits
 from psirt.intake.services.tokens import magic_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
@@ -50,8 +50,8 @@ def post_team_message(
     text itself only when it can be encrypted to their key). Internal: a staff note, never shown to them."""
     if not (body or "").strip():
         raise InvalidReport({"body": [_("Write a message.")]})
-    _check_text_limits({"message": body})
-    written = _write_files(files)
+    check_text_limits({"message": body})
+    written = write_files(files)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -62,9 +62,9 @@ def post_team_message(
                 is_internal=is_internal,
                 via=Via.DESK,
             )
-            _attach(report, written, author_kind=AuthorKind.TEAM, message=message, is_internal=is_internal)
+            attach_files(report, written, author_kind=AuthorKind.TEAM, message=message, is_internal=is_internal)
             if not is_internal:
-                _event(report, EventKind.MESSAGE)
+                add_event(report, EventKind.MESSAGE)
             record(
                 action="report.internal_note" if is_internal else "report.team_message",
                 actor=author,
@@ -115,7 +115,7 @@ def set_stage(
             report.acknowledged_at = timezone.now()
             fields.append("acknowledged_at")
         report.save(update_fields=fields)
-        _event(report, EventKind.STAGE, stage=stage)
+        add_event(report, EventKind.STAGE, stage=stage)
         record(action="report.stage_changed", actor=actor, request=request, target=report, data={"stage": stage})
         if notify:
             notify_reporter(report=report, what="stage")
@@ -136,7 +136,7 @@ def set_agreed_disclosure_date(
     with transaction.atomic():
         report.agreed_disclosure_date = date
         report.save(update_fields=["agreed_disclosure_date", "updated_at"])
-        _event(report, EventKind.DATE_AGREED, date=date)
+        add_event(report, EventKind.DATE_AGREED, date=date)
         record(
             action="report.date_agreed",
             actor=actor,

@@ -9,17 +9,17 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from psirt.audit.services import record
-from psirt.intake import ratelimit
+from psirt.audit.services import client_ip, record
+from psirt.intake import ratelimit, tasks
 from psirt.intake.models import (
     EventKind,
     Report,
 )
-from psirt.intake.services.common import _event, _mail_report
+from psirt.intake.services.common import _mail_report, add_event
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 
 
-def _lost_link_path(language: str) -> str:
+def lost_link_path(language: str) -> str:
     with translation.override(language):
         return reverse("intake:lost_link")
 
@@ -27,13 +27,10 @@ def _lost_link_path(language: str) -> str:
 def request_new_link(*, email: str, language: str = "en", request: HttpRequest | None = None) -> None:
     """ "Lost my link": limits, then queues the same background task whether or not the address is known,
     so neither the answer nor its timing tells a stranger which addresses reported something."""
-    from psirt.audit.services import client_ip
-    from psirt.intake.tasks import send_fresh_links
-
     address = client_ip(request)
     with transaction.atomic():
         ratelimit.hit_all(*([("lostlink_ip", address)] if address else []), ("lostlink_email", normalise_email(email)))
-    send_fresh_links.enqueue(email_hash=email_hash(email))
+    tasks.send_fresh_links.enqueue(email_hash=email_hash(email))
 
 
 def reissue_links(*, email_hash_value: str) -> int:
@@ -51,7 +48,7 @@ def reissue_links(*, email_hash_value: str) -> int:
             report.token_hash = hash_token(token)
             report.token_issued_at = now
             report.save(update_fields=["token_hash", "token_issued_at", "updated_at"])
-            _event(report, EventKind.LINK, by_reporter=True)
+            add_event(report, EventKind.LINK, by_reporter=True)
             record(action="report.link_reissued", target=report)
             # One mail per report: each may carry its own OpenPGP key.
             send_mail_bilingual(

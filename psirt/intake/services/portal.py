@@ -24,8 +24,8 @@ from psirt.intake.models import (
     Report,
     Via,
 )
-from psirt.intake.services.attachments import IncomingFile, _attach, _write_files
-from psirt.intake.services.common import _check_text_limits, _event
+from psirt.intake.services.attachments import IncomingFile, attach_files, write_files
+from psirt.intake.services.common import add_event, check_text_limits
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
 from psirt.organization.models import OrganizationProfile
@@ -64,9 +64,9 @@ def add_reporter_message(
     body = body or ""
     if not body.strip() and not files:
         raise InvalidReport({"body": [_("Write a message or choose a file.")]})
-    _check_text_limits({"message": body})
+    check_text_limits({"message": body})
     _portal_limit(report)
-    written = _write_files(files)
+    written = write_files(files)
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -76,8 +76,8 @@ def add_reporter_message(
                 body_is_pgp=pgp.is_armored_message(body),
                 via=via,
             )
-            _attach(report, written, author_kind=AuthorKind.REPORTER, message=message)
-            _event(report, EventKind.FILES if not body.strip() else EventKind.MESSAGE, by_reporter=True)
+            attach_files(report, written, author_kind=AuthorKind.REPORTER, message=message)
+            add_event(report, EventKind.FILES if not body.strip() else EventKind.MESSAGE, by_reporter=True)
             record(
                 action="report.reporter_message",
                 request=request,
@@ -105,7 +105,7 @@ def propose_disclosure_date(*, report: Report, date: dt.date, request: HttpReque
     with transaction.atomic():
         Report.objects.filter(pk=report.pk).update(proposed_disclosure_date=date, updated_at=timezone.now())
         report.proposed_disclosure_date = date
-        _event(report, EventKind.DATE_PROPOSED, by_reporter=True, date=date)
+        add_event(report, EventKind.DATE_PROPOSED, by_reporter=True, date=date)
         record(action="report.date_proposed", request=request, target=report, data={"date": date.isoformat()})
         _notify_team(report, "date")
 
@@ -113,7 +113,7 @@ def propose_disclosure_date(*, report: Report, date: dt.date, request: HttpReque
 def set_credit(*, report: Report, credit: str, anonymous: bool, request: HttpRequest | None = None) -> None:
     """The reporter edits how they want to be credited (or asks for no credit)."""
     credit = "" if anonymous else (credit or "").strip()
-    _check_text_limits({"credit": credit})
+    check_text_limits({"credit": credit})
     if not anonymous and not credit:
         raise InvalidReport({"credit": [_("Enter the name to credit, or choose no public credit.")]})
     _portal_limit(report)
@@ -121,5 +121,5 @@ def set_credit(*, report: Report, credit: str, anonymous: bool, request: HttpReq
         report.credit = credit
         report.credit_anonymous = anonymous
         report.save(update_fields=["credit", "credit_anonymous", "updated_at"])
-        _event(report, EventKind.CREDIT, by_reporter=True)
+        add_event(report, EventKind.CREDIT, by_reporter=True)
         record(action="report.credit_changed", request=request, target=report)

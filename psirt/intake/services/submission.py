@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from psirt.audit.services import record
+from psirt.audit.services import client_ip, record
 from psirt.intake import ratelimit
 from psirt.intake.exceptions import InvalidReport
 from psirt.intake.models import (
@@ -32,9 +32,9 @@ from psirt.intake.models import (
     TrackingSequence,
     YesNoUnknown,
 )
-from psirt.intake.services.attachments import IncomingFile, _get_stash, _write_files
-from psirt.intake.services.common import TEXT_LIMITS, _check_text_limits, _event, _mail_report
-from psirt.intake.services.lost_link import _lost_link_path
+from psirt.intake.services.attachments import IncomingFile, get_stash, write_files
+from psirt.intake.services.common import TEXT_LIMITS, _mail_report, add_event, check_text_limits
+from psirt.intake.services.lost_link import lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
@@ -118,9 +118,7 @@ def submit_report(
     Raises RateLimited (per address and per e-mail), InvalidReport (limits every door shares) or
     AttachmentRejected. The acknowledgment mail (with the private link, encrypted to the reporter's key if
     given) is sent after the commit; a mail failure is logged and does not affect the report."""
-    from psirt.audit.services import client_ip
-
-    _check_text_limits(
+    check_text_limits(
         {
             name: getattr(data, name)
             for name in TEXT_LIMITS
@@ -143,9 +141,9 @@ def submit_report(
     # Limits first (a read): a refused request costs no encrypted upload. Counted below.
     ratelimit.check(*limits)
 
-    stash = _get_stash(stash_token)
+    stash = get_stash(stash_token)
     stashed = list(stash.files.all()) if stash else []
-    written = _write_files(files, already=sum(f.size for f in stashed))
+    written = write_files(files, already=sum(f.size for f in stashed))
     token = new_token()
     now = timezone.now()
     profile = OrganizationProfile.get()
@@ -234,7 +232,7 @@ def submit_report(
                 if stash is not None:
                     stash.delete()
                 if data.proposed_disclosure_date:
-                    _event(
+                    add_event(
                         report, EventKind.DATE_PROPOSED, at=now, by_reporter=True, date=data.proposed_disclosure_date
                     )
                 if send_acknowledgment:
@@ -278,7 +276,7 @@ def _send_acknowledgment(report: Report, token: str, profile: Any) -> None:
         context={
             "report": _mail_report(report),
             "portal_url": portal_url(report, token),
-            "lost_link_url": settings.PSIRT_BASE_URL + _lost_link_path(report.language),
+            "lost_link_url": settings.PSIRT_BASE_URL + lost_link_path(report.language),
             "org_name": profile.name_en if report.language == "en" else (profile.name_zh or profile.name_en),
             "ack_business_days": profile.ack_business_days,
         },

@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from psirt.accounts import services
-from psirt.accounts.models import Role
+from psirt.accounts.exceptions import AccountError
+from psirt.accounts.models import Role, User
 
 
 class Command(BaseCommand):
@@ -43,10 +44,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             email = services.normalize_email(options["email"])
-        except services.AccountError as exc:
+        except AccountError as exc:
             raise CommandError(str(exc.message)) from None
-        from psirt.accounts.models import User
-
         if User.objects.filter(email__iexact=email).exists():
             raise CommandError(f"An account with the address {email} already exists; nothing was created.")
         password = self._password(options)
@@ -54,7 +53,7 @@ class Command(BaseCommand):
             user = services.create_user(email=email, name=options["name"], role=Role.LEAD, password=password)
         except ValidationError as exc:
             raise CommandError("Password refused: " + " ".join(str(m) for m in exc.messages)) from None
-        except services.AccountError as exc:
+        except AccountError as exc:
             raise CommandError(str(exc.message)) from None
         self.stdout.write(
             f"Created lead {user.email}. Sign in at /en/accounts/login/ and set up two-factor authentication."

@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from psirt.accounts import services
+from psirt.accounts.access import KEY_ID_RE, SCOPES
+from psirt.accounts.exceptions import AccountError
 from psirt.accounts.models import ApiToken, User
-from psirt.accounts.tokens import KEY_ID_RE, SCOPES
 
 
 class Command(BaseCommand):
@@ -49,7 +50,7 @@ class Command(BaseCommand):
                 expires_days=options["expires_days"],
                 actor=None,
             )
-        except services.AccountError as exc:
+        except AccountError as exc:
             raise CommandError(str(exc.message)) from None
         self.stderr.write(f"Token {token.key_id} for {user.email}, scopes {', '.join(token.scopes)}. It is shown once:")
         self.stdout.write(raw)

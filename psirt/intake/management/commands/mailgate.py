@@ -21,6 +21,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any
 
+import nh3
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
@@ -66,8 +67,6 @@ def _is_auto_reply(msg: EmailMessage) -> bool:
 
 
 def _html_to_text(html: str) -> str:
-    import nh3
-
     text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", html)
     return (
         nh3.clean(text, tags=set())

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from psirt.accounts.decorators import lead_required
+from psirt.accounts.access import lead_required
+from psirt.audit.forms import AuditFilterForm
 from psirt.audit.models import AuditEvent
 
 PER_PAGE = 50
-
-
-class AuditFilterForm(forms.Form):
-    action = forms.CharField(
-        label=_("Action"),
-        max_length=80,
-        required=False,
-        help_text=_("E.g. auth.sign_in, or auth. for every sign-in event."),
-    )
-    actor = forms.CharField(label=_("Actor e-mail contains"), max_length=254, required=False)
 
 
 @lead_required
@@ -47,4 +36,4 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:200]
     context = {"form": form, "page": page, "query": query.urlencode(), "actions": actions}
-    return render(request, "audit/audit_log.html", context, status=status)
+    return render(request, "accounts/audit_log.html", context, status=status)

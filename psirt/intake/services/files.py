@@ -1,6 +1,6 @@
 """Making uploaded files harmless to keep: safe names and content types taken from the bytes, not the name.
 
-Files are never served inline (downloads are always `attachment` + `nosniff`, see the desk views); what is
+Files are never served inline (downloads are always `attachment` + `nosniff`, see `psirt.intake.views.desk`); what is
 decided here is what staff are told about a file and the name it gets when saved on their machine.
 """
 

@@ -1,99 +1,25 @@
-"""Public Software updates pages and the desk's catalog editor.
-
-Desk access: every staff member may read the catalog (engineers need it to talk about their products);
-leads and handlers may change it (handlers record fixed releases while coordinating a case); engineers get
-403 on the editing pages — the catalog is not confidential, so there is nothing to hide behind a 404."""
+"""The desk's catalog editor: every staff member reads it, leads and handlers change it
+(`psirt.catalog.access`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms import BaseForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from psirt.accounts.decorators import staff_required
-from psirt.accounts.models import Role
+from psirt.accounts.access import staff_required
 from psirt.catalog import services
+from psirt.catalog.access import can_edit_catalog, editor_view
+from psirt.catalog.exceptions import CatalogError
 from psirt.catalog.forms import FirmwareReleaseForm, ProductForm, ProductLineForm
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-from psirt.catalog.queries import MAX_QUERY_CHARS, QueryTooLong, clean_query, public_catalog, public_product
-from psirt.pages.models import PageSlug
-from psirt.pages.texts import rendered_page
-
-# Public pages ----------------------------------------------------------------------------------------------
-
-
-def updates(request: HttpRequest) -> HttpResponse:
-    """All product lines → products → latest releases, with a search by product name or model number."""
-    raw = request.GET.get("q", "")
-    error = ""
-    status = 200
-    try:
-        query = clean_query(raw)
-    except QueryTooLong:
-        query = ""
-        status = 400
-        error = _("The search text is too long. Use at most %(max)d characters, e.g. a model name.") % {
-            "max": MAX_QUERY_CHARS
-        }
-    lines = public_catalog(query) if not error else []
-    context = {
-        "lines": lines,
-        "query": query,
-        "query_error": error,
-        "max_query": MAX_QUERY_CHARS,
-        "intro": rendered_page(PageSlug.UPDATES),
-        "catalog_empty": not lines and not query and not error,
-    }
-    return render(request, "catalog/updates.html", context, status=status)
-
-
-def product(request: HttpRequest, slug: str) -> HttpResponse:
-    """Every public release of one product, newest first per variant, with release notes."""
-    entry = public_product(slug)
-    if entry is None:
-        # A friendly page with the way back, not the bare error page: people follow old links to products.
-        return render(request, "catalog/product_not_found.html", {"max_query": MAX_QUERY_CHARS}, status=404)
-    return render(request, "catalog/product.html", {"entry": entry, "product": entry.product})
-
-
-# Desk: access ----------------------------------------------------------------------------------------------
-
-
-def can_edit_catalog(user: Any) -> bool:
-    """Leads and handlers edit the catalog; product engineers read it."""
-    return bool(user.is_authenticated and user.is_active and user.role in (Role.LEAD, Role.HANDLER))
-
-
-def editor_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-in leads and handlers only; engineers get 403, anonymous visitors the sign-in page."""
-
-    @staff_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can_edit_catalog(request.user):
-            raise PermissionDenied(_("Only leads and handlers may change the catalog."))
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _service_errors(form: BaseForm, exc: ValidationError) -> None:
-    """Put a service's validation errors on the form (next to the field when the form has it)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
+from psirt.lib.forms import add_service_errors
 
 # Desk: overview ---------------------------------------------------------------------------------------------
 
@@ -119,8 +45,8 @@ def line_create(request: HttpRequest) -> HttpResponse:
         try:
             line = services.create_product_line(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _service_errors(form, exc)
-        except services.CatalogError as exc:
+            add_service_errors(form, exc)
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Product line “%(name)s” added.") % {"name": line.name})
@@ -137,8 +63,8 @@ def line_edit(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.update_product_line(actor=request.user, line=line, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _service_errors(form, exc)
-        except services.CatalogError as exc:
+            add_service_errors(form, exc)
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Product line “%(name)s” saved.") % {"name": line.name})
@@ -161,7 +87,7 @@ def line_delete(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         try:
             services.delete_product_line(actor=request.user, line=line, request=request)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             messages.error(request, str(exc.message))
             return redirect("desk:catalog:index")
         messages.success(request, _("Product line “%(name)s” deleted.") % {"name": line.name})
@@ -204,8 +130,8 @@ def product_create(request: HttpRequest) -> HttpResponse:
         try:
             obj = services.create_product(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _service_errors(form, exc)
-        except services.CatalogError as exc:
+            add_service_errors(form, exc)
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Product “%(name)s” added.") % {"name": obj.name})
@@ -223,8 +149,8 @@ def product_edit(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.update_product(actor=request.user, product=obj, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _service_errors(form, exc)
-        except services.CatalogError as exc:
+            add_service_errors(form, exc)
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Product “%(name)s” saved.") % {"name": obj.name})
@@ -248,7 +174,7 @@ def product_delete(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         try:
             services.delete_product(actor=request.user, product=obj, request=request)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             messages.error(request, str(exc.message))
             return redirect("desk:catalog:product_detail", slug=obj.slug)
         messages.success(request, _("Product “%(name)s” deleted.") % {"name": obj.name})
@@ -278,8 +204,8 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             release = services.create_release(actor=request.user, product=obj, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _service_errors(form, exc)
-        except services.CatalogError as exc:
+            add_service_errors(form, exc)
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Release %(version)s added.") % {"version": release.version})
@@ -306,8 +232,8 @@ def release_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             services.update_release(actor=request.user, release=release, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _service_errors(form, exc)
-        except services.CatalogError as exc:
+            add_service_errors(form, exc)
+        except CatalogError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Release %(version)s saved.") % {"version": release.version})
@@ -333,7 +259,7 @@ def release_delete(request: HttpRequest, public_id: Any) -> HttpResponse:
     if request.method == "POST":
         try:
             services.delete_release(actor=request.user, release=release, request=request)
-        except services.CatalogError as exc:
+        except CatalogError as exc:
             messages.error(request, str(exc.message))
         else:
             messages.success(request, _("Release %(version)s deleted.") % {"version": release.version})

@@ -12,20 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from psirt.accounts import services
-from psirt.accounts.decorators import lead_required, staff_required
+from psirt.accounts.access import KEY_ID_RE, SCOPES, get_user_for, lead_required, staff_required
+from psirt.accounts.exceptions import AccountError, EmailTaken
 from psirt.accounts.forms import InviteForm, RoleForm, TokenForm
 from psirt.accounts.models import ApiToken, User
-from psirt.accounts.tokens import KEY_ID_RE, SCOPES
-
-
-def get_user_for(viewer: User, public_id: str) -> User:
-    """The account `public_id` names, for a lead; 404 for anyone else or an unknown id."""
-    if not viewer.is_lead:
-        raise Http404
-    user = User.objects.filter(public_id=public_id).first()
-    if user is None:
-        raise Http404
-    return user
 
 
 @staff_required
@@ -66,10 +56,10 @@ def user_invite(request: HttpRequest) -> HttpResponse:
             actor=request.user,  # type: ignore[arg-type]
             request=request,
         )
-    except services.EmailTaken as exc:
+    except EmailTaken as exc:
         form.add_error("email", exc.message)
         return _users_page(request, form, status=400)
-    except services.AccountError as exc:
+    except AccountError as exc:
         form.add_error(None, exc.message)
         return _users_page(request, form, status=400)
     messages.success(request, _("Invitation sent to %(email)s.") % {"email": user.email})
@@ -110,7 +100,7 @@ def user_role(request: HttpRequest, public_id: str) -> HttpResponse:
             actor=request.user,  # type: ignore[arg-type]
             request=request,
         )
-    except services.AccountError as exc:
+    except AccountError as exc:
         form.add_error(None, exc.message)
         return _detail_page(request, subject, form, status=400)
     messages.success(request, _("Saved."))
@@ -131,7 +121,7 @@ def user_active(request: HttpRequest, public_id: str) -> HttpResponse:
             messages.success(request, _("The account is active again."))
         else:
             messages.error(request, _("Unknown action."))
-    except services.AccountError as exc:
+    except AccountError as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("desk:user_detail", args=[subject.public_id]))
 
@@ -143,7 +133,7 @@ def user_reset_mfa(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         services.reset_mfa(user=subject, actor=request.user, request=request)  # type: ignore[arg-type]
         messages.success(request, _("Two-factor authentication was reset; they will enrol again at next sign-in."))
-    except services.AccountError as exc:
+    except AccountError as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("desk:user_detail", args=[subject.public_id]))
 
@@ -155,7 +145,7 @@ def user_resend_invite(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         services.resend_invitation(user=subject, actor=request.user, request=request)  # type: ignore[arg-type]
         messages.success(request, _("A new link to set a password was sent to %(email)s.") % {"email": subject.email})
-    except services.AccountError as exc:
+    except AccountError as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(reverse("desk:user_detail", args=[subject.public_id]))
 
@@ -185,7 +175,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             actor=user,
             request=request,
         )
-    except services.AccountError as exc:
+    except AccountError as exc:
         form.add_error(None, exc.message)
         return _tokens_page(request, form, status=400)
     # Shown in this response only: a reload re-posts (and the browser asks first), nothing is stored.

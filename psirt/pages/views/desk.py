@@ -1,5 +1,4 @@
-"""Public pages (home, the editable pages, the team key), the desk editors for the organization profile and
-the pages (leads only; everyone else gets 404), and the error handler names `psirt.urls` points at."""
+"""The desk editors for the organization profile and the pages: leads only, everyone else gets 404."""
 
 from __future__ import annotations
 
@@ -9,81 +8,22 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from psirt.accounts.decorators import lead_required
+from psirt.accounts.access import lead_required
+from psirt.lib.forms import add_service_errors
 from psirt.lib.markdown import render_markdown
+from psirt.lib.pgp import fingerprint, format_fingerprint
 from psirt.organization.models import OrganizationProfile
-from psirt.organization.pgp import fingerprint, format_fingerprint
 from psirt.organization.services import update_organization
-from psirt.pages import sections, services
+from psirt.pages import services
 from psirt.pages.defaults import DEFAULT_PAGES
 from psirt.pages.forms import OrganizationForm, PageForm
-from psirt.pages.models import STANDALONE_PAGES, Page, PageSlug
-from psirt.pages.texts import fill_placeholders, get_page, rendered_page
-
-
-def _report_url() -> str:
-    """The report form once the intake app provides it; the reporting guidelines until then."""
-    try:
-        return reverse("intake:report")
-    except NoReverseMatch:
-        return reverse("pages:guidelines")
-
-
-def _contact_context(org: OrganizationProfile) -> dict[str, Any]:
-    fpr = fingerprint(org.pgp_public_key)
-    return {"pgp_fingerprint": format_fingerprint(fpr) if fpr else "", "has_pgp_key": bool(org.pgp_public_key)}
-
-
-# Public --------------------------------------------------------------------------------------------------
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    org = OrganizationProfile.get()
-    context = {
-        "intro": rendered_page(PageSlug.HOME, org),
-        "advisories": sections.latest_advisories(limit=5),
-        "report_url": _report_url(),
-        **_contact_context(org),
-    }
-    return render(request, "pages/home.html", context)
-
-
-def page(request: HttpRequest, slug: str) -> HttpResponse:
-    if slug not in STANDALONE_PAGES:
-        raise Http404
-    org = OrganizationProfile.get()
-    context: dict[str, Any] = {"page": rendered_page(slug, org), "slug": slug, "report_url": _report_url()}
-    if slug == PageSlug.ACKNOWLEDGMENTS:
-        context["entries"] = sections.acknowledgment_entries()
-    if slug == PageSlug.CONTACT:
-        context.update(_contact_context(org))
-    return render(request, "pages/page.html", context)
-
-
-def pgp_key(request: HttpRequest) -> HttpResponse:
-    """The team's public key as a file reporters can import."""
-    org = OrganizationProfile.get()
-    if not org.pgp_public_key:
-        raise Http404
-    response = HttpResponse(org.pgp_public_key, content_type="application/pgp-keys; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="security-team-key.asc"'
-    return response
-
-
-# Desk (leads only) ---------------------------------------------------------------------------------------
-
-
-def _service_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+from psirt.pages.models import Page, PageSlug
+from psirt.pages.queries import fill_placeholders, get_page
 
 
 @lead_required
@@ -95,7 +35,7 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
         try:
             update_organization(actor=request.user, request=request, **form.cleaned_data)
         except ValidationError as exc:
-            _service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The organization profile was saved."))
             return redirect("desk:pages:organization")
@@ -151,7 +91,7 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
             try:
                 services.update_page(actor=request.user, page=page_obj, request=request, **form.cleaned_data)
             except ValidationError as exc:
-                _service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("The page “%(title)s” was saved.") % {"title": page_obj.title})
                 return redirect("desk:pages:page_list")

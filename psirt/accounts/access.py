@@ -1,6 +1,10 @@
-"""API tokens: format, scopes, verification, and the django-ninja auth class the API routers use.
+"""Who may reach what: the desk's view decorators, the lookup of accounts for leads, and API tokens (format,
+scopes, verification, and the django-ninja auth class the API routers use).
 
-A token reads `psirt_<key_id>_<secret>`: `key_id` (12 hex digits) finds the row, `secret` (32 random bytes,
+Everyone with an account is staff; some desk pages are for leads only, and to everyone else they do not exist
+(404, not 403).
+
+An API token reads `psirt_<key_id>_<secret>`: `key_id` (12 hex digits) finds the row, `secret` (32 random bytes,
 URL-safe base64) is checked against the stored SHA-256 in constant time. The full token exists only in the
 response that created it."""
 
@@ -10,17 +14,21 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja.errors import AuthenticationError, AuthorizationError
 from ninja.security import HttpBearer
 
-from psirt.accounts.models import ApiToken, Role
+from psirt.accounts.models import ApiToken, Role, User
+
+View = Callable[..., HttpResponse]
 
 PREFIX = "psirt"
 KEY_ID_BYTES = 6  # 12 hex digits: a lookup handle, not a secret
@@ -31,6 +39,34 @@ KEY_ID_RE = re.compile(r"[0-9a-f]{12}")
 MAX_TOKEN_LENGTH = 128
 # last_used_at is written at most this often per token, so busy clients don't write on every request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def staff_required(view: View) -> View:
+    """Signed-in team members (any role); anonymous visitors go to the sign-in page."""
+    return login_required(view)
+
+
+def lead_required(view: View) -> View:
+    """Leads only; other signed-in users get 404, anonymous visitors the sign-in page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not getattr(request.user, "is_lead", False):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def get_user_for(viewer: User, public_id: str) -> User:
+    """The account `public_id` names, for a lead; 404 for anyone else or an unknown id."""
+    if not viewer.is_lead:
+        raise Http404
+    user = User.objects.filter(public_id=public_id).first()
+    if user is None:
+        raise Http404
+    return user
+
 
 SCOPES: dict[str, Any] = {
     "reports:write": _("Submit vulnerability reports"),

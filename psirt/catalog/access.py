@@ -1,0 +1,35 @@
+"""Who may change the catalog. Every staff member may read it (engineers need it to talk about their
+products); leads and handlers may change it (handlers record fixed releases while coordinating a case);
+engineers get 403 on the editing pages — the catalog is not confidential, so there is nothing to hide behind a
+404."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from psirt.accounts.access import staff_required
+from psirt.accounts.models import Role
+
+
+def can_edit_catalog(user: Any) -> bool:
+    """Leads and handlers edit the catalog; product engineers read it."""
+    return bool(user.is_authenticated and user.is_active and user.role in (Role.LEAD, Role.HANDLER))
+
+
+def editor_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in leads and handlers only; engineers get 403, anonymous visitors the sign-in page."""
+
+    @staff_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_edit_catalog(request.user):
+            raise PermissionDenied(_("Only leads and handlers may change the catalog."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
