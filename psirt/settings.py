@@ -44,6 +44,7 @@ CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 INSTALLED_APPS = [
     "psirt.accounts",
     "psirt.audit",
+    "psirt.mail",
     "psirt.catalog",
     "psirt.pages",
     "psirt.intake",

@@ -26,6 +26,7 @@ from psirt.accounts.models import ApiToken, Role, User
 from psirt.accounts.tokens import SCOPES, allowed_scopes, format_token, hash_secret, new_token_parts
 from psirt.audit.services import record
 from psirt.lib.http import absolute_url
+from psirt.mail.services import send_mail_bilingual
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +134,8 @@ def set_password_url(user: User) -> str:
 
 
 def _send_invitation(user: User, inviter: User | None) -> None:
-    """Queue the invitation in the mail outbox (psirt.notify): it is sent by the worker after the commit and
+    """Queue the invitation in the mail outbox (psirt.mail): it is sent by the worker after the commit and
     retried if the mail server is down. The outbox keeps the link encrypted and wipes it once sent."""
-    from psirt.notify.mail import send_mail_bilingual
-
     language = user.language or "en"
     with translation.override(language):
         link = set_password_url(user)  # the link opens the invitee's language

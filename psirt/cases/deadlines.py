@@ -36,6 +36,7 @@ from psirt.cases.models import (
     Severity,
 )
 from psirt.cases.workflow import CaseState
+from psirt.mail.services import send_mail_bilingual
 
 logger = logging.getLogger(__name__)
 
@@ -193,8 +194,6 @@ def _working_day_before(day: dt.date, calendar: Any) -> dt.date:
 
 
 def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now: dt.datetime) -> bool:
-    from psirt.notify.mail import send_mail_bilingual
-
     try:
         with transaction.atomic():
             DeadlineReminder.objects.create(

@@ -28,6 +28,7 @@ from psirt.intake.services.attachments import IncomingFile, _attach, _write_file
 from psirt.intake.services.common import _check_text_limits, _event
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
+from psirt.mail.services import send_mail_bilingual
 
 
 def _portal_limit(report: Report) -> None:
@@ -37,7 +38,6 @@ def _portal_limit(report: Report) -> None:
 
 def _notify_team(report: Report, what: str) -> None:
     """Tell the security mailbox that something happened on a report — without its content."""
-    from psirt.notify.mail import send_mail_bilingual
     from psirt.pages.models import OrganizationProfile
 
     profile = OrganizationProfile.get()

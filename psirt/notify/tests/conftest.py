@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from psirt.catalog.models import Product, ProductLine
 from psirt.notify.models import Subscription
-from psirt.notify.notices import AdvisoryNotice
-from psirt.notify.services import email_hash
+from psirt.notify.services import AdvisoryNotice, email_hash
 
 
 @pytest.fixture
