@@ -260,11 +260,17 @@ def error_kind(exc: BaseException) -> str:
 
 def send_claimed(message: OutboxMessage, *, mail_connection: BaseEmailBackend | None = None) -> str:
     """Send a row this worker claimed and record the outcome. Returns sent/failed/gave_up/cancelled."""
+    return attempt(message, mail_connection or get_connection())[0]
+
+
+def attempt(message: OutboxMessage, mail_connection: BaseEmailBackend) -> tuple[str, bool]:
+    """Send a claimed row and record the outcome; also says whether the failure may have come from the mail
+    connection (anything but a sender's own refusal), which is then not reused."""
     try:
-        senders()[message.kind](message, mail_connection or get_connection())
+        senders()[message.kind](message, mail_connection)
     except Cancelled:
         OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxStatus.CANCELLED, last_error="recipient gone")
-        return str(OutboxStatus.CANCELLED)
+        return str(OutboxStatus.CANCELLED), False
     except NotSendable as exc:
         logger.warning("outbox %s (%s) not sendable: %s", message.public_id, message.kind, exc)
         # Nothing will make it sendable: it is final, and the context (maybe a private link) is not kept.
@@ -275,15 +281,15 @@ def send_claimed(message: OutboxMessage, *, mail_connection: BaseEmailBackend | 
             context="",
             pgp_key="",
         )
-        return str(OutboxStatus.GAVE_UP)
+        return str(OutboxStatus.GAVE_UP), False
     except Exception as exc:
-        return record_failure(message, exc)
+        return record_failure(message, exc), not isinstance(exc, SendError)
     # The context may hold a private link: it is not kept once the message is out.
     OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING, claim_token=message.claim_token).update(
         status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="", context="", pgp_key=""
     )
     logger.info("outbox %s (%s %s) sent", message.public_id, message.kind, message.reference or message.template)
-    return str(OutboxStatus.SENT)
+    return str(OutboxStatus.SENT), False
 
 
 def record_failure(message: OutboxMessage, exc: BaseException) -> str:
@@ -337,10 +343,10 @@ def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
             if not batch:
                 break
             for message in batch:
-                outcome = send_claimed(message, mail_connection=mail_connection)
+                outcome, suspect = attempt(message, mail_connection)
                 if outcome == OutboxStatus.SENT:
                     count += 1
-                elif outcome != OutboxStatus.CANCELLED:
+                elif suspect:
                     # A failed SMTP conversation may leave the connection unusable: start a fresh one.
                     mail_connection.close()
                     mail_connection = open_connection()

@@ -11,7 +11,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("notify", "0003_delivery_claim_token"), ("mail", None)]
+OLD = ("notify", "0003_delivery_claim_token")
+BEFORE = [OLD, ("mail", None)]
 AFTER = [("notify", "0004_one_outbox"), ("mail", "0001_outbox")]
 
 
@@ -19,7 +20,7 @@ AFTER = [("notify", "0004_one_outbox"), ("mail", "0001_outbox")]
 def test_rows_in_flight_and_history_are_carried_into_the_outbox() -> None:
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE[:1]).apps
+    old = executor.loader.project_state(OLD).apps
     OutboxMail = old.get_model("notify", "OutboxMail")
     Delivery = old.get_model("notify", "Delivery")
     now = timezone.now()
