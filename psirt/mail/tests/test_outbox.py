@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.utils import timezone
 
 from psirt.mail.models import OutboxMessage, OutboxStatus
-from psirt.mail.services import send_mail_bilingual, send_one
+from psirt.mail.services import backoff, send_mail_bilingual, send_one
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +69,27 @@ def test_mail_is_bilingual_text_and_html(django_capture_on_commit_callbacks):
     message: Any = mail.outbox[0]
     html = str(message.alternatives[0][0])
     assert html.index('lang="zh-Hans"') < html.index('lang="en"')
+
+
+class RefusingBackend:
+    """A mail server that is down."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def send_messages(self, messages: Any) -> int:
+        raise ConnectionRefusedError("no mail server")
+
+
+def test_single_mail_follows_the_same_retry_and_give_up_rule_as_a_fan_out(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "psirt.mail.tests.test_outbox.RefusingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = queue()
+    queued.refresh_from_db()
+    assert (queued.status, queued.attempts, queued.last_error) == (OutboxStatus.FAILED, 1, "ConnectionRefusedError")
+    assert queued.next_attempt_at - timezone.now() > backoff(1) - dt.timedelta(seconds=5)
+    # Past its give-up deadline the next failure is final.
+    OutboxMessage.objects.update(give_up_at=timezone.now() - dt.timedelta(seconds=1))
+    assert send_one(queued.pk, now=queued.next_attempt_at) == OutboxStatus.GAVE_UP
+    queued.refresh_from_db()
+    assert queued.status == OutboxStatus.GAVE_UP and queued.attempts == 2 and mail.outbox == []
