@@ -82,8 +82,7 @@ def create_subscribers(n: int) -> None:
 def publish(number: int) -> tuple[float, int]:
     from django.db import transaction
 
-    from psirt.notify.notices import AdvisoryNotice
-    from psirt.notify.services import notify_advisory
+    from psirt.notify.services import AdvisoryNotice, notify_advisory
 
     notice = AdvisoryNotice(
         id=f"VT-SA-2026-{number:03d}",

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "psirt.accounts",
     "psirt.audit",
     "psirt.organization",
+    "psirt.mail",
     "psirt.catalog",
     "psirt.pages",
     "psirt.intake",

@@ -35,6 +35,7 @@ from psirt.accounts.exceptions import (
 from psirt.accounts.models import ApiToken, Role, User
 from psirt.audit.services import record
 from psirt.lib.http import absolute_url
+from psirt.mail.services import send_mail_bilingual
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +111,8 @@ def set_password_url(user: User) -> str:
 
 
 def _send_invitation(user: User, inviter: User | None) -> None:
-    """Queue the invitation in the mail outbox (psirt.notify): it is sent by the worker after the commit and
+    """Queue the invitation in the mail outbox (psirt.mail): it is sent by the worker after the commit and
     retried if the mail server is down. The outbox keeps the link encrypted and wipes it once sent."""
-    from psirt.notify.mail import send_mail_bilingual
-
     language = user.language or "en"
     with translation.override(language):
         link = set_password_url(user)  # the link opens the invitee's language

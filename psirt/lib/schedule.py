@@ -28,8 +28,7 @@ class Periodic:
 PERIODIC: tuple[Periodic, ...] = (
     # Scheduled publication must happen close to the disclosure date, with nobody at the keyboard.
     Periodic("psirt.advisories.tasks.publish_due_advisories", 60),
-    Periodic("psirt.notify.tasks.retry_pending_mail", 60),
-    Periodic("psirt.notify.tasks.sweep_deliveries", 60),
+    Periodic("psirt.mail.tasks.sweep_outbox", 60),
     Periodic("psirt.cases.tasks.send_deadline_reminders", 15 * 60),
     Periodic("psirt.intake.tasks.purge_expired", 60 * 60),
     Periodic("psirt.notify.tasks.purge_unconfirmed_subscriptions", 60 * 60),

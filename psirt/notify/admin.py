@@ -11,10 +11,10 @@ from psirt.notify.models import CustomerOrganization, Delivery, Webhook
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("advisory_ref", "revision", "kind", "status", "attempts", "last_error", "created_at")
+    list_display = ("reference", "revision", "kind", "status", "attempts", "last_error", "created_at")
     list_filter = ("status", "kind")
-    search_fields = ("advisory_ref",)
-    exclude = ("notice",)
+    search_fields = ("reference",)
+    exclude = ("to", "reply_to", "context", "pgp_key", "template", "language")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,54 +1,16 @@
-"""Outgoing mail (the outbox): a mail is stored in the same transaction as the change it reports, and a
-background worker renders and sends it. A report never waits for the mail server, and a mail about a change
-that rolled back is never sent."""
+"""Notifications about advisories: subscribers, webhooks, customers, and the fan-out's rows in the outbox."""
 
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from psirt.lib.crypto import EncryptedTextField
-
-
-class MailStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
-
-
-class OutboxMail(models.Model):
-    """One mail to send. Recipients, context and key are encrypted at rest; once sent, the context (which
-    may hold a private link) and the key are wiped, keeping only who/what/when."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    template = models.CharField(max_length=200)
-    language = models.CharField(max_length=10, default="en")
-    to = EncryptedTextField()  # JSON list of addresses
-    reply_to = EncryptedTextField(blank=True)  # JSON list
-    context = EncryptedTextField(blank=True)  # JSON object of plain values
-    pgp_key = EncryptedTextField(blank=True)
-    status = models.CharField(max_length=10, choices=MailStatus.choices, default=MailStatus.PENDING, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    send_after = models.DateTimeField(default=timezone.now, db_index=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("outgoing mail")
-        verbose_name_plural = _("outgoing mail")
-
-    def __str__(self) -> str:
-        return f"{self.template} ({self.status})"
-
-
-# --- notifications about advisories: subscribers, webhooks, customers and the delivery outbox ---------------
+from psirt.mail.models import OutboxMessage
 
 
 class MinSeverity(models.TextChoices):
@@ -62,7 +24,7 @@ class MinSeverity(models.TextChoices):
 
 
 class Subscription(models.Model):
-    """A mail subscription. Created unconfirmed by the public form; only a confirmed row receives
+    """A mail subscription to advisories. Created unconfirmed by the public form; only a confirmed row receives
     advisories, and an unconfirmed one is deleted after a while. The address is encrypted at rest;
     `email_hash` (keyed) finds it. At most one confirmed row per address: confirming a new request replaces
     the choices of the old one."""
@@ -121,7 +83,7 @@ class Webhook(models.Model):
 
 
 class CustomerOrganization(models.Model):
-    """A known customer (direct notices): the products it runs decide which advisories reach it."""
+    """A known customer, which receives direct notices: the products it runs decide which advisories reach it."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -165,60 +127,51 @@ class DeliveryKind(models.TextChoices):
     WEBHOOK = "webhook", _("Webhook")
 
 
-class DeliveryStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed, will retry")
-    GAVE_UP = "gave_up", _("Gave up")
-    CANCELLED = "cancelled", _("Cancelled")
+class DeliveryManager(models.Manager["Delivery"]):
+    def get_queryset(self) -> models.QuerySet[Delivery]:
+        return super().get_queryset().filter(kind__in=DeliveryKind.values)
 
 
-class Delivery(models.Model):
-    """One notification to one recipient about one advisory revision: the outbox row that makes sending
-    exactly-once. The unique key (kind, advisory, revision, recipient) means a second fan-out of the same
-    revision adds nothing; a worker claims a row before sending, so a duplicated task sends nothing.
+class Delivery(OutboxMessage):
+    """One notification to one recipient about one advisory revision: the fan-out's rows of the outbox
+    (`psirt.mail`), which make sending exactly-once. The outbox's unique key (kind, reference = the advisory
+    ID, revision, recipient_key) means a second fan-out of the same revision adds nothing.
 
-    `notice` holds the advisory's public essentials (it is published, not confidential); the recipient is
-    referenced, never copied, so an unsubscribe before sending cancels the mail."""
+    The context holds the advisory's public essentials (it is published, not confidential); the recipient
+    is referenced by its public id (`recipient_key`), never copied, so an unsubscribe before sending cancels
+    the mail."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    kind = models.CharField(max_length=12, choices=DeliveryKind.choices)
-    event = models.CharField(max_length=40)  # advisory.published / advisory.revised
-    advisory_ref = models.CharField(_("advisory"), max_length=40)
-    revision = models.PositiveIntegerField(_("revision"))
-    recipient_key = models.CharField(max_length=64)
-    subscription = models.ForeignKey(
-        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
-    )
-    contact = models.ForeignKey(
-        CustomerContact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
-    )
-    webhook = models.ForeignKey(Webhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
-    notice = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    # After this moment a failure is final (PSIRT_NOTIFY_GIVE_UP_HOURS from queueing or from a lead's retry).
-    give_up_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    # Which claim (one worker's batch) holds the row while it is sending.
-    claim_token = models.CharField(max_length=32, blank=True, editable=False)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    # The kind of error only (exception class, SMTP code, HTTP status): never a message body or a secret.
-    last_error = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    objects: ClassVar[DeliveryManager] = DeliveryManager()
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        proxy = True
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["kind", "advisory_ref", "revision", "recipient_key"], name="delivery_unique_recipient"
-            )
-        ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    @property
+    def kind_label(self) -> str:
+        return str(DeliveryKind(self.kind).label)
+
+    @property
+    def subscription(self) -> Subscription | None:
+        """The subscriber of a subscriber delivery (None once unsubscribed)."""
+        if self.kind != DeliveryKind.SUBSCRIBER:
+            return None
+        return Subscription.objects.filter(public_id=self.recipient_key).first()
+
+    @property
+    def contact(self) -> CustomerContact | None:
+        """The customer contact of a customer delivery (None once deleted)."""
+        if self.kind != DeliveryKind.CUSTOMER:
+            return None
+        return CustomerContact.objects.select_related("organization").filter(public_id=self.recipient_key).first()
+
+    @property
+    def webhook(self) -> Webhook | None:
+        """The endpoint of a webhook delivery (None once deleted)."""
+        if self.kind != DeliveryKind.WEBHOOK:
+            return None
+        return Webhook.objects.filter(public_id=self.recipient_key).first()
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.advisory_ref} r{self.revision} ({self.status})"
+        return f"{self.kind} {self.reference} r{self.revision} ({self.status})"

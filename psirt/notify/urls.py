@@ -4,7 +4,8 @@ so a mail client's bare POST reaches it. Desk (namespace "desk:notify"): /desk/n
 
 from django.urls import path
 
-from psirt.notify import desk_views, views
+from psirt.notify.views import desk as desk_views
+from psirt.notify.views import public as views
 
 public_urlpatterns = [
     path("", views.subscribe, name="subscribe"),

@@ -13,6 +13,7 @@ from conftest import client_for
 from psirt.accounts import services
 from psirt.accounts.models import Role, User
 from psirt.audit.models import AuditEvent
+from psirt.mail.models import OutboxMessage, OutboxStatus
 from psirt.tests.factories import make_line
 
 pytestmark = pytest.mark.django_db
@@ -139,16 +140,14 @@ def test_invite_with_unknown_role_is_refused(as_lead):
 def test_failing_mail_server_keeps_the_invitation_in_the_outbox_for_a_retry(
     as_lead, settings, django_capture_on_commit_callbacks
 ):
-    from psirt.notify.models import MailStatus, OutboxMail
-
     settings.EMAIL_BACKEND = "psirt.accounts.tests.test_users.BrokenBackend"
     with django_capture_on_commit_callbacks(execute=True):
         response = as_lead.post(reverse("desk:user_invite"), {"email": "y@example.com", "role": Role.HANDLER})
     assert response.status_code == 302
     assert User.objects.filter(email="y@example.com").exists()
     assert AuditEvent.objects.filter(action="user.invited").exists()
-    mail = OutboxMail.objects.get(template="accounts/mail/invitation")
-    assert mail.status == MailStatus.PENDING and mail.attempts == 1  # retried later by the worker
+    mail = OutboxMessage.objects.get(template="accounts/mail/invitation")
+    assert mail.status == OutboxStatus.FAILED and mail.attempts == 1  # retried later by the worker
     assert "y@example.com" in mail.to and "reset/key" in mail.context
 
 

@@ -191,7 +191,7 @@ def test_publication_and_chosen_revisions_notify_subscribers(draft: Advisory, le
     )
     sub.products.set([product])
     advisory = publish(draft, lead)
-    assert list(Delivery.objects.values_list("advisory_ref", "revision")) == [(advisory.advisory_id, 1)]
+    assert list(Delivery.objects.values_list("reference", "revision")) == [(advisory.advisory_id, 1)]
     services.update_advisory(advisory=advisory, actor=lead, changes={"impact_en": "x"}, revision_summary_en="Typo.")
     services.update_advisory(
         advisory=advisory, actor=lead, changes={"impact_en": "y"}, revision_summary_en="Wider range.", notify=True

@@ -36,6 +36,7 @@ from psirt.cases.models import (
 )
 from psirt.cases.services.workflow import CaseState
 from psirt.intake.models import Report
+from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import organization_calendar
 
@@ -151,8 +152,6 @@ def _working_day_before(day: dt.date, calendar: Any) -> dt.date:
 
 
 def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now: dt.datetime) -> bool:
-    from psirt.notify.mail import send_mail_bilingual
-
     try:
         with transaction.atomic():
             DeadlineReminder.objects.create(

@@ -30,6 +30,7 @@ from psirt.intake.services.common import _mail_report, add_event, check_text_lim
 from psirt.intake.services.tokens import magic_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
+from psirt.mail.services import send_mail_bilingual
 
 
 def record_staff_view(*, report: Report, user: Any, request: HttpRequest | None = None) -> None:
@@ -83,8 +84,6 @@ def post_team_message(
 def notify_reporter(*, report: Report, message: Message | None = None, what: str = "message") -> None:
     """Queue a mail telling the reporter something new is in their portal (a magic link; the message text
     only when it can be encrypted to their key). Call inside the transaction of the change."""
-    from psirt.notify.mail import send_mail_bilingual
-
     send_mail_bilingual(
         to=[report.reporter_email],
         template="intake/mail/reporter_notice",

@@ -17,6 +17,7 @@ from psirt.intake.models import (
 )
 from psirt.intake.services.common import _mail_report, add_event
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
+from psirt.mail.services import send_mail_bilingual
 
 
 def lost_link_path(language: str) -> str:
@@ -36,8 +37,6 @@ def request_new_link(*, email: str, language: str = "en", request: HttpRequest |
 def reissue_links(*, email_hash_value: str) -> int:
     """New private tokens for every report filed from this address (old links stop working), mailed to
     the address on file. Returns how many reports were found. Runs in the background task."""
-    from psirt.notify.mail import send_mail_bilingual
-
     reports = list(Report.objects.filter(email_hash=email_hash_value).order_by("created_at"))
     if not reports:
         return 0

@@ -28,6 +28,7 @@ from psirt.intake.services.attachments import IncomingFile, attach_files, write_
 from psirt.intake.services.common import add_event, check_text_limits
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
+from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
 
 
@@ -38,7 +39,6 @@ def _portal_limit(report: Report) -> None:
 
 def _notify_team(report: Report, what: str) -> None:
     """Tell the security mailbox that something happened on a report — without its content."""
-    from psirt.notify.mail import send_mail_bilingual
 
     profile = OrganizationProfile.get()
     with translation.override("en"):

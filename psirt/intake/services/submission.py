@@ -39,6 +39,7 @@ from psirt.intake.services.tokens import email_hash, hash_token, new_token, norm
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
 from psirt.lib.sequences import next_in_year
+from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import acknowledgment_due
 
@@ -268,8 +269,6 @@ def _commit_without_waiting_for_the_disk() -> None:
 
 
 def _send_acknowledgment(report: Report, token: str, profile: Any) -> None:
-    from psirt.notify.mail import send_mail_bilingual
-
     send_mail_bilingual(
         to=[report.reporter_email],
         template="intake/mail/acknowledgment",

@@ -10,6 +10,8 @@ import pytest
 
 from psirt.intake.models import Report
 from psirt.intake.tests.conftest import valid_post
+from psirt.mail.models import OutboxMessage, OutboxStatus
+from psirt.mail.services import drain
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +59,6 @@ def test_mail_server_down_does_not_lose_the_report_and_the_mail_is_retried(
     from django.core import mail
     from django.utils import timezone
 
-    from psirt.notify.models import MailStatus, OutboxMail
-    from psirt.notify.outbox import retry_pending
-
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
     with django_capture_on_commit_callbacks(execute=True):
@@ -68,10 +67,10 @@ def test_mail_server_down_does_not_lose_the_report_and_the_mail_is_retried(
     assert Report.objects.count() == 1
     thanks = public.get("/en/report/thanks/").content.decode()
     assert Report.objects.get().tracking_id in thanks
-    queued = OutboxMail.objects.get()
-    assert queued.status == MailStatus.PENDING and queued.attempts == 1 and "not sent" in caplog.text
+    queued = OutboxMessage.objects.get()
+    assert queued.status == OutboxStatus.FAILED and queued.attempts == 1 and "not sent" in caplog.text
     # Later the mail server is back: the retry delivers it and wipes the private link from the outbox.
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert retry_pending(now=timezone.now() + timedelta(hours=1)) == 1
+    assert drain(now=timezone.now() + timedelta(hours=1)) == 1
     queued.refresh_from_db()
-    assert queued.status == MailStatus.SENT and queued.context == "" and len(mail.outbox) == 1
+    assert queued.status == OutboxStatus.SENT and queued.context == "" and len(mail.outbox) == 1

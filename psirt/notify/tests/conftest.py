@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from psirt.notify.models import Subscription
-from psirt.notify.notices import AdvisoryNotice
-from psirt.notify.services import email_hash
+from psirt.notify.services import AdvisoryNotice, email_hash
 from psirt.tests.factories import make_line, make_product
 
 

@@ -6,7 +6,8 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from psirt.notify.models import CustomerContact, CustomerOrganization, Delivery, DeliveryKind, DeliveryStatus
+from psirt.mail.models import OutboxStatus as DeliveryStatus
+from psirt.notify.models import CustomerContact, CustomerOrganization, Delivery, DeliveryKind
 from psirt.notify.services import notify_advisory, notify_customers
 
 from .conftest import make_notice

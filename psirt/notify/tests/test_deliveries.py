@@ -12,10 +12,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from psirt.notify import deliveries
-from psirt.notify.models import Delivery, DeliveryStatus
+from psirt.mail import services as deliveries
+from psirt.mail.models import OutboxStatus as DeliveryStatus
+from psirt.mail.tasks import send_message
+from psirt.notify.models import Delivery
 from psirt.notify.services import notify_advisory
-from psirt.notify.tasks import send_delivery
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +32,8 @@ def test_duplicated_task_sends_one_mail(smtp_server, subscriber, notice, django_
     with django_capture_on_commit_callbacks(execute=False):
         assert notify_advisory(advisory=notice, revision=1, significant=True, actor=None) == 1
     delivery = Delivery.objects.get()
-    first = send_delivery.enqueue(delivery_id=delivery.pk)
-    second = send_delivery.enqueue(delivery_id=delivery.pk)
+    first = send_message.enqueue(message_id=delivery.pk)
+    second = send_message.enqueue(message_id=delivery.pk)
     assert (first.return_value, second.return_value) == ("sent", "not due")
     assert len(smtp_server.wait_for(1)) == 1
     delivery.refresh_from_db()

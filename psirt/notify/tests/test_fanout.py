@@ -9,8 +9,7 @@ from django.core import mail
 
 from psirt.audit.models import AuditEvent
 from psirt.notify.models import Delivery
-from psirt.notify.notices import notice_from_advisory
-from psirt.notify.services import notify_advisory
+from psirt.notify.services import notice_from_advisory, notify_advisory
 
 from .conftest import make_notice
 
@@ -134,4 +133,4 @@ def test_notify_accepts_the_advisory_model_itself(catalog, subscriber, django_ca
     AffectedProduct.objects.create(advisory=advisory, product=catalog["rt-1"])
     publish(advisory, django_capture_on_commit_callbacks)
     assert [m.to for m in mail.outbox] == [["ada@example.test"]]
-    assert Delivery.objects.get().advisory_ref == "VT-SA-2026-043"
+    assert Delivery.objects.get().reference == "VT-SA-2026-043"

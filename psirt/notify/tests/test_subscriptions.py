@@ -12,9 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from psirt.audit.models import AuditEvent
-from psirt.notify import tokens
+from psirt.mail.services import drain
 from psirt.notify.models import Delivery, Subscription
-from psirt.notify.services import notify_advisory, purge_unconfirmed
+from psirt.notify.services import notify_advisory, purge_unconfirmed, tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -172,8 +172,6 @@ def test_mail_queued_before_an_unsubscribe_is_cancelled(subscriber, notice, djan
     with django_capture_on_commit_callbacks(execute=False):
         notify_advisory(advisory=notice, revision=1, significant=True, actor=None)
     Client().post(f"/subscribe/unsubscribe/{tokens.make(sub.public_id, tokens.MANAGE)}/")
-    from psirt.notify.deliveries import drain
-
     drain()
     assert mail.outbox == [] and Delivery.objects.get().status == "cancelled"
 

@@ -18,9 +18,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from psirt.notify import deliveries, webhooks
-from psirt.notify.models import Delivery, DeliveryStatus, Webhook
-from psirt.notify.services import NotifyError, notify_advisory, register_webhook
+from psirt.mail import services as deliveries
+from psirt.mail.models import OutboxStatus as DeliveryStatus
+from psirt.notify.exceptions import NotifyError
+from psirt.notify.models import Delivery, Webhook
+from psirt.notify.services import notify_advisory, register_webhook, webhooks
 
 from .conftest import make_notice
 

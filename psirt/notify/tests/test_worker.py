@@ -28,8 +28,7 @@ django.setup()
 from django.db import transaction
 from django.utils import timezone
 from psirt.notify.models import Subscription
-from psirt.notify.notices import AdvisoryNotice
-from psirt.notify.services import email_hash, notify_advisory
+from psirt.notify.services import AdvisoryNotice, email_hash, notify_advisory
 from psirt.tests.factories import make_line, make_product
 
 make_product(make_line(name_en="Cameras"), "cam-1", "Cam 1")
@@ -49,7 +48,7 @@ import datetime as dt, os, django
 os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
 django.setup()
 from django.utils import timezone
-from psirt.notify.deliveries import STALE_CLAIM, sweep
+from psirt.mail.services import STALE_CLAIM, sweep
 print(sweep(now=timezone.now() + STALE_CLAIM + dt.timedelta(seconds=1)))
 """
 
@@ -203,12 +202,12 @@ import os, django
 os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
 django.setup()
 from psirt.notify.models import Delivery
-from psirt.notify.tasks import drain_deliveries, send_delivery
+from psirt.mail.tasks import drain_outbox, send_message
 for pk in Delivery.objects.values_list("pk", flat=True):
-    send_delivery.enqueue(delivery_id=pk)
-    send_delivery.enqueue(delivery_id=pk)
-drain_deliveries.enqueue()
-drain_deliveries.enqueue()
+    send_message.enqueue(message_id=pk)
+    send_message.enqueue(message_id=pk)
+drain_outbox.enqueue()
+drain_outbox.enqueue()
 """
 
 

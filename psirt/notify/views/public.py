@@ -9,8 +9,10 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from psirt.notify import services, tokens
+from psirt.notify import services
+from psirt.notify.exceptions import NotifyError, RateLimited
 from psirt.notify.forms import ManageForm, SubscribeForm
+from psirt.notify.services import tokens
 
 
 @require_http_methods(["GET", "POST"])
@@ -29,11 +31,11 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                     product_lines=data["product_lines"],
                     request=request,
                 )
-            except services.RateLimited as exc:
+            except RateLimited as exc:
                 response = render(request, "notify/subscribe.html", {"form": form, "refusal": exc.message}, status=429)
                 response["Retry-After"] = str(exc.retry_after)
                 return response
-            except services.NotifyError as exc:
+            except NotifyError as exc:
                 form.add_error(None, exc.message)
             else:
                 # The same answer for every address, known or not.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,35 +13,29 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from psirt.accounts.access import lead_required
-from psirt.notify import customers as customer_import_service
-from psirt.notify import services
+from psirt.advisories.models import Advisory, AdvisoryState
+from psirt.mail.models import OutboxStatus
+from psirt.notify import queries, services
+from psirt.notify.exceptions import NotifyError
 from psirt.notify.forms import CustomerImportForm, NotifyCustomersForm, WebhookForm
-from psirt.notify.models import CustomerOrganization, Delivery, DeliveryStatus, Subscription, Webhook
-
-PROBLEMS = [DeliveryStatus.FAILED, DeliveryStatus.GAVE_UP]
+from psirt.notify.models import CustomerOrganization, Delivery, Subscription, Webhook
+from psirt.notify.services import customers as customer_import_service
 
 
 @lead_required
 @require_GET
 def deliveries(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "problems")
-    rows = Delivery.objects.all()
-    if status == "problems":
-        rows = rows.filter(status__in=PROBLEMS)
-    elif status in DeliveryStatus.values:
-        rows = rows.filter(status=status)
-    else:
-        status = "all"
-    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).order_by())
-    page = Paginator(rows.order_by("-created_at", "-id"), 50).get_page(request.GET.get("page"))
+    status, rows = queries.deliveries(request.GET.get("status", "problems"))
+    counts = queries.delivery_counts()
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "notify/desk/deliveries.html",
         {
             "page": page,
             "status": status,
-            "summary": [(label, counts.get(value, 0)) for value, label in DeliveryStatus.choices],
-            "statuses": DeliveryStatus.choices,
+            "summary": [(label, counts.get(value, 0)) for value, label in OutboxStatus.choices],
+            "statuses": OutboxStatus.choices,
         },
     )
 
@@ -52,7 +46,7 @@ def retry(request: HttpRequest, public_id: str) -> HttpResponse:
     delivery = get_object_or_404(Delivery, public_id=public_id)
     try:
         services.retry_delivery(delivery=delivery, actor=request.user, request=request)
-    except services.NotifyError as exc:
+    except NotifyError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The delivery is queued again."))
@@ -85,16 +79,14 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                     actor=request.user,
                     request=request,
                 )
-            except services.NotifyError as exc:
+            except NotifyError as exc:
                 form.add_error(None, exc.message)
                 status = 400
             else:
                 form = WebhookForm()
         else:
             status = 400
-    hooks = Webhook.objects.prefetch_related("products").annotate(
-        failing=Count("deliveries", filter=Q(deliveries__status__in=PROBLEMS))
-    )
+    hooks = queries.webhooks_with_failures()
     # The secret is in this one response only; it is never shown again.
     response = render(
         request, "notify/desk/webhooks.html", {"form": form, "hooks": hooks, "secret": secret}, status=status
@@ -141,7 +133,7 @@ def customer_import(request: HttpRequest) -> HttpResponse:
         return _customers_page(request, import_form=form, status=400)
     try:
         result = customer_import_service.import_customers_csv(data=upload.read(), actor=request.user, request=request)
-    except services.NotifyError as exc:
+    except NotifyError as exc:
         form.add_error("file", exc.message)
         return _customers_page(request, import_form=form, status=400)
     if result.errors:
@@ -157,9 +149,7 @@ def customer_import(request: HttpRequest) -> HttpResponse:
 @lead_required
 @require_POST
 def customer_notify(request: HttpRequest) -> HttpResponse:
-    """Direct notices: notify the customers running the products of a published advisory."""
-    from psirt.advisories.models import Advisory, AdvisoryState
-
+    """Notify the customers running the products of a published advisory."""
     form = NotifyCustomersForm(request.POST)
     if not form.is_valid():
         return _customers_page(request, notify_form=form, status=400)

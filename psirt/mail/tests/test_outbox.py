@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.core import mail
 from django.db import transaction
+from django.utils import timezone
 
-from psirt.notify.models import MailStatus, OutboxMail
-from psirt.notify.outbox import deliver, queue_mail
+from psirt.mail.models import OutboxMessage, OutboxStatus
+from psirt.mail.services import backoff, send_mail_bilingual, send_one
 
 pytestmark = pytest.mark.django_db
 
@@ -22,16 +24,16 @@ def queue(**overrides):
         "language": "en",
     }
     args.update(overrides)
-    return queue_mail(**args)
+    return send_mail_bilingual(**args)
 
 
 def test_mail_is_sent_once_even_if_delivered_twice(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         queued = queue()
-    assert deliver(str(queued.public_id)) == "not pending"  # the task already sent it
+    assert send_one(queued.pk) == "not due"  # the task already sent it
     assert len(mail.outbox) == 1
     queued.refresh_from_db()
-    assert queued.status == MailStatus.SENT and queued.sent_at is not None
+    assert queued.status == OutboxStatus.SENT and queued.sent_at is not None
 
 
 def test_private_link_is_wiped_from_the_outbox_once_sent(django_capture_on_commit_callbacks):
@@ -50,7 +52,7 @@ def test_mail_of_a_rolled_back_change_is_never_sent(django_capture_on_commit_cal
                 raise RuntimeError("the change fails")
         except RuntimeError:
             pass
-    assert OutboxMail.objects.count() == 0 and mail.outbox == []
+    assert OutboxMessage.objects.count() == 0 and mail.outbox == []
 
 
 def test_mail_that_cannot_be_encrypted_is_not_sent_in_clear(django_capture_on_commit_callbacks):
@@ -58,7 +60,7 @@ def test_mail_that_cannot_be_encrypted_is_not_sent_in_clear(django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         queued = queue(pgp_key=bad_key)
     queued.refresh_from_db()
-    assert mail.outbox == [] and queued.status == MailStatus.FAILED
+    assert mail.outbox == [] and queued.status == OutboxStatus.GAVE_UP
 
 
 def test_mail_is_bilingual_text_and_html(django_capture_on_commit_callbacks):
@@ -67,3 +69,27 @@ def test_mail_is_bilingual_text_and_html(django_capture_on_commit_callbacks):
     message: Any = mail.outbox[0]
     html = str(message.alternatives[0][0])
     assert html.index('lang="zh-Hans"') < html.index('lang="en"')
+
+
+class RefusingBackend:
+    """A mail server that is down."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def send_messages(self, messages: Any) -> int:
+        raise ConnectionRefusedError("no mail server")
+
+
+def test_single_mail_follows_the_same_retry_and_give_up_rule_as_a_fan_out(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "psirt.mail.tests.test_outbox.RefusingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = queue()
+    queued.refresh_from_db()
+    assert (queued.status, queued.attempts, queued.last_error) == (OutboxStatus.FAILED, 1, "ConnectionRefusedError")
+    assert queued.next_attempt_at - timezone.now() > backoff(1) - dt.timedelta(seconds=5)
+    # Past its give-up deadline the next failure is final.
+    OutboxMessage.objects.update(give_up_at=timezone.now() - dt.timedelta(seconds=1))
+    assert send_one(queued.pk, now=queued.next_attempt_at) == OutboxStatus.GAVE_UP
+    queued.refresh_from_db()
+    assert queued.status == OutboxStatus.GAVE_UP and queued.attempts == 2 and mail.outbox == []

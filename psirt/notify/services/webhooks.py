@@ -1,4 +1,5 @@
-"""Signed webhook POSTs that cannot be turned against the internal network.
+"""Webhooks: a lead registers and switches endpoints; each event is a signed POST that cannot be turned
+against the internal network, sent from the outbox (`send_webhook` is the sender of its webhook rows).
 
 Each event is POSTed as JSON with `X-PSIRT-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`
 keyed with the webhook's secret (see docs/webhooks.md for the receiver's recipe, `verify_signature` here).
@@ -22,13 +23,24 @@ import secrets
 import socket
 import ssl
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from psirt.notify.models import Delivery, Webhook
+from psirt.audit.services import record
+from psirt.catalog.models import Product
+from psirt.mail.exceptions import Cancelled, SendError
+from psirt.mail.models import OutboxMessage
+from psirt.notify.access import require_lead
+from psirt.notify.exceptions import NotifyError
+from psirt.notify.models import Webhook
+from psirt.notify.services.fanout import notice_of
 
 TIMEOUT = 10.0
 SIGNATURE_HEADER = "X-PSIRT-Signature"
@@ -36,7 +48,7 @@ TOLERANCE = 300  # seconds a receiver should accept between the signature's time
 USER_AGENT = "psirt-webhook/1"
 
 
-class WebhookError(Exception):
+class WebhookError(SendError):
     """A delivery failed; the message is safe to store and show (no secret, no body)."""
 
 
@@ -191,8 +203,8 @@ def post(
         conn.close()
 
 
-def payload(delivery: Delivery) -> dict[str, Any]:
-    notice = dict(delivery.notice)
+def payload(delivery: OutboxMessage) -> dict[str, Any]:
+    notice = notice_of(delivery)
     return {
         "event": delivery.event,
         "delivery": str(delivery.public_id),
@@ -212,11 +224,10 @@ def payload(delivery: Delivery) -> dict[str, Any]:
     }
 
 
-def send(delivery: Delivery) -> None:
-    """Deliver one webhook event; raises WebhookError (retried by the outbox) unless the receiver says 2xx."""
-    from psirt.notify.deliveries import Cancelled
-
-    hook: Webhook | None = delivery.webhook
+def send_webhook(delivery: OutboxMessage, connection: object = None) -> None:
+    """Deliver one webhook event (the outbox's sender of webhook rows; `connection`, the outbox's mail
+    connection, is not used); raises WebhookError (retried by the outbox) unless the receiver says 2xx."""
+    hook = Webhook.objects.filter(public_id=delivery.recipient_key).first()
     if hook is None or not hook.active:
         raise Cancelled
     body = json.dumps(payload(delivery), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -230,3 +241,44 @@ def send(delivery: Delivery) -> None:
     status = post(hook.url, body, headers)
     if not 200 <= status < 300:
         raise WebhookError(f"HTTP {status}")
+
+
+def register_webhook(
+    *,
+    name: str,
+    url: str,
+    actor: Any,
+    all_products: bool = True,
+    products: Sequence[Product] = (),
+    request: HttpRequest | None = None,
+) -> tuple[Webhook, str]:
+    """Register an endpoint; returns it with its secret (shown once, never again)."""
+    require_lead(actor)
+    try:
+        check_url(url)
+    except ValueError as exc:
+        raise NotifyError(str(exc)) from exc
+    if not (all_products or products):
+        raise NotifyError(_("Choose at least one product, or every product."))
+    secret = new_secret()
+    with transaction.atomic():
+        hook = Webhook.objects.create(
+            name=name.strip()[:200], url=url, secret=secret, all_products=all_products, created_by=actor
+        )
+        hook.products.set(products)
+        record(action="notify.webhook_registered", actor=actor, request=request, target=hook)
+    return hook, secret
+
+
+def set_webhook_active(*, webhook: Webhook, active: bool, actor: Any, request: HttpRequest | None = None) -> Webhook:
+    require_lead(actor)
+    with transaction.atomic():
+        webhook.active = active
+        webhook.save(update_fields=["active"])
+        record(
+            action="notify.webhook_enabled" if active else "notify.webhook_disabled",
+            actor=actor,
+            request=request,
+            target=webhook,
+        )
+    return webhook
