@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from psirt.accounts.models import ApiToken, Role, User
 from psirt.accounts.tokens import SCOPES, allowed_scopes, format_token, hash_secret, new_token_parts
 from psirt.audit.services import record
+from psirt.lib.errors import DomainError
 from psirt.lib.http import absolute_url
 
 log = logging.getLogger(__name__)
@@ -33,20 +34,20 @@ MAX_ACTIVE_TOKENS = 25
 MAX_TOKEN_DAYS = 3650
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """A refused account or token change; `message` is shown to the person who asked."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 class EmailTaken(AccountError):
-    pass
+    """Another account already has the address."""
+
+    status = 409
 
 
 class InvalidEmail(AccountError):
-    pass
+    """The address is not one an account can have."""
+
+    status = 422
 
 
 class LastLeadError(AccountError):

@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from psirt.accounts import services
-from psirt.accounts.decorators import lead_required, staff_required
 from psirt.accounts.forms import InviteForm, RoleForm, TokenForm
 from psirt.accounts.models import ApiToken, User
 from psirt.accounts.tokens import KEY_ID_RE, SCOPES
+from psirt.lib.access import lead_required, staff_required
 
 
 def get_user_for(viewer: User, public_id: str) -> User:

@@ -9,8 +9,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from psirt.accounts.decorators import lead_required
 from psirt.audit.models import AuditEvent
+from psirt.lib.access import lead_required
 
 PER_PAGE = 50
 

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from psirt.accounts.decorators import staff_required
 from psirt.accounts.models import Role, User
 from psirt.cases import services
 from psirt.cases.access import get_case_for, visible_cases
@@ -37,6 +36,7 @@ from psirt.cases.forms import (
 from psirt.cases.models import Case, CaseReference
 from psirt.cases.views import assignable_people, case_context, invitable_engineers
 from psirt.cases.workflow import CaseState
+from psirt.lib.access import staff_required
 from psirt.lib.cvss import CvssError, build_vector, normalise_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.cwe import search as search_cwe

@@ -16,10 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from psirt.accounts.decorators import staff_required
 from psirt.cases.access import visible_cases
 from psirt.cases.deadlines import due_soon_q, overdue_q, with_next_due
 from psirt.cases.workflow import FINISHED, CaseState
+from psirt.lib.access import staff_required
 
 MINE_PAGE = 20
 PANEL_ROWS = 10

@@ -36,6 +36,7 @@ from psirt.cases.models import (
     Severity,
 )
 from psirt.cases.workflow import CaseState
+from psirt.lib.access import require_lead
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,7 @@ def remediation_table() -> list[tuple[str, Any, int, bool]]:
 def set_remediation_days(*, severity: str, days: int | None, actor: Any, request: HttpRequest | None = None) -> None:
     """A lead sets (or with None, removes) the remediation time of one severity. Existing deadlines stay:
     the new time applies to cases confirmed or re-scored from now on."""
-    if not getattr(actor, "is_lead", False) or not getattr(actor, "is_active", False):
-        raise NotAllowed(_("Only a lead can do this."))
+    require_lead(actor, NotAllowed)
     if severity not in Severity.values:
         raise InvalidInput(_("Unknown severity."))
     if days is not None and not 1 <= int(days) <= MAX_DAYS:

@@ -14,12 +14,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from psirt.accounts.decorators import staff_required
 from psirt.accounts.models import Role, User
 from psirt.cases import remediation
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import MitigationForm, RangeForm, WorkItemForm
 from psirt.cases.models import AffectedRange, Case, Mitigation, WorkItem
+from psirt.lib.access import staff_required
 
 MAX_RELEASES = 2000
 

@@ -35,6 +35,7 @@ from psirt.cases.models import (
     StateChange,
 )
 from psirt.cases.workflow import CaseState
+from psirt.lib.access import require_lead
 from psirt.lib.business_days import Calendar, calendar_for_profile
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
@@ -55,11 +56,6 @@ def case_calendar() -> Calendar:
         extra_holidays=[d for d, k in days if k == CalendarDayKind.HOLIDAY],
         extra_workdays=[d for d, k in days if k == CalendarDayKind.WORKDAY],
     )
-
-
-def _require_lead(actor: Any) -> None:
-    if not getattr(actor, "is_lead", False) or not getattr(actor, "is_active", False):
-        raise NotAllowed(_("Only a lead can do this."))
 
 
 def _require_editor(actor: Any, case: Case) -> None:
@@ -114,7 +110,7 @@ def open_case(
     from psirt.intake.models import InboxState
     from psirt.intake.services import mark_taken
 
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     clean_title = _clean_title(title)
     with transaction.atomic():
         report = type(report).objects.select_for_update().get(pk=report.pk)
@@ -168,7 +164,7 @@ def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpReques
     from psirt.intake.models import InboxState, Stage
     from psirt.intake.services import mark_taken, post_team_message, set_stage
 
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         report = type(report).objects.select_for_update().get(pk=report.pk)
         if report.inbox_state != InboxState.NEW or CaseReport.objects.filter(report=report).exists():
@@ -282,7 +278,7 @@ def _sync_reports(*, case: Case, actor: Any, request: HttpRequest | None) -> Non
 
 def assign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None = None) -> None:
     """A lead assigns a handler (or lead) to a case."""
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         _assign(case=case, user=user, actor=actor, request=request)
 
@@ -296,7 +292,7 @@ def _assign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None) -
 
 
 def unassign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         if Assignment.objects.filter(case=case, user=user).delete()[0]:
             record(
@@ -338,7 +334,7 @@ def revoke_invitation(*, case: Case, engineer: Any, actor: Any, request: HttpReq
 
 def invite_engineer_to_line(*, line: Any, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
     """Give a product engineer need-to-know of every case of a product line (leads only)."""
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     if not getattr(engineer, "is_engineer", False) or not getattr(engineer, "is_active", False):
         raise InvalidInput(_("Only active product engineers can be invited."))
     with transaction.atomic():
@@ -502,7 +498,7 @@ def set_calendar_day(
     *, date: dt.date, kind: str, actor: Any, note: str = "", request: HttpRequest | None = None
 ) -> CalendarDay:
     """A lead marks a date as an extra day off or a (make-up) working day."""
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     if kind not in CalendarDayKind.values:
         raise InvalidInput(_("Choose a day off or a working day."))
     if not isinstance(date, dt.date) or not 1990 <= date.year <= 2200:
@@ -521,7 +517,7 @@ def set_calendar_day(
 
 
 def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         if CalendarDay.objects.filter(date=date).delete()[0]:
             record(

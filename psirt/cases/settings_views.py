@@ -16,11 +16,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from psirt.accounts.decorators import lead_required
 from psirt.cases import services
 from psirt.cases.deadlines import MAX_DAYS, remediation_table, set_remediation_days
 from psirt.cases.exceptions import CaseError
 from psirt.cases.models import CalendarDay, CalendarDayKind, Severity
+from psirt.lib.access import lead_required
 
 
 class PolicyForm(forms.Form):

@@ -16,13 +16,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from psirt.accounts.decorators import lead_required
 from psirt.accounts.models import Role, User
 from psirt.cases import services
 from psirt.cases.access import visible_cases
 from psirt.cases.duplicates import suggest_duplicates
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import AttachForm, OpenCaseForm
+from psirt.lib.access import lead_required
 
 
 def _inbox_report(request: HttpRequest, public_id: Any) -> Any:

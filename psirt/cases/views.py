@@ -15,7 +15,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psirt.accounts.decorators import staff_required
 from psirt.accounts.models import Role, User
 from psirt.audit.services import record
 from psirt.cases import workflow
@@ -36,6 +35,7 @@ from psirt.cases.message_templates import TEMPLATES
 from psirt.cases.models import Case
 from psirt.cases.remediation_views import remediation_context, remediation_forms
 from psirt.cases.workflow import CaseState
+from psirt.lib.access import staff_required
 from psirt.lib.cvss import CvssError, parse_vector
 from psirt.lib.cwe import all_entries as all_cwe
 from psirt.lib.cwe import lookup as lookup_cwe

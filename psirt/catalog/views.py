@@ -19,12 +19,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from psirt.accounts.decorators import staff_required
 from psirt.accounts.models import Role
 from psirt.catalog import services
 from psirt.catalog.forms import FirmwareReleaseForm, ProductForm, ProductLineForm
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.catalog.queries import MAX_QUERY_CHARS, QueryTooLong, clean_query, public_catalog, public_product
+from psirt.lib.access import staff_required
 from psirt.pages.models import PageSlug
 from psirt.pages.texts import rendered_page
 

@@ -8,21 +8,18 @@ import math
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from psirt.lib.errors import DomainError
 
-class IntakeError(Exception):
+
+class IntakeError(DomainError):
     """Base of every intake refusal. `message` is safe to show to the person who asked."""
-
-    status = 400
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class RateLimited(IntakeError):
     """Too many requests of one kind from one address or for one e-mail; try again after `retry_after` s."""
 
     status = 429
+    retry_after: int
 
     def __init__(self, *, retry_after: int) -> None:
         self.retry_after = retry_after

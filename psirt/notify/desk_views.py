@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from psirt.accounts.decorators import lead_required
+from psirt.lib.access import lead_required
 from psirt.notify import customers as customer_import_service
 from psirt.notify import services
 from psirt.notify.forms import CustomerImportForm, NotifyCustomersForm, WebhookForm

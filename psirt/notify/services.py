@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 
 from psirt.audit.services import client_ip, record
 from psirt.catalog.models import Product, ProductLine
+from psirt.lib.access import require_lead
 from psirt.lib.crypto import keyed_hash
+from psirt.lib.errors import DomainError
 from psirt.notify import tokens
 from psirt.notify.models import (
     CustomerContact,
@@ -41,15 +43,16 @@ SUBSCRIBE_RATES = {"ip": (10, 3600), "email": (3, 3600)}
 BATCH = 2000
 
 
-class NotifyError(Exception):
+class NotifyError(DomainError):
     """A refusal a person can act on; `message` says what to do."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class RateLimited(NotifyError):
+    """Too many subscription requests from one address; try again after `retry_after` seconds."""
+
+    status = 429
+    retry_after: int
+
     def __init__(self, retry_after: int) -> None:
         super().__init__(_("Too many requests from your address. Please try again later."))
         self.retry_after = retry_after
@@ -378,14 +381,9 @@ def notify_customers(*, advisory: Any, revision: Any, actor: Any, request: HttpR
 # --- the desk: retry, webhooks ----------------------------------------------------------------------------
 
 
-def _require_lead(actor: Any) -> None:
-    if not getattr(actor, "is_lead", False):
-        raise NotifyError(_("Only a lead can do this."))
-
-
 def retry_delivery(*, delivery: Delivery, actor: Any, request: HttpRequest | None = None) -> Delivery:
     """A lead sends a failed or given-up delivery again now, with a fresh give-up deadline."""
-    _require_lead(actor)
+    require_lead(actor, NotifyError)
     now = timezone.now()
     with transaction.atomic():
         changed = Delivery.objects.filter(
@@ -418,7 +416,7 @@ def register_webhook(
     """Register an endpoint; returns it with its secret (shown once, never again)."""
     from psirt.notify.webhooks import check_url, new_secret
 
-    _require_lead(actor)
+    require_lead(actor, NotifyError)
     try:
         check_url(url)
     except ValueError as exc:
@@ -436,7 +434,7 @@ def register_webhook(
 
 
 def set_webhook_active(*, webhook: Webhook, active: bool, actor: Any, request: HttpRequest | None = None) -> Webhook:
-    _require_lead(actor)
+    require_lead(actor, NotifyError)
     with transaction.atomic():
         webhook.active = active
         webhook.save(update_fields=["active"])

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 
+from psirt.lib.errors import DomainError
 from psirt.notify.models import Delivery, Webhook
 
 TIMEOUT = 10.0
@@ -36,12 +37,17 @@ TOLERANCE = 300  # seconds a receiver should accept between the signature's time
 USER_AGENT = "psirt-webhook/1"
 
 
-class WebhookError(Exception):
-    """A delivery failed; the message is safe to store and show (no secret, no body)."""
+class WebhookError(DomainError):
+    """A delivery failed; the message is safe to store and show (no secret, no body). The receiver is at fault,
+    hence 502."""
+
+    status = 502
 
 
 class AddressRefused(WebhookError):
-    pass
+    """The webhook's address is not one psirt may call (private, loopback, unresolvable)."""
+
+    status = 422
 
 
 def new_secret() -> str:

@@ -14,7 +14,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from psirt.accounts.decorators import lead_required
+from psirt.lib.access import lead_required
 from psirt.lib.markdown import render_markdown
 from psirt.pages import sections, services
 from psirt.pages.defaults import DEFAULT_PAGES
