@@ -21,6 +21,7 @@ from psirt.cases.access import can_edit_case, can_view_case
 from psirt.cases.deadlines import remediation_days_for, rescore_deadline
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import (
+    SEQUENCE_SCOPE,
     Assignment,
     CalendarDay,
     CalendarDayKind,
@@ -28,19 +29,18 @@ from psirt.cases.models import (
     CaseInvitation,
     CaseReference,
     CaseReport,
-    CaseSequence,
     Exploitation,
     LineInvitation,
     ReferenceKind,
     StateChange,
 )
 from psirt.cases.workflow import CaseState
+from psirt.counters.sequences import next_in_year
 from psirt.lib.access import require_lead
 from psirt.lib.business_days import Calendar, calendar_for_profile
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
-from psirt.lib.sequences import next_in_year
 
 MAX_TITLE = 200
 MAX_REASON = 2000
@@ -68,8 +68,8 @@ def format_case_key(year: int, number: int) -> str:
 
 
 def _next_number(year: int) -> int:
-    """Next case number of `year` (see psirt.lib.sequences)."""
-    return next_in_year(CaseSequence, year)
+    """Next case number of `year` (see psirt.counters.sequences)."""
+    return next_in_year(SEQUENCE_SCOPE, year)
 
 
 def _clean_title(title: str) -> str:

@@ -64,15 +64,8 @@ class PublishPlan(models.TextChoices):
     YES = "yes", _("Yes")
 
 
-class TrackingSequence(models.Model):
-    """The last tracking number used per year. Incremented with an UPDATE … SET last = last + 1, which takes
-    the row lock, so concurrent submissions (threads, processes, PostgreSQL) never share a number."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
+# The counter of the tracking IDs (a psirt.counters Sequence per year).
+SEQUENCE_SCOPE = "tracking"
 
 
 class Report(models.Model):

@@ -20,16 +20,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
+from psirt.counters.sequences import next_in_year
 from psirt.intake import ratelimit
 from psirt.intake.exceptions import InvalidReport
 from psirt.intake.models import (
+    SEQUENCE_SCOPE,
     Attachment,
     AuthorKind,
     EventKind,
     PublishPlan,
     Report,
     Source,
-    TrackingSequence,
     YesNoUnknown,
 )
 from psirt.intake.services.attachments import IncomingFile, _get_stash, _write_files
@@ -38,7 +39,6 @@ from psirt.intake.services.lost_link import _lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
-from psirt.lib.sequences import next_in_year
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +83,8 @@ class Submission:
 
 
 def _next_number(year: int) -> int:
-    """Next tracking number of `year` (see psirt.lib.sequences)."""
-    return next_in_year(TrackingSequence, year)
+    """Next tracking number of `year` (see psirt.counters.sequences)."""
+    return next_in_year(SEQUENCE_SCOPE, year)
 
 
 def format_tracking_id(year: int, number: int) -> str:
