@@ -1,4 +1,4 @@
-"""Database-backed counters every app shares: the per-year number sequences."""
+"""Database-backed counters every app shares: the per-year number sequences and the rate-limit windows."""
 
 from __future__ import annotations
 
@@ -18,3 +18,19 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.year}: {self.last}"
+
+
+class RateCounter(models.Model):
+    """Hits per key per fixed window, shared by every process through the database. `key` is a keyed hash
+    of scope + counted value: the table never holds an address or e-mail (see psirt.counters.ratelimit)."""
+
+    key = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="counters_rate_unique_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… {self.count}"

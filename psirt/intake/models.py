@@ -281,19 +281,3 @@ class StashedFile(models.Model):
 
     def __str__(self) -> str:
         return str(self.public_id)
-
-
-class RateCounter(models.Model):
-    """Hits per key per fixed window, shared by every process through the database. `key` is a keyed hash
-    of scope + address/e-mail: the table never holds an address."""
-
-    key = models.CharField(max_length=64)
-    window_start = models.DateTimeField()
-    expires_at = models.DateTimeField(db_index=True)
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="ratecounter_unique_window")]
-
-    def __str__(self) -> str:
-        return f"{self.key[:8]}… {self.count}"

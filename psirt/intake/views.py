@@ -27,9 +27,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
 from psirt.intake.access import get_attachment_for, get_report_for
-from psirt.intake.exceptions import AttachmentRejected, IntakeError, InvalidReport, RateLimited
+from psirt.intake.exceptions import AttachmentRejected, IntakeError, InvalidReport
 from psirt.intake.forms import (
     CreditForm,
     DisclosureDateForm,
@@ -62,7 +63,9 @@ def _quiet(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def error_response(request: HttpRequest, exc: IntakeError, *, template: str = "intake/refused.html") -> HttpResponse:
+def error_response(
+    request: HttpRequest, exc: IntakeError | RateLimited, *, template: str = "intake/refused.html"
+) -> HttpResponse:
     """The HTML answer to a domain refusal (429 with Retry-After for rate limits)."""
     response = render(request, template, {"message": exc.message, "exc": exc}, status=exc.status)
     if isinstance(exc, RateLimited):
@@ -156,7 +159,7 @@ def _report_form(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.errors.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
-        except IntakeError as exc:
+        except (IntakeError, RateLimited) as exc:
             # Rate limited or a file refused while streaming: keep everything typed, keep the files.
             stash_token = _stash_uploads(form, stash_token)
             response = render(
@@ -313,7 +316,7 @@ def _portal(request: HttpRequest, token: str) -> HttpResponse:
             for field, errors in exc.errors.items():
                 for error in errors:
                     target.add_error(field if field in target.fields else None, error)
-        except IntakeError as exc:
+        except (IntakeError, RateLimited) as exc:
             return error_response(request, exc)
         status = 422
     return render(

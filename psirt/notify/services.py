@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -19,6 +18,9 @@ from django.utils.translation import gettext as _
 
 from psirt.audit.services import client_ip, record
 from psirt.catalog.models import Product, ProductLine
+from psirt.counters import ratelimit
+from psirt.counters.exceptions import RateLimited
+from psirt.counters.ratelimit import Limit
 from psirt.lib.access import require_lead
 from psirt.lib.crypto import keyed_hash
 from psirt.lib.errors import DomainError
@@ -47,17 +49,6 @@ class NotifyError(DomainError):
     """A refusal a person can act on; `message` says what to do."""
 
 
-class RateLimited(NotifyError):
-    """Too many subscription requests from one address; try again after `retry_after` seconds."""
-
-    status = 429
-    retry_after: int
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(_("Too many requests from your address. Please try again later."))
-        self.retry_after = retry_after
-
-
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -70,19 +61,10 @@ def _language(code: str) -> str:
     return "zh-hans" if (code or "").startswith("zh") else "en"
 
 
-def _over_limit(scope: str, value: str) -> bool:
-    """Counts one hit; True when the window's limit is exceeded. The database cache is shared by every
-    process, so all web workers count together (approximately: the increment is not atomic, which only
-    lets a burst through by a few)."""
-    limit, seconds = getattr(settings, "PSIRT_NOTIFY_RATES", {}).get(scope, SUBSCRIBE_RATES[scope])
-    key = "notify:" + keyed_hash(f"{scope}\0{value}", purpose="notify.ratelimit")
-    cache.add(key, 0, seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, seconds)
-        count = 1
-    return count > limit
+def _subscribe_limit(scope: str, value: str) -> Limit:
+    """The limit of subscription requests per client address ("ip") or per e-mail ("email")."""
+    rate = getattr(settings, "PSIRT_NOTIFY_RATES", {}).get(scope, SUBSCRIBE_RATES[scope])
+    return Limit(f"subscribe_{scope}", value, rate)
 
 
 # --- subscriptions ---------------------------------------------------------------------------------------
@@ -100,19 +82,24 @@ def request_subscription(
 ) -> None:
     """Store an unconfirmed subscription and queue its confirmation mail. Does exactly the same whether or
     not the address is already subscribed (same rows, same task, same answer), so the form tells a stranger
-    nothing. Raises RateLimited when the client asks too often."""
+    nothing. Raises RateLimited when the client address asks too often
+    (counted in the database, so a burst from many workers at once gets no more than the limit)."""
     products, product_lines = list(products), list(product_lines)
     if not (all_products or products or product_lines):
         raise NotifyError(_("Choose at least one product or product line, or every product."))
     if min_severity not in MinSeverity.values:
         raise NotifyError(_("Choose a minimum severity from the list."))
     ip = client_ip(request)
-    if ip and _over_limit("ip", ip):
-        raise RateLimited(retry_after=3600)
     from psirt.notify.tasks import send_subscription_confirmation
 
-    quiet = _over_limit("email", normalise_email(email))
     with transaction.atomic():
+        if ip:
+            ratelimit.hit(_subscribe_limit("ip", ip))  # raises RateLimited: nothing stored, nothing counted
+        try:
+            ratelimit.hit(_subscribe_limit("email", normalise_email(email)))
+            quiet = False
+        except RateLimited:
+            quiet = True
         sub = Subscription.objects.create(
             email=normalise_email(email),
             email_hash=email_hash(email),

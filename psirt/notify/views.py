@@ -9,6 +9,7 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from psirt.counters.exceptions import RateLimited
 from psirt.notify import services, tokens
 from psirt.notify.forms import ManageForm, SubscribeForm
 
@@ -29,7 +30,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                     product_lines=data["product_lines"],
                     request=request,
                 )
-            except services.RateLimited as exc:
+            except RateLimited as exc:
                 response = render(request, "notify/subscribe.html", {"form": form, "refusal": exc.message}, status=429)
                 response["Retry-After"] = str(exc.retry_after)
                 return response

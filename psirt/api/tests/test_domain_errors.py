@@ -13,7 +13,8 @@ from psirt.advisories.provider.layout import ProviderError
 from psirt.api import errors
 from psirt.cases.exceptions import CaseError, ReferenceTaken
 from psirt.catalog.services import CatalogError, CatalogInUse
-from psirt.intake.exceptions import IntakeError, InvalidReport, RateLimited
+from psirt.counters.exceptions import RateLimited
+from psirt.intake.exceptions import IntakeError, InvalidReport
 from psirt.lib.errors import DomainError
 from psirt.notify import services as notify_services
 from psirt.notify.webhooks import AddressRefused, WebhookError
@@ -34,7 +35,6 @@ CASES: list[tuple[DomainError, int]] = [
     (Refused("Not a CSAF document."), 422),
     (ProviderError("No year."), 422),
     (notify_services.NotifyError("Choose a product."), 400),
-    (notify_services.RateLimited(retry_after=3600), 429),
     (WebhookError("HTTP 500"), 502),
     (AddressRefused("address refused"), 422),
 ]

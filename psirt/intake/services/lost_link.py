@@ -10,12 +10,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from psirt.audit.services import record
-from psirt.intake import ratelimit
+from psirt.counters import ratelimit
 from psirt.intake.models import (
     EventKind,
     Report,
 )
 from psirt.intake.services.common import _event, _mail_report
+from psirt.intake.services.limits import limit
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 
 
@@ -32,7 +33,9 @@ def request_new_link(*, email: str, language: str = "en", request: HttpRequest |
 
     address = client_ip(request)
     with transaction.atomic():
-        ratelimit.hit_all(*([("lostlink_ip", address)] if address else []), ("lostlink_email", normalise_email(email)))
+        ratelimit.hit_all(
+            *([limit("lostlink_ip", address)] if address else []), limit("lostlink_email", normalise_email(email))
+        )
     send_fresh_links.enqueue(email_hash=email_hash(email))
 
 

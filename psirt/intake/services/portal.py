@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
-from psirt.intake import ratelimit
+from psirt.counters import ratelimit
 from psirt.intake.exceptions import InvalidReport, ReportClosed
 from psirt.intake.models import (
     AuthorKind,
@@ -26,13 +26,14 @@ from psirt.intake.models import (
 )
 from psirt.intake.services.attachments import IncomingFile, _attach, _write_files
 from psirt.intake.services.common import _check_text_limits, _event
+from psirt.intake.services.limits import limit
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
 
 
 def _portal_limit(report: Report) -> None:
     with transaction.atomic():
-        ratelimit.hit("portal_report", str(report.public_id))
+        ratelimit.hit(limit("portal_report", str(report.public_id)))
 
 
 def _notify_team(report: Report, what: str) -> None:

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
+from psirt.counters import ratelimit
 from psirt.counters.sequences import next_in_year
-from psirt.intake import ratelimit
 from psirt.intake.exceptions import InvalidReport
 from psirt.intake.models import (
     SEQUENCE_SCOPE,
@@ -35,6 +35,7 @@ from psirt.intake.models import (
 )
 from psirt.intake.services.attachments import IncomingFile, _get_stash, _write_files
 from psirt.intake.services.common import TEXT_LIMITS, _check_text_limits, _event, _mail_report
+from psirt.intake.services.limits import limit
 from psirt.intake.services.lost_link import _lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
@@ -158,9 +159,9 @@ def submit_report(
     from psirt.pages.models import OrganizationProfile
 
     address = ip or client_ip(request)
-    limits = [("report_email", normalise_email(data.reporter_email))]
+    limits = [limit("report_email", normalise_email(data.reporter_email))]
     if address:
-        limits.insert(0, ("report_ip", address))
+        limits.insert(0, limit("report_ip", address))
     # Limits first (a read): a refused request costs no encrypted upload. Counted below.
     ratelimit.check(*limits)
 
