@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from psirt.lib.schedule import Periodic
+
 
 @task()
 def send_deadline_reminders() -> dict[str, int]:
@@ -12,3 +14,6 @@ def send_deadline_reminders() -> dict[str, int]:
     from psirt.cases.deadlines import send_deadline_reminders as send
 
     return send()
+
+
+PERIODIC = (Periodic("psirt.cases.tasks.send_deadline_reminders", 15 * 60),)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from psirt.lib.schedule import Periodic
+
 
 @task()
 def send_fresh_links(*, email_hash: str) -> int:
@@ -20,3 +22,6 @@ def purge_expired() -> dict[str, int]:
     from psirt.intake.services import purge_expired as purge
 
     return purge()
+
+
+PERIODIC = (Periodic("psirt.intake.tasks.purge_expired", 60 * 60),)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from psirt.lib.schedule import Periodic
+
 
 @task()
 def deliver_mail(*, mail_id: str) -> str:
@@ -59,3 +61,10 @@ def purge_unconfirmed_subscriptions() -> int:
     from psirt.notify.services import purge_unconfirmed
 
     return purge_unconfirmed()
+
+
+PERIODIC = (
+    Periodic("psirt.notify.tasks.retry_pending_mail", 60),
+    Periodic("psirt.notify.tasks.sweep_deliveries", 60),
+    Periodic("psirt.notify.tasks.purge_unconfirmed_subscriptions", 60 * 60),
+)
