@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case as SqlCase
 from django.db.models import DateTimeField, F, Q, QuerySet, Value, When
@@ -37,6 +36,7 @@ from psirt.cases.models import (
 )
 from psirt.cases.workflow import CaseState
 from psirt.lib.access import require_lead
+from psirt.lib.http import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +206,6 @@ def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now:
                 recipients=len(recipients),
             )
             case = deadline.case
-            base = settings.PSIRT_BASE_URL
             for user in recipients:
                 language = getattr(user, "language", "en") or "en"
                 send_mail_bilingual(
@@ -219,7 +218,7 @@ def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now:
                         "kind": deadline.kind,
                         "passed": audience == ReminderAudience.LEADS,
                         "due": timezone.localtime(deadline.due_at).strftime("%Y-%m-%d %H:%M %Z"),
-                        "url": f"{base}/{language}/desk/cases/{case.public_id}/",
+                        "url": absolute_url(f"/{language}/desk/cases/{case.public_id}/"),
                     },
                     language=language,
                 )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -29,6 +28,7 @@ from psirt.intake.services.common import _check_text_limits, _event
 from psirt.intake.services.limits import limit
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
+from psirt.lib.http import absolute_url
 
 
 def _portal_limit(report: Report) -> None:
@@ -43,7 +43,7 @@ def _notify_team(report: Report, what: str) -> None:
 
     profile = OrganizationProfile.get()
     with translation.override("en"):
-        url = settings.PSIRT_BASE_URL + reverse("desk:intake:report", kwargs={"public_id": report.public_id})
+        url = absolute_url(reverse("desk:intake:report", kwargs={"public_id": report.public_id}))
     send_mail_bilingual(
         to=[profile.security_email],
         template="intake/mail/team_notice",

@@ -40,6 +40,7 @@ from psirt.intake.services.lost_link import _lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
+from psirt.lib.http import absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +301,7 @@ def _send_acknowledgment(report: Report, token: str, profile: Any) -> None:
         context={
             "report": _mail_report(report),
             "portal_url": portal_url(report, token),
-            "lost_link_url": settings.PSIRT_BASE_URL + _lost_link_path(report.language),
+            "lost_link_url": absolute_url(_lost_link_path(report.language)),
             "org_name": profile.name_en if report.language == "en" else (profile.name_zh or profile.name_en),
             "ack_business_days": profile.ack_business_days,
         },
