@@ -29,7 +29,7 @@ def _inbox_report(request: HttpRequest, public_id: Any) -> Any:
     from psirt.intake.access import get_report_for
     from psirt.intake.models import InboxState
 
-    report = get_report_for(request.user, public_id)
+    report = get_report_for(request.user, public_id, request=request)
     if report.inbox_state != InboxState.NEW:
         # Already in a case: triage is over; the report page (through its case) is the place to go.
         raise Http404

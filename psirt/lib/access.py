@@ -29,6 +29,11 @@ class Actor(Protocol):
     def is_active(self) -> bool: ...
 
 
+def is_active_user(user: object | None) -> bool:
+    """True for a signed-in, active account (the anonymous user and deactivated accounts see nothing)."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+
+
 def is_lead(actor: Actor | object | None) -> bool:
     """True for an active account with the lead role."""
     return bool(getattr(actor, "is_lead", False) and getattr(actor, "is_active", False))
