@@ -40,6 +40,7 @@ from psirt.intake.forms import (
     release_product_map,
 )
 from psirt.intake.models import EXIT_STAGES, MAIN_STAGES, InboxState, Report, Source, Stage
+from psirt.lib.access import lead_required
 from psirt.lib.crypto import decrypt_text, encrypt_text
 
 logger = logging.getLogger(__name__)
@@ -368,11 +369,9 @@ def timeline(report: Report) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------- desk
 
 
-@login_required
+@lead_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """New reports not yet taken by a case. Leads only: to anyone else the page does not exist."""
-    if not getattr(request.user, "is_lead", False):
-        raise Http404
     reports = Report.objects.filter(inbox_state=InboxState.NEW).select_related("product").order_by("-created_at")[:500]
     return render(request, "intake/desk/inbox.html", {"reports": reports, "now": timezone.now()})
 
