@@ -42,6 +42,7 @@ ALLOWED_HOSTS = CONFIG.allowed_hosts
 CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 
 INSTALLED_APPS = [
+    "psirt.counters",
     "psirt.accounts",
     "psirt.audit",
     "psirt.organization",

@@ -1,8 +1,6 @@
-"""Who may reach what: the desk's view decorators, the lookup of accounts for leads, and API tokens (format,
-scopes, verification, and the django-ninja auth class the API routers use).
-
-Everyone with an account is staff; some desk pages are for leads only, and to everyone else they do not exist
-(404, not 403).
+"""Who may reach what among the accounts: the lookup of accounts for leads, and API tokens (format, scopes,
+verification, and the django-ninja auth class the API routers use). The desk's view decorators
+(`staff_required`, `lead_required`) are `psirt.lib.access`.
 
 An API token reads `psirt_<key_id>_<secret>`: `key_id` (12 hex digits) finds the row, `secret` (32 random bytes,
 URL-safe base64) is checked against the stored SHA-256 in constant time. The full token exists only in the
@@ -14,21 +12,17 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja.errors import AuthenticationError, AuthorizationError
 from ninja.security import HttpBearer
 
 from psirt.accounts.models import ApiToken, Role, User
-
-View = Callable[..., HttpResponse]
 
 PREFIX = "psirt"
 KEY_ID_BYTES = 6  # 12 hex digits: a lookup handle, not a secret
@@ -39,23 +33,6 @@ KEY_ID_RE = re.compile(r"[0-9a-f]{12}")
 MAX_TOKEN_LENGTH = 128
 # last_used_at is written at most this often per token, so busy clients don't write on every request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
-
-
-def staff_required(view: View) -> View:
-    """Signed-in team members (any role); anonymous visitors go to the sign-in page."""
-    return login_required(view)
-
-
-def lead_required(view: View) -> View:
-    """Leads only; other signed-in users get 404, anonymous visitors the sign-in page."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_lead", False):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
 
 
 def get_user_for(viewer: User, public_id: str) -> User:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from psirt.lib.errors import DomainError
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """A refused account or token change; `message` is shown to the person who asked."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 class EmailTaken(AccountError):
-    pass
+    """Another account already has the address."""
+
+    status = 409
 
 
 class InvalidEmail(AccountError):
-    pass
+    """The address is not one an account can have."""
+
+    status = 422
 
 
 class LastLeadError(AccountError):

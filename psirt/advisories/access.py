@@ -10,22 +10,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest
 
 from psirt.advisories.case_facts import can_author_from, visible_case_ids
 from psirt.advisories.models import Advisory, AdvisoryCase
-from psirt.audit.services import record
-
-
-def _active(user: Any) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+from psirt.audit.services import deny_access
+from psirt.lib.access import is_active_user
 
 
 def visible_advisories(user: Any) -> QuerySet[Advisory]:
     """Every advisory `user` may open on the desk, as one query."""
-    if not _active(user) or getattr(user, "is_engineer", False):
+    if not is_active_user(user) or getattr(user, "is_engineer", False):
         return Advisory.objects.none()
     if getattr(user, "is_lead", False):
         return Advisory.objects.all()
@@ -35,7 +31,7 @@ def visible_advisories(user: Any) -> QuerySet[Advisory]:
 
 def can_edit_advisory(user: Any, advisory: Advisory) -> bool:
     """Leads, and handlers who may edit at least one of the advisory's cases."""
-    if not _active(user) or getattr(user, "is_engineer", False):
+    if not is_active_user(user) or getattr(user, "is_engineer", False):
         return False
     if getattr(user, "is_lead", False):
         return True
@@ -52,12 +48,5 @@ def get_advisory_for(user: Any, public_id: Any, *, request: HttpRequest | None =
     if advisory is None:
         raise Http404
     if not visible_advisories(user).filter(pk=advisory.pk).exists():
-        with transaction.atomic():
-            record(
-                action="advisory.access_denied",
-                actor=user if _active(user) else None,
-                request=request,
-                target=advisory,
-            )
-        raise Http404
+        deny_access(user=user, target=advisory, request=request)
     return advisory

@@ -16,7 +16,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from psirt.accounts.access import staff_required
 from psirt.advisories import services
 from psirt.advisories.access import can_edit_advisory, get_advisory_for, visible_advisories
 from psirt.advisories.case_facts import AUTHORABLE_STATES, get_case
@@ -29,6 +28,7 @@ from psirt.advisories.forms import (
 )
 from psirt.advisories.models import Advisory, AdvisoryState
 from psirt.advisories.presenters import page_context
+from psirt.lib.access import staff_required
 
 
 def author_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

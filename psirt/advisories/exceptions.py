@@ -5,15 +5,11 @@ so the person at the desk (or the log of a scheduled run) knows what to do next.
 
 from __future__ import annotations
 
+from psirt.lib.errors import DomainError
 
-class AdvisoryError(Exception):
+
+class AdvisoryError(DomainError):
     """Base of every refusal. `message` is safe to show to the person who asked; `status` is the HTTP one."""
-
-    status = 400
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class NotAllowed(AdvisoryError):

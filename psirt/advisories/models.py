@@ -34,14 +34,8 @@ PUBLIC_STATES = (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN)
 SEVERITY_RANK = {"Critical": 4, "High": 3, "Medium": 2, "Low": 1, "None": 0, "": -1}
 
 
-class AdvisorySequence(models.Model):
-    """The last advisory number of a year; the row is locked while numbering (race-free IDs)."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
+# The counter of the advisory IDs (a psirt.counters Sequence per year).
+SEQUENCE_SCOPE = "advisory"
 
 
 class Advisory(models.Model):

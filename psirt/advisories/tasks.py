@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from psirt.lib.schedule import Periodic
+
 
 @task()
 def publish_scheduled_advisory(public_id: str) -> bool:
@@ -42,3 +44,13 @@ def sync_csaf_provider_full() -> dict[str, int]:
 
     summary = sync_provider(full=True)
     return {"checked": summary.checked, "rendered": summary.rendered, "written": len(summary.changes.written)}
+
+
+# Scheduled publication must happen close to the disclosure date, with nobody at the keyboard. The CSAF tree is
+# written right after each publication; the syncs repair a write that failed (quick) and catch document changes
+# that came without a revision (full).
+PERIODIC = (
+    Periodic("psirt.advisories.tasks.publish_due_advisories", 60),
+    Periodic("psirt.advisories.tasks.sync_csaf_provider", 10 * 60),
+    Periodic("psirt.advisories.tasks.sync_csaf_provider_full", 24 * 60 * 60),
+)

@@ -6,9 +6,9 @@ Every error answer is a `Problem`: `{"detail": "<what went wrong, for a person>"
 Retry-After). Domain errors of the apps also keep `message` (same text as `detail`), the key their clients were
 given first.
 
-Every app's domain exceptions carry `status` (HTTP code) and `message` (safe to show); field problems add
-`errors` (field → messages) and rate limits `retry_after` (seconds). An app registers its base exception
-class here (DOMAIN_EXCEPTIONS) and its routers just raise."""
+Every app's domain exceptions derive from `psirt.lib.errors.DomainError`: `status` (HTTP code) and `message`
+(safe to show); field problems add `errors` (field → messages) and rate limits `retry_after` (seconds). The one
+handler below maps that base, so the apps' routers just raise."""
 
 from __future__ import annotations
 
@@ -20,10 +20,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, Throttled, ValidationError
 from pydantic import Field
 
-from psirt.cases.exceptions import CaseError
-from psirt.intake.exceptions import IntakeError
-
-DOMAIN_EXCEPTIONS: tuple[type[Exception], ...] = (IntakeError, CaseError)
+from psirt.lib.errors import DomainError
 
 
 class Problem(Schema):
@@ -55,11 +52,11 @@ def problem_response(
     return api.create_response(request, {**problem(detail, errors), **extra}, status=status)
 
 
-def domain_error_response(api: NinjaAPI, request: HttpRequest, exc: Exception) -> HttpResponse:
-    status = int(getattr(exc, "status", 400))
-    message = str(getattr(exc, "message", "") or exc)
-    body: dict[str, Any] = {"detail": message, "message": message, "errors": getattr(exc, "errors", None) or {}}
-    retry_after = getattr(exc, "retry_after", None)
+def domain_error_response(api: NinjaAPI, request: HttpRequest, exc: DomainError) -> HttpResponse:
+    status = exc.status
+    message = str(exc.message or exc)
+    body: dict[str, Any] = {"detail": message, "message": message, "errors": exc.errors}
+    retry_after = exc.retry_after
     if retry_after is not None:
         body["retry_after"] = retry_after
     response = api.create_response(request, body, status=status)
@@ -85,8 +82,8 @@ def validation_errors(exc: ValidationError) -> dict[str, list[str]]:
 def register(api: NinjaAPI) -> None:
     """Install the handlers on the API instance."""
 
-    def handle_domain(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:
-        return domain_error_response(api, request, exc if isinstance(exc, Exception) else exc())
+    def handle_domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        return domain_error_response(api, request, exc)
 
     def handle_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         errors = validation_errors(exc)
@@ -99,8 +96,7 @@ def register(api: NinjaAPI) -> None:
             response.headers["Retry-After"] = str(exc.wait)
         return response
 
-    for exc_class in DOMAIN_EXCEPTIONS:
-        api.add_exception_handler(exc_class, handle_domain)
+    api.add_exception_handler(DomainError, handle_domain)  # type: ignore[arg-type]
     api.add_exception_handler(ValidationError, handle_validation)  # type: ignore[arg-type]
     api.add_exception_handler(HttpError, handle_http)  # type: ignore[arg-type]
     api.add_exception_handler(

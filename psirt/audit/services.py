@@ -9,13 +9,14 @@ import hashlib
 import ipaddress
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import connection, models, transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from psirt.audit.models import AuditEvent, AuditHead
+from psirt.lib.access import is_active_user
 
 GENESIS = "0" * 64
 
@@ -98,6 +99,21 @@ def record(
                 [event.seq, event.hash],
             )
     return event
+
+
+def deny_access(*, user: Any, target: models.Model, request: HttpRequest | None = None) -> NoReturn:
+    """Refuse `user` a confidential object that exists: audit "<model>.access_denied" (who tried which object)
+    in its own transaction and answer 404, as if the object did not exist. Need-to-know breaches are exactly
+    what a lead looks for in the log, so every access helper (cases, advisories, reports) refuses through
+    here, with one event shape."""
+    with transaction.atomic():
+        record(
+            action=f"{target._meta.model_name}.access_denied",
+            actor=user if is_active_user(user) else None,
+            request=request,
+            target=target,
+        )
+    raise Http404
 
 
 def _head_table() -> str:

@@ -13,23 +13,19 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
-from psirt.audit.services import record
+from psirt.audit.services import deny_access
 from psirt.cases.exceptions import NotAllowed
 from psirt.cases.models import Assignment, Case, CaseInvitation
-
-
-def _active(user: Any) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
+from psirt.lib.access import is_active_user
 
 
 def visible_cases(user: Any) -> QuerySet[Case]:
     """Every case `user` may see, as one query (no per-row checks, so lists stay one query)."""
-    if not _active(user):
+    if not is_active_user(user):
         return Case.objects.none()
     if getattr(user, "is_lead", False):
         return Case.objects.all()
@@ -41,7 +37,7 @@ def visible_cases(user: Any) -> QuerySet[Case]:
 
 
 def can_view_case(user: Any, case: Case) -> bool:
-    if not _active(user):
+    if not is_active_user(user):
         return False
     if getattr(user, "is_lead", False):
         return True
@@ -54,7 +50,7 @@ def can_view_case(user: Any, case: Case) -> bool:
 
 def can_edit_case(user: Any, case: Case) -> bool:
     """Leads and the case's assigned handlers change a case; engineers only read it (and their work items)."""
-    if not _active(user) or getattr(user, "is_engineer", False):
+    if not is_active_user(user) or getattr(user, "is_engineer", False):
         return False
     return bool(getattr(user, "is_lead", False)) or Assignment.objects.filter(case=case, user=user).exists()
 
@@ -87,14 +83,7 @@ def get_case_for(user: Any, public_id: Any, *, request: HttpRequest | None = Non
     if case is None:
         raise Http404
     if not can_view_case(user, case):
-        with transaction.atomic():
-            record(
-                action="case.access_denied",
-                actor=user if _active(user) else None,
-                request=request,
-                target=case,
-            )
-        raise Http404
+        deny_access(user=user, target=case, request=request)
     return case
 
 

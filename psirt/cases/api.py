@@ -245,7 +245,7 @@ def _inbox_report(request: HttpRequest, ref: str) -> Any:
         if TRACKING_RE.match(text):
             found = Report.objects.filter(tracking_id=text.upper()).values_list("public_id", flat=True).first()
         key = found or uuid.uuid4()  # names nothing: the same 404 as for a report one may not see
-    return get_report_for(_user(request), key)
+    return get_report_for(_user(request), key, request=request)
 
 
 @router.post(

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from psirt.lib.errors import DomainError
 
-class CaseError(Exception):
+
+class CaseError(DomainError):
     """Base of every refusal. `message` is safe to show to the person who asked; `status` is the HTTP one."""
-
-    status = 400
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class NotAllowed(CaseError):

@@ -34,14 +34,8 @@ class Exploitation(models.TextChoices):
     ACTIVE = "active", _("Actively exploited")
 
 
-class CaseSequence(models.Model):
-    """The last case number of a year; rows are locked while numbering so two cases never share a key."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
+# The counter of the case keys (a psirt.counters Sequence per year).
+SEQUENCE_SCOPE = "case"
 
 
 class Case(models.Model):

@@ -13,8 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from psirt.accounts.access import staff_required
 from psirt.accounts.models import Role
+from psirt.lib.access import staff_required
 
 
 def can_edit_catalog(user: Any) -> bool:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from psirt.lib.errors import DomainError
 
 
-class CatalogError(Exception):
+class CatalogError(DomainError):
     """A refused catalog change; `message` is shown to the person who asked."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 class CatalogInUse(CatalogError):
     """The row is still needed (it has products, or cases and advisories refer to it)."""
 
+    status = 409
+
 
 class CatalogConflict(CatalogError):
     """Someone else saved a clashing row at the same moment (caught by the database, not the form)."""
+
+    status = 409

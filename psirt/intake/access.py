@@ -12,9 +12,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
+from psirt.audit.services import deny_access
 from psirt.intake.models import Attachment, InboxState, Report
+from psirt.lib.access import is_active_user
 
 AccessRule = Callable[[Any, Report], bool]
 _rules: list[AccessRule] = []
@@ -27,7 +29,7 @@ def register_access_rule(rule: AccessRule) -> None:
 
 
 def can_view_report(user: Any, report: Report) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+    if not is_active_user(user):
         return False
     if getattr(user, "is_lead", False):
         return True
@@ -43,17 +45,22 @@ def _uuid(value: Any) -> uuid.UUID:
         raise Http404 from exc
 
 
-def get_report_for(user: Any, public_id: Any) -> Report:
-    """The report with this public id if `user` may see it; Http404 otherwise (also for unknown ids)."""
+def get_report_for(user: Any, public_id: Any, *, request: HttpRequest | None = None) -> Report:
+    """The report with this public id if `user` may see it; Http404 otherwise (also for unknown ids). A refused
+    attempt on an existing report is audited, as for cases and advisories."""
     report = Report.objects.select_related("product", "release").filter(public_id=_uuid(public_id)).first()
-    if report is None or not can_view_report(user, report):
+    if report is None:
         raise Http404
+    if not can_view_report(user, report):
+        deny_access(user=user, target=report, request=request)
     return report
 
 
-def get_attachment_for(user: Any, report_public_id: Any, attachment_public_id: Any) -> Attachment:
+def get_attachment_for(
+    user: Any, report_public_id: Any, attachment_public_id: Any, *, request: HttpRequest | None = None
+) -> Attachment:
     """An attachment of a report the user may see; Http404 otherwise."""
-    report = get_report_for(user, report_public_id)
+    report = get_report_for(user, report_public_id, request=request)
     attachment = report.attachments.filter(public_id=_uuid(attachment_public_id)).first()
     if attachment is None:
         raise Http404

@@ -1,41 +1,16 @@
 """Domain exceptions of the intake. The HTML views and the API map them to responses in one place each
-(`psirt.intake.views.common.error_response`, `psirt.api.errors`)."""
+(`psirt.intake.views.common.error_response`, `psirt.api.errors`). Rate limits raise
+`psirt.counters.exceptions.RateLimited`, shared with every limited door."""
 
 from __future__ import annotations
 
-import math
-
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+
+from psirt.lib.errors import DomainError
 
 
-class IntakeError(Exception):
+class IntakeError(DomainError):
     """Base of every intake refusal. `message` is safe to show to the person who asked."""
-
-    status = 400
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class RateLimited(IntakeError):
-    """Too many requests of one kind from one address or for one e-mail; try again after `retry_after` s."""
-
-    status = 429
-
-    def __init__(self, *, retry_after: int) -> None:
-        self.retry_after = retry_after
-        minutes = max(1, math.ceil(retry_after / 60))
-        super().__init__(
-            ngettext(
-                "Too many requests. Please try again in %(n)d minute.",
-                "Too many requests. Please try again in %(n)d minutes.",
-                minutes,
-            )
-            % {"n": minutes}
-        )
-        self.minutes = minutes
 
 
 class InvalidReport(IntakeError):

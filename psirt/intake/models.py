@@ -64,15 +64,8 @@ class PublishPlan(models.TextChoices):
     YES = "yes", _("Yes")
 
 
-class TrackingSequence(models.Model):
-    """The last tracking number used per year. Incremented with an UPDATE … SET last = last + 1, which takes
-    the row lock, so concurrent submissions (threads, processes, PostgreSQL) never share a number."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
+# The counter of the tracking IDs (a psirt.counters Sequence per year).
+SEQUENCE_SCOPE = "tracking"
 
 
 class Report(models.Model):
@@ -288,19 +281,3 @@ class StashedFile(models.Model):
 
     def __str__(self) -> str:
         return str(self.public_id)
-
-
-class RateCounter(models.Model):
-    """Hits per key per fixed window, shared by every process through the database. `key` is a keyed hash
-    of scope + address/e-mail: the table never holds an address."""
-
-    key = models.CharField(max_length=64)
-    window_start = models.DateTimeField()
-    expires_at = models.DateTimeField(db_index=True)
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="ratecounter_unique_window")]
-
-    def __str__(self) -> str:
-        return f"{self.key[:8]}… {self.count}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from psirt.intake import services
+from psirt.lib.schedule import Periodic
 
 
 @task()
@@ -18,3 +19,6 @@ def send_fresh_links(*, email_hash: str) -> int:
 def purge_expired() -> dict[str, int]:
     """Remove upload stashes older than a day and expired rate-limit counters (schedule it, e.g. hourly)."""
     return services.purge_expired()
+
+
+PERIODIC = (Periodic("psirt.intake.tasks.purge_expired", 60 * 60),)

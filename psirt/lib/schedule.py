@@ -7,12 +7,15 @@ schedulers tick. Every periodic task is idempotent, so a missed or doubled tick 
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import signal
 import time
 from dataclasses import dataclass
 from types import FrameType
 
+from django.apps import apps
 from django.core.cache import cache
 from django.utils.module_loading import import_string
 
@@ -25,26 +28,23 @@ class Periodic:
     every: int  # seconds
 
 
-PERIODIC: tuple[Periodic, ...] = (
-    # Scheduled publication must happen close to the disclosure date, with nobody at the keyboard.
-    Periodic("psirt.advisories.tasks.publish_due_advisories", 60),
-    Periodic("psirt.mail.tasks.sweep_outbox", 60),
-    Periodic("psirt.cases.tasks.send_deadline_reminders", 15 * 60),
-    Periodic("psirt.intake.tasks.purge_expired", 60 * 60),
-    Periodic("psirt.notify.tasks.purge_unconfirmed_subscriptions", 60 * 60),
-    Periodic("psirt.lib.tasks.verify_audit_chain", 60 * 60),
-    # The CSAF tree is written right after each publication; these repair a write that failed (quick) and
-    # catch document changes that came without a revision (full).
-    Periodic("psirt.advisories.tasks.sync_csaf_provider", 10 * 60),
-    Periodic("psirt.advisories.tasks.sync_csaf_provider_full", 24 * 60 * 60),
-)
+def collect() -> tuple[Periodic, ...]:
+    """Every periodic task of psirt's installed apps: each app declares its own as `PERIODIC` in its `tasks`
+    module, next to the tasks themselves."""
+    found: list[Periodic] = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("psirt.") or importlib.util.find_spec(f"{config.name}.tasks") is None:
+            continue
+        found.extend(getattr(importlib.import_module(f"{config.name}.tasks"), "PERIODIC", ()))
+    return tuple(found)
 
 
-def tick(now: float | None = None, periodic: tuple[Periodic, ...] = PERIODIC) -> list[str]:
-    """Enqueue every periodic task whose current period has not been claimed yet. Returns their paths."""
+def tick(now: float | None = None, periodic: tuple[Periodic, ...] | None = None) -> list[str]:
+    """Enqueue every periodic task (all of `collect()` unless given) whose current period has not been claimed
+    yet. Returns their paths."""
     moment = time.time() if now is None else now
     enqueued = []
-    for item in periodic:
+    for item in collect() if periodic is None else periodic:
         slot = int(moment // item.every)
         key = f"psirt:schedule:{item.task}:{slot}"
         if not cache.add(key, 1, timeout=item.every * 3):
@@ -71,7 +71,7 @@ def run_forever(*, interval: float = 5.0) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    logger.info("scheduler started: %d periodic tasks", len(PERIODIC))
+    logger.info("scheduler started: %d periodic tasks", len(collect()))
     while not stopping:
         tick()
         deadline = time.monotonic() + interval

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 
-from psirt.pages.context_processors import home_language_links
+from psirt.lib.language_links import home_language_links
 
 logger = logging.getLogger(__name__)
 

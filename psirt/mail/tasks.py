@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from psirt.lib.schedule import Periodic
 from psirt.mail import services
 
 
@@ -23,3 +24,6 @@ def drain_outbox() -> int:
 def sweep_outbox() -> int:
     """Periodic: release claims of dead workers and start drains for due rows and retries."""
     return services.sweep()
+
+
+PERIODIC = (Periodic("psirt.mail.tasks.sweep_outbox", 60),)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from psirt.lib.schedule import Periodic
 from psirt.notify.services import subscriptions
 
 
@@ -18,3 +19,6 @@ def send_subscription_confirmation(*, subscription_id: str) -> bool:
 def purge_unconfirmed_subscriptions() -> int:
     """Periodic: delete subscriptions nobody confirmed in time."""
     return subscriptions.purge_unconfirmed()
+
+
+PERIODIC = (Periodic("psirt.notify.tasks.purge_unconfirmed_subscriptions", 60 * 60),)

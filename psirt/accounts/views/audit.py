@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from psirt.accounts.access import lead_required
 from psirt.audit.forms import AuditFilterForm
 from psirt.audit.models import AuditEvent
+from psirt.lib.access import lead_required
 
 PER_PAGE = 50
 

@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from psirt.accounts import services
-from psirt.accounts.access import KEY_ID_RE, SCOPES, get_user_for, lead_required, staff_required
+from psirt.accounts.access import KEY_ID_RE, SCOPES, get_user_for
 from psirt.accounts.exceptions import AccountError, EmailTaken
 from psirt.accounts.forms import InviteForm, RoleForm, TokenForm
 from psirt.accounts.models import ApiToken, User
+from psirt.lib.access import lead_required, staff_required
 
 
 @staff_required

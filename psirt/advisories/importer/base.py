@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from psirt.lib.errors import DomainError
+
 Outcome = Literal["imported", "updated", "unchanged", "refused"]
 JSON = dict[str, Any]
 
@@ -39,8 +41,10 @@ class ImportResult:
         return head
 
 
-class Refused(Exception):
+class Refused(DomainError):
     """The document is not imported; `messages` say why, each one a person can act on."""
+
+    status = 422
 
     def __init__(self, *messages: str) -> None:
         super().__init__("; ".join(messages))

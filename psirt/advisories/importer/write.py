@@ -7,16 +7,16 @@ import logging
 import re
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import HttpRequest
 
 from psirt.advisories.importer.base import JSON, ImportResult, Outcome, Refused
 from psirt.advisories.importer.catalog import _affected_rows, _catalog
 from psirt.advisories.importer.parse import _Plan
 from psirt.advisories.importer.stored import _changed_in_psirt, _is_newer
-from psirt.advisories.models import Advisory, AdvisorySequence, AdvisoryState, AffectedProduct, Revision
+from psirt.advisories.models import SEQUENCE_SCOPE, Advisory, AdvisoryState, AffectedProduct, Revision
 from psirt.audit.services import record
-from psirt.lib.sequences import next_in_year
+from psirt.counters.sequences import move_past, next_in_year
 from psirt.organization.models import OrganizationProfile
 
 # One logger for the whole importer (the package name), so one log setting covers all its parts.
@@ -33,17 +33,11 @@ def _reserve_number(tracking_id: str, year: int) -> tuple[int, int]:
         own_year, number = int(match["year"]), int(match["number"])
         taken = Advisory.objects.filter(year=own_year, number=number).exists()
         if 1990 <= own_year <= 9999 and not taken and number <= 2_000_000_000:
-            raised = AdvisorySequence.objects.filter(year=own_year, last__lt=number).update(last=number)
-            if not raised and not AdvisorySequence.objects.filter(year=own_year).exists():
-                try:
-                    with transaction.atomic():
-                        AdvisorySequence.objects.create(year=own_year, last=number)
-                except IntegrityError:  # a concurrent first number of that year: raise it past ours
-                    AdvisorySequence.objects.filter(year=own_year, last__lt=number).update(last=number)
+            move_past(SEQUENCE_SCOPE, own_year, number)
             return own_year, number
         if 1990 <= own_year <= 9999:
-            return own_year, next_in_year(AdvisorySequence, own_year)
-    return year, next_in_year(AdvisorySequence, year)
+            return own_year, next_in_year(SEQUENCE_SCOPE, own_year)
+    return year, next_in_year(SEQUENCE_SCOPE, year)
 
 
 def _write_tree_after_commit(advisory: Advisory) -> None:

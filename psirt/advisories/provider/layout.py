@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from psirt.formats.csaf import SOURCE_LANG, csaf_filename
+from psirt.lib.errors import DomainError
 
 JSON = dict[str, Any]
 
@@ -30,8 +31,10 @@ _LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 _FILE = re.compile(r"^[+\-a-z0-9_]+\.json$")
 
 
-class ProviderError(Exception):
+class ProviderError(DomainError):
     """A document cannot be placed in the tree (the message says why)."""
+
+    status = 422
 
 
 def document_path(doc: JSON) -> str:

@@ -24,9 +24,9 @@ from psirt.advisories.exceptions import (
     TransitionNotAllowed,
 )
 from psirt.advisories.models import (
+    SEQUENCE_SCOPE,
     Advisory,
     AdvisoryCase,
-    AdvisorySequence,
     AdvisoryState,
     AffectedProduct,
     Revision,
@@ -44,8 +44,8 @@ from psirt.advisories.services.inputs import (
 )
 from psirt.advisories.services.publication import _notify, _publish_csaf
 from psirt.audit.services import record
+from psirt.counters.sequences import next_in_year
 from psirt.lib.cvss import score_vector
-from psirt.lib.sequences import next_in_year
 from psirt.organization.models import OrganizationProfile
 
 EXPLOITATION_RANK: dict[str, int] = {"none": 0, "poc": 1, "active": 2}
@@ -57,8 +57,8 @@ def format_advisory_id(prefix: str, year: int, number: int) -> str:
 
 
 def _next_number(year: int) -> int:
-    """Next advisory number of `year` (see psirt.lib.sequences)."""
-    return next_in_year(AdvisorySequence, year)
+    """Next advisory number of `year` (see psirt.counters.sequences)."""
+    return next_in_year(SEQUENCE_SCOPE, year)
 
 
 def _prefix() -> str:

@@ -83,15 +83,6 @@ class AffectedInput:
     fixed: Any = None
 
 
-def _is_lead(actor: Any) -> bool:
-    return bool(getattr(actor, "is_lead", False) and getattr(actor, "is_active", False))
-
-
-def _require_lead(actor: Any) -> None:
-    if not _is_lead(actor):
-        raise NotAllowed(_("Only a lead can do this."))
-
-
 def _require_editor(actor: Any, advisory: Advisory) -> None:
     if not can_edit_advisory(actor, advisory):
         raise NotAllowed(_("Only a lead or a handler of one of this advisory's cases can change it."))

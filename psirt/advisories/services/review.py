@@ -14,14 +14,16 @@ from django.utils.translation import gettext as _
 
 from psirt.advisories.exceptions import (
     InvalidInput,
+    NotAllowed,
     TransitionNotAllowed,
 )
 from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
 )
-from psirt.advisories.services.inputs import MAX_REASON, _clean_line, _clean_text, _require_editor, _require_lead
+from psirt.advisories.services.inputs import MAX_REASON, _clean_line, _clean_text, _require_editor
 from psirt.audit.services import record
+from psirt.lib.access import require_lead
 
 
 def _move(
@@ -85,7 +87,7 @@ def return_to_draft(
 
 def approve_advisory(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
     """A lead approves the advisory for publication (in review → approved)."""
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     return _move(
         advisory,
         source=[AdvisoryState.IN_REVIEW],
@@ -120,7 +122,7 @@ def set_expedite_justification(
 
 def approve_expedite(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
     """A lead approves expedited publication of an advisory whose justification is written."""
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.advisories.exceptions import (
+    NotAllowed,
     TransitionNotAllowed,
 )
 from psirt.advisories.models import (
@@ -19,14 +20,15 @@ from psirt.advisories.models import (
     AdvisoryState,
 )
 from psirt.advisories.services.authoring import _add_revision
-from psirt.advisories.services.inputs import MAX_SUMMARY, _clean_line, _require_lead
+from psirt.advisories.services.inputs import MAX_SUMMARY, _clean_line
 from psirt.advisories.services.publication import _publish_csaf
 from psirt.audit.services import record
+from psirt.lib.access import require_lead
 
 
 def withdraw_advisory(*, advisory: Advisory, actor: Any, reason: str, request: HttpRequest | None = None) -> Advisory:
     """A lead withdraws a published advisory with a reason; the page stays, marked withdrawn, with a revision."""
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     clean = _clean_line(reason, label=_("The reason"), limit=MAX_SUMMARY, required=True)
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)

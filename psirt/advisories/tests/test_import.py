@@ -18,10 +18,11 @@ from django.db import connection
 
 from psirt import cli
 from psirt.advisories.importer import MAX_BYTES, import_csaf, import_paths, imported_document, read_document
-from psirt.advisories.models import Advisory, AdvisorySequence, AdvisoryState, AffectedProduct, Revision
+from psirt.advisories.models import SEQUENCE_SCOPE, Advisory, AdvisoryState, AffectedProduct, Revision
 from psirt.audit.models import AuditEvent
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-from psirt.lib.sequences import next_in_year
+from psirt.counters.models import Sequence
+from psirt.counters.sequences import next_in_year
 from psirt.organization.models import OrganizationProfile
 from psirt.tests.conformance import CSAF_20
 
@@ -63,7 +64,7 @@ def counts() -> tuple[int, ...]:
         ProductLine.objects.count(),
         Product.objects.count(),
         FirmwareRelease.objects.count(),
-        AdvisorySequence.objects.count(),
+        Sequence.objects.filter(scope=SEQUENCE_SCOPE).count(),
         AuditEvent.objects.count(),
     )
 
@@ -458,26 +459,26 @@ def _with_id(tracking_id: str) -> dict[str, Any]:
 @pytest.mark.django_db
 def test_an_imported_id_of_psirts_own_shape_moves_the_sequence_past_it() -> None:
     OrganizationProfile.objects.update_or_create(id=1, defaults={"advisory_prefix": "VT"})
-    assert next_in_year(AdvisorySequence, 2026) == 1
+    assert next_in_year(SEQUENCE_SCOPE, 2026) == 1
     assert import_csaf(document=_with_id("VT-SA-2026-007"), source="a").outcome == "imported"
     advisory = Advisory.objects.get(advisory_id="VT-SA-2026-007")
     assert (advisory.year, advisory.number) == (2026, 7)
-    assert next_in_year(AdvisorySequence, 2026) == 8
+    assert next_in_year(SEQUENCE_SCOPE, 2026) == 8
     # A lower imported number does not move the sequence back; a year never numbered starts past the import.
     assert import_csaf(document=_with_id("VT-SA-2026-003"), source="b").outcome == "imported"
     assert import_csaf(document=_with_id("VT-SA-2025-041"), source="c").outcome == "imported"
-    assert next_in_year(AdvisorySequence, 2026) == 9
-    assert next_in_year(AdvisorySequence, 2025) == 42
+    assert next_in_year(SEQUENCE_SCOPE, 2026) == 9
+    assert next_in_year(SEQUENCE_SCOPE, 2025) == 42
 
 
 @pytest.mark.django_db
 def test_an_imported_id_whose_number_is_taken_gets_a_free_one() -> None:
     Advisory.objects.create(advisory_id="VT-SA-2026-005", year=2026, number=5, title_en="Ours")
-    AdvisorySequence.objects.create(year=2026, last=5)
+    Sequence.objects.create(scope=SEQUENCE_SCOPE, year=2026, last=5)
     assert import_csaf(document=_with_id("OLD-SA-2026-005"), source="a").outcome == "imported"
     imported = Advisory.objects.get(advisory_id="OLD-SA-2026-005")
     assert (imported.year, imported.number) == (2026, 6)
-    assert next_in_year(AdvisorySequence, 2026) == 7
+    assert next_in_year(SEQUENCE_SCOPE, 2026) == 7
 
 
 @pytest.mark.django_db

@@ -19,12 +19,12 @@ from psirt.audit.services import record
 from psirt.cases.access import can_view_case, require_case_editor
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
 from psirt.cases.models import (
+    SEQUENCE_SCOPE,
     Assignment,
     Case,
     CaseInvitation,
     CaseReference,
     CaseReport,
-    CaseSequence,
     Exploitation,
     ReferenceKind,
     StateChange,
@@ -33,12 +33,13 @@ from psirt.cases.services import workflow
 from psirt.cases.services.deadlines import remediation_days_for, rescore_deadline
 from psirt.cases.services.message_templates import render as render_template
 from psirt.cases.services.workflow import CaseState
+from psirt.counters.sequences import next_in_year
 from psirt.intake.models import InboxState, Stage
 from psirt.intake.services import mark_taken, post_team_message, set_agreed_disclosure_date, set_stage
+from psirt.lib.access import require_lead
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
-from psirt.lib.sequences import next_in_year
 from psirt.organization.models import CalendarDay, CalendarDayKind
 from psirt.organization.queries import acknowledgment_due
 
@@ -49,18 +50,13 @@ MAX_REASON = 2000
 # --- helpers ----------------------------------------------------------------------------------------------
 
 
-def _require_lead(actor: Any) -> None:
-    if not getattr(actor, "is_lead", False) or not getattr(actor, "is_active", False):
-        raise NotAllowed(_("Only a lead can do this."))
-
-
 def format_case_key(year: int, number: int) -> str:
     return f"CASE-{year}-{number:04d}"
 
 
 def next_case_number(year: int) -> int:
-    """Next case number of `year` (see psirt.lib.sequences)."""
-    return next_in_year(CaseSequence, year)
+    """Next case number of `year` (see psirt.counters.sequences)."""
+    return next_in_year(SEQUENCE_SCOPE, year)
 
 
 def _clean_title(title: str) -> str:
@@ -98,7 +94,7 @@ def open_case(
 
     The case inherits the report's product (and its line), its receipt time and acknowledgment deadline.
     """
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     clean_title = _clean_title(title)
     with transaction.atomic():
         report = type(report).objects.select_for_update().get(pk=report.pk)
@@ -142,7 +138,7 @@ def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpReques
     issue is known). If their report reached us before every report already in the case, they were first:
     the link is marked `credited` (the advisory thanks them) and the message says so.
     """
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         report = type(report).objects.select_for_update().get(pk=report.pk)
         if report.inbox_state != InboxState.NEW or CaseReport.objects.filter(report=report).exists():
@@ -254,7 +250,7 @@ def _sync_reports(*, case: Case, actor: Any, request: HttpRequest | None) -> Non
 
 def assign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None = None) -> None:
     """A lead assigns a handler (or lead) to a case."""
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         _assign(case=case, user=user, actor=actor, request=request)
 
@@ -268,7 +264,7 @@ def _assign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None) -
 
 
 def unassign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         if Assignment.objects.filter(case=case, user=user).delete()[0]:
             record(
@@ -455,7 +451,7 @@ def set_calendar_day(
     *, date: dt.date, kind: str, actor: Any, note: str = "", request: HttpRequest | None = None
 ) -> CalendarDay:
     """A lead marks a date as an extra day off or a (make-up) working day."""
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     if kind not in CalendarDayKind.values:
         raise InvalidInput(_("Choose a day off or a working day."))
     if not isinstance(date, dt.date) or not 1990 <= date.year <= 2200:
@@ -474,7 +470,7 @@ def set_calendar_day(
 
 
 def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | None = None) -> None:
-    _require_lead(actor)
+    require_lead(actor, NotAllowed)
     with transaction.atomic():
         if CalendarDay.objects.filter(date=date).delete()[0]:
             record(

@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -36,6 +35,8 @@ from psirt.cases.models import (
 )
 from psirt.cases.services.workflow import CaseState
 from psirt.intake.models import Report
+from psirt.lib.access import require_lead
+from psirt.lib.http import absolute_url
 from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import organization_calendar
@@ -74,8 +75,7 @@ def remediation_table() -> list[tuple[str, Any, int, bool]]:
 def set_remediation_days(*, severity: str, days: int | None, actor: Any, request: HttpRequest | None = None) -> None:
     """A lead sets (or with None, removes) the remediation time of one severity. Existing deadlines stay:
     the new time applies to cases confirmed or re-scored from now on."""
-    if not getattr(actor, "is_lead", False) or not getattr(actor, "is_active", False):
-        raise NotAllowed(_("Only a lead can do this."))
+    require_lead(actor, NotAllowed)
     if severity not in Severity.values:
         raise InvalidInput(_("Unknown severity."))
     if days is not None and not 1 <= int(days) <= MAX_DAYS:
@@ -163,7 +163,6 @@ def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now:
                 recipients=len(recipients),
             )
             case = deadline.case
-            base = settings.PSIRT_BASE_URL
             for user in recipients:
                 language = getattr(user, "language", "en") or "en"
                 send_mail_bilingual(
@@ -176,7 +175,7 @@ def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now:
                         "kind": deadline.kind,
                         "passed": audience == ReminderAudience.LEADS,
                         "due": timezone.localtime(deadline.due_at).strftime("%Y-%m-%d %H:%M %Z"),
-                        "url": f"{base}/{language}/desk/cases/{case.public_id}/",
+                        "url": absolute_url(f"/{language}/desk/cases/{case.public_id}/"),
                     },
                     language=language,
                 )

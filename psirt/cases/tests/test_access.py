@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
+from django.urls import reverse
+from django.utils import translation
 
 from psirt.accounts.models import Role, User
 from psirt.accounts.services import set_product_lines
@@ -91,6 +93,34 @@ def test_reports_of_a_case_follow_the_case(lead, handler, other_handler, invited
         assert get_report_for(user, report.public_id) == report
     with pytest.raises(Http404):
         get_report_for(other_handler, report.public_id)
+
+
+def test_a_refused_report_is_audited_like_a_refused_case(other_handler, case: Case, report) -> None:
+    with pytest.raises(Http404):
+        get_report_for(other_handler, report.public_id)
+    with pytest.raises(Http404):
+        get_case_for(other_handler, case.public_id)
+    events = {e.action: e for e in AuditEvent.objects.filter(action__endswith=".access_denied")}
+    assert set(events) == {"report.access_denied", "case.access_denied"}
+    refused_report, refused_case = events["report.access_denied"], events["case.access_denied"]
+    assert (refused_report.actor, refused_report.target_type, refused_report.target_id) == (
+        other_handler,
+        "intake.report",
+        str(report.public_id),
+    )
+    assert (refused_case.actor, refused_case.target_type, refused_case.target_id) == (
+        other_handler,
+        "cases.case",
+        str(case.public_id),
+    )
+
+
+def test_a_refused_report_in_the_inbox_is_audited_on_the_desk(as_handler, report) -> None:
+    with translation.override("en"):
+        url = reverse("desk:intake:report", kwargs={"public_id": report.public_id})
+    assert as_handler.get(url).status_code == 404
+    event = AuditEvent.objects.get(action="report.access_denied")
+    assert event.target_id == str(report.public_id) and event.ip
 
 
 def test_visible_cases_is_one_query_whatever_the_number_of_cases(

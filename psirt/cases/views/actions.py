@@ -15,7 +15,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from psirt.accounts.access import staff_required
 from psirt.accounts.models import Role, User
 from psirt.cases.access import visible_cases
 from psirt.cases.exceptions import CaseError, InvalidInput
@@ -35,6 +34,7 @@ from psirt.cases.services import cases as case_services
 from psirt.cases.services.messages import post_message, report_of_case
 from psirt.cases.services.workflow import CaseState
 from psirt.cases.views.context import back_to_case, case_or_404, case_page_again
+from psirt.lib.access import staff_required
 from psirt.lib.cvss import CvssError, build_vector, normalise_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.cwe import search as search_cwe

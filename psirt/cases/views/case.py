@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from psirt.accounts.access import staff_required
 from psirt.audit.services import record
 from psirt.cases.views.context import case_context, case_or_404
 from psirt.intake.services import record_staff_view
+from psirt.lib.access import staff_required
 
 
 @staff_required

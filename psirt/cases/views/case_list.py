@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from psirt.accounts.access import staff_required
 from psirt.cases.queries import DUE_FILTERS, SORTS, STATE_FILTERS, filter_cases
+from psirt.lib.access import staff_required
 
 PAGE_SIZE = 50
 

@@ -15,8 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from psirt.accounts.access import staff_required
 from psirt.cases.queries import dashboard_querysets, inbox_count
+from psirt.lib.access import staff_required
 
 MINE_PAGE = 20
 PANEL_ROWS = 10

@@ -12,7 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from psirt.accounts.access import staff_required
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import MitigationForm, RangeForm, WorkItemForm
 from psirt.cases.models import AffectedRange, Case, Mitigation, WorkItem
@@ -20,6 +19,7 @@ from psirt.cases.queries import case_people, range_choices
 from psirt.cases.services import remediation
 from psirt.cases.views.context import back_to_case, case_or_404, case_page_again, remediation_forms
 from psirt.catalog.models import FirmwareRelease, Product
+from psirt.lib.access import staff_required
 
 
 def _uuid(value: str) -> uuid.UUID | None:

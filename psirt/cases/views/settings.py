@@ -13,12 +13,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from psirt.accounts.access import lead_required
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import DayForm, PolicyForm
 from psirt.cases.models import Severity
 from psirt.cases.services import cases as case_services
 from psirt.cases.services.deadlines import remediation_table, set_remediation_days
+from psirt.lib.access import lead_required
 from psirt.organization.models import CalendarDay
 
 

@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from psirt.accounts.access import lead_required
 from psirt.cases.access import visible_cases
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import AttachForm, OpenCaseForm
@@ -26,10 +25,11 @@ from psirt.cases.services.duplicates import suggest_duplicates
 from psirt.intake.access import get_report_for
 from psirt.intake.models import InboxState
 from psirt.intake.services import description_for_staff, record_staff_view
+from psirt.lib.access import lead_required
 
 
 def _inbox_report(request: HttpRequest, public_id: Any) -> Any:
-    report = get_report_for(request.user, public_id)
+    report = get_report_for(request.user, public_id, request=request)
     if report.inbox_state != InboxState.NEW:
         # Already in a case: triage is over; the report page (through its case) is the place to go.
         raise Http404

@@ -13,12 +13,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from psirt.accounts.access import staff_required
 from psirt.catalog import services
 from psirt.catalog.access import can_edit_catalog, editor_view
 from psirt.catalog.exceptions import CatalogError
 from psirt.catalog.forms import FirmwareReleaseForm, ProductForm, ProductLineForm
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.lib.access import staff_required
 from psirt.lib.forms import add_service_errors
 
 # Desk: overview ---------------------------------------------------------------------------------------------

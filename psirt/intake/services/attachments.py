@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
-from psirt.intake import ratelimit
+from psirt.counters import ratelimit
 from psirt.intake.exceptions import AttachmentRejected
 from psirt.intake.models import (
     Attachment,

@@ -10,12 +10,14 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from psirt.audit.services import client_ip, record
-from psirt.intake import ratelimit, tasks
+from psirt.counters import ratelimit
+from psirt.intake import tasks
 from psirt.intake.models import (
     EventKind,
     Report,
 )
 from psirt.intake.services.common import _mail_report, add_event
+from psirt.intake.services.limits import limit
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.mail.services import send_mail_bilingual
 
@@ -30,7 +32,9 @@ def request_new_link(*, email: str, language: str = "en", request: HttpRequest |
     so neither the answer nor its timing tells a stranger which addresses reported something."""
     address = client_ip(request)
     with transaction.atomic():
-        ratelimit.hit_all(*([("lostlink_ip", address)] if address else []), ("lostlink_email", normalise_email(email)))
+        ratelimit.hit_all(
+            *([limit("lostlink_ip", address)] if address else []), limit("lostlink_email", normalise_email(email))
+        )
     tasks.send_fresh_links.enqueue(email_hash=email_hash(email))
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
-from psirt.intake import ratelimit
+from psirt.counters import ratelimit
 from psirt.intake.exceptions import InvalidReport, ReportClosed
 from psirt.intake.models import (
     AuthorKind,
@@ -26,15 +25,17 @@ from psirt.intake.models import (
 )
 from psirt.intake.services.attachments import IncomingFile, attach_files, write_files
 from psirt.intake.services.common import add_event, check_text_limits
+from psirt.intake.services.limits import limit
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
+from psirt.lib.http import absolute_url
 from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
 
 
 def _portal_limit(report: Report) -> None:
     with transaction.atomic():
-        ratelimit.hit("portal_report", str(report.public_id))
+        ratelimit.hit(limit("portal_report", str(report.public_id)))
 
 
 def _notify_team(report: Report, what: str) -> None:
@@ -42,7 +43,7 @@ def _notify_team(report: Report, what: str) -> None:
 
     profile = OrganizationProfile.get()
     with translation.override("en"):
-        url = settings.PSIRT_BASE_URL + reverse("desk:intake:report", kwargs={"public_id": report.public_id})
+        url = absolute_url(reverse("desk:intake:report", kwargs={"public_id": report.public_id}))
     send_mail_bilingual(
         to=[profile.security_email],
         template="intake/mail/team_notice",

@@ -20,25 +20,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import client_ip, record
-from psirt.intake import ratelimit
+from psirt.counters import ratelimit
+from psirt.counters.sequences import next_in_year
 from psirt.intake.exceptions import InvalidReport
 from psirt.intake.models import (
+    SEQUENCE_SCOPE,
     Attachment,
     AuthorKind,
     EventKind,
     PublishPlan,
     Report,
     Source,
-    TrackingSequence,
     YesNoUnknown,
 )
 from psirt.intake.services.attachments import IncomingFile, get_stash, write_files
 from psirt.intake.services.common import TEXT_LIMITS, _mail_report, add_event, check_text_limits
+from psirt.intake.services.limits import limit
 from psirt.intake.services.lost_link import lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
-from psirt.lib.sequences import next_in_year
+from psirt.lib.http import absolute_url
 from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import acknowledgment_due
@@ -86,8 +88,8 @@ class Submission:
 
 
 def _next_number(year: int) -> int:
-    """Next tracking number of `year` (see psirt.lib.sequences)."""
-    return next_in_year(TrackingSequence, year)
+    """Next tracking number of `year` (see psirt.counters.sequences)."""
+    return next_in_year(SEQUENCE_SCOPE, year)
 
 
 def format_tracking_id(year: int, number: int) -> str:
@@ -136,9 +138,9 @@ def submit_report(
             }
         )
     address = ip or client_ip(request)
-    limits = [("report_email", normalise_email(data.reporter_email))]
+    limits = [limit("report_email", normalise_email(data.reporter_email))]
     if address:
-        limits.insert(0, ("report_ip", address))
+        limits.insert(0, limit("report_ip", address))
     # Limits first (a read): a refused request costs no encrypted upload. Counted below.
     ratelimit.check(*limits)
 
@@ -275,7 +277,7 @@ def _send_acknowledgment(report: Report, token: str, profile: Any) -> None:
         context={
             "report": _mail_report(report),
             "portal_url": portal_url(report, token),
-            "lost_link_url": settings.PSIRT_BASE_URL + lost_link_path(report.language),
+            "lost_link_url": absolute_url(lost_link_path(report.language)),
             "org_name": profile.name_en if report.language == "en" else (profile.name_zh or profile.name_en),
             "ack_business_days": profile.ack_business_days,
         },

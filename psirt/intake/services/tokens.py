@@ -8,7 +8,6 @@ import hashlib
 import re
 import secrets
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils import translation
@@ -17,6 +16,7 @@ from psirt.intake.models import (
     Report,
 )
 from psirt.lib.crypto import keyed_hash
+from psirt.lib.http import absolute_url
 
 TOKEN_BYTES = 32  # 256 bits; an unguessable token needs at least 128
 
@@ -56,7 +56,7 @@ def portal_path(token: str, language: str = "en") -> str:
 
 
 def portal_url(report: Report, token: str) -> str:
-    return settings.PSIRT_BASE_URL + portal_path(token, report.language)
+    return absolute_url(portal_path(token, report.language))
 
 
 def magic_token(report: Report) -> str:
@@ -72,7 +72,7 @@ def _link_generation(report: Report) -> str:
 
 
 def magic_url(report: Report) -> str:
-    return settings.PSIRT_BASE_URL + portal_path(magic_token(report), report.language)
+    return absolute_url(portal_path(magic_token(report), report.language))
 
 
 def find_report_by_token(token: str) -> Report | None:

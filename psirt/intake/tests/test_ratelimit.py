@@ -8,10 +8,12 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from psirt.intake import ratelimit
-from psirt.intake.exceptions import RateLimited
-from psirt.intake.models import RateCounter, Report
+from psirt.counters import ratelimit
+from psirt.counters.exceptions import RateLimited
+from psirt.counters.models import RateCounter
+from psirt.intake.models import Report
 from psirt.intake.services import ReportInput, submit_report
+from psirt.intake.services.limits import limit
 from psirt.intake.tests.conftest import pcap_file, valid_post
 
 
@@ -53,10 +55,10 @@ def test_counters_hold_no_address_or_email(catalog):
 @pytest.mark.django_db
 def test_blocked_client_does_not_extend_its_block(settings):
     settings.PSIRT_INTAKE_RATES = {"report_ip": (1, 60)}
-    ratelimit.hit("report_ip", "192.0.2.50")
+    ratelimit.hit(limit("report_ip", "192.0.2.50"))
     for _ in range(5):
         with pytest.raises(RateLimited) as exc:
-            ratelimit.hit("report_ip", "192.0.2.50")
+            ratelimit.hit(limit("report_ip", "192.0.2.50"))
         assert 1 <= exc.value.retry_after <= 60
     assert RateCounter.objects.get().count == 1
 
@@ -67,7 +69,7 @@ def test_expired_counters_are_purged(settings):
 
     from django.utils import timezone
 
-    ratelimit.hit("report_ip", "192.0.2.60")
+    ratelimit.hit(limit("report_ip", "192.0.2.60"))
     RateCounter.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     assert ratelimit.purge_expired_counters() == 1
 
@@ -102,8 +104,8 @@ def test_concurrent_submissions_get_distinct_consecutive_tracking_ids():
 @pytest.mark.django_db
 def test_hit_all_counts_every_pair_in_one_go(settings):
     settings.PSIRT_INTAKE_RATES = {"report_ip": (5, 60), "report_email": (5, 60)}
-    ratelimit.hit_all(("report_ip", "192.0.2.70"), ("report_email", "a@x.test"))
-    ratelimit.hit_all(("report_ip", "192.0.2.70"), ("report_email", "b@x.test"))
+    ratelimit.hit_all(limit("report_ip", "192.0.2.70"), limit("report_email", "a@x.test"))
+    ratelimit.hit_all(limit("report_ip", "192.0.2.70"), limit("report_email", "b@x.test"))
     assert sorted(RateCounter.objects.values_list("count", flat=True)) == [1, 1, 2]
 
 
@@ -112,9 +114,9 @@ def test_hit_all_refused_by_one_full_window_counts_nothing(settings):
     from django.db import transaction
 
     settings.PSIRT_INTAKE_RATES = {"report_ip": (5, 60), "report_email": (1, 600)}
-    ratelimit.hit_all(("report_email", "full@x.test"))
+    ratelimit.hit_all(limit("report_email", "full@x.test"))
     with pytest.raises(RateLimited) as exc, transaction.atomic():
-        ratelimit.hit_all(("report_ip", "192.0.2.71"), ("report_email", "full@x.test"))
+        ratelimit.hit_all(limit("report_ip", "192.0.2.71"), limit("report_email", "full@x.test"))
     assert 1 <= exc.value.retry_after <= 600
     # The address's count went back with the refused transaction.
     assert list(RateCounter.objects.values_list("count", flat=True)) == [1]

@@ -9,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
-from psirt.intake.exceptions import AttachmentRejected, IntakeError, RateLimited
+from psirt.intake.exceptions import AttachmentRejected, IntakeError
 
 # Form fields are small; anything far beyond the attachment limits is refused before it is read.
 BODY_SLACK = 5 * 1024 * 1024
@@ -30,7 +31,9 @@ def quiet_response(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def error_response(request: HttpRequest, exc: IntakeError, *, template: str = "intake/refused.html") -> HttpResponse:
+def error_response(
+    request: HttpRequest, exc: IntakeError | RateLimited, *, template: str = "intake/refused.html"
+) -> HttpResponse:
     """The HTML answer to a domain refusal (429 with Retry-After for rate limits)."""
     response = render(request, template, {"message": exc.message, "exc": exc}, status=exc.status)
     if isinstance(exc, RateLimited):

@@ -9,10 +9,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-from psirt.accounts.access import lead_required
 from psirt.intake import services
 from psirt.intake.access import get_attachment_for, get_report_for
 from psirt.intake.models import InboxState, Report
+from psirt.lib.access import lead_required
 
 
 @lead_required
@@ -24,7 +24,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
-    report = get_report_for(request.user, public_id)
+    report = get_report_for(request.user, public_id, request=request)
     services.record_staff_view(report=report, user=request.user, request=request)
     context = {
         "report": report,
@@ -39,7 +39,7 @@ def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
 @login_required
 def desk_attachment(request: HttpRequest, public_id: str, attachment_id: str) -> HttpResponseBase:
     """Always a download (never inline), with a safe name and nosniff; audited."""
-    attachment = get_attachment_for(request.user, public_id, attachment_id)
+    attachment = get_attachment_for(request.user, public_id, attachment_id, request=request)
     if request.method not in {"GET", "HEAD"}:
         raise Http404
     chunks = services.open_attachment(attachment=attachment, user=request.user, request=request)

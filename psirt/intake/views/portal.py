@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
 from psirt.intake.exceptions import IntakeError, InvalidReport
 from psirt.intake.forms import CreditForm, DisclosureDateForm, MessageForm
@@ -106,7 +107,7 @@ def _portal(request: HttpRequest, token: str) -> HttpResponse:
             for field, errors in exc.errors.items():
                 for error in errors:
                     target.add_error(field if field in target.fields else None, error)
-        except IntakeError as exc:
+        except (IntakeError, RateLimited) as exc:
             return error_response(request, exc)
         status = 422
     return render(

@@ -13,8 +13,9 @@ from django.utils.translation import get_language
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
-from psirt.intake.exceptions import AttachmentRejected, IntakeError, InvalidReport, RateLimited
+from psirt.intake.exceptions import AttachmentRejected, IntakeError, InvalidReport
 from psirt.intake.forms import LostLinkForm, ReportForm, release_product_map
 from psirt.intake.models import Source
 from psirt.intake.views.common import error_response, private_response, read_body
@@ -75,7 +76,7 @@ def _report_form(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.errors.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
-        except IntakeError as exc:
+        except (IntakeError, RateLimited) as exc:
             # Rate limited or a file refused while streaming: keep everything typed, keep the files.
             stash_token = _stash_uploads(form, stash_token)
             response = render(

@@ -80,7 +80,7 @@ def test_worker_runs_queued_tasks_from_the_database(dev_env: dict[str, str]) -> 
     assert run_psirt("migrate", "-v", "0", env=dev_env).returncode == 0
     enqueue = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='psirt.settings'; django.setup();"
-        "from psirt.lib.tasks import verify_audit_chain; print(verify_audit_chain.enqueue().id)"
+        "from psirt.audit.tasks import verify_audit_chain; print(verify_audit_chain.enqueue().id)"
     )
     proc = subprocess.run(
         [sys.executable, "-c", enqueue],
@@ -104,14 +104,15 @@ def test_worker_runs_queued_tasks_from_the_database(dev_env: dict[str, str]) -> 
 
 
 def test_scheduler_once_enqueues_each_periodic_task_once_per_period(dev_env: dict[str, str]) -> None:
-    from psirt.lib.schedule import PERIODIC
+    from psirt.lib.schedule import collect
 
+    periodic = collect()
     assert run_psirt("migrate", "-v", "0", env=dev_env).returncode == 0
     first = run_psirt("scheduler", "--once", env=dev_env)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count("enqueued ") == len(PERIODIC)
+    assert first.stdout.count("enqueued ") == len(periodic)
     again = run_psirt("scheduler", "--once", env=dev_env)  # a second scheduler in the same period
-    assert again.stdout.count("enqueued ") < len(PERIODIC)
+    assert again.stdout.count("enqueued ") < len(periodic)
     db = Path(dev_env["PSIRT_VAR_DIR"]) / "psirt.sqlite3"
     with sqlite3.connect(db) as conn:
         queued = conn.execute("select count(*) from django_tasks_database_dbtaskresult").fetchone()[0]

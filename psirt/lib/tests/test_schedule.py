@@ -6,7 +6,7 @@ from django.utils.module_loading import import_string
 from django_tasks.base import Task
 
 from psirt.lib import schedule
-from psirt.lib.schedule import PERIODIC, Periodic, tick
+from psirt.lib.schedule import Periodic, collect, tick
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def _clear_cache() -> None:
 
 
 def test_every_periodic_entry_is_a_task_that_takes_no_arguments() -> None:
-    for item in PERIODIC:
+    for item in collect():
         task = import_string(item.task)
         assert isinstance(task, Task), item.task
         assert item.every >= 60
@@ -56,4 +56,18 @@ def test_a_failing_enqueue_releases_its_claim_and_spares_the_others(monkeypatch:
 
 def test_real_tick_runs_the_periodic_tasks() -> None:
     # Test settings run tasks immediately: a tick runs every periodic task once, without error.
-    assert tick(now=3600.0 * 1000) == [item.task for item in PERIODIC]
+    assert tick(now=3600.0 * 1000) == [item.task for item in collect()]
+
+
+def test_each_app_declares_its_own_periodic_tasks_and_the_scheduler_collects_them_all() -> None:
+    collected = {item.task: item.every for item in collect()}
+    assert collected == {
+        "psirt.advisories.tasks.publish_due_advisories": 60,
+        "psirt.mail.tasks.sweep_outbox": 60,
+        "psirt.cases.tasks.send_deadline_reminders": 15 * 60,
+        "psirt.intake.tasks.purge_expired": 60 * 60,
+        "psirt.notify.tasks.purge_unconfirmed_subscriptions": 60 * 60,
+        "psirt.audit.tasks.verify_audit_chain": 60 * 60,
+        "psirt.advisories.tasks.sync_csaf_provider": 10 * 60,
+        "psirt.advisories.tasks.sync_csaf_provider_full": 24 * 60 * 60,
+    }

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
 from psirt.catalog.models import Product
-from psirt.notify.access import require_lead
+from psirt.lib.access import require_lead
 from psirt.notify.exceptions import NotifyError
 from psirt.notify.models import CustomerContact, CustomerOrganization
 from psirt.notify.services.subscriptions import email_hash, normalise_email
@@ -49,7 +49,7 @@ def _decode(data: bytes) -> str:
 
 def import_customers_csv(*, data: bytes, actor: Any, request: HttpRequest | None = None) -> ImportResult:
     """Validate every line, then import all of them in one transaction (or none, with the errors)."""
-    require_lead(actor)
+    require_lead(actor, NotifyError)
     if len(data) > MAX_BYTES:
         raise NotifyError(_("The file is larger than 1 MB: split it into smaller files."))
     text = _decode(data)

@@ -29,11 +29,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
+from psirt.lib.access import require_lead
 from psirt.lib.http import absolute_url
 from psirt.mail import services as outbox
 from psirt.mail.exceptions import Cancelled
 from psirt.mail.models import OutboxMessage
-from psirt.notify.access import require_lead
 from psirt.notify.exceptions import NotifyError
 from psirt.notify.models import CustomerContact, Delivery, DeliveryKind, MinSeverity, Subscription, Webhook
 from psirt.notify.services.subscriptions import language_of, manage_url, unsubscribe_url
@@ -225,7 +225,7 @@ def notify_customers(*, advisory: Any, revision: Any, actor: Any, request: HttpR
 
 def retry_delivery(*, delivery: Delivery, actor: Any, request: HttpRequest | None = None) -> Delivery:
     """A lead sends a failed or given-up delivery again now, with a fresh give-up deadline."""
-    require_lead(actor)
+    require_lead(actor, NotifyError)
     with transaction.atomic():
         if not outbox.retry_now(delivery):
             raise NotifyError(_("Only a failed delivery can be retried."))

@@ -9,7 +9,6 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -18,11 +17,14 @@ from django.utils.translation import gettext as _
 
 from psirt.audit.services import client_ip, record
 from psirt.catalog.models import Product, ProductLine
+from psirt.counters import ratelimit
+from psirt.counters.exceptions import RateLimited
+from psirt.counters.ratelimit import Limit
 from psirt.lib.crypto import keyed_hash
 from psirt.lib.http import absolute_url
 from psirt.mail.services import send_mail_bilingual
 from psirt.notify import tasks
-from psirt.notify.exceptions import NotifyError, RateLimited
+from psirt.notify.exceptions import NotifyError
 from psirt.notify.models import MinSeverity, Subscription
 from psirt.notify.services import tokens
 
@@ -46,19 +48,10 @@ def language_of(code: str) -> str:
     return "zh-hans" if (code or "").startswith("zh") else "en"
 
 
-def _over_limit(scope: str, value: str) -> bool:
-    """Counts one hit; True when the window's limit is exceeded. The database cache is shared by every
-    process, so all web workers count together (approximately: the increment is not atomic, which only
-    lets a burst through by a few)."""
-    limit, seconds = getattr(settings, "PSIRT_NOTIFY_RATES", {}).get(scope, SUBSCRIBE_RATES[scope])
-    key = "notify:" + keyed_hash(f"{scope}\0{value}", purpose="notify.ratelimit")
-    cache.add(key, 0, seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, seconds)
-        count = 1
-    return count > limit
+def subscribe_limit(scope: str, value: str) -> Limit:
+    """The limit of subscription requests per client address ("ip") or per e-mail ("email")."""
+    rate = getattr(settings, "PSIRT_NOTIFY_RATES", {}).get(scope, SUBSCRIBE_RATES[scope])
+    return Limit(f"subscribe_{scope}", value, rate)
 
 
 def manage_url(subscription: Subscription) -> str:
@@ -88,17 +81,22 @@ def request_subscription(
 ) -> None:
     """Store an unconfirmed subscription and queue its confirmation mail. Does exactly the same whether or
     not the address is already subscribed (same rows, same task, same answer), so the form tells a stranger
-    nothing. Raises RateLimited when the client asks too often."""
+    nothing. Raises RateLimited when the client address asks too often
+    (counted in the database, so a burst from many workers at once gets no more than the limit)."""
     products, product_lines = list(products), list(product_lines)
     if not (all_products or products or product_lines):
         raise NotifyError(_("Choose at least one product or product line, or every product."))
     if min_severity not in MinSeverity.values:
         raise NotifyError(_("Choose a minimum severity from the list."))
     ip = client_ip(request)
-    if ip and _over_limit("ip", ip):
-        raise RateLimited(retry_after=3600)
-    quiet = _over_limit("email", normalise_email(email))
     with transaction.atomic():
+        if ip:
+            ratelimit.hit(subscribe_limit("ip", ip))  # raises RateLimited: nothing stored, nothing counted
+        try:
+            ratelimit.hit(subscribe_limit("email", normalise_email(email)))
+            quiet = False
+        except RateLimited:
+            quiet = True
         sub = Subscription.objects.create(
             email=normalise_email(email),
             email_hash=email_hash(email),

@@ -35,9 +35,10 @@ from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
 from psirt.catalog.models import Product
+from psirt.lib.access import require_lead
+from psirt.lib.errors import DomainError
 from psirt.mail.exceptions import Cancelled, SendError
 from psirt.mail.models import OutboxMessage
-from psirt.notify.access import require_lead
 from psirt.notify.exceptions import NotifyError
 from psirt.notify.models import Webhook
 from psirt.notify.services.fanout import notice_of
@@ -48,12 +49,17 @@ TOLERANCE = 300  # seconds a receiver should accept between the signature's time
 USER_AGENT = "psirt-webhook/1"
 
 
-class WebhookError(SendError):
-    """A delivery failed; the message is safe to store and show (no secret, no body)."""
+class WebhookError(SendError, DomainError):
+    """A delivery failed; the message is safe to store and show (no secret, no body). The receiver is at fault,
+    hence 502."""
+
+    status = 502
 
 
 class AddressRefused(WebhookError):
-    pass
+    """The webhook's address is not one psirt may call (private, loopback, unresolvable)."""
+
+    status = 422
 
 
 def new_secret() -> str:
@@ -253,7 +259,7 @@ def register_webhook(
     request: HttpRequest | None = None,
 ) -> tuple[Webhook, str]:
     """Register an endpoint; returns it with its secret (shown once, never again)."""
-    require_lead(actor)
+    require_lead(actor, NotifyError)
     try:
         check_url(url)
     except ValueError as exc:
@@ -271,7 +277,7 @@ def register_webhook(
 
 
 def set_webhook_active(*, webhook: Webhook, active: bool, actor: Any, request: HttpRequest | None = None) -> Webhook:
-    require_lead(actor)
+    require_lead(actor, NotifyError)
     with transaction.atomic():
         webhook.active = active
         webhook.save(update_fields=["active"])

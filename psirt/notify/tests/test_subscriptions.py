@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from typing import Any
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.db import connection
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from psirt.audit.models import AuditEvent
+from psirt.counters.exceptions import RateLimited
 from psirt.mail.services import drain
 from psirt.notify.models import Delivery, Subscription
-from psirt.notify.services import notify_advisory, purge_unconfirmed, tokens
+from psirt.notify.services import notify_advisory, purge_unconfirmed, request_subscription, tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +227,36 @@ def test_address_is_encrypted_at_rest(subscriber):
         cursor.execute("select email, email_hash from notify_subscription")
         stored, hashed = cursor.fetchone()
     assert "ada" not in stored and "ada" not in hashed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_subscription_requests_from_one_address_gets_no_more_than_the_limit(settings):
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(("file:memorydb", ":memory:")):
+        pytest.skip("threads need a database file or PostgreSQL")
+    settings.PSIRT_NOTIFY_RATES = {"ip": (3, 3600), "email": (100, 3600)}
+    burst = 12
+    start = threading.Barrier(burst)
+    accepted: list[int] = []
+    refused: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        request = RequestFactory().post("/en/subscribe/", REMOTE_ADDR="198.51.100.77")
+        try:
+            start.wait()
+            request_subscription(email=f"burst{n}@example.test", language="en", all_products=True, request=request)
+            accepted.append(n)
+        except RateLimited:
+            refused.append(n)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(burst)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(accepted) == 3 and len(refused) == burst - 3

@@ -322,3 +322,11 @@ def test_https_checks_the_certificate_for_the_host_name_not_the_address(receiver
     with pytest.raises(webhooks.WebhookError):
         webhooks.post(f"https://evil.example.com:{receiver.port}/in", b"{}", {}, ssl_context=client_ctx)
     assert len(receiver.requests) == 1
+
+
+def test_a_deactivated_lead_cannot_register_a_webhook(lead: Any) -> None:
+    lead.is_active = False
+    lead.save(update_fields=["is_active"])
+    with pytest.raises(NotifyError):
+        register_webhook(name="SIEM", url="https://siem.example.com/hook", actor=lead)
+    assert not Webhook.objects.exists()

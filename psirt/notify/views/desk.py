@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from psirt.accounts.access import lead_required
 from psirt.advisories.models import Advisory, AdvisoryState
+from psirt.lib.access import lead_required
 from psirt.mail.models import OutboxStatus
 from psirt.notify import queries, services
 from psirt.notify.exceptions import NotifyError

@@ -9,8 +9,9 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from psirt.counters.exceptions import RateLimited
 from psirt.notify import services
-from psirt.notify.exceptions import NotifyError, RateLimited
+from psirt.notify.exceptions import NotifyError
 from psirt.notify.forms import ManageForm, SubscribeForm
 from psirt.notify.services import tokens
 

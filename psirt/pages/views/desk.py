@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from psirt.accounts.access import lead_required
+from psirt.lib.access import lead_required
 from psirt.lib.forms import add_service_errors
 from psirt.lib.markdown import render_markdown
 from psirt.lib.pgp import fingerprint, format_fingerprint

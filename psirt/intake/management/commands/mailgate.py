@@ -27,8 +27,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 from django.db import DatabaseError
 
+from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
-from psirt.intake.exceptions import IntakeError, RateLimited
+from psirt.intake.exceptions import IntakeError
 from psirt.intake.models import Report, Source, Via
 
 EX_OK = 0

@@ -1,11 +1,12 @@
 """Fixed-window rate limits kept in the database, so every process and machine counts together.
 
-Limits are `settings.PSIRT_INTAKE_RATES` (scope → (hits, window seconds)), defaulting to `DEFAULT_RATES`.
-Keys are keyed hashes of scope + value: the counter table never holds an address or e-mail.
+A `Limit` is one counted thing: a scope ("report_ip", "subscribe_email"), the value counted (an address, an
+e-mail, a report) and its rate (hits per window of seconds; 0 hits means no limit). Each app names its scopes
+and rates; keys are keyed hashes of scope + value, so the counter table never holds an address or e-mail.
 
 Two steps, so a refused request costs one read and an accepted one no extra transaction: `check` (read
 only, before any expensive work) and `hit` (inside the caller's write transaction, so the count and the
-report commit together — a rolled-back submission does not count)."""
+caller's rows commit together — a rolled-back request does not count)."""
 
 from __future__ import annotations
 
@@ -15,29 +16,21 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from psirt.intake.exceptions import RateLimited
-from psirt.intake.models import RateCounter
+from psirt.counters.exceptions import RateLimited
+from psirt.counters.models import RateCounter
 from psirt.lib.crypto import keyed_hash
 
-DEFAULT_RATES: dict[str, tuple[int, int]] = {
-    # New reports: a researcher filing a batch is fine; a script filing hundreds is not.
-    "report_ip": (10, 3600),
-    "report_email": (5, 3600),
-    # "Lost my link": each sends a mail, so both the asker and the address are limited.
-    "lostlink_ip": (10, 3600),
-    "lostlink_email": (3, 3600),
-    # Portal actions (messages, files, dates) per report.
-    "portal_report": (30, 3600),
-}
 
+@dataclass(frozen=True)
+class Limit:
+    """One counted thing: `rate` is (hits, window seconds) for `value` in `scope`."""
 
-def rate_for(scope: str) -> tuple[int, int]:
-    rates = getattr(settings, "PSIRT_INTAKE_RATES", None) or {}
-    return rates.get(scope, DEFAULT_RATES[scope])
+    scope: str
+    value: str
+    rate: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -51,16 +44,20 @@ class _Window:
         return RateLimited(retry_after=max(1, math.ceil((self.end - now).total_seconds())))
 
 
-def _window(scope: str, value: str, now: dt.datetime) -> _Window:
-    limit, seconds = rate_for(scope)
+def _window(limit: Limit, now: dt.datetime) -> _Window:
+    hits, seconds = limit.rate
     start_ts = math.floor(now.timestamp() / seconds) * seconds
     start = dt.datetime.fromtimestamp(start_ts, tz=dt.UTC)
     return _Window(
-        key=keyed_hash(f"{scope}\0{value}", purpose="ratelimit"),
+        key=keyed_hash(f"{limit.scope}\0{limit.value}", purpose="ratelimit"),
         start=start,
         end=start + dt.timedelta(seconds=seconds),
-        limit=limit,
+        limit=hits,
     )
+
+
+def _windows(limits: tuple[Limit, ...], now: dt.datetime) -> list[_Window]:
+    return [_window(limit, now) for limit in limits if limit.rate[0] > 0]
 
 
 def _table() -> tuple[str, str, str, str, str]:
@@ -68,13 +65,13 @@ def _table() -> tuple[str, str, str, str, str]:
     return q(RateCounter._meta.db_table), q("key"), q("window_start"), q("expires_at"), q("count")
 
 
-def check(*pairs: tuple[str, str]) -> None:
-    """Raise RateLimited if any (scope, value) already used up its window. Read only.
+def check(*limits: Limit) -> None:
+    """Raise RateLimited if any limit already used up its window. Read only.
 
     One plain SELECT: this runs before every submission, and building the same query through the ORM
     cost more than running it."""
     now = timezone.now()
-    windows = [_window(scope, value, now) for scope, value in pairs if rate_for(scope)[0] > 0]
+    windows = _windows(limits, now)
     if not windows:
         return
     table, key, start, _expires, count = _table()
@@ -91,22 +88,22 @@ def check(*pairs: tuple[str, str]) -> None:
             raise w.refusal(now)
 
 
-def hit(scope: str, value: str) -> None:
-    """Count one hit of `value` in `scope`; see `hit_all`."""
-    hit_all((scope, value))
+def hit(limit: Limit) -> None:
+    """Count one hit of `limit`; see `hit_all`."""
+    hit_all(limit)
 
 
-def hit_all(*pairs: tuple[str, str]) -> None:
-    """Count one hit in each (scope, value); raise RateLimited when a window is already full. Call inside a
-    transaction: the refusal rolls back the counts of the other pairs too, and nothing is counted then, so
+def hit_all(*limits: Limit) -> None:
+    """Count one hit in each limit; raise RateLimited when a window is already full. Call inside a
+    transaction: the refusal rolls back the counts of the other limits too, and nothing is counted then, so
     a blocked client does not extend its own block.
 
-    One upsert statement for all pairs (SQLite ≥ 3.24 and PostgreSQL share the syntax): insert each window's
+    One upsert statement for all limits (SQLite ≥ 3.24 and PostgreSQL share the syntax): insert each window's
     row, or add one to it while it is under its limit; a row not returned is a full window. One statement,
     because on PostgreSQL the row lock it takes (every request from one address shares its row) is held
-    until COMMIT, and the submission takes it among its last steps."""
+    until COMMIT, and a submission takes it among its last steps."""
     now = timezone.now()
-    windows = [_window(scope, value, now) for scope, value in pairs if rate_for(scope)[0] > 0]
+    windows = _windows(limits, now)
     if not windows:
         return
     if len(windows) > 1 and not connection.features.can_return_columns_from_insert:

@@ -1,0 +1,61 @@
+"""Race-free, gap-free numbering per scope and year (tracking IDs, case keys, advisory IDs)."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+
+from psirt.counters.models import Sequence
+
+
+def next_in_year(scope: str, year: int) -> int:
+    """Next number of `year` in `scope`.
+
+    One `UPDATE … RETURNING` (SQLite ≥ 3.35 and PostgreSQL): it takes the row lock, which is held until the
+    caller's transaction ends, so two writers never get the same number and a rolled-back transaction gives
+    its number back (no gaps). One statement instead of an UPDATE and a SELECT: callers take this lock last,
+    just before COMMIT, and every statement after it lengthens the time other writers wait. When two first
+    numbers of a year race, the loser of the INSERT takes the UPDATE path."""
+    number = _increment(scope, year)
+    if number is not None:
+        return number
+    try:
+        with transaction.atomic():
+            Sequence.objects.create(scope=scope, year=year, last=1)
+            return 1
+    except IntegrityError:
+        number = _increment(scope, year)
+        assert number is not None  # the row the winner inserted exists now
+        return number
+
+
+def move_past(scope: str, year: int, number: int) -> None:
+    """Make sure `next_in_year(scope, year)` never issues `number` or anything below it (a number taken from
+    outside, e.g. an imported document's own ID). Never lowers the counter; safe against a concurrent first
+    number of that year."""
+    rows = Sequence.objects.filter(scope=scope, year=year)
+    if rows.filter(last__lt=number).update(last=number) or rows.exists():
+        return
+    try:
+        with transaction.atomic():
+            Sequence.objects.create(scope=scope, year=year, last=number)
+    except IntegrityError:  # a concurrent first number of that year: raise it past ours
+        rows.filter(last__lt=number).update(last=number)
+
+
+def _increment(scope: str, year: int) -> int | None:
+    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no RETURNING
+        rows = Sequence.objects.filter(scope=scope, year=year)
+        if not rows.update(last=F("last") + 1):
+            return None
+        return int(rows.values_list("last", flat=True).get())
+    q = connection.ops.quote_name
+    table = q(Sequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {q('last')} = {q('last')} + 1 "  # noqa: S608
+            f"WHERE {q('scope')} = %s AND {q('year')} = %s RETURNING {q('last')}",
+            [scope, year],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
