@@ -66,4 +66,4 @@ def test_every_apps_domain_error_is_a_problem_with_its_status(exc: DomainError, 
 def test_every_app_exception_base_derives_from_the_one_domain_error() -> None:
     for base in (AccountError, CatalogError, IntakeError, CaseError, AdvisoryError, Refused, ProviderError):
         assert issubclass(base, DomainError)
-    assert issubclass(notify_services.NotifyError, DomainError) and issubclass(WebhookError, DomainError)
+    assert issubclass(NotifyError, DomainError) and issubclass(WebhookError, DomainError)
