@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from psirt.advisories import services
-from psirt.advisories.case_facts import create_demo_case
 from psirt.advisories.models import Advisory
+from psirt.advisories.services.case_facts import create_demo_case
 from psirt.cases import services as case_services
 from psirt.catalog.models import FirmwareRelease, Product
 

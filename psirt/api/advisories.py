@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from psirt.advisories.affected import MAX_VERSION_CHARS, AffectedQuery, check_affected
+from psirt.advisories.queries import MAX_VERSION_CHARS, AffectedQuery, check_affected
 from psirt.api.errors import Problem
 from psirt.lib.http import absolute_url
 

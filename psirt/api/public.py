@@ -22,8 +22,8 @@ from pydantic import Field
 
 from psirt.advisories import documents, queries
 from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, Severity
-from psirt.advisories.presenters import scores_of
 from psirt.advisories.queries import MAX_QUERY_CHARS, PUBLIC_STATES, SORTS, ListFilters, QueryTooLong
+from psirt.advisories.views.presenters import scores_of
 from psirt.api.caching import public_json
 from psirt.api.errors import Problem, problem_json
 from psirt.lib.cwe import lookup as lookup_cwe

@@ -12,12 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from psirt.advisories.case_facts import (
-    AUTHORABLE_STATES,
-    CaseFacts,
-    can_author_from,
-    facts_for_case,
-)
+from psirt.advisories.access import can_author_from
 from psirt.advisories.exceptions import (
     InvalidInput,
     NotAllowed,
@@ -30,6 +25,11 @@ from psirt.advisories.models import (
     AdvisoryState,
     AffectedProduct,
     Revision,
+)
+from psirt.advisories.services.case_facts import (
+    AUTHORABLE_STATES,
+    CaseFacts,
+    facts_for_case,
 )
 from psirt.advisories.services.inputs import (
     MAX_SUMMARY,

@@ -1,4 +1,4 @@
-"""Publishing an advisory: the policy check (`psirt.advisories.policy`), the CSAF documents validated inside
+"""Publishing an advisory: the policy check (`psirt.advisories.services.policy`), the CSAF documents validated inside
 the publication's transaction and written to the provider tree after its commit, the subscribers' notice,
 and scheduled publication on the agreed disclosure date (a worker publishes; nobody at the keyboard).
 """
@@ -14,14 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from psirt.advisories import policy
-from psirt.advisories.access import can_edit_advisory
-from psirt.advisories.case_facts import (
-    CaseFacts,
-    can_author_from,
-    facts_for_case,
-    mark_case_published,
-)
+from psirt.advisories.access import can_author_from, can_edit_advisory
 from psirt.advisories.exceptions import (
     InvalidCsafDocument,
     InvalidInput,
@@ -32,6 +25,12 @@ from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
     Revision,
+)
+from psirt.advisories.services import policy
+from psirt.advisories.services.case_facts import (
+    CaseFacts,
+    facts_for_case,
+    mark_case_published,
 )
 from psirt.advisories.services.inputs import _require_editor
 from psirt.audit.services import record
@@ -109,7 +108,7 @@ def _publish_csaf(advisory: Advisory) -> None:
 def check_publication(
     *, advisory: Advisory, expedite: bool = False, now: dt.datetime | None = None, check_date: bool = True
 ) -> None:
-    """Raise the policy's refusal when `advisory` may not be published now (see `psirt.advisories.policy`)."""
+    """Raise the policy's refusal when `advisory` may not be published now (see `psirt.advisories.services.policy`)."""
     today = timezone.localdate(now or timezone.now())
     policy.check_publication(
         advisory,

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from psirt.accounts.models import User
 from psirt.advisories import documents, services
-from psirt.advisories.case_facts import create_demo_case
 from psirt.advisories.demo import load_demo_advisories
 from psirt.advisories.importer import import_csaf
 from psirt.advisories.models import PUBLIC_STATES, Advisory
+from psirt.advisories.services.case_facts import create_demo_case
 from psirt.catalog import demo as catalog_demo
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.formats.csaf import render_csaf, render_csaf_translation

@@ -18,8 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from psirt.accounts.decorators import staff_required
 from psirt.advisories import services
-from psirt.advisories.access import can_edit_advisory, get_advisory_for, visible_advisories
-from psirt.advisories.case_facts import AUTHORABLE_STATES, get_case
+from psirt.advisories.access import can_edit_advisory, get_advisory_for, get_case, visible_advisories, visible_case_ids
 from psirt.advisories.exceptions import AdvisoryError
 from psirt.advisories.forms import (
     AdvisoryForm,
@@ -28,7 +27,9 @@ from psirt.advisories.forms import (
     product_options,
 )
 from psirt.advisories.models import Advisory, AdvisoryState
-from psirt.advisories.presenters import page_context
+from psirt.advisories.services.case_facts import AUTHORABLE_STATES
+from psirt.advisories.views.presenters import page_context
+from psirt.cases.models import Case
 
 
 def author_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -51,9 +52,6 @@ def desk_list(request: HttpRequest) -> HttpResponse:
 
 
 def _authorable_cases(user: Any) -> list[Any]:
-    from psirt.advisories.case_facts import visible_case_ids
-    from psirt.cases.models import Case
-
     return list(
         Case.objects.filter(pk__in=visible_case_ids(user), state__in=AUTHORABLE_STATES)
         .select_related("product")

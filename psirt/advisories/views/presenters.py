@@ -52,7 +52,7 @@ def scores_of(advisory: Advisory) -> list[ScoreView]:
 
 def page_context(request: HttpRequest, advisory: Advisory, *, preview: bool = False) -> dict[str, Any]:
     """The context of `advisories/detail.html` (environmental calculator included)."""
-    from psirt.advisories.environmental import calculators_for
+    from psirt.advisories.views.environmental import calculators_for
 
     rows: list[AffectedRow] = affected_rows(advisory)
     cwe: CweEntry | None = lookup_cwe(advisory.cwe_id) if advisory.cwe_id else None

@@ -1,8 +1,8 @@
 """The one place where the advisories read the case desk (`psirt.cases`).
 
 Everything the advisories need from a case — what to prefill an advisory with, what the publication policy
-checks, who may author from it, how it moves to "published" — goes through the functions here, so a change
-of the case model touches this module only.
+checks, how it moves to "published" — goes through the functions here (who may see a case and author from it:
+`psirt.advisories.access`), so a change of the case model touches these two modules only.
 
 Case fields relied on: `key`, `title`, `state`, `product_id`, `cvss31_vector`, `cvss40_vector`, `cwe_id`,
 `exploitation` ("active" = actively exploited), `disclosure_date` (the agreed date), `references`
@@ -10,7 +10,8 @@ Case fields relied on: `key`, `title`, `state`, `product_id`, `cvss31_vector`, `
 `credit_anonymous`. Remediation data (fixed releases,
 mitigations, public concern) is read when the case model has it (`affected` ranges with `product_id`, `variant`,
 `introduced_id`, `fixed_id`; `fixed_releases`; `mitigations` with `text_en`/`text_zh`; `has_sufficient_mitigation`;
-`public_concern`); the advisory's own affected table and mitigation flag also count (see `psirt.advisories.policy`).
+`public_concern`); the advisory's own affected table and mitigation flag also count
+(see `psirt.advisories.services.policy`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+
+from psirt.cases.models import Assignment, Case
+from psirt.cases.services import _next_number, format_case_key, transition
 
 # Case states from which an advisory may be written: the vulnerability is confirmed and not dropped.
 AUTHORABLE_STATES = frozenset({"confirmed", "remediation", "awaiting_disclosure", "published", "closed"})
@@ -109,33 +113,9 @@ def facts_for_case(case: Any) -> CaseFacts:
     )
 
 
-def can_author_from(user: Any, case: Any) -> bool:
-    """Leads and the case's assigned handlers write advisories from it (the case desk's edit right)."""
-    from psirt.cases.access import can_edit_case
-
-    return bool(can_edit_case(user, case))
-
-
-def visible_case_ids(user: Any) -> Any:
-    """A queryset of the primary keys of every case `user` may see."""
-    from psirt.cases.access import visible_cases
-
-    return visible_cases(user).values("pk")
-
-
-def get_case(user: Any, public_id: Any, *, request: HttpRequest | None = None) -> Any:
-    """The case with this public id if `user` may see it; Http404 otherwise (audited by the case desk)."""
-    from psirt.cases.access import get_case_for
-
-    return get_case_for(user, public_id, request=request)
-
-
 def mark_case_published(*, case: Any, actor: Any, request: HttpRequest | None = None) -> None:
     """Move a case forward along the main path to "published" through the case desk's `transition` service
     (which records each step and updates the reporters' timelines). Already published or closed: nothing."""
-    from psirt.cases.models import Case
-    from psirt.cases.services import transition
-
     case = Case.objects.get(pk=case.pk)
     if case.state in ("published", "closed"):
         return
@@ -148,9 +128,6 @@ def mark_case_published(*, case: Any, actor: Any, request: HttpRequest | None = 
 def create_demo_case(*, product: Any, title: str, disclosure_date: dt.date, exploitation: str, actor: Any) -> Any:
     """A demo case awaiting disclosure (for `psirt.advisories.demo` only), numbered by the case desk's own
     sequence so it never collides with the cases the case desk's demo or people create."""
-    from psirt.cases.models import Assignment, Case
-    from psirt.cases.services import _next_number, format_case_key
-
     year = timezone.localtime().year
     number = _next_number(year)
     case = Case.objects.create(

@@ -23,7 +23,7 @@ from psirt.lib.cvss import MAX_VECTOR_LENGTH, CvssError, CvssResult, parse_vecto
 from psirt.lib.cvss_metrics import Metric, metric_groups
 
 if TYPE_CHECKING:
-    from psirt.advisories.presenters import ScoreView
+    from psirt.advisories.views.presenters import ScoreView
 
 FORM_FLAG = "calc"
 

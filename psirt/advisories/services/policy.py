@@ -6,7 +6,7 @@
   justification is recorded and a lead approved the expedited publication. With or without a fix.
 
 Anything else raises a `PublicationRefused` subclass whose message names the missing condition. No database
-writes here; the facts of the cases come from `psirt.advisories.case_facts`.
+writes here; the facts of the cases come from `psirt.advisories.services.case_facts`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
-from psirt.advisories.case_facts import PUBLISHABLE_STATES, CaseFacts
 from psirt.advisories.exceptions import (
     CaseNotPublishable,
     EmbargoNotReached,
@@ -27,6 +26,7 @@ from psirt.advisories.exceptions import (
     TransitionNotAllowed,
 )
 from psirt.advisories.models import Advisory, AdvisoryState
+from psirt.advisories.services.case_facts import PUBLISHABLE_STATES, CaseFacts
 
 
 def case_has_fix(advisory: Advisory, facts: CaseFacts, rows: Sequence[tuple[int, bool]]) -> bool:

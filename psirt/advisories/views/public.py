@@ -1,5 +1,5 @@
 """Public advisory pages (SPEC P4–P7): the list, an advisory with its environmental calculator, and
-"Am I affected?". Desk authoring views live in `psirt.advisories.desk_views`.
+"Am I affected?" (`psirt.advisories.views.affected`).
 
 Public pages carry ETag and Last-Modified and answer conditional requests with 304; publishing, revising or
 withdrawing changes `updated_at`, which changes both."""
@@ -25,12 +25,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET
 
 from psirt.advisories import provider, queries
-from psirt.advisories.affected import AffectedQuery, check_affected, product_choices
-from psirt.advisories.environmental import FORM_FLAG, redirect_query
 from psirt.advisories.models import PUBLIC_STATES, Advisory
-from psirt.advisories.pagecache import cached_page
-from psirt.advisories.presenters import page_context, scores_of
 from psirt.advisories.queries import MAX_QUERY_CHARS, ListFilters, QueryTooLong
+from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
+from psirt.advisories.views.pagecache import cached_page
+from psirt.advisories.views.presenters import page_context, scores_of
 from psirt.catalog.models import pick_language
 from psirt.pages import generation
 
@@ -58,7 +57,7 @@ def _version(stamp: dt.datetime | None, token: str | None, *extra: str) -> str:
     return "|".join([stamp.isoformat() if stamp else "-", token or "-", *extra])
 
 
-def _list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
+def list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
     """(newest change of the public advisories, page-cache version), in one plain-SQL statement per request:
     the advisory stamp probes with the site generation as a scalar subquery, so a cache hit stays one query."""
     cached: tuple[dt.datetime | None, str] | None = request.__dict__.get("_psirt_list_head")
@@ -76,11 +75,11 @@ def _list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
 
 
 def _list_stamp(request: HttpRequest) -> dt.datetime | None:
-    return _list_head(request)[0]
+    return list_head(request)[0]
 
 
 def _list_etag(request: HttpRequest) -> str:
-    return _etag(request, _list_head(request)[1])
+    return _etag(request, list_head(request)[1])
 
 
 def _head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime, str] | None:
@@ -137,7 +136,7 @@ def _detail_etag(request: HttpRequest, advisory_id: str) -> str:
     return _etag(request, head[2] if head is not None else "-")
 
 
-def _options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
+def select_options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
     """<option> elements for a select, every value and label escaped; built with the standard library's escape
     in one join because a catalog of a thousand products through format_html was most of the list page's
     rendering time."""
@@ -157,7 +156,7 @@ def _options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
 )
 def advisory_list(request: HttpRequest) -> HttpResponse:
     """Search, filters, sorting and pagination over published advisories (a fixed number of queries)."""
-    return cached_page(request, _list_head(request)[1], lambda: _render_list(request))
+    return cached_page(request, list_head(request)[1], lambda: _render_list(request))
 
 
 def _render_list(request: HttpRequest) -> HttpResponse:
@@ -177,8 +176,8 @@ def _render_list(request: HttpRequest) -> HttpResponse:
     choices = queries.filter_choices(line=filters.line, product=filters.product)
     lines = [(slug, pick_language(en, zh)) for slug, en, zh in choices.pop("lines")]
     context: dict[str, Any] = {
-        "line_options": _options(lines, filters.line),
-        "product_options": _options(choices.pop("products"), filters.product),
+        "line_options": select_options(lines, filters.line),
+        "product_options": select_options(choices.pop("products"), filters.product),
         "page": page,
         "advisories": page.object_list,
         "filters": filters,
@@ -221,27 +220,3 @@ def _load(advisory_id: str) -> Advisory:
     if advisory is None:  # withdrawn from under us between two queries: as if it never existed
         raise Http404
     return advisory
-
-
-@require_GET
-def affected(request: HttpRequest) -> HttpResponse:
-    """Am I affected? Product + firmware version → the advisories that affect it and the release to install."""
-    return cached_page(request, _list_head(request)[1], lambda: _render_affected(request))
-
-
-def _render_affected(request: HttpRequest) -> HttpResponse:
-    query = AffectedQuery.from_params(request.GET)
-    answer = check_affected(query) if query.ready else None
-    status = 400 if query.errors else 200
-    choices = product_choices(query, answer)
-    context = {
-        "query": query,
-        "answer": answer,
-        "product_options": _options(choices["products"], query.product_slug) if choices["products"] else "",
-        "version_options": _options(
-            [(str(r.public_id), f"{r.version} ({r.variant})" if r.variant else r.version) for r in choices["versions"]],
-            str(answer.release.public_id) if answer is not None and answer.release is not None else "",
-        ),
-        **choices,
-    }
-    return render(request, "advisories/affected.html", context, status=status)
