@@ -28,7 +28,7 @@ def publish_due_advisories() -> list[str]:
 def sync_csaf_provider() -> dict[str, int]:
     """Repair the CSAF provider tree: write what a failed write after a publication left out, remove what is no
     longer public. Cheap when the tree is current (no document is rendered)."""
-    from psirt.advisories.provider import sync_provider
+    from psirt.advisories.csaf.provider import sync_provider
 
     summary = sync_provider()
     return {"checked": summary.checked, "rendered": summary.rendered, "written": len(summary.changes.written)}
@@ -38,7 +38,7 @@ def sync_csaf_provider() -> dict[str, int]:
 def sync_csaf_provider_full() -> dict[str, int]:
     """Render every public advisory and rewrite what differs (daily): catches changes that reach the documents
     without a revision, such as a new organisation name or site address."""
-    from psirt.advisories.provider import sync_provider
+    from psirt.advisories.csaf.provider import sync_provider
 
     summary = sync_provider(full=True)
     return {"checked": summary.checked, "rendered": summary.rendered, "written": len(summary.changes.written)}

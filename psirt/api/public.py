@@ -1,6 +1,6 @@
 """`GET /api/v1/advisories…`: the public advisories as JSON — the list with the filters of /advisories/, one
 advisory with every field its page shows (in both languages), its revision history, its CSAF 2.0 document and the
-CVE JSON 5 records of the CVEs it names (both rendered by `psirt.advisories.documents`, as for the provider tree
+CVE JSON 5 records of the CVEs it names (both rendered by `psirt.advisories.csaf.documents`, as for the provider tree
 and the page's downloads).
 
 Only published and withdrawn advisories exist here (`psirt.advisories.queries`): a draft's ID answers the same
@@ -20,7 +20,8 @@ from django.utils import translation
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
-from psirt.advisories import documents, queries
+from psirt.advisories import queries
+from psirt.advisories.csaf import documents
 from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, Severity
 from psirt.advisories.queries import MAX_QUERY_CHARS, PUBLIC_STATES, SORTS, ListFilters, QueryTooLong
 from psirt.advisories.views.presenters import scores_of

@@ -42,7 +42,7 @@ from psirt.advisories.services.inputs import (
     _require_editor,
     _validate_affected,
 )
-from psirt.advisories.services.publication import _notify, _publish_csaf
+from psirt.advisories.services.publication import announce, publish_csaf
 from psirt.audit.services import record
 from psirt.lib.cvss import score_vector
 from psirt.lib.sequences import next_in_year
@@ -202,10 +202,10 @@ def update_advisory(
             data["revision"] = number
         advisory.save()
         if "revision" in data:
-            _publish_csaf(advisory)
+            publish_csaf(advisory)
         record(action="advisory.updated", actor=actor, request=request, target=advisory, data=data)
         if "revision" in data and notify:
-            _notify(advisory=advisory, revision=data["revision"], actor=actor, request=request)
+            announce(advisory=advisory, revision=data["revision"], actor=actor, request=request)
     return advisory
 
 

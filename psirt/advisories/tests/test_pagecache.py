@@ -290,7 +290,7 @@ def test_an_advisory_page_shows_its_csaf_links_once_the_tree_is_written(
     published: Advisory, settings, tmp_path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     # The tree is written after the publication commits: a page stored in between must not outlive it.
-    from psirt.advisories import provider
+    from psirt.advisories.csaf import provider
 
     settings.PSIRT_VAR_DIR = str(tmp_path)
     monkeypatch.setattr(pagecache, "_shared_store", None)  # the shared store lives under the var dir too

@@ -21,7 +21,8 @@ from django.core.management import CommandError, call_command
 from referencing import Registry, Resource
 
 from psirt.accounts.models import User
-from psirt.advisories import provider, services
+from psirt.advisories import services
+from psirt.advisories.csaf import provider
 from psirt.advisories.exceptions import InvalidCsafDocument
 from psirt.advisories.models import Advisory, AdvisoryState, Revision
 from psirt.advisories.tests.conftest import approve, make_case
@@ -348,7 +349,7 @@ def test_a_failed_write_keeps_the_publication_and_the_sync_repairs_it(
     def disk_full(docs: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(provider, "update_documents", disk_full)
+    monkeypatch.setattr("psirt.advisories.csaf.provider.sync.update_documents", disk_full)
     advisory = _publish(draft, lead, committed)
     assert advisory.state == AdvisoryState.PUBLISHED
     assert "sync_csaf_provider task will repair it" in caplog.text

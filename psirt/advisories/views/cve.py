@@ -1,9 +1,9 @@
 """CVE JSON 5 records of a published advisory as downloads: /advisories/<ID>/cve/<CVE-ID>.json.
 
-What a CNA submits to CVE Services, rendered by `psirt.advisories.documents.cve_records` (the same bridge as the CSAF
-tree and the API). Only published advisories have records here; a draft, an advisory in review, a withdrawn one
-(its CVE would need a REJECTED record, which is the CNA's call) and a CVE the advisory does not name are all 404,
-answered the same way so that the answer says nothing about what exists behind it.
+What a CNA submits to CVE Services, rendered by `psirt.advisories.csaf.documents.cve_records` (the same bridge as
+the CSAF tree and the API). Only published advisories have records here; a draft, an advisory in review, a
+withdrawn one (its CVE would need a REJECTED record, which is the CNA's call) and a CVE the advisory does not name
+are all 404, answered the same way so that the answer says nothing about what exists behind it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from psirt.advisories.documents import DocumentError, advisory_queryset, cve_records
+from psirt.advisories.csaf.documents import DocumentError, advisory_queryset, cve_records
 from psirt.advisories.models import AdvisoryState
 from psirt.lib.http import conditional_response
 

@@ -23,7 +23,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from psirt.advisories.documents import document_base_url
+from psirt.advisories.csaf.documents import document_base_url
 from psirt.advisories.models import PUBLIC_STATES, Advisory, Revision
 from psirt.cases.models import Severity
 from psirt.catalog.models import ProductLine

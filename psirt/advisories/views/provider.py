@@ -19,8 +19,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
-from psirt.advisories import provider
-from psirt.advisories.documents import DocumentError
+from psirt.advisories.csaf import provider
+from psirt.advisories.csaf.documents import DocumentError
 from psirt.advisories.models import PUBLIC_STATES, Advisory
 from psirt.formats.csaf import TRANSLATION_LANG, dumps_csaf
 from psirt.lib.http import conditional

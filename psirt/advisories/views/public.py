@@ -24,7 +24,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET
 
-from psirt.advisories import provider, queries
+from psirt.advisories import queries
+from psirt.advisories.csaf import provider
 from psirt.advisories.models import PUBLIC_STATES, Advisory
 from psirt.advisories.queries import MAX_QUERY_CHARS, ListFilters, QueryTooLong
 from psirt.advisories.views.environmental import FORM_FLAG, redirect_query

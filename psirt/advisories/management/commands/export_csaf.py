@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from psirt.advisories import provider
+from psirt.advisories.csaf import provider
 
 
 class Command(BaseCommand):
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from psirt.advisories.documents import advisory_queryset
+        from psirt.advisories.csaf.documents import advisory_queryset
 
         root = Path(options["directory"])
         if root.exists() and not root.is_dir():

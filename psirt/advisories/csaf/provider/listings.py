@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from psirt.advisories.provider.files import TreeFiles
-from psirt.advisories.provider.layout import (
+from psirt.advisories.csaf.provider.files import TreeFiles
+from psirt.advisories.csaf.provider.layout import (
     CHANGES_NAME,
     CSAF_SCHEMA_URL,
     FEED_NAME,
@@ -23,8 +23,8 @@ from psirt.advisories.provider.layout import (
 )
 from psirt.formats.csaf import CSAF_VERSION
 
-# One logger for the whole tree, named as before the module became a package.
-logger = logging.getLogger("psirt.advisories.provider")
+# One logger for the whole tree.
+logger = logging.getLogger("psirt.advisories.csaf.provider")
 
 # A feed entry line as `ProviderTree.entry_for` writes it (sorted keys: content.src first, updated last).
 _ENTRY_HEAD = re.compile(r'^\{"content":\{"src":"([^"\\]+)","type":"application/json"\},')

@@ -70,5 +70,5 @@ def is_document_path(path: str) -> bool:
 
 def _https(url: str) -> str:
     """CSAF wants https URLs (the ROLIE links, canonical_url); a dev server on http gets its https twin, the same
-    rule psirt.advisories.documents applies to the documents' own URLs."""
+    rule psirt.advisories.csaf.documents applies to the documents' own URLs."""
     return "https://" + url[len("http://") :] if url.startswith("http://") else url

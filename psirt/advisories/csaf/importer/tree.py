@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from psirt.advisories.importer.base import JSON, _line
+from psirt.advisories.csaf.importer.base import JSON, _line
 from psirt.formats import model as fm
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

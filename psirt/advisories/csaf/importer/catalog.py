@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils.text import slugify
 
-from psirt.advisories.importer.base import Refused, _date, _fit
-from psirt.advisories.importer.parse import _Plan
+from psirt.advisories.csaf.importer.base import Refused, _date, _fit
+from psirt.advisories.csaf.importer.parse import _Plan
 from psirt.advisories.models import AffectedProduct
 from psirt.catalog.models import (
     MAX_POSITION,

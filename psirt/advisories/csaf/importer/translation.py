@@ -8,9 +8,10 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
-from psirt.advisories.importer.base import JSON, ImportResult, Refused, _line
-from psirt.advisories.importer.parse import MAX_TITLE, _history, _notes
-from psirt.advisories.importer.write import _serialise_imports, _write_tree_after_commit
+from psirt.advisories.csaf.importer.base import JSON, ImportResult, Refused, _line
+from psirt.advisories.csaf.importer.parse import MAX_TITLE, _history, _notes
+from psirt.advisories.csaf.importer.write import _serialise_imports
+from psirt.advisories.csaf.provider import update_after_commit
 from psirt.advisories.models import Advisory
 from psirt.audit.services import record
 
@@ -70,5 +71,5 @@ def _write_translation(
             data={"advisory": tracking_id, "lang": lang[:20], "fields": changed, "revisions": updated},
         )
         if write_tree:
-            _write_tree_after_commit(advisory)
+            update_after_commit(advisory)
     return ImportResult(source, "updated", tracking_id, (f"translation ({lang[:20]})",))

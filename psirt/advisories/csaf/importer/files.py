@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from psirt.advisories.importer.base import Refused
+from psirt.advisories.csaf.importer.base import Refused
 
 # The largest real CSAF documents (distribution kernels) are tens of MB; beyond this it is not an advisory.
 MAX_BYTES = 64 * 1024 * 1024

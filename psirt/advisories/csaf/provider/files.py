@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from psirt.advisories.provider.layout import (
+from psirt.advisories.csaf.provider.layout import (
     _FILE,
     _LANG,
     _YEAR,

@@ -4,27 +4,50 @@ brings the tree in line with the public advisories."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from psirt.advisories.provider.files import Changes, _locked
-from psirt.advisories.provider.layout import JSON
-from psirt.advisories.provider.listings import Entry
-from psirt.advisories.provider.site_tree import open_tree, publisher_json
-from psirt.advisories.provider.tree import ProviderTree
+from django.db import transaction
+from django.db.models import Max
+
+from psirt.advisories.csaf.documents import DocumentError, advisory_queryset, csaf_documents
+from psirt.advisories.csaf.provider.files import Changes, _locked
+from psirt.advisories.csaf.provider.layout import JSON
+from psirt.advisories.csaf.provider.listings import Entry
+from psirt.advisories.csaf.provider.site_tree import open_tree, publisher_json, update_documents
+from psirt.advisories.csaf.provider.tree import ProviderTree
+from psirt.advisories.models import Advisory
 from psirt.formats.csaf import csaf_filename
 
-# One logger for the whole tree, named as before the module became a package.
-logger = logging.getLogger("psirt.advisories.provider")
+# One logger for the whole tree.
+logger = logging.getLogger("psirt.advisories.csaf.provider")
 
 
 def advisory_documents(advisory: Any) -> list[JSON]:
     """The documents the tree holds for a public advisory: English, then the translation when there is one."""
-    from psirt.advisories.documents import csaf_documents
-
     english, translation = csaf_documents(advisory)
     return [english] if translation is None else [english, translation]
+
+
+def update_after_commit(advisory: Advisory, documents: Sequence[JSON] | None = None) -> None:
+    """Put the advisory's CSAF documents into the tree once the current transaction has committed: `documents`
+    when the caller validated them inside its transaction, else those rendered from the committed advisory. A
+    rolled-back change writes nothing. Best effort: a failed write is logged and left to the periodic
+    `sync_csaf_provider` task, and the committed change stands."""
+    pk, advisory_id = advisory.pk, advisory.advisory_id
+
+    def write() -> None:
+        try:
+            docs = documents if documents is not None else advisory_documents(Advisory.objects.get(pk=pk))
+            update_documents(docs)
+        except Exception:  # never undo a committed change for the tree
+            logger.exception(
+                "CSAF provider tree not updated for %s; the sync_csaf_provider task will repair it", advisory_id
+            )
+
+    transaction.on_commit(write)
 
 
 @dataclass
@@ -40,10 +63,6 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
     public, regenerate the listings. The quick check (default) renders only advisories whose tree entry is missing
     or has another current_release_date; `full` renders every one and compares bytes (catches edits that change a
     document without a revision, e.g. the organisation's name)."""
-    from django.db.models import Max
-
-    from psirt.advisories.documents import DocumentError, advisory_queryset
-
     summary = SyncSummary()
     tree = open_tree(root)
     with _locked(tree.root):

@@ -10,11 +10,11 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError
 from django.http import HttpRequest
 
-from psirt.advisories.importer.base import ImportResult, Refused
-from psirt.advisories.importer.files import MAX_BYTES, _unstorable, iter_files, read_document
-from psirt.advisories.importer.parse import parse
-from psirt.advisories.importer.translation import _is_translation, _write_translation
-from psirt.advisories.importer.write import _write, sync_tree
+from psirt.advisories.csaf.importer.base import ImportResult, Refused
+from psirt.advisories.csaf.importer.files import MAX_BYTES, _unstorable, iter_files, read_document
+from psirt.advisories.csaf.importer.parse import parse
+from psirt.advisories.csaf.importer.translation import _is_translation, _write_translation
+from psirt.advisories.csaf.importer.write import _write, sync_tree
 from psirt.formats.csaf_validate import validate_csaf
 
 

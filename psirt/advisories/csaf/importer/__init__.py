@@ -2,11 +2,12 @@
 pages over (`psirt import-csaf FILE_OR_DIR…`).
 
 What is kept, and where:
-* The whole document is stored on the advisory (`Advisory.source_csaf`). `imported_document` says when psirt
-  should serve it as the advisory's CSAF: until the advisory is revised or withdrawn in psirt, and only when its
-  publisher is this organization (a trusted provider's documents name the provider's publisher). A foreign
-  document can say more than our rows hold (several vulnerabilities with their own scores, branch categories we do
-  not model, notes of other kinds, other ID systems); nothing of it is lost.
+* The whole document is stored on the advisory (`Advisory.source_csaf`).
+  `psirt.advisories.csaf.documents.imported_document` says when psirt should serve it as the advisory's CSAF: until
+  the advisory is revised or withdrawn in psirt, and only when its publisher is this organization (a trusted
+  provider's documents name the provider's publisher). A foreign document can say more than our rows hold (several
+  vulnerabilities with their own scores, branch categories we do not model, notes of other kinds, other ID systems);
+  nothing of it is lost.
 * The rows hold what psirt shows and searches: title, the summary / description / impact / workaround notes (the
   vulnerabilities' descriptions when the document has none), the highest CVSS v3.x score of the vulnerabilities
   (v3.0 vectors are read as v3.1: same metrics), the highest CVSS v4.0 vector found in a vulnerability note (where
@@ -50,13 +51,12 @@ The package, by concern: `files` (reading and checking what is named), `tree` (t
 (the stored original), `write` (one advisory in one transaction), `translation`, and `core` (the entry points).
 """
 
-from psirt.advisories.importer.base import JSON, ImportResult, Outcome, Refused, shown
-from psirt.advisories.importer.catalog import POSITION_STEP
-from psirt.advisories.importer.core import import_csaf, import_paths
-from psirt.advisories.importer.files import MAX_BYTES, MAX_FILES, iter_files, read_document
-from psirt.advisories.importer.parse import IMPORTABLE, MAX_ID, MAX_LIST, MAX_SUMMARY, MAX_TITLE, parse
-from psirt.advisories.importer.stored import imported_document
-from psirt.advisories.importer.write import logger, sync_tree
+from psirt.advisories.csaf.importer.base import JSON, ImportResult, Outcome, Refused, shown
+from psirt.advisories.csaf.importer.catalog import POSITION_STEP
+from psirt.advisories.csaf.importer.core import import_csaf, import_paths
+from psirt.advisories.csaf.importer.files import MAX_BYTES, MAX_FILES, iter_files, read_document
+from psirt.advisories.csaf.importer.parse import IMPORTABLE, MAX_ID, MAX_LIST, MAX_SUMMARY, MAX_TITLE, parse
+from psirt.advisories.csaf.importer.write import logger, sync_tree
 
 __all__ = [
     "IMPORTABLE",
@@ -73,7 +73,6 @@ __all__ = [
     "Refused",
     "import_csaf",
     "import_paths",
-    "imported_document",
     "iter_files",
     "logger",
     "parse",

@@ -11,15 +11,16 @@ from pathlib import Path
 
 from django.conf import settings
 
-from psirt.advisories.provider.files import Changes, _locked
-from psirt.advisories.provider.layout import _YEAR, JSON, TLP_FOLDER, ProviderError, document_path
-from psirt.advisories.provider.listings import Entry
-from psirt.advisories.provider.tree import ProviderTree
+from psirt.advisories.csaf import documents
+from psirt.advisories.csaf.provider.files import Changes, _locked
+from psirt.advisories.csaf.provider.layout import _YEAR, JSON, TLP_FOLDER, ProviderError, document_path
+from psirt.advisories.csaf.provider.listings import Entry
+from psirt.advisories.csaf.provider.tree import ProviderTree
 from psirt.formats.csaf import csaf_filename
 from psirt.lib.signing import SigningKey, SigningUnavailable, signing_key
 
-# One logger for the whole tree, named as before the module became a package.
-logger = logging.getLogger("psirt.advisories.provider")
+# One logger for the whole tree.
+logger = logging.getLogger("psirt.advisories.csaf.provider")
 
 
 def provider_root() -> Path:
@@ -27,9 +28,7 @@ def provider_root() -> Path:
 
 
 def base_url() -> str:
-    from psirt.advisories.documents import document_base_url
-
-    return document_base_url()
+    return documents.document_base_url()
 
 
 def current_key() -> SigningKey | None:
@@ -41,11 +40,9 @@ def current_key() -> SigningKey | None:
 
 
 def publisher_json() -> JSON:
-    """The publisher object of the documents (psirt.advisories.documents.publisher), for provider-metadata.json:
+    """The publisher object of the documents (psirt.advisories.csaf.documents.publisher), for provider-metadata.json:
     requirement 7 asks that the two match."""
-    from psirt.advisories.documents import publisher
-
-    p = publisher()
+    p = documents.publisher()
     out: JSON = {"category": "vendor", "name": p.name, "namespace": p.namespace}
     if p.contact_details:
         out["contact_details"] = p.contact_details

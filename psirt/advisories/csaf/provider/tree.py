@@ -7,8 +7,8 @@ import contextlib
 import json
 from typing import Any
 
-from psirt.advisories.provider.layout import HASHES, JSON, KEY_FOLDER, METADATA_NAME, TLP_LABEL, document_path
-from psirt.advisories.provider.listings import Entry, TreeListings, _now
+from psirt.advisories.csaf.provider.layout import HASHES, JSON, KEY_FOLDER, METADATA_NAME, TLP_LABEL, document_path
+from psirt.advisories.csaf.provider.listings import Entry, TreeListings, _now
 from psirt.formats.csaf import dumps_csaf
 
 

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from psirt.advisories.models import PUBLIC_STATES, Advisory, AffectedProduct
+from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState, AffectedProduct
 from psirt.catalog.models import FirmwareRelease
 from psirt.formats import model as fm
 from psirt.formats.csaf import csaf_document_url, csaf_translation_url, render_csaf, render_csaf_translation
@@ -357,8 +357,6 @@ def csaf_documents(advisory: Advisory) -> tuple[dict[str, Any], dict[str, Any] |
 
     An advisory imported from a CSAF document of this publisher and not revised in psirt since is served as it was
     imported (psirt's rows hold less than a foreign document may say); everything else is rendered from the rows."""
-    from psirt.advisories.importer import imported_document
-
     if (original := imported_document(advisory)) is not None:
         return original, None
     doc = to_model(advisory)
@@ -390,3 +388,31 @@ def cve_records(advisory: Advisory) -> dict[str, dict[str, Any]]:
         for vuln in doc.vulnerabilities
         if vuln.cve
     }
+
+
+def revision_count(doc: dict[str, Any]) -> int:
+    return len(doc["document"]["tracking"]["revision_history"])
+
+
+def changed_since_import(advisory: Advisory) -> bool:
+    """Whether an imported advisory was revised or withdrawn in psirt after its last import."""
+    source = advisory.source_csaf
+    if not isinstance(source, dict) or advisory.state != AdvisoryState.PUBLISHED:
+        return True
+    return len(advisory.revisions.all()) != revision_count(source)
+
+
+def imported_document(advisory: Advisory) -> dict[str, Any] | None:
+    """The stored original CSAF document when psirt should serve it as the advisory's CSAF: the advisory was
+    imported, has not been revised in psirt since (its revisions are exactly the document's) and the document's
+    publisher is this organization as psirt writes it (a trusted provider's documents and provider-metadata name the
+    same publisher, CSAF requirement 7). None otherwise: then psirt renders the document from its rows, as for its
+    own advisories. Uses the prefetched revisions when there are (`advisory_queryset`)."""
+    source = advisory.source_csaf
+    if not isinstance(source, dict) or changed_since_import(advisory):
+        return None
+    ours = publisher()
+    theirs = source["document"]["publisher"]
+    if (theirs.get("name"), theirs.get("namespace")) != (ours.name, ours.namespace):
+        return None
+    return source

@@ -46,8 +46,8 @@ provider-metadata.json), `site_tree` (the site's tree: update, export, find), `s
 database). Import from this package: its names are the public interface.
 """
 
-from psirt.advisories.provider.files import Changes
-from psirt.advisories.provider.layout import (
+from psirt.advisories.csaf.provider.files import Changes
+from psirt.advisories.csaf.provider.layout import (
     CHANGES_NAME,
     COMPANIONS,
     CSAF_SCHEMA_URL,
@@ -65,8 +65,8 @@ from psirt.advisories.provider.layout import (
     document_path,
     is_document_path,
 )
-from psirt.advisories.provider.listings import Entry
-from psirt.advisories.provider.site_tree import (
+from psirt.advisories.csaf.provider.listings import Entry
+from psirt.advisories.csaf.provider.site_tree import (
     ExportSummary,
     base_url,
     current_key,
@@ -77,8 +77,8 @@ from psirt.advisories.provider.site_tree import (
     publisher_json,
     update_documents,
 )
-from psirt.advisories.provider.sync import SyncSummary, advisory_documents, sync_provider
-from psirt.advisories.provider.tree import ProviderTree
+from psirt.advisories.csaf.provider.sync import SyncSummary, advisory_documents, sync_provider, update_after_commit
+from psirt.advisories.csaf.provider.tree import ProviderTree
 
 __all__ = [
     "CHANGES_NAME",
@@ -111,5 +111,6 @@ __all__ = [
     "provider_root",
     "publisher_json",
     "sync_provider",
+    "update_after_commit",
     "update_documents",
 ]

@@ -10,8 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from psirt.advisories.importer.base import _CONTROL, JSON, Refused, _date, _fit, _line, _text
-from psirt.advisories.importer.tree import _Target, _Tree
+from psirt.advisories.csaf.importer.base import _CONTROL, JSON, Refused, _date, _fit, _line, _text
+from psirt.advisories.csaf.importer.tree import _Target, _Tree
 from psirt.advisories.models import Advisory
 from psirt.formats._text import LABELS
 from psirt.lib.cvss import CvssError, score_vector, severity_for
@@ -181,7 +181,7 @@ def _references(doc: JSON, vulns: list[JSON]) -> str:
 
 
 def parse(doc: JSON) -> _Plan:
-    """What psirt keeps of a valid CSAF document (see the docstring of `psirt.advisories.importer`). Raises Refused
+    """What psirt keeps of a valid CSAF document (see the docstring of `psirt.advisories.csaf.importer`). Raises Refused
     for a document that is valid CSAF but cannot become a psirt advisory."""
     document = doc["document"]
     category = str(document.get("category", ""))

@@ -10,16 +10,18 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
-from psirt.advisories.importer.base import JSON, ImportResult, Outcome, Refused
-from psirt.advisories.importer.catalog import _affected_rows, _catalog
-from psirt.advisories.importer.parse import _Plan
-from psirt.advisories.importer.stored import _changed_in_psirt, _is_newer
+from psirt.advisories.csaf.documents import changed_since_import
+from psirt.advisories.csaf.importer.base import JSON, ImportResult, Outcome, Refused
+from psirt.advisories.csaf.importer.catalog import _affected_rows, _catalog
+from psirt.advisories.csaf.importer.parse import _Plan
+from psirt.advisories.csaf.importer.stored import is_newer
+from psirt.advisories.csaf.provider import sync_provider, update_after_commit
 from psirt.advisories.models import Advisory, AdvisorySequence, AdvisoryState, AffectedProduct, Revision
 from psirt.audit.services import record
 from psirt.lib.sequences import next_in_year
 
-# The logger keeps the name it had before the importer became a package, so log configuration still matches it.
-logger = logging.getLogger("psirt.advisories.importer")
+# One logger for the whole importer.
+logger = logging.getLogger("psirt.advisories.csaf.importer")
 
 _OWN_ID = re.compile(r"^(?P<prefix>[A-Za-z0-9]+)-SA-(?P<year>\d{4})-(?P<number>\d{3,9})$")
 
@@ -45,26 +47,8 @@ def _reserve_number(tracking_id: str, year: int) -> tuple[int, int]:
     return year, next_in_year(AdvisorySequence, year)
 
 
-def _write_tree_after_commit(advisory: Advisory) -> None:
-    """Once the import has committed, put the advisory's documents into the CSAF provider tree, as a publication
-    does (psirt.advisories.services). Best effort: a failure is logged and the periodic sync repairs the tree."""
-    pk, advisory_id = advisory.pk, advisory.advisory_id
-
-    def write() -> None:
-        from psirt.advisories.provider import advisory_documents, update_documents
-
-        try:
-            update_documents(advisory_documents(Advisory.objects.get(pk=pk)))
-        except Exception as exc:  # never undo a committed import for the tree
-            logger.warning("CSAF tree not updated for imported %s: %s", advisory_id, type(exc).__name__)
-
-    transaction.on_commit(write)
-
-
 def sync_tree() -> None:
     """After a batch of imports: one pass over the provider tree instead of one listing rewrite per document."""
-    from psirt.advisories.provider import sync_provider
-
     try:
         summary = sync_provider()
     except Exception as exc:  # the imports stand; the periodic sync repairs the tree
@@ -96,9 +80,9 @@ def _write(
                 raise Refused(f"{plan.tracking_id} is an advisory written in psirt; an import does not overwrite it")
             if existing.source_csaf == document:
                 return ImportResult(source, "unchanged", plan.tracking_id)
-            if _changed_in_psirt(existing):
+            if changed_since_import(existing):
                 raise Refused(f"{plan.tracking_id} has been revised (or withdrawn) in psirt since its import")
-            if not _is_newer(document, existing.source_csaf):
+            if not is_newer(document, existing.source_csaf):
                 version = existing.source_csaf["document"]["tracking"].get("version")
                 raise Refused(
                     f"version {plan.version} is not newer than the imported version {version} "
@@ -148,7 +132,7 @@ def _write(
             },
         )
         if write_tree:
-            _write_tree_after_commit(advisory)
+            update_after_commit(advisory)
     messages = [f"version {plan.version}", f"{added} revisions added", f"{len(rows)} affected products"]
     messages += [f"not kept in the fields (still in the stored document): {d}" for d in plan.dropped]
     return ImportResult(source, outcome, plan.tracking_id, tuple(messages))
