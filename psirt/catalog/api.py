@@ -15,11 +15,19 @@ from django.utils import timezone
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
-from psirt.api.caching import public_json
-from psirt.api.errors import Problem, problem_json
-from psirt.api.public import MAX_LIMIT, Links, PageLinks, api_url, html_links, page_links
 from psirt.catalog import queries
 from psirt.catalog.models import Product, ProductLine
+from psirt.lib.api import (
+    MAX_LIMIT,
+    Links,
+    PageLinks,
+    Problem,
+    api_url,
+    html_links,
+    page_links,
+    problem_json,
+    public_json,
+)
 
 router = Router(tags=["catalog"])
 

@@ -4,7 +4,10 @@ CVE JSON 5 records of the CVEs it names (both rendered by `psirt.advisories.csaf
 and the page's downloads).
 
 Only published and withdrawn advisories exist here (`psirt.advisories.queries`): a draft's ID answers the same
-404 as an ID that was never given out. Answers carry an ETag (304 on If-None-Match) and Last-Modified."""
+404 as an ID that was never given out. Answers carry an ETag (304 on If-None-Match) and Last-Modified.
+
+Also `GET /api/v1/affected?product=<slug>&version=<v>`, the JSON twin of the public "Am I affected?" page, and
+`GET /api/v1/cvss?vector=…`, the public CVSS calculator (no account needed, nothing stored)."""
 
 from __future__ import annotations
 
@@ -12,52 +15,48 @@ import datetime as dt
 import logging
 import re
 from typing import Any, Literal
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
-from django.utils import translation
-from ninja import Path, Query, Router, Schema
+from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
 from psirt.advisories import queries
 from psirt.advisories.csaf import documents
 from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, Severity
-from psirt.advisories.queries import MAX_QUERY_CHARS, PUBLIC_STATES, SORTS, ListFilters, QueryTooLong
+from psirt.advisories.queries import (
+    MAX_QUERY_CHARS,
+    MAX_VERSION_CHARS,
+    PUBLIC_STATES,
+    SORTS,
+    AffectedQuery,
+    ListFilters,
+    QueryTooLong,
+    check_affected,
+)
 from psirt.advisories.views.presenters import scores_of
-from psirt.api.caching import public_json
-from psirt.api.errors import Problem, problem_json
+from psirt.lib.api import (
+    MAX_LIMIT,
+    Links,
+    PageLinks,
+    Problem,
+    api_url,
+    html_links,
+    page_links,
+    problem_json,
+    public_json,
+)
+from psirt.lib.cvss import MAX_VECTOR_LENGTH, CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.http import absolute_url
 
-router = Router(tags=["advisories"])
+router = Router(tags=["advisories"])  # /v1/advisories
+affected_router = Router(tags=["advisories"])  # /v1/affected
+cvss_router = Router(tags=["cvss"])  # /v1/cvss: the calculator, scoring what it is given and storing nothing
 logger = logging.getLogger(__name__)
 
-MAX_LIMIT = 100
 NOT_FOUND = "No published advisory has this ID."
 MAX_ADVISORY_ID = 40  # Advisory.advisory_id's length
 CVE_ID = re.compile(r"^CVE-[0-9]{4}-[0-9]{4,19}\Z")
-
-
-# --- links --------------------------------------------------------------------------------------------------
-
-
-class PageLinks(Schema):
-    en: str = Field(description="The page in English")
-    zh_hans: str = Field(alias="zh-Hans", description="The page in Simplified Chinese")
-
-
-def html_links(view: str, *args: str) -> dict[str, str]:
-    """The public page in both languages (the API itself speaks no language, so both are given)."""
-    links = {}
-    for key, language in (("en", "en"), ("zh-Hans", "zh-hans")):
-        with translation.override(language):
-            links[key] = absolute_url(reverse(view, args=args))
-    return links
-
-
-def api_url(name: str, *args: str) -> str:
-    return absolute_url(reverse(f"api:{name}", args=args))
 
 
 # --- schemas ------------------------------------------------------------------------------------------------
@@ -84,12 +83,6 @@ class AdvisorySummary(Schema):
     products: list[ProductRef]
     url: str = Field(description="This advisory in the API")
     html_url: PageLinks
-
-
-class Links(Schema):
-    self: str
-    next: str | None = Field(description="The next page; null on the last one")
-    prev: str | None = Field(description="The previous page; null on the first one")
 
 
 class AdvisoryPage(Schema):
@@ -226,23 +219,6 @@ def _summary(advisory: Advisory) -> dict[str, Any]:
         "products": [_product_ref(row.product, row.variant) for row in advisory.affected.all()],
         "url": api_url("advisory", advisory.advisory_id),
         "html_url": html_links("advisories:detail", advisory.advisory_id),
-    }
-
-
-def page_links(name: str, params: dict[str, Any], *, offset: int, limit: int, count: int) -> dict[str, str | None]:
-    """self/next/prev links of a paged list operation (`name` its url_name), keeping the caller's filters."""
-
-    def url(at: int) -> str:
-        query = {k: v for k, v in params.items() if v not in ("", None) and k != "offset"}
-        if at:
-            query["offset"] = at
-        return api_url(name) + ("?" + urlencode(query) if query else "")
-
-    after = offset + limit
-    return {
-        "self": url(offset),
-        "next": url(after) if after < count else None,
-        "prev": url(max(0, offset - limit)) if offset > 0 else None,
     }
 
 
@@ -480,3 +456,147 @@ def advisory_cve(request: HttpRequest, advisory_id: str = AdvisoryID, cve_id: st
     if record is None:
         return problem_json(404, "This advisory has no CVE record for this CVE yet.")
     return public_json(request, None, record, last_modified=advisory.updated_at)
+
+
+# --- am I affected? -----------------------------------------------------------------------------------------
+
+
+class AffectedIn(Schema):
+    # No max_length here: an over-long value gets the same 400 Problem as any other bad one.
+    product: str = Field("", description="The product's slug, as in /updates/<slug>/", examples=["ip-camera-x5"])
+    version: str = Field("", description=f"The firmware version (at most {MAX_VERSION_CHARS} characters)")
+
+
+class ReleaseOut(Schema):
+    version: str
+    variant: str
+    download_url: str
+
+
+class AdvisoryHit(Schema):
+    id: str = Field(description="Advisory ID, e.g. VT-SA-2026-004")
+    title: str
+    severity: str = Field(description="Critical, High, Medium, Low, None, or empty when not rated")
+    exploitation: str = Field(description="none, poc or active")
+    url: str
+    fixed_in: ReleaseOut | None = Field(description="The release that fixes it; null when there is no fix yet")
+
+
+class AffectedOut(Schema):
+    product: str
+    version: str
+    known_version: bool = Field(description="Whether the version is a release in the catalog")
+    affected: bool | None = Field(description="null when the version is unknown: we cannot tell")
+    advisories: list[AdvisoryHit]
+    update_to: ReleaseOut | None = Field(description="The lowest release that fixes every listed advisory")
+    nearest_known: list[ReleaseOut] = Field(description="For an unknown version: the nearest known releases")
+    message: str
+
+
+def _release(release: Any) -> dict[str, str] | None:
+    if release is None:
+        return None
+    return {"version": release.version, "variant": release.variant, "download_url": release.download_url}
+
+
+@affected_router.get(
+    "",
+    response={200: AffectedOut, 400: Problem, 404: Problem},
+    auth=None,
+    summary="Am I affected?",
+    operation_id="affected",
+)
+def affected(request: HttpRequest, params: Query[AffectedIn]) -> Status:
+    """The published advisories that affect a firmware version of a product, and the release to update to."""
+    query = AffectedQuery.from_params({"product": params.product, "version": params.version})
+    if not params.product and "product" not in query.errors:
+        query.errors["product"] = "Give the product's slug: ?product=<slug>."
+    if not params.version and "version" not in query.errors:
+        query.errors["version"] = "Give the firmware version: &version=<version>."
+    if query.errors:
+        errors = {name: [message] for name, message in query.errors.items()}
+        return Status(400, {"detail": "Bad query: see `errors`.", "errors": errors})
+    answer = check_affected(query)
+    if answer.product is None:
+        return Status(404, {"detail": "No public product has this slug.", "errors": {}})
+    if not answer.known:
+        message = (
+            f"Version {answer.version!r} is not in our catalog for {answer.product.name}: we cannot tell whether "
+            "it is affected."
+        )
+    elif answer.hits:
+        message = f"Affected by {len(answer.hits)} published advisories."
+    else:
+        message = "No published advisory affects this version."
+    body = {
+        "product": answer.product.slug,
+        "version": answer.version,
+        "known_version": answer.known,
+        "affected": bool(answer.hits) if answer.known else None,
+        "advisories": [
+            {
+                "id": h.advisory.advisory_id,
+                "title": h.advisory.title_en,
+                "severity": h.advisory.severity,
+                "exploitation": h.advisory.exploitation,
+                "url": absolute_url(h.advisory.get_absolute_url()),
+                "fixed_in": _release(h.fixed),
+            }
+            for h in answer.hits
+        ],
+        "update_to": _release(answer.update_to),
+        "nearest_known": [r for r in (_release(answer.older), _release(answer.newer)) if r],
+        "message": message,
+    }
+    return Status(200, body)
+
+
+# --- CVSS calculator ---------------------------------------------------------------------------------------
+
+
+class CvssIn(Schema):
+    # No max_length here: an over-long vector gets the same 400 {"detail", "errors", "metric"} as any other bad one
+    # (score_vector refuses it before parsing), not the framework's generic 422.
+    vector: str = Field(
+        "",
+        description=f"A CVSS v3.1 or v4.0 vector (at most {MAX_VECTOR_LENGTH} characters).",
+        examples=["CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"],
+    )
+
+
+class Cvss31Out(Schema):
+    version: str = Field(description='"3.1"')
+    base: float = Field(description="Base score")
+    temporal: float = Field(description="Temporal score (equals the base score without temporal metrics)")
+    environmental: float = Field(description="Environmental score")
+    severity: str = Field(description="None, Low, Medium, High or Critical, for the environmental score")
+    vector: str = Field(description="The vector normalised: FIRST's metric order, Not Defined values left out")
+
+
+class Cvss40Out(Schema):
+    version: str = Field(description='"4.0"')
+    base: float = Field(description="CVSS-B: the base metrics alone")
+    threat: float = Field(description="CVSS-BT: base and threat metrics")
+    environmental: float = Field(description="CVSS-BTE: the whole vector")
+    severity: str = Field(description="None, Low, Medium, High or Critical, for CVSS-BTE")
+    vector: str = Field(description="The vector normalised: FIRST's metric order, Not Defined values left out")
+
+
+class CvssProblem(Problem):
+    metric: str | None = Field(description='The offending metric ("CVSS" for the prefix), null when none')
+
+
+@cvss_router.get(
+    "",
+    response={200: Cvss31Out | Cvss40Out, 400: CvssProblem},
+    auth=None,
+    summary="Score a CVSS vector",
+    operation_id="cvss_score",
+)
+def cvss_score(request: HttpRequest, params: Query[CvssIn]) -> Status:
+    """Scores and severity of a CVSS v3.1 or v4.0 vector, or 400 naming the offending metric."""
+    try:
+        result = score_vector(params.vector)
+    except CvssError as exc:
+        return Status(400, {"detail": exc.message, "errors": {"vector": [exc.message]}, "metric": exc.metric})
+    return Status(200, result.as_dict())
