@@ -12,12 +12,12 @@ from typing import Any, Literal
 Outcome = Literal["imported", "updated", "unchanged", "refused"]
 JSON = dict[str, Any]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def shown(text: str) -> str:
     """`text` safe for a terminal or a log line: file names and document content never drive the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,16 @@ class Refused(Exception):
         self.messages = tuple(messages)
 
 
-def _text(value: Any) -> str:
+def plain_text(value: Any) -> str:
     return str(value or "").replace("\r\n", "\n").replace("\x00", "").strip()
 
 
-def _line(value: Any, limit: int) -> str:
+def one_line(value: Any, limit: int) -> str:
     text = " ".join(str(value or "").replace("\x00", "").split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _fit(text: str, limit: int) -> str:
+def fit_length(text: str, limit: int) -> str:
     """`text` within a column's length, still unique: a cut text ends with a hash of the whole."""
     if len(text) <= limit:
         return text
@@ -64,7 +64,7 @@ def _fit(text: str, limit: int) -> str:
     return f"{text[: limit - 9]}~{digest}"
 
 
-def _date(value: Any, what: str) -> datetime:
+def parse_date(value: Any, what: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.utils.text import slugify
 
-from psirt.advisories.csaf.importer.base import Refused, _date, _fit
-from psirt.advisories.csaf.importer.parse import _Plan
+from psirt.advisories.csaf.importer.base import Refused, fit_length, parse_date
+from psirt.advisories.csaf.importer.parse import ImportPlan
 from psirt.advisories.models import AffectedProduct
 from psirt.catalog.models import (
     MAX_POSITION,
@@ -41,7 +41,7 @@ def _unique_slug(model: Any, base: str, *, hint: str = "") -> str:
     raise Refused("cannot find a free slug for a product")
 
 
-def _catalog(plan: _Plan) -> dict[tuple[str, str], tuple[Product, dict[tuple[str, str], FirmwareRelease]]]:
+def catalog_for(plan: ImportPlan) -> dict[tuple[str, str], tuple[Product, dict[tuple[str, str], FirmwareRelease]]]:
     """Product lines, products and releases of the document (created when missing), in the tree's order."""
     out = {}
     lines: dict[str, ProductLine] = {}
@@ -61,8 +61,8 @@ def _catalog(plan: _Plan) -> dict[tuple[str, str], tuple[Product, dict[tuple[str
                 line=line,
                 slug=_unique_slug(Product, slugify(product_name), hint=pp.slug_hint),
                 name=product_name,
-                model_numbers=_fit(", ".join(pp.model_numbers), 500),
-                hardware_revisions=_fit(", ".join(pp.hardware), 200),
+                model_numbers=fit_length(", ".join(pp.model_numbers), 500),
+                hardware_revisions=fit_length(", ".join(pp.hardware), 200),
             )
         else:
             changed = False
@@ -70,7 +70,7 @@ def _catalog(plan: _Plan) -> dict[tuple[str, str], tuple[Product, dict[tuple[str
                 have = [v.strip() for v in getattr(product, attr).split(",") if v.strip()]
                 merged = have + [v for v in values if v not in have]
                 if merged != have:
-                    setattr(product, attr, _fit(", ".join(merged), 500 if attr == "model_numbers" else 200))
+                    setattr(product, attr, fit_length(", ".join(merged), 500 if attr == "model_numbers" else 200))
                     changed = True
             if changed:
                 product.save()
@@ -110,7 +110,7 @@ def _release(
 ) -> FirmwareRelease:
     """The release `version` of `product` named by a range bound, created when missing: just before `below` (the
     range's upper bound) when there is room between it and the release before it, else after every release."""
-    key = (variant, _fit(version, 100))
+    key = (variant, fit_length(version, 100))
     found = releases.get(key)
     if found is not None:
         return found
@@ -161,7 +161,7 @@ def _fill_release(release: FirmwareRelease, url: str, date: str) -> None:
             changed.append("download_url")
     if date and release.release_date is None:
         try:
-            day = _date(date, "remediation date").date()
+            day = parse_date(date, "remediation date").date()
             validate_release_date(day)
         except (Refused, ValidationError):
             pass
@@ -172,8 +172,8 @@ def _fill_release(release: FirmwareRelease, url: str, date: str) -> None:
         release.save(update_fields=changed)
 
 
-def _affected_rows(
-    plan: _Plan, catalog: dict[tuple[str, str], tuple[Product, dict[tuple[str, str], FirmwareRelease]]]
+def affected_rows_for(
+    plan: ImportPlan, catalog: dict[tuple[str, str], tuple[Product, dict[tuple[str, str], FirmwareRelease]]]
 ) -> list[AffectedProduct]:
     rows = []
     for (line_name, product_name, variant), status in plan.statuses.items():

@@ -11,10 +11,10 @@ from django.db import DatabaseError, IntegrityError
 from django.http import HttpRequest
 
 from psirt.advisories.csaf.importer.base import ImportResult, Refused
-from psirt.advisories.csaf.importer.files import MAX_BYTES, _unstorable, iter_files, read_document
+from psirt.advisories.csaf.importer.files import MAX_BYTES, iter_files, read_document, unstorable_reason
 from psirt.advisories.csaf.importer.parse import parse
-from psirt.advisories.csaf.importer.translation import _is_translation, _write_translation
-from psirt.advisories.csaf.importer.write import _write, sync_tree
+from psirt.advisories.csaf.importer.translation import is_translation, write_translation
+from psirt.advisories.csaf.importer.write import sync_tree, write_plan
 from psirt.formats.csaf_validate import validate_csaf
 
 
@@ -60,7 +60,7 @@ def import_csaf(
     advisory: "updated" with its new revisions. With `write_tree`, the CSAF provider tree gets the advisory's
     documents after the commit (a batch passes False and calls `sync_tree` once)."""
     name = source or "document"
-    if (where := _unstorable(document)) is not None:
+    if (where := unstorable_reason(document)) is not None:
         return ImportResult(
             name,
             "refused",
@@ -72,10 +72,10 @@ def import_csaf(
         more = (f"… and {len(problems) - 20} more problems",) if len(problems) > 20 else ()
         return ImportResult(name, "refused", messages=("invalid CSAF 2.0", *shown_problems, *more))
     try:
-        if _is_translation(document):
-            return _write_translation(document, actor=actor, request=request, source=name, write_tree=write_tree)
+        if is_translation(document):
+            return write_translation(document, actor=actor, request=request, source=name, write_tree=write_tree)
         plan = parse(document)
-        return _write(plan, document, actor=actor, request=request, source=name, write_tree=write_tree)
+        return write_plan(plan, document, actor=actor, request=request, source=name, write_tree=write_tree)
     except Refused as exc:
         return ImportResult(name, "refused", messages=exc.messages)
     except IntegrityError:  # e.g. the same tracking ID imported by two processes at once; rolled back

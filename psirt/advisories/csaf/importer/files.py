@@ -65,7 +65,7 @@ def _no_constant(name: str) -> Any:
     raise _NotJson(f"{name} is not a JSON number")
 
 
-def _unstorable(value: Any, path: str = "", depth: int = 0) -> str | None:
+def unstorable_reason(value: Any, path: str = "", depth: int = 0) -> str | None:
     """The JSON path of the first value no database column can store as given: a NUL character or a lone surrogate
     in a string (PostgreSQL's text and jsonb refuse them, UTF-8 cannot encode a surrogate), a NaN or infinite number.
     The stored document must be the original, so such a document is refused rather than silently changed."""
@@ -79,12 +79,14 @@ def _unstorable(value: Any, path: str = "", depth: int = 0) -> str | None:
         return None if value == value and value not in (float("inf"), float("-inf")) else (path or "/")
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _unstorable(key, f"{path}/{key}", depth + 1) or _unstorable(item, f"{path}/{key}", depth + 1)
+            found = unstorable_reason(key, f"{path}/{key}", depth + 1) or unstorable_reason(
+                item, f"{path}/{key}", depth + 1
+            )
             if found:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            if found := _unstorable(item, f"{path}/{index}", depth + 1):
+            if found := unstorable_reason(item, f"{path}/{index}", depth + 1):
                 return found
     return None
 

@@ -10,8 +10,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from psirt.advisories.csaf.importer.base import _CONTROL, JSON, Refused, _date, _fit, _line, _text
-from psirt.advisories.csaf.importer.tree import _Target, _Tree
+from psirt.advisories.csaf.importer.base import (
+    CONTROL_CHARS,
+    JSON,
+    Refused,
+    fit_length,
+    one_line,
+    parse_date,
+    plain_text,
+)
+from psirt.advisories.csaf.importer.tree import ProductTree, TreeTarget
 from psirt.advisories.models import Advisory
 from psirt.formats._text import LABELS
 from psirt.lib.cvss import CvssError, score_vector, severity_for
@@ -50,7 +58,7 @@ class _ProductPlan:
 
 
 @dataclass
-class _Plan:
+class ImportPlan:
     tracking_id: str
     version: str
     fields: dict[str, Any]
@@ -65,10 +73,10 @@ class _Plan:
     dropped: list[str]
 
 
-def _history(tracking: JSON) -> list[tuple[datetime, str, str]]:
+def parse_history(tracking: JSON) -> list[tuple[datetime, str, str]]:
     """(date, number, summary) of each revision, in psirt's order: by date, then number (what test 6.1.14 checks)."""
     entries = [
-        (_date(r["date"], "a revision date"), str(r["number"]), _line(r.get("summary"), MAX_SUMMARY))
+        (parse_date(r["date"], "a revision date"), str(r["number"]), one_line(r.get("summary"), MAX_SUMMARY))
         for r in tracking["revision_history"]
     ]
     return sorted(entries, key=lambda r: (r[0], tuple(int(p) for p in re.findall(r"\d+", r[1]))))
@@ -83,7 +91,7 @@ def _exploitation(threats: Any) -> str:
     for threat in threats or []:
         if threat.get("category") != "exploit_status":
             continue
-        details = _text(threat.get("details"))
+        details = plain_text(threat.get("details"))
         lowered = details.lower()
         if details in _label_values("exploit_active") or "actively exploited" in lowered or "in the wild" in lowered:
             status = "active"
@@ -124,16 +132,16 @@ def _credit(ack: JSON) -> str:
     if str(ack.get("organization") or "").strip():
         parts.append(str(ack["organization"]).strip())
     if not parts and ack.get("summary"):
-        parts.append(_line(ack["summary"], 300))
-    return _line(", ".join(parts), 300)
+        parts.append(one_line(ack["summary"], 300))
+    return one_line(", ".join(parts), 300)
 
 
-def _notes(notes: Any) -> dict[str, str]:
+def parse_notes(notes: Any) -> dict[str, str]:
     """Document notes → psirt's text fields: summary and description by category, impact and workarounds by the
     titles psirt writes (or "impact" / "workaround" / "mitigation" in a general note's title)."""
     out: dict[str, list[str]] = {"summary_en": [], "description_en": [], "impact_en": [], "workarounds_en": []}
     for note in notes or []:
-        category, title, text = note.get("category"), _text(note.get("title")), _text(note.get("text"))
+        category, title, text = note.get("category"), plain_text(note.get("title")), plain_text(note.get("text"))
         if not text:
             continue
         lowered = title.lower()
@@ -180,7 +188,7 @@ def _references(doc: JSON, vulns: list[JSON]) -> str:
     return "\n".join(out[:MAX_LIST])
 
 
-def parse(doc: JSON) -> _Plan:
+def parse(doc: JSON) -> ImportPlan:
     """What psirt keeps of a valid CSAF document (see the docstring of `psirt.advisories.csaf.importer`). Raises Refused
     for a document that is valid CSAF but cannot become a psirt advisory."""
     document = doc["document"]
@@ -195,7 +203,7 @@ def parse(doc: JSON) -> _Plan:
     tracking_id = str(tracking["id"])
     if len(tracking_id) > MAX_ID:
         raise Refused(f"tracking ID longer than {MAX_ID} characters; psirt's advisory IDs cannot hold it")
-    if "/" in tracking_id or _CONTROL.search(tracking_id):
+    if "/" in tracking_id or CONTROL_CHARS.search(tracking_id):
         raise Refused("tracking ID contains '/' or a control character; it cannot be an advisory address")
     if tracking.get("status") not in ("final", "interim"):
         raise Refused(f"document status is “{tracking.get('status')}”: only final or interim documents are published")
@@ -204,27 +212,27 @@ def parse(doc: JSON) -> _Plan:
         raise Refused("the document names no vulnerabilities; a psirt advisory is about at least one")
 
     dropped: list[str] = []
-    fields: dict[str, Any] = {"title_en": _line(document["title"], MAX_TITLE)}
-    fields.update(_notes(document.get("notes")))
+    fields: dict[str, Any] = {"title_en": one_line(document["title"], MAX_TITLE)}
+    fields.update(parse_notes(document.get("notes")))
     if not fields["description_en"]:
         # No document-level description: the vulnerabilities' own descriptions, titled when there are several.
         # A text that only repeats the summary or the title (what psirt writes when it has no description) is not one.
-        repeated = {fields["summary_en"], _text(document["title"]), ""}
+        repeated = {fields["summary_en"], plain_text(document["title"]), ""}
         parts: list[str] = []
         for vuln in vulns:
-            texts = [_text(n.get("text")) for n in vuln.get("notes") or [] if n.get("category") == "description"]
+            texts = [plain_text(n.get("text")) for n in vuln.get("notes") or [] if n.get("category") == "description"]
             texts = [t for t in texts if t not in repeated]
             if texts and len(vulns) > 1 and vuln.get("title"):
-                texts = [f"{_line(vuln['title'], 300)}\n\n" + "\n\n".join(texts)]
+                texts = [f"{one_line(vuln['title'], 300)}\n\n" + "\n\n".join(texts)]
             parts += [t for t in texts if t not in parts]
         fields["description_en"] = "\n\n".join(parts)
     if not fields["workarounds_en"]:
         fields["workarounds_en"] = "\n\n".join(
             dict.fromkeys(
-                _text(r.get("details"))
+                plain_text(r.get("details"))
                 for v in vulns
                 for r in v.get("remediations") or []
-                if r.get("category") in ("workaround", "mitigation") and _text(r.get("details"))
+                if r.get("category") in ("workaround", "mitigation") and plain_text(r.get("details"))
             )
         )
 
@@ -263,16 +271,16 @@ def parse(doc: JSON) -> _Plan:
     for key in ("summary_en", "description_en", "impact_en", "workarounds_en"):
         fields[key] = fields[key][:50_000]
 
-    history = _history(tracking)
+    history = parse_history(tracking)
     revisions = [(date, summary or "(no summary)") for date, _number, summary in history]
     if len(revisions) > 1000:
         raise Refused("more than 1000 revisions; not a history psirt can hold")
 
-    tree = _Tree(doc.get("product_tree") or {}, _line(document["publisher"]["name"], 200))
+    tree = ProductTree(doc.get("product_tree") or {}, one_line(document["publisher"]["name"], 200))
     products: dict[tuple[str, str], _ProductPlan] = {}
 
-    def plan_for(target: _Target) -> _ProductPlan:
-        key = (_fit(target.line, 200), _fit(target.product, 200))
+    def plan_for(target: TreeTarget) -> _ProductPlan:
+        key = (fit_length(target.line, 200), fit_length(target.product, 200))
         plan = products.setdefault(key, _ProductPlan(line=key[0], name=key[1]))
         if target.slug_hint and not plan.slug_hint:
             plan.slug_hint = target.slug_hint
@@ -283,11 +291,13 @@ def parse(doc: JSON) -> _Plan:
         plan = plan_for(target)
         plan.model_numbers += [m for m in leaf.model_numbers if m not in plan.model_numbers]
         if target.version and not target.is_range:
-            plan.versions.setdefault((_fit(target.variant, 100), _fit(target.version, 100)), target.release_hint)
+            plan.versions.setdefault(
+                (fit_length(target.variant, 100), fit_length(target.version, 100)), target.release_hint
+            )
     for hardware_name in tree.hardware_of:
         for leaf in tree.leaves:
             if leaf.product == hardware_name and leaf.version:
-                plan = plan_for(_Target(line=leaf.line, product=hardware_name))
+                plan = plan_for(TreeTarget(line=leaf.line, product=hardware_name))
                 if leaf.version not in plan.hardware:
                     plan.hardware.append(leaf.version)
 
@@ -305,11 +315,11 @@ def parse(doc: JSON) -> _Plan:
             for pid in rem.get("product_ids") or []:
                 if (fixed_target := tree.resolve(str(pid))) is not None:
                     slot_key = (
-                        _fit(fixed_target.line, 200),
-                        _fit(fixed_target.product, 200),
-                        _fit(fixed_target.variant, 100),
+                        fit_length(fixed_target.line, 200),
+                        fit_length(fixed_target.product, 200),
+                        fit_length(fixed_target.variant, 100),
                     )
-                    candidate = (str(rem.get("url") or ""), str(rem.get("date") or ""), _text(rem.get("details")))
+                    candidate = (str(rem.get("url") or ""), str(rem.get("date") or ""), plain_text(rem.get("details")))
                     if candidate not in fixes.setdefault(slot_key, []):
                         fixes[slot_key].append(candidate)
         for key, pid in named:
@@ -318,8 +328,8 @@ def parse(doc: JSON) -> _Plan:
                 unresolved.add(pid)
                 continue
             plan = plan_for(named_target)
-            version = _fit(named_target.version, 100)
-            variant = _fit(named_target.variant, 100)
+            version = fit_length(named_target.version, 100)
+            variant = fit_length(named_target.variant, 100)
             if named_target.version and not named_target.is_range:
                 plan.versions.setdefault((variant, version), named_target.release_hint)
             slot = statuses.setdefault((plan.line, plan.name, variant), {k: [] for k in _STATUS_KEYS})
@@ -331,13 +341,13 @@ def parse(doc: JSON) -> _Plan:
     if sum(len(p.versions) for p in products.values()) > 10_000 or len(products) > 1000:
         raise Refused("the product tree is larger than psirt imports (1000 products, 10,000 versions)")
 
-    return _Plan(
+    return ImportPlan(
         tracking_id=tracking_id,
         version=str(tracking.get("version", "")),
         fields=fields,
         revisions=revisions,
-        published_at=_date(tracking["initial_release_date"], "initial_release_date"),
-        revised_at=_date(tracking["current_release_date"], "current_release_date"),
+        published_at=parse_date(tracking["initial_release_date"], "initial_release_date"),
+        revised_at=parse_date(tracking["current_release_date"], "current_release_date"),
         products=products,
         statuses=statuses,
         fixes=fixes,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from psirt.advisories.csaf.importer.base import JSON, _date
+from psirt.advisories.csaf.importer.base import JSON, parse_date
 
 
 def is_newer(new: JSON, old: JSON) -> bool:
     def key(doc: JSON) -> tuple[datetime, int]:
         tracking = doc["document"]["tracking"]
-        return (_date(tracking["current_release_date"], "current_release_date"), len(tracking["revision_history"]))
+        return (parse_date(tracking["current_release_date"], "current_release_date"), len(tracking["revision_history"]))
 
     return key(new) > key(old)

@@ -8,20 +8,20 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
-from psirt.advisories.csaf.importer.base import JSON, ImportResult, Refused, _line
-from psirt.advisories.csaf.importer.parse import MAX_TITLE, _history, _notes
-from psirt.advisories.csaf.importer.write import _serialise_imports
+from psirt.advisories.csaf.importer.base import JSON, ImportResult, Refused, one_line
+from psirt.advisories.csaf.importer.parse import MAX_TITLE, parse_history, parse_notes
+from psirt.advisories.csaf.importer.write import serialise_imports
 from psirt.advisories.csaf.provider import update_after_commit
 from psirt.advisories.models import Advisory
 from psirt.audit.services import record
 
 
-def _is_translation(doc: JSON) -> bool:
+def is_translation(doc: JSON) -> bool:
     document = doc["document"]
     return bool(document.get("source_lang")) and document.get("source_lang") != document.get("lang")
 
 
-def _write_translation(
+def write_translation(
     doc: JSON, *, actor: Any, request: HttpRequest | None, source: str, write_tree: bool
 ) -> ImportResult:
     """A translation document (`source_lang` set, psirt writes zh-Hans ones) fills the Chinese texts of the advisory
@@ -34,22 +34,22 @@ def _write_translation(
     tracking = document["tracking"]
     tracking_id = str(tracking["id"])
     with transaction.atomic():
-        _serialise_imports()
+        serialise_imports()
         advisory = Advisory.objects.select_for_update().filter(advisory_id=tracking_id).first()
         if advisory is None or not isinstance(advisory.source_csaf, dict):
             raise Refused(f"a translation of {tracking_id}, which has not been imported: import the original first")
         original = advisory.source_csaf["document"]["tracking"].get("version")
         if str(tracking.get("version")) != str(original):
             raise Refused(f"a translation of version {tracking.get('version')}; the imported original is {original}")
-        notes = _notes(document.get("notes"))
-        changes: dict[str, str] = {"title_zh": _line(document["title"], MAX_TITLE)}
+        notes = parse_notes(document.get("notes"))
+        changes: dict[str, str] = {"title_zh": one_line(document["title"], MAX_TITLE)}
         for key in ("summary", "description", "impact", "workarounds"):
             text = notes[f"{key}_en"][:50_000]
             changes[f"{key}_zh"] = "" if text == getattr(advisory, f"{key}_en") else text
         changed = [name for name, value in changes.items() if getattr(advisory, name) != value]
         for name in changed:
             setattr(advisory, name, changes[name])
-        history = _history(tracking)
+        history = parse_history(tracking)
         revisions = list(advisory.revisions.order_by("number"))
         if len(revisions) != len(history):
             raise Refused("the translation's revision history does not match the imported original's")

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from psirt.advisories.csaf.importer.base import JSON, _line
+from psirt.advisories.csaf.importer.base import JSON, one_line
 from psirt.formats import model as fm
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -30,7 +30,7 @@ class _Leaf:
 
 
 @dataclass
-class _Target:
+class TreeTarget:
     """One (catalog product, variant, version) a product status names; version "" means the product as a whole."""
 
     line: str
@@ -45,7 +45,7 @@ class _Target:
 
 def _walk(branches: Any, path: list[tuple[str, str]], out: list[_Leaf], publisher: str) -> None:
     for branch in branches or []:
-        here = [*path, (str(branch.get("category", "")), _line(branch.get("name", ""), 1000))]
+        here = [*path, (str(branch.get("category", "")), one_line(branch.get("name", ""), 1000))]
         if isinstance(branch.get("product"), dict):
             out.append(_leaf(branch["product"], here, publisher))
         _walk(branch.get("branches"), here, out, publisher)
@@ -60,7 +60,7 @@ def _leaf(product: JSON, path: list[tuple[str, str]], publisher: str) -> _Leaf:
     helper = product.get("product_identification_helper") or {}
     return _Leaf(
         pid=str(product.get("product_id", "")),
-        full_name=_line(product.get("name", ""), 1000),
+        full_name=one_line(product.get("name", ""), 1000),
         line=family or vendor or publisher,
         product=last("product_name"),
         version=path[-1][1] if version_category in ("product_version", "product_version_range") else "",
@@ -70,7 +70,7 @@ def _leaf(product: JSON, path: list[tuple[str, str]], publisher: str) -> _Leaf:
     )
 
 
-class _Tree:
+class ProductTree:
     """The product tree with every product ID resolved to what psirt's catalog can hold."""
 
     def __init__(self, tree: JSON, publisher: str) -> None:
@@ -99,14 +99,14 @@ class _Tree:
         hardware revisions of a firmware product are not releases)."""
         return [leaf for leaf in self.leaves if leaf.product and leaf.product not in self.hardware_of]
 
-    def target(self, leaf: _Leaf) -> _Target:
+    def target(self, leaf: _Leaf) -> TreeTarget:
         name = leaf.product
         if name.endswith(" firmware") and name in self.hardware_of.values():
             name = name[: -len(" firmware")]
         if not name:
-            return _Target(line=leaf.line, product=leaf.full_name)
+            return TreeTarget(line=leaf.line, product=leaf.full_name)
         slug_hint, release_hint = _hints(leaf)
-        return _Target(
+        return TreeTarget(
             line=leaf.line,
             product=name,
             variant=leaf.variant,
@@ -116,7 +116,7 @@ class _Tree:
             release_hint=release_hint,
         )
 
-    def resolve(self, pid: str, depth: int = 0) -> _Target | None:
+    def resolve(self, pid: str, depth: int = 0) -> TreeTarget | None:
         if pid in self.by_pid:
             return self.target(self.by_pid[pid])
         rel = self.relationships.get(pid)
@@ -131,9 +131,9 @@ class _Tree:
             # A component (package) of a platform: a release of the platform, named by the component.
             component = self.by_pid.get(str(rel.get("product_reference")))
             version = ref.version or (component.full_name if component else "") or ref.product
-            return _Target(line=to.line, product=to.product, variant=to.variant, version=version)
+            return TreeTarget(line=to.line, product=to.product, variant=to.variant, version=version)
         if category == "installed_on" and to.product in self.hardware_of:
-            return _Target(
+            return TreeTarget(
                 line=ref.line,
                 product=ref.product,
                 variant=ref.variant,

@@ -12,8 +12,8 @@ from django.http import HttpRequest
 
 from psirt.advisories.csaf.documents import changed_since_import
 from psirt.advisories.csaf.importer.base import JSON, ImportResult, Outcome, Refused
-from psirt.advisories.csaf.importer.catalog import _affected_rows, _catalog
-from psirt.advisories.csaf.importer.parse import _Plan
+from psirt.advisories.csaf.importer.catalog import affected_rows_for, catalog_for
+from psirt.advisories.csaf.importer.parse import ImportPlan
 from psirt.advisories.csaf.importer.stored import is_newer
 from psirt.advisories.csaf.provider import sync_provider, update_after_commit
 from psirt.advisories.models import Advisory, AdvisorySequence, AdvisoryState, AffectedProduct, Revision
@@ -58,7 +58,7 @@ def sync_tree() -> None:
         logger.warning("CSAF tree: %d advisories could not be rendered: %s", len(summary.failed), summary.failed[:20])
 
 
-def _serialise_imports() -> None:
+def serialise_imports() -> None:
     """One import writes at a time: two documents of a new vendor imported at once must not create two product lines
     of one name, nor two imports of one tracking ID race. The lock is the organization profile's row (the catalog
     and the advisories being written are that organization's), held until the import's transaction ends; imports
@@ -69,11 +69,11 @@ def _serialise_imports() -> None:
     list(OrganizationProfile.objects.select_for_update().filter(id=1).values_list("id", flat=True))
 
 
-def _write(
-    plan: _Plan, document: JSON, *, actor: Any, request: HttpRequest | None, source: str, write_tree: bool
+def write_plan(
+    plan: ImportPlan, document: JSON, *, actor: Any, request: HttpRequest | None, source: str, write_tree: bool
 ) -> ImportResult:
     with transaction.atomic():
-        _serialise_imports()
+        serialise_imports()
         existing = Advisory.objects.select_for_update().filter(advisory_id=plan.tracking_id).first()
         if existing is not None:
             if existing.source_csaf is None:
@@ -103,9 +103,9 @@ def _write(
         advisory.revised_at = plan.revised_at
         advisory.source_csaf = document
         advisory.save()
-        catalog = _catalog(plan)
+        catalog = catalog_for(plan)
         AffectedProduct.objects.filter(advisory=advisory).delete()
-        rows = _affected_rows(plan, catalog)
+        rows = affected_rows_for(plan, catalog)
         for row in rows:
             row.advisory = advisory
         AffectedProduct.objects.bulk_create(rows)

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from psirt.advisories.csaf.provider.layout import (
-    _FILE,
-    _LANG,
-    _YEAR,
     COMPANIONS,
     FEED_NAME,
+    FILE_NAME,
+    LANG_DIR,
     LOCK_NAME,
     METADATA_NAME,
     TLP_FOLDER,
-    _https,
+    YEAR_DIR,
+    https_url,
 )
 from psirt.lib.signing import SigningKey
 
@@ -41,7 +41,7 @@ class TreeFiles:
 
     def __init__(self, root: Path, *, base_url: str, key: SigningKey | None) -> None:
         self.root = Path(root)
-        self.base_url = _https(base_url.rstrip("/"))
+        self.base_url = https_url(base_url.rstrip("/"))
         self.key = key
         self.changes = Changes()
         self._made: set[Path] = set()
@@ -120,14 +120,14 @@ class TreeFiles:
         if not self.tlp_dir.is_dir():
             return
         for year in sorted(os.scandir(self.tlp_dir), key=lambda e: e.name):
-            if not (year.is_dir(follow_symlinks=False) and _YEAR.match(year.name)):
+            if not (year.is_dir(follow_symlinks=False) and YEAR_DIR.match(year.name)):
                 continue
             for item in sorted(os.scandir(year.path), key=lambda e: e.name):
-                if item.is_file(follow_symlinks=False) and _FILE.match(item.name):
+                if item.is_file(follow_symlinks=False) and FILE_NAME.match(item.name):
                     yield f"{year.name}/{item.name}"
-                elif item.is_dir(follow_symlinks=False) and _LANG.match(item.name):
+                elif item.is_dir(follow_symlinks=False) and LANG_DIR.match(item.name):
                     for sub in sorted(os.scandir(item.path), key=lambda e: e.name):
-                        if sub.is_file(follow_symlinks=False) and _FILE.match(sub.name):
+                        if sub.is_file(follow_symlinks=False) and FILE_NAME.match(sub.name):
                             yield f"{year.name}/{item.name}/{sub.name}"
 
 
@@ -154,7 +154,7 @@ def _verifier(public_key: str) -> Callable[[bytes, str], bool]:
 
 
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
+def tree_lock(root: Path) -> Iterator[None]:
     """One writer at a time per tree, across processes (web workers, task workers, the export command)."""
     root.mkdir(parents=True, exist_ok=True)
     with open(root / LOCK_NAME, "a+b") as lock:

@@ -25,9 +25,9 @@ ROLIE_SCHEME = "urn:ietf:params:rolie:category:information-type"
 HASHES: tuple[tuple[str, Callable[[bytes], Any]], ...] = (("sha256", hashlib.sha256), ("sha512", hashlib.sha512))
 COMPANIONS = (".sha256", ".sha512", ".asc")
 
-_YEAR = re.compile(r"^[0-9]{4}$")
-_LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
-_FILE = re.compile(r"^[+\-a-z0-9_]+\.json$")
+YEAR_DIR = re.compile(r"^[0-9]{4}$")
+LANG_DIR = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+FILE_NAME = re.compile(r"^[+\-a-z0-9_]+\.json$")
 
 
 class ProviderError(Exception):
@@ -45,14 +45,14 @@ def document_path(doc: JSON) -> str:
         year = str(tracking["initial_release_date"])[:4]
     except (KeyError, TypeError) as exc:
         raise ProviderError(f"the document has no {exc} in /document/tracking") from None
-    if not _YEAR.match(year):
+    if not YEAR_DIR.match(year):
         raise ProviderError(f"initial_release_date {tracking.get('initial_release_date')!r} has no year")
     name = csaf_filename(tracking_id)
     lang = str(document.get("lang") or "")
     source = str(document.get("source_lang") or "")
     if source and lang and source.lower() != lang.lower():
         folder = lang.lower()
-        if not _LANG.match(folder) or folder == SOURCE_LANG:
+        if not LANG_DIR.match(folder) or folder == SOURCE_LANG:
             raise ProviderError(f"the translation's language {lang!r} cannot name a folder")
         return f"{year}/{folder}/{name}"
     return f"{year}/{name}"
@@ -62,13 +62,13 @@ def is_document_path(path: str) -> bool:
     """Whether `path` (relative to white/) has the shape of a document path the tree writes."""
     parts = path.split("/")
     if len(parts) == 2:
-        return bool(_YEAR.match(parts[0]) and _FILE.match(parts[1]))
+        return bool(YEAR_DIR.match(parts[0]) and FILE_NAME.match(parts[1]))
     if len(parts) == 3:
-        return bool(_YEAR.match(parts[0]) and _LANG.match(parts[1]) and _FILE.match(parts[2]))
+        return bool(YEAR_DIR.match(parts[0]) and LANG_DIR.match(parts[1]) and FILE_NAME.match(parts[2]))
     return False
 
 
-def _https(url: str) -> str:
+def https_url(url: str) -> str:
     """CSAF wants https URLs (the ROLIE links, canonical_url); a dev server on http gets its https twin, the same
     rule psirt.advisories.csaf.documents applies to the documents' own URLs."""
     return "https://" + url[len("http://") :] if url.startswith("http://") else url

@@ -144,7 +144,7 @@ class TreeListings(TreeFiles):
             "id": "csaf-feed-tlp-white",
             "link": [{"href": self.feed_url, "rel": "self"}],
             "title": f"{publisher.get('name', 'psirt')} CSAF feed (TLP:WHITE)",
-            "updated": newest[0].current if newest else _now(),
+            "updated": newest[0].current if newest else utc_now(),
         }
         closing = json.dumps(tail, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         body = ",\n".join(e.line for e in newest)
@@ -156,5 +156,5 @@ def _csv(value: str) -> str:
     return value.replace('"', '""')
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -12,8 +12,8 @@ from pathlib import Path
 from django.conf import settings
 
 from psirt.advisories.csaf import documents
-from psirt.advisories.csaf.provider.files import Changes, _locked
-from psirt.advisories.csaf.provider.layout import _YEAR, JSON, TLP_FOLDER, ProviderError, document_path
+from psirt.advisories.csaf.provider.files import Changes, tree_lock
+from psirt.advisories.csaf.provider.layout import JSON, TLP_FOLDER, YEAR_DIR, ProviderError, document_path
 from psirt.advisories.csaf.provider.listings import Entry
 from psirt.advisories.csaf.provider.tree import ProviderTree
 from psirt.formats.csaf import csaf_filename
@@ -59,7 +59,7 @@ def update_documents(docs: Sequence[JSON], *, root: Path | None = None, publishe
     """Put `docs` (an advisory's English document and translation) into the tree and regenerate the listings from
     the tree's state. Rewrites only files whose bytes change. A changed signing key re-signs the whole tree."""
     tree = open_tree(root)
-    with _locked(tree.root):
+    with tree_lock(tree.root):
         if tree.key_changed():
             logger.info("CSAF tree: the signing key changed; re-signing every document")
             entries = tree.scan_entries()
@@ -116,7 +116,7 @@ def export_tree(
     tree = ProviderTree(root, base_url=base or base_url(), key=key)
     entries: dict[str, Entry] = {}
     translations = 0
-    with _locked(tree.root):
+    with tree_lock(tree.root):
         for doc in docs:
             entry = tree.put(doc, fresh=True)
             if entry.path in entries:
@@ -143,7 +143,7 @@ def find_document(tracking_id: str, *, translation: bool = False, root: Path | N
     base = (root or provider_root()) / TLP_FOLDER
     name = csaf_filename(tracking_id)
     try:
-        years = sorted((e.name for e in os.scandir(base) if _YEAR.match(e.name)), reverse=True)
+        years = sorted((e.name for e in os.scandir(base) if YEAR_DIR.match(e.name)), reverse=True)
     except FileNotFoundError:
         return None
     for year in years:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from psirt.advisories.csaf.documents import DocumentError, advisory_queryset, csaf_documents
-from psirt.advisories.csaf.provider.files import Changes, _locked
+from psirt.advisories.csaf.provider.files import Changes, tree_lock
 from psirt.advisories.csaf.provider.layout import JSON
 from psirt.advisories.csaf.provider.listings import Entry
 from psirt.advisories.csaf.provider.site_tree import open_tree, publisher_json, update_documents
@@ -65,7 +65,7 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
     document without a revision, e.g. the organisation's name)."""
     summary = SyncSummary()
     tree = open_tree(root)
-    with _locked(tree.root):
+    with tree_lock(tree.root):
         listed = None if full else tree.read_entries()
         on_disk = listed if listed is not None else tree.scan_entries()
         present = set(tree.document_paths())

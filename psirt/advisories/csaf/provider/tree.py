@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from psirt.advisories.csaf.provider.layout import HASHES, JSON, KEY_FOLDER, METADATA_NAME, TLP_LABEL, document_path
-from psirt.advisories.csaf.provider.listings import Entry, TreeListings, _now
+from psirt.advisories.csaf.provider.listings import Entry, TreeListings, utc_now
 from psirt.formats.csaf import dumps_csaf
 
 
@@ -77,7 +77,7 @@ class ProviderTree(TreeListings):
             old = json.loads(path.read_bytes())
             if old == self.metadata(publisher, old.get("last_updated", "")):
                 return
-        self._write(path, _dumps(self.metadata(publisher, _now())), compare=False)
+        self._write(path, _dumps(self.metadata(publisher, utc_now())), compare=False)
 
     def key_changed(self) -> bool:
         """The tree was written without this key (another key, or none): every document needs its signature."""
