@@ -44,6 +44,7 @@ from psirt.advisories.services.inputs import (
 )
 from psirt.advisories.services.publication import announce, publish_csaf
 from psirt.audit.services import record
+from psirt.catalog.models import FirmwareRelease, Product
 from psirt.lib.cvss import score_vector
 from psirt.lib.sequences import next_in_year
 
@@ -134,8 +135,6 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
 def _prefill_rows(cases: list[Any], facts: list[CaseFacts]) -> list[AffectedInput]:
     """The affected table from the cases' affected ranges (first range per product and variant wins), or the
     cases' products with an open range when the case desk recorded none."""
-    from psirt.catalog.models import FirmwareRelease, Product
-
     ranges = [r for f in facts for r in f.ranges]
     if not ranges:
         products = {c.product_id: c.product for c in cases if c.product_id is not None}

@@ -191,6 +191,7 @@ def schedule_publication(
 def _enqueue_publication(advisory: Advisory, at: dt.datetime) -> None:
     """Enqueue the publication task to run at `at` when the task backend can defer; the periodic
     `publish_due_advisories` task catches any advisory a deferred task missed (both are idempotent)."""
+    # Imported here: the tasks module runs these services, so importing it at the top would be a cycle.
     from psirt.advisories.tasks import publish_scheduled_advisory
 
     task = publish_scheduled_advisory

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from psirt.advisories.models import Advisory, Severity
 from psirt.advisories.queries import AffectedRow, affected_rows
+from psirt.advisories.views.environmental import calculators_for
 from psirt.lib.cvss import CvssError, CvssResult, score_vector
 from psirt.lib.cwe import CweEntry
 from psirt.lib.cwe import lookup as lookup_cwe
@@ -52,8 +53,6 @@ def scores_of(advisory: Advisory) -> list[ScoreView]:
 
 def page_context(request: HttpRequest, advisory: Advisory, *, preview: bool = False) -> dict[str, Any]:
     """The context of `advisories/detail.html` (environmental calculator included)."""
-    from psirt.advisories.views.environmental import calculators_for
-
     rows: list[AffectedRow] = affected_rows(advisory)
     cwe: CweEntry | None = lookup_cwe(advisory.cwe_id) if advisory.cwe_id else None
     scores = scores_of(advisory)

@@ -19,6 +19,7 @@ from psirt.advisories.csaf.provider.listings import Entry
 from psirt.advisories.csaf.provider.site_tree import open_tree, publisher_json, update_documents
 from psirt.advisories.csaf.provider.tree import ProviderTree
 from psirt.advisories.models import Advisory
+from psirt.formats._text import rfc3339
 from psirt.formats.csaf import csaf_filename
 
 # One logger for the whole tree.
@@ -117,8 +118,6 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
 def _looks_current(tree: ProviderTree, advisory: Any, known: list[Entry], present: set[str]) -> bool:
     """Cheap check without rendering: the tree has this advisory's documents (and translation when it has Chinese
     text) with the current_release_date its revisions give, and all companion files."""
-    from psirt.formats._text import rfc3339
-
     if not known or advisory.published_at is None:
         return False
     last = advisory.last_revision or advisory.published_at
