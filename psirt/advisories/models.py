@@ -1,4 +1,4 @@
-"""Security advisories (SPEC P4–P8, B6): what customers read, written from one or more cases.
+"""Security advisories: what customers read, written from one or more cases.
 
 An advisory is confidential until it is published: drafts are reached only through
 `psirt.advisories.access.get_advisory_for`, and the public pages show published (and withdrawn) advisories

@@ -1,4 +1,4 @@
-"""Every change to an advisory (SPEC B6): keyword-only functions, audited in the same transaction.
+"""Every change to an advisory: keyword-only functions, audited in the same transaction.
 
 Views, the API, the CLI and the background task call these; they check who may act, raise domain exceptions
 (`psirt.advisories.exceptions`) and enforce the publication policy (`psirt.advisories.services.policy`).

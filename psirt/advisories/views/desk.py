@@ -1,4 +1,4 @@
-"""Desk pages for advisories (SPEC B6): list, start from cases, edit, preview, and the workflow actions.
+"""Desk pages for advisories: list, start from cases, edit, preview, and the workflow actions.
 
 Access: leads see every advisory, handlers those of their cases; to anyone else (product engineers, other
 handlers) an advisory does not exist — 404, audited (`psirt.advisories.access`). Every change goes through

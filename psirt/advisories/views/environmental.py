@@ -1,4 +1,4 @@
-"""The environmental score calculator on each advisory page (SPEC P6), as a plain GET form.
+"""The environmental score calculator on each advisory page, as a plain GET form.
 
 The form's fields are the environmental metrics of the published vector's version (security requirements and
 modified base metrics). Submitting it redirects to `?env=<vector>` so the result can be shared: the vector in

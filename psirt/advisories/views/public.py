@@ -1,4 +1,4 @@
-"""Public advisory pages (SPEC P4–P7): the list, an advisory with its environmental calculator, and
+"""Public advisory pages: the list, an advisory with its environmental calculator, and
 "Am I affected?" (`psirt.advisories.views.affected`).
 
 Public pages carry ETag and Last-Modified and answer conditional requests with 304; publishing, revising or

@@ -1,4 +1,4 @@
-"""CSAF 2.0 import (SPEC O5): existing advisories become published psirt advisories, so a vendor can move its old
+"""CSAF 2.0 import: existing advisories become published psirt advisories, so a vendor can move its old
 pages over (`psirt import-csaf FILE_OR_DIR…`).
 
 What is kept, and where:
