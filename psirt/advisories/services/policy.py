@@ -1,4 +1,4 @@
-"""The publication policy, as one function the publish service calls.
+"""The publication policy (docs/advisories.md), as one function the publish service calls.
 
 * **Normal**: a lead approved the advisory, every included case has a fix or a sufficient mitigation, and the
   agreed disclosure date of every included case has come.

@@ -1,7 +1,7 @@
 """Template tags other apps use to show advisories.
 
 `{% load psirt_advisories %}{% advisories_fixed_by release as fixed %}` — the published advisories a
-firmware release fixes (Software updates page). One query per product per rendering, whatever the
+firmware release fixes (the Software updates page). One query per product per rendering, whatever the
 number of releases shown."""
 
 from __future__ import annotations

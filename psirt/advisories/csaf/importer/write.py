@@ -20,7 +20,7 @@ from psirt.advisories.models import Advisory, AdvisorySequence, AdvisoryState, A
 from psirt.audit.services import record
 from psirt.lib.sequences import next_in_year
 
-# One logger for the whole importer.
+# One logger for the whole importer (the package name), so one log setting covers all its parts.
 logger = logging.getLogger("psirt.advisories.csaf.importer")
 
 _OWN_ID = re.compile(r"^(?P<prefix>[A-Za-z0-9]+)-SA-(?P<year>\d{4})-(?P<number>\d{3,9})$")

@@ -23,7 +23,7 @@ from psirt.advisories.csaf.provider.layout import (
 )
 from psirt.formats.csaf import CSAF_VERSION
 
-# One logger for the whole tree.
+# One logger for the whole provider tree (the package name), so one log setting covers all its parts.
 logger = logging.getLogger("psirt.advisories.csaf.provider")
 
 # A feed entry line as `ProviderTree.entry_for` writes it (sorted keys: content.src first, updated last).

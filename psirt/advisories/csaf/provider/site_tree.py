@@ -19,7 +19,7 @@ from psirt.advisories.csaf.provider.tree import ProviderTree
 from psirt.formats.csaf import csaf_filename
 from psirt.lib.signing import SigningKey, SigningUnavailable, signing_key
 
-# One logger for the whole tree.
+# One logger for the whole provider tree (the package name), so one log setting covers all its parts.
 logger = logging.getLogger("psirt.advisories.csaf.provider")
 
 

@@ -22,7 +22,7 @@ from psirt.advisories.models import Advisory
 from psirt.formats._text import rfc3339
 from psirt.formats.csaf import csaf_filename
 
-# One logger for the whole tree.
+# One logger for the whole provider tree (the package name), so one log setting covers all its parts.
 logger = logging.getLogger("psirt.advisories.csaf.provider")
 
 
