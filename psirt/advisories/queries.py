@@ -25,9 +25,8 @@ from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
     AffectedProduct,
-    Exploitation,
-    Severity,
 )
+from psirt.cases.models import Exploitation, Severity
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 
 MAX_QUERY_CHARS = 100
@@ -144,7 +143,7 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
     return qs.order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
 
 
-def paginate(qs: QuerySet[Advisory], page: Any) -> Page:
+def paginate(qs: QuerySet[Advisory], page: Any) -> Page[Advisory]:
     return Paginator(qs, PER_PAGE).get_page(page)
 
 
@@ -220,7 +219,7 @@ def last_modified(request: Any = None) -> dt.datetime | None:
     since the ETag, the Last-Modified header and the page cache all ask."""
     cached = getattr(request, "_psirt_advisories_stamp", False)
     if cached is not False:
-        return cached  # type: ignore[no-any-return,return-value]
+        return cached  # type: ignore[return-value]
     with connection.cursor() as cursor:
         cursor.execute(_stamp_sql(), [str(state) for state in PUBLIC_STATES])
         row = cursor.fetchone()
