@@ -100,7 +100,7 @@ def _parse(value: str) -> Any:
 
 
 def _reference(root: Path, docs: list[dict[str, Any]]) -> float:
-    from psirt.advisories.provider import document_path
+    from psirt.advisories.csaf.provider import document_path
 
     start = time.perf_counter()
     made: set[Path] = set()
@@ -116,7 +116,7 @@ def _reference(root: Path, docs: list[dict[str, Any]]) -> float:
 
 
 def _export(root: Path, docs: list[dict[str, Any]], key: Any, publisher: dict[str, Any]) -> float:
-    from psirt.advisories.provider import export_tree
+    from psirt.advisories.csaf.provider import export_tree
 
     start = time.perf_counter()
     export_tree(root, docs, base=BASE, key=key, publisher=publisher)
@@ -142,7 +142,7 @@ def _republish(
 ) -> tuple[float, float, list[str]]:
     """A new revision of one advisory (its documents) into the tree at `root`: wall and CPU seconds of
     update_documents, and the files it wrote."""
-    from psirt.advisories.provider import update_documents
+    from psirt.advisories.csaf.provider import update_documents
 
     revised = [_revised(doc, round_) for doc in docs]
     start, cpu = time.perf_counter(), time.process_time()

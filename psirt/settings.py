@@ -37,7 +37,7 @@ PSIRT_WEBHOOK_ALLOW_PRIVATE = CONFIG.webhook_allow_private
 PSIRT_HIRING_URL = CONFIG.hiring_url
 PSIRT_CNA_ORG_ID = CONFIG.cna_org_id
 PSIRT_CNA_SHORT_NAME = CONFIG.cna_short_name
-PSIRT_PUBLIC_PAGE_CACHE = CONFIG.public_page_cache  # psirt.advisories.pagecache
+PSIRT_PUBLIC_PAGE_CACHE = CONFIG.public_page_cache  # psirt.advisories.views.pagecache
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 

@@ -10,8 +10,10 @@ from django.urls import URLPattern, URLResolver, include, path
 from django.views.i18n import set_language
 
 from psirt.accounts import urls as accounts_urls
-from psirt.advisories import cve_download, feeds, provider_views
 from psirt.advisories import urls as advisories_urls
+from psirt.advisories.views import cve as cve_views
+from psirt.advisories.views import feeds as feed_views
+from psirt.advisories.views import provider as provider_views
 from psirt.api.urls import api
 from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
@@ -49,9 +51,9 @@ urlpatterns = [
     path(".well-known/csaf/<path:subpath>", provider_views.well_known_csaf, name="csaf_provider_file"),
     path("advisories/<str:advisory_id>/csaf.json", provider_views.advisory_csaf, name="advisory_csaf"),
     # The full feed comes first: a product line with the slug "advisories" gets the full feed, not a wrong one.
-    path("feeds/advisories.atom", feeds.advisories_feed, name="advisories_feed"),
-    path("feeds/<slug:slug>.atom", feeds.line_feed, name="line_feed"),
-    path("advisories/<str:advisory_id>/cve/<str:cve_id>.json", cve_download.advisory_cve, name="advisory_cve"),
+    path("feeds/advisories.atom", feed_views.advisories_feed, name="advisories_feed"),
+    path("feeds/<slug:slug>.atom", feed_views.line_feed, name="line_feed"),
+    path("advisories/<str:advisory_id>/cve/<str:cve_id>.json", cve_views.advisory_cve, name="advisory_cve"),
 ]
 
 urlpatterns += i18n_patterns(

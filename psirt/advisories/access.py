@@ -13,10 +13,25 @@ from typing import Any
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest
 
-from psirt.advisories.case_facts import can_author_from, visible_case_ids
 from psirt.advisories.models import Advisory, AdvisoryCase
 from psirt.audit.services import deny_access
+from psirt.cases.access import can_edit_case, get_case_for, visible_cases
 from psirt.lib.access import is_active_user
+
+
+def can_author_from(user: Any, case: Any) -> bool:
+    """Leads and the case's assigned handlers write advisories from it (the case desk's edit right)."""
+    return bool(can_edit_case(user, case))
+
+
+def visible_case_ids(user: Any) -> Any:
+    """A queryset of the primary keys of every case `user` may see."""
+    return visible_cases(user).values("pk")
+
+
+def get_case(user: Any, public_id: Any, *, request: HttpRequest | None = None) -> Any:
+    """The case with this public id if `user` may see it; Http404 otherwise (audited by the case desk)."""
+    return get_case_for(user, public_id, request=request)
 
 
 def visible_advisories(user: Any) -> QuerySet[Advisory]:

@@ -8,3 +8,12 @@ class AdvisoriesConfig(AppConfig):
     def ready(self) -> None:
         # The deployment checks (signing key for the CSAF provider and security.txt) register on import.
         import psirt.checks  # noqa: F401
+
+        # Imported here: queries import models, which the app registry allows only once apps are ready.
+        from psirt.advisories import queries
+        from psirt.pages import sections
+
+        sections.register(
+            latest=lambda limit: queries.latest_advisories(limit=limit),
+            acknowledgments=queries.acknowledgment_entries,
+        )

@@ -8,8 +8,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from psirt.advisories.affected import normalise_version
 from psirt.advisories.models import Advisory, Exploitation
+from psirt.advisories.queries import normalise_version
 from psirt.advisories.services import MAX_SUMMARY, MAX_TEXT, AffectedInput
 from psirt.catalog.models import FirmwareRelease, Product
 

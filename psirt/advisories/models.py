@@ -108,7 +108,7 @@ class Advisory(models.Model):
     # The CSAF 2.0 document this advisory was imported from (`psirt import-csaf`), newest imported version, kept
     # whole: a foreign document can say more than these fields hold (several vulnerabilities with their own
     # scores, product trees we do not model), so psirt serves it as the advisory's CSAF until the advisory is
-    # revised here (see `psirt.advisories.importer.imported_document`). None for advisories written in psirt.
+    # revised here (see `psirt.advisories.csaf.documents.imported_document`). None for advisories written in psirt.
     source_csaf = models.JSONField(null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -3,19 +3,19 @@ included at the language root). Desk: /desk/advisories/… (namespace "desk:advi
 
 from django.urls import path
 
-from psirt.advisories import desk_views, views
+from psirt.advisories.views import affected, desk, public
 
 public_urlpatterns = [
-    path("advisories/", views.advisory_list, name="list"),
-    path("advisories/<str:advisory_id>/", views.advisory_detail, name="detail"),
-    path("affected/", views.affected, name="affected"),
+    path("advisories/", public.advisory_list, name="list"),
+    path("advisories/<str:advisory_id>/", public.advisory_detail, name="detail"),
+    path("affected/", affected.affected, name="affected"),
 ]
 
 desk_urlpatterns = [
-    path("", desk_views.desk_list, name="list"),
-    path("new/", desk_views.create, name="create"),
-    path("<uuid:public_id>/", desk_views.detail, name="detail"),
-    path("<uuid:public_id>/edit/", desk_views.edit, name="edit"),
-    path("<uuid:public_id>/preview/", desk_views.preview, name="preview"),
-    path("<uuid:public_id>/action/", desk_views.action, name="action"),
+    path("", desk.desk_list, name="list"),
+    path("new/", desk.create, name="create"),
+    path("<uuid:public_id>/", desk.detail, name="detail"),
+    path("<uuid:public_id>/edit/", desk.edit, name="edit"),
+    path("<uuid:public_id>/preview/", desk.preview, name="preview"),
+    path("<uuid:public_id>/action/", desk.action, name="action"),
 ]

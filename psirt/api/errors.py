@@ -15,30 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from ninja import NinjaAPI, Schema
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
 from ninja.errors import HttpError, Throttled, ValidationError
-from pydantic import Field
 
+from psirt.lib.api import problem
 from psirt.lib.errors import DomainError
-
-
-class Problem(Schema):
-    """The body of every error answer of the API."""
-
-    detail: str = Field(description="What went wrong and what to do about it, for a person")
-    errors: dict[str, list[str]] = Field(
-        default_factory=dict, description="The parameters or fields at fault, each with its messages"
-    )
-
-
-def problem(detail: str, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    return {"detail": detail, "errors": errors or {}}
-
-
-def problem_json(status: int, detail: str, errors: dict[str, list[str]] | None = None) -> HttpResponse:
-    """A `Problem` answer returned by an operation itself (which then also sets its own headers)."""
-    return JsonResponse(problem(detail, errors), status=status)
 
 
 def problem_response(

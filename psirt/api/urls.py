@@ -92,20 +92,15 @@ api = PsirtAPI(
 errors.register(api)
 
 # Routers are registered after the api exists (their modules may import it).
-from psirt.api.cvss import router as cvss_router  # noqa: E402
+from psirt.advisories.api import affected_router, cvss_router  # noqa: E402
+from psirt.advisories.api import router as advisories_router  # noqa: E402
 from psirt.cases.api import router as cases_router  # noqa: E402
+from psirt.catalog.api import router as catalog_router  # noqa: E402
 from psirt.intake.api import router as intake_router  # noqa: E402
 
 api.add_router("/v1/cvss", cvss_router)
 api.add_router("/v1/reports", intake_router)
 api.add_router("/v1/cases", cases_router)
-
-from psirt.api.advisories import router as advisories_router  # noqa: E402
-
-api.add_router("/v1/affected", advisories_router)
-
-from psirt.api.catalog import router as catalog_router  # noqa: E402
-from psirt.api.public import router as public_router  # noqa: E402
-
-api.add_router("/v1/advisories", public_router)
+api.add_router("/v1/affected", affected_router)
+api.add_router("/v1/advisories", advisories_router)
 api.add_router("/v1/products", catalog_router)

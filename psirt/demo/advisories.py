@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from psirt.accounts.models import Role, User
 from psirt.advisories import services
-from psirt.advisories.case_facts import create_demo_case
 from psirt.advisories.models import Advisory
+from psirt.advisories.services.case_facts import create_demo_case
 from psirt.cases.services import cases as case_services
 from psirt.catalog.models import FirmwareRelease, Product
 

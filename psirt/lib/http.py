@@ -1,5 +1,5 @@
 """Conditional answers (ETag, Last-Modified, 304) for the machine-readable files and the public read API: feeds,
-security.txt, key files, CVE records, the CSAF provider tree, `psirt.api.caching`. Feed readers and scanners poll
+security.txt, key files, CVE records, the CSAF provider tree, `psirt.lib.api`. Feed readers and scanners poll
 these every few minutes; a 304 costs them and us almost nothing."""
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ class SecurityHeadersMiddleware:
     """Adds CSP, Permissions-Policy, CORP and a no-store cache policy for anything personal: pages behind a
     sign-in, the reporter portal, the API, every response to a signed-in user and every response to a POST
     (it may repeat what was typed). A GET answer that declares itself `Cache-Control: public` keeps it: the
-    public read API (`psirt.api.caching`) is the same for everyone, and says so only there."""
+    public read API (`psirt.lib.api`) is the same for everyone, and says so only there."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -10,3 +12,14 @@ class NotifyConfig(AppConfig):
         "customer": "psirt.notify.services.fanout.send_mail",
         "webhook": "psirt.notify.services.webhooks.send_webhook",
     }
+
+    def ready(self) -> None:
+        # Imported here: the services import models, which the app registry allows only once apps are ready.
+        from psirt.advisories.signals import advisory_published
+        from psirt.notify.services import notify_advisory
+
+        def fan_out(*, advisory: Any, revision: int, actor: Any, request: Any = None, **kwargs: Any) -> None:
+            """Queue the notifications of a publication or announced revision in the publishing transaction."""
+            notify_advisory(advisory=advisory, revision=revision, significant=True, actor=actor, request=request)
+
+        advisory_published.connect(fan_out, sender=None, weak=False, dispatch_uid="psirt.notify.fan_out")

@@ -1,6 +1,6 @@
 """The site generation: a token that every change of anything a cached public page shows, other than the
 advisories themselves (they have their own stamp), replaces — catalog (product lines, products, firmware
-releases), the organization profile and the editable pages. The public page cache (`psirt.advisories.pagecache`)
+releases), the organization profile and the editable pages. The public page cache (`psirt.advisories.views.pagecache`)
 serves a stored page only while the token it was rendered under is still the current one, in every process.
 
 The token is replaced inside the transaction of the change (an UPDATE of one row): a rolled-back change leaves the

@@ -1,25 +1,49 @@
-"""Lists shown on the public pages that come from other apps. An empty list makes the templates say
-"There is currently no information to display."
+"""Lists shown on the public pages whose content belongs to apps above pages: the newest advisories (home page)
+and the credited reporters (hall of fame).
 
-- `latest_advisories`: the advisories issue returns the newest published advisories here (home page).
-- `acknowledgment_entries`: the cases/advisories issues return the credited reporters here (hall of fame).
+Pages may not import those apps, so the owner registers its source at start-up (`register`, from its
+`AppConfig.ready`) and pages asks through the functions below. Without a registered source a list is empty and
+the templates say "There is currently no information to display."
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+
+def _no_advisories(limit: int) -> Sequence[Any]:
+    return ()
+
+
+def _no_entries() -> Sequence[Any]:
+    return ()
+
+
+@dataclass
+class Sources:
+    """Where the lists come from: `latest(limit)` and `acknowledgments()`."""
+
+    latest: Callable[[int], Sequence[Any]] = _no_advisories
+    acknowledgments: Callable[[], Sequence[Any]] = _no_entries
+
+
+SOURCES = Sources()
+
+
+def register(*, latest: Callable[[int], Sequence[Any]], acknowledgments: Callable[[], Sequence[Any]]) -> None:
+    """Install the sources of the lists (called once by the app that owns the advisories)."""
+    SOURCES.latest = latest
+    SOURCES.acknowledgments = acknowledgments
 
 
 def latest_advisories(*, limit: int = 5) -> list[Any]:
     """Newest published advisories, newest first (objects with title, advisory_id, severity, published_at and
     get_absolute_url)."""
-    from psirt.advisories import queries
-
-    return list(queries.latest_advisories(limit=limit))
+    return list(SOURCES.latest(limit))
 
 
 def acknowledgment_entries() -> list[Any]:
     """Credited reporters, newest first (objects with name, affiliation, advisory_id and date)."""
-    from psirt.advisories import queries
-
-    return list(queries.acknowledgment_entries())
+    return list(SOURCES.acknowledgments())

@@ -1,7 +1,7 @@
 """Every change to an advisory: keyword-only functions, audited in the same transaction.
 
 Views, the API, the CLI and the background task call these; they check who may act, raise domain exceptions
-(`psirt.advisories.exceptions`) and enforce the publication policy (`psirt.advisories.policy`).
+(`psirt.advisories.exceptions`) and enforce the publication policy (`psirt.advisories.services.policy`).
 
 The package follows an advisory's life: `inputs` (who may act, cleaning what authors type), `authoring`
 (drafts, edits, revisions), `review` (review and approval), `publication` (the policy gate, CSAF documents,

@@ -12,12 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from psirt.advisories.case_facts import (
-    AUTHORABLE_STATES,
-    CaseFacts,
-    can_author_from,
-    facts_for_case,
-)
+from psirt.advisories.access import can_author_from
 from psirt.advisories.exceptions import (
     InvalidInput,
     NotAllowed,
@@ -31,6 +26,11 @@ from psirt.advisories.models import (
     AffectedProduct,
     Revision,
 )
+from psirt.advisories.services.case_facts import (
+    AUTHORABLE_STATES,
+    CaseFacts,
+    facts_for_case,
+)
 from psirt.advisories.services.inputs import (
     MAX_SUMMARY,
     MAX_TITLE,
@@ -42,8 +42,9 @@ from psirt.advisories.services.inputs import (
     _require_editor,
     _validate_affected,
 )
-from psirt.advisories.services.publication import _notify, _publish_csaf
+from psirt.advisories.services.publication import announce, publish_csaf
 from psirt.audit.services import record
+from psirt.catalog.models import FirmwareRelease, Product
 from psirt.counters.sequences import next_in_year
 from psirt.lib.cvss import score_vector
 from psirt.organization.models import OrganizationProfile
@@ -133,8 +134,6 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
 def _prefill_rows(cases: list[Any], facts: list[CaseFacts]) -> list[AffectedInput]:
     """The affected table from the cases' affected ranges (first range per product and variant wins), or the
     cases' products with an open range when the case desk recorded none."""
-    from psirt.catalog.models import FirmwareRelease, Product
-
     ranges = [r for f in facts for r in f.ranges]
     if not ranges:
         products = {c.product_id: c.product for c in cases if c.product_id is not None}
@@ -201,10 +200,10 @@ def update_advisory(
             data["revision"] = number
         advisory.save()
         if "revision" in data:
-            _publish_csaf(advisory)
+            publish_csaf(advisory)
         record(action="advisory.updated", actor=actor, request=request, target=advisory, data=data)
         if "revision" in data and notify:
-            _notify(advisory=advisory, revision=data["revision"], actor=actor, request=request)
+            announce(advisory=advisory, revision=data["revision"], actor=actor, request=request)
     return advisory
 
 

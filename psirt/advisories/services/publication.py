@@ -1,4 +1,4 @@
-"""Publishing an advisory: the policy check (`psirt.advisories.policy`), the CSAF documents validated inside
+"""Publishing an advisory: the policy check (`psirt.advisories.services.policy`), the CSAF documents validated inside
 the publication's transaction and written to the provider tree after its commit, the subscribers' notice,
 and scheduled publication on the agreed disclosure date (a worker publishes; nobody at the keyboard).
 """
@@ -14,14 +14,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from psirt.advisories import policy
-from psirt.advisories.access import can_edit_advisory
-from psirt.advisories.case_facts import (
-    CaseFacts,
-    can_author_from,
-    facts_for_case,
-    mark_case_published,
-)
+from psirt.advisories.access import can_author_from, can_edit_advisory
+from psirt.advisories.csaf import provider
+from psirt.advisories.csaf.documents import DocumentError
 from psirt.advisories.exceptions import (
     InvalidCsafDocument,
     InvalidInput,
@@ -33,8 +28,16 @@ from psirt.advisories.models import (
     AdvisoryState,
     Revision,
 )
+from psirt.advisories.services import policy
+from psirt.advisories.services.case_facts import (
+    CaseFacts,
+    facts_for_case,
+    mark_case_published,
+)
 from psirt.advisories.services.inputs import _require_editor
+from psirt.advisories.signals import advisory_published
 from psirt.audit.services import record
+from psirt.formats.csaf_validate import validate_csaf
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +54,11 @@ def csaf_documents_for_publication(advisory: Advisory) -> list[dict[str, Any]]:
     """The advisory's CSAF documents (English, and the zh-Hans translation when there is one) as they would be
     published now, each checked by the validator (strict schema + every mandatory test). Raises
     InvalidCsafDocument naming the first failing test and JSON path: nothing invalid is ever published."""
-    from psirt.advisories.documents import DocumentError
-    from psirt.advisories.provider import ProviderError, advisory_documents, document_path
-    from psirt.formats.csaf_validate import validate_csaf
-
     try:
-        docs = advisory_documents(advisory)
+        docs = provider.advisory_documents(advisory)
         for doc in docs:
-            document_path(doc)
-    except (DocumentError, ProviderError, ValueError) as exc:
+            provider.document_path(doc)
+    except (DocumentError, provider.ProviderError, ValueError) as exc:
         raise InvalidCsafDocument(
             _("The CSAF document of this advisory cannot be written: %(reason)s") % {"reason": exc}
         ) from None
@@ -85,31 +84,17 @@ def csaf_documents_for_publication(advisory: Advisory) -> list[dict[str, Any]]:
     return docs
 
 
-def _publish_csaf(advisory: Advisory) -> None:
+def publish_csaf(advisory: Advisory) -> None:
     """Validate the advisory's CSAF documents now, inside the publication's transaction (an invalid document
     rolls the whole change back), and write them to the provider tree once the transaction has committed (a
-    rolled-back publication writes nothing). A failed write is logged and left to the periodic
-    `sync_csaf_provider` task: the publication itself stands."""
-    docs = csaf_documents_for_publication(advisory)
-    advisory_id = advisory.advisory_id
-
-    def write() -> None:
-        from psirt.advisories.provider import update_documents
-
-        try:
-            update_documents(docs)
-        except Exception:
-            logger.exception(
-                "CSAF provider tree not updated for %s; the sync_csaf_provider task will repair it", advisory_id
-            )
-
-    transaction.on_commit(write)
+    rolled-back publication writes nothing; a failed write is repaired by the periodic sync)."""
+    provider.update_after_commit(advisory, csaf_documents_for_publication(advisory))
 
 
 def check_publication(
     *, advisory: Advisory, expedite: bool = False, now: dt.datetime | None = None, check_date: bool = True
 ) -> None:
-    """Raise the policy's refusal when `advisory` may not be published now (see `psirt.advisories.policy`)."""
+    """Raise the policy's refusal when `advisory` may not be published now (see `psirt.advisories.services.policy`)."""
     today = timezone.localdate(now or timezone.now())
     policy.check_publication(
         advisory,
@@ -153,7 +138,7 @@ def publish_advisory(
             actor=actor,
         )
         advisory.save()
-        _publish_csaf(advisory)
+        publish_csaf(advisory)
         record(
             action="advisory.published",
             actor=actor,
@@ -163,16 +148,15 @@ def publish_advisory(
         )
         for link in advisory.case_links.select_related("case"):
             mark_case_published(case=link.case, actor=actor, request=request)
-        _notify(advisory=advisory, revision=1, actor=actor, request=request)
+        announce(advisory=advisory, revision=1, actor=actor, request=request)
     return advisory
 
 
-def _notify(*, advisory: Advisory, revision: int, actor: Any, request: HttpRequest | None) -> None:
-    """Subscribers and webhooks of the affected products hear of the publication (or a revision the editor
-    marked as worth telling), queued in the same transaction: rolled back together, sent after the commit."""
-    from psirt.notify.services import notify_advisory
-
-    notify_advisory(advisory=advisory, revision=revision, significant=True, actor=actor, request=request)
+def announce(*, advisory: Advisory, revision: int, actor: Any, request: HttpRequest | None) -> None:
+    """Tell the apps above (subscribers and webhooks of the affected products) of the publication, or of a
+    revision the editor marked as worth telling, inside the caller's transaction: whatever they queue is rolled
+    back with it and sent after the commit."""
+    advisory_published.send(sender=Advisory, advisory=advisory, revision=revision, actor=actor, request=request)
 
 
 def publication_date_for(advisory: Advisory) -> dt.datetime | None:
@@ -207,6 +191,7 @@ def schedule_publication(
 def _enqueue_publication(advisory: Advisory, at: dt.datetime) -> None:
     """Enqueue the publication task to run at `at` when the task backend can defer; the periodic
     `publish_due_advisories` task catches any advisory a deferred task missed (both are idempotent)."""
+    # Imported here: the tasks module runs these services, so importing it at the top would be a cycle.
     from psirt.advisories.tasks import publish_scheduled_advisory
 
     task = publish_scheduled_advisory

@@ -21,7 +21,7 @@ from psirt.advisories.models import (
 )
 from psirt.advisories.services.authoring import _add_revision
 from psirt.advisories.services.inputs import MAX_SUMMARY, _clean_line
-from psirt.advisories.services.publication import _publish_csaf
+from psirt.advisories.services.publication import publish_csaf
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 
@@ -39,6 +39,6 @@ def withdraw_advisory(*, advisory: Advisory, actor: Any, reason: str, request: H
         advisory.withdrawn_reason = clean
         _add_revision(advisory, summary_en=f"Withdrawn: {clean}", summary_zh=f"已撤回：{clean}", actor=actor)
         advisory.save()
-        _publish_csaf(advisory)
+        publish_csaf(advisory)
         record(action="advisory.withdrawn", actor=actor, request=request, target=advisory)
     return advisory

@@ -10,7 +10,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from psirt.advisories import provider
+from psirt.advisories.csaf import provider
 from psirt.formats.csaf import TRANSLATION_LANG
 
 register = template.Library()

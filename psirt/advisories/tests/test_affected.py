@@ -8,8 +8,8 @@ from django.test import Client
 
 from psirt.accounts.models import User
 from psirt.advisories import services
-from psirt.advisories.affected import AffectedQuery, check_affected
 from psirt.advisories.models import Advisory
+from psirt.advisories.queries import AffectedQuery, check_affected
 from psirt.advisories.tests.conftest import make_case, publish
 from psirt.catalog.models import FirmwareRelease, Product
 

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from psirt.accounts.models import User
-from psirt.advisories import documents, services
+from psirt.advisories import services
+from psirt.advisories.csaf import documents
 from psirt.advisories.models import Advisory
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.demo import catalog as catalog_demo
@@ -184,7 +185,7 @@ def test_advisory_without_a_document_is_a_plain_404_not_an_error(
     FirmwareRelease.objects.filter(pk__in=[r.pk for r in releases.values()]).update(is_public=False)
     with pytest.raises(documents.DocumentError):
         documents.csaf_documents(published)
-    from psirt.advisories import provider
+    from psirt.advisories.csaf import provider
 
     # The periodic repair takes it out of the tree without counting a failure; the page's link then says 404.
     assert published.advisory_id not in provider.sync_provider(full=True).failed

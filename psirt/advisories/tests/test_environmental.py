@@ -10,9 +10,9 @@ from django.test import Client
 
 from psirt.accounts.models import User
 from psirt.advisories import services
-from psirt.advisories.environmental import calculators_for, combined_vector, env_metrics
 from psirt.advisories.models import Advisory
-from psirt.advisories.presenters import _score
+from psirt.advisories.views.environmental import calculators_for, combined_vector, env_metrics
+from psirt.advisories.views.presenters import _score
 from psirt.lib.cvss import parse_vector, score_vector
 from psirt.tests.conformance import CVSS
 

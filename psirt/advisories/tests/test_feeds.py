@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from psirt.accounts.models import User
 from psirt.advisories import services
-from psirt.advisories.feeds import build_feed
 from psirt.advisories.models import Advisory, Revision
 from psirt.advisories.tests.conftest import approve, make_case, publish
+from psirt.advisories.views.feeds import build_feed
 from psirt.catalog.models import Product, ProductLine
 from psirt.organization.models import OrganizationProfile
 from psirt.tests.factories import make_line, make_product

@@ -17,7 +17,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from psirt import cli
-from psirt.advisories.importer import MAX_BYTES, import_csaf, import_paths, imported_document, read_document
+from psirt.advisories.csaf.documents import imported_document
+from psirt.advisories.csaf.importer import MAX_BYTES, import_csaf, import_paths, read_document
 from psirt.advisories.models import SEQUENCE_SCOPE, Advisory, AdvisoryState, AffectedProduct, Revision
 from psirt.audit.models import AuditEvent
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
@@ -409,7 +410,7 @@ def test_values_no_database_can_store_are_refused_on_every_database(where: str, 
 
 
 def test_nan_and_infinity_are_not_json(tmp_path: Path) -> None:
-    from psirt.advisories.importer import Refused
+    from psirt.advisories.csaf.importer import Refused
 
     path = tmp_path / "nan.json"
     path.write_text('{"score": NaN}', encoding="utf-8")
@@ -598,7 +599,7 @@ def test_directory_walks_follow_no_links_and_read_only_json(tmp_path: Path) -> N
 
 def test_read_document_caps_what_it_reads(tmp_path: Path) -> None:
     path = _write(tmp_path / "doc.json", {"a": "x" * 2000})
-    from psirt.advisories.importer import Refused
+    from psirt.advisories.csaf.importer import Refused
 
     with pytest.raises(Refused, match="larger than"):
         read_document(path, max_bytes=1000)

@@ -17,10 +17,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from psirt.accounts.models import User
-from psirt.advisories import documents, services
-from psirt.advisories.case_facts import create_demo_case
-from psirt.advisories.importer import import_csaf
+from psirt.advisories import services
+from psirt.advisories.csaf import documents
+from psirt.advisories.csaf.importer import import_csaf
 from psirt.advisories.models import PUBLIC_STATES, Advisory
+from psirt.advisories.services.case_facts import create_demo_case
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.demo import catalog as catalog_demo
 from psirt.demo.advisories import load_demo_advisories

@@ -10,8 +10,9 @@ import pytest
 from django.test import Client
 
 from psirt.accounts.models import User
-from psirt.advisories import pagecache, services
+from psirt.advisories import services
 from psirt.advisories.models import Advisory
+from psirt.advisories.views import pagecache
 
 LIST = "/en/advisories/"
 
@@ -90,7 +91,7 @@ def test_a_hit_costs_one_stamp_query(published: Advisory, django_assert_num_quer
 def test_other_worker_processes_share_the_rendered_page(published: Advisory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     html = Client().get(LIST).content.decode()
     pagecache._entries.clear()  # as if the next request reached another worker process
-    monkeypatch.setattr("psirt.advisories.views._render_list", lambda request: pytest.fail("rendered again"))
+    monkeypatch.setattr("psirt.advisories.views.public._render_list", lambda request: pytest.fail("rendered again"))
     assert Client().get(LIST).content.decode() == html
 
 
@@ -237,7 +238,7 @@ def test_a_rolled_back_change_does_not_move_the_generation(published: Advisory, 
         assert generation.current() != before  # moved inside the transaction, with the change
         raise RuntimeError("rolled back")
     assert generation.current() == before
-    monkeypatch.setattr("psirt.advisories.views._render_list", lambda request: pytest.fail("rendered again"))
+    monkeypatch.setattr("psirt.advisories.views.public._render_list", lambda request: pytest.fail("rendered again"))
     assert "Never saved" not in Client().get(LIST).content.decode()
 
 
@@ -266,7 +267,7 @@ def test_a_visitor_with_a_session_is_never_served_a_stored_page(published: Advis
     from django.conf import settings
 
     _warm(LIST)
-    from psirt.advisories import views
+    from psirt.advisories.views import public as views
 
     rendered: list[str] = []
     real = views._render_list
@@ -289,7 +290,7 @@ def test_an_advisory_page_shows_its_csaf_links_once_the_tree_is_written(
     published: Advisory, settings, tmp_path, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     # The tree is written after the publication commits: a page stored in between must not outlive it.
-    from psirt.advisories import provider
+    from psirt.advisories.csaf import provider
 
     settings.PSIRT_VAR_DIR = str(tmp_path)
     monkeypatch.setattr(pagecache, "_shared_store", None)  # the shared store lives under the var dir too
@@ -300,7 +301,7 @@ def test_an_advisory_page_shows_its_csaf_links_once_the_tree_is_written(
 
 
 def test_switched_off_every_request_renders(published: Advisory, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from psirt.advisories import views
+    from psirt.advisories.views import public as views
 
     settings.PSIRT_PUBLIC_PAGE_CACHE = 0
     rendered: list[str] = []

@@ -20,7 +20,9 @@ from django.core.management import CommandError, call_command
 from referencing import Registry, Resource
 
 from psirt.accounts.models import User
-from psirt.advisories import provider, services
+from psirt.advisories import services
+from psirt.advisories.csaf import documents, provider
+from psirt.advisories.csaf.importer import import_csaf
 from psirt.advisories.exceptions import InvalidCsafDocument
 from psirt.advisories.models import Advisory, AdvisoryState, Revision
 from psirt.advisories.tests.conftest import approve, make_case
@@ -342,7 +344,7 @@ def test_a_failed_write_keeps_the_publication_and_the_sync_repairs_it(
     def disk_full(docs: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(provider, "update_documents", disk_full)
+    monkeypatch.setattr("psirt.advisories.csaf.provider.sync.update_documents", disk_full)
     advisory = _publish(draft, lead, committed)
     assert advisory.state == AdvisoryState.PUBLISHED
     assert "sync_csaf_provider task will repair it" in caplog.text
@@ -356,6 +358,26 @@ def test_a_failed_write_keeps_the_publication_and_the_sync_repairs_it(
     again = provider.sync_provider()
     assert (again.rendered, again.changes.written) == (0, [])
     assert _files(tree) == before
+
+
+def test_a_failed_write_after_an_import_keeps_the_import_and_the_sync_repairs_it(
+    draft: Advisory, lead: User, tree: Path, committed: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    english, _translation = documents.csaf_documents(_publish(draft, lead, committed))
+    english["document"]["tracking"]["id"] = "ACME-IMPORTED-1"
+
+    def disk_full(docs: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("psirt.advisories.csaf.provider.sync.update_documents", disk_full)
+    result = committed(import_csaf, document=english, source="acme.json")
+    assert result.outcome == "imported", result.line
+    assert Advisory.objects.filter(advisory_id="ACME-IMPORTED-1", state=AdvisoryState.PUBLISHED).exists()
+    assert "CSAF provider tree not updated for ACME-IMPORTED-1" in caplog.text
+    assert "sync_csaf_provider task will repair it" in caplog.text
+    monkeypatch.undo()
+    assert provider.sync_provider().rendered == 1
+    assert any(path.name == csaf_filename("ACME-IMPORTED-1") for _rel, path in _documents(tree))
 
 
 def test_sync_restores_missing_files_and_removes_what_is_not_public(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from psirt.advisories.documents import csaf_documents, cve_records
+from psirt.advisories.csaf.documents import csaf_documents, cve_records
 from psirt.advisories.models import Advisory
 from psirt.formats.csaf_validate import validate_csaf
 from psirt.formats.cve import validate_cve_record

@@ -8,8 +8,8 @@ from ninja.testing import TestClient
 
 from psirt.accounts.exceptions import AccountError, EmailTaken
 from psirt.advisories.exceptions import AdvisoryError, EmbargoNotReached, NotAllowed
-from psirt.advisories.importer.base import Refused
-from psirt.advisories.provider.layout import ProviderError
+from psirt.advisories.csaf.importer.base import Refused
+from psirt.advisories.csaf.provider.layout import ProviderError
 from psirt.api import errors
 from psirt.cases.exceptions import CaseError, ReferenceTaken
 from psirt.catalog.exceptions import CatalogError, CatalogInUse

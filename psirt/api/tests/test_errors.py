@@ -73,7 +73,7 @@ def test_a_rate_limit_is_a_429_problem_with_retry_after(client: Client, monkeypa
     def throttled(*args: Any, **kwargs: Any) -> Any:
         raise Throttled(wait=30)
 
-    monkeypatch.setattr("psirt.api.public.queries.filtered_advisories", throttled)
+    monkeypatch.setattr("psirt.advisories.api.queries.filtered_advisories", throttled)
     response = client.get("/api/v1/advisories")
     assert_problem(response, 429)
     assert response["Retry-After"] == "30"

@@ -9,7 +9,7 @@ from django.test import Client
 
 from conftest import _make_user, client_for
 from psirt.accounts.models import Role, User
-from psirt.advisories.case_facts import facts_for_case
+from psirt.advisories.services.case_facts import facts_for_case
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import AffectedRange, Case, Mitigation, WorkItem
 from psirt.cases.services import cases as case_services

@@ -267,7 +267,7 @@ def test_signature_verifies_with_the_key_the_csaf_provider_publishes(
 ) -> None:
     # A scanner's path: security.txt names the CSAF provider metadata, which names the public key; that published
     # key, fetched over HTTP, must vouch for the file.
-    from psirt.advisories.provider import sync_provider
+    from psirt.advisories.csaf.provider import sync_provider
 
     settings.PSIRT_VAR_DIR = tmp_path
     sync_provider(full=True)

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from psirt.advisories import provider
+from psirt.advisories.csaf import provider
+from psirt.advisories.csaf.documents import advisory_queryset
 
 
 class Command(BaseCommand):
@@ -27,8 +28,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from psirt.advisories.documents import advisory_queryset
-
         root = Path(options["directory"])
         if root.exists() and not root.is_dir():
             raise CommandError(f"{root} exists and is not a folder.")

@@ -1,6 +1,6 @@
 """`psirt import-csaf FILE_OR_DIR…`: bring existing CSAF 2.0 advisories into psirt as published advisories.
 
-One line per file: imported / updated / unchanged / refused and why (see `psirt.advisories.importer`). Exit status
+One line per file: imported / updated / unchanged / refused and why (see `psirt.advisories.csaf.importer`). Exit status
 1 when any file was refused, 0 otherwise."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from psirt.advisories.importer import import_paths
+from psirt.advisories.csaf.importer import import_paths
 
 
 class Command(BaseCommand):

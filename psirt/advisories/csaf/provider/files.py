@@ -1,0 +1,165 @@
+"""The tree on disk: atomic writes that skip identical bytes, removals, the check that a signature on disk is by
+the current key, the walk over the document files, and the lock that serialises writers across processes."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psirt.advisories.csaf.provider.layout import (
+    COMPANIONS,
+    FEED_NAME,
+    FILE_NAME,
+    LANG_DIR,
+    LOCK_NAME,
+    METADATA_NAME,
+    TLP_FOLDER,
+    YEAR_DIR,
+    https_url,
+)
+from psirt.lib.signing import SigningKey
+
+
+@dataclass
+class Changes:
+    """What one update did: files written and removed (paths relative to the tree root)."""
+
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.written or self.removed)
+
+
+class TreeFiles:
+    """A provider tree rooted at `root`, published at `base_url`: its URLs and its files (ProviderTree adds the
+    listings, the documents, the key and provider-metadata.json)."""
+
+    def __init__(self, root: Path, *, base_url: str, key: SigningKey | None) -> None:
+        self.root = Path(root)
+        self.base_url = https_url(base_url.rstrip("/"))
+        self.key = key
+        self.changes = Changes()
+        self._made: set[Path] = set()
+
+    # URLs
+
+    @property
+    def directory_url(self) -> str:
+        return f"{self.base_url}/{TLP_FOLDER}"
+
+    @property
+    def feed_url(self) -> str:
+        return f"{self.directory_url}/{FEED_NAME}"
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.base_url}/{METADATA_NAME}"
+
+    def document_url(self, path: str) -> str:
+        return f"{self.directory_url}/{path}"
+
+    @property
+    def tlp_dir(self) -> Path:
+        return self.root / TLP_FOLDER
+
+    # files
+
+    def _write(self, path: Path, data: bytes, *, compare: bool = True) -> bool:
+        """Write `data` atomically unless the file already holds exactly these bytes. True when written."""
+        if compare:
+            try:
+                if path.stat().st_size == len(data) and path.read_bytes() == data:
+                    return False
+            except FileNotFoundError:
+                pass
+        folder = path.parent
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        self.changes.written.append(str(path.relative_to(self.root)))
+        return True
+
+    def _remove(self, path: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            self.changes.removed.append(str(path.relative_to(self.root)))
+
+    def _signature_current(self, data: bytes, asc: Path) -> bool:
+        """The .asc on disk signs `data` with the current key (a rotated key re-signs everything)."""
+        if self.key is None:
+            return True
+        try:
+            signature = asc.read_text(encoding="ascii")
+        except (FileNotFoundError, UnicodeDecodeError):
+            return False
+        return _verifier(self.key.public_key)(data, signature)
+
+    def remove_document(self, rel: str) -> None:
+        target = self.tlp_dir / rel
+        for suffix in ("", *COMPANIONS):
+            self._remove(target.with_name(target.name + suffix))
+        with contextlib.suppress(OSError):
+            target.parent.rmdir()  # only when empty
+
+    def document_paths(self) -> Iterator[str]:
+        """Every document path (relative to white/) present on disk."""
+        if not self.tlp_dir.is_dir():
+            return
+        for year in sorted(os.scandir(self.tlp_dir), key=lambda e: e.name):
+            if not (year.is_dir(follow_symlinks=False) and YEAR_DIR.match(year.name)):
+                continue
+            for item in sorted(os.scandir(year.path), key=lambda e: e.name):
+                if item.is_file(follow_symlinks=False) and FILE_NAME.match(item.name):
+                    yield f"{year.name}/{item.name}"
+                elif item.is_dir(follow_symlinks=False) and LANG_DIR.match(item.name):
+                    for sub in sorted(os.scandir(item.path), key=lambda e: e.name):
+                        if sub.is_file(follow_symlinks=False) and FILE_NAME.match(sub.name):
+                            yield f"{year.name}/{item.name}/{sub.name}"
+
+
+_verifiers: dict[str, Callable[[bytes, str], bool]] = {}
+
+
+def _verifier(public_key: str) -> Callable[[bytes, str], bool]:
+    """A detached-signature check against one key, the certificate parsed once (a sync checks thousands)."""
+    if public_key not in _verifiers:
+        import pysequoia
+
+        cert = pysequoia.Cert.from_bytes(public_key.encode("ascii"))
+
+        def check(data: bytes, signature: str) -> bool:
+            try:
+                sig = pysequoia.Sig.from_bytes(signature.encode("ascii"))
+                return bool(pysequoia.verify(bytes=data, store=lambda _ids: [cert], signature=sig).valid_sigs)
+            except Exception:
+                return False
+
+        _verifiers.clear()
+        _verifiers[public_key] = check
+    return _verifiers[public_key]
+
+
+@contextlib.contextmanager
+def tree_lock(root: Path) -> Iterator[None]:
+    """One writer at a time per tree, across processes (web workers, task workers, the export command)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_NAME, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,208 @@
+"""Desk pages for advisories: list, start from cases, edit, preview, and the workflow actions.
+
+Access: leads see every advisory, handlers those of their cases; to anyone else (product engineers, other
+handlers) an advisory does not exist — 404, audited (`psirt.advisories.access`). Every change goes through
+`psirt.advisories.services`; refusals come back as messages naming what is missing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from psirt.advisories import services
+from psirt.advisories.access import can_edit_advisory, get_advisory_for, get_case, visible_advisories, visible_case_ids
+from psirt.advisories.exceptions import AdvisoryError
+from psirt.advisories.forms import (
+    AdvisoryForm,
+    AffectedFormSet,
+    affected_initial,
+    product_options,
+)
+from psirt.advisories.models import Advisory, AdvisoryState
+from psirt.advisories.services.case_facts import AUTHORABLE_STATES
+from psirt.advisories.views.presenters import page_context
+from psirt.cases.models import Case
+from psirt.lib.access import staff_required
+
+
+def author_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in leads and handlers; product engineers get 404 (advisories in the making are need-to-know)."""
+
+    @staff_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(request.user, "is_engineer", False):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@author_view
+def desk_list(request: HttpRequest) -> HttpResponse:
+    advisories = visible_advisories(request.user).order_by("-updated_at")[:200]
+    return render(request, "advisories/desk/list.html", {"advisories": advisories})
+
+
+def _authorable_cases(user: Any) -> list[Any]:
+    return list(
+        Case.objects.filter(pk__in=visible_case_ids(user), state__in=AUTHORABLE_STATES)
+        .select_related("product")
+        .order_by("-created_at")[:200]
+    )
+
+
+@author_view
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest) -> HttpResponse:
+    """Choose the case(s) to write an advisory from (a case page links here with ?case=<id>)."""
+    if request.method == "POST":
+        ids = request.POST.getlist("cases")[:20]
+        try:
+            cases = [get_case(request.user, value, request=request) for value in ids]
+            advisory = services.create_advisory(cases=cases, actor=request.user, request=request)
+        except AdvisoryError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Advisory %(id)s started as a draft.") % {"id": advisory.advisory_id})
+            return redirect("desk:advisories:edit", public_id=advisory.public_id)
+    preselected = set(request.POST.getlist("cases") or request.GET.getlist("case"))
+    return render(
+        request,
+        "advisories/desk/create.html",
+        {"cases": _authorable_cases(request.user), "preselected": preselected},
+    )
+
+
+def _workflow_context(request: HttpRequest, advisory: Advisory) -> dict[str, Any]:
+    normal = expedite = ""
+    if advisory.state not in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
+        for flag in (False, True):
+            try:
+                services.check_publication(advisory=advisory, expedite=flag)
+                message = ""
+            except AdvisoryError as exc:
+                message = exc.message
+            if flag:
+                expedite = message
+            else:
+                normal = message
+    return {
+        "advisory": advisory,
+        "links": list(advisory.case_links.select_related("case").order_by("id")),
+        "revisions": list(advisory.revisions.order_by("-number")),
+        "can_edit": can_edit_advisory(request.user, advisory),
+        "is_lead": getattr(request.user, "is_lead", False),
+        "normal_problem": normal,
+        "expedite_problem": expedite,
+        "publication_date": services.publication_date_for(advisory),
+    }
+
+
+@author_view
+def detail(request: HttpRequest, public_id: Any) -> HttpResponse:
+    advisory = get_advisory_for(request.user, public_id, request=request)
+    return render(request, "advisories/desk/detail.html", _workflow_context(request, advisory))
+
+
+@author_view
+def preview(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Exactly the public page (same template, same context), marked as a preview."""
+    advisory = get_advisory_for(request.user, public_id, request=request)
+    response = render(request, "advisories/detail.html", page_context(request, advisory, preview=True))
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@author_view
+@require_http_methods(["GET", "POST"])
+def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
+    advisory = get_advisory_for(request.user, public_id, request=request)
+    if not can_edit_advisory(request.user, advisory) or advisory.state == AdvisoryState.WITHDRAWN:
+        raise Http404
+    products = product_options()
+    if request.method == "POST":
+        form = AdvisoryForm(request.POST)
+        formset = AffectedFormSet(request.POST, prefix="affected", form_kwargs={"products": products})
+        if form.is_valid() and formset.is_valid():
+            rows = [
+                f.cleaned_data["row"]
+                for f in formset.forms
+                if f.cleaned_data.get("row") is not None and not f.cleaned_data.get("DELETE")
+            ]
+            try:
+                services.update_advisory(
+                    advisory=advisory,
+                    actor=request.user,
+                    changes=form.changes(),
+                    affected=rows,
+                    revision_summary_en=form.cleaned_data["revision_summary_en"],
+                    revision_summary_zh=form.cleaned_data["revision_summary_zh"],
+                    notify=form.cleaned_data["notify"],
+                    request=request,
+                )
+            except AdvisoryError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("desk:advisories:detail", public_id=advisory.public_id)
+    else:
+        form = AdvisoryForm(initial=AdvisoryForm.initial_for(advisory))
+        formset = AffectedFormSet(
+            initial=affected_initial(advisory), prefix="affected", form_kwargs={"products": products}
+        )
+    return render(request, "advisories/desk/edit.html", {"advisory": advisory, "form": form, "formset": formset})
+
+
+def _op(request: HttpRequest, advisory: Advisory, op: str) -> str:
+    """Run one workflow action; returns the success message. Raises AdvisoryError on refusal, Http404 for an
+    unknown action."""
+    user, post = request.user, request.POST
+    if op == "submit":
+        services.submit_for_review(advisory=advisory, actor=user, request=request)
+        return _("Sent for review.")
+    if op == "return":
+        services.return_to_draft(advisory=advisory, actor=user, reason=post.get("reason", ""), request=request)
+        return _("Back to draft.")
+    if op == "approve":
+        services.approve_advisory(advisory=advisory, actor=user, request=request)
+        return _("Approved for publication.")
+    if op == "justify":
+        services.set_expedite_justification(
+            advisory=advisory, actor=user, justification=post.get("justification", ""), request=request
+        )
+        return _("Justification saved.")
+    if op == "approve_expedite":
+        services.approve_expedite(advisory=advisory, actor=user, request=request)
+        return _("Expedited publication approved.")
+    if op in ("publish", "publish_expedited"):
+        services.publish_advisory(advisory=advisory, actor=user, expedite=op == "publish_expedited", request=request)
+        return _("Published.")
+    if op == "schedule":
+        advisory = services.schedule_publication(advisory=advisory, actor=user, request=request)
+        return _("Publication scheduled.")
+    if op == "unschedule":
+        services.cancel_schedule(advisory=advisory, actor=user, request=request)
+        return _("Schedule cancelled.")
+    if op == "withdraw":
+        services.withdraw_advisory(advisory=advisory, actor=user, reason=post.get("reason", ""), request=request)
+        return _("Withdrawn.")
+    raise Http404
+
+
+@author_view
+@require_POST
+def action(request: HttpRequest, public_id: Any) -> HttpResponse:
+    advisory = get_advisory_for(request.user, public_id, request=request)
+    try:
+        messages.success(request, _op(request, advisory, request.POST.get("op", "")[:40]))
+    except AdvisoryError as exc:
+        messages.error(request, exc.message)
+    return redirect("desk:advisories:detail", public_id=advisory.public_id)

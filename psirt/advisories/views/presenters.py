@@ -1,0 +1,69 @@
+"""What the advisory page shows, built once for the public page and the desk preview (the same template and
+the same context, so the preview is exactly the public page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from psirt.advisories.models import Advisory, Severity
+from psirt.advisories.queries import AffectedRow, affected_rows
+from psirt.advisories.views.environmental import calculators_for
+from psirt.lib.cvss import CvssError, CvssResult, score_vector
+from psirt.lib.cwe import CweEntry
+from psirt.lib.cwe import lookup as lookup_cwe
+
+
+@dataclass
+class ScoreView:
+    """One published vector with its scores as the page shows them."""
+
+    version: str
+    result: CvssResult
+    has_threat: bool
+
+    @property
+    def severity_class(self) -> str:
+        return f"sev-{self.result.base_severity.lower()}"
+
+    @property
+    def severity_label(self) -> str:
+        """The rating in the visitor's language ("CRITICAL" from the library → "Critical" / "严重")."""
+        value = self.result.base_severity.capitalize()
+        return str(Severity(value).label) if value in Severity.values else value
+
+
+def _score(vector: str) -> ScoreView | None:
+    if not vector:
+        return None
+    try:
+        result = score_vector(vector)
+    except CvssError:  # a vector that no longer parses is not shown rather than crashing the page
+        return None
+    metrics = {part.split(":")[0] for part in result.vector.split("/")[1:]}
+    threat = bool(metrics & ({"E", "RL", "RC"} if result.version == "3.1" else {"E"}))
+    return ScoreView(version=result.version, result=result, has_threat=threat)
+
+
+def scores_of(advisory: Advisory) -> list[ScoreView]:
+    return [s for s in (_score(advisory.cvss40_vector), _score(advisory.cvss31_vector)) if s is not None]
+
+
+def page_context(request: HttpRequest, advisory: Advisory, *, preview: bool = False) -> dict[str, Any]:
+    """The context of `advisories/detail.html` (environmental calculator included)."""
+    rows: list[AffectedRow] = affected_rows(advisory)
+    cwe: CweEntry | None = lookup_cwe(advisory.cwe_id) if advisory.cwe_id else None
+    scores = scores_of(advisory)
+    return {
+        "advisory": advisory,
+        "rows": rows,
+        "fixes": [r for r in rows if r.fixed is not None],
+        "unfixed": [r for r in rows if r.fixed is None],
+        "cwe": cwe,
+        "scores": scores,
+        "calculators": calculators_for(scores, request.GET),
+        "revisions": list(advisory.revisions.order_by("-number")),
+        "preview": preview,
+    }

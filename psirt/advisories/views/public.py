@@ -1,0 +1,223 @@
+"""Public advisory pages: the list, an advisory with its environmental calculator, and
+"Am I affected?" (`psirt.advisories.views.affected`).
+
+Public pages carry ETag and Last-Modified and answer conditional requests with 304; publishing, revising or
+withdrawing changes `updated_at`, which changes both."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import os
+import time
+from html import escape
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import condition, require_GET
+
+from psirt.advisories import queries
+from psirt.advisories.csaf import provider
+from psirt.advisories.models import PUBLIC_STATES, Advisory
+from psirt.advisories.queries import MAX_QUERY_CHARS, ListFilters, QueryTooLong
+from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
+from psirt.advisories.views.pagecache import cached_page
+from psirt.advisories.views.presenters import page_context, scores_of
+from psirt.lib.i18n import pick_language
+from psirt.pages import generation
+
+
+def _etag(request: HttpRequest, version: str) -> str:
+    """A validator for one rendering of a page: it changes with the data (`version`: advisory stamp, site
+    generation), the language, the query string, whether the visitor is signed in (the footer differs) and the
+    CSRF cookie (the language form holds a token)."""
+    parts = [
+        # The site generation covers catalog, profile and page edits; an hourly bucket still makes every
+        # validator expire, so a 304 never keeps anything the generation might miss from a visitor for long.
+        str(int(time.time() // 3600)),
+        get_language() or "",
+        request.get_full_path()[:2000],
+        version,
+        "1" if request.user.is_authenticated else "0",
+        request.COOKIES.get("csrftoken", "")[:64],
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _version(stamp: dt.datetime | None, token: str | None, *extra: str) -> str:
+    """What a stored page must have been rendered under to be served: the advisory stamp and the site generation
+    (see psirt.pages.generation), plus whatever else the page shows."""
+    return "|".join([stamp.isoformat() if stamp else "-", token or "-", *extra])
+
+
+def list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
+    """(newest change of the public advisories, page-cache version), in one plain-SQL statement per request:
+    the advisory stamp probes with the site generation as a scalar subquery, so a cache hit stays one query."""
+    cached: tuple[dt.datetime | None, str] | None = request.__dict__.get("_psirt_list_head")
+    if cached is None:
+        # queries._stamp_sql is the indexed per-state probe that queries.last_modified runs; reused, not copied.
+        with connection.cursor() as cursor:
+            cursor.execute(f"{queries._stamp_sql()}, {generation.token_sql()}", [str(state) for state in PUBLIC_STATES])
+            row = cursor.fetchone()
+        stamps = (queries._as_datetime(v) for v in row[:-1])
+        stamp = max((s for s in stamps if s is not None), default=None)
+        request._psirt_advisories_stamp = stamp  # type: ignore[attr-defined]  # what queries.last_modified asks
+        cached = (stamp, _version(stamp, row[-1]))
+        request._psirt_list_head = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _list_stamp(request: HttpRequest) -> dt.datetime | None:
+    return list_head(request)[0]
+
+
+def _list_etag(request: HttpRequest) -> str:
+    return _etag(request, list_head(request)[1])
+
+
+def _head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime, str] | None:
+    """(canonical ID, last change, page-cache version) of the public advisory, fetched once per request in one
+    plain-SQL statement (like the list's probe) and without its texts: the ETag, Last-Modified and a page-cache
+    hit need no more."""
+    cache: dict[str, tuple[str, dt.datetime, str] | None] = request.__dict__.setdefault("_psirt_advisory_head", {})
+    if advisory_id not in cache:
+        cache[advisory_id] = _advisory_head(advisory_id)
+    return cache[advisory_id]
+
+
+def _advisory_head(advisory_id: str) -> tuple[str, dt.datetime, str] | None:
+    if not advisory_id or len(advisory_id) > 40:
+        return None
+    table = connection.ops.quote_name(Advisory._meta.db_table)
+    states = ", ".join("%s" for _state in PUBLIC_STATES)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT advisory_id, updated_at, {generation.token_sql()} FROM {table} "  # noqa: S608
+            f"WHERE advisory_id = %s AND state IN ({states})",
+            [advisory_id.upper(), *(str(state) for state in PUBLIC_STATES)],
+        )
+        row = cursor.fetchone()
+    stamp = queries._as_datetime(row[1]) if row is not None else None
+    if row is None or stamp is None:
+        return None
+    # The CSAF links on the page depend on the provider tree, written after the publication commits: its
+    # changes.csv (rewritten whenever a document is added, replaced or removed) is part of the version.
+    return str(row[0]), stamp, _version(stamp, row[2], _csaf_tree_state())
+
+
+def _csaf_tree_state() -> str:
+    try:
+        info = os.stat(_changes_file(settings.PSIRT_VAR_DIR))
+    except OSError:
+        return "-"
+    return f"{info.st_mtime_ns}.{info.st_size}"
+
+
+@functools.lru_cache(maxsize=4)
+def _changes_file(var_dir: str) -> str:
+    # Keyed on the var dir the provider root derives from; building the path each time cost more than the stat.
+    return str(provider.provider_root() / provider.TLP_FOLDER / provider.CHANGES_NAME)
+
+
+def _detail_stamp(request: HttpRequest, advisory_id: str) -> dt.datetime | None:
+    head = _head(request, advisory_id)
+    return head[1] if head is not None else None
+
+
+def _detail_etag(request: HttpRequest, advisory_id: str) -> str:
+    head = _head(request, advisory_id)
+    return _etag(request, head[2] if head is not None else "-")
+
+
+def select_options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
+    """<option> elements for a select, every value and label escaped; built with the standard library's escape
+    in one join because a catalog of a thousand products through format_html was most of the list page's
+    rendering time."""
+    return mark_safe(  # noqa: S308 — every interpolated text is escaped right here
+        "".join(
+            f'<option value="{escape(value, quote=True)}"{" selected" if value == selected else ""}>'
+            f"{escape(str(label), quote=True)}</option>"
+            for value, label in pairs
+        )
+    )
+
+
+@require_GET
+@condition(
+    etag_func=_list_etag,
+    last_modified_func=_list_stamp,
+)
+def advisory_list(request: HttpRequest) -> HttpResponse:
+    """Search, filters, sorting and pagination over published advisories (a fixed number of queries)."""
+    return cached_page(request, list_head(request)[1], lambda: _render_list(request))
+
+
+def _render_list(request: HttpRequest) -> HttpResponse:
+    error = ""
+    status = 200
+    try:
+        filters = ListFilters.from_params(request.GET)
+    except QueryTooLong:
+        filters = ListFilters()
+        error = _("The search text is too long. Use at most %(max)d characters, e.g. a CVE ID or a model name.") % {
+            "max": MAX_QUERY_CHARS
+        }
+        status = 400
+    page = queries.paginate(queries.filtered_advisories(filters), request.GET.get("page", "1")[:8])
+    params = request.GET.copy()
+    params.pop("page", None)
+    choices = queries.filter_choices(line=filters.line, product=filters.product)
+    lines = [(slug, pick_language(en, zh)) for slug, en, zh in choices.pop("lines")]
+    context: dict[str, Any] = {
+        "line_options": select_options(lines, filters.line),
+        "product_options": select_options(choices.pop("products"), filters.product),
+        "page": page,
+        "advisories": page.object_list,
+        "filters": filters,
+        "query_error": error,
+        "max_query": MAX_QUERY_CHARS,
+        "page_query": params.urlencode(),
+        **choices,
+    }
+    return render(request, "advisories/list.html", context, status=status)
+
+
+@require_GET
+@condition(
+    etag_func=_detail_etag,
+    last_modified_func=_detail_stamp,
+)
+def advisory_detail(request: HttpRequest, advisory_id: str) -> HttpResponse:
+    """One published advisory; a draft or an unknown ID is the same plain 404."""
+    head = _head(request, advisory_id)
+    if head is None:
+        raise Http404
+    canonical, _stamp, version = head
+    if canonical != advisory_id:
+        return HttpResponseRedirect(reverse("advisories:detail", args=[canonical]))
+    if FORM_FLAG in request.GET:
+        advisory = _load(canonical)
+        query = redirect_query(scores_of(advisory), request.GET)
+        if query is not None:
+            # The calculator form was submitted: show the result at a URL that holds the vector (?env=…).
+            return HttpResponseRedirect(f"{request.path}?{query}#environmental")
+    return cached_page(
+        request,
+        version,
+        lambda: render(request, "advisories/detail.html", page_context(request, _load(canonical))),
+    )
+
+
+def _load(advisory_id: str) -> Advisory:
+    advisory = queries.public_advisory(advisory_id)
+    if advisory is None:  # withdrawn from under us between two queries: as if it never existed
+        raise Http404
+    return advisory
