@@ -7,9 +7,9 @@ from ninja import NinjaAPI
 from ninja.testing import TestClient
 
 from psirt.accounts.exceptions import AccountError, EmailTaken
-from psirt.advisories.exceptions import AdvisoryError, EmbargoNotReached, NotAllowed
 from psirt.advisories.csaf.importer.base import Refused
 from psirt.advisories.csaf.provider.layout import ProviderError
+from psirt.advisories.exceptions import AdvisoryError, EmbargoNotReached, NotAllowed
 from psirt.api import errors
 from psirt.cases.exceptions import CaseError, ReferenceTaken
 from psirt.catalog.exceptions import CatalogError, CatalogInUse
