@@ -42,11 +42,13 @@ ALLOWED_HOSTS = CONFIG.allowed_hosts
 CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 
 INSTALLED_APPS = [
-    "psirt.counters",
-    "psirt.accounts",
+    # psirt's apps from the bottom of the layers up (docs/architecture.md).
+    "psirt.lib",
     "psirt.audit",
     "psirt.organization",
+    "psirt.counters",
     "psirt.mail",
+    "psirt.accounts",
     "psirt.catalog",
     "psirt.pages",
     "psirt.intake",

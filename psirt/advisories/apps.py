@@ -6,9 +6,6 @@ class AdvisoriesConfig(AppConfig):
     label = "advisories"
 
     def ready(self) -> None:
-        # The deployment checks (signing key for the CSAF provider and security.txt) register on import.
-        import psirt.checks  # noqa: F401
-
         # Imported here: queries import models, which the app registry allows only once apps are ready.
         from psirt.advisories import queries
         from psirt.pages import sections

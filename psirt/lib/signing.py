@@ -5,7 +5,7 @@ The key comes from `PSIRT_SIGNING_KEY_FILE` (an ASCII-armored secret key without
 unattended). In development mode (`PSIRT_DEV=1`) with no file configured, a development key is generated once
 under `PSIRT_VAR_DIR/keys/` and reused, so a laptop gets a complete provider tree without any setup; its user ID
 says it is a development key, so nobody mistakes it for a real one. In production without a key, signing raises
-`SigningUnavailable` (and `manage.py check --deploy` warns, see psirt/checks.py).
+`SigningUnavailable` (and `manage.py check --deploy` warns, see psirt/lib/checks.py).
 
 pysequoia's errors carry Rust backtraces; none of that reaches a caller's message or a log line.
 """

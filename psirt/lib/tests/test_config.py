@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from psirt.checks import undeclared_variables_messages
+from psirt.lib.checks import undeclared_variables_messages
 from psirt.lib.config import (
     DECLARED,
     VARIABLES,

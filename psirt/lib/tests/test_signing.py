@@ -116,7 +116,7 @@ def test_dev_mode_generates_one_private_development_key_and_reuses_it(settings, 
 
 
 def test_deploy_check_warns_without_a_signing_key(settings, key_file: Path) -> None:
-    from psirt.checks import signing_key_check
+    from psirt.lib.checks import signing_key_check
 
     settings.PSIRT_SIGNING_KEY_FILE = None
     settings.PSIRT_DEV = False
@@ -129,6 +129,6 @@ def test_deploy_check_warns_without_a_signing_key(settings, key_file: Path) -> N
 def test_deploy_check_is_registered() -> None:
     from django.core.checks import registry
 
-    from psirt.checks import signing_key_check
+    from psirt.lib.checks import signing_key_check
 
     assert signing_key_check in registry.registry.get_checks(include_deployment_checks=True)

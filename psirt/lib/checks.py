@@ -1,4 +1,5 @@
-"""Django system checks of the deployment (`manage.py check --deploy`), beyond Django's own."""
+"""Django system checks of the deployment (`manage.py check --deploy`), beyond Django's own. They register
+when the `psirt.lib` app is ready (`psirt.lib.apps`)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ from typing import Any
 from django.core.checks import CheckMessage, Tags, Warning, register
 
 from psirt.lib.config import undeclared_variables
+from psirt.lib.signing import SigningUnavailable, signing_key
 
 
 @register(Tags.security, deploy=True)
 def signing_key_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Without a signing key the CSAF provider tree has no signatures and security.txt is not signed."""
-    from psirt.lib.signing import SigningUnavailable, signing_key
-
     try:
         signing_key()
     except SigningUnavailable as exc:
