@@ -3,12 +3,10 @@ the publication policy and audit), so the admin shows advisories read-only."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from psirt.advisories.models import Advisory, AffectedProduct, Revision
+from psirt.lib.admin import ReadOnlyAdmin
 
 
 class AffectedInline(admin.TabularInline):
@@ -28,17 +26,8 @@ class RevisionInline(admin.TabularInline):
 
 
 @admin.register(Advisory)
-class AdvisoryAdmin(admin.ModelAdmin):
+class AdvisoryAdmin(ReadOnlyAdmin):
     list_display = ("advisory_id", "title_en", "state", "severity", "published_at", "updated_at")
     list_filter = ("state", "severity", "exploitation")
     search_fields = ("advisory_id", "title_en", "identifiers")
     inlines = (AffectedInline, RevisionInline)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

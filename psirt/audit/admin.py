@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from psirt.audit.models import AuditEvent
 from psirt.audit.services import record
+from psirt.lib.admin import ReadOnlyAdmin
 
 
 def admin_target_id(obj: models.Model) -> str:
@@ -81,7 +82,7 @@ class AuditedAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["seq", "at", "actor_label", "action", "target_type", "target_id", "ip"]
     list_filter = ["action"]
     search_fields = ["actor_label", "action", "target_id"]
@@ -89,12 +90,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     fields = ("seq", "at", "actor_label", "action", "target_type", "target_id", "ip", "data", "prev_hash", "hash")
     readonly_fields = fields
     actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

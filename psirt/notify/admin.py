@@ -4,23 +4,17 @@ lead needs); deliveries are read-only (the outbox is changed by the workers and 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from psirt.lib.admin import ViewOnlyAdmin
 from psirt.notify.models import CustomerOrganization, Delivery, Webhook
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeliveryAdmin(ViewOnlyAdmin):
     list_display = ("reference", "revision", "kind", "status", "attempts", "last_error", "created_at")
     list_filter = ("status", "kind")
     search_fields = ("reference",)
     exclude = ("to", "reply_to", "context", "pgp_key", "template", "language")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Webhook)
