@@ -21,6 +21,7 @@ import secrets
 import struct
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -189,22 +190,14 @@ class EncryptedFileStore:
         except FileNotFoundError:  # the folder went away since we made it (cleaned up by hand, tests)
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(FILE_MAGIC)
-                for index, chunk, last in _rechunk(chunks):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    token = encrypt_bytes(_HEADER.pack(index, 1 if last else 0) + chunk)
-                    out.write(_LEN.pack(len(token)))
-                    out.write(token)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with _replacing(path, fd, tmp) as out:
+            out.write(FILE_MAGIC)
+            for index, chunk, last in _rechunk(chunks):
+                digest.update(chunk)
+                size += len(chunk)
+                token = encrypt_bytes(_HEADER.pack(index, 1 if last else 0) + chunk)
+                out.write(_LEN.pack(len(token)))
+                out.write(token)
         return StoredFile(name=name, size=size, sha256=digest.hexdigest())
 
     def open(self, name: str) -> Iterator[bytes]:
@@ -231,30 +224,39 @@ class EncryptedFileStore:
         """Re-encrypt a file with the first key (after a key rotation)."""
         path = self._path(name)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with path.open("rb") as src, os.fdopen(fd, "wb") as out:
-                if src.read(len(FILE_MAGIC)) != FILE_MAGIC:
-                    raise DecryptionError("Not an encrypted psirt file.")
-                out.write(FILE_MAGIC)
-                while True:
-                    head = src.read(_LEN.size)
-                    if not head:
-                        break
-                    (length,) = _LEN.unpack(head)
-                    token = src.read(length)
-                    try:
-                        new = fernet().rotate(token)
-                    except InvalidToken as exc:
-                        raise DecryptionError("A file chunk cannot be decrypted with the configured keys.") from exc
-                    out.write(_LEN.pack(len(new)))
-                    out.write(new)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with _replacing(path, fd, tmp) as out, path.open("rb") as src:
+            if src.read(len(FILE_MAGIC)) != FILE_MAGIC:
+                raise DecryptionError("Not an encrypted psirt file.")
+            out.write(FILE_MAGIC)
+            while True:
+                head = src.read(_LEN.size)
+                if not head:
+                    break
+                (length,) = _LEN.unpack(head)
+                token = src.read(length)
+                try:
+                    new = fernet().rotate(token)
+                except InvalidToken as exc:
+                    raise DecryptionError("A file chunk cannot be decrypted with the configured keys.") from exc
+                out.write(_LEN.pack(len(new)))
+                out.write(new)
+
+
+@contextmanager
+def _replacing(path: Path, fd: int, tmp: str) -> Iterator[IO[bytes]]:
+    """Write the new content of `path` into the temporary file `tmp` (open as `fd`, in the same folder): once
+    written it is flushed to disk, made private (0600) and moved over `path` in one atomic step; if anything
+    fails it is removed, so `path` is never seen half written."""
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _rechunk(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes, bool]]:
