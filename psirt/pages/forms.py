@@ -12,6 +12,7 @@ from psirt.lib.business_days import supported_countries
 from psirt.lib.forms import HttpURLField
 from psirt.lib.pgp import KeyProblem, check_public_key
 from psirt.organization.models import OrganizationProfile
+from psirt.organization.services import ORG_FIELDS
 from psirt.pages.models import Page
 from psirt.pages.queries import PLACEHOLDERS
 
@@ -30,20 +31,8 @@ class OrganizationForm(forms.ModelForm):
 
     class Meta:
         model = OrganizationProfile
-        fields = [
-            "name_en",
-            "name_zh",
-            "advisory_prefix",
-            "security_email",
-            "lab_email",
-            "website",
-            "pgp_public_key",
-            "footer_en",
-            "footer_zh",
-            "calendar_country",
-            "ack_business_days",
-            "remediation_days",
-        ]
+        # Exactly the fields the profile service accepts, in the model's order.
+        fields = [field.name for field in OrganizationProfile._meta.get_fields() if field.name in ORG_FIELDS]
         widgets = {"pgp_public_key": forms.Textarea(attrs={"rows": 8, "class": "mono", "spellcheck": "false"})}
         help_texts = {
             "footer_en": _("Shown at the bottom of every public page, e.g. a registration (ICP) number."),
