@@ -1,13 +1,17 @@
-"""Form fields shared by the desk forms of several apps."""
+"""Form fields and form handling shared by the desk forms of several apps."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from psirt.lib.errors import DomainError
 from psirt.lib.validators import validate_http_url
+
+T = TypeVar("T")
 
 
 class HttpURLField(forms.URLField):
@@ -28,3 +32,22 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc)
+
+
+def call_service(
+    form: forms.BaseForm,
+    service: Callable[..., T],
+    *,
+    refused: tuple[type[DomainError], ...] = (),
+    **arguments: Any,
+) -> T | None:
+    """Call `service` with `arguments` and what `form` cleaned; its result, or None when the service said no. Its
+    validation errors go on the form (next to their field) and a refusal of one of the `refused` types above the
+    form, so the page is shown again with what was typed."""
+    try:
+        return service(**arguments, **form.cleaned_data)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+    except refused as exc:
+        form.add_error(None, str(exc.message))
+    return None

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +18,7 @@ from psirt.catalog.exceptions import CatalogError
 from psirt.catalog.forms import FirmwareReleaseForm, ProductForm, ProductLineForm
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.lib.access import staff_required
-from psirt.lib.forms import add_service_errors
+from psirt.lib.forms import call_service
 
 # Desk: overview ---------------------------------------------------------------------------------------------
 
@@ -42,13 +41,10 @@ def desk_catalog(request: HttpRequest) -> HttpResponse:
 def line_create(request: HttpRequest) -> HttpResponse:
     form = ProductLineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            line = services.create_product_line(actor=request.user, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except CatalogError as exc:
-            form.add_error(None, str(exc.message))
-        else:
+        line = call_service(
+            form, services.create_product_line, refused=(CatalogError,), actor=request.user, request=request
+        )
+        if line is not None:
             messages.success(request, _("Product line “%(name)s” added.") % {"name": line.name})
             return redirect("desk:catalog:index")
     return render(request, "catalog/desk/form.html", {"form": form, "title": _("New product line")})
@@ -60,13 +56,10 @@ def line_edit(request: HttpRequest, slug: str) -> HttpResponse:
     line = get_object_or_404(ProductLine, slug=slug)
     form = ProductLineForm(request.POST or None, instance=ProductLine.objects.get(pk=line.pk))
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_product_line(actor=request.user, line=line, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except CatalogError as exc:
-            form.add_error(None, str(exc.message))
-        else:
+        saved = call_service(
+            form, services.update_product_line, refused=(CatalogError,), actor=request.user, line=line, request=request
+        )
+        if saved is not None:
             messages.success(request, _("Product line “%(name)s” saved.") % {"name": line.name})
             return redirect("desk:catalog:index")
     return render(
@@ -127,13 +120,8 @@ def product_create(request: HttpRequest) -> HttpResponse:
         initial["line"] = ProductLine.objects.filter(slug=line_slug).first()
     form = ProductForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            obj = services.create_product(actor=request.user, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except CatalogError as exc:
-            form.add_error(None, str(exc.message))
-        else:
+        obj = call_service(form, services.create_product, refused=(CatalogError,), actor=request.user, request=request)
+        if obj is not None:
             messages.success(request, _("Product “%(name)s” added.") % {"name": obj.name})
             return redirect("desk:catalog:product_detail", slug=obj.slug)
     return render(request, "catalog/desk/form.html", {"form": form, "title": _("New product")})
@@ -146,13 +134,10 @@ def product_edit(request: HttpRequest, slug: str) -> HttpResponse:
     # The form validates a copy, so a rejected edit leaves `obj` as stored.
     form = ProductForm(request.POST or None, instance=Product.objects.get(pk=obj.pk))
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_product(actor=request.user, product=obj, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except CatalogError as exc:
-            form.add_error(None, str(exc.message))
-        else:
+        saved = call_service(
+            form, services.update_product, refused=(CatalogError,), actor=request.user, product=obj, request=request
+        )
+        if saved is not None:
             messages.success(request, _("Product “%(name)s” saved.") % {"name": obj.name})
             return redirect("desk:catalog:product_detail", slug=obj.slug)
     return render(
@@ -201,13 +186,10 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
     initial = {"position": services.next_release_position(product=obj)}
     form = FirmwareReleaseForm(request.POST or None, product=obj, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            release = services.create_release(actor=request.user, product=obj, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except CatalogError as exc:
-            form.add_error(None, str(exc.message))
-        else:
+        release = call_service(
+            form, services.create_release, refused=(CatalogError,), actor=request.user, product=obj, request=request
+        )
+        if release is not None:
             messages.success(request, _("Release %(version)s added.") % {"version": release.version})
             return redirect("desk:catalog:product_detail", slug=obj.slug)
     return render(
@@ -229,13 +211,10 @@ def release_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
         request.POST or None, product=release.product, instance=FirmwareRelease.objects.get(pk=release.pk)
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_release(actor=request.user, release=release, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except CatalogError as exc:
-            form.add_error(None, str(exc.message))
-        else:
+        saved = call_service(
+            form, services.update_release, refused=(CatalogError,), actor=request.user, release=release, request=request
+        )
+        if saved is not None:
             messages.success(request, _("Release %(version)s saved.") % {"version": release.version})
             return redirect("desk:catalog:product_detail", slug=release.product.slug)
     return render(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from psirt.lib.access import lead_required
-from psirt.lib.forms import add_service_errors
+from psirt.lib.forms import call_service
 from psirt.lib.markdown import render_markdown
 from psirt.lib.pgp import fingerprint, format_fingerprint
 from psirt.organization.models import OrganizationProfile
@@ -32,11 +31,8 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
     profile = OrganizationProfile.get()
     form = OrganizationForm(request.POST or None, instance=OrganizationProfile.get())
     if request.method == "POST" and form.is_valid():
-        try:
-            update_organization(actor=request.user, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
+        saved = call_service(form, update_organization, actor=request.user, request=request)
+        if saved is not None:
             messages.success(request, _("The organization profile was saved."))
             return redirect("desk:pages:organization")
     fpr = fingerprint(profile.pgp_public_key)
@@ -88,11 +84,8 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 "html_zh": html_zh,
             }
         else:
-            try:
-                services.update_page(actor=request.user, page=page_obj, request=request, **form.cleaned_data)
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
+            saved = call_service(form, services.update_page, actor=request.user, page=page_obj, request=request)
+            if saved is not None:
                 messages.success(request, _("The page “%(title)s” was saved.") % {"title": page_obj.title})
                 return redirect("desk:pages:page_list")
     return render(
