@@ -28,8 +28,8 @@ from psirt.advisories.models import (
 )
 from psirt.cases.models import Exploitation, Severity
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.lib.search import clean_query
 
-MAX_QUERY_CHARS = 100
 PER_PAGE = 20
 RANGE_TERMS_MAX = 50
 # Past this many public products, the list's product filter offers one product line's products at a time.
@@ -40,18 +40,6 @@ SORTS = {
     "severity": ("-score", "-published_at", "-id"),
     "id": ("-year", "-number"),
 }
-
-
-class QueryTooLong(ValueError):
-    """The search text is longer than MAX_QUERY_CHARS."""
-
-
-def clean_query(raw: str) -> str:
-    """The search text without control characters and with runs of spaces collapsed; QueryTooLong if long."""
-    if len(raw) > MAX_QUERY_CHARS:
-        raise QueryTooLong(raw[:MAX_QUERY_CHARS])
-    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] != "C")
-    return " ".join(kept.split())
 
 
 def public_advisories() -> QuerySet[Advisory]:
@@ -162,7 +150,7 @@ def _publication_span() -> tuple[dt.datetime | None, dt.datetime | None]:
             params.append(str(state))
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(probes), params)
-        found = [d for d in (_as_datetime(v) for v in cursor.fetchone()) if d is not None]
+        found = [d for d in (as_datetime(v) for v in cursor.fetchone()) if d is not None]
     return (min(found), max(found)) if found else (None, None)
 
 
@@ -195,7 +183,7 @@ def filter_choices(*, line: str = "", product: str = "") -> dict[str, Any]:
     }
 
 
-def _as_datetime(value: Any) -> dt.datetime | None:
+def as_datetime(value: Any) -> dt.datetime | None:
     """A timestamp as a raw cursor returns it (text on SQLite, a datetime on PostgreSQL) as an aware datetime."""
     if value is None:
         return None
@@ -205,7 +193,7 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
 
 
-def _stamp_sql() -> str:
+def stamp_sql() -> str:
     # One statement, one indexed probe per public state ((state, updated_at) index, newest first, LIMIT 1):
     # MAX() over "state IN (…)" would scan every public row on SQLite. Plain SQL because this runs on every
     # public request, cache hits included, and building it through the ORM costs ten times the query.
@@ -221,9 +209,9 @@ def last_modified(request: Any = None) -> dt.datetime | None:
     if cached is not False:
         return cached  # type: ignore[return-value]
     with connection.cursor() as cursor:
-        cursor.execute(_stamp_sql(), [str(state) for state in PUBLIC_STATES])
+        cursor.execute(stamp_sql(), [str(state) for state in PUBLIC_STATES])
         row = cursor.fetchone()
-    stamp = max((s for s in (_as_datetime(v) for v in row) if s is not None), default=None)
+    stamp = max((s for s in (as_datetime(v) for v in row) if s is not None), default=None)
     if request is not None:
         request._psirt_advisories_stamp = stamp
     return stamp
@@ -252,7 +240,7 @@ def public_advisory_head(advisory_id: str) -> tuple[str, dt.datetime] | None:
             [advisory_id.upper(), *(str(state) for state in PUBLIC_STATES)],
         )
         row = cursor.fetchone()
-    stamp = _as_datetime(row[1]) if row is not None else None
+    stamp = as_datetime(row[1]) if row is not None else None
     return (str(row[0]), stamp) if row is not None and stamp is not None else None
 
 
