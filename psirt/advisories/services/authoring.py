@@ -35,12 +35,12 @@ from psirt.advisories.services.inputs import (
     MAX_SUMMARY,
     MAX_TITLE,
     AffectedInput,
-    _apply_scores,
-    _clean_changes,
-    _clean_line,
-    _clean_vector,
-    _require_editor,
-    _validate_affected,
+    apply_scores,
+    clean_changes,
+    clean_line,
+    clean_vector,
+    require_editor,
+    validate_affected,
 )
 from psirt.advisories.services.publication import announce, publish_csaf
 from psirt.audit.services import record
@@ -114,9 +114,9 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
             mitigation_sufficient=all(f.has_sufficient_mitigation for f in facts),
             created_by=actor,
         )
-        advisory.cvss31_vector, advisory.cvss31_base = _clean_vector(v31, "3.1")
-        advisory.cvss40_vector, advisory.cvss40_base = _clean_vector(v40, "4.0")
-        _apply_scores(advisory)
+        advisory.cvss31_vector, advisory.cvss31_base = clean_vector(v31, "3.1")
+        advisory.cvss40_vector, advisory.cvss40_base = clean_vector(v40, "4.0")
+        apply_scores(advisory)
         advisory.save()
         for case in case_list:
             AdvisoryCase.objects.create(advisory=advisory, case=case)
@@ -171,11 +171,11 @@ def update_advisory(
     approved other words). A published one needs a revision summary and gets a new numbered, dated revision;
     with `notify`, subscribers are told about it.
     A withdrawn advisory no longer changes."""
-    _require_editor(actor, advisory)
-    clean = _clean_changes(changes)
-    rows = _validate_affected(affected) if affected is not None else None
-    summary_en = _clean_line(revision_summary_en, label=_("The revision summary"), limit=MAX_SUMMARY)
-    summary_zh = _clean_line(revision_summary_zh, label=_("The Chinese revision summary"), limit=MAX_SUMMARY)
+    require_editor(actor, advisory)
+    clean = clean_changes(changes)
+    rows = validate_affected(affected) if affected is not None else None
+    summary_en = clean_line(revision_summary_en, label=_("The revision summary"), limit=MAX_SUMMARY)
+    summary_zh = clean_line(revision_summary_zh, label=_("The Chinese revision summary"), limit=MAX_SUMMARY)
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.state == AdvisoryState.WITHDRAWN:
@@ -184,7 +184,7 @@ def update_advisory(
             raise InvalidInput(_("Say what changed: a published advisory gets a revision with a summary."))
         for name, value in clean.items():
             setattr(advisory, name, value)
-        _apply_scores(advisory)
+        apply_scores(advisory)
         data: dict[str, Any] = {"fields": sorted(changes)}
         if advisory.state == AdvisoryState.APPROVED:
             advisory.state = AdvisoryState.DRAFT
@@ -196,7 +196,7 @@ def update_advisory(
             _replace_affected(advisory, rows)
             data["affected"] = len(rows)
         if advisory.state == AdvisoryState.PUBLISHED:
-            number = _add_revision(advisory, summary_en=summary_en, summary_zh=summary_zh, actor=actor)
+            number = add_revision(advisory, summary_en=summary_en, summary_zh=summary_zh, actor=actor)
             data["revision"] = number
         advisory.save()
         if "revision" in data:
@@ -207,7 +207,7 @@ def update_advisory(
     return advisory
 
 
-def _add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: Any) -> int:
+def add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: Any) -> int:
     last = advisory.revisions.order_by("-number").values_list("number", flat=True).first() or 0
     now = timezone.now()
     Revision.objects.create(

@@ -34,7 +34,7 @@ from psirt.advisories.services.case_facts import (
     facts_for_case,
     mark_case_published,
 )
-from psirt.advisories.services.inputs import _require_editor
+from psirt.advisories.services.inputs import require_editor
 from psirt.advisories.signals import advisory_published
 from psirt.audit.services import record
 from psirt.formats.csaf_validate import validate_csaf
@@ -172,7 +172,7 @@ def schedule_publication(
 ) -> Advisory:
     """Schedule an approved advisory for its agreed disclosure date; a worker publishes it then, nobody at
     the keyboard. Everything but the date is checked now, so a missing fix is found today, not on the day."""
-    _require_editor(actor, advisory)
+    require_editor(actor, advisory)
     check_publication(advisory=advisory, now=now, check_date=False)
     at = publication_date_for(advisory)
     if at is None:
@@ -203,7 +203,7 @@ def _enqueue_publication(advisory: Advisory, at: dt.datetime) -> None:
 
 
 def cancel_schedule(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
-    _require_editor(actor, advisory)
+    require_editor(actor, advisory)
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.scheduled_for is not None:

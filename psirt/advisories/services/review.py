@@ -21,7 +21,7 @@ from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
 )
-from psirt.advisories.services.inputs import MAX_REASON, _clean_line, _clean_text, _require_editor
+from psirt.advisories.services.inputs import MAX_REASON, clean_line, clean_text, require_editor
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 
@@ -54,7 +54,7 @@ def _move(
 
 def submit_for_review(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
     """The author asks for review (draft → in review)."""
-    _require_editor(actor, advisory)
+    require_editor(actor, advisory)
     return _move(
         advisory,
         source=[AdvisoryState.DRAFT],
@@ -69,8 +69,8 @@ def return_to_draft(
     *, advisory: Advisory, actor: Any, reason: str = "", request: HttpRequest | None = None
 ) -> Advisory:
     """Back to draft from review or approval (the reviewer wants changes); approval and schedule are dropped."""
-    _require_editor(actor, advisory)
-    clean = _clean_line(reason, label=_("The reason"), limit=MAX_REASON)
+    require_editor(actor, advisory)
+    clean = clean_line(reason, label=_("The reason"), limit=MAX_REASON)
     return _move(
         advisory,
         source=[AdvisoryState.IN_REVIEW, AdvisoryState.APPROVED],
@@ -105,8 +105,8 @@ def set_expedite_justification(
 ) -> Advisory:
     """Record (or change) why the advisory must go out before the normal conditions hold. A changed
     justification needs a lead's approval again."""
-    _require_editor(actor, advisory)
-    text = _clean_text(justification, label=_("The justification"))[:MAX_REASON]
+    require_editor(actor, advisory)
+    text = clean_text(justification, label=_("The justification"))[:MAX_REASON]
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
