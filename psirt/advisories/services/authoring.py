@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.advisories.access import can_author_from
 from psirt.advisories.exceptions import (
     InvalidInput,
@@ -44,6 +45,7 @@ from psirt.advisories.services.inputs import (
 )
 from psirt.advisories.services.publication import announce, publish_csaf
 from psirt.audit.services import record
+from psirt.cases.models import Case
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.counters.sequences import next_in_year
 from psirt.lib.cvss import score_vector
@@ -74,7 +76,7 @@ def _replace_affected(advisory: Advisory, rows: Sequence[AffectedInput]) -> None
     )
 
 
-def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | None = None) -> Advisory:
+def create_advisory(*, cases: Iterable[Case], actor: User, request: HttpRequest | None = None) -> Advisory:
     """Start a draft from one or more confirmed cases; it takes their title, scores, CWE, exploitation,
     identifiers, references, credits and products (all editable afterwards). The ID is assigned now."""
     case_list = list(dict.fromkeys(cases))
@@ -131,12 +133,12 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
     return advisory
 
 
-def _prefill_rows(cases: list[Any], facts: list[CaseFacts]) -> list[AffectedInput]:
+def _prefill_rows(cases: list[Case], facts: list[CaseFacts]) -> list[AffectedInput]:
     """The affected table from the cases' affected ranges (first range per product and variant wins), or the
     cases' products with an open range when the case desk recorded none."""
     ranges = [r for f in facts for r in f.ranges]
     if not ranges:
-        products = {c.product_id: c.product for c in cases if c.product_id is not None}
+        products = {c.product.pk: c.product for c in cases if c.product is not None}
         return [AffectedInput(product=p) for p in products.values()]
     products_by_id = Product.objects.in_bulk({r[0] for r in ranges})
     releases = FirmwareRelease.objects.in_bulk({x for r in ranges for x in (r[2], r[3]) if x is not None})
@@ -157,7 +159,7 @@ def _prefill_rows(cases: list[Any], facts: list[CaseFacts]) -> list[AffectedInpu
 def update_advisory(
     *,
     advisory: Advisory,
-    actor: Any,
+    actor: User,
     changes: dict[str, Any],
     affected: Sequence[AffectedInput] | None = None,
     revision_summary_en: str = "",
@@ -207,7 +209,7 @@ def update_advisory(
     return advisory
 
 
-def add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: Any) -> int:
+def add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: User) -> int:
     last = advisory.revisions.order_by("-number").values_list("number", flat=True).first() or 0
     now = timezone.now()
     Revision.objects.create(

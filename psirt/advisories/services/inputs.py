@@ -12,15 +12,15 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.advisories.access import can_edit_advisory
 from psirt.advisories.exceptions import (
     InvalidInput,
     NotAllowed,
 )
-from psirt.advisories.models import (
-    Advisory,
-    Exploitation,
-)
+from psirt.advisories.models import Advisory
+from psirt.cases.models import Exploitation
+from psirt.catalog.models import FirmwareRelease, Product
 from psirt.lib.cvss import CvssError, score_vector, severity_for
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
@@ -77,18 +77,18 @@ EDITABLE_FIELDS = frozenset(
 class AffectedInput:
     """One row of the affected table: a product (and variant), first affected and fixing release."""
 
-    product: Any
+    product: Product
     variant: str = ""
-    introduced: Any = None
-    fixed: Any = None
+    introduced: FirmwareRelease | None = None
+    fixed: FirmwareRelease | None = None
 
 
-def require_editor(actor: Any, advisory: Advisory) -> None:
+def require_editor(actor: User, advisory: Advisory) -> None:
     if not can_edit_advisory(actor, advisory):
         raise NotAllowed(_("Only a lead or a handler of one of this advisory's cases can change it."))
 
 
-def clean_line(value: Any, *, label: str, limit: int, required: bool = False) -> str:
+def clean_line(value: object, *, label: str, limit: int, required: bool = False) -> str:
     text = " ".join(str(value or "").split())
     if required and not text:
         raise InvalidInput(_("%(field)s is required.") % {"field": label})
@@ -97,14 +97,14 @@ def clean_line(value: Any, *, label: str, limit: int, required: bool = False) ->
     return text
 
 
-def clean_text(value: Any, *, label: str) -> str:
+def clean_text(value: object, *, label: str) -> str:
     text = str(value or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if len(text) > MAX_TEXT:
         raise InvalidInput(_("%(field)s is too long (at most %(n)d characters).") % {"field": label, "n": MAX_TEXT})
     return text
 
 
-def clean_vector(value: Any, version: str) -> tuple[str, Decimal | None]:
+def clean_vector(value: object, version: str) -> tuple[str, Decimal | None]:
     text = str(value or "").strip()
     if not text:
         return "", None
@@ -117,7 +117,7 @@ def clean_vector(value: Any, version: str) -> tuple[str, Decimal | None]:
     return result.vector, Decimal(str(result.base))
 
 
-def _clean_identifiers(value: Any) -> str:
+def _clean_identifiers(value: object) -> str:
     items = value if isinstance(value, list | tuple) else str(value or "").replace(",", "\n").split()
     out: list[str] = []
     for item in items:
@@ -134,7 +134,7 @@ def _clean_identifiers(value: Any) -> str:
     return "\n".join(out)
 
 
-def _clean_urls(value: Any) -> str:
+def _clean_urls(value: object) -> str:
     items = value if isinstance(value, list | tuple) else str(value or "").split()
     out: list[str] = []
     for item in items:
@@ -151,7 +151,7 @@ def _clean_urls(value: Any) -> str:
     return "\n".join(out)
 
 
-def _clean_cwe(value: Any) -> int | None:
+def _clean_cwe(value: int | str | None) -> int | None:
     if value in (None, ""):
         return None
     entry = lookup_cwe(value)

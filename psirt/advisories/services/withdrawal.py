@@ -4,13 +4,12 @@ revision saying why, and its CSAF documents are rewritten.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.advisories.exceptions import (
     NotAllowed,
     TransitionNotAllowed,
@@ -26,7 +25,7 @@ from psirt.audit.services import record
 from psirt.lib.access import require_lead
 
 
-def withdraw_advisory(*, advisory: Advisory, actor: Any, reason: str, request: HttpRequest | None = None) -> Advisory:
+def withdraw_advisory(*, advisory: Advisory, actor: User, reason: str, request: HttpRequest | None = None) -> Advisory:
     """A lead withdraws a published advisory with a reason; the page stays, marked withdrawn, with a revision."""
     require_lead(actor, NotAllowed)
     clean = clean_line(reason, label=_("The reason"), limit=MAX_SUMMARY, required=True)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from psirt.accounts.access import desk_user
 from psirt.catalog import services
 from psirt.catalog.access import can_edit_catalog, editor_view
 from psirt.catalog.exceptions import CatalogError
@@ -43,7 +44,7 @@ def line_create(request: HttpRequest) -> HttpResponse:
     form = ProductLineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            line = services.create_product_line(actor=request.user, request=request, **form.cleaned_data)
+            line = services.create_product_line(actor=desk_user(request), request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         except CatalogError as exc:
@@ -61,7 +62,7 @@ def line_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = ProductLineForm(request.POST or None, instance=ProductLine.objects.get(pk=line.pk))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_product_line(actor=request.user, line=line, request=request, **form.cleaned_data)
+            services.update_product_line(actor=desk_user(request), line=line, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         except CatalogError as exc:
@@ -86,7 +87,7 @@ def line_delete(request: HttpRequest, slug: str) -> HttpResponse:
     line = get_object_or_404(ProductLine, slug=slug)
     if request.method == "POST":
         try:
-            services.delete_product_line(actor=request.user, line=line, request=request)
+            services.delete_product_line(actor=desk_user(request), line=line, request=request)
         except CatalogError as exc:
             messages.error(request, str(exc.message))
             return redirect("desk:catalog:index")
@@ -128,7 +129,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
     form = ProductForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            obj = services.create_product(actor=request.user, request=request, **form.cleaned_data)
+            obj = services.create_product(actor=desk_user(request), request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         except CatalogError as exc:
@@ -147,7 +148,7 @@ def product_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = ProductForm(request.POST or None, instance=Product.objects.get(pk=obj.pk))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_product(actor=request.user, product=obj, request=request, **form.cleaned_data)
+            services.update_product(actor=desk_user(request), product=obj, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         except CatalogError as exc:
@@ -173,7 +174,7 @@ def product_delete(request: HttpRequest, slug: str) -> HttpResponse:
     obj = get_object_or_404(Product, slug=slug)
     if request.method == "POST":
         try:
-            services.delete_product(actor=request.user, product=obj, request=request)
+            services.delete_product(actor=desk_user(request), product=obj, request=request)
         except CatalogError as exc:
             messages.error(request, str(exc.message))
             return redirect("desk:catalog:product_detail", slug=obj.slug)
@@ -202,7 +203,9 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
     form = FirmwareReleaseForm(request.POST or None, product=obj, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            release = services.create_release(actor=request.user, product=obj, request=request, **form.cleaned_data)
+            release = services.create_release(
+                actor=desk_user(request), product=obj, request=request, **form.cleaned_data
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         except CatalogError as exc:
@@ -230,7 +233,7 @@ def release_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_release(actor=request.user, release=release, request=request, **form.cleaned_data)
+            services.update_release(actor=desk_user(request), release=release, request=request, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         except CatalogError as exc:
@@ -258,7 +261,7 @@ def release_delete(request: HttpRequest, public_id: Any) -> HttpResponse:
     product_slug = release.product.slug
     if request.method == "POST":
         try:
-            services.delete_release(actor=request.user, release=release, request=request)
+            services.delete_release(actor=desk_user(request), release=release, request=request)
         except CatalogError as exc:
             messages.error(request, str(exc.message))
         else:

@@ -13,6 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from psirt.accounts.access import desk_user
 from psirt.lib.access import lead_required
 from psirt.lib.forms import add_service_errors
 from psirt.lib.markdown import render_markdown
@@ -67,7 +68,7 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
     page_obj = get_page(slug)
     action = request.POST.get("action", "save") if request.method == "POST" else ""
     if action == "restore":
-        services.restore_default_page(actor=request.user, page=page_obj, request=request)
+        services.restore_default_page(actor=desk_user(request), page=page_obj, request=request)
         messages.success(request, _("The default text was restored."))
         return redirect("desk:pages:page_edit", slug=slug)
     form = PageForm(request.POST or None, instance=Page.objects.get(pk=page_obj.pk))
@@ -89,7 +90,7 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
             }
         else:
             try:
-                services.update_page(actor=request.user, page=page_obj, request=request, **form.cleaned_data)
+                services.update_page(actor=desk_user(request), page=page_obj, request=request, **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
