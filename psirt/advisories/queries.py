@@ -9,12 +9,14 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -60,7 +62,7 @@ class ListFilters:
     ignored: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_params(cls, params: Any) -> ListFilters:
+    def from_params(cls, params: Mapping[str, str]) -> ListFilters:
         """Parse GET parameters; raises QueryTooLong for an over-long search text."""
         f = cls(q=clean_query(params.get("q", "")))
         for name in ("line", "product"):
@@ -131,7 +133,7 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
     return qs.order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
 
 
-def paginate(qs: QuerySet[Advisory], page: Any) -> Page[Advisory]:
+def paginate(qs: QuerySet[Advisory], page: int | str) -> Page[Advisory]:
     return Paginator(qs, PER_PAGE).get_page(page)
 
 
@@ -183,7 +185,7 @@ def filter_choices(*, line: str = "", product: str = "") -> dict[str, Any]:
     }
 
 
-def as_datetime(value: Any) -> dt.datetime | None:
+def as_datetime(value: object) -> dt.datetime | None:
     """A timestamp as a raw cursor returns it (text on SQLite, a datetime on PostgreSQL) as an aware datetime."""
     if value is None:
         return None
@@ -202,18 +204,22 @@ def stamp_sql() -> str:
     return "SELECT " + ", ".join(probe for _state in PUBLIC_STATES)
 
 
-def last_modified(request: Any = None) -> dt.datetime | None:
+# The request attribute where last_modified() remembers its answer (a datetime, or None for an empty list).
+STAMP_ATTRIBUTE = "_psirt_advisories_stamp"
+
+
+def last_modified(request: HttpRequest | None = None) -> dt.datetime | None:
     """When the public list last changed (publication, revision, withdrawal); remembered on the request,
     since the ETag, the Last-Modified header and the page cache all ask."""
-    cached = getattr(request, "_psirt_advisories_stamp", False)
-    if cached is not False:
-        return cached  # type: ignore[return-value]
+    if request is not None and hasattr(request, STAMP_ATTRIBUTE):
+        cached: dt.datetime | None = getattr(request, STAMP_ATTRIBUTE)
+        return cached
     with connection.cursor() as cursor:
         cursor.execute(stamp_sql(), [str(state) for state in PUBLIC_STATES])
         row = cursor.fetchone()
     stamp = max((s for s in (as_datetime(v) for v in row) if s is not None), default=None)
     if request is not None:
-        request._psirt_advisories_stamp = stamp
+        setattr(request, STAMP_ATTRIBUTE, stamp)
     return stamp
 
 
@@ -371,7 +377,7 @@ class AffectedQuery:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_params(cls, params: Any) -> AffectedQuery:
+    def from_params(cls, params: Mapping[str, str]) -> AffectedQuery:
         q = cls()
         slug = str(params.get("product", "") or "")
         if slug and (len(slug) > 80 or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug)):

@@ -70,7 +70,7 @@ def list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
             row = cursor.fetchone()
         stamps = (queries.as_datetime(v) for v in row[:-1])
         stamp = max((s for s in stamps if s is not None), default=None)
-        request._psirt_advisories_stamp = stamp  # type: ignore[attr-defined]  # what queries.last_modified asks
+        setattr(request, queries.STAMP_ATTRIBUTE, stamp)  # what queries.last_modified asks
         cached = (stamp, _version(stamp, row[-1]))
         request._psirt_list_head = cached  # type: ignore[attr-defined]
     return cached
