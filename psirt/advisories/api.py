@@ -24,13 +24,11 @@ from psirt.advisories import queries
 from psirt.advisories.csaf import documents
 from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, Severity
 from psirt.advisories.queries import (
-    MAX_QUERY_CHARS,
     MAX_VERSION_CHARS,
     PUBLIC_STATES,
     SORTS,
     AffectedQuery,
     ListFilters,
-    QueryTooLong,
     check_affected,
 )
 from psirt.advisories.views.presenters import scores_of
@@ -48,6 +46,7 @@ from psirt.lib.api import (
 from psirt.lib.cvss import MAX_VECTOR_LENGTH, CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.http import absolute_url
+from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
 
 router = Router(tags=["advisories"])  # /v1/advisories
 affected_router = Router(tags=["advisories"])  # /v1/affected

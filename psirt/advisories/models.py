@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -136,8 +137,6 @@ class Advisory(models.Model):
         return self.advisory_id
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("advisories:detail", args=[self.advisory_id])
 
     @property

@@ -9,12 +9,14 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -28,8 +30,8 @@ from psirt.advisories.models import (
 )
 from psirt.cases.models import Exploitation, Severity
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.lib.search import clean_query
 
-MAX_QUERY_CHARS = 100
 PER_PAGE = 20
 RANGE_TERMS_MAX = 50
 # Past this many public products, the list's product filter offers one product line's products at a time.
@@ -40,18 +42,6 @@ SORTS = {
     "severity": ("-score", "-published_at", "-id"),
     "id": ("-year", "-number"),
 }
-
-
-class QueryTooLong(ValueError):
-    """The search text is longer than MAX_QUERY_CHARS."""
-
-
-def clean_query(raw: str) -> str:
-    """The search text without control characters and with runs of spaces collapsed; QueryTooLong if long."""
-    if len(raw) > MAX_QUERY_CHARS:
-        raise QueryTooLong(raw[:MAX_QUERY_CHARS])
-    kept = "".join(ch for ch in raw if unicodedata.category(ch)[0] != "C")
-    return " ".join(kept.split())
 
 
 def public_advisories() -> QuerySet[Advisory]:
@@ -72,7 +62,7 @@ class ListFilters:
     ignored: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_params(cls, params: Any) -> ListFilters:
+    def from_params(cls, params: Mapping[str, str]) -> ListFilters:
         """Parse GET parameters; raises QueryTooLong for an over-long search text."""
         f = cls(q=clean_query(params.get("q", "")))
         for name in ("line", "product"):
@@ -143,7 +133,7 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
     return qs.order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
 
 
-def paginate(qs: QuerySet[Advisory], page: Any) -> Page[Advisory]:
+def paginate(qs: QuerySet[Advisory], page: int | str) -> Page[Advisory]:
     return Paginator(qs, PER_PAGE).get_page(page)
 
 
@@ -162,7 +152,7 @@ def _publication_span() -> tuple[dt.datetime | None, dt.datetime | None]:
             params.append(str(state))
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(probes), params)
-        found = [d for d in (_as_datetime(v) for v in cursor.fetchone()) if d is not None]
+        found = [d for d in (as_datetime(v) for v in cursor.fetchone()) if d is not None]
     return (min(found), max(found)) if found else (None, None)
 
 
@@ -195,7 +185,7 @@ def filter_choices(*, line: str = "", product: str = "") -> dict[str, Any]:
     }
 
 
-def _as_datetime(value: Any) -> dt.datetime | None:
+def as_datetime(value: object) -> dt.datetime | None:
     """A timestamp as a raw cursor returns it (text on SQLite, a datetime on PostgreSQL) as an aware datetime."""
     if value is None:
         return None
@@ -205,7 +195,7 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
 
 
-def _stamp_sql() -> str:
+def stamp_sql() -> str:
     # One statement, one indexed probe per public state ((state, updated_at) index, newest first, LIMIT 1):
     # MAX() over "state IN (…)" would scan every public row on SQLite. Plain SQL because this runs on every
     # public request, cache hits included, and building it through the ORM costs ten times the query.
@@ -214,18 +204,22 @@ def _stamp_sql() -> str:
     return "SELECT " + ", ".join(probe for _state in PUBLIC_STATES)
 
 
-def last_modified(request: Any = None) -> dt.datetime | None:
+# The request attribute where last_modified() remembers its answer (a datetime, or None for an empty list).
+STAMP_ATTRIBUTE = "_psirt_advisories_stamp"
+
+
+def last_modified(request: HttpRequest | None = None) -> dt.datetime | None:
     """When the public list last changed (publication, revision, withdrawal); remembered on the request,
     since the ETag, the Last-Modified header and the page cache all ask."""
-    cached = getattr(request, "_psirt_advisories_stamp", False)
-    if cached is not False:
-        return cached  # type: ignore[return-value]
+    if request is not None and hasattr(request, STAMP_ATTRIBUTE):
+        cached: dt.datetime | None = getattr(request, STAMP_ATTRIBUTE)
+        return cached
     with connection.cursor() as cursor:
-        cursor.execute(_stamp_sql(), [str(state) for state in PUBLIC_STATES])
+        cursor.execute(stamp_sql(), [str(state) for state in PUBLIC_STATES])
         row = cursor.fetchone()
-    stamp = max((s for s in (_as_datetime(v) for v in row) if s is not None), default=None)
+    stamp = max((s for s in (as_datetime(v) for v in row) if s is not None), default=None)
     if request is not None:
-        request._psirt_advisories_stamp = stamp
+        setattr(request, STAMP_ATTRIBUTE, stamp)
     return stamp
 
 
@@ -252,7 +246,7 @@ def public_advisory_head(advisory_id: str) -> tuple[str, dt.datetime] | None:
             [advisory_id.upper(), *(str(state) for state in PUBLIC_STATES)],
         )
         row = cursor.fetchone()
-    stamp = _as_datetime(row[1]) if row is not None else None
+    stamp = as_datetime(row[1]) if row is not None else None
     return (str(row[0]), stamp) if row is not None and stamp is not None else None
 
 
@@ -383,7 +377,7 @@ class AffectedQuery:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_params(cls, params: Any) -> AffectedQuery:
+    def from_params(cls, params: Mapping[str, str]) -> AffectedQuery:
         q = cls()
         slug = str(params.get("product", "") or "")
         if slug and (len(slug) > 80 or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug)):

@@ -9,17 +9,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from psirt.accounts.models import Role
+from psirt.accounts.models import User
 from psirt.lib.access import staff_required
 
 
-def can_edit_catalog(user: Any) -> bool:
+def can_edit_catalog(user: User | AnonymousUser) -> bool:
     """Leads and handlers edit the catalog; product engineers read it."""
-    return bool(user.is_authenticated and user.is_active and user.role in (Role.LEAD, Role.HANDLER))
+    return isinstance(user, User) and user.is_active and (user.is_lead or user.is_handler)
 
 
 def editor_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

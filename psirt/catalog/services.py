@@ -15,6 +15,7 @@ from django.db.models import Max, ProtectedError, RestrictedError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.catalog.exceptions import CatalogConflict, CatalogInUse
 from psirt.catalog.models import MAX_POSITION, FirmwareRelease, Product, ProductLine
@@ -51,7 +52,9 @@ def _apply(obj: models.Model, changes: dict[str, Any], allowed: frozenset[str]) 
     return sorted(changed)
 
 
-def _save(obj: models.Model, *, action: str, actor: Any, request: HttpRequest | None, data: dict[str, Any]) -> None:
+def _save(
+    obj: models.Model, *, action: str, actor: User | None, request: HttpRequest | None, data: dict[str, Any]
+) -> None:
     obj.full_clean()
     try:
         with transaction.atomic():
@@ -64,7 +67,9 @@ def _save(obj: models.Model, *, action: str, actor: Any, request: HttpRequest | 
         ) from None
 
 
-def _delete(obj: models.Model, *, action: str, actor: Any, request: HttpRequest | None, data: dict[str, Any]) -> None:
+def _delete(
+    obj: models.Model, *, action: str, actor: User | None, request: HttpRequest | None, data: dict[str, Any]
+) -> None:
     target_type = obj._meta.label_lower
     target_id = str(getattr(obj, "public_id", None) or getattr(obj, "slug", None) or obj.pk)
     try:
@@ -85,7 +90,7 @@ def _delete(obj: models.Model, *, action: str, actor: Any, request: HttpRequest 
 
 def create_product_line(
     *,
-    actor: Any,
+    actor: User | None,
     slug: str,
     name_en: str,
     name_zh: str = "",
@@ -108,7 +113,7 @@ def create_product_line(
 
 
 def update_product_line(
-    *, actor: Any, line: ProductLine, request: HttpRequest | None = None, **changes: Any
+    *, actor: User | None, line: ProductLine, request: HttpRequest | None = None, **changes: Any
 ) -> ProductLine:
     """Change fields of a product line (names from LINE_FIELDS); nothing is written when nothing changed."""
     changed = _apply(line, changes, LINE_FIELDS)
@@ -117,7 +122,7 @@ def update_product_line(
     return line
 
 
-def delete_product_line(*, actor: Any, line: ProductLine, request: HttpRequest | None = None) -> None:
+def delete_product_line(*, actor: User | None, line: ProductLine, request: HttpRequest | None = None) -> None:
     """Delete an empty product line. A line with products is refused: its products would be orphaned."""
     count = line.products.count()
     if count:
@@ -133,7 +138,7 @@ def delete_product_line(*, actor: Any, line: ProductLine, request: HttpRequest |
 
 def create_product(
     *,
-    actor: Any,
+    actor: User | None,
     line: ProductLine,
     slug: str,
     name: str,
@@ -161,7 +166,9 @@ def create_product(
     return product
 
 
-def update_product(*, actor: Any, product: Product, request: HttpRequest | None = None, **changes: Any) -> Product:
+def update_product(
+    *, actor: User | None, product: Product, request: HttpRequest | None = None, **changes: Any
+) -> Product:
     """Change fields of a product (names from PRODUCT_FIELDS)."""
     changed = _apply(product, changes, PRODUCT_FIELDS)
     if changed:
@@ -169,7 +176,7 @@ def update_product(*, actor: Any, product: Product, request: HttpRequest | None 
     return product
 
 
-def delete_product(*, actor: Any, product: Product, request: HttpRequest | None = None) -> None:
+def delete_product(*, actor: User | None, product: Product, request: HttpRequest | None = None) -> None:
     """Delete a product and its firmware releases. Refused when anything else (cases, advisories) refers to
     the product or one of its releases; hiding it from the public list is the alternative."""
     releases = product.releases.count()
@@ -238,7 +245,7 @@ def _check_release(release: FirmwareRelease) -> None:
 
 def create_release(
     *,
-    actor: Any,
+    actor: User | None,
     product: Product,
     version: str,
     position: int | None = None,
@@ -276,7 +283,7 @@ def create_release(
 
 
 def update_release(
-    *, actor: Any, release: FirmwareRelease, request: HttpRequest | None = None, **changes: Any
+    *, actor: User | None, release: FirmwareRelease, request: HttpRequest | None = None, **changes: Any
 ) -> FirmwareRelease:
     """Change fields of a firmware release (names from RELEASE_FIELDS)."""
     changed = _apply(release, changes, RELEASE_FIELDS)
@@ -292,7 +299,7 @@ def update_release(
     return release
 
 
-def delete_release(*, actor: Any, release: FirmwareRelease, request: HttpRequest | None = None) -> None:
+def delete_release(*, actor: User | None, release: FirmwareRelease, request: HttpRequest | None = None) -> None:
     """Delete a firmware release; refused when cases or advisories refer to it."""
     _delete(
         release,

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
+from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.lib.changes import apply_changes
 from psirt.pages.defaults import DEFAULT_PAGES
@@ -15,7 +16,7 @@ from psirt.pages.models import Page
 PAGE_FIELDS = frozenset({"title_en", "title_zh", "body_en", "body_zh"})
 
 
-def update_page(*, actor: Any, page: Page, request: HttpRequest | None = None, **changes: Any) -> Page:
+def update_page(*, actor: User | None, page: Page, request: HttpRequest | None = None, **changes: Any) -> Page:
     """Change a page's titles and texts (names from PAGE_FIELDS). Raises ValidationError on bad values."""
     changed = apply_changes(page, changes, PAGE_FIELDS)
     if changed:
@@ -33,7 +34,7 @@ def update_page(*, actor: Any, page: Page, request: HttpRequest | None = None, *
     return page
 
 
-def restore_default_page(*, actor: Any, page: Page, request: HttpRequest | None = None) -> Page:
+def restore_default_page(*, actor: User | None, page: Page, request: HttpRequest | None = None) -> Page:
     """Put the installation's default titles and texts back (both languages)."""
     default = DEFAULT_PAGES[page.slug]
     return update_page(

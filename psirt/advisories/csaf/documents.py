@@ -23,16 +23,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState, AffectedProduct
-from psirt.catalog.models import FirmwareRelease
+from psirt.catalog.models import FirmwareRelease, Product
 from psirt.formats import model as fm
 from psirt.formats.csaf import csaf_document_url, csaf_translation_url, render_csaf, render_csaf_translation
 from psirt.formats.cve import render_cve_record
@@ -67,11 +68,11 @@ def _day(value: dt.date | None) -> dt.datetime | None:
     return None if value is None else dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
 
 
-def _profile() -> Any:
+def _profile() -> OrganizationProfile:
     return OrganizationProfile.get()
 
 
-def publisher(profile: Any = None) -> fm.Publisher:
+def publisher(profile: OrganizationProfile | None = None) -> fm.Publisher:
     profile = profile if profile is not None else _profile()
     namespace = (profile.website or "").strip() or absolute_url("")
     return fm.Publisher(
@@ -93,11 +94,11 @@ def _split(text: str) -> list[str]:
 class _ProductPlan:
     """What one catalog product contributes: its versions (catalog order, variants grouped) and their statuses."""
 
-    product: Any
+    product: Product
     versions: list[fm.Version]
     not_affected: list[fm.Version]
     affected: list[fm.Version]
-    first_fixed: list[tuple[fm.Version, Any]]  # (version, release row) for the vendor_fix remediation
+    first_fixed: list[tuple[fm.Version, FirmwareRelease]]  # (version, release row) for the vendor_fix remediation
     unfixed: bool  # some affected range has no fix
 
 
@@ -231,7 +232,7 @@ def _cvss(advisory: Advisory) -> tuple[fm.CvssV3 | None, fm.CvssV4 | None]:
     return v3, v4
 
 
-def advisory_queryset() -> Any:
+def advisory_queryset() -> QuerySet[Advisory]:
     """Public advisories with everything `to_model` reads, in three queries whatever their number."""
     return Advisory.objects.filter(state__in=PUBLIC_STATES).prefetch_related(
         "revisions",
@@ -365,8 +366,6 @@ def csaf_documents(advisory: Advisory) -> tuple[dict[str, Any], dict[str, Any] |
 def cna_identity() -> tuple[str, str]:
     """(org ID, short name) for CVE records: PSIRT_CNA_ORG_ID / PSIRT_CNA_SHORT_NAME, else a stable placeholder
     org ID derived from the site address (a CNA replaces it with its own when it submits) and the vendor slug."""
-    import uuid
-
     # The CVE schema wants a version-4 UUID: the placeholder is one, derived from the site address so it is stable.
     derived = uuid.UUID(bytes=hashlib.sha256(absolute_url("").encode()).digest()[:16], version=4)
     org_id = getattr(settings, "PSIRT_CNA_ORG_ID", "") or str(derived)

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.advisories.access import can_author_from
 from psirt.advisories.exceptions import (
     InvalidInput,
@@ -35,15 +36,16 @@ from psirt.advisories.services.inputs import (
     MAX_SUMMARY,
     MAX_TITLE,
     AffectedInput,
-    _apply_scores,
-    _clean_changes,
-    _clean_line,
-    _clean_vector,
-    _require_editor,
-    _validate_affected,
+    apply_scores,
+    clean_changes,
+    clean_line,
+    clean_vector,
+    require_editor,
+    validate_affected,
 )
 from psirt.advisories.services.publication import announce, publish_csaf
 from psirt.audit.services import record
+from psirt.cases.models import Case
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.counters.sequences import next_in_year
 from psirt.lib.cvss import score_vector
@@ -74,7 +76,7 @@ def _replace_affected(advisory: Advisory, rows: Sequence[AffectedInput]) -> None
     )
 
 
-def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | None = None) -> Advisory:
+def create_advisory(*, cases: Iterable[Case], actor: User, request: HttpRequest | None = None) -> Advisory:
     """Start a draft from one or more confirmed cases; it takes their title, scores, CWE, exploitation,
     identifiers, references, credits and products (all editable afterwards). The ID is assigned now."""
     case_list = list(dict.fromkeys(cases))
@@ -114,9 +116,9 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
             mitigation_sufficient=all(f.has_sufficient_mitigation for f in facts),
             created_by=actor,
         )
-        advisory.cvss31_vector, advisory.cvss31_base = _clean_vector(v31, "3.1")
-        advisory.cvss40_vector, advisory.cvss40_base = _clean_vector(v40, "4.0")
-        _apply_scores(advisory)
+        advisory.cvss31_vector, advisory.cvss31_base = clean_vector(v31, "3.1")
+        advisory.cvss40_vector, advisory.cvss40_base = clean_vector(v40, "4.0")
+        apply_scores(advisory)
         advisory.save()
         for case in case_list:
             AdvisoryCase.objects.create(advisory=advisory, case=case)
@@ -131,12 +133,12 @@ def create_advisory(*, cases: Iterable[Any], actor: Any, request: HttpRequest | 
     return advisory
 
 
-def _prefill_rows(cases: list[Any], facts: list[CaseFacts]) -> list[AffectedInput]:
+def _prefill_rows(cases: list[Case], facts: list[CaseFacts]) -> list[AffectedInput]:
     """The affected table from the cases' affected ranges (first range per product and variant wins), or the
     cases' products with an open range when the case desk recorded none."""
     ranges = [r for f in facts for r in f.ranges]
     if not ranges:
-        products = {c.product_id: c.product for c in cases if c.product_id is not None}
+        products = {c.product.pk: c.product for c in cases if c.product is not None}
         return [AffectedInput(product=p) for p in products.values()]
     products_by_id = Product.objects.in_bulk({r[0] for r in ranges})
     releases = FirmwareRelease.objects.in_bulk({x for r in ranges for x in (r[2], r[3]) if x is not None})
@@ -157,7 +159,7 @@ def _prefill_rows(cases: list[Any], facts: list[CaseFacts]) -> list[AffectedInpu
 def update_advisory(
     *,
     advisory: Advisory,
-    actor: Any,
+    actor: User,
     changes: dict[str, Any],
     affected: Sequence[AffectedInput] | None = None,
     revision_summary_en: str = "",
@@ -171,11 +173,11 @@ def update_advisory(
     approved other words). A published one needs a revision summary and gets a new numbered, dated revision;
     with `notify`, subscribers are told about it.
     A withdrawn advisory no longer changes."""
-    _require_editor(actor, advisory)
-    clean = _clean_changes(changes)
-    rows = _validate_affected(affected) if affected is not None else None
-    summary_en = _clean_line(revision_summary_en, label=_("The revision summary"), limit=MAX_SUMMARY)
-    summary_zh = _clean_line(revision_summary_zh, label=_("The Chinese revision summary"), limit=MAX_SUMMARY)
+    require_editor(actor, advisory)
+    clean = clean_changes(changes)
+    rows = validate_affected(affected) if affected is not None else None
+    summary_en = clean_line(revision_summary_en, label=_("The revision summary"), limit=MAX_SUMMARY)
+    summary_zh = clean_line(revision_summary_zh, label=_("The Chinese revision summary"), limit=MAX_SUMMARY)
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.state == AdvisoryState.WITHDRAWN:
@@ -184,7 +186,7 @@ def update_advisory(
             raise InvalidInput(_("Say what changed: a published advisory gets a revision with a summary."))
         for name, value in clean.items():
             setattr(advisory, name, value)
-        _apply_scores(advisory)
+        apply_scores(advisory)
         data: dict[str, Any] = {"fields": sorted(changes)}
         if advisory.state == AdvisoryState.APPROVED:
             advisory.state = AdvisoryState.DRAFT
@@ -196,7 +198,7 @@ def update_advisory(
             _replace_affected(advisory, rows)
             data["affected"] = len(rows)
         if advisory.state == AdvisoryState.PUBLISHED:
-            number = _add_revision(advisory, summary_en=summary_en, summary_zh=summary_zh, actor=actor)
+            number = add_revision(advisory, summary_en=summary_en, summary_zh=summary_zh, actor=actor)
             data["revision"] = number
         advisory.save()
         if "revision" in data:
@@ -207,7 +209,7 @@ def update_advisory(
     return advisory
 
 
-def _add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: Any) -> int:
+def add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: User) -> int:
     last = advisory.revisions.order_by("-number").values_list("number", flat=True).first() or 0
     now = timezone.now()
     Revision.objects.create(

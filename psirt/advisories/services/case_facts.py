@@ -6,25 +6,24 @@ checks, how it moves to "published" — goes through the functions here (who may
 
 Case fields relied on: `key`, `title`, `state`, `product_id`, `cvss31_vector`, `cvss40_vector`, `cwe_id`,
 `exploitation` ("active" = actively exploited), `disclosure_date` (the agreed date), `references`
-(kind/value rows), `case_reports` (`credited`, else `is_duplicate`) → `report.credit` /
-`credit_anonymous`. Remediation data (fixed releases,
-mitigations, public concern) is read when the case model has it (`affected` ranges with `product_id`, `variant`,
-`introduced_id`, `fixed_id`; `fixed_releases`; `mitigations` with `text_en`/`text_zh`; `has_sufficient_mitigation`;
-`public_concern`); the advisory's own affected table and mitigation flag also count
-(see `psirt.advisories.services.policy`).
+(kind/value rows), `case_reports` (`credited`) → `report.credit` /
+`credit_anonymous`. Remediation data: `affected` ranges (`product_id`, `variant`, `introduced_id`,
+`fixed_id`), `fixed_releases`, `mitigations` (`text_en`/`text_zh`) and `has_sufficient_mitigation`; the advisory's
+own affected table, mitigation flag and public-concern flag also count (see `psirt.advisories.services.policy`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 
+from psirt.accounts.models import User
 from psirt.cases.models import Assignment, Case
 from psirt.cases.services.cases import format_case_key, next_case_number, transition
+from psirt.catalog.models import Product
 
 # Case states from which an advisory may be written: the vulnerability is confirmed and not dropped.
 AUTHORABLE_STATES = frozenset({"confirmed", "remediation", "awaiting_disclosure", "published", "closed"})
@@ -60,44 +59,35 @@ class CaseFacts:
     workarounds_zh: str = ""
 
 
-def _related_ids(case: Any, name: str) -> tuple[int, ...]:
-    manager = getattr(case, name, None)
-    if manager is None or not hasattr(manager, "values_list"):
-        return ()
-    return tuple(manager.values_list("pk", flat=True))
-
-
-def facts_for_case(case: Any) -> CaseFacts:
+def facts_for_case(case: Case) -> CaseFacts:
     """The facts of `case` the advisories use (see the module docstring for the fields read)."""
-    references = list(case.references.all()) if hasattr(case, "references") else []
+    references = list(case.references.all())
     identifiers = tuple(r.value for r in references if r.kind in ("cve", "cnvd", "cnnvd"))
     urls = tuple(r.value for r in references if r.kind == "url")
     credits: list[str] = []
-    links = case.case_reports.all()
     # The case desk decides who is credited (its own reports, and a duplicate's reporter who was first).
-    field_names = {f.name for f in links.model._meta.get_fields()}
-    links = links.filter(credited=True) if "credited" in field_names else links.filter(is_duplicate=False)
-    for link in links.select_related("report"):
+    for link in case.case_reports.filter(credited=True).select_related("report"):
         report = link.report
         line = (report.credit or "").strip()
         if line and not report.credit_anonymous and line not in credits:
             credits.append(line)
-    fixed_ids = _related_ids(case, "fixed_releases")
-    ranges: tuple[tuple[int, str, int | None, int | None], ...] = ()
-    if hasattr(case, "affected") and hasattr(case.affected, "values_list"):
-        ranges = tuple(case.affected.values_list("product_id", "variant", "introduced_id", "fixed_id"))
+    fixed_ids = tuple(case.fixed_releases.values_list("pk", flat=True))
+    ranges: tuple[tuple[int, str, int | None, int | None], ...] = tuple(
+        case.affected.values_list("product_id", "variant", "introduced_id", "fixed_id")
+    )
     # A fix exists when every affected range names its fixing release (a case without ranges: any fix).
     has_fix = all(r[3] is not None for r in ranges) if ranges else bool(fixed_ids)
-    mitigations = list(case.mitigations.all()) if hasattr(case, "mitigations") else []
+    mitigations = list(case.mitigations.all())
     return CaseFacts(
         key=case.key,
         title=case.title,
         state=case.state,
         product_id=case.product_id,
         has_fix=has_fix,
-        has_sufficient_mitigation=bool(getattr(case, "has_sufficient_mitigation", False)),
+        has_sufficient_mitigation=case.has_sufficient_mitigation,
         actively_exploited=case.exploitation == "active",
-        public_concern=bool(getattr(case, "public_concern", False)),
+        # The case desk records no public concern: only the advisory's own flag counts.
+        public_concern=False,
         agreed_disclosure_date=case.disclosure_date,
         cvss31_vector=case.cvss31_vector or "",
         cvss40_vector=case.cvss40_vector or "",
@@ -113,7 +103,7 @@ def facts_for_case(case: Any) -> CaseFacts:
     )
 
 
-def mark_case_published(*, case: Any, actor: Any, request: HttpRequest | None = None) -> None:
+def mark_case_published(*, case: Case, actor: User, request: HttpRequest | None = None) -> None:
     """Move a case forward along the main path to "published" through the case desk's `transition` service
     (which records each step and updates the reporters' timelines). Already published or closed: nothing."""
     case = Case.objects.get(pk=case.pk)
@@ -125,7 +115,7 @@ def mark_case_published(*, case: Any, actor: Any, request: HttpRequest | None = 
         case = transition(case=case, to_state=step, actor=actor, request=request)
 
 
-def create_demo_case(*, product: Any, title: str, disclosure_date: dt.date, exploitation: str, actor: Any) -> Any:
+def create_demo_case(*, product: Product, title: str, disclosure_date: dt.date, exploitation: str, actor: User) -> Case:
     """A demo case awaiting disclosure (for `psirt.demo.advisories` only), numbered by the case desk's own
     sequence so it never collides with the cases the case desk's demo or people create."""
     year = timezone.localtime().year

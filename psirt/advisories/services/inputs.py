@@ -12,15 +12,15 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.advisories.access import can_edit_advisory
 from psirt.advisories.exceptions import (
     InvalidInput,
     NotAllowed,
 )
-from psirt.advisories.models import (
-    Advisory,
-    Exploitation,
-)
+from psirt.advisories.models import Advisory
+from psirt.cases.models import Exploitation
+from psirt.catalog.models import FirmwareRelease, Product
 from psirt.lib.cvss import CvssError, score_vector, severity_for
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
@@ -77,18 +77,18 @@ EDITABLE_FIELDS = frozenset(
 class AffectedInput:
     """One row of the affected table: a product (and variant), first affected and fixing release."""
 
-    product: Any
+    product: Product
     variant: str = ""
-    introduced: Any = None
-    fixed: Any = None
+    introduced: FirmwareRelease | None = None
+    fixed: FirmwareRelease | None = None
 
 
-def _require_editor(actor: Any, advisory: Advisory) -> None:
+def require_editor(actor: User, advisory: Advisory) -> None:
     if not can_edit_advisory(actor, advisory):
         raise NotAllowed(_("Only a lead or a handler of one of this advisory's cases can change it."))
 
 
-def _clean_line(value: Any, *, label: str, limit: int, required: bool = False) -> str:
+def clean_line(value: object, *, label: str, limit: int, required: bool = False) -> str:
     text = " ".join(str(value or "").split())
     if required and not text:
         raise InvalidInput(_("%(field)s is required.") % {"field": label})
@@ -97,14 +97,14 @@ def _clean_line(value: Any, *, label: str, limit: int, required: bool = False) -
     return text
 
 
-def _clean_text(value: Any, *, label: str) -> str:
+def clean_text(value: object, *, label: str) -> str:
     text = str(value or "").replace("\r\n", "\n").replace("\x00", "").strip()
     if len(text) > MAX_TEXT:
         raise InvalidInput(_("%(field)s is too long (at most %(n)d characters).") % {"field": label, "n": MAX_TEXT})
     return text
 
 
-def _clean_vector(value: Any, version: str) -> tuple[str, Decimal | None]:
+def clean_vector(value: object, version: str) -> tuple[str, Decimal | None]:
     text = str(value or "").strip()
     if not text:
         return "", None
@@ -117,7 +117,7 @@ def _clean_vector(value: Any, version: str) -> tuple[str, Decimal | None]:
     return result.vector, Decimal(str(result.base))
 
 
-def _clean_identifiers(value: Any) -> str:
+def _clean_identifiers(value: object) -> str:
     items = value if isinstance(value, list | tuple) else str(value or "").replace(",", "\n").split()
     out: list[str] = []
     for item in items:
@@ -134,7 +134,7 @@ def _clean_identifiers(value: Any) -> str:
     return "\n".join(out)
 
 
-def _clean_urls(value: Any) -> str:
+def _clean_urls(value: object) -> str:
     items = value if isinstance(value, list | tuple) else str(value or "").split()
     out: list[str] = []
     for item in items:
@@ -151,7 +151,7 @@ def _clean_urls(value: Any) -> str:
     return "\n".join(out)
 
 
-def _clean_cwe(value: Any) -> int | None:
+def _clean_cwe(value: int | str | None) -> int | None:
     if value in (None, ""):
         return None
     entry = lookup_cwe(value)
@@ -160,22 +160,22 @@ def _clean_cwe(value: Any) -> int | None:
     return int(entry.id)
 
 
-def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
+def clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise InvalidInput(_("These fields cannot be changed here: %(f)s.") % {"f": ", ".join(sorted(unknown))})
     clean: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "title_en":
-            clean[name] = _clean_line(value, label=_("The English title"), limit=MAX_TITLE, required=True)
+            clean[name] = clean_line(value, label=_("The English title"), limit=MAX_TITLE, required=True)
         elif name == "title_zh":
-            clean[name] = _clean_line(value, label=_("The Chinese title"), limit=MAX_TITLE)
+            clean[name] = clean_line(value, label=_("The Chinese title"), limit=MAX_TITLE)
         elif name in TEXT_FIELDS:
-            clean[name] = _clean_text(value, label=name)
+            clean[name] = clean_text(value, label=name)
         elif name == "cvss31_vector":
-            clean[name], clean["cvss31_base"] = _clean_vector(value, "3.1")
+            clean[name], clean["cvss31_base"] = clean_vector(value, "3.1")
         elif name == "cvss40_vector":
-            clean[name], clean["cvss40_base"] = _clean_vector(value, "4.0")
+            clean[name], clean["cvss40_base"] = clean_vector(value, "4.0")
         elif name == "cwe_id":
             clean[name] = _clean_cwe(value)
         elif name == "exploitation":
@@ -191,20 +191,20 @@ def _clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _apply_scores(advisory: Advisory) -> None:
+def apply_scores(advisory: Advisory) -> None:
     """The list sorts and filters by the highest base score of the two vectors and its severity."""
     scores = [s for s in (advisory.cvss31_base, advisory.cvss40_base) if s is not None]
     advisory.score = max(scores) if scores else None
     advisory.severity = severity_for(advisory.score) if advisory.score is not None else ""
 
 
-def _validate_affected(rows: Sequence[AffectedInput]) -> list[AffectedInput]:
+def validate_affected(rows: Sequence[AffectedInput]) -> list[AffectedInput]:
     seen: set[tuple[int, str]] = set()
     out = []
     if len(rows) > 200:
         raise InvalidInput(_("At most 200 affected products per advisory."))
     for row in rows:
-        variant = _clean_line(row.variant, label=_("Variant"), limit=100)
+        variant = clean_line(row.variant, label=_("Variant"), limit=100)
         key = (row.product.pk, variant)
         if key in seen:
             raise InvalidInput(

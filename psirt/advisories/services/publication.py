@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.advisories.access import can_author_from, can_edit_advisory
 from psirt.advisories.csaf import provider
 from psirt.advisories.csaf.documents import DocumentError
@@ -34,7 +35,7 @@ from psirt.advisories.services.case_facts import (
     facts_for_case,
     mark_case_published,
 )
-from psirt.advisories.services.inputs import _require_editor
+from psirt.advisories.services.inputs import require_editor
 from psirt.advisories.signals import advisory_published
 from psirt.audit.services import record
 from psirt.formats.csaf_validate import validate_csaf
@@ -109,7 +110,7 @@ def check_publication(
 def publish_advisory(
     *,
     advisory: Advisory,
-    actor: Any,
+    actor: User,
     expedite: bool = False,
     now: dt.datetime | None = None,
     request: HttpRequest | None = None,
@@ -152,7 +153,7 @@ def publish_advisory(
     return advisory
 
 
-def announce(*, advisory: Advisory, revision: int, actor: Any, request: HttpRequest | None) -> None:
+def announce(*, advisory: Advisory, revision: int, actor: User, request: HttpRequest | None) -> None:
     """Tell the apps above (subscribers and webhooks of the affected products) of the publication, or of a
     revision the editor marked as worth telling, inside the caller's transaction: whatever they queue is rolled
     back with it and sent after the commit."""
@@ -168,11 +169,11 @@ def publication_date_for(advisory: Advisory) -> dt.datetime | None:
 
 
 def schedule_publication(
-    *, advisory: Advisory, actor: Any, request: HttpRequest | None = None, now: dt.datetime | None = None
+    *, advisory: Advisory, actor: User, request: HttpRequest | None = None, now: dt.datetime | None = None
 ) -> Advisory:
     """Schedule an approved advisory for its agreed disclosure date; a worker publishes it then, nobody at
     the keyboard. Everything but the date is checked now, so a missing fix is found today, not on the day."""
-    _require_editor(actor, advisory)
+    require_editor(actor, advisory)
     check_publication(advisory=advisory, now=now, check_date=False)
     at = publication_date_for(advisory)
     if at is None:
@@ -202,8 +203,8 @@ def _enqueue_publication(advisory: Advisory, at: dt.datetime) -> None:
         task.enqueue(str(advisory.public_id))
 
 
-def cancel_schedule(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
-    _require_editor(actor, advisory)
+def cancel_schedule(*, advisory: Advisory, actor: User, request: HttpRequest | None = None) -> Advisory:
+    require_editor(actor, advisory)
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.scheduled_for is not None:
@@ -222,6 +223,9 @@ def publish_if_due(*, advisory: Advisory, now: dt.datetime | None = None) -> boo
     if advisory.state != AdvisoryState.APPROVED or advisory.scheduled_for is None or advisory.scheduled_for > moment:
         return False
     try:
+        if advisory.scheduled_by is None:
+            # The account that scheduled it is gone, and nobody else publishes in its name.
+            raise NotAllowed(_("Only a lead, or a handler of every case of the advisory, can publish it."))
         publish_advisory(advisory=advisory, actor=advisory.scheduled_by, now=moment)
     except (PublicationRefused, NotAllowed) as exc:
         with transaction.atomic():

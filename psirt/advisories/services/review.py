@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.advisories.exceptions import (
     InvalidInput,
     NotAllowed,
@@ -21,7 +22,7 @@ from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
 )
-from psirt.advisories.services.inputs import MAX_REASON, _clean_line, _clean_text, _require_editor
+from psirt.advisories.services.inputs import MAX_REASON, clean_line, clean_text, require_editor
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 
@@ -31,7 +32,7 @@ def _move(
     *,
     source: Iterable[str],
     target: str,
-    actor: Any,
+    actor: User,
     request: HttpRequest | None,
     action: str,
     data: dict[str, Any] | None = None,
@@ -52,9 +53,9 @@ def _move(
     return advisory
 
 
-def submit_for_review(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
+def submit_for_review(*, advisory: Advisory, actor: User, request: HttpRequest | None = None) -> Advisory:
     """The author asks for review (draft → in review)."""
-    _require_editor(actor, advisory)
+    require_editor(actor, advisory)
     return _move(
         advisory,
         source=[AdvisoryState.DRAFT],
@@ -66,11 +67,11 @@ def submit_for_review(*, advisory: Advisory, actor: Any, request: HttpRequest | 
 
 
 def return_to_draft(
-    *, advisory: Advisory, actor: Any, reason: str = "", request: HttpRequest | None = None
+    *, advisory: Advisory, actor: User, reason: str = "", request: HttpRequest | None = None
 ) -> Advisory:
     """Back to draft from review or approval (the reviewer wants changes); approval and schedule are dropped."""
-    _require_editor(actor, advisory)
-    clean = _clean_line(reason, label=_("The reason"), limit=MAX_REASON)
+    require_editor(actor, advisory)
+    clean = clean_line(reason, label=_("The reason"), limit=MAX_REASON)
     return _move(
         advisory,
         source=[AdvisoryState.IN_REVIEW, AdvisoryState.APPROVED],
@@ -85,7 +86,7 @@ def return_to_draft(
     )
 
 
-def approve_advisory(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
+def approve_advisory(*, advisory: Advisory, actor: User, request: HttpRequest | None = None) -> Advisory:
     """A lead approves the advisory for publication (in review → approved)."""
     require_lead(actor, NotAllowed)
     return _move(
@@ -101,12 +102,12 @@ def approve_advisory(*, advisory: Advisory, actor: Any, request: HttpRequest | N
 
 
 def set_expedite_justification(
-    *, advisory: Advisory, actor: Any, justification: str, request: HttpRequest | None = None
+    *, advisory: Advisory, actor: User, justification: str, request: HttpRequest | None = None
 ) -> Advisory:
     """Record (or change) why the advisory must go out before the normal conditions hold. A changed
     justification needs a lead's approval again."""
-    _require_editor(actor, advisory)
-    text = _clean_text(justification, label=_("The justification"))[:MAX_REASON]
+    require_editor(actor, advisory)
+    text = clean_text(justification, label=_("The justification"))[:MAX_REASON]
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
@@ -120,7 +121,7 @@ def set_expedite_justification(
     return advisory
 
 
-def approve_expedite(*, advisory: Advisory, actor: Any, request: HttpRequest | None = None) -> Advisory:
+def approve_expedite(*, advisory: Advisory, actor: User, request: HttpRequest | None = None) -> Advisory:
     """A lead approves expedited publication of an advisory whose justification is written."""
     require_lead(actor, NotAllowed)
     with transaction.atomic():

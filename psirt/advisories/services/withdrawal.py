@@ -4,13 +4,12 @@ revision saying why, and its CSAF documents are rewritten.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.advisories.exceptions import (
     NotAllowed,
     TransitionNotAllowed,
@@ -19,17 +18,17 @@ from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
 )
-from psirt.advisories.services.authoring import _add_revision
-from psirt.advisories.services.inputs import MAX_SUMMARY, _clean_line
+from psirt.advisories.services.authoring import add_revision
+from psirt.advisories.services.inputs import MAX_SUMMARY, clean_line
 from psirt.advisories.services.publication import publish_csaf
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 
 
-def withdraw_advisory(*, advisory: Advisory, actor: Any, reason: str, request: HttpRequest | None = None) -> Advisory:
+def withdraw_advisory(*, advisory: Advisory, actor: User, reason: str, request: HttpRequest | None = None) -> Advisory:
     """A lead withdraws a published advisory with a reason; the page stays, marked withdrawn, with a revision."""
     require_lead(actor, NotAllowed)
-    clean = _clean_line(reason, label=_("The reason"), limit=MAX_SUMMARY, required=True)
+    clean = clean_line(reason, label=_("The reason"), limit=MAX_SUMMARY, required=True)
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.state != AdvisoryState.PUBLISHED:
@@ -37,7 +36,7 @@ def withdraw_advisory(*, advisory: Advisory, actor: Any, reason: str, request: H
         advisory.state = AdvisoryState.WITHDRAWN
         advisory.withdrawn_at = timezone.now()
         advisory.withdrawn_reason = clean
-        _add_revision(advisory, summary_en=f"Withdrawn: {clean}", summary_zh=f"已撤回：{clean}", actor=actor)
+        add_revision(advisory, summary_en=f"Withdrawn: {clean}", summary_zh=f"已撤回：{clean}", actor=actor)
         advisory.save()
         publish_csaf(advisory)
         record(action="advisory.withdrawn", actor=actor, request=request, target=advisory)

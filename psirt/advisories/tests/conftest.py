@@ -90,7 +90,9 @@ def draft(case: Case, lead: User, releases: dict[str, FirmwareRelease]) -> Advis
         actor=lead,
         changes={"summary_en": "A crafted request runs code as root.", "workarounds_en": "Block port 80."},
         affected=[
-            services.AffectedInput(product=case.product, introduced=releases["V5.5.0"], fixed=releases["V5.6.0"])
+            services.AffectedInput(
+                product=releases["V5.5.0"].product, introduced=releases["V5.5.0"], fixed=releases["V5.6.0"]
+            )
         ],
     )
 

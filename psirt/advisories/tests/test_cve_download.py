@@ -131,7 +131,9 @@ def test_a_cve_of_another_advisory_is_not_served_under_this_one(
         actor=lead,
         changes={"summary_en": "Another issue.", "identifiers": "CVE-2026-20000"},
         affected=[
-            services.AffectedInput(product=case.product, introduced=releases["V5.5.0"], fixed=releases["V5.6.0"])
+            services.AffectedInput(
+                product=releases["V5.5.0"].product, introduced=releases["V5.5.0"], fixed=releases["V5.6.0"]
+            )
         ],
     )
     other = publish(other, lead)

@@ -12,7 +12,7 @@ from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
 from psirt.advisories.views.environmental import calculators_for, combined_vector, env_metrics
-from psirt.advisories.views.presenters import _score
+from psirt.advisories.views.presenters import score_view
 from psirt.lib.cvss import parse_vector, score_vector
 from psirt.tests.conformance import CVSS
 
@@ -46,7 +46,7 @@ def test_environmental_scores_equal_first(name: str, column: str) -> None:
     checked = 0
     for row in _rows(name):
         published, shared = _split(row["vector"])
-        score = _score(published)
+        score = score_view(published)
         assert score is not None
         [calc] = calculators_for([score], _Params(env=shared))
         assert not calc.error, (row["vector"], calc.error)
@@ -61,7 +61,7 @@ def test_environmental_scores_equal_first(name: str, column: str) -> None:
 
 
 def test_shared_vector_cannot_change_the_published_base_metrics() -> None:
-    published = _score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
+    published = score_view("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
     assert published is not None
     [calc] = calculators_for([published], _Params(env="CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:N/CR:L"))
     assert calc.result is not None

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from psirt.accounts.access import desk_user
 from psirt.advisories import services
 from psirt.advisories.access import can_edit_advisory, get_advisory_for, get_case, visible_advisories, visible_case_ids
 from psirt.advisories.exceptions import AdvisoryError
@@ -38,7 +39,7 @@ def author_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     @staff_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if getattr(request.user, "is_engineer", False):
+        if desk_user(request).is_engineer:
             raise Http404
         return view(request, *args, **kwargs)
 
@@ -67,7 +68,7 @@ def create(request: HttpRequest) -> HttpResponse:
         ids = request.POST.getlist("cases")[:20]
         try:
             cases = [get_case(request.user, value, request=request) for value in ids]
-            advisory = services.create_advisory(cases=cases, actor=request.user, request=request)
+            advisory = services.create_advisory(cases=cases, actor=desk_user(request), request=request)
         except AdvisoryError as exc:
             messages.error(request, exc.message)
         else:
@@ -99,7 +100,7 @@ def _workflow_context(request: HttpRequest, advisory: Advisory) -> dict[str, Any
         "links": list(advisory.case_links.select_related("case").order_by("id")),
         "revisions": list(advisory.revisions.order_by("-number")),
         "can_edit": can_edit_advisory(request.user, advisory),
-        "is_lead": getattr(request.user, "is_lead", False),
+        "is_lead": desk_user(request).is_lead,
         "normal_problem": normal,
         "expedite_problem": expedite,
         "publication_date": services.publication_date_for(advisory),
@@ -140,7 +141,7 @@ def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
             try:
                 services.update_advisory(
                     advisory=advisory,
-                    actor=request.user,
+                    actor=desk_user(request),
                     changes=form.changes(),
                     affected=rows,
                     revision_summary_en=form.cleaned_data["revision_summary_en"],
@@ -164,7 +165,7 @@ def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
 def _op(request: HttpRequest, advisory: Advisory, op: str) -> str:
     """Run one workflow action; returns the success message. Raises AdvisoryError on refusal, Http404 for an
     unknown action."""
-    user, post = request.user, request.POST
+    user, post = desk_user(request), request.POST
     if op == "submit":
         services.submit_for_review(advisory=advisory, actor=user, request=request)
         return _("Sent for review.")

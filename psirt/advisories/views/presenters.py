@@ -35,7 +35,7 @@ class ScoreView:
         return str(Severity(value).label) if value in Severity.values else value
 
 
-def _score(vector: str) -> ScoreView | None:
+def score_view(vector: str) -> ScoreView | None:
     if not vector:
         return None
     try:
@@ -48,7 +48,7 @@ def _score(vector: str) -> ScoreView | None:
 
 
 def scores_of(advisory: Advisory) -> list[ScoreView]:
-    return [s for s in (_score(advisory.cvss40_vector), _score(advisory.cvss31_vector)) if s is not None]
+    return [s for s in (score_view(advisory.cvss40_vector), score_view(advisory.cvss31_vector)) if s is not None]
 
 
 def page_context(request: HttpRequest, advisory: Advisory, *, preview: bool = False) -> dict[str, Any]:

@@ -27,11 +27,12 @@ from django.views.decorators.http import condition, require_GET
 from psirt.advisories import queries
 from psirt.advisories.csaf import provider
 from psirt.advisories.models import PUBLIC_STATES, Advisory
-from psirt.advisories.queries import MAX_QUERY_CHARS, ListFilters, QueryTooLong
+from psirt.advisories.queries import ListFilters
 from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
 from psirt.advisories.views.pagecache import cached_page
 from psirt.advisories.views.presenters import page_context, scores_of
 from psirt.lib.i18n import pick_language
+from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
 from psirt.pages import generation
 
 
@@ -63,13 +64,13 @@ def list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
     the advisory stamp probes with the site generation as a scalar subquery, so a cache hit stays one query."""
     cached: tuple[dt.datetime | None, str] | None = request.__dict__.get("_psirt_list_head")
     if cached is None:
-        # queries._stamp_sql is the indexed per-state probe that queries.last_modified runs; reused, not copied.
+        # queries.stamp_sql is the indexed per-state probe that queries.last_modified runs; reused, not copied.
         with connection.cursor() as cursor:
-            cursor.execute(f"{queries._stamp_sql()}, {generation.token_sql()}", [str(state) for state in PUBLIC_STATES])
+            cursor.execute(f"{queries.stamp_sql()}, {generation.token_sql()}", [str(state) for state in PUBLIC_STATES])
             row = cursor.fetchone()
-        stamps = (queries._as_datetime(v) for v in row[:-1])
+        stamps = (queries.as_datetime(v) for v in row[:-1])
         stamp = max((s for s in stamps if s is not None), default=None)
-        request._psirt_advisories_stamp = stamp  # type: ignore[attr-defined]  # what queries.last_modified asks
+        setattr(request, queries.STAMP_ATTRIBUTE, stamp)  # what queries.last_modified asks
         cached = (stamp, _version(stamp, row[-1]))
         request._psirt_list_head = cached  # type: ignore[attr-defined]
     return cached
@@ -105,7 +106,7 @@ def _advisory_head(advisory_id: str) -> tuple[str, dt.datetime, str] | None:
             [advisory_id.upper(), *(str(state) for state in PUBLIC_STATES)],
         )
         row = cursor.fetchone()
-    stamp = queries._as_datetime(row[1]) if row is not None else None
+    stamp = queries.as_datetime(row[1]) if row is not None else None
     if row is None or stamp is None:
         return None
     # The CSAF links on the page depend on the provider tree, written after the publication commits: its

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from psirt.accounts.access import desk_user
 from psirt.catalog import services
 from psirt.catalog.access import can_edit_catalog, editor_view
 from psirt.catalog.exceptions import CatalogError
@@ -42,7 +43,7 @@ def line_create(request: HttpRequest) -> HttpResponse:
     form = ProductLineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         line = call_service(
-            form, services.create_product_line, refused=(CatalogError,), actor=request.user, request=request
+            form, services.create_product_line, refused=(CatalogError,), actor=desk_user(request), request=request
         )
         if line is not None:
             messages.success(request, _("Product line “%(name)s” added.") % {"name": line.name})
@@ -57,7 +58,12 @@ def line_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = ProductLineForm(request.POST or None, instance=ProductLine.objects.get(pk=line.pk))
     if request.method == "POST" and form.is_valid():
         saved = call_service(
-            form, services.update_product_line, refused=(CatalogError,), actor=request.user, line=line, request=request
+            form,
+            services.update_product_line,
+            refused=(CatalogError,),
+            actor=desk_user(request),
+            line=line,
+            request=request,
         )
         if saved is not None:
             messages.success(request, _("Product line “%(name)s” saved.") % {"name": line.name})
@@ -79,7 +85,7 @@ def line_delete(request: HttpRequest, slug: str) -> HttpResponse:
     line = get_object_or_404(ProductLine, slug=slug)
     if request.method == "POST":
         try:
-            services.delete_product_line(actor=request.user, line=line, request=request)
+            services.delete_product_line(actor=desk_user(request), line=line, request=request)
         except CatalogError as exc:
             messages.error(request, str(exc.message))
             return redirect("desk:catalog:index")
@@ -120,7 +126,9 @@ def product_create(request: HttpRequest) -> HttpResponse:
         initial["line"] = ProductLine.objects.filter(slug=line_slug).first()
     form = ProductForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        obj = call_service(form, services.create_product, refused=(CatalogError,), actor=request.user, request=request)
+        obj = call_service(
+            form, services.create_product, refused=(CatalogError,), actor=desk_user(request), request=request
+        )
         if obj is not None:
             messages.success(request, _("Product “%(name)s” added.") % {"name": obj.name})
             return redirect("desk:catalog:product_detail", slug=obj.slug)
@@ -135,7 +143,12 @@ def product_edit(request: HttpRequest, slug: str) -> HttpResponse:
     form = ProductForm(request.POST or None, instance=Product.objects.get(pk=obj.pk))
     if request.method == "POST" and form.is_valid():
         saved = call_service(
-            form, services.update_product, refused=(CatalogError,), actor=request.user, product=obj, request=request
+            form,
+            services.update_product,
+            refused=(CatalogError,),
+            actor=desk_user(request),
+            product=obj,
+            request=request,
         )
         if saved is not None:
             messages.success(request, _("Product “%(name)s” saved.") % {"name": obj.name})
@@ -158,7 +171,7 @@ def product_delete(request: HttpRequest, slug: str) -> HttpResponse:
     obj = get_object_or_404(Product, slug=slug)
     if request.method == "POST":
         try:
-            services.delete_product(actor=request.user, product=obj, request=request)
+            services.delete_product(actor=desk_user(request), product=obj, request=request)
         except CatalogError as exc:
             messages.error(request, str(exc.message))
             return redirect("desk:catalog:product_detail", slug=obj.slug)
@@ -187,7 +200,12 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
     form = FirmwareReleaseForm(request.POST or None, product=obj, initial=initial)
     if request.method == "POST" and form.is_valid():
         release = call_service(
-            form, services.create_release, refused=(CatalogError,), actor=request.user, product=obj, request=request
+            form,
+            services.create_release,
+            refused=(CatalogError,),
+            actor=desk_user(request),
+            product=obj,
+            request=request,
         )
         if release is not None:
             messages.success(request, _("Release %(version)s added.") % {"version": release.version})
@@ -212,7 +230,12 @@ def release_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         saved = call_service(
-            form, services.update_release, refused=(CatalogError,), actor=request.user, release=release, request=request
+            form,
+            services.update_release,
+            refused=(CatalogError,),
+            actor=desk_user(request),
+            release=release,
+            request=request,
         )
         if saved is not None:
             messages.success(request, _("Release %(version)s saved.") % {"version": release.version})
@@ -237,7 +260,7 @@ def release_delete(request: HttpRequest, public_id: Any) -> HttpResponse:
     product_slug = release.product.slug
     if request.method == "POST":
         try:
-            services.delete_release(actor=request.user, release=release, request=request)
+            services.delete_release(actor=desk_user(request), release=release, request=request)
         except CatalogError as exc:
             messages.error(request, str(exc.message))
         else:

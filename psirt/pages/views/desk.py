@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from psirt.accounts.access import desk_user
 from psirt.lib.access import lead_required
 from psirt.lib.forms import call_service
 from psirt.lib.markdown import render_markdown
@@ -31,7 +32,7 @@ def organization_edit(request: HttpRequest) -> HttpResponse:
     profile = OrganizationProfile.get()
     form = OrganizationForm(request.POST or None, instance=OrganizationProfile.get())
     if request.method == "POST" and form.is_valid():
-        saved = call_service(form, update_organization, actor=request.user, request=request)
+        saved = call_service(form, update_organization, actor=desk_user(request), request=request)
         if saved is not None:
             messages.success(request, _("The organization profile was saved."))
             return redirect("desk:pages:organization")
@@ -63,7 +64,7 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
     page_obj = get_page(slug)
     action = request.POST.get("action", "save") if request.method == "POST" else ""
     if action == "restore":
-        services.restore_default_page(actor=request.user, page=page_obj, request=request)
+        services.restore_default_page(actor=desk_user(request), page=page_obj, request=request)
         messages.success(request, _("The default text was restored."))
         return redirect("desk:pages:page_edit", slug=slug)
     form = PageForm(request.POST or None, instance=Page.objects.get(pk=page_obj.pk))
@@ -84,7 +85,7 @@ def page_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 "html_zh": html_zh,
             }
         else:
-            saved = call_service(form, services.update_page, actor=request.user, page=page_obj, request=request)
+            saved = call_service(form, services.update_page, actor=desk_user(request), page=page_obj, request=request)
             if saved is not None:
                 messages.success(request, _("The page “%(title)s” was saved.") % {"title": page_obj.title})
                 return redirect("desk:pages:page_list")

@@ -51,11 +51,11 @@ class Refused(DomainError):
         self.messages = tuple(messages)
 
 
-def plain_text(value: Any) -> str:
+def plain_text(value: object) -> str:
     return str(value or "").replace("\r\n", "\n").replace("\x00", "").strip()
 
 
-def one_line(value: Any, limit: int) -> str:
+def one_line(value: object, limit: int) -> str:
     text = " ".join(str(value or "").replace("\x00", "").split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -68,7 +68,7 @@ def fit_length(text: str, limit: int) -> str:
     return f"{text[: limit - 9]}~{digest}"
 
 
-def parse_date(value: Any, what: str) -> datetime:
+def parse_date(value: object, what: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:

@@ -4,7 +4,6 @@ missing, in the tree's order), and the affected table's rows with the vendor fix
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Max
@@ -27,7 +26,7 @@ from psirt.lib.validators import validate_http_url
 POSITION_STEP = 10
 
 
-def _unique_slug(model: Any, base: str, *, hint: str = "") -> str:
+def _unique_slug(model: type[ProductLine] | type[Product], base: str, *, hint: str = "") -> str:
     for candidate in (hint, base):
         candidate = candidate[:80].strip("-")
         valid = bool(candidate) and re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", candidate) is not None

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError
 from django.http import HttpRequest
 
+from psirt.accounts.models import User
 from psirt.advisories.csaf.importer.base import ImportResult, Refused
 from psirt.advisories.csaf.importer.files import MAX_BYTES, iter_files, read_document, unstorable_reason
 from psirt.advisories.csaf.importer.parse import parse
@@ -21,7 +22,7 @@ from psirt.formats.csaf_validate import validate_csaf
 def import_paths(
     *,
     paths: Sequence[str | Path],
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     max_bytes: int = MAX_BYTES,
     write_tree: bool = True,
@@ -49,7 +50,7 @@ def import_paths(
 def import_csaf(
     *,
     document: Any,
-    actor: Any = None,
+    actor: User | None = None,
     request: HttpRequest | None = None,
     source: str = "",
     write_tree: bool = True,

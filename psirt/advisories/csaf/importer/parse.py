@@ -86,7 +86,7 @@ def _label_values(key: str) -> set[str]:
     return set(LABELS[key].values())
 
 
-def _exploitation(threats: Any) -> str:
+def _exploitation(threats: list[JSON] | None) -> str:
     best = "none"
     for threat in threats or []:
         if threat.get("category") != "exploit_status":
@@ -115,7 +115,7 @@ def _v3(score: JSON) -> tuple[str, Decimal] | None:
     return (result.vector, Decimal(str(result.base))) if result.version == "3.1" else None
 
 
-def _v4_in(notes: Any) -> list[tuple[str, Decimal]]:
+def _v4_in(notes: list[JSON] | None) -> list[tuple[str, Decimal]]:
     out = []
     for note in notes or []:
         for vector in _V4.findall(str(note.get("text", ""))):
@@ -136,7 +136,7 @@ def _credit(ack: JSON) -> str:
     return one_line(", ".join(parts), 300)
 
 
-def parse_notes(notes: Any) -> dict[str, str]:
+def parse_notes(notes: list[JSON] | None) -> dict[str, str]:
     """Document notes → psirt's text fields: summary and description by category, impact and workarounds by the
     titles psirt writes (or "impact" / "workaround" / "mitigation" in a general note's title)."""
     out: dict[str, list[str]] = {"summary_en": [], "description_en": [], "impact_en": [], "workarounds_en": []}

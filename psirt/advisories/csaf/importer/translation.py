@@ -3,11 +3,10 @@ advisory imported from its original."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.http import HttpRequest
 
+from psirt.accounts.models import User
 from psirt.advisories.csaf.importer.base import JSON, ImportResult, Refused, one_line
 from psirt.advisories.csaf.importer.parse import MAX_TITLE, parse_history, parse_notes
 from psirt.advisories.csaf.importer.write import serialise_imports
@@ -22,7 +21,7 @@ def is_translation(doc: JSON) -> bool:
 
 
 def write_translation(
-    doc: JSON, *, actor: Any, request: HttpRequest | None, source: str, write_tree: bool
+    doc: JSON, *, actor: User | None, request: HttpRequest | None, source: str, write_tree: bool
 ) -> ImportResult:
     """A translation document (`source_lang` set, psirt writes zh-Hans ones) fills the Chinese texts of the advisory
     imported from its original: title, the four notes, the revision summaries. Texts the translation leaves in the

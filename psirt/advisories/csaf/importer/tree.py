@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from psirt.advisories.csaf.importer.base import JSON, one_line
 from psirt.formats import model as fm
@@ -43,7 +42,7 @@ class TreeTarget:
     release_hint: str = ""
 
 
-def _walk(branches: Any, path: list[tuple[str, str]], out: list[_Leaf], publisher: str) -> None:
+def _walk(branches: list[JSON] | None, path: list[tuple[str, str]], out: list[_Leaf], publisher: str) -> None:
     for branch in branches or []:
         here = [*path, (str(branch.get("category", "")), one_line(branch.get("name", ""), 1000))]
         if isinstance(branch.get("product"), dict):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
 
+from psirt.accounts.models import User
 from psirt.advisories.csaf.documents import changed_since_import
 from psirt.advisories.csaf.importer.base import JSON, ImportResult, Outcome, Refused
 from psirt.advisories.csaf.importer.catalog import affected_rows_for, catalog_for
@@ -63,7 +63,7 @@ def serialise_imports() -> None:
 
 
 def write_plan(
-    plan: ImportPlan, document: JSON, *, actor: Any, request: HttpRequest | None, source: str, write_tree: bool
+    plan: ImportPlan, document: JSON, *, actor: User | None, request: HttpRequest | None, source: str, write_tree: bool
 ) -> ImportResult:
     with transaction.atomic():
         serialise_imports()

@@ -137,6 +137,7 @@ _verifiers: dict[str, Callable[[bytes, str], bool]] = {}
 def _verifier(public_key: str) -> Callable[[bytes, str], bool]:
     """A detached-signature check against one key, the certificate parsed once (a sync checks thousands)."""
     if public_key not in _verifiers:
+        # Imported here to save start-up time: the native OpenPGP library loads only when a signature is checked.
         import pysequoia
 
         cert = pysequoia.Cert.from_bytes(public_key.encode("ascii"))

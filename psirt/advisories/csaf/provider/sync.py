@@ -3,11 +3,11 @@ brings the tree in line with the public advisories."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
@@ -26,7 +26,7 @@ from psirt.formats.csaf import csaf_filename
 logger = logging.getLogger("psirt.advisories.csaf.provider")
 
 
-def advisory_documents(advisory: Any) -> list[JSON]:
+def advisory_documents(advisory: Advisory) -> list[JSON]:
     """The documents the tree holds for a public advisory: English, then the translation when there is one."""
     english, translation = csaf_documents(advisory)
     return [english] if translation is None else [english, translation]
@@ -80,7 +80,7 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
         for advisory in rows:
             summary.checked += 1
             known = by_name.get(csaf_filename(advisory.advisory_id), [])
-            if not full and not key_changed and _looks_current(tree, advisory, known, present):
+            if not full and not key_changed and _looks_current(tree, advisory, advisory.last_revision, known, present):
                 for entry in known:
                     expected.add(entry.path)
                     entries[entry.path] = entry
@@ -115,12 +115,15 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
     return summary
 
 
-def _looks_current(tree: ProviderTree, advisory: Any, known: list[Entry], present: set[str]) -> bool:
+def _looks_current(
+    tree: ProviderTree, advisory: Advisory, last_revision: dt.datetime | None, known: list[Entry], present: set[str]
+) -> bool:
     """Cheap check without rendering: the tree has this advisory's documents (and translation when it has Chinese
-    text) with the current_release_date its revisions give, and all companion files."""
+    text) with the current_release_date its revisions give (the newest is `last_revision`), and all companion
+    files."""
     if not known or advisory.published_at is None:
         return False
-    last = advisory.last_revision or advisory.published_at
+    last = last_revision or advisory.published_at
     current = rfc3339(max(last, advisory.published_at))
     wants_translation = bool(advisory.title_zh.strip())
     if len(known) != (2 if wants_translation else 1):
