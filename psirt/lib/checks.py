@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Tags, Warning, register
 
-from psirt.lib.config import undeclared_variables
 from psirt.lib.signing import SigningUnavailable, signing_key
+from psirt.lib.variables import undeclared_variables
 
 
 @register(Tags.security, deploy=True)
@@ -50,5 +50,5 @@ def undeclared_variables_messages(env: Mapping[str, str]) -> list[CheckMessage]:
 
 @register(Tags.security, deploy=True)
 def undeclared_variables_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Every `PSIRT_` variable of the environment is one psirt declares (psirt.lib.config.VARIABLES)."""
+    """Every `PSIRT_` variable of the environment is one psirt declares (psirt.lib.variables.VARIABLES)."""
     return undeclared_variables_messages(os.environ)
