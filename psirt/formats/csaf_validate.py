@@ -53,7 +53,8 @@ def cwe_name(cwe_id: str) -> str | None:
     """The current name of a CWE in the catalog the validator checks against (test 6.1.11), or None."""
     if not cwe_id.startswith("CWE-"):
         return None
-    return _cwe_name_latest(cwe_id[4:])
+    name = _cwe_name_latest(cwe_id[4:])
+    return None if name is None else str(name)
 
 
 # --- strict schema ---------------------------------------------------------------------------------------------------
