@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from psirt.formats._text import label, rfc3339
 from psirt.formats.csaf_validate import cwe_name
 from psirt.formats.model import (
     Acknowledgment,
@@ -39,6 +38,7 @@ from psirt.formats.model import (
     index_products,
     slug,
 )
+from psirt.formats.text import label, rfc3339
 
 CSAF_VERSION = "2.0"
 CATEGORY = "csaf_security_advisory"

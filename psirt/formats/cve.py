@@ -19,9 +19,9 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from psirt.formats._text import label, rfc3339
 from psirt.formats.csaf_validate import cwe_name
 from psirt.formats.model import Acknowledgment, Advisory, Text, VersionRange, Vulnerability, index_products
+from psirt.formats.text import label, rfc3339
 
 DATA_VERSION = "5.1"
 CHINESE = "zh-Hans"  # the schema's language pattern allows a script subtag; zh-Hans says simplified characters
