@@ -13,10 +13,11 @@ bundled in the package.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from importlib.abc import Traversable
 from typing import Any, Literal
 
 from csaf import _jsonschema
@@ -74,11 +75,11 @@ def _strictify(node: Any) -> Any:
     return node
 
 
-def _schema_dir() -> Any:
+def _schema_dir() -> Traversable:
     return resources.files("csaf.csaf.v20") / "schema"
 
 
-def _load(path: Any) -> dict[str, Any]:
+def _load(path: Traversable) -> dict[str, Any]:
     return dict(json.loads(path.read_bytes()))
 
 
@@ -100,7 +101,7 @@ def _strict_validator() -> Any:
     return _jsonschema.validator(main, registry=registry.crawl())
 
 
-def _pointer(parts: Any) -> str:
+def _pointer(parts: Iterable[object]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
