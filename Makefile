@@ -71,8 +71,8 @@ test: lint ## Lint, then the whole test suite on SQLite and on PostgreSQL
 bench: install-dev ## Run every benchmark (each prints a RESULT line)
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
 
-docs-env: install-dev ## Regenerate the README's environment table from psirt/lib/config.py
-	$(BIN)/python -c 'import pathlib; from psirt.lib.config import readme_with_table as t; \
+docs-env: install-dev ## Regenerate the README's environment table from psirt/lib/variables.py
+	$(BIN)/python -c 'import pathlib; from psirt.lib.variables import readme_with_table as t; \
 	  p = pathlib.Path("README.md"); p.write_text(t(p.read_text(encoding="utf-8")), encoding="utf-8")'
 
 messages: install-dev ## Extract and compile the translations (Simplified Chinese)

@@ -21,9 +21,13 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
+import django
 from django.conf import settings
+from django.core.management import execute_from_command_line
 
-from psirt.lib.config import ServeConfig
+from psirt.lib import schedule
+from psirt.lib.config import ServeConfig, new_fernet_key
+from psirt.lib.http import absolute_url
 
 OWN_COMMANDS = {
     "up": "Migrate, load demo data, serve and run one worker (what `make run` does).",
@@ -54,8 +58,6 @@ def _usage() -> str:
 
 
 def _django(argv: Sequence[str]) -> None:
-    from django.core.management import execute_from_command_line
-
     execute_from_command_line(["psirt", *argv])
 
 
@@ -93,15 +95,15 @@ def _scheduler_args() -> list[str]:
 
 
 def _banner() -> str:
-    base = settings.PSIRT_BASE_URL
     lines = [
         "",
         "psirt is running.",
-        f"  Public site  {base}/en/   (中文: {base}/zh-hans/)",
-        f"  Back office  {base}/en/desk/",
-        f"  Admin        {base}/admin/",
-        f"  API docs     {base}/api/docs",
+        f"  Public site  {absolute_url('/en/')}   (中文: {absolute_url('/zh-hans/')})",
+        f"  Back office  {absolute_url('/en/desk/')}",
+        f"  Admin        {absolute_url('/admin/')}",
+        f"  API docs     {absolute_url('/api/docs')}",
     ]
+    # Imported here: a model can be imported only after django.setup(), which main() runs after reading argv.
     from psirt.accounts.models import User
 
     demo = list(User.objects.filter(email__endswith="@demo.test").values_list("email", flat=True))
@@ -153,12 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command, rest = args[0], args[1:]
     if command == "genkey":
-        from psirt.lib.config import new_fernet_key
-
         sys.stdout.write(new_fernet_key() + "\n")
         return 0
-    import django
-
     django.setup()
     if command == "up":
         return _up()
@@ -168,8 +166,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _django(["db_worker", *rest])
         return 0
     if command == "scheduler":
-        from psirt.lib import schedule
-
         if "--once" in rest:
             for path in schedule.tick():
                 sys.stdout.write(f"enqueued {path}\n")

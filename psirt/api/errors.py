@@ -29,7 +29,7 @@ def problem_response(
     status: int,
     detail: str,
     errors: dict[str, list[str]] | None = None,
-    **extra: Any,
+    **extra: object,
 ) -> HttpResponse:
     return api.create_response(request, {**problem(detail, errors), **extra}, status=status)
 
@@ -47,7 +47,7 @@ def domain_error_response(api: NinjaAPI, request: HttpRequest, exc: DomainError)
     return response
 
 
-def _field_name(loc: Any) -> str:
+def _field_name(loc: object) -> str:
     """("query", "limit") → "limit"; ("body", "payload", "title") → "payload.title"; the source alone when
     the whole part is wrong (e.g. a body that is not JSON)."""
     parts = [str(p) for p in (loc if isinstance(loc, list | tuple) else [loc])]

@@ -6,6 +6,7 @@ One router per app, registered below under /v1/…; errors become HTTP answers i
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -15,7 +16,12 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.openapi.docs import DocsBase
 
+from psirt.advisories.api import affected_router, cvss_router
+from psirt.advisories.api import router as advisories_router
 from psirt.api import errors
+from psirt.cases.api import router as cases_router
+from psirt.catalog.api import router as catalog_router
+from psirt.intake.api import router as intake_router
 
 
 class VendoredSwagger(DocsBase):
@@ -53,7 +59,7 @@ def _with_problem_405(api: NinjaAPI, pattern: URLPattern) -> URLPattern:
         if asked == "HEAD":
             # HEAD is GET without the body (RFC 9110 §9.3.2); the WSGI server drops the body.
             request.method = "GET"
-        response = view(request, *args, **kwargs)
+        response: HttpResponseBase = view(request, *args, **kwargs)
         request.method = asked
         if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
             allowed = response.get("Allow", "")
@@ -66,7 +72,7 @@ def _with_problem_405(api: NinjaAPI, pattern: URLPattern) -> URLPattern:
     return URLPattern(pattern.pattern, wrapped, pattern.default_args, pattern.name)
 
 
-def _unknown_path_view(api: NinjaAPI) -> Any:
+def _unknown_path_view(api: NinjaAPI) -> Callable[..., HttpResponse]:
     # CSRF-exempt like every API view: a POST to a wrong path gets the JSON 404, not the HTML CSRF page.
     @csrf_exempt
     def unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -90,13 +96,6 @@ api = PsirtAPI(
     ),
 )
 errors.register(api)
-
-# Routers are registered after the api exists (their modules may import it).
-from psirt.advisories.api import affected_router, cvss_router  # noqa: E402
-from psirt.advisories.api import router as advisories_router  # noqa: E402
-from psirt.cases.api import router as cases_router  # noqa: E402
-from psirt.catalog.api import router as catalog_router  # noqa: E402
-from psirt.intake.api import router as intake_router  # noqa: E402
 
 api.add_router("/v1/cvss", cvss_router)
 api.add_router("/v1/reports", intake_router)

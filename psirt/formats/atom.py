@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from psirt.formats._text import clean_text, rfc3339
+from psirt.formats.text import clean_text, rfc3339
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

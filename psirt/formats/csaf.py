@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from psirt.formats._text import label, rfc3339
 from psirt.formats.csaf_validate import cwe_name
 from psirt.formats.model import (
     Acknowledgment,
@@ -39,6 +38,7 @@ from psirt.formats.model import (
     index_products,
     slug,
 )
+from psirt.formats.text import label, rfc3339
 
 CSAF_VERSION = "2.0"
 CATEGORY = "csaf_security_advisory"
@@ -80,7 +80,8 @@ def dumps_csaf(doc: JSON) -> str:
 def render_csaf(advisory: Advisory) -> JSON:
     """The English CSAF 2.0 document of `advisory`. Raises ValueError when the advisory refers to a product ID its
     products do not define."""
-    return _sorted(_render(advisory, SOURCE_LANG))
+    doc: JSON = _sorted(_render(advisory, SOURCE_LANG))
+    return doc
 
 
 def render_csaf_translation(advisory: Advisory) -> JSON | None:
@@ -90,7 +91,8 @@ def render_csaf_translation(advisory: Advisory) -> JSON | None:
         return None
     if not advisory.csaf_translation_url:
         raise ValueError("the advisory has Chinese text but no csaf_translation_url (see csaf_translation_url())")
-    return _sorted(_render(advisory, TRANSLATION_LANG))
+    doc: JSON = _sorted(_render(advisory, TRANSLATION_LANG))
+    return doc
 
 
 # --- document ------------------------------------------------------------------------------------------------------

@@ -13,10 +13,11 @@ bundled in the package.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from importlib.abc import Traversable
 from typing import Any, Literal
 
 from csaf import _jsonschema
@@ -53,7 +54,8 @@ def cwe_name(cwe_id: str) -> str | None:
     """The current name of a CWE in the catalog the validator checks against (test 6.1.11), or None."""
     if not cwe_id.startswith("CWE-"):
         return None
-    return _cwe_name_latest(cwe_id[4:])
+    name = _cwe_name_latest(cwe_id[4:])
+    return None if name is None else str(name)
 
 
 # --- strict schema ---------------------------------------------------------------------------------------------------
@@ -73,11 +75,11 @@ def _strictify(node: Any) -> Any:
     return node
 
 
-def _schema_dir() -> Any:
+def _schema_dir() -> Traversable:
     return resources.files("csaf.csaf.v20") / "schema"
 
 
-def _load(path: Any) -> dict[str, Any]:
+def _load(path: Traversable) -> dict[str, Any]:
     return dict(json.loads(path.read_bytes()))
 
 
@@ -99,7 +101,7 @@ def _strict_validator() -> Any:
     return _jsonschema.validator(main, registry=registry.crawl())
 
 
-def _pointer(parts: Any) -> str:
+def _pointer(parts: Iterable[object]) -> str:
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 

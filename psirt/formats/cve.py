@@ -19,9 +19,9 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from psirt.formats._text import label, rfc3339
 from psirt.formats.csaf_validate import cwe_name
 from psirt.formats.model import Acknowledgment, Advisory, Text, VersionRange, Vulnerability, index_products
+from psirt.formats.text import label, rfc3339
 
 DATA_VERSION = "5.1"
 CHINESE = "zh-Hans"  # the schema's language pattern allows a script subtag; zh-Hans says simplified characters
@@ -268,7 +268,7 @@ def _messages(errors: list[ValidationError], state: str | None = None) -> list[s
     return sorted(set(out))
 
 
-def validate_cve_record(record: Any) -> list[str]:
+def validate_cve_record(record: object) -> list[str]:
     """Problems of a full CVE JSON 5 record against cvelib's bundled schema ("<JSON pointer>: <message>")."""
     if not isinstance(record, dict):
         return [f"/: a CVE record is a JSON object, not {type(record).__name__}"]
@@ -276,7 +276,7 @@ def validate_cve_record(record: Any) -> list[str]:
     return _messages(list(_validator("bundled").iter_errors(record)), state)
 
 
-def validate_cna_container(container: Any) -> list[str]:
+def validate_cna_container(container: object) -> list[str]:
     """Problems of a CNA container (what CVE Services accepts for a published CVE) against cvelib's schema."""
     if not isinstance(container, dict):
         return [f"/: a CNA container is a JSON object, not {type(container).__name__}"]

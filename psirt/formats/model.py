@@ -206,12 +206,13 @@ class VersionRange:
         if cons == (("*", ""),):
             return (None, None, False)
         ops = tuple(op for op, _ in cons)
+        upper_inclusive = bool(ops) and ops[-1] == "<="
         if ops in {("<",), ("<=",)}:
-            return (None, cons[0][1], ops[0] == "<=")
+            return (None, cons[0][1], upper_inclusive)
         if ops == (">=",):
             return (cons[0][1], None, False)
         if ops in {(">=", "<"), (">=", "<=")}:
-            return (cons[0][1], cons[1][1], ops[1] == "<=")
+            return (cons[0][1], cons[1][1], upper_inclusive)
         raise ValueError(
             f"unsupported vers range {self.vers!r}: use '<B', '<=B', '>=A', '>=A|<B', '>=A|<=B' or '*' "
             "(several intervals: several ranges; single versions: a Version)"

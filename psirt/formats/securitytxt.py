@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from psirt.formats._text import rfc3339
+from psirt.formats.text import rfc3339
 
 MAX_VALIDITY = timedelta(days=365)  # RFC 9116 section 2.5.5: "less than a year into the future" is recommended
 CONTENT_TYPE = "text/plain; charset=utf-8"

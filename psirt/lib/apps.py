@@ -8,5 +8,6 @@ class LibConfig(AppConfig):
     label = "psirt_lib"
 
     def ready(self) -> None:
-        # Registering is the import's side effect (Django's @register).
+        # Imported in ready(): registering the checks is the import's side effect (Django's @register), which belongs
+        # to start-up once the apps are loaded, not to whoever first imports psirt.lib.
         from psirt.lib import checks  # noqa: F401

@@ -4,17 +4,17 @@ when the `psirt.lib` app is ready (`psirt.lib.apps`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
 
+from django.apps import AppConfig
 from django.core.checks import CheckMessage, Tags, Warning, register
 
-from psirt.lib.config import undeclared_variables
 from psirt.lib.signing import SigningUnavailable, signing_key
+from psirt.lib.variables import undeclared_variables
 
 
 @register(Tags.security, deploy=True)
-def signing_key_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+def signing_key_check(app_configs: Sequence[AppConfig] | None = None, **kwargs: object) -> list[CheckMessage]:
     """Without a signing key the CSAF provider tree has no signatures and security.txt is not signed."""
     try:
         signing_key()
@@ -49,6 +49,6 @@ def undeclared_variables_messages(env: Mapping[str, str]) -> list[CheckMessage]:
 
 
 @register(Tags.security, deploy=True)
-def undeclared_variables_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Every `PSIRT_` variable of the environment is one psirt declares (psirt.lib.config.VARIABLES)."""
+def undeclared_variables_check(app_configs: Sequence[AppConfig] | None = None, **kwargs: object) -> list[CheckMessage]:
+    """Every `PSIRT_` variable of the environment is one psirt declares (psirt.lib.variables.VARIABLES)."""
     return undeclared_variables_messages(os.environ)

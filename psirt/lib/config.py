@@ -1,29 +1,30 @@
 """Strict parsing of the environment into settings.
 
-Every variable psirt reads is declared here once (`VARIABLES`: name, kind, default, meaning) and parsed once; a
-bad value stops start-up with a message that names the variable and says what to do. `load_config` is pure (a
-mapping in, a `Config` out, plus the side effect of creating dev secrets under the var folder when dev mode asks
-for it), so it is tested with plain dictionaries.
+Every variable psirt reads is declared once in `psirt.lib.variables` (name, kind, default, meaning) and parsed
+once here; a bad value stops start-up with a message that names the variable and says what to do. `load_config`
+is pure (a mapping in, a `Config` out, plus the side effect of creating dev secrets under the var folder when dev
+mode asks for it), so it is tested with plain dictionaries.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 import ipaddress
 import os
 import re
 import secrets
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+
+from psirt.lib.variables import DECLARED, DeclaredEnv, declared_int
 
 
 class ConfigError(Exception):
@@ -73,7 +74,7 @@ class ServeConfig:
 @dataclass(frozen=True)
 class Config:
     """Everything the environment decides, already validated. No field has a default of its own: the defaults are
-    those declared in `VARIABLES`, applied by `load_config`."""
+    those declared in `psirt.lib.variables.VARIABLES`, applied by `load_config`."""
 
     dev: bool
     debug: bool
@@ -101,230 +102,6 @@ class Config:
     cna_short_name: str
     public_page_cache: int
     serve: ServeConfig
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One environment variable psirt reads: its name, the kind of value it takes, its default as an operator
-    sees it, and what it means. `VARIABLES` is the one list of them; the README's configuration table is
-    generated from it (`make docs-env`), the parser may read no other variable, and `check --deploy` warns about
-    a `PSIRT_` variable that is not in it (a typo would otherwise be silently ignored)."""
-
-    name: str
-    kind: str
-    default: str
-    help: str
-
-
-VARIABLES: tuple[Variable, ...] = (
-    Variable(
-        "PSIRT_DEV",
-        "yes/no",
-        "0",
-        "`1` for laptop conveniences: DEBUG allowed, secrets generated under `var/`, 2FA optional.",
-    ),
-    Variable("DEBUG", "yes/no", "0", "`1` shows Django's debug pages. Refused unless `PSIRT_DEV=1`."),
-    Variable(
-        "SECRET_KEY",
-        "secret",
-        "(none)",
-        "Django's signing key, at least 50 random characters. Required in production.",
-    ),
-    Variable("SECRET_KEY_FILE", "path", "(none)", "Path to a file holding `SECRET_KEY` (for Docker/systemd secrets)."),
-    Variable(
-        "PSIRT_ENCRYPTION_KEYS",
-        "list of secrets",
-        "(none)",
-        "Comma-separated Fernet keys for data at rest. The first encrypts, all decrypt (rotation). "
-        "Required in production; `psirt genkey` prints a new one.",
-    ),
-    Variable(
-        "DATABASE_URL",
-        "URL",
-        "`sqlite:///var/psirt.sqlite3`",
-        "`sqlite:///path` or `postgres://user:pass@host:5432/db`.",
-    ),
-    Variable(
-        "ALLOWED_HOSTS",
-        "list",
-        "localhost,127.0.0.1 (dev)",
-        "Comma-separated host names. Required in production.",
-    ),
-    Variable(
-        "PSIRT_BASE_URL",
-        "URL",
-        "`http://127.0.0.1:8000` (dev)",
-        "Public URL of the site, used in mails, feeds and CSAF. `https://` in production.",
-    ),
-    Variable(
-        "EMAIL_URL",
-        "URL",
-        "console (dev)",
-        "`smtp://user:pass@host:25`, `smtp+tls://…:587` (STARTTLS), `smtps://…:465`.",
-    ),
-    Variable(
-        "DEFAULT_FROM_EMAIL", "e-mail address", "`psirt@<host of PSIRT_BASE_URL>`", "Sender address of every mail."
-    ),
-    Variable("TIME_ZONE", "time zone", "UTC", "IANA zone for deadlines and display, e.g. `Asia/Shanghai`."),
-    Variable(
-        "PSIRT_VAR_DIR",
-        "path",
-        "`./var`",
-        "Where SQLite, uploads, generated dev secrets and the CSAF tree live.",
-    ),
-    Variable(
-        "PSIRT_TEAM_KEY_FILE",
-        "path",
-        "(none)",
-        "The team's OpenPGP secret key, to decrypt encrypted reports for staff.",
-    ),
-    Variable(
-        "PSIRT_SIGNING_KEY_FILE",
-        "path",
-        "(none)",
-        "ASCII-armored OpenPGP secret key (no passphrase) that signs CSAF documents and security.txt. Dev mode "
-        "generates a development key under `var/keys/`. Production without it: `check --deploy` warns "
-        "(psirt.W001), the CSAF tree has no `.asc` signatures and calls itself `csaf_provider`, not "
-        "`csaf_trusted_provider`.",
-    ),
-    Variable(
-        "PSIRT_DEMO_PASSWORD",
-        "secret",
-        "`demo-psirt-2026`",
-        "Password of the demo accounts (only when demo data is loaded).",
-    ),
-    Variable("LOG_LEVEL", "word", "INFO", "DEBUG, INFO, WARNING or ERROR."),
-    Variable("PSIRT_MAX_ATTACHMENT_MB", "number", "25", "Largest file a reporter may attach, in MB (1 to 10000)."),
-    Variable(
-        "PSIRT_MAX_ATTACHMENTS_TOTAL_MB",
-        "number",
-        "100",
-        "Largest total of a report's attachments in one submission, in MB (1 to 10000).",
-    ),
-    Variable(
-        "PSIRT_NOTIFY_GIVE_UP_HOURS",
-        "number",
-        "48",
-        "Hours a failing notification (mail, webhook) is retried before it gives up (1 to 8760).",
-    ),
-    Variable(
-        "PSIRT_WEBHOOK_ALLOW_PRIVATE",
-        "yes/no",
-        "0",
-        "`1` lets webhooks reach private, loopback and link-local addresses (tests, closed networks only).",
-    ),
-    Variable(
-        "PSIRT_CNA_ORG_ID",
-        "UUID",
-        "(none)",
-        "The vendor's CVE Numbering Authority org UUID, written into CVE JSON 5 records (ask the CVE Program).",
-    ),
-    Variable(
-        "PSIRT_CNA_SHORT_NAME",
-        "word",
-        "(vendor slug)",
-        "The CNA short name for CVE JSON 5 records, e.g. `visiontek`.",
-    ),
-    Variable(
-        "PSIRT_HIRING_URL",
-        "URL",
-        "(none)",
-        "https:// page of the security team's job offers, listed as Hiring in security.txt.",
-    ),
-    Variable(
-        "PSIRT_PUBLIC_PAGE_CACHE",
-        "number",
-        "300",
-        "Seconds (0 = off, up to 3600) a rendered advisory list, advisory page or Am I affected? answer may be "
-        "served to anonymous visitors from a cache; any advisory, catalog, profile or page change shows at once, "
-        "so this only bounds what nothing else invalidates.",
-    ),
-    Variable("PORT", "number", "8000", "Port `make run` / `psirt serve` listens on."),
-    Variable(
-        "PSIRT_BIND",
-        "IP address or host name",
-        "127.0.0.1",
-        "Address `psirt serve` listens on; `0.0.0.0` (or `[::]`) to listen beyond this machine.",
-    ),
-    Variable(
-        "WEB_CONCURRENCY",
-        "number",
-        "0",
-        "Worker processes of `psirt serve` (1 to 256); 0 picks one more than the CPU count, at most 4.",
-    ),
-    Variable(
-        "FORWARDED_ALLOW_IPS",
-        "list",
-        "127.0.0.1",
-        "Comma-separated addresses or networks of the reverse proxies whose `X-Forwarded-*` headers "
-        "`psirt serve` trusts, or `*` for any.",
-    ),
-)
-
-DECLARED: dict[str, Variable] = {variable.name: variable for variable in VARIABLES}
-
-# Variables of the test harness (psirt/settings_test.py and `make test`), not of a deployment.
-TEST_PREFIX = "PSIRT_TEST_"
-
-README_TABLE_HEADER = "| variable | kind | default | meaning |\n| --- | --- | --- | --- |\n"
-
-
-def readme_table() -> str:
-    """The README's configuration table, one row per declared variable."""
-    rows = "".join(f"| `{v.name}` | {v.kind} | {v.default} | {v.help} |\n" for v in VARIABLES)
-    return README_TABLE_HEADER + rows
-
-
-README_TABLE_START = "<!-- environment table: generated from psirt/lib/config.py VARIABLES by `make docs-env` -->\n"
-README_TABLE_END = "<!-- end of environment table -->\n"
-
-
-def readme_with_table(text: str) -> str:
-    """`text` (the README) with the block between the table markers replaced by `readme_table()`."""
-    before, start, rest = text.partition(README_TABLE_START)
-    _old, end, after = rest.partition(README_TABLE_END)
-    if not start or not end:
-        raise ValueError("the README has lost its environment table markers; put them back around the table.")
-    return before + start + readme_table() + end + after
-
-
-def undeclared_variables(env: Mapping[str, str]) -> list[tuple[str, str | None]]:
-    """`PSIRT_` variables set in `env` that psirt does not read, each with the declared name it most resembles."""
-    found = []
-    for name in sorted(env):
-        if name.startswith("PSIRT_") and name not in DECLARED and not name.startswith(TEST_PREFIX):
-            close = difflib.get_close_matches(name, DECLARED, n=1)
-            found.append((name, close[0] if close else None))
-    return found
-
-
-class UndeclaredVariableError(RuntimeError):
-    """The parser asked for a variable missing from `VARIABLES`: declare it (a programming error, not an
-    operator's)."""
-
-
-class DeclaredEnv(Mapping[str, str]):
-    """The environment as the parser sees it: reading a variable that `VARIABLES` does not declare fails, so no
-    setting escapes the declaration (and so the README and `check --deploy`)."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def __getitem__(self, name: str) -> str:
-        if name not in DECLARED:
-            raise UndeclaredVariableError(f"{name} is read but not declared in psirt.lib.config.VARIABLES.")
-        return self._env[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._env)
-
-    def __len__(self) -> int:
-        return len(self._env)
-
-
-def declared_int(name: str) -> int:
-    """The declared default of a numeric variable."""
-    return int(DECLARED[name].default)
 
 
 def parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 
 __all__ = [
     "DecryptionError",
@@ -323,9 +324,6 @@ def rotate_all(*, file_fields: Iterable[tuple[type[models.Model], str]] = ()) ->
     """Re-encrypt every `EncryptedTextField` value of every model, and every stored file named by the given
     (model, field-holding-storage-name) pairs, with the first key. Safe to run twice; run it after putting a
     new key first in PSIRT_ENCRYPTION_KEYS, then remove the old key."""
-    from django.apps import apps
-    from django.db import transaction
-
     report = RotationReport()
     for model in apps.get_models():
         fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]

@@ -215,7 +215,7 @@ def normalise_vector(vector: str) -> str:
     return _join(vector_version(vector), parse_vector(vector))
 
 
-def _float(value: Any) -> float:
+def _float(value: object) -> float:
     # Decimal("9.8") → 9.8 exactly as written; avoids 9.800000000000001 style surprises in JSON.
     return float(str(value))
 

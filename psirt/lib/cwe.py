@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from django.utils.translation import get_language
+
 __all__ = ["CweEntry", "all_entries", "is_known", "lookup", "normalise_cwe_id", "search"]
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "cwe.json"
@@ -42,8 +44,6 @@ class CweEntry:
     @property
     def localized_name(self) -> str:
         """The Chinese name for Chinese visitors, the official English name otherwise."""
-        from django.utils.translation import get_language
-
         return self.name_zh if (get_language() or "en").lower().startswith("zh") and self.name_zh else self.name
 
     @property

@@ -14,7 +14,6 @@ track visitors. Two layers, each sufficient for the obvious attacks on its own:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
@@ -22,6 +21,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
@@ -114,7 +114,7 @@ def _render_image(self: RendererHTML, tokens: Sequence[Token], idx: int, options
     return f'<a href="{escape(src)}">{escape(alt or src)}</a>'
 
 
-def _shift_headings(state: Any) -> None:
+def _shift_headings(state: StateCore) -> None:
     """`# Title` in a text becomes <h2>: the page around it owns the single <h1>."""
     for token in state.tokens:
         if token.type in ("heading_open", "heading_close"):

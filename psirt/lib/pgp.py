@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pysequoia
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,8 +58,6 @@ class PublicKeyInfo:
 
 def validate_public_key(text: str) -> PublicKeyInfo:
     """Parse a pasted public key. Refuses secret keys, revoked or expired keys, keys that cannot encrypt."""
-    import pysequoia
-
     text = (text or "").strip()
     if len(text) > MAX_KEY_LENGTH:
         raise PgpError(_("This key is too long. Paste only your public key block (export it with --armor)."))
@@ -103,8 +102,6 @@ def validate_public_key(text: str) -> PublicKeyInfo:
 
 def encrypt_to(text: str, public_key: str) -> str:
     """Armored OpenPGP message of `text` for the holder of `public_key`."""
-    import pysequoia
-
     try:
         cert = pysequoia.Cert.from_bytes(public_key.encode("utf-8"))
         return pysequoia.encrypt(text.encode("utf-8"), recipients=[cert]).decode("ascii")
@@ -114,8 +111,6 @@ def encrypt_to(text: str, public_key: str) -> str:
 
 @lru_cache(maxsize=2)
 def _team_decryptor(path: str, mtime: float) -> object:
-    import pysequoia
-
     tsk = pysequoia.Tsk.from_file(path)
     return tsk.decryptor()
 
@@ -128,8 +123,6 @@ def decrypt_with_team_key(armored: str) -> str:
     """Decrypt an armored message with the team's secret key (PSIRT_TEAM_KEY_FILE).
 
     Raises PgpError when no key is configured, the key cannot be loaded, or the message is not for it."""
-    import pysequoia
-
     key_file = getattr(settings, "PSIRT_TEAM_KEY_FILE", None)
     if not key_file:
         raise PgpError(_("No team key is configured (PSIRT_TEAM_KEY_FILE)."))

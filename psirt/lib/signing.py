@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pysequoia
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -47,8 +48,6 @@ class SigningKey:
 
     def sign_detached(self, data: bytes) -> str:
         """ASCII-armored detached signature over exactly `data`."""
-        import pysequoia
-
         try:
             return pysequoia.sign(self._signer, data, mode=pysequoia.SignatureMode.DETACHED).decode("ascii")
         except Exception:
@@ -57,8 +56,6 @@ class SigningKey:
 
     def clear_sign(self, text: str) -> str:
         """`text` wrapped in the OpenPGP cleartext signature framework (RFC 9580 section 7), as RFC 9116 asks."""
-        import pysequoia
-
         try:
             signed = pysequoia.sign(self._signer, text.encode("utf-8"), mode=pysequoia.SignatureMode.CLEAR)
         except Exception:
@@ -75,8 +72,6 @@ def _first_line(exc: BaseException) -> str:
 @lru_cache(maxsize=4)
 def _load(path: str, mtime_ns: int) -> SigningKey:
     """Parse the key file once per (path, modification time): replacing the file takes effect without a restart."""
-    import pysequoia
-
     try:
         text = Path(path).read_bytes()
     except OSError as exc:
@@ -113,8 +108,6 @@ def _dev_key_path() -> Path:
 
 def _ensure_dev_key() -> Path:
     """Create the development key once; concurrent first calls (threads or processes) end with the same key."""
-    import pysequoia
-
     path = _dev_key_path()
     if path.exists():
         return path
@@ -172,8 +165,6 @@ def signing_available() -> bool:
 
 
 def _store_for(public_key: str) -> Any:
-    import pysequoia
-
     cert = pysequoia.Cert.from_bytes(public_key.encode("utf-8"))
     # The verifier asks for keys by ID; it only ever gets this one, so a signature by any other key fails.
     return lambda _key_ids: [cert]
@@ -181,8 +172,6 @@ def _store_for(public_key: str) -> Any:
 
 def verify_detached(data: bytes, signature: str, public_key: str) -> bool:
     """True when `signature` (armored, detached) is a valid signature over `data` by `public_key`."""
-    import pysequoia
-
     try:
         sig = pysequoia.Sig.from_bytes(signature.encode("ascii"))
         result = pysequoia.verify(bytes=data, store=_store_for(public_key), signature=sig)
@@ -193,8 +182,6 @@ def verify_detached(data: bytes, signature: str, public_key: str) -> bool:
 
 def verify_clearsigned(text: str, public_key: str) -> str | None:
     """The signed text inside a cleartext-signed message when its signature by `public_key` is valid, else None."""
-    import pysequoia
-
     try:
         result = pysequoia.verify(bytes=text.encode("utf-8"), store=_store_for(public_key))
     except Exception:

@@ -68,7 +68,8 @@ def give_up_after() -> dt.timedelta:
 
 def backoff(attempts: int) -> dt.timedelta:
     """1, 2, 4, 8 … minutes after the 1st, 2nd, 3rd … failure, at most six hours."""
-    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_CAP)
+    factor: int = 2 ** max(0, attempts - 1)  # typeshed types int ** int as Any (a negative power is a float)
+    return min(BACKOFF_BASE * factor, BACKOFF_CAP)
 
 
 # --- rendering ----------------------------------------------------------------------------------------
@@ -324,7 +325,7 @@ def open_connection() -> BaseEmailBackend:
     """A mail connection kept open across sends (Django's backend closes connections it opened itself,
     which would mean one SMTP handshake per mail). If the server is down now, each send fails and is
     retried like any other."""
-    connection = get_connection()
+    connection: BaseEmailBackend = get_connection()
     try:
         connection.open()
     except Exception:

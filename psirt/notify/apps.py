@@ -1,6 +1,7 @@
-from typing import Any
+from __future__ import annotations
 
 from django.apps import AppConfig
+from django.http import HttpRequest
 
 
 class NotifyConfig(AppConfig):
@@ -14,11 +15,20 @@ class NotifyConfig(AppConfig):
     }
 
     def ready(self) -> None:
-        # Imported here: the services import models, which the app registry allows only once apps are ready.
+        # Imported here: models (and the services that import them) load only once the app registry is ready.
+        from psirt.accounts.models import User
+        from psirt.advisories.models import Advisory
         from psirt.advisories.signals import advisory_published
         from psirt.notify.services import notify_advisory
 
-        def fan_out(*, advisory: Any, revision: int, actor: Any, request: Any = None, **kwargs: Any) -> None:
+        def fan_out(
+            *,
+            advisory: Advisory,
+            revision: int,
+            actor: User | None,
+            request: HttpRequest | None = None,
+            **kwargs: object,
+        ) -> None:
             """Queue the notifications of a publication or announced revision in the publishing transaction."""
             notify_advisory(advisory=advisory, revision=revision, significant=True, actor=actor, request=request)
 

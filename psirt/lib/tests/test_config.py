@@ -9,16 +9,8 @@ from pathlib import Path
 import pytest
 
 from psirt.lib.checks import undeclared_variables_messages
-from psirt.lib.config import (
-    DECLARED,
-    VARIABLES,
-    ConfigError,
-    DeclaredEnv,
-    ServeConfig,
-    UndeclaredVariableError,
-    load_config,
-    new_fernet_key,
-)
+from psirt.lib.config import ConfigError, ServeConfig, load_config, new_fernet_key
+from psirt.lib.variables import DECLARED, VARIABLES, DeclaredEnv, UndeclaredVariableError
 
 GOOD_SECRET = "s3cr3t-" + "aZ9-" * 15
 

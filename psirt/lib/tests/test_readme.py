@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from psirt.lib.config import README_TABLE_START, readme_table, readme_with_table
+from psirt.lib.variables import README_TABLE_START, readme_table, readme_with_table
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 

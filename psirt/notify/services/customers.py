@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.catalog.models import Product
 from psirt.lib.access import require_lead
@@ -47,7 +48,7 @@ def _decode(data: bytes) -> str:
         ) from exc
 
 
-def import_customers_csv(*, data: bytes, actor: Any, request: HttpRequest | None = None) -> ImportResult:
+def import_customers_csv(*, data: bytes, actor: User, request: HttpRequest | None = None) -> ImportResult:
     """Validate every line, then import all of them in one transaction (or none, with the errors)."""
     require_lead(actor, NotifyError)
     if len(data) > MAX_BYTES:

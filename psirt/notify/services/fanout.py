@@ -14,6 +14,8 @@ the subscriber changes their choices.
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -22,12 +24,14 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
+from psirt.advisories.models import Advisory, Revision
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 from psirt.lib.http import absolute_url
@@ -84,7 +88,7 @@ class AdvisoryNotice:
         return self.url
 
 
-def notice_from_advisory(advisory: Any) -> AdvisoryNotice:
+def notice_from_advisory(advisory: Advisory) -> AdvisoryNotice:
     """Adapter from `psirt.advisories.models.Advisory` (affected rows → product and line slugs)."""
     rows = advisory.affected.select_related("product__line")
     products = sorted({row.product.slug for row in rows})
@@ -116,7 +120,7 @@ def notice_of(delivery: OutboxMessage) -> dict[str, Any]:
 # --- queueing ---------------------------------------------------------------------------------------------
 
 
-def matching_subscriptions(notice: AdvisoryNotice) -> Any:
+def matching_subscriptions(notice: AdvisoryNotice) -> QuerySet[Subscription, uuid.UUID]:
     """Confirmed subscribers whose products/lines and minimum severity match the advisory."""
     rank = SEVERITY_RANK.get(notice.severity, -1)
     wanted = [value for value in MinSeverity.values if SEVERITY_RANK[value] <= rank] or [MinSeverity.NONE]
@@ -133,7 +137,7 @@ def matching_subscriptions(notice: AdvisoryNotice) -> Any:
     )
 
 
-def affected_contacts(notice: AdvisoryNotice) -> list[Any]:
+def affected_contacts(notice: AdvisoryNotice) -> list[uuid.UUID]:
     """Public ids of the contacts of every customer organization running an affected product."""
     return list(
         CustomerContact.objects.filter(organization__products__slug__in=notice.product_slugs)
@@ -142,14 +146,14 @@ def affected_contacts(notice: AdvisoryNotice) -> list[Any]:
     )
 
 
-def revision_number(revision: Any) -> int:
+def revision_number(revision: int | Revision) -> int:
     number = getattr(revision, "number", revision)
     if not isinstance(number, int) or number < 1:
         raise NotifyError(_("A revision number starts at 1."))
     return number
 
 
-def delivery_rows(notice: AdvisoryNotice, number: int, kind: str, recipients: Any) -> list[Delivery]:
+def delivery_rows(notice: AdvisoryNotice, number: int, kind: str, recipients: Iterable[object]) -> list[Delivery]:
     """One outbox row per recipient (public ids) for this revision of the advisory."""
     event = "advisory.published" if number == 1 else "advisory.revised"
     context = json.dumps(notice.to_json())
@@ -161,10 +165,10 @@ def delivery_rows(notice: AdvisoryNotice, number: int, kind: str, recipients: An
 
 def notify_advisory(
     *,
-    advisory: Any,
-    revision: Any,
+    advisory: Advisory | AdvisoryNotice,
+    revision: int | Revision,
     significant: bool,
-    actor: Any,
+    actor: User | None,
     customers: bool = False,
     request: HttpRequest | None = None,
 ) -> int:
@@ -205,7 +209,9 @@ def notify_advisory(
     return len(rows)
 
 
-def notify_customers(*, advisory: Any, revision: Any, actor: Any, request: HttpRequest | None = None) -> int:
+def notify_customers(
+    *, advisory: Advisory | AdvisoryNotice, revision: int | Revision, actor: User, request: HttpRequest | None = None
+) -> int:
     """Direct notices only: one mail per contact of each organization running an affected product."""
     notice = advisory if isinstance(advisory, AdvisoryNotice) else notice_from_advisory(advisory)
     number = revision_number(revision)
@@ -223,7 +229,7 @@ def notify_customers(*, advisory: Any, revision: Any, actor: Any, request: HttpR
     return len(rows)
 
 
-def retry_delivery(*, delivery: Delivery, actor: Any, request: HttpRequest | None = None) -> Delivery:
+def retry_delivery(*, delivery: Delivery, actor: User, request: HttpRequest | None = None) -> Delivery:
     """A lead sends a failed or given-up delivery again now, with a fresh give-up deadline."""
     require_lead(actor, NotifyError)
     with transaction.atomic():

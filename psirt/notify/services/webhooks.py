@@ -33,6 +33,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.catalog.models import Product
 from psirt.lib.access import require_lead
@@ -126,7 +127,7 @@ def check_url(url: str) -> str:
     return url
 
 
-def _connect(ip: str, port: int, timeout: Any) -> socket.socket:
+def _connect(ip: str, port: int, timeout: float | None) -> socket.socket:
     """A TCP connection to this literal address (no second name resolution)."""
     sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout)
@@ -253,7 +254,7 @@ def register_webhook(
     *,
     name: str,
     url: str,
-    actor: Any,
+    actor: User,
     all_products: bool = True,
     products: Sequence[Product] = (),
     request: HttpRequest | None = None,
@@ -276,7 +277,7 @@ def register_webhook(
     return hook, secret
 
 
-def set_webhook_active(*, webhook: Webhook, active: bool, actor: Any, request: HttpRequest | None = None) -> Webhook:
+def set_webhook_active(*, webhook: Webhook, active: bool, actor: User, request: HttpRequest | None = None) -> Webhook:
     require_lead(actor, NotifyError)
     with transaction.atomic():
         webhook.active = active

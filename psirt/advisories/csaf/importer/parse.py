@@ -21,7 +21,7 @@ from psirt.advisories.csaf.importer.base import (
 )
 from psirt.advisories.csaf.importer.tree import ProductTree, TreeTarget
 from psirt.advisories.models import Advisory
-from psirt.formats._text import LABELS
+from psirt.formats.text import LABELS
 from psirt.lib.cvss import CvssError, score_vector, severity_for
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url

@@ -19,8 +19,8 @@ from psirt.advisories.csaf.provider.listings import Entry
 from psirt.advisories.csaf.provider.site_tree import open_tree, publisher_json, update_documents
 from psirt.advisories.csaf.provider.tree import ProviderTree
 from psirt.advisories.models import Advisory
-from psirt.formats._text import rfc3339
 from psirt.formats.csaf import csaf_filename
+from psirt.formats.text import rfc3339
 
 # One logger for the whole provider tree (the package name), so one log setting covers all its parts.
 logger = logging.getLogger("psirt.advisories.csaf.provider")

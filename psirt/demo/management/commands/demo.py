@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from psirt.demo.advisories import load_demo_advisories
@@ -30,7 +30,7 @@ STEPS: list[tuple[str, Callable[[Callable[[str], None]], None]]] = [
 class Command(BaseCommand):
     help = "Load the demo data (a fictional vendor, two product lines, products, releases, demo accounts); idempotent."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--force",
             action="store_true",
