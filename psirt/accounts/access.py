@@ -35,6 +35,16 @@ MAX_TOKEN_LENGTH = 128
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
+def desk_user(request: HttpRequest) -> User:
+    """The signed-in account behind a desk or API request, typed as `User`. The desk's view decorators and the
+    API's `TokenAuth` let only signed-in accounts through, so anyone else is answered as if the page did not
+    exist."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise Http404
+    return user
+
+
 def get_user_for(viewer: User, public_id: str) -> User:
     """The account `public_id` names, for a lead; 404 for anyone else or an unknown id."""
     if not viewer.is_lead:

@@ -40,7 +40,6 @@ from psirt.lib.access import require_lead
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
-from psirt.organization.models import CalendarDay, CalendarDayKind
 from psirt.organization.queries import acknowledgment_due
 
 MAX_TITLE = 200
@@ -442,44 +441,6 @@ def remove_reference(*, reference: CaseReference, actor: Any, request: HttpReque
             data={"kind": reference.kind, "value": reference.value[:200]},
         )
         reference.delete()
-
-
-# --- calendar ---------------------------------------------------------------------------------------------
-
-
-def set_calendar_day(
-    *, date: dt.date, kind: str, actor: Any, note: str = "", request: HttpRequest | None = None
-) -> CalendarDay:
-    """A lead marks a date as an extra day off or a (make-up) working day."""
-    require_lead(actor, NotAllowed)
-    if kind not in CalendarDayKind.values:
-        raise InvalidInput(_("Choose a day off or a working day."))
-    if not isinstance(date, dt.date) or not 1990 <= date.year <= 2200:
-        raise InvalidInput(_("Enter a real date."))
-    with transaction.atomic():
-        day, _created = CalendarDay.objects.update_or_create(date=date, defaults={"kind": kind, "note": note[:200]})
-        record(
-            action="calendar.day_set",
-            actor=actor,
-            request=request,
-            target_type="calendar_day",
-            target_id=date.isoformat(),
-            data={"kind": kind},
-        )
-    return day
-
-
-def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | None = None) -> None:
-    require_lead(actor, NotAllowed)
-    with transaction.atomic():
-        if CalendarDay.objects.filter(date=date).delete()[0]:
-            record(
-                action="calendar.day_removed",
-                actor=actor,
-                request=request,
-                target_type="calendar_day",
-                target_id=date.isoformat(),
-            )
 
 
 # --- disclosure -------------------------------------------------------------------------------------------
