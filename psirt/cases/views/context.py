@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from psirt.accounts.access import desk_user
 from psirt.cases.access import can_edit_case, get_case_for
 from psirt.cases.forms import (
     CvssForm,
@@ -138,7 +139,7 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "changes": case.state_changes.select_related("actor"),
         "next_states": [CaseState(s) for s in STATE_ORDER if s in workflow.allowed_targets(case.state)],
         "can_edit": can_edit,
-        "is_lead": bool(getattr(request.user, "is_lead", False)),
+        "is_lead": desk_user(request).is_lead,
         **remediation_context(case),
         "forms": all_forms,
         "calculators": [(all_forms["cvss31"], "3.1", "31"), (all_forms["cvss40"], "4.0", "40")] if can_edit else [],

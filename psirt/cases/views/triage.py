@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from psirt.accounts.access import desk_user
 from psirt.cases.access import visible_cases
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import AttachForm, OpenCaseForm
@@ -44,12 +45,12 @@ def _page(
     attach_form: AttachForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    record_staff_view(report=report, user=request.user, request=request)
+    record_staff_view(report=report, user=desk_user(request), request=request)
     description = description_for_staff(report)
     context = {
         "report": report,
         "description": description,
-        "suggestions": suggest_duplicates(report=report, user=request.user),
+        "suggestions": suggest_duplicates(report=report, user=desk_user(request)),
         "open_form": open_form
         or OpenCaseForm(people=handlers_and_leads(), initial={"title": _suggested_title(report, description.text)}),
         "attach_form": attach_form or AttachForm(),
@@ -81,7 +82,11 @@ def open_case(request: HttpRequest, public_id: str) -> HttpResponse:
     assignees = [p for p in handlers_and_leads() if str(p.public_id) in chosen]
     try:
         case = case_services.open_case(
-            report=report, actor=request.user, title=form.cleaned_data["title"], assignees=assignees, request=request
+            report=report,
+            actor=desk_user(request),
+            title=form.cleaned_data["title"],
+            assignees=assignees,
+            request=request,
         )
     except CaseError as exc:
         form.add_error(None, exc.message)
@@ -103,7 +108,7 @@ def attach(request: HttpRequest, public_id: str) -> HttpResponse:
         form.add_error("case", _("No case has this number. Write it as CASE-2026-0012."))
         return _page(request, report, attach_form=form, status=422)
     try:
-        link = case_services.attach_duplicate(report=report, case=case, actor=request.user, request=request)
+        link = case_services.attach_duplicate(report=report, case=case, actor=desk_user(request), request=request)
     except CaseError as exc:
         form.add_error(None, exc.message)
         return _page(request, report, attach_form=form, status=exc.status)
