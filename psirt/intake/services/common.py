@@ -55,7 +55,7 @@ def add_event(report: Report, kind: str, **kwargs: Any) -> ReportEvent:
     return ReportEvent.objects.create(report=report, kind=kind, **kwargs)
 
 
-def _mail_report(report: Report) -> dict[str, str]:
+def mail_report_facts(report: Report) -> dict[str, str]:
     """What mail templates may say about a report: plain values, no report text."""
     ack_due = timezone.localtime(report.ack_due_at).strftime("%Y-%m-%d %H:%M %Z") if report.ack_due_at else ""
     return {
