@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +34,15 @@ KEY_ID_RE = re.compile(r"[0-9a-f]{12}")
 MAX_TOKEN_LENGTH = 128
 # last_used_at is written at most this often per token, so busy clients don't write on every request.
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+Viewer = AbstractBaseUser | AnonymousUser | None
+"""Whoever asks for a confidential object: an account, the anonymous visitor, or nobody (a background task)."""
+
+
+def active_account(viewer: Viewer) -> User | None:
+    """`viewer` as an active account; None for the anonymous visitor, nobody, or a deactivated account."""
+    return viewer if isinstance(viewer, User) and viewer.is_active else None
 
 
 def desk_user(request: HttpRequest) -> User:

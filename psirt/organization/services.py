@@ -37,7 +37,7 @@ ORG_FIELDS = frozenset(
 
 
 def update_organization(
-    *, actor: AbstractBaseUser | AnonymousUser | None, request: HttpRequest | None = None, **changes: Any
+    *, actor: AbstractBaseUser | AnonymousUser | None, request: HttpRequest | None = None, **changes: object
 ) -> OrganizationProfile:
     """Change the organization profile (names from ORG_FIELDS). Raises ValidationError on bad values."""
     with transaction.atomic():

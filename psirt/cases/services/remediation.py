@@ -173,7 +173,7 @@ def add_work_item(
 
 def set_work_item_done(*, item: WorkItem, done: bool, actor: User, request: HttpRequest | None = None) -> WorkItem:
     """Mark a work item done (or not): editors of the case, and the item's owner."""
-    is_owner = item.owner_id is not None and item.owner_id == getattr(actor, "pk", None)
+    is_owner = item.owner_id is not None and item.owner_id == actor.pk
     if not (can_edit_case(actor, item.case) or (is_owner and can_view_case(actor, item.case))):
         raise NotAllowed(_("Only the owner of this task, a lead or an assigned handler can change it."))
     with transaction.atomic():

@@ -4,8 +4,6 @@ mail may say about a report (plain values, never report text).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,7 +48,7 @@ def check_text_limits(values: dict[str, str]) -> None:
         raise InvalidReport(errors)
 
 
-def add_event(report: Report, kind: str, **kwargs: Any) -> ReportEvent:
+def add_event(report: Report, kind: str, **kwargs: object) -> ReportEvent:
     """A line in the report's timeline."""
     return ReportEvent.objects.create(report=report, kind=kind, **kwargs)
 
