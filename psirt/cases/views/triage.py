@@ -7,8 +7,6 @@ encrypted at rest).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -24,12 +22,12 @@ from psirt.cases.queries import handlers_and_leads
 from psirt.cases.services import cases as case_services
 from psirt.cases.services.duplicates import suggest_duplicates
 from psirt.intake.access import get_report_for
-from psirt.intake.models import InboxState
+from psirt.intake.models import InboxState, Report
 from psirt.intake.services import description_for_staff, record_staff_view
 from psirt.lib.access import lead_required
 
 
-def _inbox_report(request: HttpRequest, public_id: Any) -> Any:
+def _inbox_report(request: HttpRequest, public_id: object) -> Report:
     report = get_report_for(request.user, public_id, request=request)
     if report.inbox_state != InboxState.NEW:
         # Already in a case: triage is over; the report page (through its case) is the place to go.
@@ -39,7 +37,7 @@ def _inbox_report(request: HttpRequest, public_id: Any) -> Any:
 
 def _page(
     request: HttpRequest,
-    report: Any,
+    report: Report,
     *,
     open_form: OpenCaseForm | None = None,
     attach_form: AttachForm | None = None,
@@ -58,9 +56,9 @@ def _page(
     return render(request, "cases/desk/triage.html", context, status=status)
 
 
-def _suggested_title(report: Any, text: str) -> str:
+def _suggested_title(report: Report, text: str) -> str:
     first = " ".join((text or "").strip().splitlines()[0].split())[:120] if (text or "").strip() else ""
-    if getattr(report, "description_is_pgp", False) and first.startswith("-----BEGIN"):
+    if report.description_is_pgp and first.startswith("-----BEGIN"):
         first = ""
     label = report.product_label or ""
     return (f"{label}: {first}" if label and first else first or label)[:200]
