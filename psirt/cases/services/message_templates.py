@@ -117,7 +117,7 @@ def render(key: str, *, report: Report, date: str = "", credit: bool | None = No
         credit_line = zh_text if zh else en_text
     values = {
         "name": name,
-        "tracking_id": getattr(report, "tracking_id", ""),
+        "tracking_id": report.tracking_id,
         "date": date or ("[日期]" if zh else "[date]"),
         "credit": credit_line,
     }
