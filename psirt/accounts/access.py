@@ -36,15 +36,6 @@ MAX_TOKEN_LENGTH = 128
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
-Viewer = AbstractBaseUser | AnonymousUser | None
-"""Whoever asks for a confidential object: an account, the anonymous visitor, or nobody (a background task)."""
-
-
-def active_account(viewer: Viewer) -> User | None:
-    """`viewer` as an active account; None for the anonymous visitor, nobody, or a deactivated account."""
-    return viewer if isinstance(viewer, User) and viewer.is_active else None
-
-
 def desk_user(request: HttpRequest) -> User:
     """The signed-in account behind a desk or API request, typed as `User`. The desk's view decorators and the
     API's `TokenAuth` let only signed-in accounts through, so anyone else is answered as if the page did not
@@ -63,6 +54,15 @@ def get_user_for(viewer: User, public_id: str) -> User:
     if user is None:
         raise Http404
     return user
+
+
+Viewer = AbstractBaseUser | AnonymousUser | None
+"""Whoever asks for a confidential object: an account, the anonymous visitor, or nobody (a background task)."""
+
+
+def active_account(viewer: Viewer) -> User | None:
+    """`viewer` as an active account; None for the anonymous visitor, nobody, or a deactivated account."""
+    return viewer if isinstance(viewer, User) and viewer.is_active else None
 
 
 SCOPES: dict[str, Any] = {
