@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +54,15 @@ def get_user_for(viewer: User, public_id: str) -> User:
     if user is None:
         raise Http404
     return user
+
+
+Viewer = AbstractBaseUser | AnonymousUser | None
+"""Whoever asks for a confidential object: an account, the anonymous visitor, or nobody (a background task)."""
+
+
+def active_account(viewer: Viewer) -> User | None:
+    """`viewer` as an active account; None for the anonymous visitor, nobody, or a deactivated account."""
+    return viewer if isinstance(viewer, User) and viewer.is_active else None
 
 
 SCOPES: dict[str, Any] = {

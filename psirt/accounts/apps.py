@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
+        # Imported here: the receivers load models, which Django allows only once the app registry is ready.
         from psirt.accounts import signals  # noqa: F401 - connects the audit receivers

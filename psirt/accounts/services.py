@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress
@@ -43,6 +43,17 @@ MAX_ACTIVE_TOKENS = 25
 MAX_TOKEN_DAYS = 3650
 
 
+class ProductLineRef(Protocol):
+    """What the accounts read of a catalog product line (the catalog sits above the accounts, so its model is
+    not imported here)."""
+
+    @property
+    def pk(self) -> int: ...
+
+    @property
+    def slug(self) -> str: ...
+
+
 def normalize_email(email: str) -> str:
     """Lower-cased, stripped, validated address; raises InvalidEmail."""
     value = (email or "").strip().lower()
@@ -68,7 +79,7 @@ def create_user(
     role: str,
     name: str = "",
     password: str | None = None,
-    product_lines: Iterable[Any] = (),
+    product_lines: Iterable[ProductLineRef] = (),
     language: str = "en",
     actor: User | None = None,
     request: HttpRequest | None = None,
@@ -89,7 +100,7 @@ def create_user(
         user.set_unusable_password()
     user.save()
     if product_lines:
-        user.product_lines.set(list(product_lines))
+        user.product_lines.set([line.pk for line in product_lines])
     # allauth finds accounts and sends reset mail through its EmailAddress table.
     EmailAddress.objects.create(user=user, email=address, primary=True, verified=True)
     record(
@@ -136,7 +147,7 @@ def invite_user(
     email: str,
     name: str,
     role: str,
-    product_lines: Iterable[Any],
+    product_lines: Iterable[ProductLineRef],
     actor: User,
     request: HttpRequest | None,
     language: str = "en",
@@ -189,11 +200,13 @@ def change_role(*, user: User, role: str, actor: User, request: HttpRequest | No
 
 
 @transaction.atomic
-def set_product_lines(*, user: User, product_lines: Iterable[Any], actor: User, request: HttpRequest | None) -> User:
+def set_product_lines(
+    *, user: User, product_lines: Iterable[ProductLineRef], actor: User, request: HttpRequest | None
+) -> User:
     """Set a product engineer's product lines: they see every case of these lines (`psirt.cases.access`)."""
     lines = list(product_lines)
     before = sorted(user.product_lines.values_list("slug", flat=True))
-    user.product_lines.set(lines)
+    user.product_lines.set([line.pk for line in lines])
     after = sorted(line.slug for line in lines)
     if before != after:
         record(
@@ -243,7 +256,7 @@ def reset_mfa(*, user: User, actor: User, request: HttpRequest | None) -> int:
         raise SelfChangeError(_("Manage your own two-factor authentication from your account page."))
     deleted, _details = Authenticator.objects.filter(user=user).delete()
     record(action="user.mfa_reset", actor=actor, request=request, target=user, data={"authenticators": deleted})
-    return deleted
+    return int(deleted)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, models, transaction
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -55,7 +56,7 @@ def compute_hash(prev_hash: str, event: AuditEvent) -> str:
 def record(
     *,
     action: str,
-    actor: Any = None,
+    actor: AbstractBaseUser | AnonymousUser | None = None,
     request: HttpRequest | None = None,
     target: models.Model | None = None,
     target_type: str = "",
@@ -75,7 +76,7 @@ def record(
                 target_id = target_id or str(value)
                 break
     event = AuditEvent(
-        actor=actor if actor is not None and getattr(actor, "pk", None) else None,
+        actor_id=actor.pk if actor is not None and actor.pk else None,
         actor_label=(getattr(actor, "email", "") or str(actor or ""))[:254] if actor is not None else "",
         action=action,
         target_type=target_type[:80],
@@ -101,7 +102,9 @@ def record(
     return event
 
 
-def deny_access(*, user: Any, target: models.Model, request: HttpRequest | None = None) -> NoReturn:
+def deny_access(
+    *, user: AbstractBaseUser | AnonymousUser | None, target: models.Model, request: HttpRequest | None = None
+) -> NoReturn:
     """Refuse `user` a confidential object that exists: audit "<model>.access_denied" (who tried which object)
     in its own transaction and answer 404, as if the object did not exist. Need-to-know breaches are exactly
     what a lead looks for in the log, so every access helper (cases, advisories, reports) refuses through

@@ -10,65 +10,68 @@ the access rule registered with the intake (`report_rule`).
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
+from psirt.accounts.access import Viewer, active_account
 from psirt.audit.services import deny_access
 from psirt.cases.exceptions import NotAllowed
 from psirt.cases.models import Assignment, Case, CaseInvitation
-from psirt.lib.access import is_active_user
+from psirt.intake.models import Report
 
 
-def visible_cases(user: Any) -> QuerySet[Case]:
+def visible_cases(user: Viewer) -> QuerySet[Case]:
     """Every case `user` may see, as one query (no per-row checks, so lists stay one query)."""
-    if not is_active_user(user):
+    account = active_account(user)
+    if account is None:
         return Case.objects.none()
-    if getattr(user, "is_lead", False):
+    if account.is_lead:
         return Case.objects.all()
-    if getattr(user, "is_engineer", False):
-        invited = CaseInvitation.objects.filter(case=OuterRef("pk"), engineer=user)
-        return Case.objects.filter(Q(Exists(invited)) | Q(product_line__in=user.product_lines.values("pk")))
-    assigned = Assignment.objects.filter(case=OuterRef("pk"), user=user)
+    if account.is_engineer:
+        invited = CaseInvitation.objects.filter(case=OuterRef("pk"), engineer=account)
+        return Case.objects.filter(Q(Exists(invited)) | Q(product_line__in=account.product_lines.values("pk")))
+    assigned = Assignment.objects.filter(case=OuterRef("pk"), user=account)
     return Case.objects.filter(Exists(assigned))
 
 
-def can_view_case(user: Any, case: Case) -> bool:
-    if not is_active_user(user):
+def can_view_case(user: Viewer, case: Case) -> bool:
+    account = active_account(user)
+    if account is None:
         return False
-    if getattr(user, "is_lead", False):
+    if account.is_lead:
         return True
-    if getattr(user, "is_engineer", False):
-        return CaseInvitation.objects.filter(case=case, engineer=user).exists() or (
-            case.product_line_id is not None and user.product_lines.filter(pk=case.product_line_id).exists()
+    if account.is_engineer:
+        return CaseInvitation.objects.filter(case=case, engineer=account).exists() or (
+            case.product_line_id is not None and account.product_lines.filter(pk=case.product_line_id).exists()
         )
-    return Assignment.objects.filter(case=case, user=user).exists()
+    return Assignment.objects.filter(case=case, user=account).exists()
 
 
-def can_edit_case(user: Any, case: Case) -> bool:
+def can_edit_case(user: Viewer, case: Case) -> bool:
     """Leads and the case's assigned handlers change a case; engineers only read it (and their work items)."""
-    if not is_active_user(user) or getattr(user, "is_engineer", False):
+    account = active_account(user)
+    if account is None or account.is_engineer:
         return False
-    return bool(getattr(user, "is_lead", False)) or Assignment.objects.filter(case=case, user=user).exists()
+    return account.is_lead or Assignment.objects.filter(case=case, user=account).exists()
 
 
-def require_case_editor(actor: Any, case: Case) -> None:
+def require_case_editor(actor: Viewer, case: Case) -> None:
     """Raise NotAllowed unless `actor` may change `case` (a lead, or a handler assigned to it)."""
     if not can_edit_case(actor, case):
         raise NotAllowed(_("Only a lead or a handler assigned to this case can change it."))
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
+def _uuid(value: object) -> uuid.UUID | None:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError):
         return None
 
 
-def get_case_for(user: Any, public_id: Any, *, request: HttpRequest | None = None) -> Case:
+def get_case_for(user: Viewer, public_id: object, *, request: HttpRequest | None = None) -> Case:
     """The case with this public id if `user` may see it; Http404 otherwise (unknown ids too).
 
     A refused attempt on an existing case is audited (who tried which case): need-to-know breaches are
@@ -87,7 +90,7 @@ def get_case_for(user: Any, public_id: Any, *, request: HttpRequest | None = Non
     return case
 
 
-def report_rule(user: Any, report: Any) -> bool:
+def report_rule(user: Viewer, report: Report) -> bool:
     """Intake access rule: a taken report is visible to the people of the case it belongs to."""
     try:
         link = report.case_link

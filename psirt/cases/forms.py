@@ -79,7 +79,7 @@ class DeskForm(forms.Form):
             if type(old) in (forms.Select, forms.SelectMultiple):
                 multiple = old.allow_multiple_selected
                 new = FastSelectMultiple(attrs=old.attrs) if multiple else FastSelect(attrs=old.attrs)
-                new.choices = old.choices  # type: ignore[attr-defined]
+                new.choices = old.choices
                 new.is_required = old.is_required
                 field.widget = new
 

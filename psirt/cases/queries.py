@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
 
 from django.db.models import Case as SqlCase
 from django.db.models import DateTimeField, F, Q, QuerySet, Value, When
@@ -98,7 +97,7 @@ def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
 # --- the case list and the dashboard ----------------------------------------------------------------------
 
 
-def filter_cases(user: Any, query: Mapping[str, str]) -> tuple[QuerySet[Case], dict[str, str]]:
+def filter_cases(user: User, query: Mapping[str, str]) -> tuple[QuerySet[Case], dict[str, str]]:
     """The cases `user` may see, filtered and sorted by the list's parameters (`state`, `q`, `sort`, `mine`,
     `due`), and the parameters as understood (unknown values fall back to the default)."""
     params = {
@@ -135,15 +134,12 @@ def filter_cases(user: Any, query: Mapping[str, str]) -> tuple[QuerySet[Case], d
     return qs.order_by(*SORTS[params["sort"]][2]), params  # type: ignore[arg-type]
 
 
-def dashboard_querysets(user: Any, now: dt.datetime) -> dict[str, QuerySet[Case]]:
+def dashboard_querysets(user: User, now: dt.datetime) -> dict[str, QuerySet[Case]]:
     """The dashboard's lists for `user`: their open cases by next deadline (all open cases they may see, for
     a product engineer), what is overdue, what is due soon, and what awaits disclosure."""
     visible = visible_cases(user).select_related("product")
     open_visible = visible.exclude(state__in=[*FINISHED, CaseState.PUBLISHED])
-    if getattr(user, "is_engineer", False):
-        mine = open_visible
-    else:
-        mine = open_visible.filter(assignments__user_id=int(user.pk or 0))
+    mine = open_visible if user.is_engineer else open_visible.filter(assignments__user_id=int(user.pk or 0))
     return {
         "mine": with_next_due(mine).order_by(F("next_due").asc(nulls_last=True), "id"),
         "overdue": with_next_due(visible.filter(overdue_q(now))).order_by(F("next_due").asc(nulls_last=True), "id"),
@@ -205,7 +201,7 @@ def case_people(case: Case) -> list[User]:
 # --- the case page ----------------------------------------------------------------------------------------
 
 
-def case_reports(case: Case) -> list[Any]:
+def case_reports(case: Case) -> list[Report]:
     """The case's reports, its own first, then duplicates, oldest first within each."""
     links = case.case_reports.select_related("report").order_by("is_duplicate", "added_at")
     return [link.report for link in links]

@@ -14,7 +14,6 @@ import datetime as dt
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -77,7 +76,7 @@ def check(*limits: Limit) -> None:
     table, key, start, _expires, count = _table()
     adapt = connection.ops.adapt_datetimefield_value
     where = " OR ".join([f"({key} = %s AND {start} = %s)"] * len(windows))
-    params: list[Any] = []
+    params: list[str | int | None] = []
     for w in windows:
         params += [w.key, adapt(w.start)]
     with connection.cursor() as cursor:
@@ -126,7 +125,7 @@ def _upsert(windows: list[_Window], now: dt.datetime) -> None:
         f"ON CONFLICT ({key}, {start}) DO UPDATE SET {count} = {table}.{count} + 1 "
         f"WHERE {table}.{count} < CASE {table}.{key} {limit} END"
     )
-    params: list[Any] = []
+    params: list[str | int | None] = []
     for w in windows:
         params += [w.key, adapt(w.start), adapt(w.end)]
     for w in windows:

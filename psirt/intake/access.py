@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from django.http import Http404, HttpRequest
 
+from psirt.accounts.access import Viewer, active_account
 from psirt.audit.services import deny_access
 from psirt.intake.models import Attachment, InboxState, Report
-from psirt.lib.access import is_active_user
 
-AccessRule = Callable[[Any, Report], bool]
+AccessRule = Callable[[Viewer, Report], bool]
 _rules: list[AccessRule] = []
 
 
@@ -28,24 +27,25 @@ def register_access_rule(rule: AccessRule) -> None:
         _rules.append(rule)
 
 
-def can_view_report(user: Any, report: Report) -> bool:
-    if not is_active_user(user):
+def can_view_report(user: Viewer, report: Report) -> bool:
+    account = active_account(user)
+    if account is None:
         return False
-    if getattr(user, "is_lead", False):
+    if account.is_lead:
         return True
     if report.inbox_state == InboxState.NEW:
         return False
     return any(rule(user, report) for rule in _rules)
 
 
-def _uuid(value: Any) -> uuid.UUID:
+def _uuid(value: object) -> uuid.UUID:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (ValueError, TypeError, AttributeError) as exc:
         raise Http404 from exc
 
 
-def get_report_for(user: Any, public_id: Any, *, request: HttpRequest | None = None) -> Report:
+def get_report_for(user: Viewer, public_id: object, *, request: HttpRequest | None = None) -> Report:
     """The report with this public id if `user` may see it; Http404 otherwise (also for unknown ids). A refused
     attempt on an existing report is audited, as for cases and advisories."""
     report = Report.objects.select_related("product", "release").filter(public_id=_uuid(public_id)).first()
@@ -57,7 +57,7 @@ def get_report_for(user: Any, public_id: Any, *, request: HttpRequest | None = N
 
 
 def get_attachment_for(
-    user: Any, report_public_id: Any, attachment_public_id: Any, *, request: HttpRequest | None = None
+    user: Viewer, report_public_id: object, attachment_public_id: object, *, request: HttpRequest | None = None
 ) -> Attachment:
     """An attachment of a report the user may see; Http404 otherwise."""
     report = get_report_for(user, report_public_id, request=request)

@@ -277,19 +277,19 @@ class ReportForm(forms.Form):
         return cleaned
 
     def clean_reporter_name(self) -> str:
-        value = self.cleaned_data["reporter_name"].strip()
+        value: str = self.cleaned_data["reporter_name"].strip()
         if not value:
             raise ValidationError(_("Tell us your name (or the name you use)."))
         return value
 
     def clean_phone(self) -> str:
-        value = self.cleaned_data["phone"].strip()
+        value: str = self.cleaned_data["phone"].strip()
         if value and not PHONE_RE.match(value):
             raise ValidationError(_("Use digits, spaces, + ( ) - . only, e.g. +86 592 555 0100."))
         return value
 
     def clean_product(self) -> str:
-        value = self.cleaned_data["product"]
+        value: str = self.cleaned_data["product"]
         if value and value != OTHER:
             self._product = Product.objects.filter(slug=value, is_public=True).first()
             if self._product is None:
@@ -297,11 +297,11 @@ class ReportForm(forms.Form):
         return value
 
     def clean_release(self) -> str:
-        value = self.cleaned_data.get("release") or ""
+        value: str = self.cleaned_data.get("release") or ""
         return value
 
     def clean_description(self) -> str:
-        value = self.cleaned_data["description"]
+        value: str = self.cleaned_data["description"]
         if not value.strip():
             raise ValidationError(_("Describe the vulnerability."))
         if "BEGIN PGP MESSAGE" in value and not pgp.is_armored_message(value) and pgp.find_armored_message(value):
@@ -310,7 +310,7 @@ class ReportForm(forms.Form):
         return value
 
     def clean_proposed_disclosure_date(self) -> dt.date | None:
-        value = self.cleaned_data.get("proposed_disclosure_date")
+        value: dt.date | None = self.cleaned_data.get("proposed_disclosure_date")
         if value is None:
             return None
         today = timezone.localdate()
@@ -321,10 +321,11 @@ class ReportForm(forms.Form):
         return value
 
     def clean_credit(self) -> str:
-        return self.cleaned_data["credit"].strip()
+        credit: str = self.cleaned_data["credit"].strip()
+        return credit
 
     def clean_pgp_key(self) -> str:
-        value = self.cleaned_data["pgp_key"].strip()
+        value: str = self.cleaned_data["pgp_key"].strip()
         if not value:
             return ""
         try:

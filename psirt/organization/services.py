@@ -1,17 +1,22 @@
-"""Changes to the organization profile, audited in the same transaction."""
+"""Changes to the organization profile and to the leads' business-day calendar, audited in the same
+transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
+from psirt.lib.access import require_lead
 from psirt.lib.changes import apply_changes
 from psirt.lib.pgp import fingerprint
-from psirt.organization.models import OrganizationProfile
+from psirt.organization.exceptions import InvalidInput, NotAllowed
+from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
 
 ORG_FIELDS = frozenset(
     {
@@ -32,7 +37,7 @@ ORG_FIELDS = frozenset(
 
 
 def update_organization(
-    *, actor: AbstractBaseUser | AnonymousUser | None, request: HttpRequest | None = None, **changes: Any
+    *, actor: AbstractBaseUser | AnonymousUser | None, request: HttpRequest | None = None, **changes: object
 ) -> OrganizationProfile:
     """Change the organization profile (names from ORG_FIELDS). Raises ValidationError on bad values."""
     with transaction.atomic():
@@ -48,3 +53,39 @@ def update_organization(
             data["pgp_fingerprint"] = fingerprint(profile.pgp_public_key)
         record(action="pages.organization.update", actor=actor, request=request, target=profile, data=data)
     return profile
+
+
+def set_calendar_day(
+    *, date: dt.date, kind: str, actor: AbstractBaseUser, note: str = "", request: HttpRequest | None = None
+) -> CalendarDay:
+    """A lead marks a date as an extra day off or a (make-up) working day."""
+    require_lead(actor, NotAllowed)
+    if kind not in CalendarDayKind.values:
+        raise InvalidInput(_("Choose a day off or a working day."))
+    if not isinstance(date, dt.date) or not 1990 <= date.year <= 2200:
+        raise InvalidInput(_("Enter a real date."))
+    with transaction.atomic():
+        day, _created = CalendarDay.objects.update_or_create(date=date, defaults={"kind": kind, "note": note[:200]})
+        record(
+            action="calendar.day_set",
+            actor=actor,
+            request=request,
+            target_type="calendar_day",
+            target_id=date.isoformat(),
+            data={"kind": kind},
+        )
+    return day
+
+
+def remove_calendar_day(*, date: dt.date, actor: AbstractBaseUser, request: HttpRequest | None = None) -> None:
+    """A lead takes back a correction: the date follows the public holiday calendar again."""
+    require_lead(actor, NotAllowed)
+    with transaction.atomic():
+        if CalendarDay.objects.filter(date=date).delete()[0]:
+            record(
+                action="calendar.day_removed",
+                actor=actor,
+                request=request,
+                target_type="calendar_day",
+                target_id=date.isoformat(),
+            )

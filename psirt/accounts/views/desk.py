@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from psirt.accounts import services
-from psirt.accounts.access import KEY_ID_RE, SCOPES, get_user_for
+from psirt.accounts.access import KEY_ID_RE, SCOPES, desk_user, get_user_for
 from psirt.accounts.exceptions import AccountError, EmailTaken
 from psirt.accounts.forms import InviteForm, RoleForm, TokenForm
 from psirt.accounts.models import ApiToken, User
@@ -54,7 +54,7 @@ def user_invite(request: HttpRequest) -> HttpResponse:
             role=form.cleaned_data["role"],
             product_lines=form.cleaned_data["product_lines"],
             language=form.cleaned_data["language"] or "en",
-            actor=request.user,  # type: ignore[arg-type]
+            actor=desk_user(request),
             request=request,
         )
     except EmailTaken as exc:
@@ -83,22 +83,22 @@ def _detail_page(request: HttpRequest, subject: User, form: RoleForm | None = No
 @lead_required
 @require_GET
 def user_detail(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _detail_page(request, get_user_for(request.user, public_id))  # type: ignore[arg-type]
+    return _detail_page(request, get_user_for(desk_user(request), public_id))
 
 
 @lead_required
 @require_POST
 def user_role(request: HttpRequest, public_id: str) -> HttpResponse:
-    subject = get_user_for(request.user, public_id)  # type: ignore[arg-type]
+    subject = get_user_for(desk_user(request), public_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, subject, form, status=400)
     try:
-        services.change_role(user=subject, role=form.cleaned_data["role"], actor=request.user, request=request)  # type: ignore[arg-type]
+        services.change_role(user=subject, role=form.cleaned_data["role"], actor=desk_user(request), request=request)
         services.set_product_lines(
             user=subject,
             product_lines=form.cleaned_data["product_lines"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=desk_user(request),
             request=request,
         )
     except AccountError as exc:
@@ -111,14 +111,14 @@ def user_role(request: HttpRequest, public_id: str) -> HttpResponse:
 @lead_required
 @require_POST
 def user_active(request: HttpRequest, public_id: str) -> HttpResponse:
-    subject = get_user_for(request.user, public_id)  # type: ignore[arg-type]
+    subject = get_user_for(desk_user(request), public_id)
     action = request.POST.get("action")
     try:
         if action == "deactivate":
-            services.deactivate_user(user=subject, actor=request.user, request=request)  # type: ignore[arg-type]
+            services.deactivate_user(user=subject, actor=desk_user(request), request=request)
             messages.success(request, _("The account is deactivated and its API tokens are revoked."))
         elif action == "reactivate":
-            services.reactivate_user(user=subject, actor=request.user, request=request)  # type: ignore[arg-type]
+            services.reactivate_user(user=subject, actor=desk_user(request), request=request)
             messages.success(request, _("The account is active again."))
         else:
             messages.error(request, _("Unknown action."))
@@ -130,9 +130,9 @@ def user_active(request: HttpRequest, public_id: str) -> HttpResponse:
 @lead_required
 @require_POST
 def user_reset_mfa(request: HttpRequest, public_id: str) -> HttpResponse:
-    subject = get_user_for(request.user, public_id)  # type: ignore[arg-type]
+    subject = get_user_for(desk_user(request), public_id)
     try:
-        services.reset_mfa(user=subject, actor=request.user, request=request)  # type: ignore[arg-type]
+        services.reset_mfa(user=subject, actor=desk_user(request), request=request)
         messages.success(request, _("Two-factor authentication was reset; they will enrol again at next sign-in."))
     except AccountError as exc:
         messages.error(request, exc.message)
@@ -142,9 +142,9 @@ def user_reset_mfa(request: HttpRequest, public_id: str) -> HttpResponse:
 @lead_required
 @require_POST
 def user_resend_invite(request: HttpRequest, public_id: str) -> HttpResponse:
-    subject = get_user_for(request.user, public_id)  # type: ignore[arg-type]
+    subject = get_user_for(desk_user(request), public_id)
     try:
-        services.resend_invitation(user=subject, actor=request.user, request=request)  # type: ignore[arg-type]
+        services.resend_invitation(user=subject, actor=desk_user(request), request=request)
         messages.success(request, _("A new link to set a password was sent to %(email)s.") % {"email": subject.email})
     except AccountError as exc:
         messages.error(request, exc.message)
@@ -152,7 +152,7 @@ def user_resend_invite(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def _tokens_page(request: HttpRequest, form: TokenForm, status: int = 200) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+    user = desk_user(request)
     context = {"tokens": ApiToken.objects.filter(user=user), "form": form, "scopes": SCOPES}
     return render(request, "accounts/tokens.html", context, status=status)
 
@@ -161,7 +161,7 @@ def _tokens_page(request: HttpRequest, form: TokenForm, status: int = 200) -> Ht
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     """The signed-in person's own tokens; POST creates one and shows it once (never again)."""
-    user: User = request.user  # type: ignore[assignment]
+    user = desk_user(request)
     if request.method != "POST":
         return _tokens_page(request, TokenForm(role=user.role))
     form = TokenForm(request.POST, role=user.role)
@@ -189,10 +189,10 @@ def token_revoke(request: HttpRequest, key_id: str) -> HttpResponse:
     # Checked before any query: NUL bytes and other junk never reach the database.
     if not KEY_ID_RE.fullmatch(key_id):
         raise Http404
-    user: User = request.user  # type: ignore[assignment]
+    user = desk_user(request)
     token = ApiToken.objects.filter(key_id=key_id, user=user).first()
     if token is None:
         raise Http404
-    services.revoke_token(token=token, actor=request.user, request=request)  # type: ignore[arg-type]
+    services.revoke_token(token=token, actor=desk_user(request), request=request)
     messages.success(request, _("Token %(name)s is revoked.") % {"name": token.name})
     return HttpResponseRedirect(reverse("desk:tokens"))

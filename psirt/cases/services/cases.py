@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.cases.access import can_view_case, require_case_editor
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
@@ -34,13 +34,12 @@ from psirt.cases.services.deadlines import remediation_days_for, rescore_deadlin
 from psirt.cases.services.message_templates import render as render_template
 from psirt.cases.services.workflow import CaseState
 from psirt.counters.sequences import next_in_year
-from psirt.intake.models import InboxState, Stage
+from psirt.intake.models import InboxState, Report, Stage
 from psirt.intake.services import mark_taken, post_team_message, set_agreed_disclosure_date, set_stage
 from psirt.lib.access import require_lead
 from psirt.lib.cvss import CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
-from psirt.organization.models import CalendarDay, CalendarDayKind
 from psirt.organization.queries import acknowledgment_due
 
 MAX_TITLE = 200
@@ -84,10 +83,10 @@ def _clean_reason(reason: str) -> str:
 
 def open_case(
     *,
-    report: Any,
-    actor: Any,
+    report: Report,
+    actor: User,
     title: str,
-    assignees: list[Any] | tuple[Any, ...] = (),
+    assignees: list[User] | tuple[User, ...] = (),
     request: HttpRequest | None = None,
 ) -> Case:
     """A lead opens a case from a report in the inbox; the report leaves the inbox.
@@ -97,7 +96,7 @@ def open_case(
     require_lead(actor, NotAllowed)
     clean_title = _clean_title(title)
     with transaction.atomic():
-        report = type(report).objects.select_for_update().get(pk=report.pk)
+        report = Report.objects.select_for_update().get(pk=report.pk)
         if report.inbox_state != InboxState.NEW or CaseReport.objects.filter(report=report).exists():
             raise InvalidInput(_("This report is already in a case."))
         now = timezone.now()
@@ -131,7 +130,7 @@ def open_case(
     return case
 
 
-def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpRequest | None = None) -> CaseReport:
+def attach_duplicate(*, report: Report, case: Case, actor: User, request: HttpRequest | None = None) -> CaseReport:
     """Attach an inbox report to an existing case as a duplicate.
 
     Its reporter is told kindly, in their language, in one message (stage "duplicate" + a note saying the
@@ -140,7 +139,7 @@ def attach_duplicate(*, report: Any, case: Case, actor: Any, request: HttpReques
     """
     require_lead(actor, NotAllowed)
     with transaction.atomic():
-        report = type(report).objects.select_for_update().get(pk=report.pk)
+        report = Report.objects.select_for_update().get(pk=report.pk)
         if report.inbox_state != InboxState.NEW or CaseReport.objects.filter(report=report).exists():
             raise InvalidInput(_("This report is already in a case."))
         earlier = CaseReport.objects.filter(case=case, report__created_at__lte=report.created_at).exists()
@@ -172,7 +171,7 @@ def transition(
     *,
     case: Case,
     to_state: str,
-    actor: Any,
+    actor: User,
     reason: str = "",
     duplicate_of: Case | None = None,
     request: HttpRequest | None = None,
@@ -234,7 +233,7 @@ def _label(state: str) -> str:
         return state[:40]
 
 
-def _sync_reports(*, case: Case, actor: Any, request: HttpRequest | None) -> None:
+def _sync_reports(*, case: Case, actor: User, request: HttpRequest | None) -> None:
     """The case's own (non-duplicate) reports show the matching stage and deadline in the reporter portal."""
     stage = workflow.REPORTER_STAGE[case.state]
     for link in case.case_reports.filter(is_duplicate=False).select_related("report"):
@@ -248,22 +247,22 @@ def _sync_reports(*, case: Case, actor: Any, request: HttpRequest | None) -> Non
 # --- people -----------------------------------------------------------------------------------------------
 
 
-def assign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None = None) -> None:
+def assign(*, case: Case, user: User, actor: User, request: HttpRequest | None = None) -> None:
     """A lead assigns a handler (or lead) to a case."""
     require_lead(actor, NotAllowed)
     with transaction.atomic():
         _assign(case=case, user=user, actor=actor, request=request)
 
 
-def _assign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None) -> None:
-    if not getattr(user, "is_active", False) or getattr(user, "is_engineer", False):
+def _assign(*, case: Case, user: User, actor: User, request: HttpRequest | None) -> None:
+    if not user.is_active or user.is_engineer:
         raise InvalidInput(_("Only active handlers and leads can be assigned; invite product engineers instead."))
     _obj, created = Assignment.objects.get_or_create(case=case, user=user, defaults={"assigned_by": actor})
     if created:
         record(action="case.assigned", actor=actor, request=request, target=case, data={"user": str(user.public_id)})
 
 
-def unassign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None = None) -> None:
+def unassign(*, case: Case, user: User, actor: User, request: HttpRequest | None = None) -> None:
     require_lead(actor, NotAllowed)
     with transaction.atomic():
         if Assignment.objects.filter(case=case, user=user).delete()[0]:
@@ -272,10 +271,10 @@ def unassign(*, case: Case, user: Any, actor: Any, request: HttpRequest | None =
             )
 
 
-def invite_engineer(*, case: Case, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
+def invite_engineer(*, case: Case, engineer: User, actor: User, request: HttpRequest | None = None) -> None:
     """Give a product engineer need-to-know of one case."""
     require_case_editor(actor, case)
-    if not getattr(engineer, "is_engineer", False) or not getattr(engineer, "is_active", False):
+    if not engineer.is_engineer or not engineer.is_active:
         raise InvalidInput(_("Only active product engineers can be invited."))
     with transaction.atomic():
         _obj, created = CaseInvitation.objects.get_or_create(
@@ -291,7 +290,7 @@ def invite_engineer(*, case: Case, engineer: Any, actor: Any, request: HttpReque
             )
 
 
-def revoke_invitation(*, case: Case, engineer: Any, actor: Any, request: HttpRequest | None = None) -> None:
+def revoke_invitation(*, case: Case, engineer: User, actor: User, request: HttpRequest | None = None) -> None:
     require_case_editor(actor, case)
     with transaction.atomic():
         if CaseInvitation.objects.filter(case=case, engineer=engineer).delete()[0]:
@@ -307,7 +306,7 @@ def revoke_invitation(*, case: Case, engineer: Any, actor: Any, request: HttpReq
 # --- risk evaluation --------------------------------------------------------------------------------------
 
 
-def set_cvss(*, case: Case, vector: str, actor: Any, request: HttpRequest | None = None) -> Case:
+def set_cvss(*, case: Case, vector: str, actor: User, request: HttpRequest | None = None) -> Case:
     """Score a CVSS v3.1 or v4.0 vector and store it (normalised) with its scores; the case's severity
     follows the vector set last. InvalidInput names the offending metric."""
     require_case_editor(actor, case)
@@ -340,12 +339,12 @@ def set_cvss(*, case: Case, vector: str, actor: Any, request: HttpRequest | None
     return case
 
 
-def set_cwe(*, case: Case, cwe: int | str | None, actor: Any, request: HttpRequest | None = None) -> Case:
+def set_cwe(*, case: Case, cwe: int | str | None, actor: User, request: HttpRequest | None = None) -> Case:
     """Set (or clear, with None/"") the case's CWE; only entries of the CWE list are accepted."""
     require_case_editor(actor, case)
     number: int | None = None
     if cwe not in (None, ""):
-        entry = lookup_cwe(cwe)  # type: ignore[arg-type]
+        entry = lookup_cwe(cwe)
         if entry is None:
             raise InvalidInput(_("Choose a weakness from the CWE list, by number (CWE-79) or by name."))
         number = entry.id
@@ -360,7 +359,7 @@ def set_exploitation(
     *,
     case: Case,
     status: str,
-    actor: Any,
+    actor: User,
     aware_at: dt.datetime | None = None,
     request: HttpRequest | None = None,
 ) -> Case:
@@ -396,7 +395,7 @@ def set_exploitation(
 # --- references -------------------------------------------------------------------------------------------
 
 
-def add_reference(*, case: Case, value: str, actor: Any, request: HttpRequest | None = None) -> CaseReference:
+def add_reference(*, case: Case, value: str, actor: User, request: HttpRequest | None = None) -> CaseReference:
     """Add a CVE / CNVD / CNNVD ID (recognised by its prefix, unique across cases) or an advisory link."""
     require_case_editor(actor, case)
     text = (value or "").strip()
@@ -431,7 +430,7 @@ def add_reference(*, case: Case, value: str, actor: Any, request: HttpRequest | 
     return ref
 
 
-def remove_reference(*, reference: CaseReference, actor: Any, request: HttpRequest | None = None) -> None:
+def remove_reference(*, reference: CaseReference, actor: User, request: HttpRequest | None = None) -> None:
     require_case_editor(actor, reference.case)
     with transaction.atomic():
         record(
@@ -444,48 +443,10 @@ def remove_reference(*, reference: CaseReference, actor: Any, request: HttpReque
         reference.delete()
 
 
-# --- calendar ---------------------------------------------------------------------------------------------
-
-
-def set_calendar_day(
-    *, date: dt.date, kind: str, actor: Any, note: str = "", request: HttpRequest | None = None
-) -> CalendarDay:
-    """A lead marks a date as an extra day off or a (make-up) working day."""
-    require_lead(actor, NotAllowed)
-    if kind not in CalendarDayKind.values:
-        raise InvalidInput(_("Choose a day off or a working day."))
-    if not isinstance(date, dt.date) or not 1990 <= date.year <= 2200:
-        raise InvalidInput(_("Enter a real date."))
-    with transaction.atomic():
-        day, _created = CalendarDay.objects.update_or_create(date=date, defaults={"kind": kind, "note": note[:200]})
-        record(
-            action="calendar.day_set",
-            actor=actor,
-            request=request,
-            target_type="calendar_day",
-            target_id=date.isoformat(),
-            data={"kind": kind},
-        )
-    return day
-
-
-def remove_calendar_day(*, date: dt.date, actor: Any, request: HttpRequest | None = None) -> None:
-    require_lead(actor, NotAllowed)
-    with transaction.atomic():
-        if CalendarDay.objects.filter(date=date).delete()[0]:
-            record(
-                action="calendar.day_removed",
-                actor=actor,
-                request=request,
-                target_type="calendar_day",
-                target_id=date.isoformat(),
-            )
-
-
 # --- disclosure -------------------------------------------------------------------------------------------
 
 
-def set_disclosure_date(*, case: Case, date: dt.date | None, actor: Any, request: HttpRequest | None = None) -> Case:
+def set_disclosure_date(*, case: Case, date: dt.date | None, actor: User, request: HttpRequest | None = None) -> Case:
     """Record the disclosure date agreed with the reporter(s) (or clear it); their portals show it and they
     are told by mail (through the intake)."""
     require_case_editor(actor, case)

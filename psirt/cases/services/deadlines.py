@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from psirt.accounts.models import Role, User
@@ -36,6 +36,7 @@ from psirt.cases.models import (
 from psirt.cases.services.workflow import CaseState
 from psirt.intake.models import Report
 from psirt.lib.access import require_lead
+from psirt.lib.business_days import Calendar
 from psirt.lib.http import absolute_url
 from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
@@ -65,14 +66,14 @@ def remediation_days_for(severity: str) -> int:
     return int(days) if days else default_remediation_days()
 
 
-def remediation_table() -> list[tuple[str, Any, int, bool]]:
+def remediation_table() -> list[tuple[str, str | Promise, int, bool]]:
     """(severity, label, days, is_custom) for every severity, for the leads' form."""
     custom = dict(RemediationPolicy.objects.values_list("severity", "days"))
     default = default_remediation_days()
     return [(s, label, int(custom.get(s, default)), s in custom) for s, label in Severity.choices]
 
 
-def set_remediation_days(*, severity: str, days: int | None, actor: Any, request: HttpRequest | None = None) -> None:
+def set_remediation_days(*, severity: str, days: int | None, actor: User, request: HttpRequest | None = None) -> None:
     """A lead sets (or with None, removes) the remediation time of one severity. Existing deadlines stay:
     the new time applies to cases confirmed or re-scored from now on."""
     require_lead(actor, NotAllowed)
@@ -142,7 +143,7 @@ def _deadlines(now: dt.datetime, horizon: dt.timedelta) -> list[Deadline]:
     return found
 
 
-def _working_day_before(day: dt.date, calendar: Any) -> dt.date:
+def _working_day_before(day: dt.date, calendar: Calendar) -> dt.date:
     before = day - dt.timedelta(days=1)
     for _i in range(60):  # the longest holiday runs are ~9 days; 60 is a safe bound
         if calendar.is_business_day(before):
@@ -151,7 +152,7 @@ def _working_day_before(day: dt.date, calendar: Any) -> dt.date:
     return before
 
 
-def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now: dt.datetime) -> bool:
+def _send_once(*, deadline: Deadline, audience: str, recipients: list[User], now: dt.datetime) -> bool:
     try:
         with transaction.atomic():
             DeadlineReminder.objects.create(
@@ -164,7 +165,7 @@ def _send_once(*, deadline: Deadline, audience: str, recipients: list[Any], now:
             )
             case = deadline.case
             for user in recipients:
-                language = getattr(user, "language", "en") or "en"
+                language = user.language or "en"
                 send_mail_bilingual(
                     to=[user.email],
                     template="cases/mail/reminder",

@@ -12,10 +12,11 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
+from psirt.accounts.models import User
 from psirt.cases.access import visible_cases
 from psirt.cases.models import Case, CaseReport
+from psirt.intake.models import Report
 from psirt.intake.services import description_for_staff
 
 MAX_CANDIDATES = 200
@@ -100,7 +101,7 @@ class Suggestion:
     same_product: bool
 
 
-def _report_text(report: Any) -> str:
+def _report_text(report: Report) -> str:
     try:
         text = description_for_staff(report).text
     except Exception:  # an undecryptable report just does not match anything
@@ -108,11 +109,11 @@ def _report_text(report: Any) -> str:
     return " ".join([report.product_label or "", text or ""])
 
 
-def suggest_duplicates(*, report: Any, user: Any, limit: int = 5) -> list[Suggestion]:
+def suggest_duplicates(*, report: Report, user: User, limit: int = 5) -> list[Suggestion]:
     """Cases `user` may see that look like `report`, best first (at most `limit`)."""
     mine = tokens(_report_text(report))
     base = visible_cases(user).exclude(case_reports__report=report)
-    product_id = getattr(report, "product_id", None)
+    product_id = report.product_id
     same = list(base.filter(product_id=product_id).order_by("-created_at")[:MAX_CANDIDATES]) if product_id else []
     others = list(
         base.exclude(product_id=product_id).order_by("-created_at")[: max(0, MAX_CANDIDATES - len(same))]
@@ -122,7 +123,7 @@ def suggest_duplicates(*, report: Any, user: Any, limit: int = 5) -> list[Sugges
     candidates = same + others
     if not candidates:
         return []
-    firsts: dict[int, Any] = {}
+    firsts: dict[int, Report] = {}
     links = (
         CaseReport.objects.filter(case__in=candidates, is_duplicate=False)
         .select_related("report", "report__product")

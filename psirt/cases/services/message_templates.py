@@ -10,15 +10,17 @@ or the remediation deadline, when known).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from psirt.intake.models import Report
 
 
 @dataclass(frozen=True)
 class MessageTemplate:
     key: str
-    label: Any  # lazy translation: the name shown in the desk
+    label: str | Promise  # lazy translation: the name shown in the desk
     en: str
     zh: str
 
@@ -100,13 +102,13 @@ DUPLICATE_CREDIT = {
 }
 
 
-def render(key: str, *, report: Any, date: str = "", credit: bool | None = None) -> str:
+def render(key: str, *, report: Report, date: str = "", credit: bool | None = None) -> str:
     """The template `key` in the report's language with its placeholders filled (unknown key: "")."""
     template = TEMPLATES.get(key)
     if template is None:
         return ""
-    zh = (getattr(report, "language", "") or "").lower().startswith("zh")
-    name = (getattr(report, "reporter_name", "") or "").strip()[:100]
+    zh = (report.language or "").lower().startswith("zh")
+    name = (report.reporter_name or "").strip()[:100]
     if not name:
         name = "" if zh else "there"
     credit_line = ""
@@ -115,7 +117,7 @@ def render(key: str, *, report: Any, date: str = "", credit: bool | None = None)
         credit_line = zh_text if zh else en_text
     values = {
         "name": name,
-        "tracking_id": getattr(report, "tracking_id", ""),
+        "tracking_id": report.tracking_id,
         "date": date or ("[日期]" if zh else "[date]"),
         "credit": credit_line,
     }

@@ -8,21 +8,22 @@ reporters. Templates for the usual steps come in the reporter's language (`messa
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.cases.access import can_edit_case
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import Case, CaseReport
 from psirt.cases.services.message_templates import TEMPLATES
 from psirt.cases.services.message_templates import render as render_template
 from psirt.intake.exceptions import IntakeError
+from psirt.intake.models import Message, Report
 from psirt.intake.services import post_team_message
 
 
-def report_of_case(case: Case, report_public_id: Any) -> Any:
+def report_of_case(case: Case, report_public_id: object) -> Report:
     """A report of this case by public id; InvalidInput for anything else (another case's report too)."""
     try:
         key = uuid.UUID(str(report_public_id))
@@ -37,12 +38,12 @@ def report_of_case(case: Case, report_public_id: Any) -> Any:
 def post_message(
     *,
     case: Case,
-    report: Any,
-    actor: Any,
+    report: Report,
+    actor: User,
     body: str,
     internal: bool = False,
     request: HttpRequest | None = None,
-) -> Any:
+) -> Message:
     """A message to the reporter of `report` (e-mailed through the intake) or an internal note on it.
 
     Leads and the case's handlers write; invited engineers read only. Raises InvalidInput for an empty or
@@ -57,15 +58,15 @@ def post_message(
         raise InvalidInput(_message_of(exc)) from exc
 
 
-def _message_of(exc: Any) -> str:
-    errors = getattr(exc, "errors", None)
+def _message_of(exc: IntakeError) -> str:
+    errors = exc.errors
     if isinstance(errors, dict) and errors:
         first = next(iter(errors.values()))
         return str(first[0] if isinstance(first, list | tuple) and first else first)
-    return str(getattr(exc, "message", "") or _("The message could not be sent."))
+    return str(exc.message or _("The message could not be sent."))
 
 
-def template_text(*, key: str, case: Case, report: Any) -> str:
+def template_text(*, key: str, case: Case, report: Report) -> str:
     """A message template filled for this report, in its reporter's language ("" for an unknown key)."""
     if key not in TEMPLATES:
         return ""

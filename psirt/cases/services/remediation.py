@@ -8,17 +8,18 @@ they own as done (and undo that) — the one change an engineer makes on a case.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.cases.access import can_edit_case, can_view_case, require_case_editor
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import AffectedRange, Case, Mitigation, MitigationKind, WorkItem
+from psirt.catalog.models import FirmwareRelease, Product
 
 MAX_TEXT = 10_000
 MAX_ROWS = 200
@@ -30,11 +31,11 @@ MAX_ROWS = 200
 def set_affected_range(
     *,
     case: Case,
-    product: Any,
-    actor: Any,
+    product: Product,
+    actor: User,
     variant: str = "",
-    introduced: Any = None,
-    fixed: Any = None,
+    introduced: FirmwareRelease | None = None,
+    fixed: FirmwareRelease | None = None,
     request: HttpRequest | None = None,
 ) -> AffectedRange:
     """Record (or replace) the affected range of one product and variant. Both ends must be releases of that
@@ -71,7 +72,7 @@ def set_affected_range(
     return row
 
 
-def remove_affected_range(*, row: AffectedRange, actor: Any, request: HttpRequest | None = None) -> None:
+def remove_affected_range(*, row: AffectedRange, actor: User, request: HttpRequest | None = None) -> None:
     require_case_editor(actor, row.case)
     with transaction.atomic():
         record(
@@ -90,7 +91,7 @@ def remove_affected_range(*, row: AffectedRange, actor: Any, request: HttpReques
 def add_mitigation(
     *,
     case: Case,
-    actor: Any,
+    actor: User,
     text_en: str,
     text_zh: str = "",
     kind: str = MitigationKind.MITIGATION,
@@ -119,7 +120,7 @@ def add_mitigation(
     return item
 
 
-def remove_mitigation(*, item: Mitigation, actor: Any, request: HttpRequest | None = None) -> None:
+def remove_mitigation(*, item: Mitigation, actor: User, request: HttpRequest | None = None) -> None:
     require_case_editor(actor, item.case)
     with transaction.atomic():
         record(action="case.mitigation_removed", actor=actor, request=request, target=item.case)
@@ -129,10 +130,10 @@ def remove_mitigation(*, item: Mitigation, actor: Any, request: HttpRequest | No
 # --- work items -------------------------------------------------------------------------------------------
 
 
-def _check_owner(case: Case, owner: Any) -> None:
+def _check_owner(case: Case, owner: User | None) -> None:
     if owner is None:
         return
-    if not getattr(owner, "is_active", False) or not can_view_case(owner, case):
+    if not owner.is_active or not can_view_case(owner, case):
         raise InvalidInput(
             _("The owner must be someone who can see this case: an assigned handler, a lead or an invited engineer.")
         )
@@ -141,9 +142,9 @@ def _check_owner(case: Case, owner: Any) -> None:
 def add_work_item(
     *,
     case: Case,
-    actor: Any,
+    actor: User,
     title: str,
-    owner: Any = None,
+    owner: User | None = None,
     due_date: dt.date | None = None,
     request: HttpRequest | None = None,
 ) -> WorkItem:
@@ -170,9 +171,9 @@ def add_work_item(
     return item
 
 
-def set_work_item_done(*, item: WorkItem, done: bool, actor: Any, request: HttpRequest | None = None) -> WorkItem:
+def set_work_item_done(*, item: WorkItem, done: bool, actor: User, request: HttpRequest | None = None) -> WorkItem:
     """Mark a work item done (or not): editors of the case, and the item's owner."""
-    is_owner = item.owner_id is not None and item.owner_id == getattr(actor, "pk", None)
+    is_owner = item.owner_id is not None and item.owner_id == actor.pk
     if not (can_edit_case(actor, item.case) or (is_owner and can_view_case(actor, item.case))):
         raise NotAllowed(_("Only the owner of this task, a lead or an assigned handler can change it."))
     with transaction.atomic():
@@ -188,7 +189,7 @@ def set_work_item_done(*, item: WorkItem, done: bool, actor: Any, request: HttpR
     return item
 
 
-def remove_work_item(*, item: WorkItem, actor: Any, request: HttpRequest | None = None) -> None:
+def remove_work_item(*, item: WorkItem, actor: User, request: HttpRequest | None = None) -> None:
     require_case_editor(actor, item.case)
     with transaction.atomic():
         record(

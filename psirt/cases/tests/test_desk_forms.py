@@ -247,6 +247,7 @@ def test_cwe_picker_explains_unknown_and_ambiguous_input(as_handler: Client, cas
     response = as_handler.post(url(case, "cwe"), {"cwe": "improper"})
     assert response.status_code == 422 and "Several weaknesses match" in response.content.decode()
     assert as_handler.post(url(case, "cwe"), {"cwe": "x" * 1000}).status_code == 400
+    assert case.created_by is not None
     case_services.set_cwe(case=case, cwe=79, actor=case.created_by)
     assert as_handler.post(url(case, "cwe"), {"cwe": ""}).status_code == 302 and fresh(case).cwe_id is None
 

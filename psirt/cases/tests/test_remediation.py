@@ -117,6 +117,7 @@ def test_work_items_have_owners_with_need_to_know_and_due_dates(
     data["work-owner"] = str(engineer.public_id)
     assert as_handler.post(url(case, "work"), data).status_code == 400
     with pytest.raises(InvalidInput):
+        assert case.created_by is not None
         remediation.add_work_item(case=case, title="x", owner=engineer, actor=case.created_by)
 
 

@@ -15,7 +15,6 @@ from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, Tra
 from psirt.cases.models import Case, CaseReference
 from psirt.cases.services import cases as case_services
 from psirt.intake.models import InboxState, Stage
-from psirt.organization.queries import acknowledgment_due
 from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
@@ -189,24 +188,6 @@ def test_malformed_references_are_refused(handler, case: Case, value: str) -> No
     with pytest.raises(InvalidInput):
         case_services.add_reference(case=case, value=value, actor=handler)
     assert not CaseReference.objects.exists()
-
-
-def test_leads_calendar_days_move_acknowledgment_deadlines(lead, product) -> None:
-    # Friday 6 March 2026, 10:00 in Shanghai: 5 business days → Friday 13 March, unless Monday 9 is a day off.
-    received = dt.datetime(2026, 3, 6, 10, 0, tzinfo=SHANGHAI)
-    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
-    case_services.set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", note="Company retreat", actor=lead)
-    assert acknowledgment_due(received) == dt.datetime(2026, 3, 16, 10, 0, tzinfo=SHANGHAI)
-    case_services.set_calendar_day(date=dt.date(2026, 3, 7), kind="workday", actor=lead)
-    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
-    case_services.remove_calendar_day(date=dt.date(2026, 3, 9), actor=lead)
-    case_services.remove_calendar_day(date=dt.date(2026, 3, 7), actor=lead)
-    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
-
-
-def test_only_leads_edit_the_calendar(handler) -> None:
-    with pytest.raises(NotAllowed):
-        case_services.set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", actor=handler)
 
 
 def test_transition_errors_do_not_leak_markup(lead, case: Case) -> None:

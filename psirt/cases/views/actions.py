@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from psirt.accounts.access import desk_user
 from psirt.accounts.models import Role, User
 from psirt.cases.access import visible_cases
 from psirt.cases.exceptions import CaseError, InvalidInput
@@ -71,7 +72,7 @@ def transition(request: HttpRequest, public_id: str) -> HttpResponse:
         case_services.transition(
             case=case,
             to_state=target,
-            actor=request.user,
+            actor=desk_user(request),
             reason=form.cleaned_data["reason"],
             duplicate_of=duplicate_of,
             request=request,
@@ -109,13 +110,13 @@ def people(request: HttpRequest, public_id: str) -> HttpResponse:
         return case_page_again(request, case, name, form, status=422)
     try:
         if action == "assign":
-            case_services.assign(case=case, user=person, actor=request.user, request=request)
+            case_services.assign(case=case, user=person, actor=desk_user(request), request=request)
         elif action == "unassign":
-            case_services.unassign(case=case, user=person, actor=request.user, request=request)
+            case_services.unassign(case=case, user=person, actor=desk_user(request), request=request)
         elif action == "invite":
-            case_services.invite_engineer(case=case, engineer=person, actor=request.user, request=request)
+            case_services.invite_engineer(case=case, engineer=person, actor=desk_user(request), request=request)
         else:
-            case_services.revoke_invitation(case=case, engineer=person, actor=request.user, request=request)
+            case_services.revoke_invitation(case=case, engineer=person, actor=desk_user(request), request=request)
     except CaseError as exc:
         return _refused(request, case, name, form, exc)
     messages.success(request, _("People updated."))
@@ -143,7 +144,7 @@ def cvss(request: HttpRequest, public_id: str, version: str) -> HttpResponse:
         form.add_error("vector", exc.message)
         return case_page_again(request, case, name, form, status=422)
     try:
-        case_services.set_cvss(case=case, vector=vector, actor=request.user, request=request)
+        case_services.set_cvss(case=case, vector=vector, actor=desk_user(request), request=request)
     except InvalidInput as exc:
         form.add_error("vector", exc.message)
         return case_page_again(request, case, name, form, status=exc.status)
@@ -185,7 +186,7 @@ def cwe(request: HttpRequest, public_id: str) -> HttpResponse:
         form.add_error("cwe", problem)
         return case_page_again(request, case, "cwe", form, status=422)
     try:
-        case_services.set_cwe(case=case, cwe=number, actor=request.user, request=request)
+        case_services.set_cwe(case=case, cwe=number, actor=desk_user(request), request=request)
     except CaseError as exc:
         return _refused(request, case, "cwe", form, exc)
     messages.success(request, _("Weakness saved."))
@@ -204,7 +205,7 @@ def exploitation(request: HttpRequest, public_id: str) -> HttpResponse:
             case=case,
             status=form.cleaned_data["status"],
             aware_at=form.cleaned_data["aware_at"],
-            actor=request.user,
+            actor=desk_user(request),
             request=request,
         )
     except CaseError as exc:
@@ -221,7 +222,9 @@ def reference_add(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return case_page_again(request, case, "reference", form)
     try:
-        case_services.add_reference(case=case, value=form.cleaned_data["value"], actor=request.user, request=request)
+        case_services.add_reference(
+            case=case, value=form.cleaned_data["value"], actor=desk_user(request), request=request
+        )
     except CaseError as exc:
         form.add_error("value", exc.message)
         return case_page_again(request, case, "reference", form, status=exc.status)
@@ -244,7 +247,7 @@ def reference_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     if reference is None:
         raise Http404
     try:
-        case_services.remove_reference(reference=reference, actor=request.user, request=request)
+        case_services.remove_reference(reference=reference, actor=desk_user(request), request=request)
     except CaseError as exc:
         messages.error(request, exc.message)
         return case_page_again(request, case, "reference", ReferenceForm(), status=exc.status)
@@ -261,7 +264,7 @@ def disclosure(request: HttpRequest, public_id: str) -> HttpResponse:
         return case_page_again(request, case, "disclosure", form)
     try:
         case_services.set_disclosure_date(
-            case=case, date=form.cleaned_data["date"], actor=request.user, request=request
+            case=case, date=form.cleaned_data["date"], actor=desk_user(request), request=request
         )
     except CaseError as exc:
         return _refused(request, case, "disclosure", form, exc)
@@ -280,7 +283,7 @@ def _post_message(request: HttpRequest, public_id: str, *, internal: bool) -> Ht
         post_message(
             case=case,
             report=report,
-            actor=request.user,
+            actor=desk_user(request),
             body=form.cleaned_data["body"],
             internal=internal,
             request=request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from psirt.accounts.access import desk_user
 from psirt.audit.services import record
 from psirt.cases.views.context import case_context, case_or_404
 from psirt.intake.services import record_staff_view
@@ -19,5 +20,5 @@ def case_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     context = case_context(request, case)
     # The page shows the reports' conversation: each shown report is a staff view of it (intake's rule).
     for report in context["case_report_list"]:
-        record_staff_view(report=report, user=request.user, request=request)
+        record_staff_view(report=report, user=desk_user(request), request=request)
     return render(request, "cases/desk/case.html", context)

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from psirt.accounts.access import desk_user
 from psirt.cases.queries import DUE_FILTERS, SORTS, STATE_FILTERS, filter_cases
 from psirt.lib.access import staff_required
 
@@ -18,7 +19,7 @@ PAGE_SIZE = 50
 
 @staff_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    qs, params = filter_cases(request.user, request.GET)
+    qs, params = filter_cases(desk_user(request), request.GET)
     paginator = Paginator(qs, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page", "1")[:10])
     return render(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from psirt.accounts.access import desk_user
 from psirt.cases.access import can_edit_case, get_case_for
 from psirt.cases.forms import (
     CvssForm,
@@ -41,12 +42,13 @@ from psirt.cases.services import workflow
 from psirt.cases.services.message_templates import TEMPLATES
 from psirt.cases.services.messages import template_text
 from psirt.cases.services.workflow import CaseState
+from psirt.intake.models import Report
 from psirt.lib.cvss import CvssError, parse_vector
 from psirt.lib.cwe import all_entries as all_cwe
 from psirt.lib.cwe import lookup as lookup_cwe
 
 
-def case_or_404(request: HttpRequest, public_id: Any) -> Case:
+def case_or_404(request: HttpRequest, public_id: object) -> Case:
     """The case if the signed-in person may see it; 404 (audited) otherwise."""
     return get_case_for(request.user, public_id, request=request)
 
@@ -98,7 +100,7 @@ def default_forms(case: Case) -> dict[str, Any]:
     }
 
 
-def _compose_forms(request: HttpRequest, case: Case, reports: list[Any]) -> dict[str, Any]:
+def _compose_forms(request: HttpRequest, case: Case, reports: list[Report]) -> dict[str, Any]:
     """The message and note forms; `?template=KEY&report=ID` prefills the message in the reporter's language."""
     key = request.GET.get("template", "")[:40]
     chosen = next((r for r in reports if str(r.public_id) == request.GET.get("report", "")[:40]), None)
@@ -138,7 +140,7 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "changes": case.state_changes.select_related("actor"),
         "next_states": [CaseState(s) for s in STATE_ORDER if s in workflow.allowed_targets(case.state)],
         "can_edit": can_edit,
-        "is_lead": bool(getattr(request.user, "is_lead", False)),
+        "is_lead": desk_user(request).is_lead,
         **remediation_context(case),
         "forms": all_forms,
         "calculators": [(all_forms["cvss31"], "3.1", "31"), (all_forms["cvss40"], "4.0", "40")] if can_edit else [],

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from psirt.accounts.models import User
 from psirt.cases.queries import dashboard_querysets, inbox_count
 from psirt.lib.access import staff_required
 
@@ -25,7 +26,7 @@ PANEL_ROWS = 10
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """What the panel shows for `request.user` (empty for anonymous visitors)."""
     user = request.user
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return {"case_dashboard": None}
     now = timezone.now()
     lists = dashboard_querysets(user, now)
@@ -34,7 +35,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "case_dashboard": {
             "now": now,
-            "inbox_count": inbox_count() if getattr(user, "is_lead", False) else None,
+            "inbox_count": inbox_count() if user.is_lead else None,
             "mine": page,
             "overdue": list(overdue[:PANEL_ROWS]),
             "overdue_count": overdue.count(),

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from psirt.accounts.access import desk_user
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import MitigationForm, RangeForm, WorkItemForm
 from psirt.cases.models import AffectedRange, Case, Mitigation, WorkItem
@@ -54,7 +55,7 @@ def range_set(request: HttpRequest, public_id: str) -> HttpResponse:
             variant=data["variant"],
             introduced=by_id.get(data["introduced"]),
             fixed=by_id.get(data["fixed"]),
-            actor=request.user,
+            actor=desk_user(request),
             request=request,
         )
     except CaseError as exc:
@@ -77,7 +78,7 @@ def range_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     if row is None:
         raise Http404
     try:
-        remediation.remove_affected_range(row=row, actor=request.user, request=request)
+        remediation.remove_affected_range(row=row, actor=desk_user(request), request=request)
     except CaseError as exc:
         messages.error(request, exc.message)
         return case_page_again(request, case, "range", remediation_forms(case)["range"], exc.status)
@@ -93,7 +94,7 @@ def mitigation_add(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         return case_page_again(request, case, "mitigation", form)
     try:
-        remediation.add_mitigation(case=case, actor=request.user, request=request, **form.cleaned_data)
+        remediation.add_mitigation(case=case, actor=desk_user(request), request=request, **form.cleaned_data)
     except CaseError as exc:
         form.add_error(None, exc.message)
         return case_page_again(request, case, "mitigation", form, exc.status)
@@ -110,7 +111,7 @@ def mitigation_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     if item is None:
         raise Http404
     try:
-        remediation.remove_mitigation(item=item, actor=request.user, request=request)
+        remediation.remove_mitigation(item=item, actor=desk_user(request), request=request)
     except CaseError as exc:
         messages.error(request, exc.message)
         return case_page_again(request, case, "mitigation", MitigationForm(), exc.status)
@@ -133,7 +134,7 @@ def work_add(request: HttpRequest, public_id: str) -> HttpResponse:
             title=form.cleaned_data["title"],
             owner=owner,
             due_date=form.cleaned_data["due_date"],
-            actor=request.user,
+            actor=desk_user(request),
             request=request,
         )
     except CaseError as exc:
@@ -154,9 +155,9 @@ def work_change(request: HttpRequest, public_id: str, item_id: str) -> HttpRespo
     action = request.POST.get("action", "")[:10]
     try:
         if action in ("done", "undo"):
-            remediation.set_work_item_done(item=item, done=action == "done", actor=request.user, request=request)
+            remediation.set_work_item_done(item=item, done=action == "done", actor=desk_user(request), request=request)
         elif action == "remove":
-            remediation.remove_work_item(item=item, actor=request.user, request=request)
+            remediation.remove_work_item(item=item, actor=desk_user(request), request=request)
         else:
             raise Http404
     except CaseError as exc:

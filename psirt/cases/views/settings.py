@@ -13,13 +13,15 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from psirt.accounts.access import desk_user
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import DayForm, PolicyForm
 from psirt.cases.models import Severity
-from psirt.cases.services import cases as case_services
 from psirt.cases.services.deadlines import remediation_table, set_remediation_days
 from psirt.lib.access import lead_required
+from psirt.organization.exceptions import OrganizationError
 from psirt.organization.models import CalendarDay
+from psirt.organization.services import remove_calendar_day, set_calendar_day
 
 
 def _page(
@@ -43,6 +45,7 @@ def deadline_settings(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _page(request)
     action = request.POST.get("action", "")[:20]
+    user = desk_user(request)
     try:
         if action == "policy":
             form = PolicyForm(request.POST)
@@ -52,17 +55,17 @@ def deadline_settings(request: HttpRequest) -> HttpResponse:
             for severity in Severity.values:
                 days = form.cleaned_data.get(f"days_{severity}")
                 if days != current.get(severity):
-                    set_remediation_days(severity=severity, days=days, actor=request.user, request=request)
+                    set_remediation_days(severity=severity, days=days, actor=user, request=request)
             messages.success(request, _("Remediation times saved."))
         elif action == "day_add":
             day = DayForm(request.POST)
             if not day.is_valid():
                 return _page(request, day=day, status=400)
-            case_services.set_calendar_day(
+            set_calendar_day(
                 date=day.cleaned_data["date"],
                 kind=day.cleaned_data["kind"],
                 note=day.cleaned_data["note"],
-                actor=request.user,
+                actor=user,
                 request=request,
             )
             messages.success(request, _("Calendar day saved."))
@@ -71,11 +74,11 @@ def deadline_settings(request: HttpRequest) -> HttpResponse:
                 date = dt.date.fromisoformat(request.POST.get("date", "")[:10])
             except ValueError:
                 return _page(request, status=400)
-            case_services.remove_calendar_day(date=date, actor=request.user, request=request)
+            remove_calendar_day(date=date, actor=user, request=request)
             messages.success(request, _("Calendar day removed."))
         else:
             return _page(request, status=400)
-    except CaseError as exc:
+    except (CaseError, OrganizationError) as exc:
         messages.error(request, exc.message)
         return _page(request, status=exc.status)
     return HttpResponseRedirect(reverse("desk:cases:deadline_settings"))

@@ -7,8 +7,6 @@ encrypted at rest).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -16,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from psirt.accounts.access import desk_user
 from psirt.cases.access import visible_cases
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import AttachForm, OpenCaseForm
@@ -23,12 +22,12 @@ from psirt.cases.queries import handlers_and_leads
 from psirt.cases.services import cases as case_services
 from psirt.cases.services.duplicates import suggest_duplicates
 from psirt.intake.access import get_report_for
-from psirt.intake.models import InboxState
+from psirt.intake.models import InboxState, Report
 from psirt.intake.services import description_for_staff, record_staff_view
 from psirt.lib.access import lead_required
 
 
-def _inbox_report(request: HttpRequest, public_id: Any) -> Any:
+def _inbox_report(request: HttpRequest, public_id: object) -> Report:
     report = get_report_for(request.user, public_id, request=request)
     if report.inbox_state != InboxState.NEW:
         # Already in a case: triage is over; the report page (through its case) is the place to go.
@@ -38,18 +37,18 @@ def _inbox_report(request: HttpRequest, public_id: Any) -> Any:
 
 def _page(
     request: HttpRequest,
-    report: Any,
+    report: Report,
     *,
     open_form: OpenCaseForm | None = None,
     attach_form: AttachForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    record_staff_view(report=report, user=request.user, request=request)
+    record_staff_view(report=report, user=desk_user(request), request=request)
     description = description_for_staff(report)
     context = {
         "report": report,
         "description": description,
-        "suggestions": suggest_duplicates(report=report, user=request.user),
+        "suggestions": suggest_duplicates(report=report, user=desk_user(request)),
         "open_form": open_form
         or OpenCaseForm(people=handlers_and_leads(), initial={"title": _suggested_title(report, description.text)}),
         "attach_form": attach_form or AttachForm(),
@@ -57,9 +56,9 @@ def _page(
     return render(request, "cases/desk/triage.html", context, status=status)
 
 
-def _suggested_title(report: Any, text: str) -> str:
+def _suggested_title(report: Report, text: str) -> str:
     first = " ".join((text or "").strip().splitlines()[0].split())[:120] if (text or "").strip() else ""
-    if getattr(report, "description_is_pgp", False) and first.startswith("-----BEGIN"):
+    if report.description_is_pgp and first.startswith("-----BEGIN"):
         first = ""
     label = report.product_label or ""
     return (f"{label}: {first}" if label and first else first or label)[:200]
@@ -81,7 +80,11 @@ def open_case(request: HttpRequest, public_id: str) -> HttpResponse:
     assignees = [p for p in handlers_and_leads() if str(p.public_id) in chosen]
     try:
         case = case_services.open_case(
-            report=report, actor=request.user, title=form.cleaned_data["title"], assignees=assignees, request=request
+            report=report,
+            actor=desk_user(request),
+            title=form.cleaned_data["title"],
+            assignees=assignees,
+            request=request,
         )
     except CaseError as exc:
         form.add_error(None, exc.message)
@@ -103,7 +106,7 @@ def attach(request: HttpRequest, public_id: str) -> HttpResponse:
         form.add_error("case", _("No case has this number. Write it as CASE-2026-0012."))
         return _page(request, report, attach_form=form, status=422)
     try:
-        link = case_services.attach_duplicate(report=report, case=case, actor=request.user, request=request)
+        link = case_services.attach_duplicate(report=report, case=case, actor=desk_user(request), request=request)
     except CaseError as exc:
         form.add_error(None, exc.message)
         return _page(request, report, attach_form=form, status=exc.status)

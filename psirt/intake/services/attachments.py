@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.counters import ratelimit
 from psirt.intake.exceptions import AttachmentRejected
@@ -65,7 +66,6 @@ class WrittenFile:
     content_type: str
     kind: str
     name_mismatch: bool
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def max_file_bytes() -> int:
@@ -220,7 +220,7 @@ def purge_expired_stashes(*, now: dt.datetime | None = None) -> int:
     return count
 
 
-def open_attachment(*, attachment: Attachment, user: Any, request: HttpRequest | None = None) -> Iterator[bytes]:
+def open_attachment(*, attachment: Attachment, user: User, request: HttpRequest | None = None) -> Iterator[bytes]:
     """The decrypted bytes of an attachment for an authorised staff member; the download is audited first."""
     record(
         action="report.attachment_downloaded",

@@ -4,8 +4,6 @@ mail may say about a report (plain values, never report text).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,12 +48,12 @@ def check_text_limits(values: dict[str, str]) -> None:
         raise InvalidReport(errors)
 
 
-def add_event(report: Report, kind: str, **kwargs: Any) -> ReportEvent:
+def add_event(report: Report, kind: str, **kwargs: object) -> ReportEvent:
     """A line in the report's timeline."""
     return ReportEvent.objects.create(report=report, kind=kind, **kwargs)
 
 
-def _mail_report(report: Report) -> dict[str, str]:
+def mail_report_facts(report: Report) -> dict[str, str]:
     """What mail templates may say about a report: plain values, no report text."""
     ack_due = timezone.localtime(report.ack_due_at).strftime("%Y-%m-%d %H:%M %Z") if report.ack_due_at else ""
     return {

@@ -7,13 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.intake.exceptions import InvalidReport
 from psirt.intake.models import (
@@ -26,14 +26,14 @@ from psirt.intake.models import (
     Via,
 )
 from psirt.intake.services.attachments import IncomingFile, attach_files, write_files
-from psirt.intake.services.common import _mail_report, add_event, check_text_limits
+from psirt.intake.services.common import add_event, check_text_limits, mail_report_facts
 from psirt.intake.services.tokens import magic_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
 from psirt.mail.services import send_mail_bilingual
 
 
-def record_staff_view(*, report: Report, user: Any, request: HttpRequest | None = None) -> None:
+def record_staff_view(*, report: Report, user: User, request: HttpRequest | None = None) -> None:
     """Every staff view of a report is audited."""
     record(action="report.viewed", actor=user, request=request, target=report)
 
@@ -41,7 +41,7 @@ def record_staff_view(*, report: Report, user: Any, request: HttpRequest | None 
 def post_team_message(
     *,
     report: Report,
-    author: Any,
+    author: User,
     body: str,
     is_internal: bool = False,
     files: Sequence[IncomingFile] = (),
@@ -88,7 +88,7 @@ def notify_reporter(*, report: Report, message: Message | None = None, what: str
         to=[report.reporter_email],
         template="intake/mail/reporter_notice",
         context={
-            "report": _mail_report(report),
+            "report": mail_report_facts(report),
             "what": what,
             "portal_url": magic_url(report),
             "message_body": message.body if (message is not None and report.pgp_key) else "",
@@ -99,7 +99,7 @@ def notify_reporter(*, report: Report, message: Message | None = None, what: str
 
 
 def set_stage(
-    *, report: Report, stage: str, actor: Any, request: HttpRequest | None = None, notify: bool = True
+    *, report: Report, stage: str, actor: User, request: HttpRequest | None = None, notify: bool = True
 ) -> None:
     """Move the reporter-visible stage (the case desk calls this as the case moves). Records a timeline
     event; acknowledging stamps `acknowledged_at`. Notifies the reporter by mail unless `notify=False`."""
@@ -120,7 +120,7 @@ def set_stage(
             notify_reporter(report=report, what="stage")
 
 
-def mark_taken(*, report: Report, actor: Any, request: HttpRequest | None = None) -> None:
+def mark_taken(*, report: Report, actor: User, request: HttpRequest | None = None) -> None:
     """A case has taken the report: it leaves the leads' inbox (its case's people see it from now on)."""
     with transaction.atomic():
         report.inbox_state = InboxState.TAKEN
@@ -129,7 +129,7 @@ def mark_taken(*, report: Report, actor: Any, request: HttpRequest | None = None
 
 
 def set_agreed_disclosure_date(
-    *, report: Report, date: dt.date | None, actor: Any, request: HttpRequest | None = None
+    *, report: Report, date: dt.date | None, actor: User, request: HttpRequest | None = None
 ) -> None:
     """The team records the disclosure date agreed with the reporter (shown in the portal)."""
     with transaction.atomic():

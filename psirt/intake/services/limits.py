@@ -21,7 +21,7 @@ DEFAULT_RATES: dict[str, tuple[int, int]] = {
 
 
 def rate_for(scope: str) -> tuple[int, int]:
-    rates = getattr(settings, "PSIRT_INTAKE_RATES", None) or {}
+    rates: dict[str, tuple[int, int]] = getattr(settings, "PSIRT_INTAKE_RATES", None) or {}
     return rates.get(scope, DEFAULT_RATES[scope])
 
 

@@ -16,7 +16,7 @@ from psirt.intake.models import (
     EventKind,
     Report,
 )
-from psirt.intake.services.common import _mail_report, add_event
+from psirt.intake.services.common import add_event, mail_report_facts
 from psirt.intake.services.limits import limit
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.mail.services import send_mail_bilingual
@@ -57,7 +57,7 @@ def reissue_links(*, email_hash_value: str) -> int:
             send_mail_bilingual(
                 to=[report.reporter_email],
                 template="intake/mail/new_link",
-                context={"report": _mail_report(report), "portal_url": portal_url(report, token)},
+                context={"report": mail_report_facts(report), "portal_url": portal_url(report, token)},
                 language=report.language,
                 pgp_key=report.pgp_key,
             )

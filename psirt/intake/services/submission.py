@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import client_ip, record
+from psirt.catalog.models import FirmwareRelease, Product
 from psirt.counters import ratelimit
 from psirt.counters.sequences import next_in_year
 from psirt.intake.exceptions import InvalidReport
@@ -34,7 +34,7 @@ from psirt.intake.models import (
     YesNoUnknown,
 )
 from psirt.intake.services.attachments import IncomingFile, get_stash, write_files
-from psirt.intake.services.common import TEXT_LIMITS, _mail_report, add_event, check_text_limits
+from psirt.intake.services.common import TEXT_LIMITS, add_event, check_text_limits, mail_report_facts
 from psirt.intake.services.limits import limit
 from psirt.intake.services.lost_link import lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
@@ -59,9 +59,9 @@ class ReportInput:
     organization: str = ""
     phone: str = ""
     references: str = ""
-    product: Any = None  # catalog.Product or None
+    product: Product | None = None
     product_other: str = ""
-    release: Any = None  # catalog.FirmwareRelease or None
+    release: FirmwareRelease | None = None
     version: str = ""
     technical_details: str = ""
     exploit_public: str = YesNoUnknown.UNKNOWN
@@ -270,12 +270,12 @@ def _commit_without_waiting_for_the_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _send_acknowledgment(report: Report, token: str, profile: Any) -> None:
+def _send_acknowledgment(report: Report, token: str, profile: OrganizationProfile) -> None:
     send_mail_bilingual(
         to=[report.reporter_email],
         template="intake/mail/acknowledgment",
         context={
-            "report": _mail_report(report),
+            "report": mail_report_facts(report),
             "portal_url": portal_url(report, token),
             "lost_link_url": absolute_url(lost_link_path(report.language)),
             "org_name": profile.name_en if report.language == "en" else (profile.name_zh or profile.name_en),

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from psirt.accounts.access import desk_user
 from psirt.intake import services
 from psirt.intake.access import get_attachment_for, get_report_for
 from psirt.intake.models import InboxState, Report
@@ -25,7 +26,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
     report = get_report_for(request.user, public_id, request=request)
-    services.record_staff_view(report=report, user=request.user, request=request)
+    services.record_staff_view(report=report, user=desk_user(request), request=request)
     context = {
         "report": report,
         "description": services.description_for_staff(report),
@@ -42,7 +43,7 @@ def desk_attachment(request: HttpRequest, public_id: str, attachment_id: str) ->
     attachment = get_attachment_for(request.user, public_id, attachment_id, request=request)
     if request.method not in {"GET", "HEAD"}:
         raise Http404
-    chunks = services.open_attachment(attachment=attachment, user=request.user, request=request)
+    chunks = services.open_attachment(attachment=attachment, user=desk_user(request), request=request)
     # Whatever the file is, the browser gets opaque bytes to save, under a name we sanitised on upload.
     response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(True, attachment.name or "attachment") or "attachment"

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -119,8 +120,6 @@ def report_thanks(request: HttpRequest) -> HttpResponse:
     data = request.session.pop(SESSION_SUBMITTED, None)
     if not data:
         return private_response(render(request, "intake/report_thanks.html", {"gone": True}))
-    from django.utils.dateparse import parse_datetime
-
     ack_due = parse_datetime(data["ack_due"]) if data.get("ack_due") else None
     context = {
         "tracking_id": data["tracking_id"],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 import pysequoia
 import pytest
 from django.contrib.admin.sites import site
@@ -10,11 +13,15 @@ from django.test import RequestFactory
 
 from psirt.accounts.models import User
 from psirt.audit.models import AuditEvent
+from psirt.organization.exceptions import NotAllowed
 from psirt.organization.models import OrganizationProfile
-from psirt.organization.services import update_organization
+from psirt.organization.queries import acknowledgment_due
+from psirt.organization.services import remove_calendar_day, set_calendar_day, update_organization
 from psirt.pages import generation
 
 pytestmark = pytest.mark.django_db
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 def test_a_change_is_saved_and_audited_with_the_changed_fields(lead: User) -> None:
@@ -62,3 +69,21 @@ def test_the_admin_keeps_exactly_one_profile(lead: User) -> None:
     model_admin = site.get_model_admin(OrganizationProfile)
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_delete_permission(request, OrganizationProfile.get())
+
+
+def test_leads_calendar_days_move_acknowledgment_deadlines(lead: User) -> None:
+    # Friday 6 March 2026, 10:00 in Shanghai: 5 business days → Friday 13 March, unless Monday 9 is a day off.
+    received = dt.datetime(2026, 3, 6, 10, 0, tzinfo=SHANGHAI)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
+    set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", note="Company retreat", actor=lead)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 16, 10, 0, tzinfo=SHANGHAI)
+    set_calendar_day(date=dt.date(2026, 3, 7), kind="workday", actor=lead)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
+    remove_calendar_day(date=dt.date(2026, 3, 9), actor=lead)
+    remove_calendar_day(date=dt.date(2026, 3, 7), actor=lead)
+    assert acknowledgment_due(received) == dt.datetime(2026, 3, 13, 10, 0, tzinfo=SHANGHAI)
+
+
+def test_only_leads_edit_the_calendar(handler: User) -> None:
+    with pytest.raises(NotAllowed):
+        set_calendar_day(date=dt.date(2026, 3, 9), kind="holiday", actor=handler)

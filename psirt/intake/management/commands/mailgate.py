@@ -125,7 +125,7 @@ def handle_message(raw: bytes) -> str:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise MailgateExit(EX_DATAERR, "The message is too large.")
     try:
-        msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
+        msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception:
         raise MailgateExit(EX_DATAERR, "The message cannot be parsed.") from None
     if not msg.keys():
