@@ -7,7 +7,7 @@ from django.db import models
 
 class Sequence(models.Model):
     """The last number issued in one `scope` (tracking IDs, case keys, advisory IDs) for one year. The row is
-    locked while numbering, so two writers never get the same number (see psirt.counters.sequences)."""
+    locked while numbering, so two writers never get the same number (see psirt.counters.services.sequences)."""
 
     scope = models.CharField(max_length=32)
     year = models.PositiveSmallIntegerField()
@@ -22,7 +22,7 @@ class Sequence(models.Model):
 
 class RateCounter(models.Model):
     """Hits per key per fixed window, shared by every process through the database. `key` is a keyed hash
-    of scope + counted value: the table never holds an address or e-mail (see psirt.counters.ratelimit)."""
+    of scope + counted value: the table never holds an address or e-mail (see psirt.counters.services.ratelimit)."""
 
     key = models.CharField(max_length=64)
     window_start = models.DateTimeField()

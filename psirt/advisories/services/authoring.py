@@ -47,7 +47,7 @@ from psirt.advisories.services.publication import announce, publish_csaf
 from psirt.audit.services import record
 from psirt.cases.models import Case
 from psirt.catalog.models import FirmwareRelease, Product
-from psirt.counters.sequences import next_in_year
+from psirt.counters.services.sequences import next_in_year
 from psirt.lib.cvss import score_vector
 from psirt.organization.models import OrganizationProfile
 
@@ -60,7 +60,7 @@ def format_advisory_id(prefix: str, year: int, number: int) -> str:
 
 
 def _next_number(year: int) -> int:
-    """Next advisory number of `year` (see psirt.counters.sequences)."""
+    """Next advisory number of `year` (see psirt.counters.services.sequences)."""
     return next_in_year(SEQUENCE_SCOPE, year)
 
 

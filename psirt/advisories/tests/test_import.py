@@ -23,7 +23,7 @@ from psirt.advisories.models import SEQUENCE_SCOPE, Advisory, AdvisoryState, Aff
 from psirt.audit.models import AuditEvent
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.counters.models import Sequence
-from psirt.counters.sequences import next_in_year
+from psirt.counters.services.sequences import next_in_year
 from psirt.organization.models import OrganizationProfile
 from psirt.tests.conformance import CSAF_20
 

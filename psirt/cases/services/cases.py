@@ -33,7 +33,7 @@ from psirt.cases.services import workflow
 from psirt.cases.services.deadlines import remediation_days_for, rescore_deadline
 from psirt.cases.services.message_templates import render as render_template
 from psirt.cases.services.workflow import CaseState
-from psirt.counters.sequences import next_in_year
+from psirt.counters.services.sequences import next_in_year
 from psirt.intake.models import InboxState, Report, Stage
 from psirt.intake.services import mark_taken, post_team_message, set_agreed_disclosure_date, set_stage
 from psirt.lib.access import require_lead
@@ -54,7 +54,7 @@ def format_case_key(year: int, number: int) -> str:
 
 
 def next_case_number(year: int) -> int:
-    """Next case number of `year` (see psirt.counters.sequences)."""
+    """Next case number of `year` (see psirt.counters.services.sequences)."""
     return next_in_year(SEQUENCE_SCOPE, year)
 
 

@@ -5,7 +5,7 @@ from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from psirt.counters.models import Sequence
-from psirt.counters.sequences import move_past, next_in_year
+from psirt.counters.services.sequences import move_past, next_in_year
 
 
 @pytest.mark.django_db

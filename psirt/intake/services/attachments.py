@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from psirt.accounts.models import User
 from psirt.audit.services import record
-from psirt.counters import ratelimit
+from psirt.counters.services import ratelimit
 from psirt.intake.exceptions import AttachmentRejected
 from psirt.intake.models import (
     Attachment,

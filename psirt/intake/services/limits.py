@@ -1,4 +1,4 @@
-"""The intake's rate limits: its scopes and their rates, counted by psirt.counters.ratelimit.
+"""The intake's rate limits: its scopes and their rates, counted by psirt.counters.services.ratelimit.
 
 Rates are `settings.PSIRT_INTAKE_RATES` (scope → (hits, window seconds)), defaulting to `DEFAULT_RATES`."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from psirt.counters.ratelimit import Limit
+from psirt.counters.services.ratelimit import Limit
 
 DEFAULT_RATES: dict[str, tuple[int, int]] = {
     # New reports: a researcher filing a batch is fine; a script filing hundreds is not.

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from psirt.audit.services import client_ip, record
-from psirt.counters import ratelimit
+from psirt.counters.services import ratelimit
 from psirt.intake import tasks
 from psirt.intake.models import (
     EventKind,

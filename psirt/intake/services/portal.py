@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from psirt.audit.services import record
-from psirt.counters import ratelimit
+from psirt.counters.services import ratelimit
 from psirt.intake.exceptions import InvalidReport, ReportClosed
 from psirt.intake.models import (
     AuthorKind,

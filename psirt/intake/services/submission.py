@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from psirt.audit.services import client_ip, record
 from psirt.catalog.models import FirmwareRelease, Product
-from psirt.counters import ratelimit
-from psirt.counters.sequences import next_in_year
+from psirt.counters.services import ratelimit
+from psirt.counters.services.sequences import next_in_year
 from psirt.intake.exceptions import InvalidReport
 from psirt.intake.models import (
     SEQUENCE_SCOPE,
@@ -88,7 +88,7 @@ class Submission:
 
 
 def _next_number(year: int) -> int:
-    """Next tracking number of `year` (see psirt.counters.sequences)."""
+    """Next tracking number of `year` (see psirt.counters.services.sequences)."""
     return next_in_year(SEQUENCE_SCOPE, year)
 
 

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from psirt.counters import ratelimit
 from psirt.counters.exceptions import RateLimited
 from psirt.counters.models import RateCounter
+from psirt.counters.services import ratelimit
 from psirt.intake.models import Report
 from psirt.intake.services import ReportInput, submit_report
 from psirt.intake.services.limits import limit

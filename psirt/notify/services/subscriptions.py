@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 
 from psirt.audit.services import client_ip, record
 from psirt.catalog.models import Product, ProductLine
-from psirt.counters import ratelimit
 from psirt.counters.exceptions import RateLimited
-from psirt.counters.ratelimit import Limit
+from psirt.counters.services import ratelimit
+from psirt.counters.services.ratelimit import Limit
 from psirt.lib.crypto import keyed_hash
 from psirt.lib.http import absolute_url
 from psirt.mail.services import send_mail_bilingual

@@ -18,7 +18,7 @@ from psirt.advisories.csaf.importer.stored import is_newer
 from psirt.advisories.csaf.provider import sync_provider, update_after_commit
 from psirt.advisories.models import SEQUENCE_SCOPE, Advisory, AdvisoryState, AffectedProduct, Revision
 from psirt.audit.services import record
-from psirt.counters.sequences import move_past, next_in_year
+from psirt.counters.services.sequences import move_past, next_in_year
 from psirt.organization.models import OrganizationProfile
 
 # One logger for the whole importer (the package name), so one log setting covers all its parts.

@@ -1,0 +1,1 @@
+"""The counters' services: per-year sequence numbers (`sequences`) and rate-limit windows (`ratelimit`)."""
