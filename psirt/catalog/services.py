@@ -19,6 +19,7 @@ from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.catalog.exceptions import CatalogConflict, CatalogInUse
 from psirt.catalog.models import MAX_POSITION, FirmwareRelease, Product, ProductLine
+from psirt.lib.changes import apply_changes
 
 LINE_FIELDS = frozenset({"slug", "name_en", "name_zh", "description_en", "description_zh", "position"})
 PRODUCT_FIELDS = frozenset(
@@ -37,19 +38,6 @@ PRODUCT_FIELDS = frozenset(
 RELEASE_FIELDS = frozenset(
     {"version", "variant", "position", "release_date", "download_url", "notes_en", "notes_zh", "is_public"}
 )
-
-
-def _apply(obj: models.Model, changes: dict[str, Any], allowed: frozenset[str]) -> list[str]:
-    """Set the given fields; returns the names of those whose value changed. Unknown names are a bug."""
-    unknown = set(changes) - allowed
-    if unknown:
-        raise TypeError(f"unknown field(s) for {type(obj).__name__}: {', '.join(sorted(unknown))}")
-    changed = []
-    for name, value in changes.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed.append(name)
-    return sorted(changed)
 
 
 def _save(
@@ -116,7 +104,7 @@ def update_product_line(
     *, actor: User | None, line: ProductLine, request: HttpRequest | None = None, **changes: Any
 ) -> ProductLine:
     """Change fields of a product line (names from LINE_FIELDS); nothing is written when nothing changed."""
-    changed = _apply(line, changes, LINE_FIELDS)
+    changed = apply_changes(line, changes, LINE_FIELDS)
     if changed:
         _save(line, action="catalog.line.update", actor=actor, request=request, data={"fields": changed})
     return line
@@ -170,7 +158,7 @@ def update_product(
     *, actor: User | None, product: Product, request: HttpRequest | None = None, **changes: Any
 ) -> Product:
     """Change fields of a product (names from PRODUCT_FIELDS)."""
-    changed = _apply(product, changes, PRODUCT_FIELDS)
+    changed = apply_changes(product, changes, PRODUCT_FIELDS)
     if changed:
         _save(product, action="catalog.product.update", actor=actor, request=request, data={"fields": changed})
     return product
@@ -286,7 +274,7 @@ def update_release(
     *, actor: User | None, release: FirmwareRelease, request: HttpRequest | None = None, **changes: Any
 ) -> FirmwareRelease:
     """Change fields of a firmware release (names from RELEASE_FIELDS)."""
-    changed = _apply(release, changes, RELEASE_FIELDS)
+    changed = apply_changes(release, changes, RELEASE_FIELDS)
     if changed:
         _check_release(release)
         _save(
