@@ -30,6 +30,7 @@ PSIRT_BASE_URL = CONFIG.base_url
 PSIRT_TEAM_KEY_FILE = CONFIG.team_key_file
 PSIRT_SIGNING_KEY_FILE = CONFIG.signing_key_file
 PSIRT_DEMO_PASSWORD = CONFIG.demo_password
+PSIRT_DEMO_VENDOR = CONFIG.demo_vendor
 PSIRT_MAX_ATTACHMENT_MB = CONFIG.max_attachment_mb
 PSIRT_MAX_ATTACHMENTS_TOTAL_MB = CONFIG.max_attachments_total_mb
 PSIRT_NOTIFY_GIVE_UP_HOURS = CONFIG.notify_give_up_hours

@@ -157,6 +157,7 @@ class DemoProduct:
     notes: list[tuple[str, str]]
     variants: tuple[tuple[str, int], ...] = ()
     end_of_support: datetime.date | None = None
+    download_host: str = "download.visiontek.example"
 
 
 PRODUCTS = [
@@ -338,7 +339,7 @@ def releases_for(spec: DemoProduct) -> list[DemoRelease]:
                 release_date=date,
                 notes_en=notes_en,
                 notes_zh=notes_zh,
-                download_url=f"https://download.visiontek.example/firmware/{spec.slug}/{base}_{date:%y%m%d}.zip",
+                download_url=f"https://{spec.download_host}/firmware/{spec.slug}/{base}_{date:%y%m%d}.zip",
                 headline=items[0],
             )
         )
@@ -360,8 +361,7 @@ def releases_for(spec: DemoProduct) -> list[DemoRelease]:
                     notes_en=notes_en,
                     notes_zh=notes_zh,
                     download_url=(
-                        f"https://download.visiontek.example/firmware/{spec.slug}/"
-                        f"{base}_{date:%y%m%d}_{variant.lower()}.zip"
+                        f"https://{spec.download_host}/firmware/{spec.slug}/{base}_{date:%y%m%d}_{variant.lower()}.zip"
                     ),
                     headline=source.headline,
                 )
@@ -374,6 +374,11 @@ def releases_for(spec: DemoProduct) -> list[DemoRelease]:
 
 def load_organization(log: Log) -> None:
     """Fill the profile with the demo vendor, only while it still holds the install defaults."""
+    fill_organization(log, ORGANIZATION)
+
+
+def fill_organization(log: Log, organization: dict[str, Any]) -> None:
+    """Fill the profile with `organization`, only while it still holds the install defaults."""
     profile = OrganizationProfile.get()
     pristine = (
         profile.name_en == OrganizationProfile._meta.get_field("name_en").default
@@ -382,23 +387,28 @@ def load_organization(log: Log) -> None:
     if not pristine:
         log(f"organization: kept (already set up as {profile.name_en!r})")
         return
-    update_organization(actor=None, **ORGANIZATION)
-    log(f"organization: {ORGANIZATION['name_en']} ({ORGANIZATION['advisory_prefix']})")
+    update_organization(actor=None, **organization)
+    log(f"organization: {organization['name_en']} ({organization['advisory_prefix']})")
 
 
 def load_catalog(log: Log) -> None:
     """Product lines, products and firmware releases — once. When a demo product line exists already, the
     catalog is left alone: what a lead renamed or deleted since stays that way."""
-    present = ProductLine.objects.filter(slug__in=[line["slug"] for line in LINES]).exists()
+    create_catalog(log, LINES, PRODUCTS)
+
+
+def create_catalog(log: Log, lines_data: list[dict[str, Any]], products: list[DemoProduct]) -> None:
+    """Create the product lines, products and their releases unless one of these lines exists already."""
+    present = ProductLine.objects.filter(slug__in=[line["slug"] for line in lines_data]).exists()
     if present:
         log("catalog: kept (demo product lines already present)")
         return
     created = {"lines": 0, "products": 0, "releases": 0}
     lines: dict[str, ProductLine] = {}
-    for data in LINES:
+    for data in lines_data:
         lines[data["slug"]] = services.create_product_line(actor=None, **data)
         created["lines"] += 1
-    for spec in PRODUCTS:
+    for spec in products:
         product = services.create_product(
             actor=None,
             line=lines[spec.line],
@@ -429,7 +439,12 @@ def load_catalog(log: Log) -> None:
 
 def load_accounts(log: Log) -> None:
     """The four demo sign-ins, with the password from PSIRT_DEMO_PASSWORD; no TOTP (dev mode needs none)."""
-    engineer_line = ProductLine.objects.filter(slug=ENGINEER_LINE).first()
+    create_demo_accounts(log, engineer_line_slug=ENGINEER_LINE)
+
+
+def create_demo_accounts(log: Log, *, engineer_line_slug: str) -> None:
+    """The missing demo sign-ins; the product engineer covers the product line `engineer_line_slug`."""
+    engineer_line = ProductLine.objects.filter(slug=engineer_line_slug).first()
     for email, role, name in DEMO_ACCOUNTS:
         if User.objects.filter(email__iexact=email).exists():
             continue

@@ -89,6 +89,7 @@ class Config:
     time_zone: str
     https: bool
     demo_password: str
+    demo_vendor: str
     log_level: str
     team_key_file: Path | None
     signing_key_file: Path | None
@@ -279,6 +280,17 @@ def _time_zone(env: Mapping[str, str]) -> str:
     return tz
 
 
+# The reference vendors `psirt demo` can load.
+DEMO_VENDORS = ("visiontek", "beca")
+
+
+def _demo_vendor(env: Mapping[str, str]) -> str:
+    vendor = (env.get("PSIRT_DEMO_VENDOR") or "visiontek").strip().lower() or "visiontek"
+    if vendor not in DEMO_VENDORS:
+        raise ConfigError(f"PSIRT_DEMO_VENDOR={vendor!r} is not a demo vendor: use {' or '.join(DEMO_VENDORS)}.")
+    return vendor
+
+
 def _optional_file(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(name)
     if not raw:
@@ -367,6 +379,7 @@ def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
         time_zone=_time_zone(env),
         https=base_url.startswith("https://"),
         demo_password=env.get("PSIRT_DEMO_PASSWORD") or "demo-psirt-2026",
+        demo_vendor=_demo_vendor(env),
         log_level=log_level,
         team_key_file=_optional_file(env, "PSIRT_TEAM_KEY_FILE"),
         signing_key_file=_optional_file(env, "PSIRT_SIGNING_KEY_FILE"),

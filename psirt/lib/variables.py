@@ -102,6 +102,12 @@ VARIABLES: tuple[Variable, ...] = (
         "`demo-psirt-2026`",
         "Password of the demo accounts (only when demo data is loaded).",
     ),
+    Variable(
+        "PSIRT_DEMO_VENDOR",
+        "word",
+        "`visiontek`",
+        "Which reference vendor `psirt demo` (and `make run`) loads: `visiontek` or `beca`.",
+    ),
     Variable("LOG_LEVEL", "word", "INFO", "DEBUG, INFO, WARNING or ERROR."),
     Variable("PSIRT_MAX_ATTACHMENT_MB", "number", "25", "Largest file a reporter may attach, in MB (1 to 10000)."),
     Variable(

@@ -14,6 +14,14 @@ from django.utils.translation import gettext_lazy as _
 from psirt.lib.i18n import pick_language
 
 
+class ReportLanguage(models.TextChoices):
+    """The language the vendor prefers reports in: a hint shown to reporters, never a reason to refuse one."""
+
+    ANY = "", _("No preference")
+    ENGLISH = "en", _("English")
+    CHINESE = "zh-hans", _("Chinese")
+
+
 class OrganizationProfile(models.Model):
     """Who the vendor is and its defaults. Exactly one row (id=1); `OrganizationProfile.get()` creates it."""
 
@@ -29,6 +37,21 @@ class OrganizationProfile(models.Model):
     )
     security_email = models.EmailField(_("security contact e-mail"), default="security@example.com")
     lab_email = models.EmailField(_("security lab e-mail"), blank=True)
+    contact_hours_en = models.CharField(
+        _("contact hours (English)"),
+        max_length=200,
+        blank=True,
+        help_text=_("When the team answers, e.g. Mon–Fri 9:00–18:00 (UTC+8)."),
+    )
+    contact_hours_zh = models.CharField(_("contact hours (Chinese)"), max_length=200, blank=True)
+    report_language = models.CharField(
+        _("preferred report language"),
+        max_length=10,
+        choices=ReportLanguage.choices,
+        blank=True,
+        default=ReportLanguage.ANY,
+        help_text=_("Shown to reporters as a preference; reports in any language are still accepted."),
+    )
     website = models.URLField(_("vendor website"), blank=True)
     pgp_public_key = models.TextField(_("team OpenPGP public key"), blank=True)
     footer_en = models.CharField(_("footer line (English)"), max_length=300, blank=True)
@@ -55,6 +78,15 @@ class OrganizationProfile(models.Model):
     @property
     def name(self) -> str:
         return pick_language(self.name_en, self.name_zh)
+
+    @property
+    def contact_hours(self) -> str:
+        return pick_language(self.contact_hours_en, self.contact_hours_zh)
+
+    @property
+    def report_language_name(self) -> str:
+        """The preferred report language by name in the page's language ("" without a preference)."""
+        return str(ReportLanguage(self.report_language).label) if self.report_language else ""
 
     @property
     def footer(self) -> str:

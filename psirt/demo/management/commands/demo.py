@@ -1,5 +1,5 @@
-"""`psirt demo`: load the demo vendor, catalog, accounts, cases and advisories. Idempotent: a second run
-creates nothing.
+"""`psirt demo [--vendor visiontek|beca]`: load a reference vendor's site (profile, texts, catalog, accounts and,
+for VisionTek, cases and advisories). Idempotent: a second run creates nothing.
 
 `STEPS` lists the loaders (each `(name, function(log))`), run in order, each in its own transaction and each
 idempotent on its own."""
@@ -14,17 +14,32 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from psirt.demo import beca
 from psirt.demo.advisories import load_demo_advisories
 from psirt.demo.cases import load_demo_cases
 from psirt.demo.catalog import load_accounts, load_catalog, load_organization
 
-STEPS: list[tuple[str, Callable[[Callable[[str], None]], None]]] = [
+Step = tuple[str, Callable[[Callable[[str], None]], None]]
+
+STEPS: list[Step] = [
     ("organization", load_organization),
     ("catalog", load_catalog),
     ("accounts", load_accounts),
     ("cases", load_demo_cases),  # opens demo reports through the intake services
     ("advisories", load_demo_advisories),
 ]
+
+# BECA publishes no advisory yet: its public list shows the empty state, and staff see how to add the first one.
+BECA_STEPS: list[Step] = [
+    ("organization", beca.load_organization),
+    ("pages", beca.load_pages),
+    ("policy", beca.load_policy),
+    ("catalog", beca.load_catalog),
+    ("accounts", beca.load_accounts),
+]
+
+# The reference vendors by name (`--vendor`, default PSIRT_DEMO_VENDOR).
+VENDOR_STEPS: dict[str, list[Step]] = {"visiontek": STEPS, "beca": BECA_STEPS}
 
 
 class Command(BaseCommand):
@@ -36,6 +51,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Load even outside dev mode (creates sign-ins with a known password: never on a real site).",
         )
+        parser.add_argument(
+            "--vendor",
+            default=None,
+            help=f"Which reference vendor to load: {' or '.join(VENDOR_STEPS)} (default: PSIRT_DEMO_VENDOR).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.PSIRT_DEV and not options["force"]:
@@ -45,13 +65,16 @@ class Command(BaseCommand):
                 "password; use --force to load it anyway (never on a public site)."
             )
             return
+        vendor = (options.get("vendor") or settings.PSIRT_DEMO_VENDOR).strip().lower()
+        if vendor not in VENDOR_STEPS:
+            raise CommandError(f"psirt demo: unknown vendor {vendor!r}; use {' or '.join(VENDOR_STEPS)}.")
         verbose = int(options.get("verbosity", 1)) >= 1
 
         def log(message: str) -> None:
             if verbose:
                 self.stdout.write(f"  {message}")
 
-        for name, step in STEPS:
+        for name, step in VENDOR_STEPS[vendor]:
             try:
                 with transaction.atomic():
                     step(log)
