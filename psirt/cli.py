@@ -4,7 +4,7 @@ psirt up                 migrate, load demo data, serve + one worker (what `make
 psirt serve              gunicorn on $PSIRT_BIND:$PORT
 psirt worker             a background worker (django-tasks, database backend)
 psirt migrate            database migrations and the cache table
-psirt demo               load the demo data (idempotent)
+psirt demo               load a reference vendor (idempotent; --vendor visiontek|beca)
 psirt createadmin        create a lead account
 psirt token create       create an API token
 psirt audit verify       check the audit log's hash chain
