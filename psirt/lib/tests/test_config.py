@@ -65,6 +65,7 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("PSIRT_CNA_ORG_ID", "not-a-uuid", "is not a version-4 UUID"),
         ("PSIRT_CNA_ORG_ID", "fcab3664-a3a7-539c-a291-82fab2b225b6", "is not a version-4 UUID"),
         ("PSIRT_CNA_SHORT_NAME", "two words", "2 to 32 letters"),
+        ("PSIRT_DEMO_VENDOR", "acme", "is not a demo vendor: use visiontek or beca"),
         ("PSIRT_PUBLIC_PAGE_CACHE", "60s", "whole number of seconds"),
         ("PSIRT_PUBLIC_PAGE_CACHE", "86400", "from 0 (off) to 3600"),
         ("PSIRT_BIND", "0.0.0.0:80", "is not an IP address or host name"),

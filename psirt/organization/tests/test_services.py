@@ -10,6 +10,7 @@ import pytest
 from django.contrib.admin.sites import site
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory
+from django.utils import translation
 
 from psirt.accounts.models import User
 from psirt.audit.models import AuditEvent
@@ -42,6 +43,25 @@ def test_a_bad_value_is_refused_and_nothing_is_kept(lead: User) -> None:
         update_organization(actor=lead, name_en="Acme", advisory_prefix="VT-SA")
     assert OrganizationProfile.get().name_en != "Acme"
     assert not AuditEvent.objects.exists()
+
+
+def test_contact_hours_and_report_language_are_profile_settings(lead: User) -> None:
+    update_organization(
+        actor=lead, contact_hours_en="Mon–Fri 9–18", contact_hours_zh="周一至周五", report_language="en"
+    )
+    profile = OrganizationProfile.get()
+    assert (profile.contact_hours, profile.report_language_name) == ("Mon–Fri 9–18", "English")
+    with translation.override("zh-hans"):
+        assert (profile.contact_hours, profile.report_language_name) == ("周一至周五", "英文")
+    event = AuditEvent.objects.get(action="pages.organization.update")
+    assert event.data == {"fields": ["contact_hours_en", "contact_hours_zh", "report_language"]}
+
+
+def test_an_unknown_report_language_is_refused(lead: User) -> None:
+    with pytest.raises(ValidationError, match="not a valid choice"):
+        update_organization(actor=lead, report_language="klingon")
+    assert OrganizationProfile.get().report_language == ""
+    assert OrganizationProfile.get().report_language_name == ""
 
 
 def test_an_unknown_field_is_a_programming_error(lead: User) -> None:

@@ -67,6 +67,29 @@ def test_lead_edits_the_organization_profile(as_lead, lead, client):
     assert "Acme Devices" in client.get(reverse("pages:home")).content.decode()
 
 
+def test_lead_sets_contact_hours_and_report_language_shown_on_the_public_pages(as_lead, client):
+    form = _org_form(contact_hours_en="Mon–Fri 9:00–18:00 (UTC+8)", contact_hours_zh="周一至周五 9:00–18:00")
+    response = as_lead.post(reverse("desk:pages:organization"), {**form, "report_language": "en"})
+    assert response.status_code == 302
+    org = OrganizationProfile.get()
+    assert (org.contact_hours_en, org.report_language) == ("Mon–Fri 9:00–18:00 (UTC+8)", "en")
+    contact = client.get("/en/contact/").content.decode()
+    assert "Contact hours" in contact and "Mon–Fri 9:00–18:00 (UTC+8)" in contact
+    assert "Preferably written in English" in contact
+    contact_zh = client.get("/zh-hans/contact/").content.decode()
+    assert "周一至周五 9:00–18:00" in contact_zh and "最好使用英文撰写" in contact_zh
+    report = client.get("/en/report/").content.decode()
+    assert "Reports are preferably written in English; a report in another language is accepted too." in report
+    assert "报告最好使用英文撰写" in client.get("/zh-hans/report/").content.decode()
+
+
+def test_without_a_language_preference_no_hint_is_shown(client):
+    assert OrganizationProfile.get().report_language == ""
+    assert 'id="report-language"' not in client.get("/en/report/").content.decode()
+    assert "Report language" not in client.get("/en/contact/").content.decode()
+    assert "Contact hours" not in client.get("/en/contact/").content.decode()
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -81,6 +104,9 @@ def test_lead_edits_the_organization_profile(as_lead, lead, client):
         ("remediation_days", "-3", "between 1 and 730"),
         ("name_en", "", "required"),
         ("footer_en", "x" * 301, "at most 300"),
+        ("contact_hours_en", "x" * 201, "at most 200"),
+        ("contact_hours_zh", "x" * 201, "at most 200"),
+        ("report_language", "fr", "Select a valid choice"),
         ("pgp_public_key", "hello", "BEGIN PGP PUBLIC KEY BLOCK"),
         (
             "pgp_public_key",
