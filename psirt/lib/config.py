@@ -348,8 +348,8 @@ def _hiring_url(env: Mapping[str, str]) -> str:
 def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> Config:
     """Parse the environment. Raises ConfigError naming the first bad variable.
 
-    With `web=False` (an offline command) the secret key, the encryption keys, the public address and the host
-    names and the mail server may be missing: a throwaway secret key and encryption key stand in (no mail is sent), and nothing is written to disk."""
+    With `web=False` (an offline command) the secret key, the encryption keys, the public address, the host names
+    and the mail server may be missing: throwaway keys and a mail backend that sends nothing stand in."""
     if not web and not parse_bool(DeclaredEnv(env), "PSIRT_DEV", False):
         stand_ins = {
             "SECRET_KEY": secrets.token_urlsafe(64),

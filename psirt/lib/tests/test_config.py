@@ -208,5 +208,5 @@ def test_offline_load_needs_no_web_variables_but_still_checks_given_ones(tmp_pat
     assert len(cfg.secret_key) >= 50
     with pytest.raises(ConfigError, match="LOG_LEVEL"):
         load_config({"PSIRT_DEV": "0", "LOG_LEVEL": "LOUD"}, base_dir=tmp_path, web=False)
-    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+    with pytest.raises(ConfigError, match="PSIRT_BASE_URL is not set"):
         load_config({"PSIRT_DEV": "0"}, base_dir=tmp_path)
