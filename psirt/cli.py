@@ -9,6 +9,9 @@ psirt createadmin        create a lead account
 psirt token create       create an API token
 psirt audit verify       check the audit log's hash chain
 psirt genkey             print a new encryption key for PSIRT_ENCRYPTION_KEYS
+psirt rotatekeys         re-encrypt data at rest with the first key of PSIRT_ENCRYPTION_KEYS
+psirt mailgate           file one e-mail message from standard input (an MTA pipe)
+psirt cvss VECTOR        score a CVSS vector (needs no web configuration)
 psirt <django command>   anything `manage.py` knows (shell, check, makemigrations, …)
 """
 
@@ -40,6 +43,8 @@ OWN_COMMANDS = {
     "token": "API tokens: `psirt token create --user EMAIL --scope SCOPE …`, `psirt token revoke ID`.",
     "audit": "Audit log: `psirt audit verify` reports the first broken link of the hash chain.",
     "genkey": "Print a new Fernet key for PSIRT_ENCRYPTION_KEYS.",
+    "rotatekeys": "Re-encrypt data at rest with the first key of PSIRT_ENCRYPTION_KEYS (after adding a new key).",
+    "mailgate": "File one e-mail message from standard input as a report or a reply (an MTA pipe).",
     "cvss": "Score a CVSS v3.1 or v4.0 vector: `psirt cvss VECTOR` prints JSON (exit 2 for an invalid vector).",
     "validate-csaf": "Validate CSAF 2.0 files: strict schema and every mandatory test (exit 1 if any fails).",
     "import-csaf": "Import CSAF 2.0 files or directories as published advisories (exit 1 if any is refused).",
@@ -52,7 +57,9 @@ ALIASES = {"validate-csaf": "validate_csaf", "import-csaf": "import_csaf", "expo
 
 def _usage() -> str:
     lines = ["usage: psirt COMMAND [options]", "", "psirt commands:"]
-    lines += [f"  {name:<12} {text}" for name, text in OWN_COMMANDS.items()]
+    # The descriptions start in one column, after the longest command name.
+    width = max(len(name) for name in OWN_COMMANDS)
+    lines += [f"  {name:<{width}}  {text}" for name, text in OWN_COMMANDS.items()]
     lines += ["", "Every Django management command works too (psirt help lists them; psirt COMMAND --help)."]
     return "\n".join(lines)
 

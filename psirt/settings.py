@@ -11,12 +11,12 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from psirt.lib.config import ConfigError, load_config
+from psirt.lib.config import ConfigError, is_offline_command, load_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 try:
-    CONFIG = load_config(os.environ, base_dir=BASE_DIR)
+    CONFIG = load_config(os.environ, base_dir=BASE_DIR, web=not is_offline_command(sys.argv))
 except ConfigError as exc:  # pragma: no cover - exercised through subprocess tests
     sys.stderr.write(f"psirt: configuration error: {exc}\n")
     raise SystemExit(2) from None

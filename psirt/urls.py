@@ -7,6 +7,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from psirt.accounts import urls as accounts_urls
@@ -53,6 +54,10 @@ urlpatterns = [
     # The full feed comes first: a product line with the slug "advisories" gets the full feed, not a wrong one.
     path("feeds/advisories.atom", feed_views.advisories_feed, name="advisories_feed"),
     path("feeds/<slug:slug>.atom", feed_views.line_feed, name="line_feed"),
+    # Feed readers that guess the RSS address are sent, for good, to the Atom feed (the only feed format).
+    path(
+        "feeds/advisories.rss", RedirectView.as_view(pattern_name="advisories_feed", permanent=True, query_string=True)
+    ),
     path("advisories/<str:advisory_id>/cve/<str:cve_id>.json", cve_views.advisory_cve, name="advisory_cve"),
 ]
 

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from psirt.accounts import services
 from psirt.accounts.models import ApiToken, Role, User
@@ -38,6 +39,25 @@ admin.site.login = admin_login  # type: ignore[method-assign]
 # groups and permission rows are unused (roles decide access).
 admin.site.unregister(Authenticator)
 admin.site.unregister(Group)
+
+ADMIN_APP_LIST = admin.site.get_app_list
+# allauth's e-mail addresses (app label "account") belong to the same people as psirt's users and tokens.
+MERGED_INTO_ACCOUNTS = "account"
+
+
+def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+    """The admin's sections, with allauth's account models listed in psirt's one "Accounts" section."""
+    apps = ADMIN_APP_LIST(request, app_label)
+    ours = next((app for app in apps if app["app_label"] == "accounts"), None)
+    theirs = next((app for app in apps if app["app_label"] == MERGED_INTO_ACCOUNTS), None)
+    if ours is not None and theirs is not None:
+        ours["models"] = sorted([*ours["models"], *theirs["models"]], key=lambda model: str(model["name"]))
+        apps.remove(theirs)
+    return apps
+
+
+# Like the login view, the section list is looked up on the instance by the index page and the navigation sidebar.
+admin.site.get_app_list = get_app_list  # type: ignore[method-assign]
 
 
 class UserAdminForm(forms.ModelForm):
@@ -135,4 +155,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset.filter(revoked_at__isnull=True):
             services.revoke_token(token=token, actor=request.user, request=request)  # type: ignore[arg-type]
             count += 1
-        self.message_user(request, _("%(n)d token(s) revoked.") % {"n": count}, messages.SUCCESS)
+        text = ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", count) % {"n": count}
+        self.message_user(request, text, messages.SUCCESS)

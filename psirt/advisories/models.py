@@ -180,6 +180,11 @@ class Advisory(models.Model):
         return [i for i in self.identifier_list if i.startswith("CVE-")]
 
     @property
+    def product_names(self) -> list[str]:
+        """The affected products' names, each once however many variants it has, in the rows' order."""
+        return list(dict.fromkeys(row.product.name for row in self.affected.all()))
+
+    @property
     def other_ids(self) -> list[str]:
         return [i for i in self.identifier_list if not i.startswith("CVE-")]
 

@@ -332,14 +332,31 @@ class Credit:
     date: dt.datetime | None
 
 
+# "Name (Organization)" with ASCII or full-width parentheses; the organization is the last bracketed group.
+CREDIT_IN_BRACKETS_RE = re.compile(r"^(?P<name>.*?)\s*[(（](?P<org>[^()（）]*)[)）]$")
+
+
+def split_credit(line: str) -> tuple[str, str]:
+    """A credit line as (name, organization): "Jane Doe (Example Lab)", "Jane Doe, Example Lab" and their
+    full-width forms ("张三（示例实验室）", "张三，示例实验室") name the organization; a line without either is a
+    name alone."""
+    text = " ".join(line.split()).replace("，", ",")
+    match = CREDIT_IN_BRACKETS_RE.match(text)
+    # A comma before the brackets separates name and organization ("Jane Doe, Example Lab (Berlin)").
+    if match and match["name"] and "," not in match["name"] and match["org"].strip():
+        return match["name"], match["org"].strip()
+    name, _sep, organization = text.partition(",")
+    return name.strip(), organization.strip()
+
+
 def acknowledgment_entries() -> list[Credit]:
-    """Reporters credited on published advisories, newest first, as their credit lines say
-    (`psirt.pages.sections.acknowledgment_entries`)."""
+    """Reporters credited on published advisories, newest first, each credit line split into name and
+    organization (`psirt.pages.sections.acknowledgment_entries`)."""
     out = []
     for advisory in public_advisories().filter(state=AdvisoryState.PUBLISHED).order_by("-published_at")[:500]:
         for line in advisory.credit_lines:
-            name, _sep, affiliation = line.partition(",")
-            out.append(Credit(name.strip(), affiliation.strip(), advisory.advisory_id, advisory.published_at))
+            name, affiliation = split_credit(line)
+            out.append(Credit(name, affiliation, advisory.advisory_id, advisory.published_at))
     return out
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max, ProtectedError, RestrictedError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from psirt.accounts.models import User
 from psirt.audit.services import record
@@ -115,7 +116,11 @@ def delete_product_line(*, actor: User | None, line: ProductLine, request: HttpR
     count = line.products.count()
     if count:
         raise CatalogInUse(
-            _("This product line still has %(count)d product(s). Move them to another line or delete them first.")
+            ngettext(
+                "This product line still has %(count)d product. Move it to another line or delete it first.",
+                "This product line still has %(count)d products. Move them to another line or delete them first.",
+                count,
+            )
             % {"count": count}
         )
     _delete(line, action="catalog.line.delete", actor=actor, request=request, data={"slug": line.slug})

@@ -16,7 +16,7 @@ import re
 import secrets
 import uuid
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,6 +146,17 @@ def _read_or_create(path: Path, make: Callable[[], str]) -> str:
 
 def new_fernet_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+# Commands that neither serve pages nor send mail nor read encrypted data: they run with only the database
+# configured (or none), so an operator can score a vector or check the audit chain on any machine.
+OFFLINE_COMMANDS = (("cvss",), ("audit", "verify"))
+
+
+def is_offline_command(argv: Sequence[str]) -> bool:
+    """Whether `argv` (a `psirt` or `manage.py` command line) runs a command that needs no web configuration."""
+    words = [word for word in argv[1:] if not word.startswith("-")]
+    return any(tuple(words[: len(command)]) == command for command in OFFLINE_COMMANDS)
 
 
 def _secret_key(env: Mapping[str, str], dev: bool, var_dir: Path) -> str:
@@ -346,8 +357,22 @@ def _hiring_url(env: Mapping[str, str]) -> str:
     return raw
 
 
-def load_config(env: Mapping[str, str], *, base_dir: Path) -> Config:
-    """Parse the environment. Raises ConfigError naming the first bad variable."""
+def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> Config:
+    """Parse the environment. Raises ConfigError naming the first bad variable.
+
+    With `web=False` (an offline command) the secret key, the encryption keys, the public address, the host names
+    and the mail server may be missing: throwaway keys and a mail backend that sends nothing stand in."""
+    if not web and not parse_bool(DeclaredEnv(env), "PSIRT_DEV", False):
+        stand_ins = {
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "PSIRT_ENCRYPTION_KEYS": new_fernet_key(),
+            "PSIRT_BASE_URL": "https://localhost",
+            "ALLOWED_HOSTS": "localhost",
+            "EMAIL_URL": "dummy://",
+        }
+        if env.get("SECRET_KEY_FILE"):
+            del stand_ins["SECRET_KEY"]
+        env = {**env, **{name: value for name, value in stand_ins.items() if not env.get(name)}}
     env = DeclaredEnv(env)
     dev = parse_bool(env, "PSIRT_DEV", False)
     debug = parse_bool(env, "DEBUG", False)

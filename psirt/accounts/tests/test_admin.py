@@ -99,3 +99,27 @@ def test_authenticators_and_groups_are_not_editable_in_admin(as_lead):
     body = as_lead.get("/admin/").content.decode()
     assert "/admin/mfa/authenticator/" not in body
     assert "/admin/auth/group/" not in body
+
+
+def test_admin_has_one_accounts_section_with_psirt_and_allauth_models(as_lead):
+    response = as_lead.get("/admin/")
+    body = response.content.decode()
+    sections = [app["app_label"] for app in response.context["app_list"]]
+    assert sections.count("accounts") == 1
+    assert "account" not in sections
+    accounts = next(app for app in response.context["app_list"] if app["app_label"] == "accounts")
+    assert {model["object_name"] for model in accounts["models"]} >= {"User", "ApiToken", "EmailAddress"}
+    assert "/admin/account/emailaddress/" in body
+    assert body.count(">Accounts</a>") == 1
+    # allauth's own section page still opens.
+    assert as_lead.get("/admin/account/").status_code == 200
+
+
+def test_token_revocation_message_counts_in_singular_and_plural(as_lead, handler):
+    first, _raw = services.create_token(user=handler, name="one", scopes=["cases:read"])
+    url = reverse("admin:accounts_apitoken_changelist")
+    response = as_lead.post(url, {"action": "revoke_selected", "_selected_action": [first.pk]}, follow=True)
+    assert "1 token revoked." in response.content.decode()
+    tokens = [services.create_token(user=handler, name=name, scopes=["cases:read"])[0] for name in ("a", "b")]
+    response = as_lead.post(url, {"action": "revoke_selected", "_selected_action": [t.pk for t in tokens]}, follow=True)
+    assert "2 tokens revoked." in response.content.decode()

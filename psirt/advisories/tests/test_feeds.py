@@ -250,3 +250,12 @@ def test_queries_stay_flat_whatever_the_number_of_entries(published: Advisory, d
     with django_assert_num_queries(2):  # the profile, the revisions with their advisories (long texts left out)
         feed = build_feed()
     assert feed.body.count("<entry>") == 39
+
+
+def test_the_rss_address_redirects_for_good_to_the_atom_feed(client: Client) -> None:
+    response = client.get("/feeds/advisories.rss")
+    assert response.status_code == 301
+    assert response["Location"] == FEED
+    assert client.get("/feeds/advisories.rss?lang=zh-hans")["Location"] == FEED + "?lang=zh-hans"
+    # Only the full feed has an RSS alias; an unknown .rss address is not found.
+    assert client.get("/feeds/other.rss").status_code == 404

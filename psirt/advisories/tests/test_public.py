@@ -286,3 +286,30 @@ def test_a_large_catalog_is_filtered_by_line_first(
     assert '<option value="router-r1" selected>Router R1</option>' in chosen
     assert catalog_of_advisories["router"].advisory_id in chosen
     assert catalog_of_advisories["rce"].advisory_id not in chosen
+
+
+def test_list_names_a_product_once_however_many_variants_and_keeps_ids_whole(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, anonymous: Client
+) -> None:
+    eu_fix = make_release(product, "V5.6.0-EU", 60, variant="EU")
+    case = make_case(product=product, disclosure_date=timezone.localdate() - dt.timedelta(days=1))
+    advisory = services.create_advisory(cases=[case], actor=lead)
+    services.update_advisory(
+        advisory=advisory,
+        actor=lead,
+        changes={"identifiers": "CVE-2026-22222\nCVE-2026-33333\nCNVD-2026-04444"},
+        affected=[
+            services.AffectedInput(product=product, fixed=releases["V5.6.0"]),
+            services.AffectedInput(product=product, variant="EU", fixed=eu_fix),
+        ],
+    )
+    advisory = publish(advisory, lead)
+    assert advisory.affected.count() == 2
+    html = anonymous.get(LIST).content.decode()
+    row = html[html.index(f">{advisory.advisory_id}<") :]
+    row = row[: row.index("</tr>")]
+    assert row.count(product.name) == 1
+    assert '<span class="id">CVE-2026-22222</span>' in row and '<span class="id">CVE-2026-33333</span>' in row
+    page = anonymous.get(advisory.get_absolute_url()).content.decode()
+    assert '<span class="id">CVE-2026-22222</span>, <span class="id">CVE-2026-33333</span>' in page
+    assert '<span class="id">CNVD-2026-04444</span>' in page

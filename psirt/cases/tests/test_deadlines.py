@@ -228,3 +228,12 @@ def test_reminder_command_and_task(case: Case, capsys) -> None:
     call_command("send_deadline_reminders")
     assert "reminders sent" in capsys.readouterr().out
     assert task.call() == {"assignees": 0, "leads": 0}
+
+
+def test_deadline_settings_count_days_in_singular_and_plural(as_lead: Client) -> None:
+    url = "/en/desk/cases/deadlines/"
+    assert as_lead.post(url, {"action": "policy", "days_Critical": "1"}).status_code == 302
+    html = as_lead.get(url).content.decode()
+    assert "1 day (set by a lead)" in html and "1 days" not in html
+    assert "90 days (organization default)" in html
+    assert "1 天（负责人设定）" in as_lead.get("/zh-hans/desk/cases/deadlines/").content.decode()

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
+from django.utils import translation
 
 from psirt.audit.models import AuditEvent
 from psirt.audit.services import verify_chain
@@ -134,3 +135,18 @@ def test_unknown_update_fields_are_a_programming_error():
     product = make_product(make_line())
     with pytest.raises(TypeError):
         services.update_product(actor=None, product=product, pk=99)
+
+
+def test_refusing_to_delete_a_line_counts_its_products_in_singular_and_plural():
+    line = make_line()
+    make_product(line)
+    with pytest.raises(CatalogInUse) as exc:
+        services.delete_product_line(actor=None, line=line)
+    assert "still has 1 product. Move it to another line or delete it first." in str(exc.value)
+    make_product(line, slug="second-product", name="Second product")
+    with pytest.raises(CatalogInUse) as exc:
+        services.delete_product_line(actor=None, line=line)
+    assert "still has 2 products. Move them to another line" in str(exc.value)
+    with translation.override("zh-hans"), pytest.raises(CatalogInUse) as exc:
+        services.delete_product_line(actor=None, line=line)
+    assert "此产品线下仍有 2 个产品" in str(exc.value)

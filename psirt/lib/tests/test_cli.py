@@ -117,3 +117,59 @@ def test_scheduler_once_enqueues_each_periodic_task_once_per_period(dev_env: dic
     with sqlite3.connect(db) as conn:
         queued = conn.execute("select count(*) from django_tasks_database_dbtaskresult").fetchone()[0]
     assert queued == first.stdout.count("enqueued ") + again.stdout.count("enqueued ")
+
+
+def test_help_lists_the_mail_gate_and_key_rotation_with_descriptions_in_one_column() -> None:
+    lines = run_psirt("--help").stdout.splitlines()
+    rows = [line for line in lines if line.startswith("  ") and line.split()[0] in OWN_COMMANDS]
+    assert {"mailgate", "rotatekeys"} <= {row.split()[0] for row in rows}
+    assert len(rows) == len(OWN_COMMANDS)
+    columns = {len(row) - len(row[2:].split(maxsplit=1)[1]) for row in rows}
+    assert len(columns) == 1
+
+
+def test_cvss_and_audit_verify_run_in_production_mode_without_the_web_configuration(tmp_path: Path) -> None:
+    bare = {"PATH": os.environ.get("PATH", ""), "PSIRT_DEV": "0", "PSIRT_VAR_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "psirt.cli", "cvss", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"],
+        env=bare,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert '"severity": "Critical"' in proc.stdout
+    invalid = subprocess.run(
+        [sys.executable, "-m", "psirt.cli", "cvss", "CVSS:3.1/AV:X"],
+        env=bare,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert invalid.returncode == 2
+    assert "configuration error" not in invalid.stderr
+    # Before migrations the audit log cannot be read: a clear message, no traceback.
+    proc = subprocess.run(
+        [sys.executable, "-m", "psirt.cli", "audit", "verify"], env=bare, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert "psirt migrate" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # The web commands still refuse to start without their configuration.
+    proc = subprocess.run(
+        [sys.executable, "-m", "psirt.cli", "check"], env=bare, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert "configuration error" in proc.stderr
+
+
+def test_audit_verify_checks_a_migrated_database_in_production_mode_without_the_web_configuration(
+    dev_env: dict[str, str],
+) -> None:
+    assert run_psirt("migrate", "-v", "0", env=dev_env).returncode == 0
+    bare = {"PATH": os.environ.get("PATH", ""), "PSIRT_DEV": "0", "PSIRT_VAR_DIR": dev_env["PSIRT_VAR_DIR"]}
+    proc = subprocess.run(
+        [sys.executable, "-m", "psirt.cli", "audit", "verify"], env=bare, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("OK:")

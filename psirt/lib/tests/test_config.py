@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from psirt.lib.checks import undeclared_variables_messages
-from psirt.lib.config import ConfigError, ServeConfig, load_config, new_fernet_key
+from psirt.lib.config import ConfigError, ServeConfig, is_offline_command, load_config, new_fernet_key
 from psirt.lib.variables import DECLARED, VARIABLES, DeclaredEnv, UndeclaredVariableError
 
 GOOD_SECRET = "s3cr3t-" + "aZ9-" * 15
@@ -194,3 +194,20 @@ def test_deploy_check_warns_about_a_misspelt_variable() -> None:
     assert message.msg == "PSIRT_SIGNNG_KEY_FILE is set but psirt reads no such variable."
     assert message.hint is not None and message.hint.startswith("Did you mean PSIRT_SIGNING_KEY_FILE?")
     assert undeclared_variables_messages(dict.fromkeys(DECLARED, "")) == []
+
+
+def test_offline_commands_are_recognised_from_the_command_line() -> None:
+    assert is_offline_command(["psirt", "cvss", "CVSS:3.1/AV:N"])
+    assert is_offline_command(["manage.py", "audit", "verify"])
+    assert not is_offline_command(["psirt", "audit"])
+    assert not is_offline_command(["psirt", "serve"])
+    assert not is_offline_command(["pytest"])
+
+
+def test_offline_load_needs_no_web_variables_but_still_checks_given_ones(tmp_path: Path) -> None:
+    cfg = load_config({"PSIRT_DEV": "0"}, base_dir=tmp_path, web=False)
+    assert len(cfg.secret_key) >= 50
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        load_config({"PSIRT_DEV": "0", "LOG_LEVEL": "LOUD"}, base_dir=tmp_path, web=False)
+    with pytest.raises(ConfigError, match="PSIRT_BASE_URL is not set"):
+        load_config({"PSIRT_DEV": "0"}, base_dir=tmp_path)

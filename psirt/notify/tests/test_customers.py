@@ -142,3 +142,17 @@ def test_desk_offers_to_notify_customers_of_a_published_advisory(as_lead, catalo
     assert sorted(m.to[0] for m in mail.outbox) == ["ann@acme.test", "bo@bolt.test", "li@acme.test"]
     page = as_lead.get(response["Location"]).content.decode()
     assert "VT-SA-2026-050" in page and "bo@bolt.test" not in page
+
+
+def test_notifying_one_customer_contact_says_so_in_the_singular(as_lead, catalog, django_capture_on_commit_callbacks):
+    from psirt.advisories.models import Advisory, AffectedProduct
+
+    upload(as_lead, b"organization,name,email,language,products\nBolt Grid,Bo,bo@bolt.test,,rt-1\n")
+    advisory = Advisory.objects.create(
+        advisory_id="VT-SA-2026-052", year=2026, number=52, state="published", title_en="T", severity="High"
+    )
+    AffectedProduct.objects.create(advisory=advisory, product=catalog["rt-1"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_lead.post("/en/desk/notify/customers/notify/", {"advisory_id": advisory.advisory_id}, follow=True)
+    assert [m.to[0] for m in mail.outbox] == ["bo@bolt.test"]
+    assert "1 customer contact is being notified." in response.content.decode()

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from psirt.accounts.models import User
@@ -169,5 +170,8 @@ def customer_notify(request: HttpRequest) -> HttpResponse:
         return _customers_page(request, notify_form=form, status=400)
     revision = advisory.revisions.order_by("-number").values_list("number", flat=True).first() or 1
     count = services.notify_customers(advisory=advisory, revision=revision, actor=lead(request), request=request)
-    messages.success(request, _("%(count)d customer contacts are being notified.") % {"count": count})
+    text = ngettext(
+        "%(count)d customer contact is being notified.", "%(count)d customer contacts are being notified.", count
+    )
+    messages.success(request, text % {"count": count})
     return redirect(reverse("desk:notify:deliveries") + "?status=all")

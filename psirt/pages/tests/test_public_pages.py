@@ -3,7 +3,10 @@ default texts from a fresh install, both languages, and hostile text rendered in
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from psirt.organization.models import OrganizationProfile
@@ -146,3 +149,12 @@ def test_footer_and_vendor_name_with_html_are_rendered_inert(client):
     html = client.get(reverse("pages:home")).content.decode()
     assert "<script>alert('icp')" not in html and "&lt;script&gt;" in html
     assert "<b>Acme</b>" not in html
+
+
+def test_lists_laid_out_as_stacks_have_no_bullets_and_identifiers_never_wrap():
+    # The home page's advisory cards are a <ul class="stack">; IDs (CVE, CNVD, advisory) are <span class="id">.
+    css = (settings.BASE_DIR / "psirt/static/psirt/css/psirt.css").read_text(encoding="utf-8")
+    rules = {selector.strip(): body for selector, body in re.findall(r"^([^{}/\n][^{}\n]*)\{([^}]*)\}", css, re.M)}
+    assert "list-style: none" in rules["ul.stack, ol.stack"]
+    assert "padding-left: 0" in rules["ul.stack, ol.stack"]
+    assert "white-space: nowrap" in rules[".id"]

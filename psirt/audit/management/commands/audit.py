@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from psirt.audit.services import verify_chain
 
@@ -18,7 +19,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subcommand"] == "verify":
-            report = verify_chain()
+            try:
+                report = verify_chain()
+            except DatabaseError as exc:
+                # Exit 2: the database, not the chain, is the problem (not configured, unreachable or not migrated).
+                raise CommandError(
+                    f"cannot read the audit log ({exc}): check DATABASE_URL and run `psirt migrate`", returncode=2
+                ) from exc
             if report.ok:
                 self.stdout.write(f"OK: {report.checked} events, chain intact")
                 return
