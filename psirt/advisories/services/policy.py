@@ -88,6 +88,58 @@ def expedite_triggers(policy: PublicationPolicy) -> list[str]:
     return triggers + policy.other_trigger_list
 
 
+def join_alternatives(items: Sequence[str]) -> str:
+    """The items joined as alternatives ("a or b or c") in the active language."""
+    separator = _("or")
+    return f" {separator} ".join(items)
+
+
+def public_conditions(policy: PublicationPolicy | None = None) -> list[str]:
+    """The rules of `policy` (default: the one in force) as sentences for the public policy page, in the active
+    language: generated from the same settings the gate evaluates, so the page and the gate always agree."""
+    if policy is None:
+        policy = current_policy()
+    minimum = policy.minimum_severity
+    if minimum == MinimumSeverity.ANY:
+        severity = _("Advisories of any severity are published.")
+    elif minimum == MinimumSeverity.CRITICAL:
+        severity = _("An advisory is published only when its severity is %(minimum)s.") % {"minimum": minimum.upper()}
+    else:
+        severity = _("An advisory is published only when its severity is %(minimum)s or higher.") % {
+            "minimum": minimum.upper()
+        }
+    conditions = [
+        _("A lead of the security team approves every advisory before it is published."),
+        severity,
+        _("An advisory is published only when %(remedy)s is available for every vulnerability it covers.")
+        % {"remedy": RequiredRemedy(policy.required_remedy).label},
+    ]
+    if policy.require_disclosure_date:
+        conditions.append(_("An advisory is published on or after the disclosure date agreed with the reporter."))
+    else:
+        conditions.append(_("An advisory may be published before the disclosure date agreed with the reporter."))
+    triggers = expedite_triggers(policy)
+    if not triggers:
+        conditions.append(_("An advisory is never published before these conditions are met."))
+    elif policy.expedite_requires_fix:
+        conditions.append(
+            _(
+                "An advisory may be published early, with a written justification approved by a lead, when "
+                "%(triggers)s; a fix must be available."
+            )
+            % {"triggers": join_alternatives(triggers)}
+        )
+    else:
+        conditions.append(
+            _(
+                "An advisory may be published early, with a written justification approved by a lead, when "
+                "%(triggers)s, with or without a fix."
+            )
+            % {"triggers": join_alternatives(triggers)}
+        )
+    return conditions
+
+
 def _check_cases(facts: Sequence[CaseFacts]) -> None:
     if not facts:
         raise CaseNotPublishable(_("An advisory is published from at least one case; this one has none."))
@@ -147,12 +199,6 @@ def _check_remedy(
                 )
                 % {"case": f.key}
             )
-
-
-def join_alternatives(items: Sequence[str]) -> str:
-    """The items joined as alternatives ("a or b or c") in the active language."""
-    separator = _("or")
-    return f" {separator} ".join(items)
 
 
 def _check_expedite(

@@ -8,7 +8,8 @@ import itertools
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.test import Client
+from django.utils import timezone, translation
 
 from psirt.accounts.models import User
 from psirt.advisories import services
@@ -276,3 +277,47 @@ def test_changing_the_policy_changes_the_gate(
         services.publish_advisory(advisory=advisory, actor=lead)
     services.set_publication_policy(actor=lead, minimum_severity="any")
     assert services.publish_advisory(advisory=advisory, actor=lead).published_under.version == 3  # type: ignore[union-attr]
+
+
+def test_the_policy_page_and_the_gate_change_together(
+    client: Client, product: Product, releases: dict[str, FirmwareRelease], lead: User
+) -> None:
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    case = make_case(product=product, disclosure_date=yesterday, cvss31_vector=LOW_VECTOR)
+    advisory = services.create_advisory(cases=[case], actor=lead)
+    services.update_advisory(
+        advisory=advisory,
+        actor=lead,
+        changes={"workarounds_en": "Disable remote access.", "mitigation_sufficient": True},
+        affected=[services.AffectedInput(product=product)],
+    )
+    advisory = approve(advisory, lead)
+    english = client.get("/en/policy/").content.decode()
+    chinese = client.get("/zh-hans/policy/").content.decode()
+    assert "Advisories of any severity are published." in english
+    assert "a fix or a sufficient mitigation is available" in english
+    assert "actively exploited or of public concern, with or without a fix." in english
+    assert "任何严重等级的公告均会发布。" in chinese
+    services.check_publication(advisory=advisory)
+
+    services.set_publication_policy(
+        actor=lead,
+        minimum_severity="Critical",
+        required_remedy="fix",
+        expedite_when_public_concern=False,
+        expedite_requires_fix=True,
+    )
+    english = client.get("/en/policy/").content.decode()
+    chinese = client.get("/zh-hans/policy/").content.decode()
+    assert "Advisories of any severity are published." not in english
+    assert "An advisory is published only when its severity is CRITICAL." in english
+    assert "only when a fix is available for every vulnerability it covers." in english
+    assert "when the vulnerability is actively exploited; a fix must be available." in english
+    assert "仅当公告的严重等级为 CRITICAL 时才会发布。" in chinese
+    assert "须已有修复" in chinese
+    with translation.override("en"):
+        with pytest.raises(SeverityBelowPolicy, match="only CRITICAL advisories; this one is LOW"):
+            services.publish_advisory(advisory=advisory, actor=lead)
+        services.set_publication_policy(actor=lead, minimum_severity="Low")
+        with pytest.raises(NoFixOrMitigation, match="only when a fix exists"):
+            services.publish_advisory(advisory=advisory, actor=lead)
