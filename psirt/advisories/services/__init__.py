@@ -21,7 +21,10 @@ from psirt.advisories.services.inputs import (
     TEXT_FIELDS,
     AffectedInput,
 )
+from psirt.advisories.services.policy import public_conditions
 from psirt.advisories.services.policy_settings import (
+    MAX_TRIGGER,
+    MAX_TRIGGERS,
     POLICY_SETTINGS,
     current_policy,
     policy_settings,
@@ -55,6 +58,8 @@ __all__ = [
     "MAX_SUMMARY",
     "MAX_TEXT",
     "MAX_TITLE",
+    "MAX_TRIGGER",
+    "MAX_TRIGGERS",
     "POLICY_SETTINGS",
     "TEXT_FIELDS",
     "AffectedInput",
@@ -68,6 +73,7 @@ __all__ = [
     "current_policy",
     "format_advisory_id",
     "policy_settings",
+    "public_conditions",
     "publication_date_for",
     "publish_advisory",
     "publish_due_advisories",

@@ -14,6 +14,7 @@ from psirt.advisories.exceptions import InvalidInput, NotAllowed
 from psirt.advisories.models import MinimumSeverity, PublicationPolicy, RequiredRemedy
 from psirt.advisories.services.policy import current_policy
 from psirt.audit.services import record
+from psirt.lib.access import is_lead
 
 MAX_TRIGGERS = 10
 MAX_TRIGGER = 200
@@ -68,7 +69,7 @@ def _clean(name: str, value: Any) -> Any:
 def set_publication_policy(*, actor: User, request: HttpRequest | None = None, **settings: Any) -> PublicationPolicy:
     """Write the next version of the publication policy: the current settings with `settings` changed (names
     as in `POLICY_SETTINGS`). Leads only; an unknown name or a bad value raises with what is expected."""
-    if not (actor.is_authenticated and actor.is_lead):
+    if not is_lead(actor):
         raise NotAllowed(_("Only a lead can change the publication policy."))
     unknown = sorted(set(settings) - set(POLICY_SETTINGS))
     if unknown:

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone, translation
 
+from conftest import client_for
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.exceptions import (
@@ -321,3 +322,52 @@ def test_the_policy_page_and_the_gate_change_together(
         services.set_publication_policy(actor=lead, minimum_severity="Low")
         with pytest.raises(NoFixOrMitigation, match="only when a fix exists"):
             services.publish_advisory(advisory=advisory, actor=lead)
+
+
+POLICY_FORM = {
+    "minimum_severity": "Critical",
+    "required_remedy": "mitigation",
+    "require_disclosure_date": "on",
+    "expedite_when_exploited": "on",
+    "expedite_other_triggers": "A regulator asks for it",
+}
+
+
+def test_a_lead_edits_the_policy_on_the_desk(lead: User) -> None:
+    client = client_for(lead)
+    page = client.get("/en/desk/advisories/policy/")
+    assert page.status_code == 200
+    assert "Advisories of any severity are published." in page.content.decode()
+    response = client.post("/en/desk/advisories/policy/", POLICY_FORM)
+    assert response.status_code == 302
+    current = services.current_policy()
+    assert current.version == 2
+    assert services.policy_settings(current) == {
+        "minimum_severity": "Critical",
+        "required_remedy": "mitigation",
+        "require_disclosure_date": True,
+        "expedite_when_exploited": True,
+        "expedite_when_public_concern": False,
+        "expedite_other_triggers": "A regulator asks for it",
+        "expedite_requires_fix": False,
+    }
+    html = client.get("/zh-hans/desk/advisories/policy/").content.decode()
+    assert "发布策略" in html and "仅当公告的严重等级为 CRITICAL 时才会发布。" in html
+
+
+def test_the_desk_refuses_a_bad_policy_clearly(lead: User) -> None:
+    response = client_for(lead).post("/en/desk/advisories/policy/", {**POLICY_FORM, "minimum_severity": "Severe"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    long = "\n".join(f"reason {i}" for i in range(11))
+    response = client_for(lead).post("/en/desk/advisories/policy/", {**POLICY_FORM, "expedite_other_triggers": long})
+    assert response.status_code == 422
+    assert "At most 10 other reasons to expedite." in response.content.decode()
+    assert services.current_policy().version == 1
+
+
+def test_the_policy_desk_does_not_exist_for_handlers(handler: User) -> None:
+    client = client_for(handler)
+    assert client.get("/en/desk/advisories/policy/").status_code == 404
+    assert client.post("/en/desk/advisories/policy/", POLICY_FORM).status_code == 404
+    assert services.current_policy().version == 1
