@@ -7,10 +7,11 @@ class AdvisoriesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: queries import models, which the app registry allows only once apps are ready.
-        from psirt.advisories import queries
+        from psirt.advisories import queries, services
         from psirt.pages import sections
 
         sections.register(
             latest=lambda limit: queries.latest_advisories(limit=limit),
             acknowledgments=queries.acknowledgment_entries,
         )
+        sections.register_policy_conditions(services.public_conditions)

@@ -41,7 +41,11 @@ class LeadApprovalRequired(PublicationRefused):
 
 
 class NoFixOrMitigation(PublicationRefused):
-    """An included case has neither a fixed release nor a sufficient mitigation (normal publication)."""
+    """An included case lacks the fix and/or sufficient mitigation the publication policy requires."""
+
+
+class SeverityBelowPolicy(PublicationRefused):
+    """The advisory's severity is below the minimum the publication policy publishes."""
 
 
 class EmbargoNotReached(PublicationRefused):

@@ -8,9 +8,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from psirt.advisories.models import Advisory, Exploitation
+from psirt.advisories.models import Advisory, Exploitation, MinimumSeverity, RequiredRemedy
 from psirt.advisories.queries import normalise_version
-from psirt.advisories.services import MAX_SUMMARY, MAX_TEXT, AffectedInput
+from psirt.advisories.services import MAX_SUMMARY, MAX_TEXT, MAX_TRIGGER, MAX_TRIGGERS, AffectedInput
 from psirt.catalog.models import FirmwareRelease, Product
 
 
@@ -174,3 +174,23 @@ def affected_initial(advisory: Advisory) -> list[dict[str, str]]:
         }
         for row in advisory.affected.select_related("product", "introduced", "fixed")
     ]
+
+
+class PublicationPolicyForm(forms.Form):
+    """The settings of the publication policy; saving writes the next version (`set_publication_policy`)."""
+
+    minimum_severity = forms.ChoiceField(
+        label=_("Minimum severity of a normal advisory"), choices=MinimumSeverity.choices
+    )
+    required_remedy = forms.ChoiceField(label=_("What must exist for every case"), choices=RequiredRemedy.choices)
+    require_disclosure_date = forms.BooleanField(label=_("The agreed disclosure date must have come"), required=False)
+    expedite_when_exploited = forms.BooleanField(label=_("Expedite when actively exploited"), required=False)
+    expedite_when_public_concern = forms.BooleanField(label=_("Expedite when of public concern"), required=False)
+    expedite_other_triggers = forms.CharField(
+        label=_("Other reasons to expedite"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=MAX_TRIGGERS * (MAX_TRIGGER + 1),
+        help_text=_("One per line; the approving lead judges them from the written justification."),
+    )
+    expedite_requires_fix = forms.BooleanField(label=_("An expedited advisory needs a fix"), required=False)

@@ -39,6 +39,61 @@ SEVERITY_RANK = {"Critical": 4, "High": 3, "Medium": 2, "Low": 1, "None": 0, "":
 SEQUENCE_SCOPE = "advisory"
 
 
+class MinimumSeverity(models.TextChoices):
+    ANY = "any", _("any severity")
+    LOW = "Low", _("Low")
+    MEDIUM = "Medium", _("Medium")
+    HIGH = "High", _("High")
+    CRITICAL = "Critical", _("Critical")
+
+
+class RequiredRemedy(models.TextChoices):
+    EITHER = "either", _("a fix or a sufficient mitigation")
+    FIX = "fix", _("a fix")
+    MITIGATION = "mitigation", _("a sufficient mitigation")
+    BOTH = "both", _("a fix and a sufficient mitigation")
+
+
+class PublicationPolicy(models.Model):
+    """One version of the vendor's publication policy, as the gate evaluates it. A change writes a new row
+    with the next `version`; rows are never edited, so an advisory's `published_under` keeps meaning what
+    it meant on the day. The newest version is the policy in force."""
+
+    version = models.PositiveIntegerField(unique=True, editable=False)
+    # Normal publication.
+    minimum_severity = models.CharField(
+        _("minimum severity"), max_length=10, choices=MinimumSeverity.choices, default=MinimumSeverity.ANY
+    )
+    required_remedy = models.CharField(
+        _("what must exist"), max_length=12, choices=RequiredRemedy.choices, default=RequiredRemedy.EITHER
+    )
+    require_disclosure_date = models.BooleanField(_("the agreed disclosure date must have come"), default=True)
+    # Expedited publication.
+    expedite_when_exploited = models.BooleanField(_("expedite when actively exploited"), default=True)
+    expedite_when_public_concern = models.BooleanField(_("expedite when of public concern"), default=True)
+    expedite_other_triggers = models.TextField(
+        _("other reasons to expedite"), blank=True, help_text=_("One per line; the approving lead judges them.")
+    )
+    expedite_requires_fix = models.BooleanField(_("an expedited advisory needs a fix"), default=False)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("publication policy")
+        verbose_name_plural = _("publication policies")
+
+    def __str__(self) -> str:
+        return f"publication policy v{self.version}"
+
+    @property
+    def other_trigger_list(self) -> list[str]:
+        return [line.strip() for line in self.expedite_other_triggers.splitlines() if line.strip()]
+
+
 class Advisory(models.Model):
     """One security advisory with its texts in English and (optionally) Simplified Chinese."""
 
@@ -102,6 +157,10 @@ class Advisory(models.Model):
     schedule_problem = models.TextField(blank=True)
 
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    # The policy version the advisory was published under; set once, at publication.
+    published_under = models.ForeignKey(
+        PublicationPolicy, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="advisories"
+    )
     revised_at = models.DateTimeField(_("last revised"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
     withdrawn_reason = models.TextField(_("reason for withdrawal"), blank=True)

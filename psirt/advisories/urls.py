@@ -14,6 +14,7 @@ public_urlpatterns = [
 desk_urlpatterns = [
     path("", desk.desk_list, name="list"),
     path("new/", desk.create, name="create"),
+    path("policy/", desk.publication_policy, name="policy"),
     path("<uuid:public_id>/", desk.detail, name="detail"),
     path("<uuid:public_id>/edit/", desk.edit, name="edit"),
     path("<uuid:public_id>/preview/", desk.preview, name="preview"),

@@ -1,5 +1,5 @@
-"""Lists shown on the public pages whose content belongs to apps above pages: the newest advisories (home page)
-and the credited reporters (hall of fame).
+"""Lists shown on the public pages whose content belongs to apps above pages: the newest advisories (home page),
+the credited reporters (hall of fame) and the conditions of the publication policy in force (policy page).
 
 Pages may not import those apps, so the owner registers its source at start-up (`register`, from its
 `AppConfig.ready`) and pages asks through the functions below. Without a registered source a list is empty and
@@ -21,12 +21,17 @@ def _no_entries() -> Sequence[Any]:
     return ()
 
 
+def _no_conditions() -> Sequence[str]:
+    return ()
+
+
 @dataclass
 class Sources:
-    """Where the lists come from: `latest(limit)` and `acknowledgments()`."""
+    """Where the lists come from: `latest(limit)`, `acknowledgments()` and `policy_conditions()`."""
 
     latest: Callable[[int], Sequence[Any]] = _no_advisories
     acknowledgments: Callable[[], Sequence[Any]] = _no_entries
+    policy_conditions: Callable[[], Sequence[str]] = _no_conditions
 
 
 SOURCES = Sources()
@@ -38,6 +43,11 @@ def register(*, latest: Callable[[int], Sequence[Any]], acknowledgments: Callabl
     SOURCES.acknowledgments = acknowledgments
 
 
+def register_policy_conditions(source: Callable[[], Sequence[str]]) -> None:
+    """Install the source of the publication policy's conditions (called once by the app that enforces it)."""
+    SOURCES.policy_conditions = source
+
+
 def latest_advisories(*, limit: int = 5) -> list[Any]:
     """Newest published advisories, newest first (objects with title, advisory_id, severity, published_at and
     get_absolute_url)."""
@@ -47,3 +57,9 @@ def latest_advisories(*, limit: int = 5) -> list[Any]:
 def acknowledgment_entries() -> list[Any]:
     """Credited reporters, newest first (objects with name, affiliation, advisory_id and date)."""
     return list(SOURCES.acknowledgments())
+
+
+def policy_conditions() -> list[str]:
+    """The conditions under which advisories are published, one sentence each, in the active language, as the
+    publication gate enforces them."""
+    return list(SOURCES.policy_conditions())

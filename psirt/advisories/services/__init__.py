@@ -21,6 +21,15 @@ from psirt.advisories.services.inputs import (
     TEXT_FIELDS,
     AffectedInput,
 )
+from psirt.advisories.services.policy import public_conditions
+from psirt.advisories.services.policy_settings import (
+    MAX_TRIGGER,
+    MAX_TRIGGERS,
+    POLICY_SETTINGS,
+    current_policy,
+    policy_settings,
+    set_publication_policy,
+)
 from psirt.advisories.services.publication import (
     cancel_schedule,
     case_facts_of,
@@ -49,6 +58,9 @@ __all__ = [
     "MAX_SUMMARY",
     "MAX_TEXT",
     "MAX_TITLE",
+    "MAX_TRIGGER",
+    "MAX_TRIGGERS",
+    "POLICY_SETTINGS",
     "TEXT_FIELDS",
     "AffectedInput",
     "approve_advisory",
@@ -58,7 +70,10 @@ __all__ = [
     "check_publication",
     "create_advisory",
     "csaf_documents_for_publication",
+    "current_policy",
     "format_advisory_id",
+    "policy_settings",
+    "public_conditions",
     "publication_date_for",
     "publish_advisory",
     "publish_due_advisories",
@@ -66,6 +81,7 @@ __all__ = [
     "return_to_draft",
     "schedule_publication",
     "set_expedite_justification",
+    "set_publication_policy",
     "submit_for_review",
     "update_advisory",
     "withdraw_advisory",

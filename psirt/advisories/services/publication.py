@@ -27,6 +27,7 @@ from psirt.advisories.exceptions import (
 from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
+    PublicationPolicy,
     Revision,
 )
 from psirt.advisories.services import policy
@@ -93,9 +94,15 @@ def publish_csaf(advisory: Advisory) -> None:
 
 
 def check_publication(
-    *, advisory: Advisory, expedite: bool = False, now: dt.datetime | None = None, check_date: bool = True
+    *,
+    advisory: Advisory,
+    expedite: bool = False,
+    now: dt.datetime | None = None,
+    check_date: bool = True,
+    rules: PublicationPolicy | None = None,
 ) -> None:
-    """Raise the policy's refusal when `advisory` may not be published now (see `psirt.advisories.services.policy`)."""
+    """Raise the refusal of the policy in force (or `rules`) when `advisory` may not be published now (see
+    `psirt.advisories.services.policy`)."""
     today = timezone.localdate(now or timezone.now())
     policy.check_publication(
         advisory,
@@ -104,6 +111,7 @@ def check_publication(
         expedite=expedite,
         today=today,
         check_date=check_date,
+        policy=rules,
     )
 
 
@@ -123,9 +131,11 @@ def publish_advisory(
             can_author_from(actor, link.case) for link in advisory.case_links.select_related("case")
         ):
             raise NotAllowed(_("Only a lead, or a handler of every case of the advisory, can publish it."))
-        check_publication(advisory=advisory, expedite=expedite, now=now)
+        rules = policy.current_policy()
+        check_publication(advisory=advisory, expedite=expedite, now=now, rules=rules)
         moment = now or timezone.now()
         advisory.state = AdvisoryState.PUBLISHED
+        advisory.published_under = rules if rules.pk is not None else None
         advisory.published_at = moment
         advisory.revised_at = moment
         advisory.scheduled_for = None
@@ -145,7 +155,7 @@ def publish_advisory(
             actor=actor,
             request=request,
             target=advisory,
-            data={"advisory": advisory.advisory_id, "expedited": expedite},
+            data={"advisory": advisory.advisory_id, "expedited": expedite, "policy_version": rules.version},
         )
         for link in advisory.case_links.select_related("case"):
             mark_case_published(case=link.case, actor=actor, request=request)

@@ -25,17 +25,26 @@ def _urls(advisory: Advisory) -> dict[str, str]:
         "edit": reverse("desk:advisories:edit", args=[pid]),
         "preview": reverse("desk:advisories:preview", args=[pid]),
         "action": reverse("desk:advisories:action", args=[pid]),
+        "policy": reverse("desk:advisories:policy"),
     }
 
 
 # Expected status per persona for every desk URL (GET, except "action": POST of a harmless unknown op
 # for those who may see the advisory → 404 too, so a refused POST is tested with "submit" below).
 MATRIX = {
-    "lead": {"list": 200, "create": 200, "detail": 200, "edit": 200, "preview": 200},
-    "handler": {"list": 200, "create": 200, "detail": 200, "edit": 200, "preview": 200},
-    "other_handler": {"list": 200, "create": 200, "detail": 404, "edit": 404, "preview": 404, "action": 404},
-    "engineer": {"list": 404, "create": 404, "detail": 404, "edit": 404, "preview": 404, "action": 404},
-    "anonymous": {"list": 302, "create": 302, "detail": 302, "edit": 302, "preview": 302, "action": 302},
+    "lead": {"list": 200, "create": 200, "detail": 200, "edit": 200, "preview": 200, "policy": 200},
+    "handler": {"list": 200, "create": 200, "detail": 200, "edit": 200, "preview": 200, "policy": 404},
+    "other_handler": {
+        "list": 200,
+        "create": 200,
+        "detail": 404,
+        "edit": 404,
+        "preview": 404,
+        "action": 404,
+        "policy": 404,
+    },
+    "engineer": {"list": 404, "create": 404, "detail": 404, "edit": 404, "preview": 404, "action": 404, "policy": 404},
+    "anonymous": {"list": 302, "create": 302, "detail": 302, "edit": 302, "preview": 302, "action": 302, "policy": 302},
 }
 
 

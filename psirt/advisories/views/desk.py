@@ -23,14 +23,15 @@ from psirt.advisories.exceptions import AdvisoryError
 from psirt.advisories.forms import (
     AdvisoryForm,
     AffectedFormSet,
+    PublicationPolicyForm,
     affected_initial,
     product_options,
 )
-from psirt.advisories.models import Advisory, AdvisoryState
+from psirt.advisories.models import Advisory, AdvisoryState, PublicationPolicy
 from psirt.advisories.services.case_facts import AUTHORABLE_STATES
 from psirt.advisories.views.presenters import page_context
 from psirt.cases.models import Case
-from psirt.lib.access import staff_required
+from psirt.lib.access import lead_required, staff_required
 
 
 def author_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -50,6 +51,35 @@ def author_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 def desk_list(request: HttpRequest) -> HttpResponse:
     advisories = visible_advisories(request.user).order_by("-updated_at")[:200]
     return render(request, "advisories/desk/list.html", {"advisories": advisories})
+
+
+def _policy_page(request: HttpRequest, form: PublicationPolicyForm, *, status: int = 200) -> HttpResponse:
+    current = services.current_policy()
+    context = {
+        "form": form,
+        "current": current,
+        "conditions": services.public_conditions(current),
+        "versions": PublicationPolicy.objects.select_related("created_by").order_by("-version")[:50],
+    }
+    return render(request, "advisories/desk/policy.html", context, status=status)
+
+
+@lead_required
+@require_http_methods(["GET", "POST"])
+def publication_policy(request: HttpRequest) -> HttpResponse:
+    """Leads edit the publication policy; each save writes the next version (old ones stay as they were)."""
+    if request.method != "POST":
+        return _policy_page(request, PublicationPolicyForm(initial=services.policy_settings(services.current_policy())))
+    form = PublicationPolicyForm(request.POST)
+    if not form.is_valid():
+        return _policy_page(request, form, status=400)
+    try:
+        policy = services.set_publication_policy(actor=desk_user(request), request=request, **form.cleaned_data)
+    except AdvisoryError as exc:
+        form.add_error(None, exc.message)
+        return _policy_page(request, form, status=exc.status)
+    messages.success(request, _("Publication policy saved as version %(version)d.") % {"version": policy.version})
+    return redirect("desk:advisories:policy")
 
 
 def _authorable_cases(user: Any) -> list[Any]:

@@ -271,6 +271,7 @@ DESK.update(
         "desk:pages:page_edit": _other("/en/desk/settings/pages/no-such-page/", NOT_FOUND_STAFF),
         "desk:advisories:list": _other("/en/desk/advisories/", ADVISORY_DESK),
         "desk:advisories:create": _other("/en/desk/advisories/new/", ADVISORY_DESK),
+        "desk:advisories:policy": _other("/en/desk/advisories/policy/", LEADS_ONLY),
         "desk:advisories:detail": _other(f"/en/desk/advisories/{_NO}/", NOT_FOUND_STAFF),
         "desk:advisories:edit": _other(f"/en/desk/advisories/{_NO}/edit/", NOT_FOUND_STAFF),
         "desk:advisories:preview": _other(f"/en/desk/advisories/{_NO}/preview/", NOT_FOUND_STAFF),

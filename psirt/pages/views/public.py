@@ -55,6 +55,8 @@ def page(request: HttpRequest, slug: str) -> HttpResponse:
         context["entries"] = sections.acknowledgment_entries()
     if slug == PageSlug.CONTACT:
         context.update(_contact_context(org))
+    if slug == PageSlug.POLICY:
+        context["policy_conditions"] = sections.policy_conditions()
     return render(request, "pages/page.html", context)
 
 
