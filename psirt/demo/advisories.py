@@ -257,3 +257,23 @@ def _create(spec: DemoAdvisory, product: Product, lead: User) -> Advisory:
     if spec.withdraw:
         advisory = services.withdraw_advisory(advisory=advisory, actor=lead, reason=spec.withdraw)
     return advisory
+
+
+def set_demo_policy(log: Callable[[str], None], settings: dict[str, Any]) -> None:
+    """Make `settings` the publication policy in force, written by the demo lead; nothing when it already is (a
+    second run writes no new version)."""
+    current = services.policy_settings(services.current_policy())
+    if all(current[name] == value for name, value in settings.items()):
+        return
+    lead = User.objects.filter(role=Role.LEAD, is_active=True).order_by("pk").first()
+    if lead is None:
+        log("policy: skipped, no lead account")
+        return
+    services.set_publication_policy(actor=lead, **settings)
+    log("policy: " + ", ".join(f"{name}={value}" for name, value in settings.items()))
+
+
+def load_policy(log: Callable[[str], None]) -> None:
+    """The demo publishes under the policy psirt starts with: a fix or a sufficient mitigation, the agreed date,
+    expedited when actively exploited or of public concern (restored if another vendor's demo changed it)."""
+    set_demo_policy(log, dict(services.POLICY_SETTINGS))

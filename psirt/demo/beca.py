@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from psirt.demo.advisories import set_demo_policy
 from psirt.demo.catalog import (
     THERMOSTAT_NOTES,
     DemoProduct,
@@ -39,13 +40,15 @@ ORGANIZATION: dict[str, Any] = {
     "remediation_days": 90,
 }
 
-# The slot for BECA's publication policy: a normal advisory needs severity CRITICAL, a completed response and a
-# sufficient mitigation; an actively exploited vulnerability or one of public concern is expedited without a
-# firmware patch. `load_policy` is where the loader sets it once the policy is configuration.
+# BECA's publication policy: a normal advisory needs severity CRITICAL and a sufficient mitigation (the response
+# process completed: a lead approved it); an actively exploited vulnerability or one of public concern is
+# expedited, with or without a firmware patch.
 POLICY: dict[str, Any] = {
-    "minimum_severity": "critical",
-    "requires": "mitigation",
-    "expedite_triggers": ["actively_exploited", "public_concern"],
+    "minimum_severity": "Critical",
+    "required_remedy": "mitigation",
+    "require_disclosure_date": True,
+    "expedite_when_exploited": True,
+    "expedite_when_public_concern": True,
     "expedite_requires_fix": False,
 }
 
@@ -272,9 +275,8 @@ def load_pages(log: Log) -> None:
 
 
 def load_policy(log: Log) -> None:
-    """Where BECA's publication policy (`POLICY`) is set once the policy is configuration; today the
-    publication gate has no per-vendor settings, so nothing is stored yet."""
-    log("policy: CRITICAL threshold, expedite without a patch (described on the policy page)")
+    """BECA's publication policy (`POLICY`), set by the demo lead once: a second run writes no new version."""
+    set_demo_policy(log, POLICY)
 
 
 def load_catalog(log: Log) -> None:

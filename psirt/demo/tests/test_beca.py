@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from conftest import client_for
 from psirt.accounts.models import User
-from psirt.advisories.models import Advisory
+from psirt.advisories import services
+from psirt.advisories.exceptions import LeadApprovalRequired, SeverityBelowPolicy
+from psirt.advisories.models import Advisory, AdvisoryState, PublicationPolicy
+from psirt.advisories.tests.conftest import approve, make_case
 from psirt.audit.models import AuditEvent
 from psirt.cases.models import Case
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
@@ -135,3 +140,86 @@ def test_the_default_vendor_comes_from_the_setting(settings):
     settings.PSIRT_DEMO_VENDOR = "visiontek"
     _run()
     assert ProductLine.objects.filter(slug="ip-cameras-recorders").exists()
+
+
+# --- BECA's publication policy, as its page states it and the gate enforces it ---------------------------------
+
+LOW_VECTOR = "CVSS:3.1/AV:N/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"
+
+
+def _beca_advisory(*, exploitation: str = "none", vector: str = LOW_VECTOR) -> tuple[Advisory, User]:
+    """A draft advisory on a BECA thermostat (its case assigned to the demo's first handler), with a sufficient
+    mitigation and no fixed release."""
+    _run(vendor="beca")
+    lead = User.objects.get(email="lead@demo.test")
+    handler = User.objects.get(email="handler1@demo.test")
+    product = Product.objects.filter(line__slug="beca-thermostats").order_by("pk")[0]
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    case = make_case(
+        product=product,
+        disclosure_date=yesterday,
+        cvss31_vector=vector,
+        exploitation=exploitation,
+        assignee=handler,
+    )
+    advisory = services.create_advisory(cases=[case], actor=lead)
+    services.update_advisory(
+        advisory=advisory,
+        actor=lead,
+        changes={"workarounds_en": "Block port 8080 at the gateway.", "mitigation_sufficient": True},
+        affected=[services.AffectedInput(product=product)],
+    )
+    advisory.refresh_from_db()
+    return advisory, lead
+
+
+def test_beca_sets_its_publication_policy_once():
+    _run(vendor="beca")
+    policy = services.current_policy()
+    assert (policy.minimum_severity, policy.required_remedy, policy.expedite_requires_fix) == (
+        "Critical",
+        "mitigation",
+        False,
+    )
+    versions = PublicationPolicy.objects.count()
+    _run(vendor="beca")
+    assert PublicationPolicy.objects.count() == versions
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "An advisory is published only when its severity is CRITICAL."),
+        ("zh-hans", "仅当公告的严重等级为 CRITICAL 时才会发布。"),
+    ],
+)
+def test_beca_policy_page_states_the_critical_rule(client, lang, text):
+    _run(vendor="beca")
+    assert text in client.get(f"/{lang}/policy/").content.decode()
+
+
+def test_a_low_beca_advisory_is_refused_naming_the_critical_rule():
+    advisory, lead = _beca_advisory()
+    advisory = approve(advisory, lead)
+    with (
+        translation.override("en"),
+        pytest.raises(SeverityBelowPolicy, match="only CRITICAL advisories; this one is LOW"),
+    ):
+        services.publish_advisory(advisory=advisory, actor=lead)
+    advisory.refresh_from_db()
+    assert advisory.state != AdvisoryState.PUBLISHED
+
+
+def test_an_actively_exploited_beca_advisory_is_expedited_without_a_patch_after_a_lead_approves():
+    advisory, lead = _beca_advisory(exploitation="active")
+    handler = User.objects.get(email="handler1@demo.test")
+    advisory = services.set_expedite_justification(
+        advisory=advisory, actor=handler, justification="Exploited against building gateways this week."
+    )
+    with pytest.raises(LeadApprovalRequired):
+        services.publish_advisory(advisory=advisory, actor=lead, expedite=True)
+    advisory = services.approve_expedite(advisory=advisory, actor=lead)
+    published = services.publish_advisory(advisory=advisory, actor=lead, expedite=True)
+    assert published.state == AdvisoryState.PUBLISHED
+    assert not published.affected.exclude(fixed=None).exists()  # no firmware patch
+    assert published.published_under == services.current_policy()

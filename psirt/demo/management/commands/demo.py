@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from psirt.demo import beca
-from psirt.demo.advisories import load_demo_advisories
+from psirt.demo.advisories import load_demo_advisories, load_policy
 from psirt.demo.cases import load_demo_cases
 from psirt.demo.catalog import load_accounts, load_catalog, load_organization
 
@@ -25,6 +25,7 @@ STEPS: list[Step] = [
     ("organization", load_organization),
     ("catalog", load_catalog),
     ("accounts", load_accounts),
+    ("policy", load_policy),
     ("cases", load_demo_cases),  # opens demo reports through the intake services
     ("advisories", load_demo_advisories),
 ]
@@ -33,9 +34,9 @@ STEPS: list[Step] = [
 BECA_STEPS: list[Step] = [
     ("organization", beca.load_organization),
     ("pages", beca.load_pages),
-    ("policy", beca.load_policy),
     ("catalog", beca.load_catalog),
     ("accounts", beca.load_accounts),
+    ("policy", beca.load_policy),  # set by the demo lead, so after the accounts
 ]
 
 # The reference vendors by name (`--vendor`, default PSIRT_DEMO_VENDOR).
