@@ -44,8 +44,13 @@ class DemoAdvisory:
     # this many releases back (None: no fix yet).
     introduced_back: int = 6
     fixed_back: int | None = 2
-    workarounds_en: str = ""
-    workarounds_zh: str = ""
+    # The precautionary measure customers can take now; every demo advisory has one (VisionTek's policy asks for
+    # it beside the fix).
+    workarounds_en: str = (
+        "Allow access to the device's web interface, RTSP and SDK ports only from trusted management networks "
+        "until the fixed firmware is installed."
+    )
+    workarounds_zh: str = "在安装修复固件之前，仅允许受信任的管理网络访问设备的网页界面、RTSP 和 SDK 端口。"
     credits: str = ""
     expedite: str = ""
     revisions: tuple[tuple[str, str, dict[str, Any]], ...] = ()
@@ -226,6 +231,7 @@ def _create(spec: DemoAdvisory, product: Product, lead: User) -> Advisory:
             "actions_zh": ACTIONS_ZH,
             "workarounds_en": spec.workarounds_en,
             "workarounds_zh": spec.workarounds_zh,
+            "mitigation_sufficient": True,
             "cvss31_vector": spec.cvss31,
             "cvss40_vector": spec.cvss40,
             "cwe_id": spec.cwe,
@@ -273,7 +279,19 @@ def set_demo_policy(log: Callable[[str], None], settings: dict[str, Any]) -> Non
     log("policy: " + ", ".join(f"{name}={value}" for name, value in settings.items()))
 
 
+# VisionTek discloses "when security problems have precautionary measures and fix patches": a normal advisory
+# needs both a fix and a sufficient mitigation, and the agreed date; an actively exploited vulnerability or one
+# of public concern is expedited with a lead's approval.
+VISIONTEK_POLICY: dict[str, Any] = {
+    "minimum_severity": "any",
+    "required_remedy": "both",
+    "require_disclosure_date": True,
+    "expedite_when_exploited": True,
+    "expedite_when_public_concern": True,
+    "expedite_requires_fix": False,
+}
+
+
 def load_policy(log: Callable[[str], None]) -> None:
-    """The demo publishes under the policy psirt starts with: a fix or a sufficient mitigation, the agreed date,
-    expedited when actively exploited or of public concern (restored if another vendor's demo changed it)."""
-    set_demo_policy(log, dict(services.POLICY_SETTINGS))
+    """VisionTek's publication policy (`VISIONTEK_POLICY`), set once by the demo lead."""
+    set_demo_policy(log, VISIONTEK_POLICY)
