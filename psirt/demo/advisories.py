@@ -23,6 +23,9 @@ from psirt.advisories.models import Advisory
 from psirt.advisories.services.case_facts import create_demo_case
 from psirt.cases.services import cases as case_services
 from psirt.catalog.models import FirmwareRelease, Product
+from psirt.pages.defaults import DEFAULT_PAGES
+from psirt.pages.models import Page, PageSlug
+from psirt.pages.services import update_page
 
 Log = Callable[[str], None]
 
@@ -292,6 +295,29 @@ VISIONTEK_POLICY: dict[str, Any] = {
 }
 
 
+# The disclosure page's first condition, in VisionTek's words (both a fix and a precautionary measure).
+POLICY_PAGE_CHANGES = (
+    (
+        "and a fix\n   or mitigation sufficient to help customers eliminate the security risk is available.",
+        "and both a fix\n   and a precautionary measure sufficient to help customers eliminate the security risk are "
+        "available.",
+    ),
+    (
+        "并且已有修复方案或足以帮助客户消除安全风险的缓解措施。",
+        "并且修复方案和足以帮助客户消除安全风险的预防措施均已具备。",
+    ),
+)
+
+
 def load_policy(log: Callable[[str], None]) -> None:
-    """VisionTek's publication policy (`VISIONTEK_POLICY`), set once by the demo lead."""
+    """VisionTek's publication policy (`VISIONTEK_POLICY`), set once by the demo lead, and its disclosure page
+    saying the same (only while the page still holds the installation's default text)."""
     set_demo_policy(log, VISIONTEK_POLICY)
+    page = Page.objects.filter(slug=PageSlug.POLICY).first()
+    default = DEFAULT_PAGES[PageSlug.POLICY]
+    if page is None or (page.body_en, page.body_zh) != (default.body_en, default.body_zh):
+        return
+    body_en, body_zh = default.body_en, default.body_zh
+    (old_en, new_en), (old_zh, new_zh) = POLICY_PAGE_CHANGES
+    update_page(actor=None, page=page, body_en=body_en.replace(old_en, new_en), body_zh=body_zh.replace(old_zh, new_zh))
+    log("pages: policy (a fix and a precautionary measure)")

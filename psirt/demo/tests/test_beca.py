@@ -223,3 +223,18 @@ def test_an_actively_exploited_beca_advisory_is_expedited_without_a_patch_after_
     assert published.state == AdvisoryState.PUBLISHED
     assert not published.affected.exclude(fixed=None).exists()  # no firmware patch
     assert published.published_under == services.current_policy()
+
+
+def test_visiontek_demo_states_and_enforces_a_fix_and_a_mitigation(client):
+    """VisionTek's page says "precautionary measures and fix patches"; its gate asks for both, and the
+    generated conditions beside the prose say the same."""
+    _run(vendor="visiontek")
+    assert services.current_policy().required_remedy == "both"
+    english = client.get("/en/policy/").content.decode()
+    chinese = client.get("/zh-hans/policy/").content.decode()
+    body = Page.objects.get(slug="policy").body_en
+    assert "and both a fix" in body and "a fix\n   or mitigation" not in body
+    assert "and both a fix" in english
+    assert "only when a fix and a sufficient mitigation is available" in english
+    assert "修复方案和足以帮助客户消除安全风险的预防措施均已具备" in chinese
+    assert Advisory.objects.filter(state=AdvisoryState.PUBLISHED).exists()  # its own advisories pass its gate
