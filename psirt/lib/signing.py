@@ -164,7 +164,9 @@ def signing_available() -> bool:
     return True
 
 
+@lru_cache(maxsize=8)
 def _store_for(public_key: str) -> Any:
+    # Cached: a provider sync checks thousands of signatures against the same key; parse its certificate once.
     cert = pysequoia.Cert.from_bytes(public_key.encode("utf-8"))
     # The verifier asks for keys by ID; it only ever gets this one, so a signature by any other key fails.
     return lambda _key_ids: [cert]

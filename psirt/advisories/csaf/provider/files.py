@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from psirt.advisories.csaf.provider.layout import (
     YEAR_DIR,
     https_url,
 )
-from psirt.lib.signing import SigningKey
+from psirt.lib.signing import SigningKey, verify_detached
 
 
 @dataclass
@@ -106,7 +106,7 @@ class TreeFiles:
             signature = asc.read_text(encoding="ascii")
         except (FileNotFoundError, UnicodeDecodeError):
             return False
-        return _verifier(self.key.public_key)(data, signature)
+        return verify_detached(data, signature, self.key.public_key)
 
     def remove_document(self, rel: str) -> None:
         target = self.tlp_dir / rel
@@ -129,29 +129,6 @@ class TreeFiles:
                     for sub in sorted(os.scandir(item.path), key=lambda e: e.name):
                         if sub.is_file(follow_symlinks=False) and FILE_NAME.match(sub.name):
                             yield f"{year.name}/{item.name}/{sub.name}"
-
-
-_verifiers: dict[str, Callable[[bytes, str], bool]] = {}
-
-
-def _verifier(public_key: str) -> Callable[[bytes, str], bool]:
-    """A detached-signature check against one key, the certificate parsed once (a sync checks thousands)."""
-    if public_key not in _verifiers:
-        # Imported here to save start-up time: the native OpenPGP library loads only when a signature is checked.
-        import pysequoia
-
-        cert = pysequoia.Cert.from_bytes(public_key.encode("ascii"))
-
-        def check(data: bytes, signature: str) -> bool:
-            try:
-                sig = pysequoia.Sig.from_bytes(signature.encode("ascii"))
-                return bool(pysequoia.verify(bytes=data, store=lambda _ids: [cert], signature=sig).valid_sigs)
-            except Exception:
-                return False
-
-        _verifiers.clear()
-        _verifiers[public_key] = check
-    return _verifiers[public_key]
 
 
 @contextlib.contextmanager
