@@ -31,6 +31,7 @@ from psirt.advisories.models import (
 from psirt.cases.models import Exploitation, Severity
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.lib.search import clean_query
+from psirt.pages import generation
 
 PER_PAGE = 20
 RANGE_TERMS_MAX = 50
@@ -233,21 +234,31 @@ def public_advisory(advisory_id: str) -> Advisory | None:
     return public_advisories().filter(advisory_id=advisory_id.upper()).first()
 
 
-def public_advisory_head(advisory_id: str) -> tuple[str, dt.datetime] | None:
-    """(canonical ID, updated_at) of the published (or withdrawn) advisory with this ID, or None."""
+def public_advisory_probe(advisory_id: str) -> tuple[str, dt.datetime, str | None] | None:
+    """(canonical ID, updated_at, site generation token) of the published (or withdrawn) advisory with this ID,
+    or None. Plain SQL without the texts: it runs on every request for an advisory page (ETag, Last-Modified and a
+    page-cache hit need no more)."""
     if not advisory_id or len(advisory_id) > 40:
         return None
     table = connection.ops.quote_name(Advisory._meta.db_table)
     states = ", ".join("%s" for _state in PUBLIC_STATES)
     with connection.cursor() as cursor:
-        # Plain SQL for the same reason as last_modified(): it runs on every request for an advisory page.
         cursor.execute(
-            f"SELECT advisory_id, updated_at FROM {table} WHERE advisory_id = %s AND state IN ({states})",  # noqa: S608
+            f"SELECT advisory_id, updated_at, {generation.token_sql()} FROM {table} "  # noqa: S608
+            f"WHERE advisory_id = %s AND state IN ({states})",
             [advisory_id.upper(), *(str(state) for state in PUBLIC_STATES)],
         )
         row = cursor.fetchone()
     stamp = as_datetime(row[1]) if row is not None else None
-    return (str(row[0]), stamp) if row is not None and stamp is not None else None
+    if row is None or stamp is None:
+        return None
+    return str(row[0]), stamp, None if row[2] is None else str(row[2])
+
+
+def public_advisory_head(advisory_id: str) -> tuple[str, dt.datetime] | None:
+    """(canonical ID, updated_at) of the published (or withdrawn) advisory with this ID, or None."""
+    probe = public_advisory_probe(advisory_id)
+    return (probe[0], probe[1]) if probe is not None else None
 
 
 @dataclass

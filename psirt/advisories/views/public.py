@@ -95,23 +95,13 @@ def _head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime, str
 
 
 def _advisory_head(advisory_id: str) -> tuple[str, dt.datetime, str] | None:
-    if not advisory_id or len(advisory_id) > 40:
+    probe = queries.public_advisory_probe(advisory_id)
+    if probe is None:
         return None
-    table = connection.ops.quote_name(Advisory._meta.db_table)
-    states = ", ".join("%s" for _state in PUBLIC_STATES)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT advisory_id, updated_at, {generation.token_sql()} FROM {table} "  # noqa: S608
-            f"WHERE advisory_id = %s AND state IN ({states})",
-            [advisory_id.upper(), *(str(state) for state in PUBLIC_STATES)],
-        )
-        row = cursor.fetchone()
-    stamp = queries.as_datetime(row[1]) if row is not None else None
-    if row is None or stamp is None:
-        return None
+    canonical, stamp, token = probe
     # The CSAF links on the page depend on the provider tree, written after the publication commits: its
     # changes.csv (rewritten whenever a document is added, replaced or removed) is part of the version.
-    return str(row[0]), stamp, _version(stamp, row[2], _csaf_tree_state())
+    return canonical, stamp, _version(stamp, token, _csaf_tree_state())
 
 
 def _csaf_tree_state() -> str:
