@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -66,6 +66,17 @@ class WrittenFile:
     content_type: str
     kind: str
     name_mismatch: bool
+
+    def row_fields(self) -> dict[str, Any]:
+        """The columns an `Attachment` or a `StashedFile` row keeps of this file."""
+        return {
+            "name": self.name,
+            "content_type": self.content_type,
+            "kind": self.kind,
+            "name_mismatch": self.name_mismatch,
+            "size": self.stored.size,
+            "storage_name": self.stored.name,
+        }
 
 
 def max_file_bytes() -> int:
@@ -135,16 +146,7 @@ def attach_files(
     """Attachment rows for files `write_files` has already encrypted to the store."""
     for item in written:
         Attachment.objects.create(
-            report=report,
-            message=message,
-            name=item.name,
-            content_type=item.content_type,
-            kind=item.kind,
-            name_mismatch=item.name_mismatch,
-            size=item.stored.size,
-            storage_name=item.stored.name,
-            author_kind=author_kind,
-            is_internal=is_internal,
+            report=report, message=message, author_kind=author_kind, is_internal=is_internal, **item.row_fields()
         )
 
 
@@ -167,15 +169,7 @@ def stash_files(*, token: str | None, files: Sequence[IncomingFile]) -> str:
     try:
         with transaction.atomic():
             for item in written:
-                StashedFile.objects.create(
-                    stash=stash,
-                    name=item.name,
-                    content_type=item.content_type,
-                    kind=item.kind,
-                    name_mismatch=item.name_mismatch,
-                    size=item.stored.size,
-                    storage_name=item.stored.name,
-                )
+                StashedFile.objects.create(stash=stash, **item.row_fields())
     except BaseException:
         for item in written:
             file_store().delete(item.stored.name)
