@@ -11,6 +11,12 @@ library for these scores:
 `severity` is the qualitative rating of the score that takes every given metric into account (the
 environmental one, which equals the base score for a base-only vector); `base_severity` is kept too.
 
+The severity psirt states for a vulnerability — on the case, in the desk lists, on the advisory page and its
+filters, in subscriber matching, mails, feeds, CSAF and the API — is decided by one rule, `decisive_rating`:
+the CVSS v4.0 base + threat score (CVSS-BT) when a v4.0 vector is known, else the CVSS v3.1 temporal score
+(base adjusted by the temporal metrics the vector carries). Environmental metrics never count: they describe
+one customer's environment, not the vulnerability, and each customer scores their own on the public site.
+
 Rounding: v4.0 scores are rounded half-up after adding ε = 1e-6, as the library (≥ 3.3) and Red Hat's
 reference calculator since November 2024 do, so that a mathematically exact x.x5 that floating point computes
 as x.x4999… is rounded up as the specification says. 522 base vectors depend on this choice; the conformance
@@ -35,7 +41,9 @@ __all__ = [
     "MAX_VECTOR_LENGTH",
     "CvssError",
     "CvssResult",
+    "Rating",
     "build_vector",
+    "decisive_rating",
     "normalise_vector",
     "parse_vector",
     "score_vector",
@@ -257,3 +265,29 @@ def score_vector(vector: str) -> CvssResult:
         base_severity=severity_for(b),
         vector=normalised,
     )
+
+
+@dataclass(frozen=True)
+class Rating:
+    """The score that decides the severity psirt states for a vulnerability (see `decisive_rating`)."""
+
+    version: str
+    score: Decimal
+    severity: str
+    vector: str
+
+
+def decisive_rating(cvss31_vector: str = "", cvss40_vector: str = "") -> Rating | None:
+    """The one severity rule: the v4.0 base + threat score when a v4.0 vector is given, else the v3.1 temporal
+    score; its FIRST rating is the severity. None without any vector; CvssError for an invalid one."""
+    if cvss40_vector and cvss40_vector.strip():
+        result = score_vector(cvss40_vector)
+        decisive = result.threat
+    elif cvss31_vector and cvss31_vector.strip():
+        result = score_vector(cvss31_vector)
+        decisive = result.temporal
+    else:
+        return None
+    assert decisive is not None  # v4.0 results carry `threat`, v3.1 results `temporal`
+    score = Decimal(str(decisive))
+    return Rating(version=result.version, score=score, severity=severity_for(score), vector=result.vector)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import csv
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 
 import pytest
 from cvss import constants3, constants4
@@ -15,6 +16,7 @@ from psirt.lib.cvss import (
     MAX_VECTOR_LENGTH,
     CvssError,
     build_vector,
+    decisive_rating,
     normalise_vector,
     parse_vector,
     score_vector,
@@ -320,3 +322,41 @@ def test_environmental_group_has_requirements_and_modified_base_metrics() -> Non
 def test_unknown_version_has_no_metadata() -> None:
     with pytest.raises(ValueError, match="not supported"):
         metric_groups("2.0")
+
+
+# The one severity rule: v4.0 base + threat when a v4.0 vector is known, else v3.1 temporal; never environmental.
+V31_CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
+
+
+def test_decisive_rating_uses_v31_temporal_and_ignores_environmental_metrics() -> None:
+    # 9.8 base × E:U 0.91 × RL:O 0.95 = 8.47 → 8.5 temporal; CR/IR/AR:L would lower the environmental score.
+    rating = decisive_rating(V31_CRITICAL + "/E:U/RL:O/RC:C/CR:L/IR:L/AR:L")
+    assert rating is not None
+    assert (rating.version, rating.score, rating.severity) == ("3.1", Decimal("8.5"), "High")
+    assert score_vector(V31_CRITICAL + "/E:U/RL:O/RC:C/CR:L/IR:L/AR:L").environmental < 8.5
+
+
+def test_decisive_rating_prefers_v40_base_and_threat_over_v31() -> None:
+    v40 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U/CR:L"
+    rating = decisive_rating(V31_CRITICAL, v40)
+    assert rating is not None
+    result = score_vector(v40)
+    assert (rating.version, rating.score) == ("4.0", Decimal(str(result.threat)))
+    assert result.threat is not None and result.threat < result.base
+    assert rating.severity == severity_for(result.threat) == "High"
+    assert rating.vector == result.vector
+
+
+def test_decisive_rating_of_a_low_v40_wins_over_a_critical_v31() -> None:
+    rating = decisive_rating(V31_CRITICAL, "CVSS:4.0/AV:N/AC:H/AT:P/PR:H/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N")
+    assert rating is not None and rating.severity == "Low"
+
+
+@pytest.mark.parametrize("v31,v40", [("", ""), ("  ", " ")])
+def test_decisive_rating_without_a_vector_is_none(v31: str, v40: str) -> None:
+    assert decisive_rating(v31, v40) is None
+
+
+def test_decisive_rating_refuses_an_invalid_vector() -> None:
+    with pytest.raises(CvssError):
+        decisive_rating("CVSS:3.1/AV:Q")
