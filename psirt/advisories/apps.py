@@ -7,7 +7,8 @@ class AdvisoriesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: queries import models, which the app registry allows only once apps are ready.
-        from psirt.advisories import queries, services
+        from psirt.advisories import case_panel, queries, services
+        from psirt.cases import advisories_hook
         from psirt.pages import sections
 
         sections.register(
@@ -15,3 +16,4 @@ class AdvisoriesConfig(AppConfig):
             acknowledgments=queries.acknowledgment_entries,
         )
         sections.register_policy_conditions(services.public_conditions)
+        advisories_hook.register(linked=case_panel.case_advisories, may_write=case_panel.may_write_from)

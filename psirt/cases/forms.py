@@ -17,11 +17,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from psirt.cases.models import Exploitation, MitigationKind, Severity
+from psirt.cases.queries import ReleaseChoice
 from psirt.cases.services import workflow
 from psirt.cases.services.cases import MAX_REASON, MAX_TITLE
 from psirt.cases.services.deadlines import MAX_DAYS
 from psirt.cases.services.workflow import CaseState
-from psirt.lib.cvss import MAX_VECTOR_LENGTH
+from psirt.lib.cvss import MAX_VECTOR_LENGTH, build_vector, normalise_vector
 from psirt.lib.cvss_metrics import Metric, metric_groups
 from psirt.organization.models import CalendarDayKind
 
@@ -123,17 +124,51 @@ class TransitionForm(DeskForm):
 
 
 class PersonForm(DeskForm):
-    """Pick one person by public id from the offered list (handlers/leads to assign, engineers to invite)."""
+    """Pick one person from the offered list (handlers/leads to assign, engineers to invite).
 
-    user = forms.ChoiceField(label=_("Person"))
+    The field is a text box tied to a <datalist> of the offered people ("Name <e-mail>"), so the browser
+    filters the list as one types, without any script. What was typed must name exactly one offered person:
+    the whole suggestion, the e-mail address, a name only one of them has, or the person's public id.
+    `cleaned_data["user"]` is that person's public id."""
 
-    def __init__(self, *args: Any, people: list[Any], label: Any = None, **kwargs: Any) -> None:
+    user = forms.CharField(label=_("Person"), max_length=400, strip=True)
+
+    def __init__(
+        self, *args: Any, people: list[Any], label: Any = None, list_id: str = "people", **kwargs: Any
+    ) -> None:
+        # Two of these forms share the case page: distinct element ids, same field name.
+        kwargs.setdefault("auto_id", f"id_{list_id}_%s")
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["user"]).choices = [("", "—")] + [
-            (str(p.public_id), f"{p} <{p.email}>") for p in people
-        ]
+        self.people = people
+        self.list_id = list_id
+        self.fields["user"].widget.attrs.update(
+            {"list": list_id, "autocomplete": "off", "spellcheck": "false", "placeholder": _("Type a name or e-mail")}
+        )
         if label is not None:
             self.fields["user"].label = label
+
+    @staticmethod
+    def suggestion(person: Any) -> str:
+        return f"{person} <{person.email}>"
+
+    def suggestions(self) -> list[str]:
+        return [self.suggestion(p) for p in self.people]
+
+    def clean_user(self) -> str:
+        typed = " ".join(str(self.cleaned_data.get("user") or "").split())
+        folded = typed.casefold()
+        for test in (
+            lambda p: self.suggestion(p).casefold() == folded,
+            lambda p: str(p.public_id) == typed,
+            lambda p: p.email.casefold() == folded,
+            lambda p: str(p).casefold() == folded,
+        ):
+            found = [p for p in self.people if test(p)]
+            if len(found) == 1:
+                return str(found[0].public_id)
+            if len(found) > 1:
+                raise forms.ValidationError(_("Several people match; pick one from the list."))
+        raise forms.ValidationError(_("Pick a person from the list."))
 
 
 class CvssForm(DeskForm):
@@ -183,6 +218,14 @@ class CvssForm(DeskForm):
 
     def grouped(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(title, [self[n] for n in names]) for title, names in self.groups]
+
+    def submitted_vector(self) -> str:
+        """The vector this valid form asks for, normalised: the typed text when it differs from the vector the
+        form was shown with, else the one the metric choices build. CvssError when it is not a valid vector."""
+        typed = (self.cleaned_data["vector"] or "").strip()
+        shown = (self.cleaned_data["shown_vector"] or "").strip()
+        # A valid vector of the other version typed here is taken as it is (it is stored by its prefix).
+        return normalise_vector(typed) if typed and typed != shown else build_vector(self.version, self.metric_values())
 
 
 class CweForm(DeskForm):
@@ -300,19 +343,26 @@ class RangeForm(DeskForm):
         self,
         *args: Any,
         products: list[tuple[str, str]],
-        releases: list[tuple[str, str, str, str]],
+        releases: list[ReleaseChoice],
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("prefix", "range")
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["product"]).choices = [("", "—"), *products]
         groups: dict[str, list[tuple[str, str]]] = {}
-        for public_id, version, variant, product_name in releases:
-            label = version + (f" ({variant})" if variant else "")
-            groups.setdefault(product_name, []).append((public_id, label))
+        for release in releases:
+            groups.setdefault(release.product_name, []).append((release.public_id, release_label(release)))
         choices: list[Any] = [("", "—"), *groups.items()]
         cast(forms.ChoiceField, self.fields["introduced"]).choices = choices
         cast(forms.ChoiceField, self.fields["fixed"]).choices = choices
+
+
+def release_label(release: ReleaseChoice) -> str:
+    """A release as the pickers show it: version, build (variant) and release date."""
+    parts = [release.version, release.variant or str(_("standard build"))]
+    if release.release_date:
+        parts.append(release.release_date.isoformat())
+    return " · ".join(parts)
 
 
 class MitigationForm(DeskForm):

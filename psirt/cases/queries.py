@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.db.models import Case as SqlCase
 from django.db.models import DateTimeField, F, Q, QuerySet, Value, When
@@ -223,13 +224,40 @@ def case_conversation(case: Case) -> tuple[list[Message], list[Message]]:
     return with_reporter, notes
 
 
-def range_choices(case: Case) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, str]]]:
-    """(slug, name) of every product and (public id, version, variant, product name) of the releases to pick
-    from — plain tuples: a big catalog must not cost a model instance per option on every case page."""
-    products = list(Product.objects.order_by("line__position", "name").values_list("slug", "name"))
-    releases = FirmwareRelease.objects.order_by("product__name", "variant", "position")
-    if case.product_line_id:
-        # The case's own line only: keeps the lists short on a big catalog.
-        releases = releases.filter(product__line_id=case.product_line_id)
-    rows = releases.values_list("public_id", "version", "variant", "product__name")[:MAX_RELEASES]
-    return products, [(str(pid), version, variant, name) for pid, version, variant, name in rows]
+@dataclass(frozen=True)
+class ReleaseChoice:
+    """One release the range pickers offer — a plain row: a big catalog must not cost a model instance per
+    option on every case page."""
+
+    public_id: str
+    version: str
+    variant: str
+    release_date: dt.date | None
+    product_name: str
+
+
+def range_scope(case: Case) -> QuerySet[Product]:
+    """The products an affected range of this case may name: those of the case's product line (its product's
+    line when only the product is set) — a vulnerability in shared firmware reaches the line's other models,
+    never another line's. Every product when the case names neither. The case's own product comes first."""
+    line_id = case.product_line_id or (case.product.line_id if case.product_id and case.product else None)
+    products = Product.objects.all()
+    if line_id:
+        products = products.filter(line_id=line_id)
+    own = case.product_id or 0
+    return products.annotate(
+        own=SqlCase(When(pk=own, then=Value(0)), default=Value(1))
+    ).order_by("own", "line__position", "name")
+
+
+def range_choices(case: Case) -> tuple[list[tuple[str, str]], list[ReleaseChoice]]:
+    """(slug, name) of the products in the case's range scope (`range_scope`) and the releases of those
+    products, the case's product first, each product's releases newest first."""
+    scope = range_scope(case)
+    products = list(scope.values_list("slug", "name"))
+    order = {name: i for i, (_slug, name) in enumerate(products)}
+    rows = FirmwareRelease.objects.filter(product__in=scope.values("pk")).values_list(
+        "public_id", "version", "variant", "release_date", "product__name", "position"
+    )[:MAX_RELEASES]
+    ordered = sorted(rows, key=lambda r: (order.get(r[4], len(order)), r[4], r[2], -r[5]))
+    return products, [ReleaseChoice(str(pid), v, variant, day, name) for pid, v, variant, day, name, _p in ordered]

@@ -16,6 +16,7 @@ desk_urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:public_id>/transition/", actions.transition, name="transition"),
     path("<uuid:public_id>/people/", actions.people, name="people"),
     path("<uuid:public_id>/cvss/<str:version>/", actions.cvss, name="cvss"),
+    path("<uuid:public_id>/cvss/<str:version>/score/", actions.cvss_score, name="cvss_score"),
     path("<uuid:public_id>/cwe/", actions.cwe, name="cwe"),
     path("<uuid:public_id>/exploitation/", actions.exploitation, name="exploitation"),
     path("<uuid:public_id>/references/", actions.reference_add, name="reference_add"),

@@ -42,16 +42,21 @@ class CalendarError(ValueError):
 _tables = threading.local()
 
 
-def country_holidays(code: str) -> holidays.HolidayBase:
+def country_holidays(code: str, language: str | None = None) -> holidays.HolidayBase:
     """The public holidays of one country, shared by every calendar of this thread: building the tables of a
     year costs more than a whole report submission, and they change only with the `holidays` package. Per
-    thread because a table fills in each year on first use, through state that two threads would overwrite."""
-    known: dict[str, holidays.HolidayBase] | None = getattr(_tables, "by_country", None)
+    thread because a table fills in each year on first use, through state that two threads would overwrite.
+    `language` (the package's code, e.g. "en_US", "zh_CN") names the holidays; None is the country's default."""
+    known: dict[tuple[str, str | None], holidays.HolidayBase] | None = getattr(_tables, "by_country", None)
     if known is None:
         known = _tables.by_country = {}
-    if code not in known:
-        known[code] = holidays.country_holidays(code)
-    return known[code]
+    if (code, language) not in known:
+        known[(code, language)] = holidays.country_holidays(code, language=language)
+    return known[(code, language)]
+
+
+# Site languages (Django codes) to the holiday package's codes; a country without that language keeps its own.
+HOLIDAY_LANGUAGES = {"en": "en_US", "zh-hans": "zh_CN"}
 
 
 def supported_countries() -> list[str]:
@@ -116,9 +121,14 @@ class Calendar:
         # is_working_day knows the country's weekend, its holidays and its make-up working days.
         return bool(self._holidays.is_working_day(d))
 
-    def holiday_name(self, day: dt.date) -> str | None:
-        """The public holiday's name on `day`, for display; None on other days."""
-        name = self._holidays.get(self._local_date(day))
+    def holiday_name(self, day: dt.date, language: str | None = None) -> str | None:
+        """The public holiday's name on `day`, for display; None on other days. `language` is a site language
+        ("en", "zh-hans"); the name is in that language when the package knows it for this country."""
+        table = self._holidays
+        code = HOLIDAY_LANGUAGES.get((language or "").lower())
+        if code and code in (getattr(table, "supported_languages", ()) or ()):
+            table = country_holidays(self.country, code)
+        name = table.get(self._local_date(day))
         return str(name) if name else None
 
     def add_business_days(self, start: dt.datetime, n: int) -> dt.datetime:

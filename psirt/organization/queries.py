@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import translation
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import pgettext
 
 from psirt.lib.business_days import Calendar
 from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
@@ -31,3 +36,49 @@ def acknowledgment_due(received: dt.datetime, profile: OrganizationProfile | Non
     in the organization's calendar. The one rule for the deadline promised at intake and shown on the desk."""
     profile = profile or OrganizationProfile.get()
     return organization_calendar(profile).add_business_days(received, int(profile.ack_business_days))
+
+
+@dataclass(frozen=True)
+class DayDescription:
+    """One calendar day as psirt states it everywhere (case page, reminder mail, reporter portal).
+
+    `note` says why the day is not a working day — its weekday name ("Saturday"), the public holiday's name, or
+    "day off" for a day the leads took off — and is empty on a working day. No rule of the organization moves a
+    date that falls on such a day (the agreed disclosure date stays the day that was agreed), so the description
+    never names another day.
+    """
+
+    day: dt.date
+    working: bool
+    note: str
+
+    @property
+    def iso(self) -> str:
+        return self.day.isoformat()
+
+    def __str__(self) -> str:
+        if not self.note:
+            return self.iso
+        # Chinese takes full-width brackets without a space.
+        if (translation.get_language() or "").startswith("zh"):
+            return f"{self.iso}（{self.note}）"
+        return f"{self.iso} ({self.note})"
+
+
+def describe_day(day: dt.date, *, calendar: Calendar | None = None) -> DayDescription:
+    """The one description of a day, in the active language: the date, and for a weekend day, a public
+    holiday or a leads' day off, the weekday name and the holiday's name. A make-up working day (a weekend day
+    worked) is a working day and gets no note. `calendar` defaults to the organization's."""
+    if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
+        raise TypeError("describe_day takes a date (a local calendar day), not a datetime or text.")
+    calendar = calendar or organization_calendar()
+    if calendar.is_business_day(day):
+        return DayDescription(day=day, working=True, note="")
+    parts = [str(WEEKDAYS[day.weekday()])]
+    holiday = calendar.holiday_name(day, translation.get_language())
+    if holiday:
+        parts.append(holiday)
+    elif day in calendar.extra_holidays:
+        parts.append(str(pgettext("calendar", "day off")))
+    separator = "，" if (translation.get_language() or "").startswith("zh") else ", "
+    return DayDescription(day=day, working=False, note=separator.join(parts))

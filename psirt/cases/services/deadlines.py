@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
@@ -40,7 +40,7 @@ from psirt.lib.business_days import Calendar
 from psirt.lib.http import absolute_url
 from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
-from psirt.organization.queries import organization_calendar
+from psirt.organization.queries import describe_day, organization_calendar
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def rescore_deadline(case: Case) -> None:
     Report.objects.filter(case_link__case=case, case_link__is_duplicate=False).update(remediation_due_at=due)
 
 
-def _disclosure_instant(day: dt.date) -> dt.datetime:
+def disclosure_instant(day: dt.date) -> dt.datetime:
     """The agreed disclosure date passes at the end of that day in the site's time zone."""
     tz = timezone.get_default_timezone()
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz)
@@ -120,9 +120,13 @@ def _disclosure_instant(day: dt.date) -> dt.datetime:
 
 @dataclass(frozen=True)
 class Deadline:
+    """One open deadline: the instant it passes, and the local day it is stated as (for the agreed disclosure
+    date, the agreed day itself — its instant is the midnight that ends it, which is already the next day)."""
+
     case: Case
     kind: str
     due_at: dt.datetime
+    day: dt.date
 
 
 def _deadlines(now: dt.datetime, horizon: dt.timedelta) -> list[Deadline]:
@@ -130,13 +134,21 @@ def _deadlines(now: dt.datetime, horizon: dt.timedelta) -> list[Deadline]:
     until = now + horizon
     found: list[Deadline] = []
     acks = Case.objects.filter(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__lt=until)
-    found += [Deadline(c, DeadlineKind.ACKNOWLEDGMENT, c.ack_due_at) for c in acks if c.ack_due_at]
+    found += [
+        Deadline(c, DeadlineKind.ACKNOWLEDGMENT, c.ack_due_at, timezone.localdate(c.ack_due_at))
+        for c in acks
+        if c.ack_due_at
+    ]
     fixes = Case.objects.filter(state__in=REMEDIATION_STATES, remediation_due_at__lt=until)
-    found += [Deadline(c, DeadlineKind.REMEDIATION, c.remediation_due_at) for c in fixes if c.remediation_due_at]
+    found += [
+        Deadline(c, DeadlineKind.REMEDIATION, c.remediation_due_at, timezone.localdate(c.remediation_due_at))
+        for c in fixes
+        if c.remediation_due_at
+    ]
     last_day = timezone.localdate(until)
     disclosures = Case.objects.filter(state__in=DISCLOSURE_STATES, disclosure_date__lte=last_day)
     found += [
-        Deadline(c, DeadlineKind.DISCLOSURE, _disclosure_instant(c.disclosure_date))
+        Deadline(c, DeadlineKind.DISCLOSURE, disclosure_instant(c.disclosure_date), c.disclosure_date)
         for c in disclosures
         if c.disclosure_date
     ]
@@ -152,7 +164,24 @@ def _working_day_before(day: dt.date, calendar: Calendar) -> dt.date:
     return before
 
 
-def _send_once(*, deadline: Deadline, audience: str, recipients: list[User], now: dt.datetime) -> bool:
+def due_text(deadline: Deadline, calendar: Calendar) -> str:
+    """When the deadline falls, in the active language, as the case page states it: the day described by
+    `describe_day` (weekend or holiday noted), then the local time — or, for the agreed disclosure date,
+    that it passes at the end of the day."""
+    day = str(describe_day(deadline.day, calendar=calendar))
+    if deadline.kind == DeadlineKind.DISCLOSURE:
+        return _("%(day)s, end of the day") % {"day": day}
+    return f"{day} {timezone.localtime(deadline.due_at).strftime('%H:%M %Z')}"
+
+
+def _send_once(
+    *, deadline: Deadline, audience: str, recipients: list[User], now: dt.datetime, calendar: Calendar
+) -> bool:
+    # The day is described now, in both languages: the worker renders the mail later, from plain values.
+    due = {}
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            due[language] = due_text(deadline, calendar)
     try:
         with transaction.atomic():
             DeadlineReminder.objects.create(
@@ -175,7 +204,8 @@ def _send_once(*, deadline: Deadline, audience: str, recipients: list[User], now
                         # private than the desk. The link leads to the desk (sign-in + 2FA).
                         "kind": deadline.kind,
                         "passed": audience == ReminderAudience.LEADS,
-                        "due": timezone.localtime(deadline.due_at).strftime("%Y-%m-%d %H:%M %Z"),
+                        "due_en": due["en"],
+                        "due_zh": due["zh-hans"],
                         "url": absolute_url(f"/{language}/desk/cases/{case.public_id}/"),
                     },
                     language=language,
@@ -207,13 +237,13 @@ def send_deadline_reminders(*, now: dt.datetime | None = None) -> dict[str, int]
     for deadline in _deadlines(now, horizon=dt.timedelta(days=20)):
         if deadline.due_at <= now:
             audience, people = ReminderAudience.LEADS, leads
-        elif _working_day_before(timezone.localdate(deadline.due_at), calendar) <= today:
+        elif _working_day_before(deadline.day, calendar) <= today:
             audience = ReminderAudience.ASSIGNEES
             people = [u for u in deadline.case.assignees.all() if u.is_active]
         else:
             continue
         if (deadline.case.pk, deadline.kind, audience, deadline.due_at) in already or not people:
             continue
-        if _send_once(deadline=deadline, audience=audience, recipients=people, now=now):
+        if _send_once(deadline=deadline, audience=audience, recipients=people, now=now, calendar=calendar):
             sent[audience] += 1
     return sent

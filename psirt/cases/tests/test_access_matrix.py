@@ -174,6 +174,10 @@ DESK: dict[str, Entry] = {
         lambda w: {"v31-vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "v31-shown_vector": ""},
         audited=True,
     ),
+    # The calculators' live score: stores nothing, so anyone who may read the case may ask it.
+    "desk:cases:cvss_score": Entry(
+        _case("cvss/31/score/?v31-vector=CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), CASE_READ, audited=True
+    ),
     "desk:cases:cwe": Entry(_case("cwe/"), CASE_EDIT, "post", lambda w: {"cwe": "CWE-79"}),
     "desk:cases:exploitation": Entry(_case("exploitation/"), CASE_EDIT, "post", lambda w: {"status": "poc"}),
     "desk:cases:reference_add": Entry(_case("references/"), CASE_EDIT, "post", lambda w: {"value": "CVE-2026-2222"}),

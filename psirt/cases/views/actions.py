@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from django import forms as dj_forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from psirt.accounts.access import desk_user
 from psirt.accounts.models import Role, User
@@ -29,14 +29,14 @@ from psirt.cases.forms import (
     ReferenceForm,
     TransitionForm,
 )
-from psirt.cases.models import Case, CaseReference
+from psirt.cases.models import Case, CaseReference, Severity
 from psirt.cases.queries import assignable_people, case_reports, invitable_engineers
 from psirt.cases.services import cases as case_services
 from psirt.cases.services.messages import post_message, report_of_case
 from psirt.cases.services.workflow import CaseState
 from psirt.cases.views.context import back_to_case, case_or_404, case_page_again
 from psirt.lib.access import staff_required
-from psirt.lib.cvss import CvssError, build_vector, normalise_vector
+from psirt.lib.cvss import CvssError, decisive_rating, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.cwe import search as search_cwe
 
@@ -96,12 +96,12 @@ def people(request: HttpRequest, public_id: str) -> HttpResponse:
     else:
         raise Http404
     if action in ("assign", "invite"):
-        form = PersonForm(request.POST, people=pool)
+        form = PersonForm(request.POST, people=pool, list_id=f"{name}-people")
         if not form.is_valid():
             return case_page_again(request, case, name, form)
         person = _person(form.cleaned_data["user"], roles)
     else:
-        form = PersonForm(people=pool)
+        form = PersonForm(people=pool, list_id=f"{name}-people")
         person = _person(request.POST.get("user", "")[:40], roles)
         if person is None:
             raise Http404  # removing someone who is not there: nothing to find
@@ -135,11 +135,8 @@ def cvss(request: HttpRequest, public_id: str, version: str) -> HttpResponse:
     form = CvssForm(request.POST, version=dotted)
     if not form.is_valid():
         return case_page_again(request, case, name, form)
-    typed = (form.cleaned_data["vector"] or "").strip()
-    shown = (form.cleaned_data["shown_vector"] or "").strip()
     try:
-        # A valid vector of the other version typed here is stored where it belongs (by its prefix).
-        vector = normalise_vector(typed) if typed and typed != shown else build_vector(dotted, form.metric_values())
+        vector = form.submitted_vector()
     except CvssError as exc:
         form.add_error("vector", exc.message)
         return case_page_again(request, case, name, form, status=422)
@@ -152,6 +149,37 @@ def cvss(request: HttpRequest, public_id: str, version: str) -> HttpResponse:
         return _refused(request, case, name, form, exc)
     messages.success(request, _("CVSS score saved."))
     return back_to_case(case, "risk")
+
+
+@staff_required
+@require_GET
+def cvss_score(request: HttpRequest, public_id: str, version: str) -> JsonResponse:
+    """The scores of what a calculator currently shows (its fields as query parameters), for the case page's
+    script to show as metrics are picked. Scored by `psirt.lib.cvss`, the one implementation; stores nothing."""
+    case_or_404(request, public_id)
+    if version not in ("31", "40"):
+        raise Http404
+    form = CvssForm(request.GET, version="3.1" if version == "31" else "4.0")
+    if not form.is_valid():
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        return JsonResponse({"error": " ".join(errors)}, status=400)
+    try:
+        vector = form.submitted_vector()
+        result = score_vector(vector)
+        v31, v40 = ("", vector) if result.version == "4.0" else (vector, "")
+        rating = decisive_rating(cvss31_vector=v31, cvss40_vector=v40)
+    except CvssError as exc:
+        return JsonResponse({"error": exc.message, "metric": exc.metric}, status=400)
+    assert rating is not None  # a valid vector always has a rating
+    # The severity is the one rule psirt states everywhere (decisive_rating), not this vector's BTE band.
+    return JsonResponse(
+        {
+            **result.as_dict(),
+            "severity": rating.severity,
+            "severity_label": str(Severity(rating.severity).label),
+            "decisive_score": float(rating.score),
+        }
+    )
 
 
 def _resolve_cwe(text: str) -> tuple[int | None, str]:

@@ -4,6 +4,8 @@ again with a bound form and its errors). Imports no other view module, so views 
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms as dj_forms
@@ -39,13 +41,17 @@ from psirt.cases.queries import (
     range_choices,
 )
 from psirt.cases.services import workflow
+from psirt.cases.advisories_hook import linked_advisories, may_write_advisory
+from psirt.cases.services.deadlines import ACK_STATES, DISCLOSURE_STATES, REMEDIATION_STATES, disclosure_instant
 from psirt.cases.services.message_templates import TEMPLATES
 from psirt.cases.services.messages import template_text
 from psirt.cases.services.workflow import CaseState
 from psirt.intake.models import Report
+from psirt.intake.services import description_for_staff
 from psirt.lib.cvss import CvssError, parse_vector
 from psirt.lib.cwe import all_entries as all_cwe
 from psirt.lib.cwe import lookup as lookup_cwe
+from psirt.organization.queries import describe_day
 
 
 def case_or_404(request: HttpRequest, public_id: object) -> Case:
@@ -76,8 +82,8 @@ def default_forms(case: Case) -> dict[str, Any]:
     """The forms of the case page, unbound and filled with the case's current values."""
     return {
         "transition": TransitionForm(state=case.state),
-        "assign": PersonForm(people=assignable_people(case), label=_("Handler or lead")),
-        "invite": PersonForm(people=invitable_engineers(case), label=_("Product engineer")),
+        "assign": PersonForm(people=assignable_people(case), label=_("Handler or lead"), list_id="assign-people"),
+        "invite": PersonForm(people=invitable_engineers(case), label=_("Product engineer"), list_id="invite-people"),
         "cvss31": CvssForm(
             version="3.1",
             current=_cvss_current(case.cvss31_vector),
@@ -125,8 +131,14 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
     )
     all_forms.update(forms or {})
     with_reporter, notes = case_conversation(case)
+    user = desk_user(request)
     return {
         "case": case,
+        "report_texts": [(report, description_for_staff(report)) for report in reports],
+        "strip_deadlines": strip_deadlines(case),
+        "linked_advisories": linked_advisories(case, user),
+        "may_write_advisory": may_write_advisory(case, user),
+        "sections": SECTIONS,
         "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
         "cwe_entries": all_cwe() if can_edit else [],
         "assignees": case.assignments.select_related("user").order_by("assigned_at"),
@@ -146,6 +158,70 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "calculators": [(all_forms["cvss31"], "3.1", "31"), (all_forms["cvss40"], "4.0", "40")] if can_edit else [],
         "now": timezone.now(),
     }
+
+
+# The case page's sections, in order: (anchor, title). Every section is on the page; the nav moves between them
+# (anchors and :target without script, tabs with it).
+SECTIONS = [
+    ("triage", _("Triage")),
+    ("scoring", _("Scoring")),
+    ("remediation", _("Remediation")),
+    ("conversation", _("Conversation")),
+    ("history", _("History")),
+]
+
+# States in which the fix is made, and in which the vulnerability is disclosed.
+FIXED_STATES = (CaseState.AWAITING_DISCLOSURE, CaseState.PUBLISHED, CaseState.CLOSED)
+DISCLOSED_STATES = (CaseState.PUBLISHED, CaseState.CLOSED)
+
+# How near a deadline must be to be marked "due soon" in the summary strip.
+DUE_SOON = dt.timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class StripDeadline:
+    """One deadline in the case page's summary strip. `status` is "done", "overdue", "soon", "open" or
+    "none" (not set); `when` is what is shown (a local date, or a day described by `describe_day`)."""
+
+    key: str
+    label: str
+    when: str
+    status: str
+
+
+def strip_deadlines(case: Case, now: dt.datetime | None = None) -> list[StripDeadline]:
+    """Acknowledgment, remediation and the agreed disclosure date, each marked done, overdue or due soon. A
+    deadline is open in the same states the reminders count it in (`psirt.cases.services.deadlines`)."""
+    now = now or timezone.now()
+
+    def mark(due: dt.datetime | None, is_open: bool, done: bool) -> str:
+        if due is None:
+            return "none"
+        if done:
+            return "done"
+        if not is_open:
+            return "none"
+        if due <= now:
+            return "overdue"
+        return "soon" if due - now <= DUE_SOON else "open"
+
+    def day(value: dt.datetime | None) -> str:
+        return str(describe_day(timezone.localdate(value))) if value else ""
+
+    ack = mark(case.ack_due_at, case.state in ACK_STATES, case.acknowledged_at is not None)
+    fix = mark(case.remediation_due_at, case.state in REMEDIATION_STATES, case.state in FIXED_STATES)
+    disclosure_end = disclosure_instant(case.disclosure_date) if case.disclosure_date else None
+    disclosure = mark(disclosure_end, case.state in DISCLOSURE_STATES, case.state in DISCLOSED_STATES)
+    return [
+        StripDeadline("ack", str(_("Acknowledge")), day(case.ack_due_at), ack),
+        StripDeadline("remediation", str(_("Remediate")), day(case.remediation_due_at), fix),
+        StripDeadline(
+            "disclosure",
+            str(_("Disclose")),
+            str(describe_day(case.disclosure_date)) if case.disclosure_date else "",
+            disclosure,
+        ),
+    ]
 
 
 def remediation_forms(case: Case) -> dict[str, Any]:
