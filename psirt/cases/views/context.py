@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from psirt.accounts.access import desk_user
 from psirt.cases.access import can_edit_case, get_case_for
@@ -163,11 +164,11 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
 # The case page's sections, in order: (anchor, title). Every section is on the page; the nav moves between them
 # (anchors and :target without script, tabs with it).
 SECTIONS = [
-    ("triage", _("Triage")),
-    ("scoring", _("Scoring")),
-    ("remediation", _("Remediation")),
-    ("conversation", _("Conversation")),
-    ("history", _("History")),
+    ("triage", pgettext_lazy("case page section", "Triage")),
+    ("scoring", pgettext_lazy("case page section", "Scoring")),
+    ("remediation", pgettext_lazy("case page section", "Remediation")),
+    ("conversation", pgettext_lazy("case page section", "Conversation")),
+    ("history", pgettext_lazy("case page section", "History")),
 ]
 
 # States in which the fix is made, and in which the vulnerability is disclosed.

@@ -58,6 +58,8 @@
         var id = link.getAttribute("data-tab");
         show(id);
         history.replaceState(null, "", "#" + id);
+        // Scrolled down (the strip stuck at the top): start the new tab at its beginning, under the strip.
+        if (container.getBoundingClientRect().top < 0) container.scrollIntoView();
       });
       link.addEventListener("keydown", function (event) {
         var step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
