@@ -42,5 +42,8 @@ def case_advisories(case: Case, user: Any) -> list[LinkedAdvisory]:
 def may_write_from(case: Case, user: Any) -> bool:
     """Leads and the case's handlers, once the case is confirmed (the states an advisory may be drafted in)."""
     return (
-        isinstance(user, User) and not user.is_engineer and case.state in AUTHORABLE_STATES and can_author_from(user, case)
+        isinstance(user, User)
+        and not user.is_engineer
+        and case.state in AUTHORABLE_STATES
+        and can_author_from(user, case)
     )

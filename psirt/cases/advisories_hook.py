@@ -39,9 +39,7 @@ class Sources:
 SOURCES = Sources()
 
 
-def register(
-    *, linked: Callable[[Any, Any], Sequence[LinkedAdvisory]], may_write: Callable[[Any, Any], bool]
-) -> None:
+def register(*, linked: Callable[[Any, Any], Sequence[LinkedAdvisory]], may_write: Callable[[Any, Any], bool]) -> None:
     """Install the answers (called once by the app that owns advisories): `linked(case, user)` lists the
     case's advisories `user` may know of; `may_write(case, user)` says whether `user` may start one from it."""
     SOURCES.linked = linked

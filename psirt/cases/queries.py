@@ -245,9 +245,9 @@ def range_scope(case: Case) -> QuerySet[Product]:
     if line_id:
         products = products.filter(line_id=line_id)
     own = case.product_id or 0
-    return products.annotate(
-        own=SqlCase(When(pk=own, then=Value(0)), default=Value(1))
-    ).order_by("own", "line__position", "name")
+    return products.annotate(own=SqlCase(When(pk=own, then=Value(0)), default=Value(1))).order_by(
+        "own", "line__position", "name"
+    )
 
 
 def range_choices(case: Case) -> tuple[list[tuple[str, str]], list[ReleaseChoice]]:

@@ -62,8 +62,10 @@ def test_report_text_comes_first_escaped_then_the_strip_then_the_sections(case: 
     html = page(client_for(handler), case)
     report_at = html.index('id="report"')
     strip_at = html.index('id="summary"')
-    sections = [html.index(f'<section class="case-section" id="{s}"') for s in
-                ("triage", "scoring", "remediation", "conversation", "history")]
+    sections = [
+        html.index(f'<section class="case-section" id="{s}"')
+        for s in ("triage", "scoring", "remediation", "conversation", "history")
+    ]
     assert report_at < strip_at < sections[0] and sections == sorted(sections)
     assert "The NTP field runs a shell." in html
     assert HOSTILE not in html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
@@ -106,9 +108,7 @@ def test_deadline_marks_done_overdue_due_soon(case: Case, lead: User) -> None:
     assert {d.key: d.status for d in strip_deadlines(case, now)}["disclosure"] == "overdue"
 
 
-def test_the_page_loads_its_script_from_the_site_and_the_policy_allows_nothing_else(
-    case: Case, handler: User
-) -> None:
+def test_the_page_loads_its_script_from_the_site_and_the_policy_allows_nothing_else(case: Case, handler: User) -> None:
     response = client_for(handler).get(f"/en/desk/cases/{case.public_id}/")
     html = response.content.decode()
     scripts = re.findall(r"<script\b[^>]*>", html)
@@ -178,9 +178,14 @@ def test_the_score_endpoint_scores_metrics_and_typed_vectors_with_the_one_severi
     case: Case, handler: User
 ) -> None:
     client = client_for(handler)
-    metrics = {f"v31-m_{k}": v for k, v in dict(AV="N", AC="L", PR="N", UI="N", S="U", C="H", I="H", A="H").items()}
+    picked = {"AV": "N", "AC": "L", "PR": "N", "UI": "N", "S": "U", "C": "H", "I": "H", "A": "H"}
+    metrics = {f"v31-m_{k}": v for k, v in picked.items()}
     body = client.get(score_url(case), {**metrics, "v31-vector": "", "v31-shown_vector": ""}).json()
-    assert (body["base"], body["severity"], body["vector"]) == (9.8, "Critical", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H")
+    assert (body["base"], body["severity"], body["vector"]) == (
+        9.8,
+        "Critical",
+        "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+    )
     # v3.1: the temporal score decides (exploit maturity "unproven" lowers it), not the environmental one.
     typed = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U/CR:L/IR:L/AR:L"
     body = client.get(score_url(case), {"v31-vector": typed, "v31-shown_vector": ""}).json()
@@ -214,9 +219,12 @@ def test_the_score_endpoint_is_need_to_know(case: Case, engineer: User, other_ha
     assert client_for(engineer).get(score_url(case), {"v31-vector": "CVSS:3.1/AV:N"}).status_code == 404
     assert client_for(other_handler).get(score_url(case)).status_code == 404
     assert client_for(None).get(score_url(case)).status_code == 302
-    assert client_for(User.objects.get(role=Role.HANDLER, assignments__case=case)).get(
-        f"/en/desk/cases/{case.public_id}/cvss/99/score/"
-    ).status_code == 404
+    assert (
+        client_for(User.objects.get(role=Role.HANDLER, assignments__case=case))
+        .get(f"/en/desk/cases/{case.public_id}/cvss/99/score/")
+        .status_code
+        == 404
+    )
 
 
 def test_calculators_name_their_score_endpoint(case: Case, handler: User) -> None:

@@ -18,6 +18,7 @@ from django.utils.translation import pgettext_lazy
 
 from psirt.accounts.access import desk_user
 from psirt.cases.access import can_edit_case, get_case_for
+from psirt.cases.advisories_hook import linked_advisories, may_write_advisory
 from psirt.cases.forms import (
     CvssForm,
     CweForm,
@@ -42,7 +43,6 @@ from psirt.cases.queries import (
     range_choices,
 )
 from psirt.cases.services import workflow
-from psirt.cases.advisories_hook import linked_advisories, may_write_advisory
 from psirt.cases.services.deadlines import ACK_STATES, DISCLOSURE_STATES, REMEDIATION_STATES, disclosure_instant
 from psirt.cases.services.message_templates import TEMPLATES
 from psirt.cases.services.messages import template_text
