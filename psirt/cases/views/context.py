@@ -52,7 +52,7 @@ from psirt.intake.services import description_for_staff
 from psirt.lib.cvss import CvssError, parse_vector
 from psirt.lib.cwe import all_entries as all_cwe
 from psirt.lib.cwe import lookup as lookup_cwe
-from psirt.organization.queries import describe_day
+from psirt.organization.queries import describe_day, organization_calendar
 
 
 def case_or_404(request: HttpRequest, public_id: object) -> Case:
@@ -194,6 +194,7 @@ def strip_deadlines(case: Case, now: dt.datetime | None = None) -> list[StripDea
     """Acknowledgment, remediation and the agreed disclosure date, each marked done, overdue or due soon. A
     deadline is open in the same states the reminders count it in (`psirt.cases.services.deadlines`)."""
     now = now or timezone.now()
+    calendar = organization_calendar()  # read once for the three days
 
     def mark(due: dt.datetime | None, is_open: bool, done: bool) -> str:
         if due is None:
@@ -207,7 +208,7 @@ def strip_deadlines(case: Case, now: dt.datetime | None = None) -> list[StripDea
         return "soon" if due - now <= DUE_SOON else "open"
 
     def day(value: dt.datetime | None) -> str:
-        return str(describe_day(timezone.localdate(value))) if value else ""
+        return str(describe_day(timezone.localdate(value), calendar=calendar)) if value else ""
 
     ack = mark(case.ack_due_at, case.state in ACK_STATES, case.acknowledged_at is not None)
     fix = mark(case.remediation_due_at, case.state in REMEDIATION_STATES, case.state in FIXED_STATES)
@@ -219,7 +220,7 @@ def strip_deadlines(case: Case, now: dt.datetime | None = None) -> list[StripDea
         StripDeadline(
             "disclosure",
             str(_("Disclose")),
-            str(describe_day(case.disclosure_date)) if case.disclosure_date else "",
+            str(describe_day(case.disclosure_date, calendar=calendar)) if case.disclosure_date else "",
             disclosure,
         ),
     ]
