@@ -13,6 +13,7 @@ does nothing. Runs as the `advisories` step of `psirt demo`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from psirt.advisories.models import Advisory
 from psirt.cases.models import Case, MitigationKind
 from psirt.cases.services import cases as case_services
 from psirt.cases.services import remediation
+from psirt.catalog import services as catalog_services
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.demo.history import backdate_case, days_ago, schedule
 from psirt.intake.services import ReportInput, submit_report
@@ -56,10 +58,11 @@ class DemoAdvisory:
     identifiers: tuple[str, ...] = ()
     reference_urls: tuple[str, ...] = ()
     exploitation: str = "none"
-    # Positions counted from the newest release: the range starts this many releases back, and the fix is
-    # this many releases back (None: no fix yet).
+    # The range starts this many releases before the newest one of the catalog; the fix is a maintenance
+    # release the demo adds two weeks before publication, with this release note (empty: no fix yet).
     introduced_back: int = 6
-    fixed_back: int | None = 2
+    fix_note_en: str = ""
+    fix_note_zh: str = ""
     # The precautionary measure customers can take now; every demo advisory has one (VisionTek's policy asks for
     # it beside the fix).
     workarounds_en: str = (
@@ -111,6 +114,8 @@ ADVISORIES = [
         workarounds_en="Block access to the web interface (TCP 80/443) from untrusted networks.",
         workarounds_zh="禁止不受信任的网络访问网页界面（TCP 80/443）。",
         credits="Li Wei, Example Security Lab",
+        fix_note_en="**Security:** the web interface checks the length of the `Authorization` header.",
+        fix_note_zh="**安全：** 网页界面会校验 `Authorization` 头的长度。",
         revisions=(
             ("CNVD ID added.", "增加 CNVD 编号。", {}, ("CNVD-2026-10001",)),
             (
@@ -151,6 +156,8 @@ ADVISORIES = [
         workarounds_en="Block TCP port 9530 on the network the recorder is connected to.",
         workarounds_zh="在录像机所连接的网络中阻止 TCP 9530 端口。",
         credits="Anna Schmidt",
+        fix_note_en="**Security:** removed the factory maintenance account; the maintenance service is off by default.",
+        fix_note_zh="**安全：** 删除出厂维护账号；维护服务默认关闭。",
     ),
     DemoAdvisory(
         product="vt-t6",
@@ -173,10 +180,11 @@ ADVISORIES = [
         cwe=79,
         identifiers=("CNVD-2026-10003",),
         introduced_back=4,
-        fixed_back=1,
         impact_en="An attacker can act in the administrator's name on the thermostat's web page.",
         impact_zh="攻击者可在温控器网页上以管理员的身份执行操作。",
         workarounds_en="Give schedule-editing rights only to trusted users.",
+        fix_note_en="**Security:** schedule names are encoded when the schedule list shows them.",
+        fix_note_zh="**安全：** 日程列表在显示日程名称时会进行编码。",
         workarounds_zh="仅向受信任的用户授予编辑日程的权限。",
     ),
     DemoAdvisory(
@@ -199,7 +207,6 @@ ADVISORIES = [
         cwe=78,
         identifiers=("CVE-2026-20004",),
         exploitation="active",
-        fixed_back=None,
         impact_en="Full control of the gateway and of the building systems connected to it.",
         impact_zh="攻击者可完全控制网关及其所连接的楼宇系统。",
         actions_en=(
@@ -212,22 +219,24 @@ ADVISORIES = [
         expedite="Exploitation observed against customers' gateways; they must be able to protect themselves now.",
     ),
     DemoAdvisory(
-        product="vt-dvr-h4",
-        title_en="Denial of service in the DVR-H4 RTSP server",
-        title_zh="DVR-H4 RTSP 服务拒绝服务",
-        summary_en="A malformed RTSP request was reported to stop the recorder's video streams.",
-        summary_zh="有报告称，畸形的 RTSP 请求会使录像机的视频码流中断。",
+        product="vt-ipc-d3",
+        title_en="Denial of service in the RTSP server of IPC-D3 dome cameras",
+        title_zh="IPC-D3 半球摄像机 RTSP 服务拒绝服务",
+        summary_en="A malformed RTSP request was reported to stop the camera's video streams.",
+        summary_zh="有报告称，畸形的 RTSP 请求会使摄像机的视频码流中断。",
         description_en=(
-            "A report said that an RTSP SETUP request with an overlong transport header stops the recorder's "
+            "A report said that an RTSP SETUP request with an overlong transport header stops the camera's "
             "video streams until it is restarted."
         ),
-        description_zh=("有报告称，传输头过长的 RTSP SETUP 请求会使录像机的视频码流中断，直至重启。"),
+        description_zh="有报告称，传输头过长的 RTSP SETUP 请求会使摄像机的视频码流中断，直至重启。",
         days_ago=90,
         cvss31="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:L",
         cwe=400,
+        fix_note_en="Improved handling of malformed RTSP requests.",
+        fix_note_zh="改进了对畸形 RTSP 请求的处理。",
         withdraw=(
             "Further analysis showed the problem is in a third-party RTSP client, not in VisionTek firmware; "
-            "DVR-H4 recorders are not affected."
+            "IPC-D3 cameras are not affected."
         ),
     ),
     DemoAdvisory(
@@ -245,7 +254,7 @@ ADVISORIES = [
             "受影响的高速球机在固件上传时沿用浏览器发送的文件名（包括 `../`）。拥有管理员账号的攻击者可将文件写到"
             "上传目录之外，从而替换系统文件。"
         ),
-        days_ago=0,
+        days_ago=-10,  # a draft for a disclosure date ten days ahead
         cvss31="CVSS:3.1/AV:N/AC:L/PR:H/UI:N/S:U/C:N/I:H/A:N",
         cwe=22,
         identifiers=("CVE-2026-20006",),
@@ -286,6 +295,29 @@ def load_demo_advisories(log: Log = print) -> None:
         log(f"advisory: {advisory.advisory_id} ({advisory.get_state_display()})")
 
 
+def _fix_release(
+    spec: DemoAdvisory, product: Product, releases: list[FirmwareRelease], lead: User, published: dt.datetime
+) -> FirmwareRelease | None:
+    """The maintenance release that fixes the vulnerability, out two weeks before the advisory: the next patch
+    version after the newest release, noting the fix (the advisory ID is added once it is published)."""
+    if not spec.fix_note_en or not releases:
+        return None
+    match = re.match(r"V(\d+)\.(\d+)\.(\d+)", releases[-1].version)
+    major, minor, patch = (int(part) for part in match.groups()) if match else (1, 0, 0)
+    day = timezone.localdate(published) - dt.timedelta(days=14)
+    base = f"V{major}.{minor}.{patch + 1}"
+    return catalog_services.create_release(
+        actor=lead,
+        product=product,
+        version=f"{base} build {day:%y%m%d}",
+        position=catalog_services.next_release_position(product=product),
+        release_date=day,
+        download_url=f"https://download.visiontek.example/firmware/{product.slug}/{base}_{day:%y%m%d}.zip",
+        notes_en=f"- {spec.fix_note_en}\n- Stability improvements.",
+        notes_zh=f"- {spec.fix_note_zh}\n- 提升了系统稳定性。",
+    )
+
+
 def _case_for(spec: DemoAdvisory, product: Product, lead: User, handler: User, n: int, published: dt.datetime) -> Case:
     """The case behind the advisory, opened from a report and taken to "awaiting disclosure" through the case
     desk's services, carrying every fact the advisory will show."""
@@ -317,9 +349,7 @@ def _case_for(spec: DemoAdvisory, product: Product, lead: User, handler: User, n
         case = case_services.transition(case=case, to_state=step, actor=handler)
     releases = list(FirmwareRelease.objects.filter(product=product, variant="").order_by("position"))
     introduced = _release(releases, spec.introduced_back)
-    fixed = _release(releases, spec.fixed_back)
-    if introduced is not None and fixed is not None and introduced.position >= fixed.position:
-        introduced = None
+    fixed = _fix_release(spec, product, releases, lead, published)
     remediation.set_affected_range(case=case, product=product, introduced=introduced, fixed=fixed, actor=handler)
     remediation.add_mitigation(
         case=case,
@@ -380,6 +410,8 @@ def _create(spec: DemoAdvisory, product: Product, lead: User, handler: User, n: 
         )
     if spec.withdraw:
         advisory = services.withdraw_advisory(advisory=advisory, actor=lead, reason=spec.withdraw)
+    else:
+        _note_fix(advisory, lead)
     step = (published_at - received) / 8
     times = schedule(
         received,
@@ -392,6 +424,24 @@ def _create(spec: DemoAdvisory, product: Product, lead: User, handler: User, n: 
     )
     backdate_case(case, received=received, times=times)
     return advisory
+
+
+def _note_fix(advisory: Advisory, lead: User) -> None:
+    """The fixing release's security note names the advisory and its IDs, as a vendor's release notes do once
+    the advisory is published."""
+    ids = ", ".join([advisory.advisory_id, *advisory.identifiers.split()])
+    for row in advisory.affected.select_related("fixed"):
+        release = row.fixed
+        if release is None or not release.notes_en.startswith("- **"):
+            continue
+        first_en, _sep, rest_en = release.notes_en.partition("\n")
+        first_zh, _sep, rest_zh = release.notes_zh.partition("\n")
+        catalog_services.update_release(
+            actor=lead,
+            release=release,
+            notes_en=f"{first_en.rstrip('.')} ({ids}).\n{rest_en}",
+            notes_zh=f"{first_zh.rstrip('。')}（{ids}）。\n{rest_zh}",
+        )
 
 
 def set_demo_policy(log: Callable[[str], None], settings: dict[str, Any]) -> None:
