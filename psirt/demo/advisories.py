@@ -385,7 +385,8 @@ def _create(spec: DemoAdvisory, product: Product, lead: User, handler: User, n: 
     )
     received = published_at - dt.timedelta(days=75)
     if not spec.publish:
-        backdate_case(case, received=days_ago(20), times=schedule(days_ago(20)))
+        received = days_ago(20)
+        backdate_case(case, received=received, times=_steps(received, until=timezone.now()))
         return advisory
     if spec.expedite:
         services.set_expedite_justification(advisory=advisory, actor=lead, justification=spec.expedite)
@@ -412,18 +413,23 @@ def _create(spec: DemoAdvisory, product: Product, lead: User, handler: User, n: 
         advisory = services.withdraw_advisory(advisory=advisory, actor=lead, reason=spec.withdraw)
     else:
         _note_fix(advisory, lead)
-    step = (published_at - received) / 8
-    times = schedule(
+    backdate_case(case, received=received, times=_steps(received, until=published_at))
+    return advisory
+
+
+def _steps(received: dt.datetime, *, until: dt.datetime) -> dict[str, dt.datetime]:
+    """The case's way from receipt to "awaiting disclosure" within `until` (publication, or now for a draft),
+    published at `until`."""
+    step = (until - received) / 8
+    return schedule(
         received,
         acknowledged=received + step,
         triage=received + 2 * step,
         confirmed=received + 3 * step,
         remediation=received + 4 * step,
         awaiting_disclosure=received + 6 * step,
-        published=published_at,
+        published=until,
     )
-    backdate_case(case, received=received, times=times)
-    return advisory
 
 
 def _note_fix(advisory: Advisory, lead: User) -> None:
