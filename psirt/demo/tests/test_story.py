@@ -11,6 +11,7 @@ import re
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from conftest import client_for
@@ -183,3 +184,11 @@ def test_each_vendor_loads_once_and_the_audit_chain_verifies(vendor: str) -> Non
     call_command("audit", "verify", stdout=out)
     assert out.getvalue().startswith("OK")
     assert OrganizationProfile.get().name_en == {"visiontek": "VisionTek", "beca": "BECA"}[vendor]
+
+
+def test_the_other_vendor_is_refused_on_a_loaded_database() -> None:
+    _load("visiontek")
+    counts = (Product.objects.count(), FirmwareRelease.objects.count())
+    with pytest.raises(CommandError, match="holds the visiontek demo; load beca into a database of its own"):
+        _load("beca")
+    assert (Product.objects.count(), FirmwareRelease.objects.count()) == counts  # no BECA line mixed in
