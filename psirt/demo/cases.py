@@ -203,6 +203,8 @@ INBOX_REPORTS = (
     ("vt-ptz-p9", "The PTZ preset API accepts negative indexes and writes outside the preset table."),
 )
 
+LEAD_SHARES = ("new", "confirmed", "remediation", "awaiting_disclosure")
+
 REASONS = {
     "rejected": "Documented default; the setup wizard forces a change.",
     "duplicate": "Same root cause as the RTSP stack overflow case.",
@@ -267,7 +269,9 @@ def load_demo_cases(log: Log = print) -> None:
             continue
         handler = handlers[spec.handler % len(handlers)]
         report = _report(product, spec.description, n, "zh-hans" if n % 3 == 0 else "en")
-        case = services.open_case(report=report, actor=lead, title=spec.title, assignees=[handler])
+        # The lead shares the cases with a deadline coming, so their own dashboard list is not empty.
+        people = [handler, lead] if spec.state in LEAD_SHARES else [handler]
+        case = services.open_case(report=report, actor=lead, title=spec.title, assignees=people)
         original = original or case
         for vector in spec.cvss:
             services.set_cvss(case=case, vector=vector, actor=handler)
