@@ -234,6 +234,19 @@ ADVISORIES = [
         cwe=400,
         fix_note_en="Improved handling of malformed RTSP requests.",
         fix_note_zh="改进了对畸形 RTSP 请求的处理。",
+        revisions=(
+            (
+                "Analysis completed: IPC-D3 cameras are not affected; no action is needed.",
+                "分析已完成：IPC-D3 摄像机不受影响，无需采取任何措施。",
+                {
+                    "impact_en": "None: the streams stop in a third-party RTSP client, not in the camera.",
+                    "impact_zh": "无：码流中断发生在第三方 RTSP 客户端中，而非摄像机。",
+                    "actions_en": "No action is needed: IPC-D3 cameras are not affected.",
+                    "actions_zh": "无需采取任何措施：IPC-D3 摄像机不受影响。",
+                },
+                (),
+            ),
+        ),
         withdraw=(
             "Further analysis showed the problem is in a third-party RTSP client, not in VisionTek firmware; "
             "IPC-D3 cameras are not affected."
