@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
@@ -197,3 +198,22 @@ def test_the_other_vendor_is_refused_on_a_loaded_database() -> None:
     with pytest.raises(CommandError, match="holds the visiontek demo; load beca into a database of its own"):
         _load("beca")
     assert (Product.objects.count(), FirmwareRelease.objects.count()) == counts  # no BECA line mixed in
+
+
+def test_the_readme_says_what_make_run_loads() -> None:
+    _load()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split())
+    said = {
+        "products": int(re.search(r"(\d+) products in two product lines", text).group(1)),  # type: ignore[union-attr]
+        "releases": int(re.search(r"about (\d+) firmware releases", text).group(1)),  # type: ignore[union-attr]
+        "cases": int(re.search(r"(\d+) cases received", text).group(1)),  # type: ignore[union-attr]
+        "advisories": int(re.search(r"(\d+) advisories written from", text).group(1)),  # type: ignore[union-attr]
+    }
+    assert said["products"] == Product.objects.count()
+    assert abs(said["releases"] - FirmwareRelease.objects.count()) <= 5
+    assert said["cases"] == Case.objects.count()
+    assert said["advisories"] == Advisory.objects.count()
+    oldest = Case.objects.order_by("received_at").values_list("received_at", flat=True).first()
+    months = {"six": 6, "nine": 9, "twelve": 12}[re.search(r"over the last (\w+) months", text).group(1)]  # type: ignore[union-attr]
+    assert oldest is not None and timezone.now() - oldest <= dt.timedelta(days=31 * months)
