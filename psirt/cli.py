@@ -38,7 +38,7 @@ OWN_COMMANDS = {
     "worker": "Run a background worker (django-tasks database backend); any number may run.",
     "scheduler": "Enqueue the periodic tasks (scheduled publication, retries, reminders, clean-up).",
     "migrate": "Apply database migrations and create the shared cache table.",
-    "demo": "Load the demo data (two product lines, products, releases, demo accounts); idempotent.",
+    "demo": "Load a reference vendor's demo data (--vendor visiontek|beca); idempotent.",
     "createadmin": "Create a lead account (asks for the password, or --password-stdin).",
     "token": "API tokens: `psirt token create --user EMAIL --scope SCOPE …`, `psirt token revoke ID`.",
     "audit": "Audit log: `psirt audit verify` reports the first broken link of the hash chain.",

@@ -1,6 +1,10 @@
 """Demo cases (`psirt demo`): one case in every workflow state, assigned to different demo handlers, each
 opened from a demo report through the same services people use, plus two reports left in the inbox.
 
+The cases are spread over the last months (`DemoCase.received_days_ago`, moved back by
+`psirt.demo.history.backdate_case`): one report not acknowledged in time, a fix overdue, a fix and a disclosure
+due within days, so the dashboard, the reminders and the metrics have something to show.
+
 Idempotent: a case whose title exists is not created again. Needs the demo catalog and accounts (earlier
 steps of `psirt demo`); skips quietly without them.
 """
@@ -18,9 +22,11 @@ from psirt.accounts.models import Role, User
 from psirt.cases.models import Case
 from psirt.cases.services import cases as services
 from psirt.cases.services import remediation
+from psirt.cases.services.deadlines import remediation_days_for
 from psirt.cases.services.message_templates import render
 from psirt.cases.services.messages import post_message
 from psirt.catalog.models import FirmwareRelease, Product
+from psirt.demo.history import STEP_DAYS, backdate_case, days_ago, schedule
 from psirt.intake.models import Report
 from psirt.intake.services import ReportInput, email_hash, submit_report
 
@@ -55,6 +61,11 @@ class DemoCase:
     references: tuple[str, ...] = ()
     exploitation: str = "none"
     disclosure_in_days: int | None = None
+    # When the report came in, in days before now.
+    received_days_ago: float = 7
+    # For a case being fixed: its remediation deadline in days from now (negative: overdue). The case was
+    # confirmed that long before, by the remediation time of its severity.
+    remediation_due_in: int | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -65,6 +76,7 @@ CASES: tuple[DemoCase, ...] = (
         "new",
         0,
         "Sending an RTSP DESCRIBE with a 4 KB URI crashes the streaming service; EIP is overwritten.",
+        received_days_ago=9,  # not acknowledged in time: overdue on the dashboard
     ),
     DemoCase(
         "Hard-coded debug password in telnet service",
@@ -72,6 +84,7 @@ CASES: tuple[DemoCase, ...] = (
         "acknowledged",
         1,
         "The firmware enables telnet on port 2323 with a hard-coded root password.",
+        received_days_ago=4,
     ),
     DemoCase(
         "Reflected XSS in the live-view page",
@@ -81,6 +94,7 @@ CASES: tuple[DemoCase, ...] = (
         "The 'channel' parameter of /live.html is reflected without encoding.",
         cvss=("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N",),
         cwe=79,
+        received_days_ago=16,
     ),
     DemoCase(
         "Unauthenticated firmware downgrade",
@@ -91,6 +105,7 @@ CASES: tuple[DemoCase, ...] = (
         cvss=("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",),
         cwe=1328,
         references=("CVE-2026-40001",),
+        remediation_due_in=6,  # due soon
     ),
     DemoCase(
         "Command injection in NTP server setting",
@@ -105,9 +120,13 @@ CASES: tuple[DemoCase, ...] = (
         cwe=78,
         references=("CVE-2026-40002", "CNVD-2026-40002"),
         exploitation="poc",
+        remediation_due_in=-8,  # overdue
         extras={
             "work": "Escape NTP server input; add regression test",
-            "mitigation": "Restrict the admin UI to a management VLAN.",
+            "mitigation": (
+                "Restrict the admin UI to a management VLAN.",
+                "将管理界面限制在管理 VLAN 内访问。",
+            ),
         },
     ),
     DemoCase(
@@ -119,7 +138,8 @@ CASES: tuple[DemoCase, ...] = (
         cvss=("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N",),
         cwe=22,
         references=("CVE-2026-40003", "CNNVD-202603-4003"),
-        disclosure_in_days=12,
+        disclosure_in_days=5,  # due soon
+        received_days_ago=110,
     ),
     DemoCase(
         "Weak session tokens in web UI",
@@ -131,6 +151,7 @@ CASES: tuple[DemoCase, ...] = (
         cwe=330,
         references=("CVE-2026-40004",),
         disclosure_in_days=-20,
+        received_days_ago=140,
     ),
     DemoCase(
         "Denial of service via malformed ONVIF request",
@@ -141,14 +162,23 @@ CASES: tuple[DemoCase, ...] = (
         cvss=("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",),
         cwe=400,
         disclosure_in_days=-60,
+        received_days_ago=175,
     ),
-    DemoCase("Default credentials documented in manual", "vt-ptz-p9", "rejected", 0, "The manual lists admin/admin."),
+    DemoCase(
+        "Default credentials documented in manual",
+        "vt-ptz-p9",
+        "rejected",
+        0,
+        "The user manual lists admin/admin as the default sign-in of the camera.",
+        received_days_ago=45,
+    ),
     DemoCase(
         "RTSP crash with long URI (second report)",
         "vt-ipc-x5",
         "duplicate",
         1,
         "The camera crashes when the RTSP URI is very long.",
+        received_days_ago=8,
     ),
     DemoCase(
         "Banner shows firmware version",
@@ -156,6 +186,7 @@ CASES: tuple[DemoCase, ...] = (
         "not_vulnerability",
         0,
         "The login page shows the firmware version before sign-in.",
+        received_days_ago=30,
     ),
     DemoCase(
         "Vulnerability in a third-party router",
@@ -163,6 +194,7 @@ CASES: tuple[DemoCase, ...] = (
         "out_of_scope",
         1,
         "My home router (another brand) has an open UPnP port.",
+        received_days_ago=3,
     ),
 )
 
@@ -171,6 +203,8 @@ INBOX_REPORTS = (
     ("vt-ptz-p9", "The PTZ preset API accepts negative indexes and writes outside the preset table."),
 )
 
+LEAD_SHARES = ("new", "confirmed", "remediation", "awaiting_disclosure")
+
 REASONS = {
     "rejected": "Documented default; the setup wizard forces a change.",
     "duplicate": "Same root cause as the RTSP stack overflow case.",
@@ -178,6 +212,26 @@ REASONS = {
     "out_of_scope": "Not one of our products.",
     "closed": "",
 }
+
+
+def spread(case: Case, spec: DemoCase) -> dict[str, Any]:
+    """When `case` was received and entered each state (see `psirt.demo.history`): a case being fixed was
+    confirmed so that its remediation deadline falls `remediation_due_in` days from now; a published or closed
+    one was published on its agreed disclosure date."""
+    at: dict[str, dt.datetime] = {}
+    if spec.remediation_due_in is not None:
+        confirmed = days_ago(remediation_days_for(case.severity) - spec.remediation_due_in)
+        received = confirmed - dt.timedelta(days=STEP_DAYS["confirmed"], hours=3)
+        at["confirmed"] = confirmed
+        at["remediation"] = confirmed + dt.timedelta(days=3)
+    else:
+        received = days_ago(spec.received_days_ago)
+    if spec.disclosure_in_days is not None and spec.disclosure_in_days < 0:
+        published = days_ago(-spec.disclosure_in_days)
+        at["awaiting_disclosure"] = published - dt.timedelta(days=14)
+        at["published"] = published
+        at["closed"] = published + dt.timedelta(days=10)
+    return {"received": received, "times": schedule(received, **at)}
 
 
 def _people() -> tuple[User | None, list[User]]:
@@ -215,7 +269,9 @@ def load_demo_cases(log: Log = print) -> None:
             continue
         handler = handlers[spec.handler % len(handlers)]
         report = _report(product, spec.description, n, "zh-hans" if n % 3 == 0 else "en")
-        case = services.open_case(report=report, actor=lead, title=spec.title, assignees=[handler])
+        # The lead shares the cases with a deadline coming, so their own dashboard list is not empty.
+        people = [handler, lead] if spec.state in LEAD_SHARES else [handler]
+        case = services.open_case(report=report, actor=lead, title=spec.title, assignees=people)
         original = original or case
         for vector in spec.cvss:
             services.set_cvss(case=case, vector=vector, actor=handler)
@@ -257,10 +313,12 @@ def load_demo_cases(log: Log = print) -> None:
                 actor=handler,
             )
         if "mitigation" in spec.extras:
-            remediation.add_mitigation(case=case, text_en=spec.extras["mitigation"], actor=handler)
+            text_en, text_zh = spec.extras["mitigation"]
+            remediation.add_mitigation(case=case, text_en=text_en, text_zh=text_zh, actor=handler)
         post_message(
             case=case, report=report, actor=handler, body="Demo note: reproduced on the lab bench.", internal=True
         )
+        case = backdate_case(case, **spread(case, spec))
         log(f"case: {case.key} {case.state} → {handler.email}")
     for i, (slug, text) in enumerate(INBOX_REPORTS, start=100):
         product = Product.objects.filter(slug=slug).first()

@@ -138,8 +138,10 @@ def test_the_default_vendor_comes_from_the_setting(settings):
     _run()
     assert OrganizationProfile.get().name_en == "BECA"
     settings.PSIRT_DEMO_VENDOR = "visiontek"
-    _run()
-    assert ProductLine.objects.filter(slug="ip-cameras-recorders").exists()
+    # VisionTek is what the setting now asks for: refused here, as a database holds one reference vendor.
+    with pytest.raises(CommandError, match="holds the beca demo; load visiontek into a database of its own"):
+        _run()
+    assert not ProductLine.objects.filter(slug="ip-cameras-recorders").exists()
 
 
 # --- BECA's publication policy, as its page states it and the gate enforces it ---------------------------------

@@ -14,10 +14,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from psirt.demo import beca
+from psirt.demo import beca, catalog
 from psirt.demo.advisories import load_demo_advisories, load_policy
 from psirt.demo.cases import load_demo_cases
 from psirt.demo.catalog import load_accounts, load_catalog, load_organization
+from psirt.organization.models import OrganizationProfile
 
 Step = tuple[str, Callable[[Callable[[str], None]], None]]
 
@@ -43,8 +44,21 @@ BECA_STEPS: list[Step] = [
 VENDOR_STEPS: dict[str, list[Step]] = {"visiontek": STEPS, "beca": BECA_STEPS}
 
 
+# Each reference vendor's name in the organization profile once it is loaded.
+VENDOR_NAMES: dict[str, str] = {"visiontek": catalog.ORGANIZATION["name_en"], "beca": beca.ORGANIZATION["name_en"]}
+
+
+def _other_vendor(vendor: str) -> str:
+    """The other reference vendor this database was loaded with, or ""."""
+    name = OrganizationProfile.get().name_en
+    return next((other for other, other_name in VENDOR_NAMES.items() if other != vendor and name == other_name), "")
+
+
 class Command(BaseCommand):
-    help = "Load the demo data (a fictional vendor, two product lines, products, releases, demo accounts); idempotent."
+    help = (
+        "Load a reference vendor's demo data (profile, catalog, demo accounts; VisionTek also cases and advisories); "
+        "idempotent."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -69,6 +83,13 @@ class Command(BaseCommand):
         vendor = (options.get("vendor") or settings.PSIRT_DEMO_VENDOR).strip().lower()
         if vendor not in VENDOR_STEPS:
             raise CommandError(f"psirt demo: unknown vendor {vendor!r}; use {' or '.join(VENDOR_STEPS)}.")
+        other = _other_vendor(vendor)
+        if other:
+            # Two vendors in one database would mix their catalogs under one profile.
+            raise CommandError(
+                f"psirt demo: this database holds the {other} demo; load {vendor} into a database of its own "
+                f"(e.g. PSIRT_VAR_DIR=var/{vendor})."
+            )
         verbose = int(options.get("verbosity", 1)) >= 1
 
         def log(message: str) -> None:
