@@ -212,6 +212,15 @@ def _create(spec: DemoAdvisory, product: Product, lead: User) -> Advisory:
     for vector in (spec.cvss31, spec.cvss40):
         if vector:
             case = case_services.set_cvss(case=case, vector=vector, actor=lead)
+    # ... and the CWE, IDs and exploitation (with the awareness time) its advisory states, which come from it.
+    if spec.cwe:
+        case = case_services.set_cwe(case=case, cwe=spec.cwe, actor=lead)
+    for identifier in spec.identifiers.split():
+        case_services.add_reference(case=case, value=identifier, actor=lead)
+    if spec.exploitation != "none":
+        case = case_services.set_exploitation(
+            case=case, status=spec.exploitation, aware_at=published_at - dt.timedelta(days=2), actor=lead
+        )
     advisory = services.create_advisory(cases=[case], actor=lead)
     releases = list(FirmwareRelease.objects.filter(product=product, variant="").order_by("position"))
     introduced = _release(releases, spec.introduced_back)

@@ -11,6 +11,7 @@ notices, scheduled publication), `withdrawal`. Callers import from here, not fro
 from __future__ import annotations
 
 from psirt.advisories.services.authoring import EXPLOITATION_RANK, create_advisory, format_advisory_id, update_advisory
+from psirt.advisories.services.facts import override_fact, remove_override, revise_to_match
 from psirt.advisories.services.inputs import (
     EDITABLE_FIELDS,
     MAX_LIST_ITEMS,
@@ -33,6 +34,7 @@ from psirt.advisories.services.policy_settings import (
 from psirt.advisories.services.publication import (
     cancel_schedule,
     case_facts_of,
+    check_facts,
     check_publication,
     csaf_documents_for_publication,
     publication_date_for,
@@ -67,6 +69,7 @@ __all__ = [
     "approve_expedite",
     "cancel_schedule",
     "case_facts_of",
+    "check_facts",
     "check_publication",
     "create_advisory",
     "csaf_documents_for_publication",
@@ -78,7 +81,10 @@ __all__ = [
     "publish_advisory",
     "publish_due_advisories",
     "publish_if_due",
+    "override_fact",
+    "remove_override",
     "return_to_draft",
+    "revise_to_match",
     "schedule_publication",
     "set_expedite_justification",
     "set_publication_policy",
