@@ -261,13 +261,15 @@ def test_the_awareness_time_is_checked(ranged: Advisory, lead: User) -> None:
             services.update_advisory(advisory=ranged, actor=lead, changes={"exploitation_aware_at": bad})
 
 
-def test_the_csaf_threat_is_dated_with_the_awareness_time(ranged: Advisory, lead: User) -> None:
+def test_the_csaf_threat_is_dated_with_the_awareness_time(ranged: Advisory, lead: User, client: Client) -> None:
     case_services.set_exploitation(case=_case(ranged), status="active", aware_at=_ago(4), actor=lead)
     advisory = publish(services.revise_to_match(advisory=ranged, actor=lead), lead)
     (doc, *_rest) = services.csaf_documents_for_publication(advisory)
     threat = doc["vulnerabilities"][0]["threats"][0]
     assert threat["category"] == "exploit_status" and "date" in threat
     assert threat["date"][:10] == timezone.localtime(advisory.exploitation_aware_at, dt.UTC).date().isoformat()
+    body = client.get(f"/api/v1/advisories/{advisory.advisory_id}").json()
+    assert body["exploitation"] == "active" and body["exploitation_aware_at"] is not None
 
 
 # --- the desk --------------------------------------------------------------------------------------------------
