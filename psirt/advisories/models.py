@@ -345,7 +345,9 @@ class FactOverride(models.Model):
     advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="fact_overrides")
     fact = models.CharField(_("fact"), max_length=40)
     reason = models.TextField(_("reason"))
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -5,11 +5,11 @@ checks, how it moves to "published" — goes through the functions here (who may
 `psirt.advisories.access`), so a change of the case model touches these two modules only.
 
 Case fields relied on: `key`, `title`, `state`, `product_id`, `cvss31_vector`, `cvss40_vector`, `cwe_id`,
-`exploitation` ("active" = actively exploited), `disclosure_date` (the agreed date), `references`
-(kind/value rows), `case_reports` (`credited`) → `report.credit` /
-`credit_anonymous`, `exploitation_aware_at`. Remediation data: `affected` ranges (`product_id`, `variant`, `introduced_id`,
-`fixed_id`), `fixed_releases`, `mitigations` (`text_en`/`text_zh`) and `has_sufficient_mitigation`; the advisory's
-own affected table, mitigation flag and public-concern flag also count (see `psirt.advisories.services.policy`).
+`exploitation` ("active" = actively exploited), `exploitation_aware_at`, `disclosure_date` (the agreed date),
+`references` (kind/value rows), `case_reports` (`credited`) → `report.credit` / `credit_anonymous`. Remediation
+data: `affected` ranges (`product_id`, `variant`, `introduced_id`, `fixed_id`), `fixed_releases`, `mitigations`
+(`text_en`/`text_zh`) and `has_sufficient_mitigation`; the advisory's own affected table, mitigation flag and
+public-concern flag also count (see `psirt.advisories.services.policy`).
 
 The facts an advisory states about its vulnerability are derived here, by `derived_facts`, from its cases (see
 `combine` for the rules that merge several cases); `differences` lists the facts where the stored advisory
@@ -234,10 +234,10 @@ def merge_ranges(ranges: Iterable[Range]) -> tuple[Range, ...]:
     position = dict(FirmwareRelease.objects.filter(pk__in=release_ids).values_list("pk", "position"))
     merged: list[Range] = []
     for (product_id, variant), group in grouped.items():
-        starts = [r[2] for r in group]
-        introduced = None if None in starts else min(starts, key=lambda pk: position.get(pk, 0))
-        fixes = [r[3] for r in group]
-        fixed = None if None in fixes else max(fixes, key=lambda pk: position.get(pk, 0))
+        starts = [r[2] for r in group if r[2] is not None]
+        introduced = min(starts, key=lambda pk: position.get(pk, 0)) if len(starts) == len(group) else None
+        fixes = [r[3] for r in group if r[3] is not None]
+        fixed = max(fixes, key=lambda pk: position.get(pk, 0)) if len(fixes) == len(group) else None
         merged.append((product_id, variant, introduced, fixed))
     return tuple(merged)
 
@@ -324,7 +324,7 @@ def _show(fact: str, value: object) -> str:
     if fact == "cwe_id":
         return f"CWE-{value}" if value else "—"
     if fact in ("identifiers", "reference_urls"):
-        return ", ".join(value) if value else "—"  # type: ignore[call-overload]
+        return ", ".join(str(v) for v in value) if isinstance(value, list | tuple) and value else "—"
     if fact == "affected":
         return _show_ranges(value) if value else "—"  # type: ignore[arg-type]
     return str(value) if value else "—"

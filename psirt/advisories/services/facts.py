@@ -62,9 +62,7 @@ def override_fact(
     return override
 
 
-def remove_override(
-    *, advisory: Advisory, fact: str, actor: User, request: HttpRequest | None = None
-) -> Advisory:
+def remove_override(*, advisory: Advisory, fact: str, actor: User, request: HttpRequest | None = None) -> Advisory:
     """Drop the override of `fact`: the fact is the cases' again, and their value is applied now (for a published
     advisory, as a revision naming the fact)."""
     require_editor(actor, advisory)

@@ -5,8 +5,8 @@ affected table). Bad input raises `InvalidInput` with a message the author can a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any

@@ -45,8 +45,26 @@ MATRIX = {
         "facts": 404,
         "policy": 404,
     },
-    "engineer": {"list": 404, "create": 404, "detail": 404, "edit": 404, "preview": 404, "action": 404, "facts": 404, "policy": 404},
-    "anonymous": {"list": 302, "create": 302, "detail": 302, "edit": 302, "preview": 302, "action": 302, "facts": 302, "policy": 302},
+    "engineer": {
+        "list": 404,
+        "create": 404,
+        "detail": 404,
+        "edit": 404,
+        "preview": 404,
+        "action": 404,
+        "facts": 404,
+        "policy": 404,
+    },
+    "anonymous": {
+        "list": 302,
+        "create": 302,
+        "detail": 302,
+        "edit": 302,
+        "preview": 302,
+        "action": 302,
+        "facts": 302,
+        "policy": 302,
+    },
 }
 
 

@@ -73,7 +73,9 @@ def test_several_cases_combine_by_the_written_rules(
     CaseReference.objects.create(case=second, kind="cnvd", value="CNVD-2026-7102")
     CaseReference.objects.create(case=third, kind="cve", value="CVE-2026-7103")
     set_affected_range(case=first, product=product, actor=lead, introduced=releases["V5.5.2"], fixed=releases["V5.6.0"])
-    set_affected_range(case=second, product=product, actor=lead, introduced=releases["V5.5.0"], fixed=releases["V5.10.0"])
+    set_affected_range(
+        case=second, product=product, actor=lead, introduced=releases["V5.5.0"], fixed=releases["V5.10.0"]
+    )
     advisory = services.create_advisory(cases=[first, second, third], actor=lead)
     derived = derived_facts(advisory)
     # The most severe exploitation; awareness: the earliest among the cases stating it (third, 7 days ago).
@@ -144,7 +146,11 @@ def test_a_case_change_is_drift_that_refuses_publication_until_revised(
         case_services.add_reference(case=case, value="CVE-2026-7301", actor=lead)
     else:
         set_affected_range(
-            case=case, product=case.product, actor=lead, introduced=releases["V5.5.0"], fixed=releases["V5.10.0"]
+            case=case,
+            product=releases["V5.5.0"].product,
+            actor=lead,
+            introduced=releases["V5.5.0"],
+            fixed=releases["V5.10.0"],
         )
     approved = approve(ranged, lead)
     assert _facts(approved) == expected
@@ -232,9 +238,7 @@ def test_only_editors_of_the_advisory_may_override(ranged: Advisory, other_handl
     assert not FactOverride.objects.exists()
 
 
-def test_exploitation_is_never_published_below_the_cases_even_with_an_override(
-    ranged: Advisory, lead: User
-) -> None:
+def test_exploitation_is_never_published_below_the_cases_even_with_an_override(ranged: Advisory, lead: User) -> None:
     case = _case(ranged)
     case_services.set_exploitation(case=case, status="active", aware_at=_ago(2), actor=lead)
     services.revise_to_match(advisory=ranged, actor=lead)
