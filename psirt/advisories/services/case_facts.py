@@ -333,9 +333,10 @@ def _show(fact: str, value: object) -> str:
 def differences(advisory: Advisory, derived: DerivedFacts | None = None) -> list[Difference]:
     """Every fact, not overridden, whose stored value differs from the one derived from the cases. Identifiers
     and the affected table are compared as sets (order does not matter); the references must contain every
-    web address of the cases (the advisory may cite more). A withdrawn advisory no longer changes: none."""
-    if advisory.pk is None or advisory.state == AdvisoryState.WITHDRAWN:
-        return []
+    web address of the cases (the advisory may cite more). A withdrawn advisory no longer changes, and one
+    without cases (imported) has nothing to derive from: none."""
+    if advisory.pk is None or advisory.state == AdvisoryState.WITHDRAWN or not advisory.case_links.exists():
+        return []  # without a case (an imported advisory) there is nothing to derive from
     want = derived if derived is not None else derived_facts(advisory)
     skip = overridden_facts(advisory)
     out: list[Difference] = []
@@ -389,7 +390,9 @@ def affected_rows(derived: DerivedFacts) -> list[AffectedInput]:
 def locked_facts(advisory: Advisory, derived: DerivedFacts | None = None) -> set[str]:
     """The facts the editor shows read-only, "from the case": every derived fact without an override. The
     references stay editable (the advisory may cite more than its cases; the cases' must stay in), and so does
-    the affected table when no case records a range."""
+    the affected table when no case records a range. An advisory without cases (imported): none."""
+    if not advisory.case_links.exists():
+        return set()
     want = derived if derived is not None else derived_facts(advisory)
     locked = set(FACTS) - overridden_facts(advisory) - {"reference_urls"}
     if want.affected is None:

@@ -15,11 +15,13 @@ from conftest import client_for
 from psirt.accounts.models import User
 from psirt.accounts.services import create_token
 from psirt.advisories import services
+from psirt.advisories.csaf.importer import import_csaf
 from psirt.advisories.exceptions import ExploitationUnderstated, FactsDiffer, InvalidInput, NotAllowed
 from psirt.advisories.models import Advisory, AdvisoryState, FactOverride
 from psirt.advisories.services import facts as facts_module
-from psirt.advisories.services.case_facts import derived_facts, differences
+from psirt.advisories.services.case_facts import derived_facts, differences, locked_facts
 from psirt.advisories.tests.conftest import approve, make_case, publish
+from psirt.advisories.tests.test_import import BSI, load
 from psirt.audit.models import AuditEvent
 from psirt.cases.models import Case, CaseReference
 from psirt.cases.services import cases as case_services
@@ -340,3 +342,12 @@ def test_the_case_api_lists_the_advisories_of_the_case(
     body = get(handler).json()
     assert body["advisories"] == [ranged.advisory_id]
     assert get(other_handler).status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_imported_advisory_without_cases_has_nothing_to_derive_from() -> None:
+    import_csaf(document=load(BSI), source="bsi")
+    advisory = Advisory.objects.get(advisory_id="BSI-2022-0001")
+    assert advisory.cvss31_vector and advisory.cwe_id == 611
+    assert differences(advisory) == [] and locked_facts(advisory) == set()
+    services.check_facts(advisory)
