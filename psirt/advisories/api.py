@@ -164,6 +164,9 @@ class AdvisoryDetail(Schema):
     scores: list[Score] = Field(description="CVSS v4.0 first, then v3.1, for the vectors the advisory has")
     cwe: Cwe | None
     exploitation: str = Field(description="none, poc or active")
+    exploitation_aware_at: dt.datetime | None = Field(
+        description="When the vendor became aware of the exploitation (from the cases); null when none is known"
+    )
     cve_ids: list[str]
     other_ids: list[str] = Field(description="CNVD and CNNVD IDs")
     references: list[str]
@@ -255,6 +258,7 @@ def _detail(advisory: Advisory) -> dict[str, Any]:
         ],
         "cwe": ({"id": f"CWE-{advisory.cwe_id}", "name": cwe.name if cwe else None} if advisory.cwe_id else None),
         "exploitation": advisory.exploitation,
+        "exploitation_aware_at": advisory.exploitation_aware_at if advisory.exploitation != "none" else None,
         "cve_ids": advisory.cve_ids,
         "other_ids": advisory.other_ids,
         "references": advisory.reference_list,

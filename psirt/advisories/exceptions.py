@@ -73,3 +73,11 @@ class InvalidCsafDocument(PublicationRefused):
         super().__init__(message)
         self.test = test
         self.path = path
+
+
+class FactsDiffer(PublicationRefused):
+    """Facts of the advisory differ from its cases without a recorded override ("revise to match" first)."""
+
+
+class ExploitationUnderstated(PublicationRefused):
+    """The advisory states less exploitation than its cases know (never allowed, not even by an override)."""

@@ -3,6 +3,7 @@ the forms give field-level messages, the service is the rule)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -96,6 +97,14 @@ class AdvisoryForm(forms.Form):
         *("public_concern", "identifiers", "reference_urls", "credits_en", "credits_zh"),
     )
 
+    def __init__(self, *args: Any, locked: Iterable[str] = (), **kwargs: Any) -> None:
+        """`locked`: the facts shown read-only because they come from the cases (and are not overridden)."""
+        super().__init__(*args, **kwargs)
+        self.locked = {name for name in locked if name in self.fields}
+        for name in self.locked:
+            self.fields[name].disabled = True
+            self.fields[name].help_text = _("From the case. To differ from it, record an override with a reason.")
+
     @classmethod
     def initial_for(cls, advisory: Advisory) -> dict[str, Any]:
         initial = {name: getattr(advisory, name) for name in cls.FIELDS}
@@ -103,7 +112,7 @@ class AdvisoryForm(forms.Form):
         return initial
 
     def changes(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.FIELDS}
+        return {name: self.cleaned_data[name] for name in self.FIELDS if name not in self.locked}
 
 
 class AffectedForm(forms.Form):

@@ -132,6 +132,8 @@ class Advisory(models.Model):
     # CVE / CNVD / CNNVD IDs, one per line, canonical form; a text field so the list searches them in one query.
     identifiers = models.TextField(_("CVE, CNVD and CNNVD IDs"), blank=True)
     reference_urls = models.TextField(_("references"), blank=True, help_text=_("One web address per line."))
+    # When the team became aware of the exploitation stated above (from the cases; the CSAF exploit-status date).
+    exploitation_aware_at = models.DateTimeField(_("team aware of exploitation"), null=True, blank=True)
 
     # Publication policy inputs that are the author's judgement, approved by a lead.
     mitigation_sufficient = models.BooleanField(
@@ -333,3 +335,24 @@ class Revision(models.Model):
     @property
     def summary(self) -> str:
         return pick_language(self.summary_en, self.summary_zh)
+
+
+class FactOverride(models.Model):
+    """An author's decision that one fact of the advisory differs on purpose from what its cases say, with the
+    reason. While it exists the fact is not derived from the cases and not reported as a difference; removing
+    it returns the fact to the derived value. (See `psirt.advisories.services.case_facts.derived_facts`.)"""
+
+    advisory = models.ForeignKey(Advisory, on_delete=models.CASCADE, related_name="fact_overrides")
+    fact = models.CharField(_("fact"), max_length=40)
+    reason = models.TextField(_("reason"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["fact"]
+        constraints = [models.UniqueConstraint(fields=["advisory", "fact"], name="fact_override_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.advisory_id} {self.fact}"

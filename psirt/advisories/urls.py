@@ -19,4 +19,5 @@ desk_urlpatterns = [
     path("<uuid:public_id>/edit/", desk.edit, name="edit"),
     path("<uuid:public_id>/preview/", desk.preview, name="preview"),
     path("<uuid:public_id>/action/", desk.action, name="action"),
+    path("<uuid:public_id>/facts/", desk.facts_action, name="facts"),
 ]

@@ -78,6 +78,10 @@ class CaseDetail(CaseSummary):
     confirmed_at: dt.datetime | None
     closed_at: dt.datetime | None
     references: list[str]
+    advisories: list[str] = Field(
+        description="IDs of the advisories written from the case (drafts included), oldest first; their "
+        "exploitation, scores, CWE, IDs, references and affected releases come from the case"
+    )
     reports: list[str] = Field(description="Tracking IDs of the case's reports")
     assignees: list[uuid.UUID] = Field(description="Public ids of the assigned handlers and leads")
     affected: list[AffectedOut]
@@ -150,6 +154,8 @@ def _detail(case: Case) -> dict[str, object]:
         "confirmed_at": case.confirmed_at,
         "closed_at": case.closed_at,
         "references": [r.value for r in case.references.all()],
+        # The advisories app sits above the cases: read through the reverse relation, never its code.
+        "advisories": list(case.advisory_links.order_by("id").values_list("advisory__advisory_id", flat=True)),
         "reports": [link.report.tracking_id for link in case.case_reports.select_related("report")],
         "assignees": list(case.assignments.order_by("assigned_at").values_list("user__public_id", flat=True)),
         "affected": [

@@ -297,7 +297,11 @@ def to_model(advisory: Advisory) -> fm.Advisory:
     references = tuple(
         fm.Reference(url=url, summary=fm.Text(url)) for url in advisory.reference_list if url.startswith("http")
     )
-    exploitation = fm.Exploitation(status=advisory.exploitation or "none")  # type: ignore[arg-type]
+    # The exploit-status threat is dated when the team became aware of the exploitation (from the cases).
+    exploitation = fm.Exploitation(
+        status=advisory.exploitation or "none",  # type: ignore[arg-type]
+        date=_aware(advisory.exploitation_aware_at) if advisory.exploitation != "none" else None,
+    )
     remediations = _remediations(advisory, products)
     description = fm.Text(
         advisory.description_en.strip() or advisory.summary_en.strip() or advisory.title_en,

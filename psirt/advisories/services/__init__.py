@@ -11,6 +11,7 @@ notices, scheduled publication), `withdrawal`. Callers import from here, not fro
 from __future__ import annotations
 
 from psirt.advisories.services.authoring import EXPLOITATION_RANK, create_advisory, format_advisory_id, update_advisory
+from psirt.advisories.services.facts import override_fact, remove_override, revise_to_match
 from psirt.advisories.services.inputs import (
     EDITABLE_FIELDS,
     MAX_LIST_ITEMS,
@@ -33,6 +34,7 @@ from psirt.advisories.services.policy_settings import (
 from psirt.advisories.services.publication import (
     cancel_schedule,
     case_facts_of,
+    check_facts,
     check_publication,
     csaf_documents_for_publication,
     publication_date_for,
@@ -67,18 +69,22 @@ __all__ = [
     "approve_expedite",
     "cancel_schedule",
     "case_facts_of",
+    "check_facts",
     "check_publication",
     "create_advisory",
     "csaf_documents_for_publication",
     "current_policy",
     "format_advisory_id",
+    "override_fact",
     "policy_settings",
     "public_conditions",
     "publication_date_for",
     "publish_advisory",
     "publish_due_advisories",
     "publish_if_due",
+    "remove_override",
     "return_to_draft",
+    "revise_to_match",
     "schedule_publication",
     "set_expedite_justification",
     "set_publication_policy",

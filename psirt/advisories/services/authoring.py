@@ -29,7 +29,9 @@ from psirt.advisories.models import (
 )
 from psirt.advisories.services.case_facts import (
     AUTHORABLE_STATES,
-    CaseFacts,
+    EXPLOITATION_RANK,
+    affected_rows,
+    combine,
     facts_for_case,
 )
 from psirt.advisories.services.inputs import (
@@ -46,12 +48,10 @@ from psirt.advisories.services.inputs import (
 from psirt.advisories.services.publication import announce, publish_csaf
 from psirt.audit.services import record
 from psirt.cases.models import Case
-from psirt.catalog.models import FirmwareRelease, Product
 from psirt.counters.services.sequences import next_in_year
-from psirt.lib.cvss import score_vector
 from psirt.organization.models import OrganizationProfile
 
-EXPLOITATION_RANK: dict[str, int] = {"none": 0, "poc": 1, "active": 2}
+__all__ = ["EXPLOITATION_RANK", "add_revision", "create_advisory", "format_advisory_id", "update_advisory"]
 
 
 def format_advisory_id(prefix: str, year: int, number: int) -> str:
@@ -77,8 +77,9 @@ def _replace_affected(advisory: Advisory, rows: Sequence[AffectedInput]) -> None
 
 
 def create_advisory(*, cases: Iterable[Case], actor: User, request: HttpRequest | None = None) -> Advisory:
-    """Start a draft from one or more confirmed cases; it takes their title, scores, CWE, exploitation,
-    identifiers, references, credits and products (all editable afterwards). The ID is assigned now."""
+    """Start a draft from one or more confirmed cases; it takes the first case's title, the cases' credits and
+    mitigations, and every fact derived from them (`case_facts.combine`: exploitation and awareness time,
+    vectors, CWE, identifiers, references, the affected table). The ID is assigned now."""
     case_list = list(dict.fromkeys(cases))
     if not case_list:
         raise InvalidInput(_("Choose at least one case to write the advisory from."))
@@ -90,12 +91,8 @@ def create_advisory(*, cases: Iterable[Case], actor: User, request: HttpRequest 
                 _("Case %(case)s is not confirmed yet; confirm it before writing its advisory.") % {"case": case.key}
             )
     facts = [facts_for_case(c) for c in case_list]
-    # The most severe case sets the scores; the other facts are merged.
-    v31 = max((f.cvss31_vector for f in facts if f.cvss31_vector), key=lambda v: score_vector(v).base, default="")
-    v40 = max((f.cvss40_vector for f in facts if f.cvss40_vector), key=lambda v: score_vector(v).base, default="")
-    exploitation = max((f.exploitation for f in facts), key=lambda e: EXPLOITATION_RANK.get(e, 0))
-    identifiers = [i for f in facts for i in f.identifiers]
-    urls = [u for f in facts for u in f.reference_urls]
+    # The facts about the vulnerability: one derivation for the draft and for every later comparison.
+    derived = combine(facts)
     credits = list(dict.fromkeys(c for f in facts for c in f.credits))
     with transaction.atomic():
         now = timezone.now()
@@ -106,23 +103,24 @@ def create_advisory(*, cases: Iterable[Case], actor: User, request: HttpRequest 
             year=year,
             number=number,
             title_en=case_list[0].title[:MAX_TITLE],
-            exploitation=exploitation,
-            cwe_id=next((f.cwe_id for f in facts if f.cwe_id), None),
-            identifiers="\n".join(dict.fromkeys(identifiers)),
-            reference_urls="\n".join(dict.fromkeys(urls)),
+            exploitation=derived.exploitation,
+            exploitation_aware_at=derived.exploitation_aware_at,
+            cwe_id=derived.cwe_id,
+            identifiers="\n".join(derived.identifiers),
+            reference_urls="\n".join(derived.reference_urls or ()),
             credits_en="\n".join(credits),
             workarounds_en="\n\n".join(f.workarounds_en for f in facts if f.workarounds_en),
             workarounds_zh="\n\n".join(f.workarounds_zh for f in facts if f.workarounds_zh),
             mitigation_sufficient=all(f.has_sufficient_mitigation for f in facts),
             created_by=actor,
         )
-        advisory.cvss31_vector, advisory.cvss31_base = clean_vector(v31, "3.1")
-        advisory.cvss40_vector, advisory.cvss40_base = clean_vector(v40, "4.0")
+        advisory.cvss31_vector, advisory.cvss31_base = clean_vector(derived.cvss31_vector, "3.1")
+        advisory.cvss40_vector, advisory.cvss40_base = clean_vector(derived.cvss40_vector, "4.0")
         apply_scores(advisory)
         advisory.save()
         for case in case_list:
             AdvisoryCase.objects.create(advisory=advisory, case=case)
-        _replace_affected(advisory, _prefill_rows(case_list, facts))
+        _replace_affected(advisory, affected_rows(derived))
         record(
             action="advisory.created",
             actor=actor,
@@ -131,29 +129,6 @@ def create_advisory(*, cases: Iterable[Case], actor: User, request: HttpRequest 
             data={"advisory": advisory.advisory_id, "cases": [c.key for c in case_list]},
         )
     return advisory
-
-
-def _prefill_rows(cases: list[Case], facts: list[CaseFacts]) -> list[AffectedInput]:
-    """The affected table from the cases' affected ranges (first range per product and variant wins), or the
-    cases' products with an open range when the case desk recorded none."""
-    ranges = [r for f in facts for r in f.ranges]
-    if not ranges:
-        products = {c.product.pk: c.product for c in cases if c.product is not None}
-        return [AffectedInput(product=p) for p in products.values()]
-    products_by_id = Product.objects.in_bulk({r[0] for r in ranges})
-    releases = FirmwareRelease.objects.in_bulk({x for r in ranges for x in (r[2], r[3]) if x is not None})
-    rows: dict[tuple[int, str], AffectedInput] = {}
-    for product_id, variant, introduced, fixed in ranges:
-        rows.setdefault(
-            (product_id, variant),
-            AffectedInput(
-                product=products_by_id[product_id],
-                variant=variant,
-                introduced=releases.get(introduced) if introduced else None,
-                fixed=releases.get(fixed) if fixed else None,
-            ),
-        )
-    return list(rows.values())
 
 
 def update_advisory(

@@ -5,11 +5,14 @@ affected table). Bad input raises `InvalidInput` with a message the author can a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from psirt.accounts.models import User
@@ -65,6 +68,7 @@ EDITABLE_FIELDS = frozenset(
         "cvss40_vector",
         "cwe_id",
         "exploitation",
+        "exploitation_aware_at",
         "identifiers",
         "reference_urls",
         "mitigation_sufficient",
@@ -160,6 +164,23 @@ def _clean_cwe(value: int | str | None) -> int | None:
     return int(entry.id)
 
 
+def _clean_moment(value: object) -> dt.datetime | None:
+    """A date and time with its zone (a naive one is taken as local time), never in the future."""
+    if value in (None, ""):
+        return None
+    try:
+        moment = value if isinstance(value, dt.datetime) else parse_datetime(str(value)[:40])
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise InvalidInput(_("Give the awareness time as a date and time, e.g. 2026-03-01 14:30."))
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    if moment > timezone.now() + dt.timedelta(minutes=5):
+        raise InvalidInput(_("The team cannot become aware in the future."))
+    return moment
+
+
 def clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
@@ -182,6 +203,8 @@ def clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
             if value not in Exploitation.values:
                 raise InvalidInput(_("Choose an exploitation status from the list."))
             clean[name] = value
+        elif name == "exploitation_aware_at":
+            clean[name] = _clean_moment(value)
         elif name == "identifiers":
             clean[name] = _clean_identifiers(value)
         elif name == "reference_urls":

@@ -19,6 +19,8 @@ from psirt.advisories.access import can_author_from, can_edit_advisory
 from psirt.advisories.csaf import provider
 from psirt.advisories.csaf.documents import DocumentError
 from psirt.advisories.exceptions import (
+    ExploitationUnderstated,
+    FactsDiffer,
     InvalidCsafDocument,
     InvalidInput,
     NotAllowed,
@@ -33,12 +35,16 @@ from psirt.advisories.models import (
 from psirt.advisories.services import policy
 from psirt.advisories.services.case_facts import (
     CaseFacts,
+    combine,
+    differences,
+    exploitation_understated,
     facts_for_case,
     mark_case_published,
 )
 from psirt.advisories.services.inputs import require_editor
 from psirt.advisories.signals import advisory_published
 from psirt.audit.services import record
+from psirt.cases.models import Exploitation
 from psirt.formats.csaf_validate import validate_csaf
 
 logger = logging.getLogger(__name__)
@@ -102,17 +108,46 @@ def check_publication(
     rules: PublicationPolicy | None = None,
 ) -> None:
     """Raise the refusal of the policy in force (or `rules`) when `advisory` may not be published now (see
-    `psirt.advisories.services.policy`)."""
+    `psirt.advisories.services.policy`), and refuse first, whatever the policy, an advisory (or a revision of
+    one) that states less exploitation than its cases know, or whose facts differ from its cases without a
+    recorded override (`check_facts`)."""
+    facts = case_facts_of(advisory)
+    check_facts(advisory, facts)
     today = timezone.localdate(now or timezone.now())
     policy.check_publication(
         advisory,
-        case_facts_of(advisory),
+        facts,
         _affected_rows(advisory),
         expedite=expedite,
         today=today,
         check_date=check_date,
         policy=rules,
     )
+
+
+def check_facts(advisory: Advisory, facts: list[CaseFacts] | None = None) -> None:
+    """Refuse publication while the advisory's facts disagree with its cases: exploitation stated below the
+    cases' (never allowed, not even by an override: what a case knows is never published as "none known"),
+    or any difference not overridden with a reason (listed, so the author can revise to match)."""
+    derived = combine(facts if facts is not None else case_facts_of(advisory))
+    stronger = exploitation_understated(advisory, derived)
+    if stronger is not None:
+        raise ExploitationUnderstated(
+            _(
+                "The advisory states exploitation as “%(stated)s”, but its cases know “%(known)s”: "
+                "exploitation known to a case is never published lower."
+            )
+            % {"stated": advisory.get_exploitation_display(), "known": Exploitation(stronger).label}
+        )
+    found = differences(advisory, derived)
+    if found:
+        raise FactsDiffer(
+            _(
+                "The advisory differs from its cases in: %(facts)s. Revise it to match the cases, or record "
+                "why it differs (override), before publishing."
+            )
+            % {"facts": "; ".join(f"{d.label} ({d.advisory_value} ≠ {d.cases_value})" for d in found)}
+        )
 
 
 def publish_advisory(

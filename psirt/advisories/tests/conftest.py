@@ -12,7 +12,7 @@ from django.utils import timezone
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
-from psirt.cases.models import Assignment, Case
+from psirt.cases.models import Assignment, Case, CaseReference
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.tests.factories import make_line, make_product
 
@@ -109,3 +109,23 @@ def publish(advisory: Advisory, lead: User) -> Advisory:
 @pytest.fixture
 def published(draft: Advisory, lead: User) -> Advisory:
     return publish(draft, lead)
+
+
+def state_on_cases(advisory: Advisory) -> Advisory:
+    """Make the first case of `advisory` state the facts the test wrote on the advisory (exploitation, vectors,
+    CWE, identifiers), as a handler would on the case desk, so the advisory does not differ from its cases."""
+    advisory.refresh_from_db()
+    case = advisory.case_links.order_by("id").first().case  # type: ignore[union-attr]
+    case.exploitation = advisory.exploitation
+    case.exploitation_aware_at = advisory.exploitation_aware_at
+    case.cvss31_vector, case.cvss40_vector, case.cwe_id = (
+        advisory.cvss31_vector,
+        advisory.cvss40_vector,
+        advisory.cwe_id,
+    )
+    case.save()
+    for value in advisory.identifier_list:
+        kind = value.split("-", 1)[0].lower()
+        if not CaseReference.objects.filter(kind=kind, value=value).exists():
+            CaseReference.objects.create(case=case, kind=kind, value=value)
+    return advisory

@@ -14,6 +14,7 @@ from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory, AdvisoryState
 from psirt.advisories.tests.conftest import make_case
+from psirt.cases.models import CaseReference
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.lib.cvss import score_vector
 from psirt.tests.conftest import _media_url_for_live_server, chromium, live_server  # noqa: F401 - fixtures
@@ -32,6 +33,7 @@ def test_publish_then_find_score_and_check(
     yesterday: Any,
 ) -> None:
     case = make_case(product=product, disclosure_date=yesterday, title="Authentication bypass in the web UI")
+    CaseReference.objects.create(case=case, kind="cve", value="CVE-2026-31337")  # the advisory takes it from here
     advisory = services.create_advisory(cases=[case], actor=lead)
     services.update_advisory(
         advisory=advisory,
@@ -39,7 +41,6 @@ def test_publish_then_find_score_and_check(
         changes={
             "summary_en": "A crafted request bypasses the login of the web interface.",
             "workarounds_en": "Restrict access to the web interface to a management network.",
-            "identifiers": "CVE-2026-31337",
             "credits_en": "Ada Researcher, Example Labs",
         },
         affected=[services.AffectedInput(product=product, introduced=releases["V5.5.0"], fixed=releases["V5.6.0"])],

@@ -12,7 +12,7 @@ from django.test import Client
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
-from psirt.advisories.tests.conftest import make_case, publish
+from psirt.advisories.tests.conftest import make_case, publish, state_on_cases
 from psirt.catalog.models import FirmwareRelease
 from psirt.formats.cve import validate_cve_record
 
@@ -39,7 +39,7 @@ def _with_ids(advisory: Advisory, lead: User) -> Advisory:
 
 @pytest.fixture
 def with_cves(draft: Advisory, lead: User) -> Advisory:
-    return publish(_with_ids(draft, lead), lead)
+    return publish(state_on_cases(_with_ids(draft, lead)), lead)
 
 
 def test_every_cve_of_a_published_advisory_downloads_as_a_valid_record(client: Client, with_cves: Advisory) -> None:
@@ -136,7 +136,7 @@ def test_a_cve_of_another_advisory_is_not_served_under_this_one(
             )
         ],
     )
-    other = publish(other, lead)
+    other = publish(state_on_cases(other), lead)
     assert client.get(_url(other.advisory_id, "CVE-2026-20000")).status_code == 200
     assert client.get(_url(other.advisory_id, CVES[0])).status_code == 404
     assert client.get(_url(with_cves.advisory_id, "CVE-2026-20000")).status_code == 404

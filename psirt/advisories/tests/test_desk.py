@@ -12,7 +12,7 @@ from conftest import client_for
 from psirt.accounts.models import User
 from psirt.advisories.models import Advisory, AdvisoryState
 from psirt.audit.models import AuditEvent
-from psirt.cases.models import Case
+from psirt.cases.models import Case, CaseReference
 from psirt.catalog.models import FirmwareRelease
 
 
@@ -25,6 +25,7 @@ def _urls(advisory: Advisory) -> dict[str, str]:
         "edit": reverse("desk:advisories:edit", args=[pid]),
         "preview": reverse("desk:advisories:preview", args=[pid]),
         "action": reverse("desk:advisories:action", args=[pid]),
+        "facts": reverse("desk:advisories:facts", args=[pid]),
         "policy": reverse("desk:advisories:policy"),
     }
 
@@ -41,10 +42,29 @@ MATRIX = {
         "edit": 404,
         "preview": 404,
         "action": 404,
+        "facts": 404,
         "policy": 404,
     },
-    "engineer": {"list": 404, "create": 404, "detail": 404, "edit": 404, "preview": 404, "action": 404, "policy": 404},
-    "anonymous": {"list": 302, "create": 302, "detail": 302, "edit": 302, "preview": 302, "action": 302, "policy": 302},
+    "engineer": {
+        "list": 404,
+        "create": 404,
+        "detail": 404,
+        "edit": 404,
+        "preview": 404,
+        "action": 404,
+        "facts": 404,
+        "policy": 404,
+    },
+    "anonymous": {
+        "list": 302,
+        "create": 302,
+        "detail": 302,
+        "edit": 302,
+        "preview": 302,
+        "action": 302,
+        "facts": 302,
+        "policy": 302,
+    },
 }
 
 
@@ -62,7 +82,8 @@ def test_access_matrix(persona: str, draft: Advisory, request: pytest.FixtureReq
     client = client_for(user)
     urls = _urls(draft)
     for name, expected in MATRIX[persona].items():
-        response = client.post(urls[name], {"op": "submit"}) if name == "action" else client.get(urls[name])
+        post = name in ("action", "facts")
+        response = client.post(urls[name], {"op": "submit"}) if post else client.get(urls[name])
         assert response.status_code == expected, (persona, name, response.status_code)
         if expected == 404:
             assert draft.advisory_id not in response.content.decode()
@@ -85,6 +106,7 @@ def test_handler_sees_only_advisories_of_their_cases(
 def test_author_an_advisory_from_a_case_to_publication(
     case: Case, releases: dict[str, FirmwareRelease], as_handler: Client, as_lead: Client, anonymous: Client
 ) -> None:
+    CaseReference.objects.create(case=case, kind="cve", value="CVE-2026-4242")
     create = reverse("desk:advisories:create")
     page = as_handler.get(create, {"case": str(case.public_id)}).content.decode()
     assert case.key in page and "checked" in page
@@ -96,9 +118,10 @@ def test_author_an_advisory_from_a_case_to_publication(
         "title_en": "Command injection in the web UI",
         "title_zh": "网页界面命令注入",
         "summary_en": "An attacker on the network runs commands.",
+        # The facts come from the case (read-only): what a crafted form sends for them is ignored.
         "exploitation": "none",
-        "cvss31_vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
-        "identifiers": "cve-2026-4242",
+        "cvss31_vector": "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N",
+        "identifiers": "CVE-2026-9999",
         "affected-TOTAL_FORMS": "2",
         "affected-INITIAL_FORMS": "0",
         "affected-0-product": "cam-x5",
@@ -110,6 +133,7 @@ def test_author_an_advisory_from_a_case_to_publication(
     assert response.status_code == 302, response.content.decode()[:3000]
     advisory.refresh_from_db()
     assert advisory.identifier_list == ["CVE-2026-4242"]
+    assert advisory.cvss31_vector == "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
     row = advisory.affected.get()
     assert (row.introduced, row.fixed) == (releases["V5.5.0"], releases["V5.6.0"])
     preview = as_handler.get(urls["preview"]).content.decode()

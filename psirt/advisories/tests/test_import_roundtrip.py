@@ -28,7 +28,7 @@ from psirt.demo.advisories import load_demo_advisories
 from psirt.formats.csaf import render_csaf, render_csaf_translation
 from psirt.organization.models import OrganizationProfile
 
-from .conftest import publish
+from .conftest import publish, state_on_cases
 
 Documents = dict[str, tuple[dict[str, Any], dict[str, Any] | None]]
 
@@ -114,7 +114,7 @@ def _richer_advisory() -> None:
             services.AffectedInput(product=recorder, introduced=release(recorder, "", 2)),
         ],
     )
-    advisory = services.submit_for_review(advisory=advisory, actor=lead)
+    advisory = services.submit_for_review(advisory=state_on_cases(advisory), actor=lead)
     advisory = services.approve_advisory(advisory=advisory, actor=lead)
     advisory = services.publish_advisory(advisory=advisory, actor=lead)
     services.update_advisory(

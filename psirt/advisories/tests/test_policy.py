@@ -251,6 +251,7 @@ def test_the_case_desks_remediation_counts_and_prefills(
     assert (row.introduced, row.fixed) == (releases["V5.5.0"], releases["V5.6.0"])
     # The advisory's own table loses the fix: the case desk's range still says the case is fixed.
     advisory.affected.update(fixed=None)
+    services.override_fact(advisory=advisory, fact="affected", reason="Fix not yet downloadable.", actor=lead)
     assert services.publish_advisory(advisory=approve(advisory, lead), actor=lead).state == AdvisoryState.PUBLISHED
 
     mitigated = make_case(product=product, disclosure_date=yesterday, title="Weak session tokens")

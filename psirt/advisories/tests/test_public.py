@@ -14,7 +14,7 @@ from django.utils import timezone
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
-from psirt.advisories.tests.conftest import make_case, publish
+from psirt.advisories.tests.conftest import make_case, publish, state_on_cases
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.tests.factories import make_line, make_product, make_release
 
@@ -30,7 +30,7 @@ def _published(product: Product, lead: User, fixed: FirmwareRelease | None = Non
         changes={"workarounds_en": "Disable UPnP.", "mitigation_sufficient": True, **changes},
         affected=[services.AffectedInput(product=product, fixed=fixed)],
     )
-    return publish(advisory, lead)
+    return publish(state_on_cases(advisory), lead)
 
 
 def test_empty_list_says_so(db: None, anonymous: Client) -> None:
@@ -303,7 +303,7 @@ def test_list_names_a_product_once_however_many_variants_and_keeps_ids_whole(
             services.AffectedInput(product=product, variant="EU", fixed=eu_fix),
         ],
     )
-    advisory = publish(advisory, lead)
+    advisory = publish(state_on_cases(advisory), lead)
     assert advisory.affected.count() == 2
     html = anonymous.get(LIST).content.decode()
     row = html[html.index(f">{advisory.advisory_id}<") :]

@@ -28,7 +28,7 @@ from psirt.advisories.forms import (
     product_options,
 )
 from psirt.advisories.models import Advisory, AdvisoryState, PublicationPolicy
-from psirt.advisories.services.case_facts import AUTHORABLE_STATES
+from psirt.advisories.services.case_facts import AUTHORABLE_STATES, FACTS, differences, locked_facts
 from psirt.advisories.views.presenters import page_context
 from psirt.cases.models import Case
 from psirt.lib.access import lead_required, staff_required
@@ -134,6 +134,23 @@ def _workflow_context(request: HttpRequest, advisory: Advisory) -> dict[str, Any
         "normal_problem": normal,
         "expedite_problem": expedite,
         "publication_date": services.publication_date_for(advisory),
+        **_facts_context(advisory),
+    }
+
+
+def _facts_context(advisory: Advisory) -> dict[str, Any]:
+    """The facts panel: what differs from the cases, the overrides and their reasons (for every reader of the
+    desk page: authors, reviewers, leads), and the facts that may still be overridden."""
+    if advisory.state == AdvisoryState.WITHDRAWN:
+        return {"differences": [], "overrides": [], "fact_choices": []}
+    overrides = list(advisory.fact_overrides.select_related("actor"))
+    taken = {o.fact for o in overrides}
+    for o in overrides:
+        o.label = str(FACTS.get(o.fact, o.fact))  # type: ignore[attr-defined]
+    return {
+        "differences": differences(advisory),
+        "overrides": overrides,
+        "fact_choices": [(name, label) for name, label in FACTS.items() if name not in taken],
     }
 
 
@@ -159,15 +176,22 @@ def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     if not can_edit_advisory(request.user, advisory) or advisory.state == AdvisoryState.WITHDRAWN:
         raise Http404
     products = product_options()
+    locked = locked_facts(advisory)
+    affected_locked = "affected" in locked
     if request.method == "POST":
-        form = AdvisoryForm(request.POST)
+        form = AdvisoryForm(request.POST, initial=AdvisoryForm.initial_for(advisory), locked=locked)
         formset = AffectedFormSet(request.POST, prefix="affected", form_kwargs={"products": products})
-        if form.is_valid() and formset.is_valid():
-            rows = [
-                f.cleaned_data["row"]
-                for f in formset.forms
-                if f.cleaned_data.get("row") is not None and not f.cleaned_data.get("DELETE")
-            ]
+        # The affected table of the cases is not edited here (read-only, "from the case").
+        if form.is_valid() and (affected_locked or formset.is_valid()):
+            rows = (
+                None
+                if affected_locked
+                else [
+                    f.cleaned_data["row"]
+                    for f in formset.forms
+                    if f.cleaned_data.get("row") is not None and not f.cleaned_data.get("DELETE")
+                ]
+            )
             try:
                 services.update_advisory(
                     advisory=advisory,
@@ -185,11 +209,43 @@ def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
                 messages.success(request, _("Saved."))
                 return redirect("desk:advisories:detail", public_id=advisory.public_id)
     else:
-        form = AdvisoryForm(initial=AdvisoryForm.initial_for(advisory))
+        form = AdvisoryForm(initial=AdvisoryForm.initial_for(advisory), locked=locked)
         formset = AffectedFormSet(
             initial=affected_initial(advisory), prefix="affected", form_kwargs={"products": products}
         )
-    return render(request, "advisories/desk/edit.html", {"advisory": advisory, "form": form, "formset": formset})
+    context = {
+        "advisory": advisory,
+        "form": form,
+        "formset": formset,
+        "affected_locked": affected_locked,
+        "affected_rows": list(advisory.affected.select_related("product", "introduced", "fixed").order_by("id")),
+    }
+    return render(request, "advisories/desk/edit.html", context)
+
+
+@author_view
+@require_POST
+def facts_action(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Override a fact with a reason, drop an override, or revise the advisory to match its cases."""
+    advisory = get_advisory_for(request.user, public_id, request=request)
+    user, post, op = desk_user(request), request.POST, request.POST.get("op", "")[:40]
+    try:
+        if op == "override":
+            services.override_fact(
+                advisory=advisory, fact=post.get("fact", ""), reason=post.get("reason", ""), actor=user, request=request
+            )
+            messages.success(request, _("Override recorded: the fact can now be edited."))
+        elif op == "unoverride":
+            services.remove_override(advisory=advisory, fact=post.get("fact", ""), actor=user, request=request)
+            messages.success(request, _("Override removed: the fact is the cases' again."))
+        elif op == "revise":
+            services.revise_to_match(advisory=advisory, actor=user, request=request)
+            messages.success(request, _("The advisory now states what its cases say."))
+        else:
+            raise Http404
+    except AdvisoryError as exc:
+        messages.error(request, exc.message)
+    return redirect("desk:advisories:detail", public_id=advisory.public_id)
 
 
 def _op(request: HttpRequest, advisory: Advisory, op: str) -> str:

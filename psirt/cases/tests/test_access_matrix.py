@@ -282,6 +282,7 @@ DESK.update(
         "desk:advisories:action": _other(
             f"/en/desk/advisories/{_NO}/action/", S(405, 405, 405, 404, 404, LOGIN, LOGIN)
         ),
+        "desk:advisories:facts": _other(f"/en/desk/advisories/{_NO}/facts/", S(405, 405, 405, 404, 404, LOGIN, LOGIN)),
         "desk:notify:deliveries": _other("/en/desk/notify/", LEADS_ONLY),
         "desk:notify:retry": _other(f"/en/desk/notify/deliveries/{_NO}/retry/", POST_ONLY_LEADS),
         "desk:notify:subscribers": _other("/en/desk/notify/subscribers/", LEADS_ONLY),

@@ -45,6 +45,7 @@ def test_lead_lists_cases_and_reads_one(client: Client, lead, case: Case, report
     assert detail["key"] == case.key
     assert (detail["cvss31_base"], detail["severity"]) == (9.8, "Critical")
     assert detail["references"] == ["CVE-2026-1234"]
+    assert detail["advisories"] == []  # none written yet (the advisories' tests cover a case with one)
     assert detail["reports"] == [report.tracking_id]
 
 

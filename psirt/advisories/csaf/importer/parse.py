@@ -4,6 +4,7 @@ statuses and vendor fixes the product tree and the vulnerabilities name."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,7 +88,12 @@ def _label_values(key: str) -> set[str]:
 
 
 def _exploitation(threats: list[JSON] | None) -> str:
-    best = "none"
+    return _exploit_statuses(threats)[0]
+
+
+def _exploit_statuses(threats: list[JSON] | None) -> tuple[str, list[datetime]]:
+    """The most severe exploit status of `threats` and the dates its threats carry (the awareness time)."""
+    best, dates = "none", list[datetime]()
     for threat in threats or []:
         if threat.get("category") != "exploit_status":
             continue
@@ -100,8 +106,12 @@ def _exploitation(threats: list[JSON] | None) -> str:
         else:
             status = "none"
         if _EXPLOIT_RANK[status] > _EXPLOIT_RANK[best]:
-            best = status
-    return best
+            best, dates = status, []
+        if status == best and status != "none" and threat.get("date"):
+            # An unreadable date loses only the awareness time; the status stands.
+            with contextlib.suppress(Refused):
+                dates.append(parse_date(threat["date"], "a threat date"))
+    return best, dates
 
 
 def _v3(score: JSON) -> tuple[str, Decimal] | None:
@@ -264,6 +274,11 @@ def parse(doc: JSON) -> ImportPlan:
     fields["exploitation"] = max(
         (_exploitation(v.get("threats")) for v in vulns), key=lambda s: _EXPLOIT_RANK[s], default="none"
     )
+    # When the vendor became aware of that exploitation: the earliest date of a threat stating it.
+    aware = [
+        d for v in vulns for s, ds in [_exploit_statuses(v.get("threats"))] if s == fields["exploitation"] for d in ds
+    ]
+    fields["exploitation_aware_at"] = min(aware) if aware and fields["exploitation"] != "none" else None
     fields["identifiers"] = _identifiers(vulns)
     fields["reference_urls"] = _references(document, vulns)
     acks = list(document.get("acknowledgments") or []) + [a for v in vulns for a in v.get("acknowledgments") or []]
