@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 
 from psirt.accounts.access import desk_user
 from psirt.intake import services
 from psirt.intake.access import get_attachment_for, get_report_for
 from psirt.intake.models import InboxState, Report
+from psirt.intake.views.common import download_response
 from psirt.lib.access import lead_required
 
 
@@ -45,10 +45,4 @@ def desk_attachment(request: HttpRequest, public_id: str, attachment_id: str) ->
         raise Http404
     chunks = services.open_attachment(attachment=attachment, user=desk_user(request), request=request)
     # Whatever the file is, the browser gets opaque bytes to save, under a name we sanitised on upload.
-    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, attachment.name or "attachment") or "attachment"
-    response["Content-Length"] = str(attachment.size)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "no-store, private"
-    return response
+    return download_response(attachment, chunks)
