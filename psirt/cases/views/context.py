@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from psirt.accounts.access import desk_user
-from psirt.cases.access import can_edit_case, get_case_for
+from psirt.cases.access import can_edit_case, can_see_case_contacts, contacts_shared, get_case_for
 from psirt.cases.forms import (
     CvssForm,
     CweForm,
@@ -42,6 +42,7 @@ from psirt.cases.services import workflow
 from psirt.cases.services.message_templates import TEMPLATES
 from psirt.cases.services.messages import template_text
 from psirt.cases.services.workflow import CaseState
+from psirt.intake.access import redact_contacts
 from psirt.intake.models import Report
 from psirt.lib.cvss import CvssError, parse_vector
 from psirt.lib.cwe import all_entries as all_cwe
@@ -125,7 +126,13 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
     )
     all_forms.update(forms or {})
     with_reporter, notes = case_conversation(case)
+    contacts_visible = can_see_case_contacts(request.user, case)
+    if not contacts_visible:
+        for message in (*with_reporter, *notes):  # shown, never saved
+            message.body = redact_contacts(message.body, message.report)
     return {
+        "contacts_visible": contacts_visible,
+        "contacts_shared": contacts_shared(case),
         "case": case,
         "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
         "cwe_entries": all_cwe() if can_edit else [],

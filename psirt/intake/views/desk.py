@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -10,7 +12,7 @@ from django.utils import timezone
 
 from psirt.accounts.access import desk_user
 from psirt.intake import services
-from psirt.intake.access import get_attachment_for, get_report_for
+from psirt.intake.access import can_see_reporter_contacts, get_attachment_for, get_report_for, redact_contacts
 from psirt.intake.models import InboxState, Report
 from psirt.intake.views.common import download_response
 from psirt.lib.access import lead_required
@@ -23,14 +25,29 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "intake/desk/inbox.html", {"reports": reports, "now": timezone.now()})
 
 
+# Report text a product engineer reads with the reporter's contact details blanked out (see access.py).
+REDACTED_TEXT_FIELDS = ("technical_details", "references", "public_exploit", "disclosure_plans", "product_other")
+
+
 @login_required
 def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
     report = get_report_for(request.user, public_id, request=request)
     services.record_staff_view(report=report, user=desk_user(request), request=request)
+    contacts_visible = can_see_reporter_contacts(request.user, report)
+    description = services.description_for_staff(report)
+    messages_all = list(report.messages.all().prefetch_related("attachments"))
+    text = {name: getattr(report, name) for name in REDACTED_TEXT_FIELDS}
+    if not contacts_visible:
+        description = dataclasses.replace(description, text=redact_contacts(description.text, report))
+        text = {name: redact_contacts(value, report) for name, value in text.items()}
+        for message in messages_all:  # shown, never saved
+            message.body = redact_contacts(message.body, report)
     context = {
         "report": report,
-        "description": services.description_for_staff(report),
-        "messages_all": report.messages.all().prefetch_related("attachments"),
+        "contacts_visible": contacts_visible,
+        "text": text,
+        "description": description,
+        "messages_all": messages_all,
         "attachments": report.attachments.all(),
         "events": report.events.all(),
     }
