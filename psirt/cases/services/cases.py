@@ -23,11 +23,11 @@ from psirt.cases.models import (
     Assignment,
     Case,
     CaseInvitation,
-    ReporterContactShare,
     CaseReference,
     CaseReport,
     Exploitation,
     ReferenceKind,
+    ReporterContactShare,
     StateChange,
 )
 from psirt.cases.services import workflow

@@ -226,7 +226,9 @@ def open_attachment(*, attachment: Attachment, user: User, request: HttpRequest 
     return file_store().open(attachment.storage_name)
 
 
-def open_reporter_attachment(*, report: Report, attachment: Attachment, request: HttpRequest | None = None) -> Iterator[bytes]:
+def open_reporter_attachment(
+    *, report: Report, attachment: Attachment, request: HttpRequest | None = None
+) -> Iterator[bytes]:
     """The decrypted bytes of a file of the reporter's own report (never an internal one), for the portal; the
     download is audited first (which report, which file, never the token)."""
     if attachment.report_id != report.pk or attachment.is_internal:

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from psirt.audit.services import record
 from psirt.intake.models import (
     Report,
 )
-from psirt.audit.services import record
 from psirt.lib.crypto import keyed_hash
 from psirt.lib.http import absolute_url
 

@@ -45,7 +45,12 @@ def portal_token(transactional_db: None) -> str:
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_each_date_is_one_line_at_every_width(live_server: Any, chromium: Any, portal_token: str, language: str) -> None:  # noqa: F811
+def test_each_date_is_one_line_at_every_width(
+    live_server: Any,  # noqa: F811 - the fixture
+    chromium: Any,  # noqa: F811 - the fixture
+    portal_token: str,
+    language: str,
+) -> None:
     context = chromium.new_context()
     page = context.new_page()
     page.goto(f"{live_server.url}/{language}/r/{portal_token}/")

@@ -214,7 +214,7 @@ def test_lost_link_keeps_the_old_link_until_the_new_one_is_used(anonymous, db, d
     assert anonymous.get(portal_url(new_token)).status_code == 200
     assert anonymous.get(portal_url(old_token)).status_code == 404
     assert anonymous.get(portal_url(new_token)).status_code == 200
-    assert AuditEvent.objects.filter(action="report.link_activated").exists()
+    assert AuditEvent.objects.filter(action="report.link_activated", target_id=str(report.public_id)).exists()
 
 
 def test_lost_link_asked_twice_keeps_the_old_link_and_the_latest(anonymous, db, django_capture_on_commit_callbacks):

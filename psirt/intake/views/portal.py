@@ -129,7 +129,9 @@ def portal_file(request: HttpRequest, token: str, attachment_id: str) -> HttpRes
     try:
         report = services.find_report_by_token(token)
         attachment = (
-            report.attachments.filter(public_id=attachment_id, is_internal=False).first() if report is not None else None
+            report.attachments.filter(public_id=attachment_id, is_internal=False).first()
+            if report is not None
+            else None
         )
         if report is None or attachment is None:
             response: HttpResponseBase = render(request, "intake/portal_invalid.html", status=404)

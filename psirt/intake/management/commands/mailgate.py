@@ -38,7 +38,10 @@ EX_TEMPFAIL = 75
 MAX_MESSAGE_BYTES = 150 * 1024 * 1024
 TRACKING_RE = re.compile(r"\bVR-(\d{4})-(\d{4,})\b", re.IGNORECASE)
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
-ENGLISH_WORDS = frozenset("the and is are of to in a an on this that with it for be found you your we can".split())
+ENGLISH_WORDS = frozenset(
+    {"the", "and", "is", "are", "of", "to", "in", "a", "an", "on", "this", "that", "with", "it", "for", "be"}
+    | {"found", "you", "your", "we", "can"}
+)
 WORD_RE = re.compile(r"[^\W\d_]+")
 
 
