@@ -25,6 +25,8 @@ from psirt.audit.services import deny_access
 from psirt.intake.models import Attachment, InboxState, Report
 
 AccessRule = Callable[[Viewer, Report], bool]
+# The name under which the mailgate keeps a mailed report whole (headers and all, so the sender's address).
+ORIGINAL_MESSAGE_NAME = "original-message.eml"
 _rules: list[AccessRule] = []
 
 
@@ -81,6 +83,9 @@ def get_attachment_for(
     attachment = report.attachments.filter(public_id=_uuid(attachment_public_id)).first()
     if attachment is None:
         raise Http404
+    if attachment.name == ORIGINAL_MESSAGE_NAME and not can_see_reporter_contacts(user, report):
+        # A mailed report's original message carries the sender in its headers: it belongs to the contacts.
+        deny_access(user=user, target=report, request=request)
     return attachment
 
 

@@ -217,3 +217,22 @@ def test_redaction_is_case_insensitive_and_ignores_too_short_values(world):
     assert redact_contacts(f"hi {NAME.upper()} <{EMAIL.upper()}>", report).count("hidden") == 2
     report.reporter_name = "Al"
     assert redact_contacts("Always", report) == "Always"
+
+
+def test_a_mailed_reports_original_message_is_part_of_the_contacts(world):
+    report, users = world["report"], world["users"]
+    add_reporter_message(
+        report=report,
+        body="see the original",
+        files=[IncomingFile(name="original-message.eml", source=f"From: {NAME} <{EMAIL}>\r\n\r\nhi".encode())],
+    )
+    original = next(a for a in report.attachments.all() if a.name == "original-message.eml")
+    url = f"/en/desk/inbox/{report.public_id}/files/{original.public_id}/"
+    engineer = client_for(users["invited"])
+    assert engineer.get(url).status_code == 404
+    assert AuditEvent.objects.filter(action__endswith="access_denied", actor=users["invited"]).exists()
+    assert "original-message.eml" not in text_of(engineer.get(f"/en/desk/inbox/{report.public_id}/"))
+    response = client_for(users["handler"]).get(url)
+    assert response.status_code == 200 and EMAIL in text_of(response)
+    case_services.share_reporter_contacts(case=world["case"], actor=users["lead"])
+    assert engineer.get(url).status_code == 200

@@ -12,7 +12,13 @@ from django.utils import timezone
 
 from psirt.accounts.access import desk_user
 from psirt.intake import services
-from psirt.intake.access import can_see_reporter_contacts, get_attachment_for, get_report_for, redact_contacts
+from psirt.intake.access import (
+    ORIGINAL_MESSAGE_NAME,
+    can_see_reporter_contacts,
+    get_attachment_for,
+    get_report_for,
+    redact_contacts,
+)
 from psirt.intake.models import InboxState, Report
 from psirt.intake.views.common import download_response
 from psirt.lib.access import lead_required
@@ -48,7 +54,7 @@ def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
         "text": text,
         "description": description,
         "messages_all": messages_all,
-        "attachments": report.attachments.all(),
+        "attachments": [a for a in report.attachments.all() if contacts_visible or a.name != ORIGINAL_MESSAGE_NAME],
         "events": report.events.all(),
     }
     return render(request, "intake/desk/report.html", context)

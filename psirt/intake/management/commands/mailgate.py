@@ -29,6 +29,7 @@ from django.db import DatabaseError
 
 from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
+from psirt.intake.access import ORIGINAL_MESSAGE_NAME
 from psirt.intake.exceptions import IntakeError
 from psirt.intake.models import Report, Source, Via
 
@@ -157,7 +158,7 @@ def handle_message(raw: bytes) -> str:
     dropped = [n for n, b in files if len(b) > limit]
     # The original message goes with it (headers, every part), when it fits the limits.
     if len(raw) <= limit and sum(len(b) for _, b in kept) + len(raw) <= total_limit:
-        kept.append(("original-message.eml", raw))
+        kept.append((ORIGINAL_MESSAGE_NAME, raw))
     while kept and sum(len(b) for _, b in kept) > total_limit:
         dropped.append(kept.pop()[0])
     note = ""
