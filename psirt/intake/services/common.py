@@ -79,11 +79,6 @@ def reporter_languages(report: Report) -> list[str]:
     return [report.language] if report.language in codes else codes
 
 
-def portal_language(report: Report) -> str:
-    """The language the reporter's portal opens in: theirs, or the site's default when they wrote in neither."""
-    return report.language if report.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-
-
 def send_reporter_mail(
     *,
     report: Report,

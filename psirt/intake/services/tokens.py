@@ -58,8 +58,13 @@ def portal_path(token: str, language: str = "en") -> str:
         return reverse("portal:home", kwargs={"token": token})
 
 
+def portal_language(report: Report) -> str:
+    """The language the reporter's portal opens in: theirs, or the site's default when they wrote in neither."""
+    return report.language if report.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def portal_url(report: Report, token: str) -> str:
-    return absolute_url(portal_path(token, report.language or settings.LANGUAGE_CODE))
+    return absolute_url(portal_path(token, portal_language(report)))
 
 
 def magic_token(report: Report) -> str:
@@ -75,7 +80,7 @@ def _link_generation(report: Report) -> str:
 
 
 def magic_url(report: Report) -> str:
-    return absolute_url(portal_path(magic_token(report), report.language or settings.LANGUAGE_CODE))
+    return absolute_url(portal_path(magic_token(report), portal_language(report)))
 
 
 def find_report_by_token(token: str) -> Report | None:
@@ -107,14 +112,11 @@ def _promote_next_token(hashed: str) -> Report | None:
     """The first use of a link mailed by "lost my link" makes it the report's private link; only then does the
     previous one (and every magic link sent before) stop working."""
     with transaction.atomic():
-        report = (
-            Report.objects.select_for_update()
-            .select_related("product", "release")
-            .filter(next_token_hash=hashed)
-            .first()
-        )
+        # No select_related here: PostgreSQL cannot lock the nullable side of an outer join.
+        report = Report.objects.select_for_update().filter(next_token_hash=hashed).first()
         if report is None:
-            return None
+            # A concurrent first use may have promoted it a moment ago.
+            return Report.objects.select_related("product", "release").filter(token_hash=hashed).first()
         report.token_hash = hashed
         report.next_token_hash = ""
         report.token_issued_at = timezone.now()
