@@ -69,6 +69,7 @@ def test_lost_link_mail_follows_the_reporters_language(anonymous, django_capture
         anonymous.post("/en/report/lost-link/", {"email": "ada@research.test"})
     body = str(mail.outbox[-1].body)
     assert "如果并非您本人申请" in body and "If you did not ask for it" not in body
+    assert "原来的链接仍然有效" in body  # the old link keeps working until the new one is opened
     assert re.search(r"https://psirt\.test/zh-hans/r/[A-Za-z0-9_-]{43}/", body)
 
 
