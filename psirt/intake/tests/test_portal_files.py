@@ -3,6 +3,7 @@ always a download, never cached, audited; a wrong token, another report's file o
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -116,6 +117,10 @@ def test_hostile_file_names_cannot_escape_or_inject_headers(anonymous, name):
     assert "<script>alert(1)</script>" not in page
 
 
-def test_post_to_a_file_url_is_refused(anonymous):
+def test_post_to_a_file_url_is_refused_without_logging_the_token(anonymous, caplog):
     report, token = make_report_and_token(files=[incoming("capture.pcap", PCAP)])
-    assert anonymous.post(file_url(token, report.attachments.get())).status_code == 405
+    with caplog.at_level(logging.DEBUG):
+        assert anonymous.post(file_url(token, report.attachments.get())).status_code == 405
+        assert anonymous.get(file_url(token[:-2] + "xx", report.attachments.get())).status_code == 404
+        assert anonymous.get(file_url(token, report.attachments.get())).status_code == 200
+    assert token not in caplog.text and token[:-2] not in caplog.text

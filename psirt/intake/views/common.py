@@ -5,9 +5,11 @@ private token."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeVar
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -17,11 +19,13 @@ from psirt.intake import services
 from psirt.intake.exceptions import AttachmentRejected, IntakeError
 from psirt.intake.models import Attachment
 
+R = TypeVar("R", bound=HttpResponseBase)
+
 # Form fields are small; anything far beyond the attachment limits is refused before it is read.
 BODY_SLACK = 5 * 1024 * 1024
 
 
-def private_response(response: HttpResponse) -> HttpResponse:
+def private_response(response: R) -> R:
     """Pages that carry a private token: the token must not leak through Referer, caches or robots."""
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -29,7 +33,7 @@ def private_response(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def quiet_response(response: HttpResponse) -> HttpResponse:
+def quiet_response(response: R) -> R:
     """Keep Django from logging this response with its path (the path holds a private token)."""
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response

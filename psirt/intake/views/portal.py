@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
@@ -122,11 +122,13 @@ def _portal(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "intake/portal.html", {**context, "token": token}, status=status)
 
 
-@require_http_methods(["GET", "HEAD"])
 def portal_file(request: HttpRequest, token: str, attachment_id: str) -> HttpResponseBase:
     """A file of the reporter's own report, decrypted on the fly, through their private link. A wrong token, a
-    file of another report or an internal file: 404, the same for all. Never logs the path (it holds the token)."""
+    file of another report or an internal file: 404, the same for all. Never logs the path (it holds the token),
+    which is why the method is checked here rather than by a decorator that logs the refusal."""
     try:
+        if request.method not in {"GET", "HEAD"}:
+            return quiet_response(private_response(HttpResponseNotAllowed(["GET", "HEAD"])))
         report = services.find_report_by_token(token)
         attachment = (
             report.attachments.filter(public_id=attachment_id, is_internal=False).first()
@@ -141,11 +143,7 @@ def portal_file(request: HttpRequest, token: str, attachment_id: str) -> HttpRes
     except Exception:
         logger.exception("reporter portal file download failed (token not logged)")
         response = render(request, "errors/error.html", {"status": 500}, status=500)
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Cache-Control"] = "no-store, private"
-    response._has_been_logged = True  # type: ignore[attr-defined]
-    return response
+    return quiet_response(private_response(response))
 
 
 def _portal_context(report: Report, message_form: Any, date_form: Any, credit_form: Any) -> dict[str, Any]:
