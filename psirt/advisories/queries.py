@@ -30,6 +30,8 @@ from psirt.advisories.models import (
 )
 from psirt.cases.models import Exploitation, Severity
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.intake.advisory_links import PublishedAdvisory
+from psirt.intake.models import Report
 from psirt.lib.search import clean_query
 from psirt.pages import generation
 
@@ -559,3 +561,15 @@ def product_choices(query: AffectedQuery, answer: AffectedAnswer | None = None) 
         for slug, name, models in products.values_list("slug", "name", "model_numbers")[:2000]
     ]
     return {"products": pairs, "chosen": None, "versions": []}
+
+
+def published_advisories_for_report(report: Report) -> list[PublishedAdvisory]:
+    """The published advisories written from the case a report belongs to (duplicates included), for the link in
+    the reporter's portal: titles in the active language, public URLs. Withdrawn and unpublished ones are not
+    listed. Registered with the intake by the app config."""
+    advisories = (
+        Advisory.objects.filter(state=AdvisoryState.PUBLISHED, case_links__case__case_reports__report=report)
+        .distinct()
+        .order_by("published_at", "advisory_id")
+    )
+    return [PublishedAdvisory(a.advisory_id, a.title, a.get_absolute_url()) for a in advisories]

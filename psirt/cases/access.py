@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from psirt.accounts.access import Viewer, active_account
 from psirt.audit.services import deny_access
 from psirt.cases.exceptions import NotAllowed
-from psirt.cases.models import Assignment, Case, CaseInvitation
+from psirt.cases.models import Assignment, Case, CaseInvitation, ReporterContactShare
 from psirt.intake.models import Report
 
 
@@ -88,6 +88,31 @@ def get_case_for(user: Viewer, public_id: object, *, request: HttpRequest | None
     if not can_view_case(user, case):
         deny_access(user=user, target=case, request=request)
     return case
+
+
+def contacts_shared(case: Case) -> bool:
+    """Whether a lead shared the reporters' contact details of `case` with its product engineers."""
+    return ReporterContactShare.objects.filter(case=case).exists()
+
+
+def can_see_case_contacts(user: Viewer, case: Case) -> bool:
+    """Whether `user` may see who reported this case's reports: leads and handlers who see the case; a product
+    engineer only when a lead shared the contacts (the same answer `psirt.intake.access.can_see_reporter_contacts`
+    gives for each report of the case)."""
+    account = active_account(user)
+    if account is None or not can_view_case(user, case):
+        return False
+    return not account.is_engineer or contacts_shared(case)
+
+
+def contact_rule(user: Viewer, report: Report) -> bool:
+    """Intake contact rule: a product engineer who sees a taken report sees its reporter's contact details only
+    when a lead shared them for the report's case (psirt.intake.access asks this for engineers only)."""
+    try:
+        link = report.case_link
+    except ObjectDoesNotExist:
+        return False
+    return ReporterContactShare.objects.filter(case_id=link.case_id).exists()
 
 
 def report_rule(user: Viewer, report: Report) -> bool:

@@ -384,3 +384,18 @@ class WorkItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ReporterContactShare(models.Model):
+    """A lead's decision to show the reporters' names, addresses and phone numbers of one case to the product
+    engineers who see it (need-to-know: they see the technical content, not the people, unless shared). Revoking
+    deletes the row; both are audited."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="contact_share")
+    shared_at = models.DateTimeField(default=timezone.now)
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.case_id} contacts shared"

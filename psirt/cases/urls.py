@@ -15,6 +15,7 @@ desk_urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:public_id>/", case.case_detail, name="case"),
     path("<uuid:public_id>/transition/", actions.transition, name="transition"),
     path("<uuid:public_id>/people/", actions.people, name="people"),
+    path("<uuid:public_id>/contacts/", actions.contacts, name="contacts"),
     path("<uuid:public_id>/cvss/<str:version>/", actions.cvss, name="cvss"),
     path("<uuid:public_id>/cvss/<str:version>/score/", actions.cvss_score, name="cvss_score"),
     path("<uuid:public_id>/cwe/", actions.cwe, name="cwe"),

@@ -129,6 +129,9 @@ class Report(models.Model):
     # The reporter's private link: only a SHA-256 of the token is kept.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_issued_at = models.DateTimeField(default=timezone.now, editable=False)
+    # "Lost my link" mails a next token; the current one keeps working until the next one is first used, so
+    # someone who only knows the reporter's address cannot lock them out. Empty when none is pending.
+    next_token_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

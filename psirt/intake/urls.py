@@ -11,6 +11,7 @@ public_urlpatterns: list[URLPattern | URLResolver] = [
 ]
 portal_urlpatterns: list[URLPattern | URLResolver] = [
     path("<str:token>/", portal.portal, name="home"),
+    path("<str:token>/files/<uuid:attachment_id>/", portal.portal_file, name="file"),
 ]
 desk_urlpatterns: list[URLPattern | URLResolver] = [
     path("", desk.inbox, name="inbox"),

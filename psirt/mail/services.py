@@ -93,8 +93,11 @@ def render_one(template: str, context: Mapping[str, Any], language: str) -> tupl
 
 
 def render_bilingual(template: str, context: Mapping[str, Any], language: str) -> tuple[str, str, str]:
-    """(subject, text, html) with the recipient's language first."""
-    parts = [(lang, render_one(template, context, lang)) for lang in site_languages(language)]
+    """(subject, text, html) with the recipient's language first; only the languages in the context's
+    `mail_languages` when the sender restricted them (`send_mail_bilingual(languages=…)`)."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    chosen = [lang for lang in context.get("mail_languages") or () if lang in codes]
+    parts = [(lang, render_one(template, context, lang)) for lang in (chosen or site_languages(language))]
     # One line, and the same subject twice is said once.
     subject = " / ".join(dict.fromkeys(rendered[0] for _lang, rendered in parts))
     text = SEPARATOR.join(rendered[1] for _lang, rendered in parts)
@@ -116,11 +119,15 @@ def send_mail_bilingual(
     language: str = "en",
     pgp_key: str = "",
     reply_to: Sequence[str] = (),
+    languages: Sequence[str] = (),
 ) -> OutboxMessage:
     """Queue a bilingual mail (text + HTML, or OpenPGP-encrypted text) for a worker to send after the
     current transaction commits. `context` must be JSON-serialisable (plain values: the worker renders the
-    templates later, in `language` then the other site language)."""
+    templates later, in `language` then the other site language). `languages` restricts the mail to those
+    site languages, in that order (a reporter gets their own language only)."""
     now = timezone.now()
+    if languages:
+        context = {**context, "mail_languages": list(languages)}
     message = OutboxMessage.objects.create(
         kind="mail",
         template=template,

@@ -27,6 +27,7 @@ from psirt.cases.models import (
     CaseReport,
     Exploitation,
     ReferenceKind,
+    ReporterContactShare,
     StateChange,
 )
 from psirt.cases.services import workflow
@@ -301,6 +302,24 @@ def revoke_invitation(*, case: Case, engineer: User, actor: User, request: HttpR
                 target=case,
                 data={"user": str(engineer.public_id)},
             )
+
+
+def share_reporter_contacts(*, case: Case, actor: User, request: HttpRequest | None = None) -> None:
+    """A lead shows the reporters' names, addresses and phone numbers of this case to the product engineers
+    who see it. Recorded (who, when) and audited; sharing again changes nothing."""
+    require_lead(actor, NotAllowed)
+    with transaction.atomic():
+        _share, created = ReporterContactShare.objects.get_or_create(case=case, defaults={"shared_by": actor})
+        if created:
+            record(action="case.contacts_shared", actor=actor, request=request, target=case)
+
+
+def revoke_reporter_contacts(*, case: Case, actor: User, request: HttpRequest | None = None) -> None:
+    """A lead takes the reporters' contact details of this case back from its product engineers. Audited."""
+    require_lead(actor, NotAllowed)
+    with transaction.atomic():
+        if ReporterContactShare.objects.filter(case=case).delete()[0]:
+            record(action="case.contacts_unshared", actor=actor, request=request, target=case)
 
 
 # --- risk evaluation --------------------------------------------------------------------------------------

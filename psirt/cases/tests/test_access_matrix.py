@@ -167,6 +167,7 @@ DESK: dict[str, Entry] = {
     "desk:cases:people": Entry(
         _case("people/"), LEAD_EDIT, "post", lambda w: {"action": "assign", "user": str(w.other_handler.public_id)}
     ),
+    "desk:cases:contacts": Entry(_case("contacts/"), LEAD_EDIT, "post", lambda w: {"action": "share"}),
     "desk:cases:cvss": Entry(
         _case("cvss/31/"),
         CASE_EDIT,

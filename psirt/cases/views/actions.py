@@ -125,6 +125,29 @@ def people(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @staff_required
 @require_POST
+def contacts(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Share the reporters' contact details of the case with its product engineers, or take them back
+    (leads)."""
+    case = case_or_404(request, public_id)
+    action = request.POST.get("action", "")[:20]
+    if action not in ("share", "revoke"):
+        raise Http404
+    try:
+        if action == "share":
+            case_services.share_reporter_contacts(case=case, actor=desk_user(request), request=request)
+            messages.success(request, _("The reporters' contact details are now shown to this case's engineers."))
+        else:
+            case_services.revoke_reporter_contacts(case=case, actor=desk_user(request), request=request)
+            messages.success(request, _("The reporters' contact details are hidden from this case's engineers again."))
+    except CaseError as exc:
+        form = dj_forms.Form({})
+        form.is_valid()  # a bound, empty form that can carry the refusal
+        return _refused(request, case, "contacts", form, exc)
+    return back_to_case(case, "reporters")
+
+
+@staff_required
+@require_POST
 def cvss(request: HttpRequest, public_id: str, version: str) -> HttpResponse:
     """Score one calculator. A vector typed into the text field wins if it differs from the one the form
     showed; otherwise the metric choices build the vector. The page then shows both in agreement."""

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from psirt.accounts.access import desk_user
-from psirt.cases.access import can_edit_case, get_case_for
+from psirt.cases.access import can_edit_case, can_see_case_contacts, contacts_shared, get_case_for
 from psirt.cases.advisories_hook import linked_advisories, may_write_advisory
 from psirt.cases.forms import (
     CvssForm,
@@ -47,6 +47,7 @@ from psirt.cases.services.deadlines import ACK_STATES, DISCLOSURE_STATES, REMEDI
 from psirt.cases.services.message_templates import TEMPLATES
 from psirt.cases.services.messages import template_text
 from psirt.cases.services.workflow import CaseState
+from psirt.intake.access import redact_contacts
 from psirt.intake.models import Report
 from psirt.intake.services import description_for_staff
 from psirt.lib.cvss import CvssError, parse_vector
@@ -133,9 +134,19 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
     all_forms.update(forms or {})
     with_reporter, notes = case_conversation(case)
     user = desk_user(request)
+    contacts_visible = can_see_case_contacts(request.user, case)
+    if not contacts_visible:
+        for message in (*with_reporter, *notes):  # shown, never saved
+            message.body = redact_contacts(message.body, message.report)
+    report_texts = [
+        (report, text if contacts_visible else redact_contacts(text, report))
+        for report, text in ((report, description_for_staff(report)) for report in reports)
+    ]
     return {
+        "contacts_visible": contacts_visible,
+        "contacts_shared": contacts_shared(case),
         "case": case,
-        "report_texts": [(report, description_for_staff(report)) for report in reports],
+        "report_texts": report_texts,
         "strip_deadlines": strip_deadlines(case),
         "linked_advisories": linked_advisories(case, user),
         "may_write_advisory": may_write_advisory(case, user),

@@ -226,6 +226,22 @@ def open_attachment(*, attachment: Attachment, user: User, request: HttpRequest 
     return file_store().open(attachment.storage_name)
 
 
+def open_reporter_attachment(
+    *, report: Report, attachment: Attachment, request: HttpRequest | None = None
+) -> Iterator[bytes]:
+    """The decrypted bytes of a file of the reporter's own report (never an internal one), for the portal; the
+    download is audited first (which report, which file, never the token)."""
+    if attachment.report_id != report.pk or attachment.is_internal:
+        raise ValueError("not a file the reporter may download")
+    record(
+        action="report.attachment_downloaded_by_reporter",
+        request=request,
+        target=report,
+        data={"attachment": str(attachment.public_id)},
+    )
+    return file_store().open(attachment.storage_name)
+
+
 def purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Housekeeping: expired stashes and rate-limit counters."""
     return {"stashes": purge_expired_stashes(now=now), "counters": ratelimit.purge_expired_counters()}

@@ -4,7 +4,12 @@ mail may say about a report (plain values, never report text).
 
 from __future__ import annotations
 
-from django.utils import timezone
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from psirt.intake.exceptions import InvalidReport
@@ -12,7 +17,10 @@ from psirt.intake.models import (
     Report,
     ReportEvent,
 )
+from psirt.intake.services.tokens import magic_token, portal_path
 from psirt.lib import pgp
+from psirt.lib.http import absolute_url
+from psirt.mail.services import send_mail_bilingual
 
 # Text limits (characters). Generous for real reports; a 10 MB paste gets a clear message instead.
 TEXT_LIMITS: dict[str, int] = {
@@ -62,3 +70,40 @@ def mail_report_facts(report: Report) -> dict[str, str]:
         "stage": report.stage,
         "ack_due": ack_due,
     }
+
+
+def reporter_languages(report: Report) -> list[str]:
+    """The languages mail to this reporter is written in: the language of their report and portal alone, or
+    every site language when they wrote in none of them (`Report.language` is then empty)."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    return [report.language] if report.language in codes else codes
+
+
+def send_reporter_mail(
+    *,
+    report: Report,
+    template: str,
+    context: Mapping[str, Any],
+    token: str = "",
+    reply_to: tuple[str, ...] = (),
+) -> None:
+    """Queue a mail to the reporter, in their language only (every site language when they wrote in neither),
+    each language's part linking to the portal in that language: `portal_urls` and `lost_link_urls` map a
+    language to its link (the `in_language` filter picks one). `token` is the private token when the mail
+    carries it (acknowledgment, new link); otherwise the link is a signed, expiring magic link."""
+    languages = reporter_languages(report)
+    link_token = token or magic_token(report)
+    portal_urls, lost_link_urls = {}, {}
+    for language in languages:
+        portal_urls[language] = absolute_url(portal_path(link_token, language))
+        with translation.override(language):
+            lost_link_urls[language] = absolute_url(reverse("intake:lost_link"))
+    send_mail_bilingual(
+        to=[report.reporter_email],
+        template=template,
+        context={**context, "portal_urls": portal_urls, "lost_link_urls": lost_link_urls},
+        language=languages[0],
+        languages=languages,
+        pgp_key=report.pgp_key,
+        reply_to=reply_to,
+    )

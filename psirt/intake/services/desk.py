@@ -26,11 +26,9 @@ from psirt.intake.models import (
     Via,
 )
 from psirt.intake.services.attachments import IncomingFile, attach_files, write_files
-from psirt.intake.services.common import add_event, check_text_limits, mail_report_facts
-from psirt.intake.services.tokens import magic_url
+from psirt.intake.services.common import add_event, check_text_limits, mail_report_facts, send_reporter_mail
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store
-from psirt.mail.services import send_mail_bilingual
 
 
 def record_staff_view(*, report: Report, user: User, request: HttpRequest | None = None) -> None:
@@ -84,17 +82,14 @@ def post_team_message(
 def notify_reporter(*, report: Report, message: Message | None = None, what: str = "message") -> None:
     """Queue a mail telling the reporter something new is in their portal (a magic link; the message text
     only when it can be encrypted to their key). Call inside the transaction of the change."""
-    send_mail_bilingual(
-        to=[report.reporter_email],
+    send_reporter_mail(
+        report=report,
         template="intake/mail/reporter_notice",
         context={
             "report": mail_report_facts(report),
             "what": what,
-            "portal_url": magic_url(report),
             "message_body": message.body if (message is not None and report.pgp_key) else "",
         },
-        language=report.language,
-        pgp_key=report.pgp_key,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from psirt.audit.services import client_ip, record
 from psirt.counters.services import ratelimit
@@ -16,10 +16,9 @@ from psirt.intake.models import (
     EventKind,
     Report,
 )
-from psirt.intake.services.common import add_event, mail_report_facts
+from psirt.intake.services.common import add_event, mail_report_facts, send_reporter_mail
 from psirt.intake.services.limits import limit
-from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
-from psirt.mail.services import send_mail_bilingual
+from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email
 
 
 def lost_link_path(language: str) -> str:
@@ -39,26 +38,26 @@ def request_new_link(*, email: str, language: str = "en", request: HttpRequest |
 
 
 def reissue_links(*, email_hash_value: str) -> int:
-    """New private tokens for every report filed from this address (old links stop working), mailed to
-    the address on file. Returns how many reports were found. Runs in the background task."""
+    """A next private token for every report filed from this address, mailed to the address on file. The
+    current link keeps working until the next one is first used (`tokens.find_report_by_token` then makes it
+    the current one), so a stranger who knows the address can make mail arrive but cannot lock the reporter
+    out. Asking again replaces the pending next token. Returns how many reports were found. Runs in the
+    background task."""
     reports = list(Report.objects.filter(email_hash=email_hash_value).order_by("created_at"))
     if not reports:
         return 0
     with transaction.atomic():
-        now = timezone.now()
         for report in reports:
             token = new_token()
-            report.token_hash = hash_token(token)
-            report.token_issued_at = now
-            report.save(update_fields=["token_hash", "token_issued_at", "updated_at"])
+            report.next_token_hash = hash_token(token)
+            report.save(update_fields=["next_token_hash", "updated_at"])
             add_event(report, EventKind.LINK, by_reporter=True)
             record(action="report.link_reissued", target=report)
             # One mail per report: each may carry its own OpenPGP key.
-            send_mail_bilingual(
-                to=[report.reporter_email],
+            send_reporter_mail(
+                report=report,
                 template="intake/mail/new_link",
-                context={"report": mail_report_facts(report), "portal_url": portal_url(report, token)},
-                language=report.language,
-                pgp_key=report.pgp_key,
+                context={"report": mail_report_facts(report)},
+                token=token,
             )
     return len(reports)

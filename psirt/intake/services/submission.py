@@ -34,14 +34,17 @@ from psirt.intake.models import (
     YesNoUnknown,
 )
 from psirt.intake.services.attachments import IncomingFile, get_stash, write_files
-from psirt.intake.services.common import TEXT_LIMITS, add_event, check_text_limits, mail_report_facts
+from psirt.intake.services.common import (
+    TEXT_LIMITS,
+    add_event,
+    check_text_limits,
+    mail_report_facts,
+    send_reporter_mail,
+)
 from psirt.intake.services.limits import limit
-from psirt.intake.services.lost_link import lost_link_path
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
-from psirt.lib.http import absolute_url
-from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import acknowledgment_due
 
@@ -157,7 +160,8 @@ def submit_report(
     report = Report(
         year=year,
         source=source,
-        language=language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
+        # Empty when the reporter wrote in none of the site languages: mail then goes out in every one.
+        language=language if language in dict(settings.LANGUAGES) else "",
         created_at=now,
         reporter_name=seal(data.reporter_name.strip()),
         reporter_email=seal(data.reporter_email.strip()),
@@ -271,17 +275,14 @@ def _commit_without_waiting_for_the_disk() -> None:
 
 
 def _send_acknowledgment(report: Report, token: str, profile: OrganizationProfile) -> None:
-    send_mail_bilingual(
-        to=[report.reporter_email],
+    send_reporter_mail(
+        report=report,
         template="intake/mail/acknowledgment",
         context={
             "report": mail_report_facts(report),
-            "portal_url": portal_url(report, token),
-            "lost_link_url": absolute_url(lost_link_path(report.language)),
-            "org_name": profile.name_en if report.language == "en" else (profile.name_zh or profile.name_en),
+            "org_names": {"en": profile.name_en, "zh-hans": profile.name_zh or profile.name_en},
             "ack_business_days": profile.ack_business_days,
         },
-        language=report.language,
-        pgp_key=report.pgp_key,
-        reply_to=[profile.security_email],
+        token=token,
+        reply_to=(profile.security_email,),
     )

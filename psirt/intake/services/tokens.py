@@ -8,10 +8,13 @@ import hashlib
 import re
 import secrets
 
+from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
+from psirt.audit.services import record
 from psirt.intake.models import (
     Report,
 )
@@ -55,8 +58,13 @@ def portal_path(token: str, language: str = "en") -> str:
         return reverse("portal:home", kwargs={"token": token})
 
 
+def portal_language(report: Report) -> str:
+    """The language the reporter's portal opens in: theirs, or the site's default when they wrote in neither."""
+    return report.language if report.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def portal_url(report: Report, token: str) -> str:
-    return absolute_url(portal_path(token, report.language))
+    return absolute_url(portal_path(token, portal_language(report)))
 
 
 def magic_token(report: Report) -> str:
@@ -72,7 +80,7 @@ def _link_generation(report: Report) -> str:
 
 
 def magic_url(report: Report) -> str:
-    return absolute_url(portal_path(magic_token(report), report.language))
+    return absolute_url(portal_path(magic_token(report), portal_language(report)))
 
 
 def find_report_by_token(token: str) -> Report | None:
@@ -93,4 +101,25 @@ def find_report_by_token(token: str) -> Report | None:
         return report
     if not TOKEN_RE.match(token):
         return None
-    return Report.objects.select_related("product", "release").filter(token_hash=hash_token(token)).first()
+    hashed = hash_token(token)
+    report = Report.objects.select_related("product", "release").filter(token_hash=hashed).first()
+    if report is not None:
+        return report
+    return _promote_next_token(hashed)
+
+
+def _promote_next_token(hashed: str) -> Report | None:
+    """The first use of a link mailed by "lost my link" makes it the report's private link; only then does the
+    previous one (and every magic link sent before) stop working."""
+    with transaction.atomic():
+        # No select_related here: PostgreSQL cannot lock the nullable side of an outer join.
+        report = Report.objects.select_for_update().filter(next_token_hash=hashed).first()
+        if report is None:
+            # A concurrent first use may have promoted it a moment ago.
+            return Report.objects.select_related("product", "release").filter(token_hash=hashed).first()
+        report.token_hash = hashed
+        report.next_token_hash = ""
+        report.token_issued_at = timezone.now()
+        report.save(update_fields=["token_hash", "next_token_hash", "token_issued_at", "updated_at"])
+        record(action="report.link_activated", target=report)
+    return report

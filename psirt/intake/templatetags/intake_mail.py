@@ -16,3 +16,12 @@ def stage_label(code: str) -> str:
         return str(Stage(code).label)
     except ValueError:
         return code
+
+
+@register.filter
+def in_language(values: object, language: str) -> str:
+    """The value for `language` from a {language: value} mapping of the mail's context (a link to the portal
+    in that language); the first value when the language is missing, "" when there is none."""
+    if not isinstance(values, dict) or not values:
+        return ""
+    return str(values.get(language) or next(iter(values.values())))

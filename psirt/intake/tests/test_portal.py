@@ -186,14 +186,66 @@ def test_lost_link_answers_the_same_for_known_and_unknown_addresses(anonymous, d
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
 
     assert strip(known.content.decode()) == strip(unknown.content.decode())
-    # Only the known address got mail, with a working new link; the old link is dead.
+    # Only the known address got mail, with a working new link.
     assert [m.to for m in mail.outbox] == [["ada@research.test"]]
     found = re.search(r"/en/r/([A-Za-z0-9_-]{43})/", str(mail.outbox[0].body))
     assert found is not None
     new_token = found.group(1)
     assert new_token != old_token
+
+
+def _lost_link(anonymous, django_capture_on_commit_callbacks, email="ada@research.test"):
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert anonymous.post("/en/report/lost-link/", {"email": email}).status_code == 200
+    found = re.search(r"/r/([A-Za-z0-9_-]{43})/", str(mail.outbox[-1].body))
+    assert found is not None
+    return found.group(1)
+
+
+def test_lost_link_keeps_the_old_link_until_the_new_one_is_used(anonymous, db, django_capture_on_commit_callbacks):
+    """Someone who only knows the reporter's address can make a mail arrive, but cannot lock them out."""
+    report, old_token = make_report_and_token()
+    new_token = _lost_link(anonymous, django_capture_on_commit_callbacks)
+    # Asked for, not used: the old link still opens the portal, as often as the reporter likes.
+    assert anonymous.get(portal_url(old_token)).status_code == 200
+    assert anonymous.get(portal_url(old_token)).status_code == 200
+    # The first use of the new link makes it the private link; only now does the old one die.
+    assert anonymous.get(portal_url(new_token)).status_code == 200
     assert anonymous.get(portal_url(old_token)).status_code == 404
     assert anonymous.get(portal_url(new_token)).status_code == 200
+    assert AuditEvent.objects.filter(action="report.link_activated", target_id=str(report.public_id)).exists()
+
+
+def test_lost_link_asked_twice_keeps_the_old_link_and_the_latest(anonymous, db, django_capture_on_commit_callbacks):
+    _report, old_token = make_report_and_token()
+    first = _lost_link(anonymous, django_capture_on_commit_callbacks)
+    second = _lost_link(anonymous, django_capture_on_commit_callbacks)
+    assert first != second
+    assert anonymous.get(portal_url(old_token)).status_code == 200
+    # Only the latest pending link is live: a stranger's repeated requests replace it, never the current one.
+    assert anonymous.get(portal_url(first)).status_code == 404
+    assert anonymous.get(portal_url(old_token)).status_code == 200
+    assert anonymous.get(portal_url(second)).status_code == 200
+    assert anonymous.get(portal_url(old_token)).status_code == 404
+
+
+def test_lost_link_mail_says_the_old_link_still_works(anonymous, db, django_capture_on_commit_callbacks):
+    make_report_and_token()
+    _lost_link(anonymous, django_capture_on_commit_callbacks)
+    body = str(mail.outbox[-1].body)
+    assert "keeps working until you open this one" in body
+    assert "no longer works" not in body
+
+
+def test_a_wrong_or_malformed_token_does_not_open_or_promote(anonymous, db, django_capture_on_commit_callbacks):
+    report, old_token = make_report_and_token()
+    new_token = _lost_link(anonymous, django_capture_on_commit_callbacks)
+    for bad in (new_token[:-1] + ("A" if new_token[-1] != "A" else "B"), "x" * 31, "../" + new_token, ""):
+        assert anonymous.get(f"/en/r/{bad}/").status_code in {404, 301}
+    report.refresh_from_db()
+    assert report.next_token_hash  # still pending: nothing was promoted by a wrong token
+    assert anonymous.get(portal_url(old_token)).status_code == 200
 
 
 def test_lost_link_queues_the_same_work_either_way(anonymous, db, monkeypatch):
@@ -225,11 +277,15 @@ def test_lost_link_is_rate_limited_per_email(anonymous, db):
     assert int(response["Retry-After"]) > 0
 
 
-def test_magic_link_from_a_team_mail_opens_the_portal_until_the_link_is_reissued(anonymous, db, lead):
+def test_magic_link_from_a_team_mail_opens_the_portal_until_a_reissued_link_is_used(
+    anonymous, db, lead, django_capture_on_commit_callbacks
+):
     report, _token = make_report_and_token()
     magic = services.magic_token(report)
     assert anonymous.get(portal_url(magic)).status_code == 200
-    services.reissue_links(email_hash_value=report.email_hash)
+    new_token = _lost_link(anonymous, django_capture_on_commit_callbacks)
+    assert anonymous.get(portal_url(magic)).status_code == 200  # only asked for: nothing dies yet
+    assert anonymous.get(portal_url(new_token)).status_code == 200
     assert anonymous.get(portal_url(magic)).status_code == 404
 
 

@@ -4,20 +4,28 @@ private token."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TypeVar
+
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
 from psirt.intake.exceptions import AttachmentRejected, IntakeError
+from psirt.intake.models import Attachment
+
+R = TypeVar("R", bound=HttpResponseBase)
 
 # Form fields are small; anything far beyond the attachment limits is refused before it is read.
 BODY_SLACK = 5 * 1024 * 1024
 
 
-def private_response(response: HttpResponse) -> HttpResponse:
+def private_response(response: R) -> R:
     """Pages that carry a private token: the token must not leak through Referer, caches or robots."""
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -25,7 +33,7 @@ def private_response(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def quiet_response(response: HttpResponse) -> HttpResponse:
+def quiet_response(response: R) -> R:
     """Keep Django from logging this response with its path (the path holds a private token)."""
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
@@ -71,3 +79,15 @@ def read_body(request: HttpRequest) -> HttpResponse | None:
     except (RequestDataTooBig, TooManyFieldsSent):
         return too_large_response(request)
     return None
+
+
+def download_response(attachment: Attachment, chunks: Iterator[bytes]) -> StreamingHttpResponse:
+    """A file of a report, for the desk and the reporter alike: always a download (never inline), under the name
+    sanitised on upload, as opaque bytes with nosniff, a sandbox CSP, and never cached."""
+    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, attachment.name or "attachment") or "attachment"
+    response["Content-Length"] = str(attachment.size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "no-store, private"
+    return response

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 
 from psirt.accounts.access import desk_user
 from psirt.intake import services
-from psirt.intake.access import get_attachment_for, get_report_for
+from psirt.intake.access import (
+    ORIGINAL_MESSAGE_NAME,
+    can_see_reporter_contacts,
+    get_attachment_for,
+    get_report_for,
+    redact_contacts,
+)
 from psirt.intake.models import InboxState, Report
+from psirt.intake.views.common import download_response
 from psirt.lib.access import lead_required
 
 
@@ -23,15 +31,30 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "intake/desk/inbox.html", {"reports": reports, "now": timezone.now()})
 
 
+# Report text a product engineer reads with the reporter's contact details blanked out (see access.py).
+REDACTED_TEXT_FIELDS = ("technical_details", "references", "public_exploit", "disclosure_plans", "product_other")
+
+
 @login_required
 def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
     report = get_report_for(request.user, public_id, request=request)
     services.record_staff_view(report=report, user=desk_user(request), request=request)
+    contacts_visible = can_see_reporter_contacts(request.user, report)
+    description = services.description_for_staff(report)
+    messages_all = list(report.messages.all().prefetch_related("attachments"))
+    text = {name: getattr(report, name) for name in REDACTED_TEXT_FIELDS}
+    if not contacts_visible:
+        description = dataclasses.replace(description, text=redact_contacts(description.text, report))
+        text = {name: redact_contacts(value, report) for name, value in text.items()}
+        for message in messages_all:  # shown, never saved
+            message.body = redact_contacts(message.body, report)
     context = {
         "report": report,
-        "description": services.description_for_staff(report),
-        "messages_all": report.messages.all().prefetch_related("attachments"),
-        "attachments": report.attachments.all(),
+        "contacts_visible": contacts_visible,
+        "text": text,
+        "description": description,
+        "messages_all": messages_all,
+        "attachments": [a for a in report.attachments.all() if contacts_visible or a.name != ORIGINAL_MESSAGE_NAME],
         "events": report.events.all(),
     }
     return render(request, "intake/desk/report.html", context)
@@ -45,10 +68,4 @@ def desk_attachment(request: HttpRequest, public_id: str, attachment_id: str) ->
         raise Http404
     chunks = services.open_attachment(attachment=attachment, user=desk_user(request), request=request)
     # Whatever the file is, the browser gets opaque bytes to save, under a name we sanitised on upload.
-    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, attachment.name or "attachment") or "attachment"
-    response["Content-Length"] = str(attachment.size)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "no-store, private"
-    return response
+    return download_response(attachment, chunks)

@@ -9,7 +9,8 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import get_callable
@@ -21,10 +22,17 @@ from django.views.decorators.http import require_http_methods
 
 from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
+from psirt.intake.advisory_links import published_advisories
 from psirt.intake.exceptions import IntakeError, InvalidReport
 from psirt.intake.forms import CreditForm, DisclosureDateForm, MessageForm
 from psirt.intake.models import EXIT_STAGES, MAIN_STAGES, Report, Stage
-from psirt.intake.views.common import error_response, private_response, quiet_response, read_body
+from psirt.intake.views.common import (
+    download_response,
+    error_response,
+    private_response,
+    quiet_response,
+    read_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +118,32 @@ def _portal(request: HttpRequest, token: str) -> HttpResponse:
         except (IntakeError, RateLimited) as exc:
             return error_response(request, exc)
         status = 422
-    return render(
-        request, "intake/portal.html", _portal_context(report, message_form, date_form, credit_form), status=status
-    )
+    context = _portal_context(report, message_form, date_form, credit_form)
+    return render(request, "intake/portal.html", {**context, "token": token}, status=status)
+
+
+def portal_file(request: HttpRequest, token: str, attachment_id: str) -> HttpResponseBase:
+    """A file of the reporter's own report, decrypted on the fly, through their private link. A wrong token, a
+    file of another report or an internal file: 404, the same for all. Never logs the path (it holds the token),
+    which is why the method is checked here rather than by a decorator that logs the refusal."""
+    try:
+        if request.method not in {"GET", "HEAD"}:
+            return quiet_response(private_response(HttpResponseNotAllowed(["GET", "HEAD"])))
+        report = services.find_report_by_token(token)
+        attachment = (
+            report.attachments.filter(public_id=attachment_id, is_internal=False).first()
+            if report is not None
+            else None
+        )
+        if report is None or attachment is None:
+            response: HttpResponseBase = render(request, "intake/portal_invalid.html", status=404)
+        else:
+            chunks = services.open_reporter_attachment(report=report, attachment=attachment, request=request)
+            response = download_response(attachment, chunks)
+    except Exception:
+        logger.exception("reporter portal file download failed (token not logged)")
+        response = render(request, "errors/error.html", {"status": 500}, status=500)
+    return quiet_response(private_response(response))
 
 
 def _portal_context(report: Report, message_form: Any, date_form: Any, credit_form: Any) -> dict[str, Any]:
@@ -125,6 +156,7 @@ def _portal_context(report: Report, message_form: Any, date_form: Any, credit_fo
         "date_form": date_form,
         "credit_form": credit_form,
         "now": timezone.now(),
+        "advisories": published_advisories(report),
         "max_file_mb": settings.PSIRT_MAX_ATTACHMENT_MB,
     }
 

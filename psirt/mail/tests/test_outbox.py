@@ -20,7 +20,7 @@ def queue(**overrides):
     args: dict[str, Any] = {
         "to": ["ada@research.test"],
         "template": "intake/mail/new_link",
-        "context": {"report": {"tracking_id": "VR-2026-0001"}, "portal_url": "https://x.test/en/r/SECRET/"},
+        "context": {"report": {"tracking_id": "VR-2026-0001"}, "portal_urls": {"en": "https://x.test/en/r/SECRET/"}},
         "language": "en",
     }
     args.update(overrides)
@@ -93,3 +93,20 @@ def test_single_mail_follows_the_same_retry_and_give_up_rule_as_a_fan_out(settin
     assert send_one(queued.pk, now=queued.next_attempt_at) == OutboxStatus.GAVE_UP
     queued.refresh_from_db()
     assert queued.status == OutboxStatus.GAVE_UP and queued.attempts == 2 and mail.outbox == []
+
+
+def test_languages_restrict_the_mail_to_those_languages(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        queue(language="zh-hans", languages=["zh-hans"])
+    body = mail.outbox[0].body
+    assert "如果并非您本人申请" in body
+    assert "If you did not ask for it" not in body
+    html = str(mail.outbox[0].alternatives[0][0])  # type: ignore[union-attr]
+    assert 'lang="en"' not in html and 'lang="zh-Hans"' in html
+
+
+def test_unknown_languages_fall_back_to_every_site_language(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        queue(languages=["de", "<script>"])
+    body = mail.outbox[0].body
+    assert "如果并非您本人申请" in body and "If you did not ask for it" in body

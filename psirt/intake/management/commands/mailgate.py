@@ -29,6 +29,7 @@ from django.db import DatabaseError
 
 from psirt.counters.exceptions import RateLimited
 from psirt.intake import services
+from psirt.intake.access import ORIGINAL_MESSAGE_NAME
 from psirt.intake.exceptions import IntakeError
 from psirt.intake.models import Report, Source, Via
 
@@ -38,6 +39,21 @@ EX_TEMPFAIL = 75
 MAX_MESSAGE_BYTES = 150 * 1024 * 1024
 TRACKING_RE = re.compile(r"\bVR-(\d{4})-(\d{4,})\b", re.IGNORECASE)
 CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+ENGLISH_WORDS = frozenset(
+    {"the", "and", "is", "are", "of", "to", "in", "a", "an", "on", "this", "that", "with", "it", "for", "be"}
+    | {"found", "you", "your", "we", "can"}
+)
+WORD_RE = re.compile(r"[^\W\d_]+")
+
+
+def written_language(text: str) -> str:
+    """The site language a mailed report is written in: Chinese when it has Han characters, English when enough
+    of its words are common English ones, else "" (neither: the reporter then gets mail in both languages)."""
+    if CJK_RE.search(text):
+        return "zh-hans"
+    words = WORD_RE.findall(text.lower())
+    english = sum(1 for word in words if word in ENGLISH_WORDS)
+    return "en" if english >= 3 or (words and english / len(words) >= 0.2) else ""
 
 
 class MailgateExit(Exception):
@@ -142,7 +158,7 @@ def handle_message(raw: bytes) -> str:
     dropped = [n for n, b in files if len(b) > limit]
     # The original message goes with it (headers, every part), when it fits the limits.
     if len(raw) <= limit and sum(len(b) for _, b in kept) + len(raw) <= total_limit:
-        kept.append(("original-message.eml", raw))
+        kept.append((ORIGINAL_MESSAGE_NAME, raw))
     while kept and sum(len(b) for _, b in kept) > total_limit:
         dropped.append(kept.pop()[0])
     note = ""
@@ -164,7 +180,7 @@ def handle_message(raw: bytes) -> str:
         description=description + note,
         credit=name,
     )
-    language = "zh-hans" if CJK_RE.search(subject + text[:2000]) else "en"
+    language = written_language(subject + "\n" + text[:2000])
     submission = services.submit_report(data=data, files=incoming, source=Source.EMAIL, language=language)
     return f"report {submission.report.tracking_id} created"
 
