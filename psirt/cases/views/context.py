@@ -4,6 +4,7 @@ again with a bound form and its errors). Imports no other view module, so views 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -138,10 +139,15 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
     if not contacts_visible:
         for message in (*with_reporter, *notes):  # shown, never saved
             message.body = redact_contacts(message.body, message.report)
-    report_texts = [
-        (report, text if contacts_visible else redact_contacts(text, report))
-        for report, text in ((report, description_for_staff(report)) for report in reports)
-    ]
+    # (report, its description, its technical details): the reporter's own text may name them too, so an
+    # engineer without the contacts reads it redacted.
+    report_texts = []
+    for report in reports:
+        description, details = description_for_staff(report), report.technical_details
+        if not contacts_visible:
+            description = dataclasses.replace(description, text=redact_contacts(description.text, report))
+            details = redact_contacts(details, report)
+        report_texts.append((report, description, details))
     return {
         "contacts_visible": contacts_visible,
         "contacts_shared": contacts_shared(case),
