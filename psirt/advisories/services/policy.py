@@ -31,14 +31,13 @@ from psirt.advisories.exceptions import (
     TransitionNotAllowed,
 )
 from psirt.advisories.models import (
-    SEVERITY_RANK,
     Advisory,
     AdvisoryState,
-    MinimumSeverity,
     PublicationPolicy,
     RequiredRemedy,
 )
 from psirt.advisories.services.case_facts import PUBLISHABLE_STATES, CaseFacts
+from psirt.lib.severity import MinimumSeverity, meets_minimum
 
 
 def current_policy() -> PublicationPolicy:
@@ -153,9 +152,7 @@ def _check_cases(facts: Sequence[CaseFacts]) -> None:
 
 def _check_severity(advisory: Advisory, policy: PublicationPolicy) -> None:
     minimum = policy.minimum_severity
-    if minimum == MinimumSeverity.ANY:
-        return
-    if SEVERITY_RANK.get(advisory.severity, -1) >= SEVERITY_RANK[minimum]:
+    if meets_minimum(advisory.severity, minimum):
         return
     values = {"minimum": minimum.upper(), "severity": severity_label(advisory.severity)}
     if minimum == MinimumSeverity.CRITICAL:

@@ -8,12 +8,13 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from psirt.advisories.models import Advisory, Severity
+from psirt.advisories.models import Advisory
 from psirt.advisories.queries import AffectedRow, affected_rows
 from psirt.advisories.views.environmental import calculators_for
 from psirt.lib.cvss import CvssError, CvssResult, score_vector
 from psirt.lib.cwe import CweEntry
 from psirt.lib.cwe import lookup as lookup_cwe
+from psirt.lib.severity import Severity
 
 
 @dataclass

@@ -37,7 +37,7 @@ from psirt.counters.services.sequences import next_in_year
 from psirt.intake.models import InboxState, Report, Stage
 from psirt.intake.services import mark_taken, post_team_message, set_agreed_disclosure_date, set_stage
 from psirt.lib.access import require_lead
-from psirt.lib.cvss import CvssError, score_vector
+from psirt.lib.cvss import CvssError, decisive_rating, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
 from psirt.organization.queries import acknowledgment_due
@@ -307,8 +307,9 @@ def revoke_invitation(*, case: Case, engineer: User, actor: User, request: HttpR
 
 
 def set_cvss(*, case: Case, vector: str, actor: User, request: HttpRequest | None = None) -> Case:
-    """Score a CVSS v3.1 or v4.0 vector and store it (normalised) with its scores; the case's severity
-    follows the vector set last. InvalidInput names the offending metric."""
+    """Score a CVSS v3.1 or v4.0 vector and store it (normalised) with its scores. The case's severity is
+    recomputed from both vectors by the one severity rule (`decisive_rating`), and the remediation deadline
+    follows it. InvalidInput names the offending metric."""
     require_case_editor(actor, case)
     try:
         result = score_vector(vector)
@@ -326,7 +327,7 @@ def set_cvss(*, case: Case, vector: str, actor: User, request: HttpRequest | Non
             case.cvss40_base = Decimal(str(result.base))
             case.cvss40_threat = Decimal(str(result.threat))
             case.cvss40_environmental = Decimal(str(result.environmental))
-        case.severity = result.severity
+        case.severity = case_severity(case)
         case.save()
         rescore_deadline(case)
         record(
@@ -334,9 +335,16 @@ def set_cvss(*, case: Case, vector: str, actor: User, request: HttpRequest | Non
             actor=actor,
             request=request,
             target=case,
-            data={"version": result.version, "vector": result.vector},
+            data={"version": result.version, "vector": result.vector, "severity": case.severity},
         )
     return case
+
+
+def case_severity(case: Case) -> str:
+    """The severity a case states: the FIRST rating of its decisive score (`psirt.lib.cvss.decisive_rating`),
+    "" while it has no vector."""
+    rating = decisive_rating(case.cvss31_vector, case.cvss40_vector)
+    return rating.severity if rating else ""
 
 
 def set_cwe(*, case: Case, cwe: int | str | None, actor: User, request: HttpRequest | None = None) -> Case:

@@ -35,14 +35,13 @@ from psirt.advisories.models import Advisory, Revision
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 from psirt.lib.http import absolute_url
+from psirt.lib.severity import at_or_below
 from psirt.mail import services as outbox
 from psirt.mail.exceptions import Cancelled
 from psirt.mail.models import OutboxMessage
 from psirt.notify.exceptions import NotifyError
-from psirt.notify.models import CustomerContact, Delivery, DeliveryKind, MinSeverity, Subscription, Webhook
+from psirt.notify.models import CustomerContact, Delivery, DeliveryKind, Subscription, Webhook
 from psirt.notify.services.subscriptions import language_of, manage_url, unsubscribe_url
-
-SEVERITY_RANK = {"None": 0, "Low": 1, "Medium": 2, "High": 3, "Critical": 4}
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,7 @@ def notice_of(delivery: OutboxMessage) -> dict[str, Any]:
 
 def matching_subscriptions(notice: AdvisoryNotice) -> QuerySet[Subscription, uuid.UUID]:
     """Confirmed subscribers whose products/lines and minimum severity match the advisory."""
-    rank = SEVERITY_RANK.get(notice.severity, -1)
-    wanted = [value for value in MinSeverity.values if SEVERITY_RANK[value] <= rank] or [MinSeverity.NONE]
+    wanted = at_or_below(notice.severity)
     scope = Q(all_products=True)
     if notice.product_slugs:
         scope |= Q(products__slug__in=notice.product_slugs)
