@@ -53,7 +53,8 @@ class AdvisoryNotice:
     title_zh: str = ""
     summary_en: str = ""
     summary_zh: str = ""
-    severity: str = ""  # None/Low/Medium/High/Critical, "" when unscored
+    severity: str = ""  # None/Low/Medium/High/Critical (psirt.lib.severity), "" when unscored
+    exploitation: str = ""  # none/poc/active (psirt.cases.models.Exploitation), "" when not given
     product_slugs: tuple[str, ...] = field(default_factory=tuple)
     product_line_slugs: tuple[str, ...] = field(default_factory=tuple)
     url: str = ""  # absolute URL of the public page (English)
@@ -101,6 +102,7 @@ def notice_from_advisory(advisory: Advisory) -> AdvisoryNotice:
         summary_en=advisory.summary_en,
         summary_zh=advisory.summary_zh,
         severity=advisory.severity or "",
+        exploitation=advisory.exploitation or "",
         product_slugs=tuple(products),
         product_line_slugs=tuple(lines),
         url=absolute_url(page),
@@ -267,6 +269,7 @@ def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None
         "event": delivery.event,
         "revision": delivery.revision,
         "severity": notice.severity,
+        "exploitation": notice.exploitation,
         "advisory_id": notice.id,
         "cves": list(notice.cves),
         "csaf_url": notice.csaf_url,
