@@ -16,11 +16,11 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from conftest import client_for
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from conftest import client_for
 from psirt.accounts.models import User
 from psirt.accounts.services import create_token
 from psirt.advisories import services as advisories
