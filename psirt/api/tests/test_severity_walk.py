@@ -140,6 +140,7 @@ def test_one_severity_and_one_exploitation_on_every_surface(walked: dict[str, An
 
     # Subscriber matching: "Medium and above" and below receive it, "High and above" does not.
     assert sorted(m.to[0] for m in mail.outbox) == ["low@example.test", "medium@example.test"]
+    message: Any
     for message in mail.outbox:
         assert "Severity: Medium" in message.body and "Exploitation: Proof of concept" in message.body
         html = str(message.alternatives[0][0])
