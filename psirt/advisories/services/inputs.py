@@ -194,8 +194,11 @@ def clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
 def apply_scores(advisory: Advisory) -> None:
     """The advisory's severity and sort score follow the one severity rule (`decisive_rating`: the v4.0 base +
     threat score when a v4.0 vector is set, else the v3.1 temporal score), as the case's do; no vector, no
-    severity. The vectors were validated when they were set."""
-    rating = decisive_rating(advisory.cvss31_vector, advisory.cvss40_vector)
+    severity. A stored vector that no longer parses is refused with the reason, so it gets re-entered."""
+    try:
+        rating = decisive_rating(advisory.cvss31_vector, advisory.cvss40_vector)
+    except CvssError as exc:
+        raise InvalidInput(_("CVSS vector: %(msg)s") % {"msg": exc.message}) from None
     advisory.score = rating.score if rating else None
     advisory.severity = rating.severity if rating else ""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -92,3 +93,17 @@ def test_stored_severities_follow_the_one_rule_after_the_upgrade() -> None:
     assert set(new.get_model("advisories", "PublicationPolicy").objects.values_list("minimum_severity", flat=True)) == {
         "None"
     }
+
+
+@pytest.mark.django_db
+def test_an_advisory_with_a_stored_vector_that_no_longer_parses_is_refused_with_the_reason(
+    draft: Any, lead: Any
+) -> None:
+    from psirt.advisories import services
+    from psirt.advisories.exceptions import InvalidInput
+    from psirt.advisories.models import Advisory
+
+    Advisory.objects.filter(pk=draft.pk).update(cvss40_vector="CVSS:4.0/AV:N")
+    draft.refresh_from_db()
+    with pytest.raises(InvalidInput, match="CVSS vector: Missing base metrics"):
+        services.update_advisory(advisory=draft, actor=lead, changes={"title_en": "New title"})

@@ -348,8 +348,12 @@ def _store_scores(case: Case, result: CvssResult) -> None:
 
 def case_severity(case: Case) -> str:
     """The severity a case states: the FIRST rating of its decisive score (`psirt.lib.cvss.decisive_rating`),
-    "" while it has no vector."""
-    rating = decisive_rating(case.cvss31_vector, case.cvss40_vector)
+    "" while it has no vector. A stored vector that no longer parses (validation only ever got stricter) keeps
+    the severity the case has until a handler re-scores it."""
+    try:
+        rating = decisive_rating(case.cvss31_vector, case.cvss40_vector)
+    except CvssError:
+        return case.severity
     return rating.severity if rating else ""
 
 
