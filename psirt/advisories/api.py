@@ -22,7 +22,7 @@ from pydantic import Field
 
 from psirt.advisories import queries
 from psirt.advisories.csaf import documents
-from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, Severity
+from psirt.advisories.models import Advisory, AdvisoryState, Exploitation
 from psirt.advisories.queries import (
     MAX_VERSION_CHARS,
     PUBLIC_STATES,
@@ -47,6 +47,7 @@ from psirt.lib.cvss import MAX_VECTOR_LENGTH, CvssError, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.http import absolute_url
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
+from psirt.lib.severity import Severity
 
 router = Router(tags=["advisories"])  # /v1/advisories
 affected_router = Router(tags=["advisories"])  # /v1/affected

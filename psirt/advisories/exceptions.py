@@ -44,6 +44,10 @@ class NoFixOrMitigation(PublicationRefused):
     """An included case lacks the fix and/or sufficient mitigation the publication policy requires."""
 
 
+class ExploitationContradictsScores(PublicationRefused):
+    """The advisory's exploitation status and its vectors' Exploit Maturity (E) say different things."""
+
+
 class SeverityBelowPolicy(PublicationRefused):
     """The advisory's severity is below the minimum the publication policy publishes."""
 

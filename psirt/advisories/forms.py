@@ -9,10 +9,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from psirt.advisories.models import Advisory, Exploitation, MinimumSeverity, RequiredRemedy
+from psirt.advisories.models import Advisory, Exploitation, RequiredRemedy
 from psirt.advisories.queries import normalise_version
 from psirt.advisories.services import MAX_SUMMARY, MAX_TEXT, MAX_TRIGGER, MAX_TRIGGERS, AffectedInput
 from psirt.catalog.models import FirmwareRelease, Product
+from psirt.lib.severity import MinimumSeverity
 
 
 def _text(label: Any, *, rows: int = 4, help_text: Any = "") -> forms.CharField:

@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from psirt.cases.models import Exploitation, Severity  # one vocabulary: advisories take them from cases
+from psirt.cases.models import Exploitation  # one vocabulary: advisories take it from cases
 from psirt.lib.i18n import pick_language
+from psirt.lib.severity import MinimumSeverity, Severity  # the one severity vocabulary
 
 
 class AdvisoryState(models.TextChoices):
@@ -32,19 +33,8 @@ class AdvisoryState(models.TextChoices):
 PUBLIC_STATES = (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN)
 
 
-SEVERITY_RANK = {"Critical": 4, "High": 3, "Medium": 2, "Low": 1, "None": 0, "": -1}
-
-
 # The counter of the advisory IDs (a psirt.counters Sequence per year).
 SEQUENCE_SCOPE = "advisory"
-
-
-class MinimumSeverity(models.TextChoices):
-    ANY = "any", _("any severity")
-    LOW = "Low", _("Low")
-    MEDIUM = "Medium", _("Medium")
-    HIGH = "High", _("High")
-    CRITICAL = "Critical", _("Critical")
 
 
 class RequiredRemedy(models.TextChoices):

@@ -23,16 +23,16 @@ from django.utils.translation import gettext as _
 
 from psirt.advisories.models import (
     PUBLIC_STATES,
-    SEVERITY_RANK,
     Advisory,
     AdvisoryState,
     AffectedProduct,
 )
-from psirt.cases.models import Exploitation, Severity
+from psirt.cases.models import Exploitation
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.intake.advisory_links import PublishedAdvisory
 from psirt.intake.models import Report
 from psirt.lib.search import clean_query
+from psirt.lib.severity import Severity, rank
 from psirt.pages import generation
 
 PER_PAGE = 20
@@ -510,7 +510,7 @@ def check_affected(query: AffectedQuery) -> AffectedAnswer:
     rows = [r for r in _rows(product) if r.variant == release.variant]
     answer.hits = sorted(
         (Hit(advisory=r.advisory, row=r) for r in rows if r.affects_position(release.position)),
-        key=lambda h: (-SEVERITY_RANK.get(h.advisory.severity, -1), h.advisory.advisory_id),
+        key=lambda h: (-rank(h.advisory.severity), h.advisory.advisory_id),
     )
     newer = [r for r in variant_releases if r.position > release.position]
     if answer.hits:

@@ -16,7 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from psirt.cases.models import Exploitation, MitigationKind, Severity
+from psirt.cases.models import Exploitation, MitigationKind
 from psirt.cases.queries import ReleaseChoice
 from psirt.cases.services import workflow
 from psirt.cases.services.cases import MAX_REASON, MAX_TITLE
@@ -24,6 +24,7 @@ from psirt.cases.services.deadlines import MAX_DAYS
 from psirt.cases.services.workflow import CaseState
 from psirt.lib.cvss import MAX_VECTOR_LENGTH, build_vector, normalise_vector
 from psirt.lib.cvss_metrics import Metric, metric_groups
+from psirt.lib.severity import Severity
 from psirt.organization.models import CalendarDayKind
 
 

@@ -18,14 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from psirt.cases.services.workflow import FINISHED, CaseState
 from psirt.catalog.models import FirmwareRelease
 from psirt.lib.i18n import pick_language
-
-
-class Severity(models.TextChoices):
-    NONE = "None", _("None")
-    LOW = "Low", _("Low")
-    MEDIUM = "Medium", _("Medium")
-    HIGH = "High", _("High")
-    CRITICAL = "Critical", _("Critical")
+from psirt.lib.severity import Severity  # the one vocabulary; re-exported for the apps above
 
 
 class Exploitation(models.TextChoices):

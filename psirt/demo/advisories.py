@@ -481,7 +481,7 @@ def set_demo_policy(log: Callable[[str], None], settings: dict[str, Any]) -> Non
 # needs both a fix and a sufficient mitigation, and the agreed date; an actively exploited vulnerability or one
 # of public concern is expedited with a lead's approval.
 VISIONTEK_POLICY: dict[str, Any] = {
-    "minimum_severity": "any",
+    "minimum_severity": "None",
     "required_remedy": "both",
     "require_disclosure_date": True,
     "expedite_when_exploited": True,

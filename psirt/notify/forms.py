@@ -8,14 +8,16 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from psirt.catalog.models import Product, ProductLine
-from psirt.notify.models import MinSeverity
+from psirt.lib.severity import MinimumSeverity
 
 LANGUAGE_CHOICES = [("en", "English"), ("zh-hans", "简体中文")]
 
 
 class _ChoicesForm(forms.Form):
     language = forms.ChoiceField(label=_("Language of the mails"), choices=LANGUAGE_CHOICES)
-    min_severity = forms.ChoiceField(label=_("Minimum severity"), choices=MinSeverity.choices, initial=MinSeverity.NONE)
+    min_severity = forms.ChoiceField(
+        label=_("Minimum severity"), choices=MinimumSeverity.choices, initial=MinimumSeverity.ANY
+    )
     all_products = forms.BooleanField(label=_("Every product"), required=False)
     product_lines = forms.ModelMultipleChoiceField(
         label=_("Product lines"),

@@ -10,17 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from psirt.lib.crypto import EncryptedTextField
+from psirt.lib.severity import MinimumSeverity
 from psirt.mail.models import OutboxMessage
-
-
-class MinSeverity(models.TextChoices):
-    """The lowest severity a subscriber wants to hear about (FIRST's ratings; "None" = every advisory)."""
-
-    NONE = "None", _("Every advisory")
-    LOW = "Low", _("Low and above")
-    MEDIUM = "Medium", _("Medium and above")
-    HIGH = "High", _("High and above")
-    CRITICAL = "Critical", _("Critical only")
 
 
 class Subscription(models.Model):
@@ -34,7 +25,7 @@ class Subscription(models.Model):
     email_hash = models.CharField(max_length=64, db_index=True, editable=False)
     language = models.CharField(_("language"), max_length=10, default="en")
     min_severity = models.CharField(
-        _("minimum severity"), max_length=10, choices=MinSeverity.choices, default=MinSeverity.NONE
+        _("minimum severity"), max_length=10, choices=MinimumSeverity.choices, default=MinimumSeverity.ANY
     )
     all_products = models.BooleanField(_("every product"), default=False)
     products = models.ManyToManyField("catalog.Product", blank=True, related_name="+", verbose_name=_("products"))

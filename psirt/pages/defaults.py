@@ -72,8 +72,9 @@ disclosed, and to agree the disclosure date with us.
 ## Severity
 
 Every advisory gives the CVSS (Common Vulnerability Scoring System) base and temporal (CVSS v4.0: threat)
-metrics of the vulnerability. Customers can compute the environmental metrics for their own environment on
-the advisory page.
+metrics of the vulnerability. Its severity is the rating of the CVSS v4.0 base + threat score, or, without a
+CVSS v4.0 vector, of the CVSS v3.1 temporal score; environmental metrics never change it. Customers can compute
+the environmental metrics for their own environment on the advisory page.
 
 ## References
 
@@ -99,7 +100,7 @@ our firmware.
 
 ## 严重程度
 
-每份安全公告都会给出漏洞的 CVSS（通用漏洞评分系统）基础指标和时间指标（CVSS v4.0 中为威胁指标）。客户可以在公告页面上根据自身环境计算环境指标。
+每份安全公告都会给出漏洞的 CVSS（通用漏洞评分系统）基础指标和时间指标（CVSS v4.0 中为威胁指标）。公告的严重程度取 CVSS v4.0 基础+威胁评分的等级；没有 CVSS v4.0 向量时，取 CVSS v3.1 时间评分的等级；环境指标从不影响严重程度。客户可以在公告页面上根据自身环境计算环境指标。
 
 ## 漏洞编号
 

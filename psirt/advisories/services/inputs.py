@@ -24,7 +24,7 @@ from psirt.advisories.exceptions import (
 from psirt.advisories.models import Advisory
 from psirt.cases.models import Exploitation
 from psirt.catalog.models import FirmwareRelease, Product
-from psirt.lib.cvss import CvssError, score_vector, severity_for
+from psirt.lib.cvss import CvssError, decisive_rating, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
 
@@ -215,10 +215,15 @@ def clean_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply_scores(advisory: Advisory) -> None:
-    """The list sorts and filters by the highest base score of the two vectors and its severity."""
-    scores = [s for s in (advisory.cvss31_base, advisory.cvss40_base) if s is not None]
-    advisory.score = max(scores) if scores else None
-    advisory.severity = severity_for(advisory.score) if advisory.score is not None else ""
+    """The advisory's severity and sort score follow the one severity rule (`decisive_rating`: the v4.0 base +
+    threat score when a v4.0 vector is set, else the v3.1 temporal score), as the case's do; no vector, no
+    severity. A stored vector that no longer parses is refused with the reason, so it gets re-entered."""
+    try:
+        rating = decisive_rating(advisory.cvss31_vector, advisory.cvss40_vector)
+    except CvssError as exc:
+        raise InvalidInput(_("CVSS vector: %(msg)s") % {"msg": exc.message}) from None
+    advisory.score = rating.score if rating else None
+    advisory.severity = rating.severity if rating else ""
 
 
 def validate_affected(rows: Sequence[AffectedInput]) -> list[AffectedInput]:

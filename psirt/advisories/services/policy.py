@@ -25,20 +25,22 @@ from psirt.advisories.exceptions import (
     EmbargoNotReached,
     ExpediteNeedsJustification,
     ExpediteNotWarranted,
+    ExploitationContradictsScores,
     LeadApprovalRequired,
     NoFixOrMitigation,
     SeverityBelowPolicy,
     TransitionNotAllowed,
 )
 from psirt.advisories.models import (
-    SEVERITY_RANK,
     Advisory,
     AdvisoryState,
-    MinimumSeverity,
     PublicationPolicy,
     RequiredRemedy,
 )
 from psirt.advisories.services.case_facts import PUBLISHABLE_STATES, CaseFacts
+from psirt.cases.exploitation import differences as exploit_differences
+from psirt.cases.models import Exploitation
+from psirt.lib.severity import MinimumSeverity, meets_minimum
 
 
 def current_policy() -> PublicationPolicy:
@@ -151,11 +153,30 @@ def _check_cases(facts: Sequence[CaseFacts]) -> None:
             )
 
 
+def _check_exploit_maturity(advisory: Advisory) -> None:
+    """A published statement must not contradict itself: the exploitation status (CSAF `threats`, the page) and
+    the vectors' Exploit Maturity agree by the rule of `psirt.cases.exploitation`."""
+    found = exploit_differences(advisory.exploitation, advisory.cvss31_vector, advisory.cvss40_vector)
+    if not found:
+        return
+    d = found[0]
+    raise ExploitationContradictsScores(
+        _(
+            "The advisory says “%(status)s”, but its CVSS v%(version)s vector has Exploit Maturity E:%(found)s "
+            "(E:%(expected)s would agree): correct one of them before publishing."
+        )
+        % {
+            "status": Exploitation(advisory.exploitation).label,
+            "version": d.version,
+            "found": d.found,
+            "expected": d.expected[0],
+        }
+    )
+
+
 def _check_severity(advisory: Advisory, policy: PublicationPolicy) -> None:
     minimum = policy.minimum_severity
-    if minimum == MinimumSeverity.ANY:
-        return
-    if SEVERITY_RANK.get(advisory.severity, -1) >= SEVERITY_RANK[minimum]:
+    if meets_minimum(advisory.severity, minimum):
         return
     values = {"minimum": minimum.upper(), "severity": severity_label(advisory.severity)}
     if minimum == MinimumSeverity.CRITICAL:
@@ -261,6 +282,7 @@ def check_publication(
         policy = current_policy()
     if advisory.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
         raise TransitionNotAllowed(_("This advisory has already been published."))
+    _check_exploit_maturity(advisory)
     if expedite:
         _check_expedite(advisory, facts, rows, policy)
         return

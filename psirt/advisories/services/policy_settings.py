@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 
 from psirt.accounts.models import User
 from psirt.advisories.exceptions import InvalidInput, NotAllowed
-from psirt.advisories.models import MinimumSeverity, PublicationPolicy, RequiredRemedy
+from psirt.advisories.models import PublicationPolicy, RequiredRemedy
 from psirt.advisories.services.policy import current_policy
 from psirt.audit.services import record
 from psirt.lib.access import is_lead
+from psirt.lib.severity import MinimumSeverity
 
 MAX_TRIGGERS = 10
 MAX_TRIGGER = 200

@@ -146,7 +146,8 @@ def test_bsi_example_in_detail() -> None:
     advisory = Advisory.objects.get(advisory_id="BSI-2022-0001")
     assert advisory.cvss31_vector == "CVSS:3.1/AV:L/AC:L/PR:N/UI:R/S:U/C:H/I:N/A:L/E:F/RL:O/RC:C"
     assert advisory.cvss31_base == Decimal("6.1")
-    assert (advisory.severity, advisory.score) == ("Medium", Decimal("6.1"))
+    # The severity rule: the v3.1 temporal score (E:F/RL:O/RC:C lower the 6.1 base to 5.7), not the base score.
+    assert (advisory.severity, advisory.score) == ("Medium", Decimal("5.7"))
     assert advisory.cwe_id == 611
     assert advisory.identifiers == "CVE-2022-27193"  # the GitHub issue ID stays in the stored document only
     assert advisory.credit_lines == ["Damian Pfammatter, Cyber-Defense Campus"]

@@ -25,10 +25,8 @@ from psirt.advisories.exceptions import (
     SeverityBelowPolicy,
 )
 from psirt.advisories.models import (
-    SEVERITY_RANK,
     Advisory,
     AdvisoryState,
-    MinimumSeverity,
     PublicationPolicy,
     RequiredRemedy,
 )
@@ -37,10 +35,13 @@ from psirt.advisories.services.case_facts import CaseFacts
 from psirt.advisories.tests.conftest import approve, make_case
 from psirt.audit.models import AuditEvent
 from psirt.catalog.models import FirmwareRelease, Product
+from psirt.lib.severity import MinimumSeverity
 
 TODAY = dt.date(2026, 6, 1)
 LOW_VECTOR = "CVSS:3.1/AV:N/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"
 SEVERITIES = ["", "None", "Low", "Medium", "High", "Critical"]
+# FIRST's order, written out here so the oracle does not borrow the code it checks.
+ORACLE_RANK = {"": -1, "None": 0, "Low": 1, "Medium": 2, "High": 3, "Critical": 4}
 
 
 def expected_refusal(settings: dict[str, Any], case: dict[str, Any]) -> type[PublicationRefused] | None:
@@ -55,7 +56,7 @@ def expected_refusal(settings: dict[str, Any], case: dict[str, Any]) -> type[Pub
             return NoFixOrMitigation
         return None
     minimum = settings["minimum_severity"]
-    if minimum != "any" and SEVERITY_RANK[case["severity"]] < SEVERITY_RANK[minimum]:
+    if minimum != "None" and ORACLE_RANK[case["severity"]] < ORACLE_RANK[minimum]:
         return SeverityBelowPolicy
     has = {"either": case["fix"] or case["mitigation"], "fix": case["fix"], "mitigation": case["mitigation"]}
     has["both"] = case["fix"] and case["mitigation"]
@@ -254,7 +255,7 @@ def test_an_advisory_keeps_the_version_it_was_published_under(
     services.set_publication_policy(actor=lead, minimum_severity="Critical", required_remedy="both")
     published.refresh_from_db()
     assert published.published_under.version == 1
-    assert published.published_under.minimum_severity == "any"
+    assert published.published_under.minimum_severity == "None"
     assert published.state == AdvisoryState.PUBLISHED
 
 
@@ -276,7 +277,7 @@ def test_changing_the_policy_changes_the_gate(
     services.set_publication_policy(actor=lead, minimum_severity="Critical")
     with pytest.raises(SeverityBelowPolicy, match="only CRITICAL advisories; this one is LOW"):
         services.publish_advisory(advisory=advisory, actor=lead)
-    services.set_publication_policy(actor=lead, minimum_severity="any")
+    services.set_publication_policy(actor=lead, minimum_severity="None")
     assert services.publish_advisory(advisory=advisory, actor=lead).published_under.version == 3  # type: ignore[union-attr]
 
 

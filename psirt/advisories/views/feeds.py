@@ -25,11 +25,11 @@ from django.views.decorators.http import require_safe
 
 from psirt.advisories.csaf.documents import document_base_url
 from psirt.advisories.models import PUBLIC_STATES, Advisory, Revision
-from psirt.cases.models import Severity
 from psirt.catalog.models import ProductLine
 from psirt.formats.atom import CONTENT_TYPE, FeedEntry, FeedMeta, render_atom
 from psirt.formats.csaf import csaf_document_url
 from psirt.lib.http import absolute_url, conditional_response
+from psirt.lib.severity import Severity
 from psirt.organization.models import OrganizationProfile
 
 FEED_SIZE = 50

@@ -8,31 +8,39 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from psirt.advisories.models import Advisory, Severity
+from psirt.advisories.models import Advisory
 from psirt.advisories.queries import AffectedRow, affected_rows
 from psirt.advisories.views.environmental import calculators_for
-from psirt.lib.cvss import CvssError, CvssResult, score_vector
+from psirt.lib.cvss import CvssError, CvssResult, score_vector, severity_for
 from psirt.lib.cwe import CweEntry
 from psirt.lib.cwe import lookup as lookup_cwe
+from psirt.lib.severity import Severity
 
 
 @dataclass
 class ScoreView:
-    """One published vector with its scores as the page shows them."""
+    """One published vector with its scores as the page shows them. Its severity is the rating of the score the
+    severity rule reads for its version (v3.1 temporal, v4.0 base + threat; `psirt.lib.cvss.decisive_rating`);
+    `decisive` marks the vector whose rating is the advisory's severity."""
 
     version: str
     result: CvssResult
     has_threat: bool
+    decisive: bool = False
+
+    @property
+    def severity(self) -> str:
+        score = self.result.temporal if self.version == "3.1" else self.result.threat
+        return severity_for(score if score is not None else self.result.base)
 
     @property
     def severity_class(self) -> str:
-        return f"sev-{self.result.base_severity.lower()}"
+        return f"sev-{self.severity.lower()}"
 
     @property
     def severity_label(self) -> str:
-        """The rating in the visitor's language ("CRITICAL" from the library → "Critical" / "严重")."""
-        value = self.result.base_severity.capitalize()
-        return str(Severity(value).label) if value in Severity.values else value
+        """The rating in the visitor's language ("Critical" / "严重")."""
+        return str(Severity(self.severity).label)
 
 
 def score_view(vector: str) -> ScoreView | None:
@@ -48,7 +56,11 @@ def score_view(vector: str) -> ScoreView | None:
 
 
 def scores_of(advisory: Advisory) -> list[ScoreView]:
-    return [s for s in (score_view(advisory.cvss40_vector), score_view(advisory.cvss31_vector)) if s is not None]
+    """The advisory's vectors, v4.0 first; the first one shown is the one that decides the severity."""
+    views = [s for s in (score_view(advisory.cvss40_vector), score_view(advisory.cvss31_vector)) if s is not None]
+    if views:
+        views[0].decisive = True
+    return views
 
 
 def page_context(request: HttpRequest, advisory: Advisory, *, preview: bool = False) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.cases.access import can_view_case, require_case_editor
 from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, TransitionNotAllowed
+from psirt.cases.exploitation import align_vector
+from psirt.cases.exploitation import differences as exploit_differences
 from psirt.cases.models import (
     SEQUENCE_SCOPE,
     Assignment,
@@ -38,7 +40,7 @@ from psirt.counters.services.sequences import next_in_year
 from psirt.intake.models import InboxState, Report, Stage
 from psirt.intake.services import mark_taken, post_team_message, set_agreed_disclosure_date, set_stage
 from psirt.lib.access import require_lead
-from psirt.lib.cvss import CvssError, score_vector
+from psirt.lib.cvss import CvssError, CvssResult, decisive_rating, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
 from psirt.organization.queries import acknowledgment_due
@@ -326,8 +328,9 @@ def revoke_reporter_contacts(*, case: Case, actor: User, request: HttpRequest | 
 
 
 def set_cvss(*, case: Case, vector: str, actor: User, request: HttpRequest | None = None) -> Case:
-    """Score a CVSS v3.1 or v4.0 vector and store it (normalised) with its scores; the case's severity
-    follows the vector set last. InvalidInput names the offending metric."""
+    """Score a CVSS v3.1 or v4.0 vector and store it (normalised) with its scores. The case's severity is
+    recomputed from both vectors by the one severity rule (`decisive_rating`), and the remediation deadline
+    follows it. InvalidInput names the offending metric."""
     require_case_editor(actor, case)
     try:
         result = score_vector(vector)
@@ -335,27 +338,42 @@ def set_cvss(*, case: Case, vector: str, actor: User, request: HttpRequest | Non
         raise InvalidInput(exc.message) from exc
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
-        if result.version == "3.1":
-            case.cvss31_vector = result.vector
-            case.cvss31_base = Decimal(str(result.base))
-            case.cvss31_temporal = Decimal(str(result.temporal))
-            case.cvss31_environmental = Decimal(str(result.environmental))
-        else:
-            case.cvss40_vector = result.vector
-            case.cvss40_base = Decimal(str(result.base))
-            case.cvss40_threat = Decimal(str(result.threat))
-            case.cvss40_environmental = Decimal(str(result.environmental))
-        case.severity = result.severity
+        _store_scores(case, result)
+        case.severity = case_severity(case)
         case.save()
         rescore_deadline(case)
-        record(
-            action="case.scored",
-            actor=actor,
-            request=request,
-            target=case,
-            data={"version": result.version, "vector": result.vector},
-        )
+        data: dict[str, object] = {"version": result.version, "vector": result.vector, "severity": case.severity}
+        contradictions = exploit_differences(case.exploitation, case.cvss31_vector, case.cvss40_vector)
+        if contradictions:
+            # Accepted as given, but the audit trail says it contradicted the recorded exploitation.
+            data["contradicts_exploitation"] = case.exploitation
+        record(action="case.scored", actor=actor, request=request, target=case, data=data)
     return case
+
+
+def _store_scores(case: Case, result: CvssResult) -> None:
+    """Put one vector's normalised form and scores on the case (not saved)."""
+    if result.version == "3.1":
+        case.cvss31_vector = result.vector
+        case.cvss31_base = Decimal(str(result.base))
+        case.cvss31_temporal = Decimal(str(result.temporal))
+        case.cvss31_environmental = Decimal(str(result.environmental))
+    else:
+        case.cvss40_vector = result.vector
+        case.cvss40_base = Decimal(str(result.base))
+        case.cvss40_threat = Decimal(str(result.threat))
+        case.cvss40_environmental = Decimal(str(result.environmental))
+
+
+def case_severity(case: Case) -> str:
+    """The severity a case states: the FIRST rating of its decisive score (`psirt.lib.cvss.decisive_rating`),
+    "" while it has no vector. A stored vector that no longer parses (validation only ever got stricter) keeps
+    the severity the case has until a handler re-scores it."""
+    try:
+        rating = decisive_rating(case.cvss31_vector, case.cvss40_vector)
+    except CvssError:
+        return case.severity
+    return rating.severity if rating else ""
 
 
 def set_cwe(*, case: Case, cwe: int | str | None, actor: User, request: HttpRequest | None = None) -> Case:
@@ -383,7 +401,9 @@ def set_exploitation(
     request: HttpRequest | None = None,
 ) -> Case:
     """Record the exploitation status; for proof of concept / active exploitation, when the team became
-    aware (default now; never in the future — CRA clocks start there)."""
+    aware (default now; never in the future — CRA clocks start there). The vectors' Exploit Maturity (E) is
+    made to agree (`psirt.cases.exploitation.align_vector`): re-scored, with the severity and the remediation
+    deadline following, and the audit entry names each vector before and after."""
     require_case_editor(actor, case)
     if status not in Exploitation.values:
         raise InvalidInput(_("Choose none, proof of concept or actively exploited."))
@@ -397,18 +417,37 @@ def set_exploitation(
         if aware_at > now + dt.timedelta(minutes=5):
             raise InvalidInput(_("The team cannot become aware in the future."))
     with transaction.atomic():
-        Case.objects.filter(pk=case.pk).update(
-            exploitation=status, exploitation_aware_at=aware_at, updated_at=timezone.now()
-        )
-        case.exploitation, case.exploitation_aware_at = status, aware_at
-        record(
-            action="case.exploitation_set",
-            actor=actor,
-            request=request,
-            target=case,
-            data={"status": status, "aware_at": aware_at.isoformat() if aware_at else None},
-        )
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        locked.exploitation, locked.exploitation_aware_at = status, aware_at
+        rescored: dict[str, dict[str, str]] = {}
+        for old in (locked.cvss31_vector, locked.cvss40_vector):
+            try:
+                new = align_vector(old, status)
+            except CvssError:
+                continue  # a stored vector that no longer parses is left for a handler to re-score
+            if new and new != old:
+                result = score_vector(new)
+                _store_scores(locked, result)
+                rescored[result.version] = {"from": old, "to": new}
+        previous_severity = locked.severity
+        locked.severity = case_severity(locked)
+        locked.save()
+        if locked.severity != previous_severity:
+            rescore_deadline(locked)
+        data: dict[str, object] = {"status": status, "aware_at": aware_at.isoformat() if aware_at else None}
+        if rescored:
+            data["vectors"] = rescored
+            data["severity"] = locked.severity
+        record(action="case.exploitation_set", actor=actor, request=request, target=locked, data=data)
+    for name in ("exploitation", "exploitation_aware_at", "severity", "remediation_due_at", *_SCORE_FIELDS):
+        setattr(case, name, getattr(locked, name))  # callers holding the case see what was recorded
     return case
+
+
+_SCORE_FIELDS = (
+    *("cvss31_vector", "cvss31_base", "cvss31_temporal", "cvss31_environmental"),
+    *("cvss40_vector", "cvss40_base", "cvss40_threat", "cvss40_environmental"),
+)
 
 
 # --- references -------------------------------------------------------------------------------------------

@@ -31,13 +31,13 @@ from psirt.cases.models import (
     DeadlineReminder,
     RemediationPolicy,
     ReminderAudience,
-    Severity,
 )
 from psirt.cases.services.workflow import CaseState
 from psirt.intake.models import Report
 from psirt.lib.access import require_lead
 from psirt.lib.business_days import Calendar
 from psirt.lib.http import absolute_url
+from psirt.lib.severity import Severity
 from psirt.mail.services import send_mail_bilingual
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import describe_day, organization_calendar

@@ -20,6 +20,7 @@ from django.utils.translation import pgettext_lazy
 from psirt.accounts.access import desk_user
 from psirt.cases.access import can_edit_case, can_see_case_contacts, contacts_shared, get_case_for
 from psirt.cases.advisories_hook import linked_advisories, may_write_advisory
+from psirt.cases.exploitation import differences as exploit_differences
 from psirt.cases.forms import (
     CvssForm,
     CweForm,
@@ -158,6 +159,7 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "may_write_advisory": may_write_advisory(case, user),
         "sections": SECTIONS,
         "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
+        "exploit_differences": exploit_differences(case.exploitation, case.cvss31_vector, case.cvss40_vector),
         "cwe_entries": all_cwe() if can_edit else [],
         "assignees": case.assignments.select_related("user").order_by("assigned_at"),
         "invitations": case.invitations.select_related("engineer").order_by("invited_at"),

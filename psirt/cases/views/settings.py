@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from psirt.accounts.access import desk_user
 from psirt.cases.exceptions import CaseError
 from psirt.cases.forms import DayForm, PolicyForm
-from psirt.cases.models import Severity
 from psirt.cases.services.deadlines import remediation_table, set_remediation_days
 from psirt.lib.access import lead_required
+from psirt.lib.severity import Severity
 from psirt.organization.exceptions import OrganizationError
 from psirt.organization.models import CalendarDay
 from psirt.organization.services import remove_calendar_day, set_calendar_day

@@ -35,14 +35,13 @@ from psirt.advisories.models import Advisory, Revision
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 from psirt.lib.http import absolute_url
+from psirt.lib.severity import at_or_below
 from psirt.mail import services as outbox
 from psirt.mail.exceptions import Cancelled
 from psirt.mail.models import OutboxMessage
 from psirt.notify.exceptions import NotifyError
-from psirt.notify.models import CustomerContact, Delivery, DeliveryKind, MinSeverity, Subscription, Webhook
+from psirt.notify.models import CustomerContact, Delivery, DeliveryKind, Subscription, Webhook
 from psirt.notify.services.subscriptions import language_of, manage_url, unsubscribe_url
-
-SEVERITY_RANK = {"None": 0, "Low": 1, "Medium": 2, "High": 3, "Critical": 4}
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,8 @@ class AdvisoryNotice:
     title_zh: str = ""
     summary_en: str = ""
     summary_zh: str = ""
-    severity: str = ""  # None/Low/Medium/High/Critical, "" when unscored
+    severity: str = ""  # None/Low/Medium/High/Critical (psirt.lib.severity), "" when unscored
+    exploitation: str = ""  # none/poc/active (psirt.cases.models.Exploitation), "" when not given
     product_slugs: tuple[str, ...] = field(default_factory=tuple)
     product_line_slugs: tuple[str, ...] = field(default_factory=tuple)
     url: str = ""  # absolute URL of the public page (English)
@@ -102,6 +102,7 @@ def notice_from_advisory(advisory: Advisory) -> AdvisoryNotice:
         summary_en=advisory.summary_en,
         summary_zh=advisory.summary_zh,
         severity=advisory.severity or "",
+        exploitation=advisory.exploitation or "",
         product_slugs=tuple(products),
         product_line_slugs=tuple(lines),
         url=absolute_url(page),
@@ -122,8 +123,7 @@ def notice_of(delivery: OutboxMessage) -> dict[str, Any]:
 
 def matching_subscriptions(notice: AdvisoryNotice) -> QuerySet[Subscription, uuid.UUID]:
     """Confirmed subscribers whose products/lines and minimum severity match the advisory."""
-    rank = SEVERITY_RANK.get(notice.severity, -1)
-    wanted = [value for value in MinSeverity.values if SEVERITY_RANK[value] <= rank] or [MinSeverity.NONE]
+    wanted = at_or_below(notice.severity)
     scope = Q(all_products=True)
     if notice.product_slugs:
         scope |= Q(products__slug__in=notice.product_slugs)
@@ -269,6 +269,7 @@ def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None
         "event": delivery.event,
         "revision": delivery.revision,
         "severity": notice.severity,
+        "exploitation": notice.exploitation,
         "advisory_id": notice.id,
         "cves": list(notice.cves),
         "csaf_url": notice.csaf_url,

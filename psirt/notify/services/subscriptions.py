@@ -22,10 +22,11 @@ from psirt.counters.services import ratelimit
 from psirt.counters.services.ratelimit import Limit
 from psirt.lib.crypto import keyed_hash
 from psirt.lib.http import absolute_url
+from psirt.lib.severity import MinimumSeverity
 from psirt.mail.services import send_mail_bilingual
 from psirt.notify import tasks
 from psirt.notify.exceptions import NotifyError
-from psirt.notify.models import MinSeverity, Subscription
+from psirt.notify.models import Subscription
 from psirt.notify.services import tokens
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def request_subscription(
     *,
     email: str,
     language: str,
-    min_severity: str = MinSeverity.NONE,
+    min_severity: str = MinimumSeverity.ANY,
     all_products: bool = False,
     products: Iterable[Product] = (),
     product_lines: Iterable[ProductLine] = (),
@@ -86,7 +87,7 @@ def request_subscription(
     products, product_lines = list(products), list(product_lines)
     if not (all_products or products or product_lines):
         raise NotifyError(_("Choose at least one product or product line, or every product."))
-    if min_severity not in MinSeverity.values:
+    if min_severity not in MinimumSeverity.values:
         raise NotifyError(_("Choose a minimum severity from the list."))
     ip = client_ip(request)
     with transaction.atomic():

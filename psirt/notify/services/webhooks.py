@@ -222,6 +222,7 @@ def payload(delivery: OutboxMessage) -> dict[str, Any]:
             "title": {"en": notice.get("title_en", ""), "zh": notice.get("title_zh", "")},
             "summary": {"en": notice.get("summary_en", ""), "zh": notice.get("summary_zh", "")},
             "severity": notice.get("severity", ""),
+            "exploitation": notice.get("exploitation", ""),
             "products": notice.get("product_slugs", []),
             "product_lines": notice.get("product_line_slugs", []),
             "cves": notice.get("cves", []),

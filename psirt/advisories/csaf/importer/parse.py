@@ -23,7 +23,7 @@ from psirt.advisories.csaf.importer.base import (
 from psirt.advisories.csaf.importer.tree import ProductTree, TreeTarget
 from psirt.advisories.models import Advisory
 from psirt.formats.text import LABELS
-from psirt.lib.cvss import CvssError, score_vector, severity_for
+from psirt.lib.cvss import CvssError, decisive_rating, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.references import InvalidReference, classify_identifier, normalise_advisory_url
 
@@ -114,7 +114,11 @@ def _exploit_statuses(threats: list[JSON] | None) -> tuple[str, list[datetime]]:
     return best, dates
 
 
-def _v3(score: JSON) -> tuple[str, Decimal] | None:
+# (normalised vector, base score, decisive score: v3.1 temporal / v4.0 base + threat)
+_Scored = tuple[str, Decimal, Decimal]
+
+
+def _v3(score: JSON) -> _Scored | None:
     vector = str((score.get("cvss_v3") or {}).get("vectorString", ""))
     if vector.startswith("CVSS:3.0/"):
         vector = "CVSS:3.1/" + vector[len("CVSS:3.0/") :]
@@ -122,10 +126,12 @@ def _v3(score: JSON) -> tuple[str, Decimal] | None:
         result = score_vector(vector)
     except CvssError:
         return None
-    return (result.vector, Decimal(str(result.base))) if result.version == "3.1" else None
+    if result.version != "3.1":
+        return None
+    return result.vector, Decimal(str(result.base)), Decimal(str(result.temporal))
 
 
-def _v4_in(notes: list[JSON] | None) -> list[tuple[str, Decimal]]:
+def _v4_in(notes: list[JSON] | None) -> list[_Scored]:
     out = []
     for note in notes or []:
         for vector in _V4.findall(str(note.get("text", ""))):
@@ -133,7 +139,7 @@ def _v4_in(notes: list[JSON] | None) -> list[tuple[str, Decimal]]:
                 result = score_vector(vector.rstrip("/"))
             except CvssError:
                 continue
-            out.append((result.vector, Decimal(str(result.base))))
+            out.append((result.vector, Decimal(str(result.base)), Decimal(str(result.threat))))
     return out
 
 
@@ -246,20 +252,22 @@ def parse(doc: JSON) -> ImportPlan:
             )
         )
 
-    best_v3: tuple[str, Decimal] | None = None
+    # Of several vulnerabilities, the advisory keeps the most severe vector of each version by the score that
+    # decides severity (v3.1 temporal, v4.0 base + threat), and its severity follows the one rule.
+    best_v3: _Scored | None = None
     cwe_vuln: JSON | None = None
     for vuln in vulns:
         for score in vuln.get("scores") or []:
             found = _v3(score)
-            if found and (best_v3 is None or found[1] > best_v3[1]):
+            if found and (best_v3 is None or found[2] > best_v3[2]):
                 best_v3, cwe_vuln = found, vuln
     v4 = [found for v in vulns for found in _v4_in(v.get("notes"))]
-    best_v4 = max(v4, key=lambda item: item[1]) if v4 else None
-    fields["cvss31_vector"], fields["cvss31_base"] = best_v3 if best_v3 else ("", None)
-    fields["cvss40_vector"], fields["cvss40_base"] = best_v4 if best_v4 else ("", None)
-    scores = [s for s in (fields["cvss31_base"], fields["cvss40_base"]) if s is not None]
-    fields["score"] = max(scores) if scores else None
-    fields["severity"] = severity_for(fields["score"]) if fields["score"] is not None else ""
+    best_v4 = max(v4, key=lambda item: item[2]) if v4 else None
+    fields["cvss31_vector"], fields["cvss31_base"] = best_v3[:2] if best_v3 else ("", None)
+    fields["cvss40_vector"], fields["cvss40_base"] = best_v4[:2] if best_v4 else ("", None)
+    rating = decisive_rating(fields["cvss31_vector"], fields["cvss40_vector"])
+    fields["score"] = rating.score if rating else None
+    fields["severity"] = rating.severity if rating else ""
     if not fields["severity"]:
         # Unscored: the publisher's own rating words (Red Hat's "Important", "Moderate") on FIRST's scale.
         text = str((document.get("aggregate_severity") or {}).get("text", "")).strip().lower()
