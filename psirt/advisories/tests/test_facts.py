@@ -54,7 +54,9 @@ def test_one_case_gives_every_fact(product: Product, lead: User, releases: dict[
     advisory = services.create_advisory(cases=[case], actor=lead)
     assert advisory.exploitation == "active"
     assert advisory.exploitation_aware_at == case.exploitation_aware_at
-    assert (advisory.cvss31_vector, advisory.severity, advisory.cwe_id) == (V31_CRITICAL, "Critical", 787)
+    # Recording active exploitation set the vector's Exploit Maturity (E:H) on the case; the advisory took it.
+    assert (advisory.cvss31_vector, advisory.severity, advisory.cwe_id) == (V31_CRITICAL + "/E:H", "Critical", 787)
+    assert advisory.cvss31_vector == case.cvss31_vector
     assert advisory.identifier_list == ["CVE-2026-7001"]
     assert advisory.reference_list == ["https://cert.example/notes/7"]
     row = advisory.affected.get()
@@ -85,13 +87,14 @@ def test_several_cases_combine_by_the_written_rules(
     third.refresh_from_db()
     assert derived.exploitation_aware_at == third.exploitation_aware_at
     # The vectors of the case with the highest decisive rating (second: v4.0 8.7 over v3.1 4.6 twice) ...
-    assert (derived.cvss31_vector, derived.cvss40_vector) == ("", V40_HIGH)
+    # (its recorded exploitation set the vector's Exploit Maturity, E:A, on the case).
+    assert (derived.cvss31_vector, derived.cvss40_vector) == ("", V40_HIGH + "/E:A")
     # ... and, since that case has no CWE, the first CWE of the others.
     assert derived.cwe_id == 79
     assert derived.identifiers == ("CVE-2026-7101", "CNVD-2026-7102", "CVE-2026-7103")
     # Affected: one range per product, the earliest first affected release and the latest fix.
     assert derived.affected == ((product.pk, "", releases["V5.5.0"].pk, releases["V5.10.0"].pk),)
-    assert (advisory.severity, advisory.exploitation, advisory.cvss40_vector) == ("High", "active", V40_HIGH)
+    assert (advisory.severity, advisory.exploitation, advisory.cvss40_vector) == ("High", "active", V40_HIGH + "/E:A")
     assert differences(advisory) == []
 
 
@@ -135,7 +138,8 @@ def test_a_case_change_is_drift_that_refuses_publication_until_revised(
 ) -> None:
     case = _case(ranged)
     expected = {
-        "exploitation": {"exploitation", "exploitation_aware_at"},
+        # Recording the exploitation also sets the vector's Exploit Maturity on the case.
+        "exploitation": {"exploitation", "exploitation_aware_at", "cvss31_vector"},
         "vector": {"cvss31_vector"},
         "cve": {"identifiers"},
         "range": {"affected"},
