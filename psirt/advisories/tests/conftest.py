@@ -109,3 +109,11 @@ def publish(advisory: Advisory, lead: User) -> Advisory:
 @pytest.fixture
 def published(draft: Advisory, lead: User) -> Advisory:
     return publish(draft, lead)
+
+
+def revise(*, advisory: Advisory, actor: User, **changes: Any) -> Advisory:
+    """Edit a published advisory (with `update_advisory`'s arguments) and take the revision through review, a
+    lead's approval and publication, as the desk does; `actor` must be a lead."""
+    services.update_advisory(advisory=advisory, actor=actor, **changes)
+    approve(advisory, actor)
+    return services.publish_advisory(advisory=advisory, actor=actor)

@@ -7,6 +7,7 @@ handlers) an advisory does not exist — 404, audited (`psirt.advisories.access`
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -27,7 +28,7 @@ from psirt.advisories.forms import (
     affected_initial,
     product_options,
 )
-from psirt.advisories.models import Advisory, AdvisoryState, PublicationPolicy
+from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, PendingRevision, PublicationPolicy
 from psirt.advisories.services.case_facts import AUTHORABLE_STATES
 from psirt.advisories.views.presenters import page_context
 from psirt.cases.models import Case
@@ -112,9 +113,64 @@ def create(request: HttpRequest) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an open revision: its label, the published value and the revised one, as shown."""
+
+    label: str
+    published: str
+    revised: str
+
+
+def _shown(name: str, value: Any) -> str:
+    if value in ("", None):
+        return "—"
+    if name == "cwe_id":
+        return f"CWE-{value}"
+    if name == "exploitation":
+        return str(Exploitation(value).label)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return str(value)
+
+
+def _row_shown(row: services.AffectedInput) -> str:
+    values = {
+        "product": row.product.name,
+        "variant": f" ({row.variant})" if row.variant else "",
+        "introduced": row.introduced.version if row.introduced else _("the first release"),
+    }
+    if row.fixed is None:
+        return _("%(product)s%(variant)s: from %(introduced)s, no fix yet") % values
+    return _("%(product)s%(variant)s: from %(introduced)s, fixed in %(fixed)s") % {**values, "fixed": row.fixed.version}
+
+
+def revision_changes(advisory: Advisory, pending: PendingRevision) -> list[FieldChange]:
+    """What the open revision changes, field by field in the editor's order, against the published advisory;
+    the affected table, when changed, as one entry listing the rows before and after."""
+    changes = [
+        FieldChange(
+            label=str(getattr(Advisory._meta.get_field(name), "verbose_name", name)),
+            published=_shown(name, getattr(advisory, name)),
+            revised=_shown(name, pending.changes[name]),
+        )
+        for name in AdvisoryForm.FIELDS
+        if name in pending.changes
+    ]
+    if pending.affected is not None:
+        try:
+            revised = "\n".join(_row_shown(r) for r in services.affected_from_json(pending.affected)) or "—"
+        except AdvisoryError as exc:
+            revised = exc.message
+        published = "\n".join(_row_shown(r) for r in services.current_affected(advisory)) or "—"
+        changes.append(FieldChange(label=_("Affected products"), published=published, revised=revised))
+    return changes
+
+
 def _workflow_context(request: HttpRequest, advisory: Advisory) -> dict[str, Any]:
+    pending = services.open_revision(advisory)
     normal = expedite = ""
-    if advisory.state not in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
+    if pending is not None or advisory.state not in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
         for flag in (False, True):
             try:
                 services.check_publication(advisory=advisory, expedite=flag)
@@ -127,13 +183,17 @@ def _workflow_context(request: HttpRequest, advisory: Advisory) -> dict[str, Any
                 normal = message
     return {
         "advisory": advisory,
+        "pending": pending,
+        # What the review steps act on: the advisory, or the open revision of a published one.
+        "subject": pending if pending is not None else advisory,
+        "revision_changes": revision_changes(advisory, pending) if pending is not None else [],
         "links": list(advisory.case_links.select_related("case").order_by("id")),
         "revisions": list(advisory.revisions.order_by("-number")),
         "can_edit": can_edit_advisory(request.user, advisory),
         "is_lead": desk_user(request).is_lead,
         "normal_problem": normal,
         "expedite_problem": expedite,
-        "publication_date": services.publication_date_for(advisory),
+        "publication_date": services.publication_date_for(advisory) if pending is None else None,
     }
 
 
@@ -155,9 +215,11 @@ def preview(request: HttpRequest, public_id: Any) -> HttpResponse:
 @author_view
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Edit a draft in place, or a published advisory's open revision (the published version stays as it is)."""
     advisory = get_advisory_for(request.user, public_id, request=request)
     if not can_edit_advisory(request.user, advisory) or advisory.state == AdvisoryState.WITHDRAWN:
         raise Http404
+    pending = services.open_revision(advisory)
     products = product_options()
     if request.method == "POST":
         form = AdvisoryForm(request.POST)
@@ -182,14 +244,32 @@ def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
             except AdvisoryError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, _("Saved."))
+                if advisory.state == AdvisoryState.PUBLISHED:
+                    messages.success(request, _("Saved in the draft revision; the published advisory is unchanged."))
+                else:
+                    messages.success(request, _("Saved."))
                 return redirect("desk:advisories:detail", public_id=advisory.public_id)
     else:
-        form = AdvisoryForm(initial=AdvisoryForm.initial_for(advisory))
+        shown, rows_initial = advisory, None
+        initial: dict[str, Any] = {}
+        if pending is not None:
+            shown = services.revised_advisory(advisory, pending)
+            if pending.affected is not None:
+                rows_initial = services.affected_from_json(pending.affected)
+            initial = {
+                "revision_summary_en": pending.summary_en,
+                "revision_summary_zh": pending.summary_zh,
+                "notify": pending.notify,
+            }
+        form = AdvisoryForm(initial={**AdvisoryForm.initial_for(shown), **initial})
         formset = AffectedFormSet(
-            initial=affected_initial(advisory), prefix="affected", form_kwargs={"products": products}
+            initial=affected_initial(advisory, rows_initial), prefix="affected", form_kwargs={"products": products}
         )
-    return render(request, "advisories/desk/edit.html", {"advisory": advisory, "form": form, "formset": formset})
+    return render(
+        request,
+        "advisories/desk/edit.html",
+        {"advisory": advisory, "pending": pending, "form": form, "formset": formset},
+    )
 
 
 def _op(request: HttpRequest, advisory: Advisory, op: str) -> str:
@@ -214,8 +294,12 @@ def _op(request: HttpRequest, advisory: Advisory, op: str) -> str:
         services.approve_expedite(advisory=advisory, actor=user, request=request)
         return _("Expedited publication approved.")
     if op in ("publish", "publish_expedited"):
+        revision = advisory.state == AdvisoryState.PUBLISHED
         services.publish_advisory(advisory=advisory, actor=user, expedite=op == "publish_expedited", request=request)
-        return _("Published.")
+        return _("Revision published.") if revision else _("Published.")
+    if op == "discard":
+        services.discard_revision(advisory=advisory, actor=user, request=request)
+        return _("Revision discarded; the published advisory is unchanged.")
     if op == "schedule":
         advisory = services.schedule_publication(advisory=advisory, actor=user, request=request)
         return _("Publication scheduled.")
