@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -150,7 +151,7 @@ def revision_changes(advisory: Advisory, pending: PendingRevision) -> list[Field
     the affected table, when changed, as one entry listing the rows before and after."""
     changes = [
         FieldChange(
-            label=str(getattr(Advisory._meta.get_field(name), "verbose_name", name)),
+            label=capfirst(str(getattr(Advisory._meta.get_field(name), "verbose_name", name))),
             published=_shown(name, getattr(advisory, name)),
             revised=_shown(name, pending.changes[name]),
         )
