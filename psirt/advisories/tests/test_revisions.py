@@ -399,3 +399,28 @@ def test_revision_desk_urls_redirect_anonymous_to_sign_in(published: Advisory, l
     assert anonymous.get(urls["detail"]).status_code == 302
     assert anonymous.post(urls["action"], {"op": "discard"}).status_code == 302
     assert PendingRevision.objects.exists()
+
+
+def test_preview_shows_the_page_as_the_revision_will_make_it(
+    published: Advisory,
+    lead: User,
+    as_lead: Client,
+    as_other_handler: Client,
+    anonymous: Client,
+    releases: dict[str, FirmwareRelease],
+) -> None:
+    _edit(
+        published,
+        lead,
+        affected=[services.AffectedInput(product=releases["V5.5.0"].product, fixed=releases["V5.10.0"])],
+    )
+    url = reverse("desk:advisories:preview", args=[published.public_id])
+    revised = as_lead.get(url, {"revision": "1"}).content.decode()
+    assert NEW_IMPACT in revised and SUMMARY in revised and "V5.10.0" in revised
+    assert "once the open revision is published" in revised
+    # Without ?revision=1 the preview is the published page; the public page is unchanged.
+    current = as_lead.get(url).content.decode()
+    assert NEW_IMPACT not in current and SUMMARY not in current
+    public = anonymous.get(f"/en/advisories/{published.advisory_id}/").content.decode()
+    assert NEW_IMPACT not in public and "V5.10.0" not in public
+    assert as_other_handler.get(url, {"revision": "1"}).status_code == 404

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -29,7 +30,15 @@ from psirt.advisories.forms import (
     affected_initial,
     product_options,
 )
-from psirt.advisories.models import Advisory, AdvisoryState, Exploitation, PendingRevision, PublicationPolicy
+from psirt.advisories.models import (
+    Advisory,
+    AdvisoryState,
+    AffectedProduct,
+    Exploitation,
+    PendingRevision,
+    PublicationPolicy,
+    Revision,
+)
 from psirt.advisories.services.case_facts import AUTHORABLE_STATES
 from psirt.advisories.views.presenters import page_context
 from psirt.cases.models import Case
@@ -204,11 +213,45 @@ def detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     return render(request, "advisories/desk/detail.html", _workflow_context(request, advisory))
 
 
+def _revision_preview(request: HttpRequest, advisory: Advisory, pending: PendingRevision) -> dict[str, Any]:
+    """The public page as it will be once `pending` is published: the revised texts, affected table and the
+    upcoming numbered revision with its summary."""
+    shown = services.revised_advisory(advisory, pending)
+    table = None
+    if pending.affected is not None:
+        table = [
+            AffectedProduct(
+                advisory=shown, product=r.product, variant=r.variant, introduced=r.introduced, fixed=r.fixed
+            )
+            for r in services.affected_from_json(pending.affected)
+        ]
+    context = page_context(request, shown, preview=True, table=table)
+    upcoming = Revision(
+        advisory=shown,
+        number=max((r.number for r in context["revisions"]), default=0) + 1,
+        date=timezone.now(),
+        summary_en=pending.summary_en,
+        summary_zh=pending.summary_zh,
+    )
+    context["revisions"] = [upcoming, *context["revisions"]]
+    context["preview_revision"] = True
+    return context
+
+
 @author_view
 def preview(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """Exactly the public page (same template, same context), marked as a preview."""
+    """Exactly the public page (same template, same context), marked as a preview; `?revision=1` previews a
+    published advisory as its open revision would make it."""
     advisory = get_advisory_for(request.user, public_id, request=request)
-    response = render(request, "advisories/detail.html", page_context(request, advisory, preview=True))
+    pending = services.open_revision(advisory) if request.GET.get("revision") == "1" else None
+    try:
+        context = _revision_preview(request, advisory, pending) if pending is not None else None
+    except AdvisoryError as exc:
+        messages.error(request, exc.message)
+        context = None
+    if context is None:
+        context = page_context(request, advisory, preview=True)
+    response = render(request, "advisories/detail.html", context)
     response["X-Robots-Tag"] = "noindex"
     return response
 
