@@ -82,11 +82,11 @@ class AdvisoryForm(forms.Form):
         label=_("What changed (English)"),
         max_length=MAX_SUMMARY,
         required=False,
-        help_text=_("Required for a published advisory: shown in its revision history."),
+        help_text=_("Required for a published advisory: shown in its revision history once the revision is published."),
     )
     revision_summary_zh = forms.CharField(label=_("What changed (Chinese)"), max_length=MAX_SUMMARY, required=False)
     notify = forms.BooleanField(
-        label=_("Tell subscribers about this revision"),
+        label=_("Tell subscribers when this revision is published"),
         required=False,
         help_text=_("For changes customers must act on (a new fix, a wider range); not for typo fixes."),
     )
@@ -174,7 +174,13 @@ def product_options() -> list[tuple[str, str]]:
     return [(p.slug, p.name) for p in Product.objects.order_by("name").only("slug", "name")]
 
 
-def affected_initial(advisory: Advisory) -> list[dict[str, str]]:
+def affected_initial(advisory: Advisory, rows: list[AffectedInput] | None = None) -> list[dict[str, str]]:
+    """The affected table's form rows: `rows` (an open revision's table) or the advisory's own."""
+    if rows is None:
+        rows = [
+            AffectedInput(product=row.product, variant=row.variant, introduced=row.introduced, fixed=row.fixed)
+            for row in advisory.affected.select_related("product", "introduced", "fixed")
+        ]
     return [
         {
             "product": row.product.slug,
@@ -182,7 +188,7 @@ def affected_initial(advisory: Advisory) -> list[dict[str, str]]:
             "introduced": row.introduced.version if row.introduced else "",
             "fixed": row.fixed.version if row.fixed else "",
         }
-        for row in advisory.affected.select_related("product", "introduced", "fixed")
+        for row in rows
     ]
 
 

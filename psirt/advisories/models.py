@@ -346,3 +346,44 @@ class FactOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.advisory_id} {self.fact}"
+
+
+class PendingRevision(models.Model):
+    """The one open change of a published advisory, kept apart from the published row until it is published.
+
+    Editing a published advisory writes here, never on the advisory: the public page, feeds, CSAF, the API and
+    subscribers keep seeing the published version. `changes` holds the cleaned new values of the changed
+    fields only (name → value, as `update_advisory` accepts them); `affected` the whole new affected table
+    (rows of product, variant, introduced and fixed ids) or None when the table is unchanged. The revision goes
+    through the same review as a first publication — draft → in review → approved by a lead, or an expedited
+    publication with a written justification approved by a lead — and publishing it applies the changes, adds
+    the next numbered `Revision` and deletes this row."""
+
+    advisory = models.OneToOneField(Advisory, on_delete=models.CASCADE, related_name="pending_revision")
+    state = models.CharField(_("state"), max_length=12, choices=AdvisoryState.choices, default=AdvisoryState.DRAFT)
+    changes = models.JSONField(default=dict, blank=True)
+    affected = models.JSONField(null=True, blank=True)
+    summary_en = models.CharField(_("what changed (English)"), max_length=500)
+    summary_zh = models.CharField(_("what changed (Chinese)"), max_length=500, blank=True)
+    notify = models.BooleanField(_("tell subscribers"), default=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    expedite_justification = models.TextField(_("justification for expedited publication"), blank=True)
+    expedite_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expedite_approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("pending revision")
+        verbose_name_plural = _("pending revisions")
+
+    def __str__(self) -> str:
+        return f"{self.advisory_id} pending revision"

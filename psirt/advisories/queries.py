@@ -9,7 +9,7 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,14 +279,18 @@ class AffectedRow:
         return self.row.fixed
 
 
-def affected_rows(advisory: Advisory) -> list[AffectedRow]:
+def affected_rows(advisory: Advisory, table: Sequence[AffectedProduct] | None = None) -> list[AffectedRow]:
     """The affected table: per product and variant, the catalog releases in the range and the fixing release.
-    Two queries: the rows, and the public releases inside their ranges."""
-    rows = list(
-        advisory.affected.select_related("product", "product__line", "introduced", "fixed").order_by(
-            "product__name", "variant"
+    Two queries: the rows, and the public releases inside their ranges. `table` (unsaved rows, e.g. an open
+    revision's) replaces the advisory's own rows."""
+    if table is not None:
+        rows = sorted(table, key=lambda r: (r.product.name, r.variant))
+    else:
+        rows = list(
+            advisory.affected.select_related("product", "product__line", "introduced", "fixed").order_by(
+                "product__name", "variant"
+            )
         )
-    )
     releases: dict[tuple[int, str], list[FirmwareRelease]] = {}
     if rows:
         # Only the releases inside each row's range, and only what the page shows of them (the version): a

@@ -415,13 +415,21 @@ def _create(spec: DemoAdvisory, product: Product, lead: User, handler: User, n: 
             case_services.add_reference(case=case, value=value, actor=handler)
         if new_identifiers:
             changes = {**changes, "identifiers": "\n".join((*spec.identifiers, *new_identifiers))}
-        advisory = services.update_advisory(
+        # A published advisory changes through a revision reviewed like its first publication.
+        services.update_advisory(
             advisory=advisory,
             actor=lead,
             changes=changes,
             revision_summary_en=summary_en,
             revision_summary_zh=summary_zh,
         )
+        if spec.expedite:
+            services.set_expedite_justification(advisory=advisory, actor=lead, justification=spec.expedite)
+            services.approve_expedite(advisory=advisory, actor=lead)
+        else:
+            services.submit_for_review(advisory=advisory, actor=lead)
+            services.approve_advisory(advisory=advisory, actor=lead)
+        advisory = services.publish_advisory(advisory=advisory, actor=lead, expedite=bool(spec.expedite))
     if spec.withdraw:
         advisory = services.withdraw_advisory(advisory=advisory, actor=lead, reason=spec.withdraw)
     else:

@@ -4,13 +4,20 @@ Views, the API, the CLI and the background task call these; they check who may a
 (`psirt.advisories.exceptions`) and enforce the publication policy (`psirt.advisories.services.policy`).
 
 The package follows an advisory's life: `inputs` (who may act, cleaning what authors type), `authoring`
-(drafts, edits, revisions), `review` (review and approval), `publication` (the policy gate, CSAF documents,
-notices, scheduled publication), `withdrawal`. Callers import from here, not from the modules.
+(drafts, edits, the open revision of a published advisory), `review` (review and approval, of a first
+publication and of a revision alike), `publication` (the policy gate, CSAF documents, notices, scheduled
+publication, publishing a revision), `withdrawal`. Callers import from here, not from the modules.
 """
 
 from __future__ import annotations
 
-from psirt.advisories.services.authoring import EXPLOITATION_RANK, create_advisory, format_advisory_id, update_advisory
+from psirt.advisories.services.authoring import (
+    EXPLOITATION_RANK,
+    create_advisory,
+    discard_revision,
+    format_advisory_id,
+    update_advisory,
+)
 from psirt.advisories.services.facts import override_fact, remove_override, revise_to_match
 from psirt.advisories.services.inputs import (
     EDITABLE_FIELDS,
@@ -21,6 +28,8 @@ from psirt.advisories.services.inputs import (
     MAX_TITLE,
     TEXT_FIELDS,
     AffectedInput,
+    affected_from_json,
+    current_affected,
 )
 from psirt.advisories.services.policy import public_conditions
 from psirt.advisories.services.policy_settings import (
@@ -37,10 +46,14 @@ from psirt.advisories.services.publication import (
     check_facts,
     check_publication,
     csaf_documents_for_publication,
+    facts_differences,
+    open_revision,
     publication_date_for,
     publish_advisory,
     publish_due_advisories,
     publish_if_due,
+    publish_revision,
+    revised_advisory,
     schedule_publication,
 )
 from psirt.advisories.services.review import (
@@ -65,6 +78,7 @@ __all__ = [
     "POLICY_SETTINGS",
     "TEXT_FIELDS",
     "AffectedInput",
+    "affected_from_json",
     "approve_advisory",
     "approve_expedite",
     "cancel_schedule",
@@ -73,8 +87,12 @@ __all__ = [
     "check_publication",
     "create_advisory",
     "csaf_documents_for_publication",
+    "current_affected",
     "current_policy",
+    "discard_revision",
+    "facts_differences",
     "format_advisory_id",
+    "open_revision",
     "override_fact",
     "policy_settings",
     "public_conditions",
@@ -82,9 +100,11 @@ __all__ = [
     "publish_advisory",
     "publish_due_advisories",
     "publish_if_due",
+    "publish_revision",
     "remove_override",
     "return_to_draft",
     "revise_to_match",
+    "revised_advisory",
     "schedule_publication",
     "set_expedite_justification",
     "set_publication_policy",

@@ -1,5 +1,6 @@
 """Writing and editing an advisory: a draft started from confirmed cases (its ID assigned then, its facts
-prefilled from the cases), later changes, and the numbered revisions a published advisory gets when it changes.
+prefilled from the cases), later changes, and the open revision an edit of a published advisory starts (kept
+apart from the published version until it is reviewed and published).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from psirt.advisories.models import (
     Advisory,
     AdvisoryCase,
     AdvisoryState,
-    AffectedProduct,
-    Revision,
+    PendingRevision,
 )
 from psirt.advisories.services.case_facts import (
     AUTHORABLE_STATES,
@@ -38,14 +38,17 @@ from psirt.advisories.services.inputs import (
     MAX_SUMMARY,
     MAX_TITLE,
     AffectedInput,
+    affected_to_json,
     apply_scores,
     clean_changes,
     clean_line,
     clean_vector,
+    current_affected,
     require_editor,
+    storable_changes,
     validate_affected,
 )
-from psirt.advisories.services.publication import announce, publish_csaf
+from psirt.advisories.services.publication import replace_affected
 from psirt.audit.services import record
 from psirt.cases.models import Case
 from psirt.counters.services.sequences import next_in_year
@@ -66,14 +69,6 @@ def _next_number(year: int) -> int:
 
 def _prefix() -> str:
     return (OrganizationProfile.get().advisory_prefix or "PSIRT").strip() or "PSIRT"
-
-
-def _replace_affected(advisory: Advisory, rows: Sequence[AffectedInput]) -> None:
-    AffectedProduct.objects.filter(advisory=advisory).delete()
-    AffectedProduct.objects.bulk_create(
-        AffectedProduct(advisory=advisory, product=r.product, variant=r.variant, introduced=r.introduced, fixed=r.fixed)
-        for r in rows
-    )
 
 
 def create_advisory(*, cases: Iterable[Case], actor: User, request: HttpRequest | None = None) -> Advisory:
@@ -120,7 +115,7 @@ def create_advisory(*, cases: Iterable[Case], actor: User, request: HttpRequest 
         advisory.save()
         for case in case_list:
             AdvisoryCase.objects.create(advisory=advisory, case=case)
-        _replace_affected(advisory, affected_rows(derived))
+        replace_affected(advisory, affected_rows(derived))
         record(
             action="advisory.created",
             actor=actor,
@@ -145,9 +140,10 @@ def update_advisory(
     """Change texts, scores, identifiers and (when given) the affected table.
 
     A draft or an advisory in review changes in place. An approved advisory goes back to draft (the lead
-    approved other words). A published one needs a revision summary and gets a new numbered, dated revision;
-    with `notify`, subscribers are told about it.
-    A withdrawn advisory no longer changes."""
+    approved other words). A published advisory does not change here: the edit starts (or continues) its open
+    revision (`PendingRevision`), which needs a summary of what changed, goes through review like a first
+    publication and changes the advisory only when a lead publishes it (`publish_revision`); with `notify`,
+    subscribers are told then. A withdrawn advisory no longer changes."""
     require_editor(actor, advisory)
     clean = clean_changes(changes)
     rows = validate_affected(affected) if affected is not None else None
@@ -157,8 +153,18 @@ def update_advisory(
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
         if advisory.state == AdvisoryState.WITHDRAWN:
             raise TransitionNotAllowed(_("A withdrawn advisory cannot be changed."))
-        if advisory.state == AdvisoryState.PUBLISHED and not summary_en:
-            raise InvalidInput(_("Say what changed: a published advisory gets a revision with a summary."))
+        if advisory.state == AdvisoryState.PUBLISHED:
+            _draft_revision(
+                advisory,
+                actor=actor,
+                clean=clean,
+                rows=rows,
+                summary_en=summary_en,
+                summary_zh=summary_zh,
+                notify=notify,
+                request=request,
+            )
+            return advisory
         for name, value in clean.items():
             setattr(advisory, name, value)
         apply_scores(advisory)
@@ -170,25 +176,58 @@ def update_advisory(
             advisory.scheduled_for = None
             data["approval_withdrawn"] = True
         if rows is not None:
-            _replace_affected(advisory, rows)
+            replace_affected(advisory, rows)
             data["affected"] = len(rows)
-        if advisory.state == AdvisoryState.PUBLISHED:
-            number = add_revision(advisory, summary_en=summary_en, summary_zh=summary_zh, actor=actor)
-            data["revision"] = number
         advisory.save()
-        if "revision" in data:
-            publish_csaf(advisory)
         record(action="advisory.updated", actor=actor, request=request, target=advisory, data=data)
-        if "revision" in data and notify:
-            announce(advisory=advisory, revision=data["revision"], actor=actor, request=request)
     return advisory
 
 
-def add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: User) -> int:
-    last = advisory.revisions.order_by("-number").values_list("number", flat=True).first() or 0
-    now = timezone.now()
-    Revision.objects.create(
-        advisory=advisory, number=last + 1, date=now, summary_en=summary_en, summary_zh=summary_zh, actor=actor
-    )
-    advisory.revised_at = now
-    return last + 1
+def _draft_revision(
+    advisory: Advisory,
+    *,
+    actor: User,
+    clean: dict[str, Any],
+    rows: list[AffectedInput] | None,
+    summary_en: str,
+    summary_zh: str,
+    notify: bool,
+    request: HttpRequest | None,
+) -> PendingRevision:
+    """Start or continue the open revision of the (locked) published advisory. Only fields that differ from the
+    published version are kept; a changed revision under review or approved goes back to draft."""
+    pending = PendingRevision.objects.select_for_update().filter(advisory=advisory).first()
+    if pending is None:
+        if not summary_en:
+            raise InvalidInput(_("Say what changed: a published advisory gets a revision with a summary."))
+        pending = PendingRevision(advisory=advisory, created_by=actor)
+    merged = {**pending.changes, **storable_changes(clean)}
+    pending.changes = {name: value for name, value in merged.items() if value != getattr(advisory, name)}
+    if rows is not None:
+        new_rows = affected_to_json(rows)
+        pending.affected = None if new_rows == affected_to_json(current_affected(advisory)) else new_rows
+    if summary_en:
+        pending.summary_en = summary_en
+        pending.summary_zh = summary_zh
+    pending.notify = notify
+    data: dict[str, Any] = {"fields": sorted(clean), "revision_started": pending.pk is None}
+    if pending.state != AdvisoryState.DRAFT:
+        data["approval_withdrawn"] = True
+    pending.state = AdvisoryState.DRAFT
+    pending.approved_by = None
+    pending.approved_at = None
+    pending.save()
+    record(action="advisory.revision_drafted", actor=actor, request=request, target=advisory, data=data)
+    return pending
+
+
+def discard_revision(*, advisory: Advisory, actor: User, request: HttpRequest | None = None) -> Advisory:
+    """Drop the open revision of a published advisory; the published version stays exactly as it was."""
+    require_editor(actor, advisory)
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        deleted, _rows = PendingRevision.objects.filter(advisory=advisory).delete()
+        if not deleted:
+            raise TransitionNotAllowed(_("This advisory has no open revision."))
+        record(action="advisory.revision_discarded", actor=actor, request=request, target=advisory)
+    return advisory

@@ -330,11 +330,14 @@ def _show(fact: str, value: object) -> str:
     return str(value) if value else "—"
 
 
-def differences(advisory: Advisory, derived: DerivedFacts | None = None) -> list[Difference]:
+def differences(
+    advisory: Advisory, derived: DerivedFacts | None = None, *, stored_ranges: Sequence[Range] | None = None
+) -> list[Difference]:
     """Every fact, not overridden, whose stored value differs from the one derived from the cases. Identifiers
     and the affected table are compared as sets (order does not matter); the references must contain every
     web address of the cases (the advisory may cite more). A withdrawn advisory no longer changes, and one
-    without cases (imported) has nothing to derive from: none."""
+    without cases (imported) has nothing to derive from: none. `stored_ranges` stands for the advisory's
+    affected table (a revision's new table)."""
     if advisory.pk is None or advisory.state == AdvisoryState.WITHDRAWN or not advisory.case_links.exists():
         return []  # without a case (an imported advisory) there is nothing to derive from
     want = derived if derived is not None else derived_facts(advisory)
@@ -362,9 +365,9 @@ def differences(advisory: Advisory, derived: DerivedFacts | None = None) -> list
     if want.reference_urls is not None and not set(want.reference_urls) <= set(stored_urls):
         differ("reference_urls", stored_urls, want.reference_urls)
     if want.affected is not None:
-        stored_ranges = _stored_ranges(advisory)
-        if set(stored_ranges) != set(want.affected):
-            differ("affected", stored_ranges, want.affected)
+        ranges = tuple(stored_ranges) if stored_ranges is not None else _stored_ranges(advisory)
+        if set(ranges) != set(want.affected):
+            differ("affected", ranges, want.affected)
     return out
 
 

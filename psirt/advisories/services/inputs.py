@@ -256,3 +256,56 @@ def validate_affected(rows: Sequence[AffectedInput]) -> list[AffectedInput]:
             )
         out.append(AffectedInput(product=row.product, variant=variant, introduced=row.introduced, fixed=row.fixed))
     return out
+
+
+# Derived from the vectors: never stored in a pending revision, recomputed when it is applied.
+DERIVED_FIELDS = frozenset({"cvss31_base", "cvss40_base"})
+
+
+def storable_changes(clean: dict[str, Any]) -> dict[str, Any]:
+    """Cleaned changes as a pending revision keeps them (JSON values, nothing derived); `clean_changes` accepts
+    them again unchanged when the revision is applied."""
+    return {name: value for name, value in clean.items() if name not in DERIVED_FIELDS}
+
+
+def affected_to_json(rows: Sequence[AffectedInput]) -> list[dict[str, Any]]:
+    """An affected table as a pending revision keeps it: ids only."""
+    return [
+        {
+            "product": row.product.pk,
+            "variant": row.variant,
+            "introduced": row.introduced.pk if row.introduced is not None else None,
+            "fixed": row.fixed.pk if row.fixed is not None else None,
+        }
+        for row in rows
+    ]
+
+
+def affected_from_json(data: Sequence[dict[str, Any]]) -> list[AffectedInput]:
+    """The rows a pending revision keeps, as catalog objects; a product or release deleted since is refused."""
+    products = Product.objects.in_bulk({row["product"] for row in data})
+    releases = FirmwareRelease.objects.in_bulk(
+        {row[key] for row in data for key in ("introduced", "fixed") if row.get(key) is not None}
+    )
+    out = []
+    for row in data:
+        product = products.get(row["product"])
+        introduced = releases.get(row["introduced"]) if row.get("introduced") is not None else None
+        fixed = releases.get(row["fixed"]) if row.get("fixed") is not None else None
+        missing_release = (row.get("introduced") is not None and introduced is None) or (
+            row.get("fixed") is not None and fixed is None
+        )
+        if product is None or missing_release:
+            raise InvalidInput(
+                _("A product or release of the revised affected table is no longer in the catalog; edit the table.")
+            )
+        out.append(AffectedInput(product=product, variant=row.get("variant", ""), introduced=introduced, fixed=fixed))
+    return validate_affected(out)
+
+
+def current_affected(advisory: Advisory) -> list[AffectedInput]:
+    """The advisory's affected table as stored on its row."""
+    return [
+        AffectedInput(product=row.product, variant=row.variant, introduced=row.introduced, fixed=row.fixed)
+        for row in advisory.affected.select_related("product", "introduced", "fixed").order_by("id")
+    ]

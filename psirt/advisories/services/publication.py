@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -25,27 +26,39 @@ from psirt.advisories.exceptions import (
     InvalidInput,
     NotAllowed,
     PublicationRefused,
+    TransitionNotAllowed,
 )
 from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
+    AffectedProduct,
+    PendingRevision,
     PublicationPolicy,
     Revision,
 )
 from psirt.advisories.services import policy
 from psirt.advisories.services.case_facts import (
     CaseFacts,
+    Difference,
+    Range,
     combine,
     differences,
     exploitation_understated,
     facts_for_case,
     mark_case_published,
 )
-from psirt.advisories.services.inputs import require_editor
+from psirt.advisories.services.inputs import (
+    AffectedInput,
+    affected_from_json,
+    apply_scores,
+    clean_changes,
+    require_editor,
+)
 from psirt.advisories.signals import advisory_published
 from psirt.audit.services import record
 from psirt.cases.models import Exploitation
 from psirt.formats.csaf_validate import validate_csaf
+from psirt.lib.access import require_lead
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +69,61 @@ def case_facts_of(advisory: Advisory) -> list[CaseFacts]:
 
 def _affected_rows(advisory: Advisory) -> list[tuple[int, bool]]:
     return [(pid, fixed is not None) for pid, fixed in advisory.affected.values_list("product_id", "fixed_id")]
+
+
+def replace_affected(advisory: Advisory, rows: Sequence[AffectedInput]) -> None:
+    AffectedProduct.objects.filter(advisory=advisory).delete()
+    AffectedProduct.objects.bulk_create(
+        AffectedProduct(advisory=advisory, product=r.product, variant=r.variant, introduced=r.introduced, fixed=r.fixed)
+        for r in rows
+    )
+
+
+def add_revision(advisory: Advisory, *, summary_en: str, summary_zh: str, actor: User) -> int:
+    """The next numbered, dated revision of `advisory` (the caller saves the advisory)."""
+    last = advisory.revisions.order_by("-number").values_list("number", flat=True).first() or 0
+    now = timezone.now()
+    Revision.objects.create(
+        advisory=advisory, number=last + 1, date=now, summary_en=summary_en, summary_zh=summary_zh, actor=actor
+    )
+    advisory.revised_at = now
+    return last + 1
+
+
+def open_revision(advisory: Advisory) -> PendingRevision | None:
+    """The published advisory's open revision, or None."""
+    if advisory.state != AdvisoryState.PUBLISHED:
+        return None
+    return PendingRevision.objects.filter(advisory=advisory).first()
+
+
+def revised_advisory(advisory: Advisory, pending: PendingRevision) -> Advisory:
+    """What `advisory` would be once `pending` is published: an unsaved copy with the changes applied and the
+    revision's review state (state, approval, expedite justification and approval) — the object the
+    publication gate judges, so a revision passes exactly the rules of a first publication."""
+    candidate = Advisory.objects.get(pk=advisory.pk)
+    for name, value in clean_changes(pending.changes).items():
+        setattr(candidate, name, value)
+    apply_scores(candidate)
+    candidate.state = pending.state
+    candidate.approved_by_id = pending.approved_by_id
+    candidate.approved_at = pending.approved_at
+    candidate.expedite_justification = pending.expedite_justification
+    candidate.expedite_approved_by_id = pending.expedite_approved_by_id
+    candidate.expedite_approved_at = pending.expedite_approved_at
+    return candidate
+
+
+def publication_subject(advisory: Advisory) -> tuple[Advisory, list[tuple[int, bool]]]:
+    """The advisory the publication gate judges and its affected rows ((product id, has fixed release)): the
+    advisory itself, or, for a published advisory with an open revision, the advisory as revised."""
+    pending = open_revision(advisory)
+    if pending is None:
+        return advisory, _affected_rows(advisory)
+    candidate = revised_advisory(advisory, pending)
+    if pending.affected is None:
+        return candidate, _affected_rows(advisory)
+    return candidate, [(r.product.pk, r.fixed is not None) for r in affected_from_json(pending.affected)]
 
 
 def csaf_documents_for_publication(advisory: Advisory) -> list[dict[str, Any]]:
@@ -108,16 +176,18 @@ def check_publication(
     rules: PublicationPolicy | None = None,
 ) -> None:
     """Raise the refusal of the policy in force (or `rules`) when `advisory` may not be published now (see
-    `psirt.advisories.services.policy`), and refuse first, whatever the policy, an advisory (or a revision of
-    one) that states less exploitation than its cases know, or whose facts differ from its cases without a
-    recorded override (`check_facts`)."""
-    facts = case_facts_of(advisory)
-    check_facts(advisory, facts)
+    `psirt.advisories.services.policy`), and refuse first, whatever the policy, an advisory that states less
+    exploitation than its cases know, or whose facts differ from its cases without a recorded override
+    (`check_facts`). For a published advisory with an open revision, the advisory as revised is judged, under
+    the same rules as a first publication."""
+    subject, rows = publication_subject(advisory)
+    facts = case_facts_of(subject)
+    check_facts(subject, facts, stored_ranges=revision_ranges(advisory))
     today = timezone.localdate(now or timezone.now())
     policy.check_publication(
-        advisory,
+        subject,
         facts,
-        _affected_rows(advisory),
+        rows,
         expedite=expedite,
         today=today,
         check_date=check_date,
@@ -125,10 +195,32 @@ def check_publication(
     )
 
 
-def check_facts(advisory: Advisory, facts: list[CaseFacts] | None = None) -> None:
+def revision_ranges(advisory: Advisory) -> tuple[Range, ...] | None:
+    """The affected ranges of the advisory's open revision when it changes the table, else None (the stored
+    table stands): what the facts of a revision are compared with."""
+    pending = open_revision(advisory)
+    if pending is None or pending.affected is None:
+        return None
+    return tuple(
+        (row.product.pk, row.variant, row.introduced.pk if row.introduced else None, row.fixed.pk if row.fixed else None)
+        for row in affected_from_json(pending.affected)
+    )
+
+
+def facts_differences(advisory: Advisory) -> list[Difference]:
+    """What differs from the cases in the version that would be published next: the advisory, or, with an open
+    revision, the advisory as revised (the desk shows these; the publication gate refuses on them)."""
+    subject, _rows = publication_subject(advisory)
+    return differences(subject, stored_ranges=revision_ranges(advisory))
+
+
+def check_facts(
+    advisory: Advisory, facts: list[CaseFacts] | None = None, *, stored_ranges: Sequence[Range] | None = None
+) -> None:
     """Refuse publication while the advisory's facts disagree with its cases: exploitation stated below the
     cases' (never allowed, not even by an override: what a case knows is never published as "none known"),
-    or any difference not overridden with a reason (listed, so the author can revise to match)."""
+    or any difference not overridden with a reason (listed, so the author can revise to match).
+    `stored_ranges` stands for the advisory's affected table when a revision changes it."""
     derived = combine(facts if facts is not None else case_facts_of(advisory))
     stronger = exploitation_understated(advisory, derived)
     if stronger is not None:
@@ -139,7 +231,7 @@ def check_facts(advisory: Advisory, facts: list[CaseFacts] | None = None) -> Non
             )
             % {"stated": advisory.get_exploitation_display(), "known": Exploitation(stronger).label}
         )
-    found = differences(advisory, derived)
+    found = differences(advisory, derived, stored_ranges=stored_ranges)
     if found:
         raise FactsDiffer(
             _(
@@ -159,9 +251,13 @@ def publish_advisory(
     request: HttpRequest | None = None,
 ) -> Advisory:
     """Publish under the policy: refuses with the missing condition, else makes the advisory public with
-    revision 1, moves its cases to "published" (the reporters' timelines follow) — all in one transaction."""
+    revision 1, moves its cases to "published" (the reporters' timelines follow) — all in one transaction.
+
+    For a published advisory this publishes its open revision (see `publish_revision`)."""
     with transaction.atomic():
         advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if advisory.state == AdvisoryState.PUBLISHED:
+            return publish_revision(advisory=advisory, actor=actor, expedite=expedite, now=now, request=request)
         if not can_edit_advisory(actor, advisory) or not all(
             can_author_from(actor, link.case) for link in advisory.case_links.select_related("case")
         ):
@@ -195,6 +291,58 @@ def publish_advisory(
         for link in advisory.case_links.select_related("case"):
             mark_case_published(case=link.case, actor=actor, request=request)
         announce(advisory=advisory, revision=1, actor=actor, request=request)
+    return advisory
+
+
+def publish_revision(
+    *,
+    advisory: Advisory,
+    actor: User,
+    expedite: bool = False,
+    now: dt.datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Advisory:
+    """A lead publishes the open revision of a published advisory, under the same gate as a first publication
+    (approved by a lead, or expedited with a justification a lead approved): in one transaction the changes are
+    applied to the advisory, the next numbered revision is written with its summary, the CSAF documents are
+    re-published, subscribers are told when the revision asks for it, and the open revision is closed."""
+    require_lead(actor, NotAllowed)
+    with transaction.atomic():
+        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+        if advisory.state != AdvisoryState.PUBLISHED:
+            raise TransitionNotAllowed(_("Only a published advisory has revisions to publish."))
+        pending = PendingRevision.objects.select_for_update().filter(advisory=advisory).first()
+        if pending is None:
+            raise TransitionNotAllowed(_("This advisory has no open revision to publish."))
+        rules = policy.current_policy()
+        check_publication(advisory=advisory, expedite=expedite, now=now, rules=rules)
+        for name, value in clean_changes(pending.changes).items():
+            setattr(advisory, name, value)
+        apply_scores(advisory)
+        if pending.affected is not None:
+            replace_affected(advisory, affected_from_json(pending.affected))
+        number = add_revision(advisory, summary_en=pending.summary_en, summary_zh=pending.summary_zh, actor=actor)
+        advisory.save()
+        publish_csaf(advisory)
+        record(
+            action="advisory.revised",
+            actor=actor,
+            request=request,
+            target=advisory,
+            data={
+                "advisory": advisory.advisory_id,
+                "revision": number,
+                "fields": sorted(pending.changes),
+                "affected": pending.affected is not None,
+                "expedited": expedite,
+                "notified": pending.notify,
+                "policy_version": rules.version,
+            },
+        )
+        notify = pending.notify
+        pending.delete()
+        if notify:
+            announce(advisory=advisory, revision=number, actor=actor, request=request)
     return advisory
 
 

@@ -1,5 +1,9 @@
 """Review and approval: draft → in review → approved (or back to draft), and the lead's approval of an
 expedited publication with its written justification.
+
+The same steps review the open revision of a published advisory (`PendingRevision`): on a published advisory
+each function acts on its open revision, so a revision is reviewed and approved exactly like a first
+publication.
 """
 
 from __future__ import annotations
@@ -21,10 +25,32 @@ from psirt.advisories.exceptions import (
 from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
+    PendingRevision,
 )
 from psirt.advisories.services.inputs import MAX_REASON, clean_line, clean_text, require_editor
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
+
+
+def locked_review_subject(advisory: Advisory) -> tuple[Advisory, Advisory | PendingRevision]:
+    """The advisory, locked, and what its review steps act on: the advisory itself or, once it is published,
+    its open revision (refused when there is none). Call inside a transaction."""
+    advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+    if advisory.state != AdvisoryState.PUBLISHED:
+        return advisory, advisory
+    pending = PendingRevision.objects.select_for_update().filter(advisory=advisory).first()
+    if pending is None:
+        raise TransitionNotAllowed(
+            _("This advisory is published and has no open revision: edit it to start one, with a summary.")
+        )
+    return advisory, pending
+
+
+def _review_data(subject: Advisory | PendingRevision, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = dict(data or {})
+    if isinstance(subject, PendingRevision):
+        out["revision"] = True
+    return out
 
 
 def _move(
@@ -39,17 +65,18 @@ def _move(
     **fields: Any,
 ) -> Advisory:
     with transaction.atomic():
-        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
-        if advisory.state not in source:
+        advisory, subject = locked_review_subject(advisory)
+        if subject.state not in source:
             raise TransitionNotAllowed(
                 _("An advisory cannot go from “%(from)s” to “%(to)s”.")
-                % {"from": AdvisoryState(advisory.state).label, "to": AdvisoryState(target).label}
+                % {"from": AdvisoryState(subject.state).label, "to": AdvisoryState(target).label}
             )
-        advisory.state = target
+        subject.state = target
         for name, value in fields.items():
-            setattr(advisory, name, value)
-        advisory.save()
-        record(action=action, actor=actor, request=request, target=advisory, data=data or {})
+            if name != "scheduled_for" or isinstance(subject, Advisory):
+                setattr(subject, name, value)
+        subject.save()
+        record(action=action, actor=actor, request=request, target=advisory, data=_review_data(subject, data))
     return advisory
 
 
@@ -109,15 +136,21 @@ def set_expedite_justification(
     require_editor(actor, advisory)
     text = clean_text(justification, label=_("The justification"))[:MAX_REASON]
     with transaction.atomic():
-        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
-        if advisory.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
+        advisory, subject = locked_review_subject(advisory)
+        if subject.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
             raise TransitionNotAllowed(_("This advisory has already been published."))
-        if text != advisory.expedite_justification:
-            advisory.expedite_justification = text
-            advisory.expedite_approved_by = None
-            advisory.expedite_approved_at = None
-            advisory.save()
-            record(action="advisory.expedite_requested", actor=actor, request=request, target=advisory)
+        if text != subject.expedite_justification:
+            subject.expedite_justification = text
+            subject.expedite_approved_by = None
+            subject.expedite_approved_at = None
+            subject.save()
+            record(
+                action="advisory.expedite_requested",
+                actor=actor,
+                request=request,
+                target=advisory,
+                data=_review_data(subject),
+            )
     return advisory
 
 
@@ -125,13 +158,19 @@ def approve_expedite(*, advisory: Advisory, actor: User, request: HttpRequest | 
     """A lead approves expedited publication of an advisory whose justification is written."""
     require_lead(actor, NotAllowed)
     with transaction.atomic():
-        advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
-        if advisory.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
+        advisory, subject = locked_review_subject(advisory)
+        if subject.state in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
             raise TransitionNotAllowed(_("This advisory has already been published."))
-        if not advisory.expedite_justification.strip():
+        if not subject.expedite_justification.strip():
             raise InvalidInput(_("Write the justification for expedited publication first."))
-        advisory.expedite_approved_by = actor
-        advisory.expedite_approved_at = timezone.now()
-        advisory.save()
-        record(action="advisory.expedite_approved", actor=actor, request=request, target=advisory)
+        subject.expedite_approved_by = actor
+        subject.expedite_approved_at = timezone.now()
+        subject.save()
+        record(
+            action="advisory.expedite_approved",
+            actor=actor,
+            request=request,
+            target=advisory,
+            data=_review_data(subject),
+        )
     return advisory

@@ -17,16 +17,17 @@ from psirt.advisories.exceptions import (
 from psirt.advisories.models import (
     Advisory,
     AdvisoryState,
+    PendingRevision,
 )
-from psirt.advisories.services.authoring import add_revision
 from psirt.advisories.services.inputs import MAX_SUMMARY, clean_line
-from psirt.advisories.services.publication import publish_csaf
+from psirt.advisories.services.publication import add_revision, publish_csaf
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 
 
 def withdraw_advisory(*, advisory: Advisory, actor: User, reason: str, request: HttpRequest | None = None) -> Advisory:
-    """A lead withdraws a published advisory with a reason; the page stays, marked withdrawn, with a revision."""
+    """A lead withdraws a published advisory with a reason; the page stays, marked withdrawn, with a revision.
+    An open revision is discarded."""
     require_lead(actor, NotAllowed)
     clean = clean_line(reason, label=_("The reason"), limit=MAX_SUMMARY, required=True)
     with transaction.atomic():
@@ -36,8 +37,16 @@ def withdraw_advisory(*, advisory: Advisory, actor: User, reason: str, request: 
         advisory.state = AdvisoryState.WITHDRAWN
         advisory.withdrawn_at = timezone.now()
         advisory.withdrawn_reason = clean
+        # A withdrawn advisory no longer changes: its open revision, if any, is dropped.
+        discarded, _rows = PendingRevision.objects.filter(advisory=advisory).delete()
         add_revision(advisory, summary_en=f"Withdrawn: {clean}", summary_zh=f"已撤回：{clean}", actor=actor)
         advisory.save()
         publish_csaf(advisory)
-        record(action="advisory.withdrawn", actor=actor, request=request, target=advisory)
+        record(
+            action="advisory.withdrawn",
+            actor=actor,
+            request=request,
+            target=advisory,
+            data={"revision_discarded": True} if discarded else {},
+        )
     return advisory

@@ -129,3 +129,11 @@ def state_on_cases(advisory: Advisory) -> Advisory:
         if not CaseReference.objects.filter(kind=kind, value=value).exists():
             CaseReference.objects.create(case=case, kind=kind, value=value)
     return advisory
+
+
+def revise(*, advisory: Advisory, actor: User, **changes: Any) -> Advisory:
+    """Edit a published advisory (with `update_advisory`'s arguments) and take the revision through review, a
+    lead's approval and publication, as the desk does; `actor` must be a lead."""
+    services.update_advisory(advisory=advisory, actor=actor, **changes)
+    approve(advisory, actor)
+    return services.publish_advisory(advisory=advisory, actor=actor)

@@ -117,3 +117,69 @@ def test_draft_is_invisible_in_the_browser(
         assert page.get_by_text("There is currently no information to display.").is_visible()
     finally:
         context.close()
+
+
+def test_a_revision_goes_live_only_when_a_lead_publishes_it(
+    live_server: Any,  # noqa: F811
+    chromium: Any,  # noqa: F811
+    published: Advisory,
+    handler: User,
+    lead: User,
+) -> None:
+    """A handler edits a published advisory in the browser; the public page stays as it was while the lead
+    reviews the changes field by field, approves and publishes the revision; then the page shows them."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    public = f"{live_server.url}/en/advisories/{published.advisory_id}/"
+    desk = f"{live_server.url}/en/desk/advisories/{published.public_id}/"
+    impact = "An attacker on the network takes full control of the camera."
+    handler_context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    lead_context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    visitors: list[Any] = []
+
+    def public_page() -> Any:
+        # A new visitor each time: public pages may be kept by a browser for their max-age.
+        visitors.append(chromium.new_context(java_script_enabled=False))
+        page = visitors[-1].new_page()
+        page.goto(public)
+        return page
+
+    handler_context.add_cookies(
+        [{"name": "sessionid", "value": client_for(handler).cookies["sessionid"].value, "url": live_server.url}]
+    )
+    lead_context.add_cookies(
+        [{"name": "sessionid", "value": client_for(lead).cookies["sessionid"].value, "url": live_server.url}]
+    )
+    try:
+        page = handler_context.new_page()
+        page.goto(desk)
+        page.get_by_role("link", name="Start a revision").first.click()
+        page.get_by_label("Impact (English)").fill(impact)
+        page.get_by_label("What changed (English)").fill("Impact described.")
+        page.get_by_label("What changed (Chinese)").fill("补充影响说明。")
+        page.get_by_role("button", name="Save").click()
+        assert page.get_by_text("Saved in the draft revision").is_visible()
+        assert page.locator(".revision-diff").get_by_text(impact).is_visible()
+        page.get_by_role("button", name="Send for review").click()
+        assert page.get_by_role("button", name="Approve", exact=True).count() == 0
+
+        assert public_page().get_by_text(impact).count() == 0
+
+        lead_page = lead_context.new_page()
+        lead_page.goto(desk)
+        lead_page.screenshot(path=str(SCREENSHOTS / "revision-review-en.png"), full_page=True)
+        lead_page.goto(desk.replace("/en/", "/zh-hans/"))
+        lead_page.screenshot(path=str(SCREENSHOTS / "revision-review-zh.png"), full_page=True)
+        lead_page.goto(desk)
+        lead_page.get_by_role("button", name="Approve", exact=True).click()
+        assert public_page().get_by_text(impact).count() == 0
+        lead_page.get_by_role("button", name="Publish the revision").click()
+        assert lead_page.get_by_text("Revision published.").is_visible()
+
+        page_now = public_page()
+        assert page_now.get_by_text(impact).is_visible()
+        assert page_now.get_by_text("Impact described.").is_visible()
+    finally:
+        handler_context.close()
+        lead_context.close()
+        for visitor in visitors:
+            visitor.close()

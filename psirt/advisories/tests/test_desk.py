@@ -196,6 +196,11 @@ def test_published_edit_needs_a_revision_summary(published: Advisory, as_lead: C
     assert "Say what changed" in response.content.decode()
     response = as_lead.post(_urls(published)["edit"], {**data, "revision_summary_en": "Scores removed."})
     assert response.status_code == 302
+    # Saved as the open revision, not published: the advisory keeps its one revision until review.
+    assert published.revisions.count() == 1
+    assert published.pending_revision.summary_en == "Scores removed."
+    for op in ("submit", "approve", "publish"):
+        assert as_lead.post(_urls(published)["action"], {"op": op}).status_code == 302
     assert published.revisions.count() == 2
 
 

@@ -19,7 +19,7 @@ from psirt.demo.advisories import load_demo_advisories
 from psirt.formats.csaf_validate import is_publishable, validate_csaf
 from psirt.formats.cve import validate_cve_record
 
-from .conftest import publish
+from .conftest import publish, revise
 
 
 def _status(doc: dict[str, Any]) -> dict[str, list[str]]:
@@ -73,7 +73,7 @@ def test_document_does_not_change_when_a_release_is_added_after_the_fix(publishe
 
 
 def test_chinese_texts_give_a_translation_and_cves_give_records(published: Advisory, lead: User) -> None:
-    advisory = services.update_advisory(
+    advisory = revise(
         advisory=published,
         actor=lead,
         changes={

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from psirt.accounts.models import User
-from psirt.advisories import services
 from psirt.advisories.models import Advisory
+from psirt.advisories.tests.conftest import revise
 from psirt.advisories.views.environmental import calculators_for, combined_vector, env_metrics
 from psirt.advisories.views.presenters import score_view
 from psirt.lib.cvss import parse_vector, score_vector
@@ -95,9 +95,7 @@ def test_plain_get_form_redirects_to_a_shareable_url(published: Advisory, anonym
 
 def test_both_versions_are_kept_in_the_url(published: Advisory, lead: User, anonymous: Client) -> None:
     v40 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
-    services.update_advisory(
-        advisory=published, actor=lead, changes={"cvss40_vector": v40}, revision_summary_en="CVSS 4.0 added."
-    )
+    revise(advisory=published, actor=lead, changes={"cvss40_vector": v40}, revision_summary_en="CVSS 4.0 added.")
     url = published.get_absolute_url()
     first = anonymous.get(url, {"calc": "4.0", "v40_CR": "L"})["Location"]
     page = anonymous.get(first).content.decode()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory, Revision
-from psirt.advisories.tests.conftest import approve, make_case, publish
+from psirt.advisories.tests.conftest import approve, make_case, publish, revise
 from psirt.advisories.views.feeds import build_feed
 from psirt.catalog.models import Product, ProductLine
 from psirt.organization.models import OrganizationProfile
@@ -89,9 +89,7 @@ def test_published_advisory_is_listed_drafts_and_unpublished_never(
 def test_revisions_are_entries_newest_first_and_a_withdrawal_is_news(
     client: Client, published: Advisory, lead: User
 ) -> None:
-    services.update_advisory(
-        advisory=published, actor=lead, changes={}, revision_summary_en="Added the fixed release for X5-200."
-    )
+    revise(advisory=published, actor=lead, changes={}, revision_summary_en="Added the fixed release for X5-200.")
     services.withdraw_advisory(advisory=published, actor=lead, reason="Duplicate of an earlier advisory.")
     root = _feed(client)
     aid, title = published.advisory_id, published.title_en
@@ -205,7 +203,7 @@ def test_conditional_get(client: Client, published: Advisory, lead: User) -> Non
     assert client.get(FEED, headers={"if-modified-since": response["Last-Modified"]}).status_code == 304
     # The zh-hans variant is another document with another tag.
     assert client.get(FEED + "?lang=zh-hans", headers={"if-none-match": response["ETag"]}).status_code == 200
-    services.update_advisory(advisory=published, actor=lead, changes={}, revision_summary_en="New fix.")
+    revise(advisory=published, actor=lead, changes={}, revision_summary_en="New fix.")
     assert client.get(FEED, headers={"if-none-match": response["ETag"]}).status_code == 200
 
 

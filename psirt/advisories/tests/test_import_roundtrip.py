@@ -28,7 +28,7 @@ from psirt.demo.advisories import load_demo_advisories
 from psirt.formats.csaf import render_csaf, render_csaf_translation
 from psirt.organization.models import OrganizationProfile
 
-from .conftest import publish, state_on_cases
+from .conftest import publish, revise, state_on_cases
 
 Documents = dict[str, tuple[dict[str, Any], dict[str, Any] | None]]
 
@@ -117,7 +117,7 @@ def _richer_advisory() -> None:
     advisory = services.submit_for_review(advisory=state_on_cases(advisory), actor=lead)
     advisory = services.approve_advisory(advisory=advisory, actor=lead)
     advisory = services.publish_advisory(advisory=advisory, actor=lead)
-    services.update_advisory(
+    revise(
         advisory=advisory,
         actor=lead,
         changes={"description_zh": "RTSP 服务在检查会话令牌之前就接受了它。"},

@@ -12,6 +12,7 @@ from django.test import Client
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
+from psirt.advisories.tests.conftest import revise
 from psirt.advisories.views import pagecache
 
 LIST = "/en/advisories/"
@@ -60,7 +61,7 @@ def test_second_visitor_gets_the_same_page_from_memory(published: Advisory) -> N
 def test_publication_and_revision_show_at_once(published: Advisory, lead: User) -> None:
     anonymous = Client()
     assert "Impact revised" not in anonymous.get(published.get_absolute_url()).content.decode()
-    services.update_advisory(
+    revise(
         advisory=published,
         actor=lead,
         changes={"impact_en": "Impact revised"},
@@ -97,9 +98,7 @@ def test_other_worker_processes_share_the_rendered_page(published: Advisory, mon
 
 def test_a_stored_page_of_an_older_stamp_is_never_served(published: Advisory, lead: User, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     Client().get(published.get_absolute_url())
-    services.update_advisory(
-        advisory=published, actor=lead, changes={"impact_en": "Impact revised"}, revision_summary_en="Revised."
-    )
+    revise(advisory=published, actor=lead, changes={"impact_en": "Impact revised"}, revision_summary_en="Revised.")
     pagecache._entries.clear()  # only the shared store still holds the page, under the old stamp
     assert "Impact revised" in Client().get(published.get_absolute_url()).content.decode()
 

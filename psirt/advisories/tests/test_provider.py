@@ -25,7 +25,7 @@ from psirt.advisories.csaf import documents, provider
 from psirt.advisories.csaf.importer import import_csaf
 from psirt.advisories.exceptions import InvalidCsafDocument
 from psirt.advisories.models import Advisory, AdvisoryState, Revision
-from psirt.advisories.tests.conftest import approve, make_case
+from psirt.advisories.tests.conftest import approve, make_case, revise
 from psirt.formats.csaf import csaf_filename
 from psirt.formats.csaf_validate import validate_csaf
 from psirt.lib.signing import verify_detached
@@ -228,7 +228,7 @@ def test_revision_updates_listings_and_rewrites_only_what_changed(
     other = _publish(other, lead, committed)
     before = _files(tree)
     committed(
-        services.update_advisory,
+        revise,
         advisory=first,
         actor=lead,
         changes={"impact_en": "Full control of the camera."},
@@ -570,7 +570,7 @@ def test_listings_survive_hostile_titles_and_a_damaged_feed(
     feed = tree / "white" / provider.FEED_NAME
     feed.write_bytes(feed.read_bytes()[:-40])  # cut short, e.g. by a full disk
     committed(
-        services.update_advisory,
+        revise,
         advisory=advisory,
         actor=lead,
         changes={"impact_en": "Worse."},
@@ -588,7 +588,7 @@ def test_a_revision_that_drops_the_chinese_title_removes_the_translation(
     zh = tree / "white" / str(_year(advisory)) / "zh-hans" / csaf_filename(advisory.advisory_id)
     assert zh.is_file()
     committed(
-        services.update_advisory,
+        revise,
         advisory=advisory,
         actor=lead,
         changes={"title_zh": ""},

@@ -14,7 +14,7 @@ from django.utils import timezone
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
-from psirt.advisories.tests.conftest import make_case, publish, state_on_cases
+from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.tests.factories import make_line, make_product, make_release
 
@@ -190,7 +190,7 @@ def test_hostile_markdown_is_inert(draft: Advisory, lead: User, anonymous: Clien
 def test_both_languages_with_english_fallback(published: Advisory, lead: User, anonymous: Client) -> None:
     zh = anonymous.get(f"/zh-hans/advisories/{published.advisory_id}/").content.decode()
     assert published.title_en in zh  # no Chinese title yet: English shown
-    services.update_advisory(
+    revise(
         advisory=published,
         actor=lead,
         changes={"title_zh": "网页界面远程代码执行"},
@@ -216,9 +216,7 @@ def test_conditional_requests_get_304_until_a_change(published: Advisory, lead: 
     assert again.status_code == 304
     listing = anonymous.get(LIST)
     assert anonymous.get(LIST, HTTP_IF_NONE_MATCH=listing["ETag"]).status_code == 304
-    services.update_advisory(
-        advisory=published, actor=lead, changes={"impact_en": "More."}, revision_summary_en="Impact."
-    )
+    revise(advisory=published, actor=lead, changes={"impact_en": "More."}, revision_summary_en="Impact.")
     assert anonymous.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
     assert anonymous.get(LIST, HTTP_IF_NONE_MATCH=listing["ETag"]).status_code == 200
 

@@ -13,7 +13,7 @@ from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.exceptions import InvalidInput, NotAllowed, TransitionNotAllowed
 from psirt.advisories.models import Advisory, AdvisoryState
-from psirt.advisories.tests.conftest import make_case
+from psirt.advisories.tests.conftest import make_case, revise
 from psirt.cases.models import CaseReference
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.organization.models import OrganizationProfile
@@ -108,14 +108,14 @@ def test_affected_rows_must_use_releases_of_the_product_in_order(
 def test_published_changes_become_numbered_dated_revisions(published: Advisory, lead: User) -> None:
     with pytest.raises(InvalidInput, match="revision"):
         services.update_advisory(advisory=published, actor=lead, changes={"impact_en": "Worse."})
-    services.update_advisory(
+    revise(
         advisory=published,
         actor=lead,
         changes={"impact_en": "Worse than thought."},
         revision_summary_en="Impact clarified.",
         revision_summary_zh="更新影响说明。",
     )
-    services.update_advisory(
+    revise(
         advisory=published, actor=lead, changes={"identifiers": "CVE-2026-22222"}, revision_summary_en="CVE assigned."
     )
     revisions = list(published.revisions.order_by("number"))
@@ -193,8 +193,6 @@ def test_publication_and_chosen_revisions_notify_subscribers(draft: Advisory, le
     sub.products.set([product])
     advisory = publish(draft, lead)
     assert list(Delivery.objects.values_list("reference", "revision")) == [(advisory.advisory_id, 1)]
-    services.update_advisory(advisory=advisory, actor=lead, changes={"impact_en": "x"}, revision_summary_en="Typo.")
-    services.update_advisory(
-        advisory=advisory, actor=lead, changes={"impact_en": "y"}, revision_summary_en="Wider range.", notify=True
-    )
+    revise(advisory=advisory, actor=lead, changes={"impact_en": "x"}, revision_summary_en="Typo.")
+    revise(advisory=advisory, actor=lead, changes={"impact_en": "y"}, revision_summary_en="Wider range.", notify=True)
     assert sorted(Delivery.objects.values_list("revision", flat=True)) == [1, 3]

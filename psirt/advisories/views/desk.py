@@ -7,12 +7,15 @@ handlers) an advisory does not exist — 404, audited (`psirt.advisories.access`
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -27,8 +30,16 @@ from psirt.advisories.forms import (
     affected_initial,
     product_options,
 )
-from psirt.advisories.models import Advisory, AdvisoryState, PublicationPolicy
-from psirt.advisories.services.case_facts import AUTHORABLE_STATES, FACTS, differences, locked_facts
+from psirt.advisories.models import (
+    Advisory,
+    AdvisoryState,
+    AffectedProduct,
+    Exploitation,
+    PendingRevision,
+    PublicationPolicy,
+    Revision,
+)
+from psirt.advisories.services.case_facts import AUTHORABLE_STATES, FACTS, locked_facts
 from psirt.advisories.views.presenters import page_context
 from psirt.cases.models import Case
 from psirt.lib.access import lead_required, staff_required
@@ -112,9 +123,64 @@ def create(request: HttpRequest) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an open revision: its label, the published value and the revised one, as shown."""
+
+    label: str
+    published: str
+    revised: str
+
+
+def _shown(name: str, value: Any) -> str:
+    if value in ("", None):
+        return "—"
+    if name == "cwe_id":
+        return f"CWE-{value}"
+    if name == "exploitation":
+        return str(Exploitation(value).label)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return str(value)
+
+
+def _row_shown(row: services.AffectedInput) -> str:
+    values = {
+        "product": row.product.name,
+        "variant": f" ({row.variant})" if row.variant else "",
+        "introduced": row.introduced.version if row.introduced else _("the first release"),
+    }
+    if row.fixed is None:
+        return _("%(product)s%(variant)s: from %(introduced)s, no fix yet") % values
+    return _("%(product)s%(variant)s: from %(introduced)s, fixed in %(fixed)s") % {**values, "fixed": row.fixed.version}
+
+
+def revision_changes(advisory: Advisory, pending: PendingRevision) -> list[FieldChange]:
+    """What the open revision changes, field by field in the editor's order, against the published advisory;
+    the affected table, when changed, as one entry listing the rows before and after."""
+    changes = [
+        FieldChange(
+            label=capfirst(str(getattr(Advisory._meta.get_field(name), "verbose_name", name))),
+            published=_shown(name, getattr(advisory, name)),
+            revised=_shown(name, pending.changes[name]),
+        )
+        for name in AdvisoryForm.FIELDS
+        if name in pending.changes
+    ]
+    if pending.affected is not None:
+        try:
+            revised = "\n".join(_row_shown(r) for r in services.affected_from_json(pending.affected)) or "—"
+        except AdvisoryError as exc:
+            revised = exc.message
+        published = "\n".join(_row_shown(r) for r in services.current_affected(advisory)) or "—"
+        changes.append(FieldChange(label=_("Affected products"), published=published, revised=revised))
+    return changes
+
+
 def _workflow_context(request: HttpRequest, advisory: Advisory) -> dict[str, Any]:
+    pending = services.open_revision(advisory)
     normal = expedite = ""
-    if advisory.state not in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
+    if pending is not None or advisory.state not in (AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN):
         for flag in (False, True):
             try:
                 services.check_publication(advisory=advisory, expedite=flag)
@@ -127,13 +193,17 @@ def _workflow_context(request: HttpRequest, advisory: Advisory) -> dict[str, Any
                 normal = message
     return {
         "advisory": advisory,
+        "pending": pending,
+        # What the review steps act on: the advisory, or the open revision of a published one.
+        "subject": pending if pending is not None else advisory,
+        "revision_changes": revision_changes(advisory, pending) if pending is not None else [],
         "links": list(advisory.case_links.select_related("case").order_by("id")),
         "revisions": list(advisory.revisions.order_by("-number")),
         "can_edit": can_edit_advisory(request.user, advisory),
         "is_lead": desk_user(request).is_lead,
         "normal_problem": normal,
         "expedite_problem": expedite,
-        "publication_date": services.publication_date_for(advisory),
+        "publication_date": services.publication_date_for(advisory) if pending is None else None,
         **_facts_context(advisory),
     }
 
@@ -148,7 +218,8 @@ def _facts_context(advisory: Advisory) -> dict[str, Any]:
     for o in overrides:
         o.label = str(FACTS.get(o.fact, o.fact))  # type: ignore[attr-defined]
     return {
-        "differences": differences(advisory),
+        # With an open revision: what the revision would publish.
+        "differences": services.facts_differences(advisory),
         "overrides": overrides,
         "fact_choices": [(name, label) for name, label in FACTS.items() if name not in taken],
     }
@@ -160,11 +231,45 @@ def detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     return render(request, "advisories/desk/detail.html", _workflow_context(request, advisory))
 
 
+def _revision_preview(request: HttpRequest, advisory: Advisory, pending: PendingRevision) -> dict[str, Any]:
+    """The public page as it will be once `pending` is published: the revised texts, affected table and the
+    upcoming numbered revision with its summary."""
+    shown = services.revised_advisory(advisory, pending)
+    table = None
+    if pending.affected is not None:
+        table = [
+            AffectedProduct(
+                advisory=shown, product=r.product, variant=r.variant, introduced=r.introduced, fixed=r.fixed
+            )
+            for r in services.affected_from_json(pending.affected)
+        ]
+    context = page_context(request, shown, preview=True, table=table)
+    upcoming = Revision(
+        advisory=shown,
+        number=max((r.number for r in context["revisions"]), default=0) + 1,
+        date=timezone.now(),
+        summary_en=pending.summary_en,
+        summary_zh=pending.summary_zh,
+    )
+    context["revisions"] = [upcoming, *context["revisions"]]
+    context["preview_revision"] = True
+    return context
+
+
 @author_view
 def preview(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """Exactly the public page (same template, same context), marked as a preview."""
+    """Exactly the public page (same template, same context), marked as a preview; `?revision=1` previews a
+    published advisory as its open revision would make it."""
     advisory = get_advisory_for(request.user, public_id, request=request)
-    response = render(request, "advisories/detail.html", page_context(request, advisory, preview=True))
+    pending = services.open_revision(advisory) if request.GET.get("revision") == "1" else None
+    try:
+        context = _revision_preview(request, advisory, pending) if pending is not None else None
+    except AdvisoryError as exc:
+        messages.error(request, exc.message)
+        context = None
+    if context is None:
+        context = page_context(request, advisory, preview=True)
+    response = render(request, "advisories/detail.html", context)
     response["X-Robots-Tag"] = "noindex"
     return response
 
@@ -172,14 +277,21 @@ def preview(request: HttpRequest, public_id: Any) -> HttpResponse:
 @author_view
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Edit a draft in place, or a published advisory's open revision (the published version stays as it is)."""
     advisory = get_advisory_for(request.user, public_id, request=request)
     if not can_edit_advisory(request.user, advisory) or advisory.state == AdvisoryState.WITHDRAWN:
         raise Http404
+    pending = services.open_revision(advisory)
     products = product_options()
     locked = locked_facts(advisory)
     affected_locked = "affected" in locked
+    # What the author edits: the advisory, or the published one as its open revision would change it.
+    shown = services.revised_advisory(advisory, pending) if pending is not None else advisory
+    rows_initial = (
+        services.affected_from_json(pending.affected) if pending is not None and pending.affected is not None else None
+    )
     if request.method == "POST":
-        form = AdvisoryForm(request.POST, initial=AdvisoryForm.initial_for(advisory), locked=locked)
+        form = AdvisoryForm(request.POST, initial=AdvisoryForm.initial_for(shown), locked=locked)
         formset = AffectedFormSet(request.POST, prefix="affected", form_kwargs={"products": products})
         # The affected table of the cases is not edited here (read-only, "from the case").
         if form.is_valid() and (affected_locked or formset.is_valid()):
@@ -206,19 +318,32 @@ def edit(request: HttpRequest, public_id: Any) -> HttpResponse:
             except AdvisoryError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, _("Saved."))
+                if advisory.state == AdvisoryState.PUBLISHED:
+                    messages.success(request, _("Saved in the draft revision; the published advisory is unchanged."))
+                else:
+                    messages.success(request, _("Saved."))
                 return redirect("desk:advisories:detail", public_id=advisory.public_id)
     else:
-        form = AdvisoryForm(initial=AdvisoryForm.initial_for(advisory), locked=locked)
+        initial: dict[str, Any] = {}
+        if pending is not None:
+            initial = {
+                "revision_summary_en": pending.summary_en,
+                "revision_summary_zh": pending.summary_zh,
+                "notify": pending.notify,
+            }
+        form = AdvisoryForm(initial={**AdvisoryForm.initial_for(shown), **initial}, locked=locked)
         formset = AffectedFormSet(
-            initial=affected_initial(advisory), prefix="affected", form_kwargs={"products": products}
+            initial=affected_initial(advisory, rows_initial), prefix="affected", form_kwargs={"products": products}
         )
     context = {
         "advisory": advisory,
+        "pending": pending,
         "form": form,
         "formset": formset,
         "affected_locked": affected_locked,
-        "affected_rows": list(advisory.affected.select_related("product", "introduced", "fixed").order_by("id")),
+        "affected_rows": rows_initial
+        if rows_initial is not None
+        else list(advisory.affected.select_related("product", "introduced", "fixed").order_by("id")),
     }
     return render(request, "advisories/desk/edit.html", context)
 
@@ -270,8 +395,12 @@ def _op(request: HttpRequest, advisory: Advisory, op: str) -> str:
         services.approve_expedite(advisory=advisory, actor=user, request=request)
         return _("Expedited publication approved.")
     if op in ("publish", "publish_expedited"):
+        revision = advisory.state == AdvisoryState.PUBLISHED
         services.publish_advisory(advisory=advisory, actor=user, expedite=op == "publish_expedited", request=request)
-        return _("Published.")
+        return _("Revision published.") if revision else _("Published.")
+    if op == "discard":
+        services.discard_revision(advisory=advisory, actor=user, request=request)
+        return _("Revision discarded; the published advisory is unchanged.")
     if op == "schedule":
         advisory = services.schedule_publication(advisory=advisory, actor=user, request=request)
         return _("Publication scheduled.")

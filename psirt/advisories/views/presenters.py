@@ -3,12 +3,13 @@ the same context, so the preview is exactly the public page)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
 
-from psirt.advisories.models import Advisory
+from psirt.advisories.models import Advisory, AffectedProduct, Severity
 from psirt.advisories.queries import AffectedRow, affected_rows
 from psirt.advisories.views.environmental import calculators_for
 from psirt.lib.cvss import CvssError, CvssResult, score_vector, severity_for
@@ -63,9 +64,16 @@ def scores_of(advisory: Advisory) -> list[ScoreView]:
     return views
 
 
-def page_context(request: HttpRequest, advisory: Advisory, *, preview: bool = False) -> dict[str, Any]:
-    """The context of `advisories/detail.html` (environmental calculator included)."""
-    rows: list[AffectedRow] = affected_rows(advisory)
+def page_context(
+    request: HttpRequest,
+    advisory: Advisory,
+    *,
+    preview: bool = False,
+    table: Sequence[AffectedProduct] | None = None,
+) -> dict[str, Any]:
+    """The context of `advisories/detail.html` (environmental calculator included); `table` replaces the
+    advisory's affected rows (the preview of an open revision)."""
+    rows: list[AffectedRow] = affected_rows(advisory, table)
     cwe: CweEntry | None = lookup_cwe(advisory.cwe_id) if advisory.cwe_id else None
     scores = scores_of(advisory)
     return {

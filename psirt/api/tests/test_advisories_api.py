@@ -219,6 +219,11 @@ def test_a_revision_changes_the_etag(client: Client, demo: dict[str, Advisory], 
         revision_summary_en="New workaround.",
         revision_summary_zh="",
     )
+    # An open revision is not public: the answer stays the same until a lead publishes it.
+    assert client.get(url, headers={"If-None-Match": before["ETag"]}).status_code == 304
+    services.submit_for_review(advisory=a, actor=lead)
+    services.approve_advisory(advisory=a, actor=lead)
+    services.publish_advisory(advisory=a, actor=lead)
     after = client.get(url, headers={"If-None-Match": before["ETag"]})
     assert after.status_code == 200 and after.json()["workarounds"]["en"] == "Unplug it."
     assert after["ETag"] != before["ETag"]
