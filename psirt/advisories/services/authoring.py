@@ -202,7 +202,10 @@ def _draft_revision(
             raise InvalidInput(_("Say what changed: a published advisory gets a revision with a summary."))
         pending = PendingRevision(advisory=advisory, created_by=actor)
     merged = {**pending.changes, **storable_changes(clean)}
-    pending.changes = {name: value for name, value in merged.items() if value != getattr(advisory, name)}
+    # Compared as cleaned values: a kept moment is its ISO text, the advisory's a datetime.
+    pending.changes = {
+        name: value for name, value in merged.items() if clean_changes({name: value})[name] != getattr(advisory, name)
+    }
     if rows is not None:
         new_rows = affected_to_json(rows)
         pending.affected = None if new_rows == affected_to_json(current_affected(advisory)) else new_rows

@@ -265,7 +265,11 @@ DERIVED_FIELDS = frozenset({"cvss31_base", "cvss40_base"})
 def storable_changes(clean: dict[str, Any]) -> dict[str, Any]:
     """Cleaned changes as a pending revision keeps them (JSON values, nothing derived); `clean_changes` accepts
     them again unchanged when the revision is applied."""
-    return {name: value for name, value in clean.items() if name not in DERIVED_FIELDS}
+    return {
+        name: value.isoformat() if isinstance(value, dt.datetime) else value
+        for name, value in clean.items()
+        if name not in DERIVED_FIELDS
+    }
 
 
 def affected_to_json(rows: Sequence[AffectedInput]) -> list[dict[str, Any]]:

@@ -111,10 +111,12 @@ def published(draft: Advisory, lead: User) -> Advisory:
     return publish(draft, lead)
 
 
-def state_on_cases(advisory: Advisory) -> Advisory:
+def state_on_cases(advisory: Advisory, *, refresh: bool = True) -> Advisory:
     """Make the first case of `advisory` state the facts the test wrote on the advisory (exploitation, vectors,
-    CWE, identifiers), as a handler would on the case desk, so the advisory does not differ from its cases."""
-    advisory.refresh_from_db()
+    CWE, identifiers), as a handler would on the case desk, so the advisory does not differ from its cases.
+    `refresh=False` takes the facts of the object as given (an advisory as its open revision would change it)."""
+    if refresh:
+        advisory.refresh_from_db()
     case = advisory.case_links.order_by("id").first().case  # type: ignore[union-attr]
     case.exploitation = advisory.exploitation
     case.exploitation_aware_at = advisory.exploitation_aware_at
@@ -135,5 +137,9 @@ def revise(*, advisory: Advisory, actor: User, **changes: Any) -> Advisory:
     """Edit a published advisory (with `update_advisory`'s arguments) and take the revision through review, a
     lead's approval and publication, as the desk does; `actor` must be a lead."""
     services.update_advisory(advisory=advisory, actor=actor, **changes)
+    pending = services.open_revision(advisory)
+    assert pending is not None
+    # Facts come from the case: a handler records a new score or ID there before the advisory states it.
+    state_on_cases(services.revised_advisory(advisory, pending), refresh=False)
     approve(advisory, actor)
     return services.publish_advisory(advisory=advisory, actor=actor)

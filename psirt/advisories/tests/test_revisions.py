@@ -25,7 +25,7 @@ from psirt.advisories.exceptions import (
 )
 from psirt.advisories.models import Advisory, AdvisoryState, PendingRevision
 from psirt.advisories.signals import advisory_published
-from psirt.advisories.tests.conftest import approve, make_case
+from psirt.advisories.tests.conftest import approve, make_case, state_on_cases
 from psirt.audit.models import AuditEvent
 from psirt.catalog.models import FirmwareRelease, Product
 
@@ -88,7 +88,8 @@ def test_an_edit_changes_nothing_public_until_the_revision_is_published(
     assert _public_surfaces(anonymous, published) == before
     assert NEW_IMPACT not in str(before)
     assert announced == []
-    # Review, a lead's approval, and still nothing public.
+    # The case is rescored (the advisory's vector comes from it); review, a lead's approval, still nothing public.
+    state_on_cases(services.revised_advisory(published, services.open_revision(published)), refresh=False)
     approve(published, lead)
     assert _public_surfaces(anonymous, published) == before
     services.publish_advisory(advisory=published, actor=lead)
