@@ -54,7 +54,7 @@ from psirt.cases.models import Case
 from psirt.counters.services.sequences import next_in_year
 from psirt.organization.models import OrganizationProfile
 
-__all__ = ["EXPLOITATION_RANK", "add_revision", "create_advisory", "format_advisory_id", "update_advisory"]
+__all__ = ["EXPLOITATION_RANK", "create_advisory", "discard_revision", "format_advisory_id", "update_advisory"]
 
 
 def format_advisory_id(prefix: str, year: int, number: int) -> str:

@@ -202,7 +202,12 @@ def revision_ranges(advisory: Advisory) -> tuple[Range, ...] | None:
     if pending is None or pending.affected is None:
         return None
     return tuple(
-        (row.product.pk, row.variant, row.introduced.pk if row.introduced else None, row.fixed.pk if row.fixed else None)
+        (
+            row.product.pk,
+            row.variant,
+            row.introduced.pk if row.introduced else None,
+            row.fixed.pk if row.fixed else None,
+        )
         for row in affected_from_json(pending.affected)
     )
 

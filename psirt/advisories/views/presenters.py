@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from psirt.advisories.models import Advisory, AffectedProduct, Severity
+from psirt.advisories.models import Advisory, AffectedProduct
 from psirt.advisories.queries import AffectedRow, affected_rows
 from psirt.advisories.views.environmental import calculators_for
 from psirt.lib.cvss import CvssError, CvssResult, score_vector, severity_for
