@@ -89,7 +89,9 @@ def test_an_edit_changes_nothing_public_until_the_revision_is_published(
     assert NEW_IMPACT not in str(before)
     assert announced == []
     # The case is rescored (the advisory's vector comes from it); review, a lead's approval, still nothing public.
-    state_on_cases(services.revised_advisory(published, services.open_revision(published)), refresh=False)
+    pending = services.open_revision(published)
+    assert pending is not None
+    state_on_cases(services.revised_advisory(published, pending), refresh=False)
     approve(published, lead)
     assert _public_surfaces(anonymous, published) == before
     services.publish_advisory(advisory=published, actor=lead)
