@@ -222,9 +222,12 @@ def test_conditional_requests_get_304_until_a_change(published: Advisory, lead: 
 
 
 def test_withdrawn_advisory_stays_readable_with_its_reason(published: Advisory, lead: User, anonymous: Client) -> None:
+    assert 'id="todo"' in anonymous.get(published.get_absolute_url()).content.decode()
     services.withdraw_advisory(advisory=published, actor=lead, reason="Duplicate of an earlier advisory.")
     html = anonymous.get(published.get_absolute_url()).content.decode()
     assert "This advisory has been withdrawn." in html and "Duplicate of an earlier advisory." in html
+    # It asks nothing of its readers any more: no "What to do first", no "update to firmware …".
+    assert 'id="todo"' not in html and "update to firmware" not in html
     assert "Withdrawn" in anonymous.get(LIST).content.decode()
 
 
