@@ -126,7 +126,7 @@ def revise_to_match(
     summary_en = summary_zh = ""
     if advisory.state == AdvisoryState.PUBLISHED:
         summary_en = "Revised to match the cases: " + _labels(names, "en") + "."
-        summary_zh = "已按案例更正：" + _labels(names, "zh-hans") + "。"
+        summary_zh = "已按工单更正：" + _labels(names, "zh-hans") + "。"
     with transaction.atomic():
         advisory = update_advisory(
             advisory=advisory,
