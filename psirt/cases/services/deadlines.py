@@ -1,4 +1,5 @@
-"""Deadlines of cases: per-severity remediation times and reminders (what is due: `psirt.cases.queries`).
+"""Deadlines of cases: per-severity remediation times, whether a deadline is done, overdue or due soon (the one
+rule: `deadline_status`, and `deadline_q` in SQL), and reminders.
 
 - acknowledgment due: received + N business days (computed at intake, stored on the case);
 - remediation due: confirmed + the days of the case's severity (leads edit them; the profile's default
