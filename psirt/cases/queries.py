@@ -20,17 +20,13 @@ from psirt.accounts.models import Role, User
 from psirt.cases.access import visible_cases
 from psirt.cases.models import Case
 from psirt.cases.services import workflow
-from psirt.cases.services.deadlines import ACK_STATES, DISCLOSURE_STATES, REMEDIATION_STATES
+from psirt.cases.services.deadlines import ACK_STATES, REMEDIATION_STATES, due_soon_q, overdue_q
 from psirt.cases.services.workflow import FINISHED, CaseState
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.intake.models import InboxState, Message, Report
 
 MAX_QUERY = 100
 MAX_RELEASES = 2000
-# Within these windows a deadline is "due soon" on the dashboard.
-ACK_SOON = dt.timedelta(days=2)
-REMEDIATION_SOON = dt.timedelta(days=14)
-DISCLOSURE_SOON = dt.timedelta(days=7)
 
 SORTS: dict[str, tuple[str, object, list[object]]] = {
     "newest": ("newest", _("Newest first"), [F("created_at").desc(), F("id").desc()]),
@@ -72,25 +68,6 @@ def next_due_expression() -> SqlCase:
     )
 
 
-def overdue_q(now: dt.datetime) -> Q:
-    return Q(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__lt=now) | Q(
-        state__in=REMEDIATION_STATES, remediation_due_at__lt=now
-    )
-
-
-def due_soon_q(now: dt.datetime) -> Q:
-    today = timezone.localdate(now)
-    return (
-        Q(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__gte=now, ack_due_at__lt=now + ACK_SOON)
-        | Q(state__in=REMEDIATION_STATES, remediation_due_at__gte=now, remediation_due_at__lt=now + REMEDIATION_SOON)
-        | Q(
-            state__in=DISCLOSURE_STATES,
-            disclosure_date__gte=today,
-            disclosure_date__lte=today + DISCLOSURE_SOON,
-        )
-    )
-
-
 def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
     return qs.annotate(next_due=next_due_expression())
 
@@ -114,7 +91,7 @@ def filter_cases(user: User, query: Mapping[str, str]) -> tuple[QuerySet[Case], 
     if params["due"] == "overdue":
         qs = qs.filter(overdue_q(now))
     elif params["due"] == "soon":
-        qs = qs.filter(due_soon_q(now)).exclude(overdue_q(now))
+        qs = qs.filter(due_soon_q(now))
     else:
         params["due"] = ""
     state = params["state"]
@@ -137,14 +114,15 @@ def filter_cases(user: User, query: Mapping[str, str]) -> tuple[QuerySet[Case], 
 
 def dashboard_querysets(user: User, now: dt.datetime) -> dict[str, QuerySet[Case]]:
     """The dashboard's lists for `user`: their open cases by next deadline (all open cases they may see, for
-    a product engineer), what is overdue, what is due soon, and what awaits disclosure."""
+    a product engineer), what is overdue, what is due soon, and what awaits disclosure. Overdue and due soon
+    are `psirt.cases.services.deadlines.case_due_status` in SQL (`overdue_q`, `due_soon_q`)."""
     visible = visible_cases(user).select_related("product")
     open_visible = visible.exclude(state__in=[*FINISHED, CaseState.PUBLISHED])
     mine = open_visible if user.is_engineer else open_visible.filter(assignments__user_id=int(user.pk or 0))
     return {
         "mine": with_next_due(mine).order_by(F("next_due").asc(nulls_last=True), "id"),
         "overdue": with_next_due(visible.filter(overdue_q(now))).order_by(F("next_due").asc(nulls_last=True), "id"),
-        "soon": with_next_due(visible.filter(due_soon_q(now)).exclude(overdue_q(now))).order_by(
+        "soon": with_next_due(visible.filter(due_soon_q(now))).order_by(
             F("next_due").asc(nulls_last=True), F("disclosure_date").asc(nulls_last=True), "id"
         ),
         "awaiting": visible.filter(state=CaseState.AWAITING_DISCLOSURE).order_by(

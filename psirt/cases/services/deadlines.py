@@ -1,4 +1,5 @@
-"""Deadlines of cases: per-severity remediation times and reminders (what is due: `psirt.cases.queries`).
+"""Deadlines of cases: per-severity remediation times, whether a deadline is done, overdue or due soon (the one
+rule: `deadline_status`, and `deadline_q` in SQL), and reminders.
 
 - acknowledgment due: received + N business days (computed at intake, stored on the case);
 - remediation due: confirmed + the days of the case's severity (leads edit them; the profile's default
@@ -17,6 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -32,7 +34,7 @@ from psirt.cases.models import (
     RemediationPolicy,
     ReminderAudience,
 )
-from psirt.cases.services.workflow import CaseState
+from psirt.cases.services.workflow import FINISHED, CaseState
 from psirt.intake.models import Report
 from psirt.lib.access import require_lead
 from psirt.lib.business_days import Calendar
@@ -46,9 +48,133 @@ logger = logging.getLogger(__name__)
 
 MAX_DAYS = 730
 
+# The states in which each deadline binds (is owed and can pass)...
 ACK_STATES = (CaseState.NEW,)
 REMEDIATION_STATES = (CaseState.CONFIRMED, CaseState.REMEDIATION)
 DISCLOSURE_STATES = (CaseState.REMEDIATION, CaseState.AWAITING_DISCLOSURE)
+# ...and those in which it is done: the fix is made once the case awaits disclosure (or later), the disclosure
+# is made once the case is published (or later); a finished case (closed, or an exit such as duplicate or not a
+# vulnerability) owes nothing more. The acknowledgment is done once the case is acknowledged or has left "new".
+REMEDIATION_DONE_STATES = frozenset({CaseState.AWAITING_DISCLOSURE, CaseState.PUBLISHED, *FINISHED})
+DISCLOSURE_DONE_STATES = frozenset({CaseState.PUBLISHED, *FINISHED})
+# How near an open deadline must be to be "due soon" (the disclosure window counts local days).
+SOON: dict[str, dt.timedelta] = {
+    DeadlineKind.ACKNOWLEDGMENT: dt.timedelta(days=2),
+    DeadlineKind.REMEDIATION: dt.timedelta(days=14),
+    DeadlineKind.DISCLOSURE: dt.timedelta(days=7),
+}
+DEADLINE_STATUSES = ("done", "overdue", "soon", "open", "none")
+
+
+# --- whether a deadline is overdue: the one rule -------------------------------------------------------------
+
+
+def deadline_status(case: Case, kind: str, now: dt.datetime) -> str:
+    """Where one deadline of `case` stands at `now`: "done", "overdue", "soon", "open" or "none".
+
+    - "none": the deadline is not set, or does not bind in the case's state (a remediation date kept on a case
+      reopened to triage; a disclosure date agreed before the case is confirmed and being fixed);
+    - "done": what it asks for happened, or nothing more is owed —
+      acknowledgment: the case is acknowledged (`acknowledged_at`) or has left "new";
+      remediation: the case awaits disclosure, is published or closed, or ended in an exit (rejected,
+      duplicate, not a vulnerability, out of scope);
+      disclosure: the case is published or closed, or ended in an exit;
+    - otherwise the deadline binds (acknowledgment: new and not acknowledged; remediation: confirmed or in
+      remediation; disclosure: in remediation or awaiting disclosure) and it is
+      "overdue" once its instant is reached (due <= now; the agreed disclosure date: once its local day is
+      over, i.e. the day is before today), "soon" within `SOON[kind]` (due <= now + window; disclosure: the
+      day is at most that many days after today), "open" beyond.
+
+    `deadline_q` selects the same cases in SQL; every page, count and reminder asks one of the two.
+    """
+    if kind == DeadlineKind.ACKNOWLEDGMENT:
+        due: dt.datetime | dt.date | None = case.ack_due_at
+        binds = case.state in ACK_STATES and case.acknowledged_at is None
+        done = not binds
+    elif kind == DeadlineKind.REMEDIATION:
+        due = case.remediation_due_at
+        binds = case.state in REMEDIATION_STATES
+        done = case.state in REMEDIATION_DONE_STATES
+    elif kind == DeadlineKind.DISCLOSURE:
+        due = case.disclosure_date
+        binds = case.state in DISCLOSURE_STATES
+        done = case.state in DISCLOSURE_DONE_STATES
+    else:
+        raise ValueError(f"unknown deadline kind {kind!r}")
+    if due is None:
+        return "none"
+    if done:
+        return "done"
+    if not binds:
+        return "none"
+    if isinstance(due, dt.datetime):
+        if due <= now:
+            return "overdue"
+        return "soon" if due <= now + SOON[kind] else "open"
+    today = timezone.localdate(now)
+    if due < today:
+        return "overdue"
+    return "soon" if due <= today + SOON[kind] else "open"
+
+
+def _binds_q(kind: str) -> Q:
+    """SQL for: the deadline of `kind` binds in the case's state (see `deadline_status`)."""
+    if kind == DeadlineKind.ACKNOWLEDGMENT:
+        return Q(state__in=ACK_STATES, acknowledged_at__isnull=True)
+    if kind == DeadlineKind.REMEDIATION:
+        return Q(state__in=REMEDIATION_STATES)
+    if kind == DeadlineKind.DISCLOSURE:
+        return Q(state__in=DISCLOSURE_STATES)
+    raise ValueError(f"unknown deadline kind {kind!r}")
+
+
+DUE_FIELD: dict[str, str] = {
+    DeadlineKind.ACKNOWLEDGMENT: "ack_due_at",
+    DeadlineKind.REMEDIATION: "remediation_due_at",
+    DeadlineKind.DISCLOSURE: "disclosure_date",
+}
+
+
+def deadline_q(kind: str, status: str, now: dt.datetime) -> Q:
+    """SQL for the cases whose deadline of `kind` has `status` ("overdue", "soon" or "open") at `now`: exactly
+    the cases for which `deadline_status(case, kind, now)` says so (tested against it)."""
+    field = DUE_FIELD[kind]
+    if kind == DeadlineKind.DISCLOSURE:
+        today = timezone.localdate(now)
+        passed, soon_end = today - dt.timedelta(days=1), today + SOON[kind]
+    else:
+        passed, soon_end = now, now + SOON[kind]
+    if status == "overdue":
+        window = Q(**{f"{field}__lte": passed})
+    elif status == "soon":
+        window = Q(**{f"{field}__gt": passed, f"{field}__lte": soon_end})
+    elif status == "open":
+        window = Q(**{f"{field}__gt": soon_end})
+    else:
+        raise ValueError(f"deadline_q selects overdue, soon or open deadlines, not {status!r}")
+    return _binds_q(kind) & window
+
+
+def case_due_status(case: Case, now: dt.datetime) -> str:
+    """The case as a whole: "overdue" if any of its deadlines is, else "soon" if any is due soon, else ""."""
+    statuses = {deadline_status(case, kind, now) for kind in DeadlineKind.values}
+    return "overdue" if "overdue" in statuses else "soon" if "soon" in statuses else ""
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """SQL for `case_due_status(case, now) == "overdue"`: some deadline of the case is overdue."""
+    q = Q()
+    for kind in DeadlineKind.values:
+        q |= deadline_q(kind, "overdue", now)
+    return q
+
+
+def due_soon_q(now: dt.datetime) -> Q:
+    """SQL for `case_due_status(case, now) == "soon"`: some deadline is due soon and none is overdue."""
+    q = Q()
+    for kind in DeadlineKind.values:
+        q |= deadline_q(kind, "soon", now)
+    return q & ~overdue_q(now)
 
 
 # --- per-severity remediation times -----------------------------------------------------------------------
@@ -133,20 +259,21 @@ def _deadlines(now: dt.datetime, horizon: dt.timedelta) -> list[Deadline]:
     """Every open deadline up to `horizon` from now (and every passed one), from three indexed queries."""
     until = now + horizon
     found: list[Deadline] = []
-    acks = Case.objects.filter(state__in=ACK_STATES, acknowledged_at__isnull=True, ack_due_at__lt=until)
+    # The deadlines that bind (`deadline_status` neither "done" nor "none"), up to the horizon.
+    acks = Case.objects.filter(_binds_q(DeadlineKind.ACKNOWLEDGMENT), ack_due_at__lt=until)
     found += [
         Deadline(c, DeadlineKind.ACKNOWLEDGMENT, c.ack_due_at, timezone.localdate(c.ack_due_at))
         for c in acks
         if c.ack_due_at
     ]
-    fixes = Case.objects.filter(state__in=REMEDIATION_STATES, remediation_due_at__lt=until)
+    fixes = Case.objects.filter(_binds_q(DeadlineKind.REMEDIATION), remediation_due_at__lt=until)
     found += [
         Deadline(c, DeadlineKind.REMEDIATION, c.remediation_due_at, timezone.localdate(c.remediation_due_at))
         for c in fixes
         if c.remediation_due_at
     ]
     last_day = timezone.localdate(until)
-    disclosures = Case.objects.filter(state__in=DISCLOSURE_STATES, disclosure_date__lte=last_day)
+    disclosures = Case.objects.filter(_binds_q(DeadlineKind.DISCLOSURE), disclosure_date__lte=last_day)
     found += [
         Deadline(c, DeadlineKind.DISCLOSURE, disclosure_instant(c.disclosure_date), c.disclosure_date)
         for c in disclosures

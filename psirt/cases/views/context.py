@@ -34,7 +34,7 @@ from psirt.cases.forms import (
     TransitionForm,
     WorkItemForm,
 )
-from psirt.cases.models import Case
+from psirt.cases.models import Case, DeadlineKind
 from psirt.cases.queries import (
     STATE_ORDER,
     assignable_people,
@@ -45,7 +45,7 @@ from psirt.cases.queries import (
     range_choices,
 )
 from psirt.cases.services import workflow
-from psirt.cases.services.deadlines import ACK_STATES, DISCLOSURE_STATES, REMEDIATION_STATES, disclosure_instant
+from psirt.cases.services.deadlines import deadline_status
 from psirt.cases.services.message_templates import TEMPLATES
 from psirt.cases.services.messages import template_text
 from psirt.cases.services.workflow import CaseState
@@ -190,13 +190,6 @@ SECTIONS = [
     ("history", pgettext_lazy("case page section", "History")),
 ]
 
-# States in which the fix is made, and in which the vulnerability is disclosed.
-FIXED_STATES = (CaseState.AWAITING_DISCLOSURE, CaseState.PUBLISHED, CaseState.CLOSED)
-DISCLOSED_STATES = (CaseState.PUBLISHED, CaseState.CLOSED)
-
-# How near a deadline must be to be marked "due soon" in the summary strip.
-DUE_SOON = dt.timedelta(days=2)
-
 
 @dataclass(frozen=True)
 class StripDeadline:
@@ -210,37 +203,36 @@ class StripDeadline:
 
 
 def strip_deadlines(case: Case, now: dt.datetime | None = None) -> list[StripDeadline]:
-    """Acknowledgment, remediation and the agreed disclosure date, each marked done, overdue or due soon. A
-    deadline is open in the same states the reminders count it in (`psirt.cases.services.deadlines`)."""
+    """Acknowledgment, remediation and the agreed disclosure date, each marked as
+    `psirt.cases.services.deadlines.deadline_status` says (the rule the list, the dashboard and the reminders
+    use too)."""
     now = now or timezone.now()
     calendar = organization_calendar()  # read once for the three days
 
-    def mark(due: dt.datetime | None, is_open: bool, done: bool) -> str:
-        if due is None:
-            return "none"
-        if done:
-            return "done"
-        if not is_open:
-            return "none"
-        if due <= now:
-            return "overdue"
-        return "soon" if due - now <= DUE_SOON else "open"
+    def day(value: dt.date | None) -> str:
+        return str(describe_day(value, calendar=calendar)) if value else ""
 
-    def day(value: dt.datetime | None) -> str:
-        return str(describe_day(timezone.localdate(value), calendar=calendar)) if value else ""
+    def local_day(value: dt.datetime | None) -> dt.date | None:
+        return timezone.localdate(value) if value else None
 
-    ack = mark(case.ack_due_at, case.state in ACK_STATES, case.acknowledged_at is not None)
-    fix = mark(case.remediation_due_at, case.state in REMEDIATION_STATES, case.state in FIXED_STATES)
-    disclosure_end = disclosure_instant(case.disclosure_date) if case.disclosure_date else None
-    disclosure = mark(disclosure_end, case.state in DISCLOSURE_STATES, case.state in DISCLOSED_STATES)
     return [
-        StripDeadline("ack", str(_("Acknowledge")), day(case.ack_due_at), ack),
-        StripDeadline("remediation", str(_("Remediate")), day(case.remediation_due_at), fix),
+        StripDeadline(
+            "ack",
+            str(_("Acknowledge")),
+            day(local_day(case.ack_due_at)),
+            deadline_status(case, DeadlineKind.ACKNOWLEDGMENT, now),
+        ),
+        StripDeadline(
+            "remediation",
+            str(_("Remediate")),
+            day(local_day(case.remediation_due_at)),
+            deadline_status(case, DeadlineKind.REMEDIATION, now),
+        ),
         StripDeadline(
             "disclosure",
             str(_("Disclose")),
-            str(describe_day(case.disclosure_date, calendar=calendar)) if case.disclosure_date else "",
-            disclosure,
+            day(case.disclosure_date),
+            deadline_status(case, DeadlineKind.DISCLOSURE, now),
         ),
     ]
 

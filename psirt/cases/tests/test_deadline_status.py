@@ -1,0 +1,216 @@
+"""Whether a case's deadline is done, overdue, due soon or open: one rule (`deadline_status`), its SQL twin
+(`deadline_q`, `overdue_q`, `due_soon_q`), and every page that shows it agreeing with both."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+
+import pytest
+from django.utils import timezone
+
+from conftest import client_for
+from psirt.accounts.models import User
+from psirt.cases.models import Case, DeadlineKind
+from psirt.cases.queries import dashboard_querysets
+from psirt.cases.services.deadlines import (
+    DEADLINE_STATUSES,
+    DUE_FIELD,
+    case_due_status,
+    deadline_q,
+    deadline_status,
+    due_soon_q,
+    overdue_q,
+)
+from psirt.cases.services.workflow import CaseState
+
+S = CaseState
+ACK, FIX, DISCLOSE = DeadlineKind.ACKNOWLEDGMENT, DeadlineKind.REMEDIATION, DeadlineKind.DISCLOSURE
+# Noon, so that "a day ago" and "in three days" are whole local days away whatever the clock says.
+NOW = timezone.make_aware(dt.datetime(2027, 3, 10, 12, 0))
+TIMINGS = ("past", "soon", "future", "none")
+
+# Where each deadline binds, and where it is done (rejected, duplicate, not a vulnerability, out of scope and
+# closed owe nothing more). Written out state by state, independently of the constants the rule uses.
+BINDS: dict[str, set[str]] = {
+    ACK: {S.NEW},
+    FIX: {S.CONFIRMED, S.REMEDIATION},
+    DISCLOSE: {S.REMEDIATION, S.AWAITING_DISCLOSURE},
+}
+EXITS = {S.REJECTED, S.DUPLICATE, S.NOT_VULNERABILITY, S.OUT_OF_SCOPE, S.CLOSED}
+DONE: dict[str, set[str]] = {
+    ACK: set(S.values) - {S.NEW},
+    FIX: {S.AWAITING_DISCLOSURE, S.PUBLISHED, *EXITS},
+    DISCLOSE: {S.PUBLISHED, *EXITS},
+}
+
+
+def due_value(kind: str, timing: str) -> dt.datetime | dt.date | None:
+    """A deadline of `kind` passed, due soon, due later, or not set, as seen from NOW."""
+    if timing == "none":
+        return None
+    if kind == DISCLOSE:
+        today = timezone.localdate(NOW)
+        return today + dt.timedelta(days={"past": -1, "soon": 3, "future": 30}[timing])
+    hours = {"past": -1, "soon": 24, "future": 24 * 60}[timing]
+    return NOW + dt.timedelta(hours=hours)
+
+
+def expected(kind: str, state: str, timing: str, acknowledged: bool = False) -> str:
+    if timing == "none":
+        return "none"
+    if state in DONE[kind] or (kind == ACK and acknowledged):
+        return "done"
+    if state not in BINDS[kind]:
+        return "none"
+    return {"past": "overdue", "soon": "soon", "future": "open"}[timing]
+
+
+def build(state: str, kind: str, timing: str, *, acknowledged: bool = False) -> Case:
+    case = Case(state=state, acknowledged_at=NOW - dt.timedelta(days=9) if acknowledged else None)
+    field = DUE_FIELD[kind]
+    setattr(case, field, due_value(kind, timing))
+    return case
+
+
+@pytest.mark.parametrize(("state", "kind", "timing"), list(itertools.product(S.values, (ACK, FIX, DISCLOSE), TIMINGS)))
+def test_deadline_status_over_states_and_timings(state: str, kind: str, timing: str) -> None:
+    assert deadline_status(build(state, kind, timing), kind, NOW) == expected(kind, state, timing)
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+def test_an_acknowledged_case_owes_no_acknowledgment_even_while_new(timing: str) -> None:
+    case = build(S.NEW, ACK, timing, acknowledged=True)
+    assert deadline_status(case, ACK, NOW) == ("none" if timing == "none" else "done")
+
+
+def test_the_agreed_disclosure_day_itself_is_not_overdue_only_the_day_after() -> None:
+    today = timezone.localdate(NOW)
+    late_evening = timezone.make_aware(dt.datetime(2027, 3, 10, 23, 59))
+    case = Case(state=S.AWAITING_DISCLOSURE, disclosure_date=today)
+    assert deadline_status(case, DISCLOSE, late_evening) == "soon"
+    assert deadline_status(case, DISCLOSE, late_evening + dt.timedelta(minutes=1)) == "overdue"
+
+
+def test_a_deadline_is_overdue_from_its_instant_on() -> None:
+    case = Case(state=S.REMEDIATION, remediation_due_at=NOW)
+    assert deadline_status(case, FIX, NOW) == "overdue"
+    assert deadline_status(case, FIX, NOW - dt.timedelta(seconds=1)) == "soon"
+
+
+@pytest.mark.django_db
+def test_the_sql_selects_exactly_the_cases_the_rule_marks() -> None:
+    cases: list[Case] = []
+    for number, (state, timing) in enumerate(itertools.product(S.values, TIMINGS), start=1):
+        # Every kind at the same timing, and a mix (ack passed, fix soon, disclosure later), per state.
+        for offset, timings in enumerate(((timing,) * 3, ("past", "soon", "future"), ("future", "past", "soon"))):
+            n = number * 10 + offset
+            case = Case(key=f"CASE-2027-{n:04d}", year=2027, number=n, title=f"{state} {timings}", state=state)
+            case.ack_due_at = due_value(ACK, timings[0])  # type: ignore[assignment]
+            case.remediation_due_at = due_value(FIX, timings[1])  # type: ignore[assignment]
+            case.disclosure_date = due_value(DISCLOSE, timings[2])  # type: ignore[assignment]
+            case.save()
+            cases.append(case)
+    for kind, status in itertools.product((ACK, FIX, DISCLOSE), ("overdue", "soon", "open")):
+        selected = set(Case.objects.filter(deadline_q(kind, status, NOW)).values_list("pk", flat=True))
+        assert selected == {c.pk for c in cases if deadline_status(c, kind, NOW) == status}, (kind, status)
+    assert set(Case.objects.filter(overdue_q(NOW)).values_list("pk", flat=True)) == {
+        c.pk for c in cases if case_due_status(c, NOW) == "overdue"
+    }
+    assert set(Case.objects.filter(due_soon_q(NOW)).values_list("pk", flat=True)) == {
+        c.pk for c in cases if case_due_status(c, NOW) == "soon"
+    }
+    assert set(DEADLINE_STATUSES) >= {deadline_status(c, k, NOW) for c in cases for k in (ACK, FIX, DISCLOSE)}
+
+
+# --- the pages agree ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cases(db: None) -> dict[str, Case]:
+    """Cases around the real clock (the pages read it): days away from any boundary."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    day = dt.timedelta(days=1)
+    rows = {
+        # The fix is made: a passed remediation date is not overdue anywhere.
+        "awaiting_fix_passed": {"state": S.AWAITING_DISCLOSURE, "remediation_due_at": now - 5 * day},
+        "published_fix_passed": {"state": S.PUBLISHED, "remediation_due_at": now - 5 * day},
+        "closed_fix_passed": {"state": S.CLOSED, "remediation_due_at": now - 5 * day},
+        "duplicate_fix_passed": {"state": S.DUPLICATE, "remediation_due_at": now - 5 * day},
+        "remediation_overdue": {"state": S.REMEDIATION, "remediation_due_at": now - 5 * day},
+        "confirmed_soon": {"state": S.CONFIRMED, "remediation_due_at": now + 5 * day},
+        "remediation_open": {"state": S.REMEDIATION, "remediation_due_at": now + 60 * day},
+        "new_ack_overdue": {"state": S.NEW, "ack_due_at": now - day},
+        "new_ack_soon": {"state": S.NEW, "ack_due_at": now + day / 2},
+        "acknowledged_ack_passed": {"state": S.ACKNOWLEDGED, "ack_due_at": now - day, "acknowledged_at": now - 2 * day},
+        "rejected_ack_passed": {"state": S.REJECTED, "ack_due_at": now - day},
+        "awaiting_disclosure_overdue": {
+            "state": S.AWAITING_DISCLOSURE,
+            "remediation_due_at": now - 5 * day,
+            "disclosure_date": today - 3 * day,
+        },
+        "awaiting_disclosure_soon": {"state": S.AWAITING_DISCLOSURE, "disclosure_date": today + 3 * day},
+        "triage_stale_fix_date": {"state": S.TRIAGE, "remediation_due_at": now - 5 * day, "acknowledged_at": now},
+    }
+    made = {}
+    for n, (name, fields) in enumerate(rows.items(), start=1):
+        made[name] = Case.objects.create(key=f"CASE-2027-{n:04d}", year=2027, number=n, title=name, **fields)
+    return made
+
+
+def _list_statuses(html: str) -> dict[str, dict[str, str]]:
+    """Case key → {deadline: status} from the case list's rows."""
+    found = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", html, re.S):
+        key = re.search(r">(CASE-\d{4}-\d{4})</a>", row)
+        if key:
+            found[key.group(1)] = dict(re.findall(r'data-deadline="(\w+)" data-status="(\w*)"', row))
+            found[key.group(1)]["badges"] = " ".join(re.findall(r'badge badge-\w+">([^<]+)<', row))
+    return found
+
+
+def test_dashboard_list_and_case_page_agree(cases: dict[str, Case], lead: User) -> None:
+    client = client_for(lead)
+    now = timezone.now()
+    by_rule = {c.key: case_due_status(c, now) for c in cases.values()}
+    overdue = {k for k, s in by_rule.items() if s == "overdue"}
+    soon = {k for k, s in by_rule.items() if s == "soon"}
+    assert overdue == {cases[n].key for n in ("remediation_overdue", "new_ack_overdue", "awaiting_disclosure_overdue")}
+    assert soon == {cases[n].key for n in ("confirmed_soon", "new_ack_soon", "awaiting_disclosure_soon")}
+
+    # The dashboard: its counts and lists.
+    panel = client.get("/en/desk/cases/dashboard/").context["case_dashboard"]
+    assert panel["overdue_count"] == len(overdue) and {c.key for c in panel["overdue"]} == overdue
+    assert panel["soon_count"] == len(soon) and {c.key for c in panel["soon"]} == soon
+    lists = dashboard_querysets(lead, now)
+    assert {c.key for c in lists["overdue"]} == overdue and {c.key for c in lists["soon"]} == soon
+
+    # The case list: its filters and its badges.
+    listed = client.get("/en/desk/cases/?due=overdue").content.decode()
+    assert set(_list_statuses(listed)) == overdue
+    assert set(_list_statuses(client.get("/en/desk/cases/?due=soon").content.decode())) == soon
+    rows = _list_statuses(client.get("/en/desk/cases/").content.decode())
+    for case in cases.values():
+        row = rows[case.key]
+        assert row["ack"] == deadline_status(case, ACK, now), case.title
+        assert row["remediation"] == deadline_status(case, FIX, now), case.title
+        shown_overdue = "overdue" in row["badges"]
+        assert shown_overdue == ("overdue" in (row["remediation"], row["ack"] if not case.acknowledged_at else "")), (
+            case.title
+        )
+
+    # The case page: the strip and the Deadlines card.
+    for case in cases.values():
+        html = client.get(f"/en/desk/cases/{case.public_id}/").content.decode()
+        found = re.findall(r'class="strip-item strip-deadline is-(\w+)" data-deadline="(\w+)"', html)
+        strip = {kind: status for status, kind in found}
+        marks = {k: deadline_status(case, k, now) for k in (ACK, FIX, DISCLOSE)}
+        assert strip == marks, case.title
+        overdue_badges = html.count('badge-danger">overdue<')
+        assert overdue_badges == 2 * list(marks.values()).count("overdue"), case.title  # strip + card
+
+    page = client.get(f"/en/desk/cases/{cases['awaiting_fix_passed'].public_id}/").content.decode()
+    assert 'badge-danger">overdue<' not in page
+    assert 'badge-danger">overdue<' not in str(rows[cases["awaiting_fix_passed"].key])
