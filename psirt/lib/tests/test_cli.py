@@ -178,10 +178,10 @@ def test_cvss_and_audit_verify_run_in_production_mode_without_the_web_configurat
 def test_audit_verify_checks_a_migrated_database_in_production_mode_without_the_web_configuration(
     dev_env: dict[str, str],
 ) -> None:
-    assert run_psirt("migrate", "-v", "0", env=dev_env).returncode == 0
+    audit_key = new_fernet_key()  # the audit log verifies only under the key it was written with
+    assert run_psirt("migrate", "-v", "0", env={**dev_env, "PSIRT_AUDIT_KEYS": audit_key}).returncode == 0
     bare = {"PATH": os.environ.get("PATH", ""), "PSIRT_DEV": "0", "PSIRT_VAR_DIR": dev_env["PSIRT_VAR_DIR"]}
-    # The key development mode generated: the audit log verifies only under the key it was written with.
-    bare["PSIRT_AUDIT_KEYS"] = (Path(dev_env["PSIRT_VAR_DIR"]) / "audit_key").read_text(encoding="utf-8").strip()
+    bare["PSIRT_AUDIT_KEYS"] = audit_key
     proc = subprocess.run(
         [sys.executable, "-m", "psirt.cli", "audit", "verify"], env=bare, capture_output=True, text=True, timeout=120
     )
