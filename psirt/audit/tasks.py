@@ -26,6 +26,9 @@ def verify_audit_chain() -> dict[str, object]:
     except SigningUnavailable as exc:
         logger.warning("audit chain intact, but no checkpoint written: %s", exc)
         return {"ok": True, "checkpoint": None}
+    except OSError as exc:
+        logger.error("audit chain intact, but the checkpoint cannot be written (PSIRT_AUDIT_CHECKPOINT_DIR): %s", exc)
+        return {"ok": True, "checkpoint": None}
     return {"ok": True, "checkpoint": None if checkpoint is None else checkpoint.seq}
 
 

@@ -397,3 +397,20 @@ def test_the_migration_refuses_to_launder_an_already_broken_legacy_chain(tamper:
         AuditEvent.objects.filter(seq=4).delete()
     with pytest.raises(RuntimeError, match="already broken"):
         _migration.rekey(django_apps, None)
+
+
+@pytest.mark.django_db
+def test_an_unwritable_checkpoint_folder_is_logged_and_warned_about_in_the_deploy_check(
+    checkpoints: Path, tmp_path: Path, settings: Any, caplog: pytest.LogCaptureFixture
+):
+    from psirt.audit.checks import checkpoint_dir_check
+
+    assert checkpoint_dir_check() == []
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    settings.PSIRT_AUDIT_CHECKPOINT_DIR = blocker / "checkpoints"
+    _append(1)
+    assert verify_audit_chain.call() == {"ok": True, "checkpoint": None}
+    assert "cannot be written" in caplog.text
+    [warning] = checkpoint_dir_check()
+    assert warning.id == "psirt.W010" and "PSIRT_AUDIT_CHECKPOINT_DIR" in warning.msg
