@@ -265,10 +265,13 @@ def write_checkpoint(*, directory: Path | None = None) -> Checkpoint | None:
         return None
     folder = Path(directory or settings.PSIRT_AUDIT_CHECKPOINT_DIR)
     path = folder / checkpoint_name(report.checked)
-    at = timezone.now().isoformat()
-    if path.exists():
-        return Checkpoint(report.checked, report.head_hash, at, path)
     key = signing_key()
+    if path.exists():
+        # Already checkpointed: the file stays as it is (a checkpoint is never rewritten, not even a damaged one:
+        # that is evidence for `verify_checkpoints`).
+        existing = read_checkpoint(path, [key.public_key])
+        return existing if isinstance(existing, Checkpoint) else Checkpoint(report.checked, report.head_hash, "", path)
+    at = timezone.now().isoformat()
     body = json.dumps(
         {
             "type": CHECKPOINT_TYPE,

@@ -414,3 +414,14 @@ def test_an_unwritable_checkpoint_folder_is_logged_and_warned_about_in_the_deplo
     assert "cannot be written" in caplog.text
     [warning] = checkpoint_dir_check()
     assert warning.id == "psirt.W010" and "PSIRT_AUDIT_CHECKPOINT_DIR" in warning.msg
+
+
+@pytest.mark.django_db
+def test_an_existing_checkpoint_is_never_rewritten(checkpoints: Path):
+    _append(2)
+    first = write_checkpoint()
+    assert first is not None
+    before = first.path.read_bytes()
+    again = write_checkpoint()
+    assert again == first  # same time, same hash: the file that was signed then
+    assert first.path.read_bytes() == before
