@@ -8,6 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?=
 PROD_ENV := PSIRT_DEV=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n') \
 	PSIRT_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from psirt.lib.config import new_fernet_key as k; print(k())') \
+	PSIRT_AUDIT_KEYS=$$($(BIN)/python -c 'from psirt.lib.config import new_fernet_key as k; print(k())') \
 	ALLOWED_HOSTS=security.example.com PSIRT_BASE_URL=https://security.example.com \
 	EMAIL_URL=smtp://localhost:25 DATABASE_URL=sqlite:///$(CURDIR)/var/check-deploy.sqlite3 \
 	PSIRT_SIGNING_KEY_FILE=$(CURDIR)/var/lint/check-deploy-signing.asc

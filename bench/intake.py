@@ -189,6 +189,7 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "PSIRT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PSIRT_AUDIT_KEYS": Fernet.generate_key().decode(),
         "PSIRT_VAR_DIR": str(work / "var"),
         "DATABASE_URL": database_url,
         "EMAIL_URL": os.environ.get("BENCH_EMAIL_URL") or f"smtp://127.0.0.1:{smtp_port}",

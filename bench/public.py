@@ -229,6 +229,7 @@ def main() -> int:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "PSIRT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PSIRT_AUDIT_KEYS": Fernet.generate_key().decode(),
         "PSIRT_VAR_DIR": str(work / "var"),
         "DATABASE_URL": f"sqlite:///{work}/bench.sqlite3",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",

@@ -7,8 +7,8 @@ psirt migrate            database migrations and the cache table
 psirt demo               load a reference vendor (idempotent; --vendor visiontek|beca)
 psirt createadmin        create a lead account
 psirt token create       create an API token
-psirt audit verify       check the audit log's hash chain
-psirt genkey             print a new encryption key for PSIRT_ENCRYPTION_KEYS
+psirt audit verify       check the audit log's keyed hash chain (--checkpoints DIR: and its signed checkpoints)
+psirt genkey             print a new key for PSIRT_ENCRYPTION_KEYS or PSIRT_AUDIT_KEYS
 psirt rotatekeys         re-encrypt data at rest with the first key of PSIRT_ENCRYPTION_KEYS
 psirt mailgate           file one e-mail message from standard input (an MTA pipe)
 psirt cvss VECTOR        score a CVSS vector (needs no web configuration)
@@ -41,7 +41,7 @@ OWN_COMMANDS = {
     "demo": "Load a reference vendor's demo data (--vendor visiontek|beca); idempotent.",
     "createadmin": "Create a lead account (asks for the password, or --password-stdin).",
     "token": "API tokens: `psirt token create --user EMAIL --scope SCOPE …`, `psirt token revoke ID`.",
-    "audit": "Audit log: `psirt audit verify` reports the first broken link of the hash chain.",
+    "audit": "Audit log: `psirt audit verify [--checkpoints DIR]` reports the first broken link or checkpoint.",
     "genkey": "Print a new Fernet key for PSIRT_ENCRYPTION_KEYS.",
     "rotatekeys": "Re-encrypt data at rest with the first key of PSIRT_ENCRYPTION_KEYS (after adding a new key).",
     "mailgate": "File one e-mail message from standard input as a report or a reply (an MTA pipe).",

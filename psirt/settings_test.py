@@ -10,6 +10,7 @@ _test_env = {
     "PSIRT_DEV": "0",
     "SECRET_KEY": "test-" + "k9Qz" * 16,
     "PSIRT_ENCRYPTION_KEYS": new_fernet_key() + "," + new_fernet_key(),
+    "PSIRT_AUDIT_KEYS": new_fernet_key() + "," + new_fernet_key(),
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "PSIRT_BASE_URL": "https://psirt.test",
     "EMAIL_URL": "locmem:",

@@ -8,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
-    """One recorded action. `hash` = SHA-256 over the previous event's hash and this event's canonical
-    content, so editing or deleting any row breaks every later link (`psirt audit verify`).
+    """One recorded action. `hash` = HMAC-SHA256, under the audit key named by `key_id` (kept outside the
+    database, `PSIRT_AUDIT_KEYS`), of the previous event's hash and this event's canonical content, so editing or
+    deleting any row breaks every later link, and without the key no one can recompute them (`psirt audit verify`).
 
     Holds who, what, when and from where; never report bodies, passwords or tokens."""
 
@@ -26,6 +27,8 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=80, blank=True, db_index=True, editable=False)
     ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
     data = models.JSONField(default=dict, blank=True, editable=False)
+    # Which audit key made `hash` (a hash of the key, not the key): after a rotation older events still verify.
+    key_id = models.CharField(max_length=16, editable=False, default="")
     prev_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
 

@@ -81,6 +81,8 @@ class Config:
     var_dir: Path
     secret_key: str
     encryption_keys: tuple[str, ...]
+    audit_keys: tuple[str, ...]
+    audit_checkpoint_dir: Path
     database: dict[str, Any]
     allowed_hosts: list[str]
     base_url: str
@@ -207,6 +209,41 @@ def _encryption_keys(env: Mapping[str, str], dev: bool, var_dir: Path) -> tuple[
                 "generate one with `psirt genkey`."
             )
     return tuple(keys)
+
+
+def _audit_keys(env: Mapping[str, str], dev: bool, var_dir: Path, web: bool) -> tuple[str, ...]:
+    """The audit chain's HMAC keys: 32 random bytes each, url-safe base64 (`psirt genkey` prints one). Empty only
+    for an offline command without them, so `psirt audit verify` can say that it cannot verify without the key."""
+    keys = parse_list(env, "PSIRT_AUDIT_KEYS")
+    if keys is None:
+        if dev:
+            keys = [_read_or_create(var_dir / "audit_key", new_fernet_key)]
+        elif not web:
+            return ()
+        else:
+            raise ConfigError(
+                "PSIRT_AUDIT_KEYS is not set. Generate a key with `psirt genkey` and set it; keep it outside the "
+                "database and its backups (whoever holds it can rewrite the audit log undetected)."
+            )
+    for index, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigError(
+                f"PSIRT_AUDIT_KEYS item {index} is not a key (32 url-safe base64 bytes): generate one with "
+                "`psirt genkey`."
+            )
+        # 32 random bytes hold about 26 distinct values; a hand-made key (all zeros, a repeated pattern) far fewer.
+        if len(set(raw)) < 16:
+            raise ConfigError(f"PSIRT_AUDIT_KEYS item {index} is not random: generate one with `psirt genkey`.")
+    return tuple(keys)
+
+
+def _audit_checkpoint_dir(env: Mapping[str, str], var_dir: Path) -> Path:
+    raw = env.get("PSIRT_AUDIT_CHECKPOINT_DIR")
+    return Path(raw).resolve() if raw else var_dir / "audit-checkpoints"
 
 
 def _database(env: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
@@ -396,6 +433,8 @@ def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> 
         var_dir=var_dir,
         secret_key=_secret_key(env, dev, var_dir),
         encryption_keys=_encryption_keys(env, dev, var_dir),
+        audit_keys=_audit_keys(env, dev, var_dir, web),
+        audit_checkpoint_dir=_audit_checkpoint_dir(env, var_dir),
         database=_database(env, var_dir),
         allowed_hosts=hosts,
         base_url=base_url,

@@ -48,6 +48,21 @@ VARIABLES: tuple[Variable, ...] = (
         "Required in production; `psirt genkey` prints a new one.",
     ),
     Variable(
+        "PSIRT_AUDIT_KEYS",
+        "list of secrets",
+        "(none)",
+        "Comma-separated keys (`psirt genkey`) of the audit log's HMAC chain, kept outside the database and its "
+        "backups. The first keys new events, all verify (rotation: add the new key first, keep the old ones). "
+        "Required in production.",
+    ),
+    Variable(
+        "PSIRT_AUDIT_CHECKPOINT_DIR",
+        "path",
+        "`var/audit-checkpoints`",
+        "Folder for the audit log's signed checkpoints (head sequence number and hash, signed with the team "
+        "signing key); put it on storage a database administrator cannot rewrite, or copy it off the machine.",
+    ),
+    Variable(
         "DATABASE_URL",
         "URL",
         "`sqlite:///var/psirt.sqlite3`",

@@ -37,13 +37,14 @@ def test_appended_events_form_an_intact_chain(handler):
 def test_verify_command_reports_ok_with_count():
     _append(3)
     out, _ = _verify()
-    assert out.strip() == "OK: 3 events, chain intact"
+    head = AuditEvent.objects.get(seq=3).hash
+    assert out.splitlines() == ["OK: 3 events, chain intact", f"head: #3 {head}"]
 
 
 @pytest.mark.django_db
 def test_empty_log_verifies():
     out, _ = _verify()
-    assert out.strip() == "OK: 0 events, chain intact"
+    assert out.splitlines() == ["OK: 0 events, chain intact", f"head: #0 {'0' * 64}"]
 
 
 @pytest.mark.django_db
@@ -68,13 +69,14 @@ def test_edited_actor_label_is_detected():
 
 @pytest.mark.django_db
 def test_rehashed_edit_still_breaks_the_next_link():
-    """An attacker who recomputes the edited row's hash still breaks the following event's link."""
-    from psirt.audit.services import compute_hash
+    """Someone holding the key who recomputes only the edited row's hash still breaks the following event's link."""
+    from psirt.audit.services import audit_keys, compute_hash
 
     _append(4)
     event = AuditEvent.objects.get(seq=2)
     event.data = {"n": 42}
-    AuditEvent.objects.filter(seq=2).update(data=event.data, hash=compute_hash(event.prev_hash, event))
+    key = dict(audit_keys())[event.key_id]
+    AuditEvent.objects.filter(seq=2).update(data=event.data, hash=compute_hash(event.prev_hash, event, key))
     report = verify_chain()
     assert not report.ok and report.first_bad_seq == 3
 

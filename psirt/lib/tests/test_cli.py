@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from psirt.cli import OWN_COMMANDS
+from psirt.lib.config import new_fernet_key
 
 
 def run_psirt(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -148,9 +149,20 @@ def test_cvss_and_audit_verify_run_in_production_mode_without_the_web_configurat
     )
     assert invalid.returncode == 2
     assert "configuration error" not in invalid.stderr
-    # Before migrations the audit log cannot be read: a clear message, no traceback.
+    # Without the audit key nothing can be verified: a clear message naming it, no traceback.
     proc = subprocess.run(
         [sys.executable, "-m", "psirt.cli", "audit", "verify"], env=bare, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert "PSIRT_AUDIT_KEYS is not set" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Before migrations the audit log cannot be read: a clear message, no traceback.
+    proc = subprocess.run(
+        [sys.executable, "-m", "psirt.cli", "audit", "verify"],
+        env={**bare, "PSIRT_AUDIT_KEYS": new_fernet_key()},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "psirt migrate" in proc.stderr
@@ -166,8 +178,10 @@ def test_cvss_and_audit_verify_run_in_production_mode_without_the_web_configurat
 def test_audit_verify_checks_a_migrated_database_in_production_mode_without_the_web_configuration(
     dev_env: dict[str, str],
 ) -> None:
-    assert run_psirt("migrate", "-v", "0", env=dev_env).returncode == 0
+    audit_key = new_fernet_key()  # the audit log verifies only under the key it was written with
+    assert run_psirt("migrate", "-v", "0", env={**dev_env, "PSIRT_AUDIT_KEYS": audit_key}).returncode == 0
     bare = {"PATH": os.environ.get("PATH", ""), "PSIRT_DEV": "0", "PSIRT_VAR_DIR": dev_env["PSIRT_VAR_DIR"]}
+    bare["PSIRT_AUDIT_KEYS"] = audit_key
     proc = subprocess.run(
         [sys.executable, "-m", "psirt.cli", "audit", "verify"], env=bare, capture_output=True, text=True, timeout=120
     )

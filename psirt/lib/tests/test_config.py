@@ -19,6 +19,7 @@ def prod_env(**overrides: str) -> dict[str, str]:
     env = {
         "SECRET_KEY": GOOD_SECRET,
         "PSIRT_ENCRYPTION_KEYS": new_fernet_key(),
+        "PSIRT_AUDIT_KEYS": new_fernet_key(),
         "ALLOWED_HOSTS": "security.example.com",
         "PSIRT_BASE_URL": "https://security.example.com",
         "EMAIL_URL": "smtp+tls://bot%40example.com:p%40ss@mail.example.com",
@@ -49,6 +50,10 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("PSIRT_ENCRYPTION_KEYS", "<unset>", "PSIRT_ENCRYPTION_KEYS is not set"),
         ("PSIRT_ENCRYPTION_KEYS", "not-a-key", "item 1 is not a Fernet key"),
         ("PSIRT_ENCRYPTION_KEYS", "a,,b", "empty item"),
+        ("PSIRT_AUDIT_KEYS", "<unset>", "PSIRT_AUDIT_KEYS is not set"),
+        ("PSIRT_AUDIT_KEYS", "not-a-key", "item 1 is not a key"),
+        ("PSIRT_AUDIT_KEYS", "A" * 43 + "=", "item 1 is not random"),
+        ("PSIRT_AUDIT_KEYS", "<script>alert(1)</script>", "item 1 is not a key"),
         ("ALLOWED_HOSTS", "<unset>", "ALLOWED_HOSTS is not set"),
         ("PSIRT_BASE_URL", "<unset>", "PSIRT_BASE_URL is not set"),
         ("PSIRT_BASE_URL", "ftp://x", "is not an http(s) URL"),
