@@ -3,6 +3,7 @@ reason, drift after a case change, "revise to match", and the publication gate t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -499,3 +500,65 @@ def test_exploitation_understated_names_the_cases_status_only_when_the_advisory_
     stated: str, cases: str, understated: str | None
 ) -> None:
     assert exploitation_understated(Advisory(exploitation=stated), DerivedFacts(exploitation=cases)) == understated
+
+
+# --- which stored facts differ from the cases (`differences`) -----------------------------------------------------
+
+_DRIFT: dict[str, dict[str, Any]] = {
+    "exploitation": {"exploitation": "poc"},
+    "exploitation_aware_at": {"exploitation_aware_at": dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)},
+    "cvss31_vector": {"cvss31_vector": V31_MEDIUM},
+    "cvss40_vector": {"cvss40_vector": V40_HIGH},
+    "cwe_id": {"cwe_id": 89},
+    "identifiers": {"identifiers": ("CVE-2026-0001",)},
+    "reference_urls": {"reference_urls": ("https://cert.example/notes/1",)},
+    "affected": {"affected": ()},
+}
+
+
+@pytest.mark.parametrize("fact", list(_DRIFT))
+def test_each_fact_the_cases_state_otherwise_is_a_difference_of_its_own(ranged: Advisory, fact: str) -> None:
+    want = derived_facts(ranged)
+    assert differences(ranged, want) == []
+    assert [d.fact for d in differences(ranged, dataclasses.replace(want, **_DRIFT[fact]))] == [fact]
+    FactOverride.objects.create(advisory=ranged, fact=fact, reason="On purpose.")
+    assert differences(ranged, dataclasses.replace(want, **_DRIFT[fact])) == []
+
+
+def test_identifiers_and_ranges_compare_as_sets_and_references_may_cite_more(ranged: Advisory, lead: User) -> None:
+    want = derived_facts(ranged)
+    (row,) = want.affected or ()
+    extra = (row[0], "EU", None, None)
+    services.update_advisory(
+        advisory=ranged,
+        actor=lead,
+        changes={
+            "identifiers": "cnvd-2026-00002\nCVE-2026-0001",
+            "reference_urls": "https://vendor.example/kb/1\nhttps://cert.example/notes/1",
+        },
+    )
+    ranged.refresh_from_db()
+    same = dataclasses.replace(
+        want,
+        identifiers=("CVE-2026-0001", "CNVD-2026-00002"),
+        reference_urls=("https://cert.example/notes/1",),
+        affected=(extra, row),
+    )
+    assert differences(ranged, same, stored_ranges=[row, extra]) == []
+    # The stored table stands in for `stored_ranges` when none is given; a missing range or address differs.
+    assert [d.fact for d in differences(ranged, same)] == ["affected"]
+    assert [d.fact for d in differences(ranged, same, stored_ranges=[row])] == ["affected"]
+    more = dataclasses.replace(same, reference_urls=("https://cert.example/notes/1", "https://cert.example/2"))
+    assert [d.fact for d in differences(ranged, more, stored_ranges=[row, extra])] == ["reference_urls"]
+    # Cases that record no references or ranges say nothing about them.
+    silent = dataclasses.replace(same, reference_urls=None, affected=None)
+    assert differences(ranged, silent, stored_ranges=[]) == []
+
+
+def test_a_withdrawn_or_unsaved_advisory_has_no_differences(ranged: Advisory) -> None:
+    drift = dataclasses.replace(derived_facts(ranged), cwe_id=89)
+    assert [d.fact for d in differences(ranged, drift)] == ["cwe_id"]
+    assert differences(Advisory(), drift) == []
+    Advisory.objects.filter(pk=ranged.pk).update(state=AdvisoryState.WITHDRAWN)
+    ranged.refresh_from_db()
+    assert differences(ranged, drift) == []
