@@ -562,3 +562,14 @@ def test_a_withdrawn_or_unsaved_advisory_has_no_differences(ranged: Advisory) ->
     Advisory.objects.filter(pk=ranged.pk).update(state=AdvisoryState.WITHDRAWN)
     ranged.refresh_from_db()
     assert differences(ranged, drift) == []
+
+
+@pytest.mark.parametrize(("stated", "cases", "understated"), [("", "poc", "poc"), ("none", "", None), ("", "", None)])
+def test_an_empty_or_unknown_exploitation_ranks_as_none_known(stated: str, cases: str, understated: str | None) -> None:
+    assert exploitation_understated(Advisory(exploitation=stated), DerivedFacts(exploitation=cases)) == understated
+
+
+def test_exploitation_understated_reads_the_cases_when_not_given_their_facts(ranged: Advisory, lead: User) -> None:
+    assert exploitation_understated(ranged) is None
+    case_services.set_exploitation(case=_case(ranged), status="active", aware_at=_ago(1), actor=lead)
+    assert exploitation_understated(ranged) == "active"
