@@ -23,6 +23,7 @@ from psirt.advisories.services import facts as facts_module
 from psirt.advisories.services.case_facts import (
     CaseFacts,
     DerivedFacts,
+    Difference,
     combine,
     derived_facts,
     differences,
@@ -573,3 +574,15 @@ def test_exploitation_understated_reads_the_cases_when_not_given_their_facts(ran
     assert exploitation_understated(ranged) is None
     case_services.set_exploitation(case=_case(ranged), status="active", aware_at=_ago(1), actor=lead)
     assert exploitation_understated(ranged) == "active"
+
+
+def test_a_difference_shows_the_label_and_both_values_as_the_desk_shows_them(ranged: Advisory) -> None:
+    aware = timezone.make_aware(dt.datetime(2026, 1, 2, 3, 4))
+    drift = dataclasses.replace(derived_facts(ranged), exploitation="poc", exploitation_aware_at=aware)
+    assert differences(ranged, drift) == [
+        Difference("exploitation", "Exploitation", "None known", "Proof of concept"),
+        Difference("exploitation_aware_at", "Team aware of exploitation", "—", "2026-01-02 03:04"),
+    ]
+    Advisory.objects.filter(pk=ranged.pk).update(exploitation_aware_at=timezone.make_aware(dt.datetime(2026, 1, 1)))
+    ranged.refresh_from_db()
+    assert differences(ranged, drift)[1].advisory_value == "2026-01-01 00:00"
