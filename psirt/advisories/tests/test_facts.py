@@ -483,6 +483,10 @@ def test_merged_ranges_follow_the_catalog_order_per_product_and_variant(
     assert merge_ranges([(product.pk, "", r["V5.10.0"], None), (product.pk, "", oldest.pk, None)]) == (
         (product.pk, "", oldest.pk, None),
     )
+    # The latest fix is the one placed last in the catalog, not the one created last.
+    assert merge_ranges([(product.pk, "", None, r["V5.10.0"]), (product.pk, "", None, oldest.pk)]) == (
+        (product.pk, "", None, r["V5.10.0"]),
+    )
 
 
 @pytest.mark.parametrize(
