@@ -3,6 +3,7 @@ reason, drift after a case change, "revise to match", and the publication gate t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -19,7 +20,17 @@ from psirt.advisories.csaf.importer import import_csaf
 from psirt.advisories.exceptions import ExploitationUnderstated, FactsDiffer, InvalidInput, NotAllowed
 from psirt.advisories.models import Advisory, AdvisoryState, FactOverride
 from psirt.advisories.services import facts as facts_module
-from psirt.advisories.services.case_facts import derived_facts, differences, locked_facts
+from psirt.advisories.services.case_facts import (
+    CaseFacts,
+    DerivedFacts,
+    Difference,
+    combine,
+    derived_facts,
+    differences,
+    exploitation_understated,
+    locked_facts,
+    merge_ranges,
+)
 from psirt.advisories.tests.conftest import approve, make_case, publish
 from psirt.advisories.tests.test_import import BSI, load
 from psirt.audit.models import AuditEvent
@@ -355,3 +366,227 @@ def test_an_imported_advisory_without_cases_has_nothing_to_derive_from() -> None
     assert advisory.cvss31_vector and advisory.cwe_id == 611
     assert differences(advisory) == [] and locked_facts(advisory) == set()
     services.check_facts(advisory)
+
+
+# --- the combination rules, one at a time (`combine`, `merge_ranges`, `exploitation_understated`) ---------------
+
+
+def _case_facts(key: str = "CASE-1", **fields: Any) -> CaseFacts:
+    values: dict[str, Any] = {
+        "title": "t",
+        "state": "confirmed",
+        "product_id": None,
+        "has_fix": False,
+        "has_sufficient_mitigation": False,
+        "actively_exploited": False,
+        "public_concern": False,
+        "agreed_disclosure_date": None,
+    }
+    return CaseFacts(key=key, **(values | fields))
+
+
+def test_no_cases_state_no_facts() -> None:
+    assert combine([]) == DerivedFacts()
+
+
+@pytest.mark.parametrize(
+    ("statuses", "combined"),
+    [
+        (["none", "active"], "active"),
+        (["active", "poc"], "active"),
+        (["none", "poc", "none"], "poc"),
+        (["none"], "none"),
+    ],
+)
+def test_the_most_severe_exploitation_wins_whatever_the_case_order(statuses: list[str], combined: str) -> None:
+    assert combine([_case_facts(exploitation=s) for s in statuses]).exploitation == combined
+
+
+def test_the_awareness_time_comes_only_from_the_cases_stating_the_combined_status() -> None:
+    poc_earlier, active_later, active_latest = _ago(9), _ago(5), _ago(2)
+    derived = combine(
+        [
+            _case_facts(exploitation="poc", exploitation_aware_at=poc_earlier),
+            _case_facts(exploitation="active", exploitation_aware_at=active_latest),
+            _case_facts(exploitation="active", exploitation_aware_at=active_later),
+            _case_facts(exploitation="active"),  # a case without an awareness time adds none
+        ]
+    )
+    assert (derived.exploitation, derived.exploitation_aware_at) == ("active", active_later)
+
+
+def test_nothing_known_exploited_has_no_awareness_time() -> None:
+    assert combine([_case_facts(exploitation="none", exploitation_aware_at=_ago(3))]).exploitation_aware_at is None
+    assert combine([_case_facts(exploitation="poc")]).exploitation_aware_at is None
+
+
+def test_the_vectors_come_from_the_case_with_the_highest_decisive_rating_the_first_on_a_tie() -> None:
+    low, high = _case_facts(cvss31_vector=V31_MEDIUM, cwe_id=79), _case_facts(cvss40_vector=V40_HIGH, cwe_id=787)
+    assert (combine([low, high]).cvss40_vector, combine([low, high]).cwe_id) == (V40_HIGH, 787)
+    assert (combine([high, low]).cvss40_vector, combine([high, low]).cwe_id) == (V40_HIGH, 787)
+    # v4.0 8.7 (base + threat) beats v3.1 9.8 of another case: each case's decisive rating is compared.
+    assert combine([_case_facts(cvss31_vector=V31_CRITICAL), high]).cvss31_vector == V31_CRITICAL
+    tie = [_case_facts(cvss31_vector=V31_MEDIUM, cwe_id=79), _case_facts(cvss31_vector=V31_MEDIUM, cwe_id=89)]
+    assert combine(tie).cwe_id == 79
+
+
+def test_a_zero_score_vector_is_decisive_over_none_and_no_vector_falls_back_to_the_first_case() -> None:
+    zero = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N"  # 0.0, rating None
+    derived = combine([_case_facts(cwe_id=20), _case_facts(cvss31_vector=zero, cwe_id=79)])
+    assert (derived.cvss31_vector, derived.cwe_id) == (zero, 79)
+    unscored = combine([_case_facts(cvss31_vector="garbage", cwe_id=20), _case_facts(cwe_id=79)])
+    assert (unscored.cvss31_vector, unscored.cwe_id) == ("garbage", 20)
+
+
+def test_without_a_cwe_on_the_decisive_case_the_first_cwe_of_the_others_is_taken() -> None:
+    cases = [_case_facts(cwe_id=None), _case_facts(cwe_id=89), _case_facts(cvss31_vector=V31_CRITICAL), _case_facts()]
+    assert combine(cases).cwe_id == 89
+    assert combine([_case_facts(), _case_facts()]).cwe_id is None
+
+
+def test_identifiers_references_and_products_are_every_cases_in_case_order_each_once() -> None:
+    derived = combine(
+        [
+            _case_facts(identifiers=("cve-2026-0002",), reference_urls=("https://b.example/",), product_id=2),
+            _case_facts(product_id=None),
+            _case_facts(
+                identifiers=("CVE-2026-0001", "CVE-2026-0002"),
+                reference_urls=("https://a.example/", "https://b.example/"),
+                product_id=1,
+            ),
+            _case_facts(product_id=2),
+        ]
+    )
+    assert derived.identifiers == ("CVE-2026-0002", "CVE-2026-0001")
+    assert derived.reference_urls == ("https://b.example/", "https://a.example/")
+    assert derived.products == (2, 1)
+    assert (derived.affected, combine([_case_facts()]).reference_urls) == (None, None)
+
+
+@pytest.mark.django_db
+def test_merged_ranges_follow_the_catalog_order_per_product_and_variant(
+    product: Product, releases: dict[str, FirmwareRelease]
+) -> None:
+    # Created last but placed first in the catalog: the order is the release position, not the id.
+    oldest = FirmwareRelease.objects.create(product=product, version="V5.0.0", position=1)
+    r = {v: rel.pk for v, rel in releases.items()}
+    merged = merge_ranges(
+        [
+            (product.pk, "", r["V5.5.2"], r["V5.6.0"]),
+            (product.pk, "EU", r["V5.5.0"], None),
+            (product.pk, "", oldest.pk, r["V5.10.0"]),
+            (product.pk, "", r["V5.5.0"], r["V5.5.2"]),
+            (product.pk, "EU", None, r["V5.6.0"]),
+        ]
+    )
+    assert merged == ((product.pk, "", oldest.pk, r["V5.10.0"]), (product.pk, "EU", None, None))
+    assert merge_ranges([(product.pk, "", r["V5.10.0"], None), (product.pk, "", oldest.pk, None)]) == (
+        (product.pk, "", oldest.pk, None),
+    )
+    # The latest fix is the one placed last in the catalog, not the one created last.
+    assert merge_ranges([(product.pk, "", None, r["V5.10.0"]), (product.pk, "", None, oldest.pk)]) == (
+        (product.pk, "", None, r["V5.10.0"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("stated", "cases", "understated"),
+    [
+        ("none", "poc", "poc"),
+        ("poc", "active", "active"),
+        ("none", "active", "active"),
+        ("poc", "poc", None),  # the same status is not understated
+        ("active", "poc", None),  # stating more than the cases is allowed
+        ("active", "none", None),
+        ("none", "none", None),
+    ],
+)
+def test_exploitation_understated_names_the_cases_status_only_when_the_advisory_states_less(
+    stated: str, cases: str, understated: str | None
+) -> None:
+    assert exploitation_understated(Advisory(exploitation=stated), DerivedFacts(exploitation=cases)) == understated
+
+
+# --- which stored facts differ from the cases (`differences`) -----------------------------------------------------
+
+_DRIFT: dict[str, dict[str, Any]] = {
+    "exploitation": {"exploitation": "poc"},
+    "exploitation_aware_at": {"exploitation_aware_at": dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)},
+    "cvss31_vector": {"cvss31_vector": V31_MEDIUM},
+    "cvss40_vector": {"cvss40_vector": V40_HIGH},
+    "cwe_id": {"cwe_id": 89},
+    "identifiers": {"identifiers": ("CVE-2026-0001",)},
+    "reference_urls": {"reference_urls": ("https://cert.example/notes/1",)},
+    "affected": {"affected": ()},
+}
+
+
+@pytest.mark.parametrize("fact", list(_DRIFT))
+def test_each_fact_the_cases_state_otherwise_is_a_difference_of_its_own(ranged: Advisory, fact: str) -> None:
+    want = derived_facts(ranged)
+    assert differences(ranged, want) == []
+    assert [d.fact for d in differences(ranged, dataclasses.replace(want, **_DRIFT[fact]))] == [fact]
+    FactOverride.objects.create(advisory=ranged, fact=fact, reason="On purpose.")
+    assert differences(ranged, dataclasses.replace(want, **_DRIFT[fact])) == []
+
+
+def test_identifiers_and_ranges_compare_as_sets_and_references_may_cite_more(ranged: Advisory, lead: User) -> None:
+    want = derived_facts(ranged)
+    (row,) = want.affected or ()
+    extra = (row[0], "EU", None, None)
+    services.update_advisory(
+        advisory=ranged,
+        actor=lead,
+        changes={
+            "identifiers": "cnvd-2026-00002\nCVE-2026-0001",
+            "reference_urls": "https://vendor.example/kb/1\nhttps://cert.example/notes/1",
+        },
+    )
+    ranged.refresh_from_db()
+    same = dataclasses.replace(
+        want,
+        identifiers=("CVE-2026-0001", "CNVD-2026-00002"),
+        reference_urls=("https://cert.example/notes/1",),
+        affected=(extra, row),
+    )
+    assert differences(ranged, same, stored_ranges=[row, extra]) == []
+    # The stored table stands in for `stored_ranges` when none is given; a missing range or address differs.
+    assert [d.fact for d in differences(ranged, same)] == ["affected"]
+    assert [d.fact for d in differences(ranged, same, stored_ranges=[row])] == ["affected"]
+    more = dataclasses.replace(same, reference_urls=("https://cert.example/notes/1", "https://cert.example/2"))
+    assert [d.fact for d in differences(ranged, more, stored_ranges=[row, extra])] == ["reference_urls"]
+    # Cases that record no references or ranges say nothing about them.
+    silent = dataclasses.replace(same, reference_urls=None, affected=None)
+    assert differences(ranged, silent, stored_ranges=[]) == []
+
+
+def test_a_withdrawn_or_unsaved_advisory_has_no_differences(ranged: Advisory) -> None:
+    drift = dataclasses.replace(derived_facts(ranged), cwe_id=89)
+    assert [d.fact for d in differences(ranged, drift)] == ["cwe_id"]
+    assert differences(Advisory(), drift) == []
+    Advisory.objects.filter(pk=ranged.pk).update(state=AdvisoryState.WITHDRAWN)
+    ranged.refresh_from_db()
+    assert differences(ranged, drift) == []
+
+
+@pytest.mark.parametrize(("stated", "cases", "understated"), [("", "poc", "poc"), ("none", "", None), ("", "", None)])
+def test_an_empty_or_unknown_exploitation_ranks_as_none_known(stated: str, cases: str, understated: str | None) -> None:
+    assert exploitation_understated(Advisory(exploitation=stated), DerivedFacts(exploitation=cases)) == understated
+
+
+def test_exploitation_understated_reads_the_cases_when_not_given_their_facts(ranged: Advisory, lead: User) -> None:
+    assert exploitation_understated(ranged) is None
+    case_services.set_exploitation(case=_case(ranged), status="active", aware_at=_ago(1), actor=lead)
+    assert exploitation_understated(ranged) == "active"
+
+
+def test_a_difference_shows_the_label_and_both_values_as_the_desk_shows_them(ranged: Advisory) -> None:
+    aware = timezone.make_aware(dt.datetime(2026, 1, 2, 3, 4))
+    drift = dataclasses.replace(derived_facts(ranged), exploitation="poc", exploitation_aware_at=aware)
+    assert differences(ranged, drift) == [
+        Difference("exploitation", "Exploitation", "None known", "Proof of concept"),
+        Difference("exploitation_aware_at", "Team aware of exploitation", "—", "2026-01-02 03:04"),
+    ]
+    Advisory.objects.filter(pk=ranged.pk).update(exploitation_aware_at=timezone.make_aware(dt.datetime(2026, 1, 1)))
+    ranged.refresh_from_db()
+    assert differences(ranged, drift)[1].advisory_value == "2026-01-01 00:00"

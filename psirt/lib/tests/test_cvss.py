@@ -357,6 +357,13 @@ def test_decisive_rating_without_a_vector_is_none(v31: str, v40: str) -> None:
     assert decisive_rating(v31, v40) is None
 
 
+def test_decisive_rating_called_without_arguments_is_none() -> None:
+    # Both vectors default to "no vector": a caller that passes only one of them gets a rating for that one.
+    assert decisive_rating() is None
+    rating = decisive_rating(cvss40_vector="CVSS:4.0/AV:N/AC:H/AT:P/PR:H/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N")
+    assert rating is not None and rating.version == "4.0"
+
+
 def test_decisive_rating_refuses_an_invalid_vector() -> None:
     with pytest.raises(CvssError):
         decisive_rating("CVSS:3.1/AV:Q")
