@@ -6,7 +6,6 @@ change without its audit entry, or an entry for a change that rolled back, canno
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -18,20 +17,9 @@ from django.utils import timezone
 
 from psirt.audit.models import AuditEvent, AuditHead
 from psirt.lib.access import is_active_user
+from psirt.lib.http import client_address
 
 GENESIS = "0" * 64
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    """The peer address. Behind a proxy, gunicorn's --forwarded-allow-ips rewrites REMOTE_ADDR itself."""
-    if request is None:
-        return None
-    addr = request.META.get("REMOTE_ADDR") or ""
-    try:
-        # Stored normalised, so the hash computed before saving equals the one recomputed after reading.
-        return str(ipaddress.ip_address(addr))
-    except ValueError:
-        return None
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -81,7 +69,7 @@ def record(
         action=action,
         target_type=target_type[:80],
         target_id=str(target_id)[:80],
-        ip=client_ip(request),
+        ip=client_address(request) if request is not None else None,
         data=data or {},
     )
     with transaction.atomic():
