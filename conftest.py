@@ -165,3 +165,17 @@ def smtp_server(settings):  # type: ignore[no-untyped-def]
         yield SmtpServer("127.0.0.1", port, sink)
     finally:
         controller.stop()
+
+
+PROXY_ADDRESS = "10.9.9.9"
+
+
+@pytest.fixture
+def trusted_proxy(settings):  # type: ignore[no-untyped-def]
+    """PSIRT_TRUSTED_PROXIES names one reverse proxy, PROXY_ADDRESS (and nothing else, not even loopback)."""
+    import dataclasses
+
+    settings.CONFIG = dataclasses.replace(
+        settings.CONFIG, serve=dataclasses.replace(settings.CONFIG.serve, trusted_proxies=(PROXY_ADDRESS + "/32",))
+    )
+    return PROXY_ADDRESS

@@ -79,6 +79,14 @@ def _serve_args(workers: int | None = None) -> list[str]:
         f"{serve.bind}:{serve.port}",
         "--workers",
         str(count),
+        # Whole requests are read in each worker's event loop before a thread serves them, so clients that are
+        # slow to send tie up no thread (psirt.lib.server); threads serve the requests that have arrived.
+        "--worker-class",
+        "psirt.lib.server.BufferingWorker",
+        "--threads",
+        "8",
+        "--keep-alive",
+        "0",
         "--access-logfile",
         "-",
         # Private links (/r/<token>/) and other URL secrets never reach the access log.

@@ -233,7 +233,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if CONFIG.https el
 SECURE_HSTS_SECONDS = 31536000 if CONFIG.https else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = CONFIG.https
 SECURE_HSTS_PRELOAD = False
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SILENCED_SYSTEM_CHECKS = [
     # Preload is an irreversible commitment for the whole domain; the operator decides it, not us.
     "security.W021",

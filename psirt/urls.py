@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
@@ -19,14 +18,10 @@ from psirt.api.urls import api
 from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
 from psirt.intake import urls as intake_urls
+from psirt.lib import health
 from psirt.notify import urls as notify_urls
 from psirt.pages import urls as pages_urls
 from psirt.pages.views import public as pages_public
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok\n", content_type="text/plain")
-
 
 desk_patterns: list[URLPattern | URLResolver] = [
     *accounts_urls.desk_urlpatterns,
@@ -39,7 +34,8 @@ desk_patterns: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import tempfile
@@ -34,6 +33,7 @@ from django.utils.translation import gettext as _
 from psirt.audit.models import AuditEvent, AuditHead
 from psirt.lib.access import is_active_user
 from psirt.lib.errors import DomainError
+from psirt.lib.http import client_address
 from psirt.lib.signing import signing_key, verify_clearsigned
 
 GENESIS = "0" * 64
@@ -66,18 +66,6 @@ def audit_keys() -> tuple[tuple[str, bytes], ...]:
             _("PSIRT_AUDIT_KEYS is not set: the audit log cannot be written or verified without its key.")
         )
     return keys
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    """The peer address. Behind a proxy, gunicorn's --forwarded-allow-ips rewrites REMOTE_ADDR itself."""
-    if request is None:
-        return None
-    addr = request.META.get("REMOTE_ADDR") or ""
-    try:
-        # Stored normalised, so the hash computed before saving equals the one recomputed after reading.
-        return str(ipaddress.ip_address(addr))
-    except ValueError:
-        return None
 
 
 def _canonical(event: AuditEvent) -> bytes:
@@ -129,7 +117,7 @@ def record(
         action=action,
         target_type=target_type[:80],
         target_id=str(target_id)[:80],
-        ip=client_ip(request),
+        ip=client_address(request) if request is not None else None,
         data=data or {},
     )
     event.key_id, key = audit_keys()[0]

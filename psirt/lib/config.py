@@ -68,7 +68,12 @@ class ServeConfig:
     bind: str
     port: int
     workers: int  # 0: one more than the CPU count, at most 4
-    forwarded_allow_ips: str
+    trusted_proxies: tuple[str, ...]  # networks, normalised ("127.0.0.1/32"); read by psirt.lib.http
+
+    @property
+    def forwarded_allow_ips(self) -> str:
+        """The same proxies for gunicorn, which believes their `X-Forwarded-Proto` (https)."""
+        return ",".join(self.trusted_proxies)
 
 
 @dataclass(frozen=True)
@@ -479,17 +484,19 @@ def _serve(env: Mapping[str, str]) -> ServeConfig:
         raise ConfigError(
             f"WEB_CONCURRENCY={workers!r} must be a number of worker processes from 1 to 256 (0: automatic)."
         )
-    proxies = (env.get("FORWARDED_ALLOW_IPS") or DECLARED["FORWARDED_ALLOW_IPS"].default).strip()
-    if proxies != "*":
-        for item in proxies.split(","):
-            try:
-                ipaddress.ip_network(item.strip(), strict=False)
-            except ValueError:
-                raise ConfigError(
-                    f"FORWARDED_ALLOW_IPS item {item.strip()!r} is not an IP address or network: list the reverse "
-                    "proxies' addresses separated by commas, e.g. 127.0.0.1,10.0.0.0/8, or * for any."
-                ) from None
-    return ServeConfig(bind=bind, port=int(port), workers=int(workers), forwarded_allow_ips=proxies)
+    proxies = env.get("PSIRT_TRUSTED_PROXIES")
+    raw = (DECLARED["PSIRT_TRUSTED_PROXIES"].default if proxies is None else proxies).strip()
+    networks: list[str] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"PSIRT_TRUSTED_PROXIES item {item!r} is not an IP address or network: list the reverse proxies' "
+                "addresses separated by commas, e.g. 127.0.0.1,10.0.0.0/8 (a wildcard would let any visitor "
+                "choose the address psirt sees)."
+            ) from None
+    return ServeConfig(bind=bind, port=int(port), workers=int(workers), trusted_proxies=tuple(networks))
 
 
 def _cna_org_id(env: Mapping[str, str]) -> str:

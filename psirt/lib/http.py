@@ -4,10 +4,12 @@ these every few minutes; a 304 costs them and us almost nothing."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -21,6 +23,54 @@ def absolute_url(path: str) -> str:
     """`path` on the public address (PSIRT_BASE_URL), never on the request's Host header: links in mails, feeds,
     documents and API answers must not follow a forged Host."""
     return str(settings.PSIRT_BASE_URL).rstrip("/") + path
+
+
+@functools.cache
+def _trusted_networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(net) for net in proxies)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip().removeprefix("[").removesuffix("]")
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    # An IPv4 client seen through an IPv6 socket is the same client.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped or address
+
+
+def client_address_of(meta: Mapping[str, Any]) -> str | None:
+    """The client's address from a WSGI environ: the peer (REMOTE_ADDR), unless the peer is one of the trusted
+    reverse proxies (PSIRT_TRUSTED_PROXIES); then `X-Forwarded-For` is read from the right, skipping trusted
+    hops, and the first address that is not a trusted proxy is the client. Addresses to its left were written by
+    the client and are never believed. A malformed hop ends the walk at the last hop a trusted proxy vouched for.
+    None when even the peer is not an IP address."""
+    peer = _address(str(meta.get("REMOTE_ADDR") or ""))
+    if peer is None:
+        return None
+    trusted = _trusted_networks(tuple(settings.CONFIG.serve.trusted_proxies))
+
+    def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return any(address.version == net.version and address in net for net in trusted)
+
+    client = peer
+    forwarded = str(meta.get("HTTP_X_FORWARDED_FOR") or "")
+    for hop in reversed(forwarded.split(",") if forwarded else []):
+        if not is_trusted(client):
+            break
+        address = _address(hop)
+        if address is None:
+            break
+        client = address
+    return str(client)
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The one answer to "who is this visitor?" for rate limits, login throttling and the audit log (the access
+    log asks `client_address_of` with gunicorn's environ): see `client_address_of`."""
+    return client_address_of(request.META)
 
 
 def body_etag(body: bytes) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from psirt.lib.http import client_address_of
+
 REDACTED = "[redacted]"
 
 # A path segment that follows one of these words is a bearer secret.
@@ -26,12 +28,14 @@ def redact_url(text: str) -> str:
 
 class GunicornLogger(Logger):  # type: ignore[misc]
     """gunicorn's logger with every URL-bearing atom of the access log redacted (request line, path,
-    query string, Referer)."""
+    query string, Referer), and the client's address (`h`) read as `psirt.lib.http.client_address_of` reads it."""
 
     URL_ATOMS = ("r", "U", "q", "f", "{referer}i")
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        # The client behind the trusted proxy, as the rate limits and the audit log see it (not the proxy).
+        atoms["h"] = client_address_of(environ) or "-"
         for name in self.URL_ATOMS:
             value = atoms.get(name)
             if isinstance(value, str):

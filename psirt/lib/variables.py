@@ -183,11 +183,13 @@ VARIABLES: tuple[Variable, ...] = (
         "Worker processes of `psirt serve` (1 to 256); 0 picks one more than the CPU count, at most 4.",
     ),
     Variable(
-        "FORWARDED_ALLOW_IPS",
+        "PSIRT_TRUSTED_PROXIES",
         "list",
-        "127.0.0.1",
-        "Comma-separated addresses or networks of the reverse proxies whose `X-Forwarded-*` headers "
-        "`psirt serve` trusts, or `*` for any.",
+        "127.0.0.1,::1",
+        "Comma-separated addresses or networks (CIDR) of the reverse proxies in front of psirt. Only a request "
+        "arriving from one of them has its `X-Forwarded-For` believed: the client is the rightmost address in it "
+        "that is not a trusted proxy. That address is what rate limits, login throttling, the audit log and the "
+        "access log see. Empty: believe no header.",
     ),
 )
 

@@ -168,3 +168,46 @@ def test_password_reset_mails_a_working_link(handler, mailoutbox):
     Client().post("/en/accounts/password/reset/", {"email": handler.email})
     assert len(mailoutbox) == 1
     assert "/accounts/password/reset/key/" in mailoutbox[0].body
+
+
+def test_behind_the_trusted_proxy_one_visitors_failures_do_not_lock_out_staff(handler, trusted_proxy):
+    """Throttling counts per client address as psirt.lib.http.client_address reads it: five failures by one
+    visitor (different accounts, so only the per-address limit is reached) lock out that visitor only."""
+    proxy = Client(REMOTE_ADDR=trusted_proxy)
+    for i in range(5):
+        proxy.post(
+            "/en/accounts/login/",
+            {"login": f"nobody{i}@x.test", "password": "wrong-password-x"},
+            HTTP_X_FORWARDED_FOR="198.51.100.66",
+        )
+    attacker = proxy.post(
+        "/en/accounts/login/",
+        {"login": "nobody9@x.test", "password": "wrong-password-x"},
+        HTTP_X_FORWARDED_FOR="198.51.100.66",
+    )
+    assert "Too many failed login attempts" in attacker.content.decode()
+    staff = Client(REMOTE_ADDR=trusted_proxy)
+    response = staff.post(
+        "/en/accounts/login/",
+        {"login": handler.email, "password": PERSONA_PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.10",
+    )
+    assert response.status_code == 302
+    assert response["Location"].endswith(reverse("mfa_authenticate"))
+    failures = AuditEvent.objects.filter(action="auth.sign_in_failed")
+    assert set(failures.values_list("ip", flat=True)) == {"198.51.100.66"}
+
+
+def test_an_untrusted_visitor_cannot_escape_throttling_with_a_forged_header(trusted_proxy):
+    for i in range(5):
+        Client(REMOTE_ADDR="203.0.113.5").post(
+            "/en/accounts/login/",
+            {"login": f"nobody{i}@x.test", "password": "wrong-password-x"},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        )
+    response = Client(REMOTE_ADDR="203.0.113.5").post(
+        "/en/accounts/login/",
+        {"login": "nobody9@x.test", "password": "wrong-password-x"},
+        HTTP_X_FORWARDED_FOR="198.51.100.200",
+    )
+    assert "Too many failed login attempts" in response.content.decode()

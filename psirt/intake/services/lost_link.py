@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import translation
 
-from psirt.audit.services import client_ip, record
+from psirt.audit.services import record
 from psirt.counters.services import ratelimit
 from psirt.intake import tasks
 from psirt.intake.models import (
@@ -19,6 +19,7 @@ from psirt.intake.models import (
 from psirt.intake.services.common import add_event, mail_report_facts, send_reporter_mail
 from psirt.intake.services.limits import limit
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email
+from psirt.lib.http import client_address
 
 
 def lost_link_path(language: str) -> str:
@@ -29,7 +30,7 @@ def lost_link_path(language: str) -> str:
 def request_new_link(*, email: str, language: str = "en", request: HttpRequest | None = None) -> None:
     """ "Lost my link": limits, then queues the same background task whether or not the address is known,
     so neither the answer nor its timing tells a stranger which addresses reported something."""
-    address = client_ip(request)
+    address = client_address(request) if request is not None else None
     with transaction.atomic():
         ratelimit.hit_all(
             *([limit("lostlink_ip", address)] if address else []), limit("lostlink_email", normalise_email(email))

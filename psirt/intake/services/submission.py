@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from psirt.audit.services import client_ip, record
+from psirt.audit.services import record
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.counters.services import ratelimit
 from psirt.counters.services.sequences import next_in_year
@@ -45,6 +45,7 @@ from psirt.intake.services.limits import limit
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
+from psirt.lib.http import client_address
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import acknowledgment_due
 
@@ -140,7 +141,7 @@ def submit_report(
                 **({"description": [_("Describe the vulnerability.")]} if not data.description.strip() else {}),
             }
         )
-    address = ip or client_ip(request)
+    address = ip or (client_address(request) if request is not None else None)
     limits = [limit("report_email", normalise_email(data.reporter_email))]
     if address:
         limits.insert(0, limit("report_ip", address))

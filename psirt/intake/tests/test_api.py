@@ -158,3 +158,35 @@ def test_openapi_describes_the_endpoint(anonymous):
     operation = schema["paths"]["/api/v1/reports"]["post"]
     assert set(operation["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     assert {"201", "422", "429"} <= set(operation["responses"])
+
+
+def test_behind_the_trusted_proxy_each_reporter_has_a_rate_limit_of_their_own(catalog, settings, trusted_proxy):
+    """Every request arrives from the proxy: counting its address would make all reporters share one limit."""
+    from django.test import Client
+
+    from psirt.audit.models import AuditEvent
+
+    settings.PSIRT_INTAKE_RATES = {"report_ip": (1, 3600)}
+    proxy = Client(REMOTE_ADDR=trusted_proxy)
+    first = post_json(proxy, payload(reporter_email="a@x.test"), HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert first.status_code == 201
+    second = post_json(proxy, payload(reporter_email="b@x.test"), HTTP_X_FORWARDED_FOR="198.51.100.2")
+    assert second.status_code == 201
+    # The same reporter again is refused, whatever it writes to the left of what the proxy appended.
+    again = post_json(proxy, payload(reporter_email="c@x.test"), HTTP_X_FORWARDED_FOR="7.7.7.7, 198.51.100.1")
+    assert again.status_code == 429
+    # The audit log names the reporters, not the proxy.
+    addresses = set(AuditEvent.objects.filter(action="report.submitted").values_list("ip", flat=True))
+    assert addresses == {"198.51.100.1", "198.51.100.2"}
+
+
+def test_a_forged_forwarded_header_from_an_untrusted_address_does_not_escape_the_rate_limit(
+    catalog, settings, trusted_proxy
+):
+    from django.test import Client
+
+    settings.PSIRT_INTAKE_RATES = {"report_ip": (1, 3600)}
+    direct = Client(REMOTE_ADDR="203.0.113.5")
+    assert post_json(direct, payload(reporter_email="a@x.test"), HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 201
+    refused = post_json(direct, payload(reporter_email="b@x.test"), HTTP_X_FORWARDED_FOR="198.51.100.2")
+    assert refused.status_code == 429

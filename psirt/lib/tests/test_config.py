@@ -77,7 +77,8 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("PSIRT_BIND", "-x", "is not an IP address or host name"),
         ("WEB_CONCURRENCY", "four", "from 1 to 256 (0: automatic)"),
         ("WEB_CONCURRENCY", "1000", "from 1 to 256 (0: automatic)"),
-        ("FORWARDED_ALLOW_IPS", "127.0.0.1,proxy.internal", "item 'proxy.internal' is not an IP address or network"),
+        ("PSIRT_TRUSTED_PROXIES", "127.0.0.1,proxy.internal", "item 'proxy.internal' is not an IP address or network"),
+        ("PSIRT_TRUSTED_PROXIES", "*", "item '*' is not an IP address or network"),
     ],
 )
 def test_bad_value_stops_startup_naming_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -151,14 +152,17 @@ def test_public_page_cache_is_on_unless_switched_off_and_sqlite_connections_pers
 
 def test_serve_settings_default_to_loopback_and_are_parsed(tmp_path: Path) -> None:
     assert load_config(prod_env(), base_dir=tmp_path).serve == ServeConfig(
-        bind="127.0.0.1", port=8000, workers=0, forwarded_allow_ips="127.0.0.1"
+        bind="127.0.0.1", port=8000, workers=0, trusted_proxies=("127.0.0.1/32", "::1/128")
     )
-    env = prod_env(PSIRT_BIND="::", PORT="8080", WEB_CONCURRENCY="3", FORWARDED_ALLOW_IPS="10.0.0.0/8, 192.0.2.7")
+    env = prod_env(PSIRT_BIND="::", PORT="8080", WEB_CONCURRENCY="3", PSIRT_TRUSTED_PROXIES="10.0.0.0/8, 192.0.2.7")
     serve = load_config(env, base_dir=tmp_path).serve
     assert (serve.bind, serve.port, serve.workers) == ("[::]", 8080, 3)
-    assert serve.forwarded_allow_ips == "10.0.0.0/8, 192.0.2.7"
+    assert serve.trusted_proxies == ("10.0.0.0/8", "192.0.2.7/32")
+    # gunicorn believes X-Forwarded-Proto from the same proxies and no others.
+    assert serve.forwarded_allow_ips == "10.0.0.0/8,192.0.2.7/32"
     assert load_config(prod_env(PSIRT_BIND="web-1.internal"), base_dir=tmp_path).serve.bind == "web-1.internal"
-    assert load_config(prod_env(FORWARDED_ALLOW_IPS="*"), base_dir=tmp_path).serve.forwarded_allow_ips == "*"
+    # Empty: no proxy is trusted, every header is ignored.
+    assert load_config(prod_env(PSIRT_TRUSTED_PROXIES=""), base_dir=tmp_path).serve.trusted_proxies == ()
 
 
 class RecordingEnv(dict[str, str]):

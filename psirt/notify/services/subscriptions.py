@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from psirt.audit.services import client_ip, record
+from psirt.audit.services import record
 from psirt.catalog.models import Product, ProductLine
 from psirt.counters.exceptions import RateLimited
 from psirt.counters.services import ratelimit
 from psirt.counters.services.ratelimit import Limit
 from psirt.lib.crypto import keyed_hash
-from psirt.lib.http import absolute_url
+from psirt.lib.http import absolute_url, client_address
 from psirt.lib.severity import MinimumSeverity
 from psirt.mail.services import send_mail_bilingual
 from psirt.notify import tasks
@@ -89,7 +89,7 @@ def request_subscription(
         raise NotifyError(_("Choose at least one product or product line, or every product."))
     if min_severity not in MinimumSeverity.values:
         raise NotifyError(_("Choose a minimum severity from the list."))
-    ip = client_ip(request)
+    ip = client_address(request) if request is not None else None
     with transaction.atomic():
         if ip:
             ratelimit.hit(subscribe_limit("ip", ip))  # raises RateLimited: nothing stored, nothing counted
