@@ -51,7 +51,7 @@ class EncryptedUploadedFile(UploadedFile):
             return iter(())
         return self.spool.open()
 
-    def open(self, mode: str | None = None) -> EncryptedUploadedFile:
+    def open(self, mode: str | None = None, *args: Any, **kwargs: Any) -> EncryptedUploadedFile:
         if self.spool is not None:
             self.file = self.spool.reader()
         return self

@@ -133,4 +133,3 @@ def test_killed_mid_upload_leaves_no_plaintext_anywhere_it_could_write(tmp_path:
     assert leaks == []
     # What the killed worker left is ciphertext in the store's temporary folder, which the sweep removes.
     assert list((var / "files" / "spool").glob(".tmp-upload-*"))
-
