@@ -24,6 +24,10 @@ from psirt.intake.services.attachments import max_file_bytes, max_total_bytes
 from psirt.lib.crypto import EncryptedSpool, file_store
 
 
+class UploadOverLimit(ValueError):
+    """The content of an upload that was over a size limit was not kept: check `size` before reading."""
+
+
 class EncryptedUploadedFile(UploadedFile):
     """An upload kept encrypted on disk; reading it (`read`, `chunks`) decrypts piece by piece. `size` is the
     number of bytes the client sent, even when the file was over the limit and its content was dropped."""
@@ -47,9 +51,21 @@ class EncryptedUploadedFile(UploadedFile):
         return True
 
     def chunks(self, chunk_size: int | None = None) -> Any:
+        return self._spool().open()
+
+    def read(self, *args: Any) -> bytes:
+        self._spool()
+        assert self.file is not None
+        data: bytes = self.file.read(*args)
+        return data
+
+    def _spool(self) -> EncryptedSpool:
+        # Reading what was dropped must fail loudly, never look like an empty file.
         if self.spool is None:
-            return iter(())
-        return self.spool.open()
+            raise UploadOverLimit(
+                f"{self.name!r} ({self.size} bytes) was over the size limit; its content was not kept."
+            )
+        return self.spool
 
     def open(self, mode: str | None = None, *args: Any, **kwargs: Any) -> EncryptedUploadedFile:
         if self.spool is not None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from psirt.intake import services
 from psirt.intake.models import Attachment, Report, StashedFile
 from psirt.intake.tests.conftest import PCAP, valid_post
-from psirt.intake.uploads import EncryptedUploadedFile
+from psirt.intake.uploads import EncryptedUploadedFile, UploadOverLimit
 from psirt.lib.crypto import EncryptedSpool, file_store
 from psirt.tests.factories import make_report
 
@@ -169,3 +169,13 @@ def test_sweep_removes_abandoned_temporary_and_unreferenced_files_only(settings,
     _age(fresh_spool.path, 2)
     assert services.purge_expired()["partial"] == 1
     assert not fresh_spool.path.exists()
+
+
+def test_an_upload_whose_content_was_dropped_cannot_be_read_as_if_empty():
+    upload = EncryptedUploadedFile(None, name="huge.bin", content_type="x/y", size=99 * 1024 * 1024, charset=None)
+    assert upload.size == 99 * 1024 * 1024 and upload.over_limit
+    with pytest.raises(UploadOverLimit):
+        upload.read()
+    with pytest.raises(UploadOverLimit):
+        list(upload.chunks())
+    upload.close()
