@@ -135,8 +135,22 @@ def _migrate(rest: Sequence[str] = ()) -> None:
     _django(["createcachetable"])
 
 
+def _sweep_files() -> None:
+    """Start-up housekeeping: remove temporary and unreferenced files a killed process left in the file store
+    (they hold ciphertext only). Imported here: models need django.setup(), which main() runs first."""
+    from django.db import DatabaseError
+
+    from psirt.intake.services import sweep_files
+
+    try:
+        sweep_files()
+    except DatabaseError as exc:  # not migrated yet: the hourly housekeeping sweeps later
+        sys.stderr.write(f"psirt: start-up file sweep skipped ({exc}).\n")
+
+
 def _up() -> int:
     _migrate(["-v", "0"])
+    _sweep_files()
     _django(["demo"])
     if not settings.PSIRT_DEV:
         _django(["collectstatic", "--noinput", "-v0"])
@@ -176,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "up":
         return _up()
     if command == "serve":
+        _sweep_files()
         os.execv(_serve_args()[0], _serve_args())  # noqa: S606 - replaces this process with gunicorn
     if command == "worker":
         _django(["db_worker", *rest])

@@ -205,6 +205,13 @@ WHITENOISE_USE_FINDERS = CONFIG.dev
 # Uploaded files never go to a public URL: attachments are served by views that check access.
 MEDIA_URL = None
 FILE_UPLOAD_PERMISSIONS = 0o600
+# Uploads never reach the disk in plaintext: a small request stays in memory, anything larger is encrypted as it
+# arrives into PSIRT_VAR_DIR/files/spool, and nothing past the attachment size limits is kept (Django's default
+# would spool it unencrypted to the system temporary folder).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "psirt.intake.uploads.EncryptingUploadHandler",
+]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
 
 EMAIL_BACKEND = CONFIG.email.backend

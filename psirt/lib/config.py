@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import ipaddress
 import os
 import re
@@ -139,6 +140,41 @@ def _is_placeholder(value: str) -> bool:
     return v in PLACEHOLDERS or v.startswith(("django-insecure", "change", "replace"))
 
 
+def _owner_only(path: Path, mode: int) -> None:
+    """Narrow `path` to `mode` (0700 for a folder, 0600 for a file) if group or others may use it and this process
+    owns it (a folder or file the operator gave to another user is theirs to manage)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        # A read-only disk cannot be changed; the readiness check reports it, start-up need not fail here.
+        with contextlib.suppress(OSError):
+            os.chmod(path, mode)
+
+
+def private_dir(path: Path) -> Path:
+    """The var folder, created (with its parents) readable by its owner only, and narrowed to that if an older
+    install made it world-readable: it holds the database, the keys and the encrypted files."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _owner_only(path, 0o700)
+    return path
+
+
+def private_sqlite_file(name: str) -> None:
+    """Create the SQLite database file owner-only (0600) before SQLite does it with the process umask; SQLite
+    gives its -wal and -shm files the database file's permissions. An existing file (and its -wal, -shm) is
+    narrowed to 0600 if needed."""
+    path = Path(name)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        for each in (path, Path(f"{name}-wal"), Path(f"{name}-shm"), Path(f"{name}-journal")):
+            _owner_only(each, 0o600)
+        return
+    with contextlib.suppress(FileExistsError):  # another process created it a moment ago
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
@@ -264,8 +300,8 @@ def _database(env: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
         raise ConfigError(f"DATABASE_URL cannot be parsed ({exc}); e.g. postgres://user:pw@host:5432/psirt.") from exc
     if db["ENGINE"] == "django.db.backends.sqlite3":
         name = str(db["NAME"])
-        if name and name != ":memory:":
-            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        if name and name != ":memory:" and not name.startswith("file:"):
+            private_sqlite_file(name)
         # WAL lets readers and one writer work at once; IMMEDIATE takes the write lock at BEGIN so two
         # processes never deadlock upgrading a read lock; busy_timeout waits instead of failing.
         db["OPTIONS"] = {
@@ -420,7 +456,7 @@ def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> 
     debug = parse_bool(env, "DEBUG", False)
     if debug and not dev:
         raise ConfigError("DEBUG=1 is only allowed together with PSIRT_DEV=1: debug pages leak data.")
-    var_dir = Path(env.get("PSIRT_VAR_DIR") or base_dir / "var").resolve()
+    var_dir = private_dir(Path(env.get("PSIRT_VAR_DIR") or base_dir / "var").resolve())
     base_url = _base_url(env, dev)
     host = urlsplit(base_url).hostname or "localhost"
     hosts = parse_list(env, "ALLOWED_HOSTS")

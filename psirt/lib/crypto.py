@@ -14,12 +14,16 @@ with the first key), then dropping the old one.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import hmac
+import io
 import os
 import secrets
 import struct
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +39,7 @@ from django.db import models, transaction
 __all__ = [
     "DecryptionError",
     "EncryptedFileStore",
+    "EncryptedSpool",
     "EncryptedTextField",
     "decrypt_bytes",
     "decrypt_text",
@@ -177,29 +182,65 @@ class EncryptedFileStore:
         parts = name.split("-", 1)
         return self.root / parts[0][:2] / name
 
+    def _mkstemp(self, folder: Path, prefix: str = ".tmp-") -> tuple[int, str]:
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._made.add(folder)
+        try:
+            return tempfile.mkstemp(dir=folder, prefix=prefix)
+        except FileNotFoundError:  # the folder went away since we made it (cleaned up by hand, tests)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return tempfile.mkstemp(dir=folder, prefix=prefix)
+
     def save(self, chunks: Iterable[bytes], *, prefix: str = "f") -> StoredFile:
         """Encrypt `chunks` (any sizes) to a new file; returns its name, plaintext size and SHA-256."""
         name = f"{secrets.token_hex(16)}-{prefix}.enc"
         path = self._path(name)
-        if path.parent not in self._made:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._made.add(path.parent)
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        except FileNotFoundError:  # the folder went away since we made it (cleaned up by hand, tests)
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = self._mkstemp(path.parent)
         with _replacing(path, fd, tmp) as out:
-            out.write(FILE_MAGIC)
-            for index, chunk, last in _rechunk(chunks):
-                digest.update(chunk)
-                size += len(chunk)
-                token = encrypt_bytes(_HEADER.pack(index, 1 if last else 0) + chunk)
-                out.write(_LEN.pack(len(token)))
-                out.write(token)
-        return StoredFile(name=name, size=size, sha256=digest.hexdigest())
+            writer = _ChunkWriter(out)
+            for chunk in chunks:
+                writer.write(chunk)
+            writer.finish()
+        return StoredFile(name=name, size=writer.size, sha256=writer.digest.hexdigest())
+
+    def spool(self) -> EncryptedSpool:
+        """A private temporary file (`spool/.tmp-upload-*`) that encrypts what is written to it, in the same
+        chunked format as stored files; for data arriving piece by piece, such as an upload being received."""
+        fd, tmp = self._mkstemp(self.root / "spool", prefix=".tmp-upload-")
+        return EncryptedSpool(Path(tmp), os.fdopen(fd, "wb"))
+
+    def sweep_partial(self, *, older_than: dt.timedelta, now: float | None = None) -> int:
+        """Remove temporary files (`.tmp-*`: half-written files and upload spools) that nobody has written to
+        for `older_than`: left behind by a process that was killed or timed out. They hold only ciphertext, but
+        nothing ever reads them again. Returns how many went."""
+        limit = (time.time() if now is None else now) - older_than.total_seconds()
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for path in self.root.rglob(".tmp-*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < limit:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:  # another process swept it first
+                continue
+        return removed
+
+    def stored_names(self, *, older_than: dt.timedelta, now: float | None = None) -> Iterator[str]:
+        """Names of the stored files not modified for `older_than` (for finding files no row refers to)."""
+        limit = (time.time() if now is None else now) - older_than.total_seconds()
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if not folder.is_dir() or folder.name == "spool" or folder.name.startswith("."):
+                continue
+            for path in folder.glob("*.enc"):
+                try:
+                    if path.stat().st_mtime < limit:
+                        yield path.name
+                except FileNotFoundError:
+                    continue
 
     def open(self, name: str) -> Iterator[bytes]:
         """Yield the decrypted chunks. Raises DecryptionError if the file was altered, reordered or cut."""
@@ -243,6 +284,132 @@ class EncryptedFileStore:
                 out.write(new)
 
 
+class _ChunkWriter:
+    """Writes the chunked format to `out` as data arrives: whole CHUNK_SIZE pieces are encrypted as soon as it is
+    known that more follows, so at most one piece of plaintext is ever held, and only in memory."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.buffer = bytearray()
+        self.index = 0
+        self.size = 0
+        self.digest = hashlib.sha256()
+        self.out.write(FILE_MAGIC)
+
+    def _emit(self, piece: bytes, *, last: bool) -> None:
+        token = encrypt_bytes(_HEADER.pack(self.index, 1 if last else 0) + piece)
+        self.out.write(_LEN.pack(len(token)))
+        self.out.write(token)
+        self.index += 1
+
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        self.size += len(data)
+        self.buffer += data
+        while len(self.buffer) > CHUNK_SIZE:
+            self._emit(bytes(self.buffer[:CHUNK_SIZE]), last=False)
+            del self.buffer[:CHUNK_SIZE]
+
+    def finish(self) -> None:
+        """The last chunk (an empty file is one empty chunk)."""
+        self._emit(bytes(self.buffer), last=True)
+        self.buffer.clear()
+
+
+class EncryptedSpool:
+    """A temporary encrypted file being written piece by piece (see `EncryptedFileStore.spool`). `write` what
+    arrives, `finish` once it is complete, then read it back with `open`/`reader`; `discard` removes it. What
+    reaches the disk is ciphertext from the first byte: a process killed mid-way leaves only an encrypted
+    `.tmp-upload-*` file, which `sweep_partial` removes later."""
+
+    def __init__(self, path: Path, out: IO[bytes]) -> None:
+        self.path = path
+        self._out: IO[bytes] | None = out
+        self._writer = _ChunkWriter(out)
+
+    @property
+    def size(self) -> int:
+        return self._writer.size
+
+    def write(self, data: bytes) -> None:
+        if self._out is None:
+            raise ValueError("the spool is closed")
+        self._writer.write(data)
+
+    def finish(self) -> None:
+        if self._out is None:
+            raise ValueError("the spool is closed")
+        self._writer.finish()
+        self._out.close()
+        self._out = None
+
+    def open(self) -> Iterator[bytes]:
+        """The decrypted chunks (after `finish`)."""
+        with self.path.open("rb") as fh:
+            yield from _read_chunks(fh)
+
+    def reader(self) -> io.BufferedReader:
+        """A seekable binary file object over the decrypted content (after `finish`)."""
+        return io.BufferedReader(_SpoolReader(self))
+
+    def discard(self) -> None:
+        if self._out is not None:
+            with contextlib.suppress(OSError):
+                self._out.close()
+            self._out = None
+        self.path.unlink(missing_ok=True)
+
+
+class _SpoolReader(io.RawIOBase):
+    """Read-only, seekable view of a finished spool's plaintext (seeking re-reads from the start: cheap enough
+    for the rare form that rewinds an upload)."""
+
+    def __init__(self, spool: EncryptedSpool) -> None:
+        self._spool = spool
+        self._restart()
+
+    def _restart(self) -> None:
+        self._chunks = self._spool.open()
+        self._pending = b""
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        while not self._pending:
+            try:
+                self._pending = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(view), len(self._pending))
+        view[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        self._pos += n
+        return n
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence == io.SEEK_END:
+            offset += self._spool.size
+        if offset < 0:
+            raise ValueError("negative seek position")
+        if offset < self._pos:
+            self._restart()
+        while self._pos < offset:
+            if not self.read(min(offset - self._pos, CHUNK_SIZE)):
+                break
+        return self._pos
+
+
 @contextmanager
 def _replacing(path: Path, fd: int, tmp: str) -> Iterator[IO[bytes]]:
     """Write the new content of `path` into the temporary file `tmp` (open as `fd`, in the same folder): once
@@ -258,27 +425,6 @@ def _replacing(path: Path, fd: int, tmp: str) -> Iterator[IO[bytes]]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _rechunk(chunks: Iterable[bytes]) -> Iterator[tuple[int, bytes, bool]]:
-    """Regroup arbitrary chunks into CHUNK_SIZE pieces, flagging the last (an empty file is one empty chunk)."""
-    buffer = b""
-    index = 0
-    pending: bytes | None = None
-    for chunk in chunks:
-        buffer += chunk
-        while len(buffer) >= CHUNK_SIZE:
-            if pending is not None:
-                yield index, pending, False
-                index += 1
-            pending, buffer = buffer[:CHUNK_SIZE], buffer[CHUNK_SIZE:]
-    if buffer or pending is None:
-        if pending is not None:
-            yield index, pending, False
-            index += 1
-        yield index, buffer, True
-    else:
-        yield index, pending, True
 
 
 def _read_chunks(fh: IO[bytes]) -> Iterator[bytes]:

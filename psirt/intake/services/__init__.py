@@ -23,6 +23,7 @@ from psirt.intake.services.attachments import (
     purge_expired_stashes,
     stash_files,
     stashed_files,
+    sweep_files,
 )
 from psirt.intake.services.common import TEXT_LIMITS
 from psirt.intake.services.desk import (
@@ -104,4 +105,5 @@ __all__ = [
     "stash_files",
     "stashed_files",
     "submit_report",
+    "sweep_files",
 ]

@@ -31,6 +31,9 @@ from psirt.intake.services.tokens import TOKEN_RE, hash_token, new_token
 from psirt.lib.crypto import StoredFile, file_store
 
 STASH_LIFETIME = dt.timedelta(days=1)
+# A temporary or unreferenced file untouched this long belongs to no request still running (a request is cut off
+# long before: gunicorn's timeout), so it is safe to remove.
+ABANDONED_AFTER = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -107,10 +110,7 @@ class _Meter:
             if size > self.limit:
                 raise AttachmentRejected(_too_big_message(name, self.limit))
             if self.total > self.total_limit:
-                raise AttachmentRejected(
-                    _("Together the files are over the limit of %(mb)d MB. Send fewer or smaller files.")
-                    % {"mb": self.total_limit // (1024 * 1024)}
-                )
+                raise AttachmentRejected(_total_too_big_message(self.total_limit))
             yield chunk
 
 
@@ -123,8 +123,12 @@ def write_files(files: Sequence[IncomingFile], *, already: int = 0) -> list[Writ
     try:
         for incoming in files:
             name = safe_filename(incoming.name)
+            # The size the client sent is checked first: an upload over a limit arrives without its content
+            # (the upload handler stops keeping it at the limit), so its bytes alone would look small.
             if incoming.size is not None and incoming.size > meter.limit:
                 raise AttachmentRejected(_too_big_message(name, meter.limit))
+            if incoming.size is not None and meter.total + incoming.size > meter.total_limit:
+                raise AttachmentRejected(_total_too_big_message(meter.total_limit))
             stored = store.save(meter.measure(incoming.chunks(), name), prefix="a")
             sniffed = sniff(bytes(meter.head), name)
             written.append(WrittenFile(stored, name, sniffed.content_type, sniffed.kind, sniffed.name_mismatch))
@@ -148,6 +152,12 @@ def attach_files(
         Attachment.objects.create(
             report=report, message=message, author_kind=author_kind, is_internal=is_internal, **item.row_fields()
         )
+
+
+def _total_too_big_message(limit: int) -> str:
+    return _("Together the files are over the limit of %(mb)d MB. Send fewer or smaller files.") % {
+        "mb": limit // (1024 * 1024)
+    }
 
 
 def _too_big_message(name: str, limit: int) -> str:
@@ -242,6 +252,30 @@ def open_reporter_attachment(
     return file_store().open(attachment.storage_name)
 
 
+def sweep_files(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Remove what a killed or timed-out process left in the file store, once nobody has touched it for
+    `ABANDONED_AFTER`: temporary files (half-written files, upload spools) and stored files that no attachment
+    or stash row names (written just before a crash, before their row). Both hold only ciphertext; nothing
+    would ever read them again. Runs at start-up (`psirt up`, `psirt serve`) and with the hourly housekeeping."""
+    moment = (now or timezone.now()).timestamp()
+    store = file_store()
+    partial = store.sweep_partial(older_than=ABANDONED_AFTER, now=moment)
+    candidates = list(store.stored_names(older_than=ABANDONED_AFTER, now=moment))
+    known: set[str] = set()
+    for start in range(0, len(candidates), 500):
+        batch = candidates[start : start + 500]
+        known.update(Attachment.objects.filter(storage_name__in=batch).values_list("storage_name", flat=True))
+        known.update(StashedFile.objects.filter(storage_name__in=batch).values_list("storage_name", flat=True))
+    orphans = [name for name in candidates if name not in known]
+    for name in orphans:
+        store.delete(name)
+    return {"partial": partial, "orphans": len(orphans)}
+
+
 def purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Housekeeping: expired stashes and rate-limit counters."""
-    return {"stashes": purge_expired_stashes(now=now), "counters": ratelimit.purge_expired_counters()}
+    """Housekeeping: expired stashes, abandoned files and rate-limit counters."""
+    return {
+        "stashes": purge_expired_stashes(now=now),
+        **sweep_files(now=now),
+        "counters": ratelimit.purge_expired_counters(),
+    }

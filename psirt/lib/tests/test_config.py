@@ -220,3 +220,37 @@ def test_offline_load_needs_no_web_variables_but_still_checks_given_ones(tmp_pat
         load_config({"PSIRT_DEV": "0", "LOG_LEVEL": "LOUD"}, base_dir=tmp_path, web=False)
     with pytest.raises(ConfigError, match="PSIRT_BASE_URL is not set"):
         load_config({"PSIRT_DEV": "0"}, base_dir=tmp_path)
+
+
+def test_var_folder_and_sqlite_database_are_owner_only_even_with_a_permissive_umask(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PSIRT_", "DATABASE_URL", "DJANGO_SETTINGS"))}
+    env.update(PSIRT_DEV="1", PSIRT_VAR_DIR=str(var), DATABASE_URL="")
+    proc = subprocess.run(
+        [sys.executable, "-m", "psirt.cli", "migrate", "-v", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        umask=0o022,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert var.stat().st_mode & 0o777 == 0o700
+    databases = [p for p in var.iterdir() if p.name.startswith("psirt.sqlite3")]
+    assert any(p.name == "psirt.sqlite3" for p in databases)
+    assert {p.name: p.stat().st_mode & 0o777 for p in databases} == {p.name: 0o600 for p in databases}
+
+
+def test_an_older_world_readable_var_folder_and_database_are_narrowed(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    var.mkdir(mode=0o755)
+    os.chmod(var, 0o755)
+    db = var / "psirt.sqlite3"
+    db.write_bytes(b"")
+    os.chmod(db, 0o644)
+    (var / "psirt.sqlite3-wal").write_bytes(b"")
+    os.chmod(var / "psirt.sqlite3-wal", 0o664)
+    load_config({"PSIRT_DEV": "1", "PSIRT_VAR_DIR": str(var)}, base_dir=tmp_path)
+    assert var.stat().st_mode & 0o777 == 0o700
+    assert db.stat().st_mode & 0o777 == 0o600
+    assert (var / "psirt.sqlite3-wal").stat().st_mode & 0o777 == 0o600
