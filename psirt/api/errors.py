@@ -4,8 +4,8 @@ Every error answer is a `Problem`: `{"detail": "<what went wrong, for a person>"
 (`errors` empty when no field is at fault). That holds for the framework's own answers too: a bad parameter
 (422), an unknown path under /api/ (404), a wrong method (405), a missing token (401), a rate limit (429, with
 Retry-After), JSON nested too deeply to read (400), a full disk (503, with Retry-After) and any other failure
-(500): never Django's HTML error page under /api/. Domain errors of the apps also keep `message` (same text as `detail`), the key their clients were
-given first.
+(500): never Django's HTML error page under /api/. Domain errors of the apps also keep `message` (same text as
+`detail`), the key their clients were given first.
 
 Every app's domain exceptions derive from `psirt.lib.errors.DomainError`: `status` (HTTP code) and `message`
 (safe to show); field problems add `errors` (field → messages) and rate limits `retry_after` (seconds). The one
@@ -118,4 +118,4 @@ def register(api: NinjaAPI) -> None:
         return problem_response(api, request, 500, "Something went wrong on our side; the operators have been told.")
 
     api.add_exception_handler(RecursionError, handle_recursion)  # type: ignore[arg-type]
-    api.add_exception_handler(Exception, handle_unexpected)
+    api.add_exception_handler(Exception, handle_unexpected)  # type: ignore[arg-type]

@@ -74,7 +74,11 @@ class ProductForm(_Base):
         super().__init__(*args, **kwargs)
         # The model form's initial value is the line's primary key, but the field is keyed by slug: without this
         # the edit form shows no line selected and saving it fails with "choose a product line".
-        if self.instance.pk is not None and self.instance.line_id is not None and "line" not in (kwargs.get("initial") or {}):
+        if (
+            self.instance.pk is not None
+            and self.instance.line_id is not None
+            and "line" not in (kwargs.get("initial") or {})
+        ):
             self.initial["line"] = self.instance.line.slug
 
 

@@ -125,7 +125,7 @@ def recode_part_headers(request: HttpRequest) -> None:
     stream = getattr(request, "_stream", None)
     if match is None or stream is None or hasattr(request, "_files") or getattr(request, "_read_started", False):
         return
-    request._stream = RecodingStream(stream, match.group(1).encode("latin-1"))  # type: ignore[attr-defined]
+    request._stream = RecodingStream(stream, match.group(1).encode("latin-1"))  # type: ignore[assignment]
 
 
 class MultipartHeaderMiddleware:

@@ -26,7 +26,7 @@ class WebhookAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Webhook
-        exclude = ("secret",)
+        fields = ("name", "url", "all_products", "products", "active")
 
     def clean_url(self) -> str:
         url = str(self.cleaned_data["url"])

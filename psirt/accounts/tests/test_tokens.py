@@ -229,9 +229,7 @@ def test_desk_creates_token_and_shows_it_once(as_handler, handler):
 
 
 def test_desk_refuses_scope_outside_role_with_message(as_engineer, read_only_engineers):
-    response = as_engineer.post(
-        reverse("desk:tokens"), {"name": "x", "scopes": ["cases:write"], "expires_days": "30"}
-    )
+    response = as_engineer.post(reverse("desk:tokens"), {"name": "x", "scopes": ["cases:write"], "expires_days": "30"})
     assert response.status_code == 400
     assert "errorlist" in response.content.decode()
     assert not ApiToken.objects.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
+from django.apps import apps
 
 from psirt.accounts.access import SCOPES
 from psirt.accounts.models import ApiToken, User
@@ -38,8 +39,6 @@ def test_the_migration_removes_unused_scopes_from_stored_tokens(lead: User) -> N
     current = ApiToken.objects.create(
         user=lead, name="current", key_id="c" * 16, secret_hash="2" * 64, scopes=["cases:read", "cases:write"]
     )
-    from django.apps import apps
-
     migration.remove_unused_scopes(apps, None)
     for token in (old, unused_only, current):
         token.refresh_from_db()

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from psirt.intake.models import Report
-from psirt.lib.crypto import file_store
 from psirt.intake.tests.conftest import valid_post
+from psirt.lib.crypto import file_store
 
 pytestmark = pytest.mark.django_db
 BOUNDARY = "----psirt-test-boundary"

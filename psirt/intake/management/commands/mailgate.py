@@ -128,7 +128,7 @@ def _filename(part: EmailMessage) -> str | None:
         if key.lower() == "content-disposition" and any("\udc80" <= ch <= "\udcff" for ch in str(value)):
             raw = str(value).encode("utf-8", errors="surrogateescape")
             header = policy.default.header_factory("Content-Disposition", recode_header_line(raw).decode("utf-8"))
-            name = header.params.get("filename")  # type: ignore[attr-defined]
+            name = header.params.get("filename")
             if name:
                 return str(name)
     return part.get_filename()
