@@ -65,20 +65,20 @@ def active_account(viewer: Viewer) -> User | None:
     return viewer if isinstance(viewer, User) and viewer.is_active else None
 
 
+# Only scopes an endpoint checks exist: a scope nothing asks for would let a token look narrower or wider than
+# it is. (Scopes that once existed without an endpoint were removed from stored tokens by migration
+# `accounts.0004_remove_unused_token_scopes`.) The public API needs no token; reports are filed without one.
 SCOPES: dict[str, Any] = {
-    "reports:write": _("Submit vulnerability reports"),
     "cases:read": _("Read cases the token's user may see"),
     "cases:write": _("Change cases the token's user may change"),
-    "advisories:read": _("Read advisories, including drafts the user may see"),
-    "advisories:write": _("Write advisory drafts"),
-    "catalog:write": _("Edit product lines, products and firmware releases"),
 }
 
-# A token never grants more than its user's role could do in the back office.
+# A token never grants more than its user's role could do in the back office. Every role reads and changes the
+# cases it may see (need-to-know decides which); a scope for a role-limited endpoint is added here with it.
 SCOPES_BY_ROLE: dict[str, frozenset[str]] = {
     Role.LEAD: frozenset(SCOPES),
-    Role.HANDLER: frozenset({"reports:write", "cases:read", "cases:write", "advisories:read", "advisories:write"}),
-    Role.ENGINEER: frozenset({"cases:read", "cases:write", "advisories:read"}),
+    Role.HANDLER: frozenset({"cases:read", "cases:write"}),
+    Role.ENGINEER: frozenset({"cases:read", "cases:write"}),
 }
 
 

@@ -3,8 +3,9 @@
 Every error answer is a `Problem`: `{"detail": "<what went wrong, for a person>", "errors": {field: [messages]}}`
 (`errors` empty when no field is at fault). That holds for the framework's own answers too: a bad parameter
 (422), an unknown path under /api/ (404), a wrong method (405), a missing token (401), a rate limit (429, with
-Retry-After). Domain errors of the apps also keep `message` (same text as `detail`), the key their clients were
-given first.
+Retry-After), JSON nested too deeply to read (400), a full disk (503, with Retry-After) and any other failure
+(500): never Django's HTML error page under /api/. Domain errors of the apps also keep `message` (same text as
+`detail`), the key their clients were given first.
 
 Every app's domain exceptions derive from `psirt.lib.errors.DomainError`: `status` (HTTP code) and `message`
 (safe to show); field problems add `errors` (field → messages) and rate limits `retry_after` (seconds). The one
@@ -12,15 +13,19 @@ handler below maps that base, so the apps' routers just raise."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError, Throttled, ValidationError
 
 from psirt.lib.api import problem
-from psirt.lib.errors import DomainError
+from psirt.lib.errors import DISK_FULL_RETRY_AFTER, DomainError, is_disk_full
+
+logger = logging.getLogger("django.request")
 
 
 def problem_response(
@@ -90,3 +95,27 @@ def register(api: NinjaAPI) -> None:
         lambda request, exc: problem_response(api, request, 400, "Too many fields."),
     )
     api.add_exception_handler(Http404, lambda request, exc: problem_response(api, request, 404, "Not found."))
+
+    def handle_recursion(request: HttpRequest, exc: RecursionError) -> HttpResponse:
+        # json.loads and the validators recurse once per level: a body of 100 000 "[" ends here.
+        return problem_response(api, request, 400, "The JSON body is nested too deeply.")
+
+    def handle_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        if is_disk_full(exc):
+            logger.error("Disk full while answering %s", request.path, exc_info=exc)
+            response = problem_response(
+                api,
+                request,
+                503,
+                "The server cannot store anything right now (its disk is full). Send the request again later.",
+            )
+            response.headers["Retry-After"] = str(DISK_FULL_RETRY_AFTER)
+            return response
+        # As Django does for an unhandled exception (the signal lets the test client re-raise it; the log
+        # reaches the operators), but answered in the API's own shape.
+        got_request_exception.send(sender=None, request=request)
+        logger.error("Internal Server Error: %s", request.path, exc_info=exc)
+        return problem_response(api, request, 500, "Something went wrong on our side; the operators have been told.")
+
+    api.add_exception_handler(RecursionError, handle_recursion)  # type: ignore[arg-type]
+    api.add_exception_handler(Exception, handle_unexpected)  # type: ignore[arg-type]

@@ -70,6 +70,17 @@ class ProductForm(_Base):
         ]
         widgets = {"end_of_support": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The model form's initial value is the line's primary key, but the field is keyed by slug: without this
+        # the edit form shows no line selected and saving it fails with "choose a product line".
+        if (
+            self.instance.pk is not None
+            and self.instance.line_id is not None
+            and "line" not in (kwargs.get("initial") or {})
+        ):
+            self.initial["line"] = self.instance.line.slug
+
 
 class FirmwareReleaseForm(_Base):
     """The product comes from the URL, not from the form; conflicts within the product are checked here

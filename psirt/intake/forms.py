@@ -24,6 +24,20 @@ PHONE_RE = re.compile(r"^[0-9+()./\-\s]{3,50}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$"
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 MAX_FILES = 20
 SINGLE_LINE_FIELDS = ("reporter_name", "organization", "phone", "product_other", "version", "credit")
+# Line breaks of every kind (CR, LF, vertical tab, form feed, NEL, Unicode line and paragraph separators).
+LINE_BREAK_RE = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]")
+
+
+def single_line_problem(value: str) -> str | None:
+    """Why `value` cannot go in a one-line field (a name, an organization, a phone number, a credit), or None.
+
+    One-line fields end up in mail headers, credits of published advisories and CSAF documents: a line break
+    there could forge a header or a line of the advisory, and control characters have no place in them."""
+    if LINE_BREAK_RE.search(value):
+        return str(_("Write this on one line: line breaks are not allowed here."))
+    if CONTROL_RE.search(value):
+        return str(_("This text contains control characters; remove them."))
+    return None
 
 
 TOO_LONG = _(
@@ -238,12 +252,13 @@ class ReportForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
-        # One-line fields end up in mail headers and credits: no control characters there. Large text areas
-        # keep them (pasted terminal output has escape codes); they are stored inert and shown escaped.
+        # One-line fields: no line breaks, no control characters (`single_line_problem`). Large text areas keep
+        # them (pasted terminal output has escape codes); they are stored inert and shown escaped.
         for name in SINGLE_LINE_FIELDS:
             value = cleaned.get(name)
-            if isinstance(value, str) and CONTROL_RE.search(value):
-                self.add_error(name, _("This text contains control characters; remove them."))
+            problem = single_line_problem(value) if isinstance(value, str) else None
+            if problem is not None:
+                self.add_error(name, problem)
         product = cleaned.get("product")
         if product == OTHER and not (cleaned.get("product_other") or "").strip():
             self.add_error("product_other", _("Name the product, since it is not in the list."))
@@ -426,8 +441,9 @@ class CreditForm(forms.Form):
         super().clean()
         cleaned = self.cleaned_data
         credit = (cleaned.get("credit") or "").strip()
-        if CONTROL_RE.search(credit):
-            self.add_error("credit", _("This text contains control characters; remove them."))
+        problem = single_line_problem(credit)
+        if problem is not None:
+            self.add_error("credit", problem)
         if not cleaned.get("credit_anonymous") and not credit and "credit" not in self.errors:
             self.add_error("credit", _("Enter the name to credit, or choose no public credit."))
         return cleaned

@@ -7,6 +7,7 @@ their answers, so a new app's exceptions need no registration."""
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -20,3 +21,31 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.errors: dict[str, list[str]] = errors or {}
+
+
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+DISK_FULL_SQLSTATE = "53100"  # PostgreSQL's disk_full
+DISK_FULL_RETRY_AFTER = 300  # seconds: an operator has to free space; clients should not hammer meanwhile
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) says the disk or quota is full: an OSError with ENOSPC/EDQUOT,
+    SQLite's "database or disk is full", PostgreSQL's SQLSTATE 53100. The answer to those is 503 with
+    Retry-After (the request was fine; the server cannot keep it now), never a 500."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in DISK_FULL_ERRNOS:
+            return True
+        if getattr(current, "sqlstate", None) == DISK_FULL_SQLSTATE or getattr(current, "pgcode", None) == (
+            DISK_FULL_SQLSTATE
+        ):
+            return True
+        text = str(current).lower()
+        if type(current).__name__ in {"OperationalError", "DiskFull"} and (
+            "disk is full" in text or "no space left on device" in text
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -94,7 +94,12 @@ def conditional(
     response["ETag"] = etag
     if last_modified is not None:
         response["Last-Modified"] = http_date(last_modified)
-    patch_cache_control(response, public=True, max_age=max_age, must_revalidate=must_revalidate)
+    # Django writes every keyword it is given, so `must_revalidate=False` would go out as the bogus directive
+    # "must-revalidate=False": name the directive only when it applies.
+    directives: dict[str, bool | int] = {"public": True, "max_age": max_age}
+    if must_revalidate:
+        directives["must_revalidate"] = True
+    patch_cache_control(response, **directives)
     return response
 
 

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from psirt.accounts.access import authenticate_token
+from psirt.accounts.access import SCOPES_BY_ROLE, authenticate_token
 from psirt.accounts.models import ApiToken, Role, User
 from psirt.audit.models import AuditEvent
 
@@ -80,7 +80,7 @@ def test_token_create_prints_a_working_token_once(handler):
         "--scope",
         "cases:read",
         "--scope",
-        "advisories:read",
+        "cases:write",
         "--name",
         "sync",
         "--expires-days",
@@ -89,18 +89,19 @@ def test_token_create_prints_a_working_token_once(handler):
     raw = out.strip()
     token = authenticate_token(raw)
     assert token is not None and token.user == handler
-    assert sorted(token.scopes) == ["advisories:read", "cases:read"]
+    assert sorted(token.scopes) == ["cases:read", "cases:write"]
     assert raw not in err
     assert AuditEvent.objects.filter(action="token.created", target_id=token.key_id).exists()
 
 
-def test_token_create_errors_are_clear(handler):
+def test_token_create_errors_are_clear(handler, monkeypatch):
+    monkeypatch.setitem(SCOPES_BY_ROLE, Role.HANDLER, frozenset({"cases:read"}))
     with pytest.raises(CommandError, match="No account"):
         _run("token", "create", "--user", "ghost@example.com", "--scope", "cases:read")
     with pytest.raises(CommandError, match="Unknown scope"):
         _run("token", "create", "--user", handler.email, "--scope", "everything")
     with pytest.raises(CommandError, match="cannot hold"):
-        _run("token", "create", "--user", handler.email, "--scope", "catalog:write")
+        _run("token", "create", "--user", handler.email, "--scope", "cases:write")
     with pytest.raises(CommandError, match="between 1 and"):
         _run("token", "create", "--user", handler.email, "--scope", "cases:read", "--expires-days", "0")
     assert not ApiToken.objects.exists()

@@ -13,10 +13,10 @@ from ninja import NinjaAPI
 from ninja.testing import TestClient
 
 from psirt.accounts import services
-from psirt.accounts.access import TokenAuth, authenticate_token
+from psirt.accounts.access import SCOPES, SCOPES_BY_ROLE, TokenAuth, authenticate_token
 from psirt.accounts.access import parse_token as _parse_token
 from psirt.accounts.exceptions import ScopeNotAllowed
-from psirt.accounts.models import ApiToken
+from psirt.accounts.models import ApiToken, Role
 from psirt.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -95,9 +95,22 @@ def test_malformed_tokens_are_refused_without_error(raw, handler):
     assert authenticate_token(raw) is None
 
 
-def test_engineer_cannot_create_catalog_write_token(engineer):
+@pytest.fixture
+def read_only_engineers(monkeypatch):
+    """Engineers limited to reading, to show that a role's limit holds (today every role may hold every scope)."""
+    monkeypatch.setitem(SCOPES_BY_ROLE, Role.ENGINEER, frozenset({"cases:read"}))
+
+
+def test_engineer_cannot_create_a_token_with_a_scope_outside_the_role(engineer, read_only_engineers):
     with pytest.raises(ScopeNotAllowed):
-        services.create_token(user=engineer, name="x", scopes=["catalog:write"])
+        services.create_token(user=engineer, name="x", scopes=["cases:write"])
+
+
+@pytest.mark.parametrize("scope", ["reports:write", "advisories:read", "advisories:write", "catalog:write"])
+def test_scopes_no_endpoint_checks_do_not_exist(lead, scope):
+    assert scope not in SCOPES
+    with pytest.raises(ScopeNotAllowed, match="Unknown scope"):
+        services.create_token(user=lead, name="x", scopes=[scope])
 
 
 def test_unknown_scope_and_no_scope_are_refused(lead):
@@ -117,8 +130,8 @@ def list_cases(request):
     return {"user": request.auth.user.email}
 
 
-@api.post("/catalog", auth=TokenAuth(scopes=["catalog:write"]))
-def edit_catalog(request):
+@api.post("/cases", auth=TokenAuth(scopes=["cases:write"]))
+def edit_case(request):
     return {"ok": True}
 
 
@@ -135,20 +148,20 @@ def test_token_auth_lets_a_scoped_token_in(api_client, handler):
 
 
 def test_token_auth_missing_scope_is_403(api_client, lead):
-    _t, raw = services.create_token(user=lead, name="x", scopes=["catalog:write"])
+    _t, raw = services.create_token(user=lead, name="x", scopes=["cases:write"])
     response = api_client.get("/cases", headers={"Authorization": f"Bearer {raw}"})
     assert response.status_code == 403
     assert "cases:read" in response.json()["detail"]
 
 
-def test_token_auth_scope_lost_with_role_is_403(api_client, lead, handler):
+def test_token_auth_scope_lost_with_role_is_403(api_client, lead, handler, read_only_engineers):
     """A token never grants more than its user's current role: demotion narrows existing tokens."""
-    _t, raw = services.create_token(user=lead, name="y", scopes=["catalog:write", "cases:read"])
+    _t, raw = services.create_token(user=lead, name="y", scopes=["cases:write", "cases:read"])
     headers = {"Authorization": f"Bearer {raw}"}
-    assert api_client.post("/catalog", headers=headers).status_code == 200
+    assert api_client.post("/cases", headers=headers).status_code == 200
     services.change_role(user=handler, role="lead", actor=lead, request=None)
     services.change_role(user=lead, role="engineer", actor=handler, request=None)
-    assert api_client.post("/catalog", headers=headers).status_code == 403
+    assert api_client.post("/cases", headers=headers).status_code == 403
     assert api_client.get("/cases", headers=headers).status_code == 200
 
 
@@ -195,15 +208,15 @@ def test_anonymous_is_sent_to_sign_in_for_tokens(anonymous):
     assert response.status_code == 302
 
 
-def test_engineer_is_offered_only_engineer_scopes(as_engineer):
+def test_engineer_is_offered_only_engineer_scopes(as_engineer, read_only_engineers):
     body = as_engineer.get(reverse("desk:tokens")).content.decode()
     assert 'value="cases:read"' in body
-    assert 'value="catalog:write"' not in body
+    assert 'value="cases:write"' not in body
 
 
 def test_desk_creates_token_and_shows_it_once(as_handler, handler):
     response = as_handler.post(
-        reverse("desk:tokens"), {"name": "sync", "scopes": ["cases:read", "advisories:read"], "expires_days": "30"}
+        reverse("desk:tokens"), {"name": "sync", "scopes": ["cases:read", "cases:write"], "expires_days": "30"}
     )
     assert response.status_code == 200
     token = ApiToken.objects.get(user=handler)
@@ -215,10 +228,8 @@ def test_desk_creates_token_and_shows_it_once(as_handler, handler):
     assert parse_token(raw)[1] not in as_handler.get(reverse("desk:tokens")).content.decode()
 
 
-def test_desk_refuses_scope_outside_role_with_message(as_engineer):
-    response = as_engineer.post(
-        reverse("desk:tokens"), {"name": "x", "scopes": ["catalog:write"], "expires_days": "30"}
-    )
+def test_desk_refuses_scope_outside_role_with_message(as_engineer, read_only_engineers):
+    response = as_engineer.post(reverse("desk:tokens"), {"name": "x", "scopes": ["cases:write"], "expires_days": "30"})
     assert response.status_code == 400
     assert "errorlist" in response.content.decode()
     assert not ApiToken.objects.exists()

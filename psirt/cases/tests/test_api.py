@@ -68,7 +68,7 @@ def test_no_token_bad_token_or_missing_scope(client: Client, lead, case: Case) -
     assert client.get("/api/v1/cases").status_code == 401
     assert client.get("/api/v1/cases", headers={"Authorization": "Bearer psirt_nope"}).status_code == 401
     assert client.get(f"/api/v1/cases/{case.public_id}").status_code == 401
-    assert client.get("/api/v1/cases", headers=bearer(lead, ("reports:write",))).status_code == 403
+    assert client.get("/api/v1/cases", headers=bearer(lead, ("cases:write",))).status_code == 403
 
 
 @pytest.mark.parametrize("bad", ["not-a-uuid", "1", "%3Cscript%3E", "7d0c5a52-1b7e-4c1e-9a51-3f5d2c8e9b10"])

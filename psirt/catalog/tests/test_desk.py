@@ -6,6 +6,7 @@ engineers get 403 on editing pages; anonymous visitors are sent to the sign-in p
 from __future__ import annotations
 
 import uuid
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -222,3 +223,46 @@ def test_release_urls_use_random_identifiers_not_integer_keys(as_lead, release):
     html = as_lead.get(reverse("desk:catalog:product_detail", args=[release.product.slug])).content.decode()
     assert f"/releases/{release.public_id}/edit/" in html
     assert f"/releases/{release.pk}/" not in html
+
+
+class _FormValues(HTMLParser):
+    """What a browser would submit for the page's form as it was served: inputs' values, checked boxes and the
+    selected options."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and name != "csrfmiddlewaretoken":
+            if a.get("type") == "checkbox":
+                if "checked" in a:
+                    self.values[name] = a.get("value") or "on"
+            else:
+                self.values[name] = a.get("value") or ""
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+
+
+def test_product_edit_form_preselects_the_line_and_saves_as_served(as_lead, product):
+    other = make_line(slug="routers", name_en="Routers")
+    url = reverse("desk:catalog:product_edit", args=[product.slug])
+    page = as_lead.get(url)
+    assert page.status_code == 200
+    served = _FormValues()
+    served.feed(page.content.decode())
+    assert served.values.get("line") == product.line.slug
+    response = as_lead.post(url, {**served.values, "name": "Renamed"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    product.refresh_from_db()
+    assert product.name == "Renamed"
+    assert product.line.slug == served.values["line"] != other.slug

@@ -188,3 +188,29 @@ def test_reads_from_a_file_too(tmp_path):
     call_command("mailgate", file=str(path), stdout=out)
     assert "created" in out.getvalue()
     assert Report.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("raw_name", "kept_as"),
+    [
+        ("报告.txt".encode("gb18030"), "报告.txt"),  # a Chinese mail client's 8-bit GB18030 name
+        (b"\xff\xfe\xfdpoc.txt", None),  # bytes no encoding reads: kept under a safe name
+    ],
+)
+def test_attachment_with_a_non_utf8_name_is_kept(monkeypatch, raw_name, kept_as):
+    raw = (
+        b"From: Ada <ada@research.test>\r\nTo: security@example.com\r\nSubject: RCE\r\nMessage-ID: <9@r.test>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+        b"--XX\r\nContent-Type: text/plain\r\n\r\nThe RTSP server overflows.\r\n"
+        b"--XX\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="' + raw_name + b'"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nTUFSS0VS\r\n--XX--\r\n"
+    )
+    assert run(raw, monkeypatch) == 0
+    names = {a.name for a in Report.objects.get().attachments.all()} - {"original-message.eml"}
+    assert len(names) == 1
+    (name,) = names
+    if kept_as is not None:
+        assert name == kept_as
+    else:
+        assert name.endswith("poc.txt") and "\ufffd" not in name and name.isprintable()

@@ -97,8 +97,18 @@ def address_allowed(ip: str) -> bool:
     if settings.PSIRT_WEBHOOK_ALLOW_PRIVATE:
         return True
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return _public(addr.ipv4_mapped)
+        # 6to4 (2002::/16), Teredo (2001::/32) and NAT64 (64:ff9b::/96) addresses reach the IPv4 host they embed
+        # through a relay or translator: both that host and the IPv6 address itself must be public.
+        embedded = _embedded_ipv4(addr)
+        if embedded is not None and not _public(embedded):
+            return False
+    return _public(addr)
+
+
+def _public(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return not (
         addr.is_private
         or addr.is_loopback
@@ -108,6 +118,19 @@ def address_allowed(ip: str) -> bool:
         or addr.is_unspecified
         or not addr.is_global
     )
+
+
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    if addr.teredo is not None:
+        return addr.teredo[1]  # (server, client): the client is the host the packets end up at
+    if addr in NAT64_PREFIX:
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return None
 
 
 def check_url(url: str) -> str:
@@ -124,6 +147,12 @@ def check_url(url: str) -> str:
         _ = parts.port
     except ValueError as exc:
         raise ValueError("The port is not a number from 1 to 65535.") from exc
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        literal = None  # a host name: its addresses are checked each time it is resolved for a delivery
+    if literal is not None and not address_allowed(str(literal)):
+        raise ValueError("This address is not public: webhooks are delivered to public addresses only.")
     return url
 
 

@@ -175,6 +175,13 @@ def test_desk_registration_shows_a_message_for_a_bad_url(as_lead):
         "fc00::1",
         "::ffff:127.0.0.1",
         "ff02::1",
+        "2002:c0a8:0101::1",  # 6to4 of 192.168.1.1
+        "2002:7f00:0001::1",  # 6to4 of 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "2001:0:4136:e378:8000:63bf:f5f7:f7f7",  # Teredo, client 10.8.8.8
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "64:ff9b::10.0.0.1",  # NAT64 of 10.0.0.1
+        "64:ff9b::169.254.169.254",
     ],
 )
 def test_non_public_addresses_are_refused(ip):
@@ -183,6 +190,17 @@ def test_non_public_addresses_are_refused(ip):
 
 def test_public_addresses_are_allowed():
     assert webhooks.address_allowed("93.184.216.34") and webhooks.address_allowed("2606:2800:220:1::1")
+    assert webhooks.address_allowed("2002:0808:0808::1")  # 6to4 of a public address
+    assert webhooks.address_allowed("::ffff:93.184.216.34")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://[2002:c0a8:0101::1]/hook", "https://10.0.0.5/hook", "https://[::ffff:127.0.0.1]:8443/hook"],
+)
+def test_registration_refuses_a_private_address_written_in_the_url(url):
+    with pytest.raises(ValueError, match="public"):
+        webhooks.check_url(url)
 
 
 def test_loopback_receiver_is_refused_without_the_setting(

@@ -32,6 +32,7 @@ from psirt.intake import services
 from psirt.intake.access import ORIGINAL_MESSAGE_NAME
 from psirt.intake.exceptions import IntakeError
 from psirt.intake.models import Report, Source, Via
+from psirt.lib.multipart import recode_header_line
 
 EX_OK = 0
 EX_DATAERR = 65
@@ -120,6 +121,19 @@ def _body_text(msg: EmailMessage) -> str:
     return text.replace("\r\n", "\n").replace("\x00", "")
 
 
+def _filename(part: EmailMessage) -> str | None:
+    """The part's file name. A name written in raw 8-bit bytes that are not UTF-8 (a GB18030 name from a
+    Chinese mail client) is read as GB18030 rather than replaced by question marks."""
+    for key, value in part.raw_items():
+        if key.lower() == "content-disposition" and any("\udc80" <= ch <= "\udcff" for ch in str(value)):
+            raw = str(value).encode("utf-8", errors="surrogateescape")
+            header = policy.default.header_factory("Content-Disposition", recode_header_line(raw).decode("utf-8"))
+            name = header.params.get("filename")
+            if name:
+                return str(name)
+    return part.get_filename()
+
+
 def _attachments(msg: EmailMessage) -> list[tuple[str, bytes]]:
     files: list[tuple[str, bytes]] = []
     if msg.get_content_type() == "multipart/encrypted":
@@ -131,7 +145,7 @@ def _attachments(msg: EmailMessage) -> list[tuple[str, bytes]]:
                 payload = part.as_bytes()
             else:
                 continue
-        name = part.get_filename() or ("attached-message.eml" if part.get_content_type() == "message/rfc822" else "")
+        name = _filename(part) or ("attached-message.eml" if part.get_content_type() == "message/rfc822" else "")
         files.append((name or "attachment", payload))
     return files
 
