@@ -12,7 +12,7 @@ from psirt.lib.checks import undeclared_variables_messages
 from psirt.lib.config import ConfigError, ServeConfig, is_offline_command, load_config, new_fernet_key
 from psirt.lib.variables import DECLARED, VARIABLES, DeclaredEnv, UndeclaredVariableError
 
-GOOD_SECRET = "s3cr3t-" + "aZ9-" * 15
+GOOD_SECRET = "s3cr3t-Jw7qP2xLk9VzR4mT8nB1cY6hG3fD0sQaE5uWo-Zi_Kv"
 
 
 def prod_env(**overrides: str) -> dict[str, str]:
