@@ -84,7 +84,6 @@ def test_rotation_re_encrypts_files_with_the_first_key(tmp_path, settings) -> No
 def test_rotate_all_re_encrypts_every_encrypted_column(settings) -> None:
     from psirt.intake.models import Report
     from psirt.intake.services import ReportInput, submit_report
-
     from psirt.organization.queries import key_problem
 
     # The old keys include those the test database's key canary was made with: every row must be rotated.
