@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -26,18 +27,22 @@ def load_tool() -> ModuleType:
 tool = load_tool()
 
 
-def report(*dependencies: dict[str, object]) -> str:
+def report(*dependencies: dict[str, Any]) -> str:
     return json.dumps({"dependencies": list(dependencies), "fixes": []})
 
 
-CLEAN = {"name": "django", "version": "5.2.1", "vulns": []}
-FIXABLE = {
+CLEAN: dict[str, Any] = {"name": "django", "version": "5.2.1", "vulns": []}
+FIXABLE: dict[str, Any] = {
     "name": "django",
     "version": "5.2.1",
     "vulns": [{"id": "PYSEC-2025-1", "aliases": ["CVE-2025-0001"], "fix_versions": ["5.2.2"], "description": "x"}],
 }
-UNFIXED = {"name": "cvss", "version": "3.6", "vulns": [{"id": "GHSA-x", "aliases": [], "fix_versions": []}]}
-SKIPPED = {"name": "kaava", "version": "2026.10.3", "skip_reason": "Dependency not found on PyPI"}
+UNFIXED: dict[str, Any] = {
+    "name": "cvss",
+    "version": "3.6",
+    "vulns": [{"id": "GHSA-x", "aliases": [], "fix_versions": []}],
+}
+SKIPPED: dict[str, Any] = {"name": "kaava", "version": "2026.10.3", "skip_reason": "Dependency not found on PyPI"}
 
 
 @pytest.mark.parametrize("mode", ["fail", "warn"])
