@@ -13,7 +13,7 @@ PROD_ENV := PSIRT_DEV=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | bas
 	EMAIL_URL=smtp://localhost:25 DATABASE_URL=sqlite:///$(CURDIR)/var/check-deploy.sqlite3 \
 	PSIRT_SIGNING_KEY_FILE=$(CURDIR)/var/lint/check-deploy-signing.asc
 
-.PHONY: help run test lint format bench install install-dev messages lock clean screenshots docs-env
+.PHONY: help run test lint format bench install install-dev messages lock clean screenshots docs-env audit
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
@@ -42,13 +42,19 @@ run: install ## Migrate, load demo data and serve on http://127.0.0.1:$(PORT) (S
 lint: install-dev ## ruff, formatting, mypy, migrations and the deploy check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy psirt $$(ls bench/*.py 2>/dev/null)
+	$(BIN)/mypy psirt tools $$(ls bench/*.py 2>/dev/null)
 	PSIRT_DEV=1 PSIRT_VAR_DIR=$(CURDIR)/var/lint $(BIN)/psirt makemigrations --check --dry-run
 	@# A throwaway signing key: production without one gets a deploy warning (psirt.W001), which is the point.
 	@mkdir -p var/lint && test -s var/lint/check-deploy-signing.asc || $(BIN)/python -c \
 	  'import pysequoia, sys; open(sys.argv[1], "w").write(str(pysequoia.Tsk.generate("check-deploy")))' \
 	  var/lint/check-deploy-signing.asc
 	$(PROD_ENV) $(BIN)/psirt check --deploy --fail-level WARNING
+
+# fail: an audit that could not ask the vulnerability service fails (exit 3); warn: it only warns (CI offline).
+AUDIT_UNREACHABLE ?= fail
+
+audit: install-dev ## Known vulnerabilities of the locked dependencies (pip-audit); fails on one with a fix
+	$(BIN)/python tools/audit_dependencies.py --unreachable=$(AUDIT_UNREACHABLE) requirements.lock
 
 format: install-dev ## Reformat the code
 	$(BIN)/ruff check --fix .

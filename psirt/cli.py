@@ -176,6 +176,19 @@ def _up() -> int:
     return code
 
 
+# Commands that serve or process reports: they refuse to start with encryption keys that cannot read the stored
+# data, instead of failing report by report (gunicorn and the worker run no system checks of their own).
+LONG_RUNNING = frozenset({"up", "serve", "worker", "scheduler"})
+
+
+def _keys_refusal() -> str:
+    """The key check's error and hint, ready to print, or "" when the keys read the stored data."""
+    # Imported here: a model can be imported only after django.setup(), which main() runs after reading argv.
+    from psirt.organization.checks import key_messages
+
+    return "".join(f"psirt: {message.msg}\n  {message.hint}\n" for message in key_messages())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psirt.settings")
@@ -187,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(new_fernet_key() + "\n")
         return 0
     django.setup()
+    if command in LONG_RUNNING and (refusal := _keys_refusal()):
+        sys.stderr.write(refusal)
+        return 2
     if command == "up":
         return _up()
     if command == "serve":

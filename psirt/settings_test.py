@@ -8,7 +8,7 @@ from psirt.lib.config import new_fernet_key
 
 _test_env = {
     "PSIRT_DEV": "0",
-    "SECRET_KEY": "test-" + "k9Qz" * 16,
+    "SECRET_KEY": "test-Vq3kXw9LmZ2pTn7RbY4sHc8JdF1gKe6uWa5xNt0yQi-oPr_E3zMv",
     "PSIRT_ENCRYPTION_KEYS": new_fernet_key() + "," + new_fernet_key(),
     "PSIRT_AUDIT_KEYS": new_fernet_key() + "," + new_fernet_key(),
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",

@@ -12,6 +12,8 @@ import base64
 import binascii
 import contextlib
 import ipaddress
+import itertools
+import math
 import os
 import re
 import secrets
@@ -175,6 +177,32 @@ def private_sqlite_file(name: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def weakness(value: str | bytes, *, min_bits: int = 128) -> str | None:
+    """Why a secret is guessable, or None. Catches what people type instead of generating: one character
+    repeated, a pattern repeated (`k9Qzk9Qz…`), a run (`abcdef…`, bytes 0, 1, 2…), too few different
+    characters, or too little information in total. A generated secret (`secrets.token_urlsafe(64)`, 32 random
+    bytes, even hex) passes with a wide margin: these tests never refuse a random value in practice."""
+    # Compared as numbers: a character's code point, a byte's value. The first 512 are enough to judge and keep
+    # the pattern search (quadratic) instant whatever the length of the value.
+    symbols = list(value[:512]) if isinstance(value, bytes) else [ord(symbol) for symbol in value[:512]]
+    if not symbols:
+        return "it is empty"
+    if len(set(symbols)) < 10:
+        return "it has fewer than 10 different characters"
+    steps = [b - a for a, b in itertools.pairwise(symbols)]
+    if max(steps.count(step) for step in set(steps)) >= 0.5 * len(steps):
+        return "it counts up or down"
+    for period in range(1, len(symbols) // 2 + 1):
+        same = sum(1 for a, b in zip(symbols, symbols[period:], strict=False) if a == b)
+        if same >= 0.75 * (len(symbols) - period):
+            return "it repeats a pattern"
+    counts = [symbols.count(symbol) for symbol in set(symbols)]
+    bits = -sum(count * math.log2(count / len(symbols)) for count in counts)
+    if bits < min_bits:
+        return "it holds too little randomness"
+    return None
+
+
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
@@ -185,6 +213,38 @@ def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(value + "\n")
     return value
+
+
+def _stored_data(env: Mapping[str, str], var_dir: Path) -> Path | None:
+    """A file showing that data was already stored here: the SQLite database or an attachment under var/files.
+    (On PostgreSQL the deployment checks' key canary catches a new key instead: `psirt.organization.keys`.)"""
+    url = env.get("DATABASE_URL") or ""
+    database: Path | None = var_dir / "psirt.sqlite3"
+    if url.lower().startswith("sqlite:///"):
+        database = Path(url[len("sqlite:///") :])
+    elif url:
+        database = None
+    if database is not None and database.is_file() and database.stat().st_size > 0:
+        return database
+    files = var_dir / "files"
+    if files.is_dir():
+        return next((path for path in files.rglob("*") if path.is_file()), None)
+    return None
+
+
+def _dev_secret(env: Mapping[str, str], var_dir: Path, name: str, make: Callable[[], str]) -> str:
+    """The dev-mode secret kept in `var/<name>`, created on first start. Never created anew next to stored data:
+    a new key cannot read what the lost one encrypted, and would only fail later, report by report."""
+    path = var_dir / name
+    if not path.exists():
+        data = _stored_data(env, var_dir)
+        if data is not None:
+            raise ConfigError(
+                f"{path} is missing but data is already stored ({data}): a new key could not read it. "
+                f"Restore {path} from where you keep it, or set PSIRT_ENCRYPTION_KEYS and SECRET_KEY; to start "
+                f"afresh without the old data, delete {var_dir}."
+            )
+    return _read_or_create(path, make)
 
 
 def new_fernet_key() -> str:
@@ -215,23 +275,49 @@ def _secret_key(env: Mapping[str, str], dev: bool, var_dir: Path) -> str:
             raise ConfigError(f"SECRET_KEY_FILE={file_name!r} cannot be read ({exc.strerror}).") from exc
     if value is None:
         if dev:
-            return _read_or_create(var_dir / "secret_key", lambda: secrets.token_urlsafe(64))
+            return _dev_secret(env, var_dir, "secret_key", lambda: secrets.token_urlsafe(64))
         raise ConfigError(
             "SECRET_KEY is not set. Set SECRET_KEY (or SECRET_KEY_FILE) to a random string of at least "
             '50 characters, e.g. `python -c "import secrets; print(secrets.token_urlsafe(64))"`.'
         )
-    if not dev and (_is_placeholder(value) or len(value) < 50 or len(set(value)) < 5):
+    if not dev and (_is_placeholder(value) or len(value) < 50):
         raise ConfigError(
             "SECRET_KEY is a placeholder or too short (needs 50+ random characters): generate a real one."
         )
+    reason = weakness(value)
+    if not dev and reason:
+        raise ConfigError(
+            f"SECRET_KEY is not random enough ({reason}): generate one with "
+            '`python -c "import secrets; print(secrets.token_urlsafe(64))"`.'
+        )
     return value
+
+
+def _check_keys(name: str, keys: list[str]) -> None:
+    """Every key of a key list (encryption, audit): 32 url-safe base64 bytes as `psirt genkey` prints them, random
+    (a typed key — all zeros, one byte repeated, a pattern — is a known key: whoever guesses it reads every
+    report or rewrites the audit log), each listed once."""
+    for index, key in enumerate(keys, start=1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ConfigError(
+                f"{name} item {index} is not a key (32 url-safe base64 bytes): generate one with `psirt genkey`."
+            )
+        reason = weakness(raw, min_bits=100)
+        if reason:
+            raise ConfigError(f"{name} item {index} is not random ({reason}): generate one with `psirt genkey`.")
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"{name} lists the same key twice: keep each key once, the newest first.")
 
 
 def _encryption_keys(env: Mapping[str, str], dev: bool, var_dir: Path) -> tuple[str, ...]:
     keys = parse_list(env, "PSIRT_ENCRYPTION_KEYS")
     if keys is None:
         if dev:
-            keys = [_read_or_create(var_dir / "encryption_key", new_fernet_key)]
+            keys = [_dev_secret(env, var_dir, "encryption_key", new_fernet_key)]
         else:
             raise ConfigError(
                 "PSIRT_ENCRYPTION_KEYS is not set. Generate a key with `psirt genkey` and set it; "
@@ -240,15 +326,7 @@ def _encryption_keys(env: Mapping[str, str], dev: bool, var_dir: Path) -> tuple[
     for index, key in enumerate(keys, start=1):
         if not dev and _is_placeholder(key):
             raise ConfigError(f"PSIRT_ENCRYPTION_KEYS item {index} is a placeholder: generate one with `psirt genkey`.")
-        try:
-            raw = base64.urlsafe_b64decode(key.encode("ascii"))
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raw = b""
-        if len(raw) != 32:
-            raise ConfigError(
-                f"PSIRT_ENCRYPTION_KEYS item {index} is not a Fernet key (32 url-safe base64 bytes): "
-                "generate one with `psirt genkey`."
-            )
+    _check_keys("PSIRT_ENCRYPTION_KEYS", keys)
     return tuple(keys)
 
 
@@ -266,19 +344,7 @@ def _audit_keys(env: Mapping[str, str], dev: bool, var_dir: Path, web: bool) -> 
                 "PSIRT_AUDIT_KEYS is not set. Generate a key with `psirt genkey` and set it; keep it outside the "
                 "database and its backups (whoever holds it can rewrite the audit log undetected)."
             )
-    for index, key in enumerate(keys, start=1):
-        try:
-            raw = base64.urlsafe_b64decode(key.encode("ascii"))
-        except (binascii.Error, UnicodeEncodeError, ValueError):
-            raw = b""
-        if len(raw) != 32:
-            raise ConfigError(
-                f"PSIRT_AUDIT_KEYS item {index} is not a key (32 url-safe base64 bytes): generate one with "
-                "`psirt genkey`."
-            )
-        # 32 random bytes hold about 26 distinct values; a hand-made key (all zeros, a repeated pattern) far fewer.
-        if len(set(raw)) < 16:
-            raise ConfigError(f"PSIRT_AUDIT_KEYS item {index} is not random: generate one with `psirt genkey`.")
+    _check_keys("PSIRT_AUDIT_KEYS", keys)
     return tuple(keys)
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "decrypt_text",
     "encrypt_bytes",
     "encrypt_text",
+    "encrypted_columns",
     "file_store",
     "keyed_hash",
     "rotate_all",
@@ -466,15 +467,25 @@ class RotationReport:
     files: int = 0
 
 
+def encrypted_columns() -> list[tuple[type[models.Model], str]]:
+    """Every (model, field name) of an `EncryptedTextField` in the installed apps."""
+    return [
+        (model, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField)
+    ]
+
+
 def rotate_all(*, file_fields: Iterable[tuple[type[models.Model], str]] = ()) -> RotationReport:
     """Re-encrypt every `EncryptedTextField` value of every model, and every stored file named by the given
     (model, field-holding-storage-name) pairs, with the first key. Safe to run twice; run it after putting a
     new key first in PSIRT_ENCRYPTION_KEYS, then remove the old key."""
     report = RotationReport()
-    for model in apps.get_models():
-        fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
-        if not fields:
-            continue
+    columns: dict[type[models.Model], list[str]] = {}
+    for model, name in encrypted_columns():
+        columns.setdefault(model, []).append(name)
+    for model, fields in columns.items():
         for pk in model._default_manager.values_list("pk", flat=True).iterator():
             with transaction.atomic():
                 obj = model._default_manager.select_for_update().filter(pk=pk).first()

@@ -37,7 +37,8 @@ VARIABLES: tuple[Variable, ...] = (
         "SECRET_KEY",
         "secret",
         "(none)",
-        "Django's signing key, at least 50 random characters. Required in production.",
+        "Django's signing key, at least 50 random characters; a typed one (a pattern, a run, few different "
+        "characters) is refused. Required in production.",
     ),
     Variable("SECRET_KEY_FILE", "path", "(none)", "Path to a file holding `SECRET_KEY` (for Docker/systemd secrets)."),
     Variable(
@@ -45,7 +46,8 @@ VARIABLES: tuple[Variable, ...] = (
         "list of secrets",
         "(none)",
         "Comma-separated Fernet keys for data at rest. The first encrypts, all decrypt (rotation). "
-        "Required in production; `psirt genkey` prints a new one.",
+        "Required in production; `psirt genkey` prints a new one. Keys that cannot decrypt the stored data (the "
+        "key canary) stop start-up; non-random keys (all zeros, a repeated byte) are refused.",
     ),
     Variable(
         "PSIRT_AUDIT_KEYS",

@@ -1,6 +1,27 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
 
 
 class OrganizationConfig(AppConfig):
     name = "psirt.organization"
     label = "organization"
+
+    def ready(self) -> None:
+        # Imported in ready(): the check registers as the import's side effect, once the apps are loaded.
+        from psirt.organization import checks  # noqa: F401
+
+        post_migrate.connect(_store_key_canary, sender=self)
+
+
+def _store_key_canary(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    """After migrate, the key canary exists: a new database gets one encrypted with its first key."""
+    # Imported here: models can be imported only once the app registry is ready.
+    from psirt.organization.models import KeyCanary
+    from psirt.organization.services import ensure_key_canary
+
+    # Not yet there when migrating back to before the canary existed.
+    if using == "default" and KeyCanary._meta.db_table in connections[using].introspection.table_names():
+        ensure_key_canary()

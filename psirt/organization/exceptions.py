@@ -19,3 +19,9 @@ class InvalidInput(OrganizationError):
     """A value is malformed (a date out of range, an unknown kind of day); the message says what is expected."""
 
     status = 422
+
+
+class KeysDoNotMatch(OrganizationError):
+    """PSIRT_ENCRYPTION_KEYS cannot decrypt the data already stored (the key canary or an encrypted column)."""
+
+    status = 503

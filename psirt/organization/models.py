@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from psirt.lib.crypto import EncryptedTextField
 from psirt.lib.i18n import pick_language
 
 
@@ -113,3 +114,23 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date.isoformat()} {self.kind}"
+
+
+# The text the canary holds. Knowing it helps no one: Fernet is not weakened by a known plaintext.
+KEY_CANARY_TEXT = "psirt key canary: the encryption keys can read this deployment's data"
+
+
+class KeyCanary(models.Model):
+    """A known text encrypted with the deployment's encryption keys, stored once (id=1) when the database is
+    first migrated. Start-up and the deployment checks decrypt it: keys that cannot are refused at once, instead
+    of every report failing later. `psirt rotatekeys` re-encrypts it with the rest of the data."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    value = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="key_canary_single_row")]
+
+    def __str__(self) -> str:
+        return "key canary"

@@ -1,16 +1,19 @@
-"""Read-side selectors of the organization: the business-day calendar every deadline is counted in."""
+"""Read-side selectors of the organization: the business-day calendar every deadline is counted in, and whether
+the encryption keys can read the stored data (the key canary)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import DatabaseError
 from django.utils import translation
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import pgettext
 
 from psirt.lib.business_days import Calendar
-from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
+from psirt.lib.crypto import DecryptionError, encrypted_columns
+from psirt.organization.models import KEY_CANARY_TEXT, CalendarDay, CalendarDayKind, KeyCanary, OrganizationProfile
 
 
 def organization_calendar(profile: OrganizationProfile | None = None) -> Calendar:
@@ -82,3 +85,29 @@ def describe_day(day: dt.date, *, calendar: Calendar | None = None) -> DayDescri
         parts.append(str(pgettext("calendar", "day off")))
     separator = "，" if (translation.get_language() or "").startswith("zh") else ", "
     return DayDescription(day=day, working=False, note=separator.join(parts))
+
+
+def key_problem() -> str | None:
+    """Why PSIRT_ENCRYPTION_KEYS cannot read the data already stored, or None when they can (or nothing is stored
+    yet, or the tables do not exist yet). Decrypts the key canary; a database from before the canary has none, so
+    then the first stored value of each encrypted column is tried instead."""
+    try:
+        try:
+            canary = KeyCanary.objects.filter(pk=1).first()
+        except DecryptionError:
+            return "The key canary cannot be decrypted: the stored data was encrypted with other keys."
+        if canary is not None:
+            if canary.value != KEY_CANARY_TEXT:
+                return "The key canary holds a wrong value: the stored data was encrypted with other keys."
+            return None
+        for model, field in encrypted_columns():
+            try:
+                model._default_manager.exclude(**{field: ""}).exclude(**{f"{field}__isnull": True}).values_list(
+                    field, flat=True
+                ).first()
+            except DecryptionError:
+                label = f"{model._meta.label}.{field}"
+                return f"Stored data ({label}) cannot be decrypted: it was encrypted with other keys."
+    except DatabaseError:
+        return None  # no tables yet (before the first migrate) or no database: nothing stored to compare with
+    return None

@@ -15,8 +15,9 @@ from psirt.audit.services import record
 from psirt.lib.access import require_lead
 from psirt.lib.changes import apply_changes
 from psirt.lib.pgp import fingerprint
-from psirt.organization.exceptions import InvalidInput, NotAllowed
-from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
+from psirt.organization.exceptions import InvalidInput, KeysDoNotMatch, NotAllowed
+from psirt.organization.models import KEY_CANARY_TEXT, CalendarDay, CalendarDayKind, KeyCanary, OrganizationProfile
+from psirt.organization.queries import key_problem
 
 ORG_FIELDS = frozenset(
     {
@@ -92,3 +93,16 @@ def remove_calendar_day(*, date: dt.date, actor: AbstractBaseUser, request: Http
                 target_type="calendar_day",
                 target_id=date.isoformat(),
             )
+
+
+def ensure_key_canary() -> KeyCanary:
+    """The key canary, stored now if the database has none: encrypted with the first key, once the keys were
+    shown to read whatever is already stored. Refuses (KeysDoNotMatch) rather than bless keys that cannot: a
+    canary made with wrong keys would hide the mismatch from every later check. Not audited: it is no one's
+    action and holds nothing but the known text."""
+    problem = key_problem()
+    if problem is not None:
+        raise KeysDoNotMatch(problem)
+    with transaction.atomic():
+        canary, _created = KeyCanary.objects.get_or_create(pk=1, defaults={"value": KEY_CANARY_TEXT})
+    return canary

@@ -187,3 +187,17 @@ def test_audit_verify_checks_a_migrated_database_in_production_mode_without_the_
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("OK:")
+
+
+def test_a_database_refuses_keys_it_was_not_encrypted_with(dev_env: dict[str, str]) -> None:
+    first = {**dev_env, "PSIRT_ENCRYPTION_KEYS": run_psirt("genkey").stdout.strip()}
+    assert run_psirt("migrate", "-v", "0", env=first).returncode == 0
+    assert run_psirt("check", env=first).returncode == 0
+    other = {**dev_env, "PSIRT_ENCRYPTION_KEYS": run_psirt("genkey").stdout.strip()}
+    proc = run_psirt("check", env=other)
+    assert proc.returncode != 0 and "psirt.E001" in proc.stderr
+    proc = run_psirt("serve", env=other)
+    assert proc.returncode == 2 and "PSIRT_ENCRYPTION_KEYS do not match the stored data" in proc.stderr
+    # Commands that read no encrypted data still run: checking the audit chain needs no key.
+    proc = run_psirt("audit", "verify", env=other)
+    assert proc.returncode == 0, proc.stderr

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import base64
 import os
 import re
+import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from psirt.lib.checks import undeclared_variables_messages
-from psirt.lib.config import ConfigError, ServeConfig, is_offline_command, load_config, new_fernet_key
+from psirt.lib.config import ConfigError, ServeConfig, is_offline_command, load_config, new_fernet_key, weakness
 from psirt.lib.variables import DECLARED, VARIABLES, DeclaredEnv, UndeclaredVariableError
 
-GOOD_SECRET = "s3cr3t-" + "aZ9-" * 15
+GOOD_SECRET = "s3cr3t-Jw7qP2xLk9VzR4mT8nB1cY6hG3fD0sQaE5uWo-Zi_Kv"
 
 
 def prod_env(**overrides: str) -> dict[str, str]:
@@ -48,7 +51,7 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("SECRET_KEY", "short-but-random-Xy1", "placeholder or too short"),
         ("SECRET_KEY", "django-insecure-" + "x" * 50, "placeholder"),
         ("PSIRT_ENCRYPTION_KEYS", "<unset>", "PSIRT_ENCRYPTION_KEYS is not set"),
-        ("PSIRT_ENCRYPTION_KEYS", "not-a-key", "item 1 is not a Fernet key"),
+        ("PSIRT_ENCRYPTION_KEYS", "not-a-key", "item 1 is not a key"),
         ("PSIRT_ENCRYPTION_KEYS", "a,,b", "empty item"),
         ("PSIRT_AUDIT_KEYS", "<unset>", "PSIRT_AUDIT_KEYS is not set"),
         ("PSIRT_AUDIT_KEYS", "not-a-key", "item 1 is not a key"),
@@ -254,3 +257,70 @@ def test_an_older_world_readable_var_folder_and_database_are_narrowed(tmp_path: 
     assert var.stat().st_mode & 0o777 == 0o700
     assert db.stat().st_mode & 0o777 == 0o600
     assert (var / "psirt.sqlite3-wal").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "k9Qz" * 16,  # a short pattern repeated
+        "a" * 64,  # one character
+        "abcdefghijklmnopqrstuvwxyz" * 2,  # a run, and a doubled string
+        "0123456789" * 6,
+        "check-deploy-" + "x" * 50,
+        "Tr0ub4dor&3-Tr0ub4dor&3-Tr0ub4dor&3-Tr0ub4dor&3-Tr0ub4dor&3",  # a phrase repeated
+    ],
+)
+def test_production_refuses_a_typed_secret_key(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY is not random enough"):
+        load_config(prod_env(SECRET_KEY=value), base_dir=tmp_path)
+
+
+def test_generated_secrets_are_always_accepted(tmp_path: Path) -> None:
+    # The rules must never refuse what `psirt genkey` or token_urlsafe/token_hex produce.
+    for _ in range(300):
+        for value in (secrets.token_urlsafe(64), secrets.token_urlsafe(38), secrets.token_hex(32)):
+            assert weakness(value) is None, value
+        key = new_fernet_key()
+        assert load_config(prod_env(PSIRT_ENCRYPTION_KEYS=key), base_dir=tmp_path).encryption_keys == (key,)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [bytes(32), b"\x01" * 32, bytes(range(32)), bytes(range(16)) * 2, b"psirt-key-psirt-key-psirt-key-ps"],
+    ids=["all-zero", "one-byte", "counting", "pattern", "typed-phrase"],
+)
+@pytest.mark.parametrize("dev", ["0", "1"])
+def test_a_weak_encryption_key_is_refused_in_every_mode(tmp_path: Path, raw: bytes, dev: str) -> None:
+    weak = base64.urlsafe_b64encode(raw).decode()
+    env = prod_env(PSIRT_DEV=dev, PSIRT_ENCRYPTION_KEYS=f"{new_fernet_key()},{weak}")
+    with pytest.raises(ConfigError, match="PSIRT_ENCRYPTION_KEYS item 2 is not random"):
+        load_config(env, base_dir=tmp_path)
+
+
+def test_the_same_encryption_key_twice_is_refused(tmp_path: Path) -> None:
+    key = new_fernet_key()
+    with pytest.raises(ConfigError, match="the same key twice"):
+        load_config(prod_env(PSIRT_ENCRYPTION_KEYS=f"{key},{key}"), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("lost", ["encryption_key", "secret_key"])
+@pytest.mark.parametrize("evidence", ["database", "attachment", "database-url"])
+def test_dev_mode_never_mints_a_new_key_next_to_stored_data(tmp_path: Path, lost: str, evidence: str) -> None:
+    var = tmp_path / "var"
+    env = {"PSIRT_DEV": "1", "PSIRT_VAR_DIR": str(var)}
+    if evidence == "database-url":
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}"
+    first = load_config(env, base_dir=tmp_path)
+    if evidence == "attachment":
+        (var / "files" / "ab").mkdir(parents=True)
+        (var / "files" / "ab" / "ab12-a.enc").write_bytes(b"PSIRTENC1\n")
+    else:
+        Path(first.database["NAME"]).write_bytes(b"SQLite format 3\0")
+    (var / lost).unlink()
+    with pytest.raises(ConfigError, match=f"{lost} is missing but data is already stored"):
+        load_config(env, base_dir=tmp_path)
+    assert not (var / lost).exists()  # nothing was minted
+    # Without stored data a fresh start still creates the secrets by itself.
+    shutil.rmtree(var)
+    (tmp_path / "elsewhere.sqlite3").unlink(missing_ok=True)
+    assert load_config(env, base_dir=tmp_path).encryption_keys

@@ -84,16 +84,19 @@ def test_rotation_re_encrypts_files_with_the_first_key(tmp_path, settings) -> No
 def test_rotate_all_re_encrypts_every_encrypted_column(settings) -> None:
     from psirt.intake.models import Report
     from psirt.intake.services import ReportInput, submit_report
+    from psirt.organization.queries import key_problem
 
-    old, new = new_fernet_key(), new_fernet_key()
-    settings.PSIRT_ENCRYPTION_KEYS = (old,)
+    # The old keys include those the test database's key canary was made with: every row must be rotated.
+    old, new = (new_fernet_key(), *settings.PSIRT_ENCRYPTION_KEYS), new_fernet_key()
+    settings.PSIRT_ENCRYPTION_KEYS = old
     data = ReportInput(reporter_name="Ada", reporter_email="a@x.test", description="text")
     submit_report(data=data, send_acknowledgment=False)
-    settings.PSIRT_ENCRYPTION_KEYS = (new, old)
+    settings.PSIRT_ENCRYPTION_KEYS = (new, *old)
     report = crypto.rotate_all()
     assert report.rows >= 1
     settings.PSIRT_ENCRYPTION_KEYS = (new,)
     assert Report.objects.get().description == "text"
+    assert key_problem() is None  # the key canary was rotated with the rest
 
 
 @pytest.mark.parametrize("name", ["", "../x", "a/b", ".hidden", "x\0y", "a\\b"])
