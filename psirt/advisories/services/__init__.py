@@ -57,8 +57,10 @@ from psirt.advisories.services.publication import (
     schedule_publication,
 )
 from psirt.advisories.services.review import (
+    approval_refusal,
     approve_advisory,
     approve_expedite,
+    expedite_refusal,
     return_to_draft,
     set_expedite_justification,
     submit_for_review,
@@ -79,8 +81,10 @@ __all__ = [
     "TEXT_FIELDS",
     "AffectedInput",
     "affected_from_json",
+    "approval_refusal",
     "approve_advisory",
     "approve_expedite",
+    "expedite_refusal",
     "cancel_schedule",
     "case_facts_of",
     "check_facts",
