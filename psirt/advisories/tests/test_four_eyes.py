@@ -130,9 +130,7 @@ def test_the_lead_who_opened_a_revision_cannot_approve_it(draft: Advisory, lead:
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_the_desk_says_why_and_refuses_the_post(
-    draft: Advisory, lead: User, second_lead: User, language: str
-) -> None:
+def test_the_desk_says_why_and_refuses_the_post(draft: Advisory, lead: User, second_lead: User, language: str) -> None:
     services.submit_for_review(advisory=draft, actor=lead)
     services.set_expedite_justification(advisory=draft, actor=lead, justification="Exploited in the wild.")
     client: Client = client_for(lead)

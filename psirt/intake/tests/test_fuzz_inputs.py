@@ -52,16 +52,31 @@ def messages(draw: Any) -> bytes:
         b"From: " + draw(field),
         b"To: security@example.com",
         b"Subject: " + draw(field),
-        b"Content-Type: " + draw(st.sampled_from([b"multipart/mixed", b"text/plain", b"text/html", b"multipart/alternative"])) + b"; boundary=\"" + boundary + b"\"; charset=" + draw(st.sampled_from([b"utf-8", b"x-bogus", b"gb2312", b""])),
+        b"Content-Type: "
+        + draw(st.sampled_from([b"multipart/mixed", b"text/plain", b"text/html", b"multipart/alternative"]))
+        + b'; boundary="'
+        + boundary
+        + b'"; charset='
+        + draw(st.sampled_from([b"utf-8", b"x-bogus", b"gb2312", b""])),
     ]
     if draw(st.booleans()):
         headers.append(draw(field) + b": " + draw(field))
     parts = []
     for _ in range(draw(st.integers(min_value=0, max_value=3))):
         parts.append(
-            b"--" + boundary + b"\r\nContent-Type: " + draw(st.sampled_from([b"text/plain", b"text/html", b"application/octet-stream", b"message/rfc822", b"x/y"]))
-            + b"\r\nContent-Disposition: attachment; filename=\"" + draw(field) + b"\"\r\nContent-Transfer-Encoding: "
-            + draw(st.sampled_from([b"base64", b"quoted-printable", b"8bit", b"x-uue"])) + b"\r\n\r\n" + draw(field) + b"\r\n"
+            b"--"
+            + boundary
+            + b"\r\nContent-Type: "
+            + draw(
+                st.sampled_from([b"text/plain", b"text/html", b"application/octet-stream", b"message/rfc822", b"x/y"])
+            )
+            + b'\r\nContent-Disposition: attachment; filename="'
+            + draw(field)
+            + b'"\r\nContent-Transfer-Encoding: '
+            + draw(st.sampled_from([b"base64", b"quoted-printable", b"8bit", b"x-uue"]))
+            + b"\r\n\r\n"
+            + draw(field)
+            + b"\r\n"
         )
     ending = draw(st.sampled_from([b"--" + boundary + b"--\r\n", b""]))
     return b"\r\n".join(headers) + b"\r\n\r\n" + draw(field) + b"\r\n" + b"".join(parts) + ending
@@ -101,13 +116,20 @@ def multipart_bodies(draw: Any) -> tuple[bytes, str]:
     }
     out = b""
     for name, value in fields.items():
-        out += f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n".encode() + value.encode("utf-8", "surrogatepass") + b"\r\n"
+        out += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + value.encode("utf-8", "surrogatepass")
+            + b"\r\n"
+        )
     for _ in range(draw(st.integers(min_value=0, max_value=2))):
         out += (
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; filename=\"".encode()
+            f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="'.encode()
             + draw(field).replace(b"\r", b"").replace(b"\n", b"")
-            + b"\"\r\nContent-Type: " + draw(st.sampled_from([b"text/plain", b"application/octet-stream", b"\xff"])) + b"\r\n\r\n"
-            + draw(st.binary(max_size=60)) + b"\r\n"
+            + b'"\r\nContent-Type: '
+            + draw(st.sampled_from([b"text/plain", b"application/octet-stream", b"\xff"]))
+            + b"\r\n\r\n"
+            + draw(st.binary(max_size=60))
+            + b"\r\n"
         )
     out += draw(st.sampled_from([f"--{boundary}--\r\n".encode(), b"", b"--" + boundary.encode()]))
     return out, boundary
