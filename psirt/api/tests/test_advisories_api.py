@@ -225,6 +225,7 @@ def test_a_revision_changes_the_etag(client: Client, demo: dict[str, Advisory], 
     services.submit_for_review(advisory=a, actor=lead)
     # Four eyes (the demo has a second lead): the lead who opened the revision does not approve it.
     other_lead = User.objects.filter(role=Role.LEAD, is_active=True).exclude(pk=lead.pk).first()
+    assert other_lead is not None
     services.approve_advisory(advisory=a, actor=other_lead)
     services.publish_advisory(advisory=a, actor=lead)
     after = client.get(url, headers={"If-None-Match": before["ETag"]})
