@@ -210,3 +210,8 @@ class PublicationPolicyForm(forms.Form):
         help_text=_("One per line; the approving lead judges them from the written justification."),
     )
     expedite_requires_fix = forms.BooleanField(label=_("An expedited advisory needs a fix"), required=False)
+    four_eyes = forms.BooleanField(
+        label=_("Four eyes: a lead does not approve their own advisory or expedite justification"),
+        required=False,
+        help_text=_("Applies while the team has two or more active leads."),
+    )

@@ -65,6 +65,11 @@ class PublicationPolicy(models.Model):
         _("other reasons to expedite"), blank=True, help_text=_("One per line; the approving lead judges them.")
     )
     expedite_requires_fix = models.BooleanField(_("an expedited advisory needs a fix"), default=False)
+    # Four eyes: a lead does not approve their own advisory (or revision) nor an expedite justification they
+    # wrote. Applies only while the team has two or more active leads: a lone lead must still be able to publish.
+    four_eyes = models.BooleanField(
+        _("four eyes: a lead does not approve their own work (with two or more leads)"), default=True
+    )
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
@@ -133,6 +138,10 @@ class Advisory(models.Model):
     )
     public_concern = models.BooleanField(_("of public concern"), default=False)
     expedite_justification = models.TextField(_("justification for expedited publication"), blank=True)
+    # Who wrote the current justification (four eyes: they do not approve it themselves).
+    expedite_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     expedite_approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -371,6 +380,10 @@ class PendingRevision(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     expedite_justification = models.TextField(_("justification for expedited publication"), blank=True)
+    # Who wrote the current justification (four eyes: they do not approve it themselves).
+    expedite_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     expedite_approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

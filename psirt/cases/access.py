@@ -92,7 +92,22 @@ def get_case_for(user: Viewer, public_id: object, *, request: HttpRequest | None
 
 def contacts_shared(case: Case) -> bool:
     """Whether a lead shared the reporters' contact details of `case` with its product engineers."""
-    return ReporterContactShare.objects.filter(case=case).exists()
+    return ReporterContactShare.objects.filter(case=case, contacts=True).exists()
+
+
+def notes_shared(case: Case) -> bool:
+    """Whether a lead shared the team's internal notes of `case` with its product engineers."""
+    return ReporterContactShare.objects.filter(case=case, notes=True).exists()
+
+
+def can_see_case_notes(user: Viewer, case: Case) -> bool:
+    """Whether `user` may read the internal notes of this case (and their files): leads and handlers who see
+    the case; a product engineer only when a lead shared the notes (the answer
+    `psirt.intake.access.can_see_internal_notes` gives for each report of the case)."""
+    account = active_account(user)
+    if account is None or not can_view_case(user, case):
+        return False
+    return not account.is_engineer or notes_shared(case)
 
 
 def can_see_case_contacts(user: Viewer, case: Case) -> bool:
@@ -112,7 +127,17 @@ def contact_rule(user: Viewer, report: Report) -> bool:
         link = report.case_link
     except ObjectDoesNotExist:
         return False
-    return ReporterContactShare.objects.filter(case_id=link.case_id).exists()
+    return ReporterContactShare.objects.filter(case_id=link.case_id, contacts=True).exists()
+
+
+def notes_rule(user: Viewer, report: Report) -> bool:
+    """Intake notes rule: a product engineer who sees a taken report reads its internal notes only when a lead
+    shared them for the report's case (psirt.intake.access asks this for engineers only)."""
+    try:
+        link = report.case_link
+    except ObjectDoesNotExist:
+        return False
+    return ReporterContactShare.objects.filter(case_id=link.case_id, notes=True).exists()
 
 
 def report_rule(user: Viewer, report: Report) -> bool:

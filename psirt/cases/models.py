@@ -380,11 +380,14 @@ class WorkItem(models.Model):
 
 
 class ReporterContactShare(models.Model):
-    """A lead's decision to show the reporters' names, addresses and phone numbers of one case to the product
-    engineers who see it (need-to-know: they see the technical content, not the people, unless shared). Revoking
-    deletes the row; both are audited."""
+    """What a lead decided to show the product engineers who see one case, beyond its technical content
+    (need-to-know): `contacts`, the reporters' names, addresses and phone numbers; `notes`, the team's internal
+    notes and their files. One row per case holds both decisions; a row with neither shared is deleted. Every
+    change is audited."""
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="contact_share")
+    contacts = models.BooleanField(_("reporters' contact details shared"), default=True)
+    notes = models.BooleanField(_("internal notes shared"), default=False)
     shared_at = models.DateTimeField(default=timezone.now)
     shared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -46,6 +46,16 @@ def register_contact_rule(rule: AccessRule) -> None:
         _contact_rules.append(rule)
 
 
+_notes_rules: list[AccessRule] = []
+
+
+def register_notes_rule(rule: AccessRule) -> None:
+    """Add a rule `rule(user, report) -> bool` letting a product engineer read the team's internal notes of a
+    report they may see (a lead's per-case decision). Idempotent."""
+    if rule not in _notes_rules:
+        _notes_rules.append(rule)
+
+
 def can_view_report(user: Viewer, report: Report) -> bool:
     account = active_account(user)
     if account is None:
@@ -86,7 +96,21 @@ def get_attachment_for(
     if attachment.name == ORIGINAL_MESSAGE_NAME and not can_see_reporter_contacts(user, report):
         # A mailed report's original message carries the sender in its headers: it belongs to the contacts.
         deny_access(user=user, target=report, request=request)
+    if attachment.is_internal and not can_see_internal_notes(user, report):
+        # A file of an internal note is part of the note.
+        deny_access(user=user, target=report, request=request)
     return attachment
+
+
+def can_see_internal_notes(user: Viewer, report: Report) -> bool:
+    """Whether `user` may read the team's internal notes of `report` and their files: leads and handlers who see
+    the report; a product engineer only where a registered rule says a lead shared them."""
+    account = active_account(user)
+    if account is None or not can_view_report(user, report):
+        return False
+    if not account.is_engineer:
+        return True
+    return any(rule(user, report) for rule in _notes_rules)
 
 
 def can_see_reporter_contacts(user: Viewer, report: Report) -> bool:

@@ -75,6 +75,17 @@ def validate_public_key(text: str) -> PublicKeyInfo:
     except Exception as exc:  # pysequoia raises RuntimeError/ValueError with backtraces
         logger.info("public key rejected: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise PgpError(_("This public key cannot be read. Export it again with --armor and paste all of it.")) from None
+    try:
+        return _checked_key(cert)
+    except PgpError:
+        raise
+    except Exception as exc:  # a cert that parses but whose signatures do not hold (pysequoia raises RuntimeError)
+        logger.info("public key rejected: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise PgpError(_("This public key cannot be read. Export it again with --armor and paste all of it.")) from None
+
+
+def _checked_key(cert: Any) -> PublicKeyInfo:
+    """The checks of `validate_public_key` on a parsed cert; reading its properties may raise on a damaged one."""
     with warnings.catch_warnings():
         # pysequoia deprecates Cert.has_secret_keys in favour of Tsk, but Tsk.from_bytes also accepts a public
         # cert, so it cannot tell the two apart; the property is still the one reliable check.

@@ -57,8 +57,10 @@ from psirt.advisories.services.publication import (
     schedule_publication,
 )
 from psirt.advisories.services.review import (
+    approval_refusal,
     approve_advisory,
     approve_expedite,
+    expedite_refusal,
     return_to_draft,
     set_expedite_justification,
     submit_for_review,
@@ -79,6 +81,7 @@ __all__ = [
     "TEXT_FIELDS",
     "AffectedInput",
     "affected_from_json",
+    "approval_refusal",
     "approve_advisory",
     "approve_expedite",
     "cancel_schedule",
@@ -90,6 +93,7 @@ __all__ = [
     "current_affected",
     "current_policy",
     "discard_revision",
+    "expedite_refusal",
     "facts_differences",
     "format_advisory_id",
     "open_revision",

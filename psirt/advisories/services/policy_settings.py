@@ -29,6 +29,7 @@ POLICY_SETTINGS: dict[str, Any] = {
     "expedite_when_public_concern": True,
     "expedite_other_triggers": "",
     "expedite_requires_fix": False,
+    "four_eyes": True,
 }
 BOOLEAN_SETTINGS = frozenset(name for name, default in POLICY_SETTINGS.items() if isinstance(default, bool))
 

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from psirt.accounts.models import User
+from psirt.accounts.models import Role, User
 from psirt.advisories.exceptions import (
     InvalidInput,
     NotAllowed,
@@ -28,6 +28,7 @@ from psirt.advisories.models import (
     PendingRevision,
 )
 from psirt.advisories.services.inputs import MAX_REASON, clean_line, clean_text, require_editor
+from psirt.advisories.services.policy import current_policy
 from psirt.audit.services import record
 from psirt.lib.access import require_lead
 
@@ -46,6 +47,34 @@ def locked_review_subject(advisory: Advisory) -> tuple[Advisory, Advisory | Pend
     return advisory, pending
 
 
+def four_eyes_in_force() -> bool:
+    """Whether a lead is kept from approving their own work: the publication policy's `four_eyes` setting (on
+    by default), effective while the team has two or more active leads — a lone lead can still publish."""
+    if not current_policy().four_eyes:
+        return False
+    return User.objects.filter(role=Role.LEAD, is_active=True).count() >= 2
+
+
+def approval_refusal(subject: Advisory | PendingRevision, actor: User) -> str:
+    """Why `actor` may not approve `subject` (the advisory, or its open revision) under four eyes; empty when
+    they may. The author of the advisory or revision does not approve it."""
+    author_id = subject.created_by_id
+    if author_id is not None and author_id == actor.pk and four_eyes_in_force():
+        if isinstance(subject, PendingRevision):
+            return _("Four eyes: you opened this revision, so another lead must approve it.")
+        return _("Four eyes: you wrote this advisory, so another lead must approve it.")
+    return ""
+
+
+def expedite_refusal(subject: Advisory | PendingRevision, actor: User) -> str:
+    """Why `actor` may not approve the expedite justification of `subject` under four eyes; empty when they
+    may. Whoever wrote the justification does not approve it."""
+    writer_id = subject.expedite_requested_by_id
+    if writer_id is not None and writer_id == actor.pk and four_eyes_in_force():
+        return _("Four eyes: you wrote this justification, so another lead must approve it.")
+    return ""
+
+
 def _review_data(subject: Advisory | PendingRevision, data: dict[str, Any] | None = None) -> dict[str, Any]:
     out = dict(data or {})
     if isinstance(subject, PendingRevision):
@@ -62,6 +91,7 @@ def _move(
     request: HttpRequest | None,
     action: str,
     data: dict[str, Any] | None = None,
+    four_eyes: bool = False,
     **fields: Any,
 ) -> Advisory:
     with transaction.atomic():
@@ -71,6 +101,9 @@ def _move(
                 _("An advisory cannot go from “%(from)s” to “%(to)s”.")
                 % {"from": AdvisoryState(subject.state).label, "to": AdvisoryState(target).label}
             )
+        refusal = approval_refusal(subject, actor) if four_eyes else ""
+        if refusal:
+            raise NotAllowed(refusal)
         subject.state = target
         for name, value in fields.items():
             if name != "scheduled_for" or isinstance(subject, Advisory):
@@ -114,7 +147,8 @@ def return_to_draft(
 
 
 def approve_advisory(*, advisory: Advisory, actor: User, request: HttpRequest | None = None) -> Advisory:
-    """A lead approves the advisory for publication (in review → approved)."""
+    """A lead approves the advisory for publication (in review → approved); under four eyes
+    (`four_eyes_in_force`) not the lead who wrote it (`approval_refusal`)."""
     require_lead(actor, NotAllowed)
     return _move(
         advisory,
@@ -123,6 +157,7 @@ def approve_advisory(*, advisory: Advisory, actor: User, request: HttpRequest | 
         actor=actor,
         request=request,
         action="advisory.approved",
+        four_eyes=True,
         approved_by=actor,
         approved_at=timezone.now(),
     )
@@ -141,6 +176,7 @@ def set_expedite_justification(
             raise TransitionNotAllowed(_("This advisory has already been published."))
         if text != subject.expedite_justification:
             subject.expedite_justification = text
+            subject.expedite_requested_by = actor if text else None
             subject.expedite_approved_by = None
             subject.expedite_approved_at = None
             subject.save()
@@ -155,7 +191,8 @@ def set_expedite_justification(
 
 
 def approve_expedite(*, advisory: Advisory, actor: User, request: HttpRequest | None = None) -> Advisory:
-    """A lead approves expedited publication of an advisory whose justification is written."""
+    """A lead approves expedited publication of an advisory whose justification is written; under four eyes
+    not the lead who wrote the justification (`expedite_refusal`)."""
     require_lead(actor, NotAllowed)
     with transaction.atomic():
         advisory, subject = locked_review_subject(advisory)
@@ -163,6 +200,9 @@ def approve_expedite(*, advisory: Advisory, actor: User, request: HttpRequest | 
             raise TransitionNotAllowed(_("This advisory has already been published."))
         if not subject.expedite_justification.strip():
             raise InvalidInput(_("Write the justification for expedited publication first."))
+        refusal = expedite_refusal(subject, actor)
+        if refusal:
+            raise NotAllowed(refusal)
         subject.expedite_approved_by = actor
         subject.expedite_approved_at = timezone.now()
         subject.save()

@@ -351,7 +351,10 @@ def test_a_lead_edits_the_policy_on_the_desk(lead: User) -> None:
         "expedite_when_public_concern": False,
         "expedite_other_triggers": "A regulator asks for it",
         "expedite_requires_fix": False,
+        "four_eyes": False,  # an unticked box
     }
+    client.post("/en/desk/advisories/policy/", {**POLICY_FORM, "four_eyes": "on"})
+    assert services.current_policy().four_eyes is True
     html = client.get("/zh-hans/desk/advisories/policy/").content.decode()
     assert "发布策略" in html and "仅当公告的严重等级为 CRITICAL 时才会发布。" in html
 

@@ -191,9 +191,14 @@ def _workflow_context(request: HttpRequest, advisory: Advisory) -> dict[str, Any
                 expedite = message
             else:
                 normal = message
+    subject = pending if pending is not None else advisory
+    user = desk_user(request)
     return {
         "advisory": advisory,
         "pending": pending,
+        # Why this lead may not approve (four eyes); shown instead of the button.
+        "approve_refusal": services.approval_refusal(subject, user) if user.is_lead else "",
+        "expedite_refusal": services.expedite_refusal(subject, user) if user.is_lead else "",
         # What the review steps act on: the advisory, or the open revision of a published one.
         "subject": pending if pending is not None else advisory,
         "revision_changes": revision_changes(advisory, pending) if pending is not None else [],

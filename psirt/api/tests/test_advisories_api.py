@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from psirt.accounts.models import Role, User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory, AdvisoryState
 from psirt.advisories.queries import PUBLIC_STATES
@@ -222,7 +223,10 @@ def test_a_revision_changes_the_etag(client: Client, demo: dict[str, Advisory], 
     # An open revision is not public: the answer stays the same until a lead publishes it.
     assert client.get(url, headers={"If-None-Match": before["ETag"]}).status_code == 304
     services.submit_for_review(advisory=a, actor=lead)
-    services.approve_advisory(advisory=a, actor=lead)
+    # Four eyes (the demo has a second lead): the lead who opened the revision does not approve it.
+    other_lead = User.objects.filter(role=Role.LEAD, is_active=True).exclude(pk=lead.pk).first()
+    assert other_lead is not None
+    services.approve_advisory(advisory=a, actor=other_lead)
     services.publish_advisory(advisory=a, actor=lead)
     after = client.get(url, headers={"If-None-Match": before["ETag"]})
     assert after.status_code == 200 and after.json()["workarounds"]["en"] == "Unplug it."

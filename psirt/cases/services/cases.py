@@ -306,22 +306,52 @@ def revoke_invitation(*, case: Case, engineer: User, actor: User, request: HttpR
             )
 
 
+def _set_share(*, case: Case, what: str, shared: bool, actor: User, request: HttpRequest | None) -> None:
+    """Set one of the case's share decisions (`contacts` or `notes`) on its one share row; audited when it
+    changes, nothing when it does not. The row goes when nothing is shared any more."""
+    require_lead(actor, NotAllowed)
+    with transaction.atomic():
+        row = ReporterContactShare.objects.select_for_update().filter(case=case).first()
+        current = bool(row is not None and getattr(row, what))
+        if current == shared:
+            return
+        if row is None:
+            row = ReporterContactShare(case=case, contacts=False, notes=False)
+        setattr(row, what, shared)
+        row.shared_by = actor
+        row.shared_at = timezone.now()
+        if row.contacts or row.notes:
+            row.save()
+        else:
+            row.delete()
+        record(
+            action=f"case.{what}_shared" if shared else f"case.{what}_unshared",
+            actor=actor,
+            request=request,
+            target=case,
+        )
+
+
 def share_reporter_contacts(*, case: Case, actor: User, request: HttpRequest | None = None) -> None:
     """A lead shows the reporters' names, addresses and phone numbers of this case to the product engineers
     who see it. Recorded (who, when) and audited; sharing again changes nothing."""
-    require_lead(actor, NotAllowed)
-    with transaction.atomic():
-        _share, created = ReporterContactShare.objects.get_or_create(case=case, defaults={"shared_by": actor})
-        if created:
-            record(action="case.contacts_shared", actor=actor, request=request, target=case)
+    _set_share(case=case, what="contacts", shared=True, actor=actor, request=request)
 
 
 def revoke_reporter_contacts(*, case: Case, actor: User, request: HttpRequest | None = None) -> None:
     """A lead takes the reporters' contact details of this case back from its product engineers. Audited."""
-    require_lead(actor, NotAllowed)
-    with transaction.atomic():
-        if ReporterContactShare.objects.filter(case=case).delete()[0]:
-            record(action="case.contacts_unshared", actor=actor, request=request, target=case)
+    _set_share(case=case, what="contacts", shared=False, actor=actor, request=request)
+
+
+def share_internal_notes(*, case: Case, actor: User, request: HttpRequest | None = None) -> None:
+    """A lead lets the product engineers who see this case read the team's internal notes (and their files).
+    Audited; sharing again changes nothing."""
+    _set_share(case=case, what="notes", shared=True, actor=actor, request=request)
+
+
+def revoke_internal_notes(*, case: Case, actor: User, request: HttpRequest | None = None) -> None:
+    """A lead hides the internal notes of this case from its product engineers again. Audited."""
+    _set_share(case=case, what="notes", shared=False, actor=actor, request=request)
 
 
 # --- risk evaluation --------------------------------------------------------------------------------------

@@ -126,14 +126,20 @@ def people(request: HttpRequest, public_id: str) -> HttpResponse:
 @staff_required
 @require_POST
 def contacts(request: HttpRequest, public_id: str) -> HttpResponse:
-    """Share the reporters' contact details of the case with its product engineers, or take them back
-    (leads)."""
+    """Share the reporters' contact details (`share`, `revoke`) or the internal notes (`share_notes`,
+    `revoke_notes`) of the case with its product engineers, or take them back (leads)."""
     case = case_or_404(request, public_id)
     action = request.POST.get("action", "")[:20]
-    if action not in ("share", "revoke"):
+    if action not in ("share", "revoke", "share_notes", "revoke_notes"):
         raise Http404
     try:
-        if action == "share":
+        if action == "share_notes":
+            case_services.share_internal_notes(case=case, actor=desk_user(request), request=request)
+            messages.success(request, _("The internal notes are now shown to this case's engineers."))
+        elif action == "revoke_notes":
+            case_services.revoke_internal_notes(case=case, actor=desk_user(request), request=request)
+            messages.success(request, _("The internal notes are hidden from this case's engineers again."))
+        elif action == "share":
             case_services.share_reporter_contacts(case=case, actor=desk_user(request), request=request)
             messages.success(request, _("The reporters' contact details are now shown to this case's engineers."))
         else:

@@ -18,7 +18,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from psirt.accounts.access import desk_user
-from psirt.cases.access import can_edit_case, can_see_case_contacts, contacts_shared, get_case_for
+from psirt.cases.access import (
+    can_edit_case,
+    can_see_case_contacts,
+    can_see_case_notes,
+    contacts_shared,
+    get_case_for,
+    notes_shared,
+)
 from psirt.cases.advisories_hook import linked_advisories, may_write_advisory
 from psirt.cases.exploitation import differences as exploit_differences
 from psirt.cases.forms import (
@@ -135,6 +142,9 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
     )
     all_forms.update(forms or {})
     with_reporter, notes = case_conversation(case)
+    notes_visible = can_see_case_notes(request.user, case)
+    if not notes_visible:
+        notes = []
     user = desk_user(request)
     contacts_visible = can_see_case_contacts(request.user, case)
     if not contacts_visible:
@@ -152,6 +162,8 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
     return {
         "contacts_visible": contacts_visible,
         "contacts_shared": contacts_shared(case),
+        "notes_visible": notes_visible,
+        "notes_shared": notes_shared(case),
         "case": case,
         "report_texts": report_texts,
         "strip_deadlines": strip_deadlines(case),

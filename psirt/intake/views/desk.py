@@ -14,6 +14,7 @@ from psirt.accounts.access import desk_user
 from psirt.intake import services
 from psirt.intake.access import (
     ORIGINAL_MESSAGE_NAME,
+    can_see_internal_notes,
     can_see_reporter_contacts,
     get_attachment_for,
     get_report_for,
@@ -41,7 +42,10 @@ def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
     services.record_staff_view(report=report, user=desk_user(request), request=request)
     contacts_visible = can_see_reporter_contacts(request.user, report)
     description = services.description_for_staff(report)
-    messages_all = list(report.messages.all().prefetch_related("attachments"))
+    notes_visible = can_see_internal_notes(request.user, report)
+    messages_all = [
+        m for m in report.messages.all().prefetch_related("attachments") if notes_visible or not m.is_internal
+    ]
     text = {name: getattr(report, name) for name in REDACTED_TEXT_FIELDS}
     if not contacts_visible:
         description = dataclasses.replace(description, text=redact_contacts(description.text, report))
@@ -54,7 +58,11 @@ def desk_report(request: HttpRequest, public_id: str) -> HttpResponse:
         "text": text,
         "description": description,
         "messages_all": messages_all,
-        "attachments": [a for a in report.attachments.all() if contacts_visible or a.name != ORIGINAL_MESSAGE_NAME],
+        "attachments": [
+            a
+            for a in report.attachments.all()
+            if (contacts_visible or a.name != ORIGINAL_MESSAGE_NAME) and (notes_visible or not a.is_internal)
+        ],
         "events": report.events.all(),
     }
     return render(request, "intake/desk/report.html", context)

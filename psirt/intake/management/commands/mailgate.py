@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import sys
 from email import policy
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -160,12 +161,16 @@ def handle_message(raw: bytes) -> str:
         raise MailgateExit(EX_DATAERR, "The message cannot be parsed.") from None
     if not msg.keys():
         raise MailgateExit(EX_DATAERR, "The input is not a mail message (no headers).")
-    name, address = _sender(msg)
-    if _is_auto_reply(msg):
-        return "ignored automatic reply"
-    subject = " ".join(str(msg.get("Subject", "") or "").split())
-    text = _body_text(msg)
-    files = _attachments(msg)
+    try:
+        name, address = _sender(msg)
+        if _is_auto_reply(msg):
+            return "ignored automatic reply"
+        subject = " ".join(str(msg.get("Subject", "") or "").split())
+        text = _body_text(msg)
+        files = _attachments(msg)
+    except (MessageError, ValueError, LookupError, UnicodeError, AttributeError, TypeError):
+        # The parser is lazy: a header or part it cannot read raises only when it is read.
+        raise MailgateExit(EX_DATAERR, "The message headers or parts cannot be read.") from None
 
     limit, total_limit = services.max_file_bytes(), services.max_total_bytes()
     kept = [(n, b) for n, b in files if len(b) <= limit]
