@@ -14,14 +14,11 @@ import os
 import tempfile
 from collections.abc import Callable
 
-from django.apps import apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-
-from psirt.lib.crypto import EncryptedTextField
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +45,24 @@ def var_writable() -> None:
         os.unlink(path)
 
 
+# Why the encryption keys cannot read the stored data, or None: registered by the app that owns the key canary
+# (`psirt.organization.queries.key_problem`, the one check start-up, `check --deploy` and readiness share).
+_key_problem: Callable[[], str | None] | None = None
+
+
+def register_key_check(check: Callable[[], str | None]) -> None:
+    global _key_problem
+    _key_problem = check
+
+
 def keys_decrypt() -> None:
-    """The configured keys decrypt the newest stored value of every encrypted column: keys that do not match
+    """The configured keys decrypt the data already stored (the registered key check): keys that do not match
     the data make the node unready instead of failing every report later."""
-    for model in apps.get_models():
-        for field in model._meta.get_fields():
-            if isinstance(field, EncryptedTextField):
-                model._default_manager.exclude(**{field.name: ""}).order_by("-pk").values_list(
-                    field.name, flat=True
-                ).first()
+    if _key_problem is None:
+        raise RuntimeError("no key check is registered")
+    problem = _key_problem()
+    if problem:
+        raise RuntimeError(problem)
 
 
 def migrations_applied() -> None:

@@ -14,6 +14,11 @@ class OrganizationConfig(AppConfig):
         from psirt.organization import checks  # noqa: F401
 
         post_migrate.connect(_store_key_canary, sender=self)
+        # Readiness asks the same key check as start-up and `check --deploy`.
+        from psirt.lib.health import register_key_check
+        from psirt.organization.queries import key_problem
+
+        register_key_check(key_problem)
 
 
 def _store_key_canary(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
