@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -114,16 +115,35 @@ def revised_advisory(advisory: Advisory, pending: PendingRevision) -> Advisory:
     return candidate
 
 
-def publication_subject(advisory: Advisory) -> tuple[Advisory, list[tuple[int, bool]]]:
-    """The advisory the publication gate judges and its affected rows ((product id, has fixed release)): the
-    advisory itself, or, for a published advisory with an open revision, the advisory as revised."""
+@dataclass(frozen=True)
+class PublicationSubject:
+    """What the publication gate judges: the advisory, or, for a published advisory with an open revision, the
+    advisory as revised; its affected rows ((product id, has fixed release)) for the policy; and, when the
+    revision changes the affected table, that table's ranges for the facts check (None: the stored table)."""
+
+    advisory: Advisory
+    rows: list[tuple[int, bool]]
+    ranges: tuple[Range, ...] | None = None
+
+
+def publication_subject(advisory: Advisory) -> PublicationSubject:
+    """The advisory as the next publication would publish it (see `PublicationSubject`); the open revision and
+    its affected table are read once."""
     pending = open_revision(advisory)
     if pending is None:
-        return advisory, _affected_rows(advisory)
+        return PublicationSubject(advisory, _affected_rows(advisory))
     candidate = revised_advisory(advisory, pending)
     if pending.affected is None:
-        return candidate, _affected_rows(advisory)
-    return candidate, [(r.product.pk, r.fixed is not None) for r in affected_from_json(pending.affected)]
+        return PublicationSubject(candidate, _affected_rows(advisory))
+    table = affected_from_json(pending.affected)
+    return PublicationSubject(
+        candidate,
+        [(r.product.pk, r.fixed is not None) for r in table],
+        tuple(
+            (r.product.pk, r.variant, r.introduced.pk if r.introduced else None, r.fixed.pk if r.fixed else None)
+            for r in table
+        ),
+    )
 
 
 def csaf_documents_for_publication(advisory: Advisory) -> list[dict[str, Any]]:
@@ -180,14 +200,14 @@ def check_publication(
     exploitation than its cases know, or whose facts differ from its cases without a recorded override
     (`check_facts`). For a published advisory with an open revision, the advisory as revised is judged, under
     the same rules as a first publication."""
-    subject, rows = publication_subject(advisory)
-    facts = case_facts_of(subject)
-    check_facts(subject, facts, stored_ranges=revision_ranges(advisory))
+    subject = publication_subject(advisory)
+    facts = case_facts_of(subject.advisory)
+    check_facts(subject.advisory, facts, stored_ranges=subject.ranges)
     today = timezone.localdate(now or timezone.now())
     policy.check_publication(
-        subject,
+        subject.advisory,
         facts,
-        rows,
+        subject.rows,
         expedite=expedite,
         today=today,
         check_date=check_date,
@@ -195,28 +215,11 @@ def check_publication(
     )
 
 
-def revision_ranges(advisory: Advisory) -> tuple[Range, ...] | None:
-    """The affected ranges of the advisory's open revision when it changes the table, else None (the stored
-    table stands): what the facts of a revision are compared with."""
-    pending = open_revision(advisory)
-    if pending is None or pending.affected is None:
-        return None
-    return tuple(
-        (
-            row.product.pk,
-            row.variant,
-            row.introduced.pk if row.introduced else None,
-            row.fixed.pk if row.fixed else None,
-        )
-        for row in affected_from_json(pending.affected)
-    )
-
-
 def facts_differences(advisory: Advisory) -> list[Difference]:
     """What differs from the cases in the version that would be published next: the advisory, or, with an open
     revision, the advisory as revised (the desk shows these; the publication gate refuses on them)."""
-    subject, _rows = publication_subject(advisory)
-    return differences(subject, stored_ranges=revision_ranges(advisory))
+    subject = publication_subject(advisory)
+    return differences(subject.advisory, stored_ranges=subject.ranges)
 
 
 def check_facts(
