@@ -25,8 +25,12 @@ LAYERS: list[str] = [
     "pages",
     "intake",
     "cases",
+    "components",
     "advisories",
     "notify",
+    "regulatory",
+    "metrics",
+    "ops",
     "api",
     "demo",
 ]
