@@ -75,7 +75,9 @@ test: lint ## Lint, then the whole test suite on SQLite and on PostgreSQL
 	  TEST_DATABASE_URL="$$url" PSIRT_TEST_RUN_ID="$$$$" $(BIN)/pytest -n 2 -q -m "not browser"; \
 	fi
 
-bench: install-dev ## Run every benchmark (each prints a RESULT line)
+bench: install-dev ## Run every benchmark (each prints a RESULT line); installs wrk and nginx when missing
+	@command -v wrk >/dev/null 2>&1 && { test -x /usr/sbin/nginx || command -v nginx >/dev/null 2>&1; } || \
+	  { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && apt-get install -y -q wrk nginx >/dev/null; }
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
 
 docs-env: install-dev ## Regenerate the README's environment table from psirt/lib/variables.py
