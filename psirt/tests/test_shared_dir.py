@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from psirt.advisories.csaf.provider import provider_root
 from psirt.lib.config import ConfigError, load_config, new_fernet_key
@@ -68,3 +69,18 @@ def test_dev_mode_sees_attachments_in_the_shared_folder_as_stored_data(tmp_path:
     env = {"PSIRT_DEV": "1", "PSIRT_VAR_DIR": str(tmp_path / "var"), "PSIRT_SHARED_DIR": str(shared)}
     with pytest.raises(ConfigError, match=r"x-f\.enc"):
         load_config(env, base_dir=tmp_path)
+
+
+@pytest.mark.django_db
+def test_a_read_only_shared_folder_makes_the_node_unready(settings: Any, tmp_path: Path) -> None:
+    """A shared mount that went away or turned read-only: the node leaves the rotation before the next upload."""
+    settings.PSIRT_VAR_DIR = tmp_path / "var"
+    settings.PSIRT_VAR_DIR.mkdir()
+    settings.PSIRT_SHARED_DIR = tmp_path / "unmounted"
+    response = Client().get("/readyz")
+    assert response.status_code == 503
+    assert b"var: failed\n" in response.content
+    settings.PSIRT_SHARED_DIR = Path("/proc")  # accepts no new file, even for root
+    assert Client().get("/readyz").status_code == 503
+    settings.PSIRT_SHARED_DIR = tmp_path / "var"
+    assert Client().get("/readyz").status_code == 200
