@@ -449,6 +449,38 @@ def report(port: int, number: int, client: str) -> tuple[int, dict[str, Any]]:
     return status, json.loads(payload or b"{}")
 
 
+def report_with_file(port: int, client: str, content: bytes) -> tuple[int, dict[str, Any]]:
+    """A report with one attachment, as multipart/form-data (what a script or the form sends)."""
+    boundary = "scaleout" + secrets.token_hex(8)
+    fields = {
+        "reporter_name": "Researcher with a capture",
+        "reporter_email": "capture@lab.test",
+        "product": "cam-x5",
+        "description": "The capture shows the crafted request that runs as root.",
+        "accept_guidelines": "true",
+    }
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="request.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n".encode()
+        + content
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    status, _headers, payload = request(
+        port,
+        "POST",
+        "/api/v1/reports",
+        body=body,
+        client=client,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    return status, json.loads(payload or b"{}")
+
+
 # --- the scenario --------------------------------------------------------------------------------------------------
 
 
@@ -475,8 +507,22 @@ def test_two_servers_two_workers_and_a_scheduler_share_one_database(
         assert answer.get("retry_after", 0) > 0
     assert report(b, 100, "198.51.100.24")[0] == 201  # another address is not limited
 
+    # A report with a file through server A: its reporter opens the private link and the file through server B
+    # (the link's session and the encrypted file are in the database and the shared folder, not on server A).
+    capture = b"POST /cgi-bin/admin.cgi HTTP/1.1\r\n\r\ncmd=$(id)\n" * 50
+    status, answer = report_with_file(a, "198.51.100.25", capture)
+    assert status == 201, answer
+    portal = urlsplit(answer["portal_url"]).path
+    status, _headers, page = request(b, "GET", portal, client="198.51.100.25")
+    assert status == 200, page[:500]
+    assert answer["tracking_id"].encode() in page
+    file_link = re.search(rb'href="(/en/r/[^"]+/files/[0-9a-f-]{36}/)"', page)
+    assert file_link, "the portal lists no file"
+    status, _headers, served = request(b, "GET", file_link.group(1).decode(), client="198.51.100.25")
+    assert (status, served) == (200, capture)
+
     # Each reporter is acknowledged by exactly one mail, whichever server took the report and worker sent it.
-    reporters = [f"researcher{number}@lab.test" for number in (*range(REPORT_RATE), 100)]
+    reporters = [f"researcher{number}@lab.test" for number in (*range(REPORT_RATE), 100)] + ["capture@lab.test"]
     wait_for("acknowledgments", lambda: all(sink.recipients()[address] >= 1 for address in reporters))
 
     # Both servers have the advisory list cached, without the advisory.
@@ -486,6 +532,8 @@ def test_two_servers_two_workers_and_a_scheduler_share_one_database(
         assert advisory_id.encode() not in page
     status, _headers, _page = request(b, "GET", f"/en/advisories/{advisory_id}/")
     assert status == 404
+    for role in ("server1", "server2"):
+        assert list((site.var / role / "cache" / "public-pages").iterdir()), f"{role} stored no page"
 
     # Published with server A's configuration: server B shows it on the very next request.
     site.script("server1", PUBLISH, advisory_id)
@@ -524,6 +572,15 @@ def test_two_servers_two_workers_and_a_scheduler_share_one_database(
     )
     assert sent and max(sent.values()) == 1, sent
     assert sum(sent.values()) == len(sink.messages) + len(webhook.calls)
+
+    # No task ran twice either, the scheduler's periodic ones included (each worker claims its task row).
+    runs = Counter(
+        match.group(1)
+        for n in range(1, WORKERS + 1)
+        for match in re.finditer(r"Task id=(\S+) path=\S+ state=RUNNING", site.log(f"worker{n}"))
+    )
+    assert runs and max(runs.values()) == 1, [task for task, times in runs.items() if times > 1]
+    assert "enqueued psirt.mail.tasks.sweep_outbox" in site.log("scheduler")
 
     # Every process is still up: none crashed on the shared state.
     assert all(proc.poll() is None for proc in site.processes.values()), {
