@@ -3,9 +3,9 @@
 * `/healthz` — **alive**: this process answers HTTP. It touches no database and no disk, so a restart is only
   warranted when it fails. Always "ok" while the process can serve a request.
 * `/readyz` — **ready to serve**: every check in `READINESS_CHECKS` passes. 503 when one fails (take the node out
-  of rotation, do not restart it in a loop): the database accepts a write, `var/` (and the shared folder) is writable, the encryption
-  keys decrypt the data already stored, no migration is pending. The answer names each check and whether it
-  passed, never an error text (which could hold paths or connection strings)."""
+  of rotation, do not restart it in a loop): the database accepts a write, `var/` (and the shared folder) is
+  writable, the encryption keys decrypt the data already stored, no migration is pending. The answer names each
+  check and whether it passed, never an error text (which could hold paths or connection strings)."""
 
 from __future__ import annotations
 
