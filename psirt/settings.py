@@ -28,6 +28,8 @@ PSIRT_ENCRYPTION_KEYS = CONFIG.encryption_keys
 PSIRT_AUDIT_KEYS = CONFIG.audit_keys  # psirt.audit.services
 PSIRT_AUDIT_CHECKPOINT_DIR = CONFIG.audit_checkpoint_dir
 PSIRT_VAR_DIR = CONFIG.var_dir
+# None: the attachments and the CSAF tree live in PSIRT_VAR_DIR (see psirt.lib.paths.shared_dir).
+PSIRT_SHARED_DIR = CONFIG.shared_dir
 PSIRT_BASE_URL = CONFIG.base_url
 PSIRT_TEAM_KEY_FILE = CONFIG.team_key_file
 PSIRT_SIGNING_KEY_FILE = CONFIG.signing_key_file
@@ -197,7 +199,7 @@ with contextlib.suppress(OSError):
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(CONFIG.var_dir / "files")},
+        "OPTIONS": {"location": str((CONFIG.shared_dir or CONFIG.var_dir) / "files")},
     },
     "staticfiles": {
         "BACKEND": (
@@ -212,7 +214,7 @@ WHITENOISE_USE_FINDERS = CONFIG.dev
 MEDIA_URL = None
 FILE_UPLOAD_PERMISSIONS = 0o600
 # Uploads never reach the disk in plaintext: a small request stays in memory, anything larger is encrypted as it
-# arrives into PSIRT_VAR_DIR/files/spool, and nothing past the attachment size limits is kept (Django's default
+# arrives into PSIRT_SHARED_DIR/files/spool, and nothing past the attachment size limits is kept (Django's default
 # would spool it unencrypted to the system temporary folder).
 FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

@@ -3,7 +3,7 @@ plaintext, and nothing beyond the size limit is written at all.
 
 Django's default keeps a small request in memory and spools a larger file unencrypted to the system temporary
 folder, where it stays if the worker is killed. `EncryptingUploadHandler` replaces the spooling step: each file
-is encrypted as its pieces arrive, into a private `.tmp-upload-*` file under `PSIRT_VAR_DIR/files/spool` (the
+is encrypted as its pieces arrive, into a private `.tmp-upload-*` file under `PSIRT_SHARED_DIR/files/spool` (the
 store's own chunked format, `psirt.lib.crypto.EncryptedSpool`), and read back decrypted by the view. The spool is
 removed when the request ends; one left by a killed process is removed by `EncryptedFileStore.sweep_partial`
 (at start-up and hourly, see `psirt.intake.services.attachments.sweep_files`).

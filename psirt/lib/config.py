@@ -87,6 +87,7 @@ class Config:
     dev: bool
     debug: bool
     var_dir: Path
+    shared_dir: Path | None
     secret_key: str
     encryption_keys: tuple[str, ...]
     audit_keys: tuple[str, ...]
@@ -226,7 +227,7 @@ def _stored_data(env: Mapping[str, str], var_dir: Path) -> Path | None:
         database = None
     if database is not None and database.is_file() and database.stat().st_size > 0:
         return database
-    files = var_dir / "files"
+    files = Path(env.get("PSIRT_SHARED_DIR") or var_dir) / "files"
     if files.is_dir():
         return next((path for path in files.rglob("*") if path.is_file()), None)
     return None
@@ -351,6 +352,17 @@ def _audit_keys(env: Mapping[str, str], dev: bool, var_dir: Path, web: bool) -> 
 def _audit_checkpoint_dir(env: Mapping[str, str], var_dir: Path) -> Path:
     raw = env.get("PSIRT_AUDIT_CHECKPOINT_DIR")
     return Path(raw).resolve() if raw else var_dir / "audit-checkpoints"
+
+
+def _shared_dir(env: Mapping[str, str]) -> Path | None:
+    """The folder every app server and worker shares (attachments, CSAF tree), or None: the var dir's. Relative
+    paths are refused: processes started from different folders would each resolve their own."""
+    raw = (env.get("PSIRT_SHARED_DIR") or "").strip()
+    if not raw:
+        return None
+    if not Path(raw).is_absolute():
+        raise ConfigError(f"PSIRT_SHARED_DIR={raw!r} must be an absolute path, e.g. /mnt/psirt-shared.")
+    return private_dir(Path(raw).resolve())
 
 
 def _database(env: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
@@ -538,6 +550,7 @@ def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> 
         dev=dev,
         debug=debug,
         var_dir=var_dir,
+        shared_dir=_shared_dir(env),
         secret_key=_secret_key(env, dev, var_dir),
         encryption_keys=_encryption_keys(env, dev, var_dir),
         audit_keys=_audit_keys(env, dev, var_dir, web),

@@ -7,7 +7,7 @@ with the first key), then dropping the old one.
 - `encrypt_text` / `decrypt_text` and the model field `EncryptedTextField` keep text columns unreadable
   without the key. Values are non-deterministic, so such columns cannot be searched; look-ups use a keyed
   hash instead (`keyed_hash`).
-- `EncryptedFileStore` keeps files under `PSIRT_VAR_DIR/files` as a sequence of Fernet tokens, one per
+- `EncryptedFileStore` keeps files under `PSIRT_SHARED_DIR/files` as a sequence of Fernet tokens, one per
   chunk, each carrying its chunk number and a last-chunk flag so chunks can be neither reordered nor cut off
   unnoticed. Files are read and written chunk by chunk: a 25 MB attachment never sits in memory whole.
 """
@@ -35,6 +35,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
+
+from psirt.lib.paths import shared_dir
 
 __all__ = [
     "DecryptionError",
@@ -174,7 +176,7 @@ class EncryptedFileStore:
 
     @property
     def root(self) -> Path:
-        return Path(self._root or Path(settings.PSIRT_VAR_DIR) / "files")
+        return Path(self._root or shared_dir() / "files")
 
     def _path(self, name: str) -> Path:
         # Names are ours (token + fixed suffix); anything else is refused, never resolved against the disk.
@@ -453,8 +455,9 @@ _stores: dict[str, EncryptedFileStore] = {}
 
 
 def file_store() -> EncryptedFileStore:
-    """The attachment store under `PSIRT_VAR_DIR/files` (one per folder and process)."""
-    root = str(Path(settings.PSIRT_VAR_DIR) / "files")
+    """The attachment store under `files/` of the shared folder (`psirt.lib.paths.shared_dir`; one per folder and
+    process)."""
+    root = str(shared_dir() / "files")
     store = _stores.get(root)
     if store is None:
         store = _stores[root] = EncryptedFileStore(Path(root))

@@ -3,9 +3,9 @@
 * `/healthz` — **alive**: this process answers HTTP. It touches no database and no disk, so a restart is only
   warranted when it fails. Always "ok" while the process can serve a request.
 * `/readyz` — **ready to serve**: every check in `READINESS_CHECKS` passes. 503 when one fails (take the node out
-  of rotation, do not restart it in a loop): the database accepts a write, `var/` is writable, the encryption
-  keys decrypt the data already stored, no migration is pending. The answer names each check and whether it
-  passed, never an error text (which could hold paths or connection strings)."""
+  of rotation, do not restart it in a loop): the database accepts a write, `var/` (and the shared folder) is
+  writable, the encryption keys decrypt the data already stored, no migration is pending. The answer names each
+  check and whether it passed, never an error text (which could hold paths or connection strings)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
+
+from psirt.lib.paths import shared_dir
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +38,17 @@ def database_writable() -> None:
 
 
 def var_writable() -> None:
-    """A file can be created, written, flushed to disk and removed in `var/` (attachments, keys' files)."""
-    fd, path = tempfile.mkstemp(prefix=".readyz-", dir=settings.PSIRT_VAR_DIR)
-    try:
-        os.write(fd, b"ready")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-        os.unlink(path)
+    """A file can be created, written, flushed to disk and removed in `var/` and, when it is elsewhere, in the
+    shared folder (attachments, the CSAF tree): a shared mount that went away or turned read-only makes the node
+    unready, not the next upload."""
+    for folder in dict.fromkeys([Path(settings.PSIRT_VAR_DIR), shared_dir()]):
+        fd, path = tempfile.mkstemp(prefix=".readyz-", dir=folder)
+        try:
+            os.write(fd, b"ready")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(path)
 
 
 # Why the encryption keys cannot read the stored data, or None: registered by the app that owns the key canary

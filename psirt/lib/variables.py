@@ -99,6 +99,14 @@ VARIABLES: tuple[Variable, ...] = (
         "Where SQLite, uploads, generated dev secrets and the CSAF tree live.",
     ),
     Variable(
+        "PSIRT_SHARED_DIR",
+        "path",
+        "`PSIRT_VAR_DIR`",
+        "Absolute path of the folder every app server and worker must see alike: the encrypted attachments "
+        "(`files/`) and the CSAF provider tree (`csaf/`). With several machines, storage they all mount; the rest "
+        "of the var dir stays each machine's own.",
+    ),
+    Variable(
         "PSIRT_TEAM_KEY_FILE",
         "path",
         "(none)",

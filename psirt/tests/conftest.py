@@ -54,3 +54,10 @@ def chromium() -> Iterator[Any]:
                 yield browser
             finally:
                 browser.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "scaleout: several psirt processes against one PostgreSQL database (skipped without TEST_DATABASE_URL)",
+    )

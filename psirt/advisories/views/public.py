@@ -14,7 +14,6 @@ import time
 from html import escape
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -32,6 +31,7 @@ from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
 from psirt.advisories.views.pagecache import cached_page
 from psirt.advisories.views.presenters import page_context, scores_of
 from psirt.lib.i18n import pick_language
+from psirt.lib.paths import shared_dir
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
 from psirt.pages import generation
 
@@ -106,15 +106,15 @@ def _advisory_head(advisory_id: str) -> tuple[str, dt.datetime, str] | None:
 
 def _csaf_tree_state() -> str:
     try:
-        info = os.stat(_changes_file(settings.PSIRT_VAR_DIR))
+        info = os.stat(_changes_file(str(shared_dir())))
     except OSError:
         return "-"
     return f"{info.st_mtime_ns}.{info.st_size}"
 
 
 @functools.lru_cache(maxsize=4)
-def _changes_file(var_dir: str) -> str:
-    # Keyed on the var dir the provider root derives from; building the path each time cost more than the stat.
+def _changes_file(folder: str) -> str:
+    # Keyed on the shared folder the provider root derives from; building the path each time cost more than the stat.
     return str(provider.provider_root() / provider.TLP_FOLDER / provider.CHANGES_NAME)
 
 

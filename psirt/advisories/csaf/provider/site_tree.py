@@ -9,14 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
-
 from psirt.advisories.csaf import documents
 from psirt.advisories.csaf.provider.files import Changes, tree_lock
 from psirt.advisories.csaf.provider.layout import JSON, TLP_FOLDER, YEAR_DIR, ProviderError, document_path
 from psirt.advisories.csaf.provider.listings import Entry
 from psirt.advisories.csaf.provider.tree import ProviderTree
 from psirt.formats.csaf import csaf_filename
+from psirt.lib.paths import shared_dir
 from psirt.lib.signing import SigningKey, SigningUnavailable, signing_key
 
 # One logger for the whole provider tree (the package name), so one log setting covers all its parts.
@@ -24,7 +23,7 @@ logger = logging.getLogger("psirt.advisories.csaf.provider")
 
 
 def provider_root() -> Path:
-    return Path(settings.PSIRT_VAR_DIR) / "csaf"
+    return shared_dir() / "csaf"
 
 
 def base_url() -> str:
