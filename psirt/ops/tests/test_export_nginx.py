@@ -25,11 +25,11 @@ from django.test import Client
 from psirt.advisories import queries
 from psirt.advisories.models import Advisory
 from psirt.ops.export import export_site, links
+from psirt.ops.export.nginx import example_config
 from psirt.ops.tests.conftest import APP_URL
 from psirt.ops.tests.test_export import without_links
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-CONF = Path(settings.BASE_DIR) / "deploy" / "nginx-static.conf"
 
 pytestmark = [
     pytest.mark.django_db,
@@ -42,25 +42,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def nginx_config(*, root: Path, work: Path, port: int) -> str:
-    """The example file with this test's paths and addresses; each replaced text must be in the example, so the
-    file the operators copy is the file under test."""
-    text = CONF.read_text()
-    replacements = {
-        "pid /run/nginx-psirt-static.pid;": f"pid {work}/nginx.pid;",
-        "error_log /var/log/nginx/psirt-static.error.log;": f"error_log {work}/error.log;",
-        "access_log /var/log/nginx/psirt-static.access.log;": f"access_log {work}/access.log;",
-        "/var/lib/nginx/": f"{work}/temp-",
-        "listen 80;": f"listen 127.0.0.1:{port};",
-        "root /srv/psirt-static;": f"root {root};",
-        "https://app.security.example.com": APP_URL,
-    }
-    for old, new in replacements.items():
-        assert old in text, f"deploy/nginx-static.conf no longer holds {old!r}"
-        text = text.replace(old, new)
-    return text
 
 
 @pytest.fixture
@@ -77,7 +58,7 @@ def served(site: list[Advisory], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     work.mkdir()
     port = free_port()
     conf = work / "nginx.conf"
-    conf.write_text(nginx_config(root=root, work=work, port=port))
+    conf.write_text(example_config(root=root, work=work, port=port, app_url=APP_URL))
     assert NGINX is not None
     command = [NGINX, "-p", str(work), "-c", str(conf), "-e", str(work / "error.log")]
     check = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
