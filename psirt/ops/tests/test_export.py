@@ -305,3 +305,20 @@ def test_publication_queues_the_refresh_when_a_folder_is_configured(
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     new = publish_new(product=product, releases=releases, lead=lead, handler=handler, committed=committed, title="X")
     assert (tmp_path / "static-site" / "en" / "advisories" / new.advisory_id / "index.html").is_file()
+
+
+def test_static_assets_keep_their_hashed_names(site: list[Advisory], tmp_path: Path, settings: Any) -> None:
+    settings.STATIC_ROOT = tmp_path / "collected"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", "-v", "0")
+    root = tmp_path / "out"
+    export_site(root=root)
+    css = [p.name for p in (root / "static" / "psirt" / "css").iterdir()]
+    assert len(css) == 1 and re.fullmatch(r"psirt\.[0-9a-f]{12}\.css", css[0]), css
+    assert f'href="/static/psirt/css/{css[0]}"' in (root / "en" / "index.html").read_text()
+    assert (root / "static" / "psirt" / "css" / css[0]).read_bytes() == (
+        tmp_path / "collected" / "psirt" / "css" / css[0]
+    ).read_bytes()
