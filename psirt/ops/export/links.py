@@ -98,7 +98,7 @@ def _segments(path: str) -> list[str]:
         last = index == len(decoded) - 1
         if part == "" and last:
             continue
-        if part.startswith(".") and part in {".well-known"} and index == 0:
+        if index == 0 and part == ".well-known":
             continue
         if not _SEGMENT.match(part):
             raise UnsafeUrl(path)
