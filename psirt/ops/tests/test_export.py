@@ -22,7 +22,9 @@ from psirt.advisories.models import Advisory
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.ops.export import ExportRefused, UnsafeUrl, export_site, links, target
 from psirt.ops.export.files import MANIFEST_NAME, inside, write_atomic
+from psirt.ops.tasks import refresh_static_export
 from psirt.ops.tests.conftest import APP_URL, publish_new
+from psirt.organization.models import OrganizationProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -322,3 +324,21 @@ def test_static_assets_keep_their_hashed_names(site: list[Advisory], tmp_path: P
     assert (root / "static" / "psirt" / "css" / css[0]).read_bytes() == (
         tmp_path / "collected" / "psirt" / "css" / css[0]
     ).read_bytes()
+
+
+def test_the_worker_keeps_the_folder_current_and_renders_all_after_a_site_change(
+    site: list[Advisory], tmp_path: Path, settings: Any
+) -> None:
+    folder = tmp_path / "static-site"
+    settings.PSIRT_STATIC_EXPORT_DIR = None
+    assert refresh_static_export.call() == {}  # no folder configured: nothing
+    settings.PSIRT_STATIC_EXPORT_DIR = folder
+    first = refresh_static_export.call()
+    assert first["written"] > 20 and (folder / "en" / "policy" / "index.html").is_file()
+    assert refresh_static_export.call()["written"] == 0  # nothing changed since: no page is rewritten
+    profile = OrganizationProfile.get()
+    profile.name_en = "Renamed Devices"
+    profile.save()  # the site generation moves: every page shows the name
+    refresh_static_export.call()
+    assert "Renamed Devices" in (folder / "en" / "policy" / "index.html").read_text()
+    assert "Renamed Devices" in (folder / "en" / "advisories" / site[0].advisory_id / "index.html").read_text()
