@@ -1,9 +1,11 @@
-"""What the load benchmarks share: a free port, a gunicorn of the project, waiting for it, client threads, and
-latency percentiles. Imported by the scripts as `bench._harness` (they put the repository root on sys.path)."""
+"""What the load benchmarks share: a free port, a gunicorn of the project, waiting for it, client threads,
+latency percentiles, and a run of the wrk load generator (`run_wrk`). Imported by the scripts as `bench._harness`
+(they put the repository root on sys.path)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -11,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -56,3 +59,67 @@ def latency_ms(latencies: list[float]) -> dict[str, float]:
         "p50_ms": statistics.median(lat) * 1000,
         "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
     }
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What one wrk run measured: completed requests per second, latency percentiles (from `--latency`), the
+    number of requests, and the failed ones (socket errors plus answers that were not 2xx or 3xx)."""
+
+    requests_per_second: float
+    p50_ms: float
+    p75_ms: float
+    p90_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+WRK = "/usr/bin/wrk"
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _wrk_ms(value: str) -> float:
+    match = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", value.strip())
+    if match is None:
+        raise ValueError(f"wrk printed a latency this harness does not read: {value!r}")
+    return float(match.group(1)) * _WRK_UNITS[match.group(2)]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """Read wrk's report (run with --latency)."""
+    percentiles = {int(p): _wrk_ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.M)}
+    rate = re.search(r"^Requests/sec:\s+([0-9.]+)", output, re.M)
+    total = re.search(r"^\s+(\d+) requests in ", output, re.M)
+    if rate is None or total is None or len(percentiles) != 4:
+        raise ValueError(f"wrk's report could not be read:\n{output}")
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors += int(non_2xx.group(1)) if non_2xx else 0
+    return WrkResult(
+        requests_per_second=float(rate.group(1)),
+        p50_ms=percentiles[50],
+        p75_ms=percentiles[75],
+        p90_ms=percentiles[90],
+        p99_ms=percentiles[99],
+        requests=int(total.group(1)),
+        errors=errors,
+    )
+
+
+def run_wrk(
+    url: str,
+    *,
+    threads: int = 2,
+    connections: int = 16,
+    seconds: float = 5.0,
+    headers: Mapping[str, str] | None = None,
+    wrk: str = WRK,
+) -> WrkResult:
+    """Load `url` with wrk (Debian package wrk) for `seconds` from `threads` threads holding `connections`
+    connections, and return what it measured."""
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    done = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60)
+    return parse_wrk(done.stdout)

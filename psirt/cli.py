@@ -11,6 +11,7 @@ psirt audit verify       check the audit log's keyed hash chain (--checkpoints D
 psirt genkey             print a new key for PSIRT_ENCRYPTION_KEYS or PSIRT_AUDIT_KEYS
 psirt rotatekeys         re-encrypt data at rest with the first key of PSIRT_ENCRYPTION_KEYS
 psirt mailgate           file one e-mail message from standard input (an MTA pipe)
+psirt export-site DIR    the public site as static files (--changed-since TIMESTAMP: only what changed)
 psirt cvss VECTOR        score a CVSS vector (needs no web configuration)
 psirt <django command>   anything `manage.py` knows (shell, check, makemigrations, …)
 """
@@ -49,10 +50,16 @@ OWN_COMMANDS = {
     "validate-csaf": "Validate CSAF 2.0 files: strict schema and every mandatory test (exit 1 if any fails).",
     "import-csaf": "Import CSAF 2.0 files or directories as published advisories (exit 1 if any is refused).",
     "export-csaf": "Write the CSAF 2.0 provider tree into DIR (refuses a non-empty DIR unless --force).",
+    "export-site": "Write the public site as static files into DIR (--changed-since TIMESTAMP: only what changed).",
 }
 
 # psirt's hyphenated command names and the Django management commands behind them.
-ALIASES = {"validate-csaf": "validate_csaf", "import-csaf": "import_csaf", "export-csaf": "export_csaf"}
+ALIASES = {
+    "validate-csaf": "validate_csaf",
+    "import-csaf": "import_csaf",
+    "export-csaf": "export_csaf",
+    "export-site": "export_site",
+}
 
 
 def _usage() -> str:

@@ -43,6 +43,8 @@ PSIRT_HIRING_URL = CONFIG.hiring_url
 PSIRT_CNA_ORG_ID = CONFIG.cna_org_id
 PSIRT_CNA_SHORT_NAME = CONFIG.cna_short_name
 PSIRT_PUBLIC_PAGE_CACHE = CONFIG.public_page_cache  # psirt.advisories.views.pagecache
+PSIRT_APP_URL = CONFIG.app_url  # psirt.ops.export
+PSIRT_STATIC_EXPORT_DIR = CONFIG.static_export_dir  # psirt.ops.export
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 

@@ -113,6 +113,8 @@ class Config:
     cna_org_id: str
     cna_short_name: str
     public_page_cache: int
+    app_url: str
+    static_export_dir: Path | None
     serve: ServeConfig
 
 
@@ -513,6 +515,36 @@ def _hiring_url(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _app_url(env: Mapping[str, str], dev: bool, base_url: str) -> str:
+    """Where the live application answers when the public site is served as static files: the dynamic parts of
+    an exported page (report form, portal, subscription, calculators, search, sign-in) link there. Unset, it is
+    the public address itself (one host: the web server passes those paths on to psirt)."""
+    raw = (env.get("PSIRT_APP_URL") or "").strip()
+    if not raw:
+        return base_url
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"PSIRT_APP_URL={raw!r} is not an http(s) URL like https://app.security.example.com.")
+    if not all("\x21" <= c <= "\x7e" for c in raw):
+        raise ConfigError(f"PSIRT_APP_URL={raw!r} holds spaces or characters outside ASCII; percent-encode them.")
+    if not dev and parts.scheme != "https":
+        raise ConfigError("PSIRT_APP_URL must use https:// in production (PSIRT_DEV=1 allows http).")
+    return raw.rstrip("/")
+
+
+def _static_export_dir(env: Mapping[str, str]) -> Path | None:
+    """The folder a worker keeps the static export of the public site in after each publication (none: off)."""
+    raw = (env.get("PSIRT_STATIC_EXPORT_DIR") or "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_absolute():
+        raise ConfigError(f"PSIRT_STATIC_EXPORT_DIR={raw!r} is not an absolute path, e.g. /srv/psirt-static.")
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"PSIRT_STATIC_EXPORT_DIR={raw!r} exists and is not a folder.")
+    return path
+
+
 def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> Config:
     """Parse the environment. Raises ConfigError naming the first bad variable.
 
@@ -576,6 +608,8 @@ def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> 
         cna_org_id=_cna_org_id(env),
         cna_short_name=_cna_short_name(env),
         public_page_cache=_page_cache_seconds(env),
+        app_url=_app_url(env, dev, base_url),
+        static_export_dir=_static_export_dir(env),
         serve=serve,
     )
 

@@ -179,6 +179,20 @@ VARIABLES: tuple[Variable, ...] = (
         "served to anonymous visitors from a cache; any advisory, catalog, profile or page change shows at once, "
         "so this only bounds what nothing else invalidates.",
     ),
+    Variable(
+        "PSIRT_APP_URL",
+        "URL",
+        "PSIRT_BASE_URL",
+        "Address of the live application when the public site is served as static files (`psirt export-site`): "
+        "report form, portal, subscription, calculators and search link there. `https://` in production.",
+    ),
+    Variable(
+        "PSIRT_STATIC_EXPORT_DIR",
+        "path",
+        "(none)",
+        "Absolute folder of the static public site: when set, a worker rewrites the pages that show an advisory "
+        "there after each publication, revision or withdrawal.",
+    ),
     Variable("PORT", "number", "8000", "Port `make run` / `psirt serve` listens on."),
     Variable(
         "PSIRT_BIND",
