@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.db import connection
 
 from psirt.ops.backup.exceptions import BackupError
 
@@ -77,15 +78,20 @@ def sqlite_facts(path: Path) -> DatabaseFacts:
 
 def sqlite_snapshot(dest: Path) -> DatabaseFacts:
     """Copy the live SQLite database into `dest` (online, one consistent state) and return its facts."""
-    source = sqlite3.connect(str(settings.DATABASES["default"]["NAME"]), timeout=30)
+    # Django's own connection is the source: it carries the configured busy timeout and pragmas, and it is the
+    # same database whatever its name looks like (a file path or, under the test runner, a shared in-memory one).
+    connection.ensure_connection()
+    if connection.in_atomic_block:
+        # SQLite's backup waits, without end, for the write transaction of its own source connection to finish.
+        raise BackupError("A backup cannot run inside a database transaction: call it in autocommit mode.")
+    source = connection.connection
     target = sqlite3.connect(str(dest))
     try:
-        source.backup(target)
+        source.backup(target)  # type: ignore[union-attr]
         # The copy is one self-contained file: no -wal or -shm file belongs to it.
         target.execute("PRAGMA journal_mode=DELETE")
     finally:
         target.close()
-        source.close()
     os.chmod(dest, 0o600)
     return sqlite_facts(dest)
 
