@@ -26,6 +26,7 @@ from django.core import checks as django_checks
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Max, Min
+from django.http.request import validate_host
 from django.test import Client
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
@@ -192,9 +193,10 @@ EXPIRES_LINE = re.compile(r"^Expires:\s*(\S+)\s*$", re.MULTILINE)
 def check_security_txt(now: dt.datetime) -> Finding:
     """Ask the site for /.well-known/security.txt as a visitor would (in-process) and read its Expires."""
     base = urlsplit(settings.PSIRT_BASE_URL)
-    response = Client().get(
-        "/.well-known/security.txt", HTTP_HOST=base.netloc or "localhost", secure=base.scheme == "https"
-    )
+    # The public host when this process accepts it, else the first name it accepts (as the proxy would send).
+    hosts = [h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")]
+    host = base.netloc if not hosts or validate_host(base.hostname or "", settings.ALLOWED_HOSTS) else hosts[0]
+    response = Client().get("/.well-known/security.txt", HTTP_HOST=host, secure=base.scheme == "https")
     fix = "Fill in the organisation profile's security contact so security.txt is served (Desk → Organisation)."
     if response.status_code != 200:
         return Finding("security.txt", FAIL, f"answered {response.status_code}", fix)
