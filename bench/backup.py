@@ -80,7 +80,8 @@ from django.utils import timezone
 from psirt.advisories.models import Advisory
 from psirt.intake.models import Attachment, Report
 from psirt.intake.services.submission import format_tracking_id
-from psirt.lib.crypto import file_store, keyed_hash
+from psirt.lib.crypto import file_store
+from psirt.intake.services.tokens import email_hash
 count = int(sys.argv[1])
 now = timezone.now()
 Advisory.objects.bulk_create(
@@ -93,7 +94,8 @@ Advisory.objects.bulk_create(
 reports = Report.objects.bulk_create(
     [
         Report(tracking_id=format_tracking_id(2026, n), year=2026, number=n, reporter_name=f"R {n}",
-               reporter_email=f"r{n}@bench.test", email_hash=keyed_hash(f"r{n}@bench.test"), description=f"Report {n}")
+               reporter_email=f"r{n}@bench.test", email_hash=email_hash(f"r{n}@bench.test"), description=f"Report {n}",
+               token_hash=f"{n:064x}")
         for n in range(1, count + 1)
     ],
     batch_size=1000,

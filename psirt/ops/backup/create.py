@@ -141,8 +141,8 @@ def create_backup(*, dest: Path, compress: bool = False, force: bool = False) ->
         )
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            with tarfile.open(fileobj=out, mode="w|gz" if compress else "w|", format=tarfile.PAX_FORMAT) as tar:
-                tar.copybufsize = COPY_BUFFER
+            mode = "w|gz" if compress else "w|"
+            with tarfile.open(fileobj=out, mode=mode, format=tarfile.PAX_FORMAT, copybufsize=COPY_BUFFER) as tar:  # type: ignore[call-overload]
                 member = _add_file(tar, manifest.database_member, db_copy)
                 if member is None:  # pragma: no cover - our own temporary file
                     raise BackupError("The database copy disappeared while the archive was written.")

@@ -109,6 +109,8 @@ def read_keys(*, path: Path, passphrase: str | None = None, secret_key: Path | N
             plain = pysequoia.decrypt(data, decryptor=tsk.decryptor()).bytes
         else:
             plain = pysequoia.decrypt(data, passwords=[passphrase or ""]).bytes
+        if plain is None:
+            raise ValueError("no content")
         bundle = json.loads(plain.decode("utf-8"))
     except (RuntimeError, ValueError, OSError):
         raise KeysFileError(

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pysequoia
@@ -63,7 +64,7 @@ def members(path: Path) -> dict[str, bytes]:
         return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isreg()}  # type: ignore[union-attr]
 
 
-def repack(path: Path, items: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
+def repack(path: Path, items: Sequence[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
     with tarfile.open(path, "w") as tar:
         for info, data in items:
             tar.addfile(info, io.BytesIO(data) if data is not None else None)

@@ -120,7 +120,7 @@ def test_signing_key_expiry(settings: object, tmp_path: Path) -> None:
     doctor_key = SimpleNamespace(fingerprint="ABC", public_key=str(cert))
     original = doctor.signing_key
     try:
-        doctor.signing_key = lambda: doctor_key  # type: ignore[assignment]
+        doctor.signing_key = lambda: doctor_key  # type: ignore[assignment,return-value]
         assert doctor.check_signing_key(timezone.now()).status == WARN
         finding = doctor.check_signing_key(expiry + dt.timedelta(days=1))
         assert finding.status == FAIL and "expired" in finding.detail and "PSIRT_SIGNING_KEY_FILE" in finding.fix
