@@ -97,6 +97,9 @@ def scan(path: Path, *, into: Path, extract_all: bool) -> VerifyReport:
                 wanted = extract_all or relative.startswith("db/")
                 sha = _copy_member(source, info.size, into / relative if wanted else None)
                 seen[name] = Member(path=name, size=info.size, sha256=sha)
+    except (FileExistsError, NotADirectoryError, IsADirectoryError):
+        # A member named like a folder of another ("files" and "files/x"): no archive of ours has that.
+        raise ArchiveInvalid("The archive holds a file and a folder of the same name: refused.") from None
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ArchiveInvalid(
             f"The archive is truncated or damaged ({type(exc).__name__}): it cannot be used."

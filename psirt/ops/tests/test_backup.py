@@ -30,6 +30,7 @@ from psirt.ops.backup import (
     write_keys,
 )
 from psirt.ops.backup.manifest import MANIFEST_NAME, PREFIX, SQLITE_MEMBER, Manifest
+from psirt.ops.backup.verify import scan
 
 # Not wrapped in a test transaction: the online backup reads the database as another reader would, after commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -227,6 +228,13 @@ def test_a_member_after_the_manifest_or_twice_is_refused(archive: Path) -> None:
     repack(archive, [file_info(first, content[first]), *items])
     with pytest.raises(ArchiveInvalid, match="twice"):
         verify_archive(archive)
+
+
+def test_a_file_named_like_a_folder_is_refused_on_restore(archive: Path, tmp_path: Path) -> None:
+    content = members(archive)
+    repack(archive, [file_info(f"{PREFIX}/db", b"x"), *(file_info(n, d) for n, d in content.items())])
+    with pytest.raises(ArchiveInvalid, match="same name"):
+        scan(archive, into=tmp_path / "unpacked", extract_all=True)
 
 
 def test_not_an_archive_at_all(tmp_path: Path) -> None:
