@@ -247,3 +247,15 @@ def test_backup_while_20_reports_are_submitted_restores_consistently(tmp_path: P
     assert len(restored["attachments"]) == len(restored["reports"])
     # The backup ran while reports arrived: it holds some, not necessarily all of them.
     assert 0 < len(restored["reports"]) <= submitted
+
+
+def test_restore_with_other_keys_says_so_and_exits_2(tmp_path: Path) -> None:
+    source = base_env(tmp_path / "a")
+    psirt(source, "migrate", "-v", "0")
+    archive = tmp_path / "site.tar"
+    psirt(source, "backup", str(archive))
+    # A new machine whose operator forgot the keys export: dev mode makes fresh keys for the empty var dir.
+    result = psirt(base_env(tmp_path / "b"), "restore", str(archive), ok=False)
+    assert result.returncode == 2, result.stderr
+    assert "configured keys do not read the data" in result.stderr and "keys export" in result.stderr
+    assert "restored the backup" in result.stdout
