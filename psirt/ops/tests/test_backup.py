@@ -30,6 +30,7 @@ from psirt.ops.backup import (
     write_keys,
 )
 from psirt.ops.backup.manifest import MANIFEST_NAME, PREFIX, SQLITE_MEMBER, Manifest
+from psirt.ops.backup.restore import check_schema, code_migrations
 from psirt.ops.backup.verify import scan
 
 # Not wrapped in a test transaction: the online backup reads the database as another reader would, after commits.
@@ -263,7 +264,7 @@ def test_restore_refuses_a_non_empty_installation_and_changes_nothing(archive: P
     assert sorted(p.relative_to(var_dir) for p in var_dir.rglob("*")) == before
 
 
-def test_restore_refuses_a_backup_of_a_newer_psirt(archive: Path, var_dir: Path) -> None:
+def test_a_manifest_claiming_other_migrations_than_its_database_is_refused(archive: Path, var_dir: Path) -> None:
     content = members(archive)
     manifest = json.loads(content[MANIFEST_NAME])
     manifest["migrations"]["intake"].append("9999_from_the_future")
@@ -271,6 +272,20 @@ def test_restore_refuses_a_backup_of_a_newer_psirt(archive: Path, var_dir: Path)
     repack(archive, [*items, file_info(MANIFEST_NAME, json.dumps(manifest).encode())])
     with pytest.raises(ArchiveInvalid, match="migration state"):  # the copy disagrees with its manifest
         restore_archive(path=archive, force=True)
+
+
+def test_restore_refuses_a_newer_schema_and_moves_engines_only_at_this_schema() -> None:
+    known = code_migrations()
+    current = {app: sorted(names) for app, names in known.items()}
+    manifest = Manifest("9.9", "2026-12-05T00:00:00+00:00", "sqlite", "3", {**current}, {})
+    check_schema(manifest, cross_engine=True)  # this psirt's own schema: fine either way
+    manifest.migrations = {**current, "intake": [*current["intake"], "9999_from_the_future"]}
+    with pytest.raises(RestoreRefused, match="newer psirt"):
+        check_schema(manifest, cross_engine=False)
+    manifest.migrations = {**current, "intake": current["intake"][:-1]}
+    check_schema(manifest, cross_engine=False)  # an older backup: same engine migrates it forward
+    with pytest.raises(RestoreRefused, match="Restore it onto SQLite first"):
+        check_schema(manifest, cross_engine=True)
 
 
 # --- keys export ---------------------------------------------------------------------------------------------
