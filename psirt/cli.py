@@ -13,6 +13,9 @@ psirt rotatekeys         re-encrypt data at rest with the first key of PSIRT_ENC
 psirt mailgate           file one e-mail message from standard input (an MTA pipe)
 psirt export-site DIR    the public site as static files (--changed-since TIMESTAMP: only what changed)
 psirt cvss VECTOR        score a CVSS vector (needs no web configuration)
+psirt backup DEST        one archive of the data (psirt backup verify ARCHIVE checks one; --keys-to FILE)
+psirt restore ARCHIVE    restore a backup onto an empty installation
+psirt doctor             check a running installation and say what to fix
 psirt <django command>   anything `manage.py` knows (shell, check, makemigrations, …)
 """
 
@@ -51,6 +54,9 @@ OWN_COMMANDS = {
     "import-csaf": "Import CSAF 2.0 files or directories as published advisories (exit 1 if any is refused).",
     "export-csaf": "Write the CSAF 2.0 provider tree into DIR (refuses a non-empty DIR unless --force).",
     "export-site": "Write the public site as static files into DIR (--changed-since TIMESTAMP: only what changed).",
+    "backup": "Write one archive of the data (`psirt backup DEST`), check one (`psirt backup verify ARCHIVE`).",
+    "restore": "Restore a backup onto an empty installation (SQLite, PostgreSQL, or SQLite → PostgreSQL).",
+    "doctor": "Check a running installation (keys, database, workers, disk, CSAF tree, expiries); exit 1 on a fault.",
 }
 
 # psirt's hyphenated command names and the Django management commands behind them.

@@ -1,0 +1,342 @@
+"""Backup archives in-process: what goes in, what verify refuses (tampering, truncation, hostile member names),
+what restore refuses before changing anything, and the keys export."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pysequoia
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from psirt.intake.models import Attachment
+from psirt.intake.services.attachments import IncomingFile
+from psirt.intake.services.submission import ReportInput, submit_report
+from psirt.ops.backup import (
+    ArchiveInvalid,
+    BackupError,
+    KeysFileError,
+    RestoreRefused,
+    create_backup,
+    read_keys,
+    restore_archive,
+    verify_archive,
+    write_keys,
+)
+from psirt.ops.backup.manifest import MANIFEST_NAME, PREFIX, SQLITE_MEMBER, Manifest
+from psirt.ops.backup.restore import check_schema, code_migrations
+from psirt.ops.backup.verify import scan
+
+# Not wrapped in a test transaction: the online backup reads the database as another reader would, after commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PAYLOAD = b"\x7fELF firmware dump " + os.urandom(3000)
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path, settings: object) -> Path:
+    var = tmp_path / "var"
+    var.mkdir()
+    settings.PSIRT_VAR_DIR = var  # type: ignore[attr-defined]
+    settings.PSIRT_AUDIT_CHECKPOINT_DIR = var / "audit-checkpoints"  # type: ignore[attr-defined]
+    return var
+
+
+@pytest.fixture
+def archive(var_dir: Path, tmp_path: Path) -> Path:
+    data = ReportInput(reporter_name="Ada", reporter_email="ada@research.test", description="RCE in the web UI.")
+    submit_report(data=data, files=[IncomingFile("dump.bin", PAYLOAD)], send_acknowledgment=False)
+    (var_dir / "csaf" / "white").mkdir(parents=True)
+    (var_dir / "csaf" / "white" / "index.txt").write_text("2026/vt-sa-2026-001.json\n")
+    (var_dir / "files" / "spool").mkdir(parents=True, exist_ok=True)
+    (var_dir / "files" / "spool" / ".tmp-upload-x").write_bytes(b"half an upload")
+    out = tmp_path / "out"
+    out.mkdir()
+    return create_backup(dest=out / "site.tar").path
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with tarfile.open(path) as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isreg()}  # type: ignore[union-attr]
+
+
+def repack(path: Path, items: Sequence[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
+    with tarfile.open(path, "w") as tar:
+        for info, data in items:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def file_info(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def test_archive_holds_database_files_tree_and_manifest_but_no_key(archive: Path) -> None:
+    content = members(archive)
+    names = list(content)
+    assert names[0] == SQLITE_MEMBER and names[-1] == MANIFEST_NAME
+    manifest = Manifest.from_json(content[MANIFEST_NAME])
+    attachment = Attachment.objects.get()
+    stored = [n for n in names if n.endswith(attachment.storage_name)]
+    assert stored == [f"{PREFIX}/files/{attachment.storage_name[:2]}/{attachment.storage_name}"]
+    assert manifest.referenced_files == [attachment.storage_name]
+    assert f"{PREFIX}/csaf/white/index.txt" in names
+    assert not any("spool" in n or ".tmp" in n for n in names)  # half-received uploads are not data
+    assert manifest.tables["intake_report"] == 1 and manifest.tables["intake_attachment"] == 1
+    assert "intake" in manifest.migrations and manifest.engine == "sqlite"
+    assert {m.path for m in manifest.files} == set(names) - {MANIFEST_NAME}
+    # Ciphertext only, and no key at all: the archive alone reads nothing.
+    blob = archive.read_bytes()
+    assert PAYLOAD[:40] not in blob
+    for secret in (*settings.PSIRT_ENCRYPTION_KEYS, *settings.PSIRT_AUDIT_KEYS, settings.SECRET_KEY):
+        assert secret.encode() not in blob
+    assert oct(archive.stat().st_mode & 0o777) == "0o600"
+    assert verify_archive(archive).manifest.tables == manifest.tables
+
+
+def test_backup_refuses_to_overwrite_and_leaves_nothing_half_written(archive: Path) -> None:
+    with pytest.raises(BackupError, match="already exists"):
+        create_backup(dest=archive)
+    assert [p.name for p in archive.parent.iterdir()] == [archive.name]
+    with pytest.raises(BackupError, match="does not exist"):
+        create_backup(dest=archive.parent / "nope" / "x.tar")
+
+
+def test_backup_into_a_folder_gets_a_dated_compressed_name(archive: Path) -> None:
+    result = create_backup(dest=archive.parent, compress=True)
+    assert result.path.name.startswith("psirt-backup-") and result.path.name.endswith(".tar.gz")
+    assert verify_archive(result.path).manifest.files
+
+
+def test_backup_refuses_when_an_attachment_file_is_missing(archive: Path, var_dir: Path) -> None:
+    name = Attachment.objects.get().storage_name
+    (var_dir / "files" / name[:2] / name).unlink()
+    with pytest.raises(BackupError, match="not in"):
+        create_backup(dest=archive.parent / "again.tar")
+    assert not (archive.parent / "again.tar").exists()
+
+
+def test_a_flipped_byte_is_found(archive: Path) -> None:
+    data = bytearray(archive.read_bytes())
+    offset = data.index(b"PSIRTENC1")  # inside an encrypted attachment
+    data[offset + 40] ^= 0x01
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ArchiveInvalid, match="checksum"):
+        verify_archive(archive)
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.9, None])
+def test_a_truncated_archive_is_refused(archive: Path, keep: float | None) -> None:
+    data = archive.read_bytes()
+    # None: cut inside the manifest, the last member (only the tar's zero padding follows it).
+    end = data.index(b'"format"') + 5 if keep is None else int(len(data) * keep)
+    archive.write_bytes(data[:end])
+    with pytest.raises(ArchiveInvalid):
+        verify_archive(archive)
+
+
+def test_a_truncated_compressed_archive_is_refused(archive: Path) -> None:
+    gz = create_backup(dest=archive.parent / "c.tar.gz").path
+    gz.write_bytes(gz.read_bytes()[:-200])
+    with pytest.raises(ArchiveInvalid, match="truncated or damaged"):
+        verify_archive(gz)
+
+
+def test_a_removed_member_is_found(archive: Path) -> None:
+    content = members(archive)
+    victim = next(n for n in content if "/files/" in n)
+    repack(archive, [file_info(n, d) for n, d in content.items() if n != victim])
+    with pytest.raises(ArchiveInvalid, match="missing"):
+        verify_archive(archive)
+
+
+def test_an_added_member_is_found(archive: Path) -> None:
+    content = members(archive)
+    items = [file_info(n, d) for n, d in content.items() if n != MANIFEST_NAME]
+    items += [file_info(f"{PREFIX}/csaf/extra.json", b"{}"), file_info(MANIFEST_NAME, content[MANIFEST_NAME])]
+    repack(archive, items)
+    with pytest.raises(ArchiveInvalid, match="not in its manifest"):
+        verify_archive(archive)
+
+
+def test_a_rewritten_manifest_cannot_hide_a_changed_database(archive: Path) -> None:
+    """Manifest and checksums changed together still fail: the database copy's own counts are checked."""
+    content = members(archive)
+    manifest = json.loads(content[MANIFEST_NAME])
+    manifest["tables"]["intake_report"] = 5
+    items = [file_info(n, d) for n, d in content.items() if n != MANIFEST_NAME]
+    repack(archive, [*items, file_info(MANIFEST_NAME, json.dumps(manifest).encode())])
+    with pytest.raises(ArchiveInvalid, match="row counts"):
+        verify_archive(archive)
+
+
+def test_without_manifest_it_is_not_a_backup(archive: Path) -> None:
+    content = members(archive)
+    repack(archive, [file_info(n, d) for n, d in content.items() if n != MANIFEST_NAME])
+    with pytest.raises(ArchiveInvalid, match="no manifest"):
+        verify_archive(archive)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        f"{PREFIX}/../x",
+        "../x",
+        "/etc/passwd",
+        f"/{PREFIX}/files/ab/x.enc",
+        f"{PREFIX}/files/../../x",
+        f"{PREFIX}/./files/x",
+        f"{PREFIX}/files//x",
+        "other/x",
+        f"{PREFIX}/files/a\\..\\x",
+        f"{PREFIX}/files/x\x1b[2Jy",
+    ],
+)
+def test_hostile_member_names_are_refused(archive: Path, tmp_path: Path, name: str) -> None:
+    content = members(archive)
+    repack(archive, [file_info(name, b"owned"), *(file_info(n, d) for n, d in content.items())])
+    with pytest.raises(ArchiveInvalid, match="unsafe name"):
+        verify_archive(archive)
+    assert not (tmp_path / "x").exists() and not (tmp_path.parent / "x").exists()
+
+
+@pytest.mark.parametrize("kind", [tarfile.SYMTYPE, tarfile.LNKTYPE, tarfile.CHRTYPE, tarfile.FIFOTYPE])
+def test_links_and_special_files_are_refused(archive: Path, kind: bytes) -> None:
+    content = members(archive)
+    link = tarfile.TarInfo(f"{PREFIX}/csaf/white/evil")
+    link.type = kind
+    link.linkname = "/etc/passwd"
+    repack(archive, [(link, None), *(file_info(n, d) for n, d in content.items())])
+    with pytest.raises(ArchiveInvalid, match="link or a special file"):
+        verify_archive(archive)
+
+
+def test_a_member_after_the_manifest_or_twice_is_refused(archive: Path) -> None:
+    content = members(archive)
+    items = [file_info(n, d) for n, d in content.items()]
+    repack(archive, [*items, file_info(f"{PREFIX}/csaf/late.json", b"{}")])
+    with pytest.raises(ArchiveInvalid, match="after its manifest"):
+        verify_archive(archive)
+    first = next(n for n in content if "/csaf/" in n)
+    repack(archive, [file_info(first, content[first]), *items])
+    with pytest.raises(ArchiveInvalid, match="twice"):
+        verify_archive(archive)
+
+
+def test_a_file_named_like_a_folder_is_refused_on_restore(archive: Path, tmp_path: Path) -> None:
+    content = members(archive)
+    repack(archive, [file_info(f"{PREFIX}/db", b"x"), *(file_info(n, d) for n, d in content.items())])
+    with pytest.raises(ArchiveInvalid, match="same name"):
+        scan(archive, into=tmp_path / "unpacked", extract_all=True)
+
+
+def test_not_an_archive_at_all(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"<script>alert(1)</script>" * 100)
+    with pytest.raises(ArchiveInvalid):
+        verify_archive(junk)
+    with pytest.raises(ArchiveInvalid, match="not a file"):
+        verify_archive(tmp_path / "absent.tar")
+
+
+def test_verify_command_exit_codes(archive: Path) -> None:
+    out = io.StringIO()
+    call_command("backup", "verify", str(archive), stdout=out)
+    assert "sound" in out.getvalue()
+    archive.write_bytes(archive.read_bytes()[:-15000])
+    with pytest.raises(CommandError) as failed:
+        call_command("backup", "verify", str(archive))
+    assert failed.value.returncode == 1
+
+
+def test_restore_refuses_a_non_empty_installation_and_changes_nothing(archive: Path, var_dir: Path) -> None:
+    before = sorted(p.relative_to(var_dir) for p in var_dir.rglob("*"))
+    with pytest.raises(RestoreRefused, match="not empty"):
+        restore_archive(path=archive)
+    assert sorted(p.relative_to(var_dir) for p in var_dir.rglob("*")) == before
+
+
+def test_a_manifest_claiming_other_migrations_than_its_database_is_refused(archive: Path, var_dir: Path) -> None:
+    content = members(archive)
+    manifest = json.loads(content[MANIFEST_NAME])
+    manifest["migrations"]["intake"].append("9999_from_the_future")
+    items = [file_info(n, d) for n, d in content.items() if n != MANIFEST_NAME]
+    repack(archive, [*items, file_info(MANIFEST_NAME, json.dumps(manifest).encode())])
+    with pytest.raises(ArchiveInvalid, match="migration state"):  # the copy disagrees with its manifest
+        restore_archive(path=archive, force=True)
+
+
+def test_restore_refuses_a_newer_schema_and_moves_engines_only_at_this_schema() -> None:
+    known = code_migrations()
+    current = {app: sorted(names) for app, names in known.items()}
+    manifest = Manifest("9.9", "2026-12-05T00:00:00+00:00", "sqlite", "3", {**current}, {})
+    check_schema(manifest, cross_engine=True)  # this psirt's own schema: fine either way
+    manifest.migrations = {**current, "intake": [*current["intake"], "9999_from_the_future"]}
+    with pytest.raises(RestoreRefused, match="newer psirt"):
+        check_schema(manifest, cross_engine=False)
+    manifest.migrations = {**current, "intake": current["intake"][:-1]}
+    check_schema(manifest, cross_engine=False)  # an older backup: same engine migrates it forward
+    with pytest.raises(RestoreRefused, match="Restore it onto SQLite first"):
+        check_schema(manifest, cross_engine=True)
+
+
+# --- keys export ---------------------------------------------------------------------------------------------
+
+
+def test_keys_to_a_passphrase_round_trip(tmp_path: Path) -> None:
+    dest = tmp_path / "keys.asc"
+    write_keys(dest=dest, recipients=[], passphrase="correct horse battery staple")
+    assert oct(dest.stat().st_mode & 0o777) == "0o600"
+    text = dest.read_text()
+    assert text.startswith("-----BEGIN PGP MESSAGE-----")
+    assert settings.PSIRT_ENCRYPTION_KEYS[0] not in text and settings.SECRET_KEY not in text
+    bundle = read_keys(path=dest, passphrase="correct horse battery staple")
+    assert bundle["PSIRT_ENCRYPTION_KEYS"] == list(settings.PSIRT_ENCRYPTION_KEYS)
+    assert bundle["PSIRT_AUDIT_KEYS"] == list(settings.PSIRT_AUDIT_KEYS)
+    assert bundle["SECRET_KEY"] == settings.SECRET_KEY
+    with pytest.raises(KeysFileError, match="cannot be decrypted"):
+        read_keys(path=dest, passphrase="wrong horse battery staple")
+    with pytest.raises(KeysFileError, match="never written over"):
+        write_keys(dest=dest, recipients=[], passphrase="correct horse battery staple")
+
+
+def test_keys_to_a_certificate(tmp_path: Path) -> None:
+    tsk = pysequoia.Tsk.generate("Backup officer <backup@vendor.test>")
+    cert = tmp_path / "officer.asc"
+    cert.write_text(str(tsk.extract_certificate()))
+    secret = tmp_path / "officer-secret.asc"
+    secret.write_text(str(tsk))
+    dest = tmp_path / "keys.asc"
+    write_keys(dest=dest, recipients=[cert], passphrase=None)
+    assert read_keys(path=dest, secret_key=secret)["SECRET_KEY"] == settings.SECRET_KEY
+    with pytest.raises(KeysFileError):
+        read_keys(path=dest, passphrase="correct horse battery staple")
+
+
+def test_keys_refusals(tmp_path: Path) -> None:
+    with pytest.raises(KeysFileError, match="too short"):
+        write_keys(dest=tmp_path / "k", recipients=[], passphrase="short")
+    with pytest.raises(KeysFileError, match="certificate"):
+        write_keys(dest=tmp_path / "k", recipients=[], passphrase=None)
+    junk = tmp_path / "junk.asc"
+    junk.write_text("<b>not a key</b>")
+    with pytest.raises(KeysFileError, match="not a readable OpenPGP certificate"):
+        write_keys(dest=tmp_path / "k", recipients=[junk], passphrase=None)
+    assert not (tmp_path / "k").exists()
+
+
+def test_keys_passphrase_comes_from_a_file_never_argv(tmp_path: Path) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("correct horse battery staple\n")
+    call_command(
+        "backup", "--keys-to", str(tmp_path / "keys.asc"), "--passphrase-file", str(phrase), stdout=io.StringIO()
+    )
+    assert read_keys(path=tmp_path / "keys.asc", passphrase="correct horse battery staple")["format"] == "psirt-keys/1"
