@@ -49,10 +49,18 @@ OWN_COMMANDS = {
     "validate-csaf": "Validate CSAF 2.0 files: strict schema and every mandatory test (exit 1 if any fails).",
     "import-csaf": "Import CSAF 2.0 files or directories as published advisories (exit 1 if any is refused).",
     "export-csaf": "Write the CSAF 2.0 provider tree into DIR (refuses a non-empty DIR unless --force).",
+    "import-sbom": "Store a CycloneDX/SPDX JSON SBOM for a release: `--product SLUG --version VERSION FILE`.",
+    "import-vulns": "Import OSV, CVE JSON 5 or CSAF files about third-party components and match them with the SBOMs.",
 }
 
 # psirt's hyphenated command names and the Django management commands behind them.
-ALIASES = {"validate-csaf": "validate_csaf", "import-csaf": "import_csaf", "export-csaf": "export_csaf"}
+ALIASES = {
+    "validate-csaf": "validate_csaf",
+    "import-csaf": "import_csaf",
+    "export-csaf": "export_csaf",
+    "import-sbom": "import_sbom",
+    "import-vulns": "import_vulns",
+}
 
 
 def _usage() -> str:
