@@ -120,7 +120,39 @@ def cyclonedx_validator(spec: str) -> Draft7Validator:
     )
     schema_file = BOM_JSON_STRICT[CYCLONEDX_VERSIONS[spec]]
     assert schema_file is not None  # 1.4–1.6 all ship a strict schema
-    return Draft7Validator(json.loads(Path(schema_file).read_text(encoding="utf-8")), registry=registry)
+    schema = without_unique_items(json.loads(Path(schema_file).read_text(encoding="utf-8")))
+    return Draft7Validator(schema, registry=registry)
+
+
+def without_unique_items(node: Any) -> Any:
+    """The schema without `uniqueItems`: jsonschema compares every pair of items (25,000 components are 300
+    million deep comparisons); `duplicate_items` checks the same rule in linear time."""
+    if isinstance(node, dict):
+        return {k: without_unique_items(v) for k, v in node.items() if k != "uniqueItems"}
+    if isinstance(node, list):
+        return [without_unique_items(v) for v in node]
+    return node
+
+
+def duplicate_items(node: Any, path: str = "") -> str | None:
+    """The JSON path of the first array item that repeats an earlier item of the same array, or None."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found = duplicate_items(value, f"{path}/{key}")
+            if found:
+                return found
+    elif isinstance(node, list):
+        seen: set[str] = set()
+        for index, item in enumerate(node):
+            if isinstance(item, (dict, list)):
+                canonical = json.dumps(item, sort_keys=True)
+                if canonical in seen:
+                    return f"{path}/{index}"
+                seen.add(canonical)
+                found = duplicate_items(item, f"{path}/{index}")
+                if found:
+                    return found
+    return None
 
 
 def _path(parts: Any) -> str:
@@ -138,6 +170,9 @@ def _parse_cyclonedx(doc: dict[str, Any]) -> ParsedSbom:
             _("The CycloneDX %(v)s document does not follow its schema: %(problems)s")
             % {"v": spec, "problems": "; ".join(problems)}
         )
+    duplicate = duplicate_items(doc)
+    if duplicate:
+        raise_invalid(_("%(path)s repeats an earlier item of the same list.") % {"path": duplicate})
     refs: list[ComponentRef] = []
     skipped = 0
     for path, component in _cyclonedx_components(doc):

@@ -177,3 +177,12 @@ def test_command_line(releases: list[FirmwareRelease], capsys: pytest.CaptureFix
         call_command("import_sbom", "--product", "cam-x5", "--version", "9.9", str(SAMPLES / "cyclonedx-1.6.json"))
     with pytest.raises(CommandError, match="line 3, column 35"):
         call_command("import_sbom", "--product", "cam-x5", "--version", "5.7.0", str(SAMPLES / "malformed-json.json"))
+
+
+def test_repeated_component_is_refused() -> None:
+    component = {"type": "library", "name": "zlib", "version": "1.3.1"}
+    data = json.dumps(
+        {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": [component, component]}
+    ).encode()
+    with pytest.raises(InvalidSbom, match="/components/1 repeats"):
+        parse_sbom(data)
