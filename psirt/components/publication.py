@@ -2,8 +2,8 @@
 product, as CSAF 2.0 `csaf_vex` (checked with every mandatory test, the VEX profile's included, before anything
 is returned), OpenVEX 0.2.0 (checked against its schema) and CycloneDX 1.6 VEX.
 
-The document's version is the number of decision rows behind it: decisions are append-only, so every change
-raises it, and the same decisions always give the same document."""
+The document's revisions are the moments decisions were recorded (to the second): decisions are append-only, so
+every change adds one, and the same decisions always give the same document."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from django.db.models import Max, Min
 from jsonschema import Draft202012Validator
 
 from psirt.components.exceptions import ComponentsError
 from psirt.components.models import VexDecision, Vulnerability
 from psirt.components.queries import current_decisions
+from psirt.formats.csaf import csaf_document_url
 from psirt.formats.csaf_validate import is_publishable, validate_csaf
 from psirt.formats.vex import VexInput, VexProduct, csaf_vex, cyclonedx_vex, openvex
 from psirt.lib.http import absolute_url
@@ -29,6 +29,15 @@ JSON = dict[str, Any]
 
 class VexNotPublishable(ComponentsError):
     status = 500
+
+
+def published_vulnerabilities() -> list[Vulnerability]:
+    """Vulnerabilities with a decision about a public release of a public product: each has a VEX document."""
+    return list(
+        Vulnerability.objects.filter(
+            decisions__release__is_public=True, decisions__release__product__is_public=True
+        ).distinct()
+    )
 
 
 def document_id(vulnerability: Vulnerability) -> str:
@@ -53,15 +62,23 @@ def vex_input(vulnerability: Vulnerability) -> VexInput | None:
     decisions = public_decisions(vulnerability)
     if not decisions:
         return None
-    rows = VexDecision.objects.filter(
-        vulnerability=vulnerability, release__is_public=True, release__product__is_public=True
-    ).aggregate(first=Min("decided_at"), last=Max("decided_at"))
+    # Each decide() call is one revision: its rows share the second they were recorded in.
+    moments = sorted(
+        {
+            moment.replace(microsecond=0)
+            for moment in VexDecision.objects.filter(
+                vulnerability=vulnerability, release__is_public=True, release__product__is_public=True
+            ).values_list("decided_at", flat=True)
+        }
+    )
     profile = OrganizationProfile.get()
     vendor = profile.name_en.strip() or "psirt"
     cve = next((i.upper() for i in vulnerability.cve_ids), "")
     doc_id = document_id(vulnerability)
-    url = absolute_url(f"/.well-known/csaf/vex/{doc_id.lower()}.json")
-    url = "https://" + url[len("http://") :] if url.startswith("http://") else url
+    # Where the provider tree serves it (white/<year of the first decision>/<file>), on https as CSAF requires.
+    base = absolute_url("/.well-known/csaf")
+    base = "https://" + base[len("http://") :] if base.startswith("http://") else base
+    url = csaf_document_url(base, doc_id, moments[0])
     products = tuple(
         VexProduct(
             product_id=f"{d.release.product.slug}:{d.release.version}"
@@ -84,11 +101,7 @@ def vex_input(vulnerability: Vulnerability) -> VexInput | None:
         publisher_namespace=(profile.website or "").strip() or absolute_url(""),
         document_id=doc_id,
         document_url=url,
-        revision=VexDecision.objects.filter(
-            vulnerability=vulnerability, release__is_public=True, release__product__is_public=True
-        ).count(),
-        initial_release=rows["first"],
-        current_release=rows["last"],
+        revision_dates=tuple(moments),
         products=products,
     )
 

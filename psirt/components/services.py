@@ -41,6 +41,7 @@ from psirt.components.models import (
     VulnerabilityMatch,
 )
 from psirt.components.sbom import ComponentRef, parse_sbom
+from psirt.components.signals import vex_decided
 from psirt.components.vulndata import VulnRecord
 from psirt.lib.access import is_lead
 
@@ -400,6 +401,7 @@ def decide(
                     "maintainer_notified": maintainer_notified_at.isoformat() if maintainer_notified_at else "",
                 },
             )
+        transaction.on_commit(lambda: vex_decided.send(sender=VexDecision, vulnerability=vulnerability))
     return decisions
 
 

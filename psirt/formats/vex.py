@@ -64,10 +64,20 @@ class VexInput:
     publisher_namespace: str
     document_id: str
     document_url: str
-    revision: int
-    initial_release: datetime
-    current_release: datetime
+    revision_dates: tuple[datetime, ...]  # one per change of the decisions, oldest first
     products: tuple[VexProduct, ...]
+
+    @property
+    def revision(self) -> int:
+        return len(self.revision_dates)
+
+    @property
+    def initial_release(self) -> datetime:
+        return self.revision_dates[0]
+
+    @property
+    def current_release(self) -> datetime:
+        return self.revision_dates[-1]
 
 
 def _iso(moment: datetime) -> str:
@@ -156,7 +166,8 @@ def csaf_vex(data: VexInput) -> JSON:
                 "id": data.document_id,
                 "initial_release_date": _iso(data.initial_release),
                 "revision_history": [
-                    {"date": _iso(data.current_release), "number": version, "summary": "Current decisions."}
+                    {"date": _iso(moment), "number": str(number), "summary": "Decisions recorded."}
+                    for number, moment in enumerate(data.revision_dates, start=1)
                 ],
                 "status": "final",
                 "version": version,

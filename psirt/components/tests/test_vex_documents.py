@@ -3,15 +3,17 @@ OpenVEX against the conformance schema, CycloneDX VEX against the CycloneDX 1.6 
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from psirt.accounts.models import User
 from psirt.catalog.models import FirmwareRelease
-from psirt.components.models import Vulnerability
+from psirt.components.models import VexDecision, Vulnerability
 from psirt.components.publication import csaf_vex_document, cyclonedx_vex_document, openvex_document
 from psirt.components.sbom import cyclonedx_validator
 from psirt.components.services import decide, import_sbom
@@ -67,6 +69,7 @@ def test_hidden_release_is_not_published(decided: Vulnerability, releases: list[
 
 
 def test_version_rises_with_each_decision(decided: Vulnerability, releases: list[FirmwareRelease], lead: User) -> None:
+    VexDecision.objects.update(decided_at=timezone.now() - datetime.timedelta(hours=1))
     before = csaf_vex_document(decided)
     decide(releases=[releases[1]], vulnerability=decided, status="under_investigation", actor=lead)
     after = csaf_vex_document(decided)
@@ -76,6 +79,7 @@ def test_version_rises_with_each_decision(decided: Vulnerability, releases: list
 
 def test_openvex_is_valid_against_the_conformance_schema(decided: Vulnerability) -> None:
     doc = openvex_document(decided)
+    assert doc is not None
     schema = json.loads((CONFORMANCE / "openvex" / "openvex_json_schema.json").read_text())
     assert list(Draft202012Validator(schema).iter_errors(doc)) == []
     statuses = sorted(s["status"] for s in doc["statements"])
@@ -84,6 +88,7 @@ def test_openvex_is_valid_against_the_conformance_schema(decided: Vulnerability)
 
 def test_cyclonedx_vex_is_valid_cyclonedx(decided: Vulnerability) -> None:
     doc = cyclonedx_vex_document(decided)
+    assert doc is not None
     assert list(cyclonedx_validator("1.6").iter_errors(doc)) == []
     states = sorted(v["analysis"]["state"] for v in doc["vulnerabilities"])
     assert states == ["exploitable", "not_affected", "resolved"]
