@@ -19,6 +19,7 @@ from psirt.components.models import AffectedPackage, Vulnerability, Vulnerabilit
 from psirt.components.services import import_sbom, import_vulnerabilities
 from psirt.components.tests.conftest import SAMPLES, sample
 from psirt.components.vulndata import parse_records, read_file
+from psirt.tests.conformance import CONFORMANCE
 
 
 @pytest.fixture
@@ -152,3 +153,10 @@ def test_command_refuses_bad_files_and_keeps_good_ones(with_sboms: None, tmp_pat
     with pytest.raises(CommandError, match="1 of 2 files refused"):
         call_command("import_vulns", str(tmp_path))
     assert Vulnerability.objects.filter(vuln_id="OSV-2024-OPENSSL-1").exists()
+
+
+def test_package_schemas_are_the_conformance_copies() -> None:
+    """The application reads its own copies of the OSV and OpenVEX schemas; they equal the upstream files."""
+    data = Path(__file__).resolve().parents[1] / "data"
+    assert (data / "osv.json").read_bytes() == (CONFORMANCE / "osv" / "schema.json").read_bytes()
+    assert (data / "openvex.json").read_bytes() == (CONFORMANCE / "openvex" / "openvex_json_schema.json").read_bytes()
