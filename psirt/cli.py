@@ -57,6 +57,8 @@ OWN_COMMANDS = {
     "backup": "Write one archive of the data (`psirt backup DEST`), check one (`psirt backup verify ARCHIVE`).",
     "restore": "Restore a backup onto an empty installation (SQLite, PostgreSQL, or SQLite → PostgreSQL).",
     "doctor": "Check a running installation (keys, database, workers, disk, CSAF tree, expiries); exit 1 on a fault.",
+    "import-sbom": "Store a CycloneDX/SPDX JSON SBOM for a release: `--product SLUG --version VERSION FILE`.",
+    "import-vulns": "Import OSV, CVE JSON 5 or CSAF files about third-party components and match them with the SBOMs.",
 }
 
 # psirt's hyphenated command names and the Django management commands behind them.
@@ -65,6 +67,8 @@ ALIASES = {
     "import-csaf": "import_csaf",
     "export-csaf": "export_csaf",
     "export-site": "export_site",
+    "import-sbom": "import_sbom",
+    "import-vulns": "import_vulns",
 }
 
 

@@ -17,6 +17,7 @@ from psirt.advisories.views import provider as provider_views
 from psirt.api.urls import api
 from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
+from psirt.components import urls as components_urls
 from psirt.intake import urls as intake_urls
 from psirt.lib import health
 from psirt.notify import urls as notify_urls
@@ -26,6 +27,7 @@ from psirt.pages.views import public as pages_public
 desk_patterns: list[URLPattern | URLResolver] = [
     *accounts_urls.desk_urlpatterns,
     path("catalog/", include((catalog_urls.desk_urlpatterns, "catalog"))),
+    path("components/", include((components_urls.desk_urlpatterns, "components"))),
     path("settings/", include((pages_urls.desk_urlpatterns, "pages"))),
     path("inbox/", include((intake_urls.desk_urlpatterns, "intake"))),
     path("cases/", include((cases_urls.desk_urlpatterns, "cases"))),

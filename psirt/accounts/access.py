@@ -71,13 +71,14 @@ def active_account(viewer: Viewer) -> User | None:
 SCOPES: dict[str, Any] = {
     "cases:read": _("Read cases the token's user may see"),
     "cases:write": _("Change cases the token's user may change"),
+    "catalog:write": _("Upload SBOMs for the releases of the token's user's product lines (leads and handlers)"),
 }
 
 # A token never grants more than its user's role could do in the back office. Every role reads and changes the
 # cases it may see (need-to-know decides which); a scope for a role-limited endpoint is added here with it.
 SCOPES_BY_ROLE: dict[str, frozenset[str]] = {
     Role.LEAD: frozenset(SCOPES),
-    Role.HANDLER: frozenset({"cases:read", "cases:write"}),
+    Role.HANDLER: frozenset({"cases:read", "cases:write", "catalog:write"}),
     Role.ENGINEER: frozenset({"cases:read", "cases:write"}),
 }
 

@@ -21,6 +21,7 @@ from psirt.advisories.api import router as advisories_router
 from psirt.api import errors
 from psirt.cases.api import router as cases_router
 from psirt.catalog.api import router as catalog_router
+from psirt.components.api import releases_router, vex_router
 from psirt.intake.api import router as intake_router
 
 
@@ -103,3 +104,5 @@ api.add_router("/v1/cases", cases_router)
 api.add_router("/v1/affected", affected_router)
 api.add_router("/v1/advisories", advisories_router)
 api.add_router("/v1/products", catalog_router)
+api.add_router("/v1/releases", releases_router)
+api.add_router("/v1/vex", vex_router)

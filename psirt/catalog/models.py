@@ -55,6 +55,11 @@ class ProductLine(models.Model):
     description_en = models.TextField(_("description (English)"), blank=True)
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0, validators=[validate_position])
+    sboms_public = models.BooleanField(
+        _("SBOMs public"),
+        default=False,
+        help_text=_("Offer the bill of materials of each public release for download on its public page."),
+    )
 
     class Meta:
         ordering = ["position", "name_en"]

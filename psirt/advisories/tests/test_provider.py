@@ -26,6 +26,10 @@ from psirt.advisories.csaf.importer import import_csaf
 from psirt.advisories.exceptions import InvalidCsafDocument
 from psirt.advisories.models import Advisory, AdvisoryState, Revision
 from psirt.advisories.tests.conftest import approve, make_case, revise
+from psirt.catalog.tests.factories import make_line, make_product, make_release
+from psirt.components.models import Vulnerability
+from psirt.components.services import decide, import_sbom, import_vulnerabilities
+from psirt.components.vulndata import parse_records
 from psirt.formats.csaf import csaf_filename
 from psirt.formats.csaf_validate import validate_csaf
 from psirt.lib.signing import verify_detached
@@ -647,3 +651,39 @@ def test_configuring_a_key_later_signs_the_whole_tree_at_the_next_publication(
     )
     _publish(second, lead, committed)
     _check_tree(tree)  # both documents signed, the feed lists both signatures, role trusted provider again
+
+
+# --- VEX documents of the components' decisions --------------------------------------------------------------------
+
+
+def test_vex_decisions_are_published_signed_and_listed(lead: User, tree: Path, committed: Callable[..., Any]) -> None:
+    product = make_product(make_line("vex-line"), "vex-cam")
+    old, new = make_release(product, "1.0", position=1), make_release(product, "2.0", position=2)
+    sbom = b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{"type": "library", '
+    sbom += b'"name": "openssl", "version": "3.0.13", "purl": "pkg:generic/openssl@3.0.13"}]}'
+    import_sbom(release=old, data=sbom, actor=lead)
+    osv = {
+        "id": "CVE-2024-5535",
+        "modified": "2024-06-01T00:00:00Z",
+        "affected": [
+            {
+                "package": {"ecosystem": "OSS-Fuzz", "name": "openssl"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "3.0.0"}, {"fixed": "3.0.14"}]}],
+            }
+        ],
+    }
+    import_vulnerabilities(records=parse_records(osv, origin="test"))
+    vuln = Vulnerability.objects.get(vuln_id="CVE-2024-5535")
+    committed(decide, releases=[old], vulnerability=vuln, status="affected", action_statement="Update.", actor=lead)
+    committed(decide, releases=[new], vulnerability=vuln, status="fixed", actor=lead)
+    _check_tree(tree)
+    [line] = [line for line, _ in _documents(tree)]
+    assert line.endswith("/vex-cve-2024-5535.json")
+    doc = json.loads((tree / "white" / line).read_bytes())
+    assert doc["document"]["category"] == "csaf_vex"
+    assert doc["vulnerabilities"][0]["product_status"] == {"fixed": ["vex-cam:2.0"], "known_affected": ["vex-cam:1.0"]}
+    # the periodic repair rebuilds the same tree from the database
+    (tree / "white" / line).unlink()
+    provider.sync_provider(full=True, root=tree)
+    _check_tree(tree)
+    assert [line for line, _ in _documents(tree)] == [line]

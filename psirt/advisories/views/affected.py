@@ -3,25 +3,44 @@ release to install (the answer is computed by `psirt.advisories.queries.check_af
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from psirt.advisories.queries import AffectedQuery, check_affected, product_choices
 from psirt.advisories.views.pagecache import cached_page
 from psirt.advisories.views.public import list_head, select_options
+from psirt.components.queries import find_vulnerability, public_answer
+
+VULN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,99}\Z")
 
 
 @require_GET
 def affected(request: HttpRequest) -> HttpResponse:
-    """Am I affected? Product + firmware version → the advisories that affect it and the release to install."""
+    """Am I affected? Product + firmware version → the advisories that affect it and the release to install;
+    with a CVE of a third-party component, also the vendor's VEX answer for it."""
+    if request.GET.get("cve"):
+        # The VEX answer changes with every decision, which the page cache's version does not follow.
+        return _render_affected(request)
     return cached_page(request, list_head(request)[1], lambda: _render_affected(request))
 
 
 def _render_affected(request: HttpRequest) -> HttpResponse:
     query = AffectedQuery.from_params(request.GET)
     answer = check_affected(query) if query.ready else None
-    status = 400 if query.errors else 200
+    cve = " ".join(str(request.GET.get("cve", "") or "").split())
+    cve_error = ""
+    if cve and not VULN_ID.match(cve):
+        cve_error = _("Type a vulnerability ID such as CVE-2024-5535.")
+    third_party = None
+    vulnerability = None
+    if cve and not cve_error and answer is not None and answer.release is not None:
+        vulnerability = find_vulnerability(cve)
+        third_party = public_answer(answer.release, vulnerability) if vulnerability is not None else None
+    status = 400 if query.errors or cve_error else 200
     choices = product_choices(query, answer)
     context = {
         "query": query,
@@ -31,6 +50,10 @@ def _render_affected(request: HttpRequest) -> HttpResponse:
             [(str(r.public_id), f"{r.version} ({r.variant})" if r.variant else r.version) for r in choices["versions"]],
             str(answer.release.public_id) if answer is not None and answer.release is not None else "",
         ),
+        "cve": cve[:100],
+        "cve_error": cve_error,
+        "third_party": third_party,
+        "vulnerability": vulnerability,
         **choices,
     }
     return render(request, "advisories/affected.html", context, status=status)

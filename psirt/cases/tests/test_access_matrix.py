@@ -235,6 +235,7 @@ def _other(path: str, expected: dict[str, int], method: str = "get") -> Entry:
 
 
 _NO = str(NOWHERE)
+COMPONENTS = S(200, 404, 404, 200, 404, LOGIN, LOGIN)  # leads and members of the release's product line
 NOT_FOUND_STAFF = S(404, 404, 404, 404, 404, LOGIN, LOGIN)
 # The catalog: leads and handlers edit, engineers read (403 on editing pages, before any lookup).
 CATALOG_NEW = S(200, 200, 200, 403, 403, LOGIN, LOGIN)
@@ -259,6 +260,14 @@ DESK.update(
         "desk:token_revoke": _other("/en/desk/tokens/abcdefabcdef/revoke/", S(405, 405, 405, 405, 405, LOGIN, LOGIN)),
         "desk:audit": _other("/en/desk/audit/", LEADS_ONLY),
         "desk:catalog:index": _other("/en/desk/catalog/", STAFF),
+        "desk:components:index": Entry(lambda w: _components(w) and "/en/desk/components/", COMPONENTS),
+        "desk:components:vulnerability": Entry(
+            lambda w: _components(w) and "/en/desk/components/vulnerabilities/CVE-2026-90001/", COMPONENTS
+        ),
+        "desk:components:release": Entry(
+            lambda w: _components(w) and f"/en/desk/components/releases/{w.r1.public_id}/", COMPONENTS
+        ),
+        "desk:components:sbom_download": Entry(lambda w: f"/en/desk/components/sboms/{_components(w)}/", COMPONENTS),
         "desk:catalog:line_create": _other("/en/desk/catalog/lines/new/", CATALOG_NEW),
         "desk:catalog:line_edit": _other("/en/desk/catalog/lines/no-such-line/edit/", CATALOG_MISSING),
         "desk:catalog:line_delete": _other("/en/desk/catalog/lines/no-such-line/delete/", CATALOG_MISSING),
@@ -318,6 +327,34 @@ def _draft(w: World) -> str:
     if created:
         AdvisoryCase.objects.create(advisory=draft, case=w.case)
     return draft.advisory_id
+
+
+def _components(w: World) -> str:
+    """The components world (created on first use): the invited engineer belongs to the product line, r1 has an
+    SBOM and a third-party vulnerability matches it. Returns the SBOM's public id."""
+    from psirt.components.models import SbomDocument, Vulnerability
+    from psirt.components.services import import_sbom, import_vulnerabilities
+    from psirt.components.vulndata import parse_records
+
+    w.invited.product_lines.add(w.line)
+    document = SbomDocument.objects.filter(release=w.r1).first()
+    if document is None:
+        data = b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [{"type": "library", '
+        data += b'"name": "zlib", "version": "1.3.1", "purl": "pkg:generic/zlib@1.3.1"}]}'
+        document = import_sbom(release=w.r1, data=data, actor=None)
+    if not Vulnerability.objects.filter(vuln_id="CVE-2026-90001").exists():
+        osv = {
+            "id": "CVE-2026-90001",
+            "modified": "2026-01-01T00:00:00Z",
+            "affected": [
+                {
+                    "package": {"ecosystem": "OSS-Fuzz", "name": "zlib"},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.3.2"}]}],
+                }
+            ],
+        }
+        import_vulnerabilities(records=parse_records(osv, origin="matrix"))
+    return str(document.public_id)
 
 
 API: dict[str, Entry] = {
@@ -388,6 +425,13 @@ API: dict[str, Entry] = {
     "GET /api/v1/products": Entry(lambda w: "/api/v1/products", PUBLIC),
     "GET /api/v1/products/{slug}": Entry(lambda w: "/api/v1/products/cam-x5", PUBLIC),
     "GET /api/v1/products/{slug}/releases": Entry(lambda w: "/api/v1/products/cam-x5/releases", PUBLIC),
+    # A JSON body is not the multipart file the operation takes: refused after the token and its scope.
+    "POST /api/v1/releases/{release_id}/sbom": Entry(
+        lambda w: f"/api/v1/releases/{w.r1.public_id}/sbom", S(422, 422, 422, 403, 403, 401, 401), "post"
+    ),
+    "GET /api/v1/vex": Entry(
+        lambda w: _components(w) and "/api/v1/vex?cve=CVE-2026-90001&product=cam-x5&version=1.0", PUBLIC
+    ),
 }
 
 

@@ -1,5 +1,5 @@
 """The sync with the database: the documents of a public advisory, and `sync_provider`, the periodic repair that
-brings the tree in line with the public advisories."""
+brings the tree in line with the public advisories and the VEX documents of the components' public decisions."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from psirt.advisories.csaf.provider.listings import Entry
 from psirt.advisories.csaf.provider.site_tree import open_tree, publisher_json, update_documents
 from psirt.advisories.csaf.provider.tree import ProviderTree
 from psirt.advisories.models import Advisory
+from psirt.components.models import Vulnerability
+from psirt.components.publication import csaf_vex_document, published_vulnerabilities
 from psirt.formats.csaf import csaf_filename
 from psirt.formats.text import rfc3339
 
@@ -104,6 +106,10 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
                 entry = tree.put(doc)
                 expected.add(entry.path)
                 entries[entry.path] = entry
+        for doc in vex_documents(summary):
+            entry = tree.put(doc)
+            expected.add(entry.path)
+            entries[entry.path] = entry
         for rel in sorted(present - expected):
             logger.info("CSAF tree: removing %s (no public advisory has it)", rel)
             tree.remove_document(rel)
@@ -113,6 +119,36 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
         tree.write_metadata(publisher)
     summary.changes = tree.changes
     return summary
+
+
+def vex_documents(summary: SyncSummary | None = None) -> list[JSON]:
+    """The CSAF VEX documents of every vulnerability with a public decision (`psirt.components.publication`),
+    validated there; one that fails is logged and counted, never written."""
+    docs: list[JSON] = []
+    for vulnerability in published_vulnerabilities():
+        try:
+            doc = csaf_vex_document(vulnerability)
+        except Exception:
+            logger.exception("CSAF tree: the VEX document of %s cannot be rendered", vulnerability.vuln_id)
+            if summary is not None:
+                summary.failed.append(vulnerability.vuln_id)
+            continue
+        if doc is not None:
+            if summary is not None:
+                summary.rendered += 1
+            docs.append(doc)
+    return docs
+
+
+def update_vex_after_commit(vulnerability: Vulnerability) -> None:
+    """Put the VEX document of `vulnerability` into the tree (called once decisions have committed). Best effort,
+    like the advisories: a failure is logged and repaired by the periodic sync."""
+    try:
+        doc = csaf_vex_document(vulnerability)
+        if doc is not None:
+            update_documents([doc])
+    except Exception:
+        logger.exception("CSAF provider tree not updated for %s; the sync task will repair it", vulnerability.vuln_id)
 
 
 def _looks_current(

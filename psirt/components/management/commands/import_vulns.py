@@ -1,0 +1,44 @@
+"""`psirt import-vulns FILE_OR_DIR…`: read third-party vulnerability data offline (OSV JSON, CVE JSON 5 records,
+upstream CSAF advisories) and match it against the stored components. Each file is imported in its own
+transaction; the same data again changes nothing. Exit 1 when any file was refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from psirt.components.exceptions import InvalidVulnerabilityData
+from psirt.components.services import import_vulnerabilities
+from psirt.components.vulndata import json_files, read_file
+
+
+class Command(BaseCommand):
+    help = (
+        "Import OSV, CVE JSON 5 or CSAF 2.0 files (or the *.json files under directories) as vulnerability data "
+        "about components, and match them against the stored SBOMs. Exit 1 if any file was refused."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        files = json_files(options["paths"])
+        if not files:
+            raise CommandError("no *.json files found in the paths given", returncode=1)
+        refused = created = updated = unchanged = matches = 0
+        for path in files:
+            try:
+                stats = import_vulnerabilities(records=read_file(path))
+            except InvalidVulnerabilityData as exc:
+                refused += 1
+                self.stderr.write(self.style.ERROR(f"refused {exc.message}"))
+                continue
+            created, updated = created + stats.created, updated + stats.updated
+            unchanged, matches = unchanged + stats.unchanged, matches + stats.matches
+        self.stdout.write(
+            f"{created} new, {updated} updated, {unchanged} unchanged, {refused} files refused; "
+            f"{matches} component versions matched"
+        )
+        if refused:
+            raise CommandError(f"{refused} of {len(files)} files refused", returncode=1)

@@ -1,0 +1,417 @@
+"""Every change to SBOMs, vulnerability data and VEX decisions: keyword-only, checked, audited in the same
+transaction.
+
+Matching is incremental by construction: matches are stored per component version (`VulnerabilityMatch`), so a new
+SBOM matches only the component versions it adds to the store, and a new or changed vulnerability record matches
+only the stored versions of the packages it names. Nothing here walks the whole catalog."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from psirt.accounts.models import User
+from psirt.audit.services import record
+from psirt.cases.models import Case
+from psirt.catalog.models import FirmwareRelease
+from psirt.components.access import can_decide, can_upload_sbom
+from psirt.components.exceptions import InvalidDecision, NotAllowed, RetentionNotOver
+from psirt.components.matching import in_ranges
+from psirt.components.models import (
+    AffectedPackage,
+    Component,
+    ComponentVersion,
+    Justification,
+    ReleaseComponent,
+    SbomDocument,
+    VexDecision,
+    VexStatus,
+    Vulnerability,
+    VulnerabilityAlias,
+    VulnerabilityMatch,
+)
+from psirt.components.sbom import ComponentRef, parse_sbom
+from psirt.components.signals import vex_decided
+from psirt.components.vulndata import VulnRecord
+from psirt.lib.access import is_lead
+
+# CRA Art. 13: the SBOM is part of the technical documentation, kept ten years after the product is placed on the
+# market or for the support period, whichever is longer; we count from the end of support.
+RETENTION_YEARS = 10
+MAX_STATEMENT = 4000
+BATCH = 1000
+
+
+def _key(purl_type: str, namespace: str, name: str) -> tuple[str, str, str]:
+    # Generic (C) packages match by name alone: upstream data and SBOM generators disagree on their namespace.
+    return (purl_type, "" if purl_type == "generic" else namespace, name)
+
+
+# ---------------------------------------------------------------- SBOMs
+
+
+def import_sbom(
+    *,
+    release: FirmwareRelease,
+    data: bytes,
+    actor: User | None,
+    filename: str = "",
+    request: HttpRequest | None = None,
+) -> SbomDocument:
+    """Parse and store an SBOM as the current one of `release`: the bytes as uploaded, the component versions it
+    lists (shared with other releases), the release's links replaced by the new list, and matches for the
+    component versions new to the store. One transaction: a bad file or a failure stores nothing. `actor` None
+    is the command line, run by the operator."""
+    if actor is not None and not can_upload_sbom(actor, release):
+        raise NotAllowed(_("Only leads and handlers of this product line can upload an SBOM."))
+    parsed = parse_sbom(data)
+    with transaction.atomic():
+        document = SbomDocument.objects.create(
+            release=release,
+            format=parsed.format,
+            spec_version=parsed.spec_version,
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            content=zlib.compress(data, 6),
+            filename=filename[:255],
+            component_count=len(parsed.components),
+            uploaded_by=actor,
+        )
+        version_ids, new_ids = store_component_versions(parsed.components)
+        ReleaseComponent.objects.filter(release=release).exclude(component_version_id__in=version_ids).delete()
+        have = set(ReleaseComponent.objects.filter(release=release).values_list("component_version_id", flat=True))
+        ReleaseComponent.objects.bulk_create(
+            [ReleaseComponent(release=release, component_version_id=v) for v in version_ids if v not in have],
+            batch_size=BATCH,
+        )
+        match_component_versions(new_ids)
+        record(
+            action="components.sbom_imported",
+            actor=actor,
+            request=request,
+            target=release,
+            data={
+                "sbom": str(document.public_id),
+                "format": f"{parsed.format} {parsed.spec_version}",
+                "sha256": document.sha256,
+                "components": len(parsed.components),
+            },
+        )
+    return document
+
+
+def store_component_versions(refs: Sequence[ComponentRef]) -> tuple[list[int], list[int]]:
+    """The ids of the component versions `refs` name, creating missing ones; and the ids of those created."""
+    keys = {(r.purl_type, r.namespace, r.name) for r in refs}
+    components = _components(keys)
+    missing = [k for k in keys if k not in components]
+    if missing:
+        Component.objects.bulk_create(
+            [Component(purl_type=t, namespace=ns, name=n) for t, ns, n in missing],
+            batch_size=BATCH,
+            ignore_conflicts=True,
+        )
+        components = _components(keys)
+    wanted = {(components[(r.purl_type, r.namespace, r.name)], r.version) for r in refs}
+    existing = _versions(wanted)
+    created = [ComponentVersion(component_id=c, version=v) for c, v in wanted if (c, v) not in existing]
+    if created:
+        ComponentVersion.objects.bulk_create(created, batch_size=BATCH, ignore_conflicts=True)
+    everything = _versions(wanted)
+    new_ids = [everything[(c.component_id, c.version)] for c in created]
+    return list(everything.values()), new_ids
+
+
+def _components(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+    found: dict[tuple[str, str, str], int] = {}
+    names = sorted({k[2] for k in keys})
+    for start in range(0, len(names), BATCH):
+        for pk, t, ns, n in Component.objects.filter(name__in=names[start : start + BATCH]).values_list(
+            "pk", "purl_type", "namespace", "name"
+        ):
+            if (t, ns, n) in keys:
+                found[(t, ns, n)] = pk
+    return found
+
+
+def _versions(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    found: dict[tuple[int, str], int] = {}
+    component_ids = sorted({c for c, _v in wanted})
+    for start in range(0, len(component_ids), BATCH):
+        for pk, c, v in ComponentVersion.objects.filter(
+            component_id__in=component_ids[start : start + BATCH]
+        ).values_list("pk", "component_id", "version"):
+            if (c, v) in wanted:
+                found[(c, v)] = pk
+    return found
+
+
+def retention_ends(release: FirmwareRelease) -> datetime.date | None:
+    """The first day an SBOM of `release` may be deleted; None while the product's end of support is unknown
+    (then it is kept)."""
+    end = release.product.end_of_support
+    if end is None:
+        return None
+    try:
+        return end.replace(year=end.year + RETENTION_YEARS) + datetime.timedelta(days=1)
+    except ValueError:  # 29 February
+        return end.replace(year=end.year + RETENTION_YEARS, day=28) + datetime.timedelta(days=1)
+
+
+def delete_sbom(
+    *, document: SbomDocument, actor: User, today: datetime.date | None = None, request: HttpRequest | None = None
+) -> None:
+    """Delete a stored SBOM once its retention is over (a lead only). Before: RetentionNotOver."""
+    if not is_lead(actor):
+        raise NotAllowed(_("Only a lead can delete an SBOM."))
+    today = today or timezone.localdate()
+    ends = retention_ends(document.release)
+    if ends is None:
+        raise RetentionNotOver(
+            _("This SBOM is kept until %(years)s years after the end of support, which is not set for this product.")
+            % {"years": RETENTION_YEARS}
+        )
+    if today < ends:
+        raise RetentionNotOver(
+            _("This SBOM must be kept until %(date)s (end of support plus %(years)s years).")
+            % {"date": (ends - datetime.timedelta(days=1)).isoformat(), "years": RETENTION_YEARS}
+        )
+    with transaction.atomic():
+        record(
+            action="components.sbom_deleted",
+            actor=actor,
+            request=request,
+            target=document.release,
+            data={"sbom": str(document.public_id), "sha256": document.sha256},
+        )
+        document.delete()
+
+
+def sbom_bytes(document: SbomDocument) -> bytes:
+    return zlib.decompress(bytes(document.content))
+
+
+# ---------------------------------------------------------------- matching
+
+
+def match_component_versions(version_ids: Iterable[int]) -> int:
+    """Match these component versions against every stored affected package of their components; returns the
+    number of matches added."""
+    ids = list(version_ids)
+    if not ids:
+        return 0
+    added = 0
+    for start in range(0, len(ids), BATCH):
+        rows = list(
+            ComponentVersion.objects.filter(pk__in=ids[start : start + BATCH]).values_list(
+                "pk", "version", "component__purl_type", "component__namespace", "component__name"
+            )
+        )
+        by_key: dict[tuple[str, str, str], list[tuple[int, str]]] = defaultdict(list)
+        for pk, version, t, ns, n in rows:
+            by_key[_key(t, ns, n)].append((pk, version))
+        names = sorted({k[2] for k in by_key})
+        matches: list[VulnerabilityMatch] = []
+        for package in AffectedPackage.objects.filter(name__in=names).only(
+            "vulnerability_id", "purl_type", "namespace", "name", "events", "versions"
+        ):
+            for pk, version in by_key.get(_key(package.purl_type, package.namespace, package.name), []):
+                if in_ranges(package.purl_type, package.name, version, package.events, package.versions):
+                    matches.append(
+                        VulnerabilityMatch(vulnerability_id=package.vulnerability_id, component_version_id=pk)
+                    )
+        VulnerabilityMatch.objects.bulk_create(matches, batch_size=BATCH, ignore_conflicts=True)
+        added += len(matches)
+    return added
+
+
+def match_vulnerability(vulnerability: Vulnerability) -> int:
+    """(Re)match one vulnerability against the stored versions of the packages it names."""
+    VulnerabilityMatch.objects.filter(vulnerability=vulnerability).delete()
+    matches: list[VulnerabilityMatch] = []
+    for package in vulnerability.packages.all():
+        versions = ComponentVersion.objects.filter(component__purl_type=package.purl_type, component__name=package.name)
+        if package.purl_type != "generic":
+            versions = versions.filter(component__namespace=package.namespace)
+        for pk, version in versions.values_list("pk", "version"):
+            if in_ranges(package.purl_type, package.name, version, package.events, package.versions):
+                matches.append(VulnerabilityMatch(vulnerability=vulnerability, component_version_id=pk))
+    VulnerabilityMatch.objects.bulk_create(matches, batch_size=BATCH, ignore_conflicts=True)
+    return len(matches)
+
+
+@dataclass
+class ImportStats:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    matches: int = 0
+
+
+def import_vulnerabilities(*, records: Iterable[VulnRecord], actor: User | None = None) -> ImportStats:
+    """Store vulnerability records; a record whose normalised content is already stored is left alone (so a
+    re-import changes nothing), a changed one replaces its packages and is re-matched. Audited once per run."""
+    stats = ImportStats()
+    with transaction.atomic():
+        for item in records:
+            digest = item.content_hash
+            existing = Vulnerability.objects.filter(vuln_id=item.vuln_id).first()
+            if existing is not None and existing.content_hash == digest:
+                stats.unchanged += 1
+                continue
+            if existing is None:
+                vulnerability = Vulnerability.objects.create(
+                    vuln_id=item.vuln_id,
+                    aliases=list(item.aliases),
+                    summary=item.summary,
+                    source=item.source,
+                    content_hash=digest,
+                )
+                stats.created += 1
+            else:
+                vulnerability = existing
+                vulnerability.aliases = list(item.aliases)
+                vulnerability.summary = item.summary
+                vulnerability.source = item.source
+                vulnerability.content_hash = digest
+                vulnerability.save()
+                vulnerability.packages.all().delete()
+                vulnerability.alias_rows.all().delete()
+                stats.updated += 1
+            VulnerabilityAlias.objects.bulk_create(
+                [
+                    VulnerabilityAlias(vulnerability=vulnerability, alias=a.upper())
+                    for a in sorted({item.vuln_id, *item.aliases})
+                ]
+            )
+            AffectedPackage.objects.bulk_create(
+                [
+                    AffectedPackage(
+                        vulnerability=vulnerability,
+                        purl_type=p.purl_type,
+                        namespace=p.namespace,
+                        name=p.name,
+                        events=[dict(e) for e in p.events],
+                        versions=list(p.versions),
+                    )
+                    for p in item.packages
+                ]
+            )
+            stats.matches += match_vulnerability(vulnerability)
+        if stats.created or stats.updated:
+            record(
+                action="components.vulnerabilities_imported",
+                actor=actor,
+                target_type="vulnerability",
+                data={"created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged},
+            )
+    return stats
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def decide(
+    *,
+    releases: Sequence[FirmwareRelease],
+    vulnerability: Vulnerability,
+    status: str,
+    actor: User,
+    justification: str = "",
+    impact_statement: str = "",
+    action_statement: str = "",
+    fixed_in: FirmwareRelease | None = None,
+    case: Case | None = None,
+    maintainer_notified_at: datetime.date | None = None,
+    maintainer_notice: str = "",
+    request: HttpRequest | None = None,
+) -> list[VexDecision]:
+    """Record one decision for each release (a product range or a whole line at once). Each is a new row — the
+    previous decision stays as history. Refuses the whole set when one release may not be decided by `actor`."""
+    impact_statement, action_statement = impact_statement.strip(), action_statement.strip()
+    maintainer_notice = maintainer_notice.strip()
+    if status not in VexStatus.values:
+        raise InvalidDecision(_("Choose a VEX status."))
+    if not releases:
+        raise InvalidDecision(_("Choose at least one release."))
+    if len(impact_statement) > MAX_STATEMENT or len(action_statement) > MAX_STATEMENT or len(maintainer_notice) > 500:
+        raise InvalidDecision(_("A statement can be at most %(n)s characters.") % {"n": MAX_STATEMENT})
+    if status == VexStatus.NOT_AFFECTED:
+        if justification not in Justification.values:
+            raise InvalidDecision(_("Not affected needs one of the standard justifications."))
+        if not impact_statement:
+            raise InvalidDecision(_("Not affected needs an impact statement saying why."))
+    elif justification:
+        raise InvalidDecision(_("A justification belongs only to a not affected decision."))
+    if status == VexStatus.AFFECTED and not action_statement:
+        raise InvalidDecision(_("Affected needs an action statement: what customers should do."))
+    if status != VexStatus.FIXED and fixed_in is not None:
+        raise InvalidDecision(_("Only a fixed decision names the release with the fix."))
+    if maintainer_notified_at is not None and maintainer_notified_at > timezone.localdate():
+        raise InvalidDecision(_("The maintainer cannot have been notified in the future."))
+    for release in releases:
+        if not can_decide(actor, release):
+            raise NotAllowed(_("You cannot decide for %(release)s.") % {"release": str(release)})
+        if fixed_in is not None and (fixed_in.product_id != release.product_id or fixed_in.position > release.position):
+            raise InvalidDecision(
+                _(
+                    "%(release)s cannot be fixed by %(fix)s: the fix must be this release or an earlier one of the "
+                    "same product."
+                )
+                % {"release": str(release), "fix": str(fixed_in)}
+            )
+    with transaction.atomic():
+        decisions = [
+            VexDecision.objects.create(
+                release=release,
+                vulnerability=vulnerability,
+                status=status,
+                justification=justification,
+                impact_statement=impact_statement,
+                action_statement=action_statement,
+                # Fixed without a named release: this release itself contains the fix.
+                fixed_in=(fixed_in or release) if status == VexStatus.FIXED else None,
+                case=case,
+                maintainer_notified_at=maintainer_notified_at,
+                maintainer_notice=maintainer_notice,
+                decided_by=actor,
+            )
+            for release in releases
+        ]
+        for decision in decisions:
+            record(
+                action="components.vex_decided",
+                actor=actor,
+                request=request,
+                target=decision.release,
+                data={
+                    "vulnerability": vulnerability.vuln_id,
+                    "status": status,
+                    "justification": justification,
+                    "maintainer_notified": maintainer_notified_at.isoformat() if maintainer_notified_at else "",
+                },
+            )
+        transaction.on_commit(lambda: vex_decided.send(sender=VexDecision, vulnerability=vulnerability))
+    return decisions
+
+
+def releases_in_range(*, first: FirmwareRelease, last: FirmwareRelease) -> list[FirmwareRelease]:
+    """The releases of one product (and variant) from `first` to `last` in catalog order, both included."""
+    if first.product_id != last.product_id or first.variant != last.variant:
+        raise InvalidDecision(_("A range runs within one product and variant."))
+    low, high = sorted((first.position, last.position))
+    return list(
+        FirmwareRelease.objects.filter(
+            Q(product_id=first.product_id) & Q(variant=first.variant) & Q(position__gte=low) & Q(position__lte=high)
+        ).order_by("position")
+    )

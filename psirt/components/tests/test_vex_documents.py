@@ -1,0 +1,110 @@
+"""Published VEX: CSAF 2.0 csaf_vex through the project's validator (mandatory tests incl. the VEX profile),
+OpenVEX against the conformance schema, CycloneDX VEX against the CycloneDX 1.6 schema."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+
+from psirt.accounts.models import User
+from psirt.catalog.models import FirmwareRelease
+from psirt.components.models import VexDecision, Vulnerability
+from psirt.components.publication import csaf_vex_document, cyclonedx_vex_document, openvex_document
+from psirt.components.sbom import cyclonedx_validator
+from psirt.components.services import decide, import_sbom
+from psirt.components.tests.conftest import SAMPLES, sample
+from psirt.formats.csaf_validate import run_csaf_test, validate_csaf
+from psirt.tests.conformance import CONFORMANCE
+
+VEX_PROFILE_TESTS = [f"6.1.27.{n}" for n in range(1, 12)]
+
+
+@pytest.fixture
+def decided(releases: list[FirmwareRelease], lead: User) -> Vulnerability:
+    for release in releases:
+        import_sbom(release=release, data=sample("cyclonedx-1.6.json"), actor=lead)
+    call_command("import_vulns", str(SAMPLES / "osv"))
+    vuln = Vulnerability.objects.get(vuln_id="OSV-2024-OPENSSL-1")
+    decide(
+        releases=[releases[0]],
+        vulnerability=vuln,
+        status="not_affected",
+        justification="vulnerable_code_not_in_execute_path",
+        impact_statement="NPN is never negotiated.",
+        actor=lead,
+    )
+    decide(
+        releases=[releases[1]], vulnerability=vuln, status="affected", action_statement="Update to 5.8.0.", actor=lead
+    )
+    decide(releases=[releases[2]], vulnerability=vuln, status="fixed", actor=lead)
+    return vuln
+
+
+def test_csaf_vex_passes_every_mandatory_and_profile_test(decided: Vulnerability) -> None:
+    doc = csaf_vex_document(decided)
+    assert doc is not None
+    assert doc["document"]["category"] == "csaf_vex"
+    assert [p for p in validate_csaf(doc) if p.severity == "error"] == []
+    for test in VEX_PROFILE_TESTS:
+        assert run_csaf_test(doc, test) == [], test
+    status = doc["vulnerabilities"][0]["product_status"]
+    assert status == {
+        "fixed": ["cam-x5:5.8.0"],
+        "known_affected": ["cam-x5:5.7.1"],
+        "known_not_affected": ["cam-x5:5.7.0"],
+    }
+    assert doc["vulnerabilities"][0]["cve"] == "CVE-2024-5535"
+
+
+def test_hidden_release_is_not_published(decided: Vulnerability, releases: list[FirmwareRelease]) -> None:
+    releases[1].is_public = False
+    releases[1].save()
+    doc = csaf_vex_document(decided)
+    assert doc is not None and "known_affected" not in doc["vulnerabilities"][0]["product_status"]
+
+
+def test_version_rises_with_each_decision(decided: Vulnerability, releases: list[FirmwareRelease], lead: User) -> None:
+    VexDecision.objects.update(decided_at=timezone.now() - datetime.timedelta(hours=1))
+    before = csaf_vex_document(decided)
+    decide(releases=[releases[1]], vulnerability=decided, status="under_investigation", actor=lead)
+    after = csaf_vex_document(decided)
+    assert before is not None and after is not None
+    assert int(after["document"]["tracking"]["version"]) == int(before["document"]["tracking"]["version"]) + 1
+
+
+def test_openvex_is_valid_against_the_conformance_schema(decided: Vulnerability) -> None:
+    doc = openvex_document(decided)
+    assert doc is not None
+    schema = json.loads((CONFORMANCE / "openvex" / "openvex_json_schema.json").read_text())
+    assert list(Draft202012Validator(schema).iter_errors(doc)) == []
+    statuses = sorted(s["status"] for s in doc["statements"])
+    assert statuses == ["affected", "fixed", "not_affected"]
+
+
+def test_cyclonedx_vex_is_valid_cyclonedx(decided: Vulnerability) -> None:
+    doc = cyclonedx_vex_document(decided)
+    assert doc is not None
+    assert list(cyclonedx_validator("1.6").iter_errors(doc)) == []
+    states = sorted(v["analysis"]["state"] for v in doc["vulnerabilities"])
+    assert states == ["exploitable", "not_affected", "resolved"]
+
+
+def test_oasis_vex_profile_corpus_through_the_validator() -> None:
+    """Every 6.1.27.x document of the OASIS corpus: a failure example fails its test, a valid one passes it."""
+    folder = CONFORMANCE / "csaf" / "v2.0" / "validator" / "data"
+    cases = json.loads((folder / "testcases.json").read_text())["tests"]
+    checked = 0
+    for case in cases:
+        if not case["id"].startswith("6.1.27."):
+            continue
+        for example in case.get("failures", []) + case.get("valid", []):
+            doc = json.loads((folder / example["name"]).read_text())
+            problems = run_csaf_test(doc, case["id"])
+            assert bool(problems) is not example["valid"], f"{example['name']} under {case['id']}"
+            checked += 1
+    assert checked >= 22

@@ -1,0 +1,243 @@
+"""VEX documents about one third-party vulnerability: CSAF 2.0 (`csaf_vex` profile), OpenVEX 0.2.0 and CycloneDX
+1.6 VEX. Pure: frozen inputs in, JSON out; the caller validates (CSAF with `psirt.formats.csaf_validate`, OpenVEX
+against its schema) before publishing anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+JSON = dict[str, Any]
+
+# The five standard justifications share their meaning across the formats; CSAF calls them flags (some with
+# other labels) and CycloneDX names them by its own words.
+CSAF_FLAGS = {
+    "component_not_present": "component_not_present",
+    "vulnerable_code_not_present": "vulnerable_code_not_present",
+    "vulnerable_code_not_in_execute_path": "vulnerable_code_not_in_execute_path",
+    "vulnerable_code_cannot_be_controlled_by_adversary": "vulnerable_code_cannot_be_controlled_by_adversary",
+    "inline_mitigations_already_exist": "inline_mitigations_already_exist",
+}
+CYCLONEDX_JUSTIFICATIONS = {
+    "component_not_present": "code_not_present",
+    "vulnerable_code_not_present": "code_not_present",
+    "vulnerable_code_not_in_execute_path": "code_not_reachable",
+    "vulnerable_code_cannot_be_controlled_by_adversary": "protected_by_mitigating_control",
+    "inline_mitigations_already_exist": "protected_at_runtime",
+}
+CYCLONEDX_STATES = {
+    "not_affected": "not_affected",
+    "affected": "exploitable",
+    "fixed": "resolved",
+    "under_investigation": "in_triage",
+}
+CSAF_STATUS = {
+    "not_affected": "known_not_affected",
+    "affected": "known_affected",
+    "fixed": "fixed",
+    "under_investigation": "under_investigation",
+}
+
+
+@dataclass(frozen=True)
+class VexProduct:
+    """One firmware release: `product_id` stable across revisions (e.g. "cam-x5:5.7.1")."""
+
+    product_id: str
+    vendor: str
+    product_name: str
+    version: str
+    status: str
+    justification: str = ""
+    impact_statement: str = ""
+    action_statement: str = ""
+    purl: str = ""
+
+
+@dataclass(frozen=True)
+class VexInput:
+    vuln_id: str
+    cve: str
+    title: str
+    publisher_name: str
+    publisher_namespace: str
+    document_id: str
+    document_url: str
+    revision_dates: tuple[datetime, ...]  # one per change of the decisions, oldest first
+    products: tuple[VexProduct, ...]
+
+    @property
+    def revision(self) -> int:
+        return len(self.revision_dates)
+
+    @property
+    def initial_release(self) -> datetime:
+        return self.revision_dates[0]
+
+    @property
+    def current_release(self) -> datetime:
+        return self.revision_dates[-1]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def csaf_vex(data: VexInput) -> JSON:
+    """The CSAF 2.0 `csaf_vex` document: one vulnerability, a product status for every release decided."""
+    branches: dict[str, dict[str, list[JSON]]] = {}
+    for p in data.products:
+        branches.setdefault(p.vendor, {}).setdefault(p.product_name, []).append(
+            {
+                "category": "product_version",
+                "name": p.version,
+                "product": {
+                    "product_id": p.product_id,
+                    "name": f"{p.vendor} {p.product_name} {p.version}",
+                    **({"product_identification_helper": {"purl": p.purl}} if p.purl else {}),
+                },
+            }
+        )
+    tree = {
+        "branches": [
+            {
+                "category": "vendor",
+                "name": vendor,
+                "branches": [
+                    {"category": "product_name", "name": name, "branches": versions}
+                    for name, versions in sorted(products.items())
+                ],
+            }
+            for vendor, products in sorted(branches.items())
+        ]
+    }
+    status: dict[str, list[str]] = {}
+    flags: dict[str, list[str]] = {}
+    threats: list[JSON] = []
+    remediations: list[JSON] = []
+    for p in data.products:
+        status.setdefault(CSAF_STATUS[p.status], []).append(p.product_id)
+        if p.status == "not_affected":
+            flags.setdefault(CSAF_FLAGS[p.justification], []).append(p.product_id)
+            threats.append({"category": "impact", "details": p.impact_statement, "product_ids": [p.product_id]})
+        elif p.status == "affected":
+            remediations.append(
+                {"category": "mitigation", "details": p.action_statement, "product_ids": [p.product_id]}
+            )
+    vulnerability: JSON = {
+        "product_status": {k: sorted(v) for k, v in sorted(status.items())},
+        "notes": [{"category": "summary", "text": data.title or data.vuln_id}],
+    }
+    if data.cve:
+        vulnerability["cve"] = data.cve
+    if data.vuln_id != data.cve:
+        vulnerability["ids"] = [{"system_name": "psirt-import", "text": data.vuln_id}]
+    if flags:
+        vulnerability["flags"] = [{"label": label, "product_ids": sorted(ids)} for label, ids in sorted(flags.items())]
+    if threats:
+        vulnerability["threats"] = threats
+    if remediations:
+        vulnerability["remediations"] = remediations
+    version = str(data.revision)
+    return {
+        "document": {
+            "category": "csaf_vex",
+            "csaf_version": "2.0",
+            "distribution": {"tlp": {"label": "WHITE"}},
+            "lang": "en",
+            "notes": [
+                {
+                    "category": "summary",
+                    "title": "Status of our products",
+                    "text": f"Which firmware releases are affected by {data.cve or data.vuln_id} in a third-party "
+                    "component, and what to do.",
+                }
+            ],
+            "publisher": {
+                "category": "vendor",
+                "name": data.publisher_name,
+                "namespace": data.publisher_namespace,
+            },
+            "references": [{"category": "self", "summary": "This document", "url": data.document_url}],
+            "title": f"VEX: {data.cve or data.vuln_id} {data.title}".strip()[:400],
+            "tracking": {
+                "current_release_date": _iso(data.current_release),
+                "id": data.document_id,
+                "initial_release_date": _iso(data.initial_release),
+                "revision_history": [
+                    {"date": _iso(moment), "number": str(number), "summary": "Decisions recorded."}
+                    for number, moment in enumerate(data.revision_dates, start=1)
+                ],
+                "status": "final",
+                "version": version,
+            },
+        },
+        "product_tree": tree,
+        "vulnerabilities": [vulnerability],
+    }
+
+
+def openvex(data: VexInput) -> JSON:
+    """OpenVEX 0.2.0: one statement per release."""
+    statements: list[JSON] = []
+    for p in data.products:
+        statement: JSON = {
+            "vulnerability": {"name": data.cve or data.vuln_id},
+            "products": [{"@id": p.purl or f"{data.document_url}#{p.product_id}"}],
+            "status": p.status,
+        }
+        if p.status == "not_affected":
+            statement["justification"] = p.justification
+            statement["impact_statement"] = p.impact_statement
+        elif p.status == "affected":
+            statement["action_statement"] = p.action_statement
+        statements.append(statement)
+    return {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": data.document_url,
+        "author": data.publisher_name,
+        "timestamp": _iso(data.current_release),
+        "version": data.revision,
+        "statements": statements,
+    }
+
+
+def cyclonedx_vex(data: VexInput) -> JSON:
+    """CycloneDX 1.6 VEX: the vulnerability with an analysis per affected release (`affects` by bom-ref)."""
+    components = [
+        {
+            "type": "firmware",
+            "bom-ref": p.product_id,
+            "name": p.product_name,
+            "version": p.version,
+            "supplier": {"name": p.vendor},
+            **({"purl": p.purl} if p.purl else {}),
+        }
+        for p in data.products
+    ]
+    vulnerabilities = []
+    for p in data.products:
+        analysis: JSON = {"state": CYCLONEDX_STATES[p.status]}
+        if p.status == "not_affected":
+            analysis["justification"] = CYCLONEDX_JUSTIFICATIONS[p.justification]
+            analysis["detail"] = p.impact_statement
+        elif p.status == "affected":
+            analysis["response"] = ["update"]
+            analysis["detail"] = p.action_statement
+        vulnerabilities.append(
+            {
+                "bom-ref": f"{data.vuln_id}:{p.product_id}",
+                "id": data.cve or data.vuln_id,
+                "analysis": analysis,
+                "affects": [{"ref": p.product_id}],
+            }
+        )
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": data.revision,
+        "metadata": {"timestamp": _iso(data.current_release), "supplier": {"name": data.publisher_name}},
+        "components": components,
+        "vulnerabilities": vulnerabilities,
+    }
