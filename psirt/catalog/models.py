@@ -46,6 +46,13 @@ def validate_release_date(value: datetime.date) -> None:
         raise ValidationError(_("A release date can be at most one year ahead."))
 
 
+# Member States are named by their ISO 3166 alpha-2 codes, comma-separated (the EU list itself is regulatory data).
+validate_member_states = RegexValidator(
+    r"^([A-Z]{2}(,[A-Z]{2})*)?$",
+    _("Use two-letter country codes separated by commas, e.g. DE,FR,NL."),
+)
+
+
 class ProductLine(models.Model):
     """A family of products, e.g. "IP cameras and recorders". Product engineers are invited per line."""
 
@@ -55,6 +62,14 @@ class ProductLine(models.Model):
     description_en = models.TextField(_("description (English)"), blank=True)
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0, validators=[validate_position])
+    # Where the line is sold in the EU: the "Member States where the product is available" of a CRA Art. 14 report.
+    eu_member_states = models.CharField(
+        _("EU Member States where available"),
+        max_length=200,
+        blank=True,
+        validators=[validate_member_states],
+        help_text=_("Two-letter codes separated by commas, e.g. DE,FR,NL; empty when not sold in the EU."),
+    )
 
     class Meta:
         ordering = ["position", "name_en"]

@@ -51,6 +51,9 @@ class OrganizationForm(forms.ModelForm):
         self.fields["ack_business_days"].widget.attrs.update({"min": "1", "max": "60"})
         self.fields["remediation_days"].widget.attrs.update({"min": "1", "max": "730"})
 
+    def clean_eu_member_state(self) -> str:
+        return str(self.cleaned_data.get("eu_member_state", "")).strip().upper()
+
     def clean_advisory_prefix(self) -> str:
         return str(self.cleaned_data.get("advisory_prefix", "")).strip().upper()
 
