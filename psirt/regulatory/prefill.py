@@ -11,7 +11,7 @@ from psirt.cases.models import AffectedRange, Case, CaseReference, Mitigation, R
 from psirt.catalog.models import FirmwareRelease
 from psirt.organization.models import OrganizationProfile
 from psirt.regulatory.clocks import Track
-from psirt.regulatory.data import fields_for, member_state, requirement
+from psirt.regulatory.data import FIELD_STAGES, fields_for, member_state, requirement
 from psirt.regulatory.models import Obligation
 
 MAX_VALUE_CHARS = 20_000
@@ -146,10 +146,14 @@ def stage_values(obligation: Obligation, stage: str) -> list[tuple[str, str, str
     """The stage's fields in the platform's order: (key, label, requirement, value) — the draft's value when one
     was typed, else the prefill."""
     proposed = case_values(obligation)
-    draft = obligation.draft.get(stage, {}) if isinstance(obligation.draft, dict) else {}
+    drafts = obligation.draft if isinstance(obligation.draft, dict) else {}
+    # A later stage carries what an earlier one said (the platform's "C"): the values typed for the earlier
+    # stages, the latest first, come before the prefill.
+    earlier = FIELD_STAGES[: FIELD_STAGES.index(stage)] if stage in FIELD_STAGES else FIELD_STAGES  # type: ignore[arg-type]
+    layers = [drafts.get(stage, {}), *(drafts.get(s, {}) for s in reversed(earlier))]
     rows = []
     for field in fields_for(obligation.track, stage):
-        value = draft[field.key] if field.key in draft else proposed.get(field.key, "")
+        value = next((layer[field.key] for layer in layers if field.key in layer), proposed.get(field.key, ""))
         rows.append((field.key, field.label, requirement(field, stage), str(value)))
     return rows
 

@@ -357,7 +357,9 @@ def submit_stage(
     if obligation.decision == Decision.PENDING:
         raise Conflict(_("A lead must first confirm that this is reportable."))
     if values:
-        obligation = save_draft(obligation=obligation, actor=actor, stage=stage, values=values, request=request)
+        save_draft(obligation=obligation, actor=actor, stage=stage, values=values, request=request)
+    # Read the stored drafts afresh: the caller's copy may predate values typed for earlier stages.
+    obligation = Obligation.objects.select_related("case").get(pk=obligation.pk)
     rows = _stage_rows(obligation, stage)
     required = set(required_keys(obligation.track, stage)) if obligation.track != Track.MIIT else {"report_text"}
     empty = [label for key, label, _r, value in rows if key in required and not value.strip()]
