@@ -345,6 +345,9 @@ def submit_stage(
 ) -> Filing:
     """Mark a stage as submitted: freeze the fields as sent (the draft plus `values`, over the prefill), with
     when, by whom, to which CSIRT and the platform's reference. Refused while a required field is empty."""
+    # Read the stored obligation afresh: the caller's copy may predate the decision or values typed for earlier
+    # stages.
+    obligation = Obligation.objects.select_related("case").get(pk=obligation.pk)
     _require_editor(actor, obligation)
     _stage_allowed(obligation, stage)
     now = timezone.now()
@@ -358,7 +361,6 @@ def submit_stage(
         raise Conflict(_("A lead must first confirm that this is reportable."))
     if values:
         save_draft(obligation=obligation, actor=actor, stage=stage, values=values, request=request)
-    # Read the stored drafts afresh: the caller's copy may predate values typed for earlier stages.
     obligation = Obligation.objects.select_related("case").get(pk=obligation.pk)
     rows = _stage_rows(obligation, stage)
     required = set(required_keys(obligation.track, stage)) if obligation.track != Track.MIIT else {"report_text"}
