@@ -177,3 +177,10 @@ def test_open_incident_refuses_bad_dates(lead: User) -> None:
     )
     assert response.status_code == 422
     assert not Obligation.objects.exists()
+
+
+def test_desk_home_counts(exploited: Case, lead: User, engineer: User) -> None:
+    body = client_for(lead).get("/en/desk/").content.decode()
+    assert 'id="regulatory-dashboard"' in body
+    assert '<span class="stat-value">1</span> <span class="stat-label"><a href="/en/desk/regulatory/">Exploited' in body
+    assert 'id="regulatory-dashboard"' not in client_for(engineer).get("/en/desk/").content.decode()
