@@ -22,7 +22,9 @@ from psirt.catalog.exceptions import CatalogConflict, CatalogInUse
 from psirt.catalog.models import MAX_POSITION, FirmwareRelease, Product, ProductLine
 from psirt.lib.changes import apply_changes
 
-LINE_FIELDS = frozenset({"slug", "name_en", "name_zh", "description_en", "description_zh", "position", "eu_member_states"})
+LINE_FIELDS = frozenset(
+    {"slug", "name_en", "name_zh", "description_en", "description_zh", "position", "eu_member_states"}
+)
 PRODUCT_FIELDS = frozenset(
     {
         "line",

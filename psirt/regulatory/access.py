@@ -34,7 +34,9 @@ def can_see_obligation(user: Viewer, obligation: Obligation) -> bool:
         return False
     if account.is_lead:
         return True
-    return obligation.case_id is not None and Assignment.objects.filter(case_id=obligation.case_id, user=account).exists()
+    return (
+        obligation.case_id is not None and Assignment.objects.filter(case_id=obligation.case_id, user=account).exists()
+    )
 
 
 def can_see_case_obligations(user: Viewer, case_id: int) -> bool:

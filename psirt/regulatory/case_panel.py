@@ -28,7 +28,7 @@ def panel(case: Any, request: HttpRequest) -> str:
         {"row": r, "clocks": clock_rows(r.clocks, now, r.obligation.is_active)}
         for r in rows(Obligation.objects.filter(case=case), now)
     ]
-    has_miit = any(i["row"].obligation.track == "miit" for i in items)
+    has_miit = Obligation.objects.filter(case=case, track="miit").exists()
     context = {
         "case": case,
         "items": items,

@@ -191,5 +191,7 @@ def clocks(triggers: Triggers, *, calendar: Calendar | None = None) -> list[Cloc
             result.append(Clock(Stage.FINAL, start, add_one_month(start), done.get(Stage.FINAL)))
     for request in triggers.intermediate:
         answered = utc(request.answered_at) if request.answered_at else None
-        result.append(Clock(Stage.INTERMEDIATE, utc(request.requested_at), utc(request.due_at), answered, key=request.key))
+        result.append(
+            Clock(Stage.INTERMEDIATE, utc(request.requested_at), utc(request.due_at), answered, key=request.key)
+        )
     return result

@@ -56,7 +56,11 @@ def srp_document() -> dict[str, Any]:
     doc = _load("srp_fields.json")
     for row in doc["fields"]:
         bad = {v for v in row["stages"].values() if v not in REQUIREMENTS}
-        if bad or set(row["stages"]) != set(FIELD_STAGES) or not set(row["tracks"]) <= {Track.VULNERABILITY, Track.INCIDENT}:
+        if (
+            bad
+            or set(row["stages"]) != set(FIELD_STAGES)
+            or not set(row["tracks"]) <= {Track.VULNERABILITY, Track.INCIDENT}
+        ):
             raise ValueError(f"srp_fields.json: field {row.get('key')!r} is malformed")
     return doc
 
@@ -72,7 +76,9 @@ def fields_for(track: str, stage: str) -> list[SrpField]:
     out = []
     for row in srp_document()["fields"]:
         if track in row["tracks"] and row["stages"][stage] != "not_asked":
-            out.append(SrpField(row["key"], row["label_en"], row["label_zh"], tuple(row["tracks"]), dict(row["stages"])))
+            out.append(
+                SrpField(row["key"], row["label_en"], row["label_zh"], tuple(row["tracks"]), dict(row["stages"]))
+            )
     return out
 
 

@@ -42,7 +42,10 @@ class DecisionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     evidence = forms.CharField(
-        label=_("Evidence of malicious exploitation"), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Evidence of malicious exploitation"),
+        required=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
     reason = forms.CharField(
         label=_("Why it is not reportable"),
@@ -56,7 +59,9 @@ class DecisionForm(forms.Form):
 class IncidentForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     aware_at = UtcDateTimeField(label=_("Became aware (UTC)"))
-    evidence = forms.CharField(label=_("What happened"), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 3}))
+    evidence = forms.CharField(
+        label=_("What happened"), required=False, max_length=20_000, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class MeasureForm(forms.Form):
@@ -78,7 +83,11 @@ class EntryForm(forms.Form):
             (FilingKind.SUPPLIER_NOTICE, _("Upstream supplier notified")),
         ],
     )
-    note = forms.CharField(label=_("What was asked, answered or sent, and how"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("What was asked, answered or sent, and how"),
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     reference = forms.CharField(label=_("Reference"), required=False, max_length=120)
     due_at = UtcDateTimeField(label=_("Due (UTC), for a CSIRT request"), required=False)
     answers = forms.UUIDField(label=_("Request answered"), required=False)

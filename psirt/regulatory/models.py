@@ -39,9 +39,7 @@ class Obligation(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     track = models.CharField(_("track"), max_length=16, choices=Track.choices)
-    case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="obligations"
-    )
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="obligations")
     title = models.CharField(_("title"), max_length=200)
     aware_at = models.DateTimeField(_("became aware (UTC)"))
     decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices, default=Decision.PENDING)
@@ -90,11 +88,15 @@ class EvidenceFile(models.Model):
     added_at = models.DateTimeField(default=timezone.now)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
+    def __str__(self) -> str:
+        return str(self.public_id)
+
 
 class FilingKind(models.TextChoices):
     SUBMISSION = "submission", _("Submission")
     CSIRT_REQUEST = "csirt_request", _("CSIRT request")
     CSIRT_ANSWER = "csirt_answer", _("Answer to the CSIRT")
+    NOTICE_DRAFTED = "notice_drafted", _("Customer notice drafted (Art. 14(8))")
     USERS_INFORMED = "users_informed", _("Users informed (Art. 14(8))")
     SUPPLIER_NOTICE = "supplier_notice", _("Upstream supplier notified")
 
@@ -137,6 +139,9 @@ class Filing(models.Model):
     class Meta:
         ordering = ["submitted_at", "recorded_at"]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.stage}".strip()
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnly(_("Filings are append-only: record a new filing instead of changing one."))
@@ -164,6 +169,9 @@ class ReminderSent(models.Model):
                 fields=["obligation", "stage", "clock_key", "due_at", "threshold"], name="reg_reminder_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} {self.threshold}"
 
 
 def retention_until(last: dt.datetime) -> dt.datetime:

@@ -38,7 +38,7 @@ def _range_text(r: AffectedRange) -> str:
 
 def product_names(case: Case) -> list[str]:
     names = [r.product.name for r in _ranges(case)]
-    if not names and case.product_id:
+    if not names and case.product is not None:
         names = [case.product.name]
     return list(dict.fromkeys(names))
 
@@ -47,7 +47,7 @@ def member_state_names(case: Case) -> str:
     """The Member States where the case's products are sold (their lines' setting in the catalog)."""
     codes: list[str] = []
     lines = {r.product.line for r in case.affected.select_related("product__line")}
-    if not lines and case.product_line_id:
+    if not lines and case.product_line is not None:
         lines = {case.product_line}
     for line in sorted(lines, key=lambda x: x.position):
         codes += [c for c in line.eu_member_states.split(",") if c]
@@ -164,19 +164,25 @@ def miit_text(obligation: Obligation) -> str:
     case = obligation.case
     profile = OrganizationProfile.get()
     vendor = profile.name_zh or profile.name_en
-    lines = [f"报告单位：{vendor}", f"漏洞名称：{obligation.title}", f"发现（知悉）时间：{utc_text(obligation.aware_at)}"]
+    lines = [
+        f"报告单位：{vendor}",
+        f"漏洞名称：{obligation.title}",
+        f"发现（知悉）时间：{utc_text(obligation.aware_at)}",
+    ]
     if case is None:
         return "\n".join(lines)
     ranges = _ranges(case)
     for r in ranges:
         models_text = "、".join(r.product.model_number_list) or "—"
         lines.append(f"产品名称：{r.product.name}；型号：{models_text}；受影响版本：{_range_text_zh(r)}")
-    if not ranges and case.product_id:
+    if not ranges and case.product is not None:
         lines.append(f"产品名称：{case.product.name}")
     tech = _severity(case)
     lines.append(f"技术特点：{tech or '（待补充）'}")
     exploited = "已发现在野利用" if case.exploitation == "active" else "未发现在野利用"
-    lines.append(f"危害及影响范围：{exploited}；严重程度：{case.get_severity_display() if case.severity else '（待评估）'}")
+    lines.append(
+        f"危害及影响范围：{exploited}；严重程度：{case.get_severity_display() if case.severity else '（待评估）'}"
+    )
     fixes = fixed_releases(case)
     mitigations = _mitigations(case)
     if fixes:

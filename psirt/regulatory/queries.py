@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from psirt.accounts.access import Viewer
+from psirt.cases.models import Case
 from psirt.regulatory.access import visible_obligations
 from psirt.regulatory.clocks import Clock
 from psirt.regulatory.models import Decision, Filing, FilingKind, Obligation
@@ -69,7 +70,9 @@ def rows(obligations: QuerySet[Obligation], now: dt.datetime | None = None) -> l
         nxt = min(pending, key=lambda c: c.due_at or now) if pending else None
         out.append(ObligationRow(o, cl, nxt, o.is_active and any(c.overdue(now) for c in cl)))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
-    out.sort(key=lambda r: (not r.obligation.is_active, r.next_clock.due_at if r.next_clock and r.next_clock.due_at else far))
+    out.sort(
+        key=lambda r: (not r.obligation.is_active, r.next_clock.due_at if r.next_clock and r.next_clock.due_at else far)
+    )
     return out
 
 
@@ -97,7 +100,7 @@ def attention_count(user: Viewer, now: dt.datetime | None = None) -> int:
     return c["to_decide"] + c["overdue"]
 
 
-def filings_for_case(case: object) -> list[FilingRow]:
+def filings_for_case(case: Case) -> list[FilingRow]:
     """Every filing of a case's obligations, in time order: kind, stage, when, who, CSIRT, platform reference.
     No need-to-know check here: the caller has already shown the case to someone allowed to see it."""
     qs = (
@@ -148,7 +151,5 @@ def record_of(obligation: Obligation) -> list[Filing]:
 
 
 def open_requests(obligation: Obligation) -> list[Filing]:
-    answered = set(
-        obligation.filings.filter(kind=FilingKind.CSIRT_ANSWER).values_list("answers_id", flat=True)
-    )
+    answered = set(obligation.filings.filter(kind=FilingKind.CSIRT_ANSWER).values_list("answers_id", flat=True))
     return [f for f in obligation.filings.filter(kind=FilingKind.CSIRT_REQUEST) if f.pk not in answered]

@@ -120,7 +120,11 @@ def send_reminders(*, now: dt.datetime | None = None) -> int:
             if not thresholds or clock.due_at is None:
                 continue
             if ReminderSent.objects.filter(
-                obligation=obligation, stage=clock.stage, clock_key=clock.key, due_at=clock.due_at, threshold=thresholds[-1]
+                obligation=obligation,
+                stage=clock.stage,
+                clock_key=clock.key,
+                due_at=clock.due_at,
+                threshold=thresholds[-1],
             ).exists():
                 continue
             if _send(obligation, clock, thresholds, now):

@@ -16,6 +16,9 @@ from django.utils.translation import gettext as _
 
 from psirt.accounts.access import Viewer, active_account
 from psirt.accounts.models import User
+from psirt.advisories.exceptions import AdvisoryError
+from psirt.advisories.models import Advisory, AdvisoryState
+from psirt.advisories.services import create_advisory, set_expedite_justification
 from psirt.audit.services import record
 from psirt.cases.models import Case, Exploitation
 from psirt.lib.crypto import file_store
@@ -92,6 +95,8 @@ def ensure_exploited_obligations(*, case: Case | None = None) -> int:
         obligations__track=Track.VULNERABILITY
     )
     for exploited in missing:
+        if exploited.exploitation_aware_at is None:  # excluded by the query; for the type checker
+            continue
         try:
             with transaction.atomic():
                 obligation = Obligation.objects.create(
@@ -224,7 +229,11 @@ def open_incident(
             created_by=actor,
         )
         record(
-            action="regulatory.obligation.open", actor=actor, request=request, target=obligation, data={"track": "incident"}
+            action="regulatory.obligation.open",
+            actor=actor,
+            request=request,
+            target=obligation,
+            data={"track": "incident"},
         )
     return obligation
 
@@ -251,7 +260,9 @@ def open_miit(
             created_by=actor,
             draft={Stage.MIIT: {"report_text": miit_text_for(case, aware)}},
         )
-        record(action="regulatory.obligation.open", actor=actor, request=request, target=obligation, data={"track": "miit"})
+        record(
+            action="regulatory.obligation.open", actor=actor, request=request, target=obligation, data={"track": "miit"}
+        )
     return obligation
 
 
@@ -312,7 +323,11 @@ def save_draft(
         locked.draft = draft
         locked.save(update_fields=["draft"])
         record(
-            action="regulatory.draft.save", actor=actor, request=request, target=locked, data={"stage": stage, "fields": sorted(clean)}
+            action="regulatory.draft.save",
+            actor=actor,
+            request=request,
+            target=locked,
+            data={"stage": stage, "fields": sorted(clean)},
         )
     return locked
 
@@ -369,7 +384,9 @@ def submit_stage(
         raise MissingFields(
             _("Fill in the required fields before marking this stage as submitted: %(fields)s.")
             % {"fields": "; ".join(empty)},
-            errors={key: [_("Required for this stage.")] for key, _l, _r, v in rows if key in required and not v.strip()},
+            errors={
+                key: [_("Required for this stage.")] for key, _l, _r, v in rows if key in required and not v.strip()
+            },
         )
     if obligation.track == Track.MIIT:
         code, csirt = "CN", "MIIT NVDB"
@@ -426,7 +443,12 @@ def record_entry(
     """Append a CSIRT request (with its due date), an answer to one, that users were informed (and how), or that
     an upstream supplier was notified. `note` says what was asked, answered or sent, and how."""
     _require_editor(actor, obligation)
-    if kind not in {FilingKind.CSIRT_REQUEST, FilingKind.CSIRT_ANSWER, FilingKind.USERS_INFORMED, FilingKind.SUPPLIER_NOTICE}:
+    if kind not in {
+        FilingKind.CSIRT_REQUEST,
+        FilingKind.CSIRT_ANSWER,
+        FilingKind.USERS_INFORMED,
+        FilingKind.SUPPLIER_NOTICE,
+    }:
         raise InvalidInput(_("Unknown kind of record."))
     now = timezone.now()
     when = _check_instant(submitted_at or now, "submitted_at", now=now)
@@ -482,10 +504,93 @@ def may_delete(obligation: Obligation, *, now: dt.datetime | None = None) -> boo
 def viewed(*, obligation: Obligation, actor: Any, request: HttpRequest | None = None, what: str = "page") -> None:
     """Audit that a regulatory record was viewed or downloaded (who saw what, and when)."""
     with transaction.atomic():
-        record(action="regulatory.obligation.view", actor=actor, request=request, target=obligation, data={"what": what})
+        record(
+            action="regulatory.obligation.view", actor=actor, request=request, target=obligation, data={"what": what}
+        )
 
 
 def stage_rows(obligation: Obligation, stage: str) -> list[tuple[str, str, str, str]]:
     """The stage's (key, label, requirement, value) rows in the platform's order, as the desk shows them."""
     _stage_allowed(obligation, stage)
     return _stage_rows(obligation, stage)
+
+
+# --- telling users (Art. 14(8)) ---------------------------------------------------------------------------
+
+NOTICE_JUSTIFICATION = (
+    "Actively exploited vulnerability reported under EU CRA Art. 14: users must be told of it and of the "
+    "measures they can take (Art. 14(8)) without waiting for the usual disclosure conditions."
+)
+
+
+def draft_customer_notice(*, obligation: Obligation, actor: User, request: HttpRequest | None = None) -> Advisory:
+    """Draft the notice to users as an expedited advisory of the obligation's case, through the advisory
+    services: the case's open advisory if it has one, else a new draft; its expedite justification is set, so
+    publication still passes the policy gate and a lead's approval. Recorded as "customer notice drafted";
+    "users informed" is recorded when the advisory is published (`users_informed_by_advisory`)."""
+    _require_editor(actor, obligation)
+    obligation = Obligation.objects.select_related("case").get(pk=obligation.pk)
+    if obligation.case is None:
+        raise InvalidInput(_("A severe incident has no case to write an advisory from: record how users were told."))
+    if obligation.decision != Decision.REPORTABLE:
+        raise Conflict(_("A lead must first confirm that this is reportable."))
+    try:
+        with transaction.atomic():
+            advisory = (
+                Advisory.objects.filter(case_links__case=obligation.case)
+                .exclude(state__in=[AdvisoryState.PUBLISHED, AdvisoryState.WITHDRAWN])
+                .order_by("created_at")
+                .first()
+            )
+            if advisory is None:
+                advisory = create_advisory(cases=[obligation.case], actor=actor, request=request)
+            if not advisory.expedite_justification:
+                advisory = set_expedite_justification(
+                    advisory=advisory, actor=actor, justification=NOTICE_JUSTIFICATION, request=request
+                )
+            Filing.objects.create(
+                obligation=obligation,
+                kind=FilingKind.NOTICE_DRAFTED,
+                submitted_at=timezone.now(),
+                actor=actor,
+                reference=advisory.advisory_id,
+                note=f"Expedited advisory {advisory.advisory_id} drafted; publication goes through the policy gate.",
+            )
+            record(
+                action="regulatory.filing.notice_drafted",
+                actor=actor,
+                request=request,
+                target=obligation,
+                data={"advisory": advisory.advisory_id},
+            )
+    except AdvisoryError as exc:
+        raise InvalidInput(exc.message) from exc
+    return advisory
+
+
+def users_informed_by_advisory(*, advisory: Advisory, actor: User | None, revision: int) -> int:
+    """Record "users informed" on each reportable obligation of the advisory's cases when it is published (the
+    advisory is how they were told). Called in the publication's transaction; returns the rows added."""
+    if revision != 1 or actor is None:
+        return 0
+    added = 0
+    obligations = Obligation.objects.filter(
+        case__advisory_links__advisory=advisory, decision=Decision.REPORTABLE
+    ).exclude(track=Track.MIIT)
+    for obligation in obligations:
+        Filing.objects.create(
+            obligation=obligation,
+            kind=FilingKind.USERS_INFORMED,
+            submitted_at=timezone.now(),
+            actor=actor,
+            reference=advisory.advisory_id,
+            note=f"Advisory {advisory.advisory_id} published (public page, CSAF, subscribers notified).",
+        )
+        record(
+            action="regulatory.filing.users_informed",
+            actor=actor,
+            target=obligation,
+            data={"advisory": advisory.advisory_id},
+        )
+        added += 1
+    return added

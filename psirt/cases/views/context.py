@@ -27,7 +27,6 @@ from psirt.cases.access import (
     notes_shared,
 )
 from psirt.cases.advisories_hook import linked_advisories, may_write_advisory
-from psirt.cases.regulatory_hook import regulatory_panel
 from psirt.cases.exploitation import differences as exploit_differences
 from psirt.cases.forms import (
     CvssForm,
@@ -52,6 +51,7 @@ from psirt.cases.queries import (
     invitable_engineers,
     range_choices,
 )
+from psirt.cases.regulatory_hook import regulatory_panel
 from psirt.cases.services import workflow
 from psirt.cases.services.deadlines import deadline_status
 from psirt.cases.services.message_templates import TEMPLATES

@@ -153,6 +153,7 @@ def test_submit_through_the_desk(reportable: Obligation, handler: User) -> None:
 def test_case_page_panel_only_for_leads_and_assignees(
     obligation: Obligation, lead: User, handler: User, engineer: User
 ) -> None:
+    assert obligation.case is not None
     url = f"/en/desk/cases/{obligation.case.public_id}/"
     assert 'id="regulatory"' in client_for(lead).get(url).content.decode()
     assert 'id="regulatory"' in client_for(handler).get(url).content.decode()

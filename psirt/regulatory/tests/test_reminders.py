@@ -96,7 +96,7 @@ def test_a_worker_down_sends_the_missed_reminder_once(obligation: Obligation) ->
 def test_reminder_mail_is_bilingual_and_discreet(obligation: Obligation) -> None:
     send_reminders(now=obligation.aware_at + dt.timedelta(hours=25))
     message = _mails()[0]
-    subject, text, html = render_bilingual(message.template, json.loads(message.context), "en")
+    subject, text, _html = render_bilingual(message.template, json.loads(message.context), "en")
     assert "OVERDUE" in subject
     assert "逾期" in subject
     assert "Early warning (24 h)" in text and "早期预警" in text

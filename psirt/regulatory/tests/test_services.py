@@ -142,11 +142,11 @@ def test_submit_freezes_the_fields_and_names_the_csirt(obligation: Obligation, l
     assert filing.actor == handler
     keys = [row[0] for row in filing.fields]
     assert keys == [f.key for f in fields_for(Track.VULNERABILITY, Stage.EARLY_WARNING)]
-    assert dict((k, v) for k, _l, v in filing.fields)["summary"] == "Exploited RTSP overflow"
+    assert {k: v for k, _l, v in filing.fields}["summary"] == "Exploited RTSP overflow"
     # Later edits of the draft do not change what was filed.
     services.save_draft(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING, values={"summary": "changed"})
     filing.refresh_from_db()
-    assert dict((k, v) for k, _l, v in filing.fields)["summary"] == "Exploited RTSP overflow"
+    assert {k: v for k, _l, v in filing.fields}["summary"] == "Exploited RTSP overflow"
     assert AuditEvent.objects.filter(action="regulatory.filing.submit").count() == 1
     with pytest.raises(Conflict):
         services.submit_stage(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING)
@@ -187,9 +187,8 @@ def test_filings_are_append_only(obligation: Obligation, lead: User) -> None:
     with pytest.raises(AppendOnly):
         Filing.objects.all().delete()
     # And at the database: raw SQL is refused too.
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE regulatory_filing SET reference = 'x' WHERE id = %s", [filing.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE regulatory_filing SET reference = 'x' WHERE id = %s", [filing.pk])
     assert Filing.objects.get(pk=filing.pk).reference == ""
 
 
@@ -266,6 +265,7 @@ def test_reporting_records_are_kept_six_months(obligation: Obligation, lead: Use
     # The case cannot be deleted under its obligations.
     from django.db.models import ProtectedError
 
+    assert obligation.case is not None
     with pytest.raises(ProtectedError):
         obligation.case.delete()
 
@@ -285,10 +285,45 @@ def test_every_required_field_of_every_stage_blocks_submission(
         )
     required = required_keys(track, stage)
     assert required, "every stage requires something"
-    full = {key: "filled" for key in required}
+    full = dict.fromkeys(required, "filled")
     for key in required:
         values = {**full, key: ""}
         with pytest.raises(MissingFields) as exc:
             services.submit_stage(obligation=obligation, actor=lead, stage=stage, values=values)
         assert list(exc.value.errors) == [key]
     services.submit_stage(obligation=obligation, actor=lead, stage=stage, values=full)
+
+
+def test_draft_customer_notice_is_an_expedited_advisory_and_publication_records_users_informed(
+    obligation: Obligation, lead: User
+) -> None:
+    from psirt.advisories.models import Advisory
+    from psirt.advisories.signals import advisory_published
+
+    obligation = _reportable(obligation, lead)
+    case = obligation.case
+    assert case is not None
+    for state in ("acknowledged", "triage", "confirmed"):
+        case = case_services.transition(case=case, to_state=state, actor=lead)
+    advisory = services.draft_customer_notice(obligation=obligation, actor=lead)
+    assert advisory.expedite_justification.startswith("Actively exploited")
+    assert advisory.state == "draft"
+    assert list(Advisory.objects.filter(case_links__case=case)) == [advisory]
+    drafted = obligation.filings.get(kind=FilingKind.NOTICE_DRAFTED)
+    assert drafted.reference == advisory.advisory_id
+    # Again: the same open advisory, not a second one.
+    assert services.draft_customer_notice(obligation=obligation, actor=lead) == advisory
+    assert Advisory.objects.filter(case_links__case=case).count() == 1
+    # Its publication records that users were informed, and how.
+    advisory_published.send(sender=Advisory, advisory=advisory, revision=1, actor=lead, request=None)
+    informed = obligation.filings.get(kind=FilingKind.USERS_INFORMED)
+    assert informed.reference == advisory.advisory_id and "published" in informed.note
+    advisory_published.send(sender=Advisory, advisory=advisory, revision=2, actor=lead, request=None)
+    assert obligation.filings.filter(kind=FilingKind.USERS_INFORMED).count() == 1
+
+
+def test_an_unconfirmed_case_cannot_get_its_notice_drafted(obligation: Obligation, lead: User) -> None:
+    obligation = _reportable(obligation, lead)
+    with pytest.raises(InvalidInput, match="not confirmed"):
+        services.draft_customer_notice(obligation=obligation, actor=lead)
+    assert not obligation.filings.exists()

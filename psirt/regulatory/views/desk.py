@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from psirt.accounts.access import desk_user
 from psirt.cases.access import get_case_for
 from psirt.lib.access import lead_required, staff_required
 from psirt.lib.crypto import file_store
+from psirt.organization.models import OrganizationProfile
 from psirt.regulatory import services
 from psirt.regulatory.access import get_obligation_for
 from psirt.regulatory.clocks import STAGES_OF, Clock, Stage, Track
@@ -32,7 +33,6 @@ from psirt.regulatory.exceptions import RegulatoryError
 from psirt.regulatory.forms import DecisionForm, EntryForm, IncidentForm, MeasureForm, SubmitForm
 from psirt.regulatory.models import Decision, FilingKind, Obligation
 from psirt.regulatory.queries import counts, desk_rows, open_requests, record_of
-from psirt.organization.models import OrganizationProfile
 
 FIELD_PREFIX = "f-"
 
@@ -63,7 +63,9 @@ def describe_left(clock: Clock, now: dt.datetime) -> str:
     if not days:
         parts.append(_("%(n)s min") % {"n": minutes})
     text = " ".join(parts)
-    return _("%(time)s left") % {"time": text} if left.total_seconds() >= 0 else _("overdue by %(time)s") % {"time": text}
+    return (
+        _("%(time)s left") % {"time": text} if left.total_seconds() >= 0 else _("overdue by %(time)s") % {"time": text}
+    )
 
 
 def clock_rows(clocks: list[Clock], now: dt.datetime, active: bool) -> list[dict[str, Any]]:
@@ -89,10 +91,7 @@ def obligation_list(request: HttpRequest) -> HttpResponse:
     user = desk_user(request)
     services.ensure_exploited_obligations()
     now = timezone.now()
-    rows = [
-        {"row": r, "clocks": clock_rows(r.clocks, now, r.obligation.is_active)}
-        for r in desk_rows(user, now)
-    ]
+    rows = [{"row": r, "clocks": clock_rows(r.clocks, now, r.obligation.is_active)} for r in desk_rows(user, now)]
     context = {
         "rows": rows,
         "counts": counts(user, now),
@@ -122,7 +121,12 @@ def open_incident(request: HttpRequest) -> HttpResponse:
     user = desk_user(request)
     now = timezone.now()
     rows = [{"row": r, "clocks": clock_rows(r.clocks, now, r.obligation.is_active)} for r in desk_rows(user, now)]
-    context = {"rows": rows, "counts": counts(user, now), "incident_form": form, "miit_working_days": settings.PSIRT_MIIT_WORKING_DAYS}
+    context = {
+        "rows": rows,
+        "counts": counts(user, now),
+        "incident_form": form,
+        "miit_working_days": settings.PSIRT_MIIT_WORKING_DAYS,
+    }
     return render(request, "regulatory/desk/list.html", context, status=422)
 
 
@@ -153,7 +157,13 @@ def _stage_sections(obligation: Obligation, typed: dict[str, dict[str, str]] | N
                 "label": Stage(stage).label,
                 "filed": stage in filed and stage != Stage.INTERMEDIATE,
                 "fields": [
-                    {"key": k, "label": label, "requirement": req, "value": mine.get(k, value), "name": FIELD_PREFIX + k}
+                    {
+                        "key": k,
+                        "label": label,
+                        "requirement": req,
+                        "value": mine.get(k, value),
+                        "name": FIELD_PREFIX + k,
+                    }
                     for k, label, req, value in rows
                 ],
             }
@@ -187,7 +197,13 @@ def _detail(
         "is_lead": user.is_lead,
         "decision_form": given.get("decision") or DecisionForm(),
         "measure_form": given.get("measure")
-        or MeasureForm(initial={"measure_available_at": obligation.measure_available_at.astimezone(dt.UTC) if obligation.measure_available_at else None}),
+        or MeasureForm(
+            initial={
+                "measure_available_at": obligation.measure_available_at.astimezone(dt.UTC)
+                if obligation.measure_available_at
+                else None
+            }
+        ),
         "submit_form": given.get("submit") or SubmitForm(),
         "entry_form": given.get("entry") or EntryForm(),
         "requests": open_requests(obligation),
@@ -240,7 +256,10 @@ def measure(request: HttpRequest, public_id: str) -> HttpResponse:
         return _detail(request, obligation, status=422, forms={"measure": form})
     try:
         services.set_measure_available(
-            obligation=obligation, actor=desk_user(request), at=form.cleaned_data["measure_available_at"], request=request
+            obligation=obligation,
+            actor=desk_user(request),
+            at=form.cleaned_data["measure_available_at"],
+            request=request,
         )
     except RegulatoryError as exc:
         return _detail(request, obligation, error=str(exc.message), status=exc.status, forms={"measure": form})
@@ -249,7 +268,7 @@ def measure(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def _typed_values(request: HttpRequest) -> dict[str, str]:
-    return {k[len(FIELD_PREFIX) :]: v for k, v in request.POST.items() if k.startswith(FIELD_PREFIX)}
+    return {k[len(FIELD_PREFIX) :]: str(v) for k, v in request.POST.items() if k.startswith(FIELD_PREFIX)}
 
 
 @staff_required
@@ -276,7 +295,9 @@ def stage(request: HttpRequest, public_id: str, stage: str) -> HttpResponse:
             )
             messages.success(request, _("Marked as submitted; the exact fields are kept in the record."))
         else:
-            services.save_draft(obligation=obligation, actor=desk_user(request), stage=stage, values=values, request=request)
+            services.save_draft(
+                obligation=obligation, actor=desk_user(request), stage=stage, values=values, request=request
+            )
             messages.success(request, _("Draft saved."))
     except RegulatoryError as exc:
         return _detail(request, obligation, error=str(exc.message), status=exc.status, typed={stage: values})
@@ -312,7 +333,10 @@ def entry(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def stage_document(obligation: Obligation, stage: str) -> list[dict[str, str]]:
-    return [{"field": k, "label": str(label), "value": value} for k, label, _r, value in services.stage_rows(obligation, stage)]
+    return [
+        {"field": k, "label": str(label), "value": value}
+        for k, label, _r, value in services.stage_rows(obligation, stage)
+    ]
 
 
 @staff_required
@@ -328,9 +352,7 @@ def download(request: HttpRequest, public_id: str, stage: str, fmt: str) -> Http
     services.viewed(obligation=obligation, actor=desk_user(request), request=request, what=f"download:{stage}.{fmt}")
     name = f"{obligation.track}-{stage}-{str(obligation.public_id)[:8]}.{fmt}"
     if fmt == "json":
-        body = json.dumps(
-            {"track": obligation.track, "stage": stage, "fields": rows}, ensure_ascii=False, indent=2
-        )
+        body = json.dumps({"track": obligation.track, "stage": stage, "fields": rows}, ensure_ascii=False, indent=2)
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
     else:
         body = "\n\n".join(f"{r['label']}\n{r['value']}" for r in rows) + "\n"
@@ -347,8 +369,23 @@ def evidence_file(request: HttpRequest, public_id: str, file_id: str) -> HttpRes
     if item is None:
         raise Http404
     services.viewed(obligation=obligation, actor=desk_user(request), request=request, what="evidence")
-    response = StreamingHttpResponse(file_store().open(item.storage_name), content_type="application/octet-stream")
-    response["Content-Disposition"] = 'attachment; filename="evidence.bin"'
+    # Evidence is at most 20 MB in all: read whole, served as an opaque download under a safe ASCII name.
+    response = HttpResponse(file_store().read(item.storage_name), content_type="application/octet-stream")
+    safe = "".join(c for c in str(item.filename) if c.isascii() and (c.isalnum() or c in "._-"))[:80] or "evidence"
+    response["Content-Disposition"] = f'attachment; filename="{safe.lstrip(".") or "evidence"}"'
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@staff_required
+@require_POST
+def draft_notice(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Art. 14(8): draft the notice to users as an expedited advisory, then open it on the advisory desk."""
+    obligation = get_obligation_for(request.user, public_id, request=request)
+    try:
+        advisory = services.draft_customer_notice(obligation=obligation, actor=desk_user(request), request=request)
+    except RegulatoryError as exc:
+        return _detail(request, obligation, error=str(exc.message), status=exc.status)
+    messages.success(request, _("Expedited advisory drafted: complete it and have it approved for publication."))
+    return HttpResponseRedirect(reverse("desk:advisories:detail", args=[advisory.public_id]))
