@@ -21,6 +21,12 @@ class UtcDateTimeField(forms.DateTimeField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(input_formats=UTC_INPUT_FORMATS, **kwargs)
 
+    def prepare_value(self, value: Any) -> Any:
+        # Shown in UTC, as the label says (Django would show the server's local time).
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
+        return value
+
     def to_python(self, value: Any) -> dt.datetime | None:
         if value in self.empty_values:
             return None

@@ -185,3 +185,13 @@ def test_desk_home_counts(exploited: Case, lead: User, engineer: User) -> None:
     assert 'id="regulatory-dashboard"' in body
     assert '<span class="stat-value">1</span> <span class="stat-label"><a href="/en/desk/regulatory/">Exploited' in body
     assert 'id="regulatory-dashboard"' not in client_for(engineer).get("/en/desk/").content.decode()
+
+
+def test_times_are_shown_in_utc_whatever_the_server_zone(settings, lead: User, profile) -> None:
+    settings.TIME_ZONE = "Asia/Shanghai"
+    aware = dt.datetime(2026, 12, 4, 23, 30, tzinfo=dt.UTC)  # 07:30 on the 5th in Shanghai
+    incident = services.open_incident(actor=lead, title="Breach", aware_at=aware)
+    body = client_for(lead).get(_url(incident)).content.decode()
+    assert "2026-12-04 23:30 UTC" in body
+    assert "2026-12-05 23:30" in body  # the early warning, due 24 h later in UTC
+    assert "2026-12-05 07:30" not in body

@@ -147,6 +147,10 @@ def _stage_sections(obligation: Obligation, typed: dict[str, dict[str, str]] | N
     if obligation.track != Track.MIIT and open_requests(obligation):
         stages.append(Stage.INTERMEDIATE)
     filed = {f.stage for f in obligation.filings.filter(kind=FilingKind.SUBMISSION)}
+    # The stage to work on is open (the first not filed, or the one with typed values); the others are folded.
+    first_open = next((s for s in stages if s not in filed or s == Stage.INTERMEDIATE), None)
+    if typed:
+        first_open = next(iter(typed))
     sections = []
     for stage in stages:
         rows = services.stage_rows(obligation, stage)
@@ -156,6 +160,7 @@ def _stage_sections(obligation: Obligation, typed: dict[str, dict[str, str]] | N
                 "stage": stage,
                 "label": Stage(stage).label,
                 "filed": stage in filed and stage != Stage.INTERMEDIATE,
+                "open": stage == first_open,
                 "fields": [
                     {
                         "key": k,
