@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import translation
+
 from psirt.cases.models import AffectedRange, Case, CaseReference, Mitigation, ReferenceKind
 from psirt.catalog.models import FirmwareRelease
 from psirt.organization.models import OrganizationProfile
@@ -90,7 +92,13 @@ def _mitigations(case: Case) -> list[Mitigation]:
 
 
 def case_values(obligation: Obligation) -> dict[str, str]:
-    """Every value psirt can propose for the platform's fields, keyed by field key."""
+    """Every value psirt can propose for the platform's fields, keyed by field key, in English whatever the
+    desk's language (the platform is English-only)."""
+    with translation.override("en"):
+        return _case_values(obligation)
+
+
+def _case_values(obligation: Obligation) -> dict[str, str]:
     profile = OrganizationProfile.get()
     values: dict[str, str] = {
         "notification_type": "Severe incident"

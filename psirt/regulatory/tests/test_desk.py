@@ -108,6 +108,8 @@ def test_chinese_pages(reportable: Obligation, lead: User) -> None:
     assert "复制" in detail
     # Field labels of the platform in Chinese too (the values stay English: the platform is English-only).
     assert "产品名称" in detail
+    download = client.get(_url(reportable, "stage/early_warning/download.txt", lang="zh-hans")).content.decode()
+    assert "Product name" in download and "产品名称" not in download
 
 
 def test_download_in_the_platforms_order(reportable: Obligation, lead: User) -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
+from django.utils import translation
 
 from psirt.accounts.models import User
 from psirt.audit.models import AuditEvent
@@ -115,8 +116,13 @@ def _reportable(obligation: Obligation, lead: User) -> Obligation:
     return services.decide(obligation=obligation, actor=lead, reportable=True, evidence="seen in the wild")
 
 
-def test_prefill_from_the_case(obligation: Obligation) -> None:
-    values = case_values(obligation)
+def test_prefill_from_the_case(obligation: Obligation, lead: User) -> None:
+    assert obligation.case is not None
+    case_services.set_cvss(case=obligation.case, vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=lead)
+    obligation = Obligation.objects.get(pk=obligation.pk)
+    with translation.override("zh-hans"):  # the desk's language does not leak into the English platform
+        values = case_values(obligation)
+    assert values["severity"].startswith("Severity: Critical; CVSS v3.1 9.8 CVSS:3.1/AV:N")
     assert values["product_name"] == "Camera X5"
     assert values["product_versions"] == "Camera X5: 1.0 up to before 1.1"
     assert values["member_states"] == "Germany, France, Netherlands"

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -351,7 +351,8 @@ def download(request: HttpRequest, public_id: str, stage: str, fmt: str) -> Http
     if stage not in Stage.values or fmt not in ("txt", "json"):
         raise Http404
     try:
-        rows = stage_document(obligation, stage)
+        with translation.override("en"):  # the platform's labels: it is English-only
+            rows = stage_document(obligation, stage)
     except RegulatoryError:
         raise Http404 from None
     services.viewed(obligation=obligation, actor=desk_user(request), request=request, what=f"download:{stage}.{fmt}")
