@@ -161,12 +161,12 @@ def miit_due(aware_at: dt.datetime, *, working_days: bool, calendar: Calendar | 
     return utc((calendar or china_calendar()).add_business_days(utc(aware_at), MIIT_DAYS))
 
 
-def clocks(triggers: Triggers, *, calendar: Calendar | None = None) -> list[Clock]:
+def clocks(triggers: Triggers) -> list[Clock]:
     """Every clock of an obligation, in stage order, intermediate requests last (the one rule for all)."""
     aware = utc(triggers.aware_at)
     done = {stage: utc(at) for stage, at in triggers.submitted.items()}
     if triggers.track == Track.MIIT:
-        due = miit_due(aware, working_days=triggers.miit_working_days, calendar=calendar)
+        due = miit_due(aware, working_days=triggers.miit_working_days)
         return [Clock(Stage.MIIT, aware, due, done.get(Stage.MIIT))]
     if triggers.track not in EU_TRACKS:
         raise ClockError(f"Unknown track {triggers.track!r}.")

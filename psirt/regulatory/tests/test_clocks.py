@@ -219,3 +219,42 @@ def test_naive_awareness_is_refused() -> None:
 def test_unknown_track_is_refused() -> None:
     with pytest.raises(ClockError):
         clocks(Triggers(track="nis2", aware_at=dt.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)))
+
+
+def test_every_submission_closes_its_own_clock() -> None:
+    aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    at = {
+        Stage.EARLY_WARNING: aware + dt.timedelta(hours=20),
+        Stage.NOTIFICATION: aware + dt.timedelta(hours=70),
+        Stage.FINAL: aware + dt.timedelta(days=20),
+    }
+    for track in (Track.VULNERABILITY, Track.INCIDENT):
+        # The final stage is closed by its submission even before its own clock started.
+        result = {c.stage: c.submitted_at for c in clocks(Triggers(track=track, aware_at=aware, submitted=at))}
+        assert result == at
+        open_ = {c.stage: c.submitted_at for c in clocks(Triggers(track=track, aware_at=aware))}
+        assert set(open_.values()) == {None}
+    (miit,) = clocks(Triggers(track=Track.MIIT, aware_at=aware, submitted={Stage.MIIT: at[Stage.EARLY_WARNING]}))
+    assert miit.done and miit.met() is True
+
+
+def test_chinese_working_days_are_counted_in_shanghai_whatever_the_server_zone(settings) -> None:
+    settings.TIME_ZONE = "Europe/Berlin"
+    aware = dt.datetime(2026, 12, 5, 0, 30, tzinfo=SHANGHAI)  # Saturday in Shanghai, still Friday in Berlin
+    due = miit_due(aware, working_days=True)
+    assert due == dt.datetime(2026, 12, 8, 0, 30, tzinfo=SHANGHAI)  # Tuesday, 2 working days after the weekend
+
+
+def test_a_clock_with_no_span_is_fully_elapsed() -> None:
+    aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    asked = dt.datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
+    t = Triggers(track=Track.INCIDENT, aware_at=aware, intermediate=[IntermediateRequest("r", asked, asked)])
+    inter = clocks(t)[-1]
+    assert inter.elapsed_fraction(asked - dt.timedelta(hours=1)) == 1.0
+    assert inter.time_left(asked) == dt.timedelta(0)
+
+
+def test_a_naive_now_is_refused_too() -> None:
+    (clock,) = clocks(Triggers(track=Track.MIIT, aware_at=dt.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)))
+    with pytest.raises(ClockError, match="aware datetime"):
+        clock.overdue(dt.datetime(2026, 1, 2, 12, 0))

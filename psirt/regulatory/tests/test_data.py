@@ -30,7 +30,7 @@ def test_the_file_is_versioned_and_every_field_is_well_formed() -> None:
 
 
 # The required fields per stage, as the regulatory facts' table states them (R, and C after an R).
-EXPECTED = {
+EXPECTED: dict[tuple[str, str], set[str]] = {
     (Track.VULNERABILITY, Stage.EARLY_WARNING): {
         "notification_type", "title", "summary", "manufacturer", "member_states", "product_name",
         "product_versions", "aware_at",
