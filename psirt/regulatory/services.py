@@ -509,6 +509,12 @@ def viewed(*, obligation: Obligation, actor: Any, request: HttpRequest | None = 
         )
 
 
+def list_viewed(*, actor: Any, request: HttpRequest | None = None) -> None:
+    """Audit that the list of regulatory obligations was viewed (its titles and clocks are confidential)."""
+    with transaction.atomic():
+        record(action="regulatory.list.view", actor=actor, request=request)
+
+
 def stage_rows(obligation: Obligation, stage: str) -> list[tuple[str, str, str, str]]:
     """The stage's (key, label, requirement, value) rows in the platform's order, as the desk shows them."""
     _stage_allowed(obligation, stage)

@@ -258,3 +258,46 @@ def test_a_naive_now_is_refused_too() -> None:
     (clock,) = clocks(Triggers(track=Track.MIIT, aware_at=dt.datetime(2026, 1, 1, 12, 0, tzinfo=UTC)))
     with pytest.raises(ClockError, match="aware datetime"):
         clock.overdue(dt.datetime(2026, 1, 2, 12, 0))
+
+
+def test_filed_exactly_at_the_deadline_is_met() -> None:
+    aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    on_time = {Stage.EARLY_WARNING: aware + dt.timedelta(hours=24)}
+    (early, *_rest) = clocks(Triggers(track=Track.VULNERABILITY, aware_at=aware, submitted=on_time))
+    assert early.met() is True
+    late = {Stage.EARLY_WARNING: aware + dt.timedelta(hours=24, seconds=1)}
+    (early, *_rest) = clocks(Triggers(track=Track.VULNERABILITY, aware_at=aware, submitted=late))
+    assert early.met() is False
+
+
+def test_each_clock_starts_at_its_trigger() -> None:
+    """The start is what the 50 % and 80 % reminders count from."""
+    aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    measure = dt.datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
+    notified = dt.datetime(2026, 11, 4, 8, 0, tzinfo=UTC)
+    vuln = {c.stage: c.started_at for c in clocks(Triggers(Track.VULNERABILITY, aware, measure_available_at=measure))}
+    assert vuln == {Stage.EARLY_WARNING: aware, Stage.NOTIFICATION: aware, Stage.FINAL: measure}
+    incident = {
+        c.stage: c.started_at for c in clocks(Triggers(Track.INCIDENT, aware, notification_submitted_at=notified))
+    }
+    assert incident == {Stage.EARLY_WARNING: aware, Stage.NOTIFICATION: aware, Stage.FINAL: notified}
+    (miit,) = clocks(Triggers(Track.MIIT, aware))
+    assert miit.started_at == aware
+    assert miit.elapsed_fraction(aware + dt.timedelta(days=1)) == pytest.approx(0.5)
+
+
+def test_a_final_report_filed_before_its_trigger_is_still_recorded() -> None:
+    aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    filed = {Stage.FINAL: aware + dt.timedelta(days=3)}
+    for track in (Track.VULNERABILITY, Track.INCIDENT):
+        t = Triggers(track=track, aware_at=aware, submitted=filed, notification_submitted_at=None)
+        final = clocks(t)[2]
+        if track == Track.INCIDENT:
+            # The notification's submission is the trigger; the final report's own submission is not.
+            assert final.due_at is None and final.submitted_at == filed[Stage.FINAL]
+        else:
+            assert final.due_at is None and final.done
+    measured = Triggers(
+        track=Track.VULNERABILITY, aware_at=aware, submitted=filed, measure_available_at=aware + dt.timedelta(days=1)
+    )
+    assert clocks(measured)[2].submitted_at == filed[Stage.FINAL]

@@ -75,6 +75,7 @@ def test_list_shows_the_obligation_to_decide_with_its_clocks(exploited: Case, le
     assert "To decide" in body
     assert "Early warning (24 h)" in body
     assert "left" in body
+    assert AuditEvent.objects.filter(action="regulatory.list.view", actor=lead).exists()
 
 
 def test_detail_prefills_and_offers_copy_buttons(reportable: Obligation, lead: User) -> None:

@@ -90,6 +90,7 @@ def obligation_list(request: HttpRequest) -> HttpResponse:
     _no_engineers(request)
     user = desk_user(request)
     services.ensure_exploited_obligations()
+    services.list_viewed(actor=user, request=request)
     now = timezone.now()
     rows = [{"row": r, "clocks": clock_rows(r.clocks, now, r.obligation.is_active)} for r in desk_rows(user, now)]
     context = {
