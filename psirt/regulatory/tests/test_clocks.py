@@ -301,3 +301,12 @@ def test_a_final_report_filed_before_its_trigger_is_still_recorded() -> None:
         track=Track.VULNERABILITY, aware_at=aware, submitted=filed, measure_available_at=aware + dt.timedelta(days=1)
     )
     assert clocks(measured)[2].submitted_at == filed[Stage.FINAL]
+
+
+def test_a_waiting_clock_has_no_time_left_and_is_not_overdue() -> None:
+    aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    final = clocks(Triggers(track=Track.VULNERABILITY, aware_at=aware))[2]
+    later = aware + dt.timedelta(days=400)
+    assert final.time_left(later) is None
+    assert final.elapsed_fraction(later) is None
+    assert not final.overdue(later)
