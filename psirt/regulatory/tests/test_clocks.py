@@ -223,7 +223,7 @@ def test_unknown_track_is_refused() -> None:
 
 def test_every_submission_closes_its_own_clock() -> None:
     aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-    at = {
+    at: dict[str, dt.datetime] = {
         Stage.EARLY_WARNING: aware + dt.timedelta(hours=20),
         Stage.NOTIFICATION: aware + dt.timedelta(hours=70),
         Stage.FINAL: aware + dt.timedelta(days=20),
@@ -262,10 +262,10 @@ def test_a_naive_now_is_refused_too() -> None:
 
 def test_filed_exactly_at_the_deadline_is_met() -> None:
     aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-    on_time = {Stage.EARLY_WARNING: aware + dt.timedelta(hours=24)}
+    on_time: dict[str, dt.datetime] = {Stage.EARLY_WARNING: aware + dt.timedelta(hours=24)}
     (early, *_rest) = clocks(Triggers(track=Track.VULNERABILITY, aware_at=aware, submitted=on_time))
     assert early.met() is True
-    late = {Stage.EARLY_WARNING: aware + dt.timedelta(hours=24, seconds=1)}
+    late: dict[str, dt.datetime] = {Stage.EARLY_WARNING: aware + dt.timedelta(hours=24, seconds=1)}
     (early, *_rest) = clocks(Triggers(track=Track.VULNERABILITY, aware_at=aware, submitted=late))
     assert early.met() is False
 
@@ -288,7 +288,7 @@ def test_each_clock_starts_at_its_trigger() -> None:
 
 def test_a_final_report_filed_before_its_trigger_is_still_recorded() -> None:
     aware = dt.datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-    filed = {Stage.FINAL: aware + dt.timedelta(days=3)}
+    filed: dict[str, dt.datetime] = {Stage.FINAL: aware + dt.timedelta(days=3)}
     for track in (Track.VULNERABILITY, Track.INCIDENT):
         t = Triggers(track=track, aware_at=aware, submitted=filed, notification_submitted_at=None)
         final = clocks(t)[2]
