@@ -63,10 +63,13 @@ class ProductLine(models.Model):
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0, validators=[validate_position])
     # Where the line is sold in the EU: the "Member States where the product is available" of a CRA Art. 14 report.
+    # db_default: rows written by code that predates the column (older migrations' data steps) get "" too.
     eu_member_states = models.CharField(
         _("EU Member States where available"),
         max_length=200,
         blank=True,
+        default="",
+        db_default="",
         validators=[validate_member_states],
         help_text=_("Two-letter codes separated by commas, e.g. DE,FR,NL; empty when not sold in the EU."),
     )
