@@ -40,6 +40,7 @@ PSIRT_MAX_ATTACHMENTS_TOTAL_MB = CONFIG.max_attachments_total_mb
 PSIRT_NOTIFY_GIVE_UP_HOURS = CONFIG.notify_give_up_hours
 PSIRT_WEBHOOK_ALLOW_PRIVATE = CONFIG.webhook_allow_private
 PSIRT_HIRING_URL = CONFIG.hiring_url
+PSIRT_MIIT_WORKING_DAYS = CONFIG.miit_working_days
 PSIRT_CNA_ORG_ID = CONFIG.cna_org_id
 PSIRT_CNA_SHORT_NAME = CONFIG.cna_short_name
 PSIRT_PUBLIC_PAGE_CACHE = CONFIG.public_page_cache  # psirt.advisories.views.pagecache

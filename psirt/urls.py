@@ -23,6 +23,7 @@ from psirt.lib import health
 from psirt.notify import urls as notify_urls
 from psirt.pages import urls as pages_urls
 from psirt.pages.views import public as pages_public
+from psirt.regulatory import urls as regulatory_urls
 
 desk_patterns: list[URLPattern | URLResolver] = [
     *accounts_urls.desk_urlpatterns,
@@ -33,6 +34,7 @@ desk_patterns: list[URLPattern | URLResolver] = [
     path("cases/", include((cases_urls.desk_urlpatterns, "cases"))),
     path("advisories/", include((advisories_urls.desk_urlpatterns, "advisories"))),
     path("notify/", include((notify_urls.desk_urlpatterns, "notify"))),
+    path("regulatory/", include((regulatory_urls.desk_urlpatterns, "regulatory"))),
 ]
 
 urlpatterns = [

@@ -23,6 +23,7 @@ from psirt.cases.api import router as cases_router
 from psirt.catalog.api import router as catalog_router
 from psirt.components.api import releases_router, vex_router
 from psirt.intake.api import router as intake_router
+from psirt.regulatory.api import router as regulatory_router
 
 
 class VendoredSwagger(DocsBase):
@@ -106,3 +107,4 @@ api.add_router("/v1/advisories", advisories_router)
 api.add_router("/v1/products", catalog_router)
 api.add_router("/v1/releases", releases_router)
 api.add_router("/v1/vex", vex_router)
+api.add_router("/v1/regulatory", regulatory_router)

@@ -13,6 +13,7 @@ from psirt.catalog.models import (
     FirmwareRelease,
     Product,
     ProductLine,
+    validate_member_states,
     validate_position,
     validate_slug,
 )
@@ -46,7 +47,14 @@ class _Base(forms.ModelForm):
 class ProductLineForm(_Base):
     class Meta:
         model = ProductLine
-        fields = ["name_en", "name_zh", "slug", "description_en", "description_zh", "position"]
+        fields = ["name_en", "name_zh", "slug", "description_en", "description_zh", "position", "eu_member_states"]
+
+    def clean_eu_member_states(self) -> str:
+        raw = str(self.cleaned_data.get("eu_member_states", ""))
+        codes = [c.strip().upper() for c in raw.replace(";", ",").split(",") if c.strip()]
+        value = ",".join(dict.fromkeys(codes))
+        validate_member_states(value)
+        return value
 
 
 class ProductForm(_Base):

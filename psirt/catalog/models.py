@@ -46,6 +46,13 @@ def validate_release_date(value: datetime.date) -> None:
         raise ValidationError(_("A release date can be at most one year ahead."))
 
 
+# Member States are named by their ISO 3166 alpha-2 codes, comma-separated (the EU list itself is regulatory data).
+validate_member_states = RegexValidator(
+    r"^([A-Z]{2}(,[A-Z]{2})*)?$",
+    _("Use two-letter country codes separated by commas, e.g. DE,FR,NL."),
+)
+
+
 class ProductLine(models.Model):
     """A family of products, e.g. "IP cameras and recorders". Product engineers are invited per line."""
 
@@ -59,6 +66,17 @@ class ProductLine(models.Model):
         _("SBOMs public"),
         default=False,
         help_text=_("Offer the bill of materials of each public release for download on its public page."),
+    )
+    # Where the line is sold in the EU: the "Member States where the product is available" of a CRA Art. 14 report.
+    # db_default: rows written by code that predates the column (older migrations' data steps) get "" too.
+    eu_member_states = models.CharField(
+        _("EU Member States where available"),
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_member_states],
+        help_text=_("Two-letter codes separated by commas, e.g. DE,FR,NL; empty when not sold in the EU."),
     )
 
     class Meta:

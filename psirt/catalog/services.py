@@ -22,7 +22,9 @@ from psirt.catalog.exceptions import CatalogConflict, CatalogInUse
 from psirt.catalog.models import MAX_POSITION, FirmwareRelease, Product, ProductLine
 from psirt.lib.changes import apply_changes
 
-LINE_FIELDS = frozenset({"slug", "name_en", "name_zh", "description_en", "description_zh", "position"})
+LINE_FIELDS = frozenset(
+    {"slug", "name_en", "name_zh", "description_en", "description_zh", "position", "eu_member_states"}
+)
 PRODUCT_FIELDS = frozenset(
     {
         "line",
@@ -86,6 +88,7 @@ def create_product_line(
     description_en: str = "",
     description_zh: str = "",
     position: int = 0,
+    eu_member_states: str = "",
     request: HttpRequest | None = None,
 ) -> ProductLine:
     """Add a product line."""
@@ -96,6 +99,7 @@ def create_product_line(
         description_en=description_en,
         description_zh=description_zh,
         position=position,
+        eu_member_states=eu_member_states,
     )
     _save(line, action="catalog.line.create", actor=actor, request=request, data={"slug": slug})
     return line

@@ -110,6 +110,7 @@ class Config:
     notify_give_up_hours: int
     webhook_allow_private: bool
     hiring_url: str
+    miit_working_days: bool
     cna_org_id: str
     cna_short_name: str
     public_page_cache: int
@@ -605,6 +606,7 @@ def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> 
         notify_give_up_hours=_hours(env, "PSIRT_NOTIFY_GIVE_UP_HOURS"),
         webhook_allow_private=parse_bool(env, "PSIRT_WEBHOOK_ALLOW_PRIVATE", False),
         hiring_url=_hiring_url(env),
+        miit_working_days=parse_bool(env, "PSIRT_MIIT_WORKING_DAYS", False),
         cna_org_id=_cna_org_id(env),
         cna_short_name=_cna_short_name(env),
         public_page_cache=_page_cache_seconds(env),

@@ -172,6 +172,13 @@ VARIABLES: tuple[Variable, ...] = (
         "https:// page of the security team's job offers, listed as Hiring in security.txt.",
     ),
     Variable(
+        "PSIRT_MIIT_WORKING_DAYS",
+        "yes/no",
+        "0",
+        "`1` counts China's 2-day MIIT report deadline in working days of the Chinese calendar instead of calendar "
+        "days (the law's wording is uncertain; calendar days are the safe default). Shown next to the clock.",
+    ),
+    Variable(
         "PSIRT_PUBLIC_PAGE_CACHE",
         "number",
         "300",

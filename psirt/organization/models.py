@@ -62,6 +62,27 @@ class OrganizationProfile(models.Model):
     )
     ack_business_days = models.PositiveSmallIntegerField(_("acknowledge within (business days)"), default=5)
     remediation_days = models.PositiveSmallIntegerField(_("remediate within (days)"), default=90)
+    # CRA Art. 14(7): reports go to the coordinator CSIRT of this Member State. `eu_reporting_basis` says why this
+    # State: the main establishment in the EU, or, without one, the first of the fallbacks the article lists.
+    eu_member_state = models.CharField(
+        _("EU Member State for CRA reports"),
+        max_length=2,
+        blank=True,
+        validators=[RegexValidator(r"^([A-Z]{2})?$", _("Use a two-letter country code, e.g. DE."))],
+        help_text=_("Where cybersecurity decisions are mainly taken (main establishment), or the fallback below."),
+    )
+    eu_reporting_basis = models.CharField(
+        _("basis of that choice (CRA Art. 14(7))"),
+        max_length=32,
+        choices=[
+            ("main_establishment", _("Main establishment in the EU")),
+            ("authorised_representative", _("Authorised representative")),
+            ("importer", _("Importer")),
+            ("distributor", _("Distributor")),
+            ("most_users", _("Member State with the most users")),
+        ],
+        default="main_establishment",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

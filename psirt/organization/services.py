@@ -36,6 +36,8 @@ ORG_FIELDS = frozenset(
         "calendar_country",
         "ack_business_days",
         "remediation_days",
+        "eu_member_state",
+        "eu_reporting_basis",
     }
 )
 

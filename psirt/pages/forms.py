@@ -45,11 +45,19 @@ class OrganizationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         country: Any = self.fields["calendar_country"]
         country.choices = [(code, code) for code in supported_countries()]
+        self.fields["eu_reporting_basis"].required = False
         self.fields["pgp_public_key"].validators.append(MaxLengthValidator(MAX_KEY_CHARS))
         self.fields["ack_business_days"].validators.append(_range(1, 60, _("Use between 1 and 60 business days.")))
         self.fields["remediation_days"].validators.append(_range(1, 730, _("Use between 1 and 730 days.")))
         self.fields["ack_business_days"].widget.attrs.update({"min": "1", "max": "60"})
         self.fields["remediation_days"].widget.attrs.update({"min": "1", "max": "730"})
+
+    def clean_eu_member_state(self) -> str:
+        return str(self.cleaned_data.get("eu_member_state", "")).strip().upper()
+
+    def clean_eu_reporting_basis(self) -> str:
+        # Left out of a form (an older client, a script): the main establishment, the rule's first choice.
+        return str(self.cleaned_data.get("eu_reporting_basis") or "main_establishment")
 
     def clean_advisory_prefix(self) -> str:
         return str(self.cleaned_data.get("advisory_prefix", "")).strip().upper()

@@ -25,6 +25,7 @@ from psirt.api.tests.conftest import load_demo
 from psirt.api.tests.test_schemathesis import wsgi_app  # noqa: F401  (the in-process WSGI app fixture)
 from psirt.cases.services import cases as case_services
 from psirt.catalog.models import Product
+from psirt.regulatory.models import Obligation
 from psirt.tests.factories import submit_test_report
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +86,8 @@ def _world(settings_: Any) -> tuple[dict[str, str], dict[str, str]]:
         "advisory_id": published.advisory_id,
         "cve_id": published.cve_ids[0],
         "slug": slug,
+        # The demo's regulatory obligations (one exists for each exploited demo case).
+        "obligation_id": str(Obligation.objects.order_by("pk").values_list("public_id", flat=True).first()),
     }
     return {"Authorization": f"Bearer {token}"}, real
 

@@ -243,6 +243,7 @@ CATALOG_MISSING = S(404, 404, 404, 403, 403, LOGIN, LOGIN)
 # Advisories' desk: leads and handlers; it does not exist for engineers.
 ADVISORY_DESK = S(200, 200, 200, 404, 404, LOGIN, LOGIN)
 POST_ONLY_LEADS = S(405, 404, 404, 404, 404, LOGIN, LOGIN)
+STAFF_POST_ONLY = S(405, 405, 405, 405, 405, LOGIN, LOGIN)
 
 DESK.update(
     {
@@ -293,6 +294,21 @@ DESK.update(
             f"/en/desk/advisories/{_NO}/action/", S(405, 405, 405, 404, 404, LOGIN, LOGIN)
         ),
         "desk:advisories:facts": _other(f"/en/desk/advisories/{_NO}/facts/", S(405, 405, 405, 404, 404, LOGIN, LOGIN)),
+        # Regulatory records: leads and the case's assignees only; engineers never (the regulatory app's own
+        # matrix, psirt/regulatory/tests/test_desk.py, covers a real obligation).
+        "desk:regulatory:list": _other("/en/desk/regulatory/", S(200, 200, 200, 404, 404, LOGIN, LOGIN)),
+        "desk:regulatory:open_incident": _other("/en/desk/regulatory/incident/", POST_ONLY_LEADS),
+        "desk:regulatory:open_miit": _other(f"/en/desk/regulatory/miit/{_NO}/", POST_ONLY_LEADS),
+        "desk:regulatory:detail": _other(f"/en/desk/regulatory/{_NO}/", NOT_FOUND_STAFF),
+        "desk:regulatory:decide": _other(f"/en/desk/regulatory/{_NO}/decide/", STAFF_POST_ONLY),
+        "desk:regulatory:measure": _other(f"/en/desk/regulatory/{_NO}/measure/", STAFF_POST_ONLY),
+        "desk:regulatory:stage": _other(f"/en/desk/regulatory/{_NO}/stage/early_warning/", STAFF_POST_ONLY),
+        "desk:regulatory:download": _other(
+            f"/en/desk/regulatory/{_NO}/stage/early_warning/download.txt", NOT_FOUND_STAFF
+        ),
+        "desk:regulatory:entry": _other(f"/en/desk/regulatory/{_NO}/record/", STAFF_POST_ONLY),
+        "desk:regulatory:draft_notice": _other(f"/en/desk/regulatory/{_NO}/notice/", STAFF_POST_ONLY),
+        "desk:regulatory:evidence": _other(f"/en/desk/regulatory/{_NO}/evidence/{_NO}/", NOT_FOUND_STAFF),
         "desk:notify:deliveries": _other("/en/desk/notify/", LEADS_ONLY),
         "desk:notify:retry": _other(f"/en/desk/notify/deliveries/{_NO}/retry/", POST_ONLY_LEADS),
         "desk:notify:subscribers": _other("/en/desk/notify/subscribers/", LEADS_ONLY),
@@ -431,6 +447,14 @@ API: dict[str, Entry] = {
     ),
     "GET /api/v1/vex": Entry(
         lambda w: _components(w) and "/api/v1/vex?cve=CVE-2026-90001&product=cam-x5&version=1.0", PUBLIC
+    ),
+    # Regulatory obligations (token scope cases:read): the list is filtered by need-to-know, an id that names
+    # nothing is 404 for everyone (the regulatory app's tests cover a real one).
+    "GET /api/v1/regulatory/obligations": Entry(
+        lambda w: "/api/v1/regulatory/obligations", S(200, 200, 200, 200, 200, 401, 401)
+    ),
+    "GET /api/v1/regulatory/obligations/{obligation_id}": Entry(
+        lambda w: f"/api/v1/regulatory/obligations/{NOWHERE}", S(404, 404, 404, 404, 404, 401, 401)
     ),
 }
 

@@ -51,6 +51,7 @@ from psirt.cases.queries import (
     invitable_engineers,
     range_choices,
 )
+from psirt.cases.regulatory_hook import regulatory_panel
 from psirt.cases.services import workflow
 from psirt.cases.services.deadlines import deadline_status
 from psirt.cases.services.message_templates import TEMPLATES
@@ -169,6 +170,7 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "strip_deadlines": strip_deadlines(case),
         "linked_advisories": linked_advisories(case, user),
         "may_write_advisory": may_write_advisory(case, user),
+        "regulatory_panel": regulatory_panel(case, request),
         "sections": SECTIONS,
         "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
         "exploit_differences": exploit_differences(case.exploitation, case.cvss31_vector, case.cvss40_vector),

@@ -214,3 +214,16 @@ def test_overlong_page_text_is_refused(as_lead):
 
 def test_unknown_page_slug_is_404(as_lead):
     assert as_lead.get(reverse("desk:pages:page_edit", args=["nope"])).status_code == 404
+
+
+def test_lead_sets_the_eu_member_state_for_cra_reports(as_lead):
+    response = as_lead.post(
+        reverse("desk:pages:organization"),
+        {**_org_form(), "eu_member_state": "nl", "eu_reporting_basis": "importer"},
+    )
+    assert response.status_code == 302
+    org = OrganizationProfile.get()
+    assert (org.eu_member_state, org.eu_reporting_basis) == ("NL", "importer")
+    bad = as_lead.post(reverse("desk:pages:organization"), {**_org_form(), "eu_member_state": "1x"})
+    assert "Use a two-letter country code" in bad.content.decode()
+    assert OrganizationProfile.get().eu_member_state == "NL"

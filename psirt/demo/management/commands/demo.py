@@ -19,6 +19,7 @@ from psirt.demo.advisories import load_demo_advisories, load_policy
 from psirt.demo.cases import load_demo_cases
 from psirt.demo.catalog import load_accounts, load_catalog, load_organization
 from psirt.demo.components import load_demo_components
+from psirt.demo.regulatory import load_demo_regulatory
 from psirt.organization.models import OrganizationProfile
 
 Step = tuple[str, Callable[[Callable[[str], None]], None]]
@@ -31,6 +32,7 @@ STEPS: list[Step] = [
     ("cases", load_demo_cases),  # opens demo reports through the intake services
     ("advisories", load_demo_advisories),
     ("components", load_demo_components),
+    ("regulatory", load_demo_regulatory),  # exploited cases, filings and an incident on /desk/regulatory/
 ]
 
 # BECA publishes no advisory yet: its public list shows the empty state, and staff see how to add the first one.

@@ -1,0 +1,335 @@
+"""Obligations are recognised from the case, decided by a lead with evidence (encrypted) or a reason, filed with
+a frozen copy of the fields, and the record is append-only; every step is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError, connection, transaction
+from django.utils import translation
+
+from psirt.accounts.models import User
+from psirt.audit.models import AuditEvent
+from psirt.cases.models import Case
+from psirt.cases.services import cases as case_services
+from psirt.lib.crypto import file_store
+from psirt.regulatory import services
+from psirt.regulatory.clocks import Stage, Track
+from psirt.regulatory.data import fields_for, required_keys
+from psirt.regulatory.exceptions import Conflict, InvalidInput, MissingFields, NotAllowed
+from psirt.regulatory.models import AppendOnly, Decision, Filing, FilingKind, Obligation
+from psirt.regulatory.prefill import case_values, miit_text
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+
+
+def test_active_exploitation_opens_one_obligation_to_decide(exploited: Case) -> None:
+    assert services.ensure_exploited_obligations() == 1
+    assert services.ensure_exploited_obligations() == 0
+    obligation = Obligation.objects.get(case=exploited)
+    assert obligation.track == Track.VULNERABILITY
+    assert obligation.decision == Decision.PENDING
+    assert obligation.aware_at == exploited.exploitation_aware_at
+    # Prefilled from the fixed release's date.
+    assert obligation.measure_available_at == dt.datetime(2026, 11, 20, tzinfo=UTC)
+    assert AuditEvent.objects.filter(action="regulatory.obligation.open", target_id=str(obligation.public_id)).exists()
+
+
+def test_a_case_that_is_not_actively_exploited_opens_nothing(case: Case, lead: User) -> None:
+    case_services.set_exploitation(case=case, status="poc", actor=lead)
+    assert services.ensure_exploited_obligations() == 0
+
+
+def test_a_corrected_awareness_moves_the_pending_clock(obligation: Obligation, exploited: Case, lead: User) -> None:
+    earlier = obligation.aware_at - dt.timedelta(hours=5)
+    case_services.set_exploitation(case=exploited, status="active", actor=lead, aware_at=earlier)
+    services.ensure_exploited_obligations()
+    obligation.refresh_from_db()
+    assert obligation.aware_at == earlier
+
+
+def test_decide_reportable_with_encrypted_evidence(obligation: Obligation, lead: User) -> None:
+    upload = SimpleUploadedFile("pcap.txt", b"attacker traffic from 203.0.113.9")
+    services.decide(
+        obligation=obligation,
+        actor=lead,
+        reportable=True,
+        evidence="Honeypot saw exploitation by a botnet",
+        files=[upload],
+    )
+    obligation.refresh_from_db()
+    assert obligation.decision == Decision.REPORTABLE
+    assert obligation.decided_by == lead
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT evidence FROM regulatory_obligation WHERE id = %s", [obligation.pk])
+        stored = cursor.fetchone()[0]
+    assert "botnet" not in stored
+    assert obligation.evidence == "Honeypot saw exploitation by a botnet"
+    item = obligation.evidence_files.get()
+    raw = (file_store().root / item.storage_name[:2] / item.storage_name).read_bytes()
+    assert b"attacker" not in raw
+    assert file_store().read(item.storage_name) == b"attacker traffic from 203.0.113.9"
+    event = AuditEvent.objects.get(action="regulatory.obligation.decide")
+    assert event.data == {"decision": "reportable", "files": 1}
+    assert "botnet" not in str(event.data)
+
+
+def test_not_reportable_needs_a_reason(obligation: Obligation, lead: User) -> None:
+    with pytest.raises(InvalidInput):
+        services.decide(obligation=obligation, actor=lead, reportable=False, reason="  ")
+    services.decide(
+        obligation=obligation, actor=lead, reportable=False, reason="Exploited only by the reporter in a lab"
+    )
+    obligation.refresh_from_db()
+    assert obligation.decision == Decision.NOT_REPORTABLE
+    assert not obligation.is_active
+
+
+def test_reportable_needs_evidence(obligation: Obligation, lead: User) -> None:
+    with pytest.raises(InvalidInput):
+        services.decide(obligation=obligation, actor=lead, reportable=True, evidence="")
+
+
+def test_only_a_lead_decides(obligation: Obligation, handler: User) -> None:
+    with pytest.raises(NotAllowed):
+        services.decide(obligation=obligation, actor=handler, reportable=True, evidence="x")
+
+
+def test_hostile_and_oversized_input_is_refused(obligation: Obligation, lead: User) -> None:
+    with pytest.raises(InvalidInput):
+        services.decide(obligation=obligation, actor=lead, reportable=True, evidence="x" * 20_001)
+    with pytest.raises(InvalidInput):
+        services.open_incident(actor=lead, title="t", aware_at=dt.datetime(2026, 1, 1, 12, 0))  # naive
+    with pytest.raises(InvalidInput):
+        services.open_incident(actor=lead, title="t", aware_at=dt.datetime.now(UTC) + dt.timedelta(days=2))
+    with pytest.raises(InvalidInput):
+        services.open_incident(actor=lead, title="t", aware_at=dt.datetime(1999, 1, 1, tzinfo=UTC))
+    obligation.refresh_from_db()
+    assert obligation.decision == Decision.PENDING
+
+
+def _reportable(obligation: Obligation, lead: User) -> Obligation:
+    return services.decide(obligation=obligation, actor=lead, reportable=True, evidence="seen in the wild")
+
+
+def test_prefill_from_the_case(obligation: Obligation, lead: User) -> None:
+    assert obligation.case is not None
+    case_services.set_cvss(case=obligation.case, vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=lead)
+    obligation = Obligation.objects.get(pk=obligation.pk)
+    with translation.override("zh-hans"):  # the desk's language does not leak into the English platform
+        values = case_values(obligation)
+    assert values["severity"].startswith("Severity: Critical; CVSS v3.1 9.8 CVSS:3.1/AV:N")
+    assert values["product_name"] == "Camera X5"
+    assert values["product_versions"] == "Camera X5: 1.0 up to before 1.1"
+    assert values["member_states"] == "Germany, France, Netherlands"
+    assert values["cve_id"] == "CVE-2026-1111"
+    assert values["manufacturer"] == "Example Devices"
+    assert "Disable RTSP" in values["measures_users"]
+    assert "Camera X5 1.1" in values["update_details"]
+    assert values["aware_at"].endswith("UTC")
+
+
+def test_submit_freezes_the_fields_and_names_the_csirt(obligation: Obligation, lead: User, handler: User) -> None:
+    obligation = _reportable(obligation, lead)
+    filing = services.submit_stage(
+        obligation=obligation,
+        actor=handler,
+        stage=Stage.EARLY_WARNING,
+        values={"summary": "Exploited RTSP overflow", "product_name": "Camera X5"},
+        reference="SRP-2026-0042",
+    )
+    assert filing.csirt == "BSI (CERT-Bund)"
+    assert filing.member_state == "DE"
+    assert filing.reference == "SRP-2026-0042"
+    assert filing.actor == handler
+    keys = [row[0] for row in filing.fields]
+    assert keys == [f.key for f in fields_for(Track.VULNERABILITY, Stage.EARLY_WARNING)]
+    assert {k: v for k, _l, v in filing.fields}["summary"] == "Exploited RTSP overflow"
+    # Later edits of the draft do not change what was filed.
+    services.save_draft(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING, values={"summary": "changed"})
+    filing.refresh_from_db()
+    assert {k: v for k, _l, v in filing.fields}["summary"] == "Exploited RTSP overflow"
+    assert AuditEvent.objects.filter(action="regulatory.filing.submit").count() == 1
+    with pytest.raises(Conflict):
+        services.submit_stage(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING)
+
+
+def test_a_required_field_left_empty_refuses_submission_naming_it(obligation: Obligation, lead: User) -> None:
+    obligation = _reportable(obligation, lead)
+    with pytest.raises(MissingFields) as exc:
+        services.submit_stage(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING, values={"title": ""})
+    assert "Title" in str(exc.value.message)
+    assert "title" in exc.value.errors
+    assert not Filing.objects.exists()
+
+
+def test_a_pending_obligation_cannot_be_filed(obligation: Obligation, lead: User) -> None:
+    with pytest.raises(Conflict):
+        services.submit_stage(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING)
+
+
+def test_without_a_member_state_the_csirt_cannot_be_chosen(obligation: Obligation, lead: User, profile) -> None:
+    profile.eu_member_state = ""
+    profile.save()
+    obligation = _reportable(obligation, lead)
+    with pytest.raises(InvalidInput, match="Member State"):
+        services.submit_stage(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING)
+
+
+def test_filings_are_append_only(obligation: Obligation, lead: User) -> None:
+    obligation = _reportable(obligation, lead)
+    filing = services.submit_stage(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING)
+    filing.reference = "changed"
+    with pytest.raises(AppendOnly):
+        filing.save()
+    with pytest.raises(AppendOnly):
+        filing.delete()
+    with pytest.raises(AppendOnly):
+        Filing.objects.filter(pk=filing.pk).update(reference="x")
+    with pytest.raises(AppendOnly):
+        Filing.objects.all().delete()
+    # And at the database: raw SQL is refused too.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE regulatory_filing SET reference = 'x' WHERE id = %s", [filing.pk])
+    assert Filing.objects.get(pk=filing.pk).reference == ""
+
+
+def test_incident_final_clock_starts_at_the_notification_submission(lead: User, profile) -> None:
+    aware = dt.datetime.now(UTC) - dt.timedelta(hours=30)
+    incident = services.open_incident(actor=lead, title="Update server compromised", aware_at=aware)
+    assert incident.case is None and incident.decision == Decision.REPORTABLE
+    final = {c.stage: c for c in services.obligation_clocks(incident)}[Stage.FINAL]
+    assert final.due_at is None
+    values = {
+        "summary": "s",
+        "member_states": "Germany",
+        "product_name": "Camera X5",
+        "product_versions": "1.0",
+        "malicious_suspected": "yes",
+        "incident_nature": "Signing key misuse",
+    }
+    services.submit_stage(obligation=incident, actor=lead, stage=Stage.EARLY_WARNING, values=values)
+    submitted = dt.datetime.now(UTC).replace(microsecond=0) - dt.timedelta(minutes=1)
+    services.submit_stage(obligation=incident, actor=lead, stage=Stage.NOTIFICATION, submitted_at=submitted)
+    final = {c.stage: c for c in services.obligation_clocks(incident)}[Stage.FINAL]
+    assert final.started_at == submitted
+
+
+def test_csirt_request_gets_its_own_clock_until_answered(obligation: Obligation, lead: User) -> None:
+    obligation = _reportable(obligation, lead)
+    due = dt.datetime.now(UTC) + dt.timedelta(days=3)
+    request = services.record_entry(
+        obligation=obligation, actor=lead, kind=FilingKind.CSIRT_REQUEST, note="Send logs", due_at=due
+    )
+    inter = [c for c in services.obligation_clocks(obligation) if c.stage == Stage.INTERMEDIATE]
+    assert len(inter) == 1 and inter[0].due_at == due and not inter[0].done
+    with pytest.raises(InvalidInput):
+        services.record_entry(obligation=obligation, actor=lead, kind=FilingKind.CSIRT_REQUEST, note="no date")
+    services.record_entry(
+        obligation=obligation, actor=lead, kind=FilingKind.CSIRT_ANSWER, note="Logs sent", answers=request
+    )
+    inter = [c for c in services.obligation_clocks(obligation) if c.stage == Stage.INTERMEDIATE]
+    assert inter[0].done
+    assert AuditEvent.objects.filter(action="regulatory.filing.csirt_answer").exists()
+
+
+def test_users_informed_and_supplier_notice_are_recorded(obligation: Obligation, handler: User, lead: User) -> None:
+    obligation = _reportable(obligation, lead)
+    services.record_entry(
+        obligation=obligation, actor=handler, kind=FilingKind.USERS_INFORMED, note="Advisory PSA-2026-0007"
+    )
+    services.record_entry(
+        obligation=obligation, actor=handler, kind=FilingKind.SUPPLIER_NOTICE, note="Told the RTSP library's maintainer"
+    )
+    assert list(obligation.filings.values_list("kind", flat=True)) == ["users_informed", "supplier_notice"]
+
+
+def test_miit_report_in_chinese(case: Case, lead: User) -> None:
+    obligation = services.open_miit(actor=lead, case=case)
+    text = miit_text(obligation)
+    assert "产品名称：Camera X5" in text
+    assert "修复情况：已发布修复版本：Camera X5 1.1" in text
+    assert "受影响版本：1.0 至 1.1 之前" in text
+    clock = services.obligation_clocks(obligation)[0]
+    assert clock.due_at == case.received_at + dt.timedelta(days=2)
+    filing = services.submit_stage(obligation=obligation, actor=lead, stage=Stage.MIIT, reference="NVDB-1")
+    assert filing.csirt == "MIIT NVDB"
+    assert filing.fields[0][2].startswith("报告单位")
+    with pytest.raises(Conflict):
+        services.open_miit(actor=lead, case=case)
+
+
+def test_reporting_records_are_kept_six_months(obligation: Obligation, lead: User) -> None:
+    obligation = _reportable(obligation, lead)
+    filing = services.submit_stage(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING)
+    assert not services.may_delete(obligation, now=filing.recorded_at + dt.timedelta(days=182))
+    assert services.may_delete(obligation, now=filing.recorded_at + dt.timedelta(days=183))
+    # The case cannot be deleted under its obligations.
+    from django.db.models import ProtectedError
+
+    assert obligation.case is not None
+    with pytest.raises(ProtectedError):
+        obligation.case.delete()
+
+
+@pytest.mark.parametrize("track", [Track.VULNERABILITY, Track.INCIDENT])
+@pytest.mark.parametrize("stage", [Stage.EARLY_WARNING, Stage.NOTIFICATION, Stage.FINAL])
+def test_every_required_field_of_every_stage_blocks_submission(
+    track: str, stage: str, lead: User, profile, case: Case
+) -> None:
+    """Every stage × track: each required field of the data file, left empty, refuses "mark as submitted"."""
+    aware = dt.datetime.now(UTC) - dt.timedelta(hours=1)
+    if track == Track.INCIDENT:
+        obligation = services.open_incident(actor=lead, title="Incident", aware_at=aware)
+    else:
+        obligation = Obligation.objects.create(
+            track=track, case=case, title="t", aware_at=aware, decision=Decision.REPORTABLE
+        )
+    required = required_keys(track, stage)
+    assert required, "every stage requires something"
+    full = dict.fromkeys(required, "filled")
+    for key in required:
+        values = {**full, key: ""}
+        with pytest.raises(MissingFields) as exc:
+            services.submit_stage(obligation=obligation, actor=lead, stage=stage, values=values)
+        assert list(exc.value.errors) == [key]
+    services.submit_stage(obligation=obligation, actor=lead, stage=stage, values=full)
+
+
+def test_draft_customer_notice_is_an_expedited_advisory_and_publication_records_users_informed(
+    obligation: Obligation, lead: User
+) -> None:
+    from psirt.advisories.models import Advisory
+    from psirt.advisories.signals import advisory_published
+
+    obligation = _reportable(obligation, lead)
+    case = obligation.case
+    assert case is not None
+    for state in ("acknowledged", "triage", "confirmed"):
+        case = case_services.transition(case=case, to_state=state, actor=lead)
+    advisory = services.draft_customer_notice(obligation=obligation, actor=lead)
+    assert advisory.expedite_justification.startswith("Actively exploited")
+    assert advisory.state == "draft"
+    assert list(Advisory.objects.filter(case_links__case=case)) == [advisory]
+    drafted = obligation.filings.get(kind=FilingKind.NOTICE_DRAFTED)
+    assert drafted.reference == advisory.advisory_id
+    # Again: the same open advisory, not a second one.
+    assert services.draft_customer_notice(obligation=obligation, actor=lead) == advisory
+    assert Advisory.objects.filter(case_links__case=case).count() == 1
+    # Its publication records that users were informed, and how.
+    advisory_published.send(sender=Advisory, advisory=advisory, revision=1, actor=lead, request=None)
+    informed = obligation.filings.get(kind=FilingKind.USERS_INFORMED)
+    assert informed.reference == advisory.advisory_id and "published" in informed.note
+    advisory_published.send(sender=Advisory, advisory=advisory, revision=2, actor=lead, request=None)
+    assert obligation.filings.filter(kind=FilingKind.USERS_INFORMED).count() == 1
+
+
+def test_an_unconfirmed_case_cannot_get_its_notice_drafted(obligation: Obligation, lead: User) -> None:
+    obligation = _reportable(obligation, lead)
+    with pytest.raises(InvalidInput, match="not confirmed"):
+        services.draft_customer_notice(obligation=obligation, actor=lead)
+    assert not obligation.filings.exists()
