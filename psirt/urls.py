@@ -19,6 +19,7 @@ from psirt.cases import urls as cases_urls
 from psirt.catalog import urls as catalog_urls
 from psirt.intake import urls as intake_urls
 from psirt.lib import health
+from psirt.metrics import urls as metrics_urls
 from psirt.notify import urls as notify_urls
 from psirt.pages import urls as pages_urls
 from psirt.pages.views import public as pages_public
@@ -31,6 +32,7 @@ desk_patterns: list[URLPattern | URLResolver] = [
     path("cases/", include((cases_urls.desk_urlpatterns, "cases"))),
     path("advisories/", include((advisories_urls.desk_urlpatterns, "advisories"))),
     path("notify/", include((notify_urls.desk_urlpatterns, "notify"))),
+    path("metrics/", include((metrics_urls.desk_urlpatterns, "metrics"))),
 ]
 
 urlpatterns = [

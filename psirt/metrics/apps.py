@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class MetricsConfig(AppConfig):
     name = "psirt.metrics"
     label = "metrics"
+
+    def ready(self) -> None:
+        # The case list shows the cases behind each number of the metrics page (cases may not import us).
+        # Imported here: the module loads models, which Django allows only once the app registry is ready.
+        from psirt.cases.list_filters import register
+        from psirt.metrics.drilldown import narrow_by_metric
+
+        register(narrow_by_metric)

@@ -57,6 +57,7 @@ from psirt.intake.models import Report, Source
 from psirt.lib.business_days import Calendar
 from psirt.lib.severity import Severity
 from psirt.metrics.exceptions import MetricsError
+from psirt.metrics.registry import METRIC_PROVIDERS
 from psirt.organization.queries import organization_calendar
 
 # The longest period a page may ask for: ten years of months is still a readable chart.
@@ -522,7 +523,7 @@ def cell_cases(user: User, filters: Filters, cell: str, *, now: dt.datetime | No
     """The cases behind one number of the page, named by `cell` ("kind:value[:value]"), over the same filtered
     and annotated cases as `compute`: what the link of each number shows in the case list.
 
-    duration:<name>[:<days>]      cases that made the step (that took <days>)
+    duration:<name>[:<days>[-<days>]]  cases that made the step (that took so many days)
     promise:<kind>:<YYYY-MM>:<kept|missed>[ or "all" for the month]
     open:<state|all>[:<age band>]
     cases:<YYYY-MM> (received that month) · reports are not cases and link nowhere
@@ -539,10 +540,14 @@ def cell_cases(user: User, filters: Filters, cell: str, *, now: dt.datetime | No
         qs = qs.filter(**{f"{start}__isnull": False, f"{end}__isnull": False})
         if len(parts) == 1:
             return qs
-        days = _int(parts[1])
+        low_text, _dash, high_text = parts[1].partition("-")
+        low = _int(low_text)
+        high = _int(high_text) if high_text else low
         spans = _spans(qs, start, end)
         ordinals = BusinessOrdinals(organization_calendar(), {d for s, e, _n in spans for d in (s, e)})
-        keys = [f"{s.isoformat()}/{e.isoformat()}" for s, e, _n in spans if measure(unit, s, e, ordinals) == days]
+        keys = [
+            f"{s.isoformat()}/{e.isoformat()}" for s, e, _n in spans if low <= measure(unit, s, e, ordinals) <= high
+        ]
         return qs.annotate(span=_span_key(start, end)).filter(span__in=keys)
     if kind == "promise" and len(parts) >= 2 and parts[0] in PROMISE_DUE:
         month = _month(parts[1])
@@ -621,7 +626,17 @@ __all__ = [
     "age_band_labels",
     "cell_cases",
     "compute",
+    "compute_all",
     "filtered_cases",
     "parse_filters",
     "visible_reports",
 ]
+
+
+def compute_all(user: User, filters: Filters, *, now: dt.datetime | None = None) -> Metrics:
+    """`compute`, plus the tables of the registered providers (`psirt.metrics.registry`), e.g. the regulatory
+    clocks met or missed."""
+    m = compute(user, filters, now=now)
+    for provider in METRIC_PROVIDERS.values():
+        m.extra.extend(provider(user, filters, m.now))
+    return m

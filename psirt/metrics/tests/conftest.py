@@ -6,7 +6,8 @@ Wednesday 15 April 2026, noon.
 | case | line | received (local) | what happened | to acknowledge |
 | A | cams | Fri 13 Feb 18:00 | acknowledged Fri 27 Feb 18:00 = the due instant | 5 business days, kept |
 | B | cams | Fri 13 Feb 18:00 | acknowledged Fri 27 Feb 18:00:01 | 5 business days, missed |
-| C | cams | Mon 2 Mar 09:00 | ack 3 Mar, confirmed 5 Mar, fixed 20 Mar, published 25 Mar (agreed 25 Mar), closed 26 Mar, reopened 30 Mar, fixed again 10 Apr | 1, kept |
+| C | cams | Mon 2 Mar 09:00 | ack 3 Mar, confirmed 5 Mar, fixed 20 Mar, published 25 Mar (agreed |
+|   |      |                 | 25 Mar), closed 26 Mar, reopened 30 Mar, fixed again 10 Apr     | 1, kept |
 | D | routers | Wed 1 Apr 10:00 | still new, due 9 Apr passed | —, missed |
 | E | routers | Tue 14 Apr 10:00 | still new, due ahead | —, not decided |
 | F | none | Mon 9 Mar 09:00 | rejected from new on Tue 10 Mar | 1, kept |
@@ -43,7 +44,9 @@ def make_case(*, changes: list[tuple[str, str, dt.datetime]] = (), **fields: Any
     """A case with the given fields and its state history (from, to, when), written straight to the tables."""
     number = next(_numbers)
     fields.setdefault("created_at", fields["received_at"])
-    case = Case.objects.create(key=f"PSIRT-2026-{number:04d}", year=2026, number=number, title=f"Case {number}", **fields)
+    case = Case.objects.create(
+        key=f"PSIRT-2026-{number:04d}", year=2026, number=number, title=f"Case {number}", **fields
+    )
     StateChange.objects.create(case=case, from_state="", to_state=CaseState.NEW, at=fields["received_at"])
     for source, target, when in changes:
         StateChange.objects.create(case=case, from_state=source, to_state=target, at=when)

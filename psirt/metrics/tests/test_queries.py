@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from django.db import connection
@@ -213,6 +214,6 @@ def test_bad_cells_are_refused(lead: User, history: History, cell: str) -> None:
 
 def test_age_bands_cover_every_age() -> None:
     assert AGE_BANDS[0][1] == 0
-    for (_a, _lo, hi), (_b, lo, _hi) in zip(AGE_BANDS, AGE_BANDS[1:], strict=False):
+    for (_a, _lo, hi), (_b, lo, _hi) in itertools.pairwise(AGE_BANDS):
         assert hi == lo
     assert AGE_BANDS[-1][2] is None
