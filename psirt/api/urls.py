@@ -22,6 +22,7 @@ from psirt.api import errors
 from psirt.cases.api import router as cases_router
 from psirt.catalog.api import router as catalog_router
 from psirt.intake.api import router as intake_router
+from psirt.metrics.api import router as metrics_router
 
 
 class VendoredSwagger(DocsBase):
@@ -103,3 +104,4 @@ api.add_router("/v1/cases", cases_router)
 api.add_router("/v1/affected", affected_router)
 api.add_router("/v1/advisories", advisories_router)
 api.add_router("/v1/products", catalog_router)
+api.add_router("/v1/metrics", metrics_router)
