@@ -20,9 +20,9 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-WIDTH = 640
+WIDTH = 560
 HEIGHT = 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 42
+LEFT, RIGHT, TOP, BOTTOM = 46, 12, 22, 44
 # Colours of the series, readable on white and in grey print; the stylesheet may override them by class.
 COLOURS = ("#1f5fa8", "#d97a18", "#2e8b57", "#8e1520")
 _ids = itertools.count(1)
@@ -49,7 +49,7 @@ def _frame(title: str, desc: str, body: list[str], *, css: str) -> SafeString:
     n = next(_ids)
     return mark_safe(  # noqa: S308 - every text below is escaped
         f'<svg class="chart {css}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'aria-labelledby="chart-{n}-t chart-{n}-d" font-family="sans-serif" font-size="11">'
+        f'aria-labelledby="chart-{n}-t chart-{n}-d" font-family="sans-serif" font-size="12">'
         f'<title id="chart-{n}-t">{escape(title)}</title><desc id="chart-{n}-d">{escape(desc)}</desc>'
         + "".join(body)
         + "</svg>"
@@ -62,16 +62,18 @@ def _axes(labels: Sequence[str], top: float, *, percent: bool = False) -> list[s
         f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" '
         'stroke="#4a5565" stroke-width="1"/>'
     ]
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    # Whole steps: 1, 2 or 5 ticks up to 5; five ticks for 10, 20, 50… (2, 4, 10 each); quarters for shares.
+    ticks = 4 if percent else (int(top) if top <= 5 else 5)
+    for i in range(ticks + 1):
+        value = top * i / ticks
+        y = TOP + plot_h - plot_h * i / ticks
         text = f"{value * 100:.0f} %" if percent else (f"{value:.0f}" if value == int(value) else f"{value:.1f}")
         out.append(
             f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#dde3ea" '
             f'stroke-width="1"/><text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#4a5565">{text}</text>'
         )
     if labels:
-        step = max(1, -(-len(labels) // 12))  # at most 12 labels under the axis
+        step = max(1, -(-len(labels) // 8))  # at most 8 labels under the axis
         slot = plot_w / len(labels)
         for i, label in enumerate(labels):
             if i % step:
@@ -169,7 +171,7 @@ def share_chart(
     body.append(
         f'<line class="target" x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#8e1520" '
         f'stroke-width="1.5" stroke-dasharray="6 4"/>'
-        f'<text x="{WIDTH - RIGHT}" y="{y - 4:.1f}" text-anchor="end" fill="#8e1520">{escape(_target_label(target))}'
+        f'<text x="{WIDTH - RIGHT}" y="{TOP - 8}" text-anchor="end" fill="#8e1520">- - {escape(_target_label(target))}'
         "</text>"
     )
     return _frame(title, desc, body, css="chart-share")

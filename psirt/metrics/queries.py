@@ -524,7 +524,7 @@ def cell_cases(user: User, filters: Filters, cell: str, *, now: dt.datetime | No
     and annotated cases as `compute`: what the link of each number shows in the case list.
 
     duration:<name>[:<days>[-<days>]]  cases that made the step (that took so many days)
-    promise:<kind>:<YYYY-MM>:<kept|missed>[ or "all" for the month]
+    promise:<kind>:<YYYY-MM|all>[:<kept|missed>]  (without an outcome: every decided promise)
     open:<state|all>[:<age band>]
     cases:<YYYY-MM> (received that month) · reports are not cases and link nowhere
     by:<breakdown>:<value>
@@ -550,8 +550,9 @@ def cell_cases(user: User, filters: Filters, cell: str, *, now: dt.datetime | No
         ]
         return qs.annotate(span=_span_key(start, end)).filter(span__in=keys)
     if kind == "promise" and len(parts) >= 2 and parts[0] in PROMISE_DUE:
-        month = _month(parts[1])
-        promised = with_promises(qs, now).filter(**{f"p_{parts[0]}_month": month})
+        promised = with_promises(qs, now)
+        if parts[1] != "all":
+            promised = promised.filter(**{f"p_{parts[0]}_month": _month(parts[1])})
         outcome = parts[2] if len(parts) > 2 else "all"
         if outcome in ("kept", "missed"):
             return promised.filter(**{f"p_{parts[0]}": outcome})
@@ -601,6 +602,19 @@ def _month(text: str) -> dt.date:
         raise MetricsError(_("This link does not name a number of the metrics page.")) from exc
 
 
+def month_range(months: Iterable[dt.date]) -> list[dt.date]:
+    """Every first-of-month from the earliest to the latest of `months`, so a chart shows the months without
+    a value as gaps instead of leaving them out."""
+    months = sorted(months)
+    if not months:
+        return []
+    out, month = [], months[0]
+    while month <= months[-1]:
+        out.append(month)
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return out
+
+
 def age_band_labels() -> dict[str, object]:
     return {
         "0-7": _("up to 7 days"),
@@ -628,6 +642,7 @@ __all__ = [
     "compute",
     "compute_all",
     "filtered_cases",
+    "month_range",
     "parse_filters",
     "visible_reports",
 ]

@@ -13,7 +13,7 @@ from psirt.cases.services.workflow import OPEN_STATES, CaseState
 from psirt.metrics.queries import AGE_BANDS, BREAKDOWNS, PROMISES, Distribution, Metrics, age_band_labels
 
 # A histogram has at most this many bars; longer spans are grouped into ranges of whole days.
-MAX_BINS = 20
+MAX_BINS = 12
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,16 @@ from psirt.lib.severity import Severity
 from psirt.metrics import charts
 from psirt.metrics.drilldown import cases_url
 from psirt.metrics.exceptions import MetricsError
-from psirt.metrics.queries import DURATIONS, TARGET_SHARE, Filters, Metrics, compute_all, parse_filters
+from psirt.metrics.queries import (
+    DURATIONS,
+    PROMISES,
+    TARGET_SHARE,
+    Filters,
+    Metrics,
+    compute_all,
+    month_range,
+    parse_filters,
+)
 from psirt.metrics.tables import Table, all_tables, bins, percent, unit_label
 
 # Spreadsheet programs run a cell that starts with one of these as a formula; a product line named
@@ -34,7 +43,7 @@ def _filters(request: HttpRequest) -> tuple[Filters, str]:
 
 def _charts(m: Metrics) -> dict[str, object]:
     out: dict[str, object] = {}
-    months = sorted(set(m.reports_per_month) | set(m.cases_per_month))
+    months = month_range(set(m.reports_per_month) | set(m.cases_per_month))
     labels = [charts.month_label(mo) for mo in months]
     out["months"] = charts.line_chart(
         _("Reports received and cases opened per month"),
@@ -53,12 +62,14 @@ def _charts(m: Metrics) -> dict[str, object]:
             [str(low) if low == high else f"{low}–{high}" for low, high, _n in b],
             [charts.Series(_("Cases"), [n for _l, _h, n in b])],
         )
-    for kind, months_ in m.promises.items():
+    for kind, rows in m.promises.items():
+        by_month = {p.month: p.share for p in rows}
+        months_ = month_range(by_month)
         out[f"promise-{kind}"] = charts.share_chart(
-            _("Share of promises kept per month"),
+            str(PROMISES[kind]),
             _("Bars: share kept in each month the promise fell due; dashed line: the target."),
-            [charts.month_label(p.month) for p in months_],
-            [p.share for p in months_],
+            [charts.month_label(mo) for mo in months_],
+            [by_month.get(mo) for mo in months_],
             TARGET_SHARE,
         )
     return out
@@ -73,7 +84,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     ack = m.promise_total("ack")
     fix = m.durations["remediate"]
     summary = [
-        (_("Acknowledged in time"), percent(ack.share) or "—", cases_url(filters, "duration:acknowledge")),
+        (_("Acknowledged in time"), percent(ack.share) or "—", cases_url(filters, "promise:ack:all")),
         (
             _("Median time to acknowledge (business days)"),
             m.durations["acknowledge"].median if m.durations["acknowledge"].count else "—",
