@@ -11,3 +11,9 @@ class MetricsError(DomainError):
     the page draws); the message says what to change."""
 
     status = 422
+
+
+class NotAllowed(MetricsError):
+    """Only a lead may do this."""
+
+    status = 403

@@ -191,11 +191,24 @@ def milestones(qs: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
-def filtered_cases(user: User, filters: Filters) -> QuerySet[Case]:
+class Organization:
+    """Stands for "every case of the organization" where a figure is computed for nobody in particular: the
+    public statistics, which only ever show totals above a minimum count. Never a signed-in person."""
+
+
+ORGANIZATION = Organization()
+Viewer = User | Organization
+
+
+def _cases_of(user: Viewer) -> QuerySet[Case]:
+    return Case.objects.all() if isinstance(user, Organization) else visible_cases(user)
+
+
+def filtered_cases(user: Viewer, filters: Filters) -> QuerySet[Case]:
     """The cases behind every number: those `user` may see (need-to-know, one query), received in the period,
     of the chosen line, product and severity, annotated with their milestones."""
     since, until = period_bounds(filters)
-    qs = visible_cases(user).filter(received_at__gte=since, received_at__lt=until)
+    qs = _cases_of(user).filter(received_at__gte=since, received_at__lt=until)
     if filters.line:
         qs = qs.filter(product_line__slug=filters.line)
     if filters.product:
@@ -398,7 +411,7 @@ def measure(unit: str, a: dt.date, b: dt.date, ordinals: BusinessOrdinals) -> in
     return max(days, 0)
 
 
-def compute(user: User, filters: Filters, *, now: dt.datetime | None = None) -> Metrics:
+def compute(user: Viewer, filters: Filters, *, now: dt.datetime | None = None) -> Metrics:
     """Every figure of the metrics page for `user` (need-to-know applies), in a fixed number of queries."""
     now = now or timezone.now()
     qs = filtered_cases(user, filters)
@@ -470,12 +483,12 @@ def compute(user: User, filters: Filters, *, now: dt.datetime | None = None) -> 
     )
 
 
-def visible_reports(user: User, filters: Filters) -> QuerySet[Report]:
+def visible_reports(user: Viewer, filters: Filters) -> QuerySet[Report]:
     """Reports received in the period that `user` may know of: every report for a lead; for anyone else the
     reports of the cases they may see (an untriaged report in the inbox is the leads' alone)."""
     since, until = period_bounds(filters)
     qs = Report.objects.filter(created_at__gte=since, created_at__lt=until)
-    if not user.is_lead:
+    if isinstance(user, User) and not user.is_lead:
         qs = qs.filter(Exists(visible_cases(user).filter(case_reports__report=OuterRef("pk"))))
     if filters.line:
         qs = qs.filter(product__line__slug=filters.line)
@@ -629,13 +642,13 @@ __all__ = [
     "AGE_BANDS",
     "BREAKDOWNS",
     "DURATIONS",
+    "ORGANIZATION",
     "PROMISES",
     "TARGET_SHARE",
     "BusinessOrdinals",
     "Distribution",
     "Filters",
     "Metrics",
-    "MetricsError",
     "PromiseMonth",
     "age_band_labels",
     "cell_cases",
@@ -648,7 +661,7 @@ __all__ = [
 ]
 
 
-def compute_all(user: User, filters: Filters, *, now: dt.datetime | None = None) -> Metrics:
+def compute_all(user: Viewer, filters: Filters, *, now: dt.datetime | None = None) -> Metrics:
     """`compute`, plus the tables of the registered providers (`psirt.metrics.registry`), e.g. the regulatory
     clocks met or missed."""
     m = compute(user, filters, now=now)

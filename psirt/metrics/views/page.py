@@ -5,18 +5,24 @@ from __future__ import annotations
 import csv
 import io
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from psirt.accounts.access import desk_user
 from psirt.catalog.models import Product, ProductLine
-from psirt.lib.access import staff_required
+from psirt.lib.access import lead_required, staff_required
 from psirt.lib.severity import Severity
 from psirt.metrics import charts
 from psirt.metrics.drilldown import cases_url
 from psirt.metrics.exceptions import MetricsError
+from psirt.metrics.models import MIN_PUBLIC_COUNT, PublicStatistics
+from psirt.metrics.public import forget
+from psirt.metrics.public import public_statistics as public_figures
 from psirt.metrics.queries import (
     DURATIONS,
     PROMISES,
@@ -27,6 +33,7 @@ from psirt.metrics.queries import (
     month_range,
     parse_filters,
 )
+from psirt.metrics.services import set_public_statistics
 from psirt.metrics.tables import Table, all_tables, bins, percent, unit_label
 
 # Spreadsheet programs run a cell that starts with one of these as a formula; a product line named
@@ -119,6 +126,9 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             "query": request.GET.urlencode(),
             "target": percent(TARGET_SHARE),
             "now": timezone.now(),
+            "public": PublicStatistics.get() if user.is_lead else None,
+            "public_figures": public_figures() if user.is_lead else None,
+            "min_public_count": MIN_PUBLIC_COUNT,
         },
         status=422 if error else 200,
     )
@@ -162,3 +172,22 @@ def metrics_csv(request: HttpRequest, table: str) -> HttpResponse:
     name = f"psirt-metrics-{table}-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@lead_required
+@require_POST
+def public_statistics(request: HttpRequest) -> HttpResponse:
+    """A lead turns the public response statistics on or off and sets the minimum count behind a figure."""
+    raw = (request.POST.get("min_count") or "").strip()[:6]
+    try:
+        if not raw.isdigit():
+            raise MetricsError(_("Give the minimum number of cases as a whole number."))
+        set_public_statistics(
+            enabled=request.POST.get("enabled") == "1", min_count=int(raw), actor=desk_user(request), request=request
+        )
+    except MetricsError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        forget()
+        messages.success(request, _("Public response statistics saved."))
+    return redirect(f"{reverse('desk:metrics:page')}#public-statistics")
