@@ -29,6 +29,7 @@ desk_patterns: list[URLPattern | URLResolver] = [
     path("catalog/", include((catalog_urls.desk_urlpatterns, "catalog"))),
     path("settings/", include((pages_urls.desk_urlpatterns, "pages"))),
     path("inbox/", include((intake_urls.desk_urlpatterns, "intake"))),
+    *metrics_urls.case_file_urlpatterns,
     path("cases/", include((cases_urls.desk_urlpatterns, "cases"))),
     path("advisories/", include((advisories_urls.desk_urlpatterns, "advisories"))),
     path("notify/", include((notify_urls.desk_urlpatterns, "notify"))),
