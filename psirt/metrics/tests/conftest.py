@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ def at(month: int, day: int, hour: int = 9, minute: int = 0, second: int = 0) ->
 _numbers = iter(range(1, 10_000))
 
 
-def make_case(*, changes: list[tuple[str, str, dt.datetime]] = (), **fields: Any) -> Case:  # type: ignore[assignment]
+def make_case(*, changes: Sequence[tuple[str, str, dt.datetime]] = (), **fields: Any) -> Case:
     """A case with the given fields and its state history (from, to, when), written straight to the tables."""
     number = next(_numbers)
     fields.setdefault("created_at", fields["received_at"])

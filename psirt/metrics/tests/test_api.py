@@ -17,7 +17,7 @@ QUERY = "from=2026-01-01&to=2026-04-15"
 
 def bearer(user: User, scopes: tuple[str, ...] = ("cases:read",)) -> dict[str, str]:
     _row, token = create_token(user=user, name="test", scopes=scopes)
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_api_answers_the_numbers_of_the_page(client: Client, lead: User, history: History, frozen: None) -> None:
-    response = client.get(f"/api/v1/metrics?{QUERY}", **bearer(lead))
+    response = client.get(f"/api/v1/metrics?{QUERY}", headers=bearer(lead))
     assert response.status_code == 200, response.content
     body = response.json()
     expected = as_json(compute(lead, PERIOD, now=NOW))
@@ -52,17 +52,17 @@ def test_the_api_answers_the_numbers_of_the_page(client: Client, lead: User, his
 def test_an_engineer_token_counts_only_their_lines(
     client: Client, cams_engineer: User, history: History, frozen: None
 ) -> None:
-    body = client.get(f"/api/v1/metrics?{QUERY}", **bearer(cams_engineer)).json()
+    body = client.get(f"/api/v1/metrics?{QUERY}", headers=bearer(cams_engineer)).json()
     assert body["durations"]["acknowledge"]["cases"] == 3
     assert [b["value"] for b in body["breakdowns"]["line"]] == ["cams"]
 
 
 def test_filters_and_scope(client: Client, lead: User, history: History, frozen: None) -> None:
-    body = client.get(f"/api/v1/metrics?{QUERY}&line=routers", **bearer(lead)).json()
+    body = client.get(f"/api/v1/metrics?{QUERY}&line=routers", headers=bearer(lead)).json()
     assert body["durations"]["acknowledge"]["cases"] == 0
-    assert client.get("/api/v1/metrics", **bearer(lead, scopes=("cases:write",))).status_code == 403
+    assert client.get("/api/v1/metrics", headers=bearer(lead, scopes=("cases:write",))).status_code == 403
     assert client.get("/api/v1/metrics").status_code == 401
-    bad = client.get("/api/v1/metrics?line=..%2F..", **bearer(lead))
+    bad = client.get("/api/v1/metrics?line=..%2F..", headers=bearer(lead))
     assert bad.status_code == 422
     assert "product line" in bad.json()["message"]
-    assert client.get("/api/v1/metrics?from=2026-02-30", **bearer(lead)).status_code == 422
+    assert client.get("/api/v1/metrics?from=2026-02-30", headers=bearer(lead)).status_code == 422
