@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 
 import pytest
@@ -14,7 +13,7 @@ from django.test import Client
 from conftest import client_for
 from psirt.accounts.models import User
 from psirt.audit.models import AuditEvent
-from psirt.cases.models import Assignment, Case
+from psirt.cases.models import Case
 from psirt.cases.services import cases as case_services
 from psirt.intake.services.attachments import IncomingFile
 from psirt.intake.services.desk import post_team_message
@@ -115,20 +114,19 @@ def test_an_unknown_case_is_404(as_lead: Client) -> None:
     assert as_lead.get("/en/desk/cases/00000000-0000-0000-0000-000000000000/file.pdf").status_code == 404
 
 
-def test_a_case_with_200_events_renders_in_under_two_seconds(story: Case, lead: User, handler: User) -> None:
+def test_a_case_with_200_events_has_every_entry_in_the_pdf(story: Case, lead: User, handler: User) -> None:
+    """The timing of a 200-event case file is measured by bench/metrics.py, not here (a shared machine)."""
     for i in range(100):
         case_services.set_cvss(
             case=story, vector=f"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:{'HL'[i % 2]}/A:H", actor=handler
         )
         story.refresh_from_db()
+    report = story.case_reports.get().report
     for i in range(50):
-        post_team_message(report=story.case_reports.first().report, author=handler, body=f"Update {i}")  # type: ignore[union-attr]
-    casefile.render_pdf(casefile.build(story, lead))  # warm: WeasyPrint's import and fonts
-    started = time.perf_counter()
+        post_team_message(report=report, author=handler, body=f"Update {i}")
     f = casefile.build(story, lead)
-    casefile.render_pdf(f)
-    elapsed = time.perf_counter() - started
     assert f.entry_count >= 200
-    # Generous on a shared test machine; bench/metrics.py measures it properly.
-    assert elapsed < 10, elapsed
-    assert Assignment.objects.filter(case=story).exists()
+    entries = _entries(f)
+    assert len(entries["conversation"]) == 51 and all(e.audit_hash for e in entries["conversation"])
+    assert sum(1 for e in entries["audit"] if e.title == "case.scored") == 101
+    assert casefile.render_pdf(f).startswith(b"%PDF")
