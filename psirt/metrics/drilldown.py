@@ -28,8 +28,9 @@ def link_query(filters: Filters, cell: str) -> dict[str, str]:
     return {"metric": cell, **{PREFIX + k: v for k, v in filters.as_query().items()}}
 
 
-def cases_url(filters: Filters, cell: str) -> str:
-    return f"{reverse('desk:cases:list')}?{urlencode(link_query(filters, cell))}"
+def cases_url(filters: Filters, cell: str, *, base: str = "") -> str:
+    """The case list's URL for the cases behind `cell`; pass `base` (the list's path) when building many."""
+    return f"{base or reverse('desk:cases:list')}?{urlencode(link_query(filters, cell))}"
 
 
 def metrics_url(filters: Filters) -> str:

@@ -22,11 +22,14 @@ the number of cases (see `docs/metrics.md`):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case as SqlCase
 from django.db.models import (
     CharField,
@@ -35,6 +38,7 @@ from django.db.models import (
     DateTimeField,
     Exists,
     F,
+    Func,
     Min,
     OuterRef,
     Q,
@@ -44,6 +48,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncMonth
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -159,6 +164,67 @@ def period_bounds(filters: Filters) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
+# --- local days in SQL ---------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def fixed_offset_seconds(zone: str) -> int | None:
+    """The zone's UTC offset in seconds when it is the same on every day of 2000–2060 (China, UTC, most of
+    Asia), else None (zones with daylight saving time)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    offsets = {
+        dt.datetime(year, month, 1, 12, tzinfo=dt.UTC).astimezone(tz).utcoffset()
+        for year in range(2000, 2061)
+        for month in (1, 4, 7, 10)
+    }
+    if len(offsets) != 1:
+        return None
+    (offset,) = offsets
+    return int(offset.total_seconds()) if offset is not None else None
+
+
+class LocalDay(Func):
+    """The local day (or, with `month`, the first day of the local month) of an instant, in the site's time zone;
+    of a date column (`is_date`), the date itself or its month.
+
+    PostgreSQL converts natively (`AT TIME ZONE`, through Django's TruncDate/TruncMonth). On SQLite Django converts
+    each row in a Python function, which is what made the page slow; in a zone without daylight saving time the
+    local day is `date(instant, '+N seconds')`, computed by SQLite itself. Zones with daylight saving time keep
+    Django's conversion (correct, slower)."""
+
+    output_field = DateField()
+
+    def __init__(self, expression: object, *, month: bool = False, is_date: bool = False) -> None:
+        super().__init__(expression)
+        self.month = month
+        self.is_date = is_date
+
+    def _portable(self) -> Func:
+        inner = self.source_expressions[0]
+        if self.is_date:
+            return Cast(TruncMonth(inner), output_field=DateField()) if self.month else inner
+        tz = local_tz()
+        if self.month:
+            return Cast(TruncMonth(inner, tzinfo=tz), output_field=DateField())
+        return TruncDate(inner, tzinfo=tz)
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: object
+    ) -> tuple[str, list[object]]:
+        sql, params = compiler.compile(self._portable())
+        return sql, list(params)
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: object
+    ) -> tuple[str, list[object]]:
+        offset = 0 if self.is_date else fixed_offset_seconds(str(local_tz()))
+        if offset is None:
+            return self.as_sql(compiler, connection)
+        sql, params = compiler.compile(self.source_expressions[0])
+        modifiers = f"'{offset:+d} seconds'" + (", 'start of month'" if self.month else "")
+        return f"date({sql}, {modifiers})", list(params)
+
+
 # --- the annotated cases ------------------------------------------------------------------------------------
 
 
@@ -262,13 +328,10 @@ PROMISE_DUE: dict[str, str] = {
 
 def with_promises(qs: QuerySet[Case], now: dt.datetime) -> QuerySet[Case]:
     """Annotate each promise's outcome and the local month it fell due in."""
-    tz = local_tz()
-    qs = qs.annotate(m_published_day=TruncDate("m_published", tzinfo=tz))
+    qs = qs.annotate(m_published_day=LocalDay("m_published"))
     for kind, due in PROMISE_DUE.items():
-        month = TruncMonth(due, tzinfo=tz) if due != "disclosure_date" else TruncMonth(due)
-        qs = qs.annotate(
-            **{f"p_{kind}": _promise_outcome(kind, now), f"p_{kind}_month": Cast(month, output_field=DateField())}
-        )
+        month = LocalDay(due, month=True, is_date=due == "disclosure_date")
+        qs = qs.annotate(**{f"p_{kind}": _promise_outcome(kind, now), f"p_{kind}_month": month})
     return qs
 
 
@@ -283,11 +346,10 @@ def _age_band(now: dt.datetime) -> SqlCase:
 
 
 def _span_key(start: str, end: str) -> Concat:
-    tz = local_tz()
     return Concat(
-        Cast(TruncDate(start, tzinfo=tz), output_field=CharField()),
+        Cast(LocalDay(start), output_field=CharField()),
         Value("/"),
-        Cast(TruncDate(end, tzinfo=tz), output_field=CharField()),
+        Cast(LocalDay(end), output_field=CharField()),
         output_field=CharField(),
     )
 
@@ -394,10 +456,9 @@ class BusinessOrdinals:
 
 def _spans(qs: QuerySet[Case], start: str, end: str) -> list[tuple[dt.date, dt.date, int]]:
     """(start day, end day, number of cases) for the cases that reached `end`, grouped by the database."""
-    tz = local_tz()
     rows = (
         qs.filter(**{f"{end}__isnull": False, f"{start}__isnull": False})
-        .annotate(s_day=TruncDate(start, tzinfo=tz), e_day=TruncDate(end, tzinfo=tz))
+        .annotate(s_day=LocalDay(start), e_day=LocalDay(end))
         .order_by()
         .values("s_day", "e_day")
         .annotate(n=Count("id"))
@@ -455,10 +516,9 @@ def compute(user: Viewer, filters: Filters, *, now: dt.datetime | None = None) -
     for r in open_rows:
         open_by_state.setdefault(r["state"], {})[r["age"]] = int(r["n"])
 
-    tz = local_tz()
     cases_per_month = {
         r["month"]: int(r["n"])
-        for r in qs.annotate(month=Cast(TruncMonth("received_at", tzinfo=tz), output_field=DateField()))
+        for r in qs.annotate(month=LocalDay("received_at", month=True))
         .order_by()
         .values("month")
         .annotate(n=Count("id"))
@@ -466,7 +526,7 @@ def compute(user: Viewer, filters: Filters, *, now: dt.datetime | None = None) -
     reports_per_month = {
         r["month"]: int(r["n"])
         for r in visible_reports(user, filters)
-        .annotate(month=Cast(TruncMonth("created_at", tzinfo=tz), output_field=DateField()))
+        .annotate(month=LocalDay("created_at", month=True))
         .order_by()
         .values("month")
         .annotate(n=Count("id"))
@@ -583,9 +643,7 @@ def cell_cases(user: User, filters: Filters, cell: str, *, now: dt.datetime | No
         return qs
     if kind == "cases" and parts:
         month = _month(parts[0])
-        return qs.annotate(month=Cast(TruncMonth("received_at", tzinfo=local_tz()), output_field=DateField())).filter(
-            month=month
-        )
+        return qs.annotate(month=LocalDay("received_at", month=True)).filter(month=month)
     if kind == "by" and len(parts) >= 2 and parts[0] in BREAKDOWNS:
         value = ":".join(parts[1:])
         column = {

@@ -217,3 +217,32 @@ def test_age_bands_cover_every_age() -> None:
     for (_a, _lo, hi), (_b, lo, _hi) in itertools.pairwise(AGE_BANDS):
         assert hi == lo
     assert AGE_BANDS[-1][2] is None
+
+
+@pytest.mark.parametrize(
+    ("zone", "received", "confirmed", "days"),
+    [
+        # Berlin keeps daylight saving time (Django's conversion); 00:30 local on 3 June is still 2 June in UTC.
+        ("Europe/Berlin", "2026-06-01T10:00:00+02:00", "2026-06-03T00:30:00+02:00", 2),
+        # Shanghai has one offset all year (SQLite's own date arithmetic); 07:30 local on 3 June is 2 June in UTC.
+        ("Asia/Shanghai", "2026-06-01T10:00:00+08:00", "2026-06-03T07:30:00+08:00", 2),
+        ("UTC", "2026-06-01T10:00:00+00:00", "2026-06-02T23:59:59+00:00", 1),
+    ],
+)
+def test_days_are_counted_in_the_site_time_zone(
+    settings: pytest.FixtureRequest, lead: User, zone: str, received: str, confirmed: str, days: int
+) -> None:
+    settings.TIME_ZONE = zone  # type: ignore[attr-defined]
+    from psirt.cases.services.workflow import CaseState as S
+
+    start, end = dt.datetime.fromisoformat(received), dt.datetime.fromisoformat(confirmed)
+    make_case(state=S.CONFIRMED, received_at=start, confirmed_at=end, changes=[(S.TRIAGE, S.CONFIRMED, end)])
+    m = compute(lead, Filters(start=dt.date(2026, 5, 1), end=dt.date(2026, 6, 30)), now=NOW)
+    assert m.durations["validate"].histogram == {days: 1}
+    assert m.cases_per_month == {dt.date(2026, 6, 1): 1}
+    assert (
+        cell_cases(
+            lead, Filters(start=dt.date(2026, 5, 1), end=dt.date(2026, 6, 30)), f"duration:validate:{days}"
+        ).count()
+        == 1
+    )

@@ -136,7 +136,11 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
 
 def _linked(table: Table, filters: Filters) -> list[list[tuple[object, str, bool]]]:
     """The table's rows as (value, URL of the cases behind it or "", whether the value counts those cases)."""
-    return [[(c.value, cases_url(filters, c.link) if c.link else "", c.counts) for c in row] for row in table.rows]
+    base = reverse("desk:cases:list")
+    return [
+        [(c.value, cases_url(filters, c.link, base=base) if c.link else "", c.counts) for c in row]
+        for row in table.rows
+    ]
 
 
 def csv_text(table: Table) -> str:
