@@ -47,6 +47,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Expression
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncMonth
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
@@ -199,7 +200,7 @@ class LocalDay(Func):
         self.month = month
         self.is_date = is_date
 
-    def _portable(self) -> Func:
+    def _portable(self) -> Expression:
         inner = self.source_expressions[0]
         if self.is_date:
             return Cast(TruncMonth(inner), output_field=DateField()) if self.month else inner
@@ -214,7 +215,7 @@ class LocalDay(Func):
         sql, params = compiler.compile(self._portable())
         return sql, list(params)
 
-    def as_sqlite(
+    def as_sqlite(  # type: ignore[override]
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: object
     ) -> tuple[str, list[object]]:
         offset = 0 if self.is_date else fixed_offset_seconds(str(local_tz()))
