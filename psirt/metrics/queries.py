@@ -456,15 +456,16 @@ class BusinessOrdinals:
 
 
 def _spans(qs: QuerySet[Case], start: str, end: str) -> list[tuple[dt.date, dt.date, int]]:
-    """(start day, end day, number of cases) for the cases that reached `end`, grouped by the database."""
+    """(start day, end day, number of cases) for the cases that reached `end`, grouped by the database. The
+    cases without the milestone form groups of their own (one per start day), dropped here: filtering them in
+    SQL would evaluate the milestone's subquery a second time for every case."""
     rows = (
-        qs.filter(**{f"{end}__isnull": False, f"{start}__isnull": False})
-        .annotate(s_day=LocalDay(start), e_day=LocalDay(end))
+        qs.annotate(s_day=LocalDay(start), e_day=LocalDay(end))
         .order_by()
         .values("s_day", "e_day")
         .annotate(n=Count("id"))
     )
-    return [(r["s_day"], r["e_day"], int(r["n"])) for r in rows]
+    return [(r["s_day"], r["e_day"], int(r["n"])) for r in rows if r["s_day"] and r["e_day"]]
 
 
 def measure(unit: str, a: dt.date, b: dt.date, ordinals: BusinessOrdinals) -> int:
@@ -492,19 +493,20 @@ def compute(user: Viewer, filters: Filters, *, now: dt.datetime | None = None) -
     promised = with_promises(qs, now)
     promises: dict[str, list[PromiseMonth]] = {}
     for kind in PROMISE_DUE:
-        rows = (
-            promised.filter(**{f"p_{kind}__isnull": False})
-            .order_by()
-            .values(f"p_{kind}_month")
-            .annotate(
-                kept=Count("id", filter=Q(**{f"p_{kind}": "kept"})),
-                missed=Count("id", filter=Q(**{f"p_{kind}": "missed"})),
-            )
-        )
-        promises[kind] = sorted(
-            (PromiseMonth(month=r[f"p_{kind}_month"], kept=int(r["kept"]), missed=int(r["missed"])) for r in rows),
-            key=lambda m: m.month,
-        )
+        # Grouped by (month, outcome): the outcome is computed once per case (a filter or a conditional count
+        # would evaluate it, and the milestone subqueries inside it, again).
+        rows = promised.order_by().values(f"p_{kind}_month", f"p_{kind}").annotate(n=Count("id"))
+        months: dict[dt.date, PromiseMonth] = {}
+        for r in rows:
+            outcome, month = r[f"p_{kind}"], r[f"p_{kind}_month"]
+            if outcome not in ("kept", "missed") or month is None:
+                continue
+            entry = months.setdefault(month, PromiseMonth(month=month, kept=0, missed=0))
+            if outcome == "kept":
+                entry.kept += int(r["n"])
+            else:
+                entry.missed += int(r["n"])
+        promises[kind] = sorted(months.values(), key=lambda m: m.month)
 
     open_rows = (
         qs.filter(state__in=OPEN_STATES)
