@@ -20,6 +20,7 @@ from psirt.catalog import urls as catalog_urls
 from psirt.components import urls as components_urls
 from psirt.intake import urls as intake_urls
 from psirt.lib import health
+from psirt.metrics import urls as metrics_urls
 from psirt.notify import urls as notify_urls
 from psirt.pages import urls as pages_urls
 from psirt.pages.views import public as pages_public
@@ -31,10 +32,12 @@ desk_patterns: list[URLPattern | URLResolver] = [
     path("components/", include((components_urls.desk_urlpatterns, "components"))),
     path("settings/", include((pages_urls.desk_urlpatterns, "pages"))),
     path("inbox/", include((intake_urls.desk_urlpatterns, "intake"))),
+    *metrics_urls.case_file_urlpatterns,
     path("cases/", include((cases_urls.desk_urlpatterns, "cases"))),
     path("advisories/", include((advisories_urls.desk_urlpatterns, "advisories"))),
     path("notify/", include((notify_urls.desk_urlpatterns, "notify"))),
     path("regulatory/", include((regulatory_urls.desk_urlpatterns, "regulatory"))),
+    path("metrics/", include((metrics_urls.desk_urlpatterns, "metrics"))),
 ]
 
 urlpatterns = [

@@ -24,6 +24,7 @@ from psirt.catalog.api import router as catalog_router
 from psirt.components.api import releases_router, vex_router
 from psirt.intake.api import router as intake_router
 from psirt.regulatory.api import router as regulatory_router
+from psirt.metrics.api import router as metrics_router
 
 
 class VendoredSwagger(DocsBase):
@@ -108,3 +109,4 @@ api.add_router("/v1/products", catalog_router)
 api.add_router("/v1/releases", releases_router)
 api.add_router("/v1/vex", vex_router)
 api.add_router("/v1/regulatory", regulatory_router)
+api.add_router("/v1/metrics", metrics_router)

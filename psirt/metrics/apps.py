@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class MetricsConfig(AppConfig):
     name = "psirt.metrics"
     label = "metrics"
+
+    def ready(self) -> None:
+        # The case list shows the cases behind each number of the metrics page (cases may not import us).
+        # Imported here: the module loads models, which Django allows only once the app registry is ready.
+        from psirt.cases.list_filters import register
+        from psirt.metrics.drilldown import narrow_by_metric
+        from psirt.metrics.public import public_statistics
+        from psirt.pages.sections import register_response_statistics
+
+        register(narrow_by_metric)
+        # The public home and policy pages show the response statistics when a lead turned them on.
+        register_response_statistics(public_statistics)

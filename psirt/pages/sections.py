@@ -1,5 +1,6 @@
 """Lists shown on the public pages whose content belongs to apps above pages: the newest advisories (home page),
-the credited reporters (hall of fame) and the conditions of the publication policy in force (policy page).
+the credited reporters (hall of fame), the conditions of the publication policy in force (policy page) and the
+response statistics the leads chose to publish (home and policy pages).
 
 Pages may not import those apps, so the owner registers its source at start-up (`register`, from its
 `AppConfig.ready`) and pages asks through the functions below. Without a registered source a list is empty and
@@ -25,6 +26,10 @@ def _no_conditions() -> Sequence[str]:
     return ()
 
 
+def _no_statistics() -> Any:
+    return None
+
+
 @dataclass
 class Sources:
     """Where the lists come from: `latest(limit)`, `acknowledgments()` and `policy_conditions()`."""
@@ -32,6 +37,7 @@ class Sources:
     latest: Callable[[int], Sequence[Any]] = _no_advisories
     acknowledgments: Callable[[], Sequence[Any]] = _no_entries
     policy_conditions: Callable[[], Sequence[str]] = _no_conditions
+    response_statistics: Callable[[], Any] = _no_statistics
 
 
 SOURCES = Sources()
@@ -46,6 +52,11 @@ def register(*, latest: Callable[[int], Sequence[Any]], acknowledgments: Callabl
 def register_policy_conditions(source: Callable[[], Sequence[str]]) -> None:
     """Install the source of the publication policy's conditions (called once by the app that enforces it)."""
     SOURCES.policy_conditions = source
+
+
+def register_response_statistics(source: Callable[[], Any]) -> None:
+    """Install the source of the public response statistics (called once by the app that computes them)."""
+    SOURCES.response_statistics = source
 
 
 def latest_advisories(*, limit: int = 5) -> list[Any]:
@@ -63,3 +74,9 @@ def policy_conditions() -> list[str]:
     """The conditions under which advisories are published, one sentence each, in the active language, as the
     publication gate enforces them."""
     return list(SOURCES.policy_conditions())
+
+
+def response_statistics() -> Any:
+    """The response statistics the leads chose to publish (an object with `since`, `until`, `ack_percent`,
+    `ack_days` and `fix_median_days`, a figure None when too few cases back it), or None."""
+    return SOURCES.response_statistics()

@@ -317,6 +317,15 @@ DESK.update(
         "desk:notify:customers": _other("/en/desk/notify/customers/", LEADS_ONLY),
         "desk:notify:customer_import": _other("/en/desk/notify/customers/import/", POST_ONLY_LEADS),
         "desk:notify:customer_notify": _other("/en/desk/notify/customers/notify/", POST_ONLY_LEADS),
+        # Metrics: every team member, counted over what they may see; the public statistics switch is the leads'.
+        "desk:metrics:page": _other("/en/desk/metrics/", STAFF),
+        "desk:metrics:csv": _other("/en/desk/metrics/durations.csv", STAFF),
+        "desk:metrics:public": Entry(
+            lambda w: "/en/desk/metrics/public/", LEADS_POST, "post", lambda w: {"enabled": "1", "min_count": "10"}
+        ),
+        # The case file holds the reporters' identities: leads and the case's handlers, not product engineers.
+        "desk:case_file_pdf": Entry(_case("file.pdf"), S(200, 200, 404, 404, 404, LOGIN, LOGIN), audited=True),
+        "desk:case_file_zip": Entry(_case("file.zip"), S(200, 200, 404, 404, 404, LOGIN, LOGIN), audited=True),
     }
 )
 
@@ -375,6 +384,7 @@ def _components(w: World) -> str:
 
 API: dict[str, Entry] = {
     "GET /api/v1/cases": Entry(_api("/api/v1/cases"), S(200, 200, 200, 200, 200, 401, 401)),
+    "GET /api/v1/metrics": Entry(_api("/api/v1/metrics"), S(200, 200, 200, 200, 200, 401, 401)),
     "POST /api/v1/cases": Entry(
         _api("/api/v1/cases"),
         # Inbox reports exist for leads only; a handler's token may write cases but finds no such report.

@@ -5,12 +5,15 @@ One count and one page query whatever the number of rows.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from psirt.accounts.access import desk_user
+from psirt.cases.list_filters import narrow
 from psirt.cases.queries import DUE_FILTERS, SORTS, STATE_FILTERS, filter_cases
 from psirt.lib.access import staff_required
 
@@ -19,7 +22,10 @@ PAGE_SIZE = 50
 
 @staff_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    qs, params = filter_cases(desk_user(request), request.GET)
+    user = desk_user(request)
+    qs, params = filter_cases(user, request.GET)
+    # Filters of the apps above (the metrics page's "cases behind this number"), over the same visible cases.
+    qs, narrowed = narrow(user, qs, request.GET)
     paginator = Paginator(qs, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page", "1")[:10])
     return render(
@@ -32,5 +38,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
             "state_filters": list(STATE_FILTERS.items()),
             "due_filters": list(DUE_FILTERS.items()),
             "now": timezone.now(),
+            "narrowed": narrowed,
+            "extra_query": urlencode({k: v for n in narrowed for k, v in n.params.items()}),
         },
     )

@@ -40,6 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "intro": rendered_page(PageSlug.HOME, org),
         "advisories": sections.latest_advisories(limit=5),
+        "response_statistics": sections.response_statistics(),
         "report_url": _report_url(),
         **_contact_context(org),
     }
@@ -57,6 +58,7 @@ def page(request: HttpRequest, slug: str) -> HttpResponse:
         context.update(_contact_context(org))
     if slug == PageSlug.POLICY:
         context["policy_conditions"] = sections.policy_conditions()
+        context["response_statistics"] = sections.response_statistics()
     return render(request, "pages/page.html", context)
 
 
