@@ -39,6 +39,8 @@ class FilingRow:
     member_state: str
     reference: str
     track: str
+    public_id: str = ""
+    fields: list[list[str]] = field(default_factory=list)  # [key, label, value] as submitted
 
 
 @dataclass
@@ -118,6 +120,8 @@ def filings_for_case(case: Case) -> list[FilingRow]:
             member_state=f.member_state,
             reference=f.reference,
             track=f.obligation.track,
+            public_id=str(f.public_id),
+            fields=[[str(item) for item in row] for row in f.fields],
         )
         for f in qs
     ]
