@@ -23,8 +23,8 @@ from psirt.cases.api import router as cases_router
 from psirt.catalog.api import router as catalog_router
 from psirt.components.api import releases_router, vex_router
 from psirt.intake.api import router as intake_router
-from psirt.regulatory.api import router as regulatory_router
 from psirt.metrics.api import router as metrics_router
+from psirt.regulatory.api import router as regulatory_router
 
 
 class VendoredSwagger(DocsBase):
