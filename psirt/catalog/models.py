@@ -62,9 +62,11 @@ class ProductLine(models.Model):
     description_en = models.TextField(_("description (English)"), blank=True)
     description_zh = models.TextField(_("description (Chinese)"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0, validators=[validate_position])
+    # db_default: rows written by code that predates the column (older migrations' data steps) get False too.
     sboms_public = models.BooleanField(
         _("SBOMs public"),
         default=False,
+        db_default=False,
         help_text=_("Offer the bill of materials of each public release for download on its public page."),
     )
     # Where the line is sold in the EU: the "Member States where the product is available" of a CRA Art. 14 report.

@@ -24,7 +24,7 @@ from psirt.advisories.models import Advisory
 from psirt.api.tests.conftest import load_demo
 from psirt.api.tests.test_schemathesis import wsgi_app  # noqa: F401  (the in-process WSGI app fixture)
 from psirt.cases.services import cases as case_services
-from psirt.catalog.models import Product
+from psirt.catalog.models import FirmwareRelease, Product
 from psirt.regulatory.models import Obligation
 from psirt.tests.factories import submit_test_report
 
@@ -88,6 +88,8 @@ def _world(settings_: Any) -> tuple[dict[str, str], dict[str, str]]:
         "slug": slug,
         # The demo's regulatory obligations (one exists for each exploited demo case).
         "obligation_id": str(Obligation.objects.order_by("pk").values_list("public_id", flat=True).first()),
+        # A release of the demo catalog (its bill of materials is uploaded through the API).
+        "release_id": str(FirmwareRelease.objects.order_by("pk").values_list("public_id", flat=True).first()),
     }
     return {"Authorization": f"Bearer {token}"}, real
 

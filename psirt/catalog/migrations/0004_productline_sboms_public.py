@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='productline',
             name='sboms_public',
-            field=models.BooleanField(default=False, help_text='Offer the bill of materials of each public release for download on its public page.', verbose_name='SBOMs public'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Offer the bill of materials of each public release for download on its public page.', verbose_name='SBOMs public'),
         ),
     ]

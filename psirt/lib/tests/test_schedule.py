@@ -71,4 +71,5 @@ def test_each_app_declares_its_own_periodic_tasks_and_the_scheduler_collects_the
         "psirt.advisories.tasks.sync_csaf_provider": 10 * 60,
         "psirt.advisories.tasks.sync_csaf_provider_full": 24 * 60 * 60,
         "psirt.ops.tasks.refresh_static_export": 10 * 60,
+        "psirt.regulatory.tasks.send_regulatory_reminders": 5 * 60,
     }
