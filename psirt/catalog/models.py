@@ -67,7 +67,7 @@ class ProductLine(models.Model):
         default=False,
         help_text=_(
             "List the components of each public release on its public page and offer its SBOM, as uploaded, for "
-            "download. \"Am I affected?\" then also answers \"not affected, component not present\" when no "
+            'download. "Am I affected?" then also answers "not affected, component not present" when no '
             "component of the release matches a vulnerability nobody has decided on yet."
         ),
     )

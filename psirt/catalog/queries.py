@@ -96,9 +96,7 @@ def public_product(slug: str) -> ProductEntry | None:
 def public_release(slug: str, public_id: str) -> FirmwareRelease | None:
     """One public release of a public product, or None (unknown, unlisted, or of an unlisted product)."""
     return (
-        FirmwareRelease.objects.filter(
-            public_id=public_id, is_public=True, product__slug=slug, product__is_public=True
-        )
+        FirmwareRelease.objects.filter(public_id=public_id, is_public=True, product__slug=slug, product__is_public=True)
         .select_related("product", "product__line")
         .first()
     )

@@ -1,5 +1,5 @@
-"""The public page of one product and its releases, and the page of one release. The overview of every product (`/updates/`) is in
-`psirt.pages.views.public`, because it shows the editable page's introduction."""
+"""The public page of one product and its releases, and the page of one release. The overview of every product
+(`/updates/`) is in `psirt.pages.views.public`, because it shows the editable page's introduction."""
 
 from __future__ import annotations
 
