@@ -61,12 +61,16 @@ def public_components(release: FirmwareRelease) -> list[ComponentVersion]:
     )
 
 
+# The file name endings each format's specification recommends.
+EXTENSIONS = {SbomFormat.CYCLONEDX: ".cdx.json", SbomFormat.SPDX: ".spdx.json"}
+
+
 def sbom_filename(release: FirmwareRelease, document: SbomDocument) -> str:
-    """A file name that is safe in a header and on any file system: product slug, version, variant and format,
-    with everything outside letters, digits, dot, dash and underscore replaced."""
-    parts = [release.product.slug, release.version, release.variant, document.format]
-    stem = "_".join(_UNSAFE.sub("-", p).strip(".-") for p in parts if p)[:150]
-    return f"{stem or 'sbom'}.{document.format}.json"
+    """A file name that is safe in a header and on any file system: product slug, version and variant with
+    everything outside letters, digits, dot, dash and underscore replaced, then the format's ending."""
+    parts = [release.product.slug, release.version, release.variant]
+    stem = "_".join(cleaned for cleaned in (_UNSAFE.sub("-", p).strip(".-") for p in parts) if cleaned)[:150]
+    return (stem or "sbom") + EXTENSIONS.get(SbomFormat(document.format), ".json")
 
 
 def section(request: HttpRequest, release: FirmwareRelease) -> SafeString:

@@ -146,7 +146,7 @@ def test_public_sboms_list_components_and_download_as_uploaded(
     assert response.status_code == 200
     assert response.content == uploaded
     assert response["Content-Type"] == "application/vnd.cyclonedx+json"
-    assert response["Content-Disposition"] == 'attachment; filename="cam-x5_5.7.0_cyclonedx.cyclonedx.json"'
+    assert response["Content-Disposition"] == 'attachment; filename="cam-x5_5.7.0.cdx.json"'
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
@@ -157,6 +157,7 @@ def test_spdx_download_type_and_newest_sbom_wins(client: Client, releases: list[
     import_sbom(release=releases[0], data=spdx, actor=lead)
     response = client.get(sbom_url(releases[0]))
     assert (response.content, response["Content-Type"]) == (spdx, "application/spdx+json")
+    assert response["Content-Disposition"] == 'attachment; filename="cam-x5_5.7.0.spdx.json"'
 
 
 def test_sbom_download_of_an_unlisted_release_is_404(
@@ -176,7 +177,7 @@ def test_file_name_is_safe_whatever_the_version(releases: list[FirmwareRelease],
     release.version = '../../etc/passwd"; x=\r\n5'
     release.variant = "EU 中文"
     name = sbom_filename(release, document)
-    assert name == "cam-x5_etc-passwd-x-5_EU_cyclonedx.cyclonedx.json"
+    assert name == "cam-x5_etc-passwd-x-5_EU.cdx.json"
     assert all(c.isascii() and (c.isalnum() or c in "._-") for c in name)
 
 
