@@ -53,12 +53,16 @@ def public_sbom(release: FirmwareRelease) -> SbomDocument | None:
     return queries.current_sbom(release)
 
 
-def public_components(release: FirmwareRelease) -> list[ComponentVersion]:
-    return list(
-        ComponentVersion.objects.filter(release_links__release=release)
-        .select_related("component")
-        .order_by("component__name", "version")
-    )
+# An SBOM may list 100,000 components: the page lists the first ones by name, the download has them all.
+MAX_LISTED = 500
+
+
+def public_components(release: FirmwareRelease) -> tuple[list[ComponentVersion], int]:
+    """The first `MAX_LISTED` component versions of `release` by name, and how many it has."""
+    versions = ComponentVersion.objects.filter(release_links__release=release)
+    listed = list(versions.select_related("component").order_by("component__name", "version")[:MAX_LISTED])
+    total = len(listed) if len(listed) < MAX_LISTED else versions.count()
+    return listed, total
 
 
 # The file name endings each format's specification recommends.
@@ -75,11 +79,13 @@ def sbom_filename(release: FirmwareRelease, document: SbomDocument) -> str:
 
 def section(request: HttpRequest, release: FirmwareRelease) -> SafeString:
     sbom = public_sbom(release)
+    components, total = public_components(release) if sbom is not None else ([], 0)
     context = {
         "release": release,
         "decisions": release_decisions(release),
         "sbom": sbom,
-        "components": public_components(release) if sbom is not None else [],
+        "components": components,
+        "component_total": total,
     }
     return mark_safe(render_to_string("components/public_release.html", context, request=request))  # noqa: S308 — a rendered template, escaped
 

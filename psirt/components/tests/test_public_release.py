@@ -216,3 +216,18 @@ def test_the_product_page_links_each_release_page(client: Client, releases: list
         page = client.get(reverse("catalog:product", args=["cam-x5"])).content.decode()
     for release in releases:
         assert page_url(release) in page
+
+
+def test_a_large_sbom_lists_the_first_components_and_says_how_many(
+    client: Client, releases: list[FirmwareRelease], lead: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from psirt.components import public_release
+
+    monkeypatch.setattr(public_release, "MAX_LISTED", 2)
+    publish_sboms(releases[0])
+    import_sbom(release=releases[0], data=sample("cyclonedx-1.6.json"), actor=lead)
+    page = client.get(page_url(releases[0])).content.decode()
+    assert "The first 2 of 6 components by name; the bill of materials lists them all." in page
+    assert "pkg:generic/busybox@1.36.1" in page and "pkg:generic/zlib@" not in page
+    chinese = client.get(page_url(releases[0], "zh-hans")).content.decode()
+    assert "按名称列出 6 个组件中的前 2 个" in chinese
