@@ -68,6 +68,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("desk/", include((desk_patterns, "desk"))),
     path("updates/", include(([*pages_urls.updates_urlpatterns, *catalog_urls.public_urlpatterns], "catalog"))),
+    path("updates/", include((components_urls.public_urlpatterns, "components_public"))),
     path("report/", include((intake_urls.public_urlpatterns, "intake"))),
     path("r/", include((intake_urls.portal_urlpatterns, "portal"))),
     path("subscribe/", include((notify_urls.public_urlpatterns, "notify"))),

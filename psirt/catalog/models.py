@@ -67,7 +67,11 @@ class ProductLine(models.Model):
         _("SBOMs public"),
         default=False,
         db_default=False,
-        help_text=_("Offer the bill of materials of each public release for download on its public page."),
+        help_text=_(
+            "List the components of each public release on its public page and offer its SBOM, as uploaded, for "
+            'download. "Am I affected?" then also answers "not affected, component not present" when no '
+            "component of the release matches a vulnerability nobody has decided on yet."
+        ),
     )
     # Where the line is sold in the EU: the "Member States where the product is available" of a CRA Art. 14 report.
     # db_default: rows written by code that predates the column (older migrations' data steps) get "" too.

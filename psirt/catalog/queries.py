@@ -91,3 +91,12 @@ def public_product(slug: str) -> ProductEntry | None:
     """One public product with its public releases, or None when there is no such public product."""
     product = _public_products().filter(slug=slug).first()
     return _entry(product) if product is not None else None
+
+
+def public_release(slug: str, public_id: str) -> FirmwareRelease | None:
+    """One public release of a public product, or None (unknown, unlisted, or of an unlisted product)."""
+    return (
+        FirmwareRelease.objects.filter(public_id=public_id, is_public=True, product__slug=slug, product__is_public=True)
+        .select_related("product", "product__line")
+        .first()
+    )

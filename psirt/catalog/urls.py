@@ -5,6 +5,7 @@ from psirt.catalog.views import desk, public
 # Included under /<lang>/updates/ with namespace "catalog", after the overview page (psirt/urls.py).
 public_urlpatterns = [
     path("<slug:slug>/", public.product, name="product"),
+    path("<slug:slug>/releases/<uuid:public_id>/", public.release, name="release"),
 ]
 
 desk_urlpatterns = [

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 
 from psirt.components.exceptions import ComponentsError
 from psirt.components.models import VexDecision, Vulnerability
-from psirt.components.queries import current_decisions
+from psirt.components.queries import published_decisions
 from psirt.formats.csaf import csaf_document_url
 from psirt.formats.csaf_validate import is_publishable, validate_csaf
 from psirt.formats.vex import VexInput, VexProduct, csaf_vex, cyclonedx_vex, openvex
@@ -46,12 +46,8 @@ def document_id(vulnerability: Vulnerability) -> str:
 
 def public_decisions(vulnerability: Vulnerability) -> list[VexDecision]:
     return list(
-        current_decisions()
-        .filter(
-            vulnerability=vulnerability,
-            release__is_public=True,
-            release__product__is_public=True,
-        )
+        published_decisions()
+        .filter(vulnerability=vulnerability)
         .select_related("release__product")
         .order_by("release__product__slug", "release__variant", "release__position")
     )

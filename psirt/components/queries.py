@@ -29,6 +29,12 @@ def current_decisions() -> QuerySet[VexDecision]:
     return VexDecision.objects.filter(pk=Subquery(newest))
 
 
+def published_decisions() -> QuerySet[VexDecision]:
+    """The current decisions customers are told: those about a public release of a public product. The CSAF,
+    OpenVEX and CycloneDX VEX documents and the public release page all read this one set."""
+    return current_decisions().filter(release__is_public=True, release__product__is_public=True)
+
+
 def current_decision(release: FirmwareRelease, vulnerability: Vulnerability) -> VexDecision | None:
     return VexDecision.objects.filter(release=release, vulnerability=vulnerability).order_by("-pk").first()
 
@@ -124,10 +130,15 @@ def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> Vex
             one = FirmwareRelease.objects.filter(pk=release.pk)
             if not affected_releases(vulnerability, one).exists():
                 status, justification = VexStatus.NOT_AFFECTED, "component_not_present"
-    update_to = None
+    return VexAnswer(status, justification, impact, action, update_to(release, vulnerability, status), decided)
+
+
+def update_to(release: FirmwareRelease, vulnerability: Vulnerability, status: str) -> FirmwareRelease | None:
+    """The release a customer with an `status` answer should install: for affected and under investigation,
+    `update_target`; for fixed and not affected, none (they are where they should be)."""
     if status in {VexStatus.AFFECTED, VexStatus.UNDER_INVESTIGATION}:
-        update_to = update_target(release, vulnerability)
-    return VexAnswer(status, justification, impact, action, update_to, decided)
+        return update_target(release, vulnerability)
+    return None
 
 
 def update_target(release: FirmwareRelease, vulnerability: Vulnerability) -> FirmwareRelease | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from psirt.components import views
+from psirt.components import public_release, views
 
 # Included under /<lang>/desk/components/ with namespace "components" (psirt/urls.py).
 desk_urlpatterns = [
@@ -8,4 +8,9 @@ desk_urlpatterns = [
     path("vulnerabilities/<str:vuln_id>/", views.vulnerability, name="vulnerability"),
     path("releases/<uuid:public_id>/", views.release, name="release"),
     path("sboms/<uuid:public_id>/", views.sbom_download, name="sbom_download"),
+]
+
+# Included under /<lang>/updates/ with namespace "components_public", beside the catalog's public pages.
+public_urlpatterns = [
+    path("<slug:slug>/releases/<uuid:public_id>/sbom/", public_release.sbom_download, name="sbom"),
 ]

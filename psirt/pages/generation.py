@@ -1,6 +1,7 @@
 """The site generation: a token that every change of anything a cached public page shows, other than the
 advisories themselves (they have their own stamp), replaces — catalog (product lines, products, firmware
-releases), the organization profile and the editable pages. The public page cache (`psirt.advisories.views.pagecache`)
+releases), the organization profile and the editable pages, and whatever apps above add with `track` (VEX
+decisions, SBOMs). The public page cache (`psirt.advisories.views.pagecache`)
 serves a stored page only while the token it was rendered under is still the current one, in every process.
 
 The token is replaced inside the transaction of the change (an UPDATE of one row): a rolled-back change leaves the
@@ -66,7 +67,13 @@ def tracked_models() -> list[type[models.Model]]:
     return [ProductLine, Product, FirmwareRelease, OrganizationProfile, Page]
 
 
+def track(model: type[models.Model]) -> None:
+    """Replace the token with every save and delete of `model` too. Apps above pages whose rows public pages
+    show (components: VEX decisions and SBOMs on the public release page) call it from their `AppConfig.ready`."""
+    post_save.connect(_changed, sender=model, dispatch_uid=f"site-generation-save-{model._meta.label_lower}")
+    post_delete.connect(_changed, sender=model, dispatch_uid=f"site-generation-delete-{model._meta.label_lower}")
+
+
 def connect() -> None:
     for model in tracked_models():
-        post_save.connect(_changed, sender=model, dispatch_uid=f"site-generation-save-{model._meta.label_lower}")
-        post_delete.connect(_changed, sender=model, dispatch_uid=f"site-generation-delete-{model._meta.label_lower}")
+        track(model)

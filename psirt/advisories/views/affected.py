@@ -23,7 +23,8 @@ def affected(request: HttpRequest) -> HttpResponse:
     """Am I affected? Product + firmware version → the advisories that affect it and the release to install;
     with a CVE of a third-party component, also the vendor's VEX answer for it."""
     if request.GET.get("cve"):
-        # The VEX answer changes with every decision, which the page cache's version does not follow.
+        # Decisions and SBOMs move the page cache's version (the site generation), but the VEX answer also
+        # changes with imported vulnerability data (new matches), which it does not follow: never stored.
         return _render_affected(request)
     return cached_page(request, list_head(request)[1], lambda: _render_affected(request))
 

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='productline',
             name='sboms_public',
-            field=models.BooleanField(db_default=False, default=False, help_text='Offer the bill of materials of each public release for download on its public page.', verbose_name='SBOMs public'),
+            field=models.BooleanField(db_default=False, default=False, help_text='List the components of each public release on its public page and offer its SBOM, as uploaded, for download. "Am I affected?" then also answers "not affected, component not present" when no component of the release matches a vulnerability nobody has decided on yet.', verbose_name='SBOMs public'),
         ),
     ]

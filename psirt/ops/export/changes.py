@@ -3,8 +3,9 @@
 After an advisory is published, revised or withdrawn these pages show it, and only these are rendered again:
 
 * its own page in both languages, its CSAF document and CVE records, the CSAF provider files written since;
-* the home page (latest advisories), the acknowledgments, the software updates overview and the pages of the
-  products it names, the full feed and its product lines' feeds (both languages);
+* the home page (latest advisories), the acknowledgments, the software updates overview, the pages of the
+  products it names and of their public releases (each lists the advisories it fixes), the full feed and its
+  product lines' feeds (both languages);
 * the list pages that hold it, unfiltered and filtered by each of its product lines and by its year. The list is
   newest first: an advisory that is new to the export pushes every later one down a place, so the page that holds
   it and every page after it change (at 10,000 advisories a new one rewrites all 500 unfiltered list pages of each
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import override
@@ -27,7 +29,7 @@ from psirt.advisories import queries
 from psirt.advisories.csaf import provider
 from psirt.advisories.models import Advisory
 from psirt.advisories.queries import ListFilters
-from psirt.catalog.models import ProductLine
+from psirt.catalog.models import FirmwareRelease, ProductLine
 from psirt.ops.export import links
 from psirt.pages.models import STANDALONE_PAGES
 
@@ -131,7 +133,14 @@ def urls_showing_changes(*, since: dt.datetime, on_disk: set[str]) -> list[str]:
         queries.public_advisories()
         .filter(updated_at__gte=since)
         .order_by("-published_at")
-        .prefetch_related("affected__product__line")
+        .prefetch_related(
+            "affected__product__line",
+            Prefetch(
+                "affected__product__releases",
+                queryset=FirmwareRelease.objects.filter(is_public=True).order_by("pk"),
+                to_attr="public_releases",
+            ),
+        )
     )
     urls: list[str] = []
     id_lists: dict[tuple[tuple[str, str], ...], list[str]] = {}
@@ -146,7 +155,12 @@ def urls_showing_changes(*, since: dt.datetime, on_disk: set[str]) -> list[str]:
             new = _file(detail) not in on_disk
             urls.append(detail)
             urls += [_in(lang, "pages:home"), _in(lang, "pages:acknowledgments"), _in(lang, "catalog:updates")]
-            urls += [_in(lang, "catalog:product", product.slug) for product in sorted(products, key=lambda p: p.slug)]
+            for product in sorted(products, key=lambda p: p.slug):
+                urls.append(_in(lang, "catalog:product", product.slug))
+                # Each release page lists the advisories the release fixes: all of them, since a revision may
+                # have moved the fix from one release to another.
+                releases: list[FirmwareRelease] = getattr(product, "public_releases", [])
+                urls += [_in(lang, "catalog:release", product.slug, str(r.public_id)) for r in releases]
             listing = _in(lang, "advisories:list")
             for params in variants:
                 key = tuple(sorted(params.items()))

@@ -43,6 +43,7 @@ STATIC_VIEWS: dict[str, frozenset[str]] = {
     "advisories:detail": frozenset(),
     "catalog:updates": frozenset(),
     "catalog:product": frozenset(),
+    "catalog:release": frozenset(),
     "advisories_feed": frozenset({"lang"}),
     "line_feed": frozenset({"lang"}),
     "security_txt": frozenset(),

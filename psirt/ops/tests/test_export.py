@@ -109,6 +109,9 @@ def test_every_public_page_in_both_languages_equals_the_apps_answer(site: list[A
         for page in ("", "policy/", "process/", "guidelines/", "acknowledgments/", "contact/", "updates/"):
             assert f"{lang}/{page}index.html" in written, (lang, page)
         assert f"{lang}/updates/{site[0].affected.first().product.slug}/index.html" in written  # type: ignore[union-attr]
+        release = FirmwareRelease.objects.filter(is_public=True, product__is_public=True).first()
+        assert release is not None
+        assert f"{lang}/updates/{release.product.slug}/releases/{release.public_id}/index.html" in written
         assert f"{lang}/advisories/index.html" in written
         for advisory in site:
             assert f"{lang}/advisories/{advisory.advisory_id}/index.html" in written
