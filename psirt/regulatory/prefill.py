@@ -227,6 +227,11 @@ def direct_notice_text(obligation: Obligation) -> dict[str, str]:
     product = values.get("product_name", "") or obligation.title
     update = ", ".join(f"{r.product.name} {r.version}" for r in fixes)
     cve = values.get("cve_id", "")
+    ranges = _ranges(case) if case is not None else []
+    # The MIIT report's Chinese wording of a range: the same facts as the English "product_versions".
+    versions_zh = "；".join(
+        r.product.name + (f"（{r.variant}）" if r.variant else "") + f"：{_range_text_zh(r)}" for r in ranges
+    )
     en = [
         f"A vulnerability in {product} is being actively exploited. We are telling you directly because your "
         "organization is listed as running an affected product.",
@@ -236,7 +241,7 @@ def direct_notice_text(obligation: Obligation) -> dict[str, str]:
     zh = [
         f"{product} 的一个漏洞正在被积极利用。由于贵单位登记为使用受影响产品，我们直接通知您。",
         "",
-        f"受影响版本：{values.get('product_versions') or product}",
+        f"受影响版本：{versions_zh or product}",
     ]
     if cve:
         en.append(f"CVE: {cve}")

@@ -52,8 +52,9 @@ def test_prefill_says_product_versions_cve_and_what_users_can_do_in_both_languag
 ) -> None:
     text = services.draft_direct_notice(obligation=reportable, actor=handler)
     assert "Camera X5" in text["subject_en"] and "Camera X5" in text["subject_zh"]
+    assert "Camera X5: 1.0 up to before 1.1" in text["body_en"]  # the affected range, as the stage forms say it
+    assert "Camera X5：1.0 至 1.1 之前" in text["body_zh"]  # and as the MIIT report says it in Chinese
     for body in (text["body_en"], text["body_zh"]):
-        assert "1.0" in body and "1.1" in body  # the affected range, as the stage forms say it
         assert "CVE-2026-1111" in body
         assert "Disable RTSP on the camera" in body  # the mitigation (no Chinese text: the English one)
     assert "What you can do" in text["body_en"] and "您可以采取的措施" in text["body_zh"]
