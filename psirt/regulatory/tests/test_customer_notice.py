@@ -213,3 +213,13 @@ def test_bad_input_is_refused_and_nothing_is_sent(
 def test_chinese_page_offers_the_action(as_lead: Client, reportable: Obligation, customers: None) -> None:
     page = as_lead.get(f"/zh-hans/desk/regulatory/{reportable.public_id}/").content.decode()
     assert "直接通知已知客户" in page and "起草直接通知" in page
+
+
+def test_the_services_refuse_who_may_not_see_the_obligation(
+    reportable: Obligation, customers: None, engineer: User, other_handler: User
+) -> None:
+    # Whatever calls them (a view, the API, a script), the services check the actor themselves.
+    for actor in (engineer, other_handler):
+        with pytest.raises(NotAllowed):
+            services.draft_direct_notice(obligation=reportable, actor=actor)
+    assert services.direct_notice_draft(Obligation.objects.get(pk=reportable.pk)) is None
