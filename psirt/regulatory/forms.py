@@ -97,3 +97,12 @@ class EntryForm(forms.Form):
     reference = forms.CharField(label=_("Reference"), required=False, max_length=120)
     due_at = UtcDateTimeField(label=_("Due (UTC), for a CSIRT request"), required=False)
     answers = forms.UUIDField(label=_("Request answered"), required=False)
+
+
+class DirectNoticeForm(forms.Form):
+    """The direct notice to known customers, in both languages (each contact reads the one of their language)."""
+
+    subject_en = forms.CharField(label=_("Subject (English)"), max_length=200)
+    subject_zh = forms.CharField(label=_("Subject (Chinese)"), max_length=200)
+    body_en = forms.CharField(label=_("Text (English)"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 9}))
+    body_zh = forms.CharField(label=_("Text (Chinese)"), max_length=20_000, widget=forms.Textarea(attrs={"rows": 9}))

@@ -214,3 +214,51 @@ def _range_text_zh(r: AffectedRange) -> str:
     if r.introduced:
         return f"{r.introduced.version} 及之后（暂无修复）"
     return "所有版本（暂无修复）"
+
+
+def direct_notice_text(obligation: Obligation) -> dict[str, str]:
+    """The direct notice to customers (Art. 14(8)) in both languages, from the same facts as the stage forms
+    (`case_values`): the product, the affected versions, the CVE, and what users can do. Product names and
+    versions are the catalog's, the same in both languages; a mitigation's Chinese text is used when it has one."""
+    values = case_values(obligation)
+    case = obligation.case
+    mitigations = _mitigations(case) if case is not None else []
+    fixes = fixed_releases(case) if case is not None else []
+    product = values.get("product_name", "") or obligation.title
+    update = ", ".join(f"{r.product.name} {r.version}" for r in fixes)
+    cve = values.get("cve_id", "")
+    ranges = _ranges(case) if case is not None else []
+    # The MIIT report's Chinese wording of a range: the same facts as the English "product_versions".
+    versions_zh = "；".join(
+        r.product.name + (f"（{r.variant}）" if r.variant else "") + f"：{_range_text_zh(r)}" for r in ranges
+    )
+    en = [
+        f"A vulnerability in {product} is being actively exploited. We are telling you directly because your "
+        "organization is listed as running an affected product.",
+        "",
+        f"Affected versions: {values.get('product_versions') or product}",
+    ]
+    zh = [
+        f"{product} 的一个漏洞正在被积极利用。由于贵单位登记为使用受影响产品，我们直接通知您。",
+        "",
+        f"受影响版本：{versions_zh or product}",
+    ]
+    if cve:
+        en.append(f"CVE: {cve}")
+        zh.append(f"CVE：{cve}")
+    en += ["", "What you can do:"]
+    zh += ["", "您可以采取的措施："]
+    en += [f"- {m.text_en}" for m in mitigations]
+    zh += [f"- {m.text_zh or m.text_en}" for m in mitigations]
+    if update:
+        en.append(f"- Update to {update}")
+        zh.append(f"- 升级到 {update}")
+    if not mitigations and not fixes:
+        en.append("- A fix is being prepared; we will tell you as soon as it is available.")
+        zh.append("- 修复正在准备中，一旦可用我们将立即通知您。")
+    return {
+        "subject_en": f"Actively exploited vulnerability in {product}"[:200],
+        "subject_zh": f"{product} 漏洞正在被积极利用"[:200],
+        "body_en": "\n".join(en),
+        "body_zh": "\n".join(zh),
+    }

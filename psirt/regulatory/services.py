@@ -4,6 +4,7 @@ same transaction. Filings are only ever added (see `psirt.regulatory.models.Fili
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,8 +21,9 @@ from psirt.advisories.exceptions import AdvisoryError
 from psirt.advisories.models import Advisory, AdvisoryState
 from psirt.advisories.services import create_advisory, set_expedite_justification
 from psirt.audit.services import record
-from psirt.cases.models import Case, Exploitation
+from psirt.cases.models import Case, CaseReference, Exploitation, ReferenceKind
 from psirt.lib.crypto import file_store
+from psirt.notify.services import AdvisoryNotice, affected_contacts, notify_customers
 from psirt.organization.models import OrganizationProfile
 from psirt.regulatory.access import can_see_obligation, require_lead
 from psirt.regulatory.clocks import STAGES_OF, Clock, IntermediateRequest, Stage, Track, Triggers, clocks
@@ -35,7 +37,7 @@ from psirt.regulatory.models import (
     FilingKind,
     Obligation,
 )
-from psirt.regulatory.prefill import measure_available_suggestion, miit_text, stage_values
+from psirt.regulatory.prefill import direct_notice_text, measure_available_suggestion, miit_text, stage_values
 
 MAX_TEXT = 20_000
 MAX_REFERENCE = 120
@@ -600,3 +602,142 @@ def users_informed_by_advisory(*, advisory: Advisory, actor: User | None, revisi
         )
         added += 1
     return added
+
+
+# --- a direct notice to the known customers (Art. 14(8)) -------------------------------------------------
+
+# Where the notice being prepared is kept between "draft" and "send" (beside the stage drafts; never filed).
+DIRECT_NOTICE_KEY = "direct_notice"
+DIRECT_NOTICE_FIELDS = ("subject_en", "subject_zh", "body_en", "body_zh")
+MAX_SUBJECT = 200
+
+
+def _affected_slugs(case: Case) -> tuple[str, ...]:
+    """The catalog products the case affects (its affected ranges, else the product it was reported on)."""
+    slugs = list(dict.fromkeys(case.affected.values_list("product__slug", flat=True)))
+    if not slugs and case.product is not None:
+        slugs = [case.product.slug]
+    return tuple(slugs)
+
+
+def known_customers(obligation: Obligation) -> int:
+    """How many customer contacts run a product the obligation's case affects (0 without a case)."""
+    if obligation.case is None:
+        return 0
+    slugs = _affected_slugs(obligation.case)
+    if not slugs:
+        return 0
+    return len(affected_contacts(AdvisoryNotice(id="", title_en="", product_slugs=slugs)))
+
+
+def _check_direct_notice(obligation: Obligation) -> Case:
+    if obligation.case is None or obligation.track == Track.MIIT:
+        raise InvalidInput(_("Only an exploited vulnerability of a case has affected products to notify customers of."))
+    if obligation.decision != Decision.REPORTABLE:
+        raise Conflict(_("A lead must first confirm that this is reportable."))
+    if known_customers(obligation) == 0:
+        raise Conflict(
+            _(
+                "No known customer runs the affected products (%(products)s): there is nobody to notify directly. "
+                "Inform users through the expedited advisory instead."
+            )
+            % {"products": ", ".join(_affected_slugs(obligation.case)) or "—"}
+        )
+    return obligation.case
+
+
+def direct_notice_draft(obligation: Obligation) -> dict[str, str] | None:
+    """The notice being prepared, or None when none was drafted."""
+    drafts = obligation.draft if isinstance(obligation.draft, dict) else {}
+    saved = drafts.get(DIRECT_NOTICE_KEY)
+    return {k: str(saved.get(k, "")) for k in DIRECT_NOTICE_FIELDS} if isinstance(saved, dict) else None
+
+
+def _clean_notice(values: Mapping[str, str]) -> dict[str, str]:
+    return {
+        key: _clean_text(
+            str(values.get(key, "")), key, required=True, limit=MAX_SUBJECT if "subject" in key else MAX_TEXT
+        )
+        for key in DIRECT_NOTICE_FIELDS
+    }
+
+
+def draft_direct_notice(
+    *,
+    obligation: Obligation,
+    actor: User,
+    values: Mapping[str, str] | None = None,
+    request: HttpRequest | None = None,
+) -> dict[str, str]:
+    """Prepare the direct notice to the known customers of the affected products: prefilled in both languages
+    from the obligation's facts (`psirt.regulatory.prefill.direct_notice_text`) when `values` is None, else the
+    text typed. Nothing is sent: a lead reviews and sends it (`send_direct_notice`). Refused when no known
+    customer runs the products — the advisory is then how users are told."""
+    _require_editor(actor, obligation)
+    obligation = Obligation.objects.select_related("case").get(pk=obligation.pk)
+    _check_direct_notice(obligation)
+    text = _clean_notice(direct_notice_text(obligation) if values is None else values)
+    with transaction.atomic():
+        locked = Obligation.objects.select_for_update().get(pk=obligation.pk)
+        draft = dict(locked.draft or {})
+        draft[DIRECT_NOTICE_KEY] = text
+        locked.draft = draft
+        locked.save(update_fields=["draft"])
+        record(
+            action="regulatory.direct_notice.draft",
+            actor=actor,
+            request=request,
+            target=locked,
+            data={"prefilled": values is None},
+        )
+    return text
+
+
+def send_direct_notice(
+    *, obligation: Obligation, actor: User, values: Mapping[str, str], request: HttpRequest | None = None
+) -> Filing:
+    """A lead sends the reviewed notice to every contact of the customer organizations running an affected
+    product, through the customer notices of `psirt.notify` (one outbox row per contact, in the contact's
+    language). In the same transaction, and only once the rows are queued, the record gets "users informed"
+    with how (direct notice, number of recipients, the notice's ID) and the audit chain its event."""
+    require_lead(actor)
+    obligation = Obligation.objects.select_related("case").get(pk=obligation.pk)
+    case = _check_direct_notice(obligation)
+    text = _clean_notice(values)
+    notice_id = "DN-" + secrets.token_hex(5).upper()
+    notice = AdvisoryNotice(
+        id=notice_id,
+        title_en=text["subject_en"],
+        title_zh=text["subject_zh"],
+        summary_en=text["body_en"],
+        summary_zh=text["body_zh"],
+        severity=case.severity or "",
+        exploitation=case.exploitation or "",
+        product_slugs=_affected_slugs(case),
+        cves=tuple(CaseReference.objects.filter(case=case, kind=ReferenceKind.CVE).values_list("value", flat=True)),
+    )
+    with transaction.atomic():
+        locked = Obligation.objects.select_for_update().get(pk=obligation.pk)
+        queued = notify_customers(advisory=notice, revision=1, actor=actor, direct=True, request=request)
+        if queued == 0:  # the customers went away since the check: nothing was queued, so nothing is recorded
+            raise Conflict(_("No known customer runs the affected products: nothing was sent."))
+        filing = Filing.objects.create(
+            obligation=locked,
+            kind=FilingKind.USERS_INFORMED,
+            submitted_at=timezone.now(),
+            actor=actor,
+            reference=notice_id,
+            note=f"Direct notice {notice_id} queued to {queued} customer contacts.",
+        )
+        draft = dict(locked.draft or {})
+        draft.pop(DIRECT_NOTICE_KEY, None)
+        locked.draft = draft
+        locked.save(update_fields=["draft"])
+        record(
+            action="regulatory.filing.users_informed",
+            actor=actor,
+            request=request,
+            target=locked,
+            data={"how": "direct_notice", "notice": notice_id, "recipients": queued},
+        )
+    return filing

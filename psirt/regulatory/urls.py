@@ -16,5 +16,6 @@ desk_urlpatterns: list[URLPattern | URLResolver] = [
     path("<uuid:public_id>/stage/<str:stage>/download.<str:fmt>", desk.download, name="download"),
     path("<uuid:public_id>/record/", desk.entry, name="entry"),
     path("<uuid:public_id>/notice/", desk.draft_notice, name="draft_notice"),
+    path("<uuid:public_id>/direct-notice/", desk.direct_notice, name="direct_notice"),
     path("<uuid:public_id>/evidence/<uuid:file_id>/", desk.evidence_file, name="evidence"),
 ]

@@ -308,6 +308,7 @@ DESK.update(
         ),
         "desk:regulatory:entry": _other(f"/en/desk/regulatory/{_NO}/record/", STAFF_POST_ONLY),
         "desk:regulatory:draft_notice": _other(f"/en/desk/regulatory/{_NO}/notice/", STAFF_POST_ONLY),
+        "desk:regulatory:direct_notice": _other(f"/en/desk/regulatory/{_NO}/direct-notice/", STAFF_POST_ONLY),
         "desk:regulatory:evidence": _other(f"/en/desk/regulatory/{_NO}/evidence/{_NO}/", NOT_FOUND_STAFF),
         "desk:notify:deliveries": _other("/en/desk/notify/", LEADS_ONLY),
         "desk:notify:retry": _other(f"/en/desk/notify/deliveries/{_NO}/retry/", POST_ONLY_LEADS),

@@ -13,6 +13,7 @@ from __future__ import annotations
 from psirt.notify.services.customers import ImportResult, import_customers_csv
 from psirt.notify.services.fanout import (
     AdvisoryNotice,
+    affected_contacts,
     matching_subscriptions,
     notice_from_advisory,
     notify_advisory,
@@ -37,6 +38,7 @@ __all__ = [
     "UNCONFIRMED_TTL",
     "AdvisoryNotice",
     "ImportResult",
+    "affected_contacts",
     "confirm_subscription",
     "email_hash",
     "import_customers_csv",

@@ -153,9 +153,16 @@ def revision_number(revision: int | Revision) -> int:
     return number
 
 
-def delivery_rows(notice: AdvisoryNotice, number: int, kind: str, recipients: Iterable[object]) -> list[Delivery]:
+# A direct notice to customers before (or without) an advisory: its "advisory" is a notice written on the
+# regulatory desk (Art. 14(8)), with no public page yet; the mail says so instead of "we published".
+DIRECT_NOTICE_EVENT = "customer.notice"
+
+
+def delivery_rows(
+    notice: AdvisoryNotice, number: int, kind: str, recipients: Iterable[object], *, event: str = ""
+) -> list[Delivery]:
     """One outbox row per recipient (public ids) for this revision of the advisory."""
-    event = "advisory.published" if number == 1 else "advisory.revised"
+    event = event or ("advisory.published" if number == 1 else "advisory.revised")
     context = json.dumps(notice.to_json())
     return [
         Delivery(kind=kind, event=event, reference=notice.id, revision=number, recipient_key=str(key), context=context)
@@ -210,12 +217,21 @@ def notify_advisory(
 
 
 def notify_customers(
-    *, advisory: Advisory | AdvisoryNotice, revision: int | Revision, actor: User, request: HttpRequest | None = None
+    *,
+    advisory: Advisory | AdvisoryNotice,
+    revision: int | Revision,
+    actor: User,
+    direct: bool = False,
+    request: HttpRequest | None = None,
 ) -> int:
-    """Direct notices only: one mail per contact of each organization running an affected product."""
+    """Direct notices only: one mail per contact of each organization running an affected product.
+
+    With `direct`, the notice is not a published advisory but a notice written for these customers (its
+    `url` may be empty): the mails say "security notice", not "we published advisory"."""
     notice = advisory if isinstance(advisory, AdvisoryNotice) else notice_from_advisory(advisory)
     number = revision_number(revision)
-    rows = delivery_rows(notice, number, DeliveryKind.CUSTOMER, affected_contacts(notice))
+    event = DIRECT_NOTICE_EVENT if direct else ""
+    rows = delivery_rows(notice, number, DeliveryKind.CUSTOMER, affected_contacts(notice), event=event)
     with transaction.atomic():
         outbox.queue_batch(rows)
         record(
@@ -224,7 +240,7 @@ def notify_customers(
             request=request,
             target_type="advisories.advisory",
             target_id=notice.id,
-            data={"revision": number, "contacts": len(rows)},
+            data={"revision": number, "contacts": len(rows), "direct": direct},
         )
     return len(rows)
 

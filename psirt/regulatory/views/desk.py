@@ -30,7 +30,7 @@ from psirt.regulatory.access import get_obligation_for
 from psirt.regulatory.clocks import STAGES_OF, Clock, Stage, Track
 from psirt.regulatory.data import member_state
 from psirt.regulatory.exceptions import RegulatoryError
-from psirt.regulatory.forms import DecisionForm, EntryForm, IncidentForm, MeasureForm, SubmitForm
+from psirt.regulatory.forms import DecisionForm, DirectNoticeForm, EntryForm, IncidentForm, MeasureForm, SubmitForm
 from psirt.regulatory.models import Decision, FilingKind, Obligation
 from psirt.regulatory.queries import counts, desk_rows, open_requests, record_of
 
@@ -212,6 +212,8 @@ def _detail(
         ),
         "submit_form": given.get("submit") or SubmitForm(),
         "entry_form": given.get("entry") or EntryForm(),
+        "known_customers": services.known_customers(obligation),
+        "notice_form": given.get("notice") or _notice_form(obligation),
         "requests": open_requests(obligation),
         "error": error,
         "member_state": state,
@@ -221,6 +223,11 @@ def _detail(
         "may_delete": services.may_delete(obligation, now=now),
     }
     return render(request, "regulatory/desk/detail.html", context, status=status)
+
+
+def _notice_form(obligation: Obligation) -> DirectNoticeForm | None:
+    draft = services.direct_notice_draft(obligation)
+    return DirectNoticeForm(initial=draft) if draft is not None else None
 
 
 @staff_required
@@ -396,3 +403,41 @@ def draft_notice(request: HttpRequest, public_id: str) -> HttpResponse:
         return _detail(request, obligation, error=str(exc.message), status=exc.status)
     messages.success(request, _("Expedited advisory drafted: complete it and have it approved for publication."))
     return HttpResponseRedirect(reverse("desk:advisories:detail", args=[advisory.public_id]))
+
+
+@staff_required
+@require_POST
+def direct_notice(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Art. 14(8), direct: "draft" prepares the prefilled notice, "save" keeps the edited text, "send" (a lead)
+    queues it to the known customers and records users informed."""
+    obligation = get_obligation_for(request.user, public_id, request=request)
+    action = request.POST.get("action", "")
+    actor = desk_user(request)
+    anchor = reverse("desk:regulatory:detail", args=[obligation.public_id]) + "#direct-notice"
+    if action == "draft":
+        try:
+            services.draft_direct_notice(obligation=obligation, actor=actor, request=request)
+        except RegulatoryError as exc:
+            return _detail(request, obligation, error=str(exc.message), status=exc.status)
+        messages.success(request, _("Direct notice drafted: review both languages, then a lead sends it."))
+        return HttpResponseRedirect(anchor)
+    if action not in ("save", "send"):
+        return _detail(request, obligation, error=_("Unknown action."), status=400)
+    form = DirectNoticeForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, obligation, status=422, forms={"notice": form})
+    try:
+        if action == "save":
+            services.draft_direct_notice(obligation=obligation, actor=actor, values=form.cleaned_data, request=request)
+            messages.success(request, _("Direct notice saved (not sent)."))
+            return HttpResponseRedirect(anchor)
+        filing = services.send_direct_notice(
+            obligation=obligation, actor=actor, values=form.cleaned_data, request=request
+        )
+    except RegulatoryError as exc:
+        return _detail(request, obligation, error=str(exc.message), status=exc.status, forms={"notice": form})
+    messages.success(
+        request,
+        _("Direct notice %(id)s is being sent; users informed is on the record.") % {"id": filing.reference},
+    )
+    return HttpResponseRedirect(reverse("desk:regulatory:detail", args=[obligation.public_id]) + "#record")
