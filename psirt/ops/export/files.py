@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from psirt.lib.errors import DomainError
+from psirt.lib.paths import folder_lock
 
 MANIFEST_NAME = ".psirt-export.json"
 LOCK_NAME = ".psirt-export.lock"
@@ -135,13 +134,6 @@ def remove_stale(root: Path, files: set[str]) -> int:
     return removed
 
 
-@contextlib.contextmanager
-def locked(root: Path) -> Iterator[None]:
+def locked(root: Path) -> contextlib.AbstractContextManager[None]:
     """Hold the folder's export lock: a second export (the worker's and an operator's) waits its turn."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_NAME, "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder_lock(root, LOCK_NAME)

@@ -4,7 +4,6 @@ the current key, the walk over the document files, and the lock that serialises 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from psirt.advisories.csaf.provider.layout import (
     YEAR_DIR,
     https_url,
 )
+from psirt.lib.paths import folder_lock
 from psirt.lib.signing import SigningKey, verify_detached
 
 
@@ -131,13 +131,6 @@ class TreeFiles:
                             yield f"{year.name}/{item.name}/{sub.name}"
 
 
-@contextlib.contextmanager
-def tree_lock(root: Path) -> Iterator[None]:
+def tree_lock(root: Path) -> contextlib.AbstractContextManager[None]:
     """One writer at a time per tree, across processes (web workers, task workers, the export command)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_NAME, "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder_lock(root, LOCK_NAME)
