@@ -169,7 +169,7 @@ class AdvisoryDetail(Schema):
         description="When the vendor became aware of the exploitation (from the cases); null when none is known"
     )
     cve_ids: list[str]
-    other_ids: list[str] = Field(description="CNVD and CNNVD IDs")
+    other_ids: list[str] = Field(description="CNVD, CNNVD and EUVD IDs")
     references: list[str]
     affected: list[AffectedProductOut]
     published_at: dt.datetime | None

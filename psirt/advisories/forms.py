@@ -63,7 +63,7 @@ class AdvisoryForm(forms.Form):
     exploitation = forms.ChoiceField(label=_("Exploitation"), choices=Exploitation.choices)
     public_concern = forms.BooleanField(label=_("Of public concern"), required=False)
     identifiers = forms.CharField(
-        label=_("CVE, CNVD and CNNVD IDs"),
+        label=_("CVE, CNVD, CNNVD and EUVD IDs"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),

@@ -124,7 +124,7 @@ class Advisory(models.Model):
     exploitation = models.CharField(
         _("exploitation"), max_length=10, choices=Exploitation.choices, default=Exploitation.NONE
     )
-    # CVE / CNVD / CNNVD IDs, one per line, canonical form; a text field so the list searches them in one query.
+    # CVE / CNVD / CNNVD / EUVD IDs, one per line, canonical form; a text field so the list searches them in one query.
     identifiers = models.TextField(_("CVE, CNVD and CNNVD IDs"), blank=True)
     reference_urls = models.TextField(_("references"), blank=True, help_text=_("One web address per line."))
     # When the team became aware of the exploitation stated above (from the cases; the CSAF exploit-status date).

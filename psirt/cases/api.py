@@ -217,7 +217,7 @@ class ExploitationIn(Schema):
 
 
 class ReferenceIn(Schema):
-    value: str = Field(max_length=2000, description="CVE/CNVD/CNNVD ID or an https:// advisory link")
+    value: str = Field(max_length=2000, description="CVE/CNVD/CNNVD/EUVD ID or an https:// advisory link")
 
 
 class DisclosureIn(Schema):

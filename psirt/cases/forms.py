@@ -262,7 +262,9 @@ class ReferenceForm(DeskForm):
     value = forms.CharField(
         label=_("Reference"),
         max_length=2000,
-        help_text=_("CVE-2026-12345, CNVD-2026-12345, CNNVD-202601-1234, or an https:// link to an advisory."),
+        help_text=_(
+            "CVE-2026-12345, CNVD-2026-12345, CNNVD-202601-1234, EUVD-2026-12345, or an https:// link to an advisory."
+        ),
     )
 
 

@@ -205,11 +205,12 @@ class ReferenceKind(models.TextChoices):
     CVE = "cve", "CVE"
     CNVD = "cnvd", "CNVD"
     CNNVD = "cnnvd", "CNNVD"
+    EUVD = "euvd", "EUVD"
     URL = "url", _("Advisory link")
 
 
 class CaseReference(models.Model):
-    """A CVE / CNVD / CNNVD ID (unique across cases) or a link to a third-party advisory."""
+    """A CVE / CNVD / CNNVD / EUVD ID (unique across cases) or a link to a third-party advisory."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="references")
     kind = models.CharField(max_length=8, choices=ReferenceKind.choices)

@@ -7,6 +7,10 @@
 * CNNVD — `CNNVD-YYYYMM-NNNN`: China National Vulnerability Database of Information Security; the middle part
   is a real year and month; the sequence has four digits (three in IDs issued before 2020 or so, also
   accepted, since those IDs are still cited).
+* EUVD — `EUVD-YYYY-NNNN…`: ENISA's European Vulnerability Database (the ID the CRA's Single Reporting Platform
+  asks for). The year runs from 1999 like CVE's (the database also holds records of older vulnerabilities, e.g.
+  EUVD-2018-16983) to next year; the sequence has 4 to 19 digits and no leading zero beyond the fourth digit,
+  the same rule as CVE's, so one vulnerability is not written two ways.
 
 Normalisation forgives how people type: surrounding spaces, lower case, full-width characters (NFKC) and
 typographic dashes become the canonical ASCII form. Anything else is refused with a message saying what the
@@ -28,32 +32,38 @@ __all__ = [
     "CNNVD",
     "CNVD",
     "CVE",
+    "EUVD",
     "InvalidReference",
     "classify_identifier",
     "normalise_advisory_url",
     "normalise_cnnvd",
     "normalise_cnvd",
     "normalise_cve",
+    "normalise_euvd",
     "validate_advisory_url",
     "validate_cnnvd",
     "validate_cnvd",
     "validate_cve",
+    "validate_euvd",
 ]
 
 CVE = "cve"
 CNVD = "cnvd"
 CNNVD = "cnnvd"
+EUVD = "euvd"
 
 MAX_ID_LENGTH = 40
 MAX_URL_LENGTH = 2000
 FIRST_CVE_YEAR = 1999
 FIRST_CNVD_YEAR = 2009
 FIRST_CNNVD_YEAR = 1999
+FIRST_EUVD_YEAR = 1999
 
 # re.ASCII: \d must not accept other scripts' digits (NFKC turns full-width digits into ASCII, not these).
 _CVE_RE = re.compile(r"CVE-(\d{4})-(\d{4,19})", re.ASCII)
 _CNVD_RE = re.compile(r"CNVD-(\d{4})-(\d{5})", re.ASCII)
 _CNNVD_RE = re.compile(r"CNNVD-(\d{4})(\d{2})-(\d{3,4})", re.ASCII)
+_EUVD_RE = re.compile(r"EUVD-(\d{4})-(\d{4,19})", re.ASCII)
 # Hyphen look-alikes people paste from word processors and Chinese input methods.
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
 
@@ -149,18 +159,48 @@ def normalise_cnnvd(value: str, *, today: dt.date | None = None) -> str:
     return text
 
 
-_NORMALISERS = {CVE: normalise_cve, CNVD: normalise_cnvd, CNNVD: normalise_cnnvd}
+def normalise_euvd(value: str, *, today: dt.date | None = None) -> str:
+    """The canonical EUVD ID ("EUVD-2025-12345"); InvalidReference when it is not one."""
+    text = _clean(value, EUVD, "EUVD-2025-12345")
+    match = _EUVD_RE.fullmatch(text)
+    if not match:
+        raise InvalidReference(
+            gettext("An EUVD ID looks like EUVD-2025-12345: EUVD, the year, then at least four digits."), kind=EUVD
+        )
+    year, sequence = int(match.group(1)), match.group(2)
+    if not FIRST_EUVD_YEAR <= year <= _max_year(today):
+        raise InvalidReference(
+            gettext("The year of an EUVD ID is between %(first)d and %(last)d.")
+            % {"first": FIRST_EUVD_YEAR, "last": _max_year(today)},
+            kind=EUVD,
+        )
+    if len(sequence) > 4 and sequence.startswith("0"):
+        raise InvalidReference(
+            gettext("An EUVD number longer than four digits has no leading zero (EUVD-%(year)d-%(number)s).")
+            % {"year": year, "number": sequence.lstrip("0").rjust(4, "0")},
+            kind=EUVD,
+        )
+    return text
+
+
+_NORMALISERS = {CVE: normalise_cve, CNVD: normalise_cnvd, CNNVD: normalise_cnnvd, EUVD: normalise_euvd}
+# The prefix of each kind, longest first ("CNNVD-" is checked before "CNVD-").
+PREFIXES = ((CNNVD, "CNNVD-"), (CNVD, "CNVD-"), (EUVD, "EUVD-"), (CVE, "CVE-"))
 
 
 def classify_identifier(value: str, *, today: dt.date | None = None) -> tuple[str, str]:
-    """(kind, canonical form) of a CVE, CNVD or CNNVD ID, recognised by its prefix; InvalidReference otherwise."""
+    """(kind, canonical form) of a CVE, CNVD, CNNVD or EUVD ID, recognised by its prefix; InvalidReference
+    otherwise."""
     text = _clean(value, "", "CVE-2024-12345")
-    # CNNVD before CNVD: "CNNVD-" does not start with "CNVD-" but check the longer prefix first anyway.
-    for kind, prefix in ((CNNVD, "CNNVD-"), (CNVD, "CNVD-"), (CVE, "CVE-")):
+    for kind, prefix in PREFIXES:
         if text.startswith(prefix):
             return kind, _NORMALISERS[kind](text, today=today)
     raise InvalidReference(
-        gettext("Enter a CVE (CVE-2024-12345), CNVD (CNVD-2024-01234) or CNNVD (CNNVD-202401-1234) ID."), kind=""
+        gettext(
+            "Enter a CVE (CVE-2024-12345), CNVD (CNVD-2024-01234), CNNVD (CNNVD-202401-1234) "
+            "or EUVD (EUVD-2025-12345) ID."
+        ),
+        kind="",
     )
 
 
@@ -202,6 +242,11 @@ def validate_cnvd(value: str) -> None:
 def validate_cnnvd(value: str) -> None:
     """Django field/form validator for CNNVD IDs."""
     _to_validation_error(normalise_cnnvd, value)
+
+
+def validate_euvd(value: str) -> None:
+    """Django field/form validator for EUVD IDs."""
+    _to_validation_error(normalise_euvd, value)
 
 
 def validate_advisory_url(value: str) -> None:

@@ -1,7 +1,9 @@
 """The stage form's values prefilled from what psirt already knows: the case (products and affected versions from
-the catalog, the product line's Member States, CVE ID, CVSS and CWE, mitigations, the fixed release and its date)
-and the organization profile. Values typed on the desk (the obligation's draft) win over the prefill. The text is
-English: the Single Reporting Platform is English-only. The MIIT report text is Chinese (`miit_text`)."""
+the catalog, the product line's Member States, CVE and EUVD IDs, CVSS and CWE, mitigations, the fixed release and its
+date), the case's advisory (the description, summary and impact written for publication — `source_advisory`) and
+the organization profile. The reporter's own text (encrypted report data) is never copied into a field. Values
+typed on the desk (the obligation's draft) win over the prefill. The text is English: the Single Reporting Platform
+is English-only. The MIIT report text is Chinese (`miit_text`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import datetime as dt
 
 from django.utils import translation
 
+from psirt.advisories.models import Advisory, AdvisoryState
 from psirt.cases.models import AffectedRange, Case, CaseReference, Mitigation, ReferenceKind
 from psirt.catalog.models import FirmwareRelease
 from psirt.organization.models import OrganizationProfile
@@ -87,6 +90,15 @@ def _severity(case: Case) -> str:
     return "; ".join(parts)
 
 
+def source_advisory(case: Case) -> Advisory | None:
+    """The advisory whose text prefills the descriptive fields: the case's latest published advisory, else its
+    open draft (the one "Draft expedited advisory" works on); never a withdrawn one. Its text is written by the
+    team for publication, so it is safe to hand to an authority, unlike the reporter's report."""
+    advisories = Advisory.objects.filter(case_links__case=case).exclude(state=AdvisoryState.WITHDRAWN)
+    published = advisories.filter(state=AdvisoryState.PUBLISHED).order_by("-published_at", "-pk").first()
+    return published or advisories.order_by("created_at", "pk").first()
+
+
 def _mitigations(case: Case) -> list[Mitigation]:
     return list(case.mitigations.order_by("created_at"))
 
@@ -113,7 +125,10 @@ def _case_values(obligation: Obligation) -> dict[str, str]:
     if case is None:
         return values
     ranges = _ranges(case)
-    cves = list(CaseReference.objects.filter(case=case, kind=ReferenceKind.CVE).values_list("value", flat=True))
+    references = CaseReference.objects.filter(case=case).order_by("value")
+    cves = list(references.filter(kind=ReferenceKind.CVE).values_list("value", flat=True))
+    euvds = list(references.filter(kind=ReferenceKind.EUVD).values_list("value", flat=True))
+    advisory = source_advisory(case)
     fixes = fixed_releases(case)
     mitigations = _mitigations(case)
     products = product_names(case)
@@ -128,6 +143,11 @@ def _case_values(obligation: Obligation) -> dict[str, str]:
                 f"{r.product.name}: {r.product.end_of_support.isoformat()}" for r in ranges if r.product.end_of_support
             ),
             "cve_id": ", ".join(cves),
+            "euvd_id": ", ".join(euvds),
+            # The platform is English-only: the advisory's English text.
+            "general_information": advisory.summary_en if advisory else "",
+            "full_description": advisory.description_en if advisory else "",
+            "impact": advisory.impact_en if advisory else "",
             "severity": _severity(case),
             "measures_taken": "; ".join(
                 f"Fixed firmware {r.product.name} {r.version}"

@@ -9,8 +9,8 @@ Choices (each is what CSAF consumers and CNAs need to diff revisions safely):
   fix are left out, so that adding a release to the catalog does not change an already published document.
   Without a fix every public release from the first affected one on is listed as affected.
 * **Vulnerabilities.** psirt keeps one score, one CWE and one text per advisory; an advisory naming several CVEs
-  becomes one vulnerability per CVE, each with those facts, and one without CVE when it names none. CNVD and CNNVD IDs
-  are listed on each vulnerability (psirt does not record which CVE they belong to).
+  becomes one vulnerability per CVE, each with those facts, and one without CVE when it names none. CNVD, CNNVD and EUVD
+  IDs are listed on each vulnerability (psirt does not record which CVE they belong to).
 * **Remediations.** `vendor_fix` per fixed product (the release's download link), `no_fix_planned` for a product
   past its end of support without a fix, `none_available` otherwise; the workarounds text as `workaround`.
 * **Page URL** is the language-neutral `/advisories/<ID>/` (it redirects to the visitor's language).
@@ -41,7 +41,7 @@ from psirt.lib.http import absolute_url
 from psirt.organization.models import OrganizationProfile
 
 WELL_KNOWN_CSAF = "/.well-known/csaf"
-_NON_CVE_ID = re.compile(r"^(CNVD|CNNVD)-")
+_NON_CVE_ID = re.compile(r"^(CNVD|CNNVD|EUVD)-")
 
 
 class DocumentError(ValueError):

@@ -161,7 +161,7 @@ FACTS: dict[str, Promise] = {
     "cvss31_vector": gettext_lazy("CVSS v3.1 vector"),
     "cvss40_vector": gettext_lazy("CVSS v4.0 vector"),
     "cwe_id": gettext_lazy("CWE"),
-    "identifiers": gettext_lazy("CVE, CNVD and CNNVD IDs"),
+    "identifiers": gettext_lazy("CVE, CNVD, CNNVD and EUVD IDs"),
     "reference_urls": gettext_lazy("References"),
     "affected": gettext_lazy("Affected and fixed releases"),
 }
@@ -250,7 +250,7 @@ def combine(facts: Sequence[CaseFacts]) -> DerivedFacts:
     * CVSS v3.1 and v4.0 vectors (so the scores and the severity): those of the case with the highest decisive
       rating (`psirt.lib.cvss.decisive_rating`, the one severity rule); on a tie, the first case;
     * CWE: that case's, or when it records none, the first CWE of the other cases;
-    * CVE, CNVD and CNNVD IDs: every ID of every case, in case order, each once;
+    * CVE, CNVD, CNNVD and EUVD IDs: every ID of every case, in case order, each once;
     * references: every web address of every case, in case order, each once (none recorded: not derived);
     * affected and fixed releases: the cases' affected ranges merged per product and variant (`merge_ranges`;
       no range recorded: not derived)."""

@@ -484,7 +484,7 @@ _SCORE_FIELDS = (
 
 
 def add_reference(*, case: Case, value: str, actor: User, request: HttpRequest | None = None) -> CaseReference:
-    """Add a CVE / CNVD / CNNVD ID (recognised by its prefix, unique across cases) or an advisory link."""
+    """Add a CVE / CNVD / CNNVD / EUVD ID (recognised by its prefix, unique across cases) or an advisory link."""
     require_case_editor(actor, case)
     text = (value or "").strip()
     try:

@@ -12,16 +12,19 @@ from psirt.lib.references import (
     CNNVD,
     CNVD,
     CVE,
+    EUVD,
     InvalidReference,
     classify_identifier,
     normalise_advisory_url,
     normalise_cnnvd,
     normalise_cnvd,
     normalise_cve,
+    normalise_euvd,
     validate_advisory_url,
     validate_cnnvd,
     validate_cnvd,
     validate_cve,
+    validate_euvd,
 )
 
 TODAY = dt.date(2026, 6, 1)
@@ -135,18 +138,60 @@ def test_invalid_cnnvd_ids(raw: str, words: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("EUVD-2025-14498", "EUVD-2025-14498"),
+        ("euvd-2018-16983", "EUVD-2018-16983"),  # the database also holds older vulnerabilities
+        ("EUVD-1999-0001", "EUVD-1999-0001"),
+        ("EUVD-2027-1000000", "EUVD-2027-1000000"),  # next year, as for CVE
+        ("ＥＵＶＤ－２０２５－１２３４５", "EUVD-2025-12345"),  # full-width
+        ("EUVD\u20132025\u201412345", "EUVD-2025-12345"),  # typographic dashes
+    ],
+)
+def test_valid_euvd_ids_are_normalised(raw: str, canonical: str) -> None:
+    assert normalise_euvd(raw, today=TODAY) == canonical
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("EUVD-2025-123", "at least four digits"),
+        ("EUVD-25-12345", "at least four digits"),
+        ("EUVD-2025-12345-1", "at least four digits"),
+        ("EUVD-2025-1234a", "at least four digits"),
+        ("EUVD_2025_12345", "at least four digits"),
+        ("EUVD-2025-\u0661\u0662\u0663\u0664\u0665", "at least four digits"),  # Arabic-Indic digits
+        ("EUVD-2025-" + "1" * 20, "at least four digits"),
+        ("EUVD-1998-12345", "between 1999 and 2027"),
+        ("EUVD-2028-12345", "between 1999 and 2027"),
+        ("EUVD-2025-012345", "no leading zero (EUVD-2025-12345)"),
+        ("CVE-2025-12345", "at least four digits"),
+        ("EUVD-2025-" + "1" * 500, "too long"),
+    ],
+)
+def test_invalid_euvd_ids_are_refused_with_the_format(raw: str, words: str) -> None:
+    with pytest.raises(InvalidReference) as info:
+        normalise_euvd(raw, today=TODAY)
+    assert words in info.value.message and info.value.kind == EUVD
+
+
+@pytest.mark.parametrize(
     ("raw", "expected"),
     [
         ("cve-2024-1234", (CVE, "CVE-2024-1234")),
         ("CNVD-2024-01234", (CNVD, "CNVD-2024-01234")),
         ("cnnvd-202401-1234", (CNNVD, "CNNVD-202401-1234")),
+        (" euvd-2025-14498 ", (EUVD, "EUVD-2025-14498")),
     ],
 )
 def test_classify_recognises_the_kind(raw: str, expected: tuple[str, str]) -> None:
     assert classify_identifier(raw, today=TODAY) == expected
 
 
-@pytest.mark.parametrize("raw", ["GHSA-xxxx-xxxx-xxxx", "JVN#12345678", "", "CNNVD-202413-1234", None, 2024])
+@pytest.mark.parametrize(
+    "raw",
+    ["GHSA-xxxx-xxxx-xxxx", "JVN#12345678", "", "CNNVD-202413-1234", "EUVD-2025-12", "EUVD 2025 12345", None, 2024],
+)
 def test_classify_refuses_other_identifiers(raw: object) -> None:
     with pytest.raises(InvalidReference):
         classify_identifier(raw, today=TODAY)  # type: ignore[arg-type]
@@ -156,7 +201,13 @@ def test_django_validators_raise_validation_errors() -> None:
     validate_cve("CVE-2024-1234")
     validate_cnvd("CNVD-2024-01234")
     validate_cnnvd("CNNVD-202401-1234")
-    for validator, bad in ((validate_cve, "CVE-1"), (validate_cnvd, "CNVD-1"), (validate_cnnvd, "CNNVD-1")):
+    validate_euvd("EUVD-2025-12345")
+    for validator, bad in (
+        (validate_cve, "CVE-1"),
+        (validate_cnvd, "CNVD-1"),
+        (validate_cnnvd, "CNNVD-1"),
+        (validate_euvd, "EUVD-1"),
+    ):
         with pytest.raises(ValidationError) as info:
             validator(bad)
         assert info.value.code == "invalid"
@@ -208,6 +259,12 @@ def test_every_well_formed_cve_id_round_trips(year: int, number: int, noise: str
     assert normalise_cve(canonical, today=TODAY) == canonical  # idempotent
 
 
+@given(year=years, number=st.integers(min_value=0, max_value=10**12))
+def test_every_well_formed_euvd_id_round_trips(year: int, number: int) -> None:
+    canonical = f"EUVD-{year}-{number:04d}"
+    assert classify_identifier(canonical.lower(), today=TODAY) == (EUVD, canonical)
+
+
 @given(year=years, month=st.integers(min_value=1, max_value=12), number=st.integers(min_value=0, max_value=9999))
 def test_every_well_formed_cnnvd_id_round_trips(year: int, month: int, number: int) -> None:
     canonical = f"CNNVD-{year}{month:02d}-{number:04d}"
@@ -227,12 +284,12 @@ def test_arbitrary_text_is_either_refused_or_a_canonical_id(text: str) -> None:
     except InvalidReference as exc:
         assert exc.message
         return
-    assert re.fullmatch(r"CVE-[0-9]{4}-[0-9]{4,19}|CNVD-[0-9]{4}-[0-9]{5}|CNNVD-[0-9]{6}-[0-9]{3,4}", canonical)
+    assert re.fullmatch(r"(CVE|EUVD)-[0-9]{4}-[0-9]{4,19}|CNVD-[0-9]{4}-[0-9]{5}|CNNVD-[0-9]{6}-[0-9]{3,4}", canonical)
     assert classify_identifier(canonical, today=TODAY) == (kind, canonical)
 
 
 @given(
-    prefix=st.sampled_from(["CVE", "CNVD", "CNNVD"]),
+    prefix=st.sampled_from(["CVE", "CNVD", "CNNVD", "EUVD"]),
     body=st.text(alphabet="0123456789-_/ .ABCxyz", max_size=30),
 )
 def test_fuzzed_bodies_never_crash(prefix: str, body: str) -> None:

@@ -11,6 +11,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import translation
 
 from psirt.accounts.models import User
+from psirt.advisories.models import Advisory, AdvisoryState
+from psirt.advisories.services import create_advisory
 from psirt.audit.models import AuditEvent
 from psirt.cases.models import Case
 from psirt.cases.services import cases as case_services
@@ -20,7 +22,7 @@ from psirt.regulatory.clocks import Stage, Track
 from psirt.regulatory.data import fields_for, required_keys
 from psirt.regulatory.exceptions import Conflict, InvalidInput, MissingFields, NotAllowed
 from psirt.regulatory.models import AppendOnly, Decision, Filing, FilingKind, Obligation
-from psirt.regulatory.prefill import case_values, miit_text
+from psirt.regulatory.prefill import case_values, miit_text, stage_values
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +133,58 @@ def test_prefill_from_the_case(obligation: Obligation, lead: User) -> None:
     assert "Disable RTSP" in values["measures_users"]
     assert "Camera X5 1.1" in values["update_details"]
     assert values["aware_at"].endswith("UTC")
+
+
+def test_descriptive_fields_come_from_the_cases_advisory_never_from_the_report(
+    obligation: Obligation, lead: User
+) -> None:
+    case = obligation.case
+    assert case is not None
+    report_text = "Unauthenticated RCE in the web UI."  # the reporter's encrypted text (factory default)
+    values = case_values(obligation)
+    assert values["full_description"] == values["impact"] == values["general_information"] == ""
+    assert not any(report_text in v for v in values.values())
+
+    for state in ("acknowledged", "triage", "confirmed"):
+        case = case_services.transition(case=case, to_state=state, actor=lead)
+    draft = create_advisory(cases=[case], actor=lead)
+    Advisory.objects.filter(pk=draft.pk).update(
+        summary_en="RTSP overflow lets a remote attacker run code.",
+        summary_zh="RTSP 溢出",
+        description_en="A stack overflow in the RTSP parser of Camera X5 before 1.1.",
+        description_zh="摄像机 RTSP 解析器栈溢出。",
+        impact_en="Remote code execution without authentication.",
+    )
+    with translation.override("zh-hans"):  # the platform is English-only, whatever the desk's language
+        values = case_values(obligation)
+    assert values["full_description"] == "A stack overflow in the RTSP parser of Camera X5 before 1.1."
+    assert values["general_information"] == "RTSP overflow lets a remote attacker run code."
+    assert values["impact"] == "Remote code execution without authentication."
+    final = {k: v for k, _label, _req, v in stage_values(obligation, Stage.FINAL)}
+    assert final["full_description"].startswith("A stack overflow")
+
+    # A published advisory is the text users saw: it wins over a newer draft; a withdrawn one never counts.
+    published = create_advisory(cases=[case], actor=lead)
+    Advisory.objects.filter(pk=published.pk).update(
+        state=AdvisoryState.PUBLISHED, published_at=dt.datetime(2026, 11, 1, tzinfo=UTC), description_en="Published."
+    )
+    assert case_values(obligation)["full_description"] == "Published."
+    Advisory.objects.filter(pk=published.pk).update(state=AdvisoryState.WITHDRAWN)
+    assert case_values(obligation)["full_description"].startswith("A stack overflow")
+    Advisory.objects.filter(pk=draft.pk).update(state=AdvisoryState.WITHDRAWN)
+    assert case_values(obligation)["full_description"] == ""
+
+
+def test_euvd_ids_of_the_case_prefill_their_field(obligation: Obligation, lead: User) -> None:
+    assert obligation.case is not None
+    assert case_values(obligation)["euvd_id"] == ""
+    case_services.add_reference(case=obligation.case, value="  euvd-2026-11234 ", actor=lead)
+    case_services.add_reference(case=obligation.case, value="EUVD-2025-99999", actor=lead)
+    values = case_values(obligation)
+    assert values["euvd_id"] == "EUVD-2025-99999, EUVD-2026-11234"
+    assert values["cve_id"] == "CVE-2026-1111"  # the EUVD IDs are not CVE IDs
+    early = {k: v for k, _label, _req, v in stage_values(obligation, Stage.EARLY_WARNING)}
+    assert early["euvd_id"] == "EUVD-2025-99999, EUVD-2026-11234"
 
 
 def test_submit_freezes_the_fields_and_names_the_csirt(obligation: Obligation, lead: User, handler: User) -> None:
