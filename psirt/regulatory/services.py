@@ -177,37 +177,43 @@ def decide(
         raise InvalidInput(_("The attachments are larger than 20 MB together."))
     stored = []
     store = file_store()
-    # Files are written before the transaction (encrypted, under random names); the rows that name them are
-    # written inside it, so a refused decision leaves at most unreferenced ciphertext, never half a record.
-    for upload in uploads:
-        saved = store.save(upload.chunks(), prefix="reg")
-        stored.append((upload.name or "evidence", saved))
-    with transaction.atomic():
-        locked = Obligation.objects.select_for_update().get(pk=obligation.pk)
-        if locked.filings.filter(kind=FilingKind.SUBMISSION).exists():
-            raise Conflict(_("Something was already filed for this obligation: its decision can no longer change."))
-        locked.decision = Decision.REPORTABLE if reportable else Decision.NOT_REPORTABLE
-        locked.evidence = evidence if reportable else ""
-        locked.reason = reason if not reportable else ""
-        locked.decided_at = timezone.now()
-        locked.decided_by = actor
-        locked.save(update_fields=["decision", "evidence", "reason", "decided_at", "decided_by"])
-        for name, saved in stored:
-            EvidenceFile.objects.create(
-                obligation=locked,
-                filename=name[:255],
-                storage_name=saved.name,
-                size=saved.size,
-                sha256=saved.sha256,
-                added_by=actor,
+    # Files are written (encrypted, under random names) before the transaction that adds their rows: a refused
+    # decision deletes them at once; a process killed in between leaves ciphertext no row names, which the
+    # sweep of abandoned files removes (the evidence column is registered in `psirt.lib.stored_files`).
+    try:
+        for upload in uploads:
+            saved = store.save(upload.chunks(), prefix="reg")
+            stored.append((upload.name or "evidence", saved))
+        with transaction.atomic():
+            locked = Obligation.objects.select_for_update().get(pk=obligation.pk)
+            if locked.filings.filter(kind=FilingKind.SUBMISSION).exists():
+                raise Conflict(_("Something was already filed for this obligation: its decision can no longer change."))
+            locked.decision = Decision.REPORTABLE if reportable else Decision.NOT_REPORTABLE
+            locked.evidence = evidence if reportable else ""
+            locked.reason = reason if not reportable else ""
+            locked.decided_at = timezone.now()
+            locked.decided_by = actor
+            locked.save(update_fields=["decision", "evidence", "reason", "decided_at", "decided_by"])
+            for name, saved in stored:
+                EvidenceFile.objects.create(
+                    obligation=locked,
+                    filename=name[:255],
+                    storage_name=saved.name,
+                    size=saved.size,
+                    sha256=saved.sha256,
+                    added_by=actor,
+                )
+            record(
+                action="regulatory.obligation.decide",
+                actor=actor,
+                request=request,
+                target=locked,
+                data={"decision": locked.decision, "files": len(stored)},
             )
-        record(
-            action="regulatory.obligation.decide",
-            actor=actor,
-            request=request,
-            target=locked,
-            data={"decision": locked.decision, "files": len(stored)},
-        )
+    except BaseException:
+        for _name, saved in stored:
+            store.delete(saved.name)
+        raise
     return locked
 
 

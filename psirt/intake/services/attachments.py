@@ -28,6 +28,7 @@ from psirt.intake.models import (
 )
 from psirt.intake.services.files import SNIFF_BYTES, safe_filename, sniff
 from psirt.intake.services.tokens import TOKEN_RE, hash_token, new_token
+from psirt.lib import stored_files
 from psirt.lib.crypto import StoredFile, file_store
 
 STASH_LIFETIME = dt.timedelta(days=1)
@@ -254,18 +255,16 @@ def open_reporter_attachment(
 
 def sweep_files(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Remove what a killed or timed-out process left in the file store, once nobody has touched it for
-    `ABANDONED_AFTER`: temporary files (half-written files, upload spools) and stored files that no attachment
-    or stash row names (written just before a crash, before their row). Both hold only ciphertext; nothing
-    would ever read them again. Runs at start-up (`psirt up`, `psirt serve`) and with the hourly housekeeping."""
+    `ABANDONED_AFTER`: temporary files (half-written files, upload spools) and stored files that no registered
+    column names (`psirt.lib.stored_files`: attachments, stashes, and the files of higher apps such as regulatory
+    evidence), written just before a crash or a rolled-back transaction, before their row. Both hold only
+    ciphertext; nothing would ever read them again. Runs at start-up (`psirt up`, `psirt serve`) and with the
+    hourly housekeeping."""
     moment = (now or timezone.now()).timestamp()
     store = file_store()
     partial = store.sweep_partial(older_than=ABANDONED_AFTER, now=moment)
     candidates = list(store.stored_names(older_than=ABANDONED_AFTER, now=moment))
-    known: set[str] = set()
-    for start in range(0, len(candidates), 500):
-        batch = candidates[start : start + 500]
-        known.update(Attachment.objects.filter(storage_name__in=batch).values_list("storage_name", flat=True))
-        known.update(StashedFile.objects.filter(storage_name__in=batch).values_list("storage_name", flat=True))
+    known = stored_files.referenced(candidates)
     orphans = [name for name in candidates if name not in known]
     for name in orphans:
         store.delete(name)

@@ -4,6 +4,8 @@ a frozen copy of the fields, and the record is append-only; every step is audite
 from __future__ import annotations
 
 import datetime as dt
+import io
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -78,6 +80,91 @@ def test_decide_reportable_with_encrypted_evidence(obligation: Obligation, lead:
     event = AuditEvent.objects.get(action="regulatory.obligation.decide")
     assert event.data == {"decision": "reportable", "files": 1}
     assert "botnet" not in str(event.data)
+
+
+def _stored_files() -> set[str]:
+    root = file_store().root
+    return {p.name for p in root.glob("*/*.enc")} if root.is_dir() else set()
+
+
+def test_a_refused_decision_leaves_no_evidence_file_behind(obligation: Obligation, lead: User) -> None:
+    obligation = _reportable(obligation, lead)
+    services.submit_stage(
+        obligation=obligation,
+        actor=lead,
+        stage=Stage.EARLY_WARNING,
+        values=dict.fromkeys(required_keys(Track.VULNERABILITY, Stage.EARLY_WARNING), "x"),
+    )
+    before = _stored_files()
+    uploads = [SimpleUploadedFile(f"trace-{i}.txt", b"attacker traffic") for i in range(3)]
+    with pytest.raises(Conflict):  # something was filed: the decision can no longer change
+        services.decide(obligation=obligation, actor=lead, reportable=True, evidence="new evidence", files=uploads)
+    assert _stored_files() == before
+    assert not obligation.evidence_files.exists()
+
+
+def test_evidence_written_then_rolled_back_leaves_no_file(
+    obligation: Obligation, lead: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(**kwargs: object) -> None:
+        raise DatabaseError("audit chain unavailable")
+
+    monkeypatch.setattr(services, "record", fail)
+    before = _stored_files()
+    with pytest.raises(DatabaseError):
+        services.decide(
+            obligation=obligation,
+            actor=lead,
+            reportable=True,
+            evidence="seen",
+            files=[SimpleUploadedFile("a.txt", b"one"), SimpleUploadedFile("b.txt", b"two")],
+        )
+    assert _stored_files() == before
+    obligation.refresh_from_db()
+    assert obligation.decision == Decision.PENDING and not obligation.evidence_files.exists()
+
+
+def test_the_sweep_keeps_evidence_files_and_removes_unreferenced_ones(obligation: Obligation, lead: User) -> None:
+    from psirt.intake.services.attachments import sweep_files
+
+    services.decide(
+        obligation=obligation,
+        actor=lead,
+        reportable=True,
+        evidence="seen",
+        files=[SimpleUploadedFile("pcap.txt", b"attacker traffic")],
+    )
+    item = obligation.evidence_files.get()
+    store = file_store()
+    # What a killed process leaves: ciphertext written, its row never committed.
+    orphan = store.save([b"never attached"], prefix="reg")
+    later = dt.datetime.now(UTC) + dt.timedelta(hours=2)  # both are older than the sweep's grace period
+    assert sweep_files(now=later)["orphans"] == 1
+    assert not store.exists(orphan.name)
+    assert store.read(item.storage_name) == b"attacker traffic"
+
+
+def test_key_rotation_reencrypts_evidence_files(obligation: Obligation, lead: User, settings: Any) -> None:
+    from django.core.management import call_command
+
+    from psirt.lib import stored_files
+    from psirt.lib.config import new_fernet_key
+
+    services.decide(
+        obligation=obligation,
+        actor=lead,
+        reportable=True,
+        evidence="seen",
+        files=[SimpleUploadedFile("pcap.txt", b"attacker traffic")],
+    )
+    item = obligation.evidence_files.get()
+    assert stored_files.referenced([item.storage_name, "0" * 32 + "-reg.enc"]) == {item.storage_name}
+    old, new = tuple(settings.PSIRT_ENCRYPTION_KEYS), new_fernet_key()
+    settings.PSIRT_ENCRYPTION_KEYS = (new, *old)
+    call_command("rotatekeys", stdout=io.StringIO())
+    settings.PSIRT_ENCRYPTION_KEYS = (new,)  # the old key is gone: only a rotated file still reads
+    assert file_store().read(item.storage_name) == b"attacker traffic"
+    assert Obligation.objects.get(pk=obligation.pk).evidence == "seen"
 
 
 def test_not_reportable_needs_a_reason(obligation: Obligation, lead: User) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from psirt.intake.models import Attachment, StashedFile
+from psirt.lib import stored_files
 from psirt.lib.crypto import rotate_all
 
 
@@ -15,5 +15,5 @@ class Command(BaseCommand):
     help = "Re-encrypt data at rest with the first key of PSIRT_ENCRYPTION_KEYS (after adding a new key)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = rotate_all(file_fields=[(Attachment, "storage_name"), (StashedFile, "storage_name")])
+        report = rotate_all(file_fields=stored_files.columns())
         self.stdout.write(f"re-encrypted {report.rows} rows and {report.files} files with the first key")
