@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -23,9 +24,28 @@ from django.utils.translation import gettext_lazy as _
 from psirt.lib.crypto import EncryptedTextField
 from psirt.regulatory.clocks import Stage, Track
 
-# China's Provisions (Art. 7) keep vulnerability-report logs at least 6 months; no obligation, filing or evidence
-# may be deleted before this many days after its last filing (`psirt.regulatory.services.may_delete`).
+# China's Provisions (Art. 7) keep vulnerability-report logs at least 6 months; no obligation or evidence may be
+# deleted before this many days after the obligation's last fact (`Obligation.retained_until`); filings never.
 RETENTION_DAYS = 183
+
+
+class Retained(Exception):
+    """An attempt to delete a reporting record before its retention period ended."""
+
+
+def _refuse_retained(obligations: Iterable[Obligation], now: dt.datetime) -> None:
+    for obligation in obligations:
+        if now < obligation.retained_until():
+            raise Retained(
+                _("Reporting records are kept until %(date)s (at least %(days)d days): they cannot be deleted yet.")
+                % {"date": obligation.retained_until().date().isoformat(), "days": RETENTION_DAYS}
+            )
+
+
+class ObligationQuerySet(models.QuerySet["Obligation"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        _refuse_retained(self, timezone.now())
+        return super().delete()
 
 
 class Decision(models.TextChoices):
@@ -60,6 +80,8 @@ class Obligation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
+    objects = ObligationQuerySet.as_manager()
+
     class Meta:
         ordering = ["aware_at"]
         constraints = [
@@ -75,6 +97,26 @@ class Obligation(models.Model):
         """Clocks run (and remind) from awareness until a lead decides it is not reportable."""
         return self.decision != Decision.NOT_REPORTABLE
 
+    def retained_until(self) -> dt.datetime:
+        """The end of the retention period: `RETENTION_DAYS` after the latest of awareness, the decision, the last
+        filing and the last evidence file. Deleting the obligation or its evidence is refused before then (here,
+        in the querysets, and by a database trigger on PostgreSQL); filings are never deleted."""
+        moments = [self.aware_at, *([self.decided_at] if self.decided_at else [])]
+        if self.pk is not None:
+            moments += list(Filing.objects.filter(obligation=self).values_list("recorded_at", flat=True))
+            moments += list(EvidenceFile.objects.filter(obligation=self).values_list("added_at", flat=True))
+        return retention_until(max(moments))
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        _refuse_retained([self], timezone.now())
+        return super().delete(*args, **kwargs)
+
+
+class EvidenceQuerySet(models.QuerySet["EvidenceFile"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        _refuse_retained({e.obligation for e in self.select_related("obligation")}, timezone.now())
+        return super().delete()
+
 
 class EvidenceFile(models.Model):
     """A file attached to the reportability decision, encrypted in the shared encrypted file store."""
@@ -88,8 +130,14 @@ class EvidenceFile(models.Model):
     added_at = models.DateTimeField(default=timezone.now)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
+    objects = EvidenceQuerySet.as_manager()
+
     def __str__(self) -> str:
         return str(self.public_id)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        _refuse_retained([self.obligation], timezone.now())
+        return super().delete(*args, **kwargs)
 
 
 class FilingKind(models.TextChoices):

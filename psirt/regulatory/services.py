@@ -30,7 +30,6 @@ from psirt.regulatory.clocks import STAGES_OF, Clock, IntermediateRequest, Stage
 from psirt.regulatory.data import member_state, required_keys, srp_version
 from psirt.regulatory.exceptions import Conflict, InvalidInput, MissingFields, NotAllowed
 from psirt.regulatory.models import (
-    RETENTION_DAYS,
     Decision,
     EvidenceFile,
     Filing,
@@ -502,11 +501,11 @@ def record_entry(
 
 
 def may_delete(obligation: Obligation, *, now: dt.datetime | None = None) -> bool:
-    """Whether retention may remove an obligation and its records: never before `RETENTION_DAYS` after its
-    awareness and its last filing (China's 6-month minimum for vulnerability-report logs)."""
-    now = now or timezone.now()
-    last = max([obligation.aware_at, *obligation.filings.values_list("recorded_at", flat=True)])
-    return now >= last + dt.timedelta(days=RETENTION_DAYS)
+    """Whether the retention period lets an obligation and its evidence go: never before `RETENTION_DAYS` after
+    its last fact (China's 6-month minimum for vulnerability-report logs; `Obligation.retained_until`, which the
+    models and the database enforce). Filings themselves are never deleted, and their rows protect the
+    obligation they belong to."""
+    return (now or timezone.now()) >= obligation.retained_until()
 
 
 def viewed(*, obligation: Obligation, actor: Any, request: HttpRequest | None = None, what: str = "page") -> None:

@@ -23,7 +23,7 @@ from psirt.regulatory import services
 from psirt.regulatory.clocks import Stage, Track
 from psirt.regulatory.data import fields_for, required_keys
 from psirt.regulatory.exceptions import Conflict, InvalidInput, MissingFields, NotAllowed
-from psirt.regulatory.models import AppendOnly, Decision, Filing, FilingKind, Obligation
+from psirt.regulatory.models import AppendOnly, Decision, EvidenceFile, Filing, FilingKind, Obligation, Retained
 from psirt.regulatory.prefill import case_values, miit_text, stage_values
 
 pytestmark = pytest.mark.django_db
@@ -82,12 +82,18 @@ def test_decide_reportable_with_encrypted_evidence(obligation: Obligation, lead:
     assert "botnet" not in str(event.data)
 
 
+@pytest.fixture
+def own_store(settings: Any, tmp_path: Any) -> None:
+    """A file store of this test's own: other tests (and other workers) write to the shared one meanwhile."""
+    settings.PSIRT_SHARED_DIR = tmp_path
+
+
 def _stored_files() -> set[str]:
     root = file_store().root
     return {p.name for p in root.glob("*/*.enc")} if root.is_dir() else set()
 
 
-def test_a_refused_decision_leaves_no_evidence_file_behind(obligation: Obligation, lead: User) -> None:
+def test_a_refused_decision_leaves_no_evidence_file_behind(obligation: Obligation, lead: User, own_store: None) -> None:
     obligation = _reportable(obligation, lead)
     services.submit_stage(
         obligation=obligation,
@@ -104,7 +110,7 @@ def test_a_refused_decision_leaves_no_evidence_file_behind(obligation: Obligatio
 
 
 def test_evidence_written_then_rolled_back_leaves_no_file(
-    obligation: Obligation, lead: User, monkeypatch: pytest.MonkeyPatch
+    obligation: Obligation, lead: User, monkeypatch: pytest.MonkeyPatch, own_store: None
 ) -> None:
     def fail(**kwargs: object) -> None:
         raise DatabaseError("audit chain unavailable")
@@ -124,7 +130,9 @@ def test_evidence_written_then_rolled_back_leaves_no_file(
     assert obligation.decision == Decision.PENDING and not obligation.evidence_files.exists()
 
 
-def test_the_sweep_keeps_evidence_files_and_removes_unreferenced_ones(obligation: Obligation, lead: User) -> None:
+def test_the_sweep_keeps_evidence_files_and_removes_unreferenced_ones(
+    obligation: Obligation, lead: User, own_store: None
+) -> None:
     from psirt.intake.services.attachments import sweep_files
 
     services.decide(
@@ -144,7 +152,9 @@ def test_the_sweep_keeps_evidence_files_and_removes_unreferenced_ones(obligation
     assert store.read(item.storage_name) == b"attacker traffic"
 
 
-def test_key_rotation_reencrypts_evidence_files(obligation: Obligation, lead: User, settings: Any) -> None:
+def test_key_rotation_reencrypts_evidence_files(
+    obligation: Obligation, lead: User, settings: Any, own_store: None
+) -> None:
     from django.core.management import call_command
 
     from psirt.lib import stored_files
@@ -415,6 +425,51 @@ def test_reporting_records_are_kept_six_months(obligation: Obligation, lead: Use
     assert obligation.case is not None
     with pytest.raises(ProtectedError):
         obligation.case.delete()
+
+
+def test_nothing_deletes_an_obligation_or_its_evidence_within_the_retention_period(
+    obligation: Obligation, lead: User
+) -> None:
+    services.decide(
+        obligation=obligation,
+        actor=lead,
+        reportable=True,
+        evidence="seen",
+        files=[SimpleUploadedFile("pcap.txt", b"attacker traffic")],
+    )
+    obligation = Obligation.objects.get(pk=obligation.pk)
+    item = obligation.evidence_files.get()
+    assert obligation.retained_until() == item.added_at + dt.timedelta(days=183)
+    for attempt in (
+        obligation.delete,
+        Obligation.objects.filter(pk=obligation.pk).delete,
+        item.delete,
+        EvidenceFile.objects.filter(pk=item.pk).delete,
+    ):
+        with pytest.raises(Retained, match="kept until"):
+            attempt()
+    if connection.vendor == "postgresql":  # and at the database, whatever path tries it
+        for sql in (
+            "DELETE FROM regulatory_evidencefile WHERE id = %s",
+            "DELETE FROM regulatory_obligation WHERE id = %s",
+        ):
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [item.pk if "evidence" in sql else obligation.pk])
+    assert EvidenceFile.objects.filter(pk=item.pk).exists() and Obligation.objects.filter(pk=obligation.pk).exists()
+
+    # 183 days after the latest fact (here the evidence file, added after awareness), the records may go.
+    old = dt.datetime.now(UTC) - dt.timedelta(days=183, minutes=1)
+    Obligation.objects.filter(pk=obligation.pk).update(aware_at=old - dt.timedelta(days=1), decided_at=old)
+    EvidenceFile.objects.filter(pk=item.pk).update(added_at=old + dt.timedelta(minutes=2))
+    obligation = Obligation.objects.get(pk=obligation.pk)
+    assert not services.may_delete(obligation)  # the evidence file is two minutes younger than the limit
+    with pytest.raises(Retained):
+        obligation.evidence_files.all().delete()
+    EvidenceFile.objects.filter(pk=item.pk).update(added_at=old)
+    assert services.may_delete(obligation)
+    obligation.evidence_files.all().delete()
+    obligation.delete()
+    assert not Obligation.objects.filter(pk=obligation.pk).exists()
 
 
 @pytest.mark.parametrize("track", [Track.VULNERABILITY, Track.INCIDENT])
