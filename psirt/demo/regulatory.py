@@ -4,7 +4,9 @@
 - an overdue 72 h notification (aware 80 hours ago; early warning filed, notification not);
 - a filed vulnerability whose final report is due (both early stages filed, fix available 4 days ago);
 - a severe incident (a compromised update mirror, early warning filed);
-- a MIIT report (filed on the NVDB platform).
+- a MIIT report (filed on the NVDB platform);
+- customer organizations with contacts (one in Chinese) running the products of the exploited cases, so the
+  direct notice to known customers (Art. 14(8)) names real recipients.
 
 Everything goes through the real services; times are given in the past where the services take them (awareness,
 submission), so the clocks read a believable history. The organization's EU Member State for CRA reports and the
@@ -24,6 +26,8 @@ from psirt.cases.models import Case
 from psirt.cases.services import cases as case_services
 from psirt.catalog.models import ProductLine
 from psirt.catalog.services import update_product_line
+from psirt.notify.models import CustomerOrganization
+from psirt.notify.services import import_customers_csv
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.services import update_organization
 from psirt.regulatory import services
@@ -45,6 +49,31 @@ EARLY_WARNING = {
     "summary": "Exploitation observed in the wild against internet-exposed cameras.",
     "product_versions": "see the affected versions",
 }
+
+
+# Customer organizations and their contacts (the .test domain never receives mail). Each runs some of the
+# products of the exploited demo cases: the first two the products of every case, the third only the first.
+CUSTOMERS = (
+    ("Stadtwerke Nordhafen", "Jana Berger", "security@stadtwerke-nordhafen.test", "en"),
+    ("Stadtwerke Nordhafen", "Ops desk", "noc@stadtwerke-nordhafen.test", "en"),
+    ("Harbourline Logistics", "Sam Okafor", "it-security@harbourline.test", "en"),
+    ("华东智慧楼宇有限公司", "王磊", "wanglei@huadong-building.test", "zh-hans"),
+)
+
+
+def load_demo_customers(lead: User, cases: list[Case], log: Log) -> None:
+    """Customer organizations running the affected products (idempotent: the import finds them by name)."""
+    slugs = list(dict.fromkeys(slug for case in cases for slug in services.affected_slugs(case)))
+    if not slugs or CustomerOrganization.objects.exists():
+        return
+    lines = ["organization,name,email,language,products"]
+    for n, (org, name, email, language) in enumerate(CUSTOMERS):
+        products = slugs if n != 2 else slugs[:1]
+        lines.append(f'"{org}","{name}",{email},{language},"{" ".join(products)}"')
+    result = import_customers_csv(data="\n".join(lines).encode(), actor=lead)
+    for line, problem in result.errors:
+        log(f"regulatory: customer line {line} not imported: {problem}")
+    log(f"regulatory: {result.organizations} customer organizations, {result.contacts} contacts")
 
 
 def _at(hours_ago: float) -> dt.datetime:
@@ -154,5 +183,6 @@ def load_demo_regulatory(log: Log = print) -> None:
             kind=FilingKind.SUPPLIER_NOTICE,
             note="Told the telnet daemon's upstream maintainer (BusyBox build of our SDK vendor).",
         )
+    load_demo_customers(lead, list(cases.values()), log)
     count = Obligation.objects.exclude(decision=Decision.NOT_REPORTABLE).count()
     log(f"regulatory: {count} obligations")

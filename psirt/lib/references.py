@@ -33,6 +33,8 @@ __all__ = [
     "CNVD",
     "CVE",
     "EUVD",
+    "ID_KINDS",
+    "PREFIXES",
     "InvalidReference",
     "classify_identifier",
     "normalise_advisory_url",
@@ -186,6 +188,8 @@ def normalise_euvd(value: str, *, today: dt.date | None = None) -> str:
 _NORMALISERS = {CVE: normalise_cve, CNVD: normalise_cnvd, CNNVD: normalise_cnnvd, EUVD: normalise_euvd}
 # The prefix of each kind, longest first ("CNNVD-" is checked before "CNVD-").
 PREFIXES = ((CNNVD, "CNNVD-"), (CNVD, "CNVD-"), (EUVD, "EUVD-"), (CVE, "CVE-"))
+# The kinds of vulnerability identifier (a case's other references are links).
+ID_KINDS = (CVE, CNVD, CNNVD, EUVD)
 
 
 def classify_identifier(value: str, *, today: dt.date | None = None) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from psirt.lib.crypto import EncryptedTextField
@@ -149,6 +150,14 @@ class FilingKind(models.TextChoices):
     SUPPLIER_NOTICE = "supplier_notice", _("Upstream supplier notified")
 
 
+class NoteCode(models.TextChoices):
+    """The notes psirt writes on a filing itself (worded per language by `Filing.note_text`)."""
+
+    NOTICE_DRAFTED = "notice_drafted"
+    ADVISORY_PUBLISHED = "advisory_published"
+    DIRECT_NOTICE = "direct_notice"
+
+
 class AppendOnlyQuerySet(models.QuerySet["Filing"]):
     def update(self, **kwargs: Any) -> int:
         raise AppendOnly(_("Filings are append-only: record a new filing instead of changing one."))
@@ -181,6 +190,10 @@ class Filing(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     answers = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="answered_by")
     note = EncryptedTextField(blank=True)
+    # A note psirt writes itself is stored as a code and its facts, and worded in the reader's language
+    # (`note_text`); a note a person typed is kept as typed.
+    note_code = models.CharField(max_length=32, blank=True, default="", db_default="")
+    recipients = models.PositiveIntegerField(null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -197,6 +210,24 @@ class Filing(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnly(_("Filings are append-only: they cannot be deleted."))
+
+    def note_text(self) -> str:
+        """The note in the active language: psirt's own notes from their code, a typed note as typed."""
+        ref = self.reference
+        if self.note_code == NoteCode.NOTICE_DRAFTED:
+            return gettext("Expedited advisory %(ref)s drafted; publication goes through the policy gate.") % {
+                "ref": ref
+            }
+        if self.note_code == NoteCode.ADVISORY_PUBLISHED:
+            return gettext("Advisory %(ref)s published (public page, CSAF, subscribers notified).") % {"ref": ref}
+        if self.note_code == NoteCode.DIRECT_NOTICE:
+            n = self.recipients or 0
+            return ngettext(
+                "Direct notice %(ref)s queued to %(n)d customer contact.",
+                "Direct notice %(ref)s queued to %(n)d customer contacts.",
+                n,
+            ) % {"ref": ref, "n": n}
+        return self.note
 
 
 class ReminderSent(models.Model):

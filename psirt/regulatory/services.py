@@ -34,6 +34,7 @@ from psirt.regulatory.models import (
     EvidenceFile,
     Filing,
     FilingKind,
+    NoteCode,
     Obligation,
 )
 from psirt.regulatory.prefill import direct_notice_text, measure_available_suggestion, miit_text, stage_values
@@ -567,7 +568,7 @@ def draft_customer_notice(*, obligation: Obligation, actor: User, request: HttpR
                 submitted_at=timezone.now(),
                 actor=actor,
                 reference=advisory.advisory_id,
-                note=f"Expedited advisory {advisory.advisory_id} drafted; publication goes through the policy gate.",
+                note_code=NoteCode.NOTICE_DRAFTED,
             )
             record(
                 action="regulatory.filing.notice_drafted",
@@ -597,7 +598,7 @@ def users_informed_by_advisory(*, advisory: Advisory, actor: User | None, revisi
             submitted_at=timezone.now(),
             actor=actor,
             reference=advisory.advisory_id,
-            note=f"Advisory {advisory.advisory_id} published (public page, CSAF, subscribers notified).",
+            note_code=NoteCode.ADVISORY_PUBLISHED,
         )
         record(
             action="regulatory.filing.users_informed",
@@ -617,7 +618,7 @@ DIRECT_NOTICE_FIELDS = ("subject_en", "subject_zh", "body_en", "body_zh")
 MAX_SUBJECT = 200
 
 
-def _affected_slugs(case: Case) -> tuple[str, ...]:
+def affected_slugs(case: Case) -> tuple[str, ...]:
     """The catalog products the case affects (its affected ranges, else the product it was reported on)."""
     slugs = list(dict.fromkeys(case.affected.values_list("product__slug", flat=True)))
     if not slugs and case.product is not None:
@@ -629,7 +630,7 @@ def known_customers(obligation: Obligation) -> int:
     """How many customer contacts run a product the obligation's case affects (0 without a case)."""
     if obligation.case is None:
         return 0
-    slugs = _affected_slugs(obligation.case)
+    slugs = affected_slugs(obligation.case)
     if not slugs:
         return 0
     return len(affected_contacts(AdvisoryNotice(id="", title_en="", product_slugs=slugs)))
@@ -646,7 +647,7 @@ def _check_direct_notice(obligation: Obligation) -> Case:
                 "No known customer runs the affected products (%(products)s): there is nobody to notify directly. "
                 "Inform users through the expedited advisory instead."
             )
-            % {"products": ", ".join(_affected_slugs(obligation.case)) or "—"}
+            % {"products": ", ".join(affected_slugs(obligation.case)) or "—"}
         )
     return obligation.case
 
@@ -718,7 +719,7 @@ def send_direct_notice(
         summary_zh=text["body_zh"],
         severity=case.severity or "",
         exploitation=case.exploitation or "",
-        product_slugs=_affected_slugs(case),
+        product_slugs=affected_slugs(case),
         cves=tuple(CaseReference.objects.filter(case=case, kind=ReferenceKind.CVE).values_list("value", flat=True)),
     )
     with transaction.atomic():
@@ -732,7 +733,8 @@ def send_direct_notice(
             submitted_at=timezone.now(),
             actor=actor,
             reference=notice_id,
-            note=f"Direct notice {notice_id} queued to {queued} customer contacts.",
+            note_code=NoteCode.DIRECT_NOTICE,
+            recipients=queued,
         )
         draft = dict(locked.draft or {})
         draft.pop(DIRECT_NOTICE_KEY, None)

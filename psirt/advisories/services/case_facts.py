@@ -34,7 +34,7 @@ from psirt.cases.models import Assignment, Case, Exploitation
 from psirt.cases.services.cases import format_case_key, next_case_number, transition
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.lib.cvss import CvssError, decisive_rating, normalise_vector
-from psirt.lib.references import InvalidReference, classify_identifier
+from psirt.lib.references import ID_KINDS, InvalidReference, classify_identifier
 
 # Case states from which an advisory may be written: the vulnerability is confirmed and not dropped.
 AUTHORABLE_STATES = frozenset({"confirmed", "remediation", "awaiting_disclosure", "published", "closed"})
@@ -74,7 +74,7 @@ class CaseFacts:
 def facts_for_case(case: Case) -> CaseFacts:
     """The facts of `case` the advisories use (see the module docstring for the fields read)."""
     references = list(case.references.all())
-    identifiers = tuple(r.value for r in references if r.kind in ("cve", "cnvd", "cnnvd"))
+    identifiers = tuple(r.value for r in references if r.kind in ID_KINDS)
     urls = tuple(r.value for r in references if r.kind == "url")
     credits: list[str] = []
     # The case desk decides who is credited (its own reports, and a duplicate's reporter who was first).

@@ -28,7 +28,7 @@ from psirt.organization.queries import acknowledgment_due
 
 pytestmark = pytest.mark.django_db
 
-IDS = ("cve", "cnvd", "cnnvd")
+IDS = ("cve", "cnvd", "cnnvd", "euvd")
 
 
 def _load(vendor: str = "visiontek") -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from psirt.accounts.models import User
 from psirt.audit.models import AuditEvent
@@ -86,7 +87,14 @@ def test_lead_sends_each_contact_the_notice_in_their_language_over_smtp(
     assert "您可以采取的措施" in li.get_body(("plain",)).get_content()
     (filing,) = users_informed(reportable)
     assert filing.reference.startswith("DN-")
-    assert "2 customer contacts" in filing.note and filing.reference in filing.note
+    # The note is worded in the reader's language, from the facts stored on the record.
+    assert filing.recipients == 2
+    with translation.override("en"):
+        assert filing.note_text() == f"Direct notice {filing.reference} queued to 2 customer contacts."
+    with translation.override("zh-hans"):
+        assert filing.note_text() == f"直接通知 {filing.reference} 已排队发送给 2 位客户联系人。"
+    zh_page = as_lead.get(f"/zh-hans/desk/regulatory/{reportable.public_id}/").content.decode()
+    assert f"直接通知 {filing.reference} 已排队发送给 2 位客户联系人。" in zh_page
     rows = Delivery.objects.filter(kind=DeliveryKind.CUSTOMER, reference=filing.reference)
     assert rows.count() == 2 and set(rows.values_list("event", flat=True)) == {"customer.notice"}
     event = AuditEvent.objects.get(action="regulatory.filing.users_informed")

@@ -519,7 +519,16 @@ def test_draft_customer_notice_is_an_expedited_advisory_and_publication_records_
     # Its publication records that users were informed, and how.
     advisory_published.send(sender=Advisory, advisory=advisory, revision=1, actor=lead, request=None)
     informed = obligation.filings.get(kind=FilingKind.USERS_INFORMED)
-    assert informed.reference == advisory.advisory_id and "published" in informed.note
+    assert informed.reference == advisory.advisory_id
+    with translation.override("en"):
+        assert (
+            informed.note_text()
+            == f"Advisory {advisory.advisory_id} published (public page, CSAF, subscribers notified)."
+        )
+        assert drafted.note_text().startswith(f"Expedited advisory {advisory.advisory_id} drafted")
+    with translation.override("zh-hans"):
+        assert informed.note_text() == f"通告 {advisory.advisory_id} 已发布（公开页面、CSAF、已通知订阅者）。"
+        assert drafted.note_text().startswith(f"已起草加急通告 {advisory.advisory_id}")
     advisory_published.send(sender=Advisory, advisory=advisory, revision=2, actor=lead, request=None)
     assert obligation.filings.filter(kind=FilingKind.USERS_INFORMED).count() == 1
 
