@@ -79,7 +79,7 @@ def test_chinese_texts_give_a_translation_and_cves_give_records(published: Advis
         changes={
             "title_zh": "网页界面未经认证的远程代码执行",
             "summary_zh": "特制请求可以 root 身份运行代码。",
-            "identifiers": "CVE-2026-10001\nCVE-2026-10002\nCNVD-2026-01234",
+            "identifiers": "CVE-2026-10001\nCVE-2026-10002\nCNVD-2026-01234\nEUVD-2026-10001",
         },
         revision_summary_en="Added CVE IDs.",
     )
@@ -89,7 +89,10 @@ def test_chinese_texts_give_a_translation_and_cves_give_records(published: Advis
     assert zh["document"]["lang"] == "zh-Hans" and zh["document"]["source_lang"] == "en"
     assert zh["document"]["title"] == "网页界面未经认证的远程代码执行"
     assert [v["cve"] for v in en["vulnerabilities"]] == ["CVE-2026-10001", "CVE-2026-10002"]
-    assert en["vulnerabilities"][0]["ids"] == [{"system_name": "CNVD", "text": "CNVD-2026-01234"}]
+    assert en["vulnerabilities"][0]["ids"] == [
+        {"system_name": "CNVD", "text": "CNVD-2026-01234"},
+        {"system_name": "EUVD", "text": "EUVD-2026-10001"},
+    ]
     assert en["document"]["tracking"]["version"] == "2"
     records = documents.cve_records(advisory)
     assert sorted(records) == ["CVE-2026-10001", "CVE-2026-10002"]

@@ -87,6 +87,7 @@ def test_several_cases_combine_by_the_written_rules(
     CaseReference.objects.create(case=first, kind="cve", value="CVE-2026-7101")
     CaseReference.objects.create(case=second, kind="cnvd", value="CNVD-2026-7102")
     CaseReference.objects.create(case=third, kind="cve", value="CVE-2026-7103")
+    CaseReference.objects.create(case=third, kind="euvd", value="EUVD-2026-17103")
     set_affected_range(case=first, product=product, actor=lead, introduced=releases["V5.5.2"], fixed=releases["V5.6.0"])
     set_affected_range(
         case=second, product=product, actor=lead, introduced=releases["V5.5.0"], fixed=releases["V5.10.0"]
@@ -102,7 +103,7 @@ def test_several_cases_combine_by_the_written_rules(
     assert (derived.cvss31_vector, derived.cvss40_vector) == ("", V40_HIGH + "/E:A")
     # ... and, since that case has no CWE, the first CWE of the others.
     assert derived.cwe_id == 79
-    assert derived.identifiers == ("CVE-2026-7101", "CNVD-2026-7102", "CVE-2026-7103")
+    assert derived.identifiers == ("CVE-2026-7101", "CNVD-2026-7102", "CVE-2026-7103", "EUVD-2026-17103")
     # Affected: one range per product, the earliest first affected release and the latest fix.
     assert derived.affected == ((product.pk, "", releases["V5.5.0"].pk, releases["V5.10.0"].pk),)
     assert (advisory.severity, advisory.exploitation, advisory.cvss40_vector) == ("High", "active", V40_HIGH + "/E:A")
