@@ -22,7 +22,6 @@ from collections.abc import Callable
 from django.utils import timezone
 
 from psirt.accounts.models import Role, User
-from psirt.advisories.services import update_advisory
 from psirt.cases.models import Case
 from psirt.cases.services import cases as case_services
 from psirt.catalog.models import ProductLine
@@ -75,23 +74,6 @@ def load_demo_customers(lead: User, cases: list[Case], log: Log) -> None:
     for line, problem in result.errors:
         log(f"regulatory: customer line {line} not imported: {problem}")
     log(f"regulatory: {result.organizations} customer organizations, {result.contacts} contacts")
-
-
-NTP_ADVISORY = {
-    "summary_en": "An authenticated attacker can run shell commands on VT-IPC D3 cameras through the NTP setting.",
-    "summary_zh": "已认证的攻击者可通过 NTP 设置在 VT-IPC D3 摄像机上执行 shell 命令。",
-    "description_en": (
-        "The web interface passes the NTP server field of the time settings to a shell without escaping it. "
-        "A user with administrator rights, or an attacker using the default credentials, can append shell "
-        "commands that run as root."
-    ),
-    "description_zh": (
-        "Web 界面将时间设置中的 NTP 服务器字段未经转义传给 shell。具有管理员权限的用户，或使用默认凭据的攻击者，"
-        "可以附加以 root 身份运行的 shell 命令。"
-    ),
-    "impact_en": "Full control of the camera: video, credentials, and a foothold in the network it is on.",
-    "impact_zh": "完全控制摄像机：视频、凭据，以及进入其所在网络的立足点。",
-}
 
 
 def _at(hours_ago: float) -> dt.datetime:
@@ -167,9 +149,6 @@ def load_demo_regulatory(log: Log = print) -> None:
             submitted_at=_at(12 * 24 - 60),
         )
         services.set_measure_available(obligation=obligation, actor=lead, at=_at(4 * 24))
-        # Users are told through an expedited advisory; its texts prefill the final report's description fields.
-        advisory = services.draft_customer_notice(obligation=obligation, actor=lead)
-        update_advisory(advisory=advisory, actor=lead, changes=NTP_ADVISORY)
 
     incident = services.open_incident(
         actor=lead,
