@@ -89,34 +89,42 @@ class AffectedRanges:
     and asked for many versions: matching a record against the stored versions of its package, or a new component
     version against the stored records, prepares each package once rather than once per version."""
 
-    __slots__ = ("events", "name", "purl_type", "versions")
+    __slots__ = ("name", "purl_type", "steps", "versions")
 
     def __init__(self, purl_type: str, name: str, events: Iterable[Mapping[str, str]], versions: Iterable[str]) -> None:
         self.purl_type = purl_type
         self.name = name
         self.versions = frozenset(versions)
-        self.events = _event_order(purl_type, name, events)
+        # Each event as (kind, key of its version): "start" (introduced; key None for "0", from the first
+        # version), "end" (fixed or limit, exclusive), "last" (last_affected, inclusive).
+        steps: list[tuple[str, Any]] = []
+        for event in _event_order(purl_type, name, events):
+            if "introduced" in event:
+                start = str(event["introduced"])
+                steps.append(("start", None if start == "0" else version_key(purl_type, name, start)))
+            elif "fixed" in event or "limit" in event:
+                end = str(event.get("fixed", event.get("limit", "")))
+                steps.append(("end", version_key(purl_type, name, end)))
+            elif "last_affected" in event:
+                steps.append(("last", version_key(purl_type, name, str(event["last_affected"]))))
+        self.steps = steps
 
     def contains(self, version: str) -> bool:
         if version in self.versions:
             return True
-        purl_type, name = self.purl_type, self.name
-        key = version_key(purl_type, name, version)
+        key = version_key(self.purl_type, self.name, version)
         if key is None:
             return False
         affected = False
-        for event in self.events:
-            if "introduced" in event:
-                start = str(event["introduced"])
-                affected = start == "0" or _less(key, version_key(purl_type, name, start)) is False
-            elif affected and ("fixed" in event or "limit" in event):
-                end = str(event.get("fixed", event.get("limit", "")))
-                if _less(key, version_key(purl_type, name, end)) is True:
+        for kind, bound in self.steps:
+            if kind == "start":
+                affected = bound is None or _less(key, bound) is False
+            elif affected and kind == "end":
+                if _less(key, bound) is True:
                     return True
                 affected = False
-            elif affected and "last_affected" in event:
-                last = version_key(purl_type, name, str(event["last_affected"]))
-                if _less(last, key) is False:
+            elif affected and kind == "last":
+                if _less(bound, key) is False:
                     return True
                 affected = False
         return affected
