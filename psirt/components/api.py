@@ -17,6 +17,7 @@ from psirt.catalog.models import FirmwareRelease
 from psirt.components import queries
 from psirt.components.access import can_view_release
 from psirt.components.exceptions import SbomTooLarge
+from psirt.components.publication import document_urls
 from psirt.components.sbom import MAX_SBOM_BYTES
 from psirt.components.services import import_sbom
 from psirt.lib.api import Problem
@@ -87,6 +88,12 @@ class UpdateTo(Schema):
     download_url: str
 
 
+class VexDocuments(Schema):
+    csaf: str = Field(description="CSAF 2.0 csaf_vex document about the vulnerability")
+    openvex: str = Field(description="OpenVEX 0.2.0 document")
+    cyclonedx: str = Field(description="CycloneDX 1.6 VEX document")
+
+
 class VexOut(Schema):
     vulnerability: str
     aliases: list[str]
@@ -98,6 +105,9 @@ class VexOut(Schema):
     action_statement: str
     decided: bool = Field(description="False when no handler has decided yet (the status is then derived)")
     update_to: UpdateTo | None = Field(description="The release to install, when there is one")
+    documents: VexDocuments | None = Field(
+        description="The published VEX documents stating this decision (when `decided`), at stable URLs"
+    )
 
 
 @vex_router.get(
@@ -153,5 +163,6 @@ def vex(request: HttpRequest, params: Query[VexIn]) -> Status:
                 if update
                 else None
             ),
+            "documents": document_urls(vulnerability) if answer.decided else None,
         },
     )
