@@ -17,6 +17,7 @@ from psirt.catalog.models import FirmwareRelease
 from psirt.components import queries
 from psirt.components.access import can_view_release
 from psirt.components.exceptions import SbomTooLarge
+from psirt.components.models import Vulnerability
 from psirt.components.publication import document_urls
 from psirt.components.sbom import MAX_SBOM_BYTES
 from psirt.components.services import import_sbom
@@ -144,25 +145,28 @@ def vex(request: HttpRequest, params: Query[VexIn]) -> Status:
     vulnerability = queries.find_vulnerability(params.cve)
     if vulnerability is None:
         return Status(404, {"detail": "We hold no data about this vulnerability.", "errors": {}})
+    return Status(200, vex_answer(release, vulnerability))
+
+
+def vex_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> dict[str, object]:
+    """The body of a VEX answer (`VexOut`) for a public release: the one shape `/api/v1/vex` and the `vex` part
+    of `/api/v1/affected` share."""
     answer = queries.public_answer(release, vulnerability)
     update = answer.update_to
-    return Status(
-        200,
-        {
-            "vulnerability": vulnerability.vuln_id,
-            "aliases": vulnerability.aliases,
-            "product": release.product.slug,
-            "version": release.version,
-            "status": answer.status,
-            "justification": answer.justification,
-            "impact_statement": answer.impact_statement,
-            "action_statement": answer.action_statement,
-            "decided": answer.decided,
-            "update_to": (
-                {"version": update.version, "variant": update.variant, "download_url": update.download_url}
-                if update
-                else None
-            ),
-            "documents": document_urls(vulnerability) if answer.decided else None,
-        },
-    )
+    return {
+        "vulnerability": vulnerability.vuln_id,
+        "aliases": vulnerability.aliases,
+        "product": release.product.slug,
+        "version": release.version,
+        "status": answer.status,
+        "justification": answer.justification,
+        "impact_statement": answer.impact_statement,
+        "action_statement": answer.action_statement,
+        "decided": answer.decided,
+        "update_to": (
+            {"version": update.version, "variant": update.variant, "download_url": update.download_url}
+            if update
+            else None
+        ),
+        "documents": document_urls(vulnerability) if answer.decided else None,
+    }

@@ -69,6 +69,30 @@ def decided(releases: list[FirmwareRelease], lead: User) -> Vulnerability:
     return vuln
 
 
+class TestAffectedApiWithCve:
+    """`/api/v1/affected` takes a CVE like `/api/v1/vex` and carries the same VEX answer."""
+
+    def test_same_answer_as_the_vex_endpoint(self, decided: Vulnerability) -> None:
+        vex = Client().get("/api/v1/vex?cve=CVE-2024-5535&product=cam-x5&version=5.7.0").json()
+        response = Client().get("/api/v1/affected?product=cam-x5&version=5.7.0&cve=cve-2024-5535")
+        assert response.status_code == 200
+        assert response.json()["vex"] == vex
+        assert vex["status"] == "affected"
+
+    def test_without_cve_or_unknown_data_no_vex(self, decided: Vulnerability) -> None:
+        assert Client().get("/api/v1/affected?product=cam-x5&version=5.7.0").json()["vex"] is None
+        unknown = Client().get("/api/v1/affected?product=cam-x5&version=5.7.0&cve=CVE-2099-0001")
+        assert unknown.status_code == 200 and unknown.json()["vex"] is None
+        not_in_catalog = Client().get("/api/v1/affected?product=cam-x5&version=9.9&cve=CVE-2024-5535")
+        assert not_in_catalog.status_code == 200 and not_in_catalog.json()["vex"] is None
+
+    @pytest.mark.parametrize("cve", ["<script>", "x", "CVE-2024-5535' OR 1=1", "A" * 300])
+    def test_bad_cve_is_400(self, decided: Vulnerability, cve: str) -> None:
+        response = Client().get("/api/v1/affected", {"product": "cam-x5", "version": "5.7.0", "cve": cve})
+        assert response.status_code == 400
+        assert "cve" in response.json()["errors"]
+
+
 class TestVexApi:
     def test_answer_with_update_target(self, decided: Vulnerability) -> None:
         response = Client().get("/api/v1/vex?cve=CVE-2024-5535&product=cam-x5&version=5.7.0")
