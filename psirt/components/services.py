@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.cases.models import Case
+from psirt.cases.services.cases import open_team_case
+from psirt.cases.services.remediation import set_affected_range
 from psirt.catalog.models import FirmwareRelease
 from psirt.components.access import can_decide, can_upload_sbom
 from psirt.components.exceptions import InvalidDecision, NotAllowed, RetentionNotOver
@@ -449,10 +451,13 @@ def decide(
     case: Case | None = None,
     maintainer_notified_at: datetime.date | None = None,
     maintainer_notice: str = "",
+    open_case: bool = False,
     request: HttpRequest | None = None,
 ) -> list[VexDecision]:
     """Record one decision for each release (a product range or a whole line at once). Each is a new row — the
-    previous decision stays as history. Refuses the whole set when one release may not be decided by `actor`."""
+    previous decision stays as history. Refuses the whole set when one release may not be decided by `actor`.
+    `open_case` (affected only, instead of linking `case`): open a new case for the fix in the same transaction
+    (`open_case_for`), linked to every decision."""
     impact_statement, action_statement = impact_statement.strip(), action_statement.strip()
     maintainer_notice = maintainer_notice.strip()
     if status not in VexStatus.values:
@@ -472,6 +477,10 @@ def decide(
         raise InvalidDecision(_("Affected needs an action statement: what customers should do."))
     if status != VexStatus.FIXED and fixed_in is not None:
         raise InvalidDecision(_("Only a fixed decision names the release with the fix."))
+    if open_case and status != VexStatus.AFFECTED:
+        raise InvalidDecision(_("A new case is opened only for an affected decision."))
+    if open_case and case is not None:
+        raise InvalidDecision(_("Either link an existing case or open a new one, not both."))
     if maintainer_notified_at is not None and maintainer_notified_at > timezone.localdate():
         raise InvalidDecision(_("The maintainer cannot have been notified in the future."))
     for release in releases:
@@ -486,6 +495,8 @@ def decide(
                 % {"release": str(release), "fix": str(fixed_in)}
             )
     with transaction.atomic():
+        if open_case:
+            case = open_case_for(releases=releases, vulnerability=vulnerability, actor=actor, request=request)
         decisions = [
             VexDecision.objects.create(
                 release=release,
@@ -514,10 +525,61 @@ def decide(
                     "status": status,
                     "justification": justification,
                     "maintainer_notified": maintainer_notified_at.isoformat() if maintainer_notified_at else "",
+                    "case": case.key if case is not None else "",
                 },
             )
         transaction.on_commit(lambda: vex_decided.send(sender=VexDecision, vulnerability=vulnerability))
     return decisions
+
+
+def open_case_for(
+    *,
+    releases: Sequence[FirmwareRelease],
+    vulnerability: Vulnerability,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> Case:
+    """A new case for the fix of `vulnerability` in `releases`, prefilled: its title names the vulnerability (and
+    its CVE) and the matching component versions; its product is theirs when they share one; an affected range per
+    product and variant from the oldest of the releases, without a fix yet. Audited by the cases app
+    (`case.opened`, source `components`)."""
+    ids = [r.pk for r in releases]
+    components = sorted(
+        {
+            f"{name} {version}"
+            for name, version in ComponentVersion.objects.filter(
+                release_links__release_id__in=ids, matches__vulnerability=vulnerability
+            ).values_list("component__name", "version")
+        }
+    )
+    label = vulnerability.vuln_id
+    cves = [c for c in vulnerability.cve_ids if c.upper() != label.upper()]
+    if cves:
+        label += f" ({cves[0]})"
+    title = _("%(vulnerability)s in %(components)s") % {
+        "vulnerability": label,
+        "components": ", ".join(components[:5]) + (" …" if len(components) > 5 else "")
+        if components
+        else _("a third-party component"),
+    }
+    products = {r.product_id: r.product for r in releases}
+    case = open_team_case(
+        title=title[:200],
+        actor=actor,
+        product=next(iter(products.values())) if len(products) == 1 else None,
+        source=f"components:{vulnerability.vuln_id}",
+        request=request,
+    )
+    oldest: dict[tuple[int, str], FirmwareRelease] = {}
+    for release in releases:
+        key = (release.product_id, release.variant)
+        if key not in oldest or release.position < oldest[key].position:
+            oldest[key] = release
+    for (product_id, variant), first in sorted(oldest.items(), key=lambda item: (item[0][0], item[0][1])):
+        set_affected_range(
+            case=case, product=products[product_id], variant=variant, introduced=first, actor=actor, request=request
+        )
+    return case
 
 
 def releases_in_range(*, first: FirmwareRelease, last: FirmwareRelease) -> list[FirmwareRelease]:

@@ -8,6 +8,7 @@ desk_urlpatterns = [
     path("vulnerabilities/<str:vuln_id>/", views.vulnerability, name="vulnerability"),
     path("releases/<uuid:public_id>/", views.release, name="release"),
     path("sboms/<uuid:public_id>/", views.sbom_download, name="sbom_download"),
+    path("sboms/<uuid:public_id>/delete/", views.sbom_delete, name="sbom_delete"),
 ]
 
 # Included under /<lang>/updates/ with namespace "components_public", beside the catalog's public pages.
