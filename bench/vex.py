@@ -159,6 +159,11 @@ def main() -> None:
         client = Client()
         latencies = []
         slugs = {p.pk: p.slug for p in products}
+        # A running server is warm: the first requests (URL map, API schema, caches) are timed apart.
+        t = time.perf_counter()
+        for _warm in range(5):
+            client.get(f"/api/v1/vex?cve=CVE-2026-100000&product={slugs[releases[0].product_id]}&version=1.0")
+        warmup_ms = (time.perf_counter() - t) * 1000
         for _ask in range(200):
             release = releases[rng.randrange(len(releases))]
             cve = f"CVE-2026-{100000 + rng.randrange(args.records)}"
@@ -186,7 +191,7 @@ def main() -> None:
         f"{rematch_small * 1000:.1f} ms at {first} releases,",
         f"{rematch_full * 1000:.1f} ms at {len(releases)}",
     )
-    print(f"/api/v1/vex: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    print(f"/api/v1/vex: p50 {p50:.1f} ms, p99 {p99:.1f} ms (after 5 warm-up requests, {warmup_ms:.0f} ms in all)")
     print(f"database: {db_mb:.1f} MB")
     fields = {
         "sbom_docs_per_s": f"{sbom_rate:.1f}",
@@ -199,6 +204,7 @@ def main() -> None:
         "releases": len(releases),
         "vex_p50_ms": f"{p50:.1f}",
         "vex_p99_ms": f"{p99:.1f}",
+        "vex_warmup_ms": f"{warmup_ms:.0f}",
         "db_mb": f"{db_mb:.1f}",
     }
     print("RESULT " + " ".join(f"{k}={v}" for k, v in fields.items()))

@@ -62,6 +62,8 @@ urlpatterns = [
         "feeds/advisories.rss", RedirectView.as_view(pattern_name="advisories_feed", permanent=True, query_string=True)
     ),
     path("advisories/<str:advisory_id>/cve/<str:cve_id>.json", cve_views.advisory_cve, name="advisory_cve"),
+    # The VEX documents (CSAF, OpenVEX, CycloneDX) about each third-party vulnerability with a public decision.
+    *components_urls.document_urlpatterns,
 ]
 
 urlpatterns += i18n_patterns(

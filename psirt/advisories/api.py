@@ -6,7 +6,8 @@ and the page's downloads).
 Only published and withdrawn advisories exist here (`psirt.advisories.queries`): a draft's ID answers the same
 404 as an ID that was never given out. Answers carry an ETag (304 on If-None-Match) and Last-Modified.
 
-Also `GET /api/v1/affected?product=<slug>&version=<v>`, the JSON twin of the public "Am I affected?" page, and
+Also `GET /api/v1/affected?product=<slug>&version=<v>[&cve=<ID>]`, the JSON twin of the public "Am I affected?" page
+(with a CVE of a third-party component, also the VEX answer of `psirt.components.api.vex_answer`), and
 `GET /api/v1/cvss?vector=…`, the public CVSS calculator (no account needed, nothing stored)."""
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from psirt.advisories.queries import (
     check_affected,
 )
 from psirt.advisories.views.presenters import scores_of
+from psirt.components.api import VULN_ID, VexOut, vex_answer
+from psirt.components.queries import find_vulnerability
 from psirt.lib.api import (
     MAX_LIMIT,
     Links,
@@ -469,6 +472,11 @@ class AffectedIn(Schema):
     # No max_length here: an over-long value gets the same 400 Problem as any other bad one.
     product: str = Field("", description="The product's slug, as in /updates/<slug>/", examples=["ip-camera-x5"])
     version: str = Field("", description=f"The firmware version (at most {MAX_VERSION_CHARS} characters)")
+    cve: str = Field(
+        "",
+        description="Optional: a CVE (or GHSA-…, OSV-…) of a third-party component; the answer then carries our VEX "
+        "decision about it for this release under `vex`, as GET /api/v1/vex gives it",
+    )
 
 
 class ReleaseOut(Schema):
@@ -495,6 +503,11 @@ class AffectedOut(Schema):
     update_to: ReleaseOut | None = Field(description="The lowest release that fixes every listed advisory")
     nearest_known: list[ReleaseOut] = Field(description="For an unknown version: the nearest known releases")
     message: str
+    vex: VexOut | None = Field(
+        None,
+        description="With `cve`: the VEX answer for that vulnerability; null without `cve`, for an unknown version "
+        "or when we hold no data about the vulnerability",
+    )
 
 
 def _release(release: Any) -> dict[str, str] | None:
@@ -517,6 +530,9 @@ def affected(request: HttpRequest, params: Query[AffectedIn]) -> Status:
         query.errors["product"] = "Give the product's slug: ?product=<slug>."
     if not params.version and "version" not in query.errors:
         query.errors["version"] = "Give the firmware version: &version=<version>."
+    cve = params.cve.strip()
+    if cve and not VULN_ID.match(cve):
+        query.errors["cve"] = "Give a vulnerability ID, e.g. CVE-2024-5535."
     if query.errors:
         errors = {name: [message] for name, message in query.errors.items()}
         return Status(400, {"detail": "Bad query: see `errors`.", "errors": errors})
@@ -551,7 +567,12 @@ def affected(request: HttpRequest, params: Query[AffectedIn]) -> Status:
         "update_to": _release(answer.update_to),
         "nearest_known": [r for r in (_release(answer.older), _release(answer.newer)) if r],
         "message": message,
+        "vex": None,
     }
+    if cve and answer.release is not None:
+        vulnerability = find_vulnerability(cve)
+        if vulnerability is not None:
+            body["vex"] = vex_answer(answer.release, vulnerability)
     return Status(200, body)
 
 

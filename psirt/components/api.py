@@ -17,6 +17,8 @@ from psirt.catalog.models import FirmwareRelease
 from psirt.components import queries
 from psirt.components.access import can_view_release
 from psirt.components.exceptions import SbomTooLarge
+from psirt.components.models import Vulnerability
+from psirt.components.publication import document_urls
 from psirt.components.sbom import MAX_SBOM_BYTES
 from psirt.components.services import import_sbom
 from psirt.lib.api import Problem
@@ -87,6 +89,12 @@ class UpdateTo(Schema):
     download_url: str
 
 
+class VexDocuments(Schema):
+    csaf: str = Field(description="CSAF 2.0 csaf_vex document about the vulnerability")
+    openvex: str = Field(description="OpenVEX 0.2.0 document")
+    cyclonedx: str = Field(description="CycloneDX 1.6 VEX document")
+
+
 class VexOut(Schema):
     vulnerability: str
     aliases: list[str]
@@ -98,6 +106,9 @@ class VexOut(Schema):
     action_statement: str
     decided: bool = Field(description="False when no handler has decided yet (the status is then derived)")
     update_to: UpdateTo | None = Field(description="The release to install, when there is one")
+    documents: VexDocuments | None = Field(
+        description="The published VEX documents stating this decision (when `decided`), at stable URLs"
+    )
 
 
 @vex_router.get(
@@ -134,24 +145,28 @@ def vex(request: HttpRequest, params: Query[VexIn]) -> Status:
     vulnerability = queries.find_vulnerability(params.cve)
     if vulnerability is None:
         return Status(404, {"detail": "We hold no data about this vulnerability.", "errors": {}})
+    return Status(200, vex_answer(release, vulnerability))
+
+
+def vex_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> dict[str, object]:
+    """The body of a VEX answer (`VexOut`) for a public release: the one shape `/api/v1/vex` and the `vex` part
+    of `/api/v1/affected` share."""
     answer = queries.public_answer(release, vulnerability)
     update = answer.update_to
-    return Status(
-        200,
-        {
-            "vulnerability": vulnerability.vuln_id,
-            "aliases": vulnerability.aliases,
-            "product": release.product.slug,
-            "version": release.version,
-            "status": answer.status,
-            "justification": answer.justification,
-            "impact_statement": answer.impact_statement,
-            "action_statement": answer.action_statement,
-            "decided": answer.decided,
-            "update_to": (
-                {"version": update.version, "variant": update.variant, "download_url": update.download_url}
-                if update
-                else None
-            ),
-        },
-    )
+    return {
+        "vulnerability": vulnerability.vuln_id,
+        "aliases": vulnerability.aliases,
+        "product": release.product.slug,
+        "version": release.version,
+        "status": answer.status,
+        "justification": answer.justification,
+        "impact_statement": answer.impact_statement,
+        "action_statement": answer.action_statement,
+        "decided": answer.decided,
+        "update_to": (
+            {"version": update.version, "variant": update.variant, "download_url": update.download_url}
+            if update
+            else None
+        ),
+        "documents": document_urls(vulnerability) if answer.decided else None,
+    }

@@ -44,6 +44,14 @@ class DecisionForm(forms.Form):
         max_length=4000,
     )
     case_key = forms.CharField(label=_("Linked case (key)"), required=False, max_length=20)
+    open_case = forms.BooleanField(
+        label=_("Affected: open a new case for the fix"),
+        help_text=_(
+            "Instead of linking a case: a new case named after the vulnerability and its components, with "
+            "the chosen releases as affected ranges."
+        ),
+        required=False,
+    )
     maintainer_notified_at = forms.DateField(
         label=_("Component maintainer notified on (CRA Art. 13(6))"),
         required=False,

@@ -81,24 +81,50 @@ def in_ranges(
     """Whether `version` is affected: listed explicitly, or inside an introduced…fixed (exclusive) or
     introduced…last_affected (inclusive) span of `events` ("0" introduced means from the first version).
     A version the scheme cannot read matches only when listed explicitly."""
-    if version in set(versions):
-        return True
-    key = version_key(purl_type, name, version)
-    if key is None:
-        return False
-    affected = False
-    for event in _event_order(purl_type, name, events):
-        if "introduced" in event:
-            start = str(event["introduced"])
-            affected = start == "0" or _less(key, version_key(purl_type, name, start)) is False
-        elif affected and ("fixed" in event or "limit" in event):
-            end = str(event.get("fixed", event.get("limit", "")))
-            if _less(key, version_key(purl_type, name, end)) is True:
-                return True
-            affected = False
-        elif affected and "last_affected" in event:
-            last = version_key(purl_type, name, str(event["last_affected"]))
-            if _less(last, key) is False:
-                return True
-            affected = False
-    return affected
+    return AffectedRanges(purl_type, name, events, versions).contains(version)
+
+
+class AffectedRanges:
+    """The ranges of one affected package, prepared once (explicit versions as a set, events in version order)
+    and asked for many versions: matching a record against the stored versions of its package, or a new component
+    version against the stored records, prepares each package once rather than once per version."""
+
+    __slots__ = ("name", "purl_type", "steps", "versions")
+
+    def __init__(self, purl_type: str, name: str, events: Iterable[Mapping[str, str]], versions: Iterable[str]) -> None:
+        self.purl_type = purl_type
+        self.name = name
+        self.versions = frozenset(versions)
+        # Each event as (kind, key of its version): "start" (introduced; key None for "0", from the first
+        # version), "end" (fixed or limit, exclusive), "last" (last_affected, inclusive).
+        steps: list[tuple[str, Any]] = []
+        for event in _event_order(purl_type, name, events):
+            if "introduced" in event:
+                start = str(event["introduced"])
+                steps.append(("start", None if start == "0" else version_key(purl_type, name, start)))
+            elif "fixed" in event or "limit" in event:
+                end = str(event.get("fixed", event.get("limit", "")))
+                steps.append(("end", version_key(purl_type, name, end)))
+            elif "last_affected" in event:
+                steps.append(("last", version_key(purl_type, name, str(event["last_affected"]))))
+        self.steps = steps
+
+    def contains(self, version: str) -> bool:
+        if version in self.versions:
+            return True
+        key = version_key(self.purl_type, self.name, version)
+        if key is None:
+            return False
+        affected = False
+        for kind, bound in self.steps:
+            if kind == "start":
+                affected = bound is None or _less(key, bound) is False
+            elif affected and kind == "end":
+                if _less(key, bound) is True:
+                    return True
+                affected = False
+            elif affected and kind == "last":
+                if _less(bound, key) is False:
+                    return True
+                affected = False
+        return affected

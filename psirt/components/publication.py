@@ -13,6 +13,7 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
+from django.urls import reverse
 from jsonschema import Draft202012Validator
 
 from psirt.components.exceptions import ComponentsError
@@ -42,6 +43,21 @@ def published_vulnerabilities() -> list[Vulnerability]:
 
 def document_id(vulnerability: Vulnerability) -> str:
     return "VEX-" + re.sub(r"[^A-Za-z0-9+\-_.]", "_", vulnerability.vuln_id)
+
+
+# The public address of each format's document about one vulnerability (`psirt.components.urls`), stable across
+# revisions: /vex/<vulnerability ID>/csaf.json, openvex.json, cyclonedx.json.
+DOCUMENT_FORMATS = ("csaf", "openvex", "cyclonedx")
+
+
+def document_path(vulnerability: Vulnerability, fmt: str) -> str:
+    return reverse(f"vex_{fmt}", kwargs={"vuln_id": vulnerability.vuln_id})
+
+
+def document_urls(vulnerability: Vulnerability) -> dict[str, str]:
+    """The absolute public URLs of the three documents about `vulnerability` (they exist once a public release
+    has a decision)."""
+    return {fmt: absolute_url(document_path(vulnerability, fmt)) for fmt in DOCUMENT_FORMATS}
 
 
 def public_decisions(vulnerability: Vulnerability) -> list[VexDecision]:
@@ -90,6 +106,8 @@ def vex_input(vulnerability: Vulnerability) -> VexInput | None:
         for d in decisions
     )
     return VexInput(
+        openvex_url=absolute_url(document_path(vulnerability, "openvex")),
+        cyclonedx_url=absolute_url(document_path(vulnerability, "cyclonedx")),
         vuln_id=vulnerability.vuln_id,
         cve=cve,
         title=vulnerability.summary,

@@ -120,7 +120,8 @@ def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> Vex
     "not affected, component not present" tells nothing that the public SBOM does not already say. A match is
     never revealed before a handler decided. `update_to`, for affected and undecided answers, is the oldest newer
     public release of the same product and variant whose current decision is fixed or not affected."""
-    decision = current_decision(release, vulnerability)
+    current = _current_in_product(release, vulnerability)
+    decision = current.get(release.pk)
     if decision is not None:
         status, justification = decision.status, decision.justification
         impact, action, decided = decision.impact_statement, decision.action_statement, True
@@ -130,27 +131,50 @@ def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> Vex
             one = FirmwareRelease.objects.filter(pk=release.pk)
             if not affected_releases(vulnerability, one).exists():
                 status, justification = VexStatus.NOT_AFFECTED, "component_not_present"
-    return VexAnswer(status, justification, impact, action, update_to(release, vulnerability, status), decided)
+    update = _update_target(release, current) if status in _UPDATE_STATUSES else None
+    return VexAnswer(status, justification, impact, action, update, decided)
+
+
+# Answers that send the customer to a newer release; fixed and not affected are where they should be.
+_UPDATE_STATUSES = frozenset({VexStatus.AFFECTED, VexStatus.UNDER_INVESTIGATION})
 
 
 def update_to(release: FirmwareRelease, vulnerability: Vulnerability, status: str) -> FirmwareRelease | None:
     """The release a customer with an `status` answer should install: for affected and under investigation,
     `update_target`; for fixed and not affected, none (they are where they should be)."""
-    if status in {VexStatus.AFFECTED, VexStatus.UNDER_INVESTIGATION}:
+    if status in _UPDATE_STATUSES:
         return update_target(release, vulnerability)
     return None
 
 
 def update_target(release: FirmwareRelease, vulnerability: Vulnerability) -> FirmwareRelease | None:
-    good = current_decisions().filter(vulnerability=vulnerability, status__in=[VexStatus.FIXED, VexStatus.NOT_AFFECTED])
-    return (
-        FirmwareRelease.objects.filter(
-            product_id=release.product_id,
-            variant=release.variant,
-            position__gt=release.position,
-            is_public=True,
-            pk__in=good.values("release"),
+    """The oldest newer public release of the same product and variant whose current decision about
+    `vulnerability` is fixed or not affected."""
+    return _update_target(release, _current_in_product(release, vulnerability))
+
+
+def _current_in_product(release: FirmwareRelease, vulnerability: Vulnerability) -> dict[int, VexDecision]:
+    """The current decision about `vulnerability` of each release of `release`'s product and variant, by release
+    id, in one query (a product has tens of releases, a pair a few decisions): the public answer reads its own
+    decision and its update target from it."""
+    current: dict[int, VexDecision] = {}
+    for decision in (
+        VexDecision.objects.filter(
+            vulnerability=vulnerability, release__product_id=release.product_id, release__variant=release.variant
         )
-        .order_by("position")
-        .first()
-    )
+        .select_related("release")
+        .order_by("-pk")
+    ):
+        current.setdefault(decision.release_id, decision)
+    return current
+
+
+def _update_target(release: FirmwareRelease, current: dict[int, VexDecision]) -> FirmwareRelease | None:
+    good = [
+        d.release
+        for d in current.values()
+        if d.status in {VexStatus.FIXED, VexStatus.NOT_AFFECTED}
+        and d.release.is_public
+        and d.release.position > release.position
+    ]
+    return min(good, key=lambda r: (r.position, r.pk), default=None)

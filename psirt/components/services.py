@@ -13,9 +13,10 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connections, router, transaction
+from django.db.models import Field, Model, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,10 +24,12 @@ from django.utils.translation import gettext as _
 from psirt.accounts.models import User
 from psirt.audit.services import record
 from psirt.cases.models import Case
+from psirt.cases.services.cases import open_team_case
+from psirt.cases.services.remediation import set_affected_range
 from psirt.catalog.models import FirmwareRelease
 from psirt.components.access import can_decide, can_upload_sbom
 from psirt.components.exceptions import InvalidDecision, NotAllowed, RetentionNotOver
-from psirt.components.matching import in_ranges
+from psirt.components.matching import AffectedRanges
 from psirt.components.models import (
     AffectedPackage,
     Component,
@@ -208,8 +211,6 @@ def match_component_versions(version_ids: Iterable[int]) -> int:
     """Match these component versions against every stored affected package of their components; returns the
     number of matches added."""
     ids = list(version_ids)
-    if not ids:
-        return 0
     added = 0
     for start in range(0, len(ids), BATCH):
         rows = list(
@@ -221,33 +222,106 @@ def match_component_versions(version_ids: Iterable[int]) -> int:
         for pk, version, t, ns, n in rows:
             by_key[_key(t, ns, n)].append((pk, version))
         names = sorted({k[2] for k in by_key})
-        matches: list[VulnerabilityMatch] = []
-        for package in AffectedPackage.objects.filter(name__in=names).only(
+        matches: list[tuple[int, int]] = []
+        for vulnerability_id, t, ns, n, events, versions in AffectedPackage.objects.filter(name__in=names).values_list(
             "vulnerability_id", "purl_type", "namespace", "name", "events", "versions"
         ):
-            for pk, version in by_key.get(_key(package.purl_type, package.namespace, package.name), []):
-                if in_ranges(package.purl_type, package.name, version, package.events, package.versions):
-                    matches.append(
-                        VulnerabilityMatch(vulnerability_id=package.vulnerability_id, component_version_id=pk)
-                    )
-        VulnerabilityMatch.objects.bulk_create(matches, batch_size=BATCH, ignore_conflicts=True)
+            candidates = by_key.get(_key(t, ns, n))
+            if not candidates:
+                continue
+            ranges = AffectedRanges(t, n, events, versions)
+            matches += [(vulnerability_id, pk) for pk, version in candidates if ranges.contains(version)]
+        _insert_rows(VulnerabilityMatch, ("vulnerability", "component_version"), matches)
         added += len(matches)
     return added
+
+
+# Field types whose Python values both database drivers take as they are.
+_PLAIN = frozenset({"CharField", "TextField", "IntegerField", "PositiveIntegerField", "BigIntegerField", "ForeignKey"})
+
+
+def _insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Insert rows (values in the order of `fields`; JSON, dates and the like adapted by their field, so they are
+    stored as the ORM stores them on SQLite and PostgreSQL alike) with plain multi-row INSERTs, skipping rows that
+    would break a unique constraint (`ON CONFLICT DO NOTHING`, understood by both). For the tens of thousands of
+    narrow rows an import of vulnerability data writes: building a model instance per row, as `bulk_create`
+    does, costs several times the insert itself."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [cast(Field[Any, Any], meta.get_field(name)) for name in fields]
+    database = connections[router.db_for_write(model)]  # the wrapper itself: `connection` is a per-call proxy
+    adapt = [
+        None if field.get_internal_type() in _PLAIN else (lambda v, f=field: f.get_db_prep_save(v, database))
+        for field in columns
+    ]
+    table = database.ops.quote_name(meta.db_table)
+    names = ", ".join(database.ops.quote_name(str(field.column)) for field in columns)
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_statement = max(1, min(BATCH, 900 // len(columns)))  # SQLite binds at most 999 parameters by default
+    with database.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params: list[Any] = []
+            for row in chunk:
+                params += [value if fn is None else fn(value) for value, fn in zip(row, adapt, strict=True)]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(chunk))} "  # noqa: S608 — names from the model, values bound
+                "ON CONFLICT DO NOTHING",
+                params,
+            )
+
+
+@dataclass(frozen=True)
+class _Package:
+    """An affected package about to be matched: the vulnerability's id and its ranges."""
+
+    vulnerability_id: int
+    purl_type: str
+    namespace: str
+    name: str
+    events: list[dict[str, str]]
+    versions: list[str]
+
+
+def _match_packages(packages: Sequence[_Package]) -> int:
+    """Match affected packages (of new or changed records, whose old matches are gone) against the stored
+    versions of the components they name: one query for the versions of all their components, then in memory.
+    Returns the number of matches added. Never reads the release links: the catalog's size does not matter."""
+    by_key: dict[tuple[str, str, str], list[_Package]] = defaultdict(list)
+    for package in packages:
+        by_key[_key(package.purl_type, package.namespace, package.name)].append(package)
+    if not by_key:
+        return 0
+    versions: dict[tuple[str, str, str], list[tuple[int, str]]] = defaultdict(list)
+    names = sorted({k[2] for k in by_key})
+    types = sorted({k[0] for k in by_key})
+    for start in range(0, len(names), BATCH):
+        for pk, version, t, ns, n in ComponentVersion.objects.filter(
+            component__purl_type__in=types, component__name__in=names[start : start + BATCH]
+        ).values_list("pk", "version", "component__purl_type", "component__namespace", "component__name"):
+            versions[_key(t, ns, n)].append((pk, version))
+    matches: list[tuple[int, int]] = []
+    for key, listed in by_key.items():
+        stored = versions.get(key)
+        if not stored:
+            continue
+        for package in listed:
+            ranges = AffectedRanges(package.purl_type, package.name, package.events, package.versions)
+            matches += [(package.vulnerability_id, pk) for pk, version in stored if ranges.contains(version)]
+    _insert_rows(VulnerabilityMatch, ("vulnerability", "component_version"), matches)
+    return len(matches)
 
 
 def match_vulnerability(vulnerability: Vulnerability) -> int:
     """(Re)match one vulnerability against the stored versions of the packages it names."""
     VulnerabilityMatch.objects.filter(vulnerability=vulnerability).delete()
-    matches: list[VulnerabilityMatch] = []
-    for package in vulnerability.packages.all():
-        versions = ComponentVersion.objects.filter(component__purl_type=package.purl_type, component__name=package.name)
-        if package.purl_type != "generic":
-            versions = versions.filter(component__namespace=package.namespace)
-        for pk, version in versions.values_list("pk", "version"):
-            if in_ranges(package.purl_type, package.name, version, package.events, package.versions):
-                matches.append(VulnerabilityMatch(vulnerability=vulnerability, component_version_id=pk))
-    VulnerabilityMatch.objects.bulk_create(matches, batch_size=BATCH, ignore_conflicts=True)
-    return len(matches)
+    return _match_packages(
+        [
+            _Package(p.vulnerability_id, p.purl_type, p.namespace, p.name, p.events, p.versions)
+            for p in vulnerability.packages.all()
+        ]
+    )
 
 
 @dataclass
@@ -258,56 +332,24 @@ class ImportStats:
     matches: int = 0
 
 
+# Records stored per round of queries: each round costs about ten queries whatever its size.
+IMPORT_BATCH = 500
+
+
 def import_vulnerabilities(*, records: Iterable[VulnRecord], actor: User | None = None) -> ImportStats:
     """Store vulnerability records; a record whose normalised content is already stored is left alone (so a
-    re-import changes nothing), a changed one replaces its packages and is re-matched. Audited once per run."""
+    re-import changes nothing), a changed one replaces its packages and is re-matched. Records are stored in
+    batches (`IMPORT_BATCH`) with a fixed number of queries per batch, not per record; a record repeated in the
+    input is stored in input order (the last one wins). One transaction, audited once per run."""
     stats = ImportStats()
     with transaction.atomic():
+        batch: dict[str, VulnRecord] = {}
         for item in records:
-            digest = item.content_hash
-            existing = Vulnerability.objects.filter(vuln_id=item.vuln_id).first()
-            if existing is not None and existing.content_hash == digest:
-                stats.unchanged += 1
-                continue
-            if existing is None:
-                vulnerability = Vulnerability.objects.create(
-                    vuln_id=item.vuln_id,
-                    aliases=list(item.aliases),
-                    summary=item.summary,
-                    source=item.source,
-                    content_hash=digest,
-                )
-                stats.created += 1
-            else:
-                vulnerability = existing
-                vulnerability.aliases = list(item.aliases)
-                vulnerability.summary = item.summary
-                vulnerability.source = item.source
-                vulnerability.content_hash = digest
-                vulnerability.save()
-                vulnerability.packages.all().delete()
-                vulnerability.alias_rows.all().delete()
-                stats.updated += 1
-            VulnerabilityAlias.objects.bulk_create(
-                [
-                    VulnerabilityAlias(vulnerability=vulnerability, alias=a.upper())
-                    for a in sorted({item.vuln_id, *item.aliases})
-                ]
-            )
-            AffectedPackage.objects.bulk_create(
-                [
-                    AffectedPackage(
-                        vulnerability=vulnerability,
-                        purl_type=p.purl_type,
-                        namespace=p.namespace,
-                        name=p.name,
-                        events=[dict(e) for e in p.events],
-                        versions=list(p.versions),
-                    )
-                    for p in item.packages
-                ]
-            )
-            stats.matches += match_vulnerability(vulnerability)
+            if item.vuln_id in batch or len(batch) >= IMPORT_BATCH:
+                _store_batch(list(batch.values()), stats)
+                batch = {}
+            batch[item.vuln_id] = item
+        _store_batch(list(batch.values()), stats)
         if stats.created or stats.updated:
             record(
                 action="components.vulnerabilities_imported",
@@ -316,6 +358,81 @@ def import_vulnerabilities(*, records: Iterable[VulnRecord], actor: User | None 
                 data={"created": stats.created, "updated": stats.updated, "unchanged": stats.unchanged},
             )
     return stats
+
+
+def _store_batch(items: list[VulnRecord], stats: ImportStats) -> None:
+    """Store records with distinct IDs: one query to find the stored hashes, then bulk writes and one matching
+    pass for the new and changed ones."""
+    if not items:
+        return
+    digests = {item.vuln_id: item.content_hash for item in items}
+    stored = {
+        vuln_id: (pk, digest)
+        for vuln_id, pk, digest in Vulnerability.objects.filter(vuln_id__in=list(digests)).values_list(
+            "vuln_id", "pk", "content_hash"
+        )
+    }
+    new = [item for item in items if item.vuln_id not in stored]
+    changed = [item for item in items if item.vuln_id in stored and stored[item.vuln_id][1] != digests[item.vuln_id]]
+    stats.unchanged += len(items) - len(new) - len(changed)
+    if not new and not changed:
+        return
+    ids: dict[str, int] = {}
+    if changed:
+        now = timezone.now()
+        ids.update({item.vuln_id: stored[item.vuln_id][0] for item in changed})
+        Vulnerability.objects.bulk_update(
+            [
+                Vulnerability(
+                    pk=ids[item.vuln_id],
+                    aliases=list(item.aliases),
+                    summary=item.summary,
+                    source=item.source,
+                    content_hash=digests[item.vuln_id],
+                    imported_at=now,
+                )
+                for item in changed
+            ],
+            ["aliases", "summary", "source", "content_hash", "imported_at"],
+            batch_size=BATCH,
+        )
+        changed_ids = list(ids.values())
+        AffectedPackage.objects.filter(vulnerability_id__in=changed_ids).delete()
+        VulnerabilityAlias.objects.filter(vulnerability_id__in=changed_ids).delete()
+        VulnerabilityMatch.objects.filter(vulnerability_id__in=changed_ids).delete()
+        stats.updated += len(changed)
+    if new:
+        now = timezone.now()
+        _insert_rows(
+            Vulnerability,
+            ("vuln_id", "aliases", "summary", "source", "content_hash", "imported_at"),
+            [(item.vuln_id, list(item.aliases), item.summary, item.source, digests[item.vuln_id], now) for item in new],
+        )
+        ids.update(
+            Vulnerability.objects.filter(vuln_id__in=[item.vuln_id for item in new]).values_list("vuln_id", "pk")
+        )
+        stats.created += len(new)
+    written = [*changed, *new]
+    _insert_rows(
+        VulnerabilityAlias,
+        ("vulnerability", "alias"),
+        [
+            (ids[item.vuln_id], alias)
+            for item in written
+            for alias in sorted({a.upper() for a in (item.vuln_id, *item.aliases)})
+        ],
+    )
+    packages = [
+        _Package(ids[item.vuln_id], p.purl_type, p.namespace, p.name, [dict(e) for e in p.events], list(p.versions))
+        for item in written
+        for p in item.packages
+    ]
+    _insert_rows(
+        AffectedPackage,
+        ("vulnerability", "purl_type", "namespace", "name", "events", "versions"),
+        [(p.vulnerability_id, p.purl_type, p.namespace, p.name, p.events, p.versions) for p in packages],
+    )
+    stats.matches += _match_packages(packages)
 
 
 # ---------------------------------------------------------------- decisions
@@ -334,10 +451,13 @@ def decide(
     case: Case | None = None,
     maintainer_notified_at: datetime.date | None = None,
     maintainer_notice: str = "",
+    open_case: bool = False,
     request: HttpRequest | None = None,
 ) -> list[VexDecision]:
     """Record one decision for each release (a product range or a whole line at once). Each is a new row — the
-    previous decision stays as history. Refuses the whole set when one release may not be decided by `actor`."""
+    previous decision stays as history. Refuses the whole set when one release may not be decided by `actor`.
+    `open_case` (affected only, instead of linking `case`): open a new case for the fix in the same transaction
+    (`open_case_for`), linked to every decision."""
     impact_statement, action_statement = impact_statement.strip(), action_statement.strip()
     maintainer_notice = maintainer_notice.strip()
     if status not in VexStatus.values:
@@ -357,6 +477,10 @@ def decide(
         raise InvalidDecision(_("Affected needs an action statement: what customers should do."))
     if status != VexStatus.FIXED and fixed_in is not None:
         raise InvalidDecision(_("Only a fixed decision names the release with the fix."))
+    if open_case and status != VexStatus.AFFECTED:
+        raise InvalidDecision(_("A new case is opened only for an affected decision."))
+    if open_case and case is not None:
+        raise InvalidDecision(_("Either link an existing case or open a new one, not both."))
     if maintainer_notified_at is not None and maintainer_notified_at > timezone.localdate():
         raise InvalidDecision(_("The maintainer cannot have been notified in the future."))
     for release in releases:
@@ -371,6 +495,8 @@ def decide(
                 % {"release": str(release), "fix": str(fixed_in)}
             )
     with transaction.atomic():
+        if open_case:
+            case = open_case_for(releases=releases, vulnerability=vulnerability, actor=actor, request=request)
         decisions = [
             VexDecision.objects.create(
                 release=release,
@@ -399,10 +525,61 @@ def decide(
                     "status": status,
                     "justification": justification,
                     "maintainer_notified": maintainer_notified_at.isoformat() if maintainer_notified_at else "",
+                    "case": case.key if case is not None else "",
                 },
             )
         transaction.on_commit(lambda: vex_decided.send(sender=VexDecision, vulnerability=vulnerability))
     return decisions
+
+
+def open_case_for(
+    *,
+    releases: Sequence[FirmwareRelease],
+    vulnerability: Vulnerability,
+    actor: User,
+    request: HttpRequest | None = None,
+) -> Case:
+    """A new case for the fix of `vulnerability` in `releases`, prefilled: its title names the vulnerability (and
+    its CVE) and the matching component versions; its product is theirs when they share one; an affected range per
+    product and variant from the oldest of the releases, without a fix yet. Audited by the cases app
+    (`case.opened`, source `components`)."""
+    ids = [r.pk for r in releases]
+    components = sorted(
+        {
+            f"{name} {version}"
+            for name, version in ComponentVersion.objects.filter(
+                release_links__release_id__in=ids, matches__vulnerability=vulnerability
+            ).values_list("component__name", "version")
+        }
+    )
+    label = vulnerability.vuln_id
+    cves = [c for c in vulnerability.cve_ids if c.upper() != label.upper()]
+    if cves:
+        label += f" ({cves[0]})"
+    title = _("%(vulnerability)s in %(components)s") % {
+        "vulnerability": label,
+        "components": ", ".join(components[:5]) + (" …" if len(components) > 5 else "")
+        if components
+        else _("a third-party component"),
+    }
+    products = {r.product_id: r.product for r in releases}
+    case = open_team_case(
+        title=title[:200],
+        actor=actor,
+        product=next(iter(products.values())) if len(products) == 1 else None,
+        source=f"components:{vulnerability.vuln_id}",
+        request=request,
+    )
+    oldest: dict[tuple[int, str], FirmwareRelease] = {}
+    for release in releases:
+        key = (release.product_id, release.variant)
+        if key not in oldest or release.position < oldest[key].position:
+            oldest[key] = release
+    for (product_id, variant), first in sorted(oldest.items(), key=lambda item: (item[0][0], item[0][1])):
+        set_affected_range(
+            case=case, product=products[product_id], variant=variant, introduced=first, actor=actor, request=request
+        )
+    return case
 
 
 def releases_in_range(*, first: FirmwareRelease, last: FirmwareRelease) -> list[FirmwareRelease]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -22,7 +23,8 @@ from psirt.components.access import (
 from psirt.components.exceptions import ComponentsError
 from psirt.components.forms import DecisionForm, SbomUploadForm
 from psirt.components.models import SbomDocument, Vulnerability
-from psirt.lib.access import staff_required
+from psirt.lib.access import is_lead, staff_required
+from psirt.lib.errors import DomainError
 
 MAX_LISTED = 500
 
@@ -55,13 +57,14 @@ def vulnerability(request: HttpRequest, vuln_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         chosen = {str(k) for k in form.cleaned_data["releases"]}
         case = None
-        if form.cleaned_data["case_key"]:
-            case = visible_cases(request.user).filter(key=form.cleaned_data["case_key"].strip()).first()
+        case_key = form.cleaned_data["case_key"].strip()
+        if case_key:
+            case = visible_cases(request.user).filter(key=case_key).first()
             if case is None:
                 form.add_error("case_key", _("No case you may see has this key."))
-        if case is not None or not form.cleaned_data["case_key"]:
+        if case is not None or not case_key:
             try:
-                services.decide(
+                decisions = services.decide(
                     releases=[r for r in decidable if str(r.public_id) in chosen],
                     vulnerability=vuln,
                     status=form.cleaned_data["status"],
@@ -71,13 +74,17 @@ def vulnerability(request: HttpRequest, vuln_id: str) -> HttpResponse:
                     case=case,
                     maintainer_notified_at=form.cleaned_data["maintainer_notified_at"],
                     maintainer_notice=form.cleaned_data["maintainer_notice"],
+                    open_case=form.cleaned_data["open_case"],
                     actor=request.user,  # type: ignore[arg-type]
                     request=request,
                 )
-            except ComponentsError as exc:
+            except DomainError as exc:
                 form.add_error(None, str(exc.message))
             else:
                 messages.success(request, _("Decision recorded for %(n)s releases.") % {"n": len(chosen)})
+                opened = decisions[0].case if form.cleaned_data["open_case"] and decisions else None
+                if opened is not None:
+                    messages.success(request, _("Case %(case)s opened for the fix.") % {"case": opened.key})
                 return redirect("desk:components:vulnerability", vuln_id=vuln.vuln_id)
     rows = [(r, queries.current_decision(r, vuln)) for r in releases]
     return render(
@@ -127,6 +134,7 @@ def release(request: HttpRequest, public_id: str) -> HttpResponse:
         ),
         "form": form,
         "may_upload": may_upload,
+        "is_lead": is_lead(request.user),
     }
     return render(request, "components/release.html", context, status=400 if request.method == "POST" else 200)
 
@@ -139,3 +147,33 @@ def sbom_download(request: HttpRequest, public_id: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="sbom-{document.public_id}.json"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def sbom_delete(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Leads only (404 for anyone else, like an unknown SBOM): GET asks to confirm and says until when the SBOM
+    must be kept; POST deletes it, or says why it may not (`services.delete_sbom` checks the retention)."""
+    if not is_lead(request.user):
+        raise Http404
+    document = get_object_or_404(
+        SbomDocument.objects.select_related("release__product").defer("content"), public_id=public_id
+    )
+    rel = get_release_for(request.user, document.release.public_id, request=request)
+    if request.method == "POST":
+        try:
+            services.delete_sbom(document=document, actor=request.user, request=request)  # type: ignore[arg-type]
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("SBOM deleted."))
+        return redirect("desk:components:release", public_id=rel.public_id)
+    ends = services.retention_ends(rel)
+    context = {
+        "release": rel,
+        "sbom": document,
+        "retention_ends": ends,
+        "may_delete": ends is not None and timezone.localdate() >= ends,
+        "years": services.RETENTION_YEARS,
+    }
+    return render(request, "components/sbom_delete.html", context)

@@ -14,6 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from packageurl import PackageURL
 
@@ -73,10 +74,32 @@ def list_of(package: PackageRanges) -> list[Any]:
     return [package.purl_type, package.namespace, package.name, package.events, package.versions]
 
 
+def _osv_schema() -> Any:
+    return json.loads(files("psirt.components").joinpath("data/osv.json").read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=1)
 def osv_validator() -> Draft202012Validator:
-    schema = json.loads(files("psirt.components").joinpath("data/osv.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    """The reference validator: slow (about a millisecond a record), used to name the problems of a record the
+    compiled check refused."""
+    return Draft202012Validator(_osv_schema())
+
+
+@lru_cache(maxsize=1)
+def osv_check() -> Any:
+    """The same schema compiled (jsonschema-rs, a few microseconds a record), without format checks like the
+    reference validator: tens of thousands of records are checked in the time `json.load` reads them."""
+    return jsonschema_rs.Draft202012Validator(_osv_schema(), validate_formats=False)
+
+
+def osv_problems(doc: Any) -> list[str]:
+    """The first problems of an OSV record against the schema, as "/json/path: message"; [] when it is valid.
+    A record the compiled check passes is valid; one it refuses is checked again by the reference validator,
+    which names the problems (and has the last word, so both agree on what is valid)."""
+    if osv_check().is_valid(doc):
+        return []
+    errors = sorted(osv_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))[:3]
+    return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}" for e in errors]
 
 
 def parse_records(doc: Any, *, origin: str) -> list[VulnRecord]:
@@ -96,10 +119,9 @@ def parse_records(doc: Any, *, origin: str) -> list[VulnRecord]:
 
 
 def _osv(doc: dict[str, Any], origin: str) -> VulnRecord:
-    errors = sorted(osv_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))[:3]
-    if errors:
-        problems = "; ".join(f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}" for e in errors)
-        raise InvalidVulnerabilityData(f"{origin}: not a valid OSV record: {problems}")
+    problems = osv_problems(doc)
+    if problems:
+        raise InvalidVulnerabilityData(f"{origin}: not a valid OSV record: {'; '.join(problems)}")
     packages: list[PackageRanges] = []
     for affected in doc.get("affected") or []:
         package = affected.get("package") or {}

@@ -1,6 +1,7 @@
 """Demo bills of materials and third-party vulnerabilities: SBOMs for the two newest releases of the first two
 IP-camera products, three OSV records (OpenSSL, BusyBox, the Linux kernel) and a few decisions, so the components
-desk, "Am I affected?" with a CVE and the VEX documents show something. Idempotent: skipped once any SBOM exists."""
+desk, "Am I affected?" with a CVE and the VEX documents show something. The IP-camera line publishes its SBOMs, so
+the public release pages list components and offer the SBOM. Idempotent: skipped once any SBOM exists."""
 
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ def load_demo_components(log: Log) -> None:
     if line is None or lead is None:
         log("components: no demo catalog or lead; skipped")
         return
+    line.sboms_public = True
+    line.save(update_fields=["sboms_public"])
     records = [record for doc in OSV for record in parse_records(doc, origin="demo")]
     import_vulnerabilities(records=records, actor=lead)
     decided = 0

@@ -4,6 +4,7 @@ against its schema) before publishing anything."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -66,6 +67,10 @@ class VexInput:
     document_url: str
     revision_dates: tuple[datetime, ...]  # one per change of the decisions, oldest first
     products: tuple[VexProduct, ...]
+    # Where the OpenVEX and CycloneDX documents are served: each names its own address (OpenVEX `@id`, a
+    # CycloneDX serial number derived from it); empty: the CSAF document's URL stands in.
+    openvex_url: str = ""
+    cyclonedx_url: str = ""
 
     @property
     def revision(self) -> int:
@@ -195,7 +200,7 @@ def openvex(data: VexInput) -> JSON:
         statements.append(statement)
     return {
         "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": data.document_url,
+        "@id": data.openvex_url or data.document_url,
         "author": data.publisher_name,
         "timestamp": _iso(data.current_release),
         "version": data.revision,
@@ -233,9 +238,12 @@ def cyclonedx_vex(data: VexInput) -> JSON:
                 "affects": [{"ref": p.product_id}],
             }
         )
+    # The serial number stays the same across versions of the document (CycloneDX: same BOM, higher version).
+    serial = uuid.uuid5(uuid.NAMESPACE_URL, data.cyclonedx_url or data.document_url)
     return {
         "bomFormat": "CycloneDX",
         "specVersion": "1.6",
+        "serialNumber": f"urn:uuid:{serial}",
         "version": data.revision,
         "metadata": {"timestamp": _iso(data.current_release), "supplier": {"name": data.publisher_name}},
         "components": components,

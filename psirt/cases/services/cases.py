@@ -36,6 +36,7 @@ from psirt.cases.services import workflow
 from psirt.cases.services.deadlines import remediation_days_for, rescore_deadline
 from psirt.cases.services.message_templates import render as render_template
 from psirt.cases.services.workflow import CaseState
+from psirt.catalog.models import Product
 from psirt.counters.services.sequences import next_in_year
 from psirt.intake.models import InboxState, Report, Stage
 from psirt.intake.services import mark_taken, post_team_message, set_agreed_disclosure_date, set_stage
@@ -130,6 +131,42 @@ def open_case(
         mark_taken(report=report, actor=actor, request=request)
         for user in assignees:
             _assign(case=case, user=user, actor=actor, request=request)
+    return case
+
+
+def open_team_case(
+    *,
+    title: str,
+    actor: User,
+    product: Product | None = None,
+    source: str,
+    request: HttpRequest | None = None,
+) -> Case:
+    """A case the team opens itself, with no report behind it: for example the fix of a vulnerability in a
+    third-party component that released firmware contains (`source` says where it came from, for the audit log).
+    It starts new, received now, without an acknowledgment deadline (there is no reporter to acknowledge). Leads
+    and handlers may open one; a handler who does is assigned, so the case is within their need-to-know."""
+    if not actor.is_active or not (actor.is_lead or actor.is_handler):
+        raise NotAllowed(_("Only leads and handlers can open a case."))
+    clean_title = _clean_title(title)
+    with transaction.atomic():
+        now = timezone.now()
+        year = timezone.localtime(now).year
+        number = next_case_number(year)
+        case = Case.objects.create(
+            key=format_case_key(year, number),
+            year=year,
+            number=number,
+            title=clean_title,
+            product=product,
+            product_line=product.line if product is not None else None,
+            received_at=now,
+            created_by=actor,
+        )
+        StateChange.objects.create(case=case, from_state="", to_state=CaseState.NEW, actor=actor)
+        record(action="case.opened", actor=actor, request=request, target=case, data={"source": source[:100]})
+        if not actor.is_lead:
+            _assign(case=case, user=actor, actor=actor, request=request)
     return case
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -67,6 +69,30 @@ def decided(releases: list[FirmwareRelease], lead: User) -> Vulnerability:
     decide(releases=releases[:2], vulnerability=vuln, status="affected", action_statement="Update.", actor=lead)
     decide(releases=[releases[2]], vulnerability=vuln, status="fixed", actor=lead)
     return vuln
+
+
+class TestAffectedApiWithCve:
+    """`/api/v1/affected` takes a CVE like `/api/v1/vex` and carries the same VEX answer."""
+
+    def test_same_answer_as_the_vex_endpoint(self, decided: Vulnerability) -> None:
+        vex = Client().get("/api/v1/vex?cve=CVE-2024-5535&product=cam-x5&version=5.7.0").json()
+        response = Client().get("/api/v1/affected?product=cam-x5&version=5.7.0&cve=cve-2024-5535")
+        assert response.status_code == 200
+        assert response.json()["vex"] == vex
+        assert vex["status"] == "affected"
+
+    def test_without_cve_or_unknown_data_no_vex(self, decided: Vulnerability) -> None:
+        assert Client().get("/api/v1/affected?product=cam-x5&version=5.7.0").json()["vex"] is None
+        unknown = Client().get("/api/v1/affected?product=cam-x5&version=5.7.0&cve=CVE-2099-0001")
+        assert unknown.status_code == 200 and unknown.json()["vex"] is None
+        not_in_catalog = Client().get("/api/v1/affected?product=cam-x5&version=9.9&cve=CVE-2024-5535")
+        assert not_in_catalog.status_code == 200 and not_in_catalog.json()["vex"] is None
+
+    @pytest.mark.parametrize("cve", ["<script>", "x", "CVE-2024-5535' OR 1=1", "A" * 300])
+    def test_bad_cve_is_400(self, decided: Vulnerability, cve: str) -> None:
+        response = Client().get("/api/v1/affected", {"product": "cam-x5", "version": "5.7.0", "cve": cve})
+        assert response.status_code == 400
+        assert "cve" in response.json()["errors"]
 
 
 class TestVexApi:
@@ -176,3 +202,126 @@ def test_am_i_affected_answers_a_third_party_cve(decided: Vulnerability) -> None
     assert "CVE-2024-5535 in Camera X5 5.7.1" in text and "Update to firmware <strong>5.8.0</strong>" in text
     zh = Client().get("/zh-hans/affected/?product=cam-x5&version=5.8.0&cve=CVE-2024-5535")
     assert zh.status_code == 200
+
+
+class TestOpenCaseFromDecision:
+    """An affected decision can open the case for the fix: new, linked to every decision, audited, prefilled."""
+
+    def _post(self, user: User, releases: list[FirmwareRelease], **extra: str) -> object:
+        return client_for(user).post(
+            "/en/desk/components/vulnerabilities/OSV-2024-OPENSSL-1/",
+            {
+                "releases": [str(releases[0].public_id), str(releases[1].public_id)],
+                "status": "affected",
+                "action_statement": "Update to 5.8.1.",
+                "open_case": "on",
+                **extra,
+            },
+        )
+
+    def test_handler_opens_a_prefilled_case(
+        self, decided: Vulnerability, releases: list[FirmwareRelease], handler: User
+    ) -> None:
+        handler.product_lines.add(releases[0].product.line)
+        response = self._post(handler, releases)
+        assert response.status_code == 302  # type: ignore[attr-defined]
+        current = VexDecision.objects.filter(release__in=releases[:2]).order_by("-pk")[:2]
+        case = current[0].case
+        assert case is not None and all(d.case_id == case.pk for d in current)
+        assert case.title == "OSV-2024-OPENSSL-1 (CVE-2024-5535) in openssl 3.0.13"
+        assert case.product == releases[0].product and case.state == "new"
+        assert case.ack_due_at is None and case.created_by == handler
+        assert [(r.product, r.introduced, r.fixed) for r in case.affected.all()] == [
+            (releases[0].product, releases[0], None)
+        ]
+        assert handler in case.assignees.all()  # the handler keeps need-to-know of the case they opened
+        opened = AuditEvent.objects.get(action="case.opened")
+        assert opened.data == {"source": "components:OSV-2024-OPENSSL-1"}
+        decided_events = AuditEvent.objects.filter(action="components.vex_decided", data__case=case.key)
+        assert decided_events.count() == 2
+        assert client_for(handler).get(f"/en/desk/cases/{case.public_id}/").status_code == 200
+
+    @pytest.mark.parametrize(
+        ("extra", "message"),
+        [
+            ({"status": "not_affected", "justification": "component_not_present", "impact_statement": "x"}, "only"),
+            ({"case_key": "X"}, "No case you may see"),
+        ],
+    )
+    def test_refused_without_a_case_or_decision(
+        self, decided: Vulnerability, releases: list[FirmwareRelease], lead: User, extra: dict[str, str], message: str
+    ) -> None:
+        from psirt.cases.models import Case
+
+        before = VexDecision.objects.count()
+        response = self._post(lead, releases, **extra)
+        assert response.status_code == 400  # type: ignore[attr-defined]
+        assert message in response.content.decode()  # type: ignore[attr-defined]
+        assert (VexDecision.objects.count(), Case.objects.count()) == (before, 0)
+
+    def test_linking_and_opening_at_once_is_refused(
+        self, decided: Vulnerability, releases: list[FirmwareRelease], lead: User
+    ) -> None:
+        from psirt.cases.models import Case
+        from psirt.cases.services.cases import open_team_case
+        from psirt.components.exceptions import InvalidDecision
+
+        case = open_team_case(title="Existing", actor=lead, source="test")
+        with pytest.raises(InvalidDecision, match="not both"):
+            decide(
+                releases=[releases[0]],
+                vulnerability=decided,
+                status="affected",
+                action_statement="Update.",
+                case=case,
+                open_case=True,
+                actor=lead,
+            )
+        assert Case.objects.count() == 1
+
+
+class TestSbomDeletionOnTheDesk:
+    def _document(self, releases: list[FirmwareRelease], lead: User, end_of_support: datetime.date) -> SbomDocument:
+        product = releases[0].product
+        product.end_of_support = end_of_support
+        product.save()
+        return import_sbom(release=releases[0], data=sample("cyclonedx-1.4.json"), actor=lead)
+
+    def test_lead_confirms_and_deletes_once_retention_is_over(
+        self, releases: list[FirmwareRelease], lead: User
+    ) -> None:
+        document = self._document(releases, lead, datetime.date(2010, 1, 31))
+        client = client_for(lead)
+        page = client.get(f"/en/desk/components/releases/{releases[0].public_id}/").content.decode()
+        assert f"/en/desk/components/sboms/{document.public_id}/delete/" in page
+        confirm = client.get(f"/en/desk/components/sboms/{document.public_id}/delete/")
+        assert confirm.status_code == 200 and "Delete this SBOM" in confirm.content.decode()
+        assert SbomDocument.objects.filter(pk=document.pk).exists()  # GET deletes nothing
+        response = client.post(f"/en/desk/components/sboms/{document.public_id}/delete/")
+        assert response.status_code == 302
+        assert not SbomDocument.objects.filter(pk=document.pk).exists()
+        assert AuditEvent.objects.filter(action="components.sbom_deleted").count() == 1
+
+    def test_retention_refuses_with_the_date(self, releases: list[FirmwareRelease], lead: User) -> None:
+        document = self._document(releases, lead, datetime.date(2030, 6, 30))
+        client = client_for(lead)
+        confirm = client.get(f"/en/desk/components/sboms/{document.public_id}/delete/").content.decode()
+        assert "2040-07-01" in confirm and "Delete this SBOM" not in confirm
+        response = client.post(f"/en/desk/components/sboms/{document.public_id}/delete/", follow=True)
+        assert "2040-06-30" in response.content.decode()
+        assert SbomDocument.objects.filter(pk=document.pk).exists()
+        assert not AuditEvent.objects.filter(action="components.sbom_deleted").exists()
+
+    def test_only_leads_see_the_button_others_get_404(
+        self, releases: list[FirmwareRelease], lead: User, handler: User, engineer: User
+    ) -> None:
+        document = self._document(releases, lead, datetime.date(2010, 1, 31))
+        handler.product_lines.add(releases[0].product.line)
+        page = client_for(handler).get(f"/en/desk/components/releases/{releases[0].public_id}/").content.decode()
+        assert "/delete/" not in page
+        for user in (handler, engineer):
+            url = f"/en/desk/components/sboms/{document.public_id}/delete/"
+            assert client_for(user).get(url).status_code == 404
+            assert client_for(user).post(url).status_code == 404
+        assert Client().post(f"/en/desk/components/sboms/{document.public_id}/delete/").status_code == 302  # sign in
+        assert SbomDocument.objects.filter(pk=document.pk).exists()

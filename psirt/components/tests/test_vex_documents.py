@@ -8,17 +8,20 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from psirt.accounts.models import User
 from psirt.catalog.models import FirmwareRelease
+from psirt.catalog.tests.factories import make_release
 from psirt.components.models import VexDecision, Vulnerability
 from psirt.components.publication import csaf_vex_document, cyclonedx_vex_document, openvex_document
 from psirt.components.sbom import cyclonedx_validator
 from psirt.components.services import decide, import_sbom
 from psirt.components.tests.conftest import SAMPLES, sample
-from psirt.formats.csaf_validate import run_csaf_test, validate_csaf
+from psirt.formats.csaf_validate import is_publishable, run_csaf_test, validate_csaf
+from psirt.lib.http import absolute_url
 from psirt.tests.conformance import CONFORMANCE
 
 VEX_PROFILE_TESTS = [f"6.1.27.{n}" for n in range(1, 12)]
@@ -108,3 +111,67 @@ def test_oasis_vex_profile_corpus_through_the_validator() -> None:
             assert bool(problems) is not example["valid"], f"{example['name']} under {case['id']}"
             checked += 1
     assert checked >= 22
+
+
+class TestPublicAddresses:
+    """Each vulnerability with a public decision has its three documents at stable addresses, each valid against
+    its format's schema, listed on the public release page and in the API answer."""
+
+    def test_three_documents_served_and_valid(self, client: Client, decided: Vulnerability) -> None:
+        csaf = client.get(f"/vex/{decided.vuln_id}/csaf.json")
+        assert csaf.status_code == 200 and csaf["Content-Type"].startswith("application/json")
+        assert is_publishable(validate_csaf(csaf.json()))
+        assert csaf.json()["document"]["category"] == "csaf_vex"
+
+        openvex = client.get(f"/vex/{decided.vuln_id}/openvex.json")
+        assert openvex.status_code == 200
+        schema = json.loads((CONFORMANCE / "openvex" / "openvex_json_schema.json").read_text())
+        assert list(Draft202012Validator(schema).iter_errors(openvex.json())) == []
+        assert openvex.json()["@id"] == absolute_url(f"/vex/{decided.vuln_id}/openvex.json")
+
+        cdx = client.get(f"/vex/{decided.vuln_id}/cyclonedx.json")
+        assert cdx.status_code == 200 and cdx["Content-Type"].startswith("application/vnd.cyclonedx+json")
+        assert cdx["X-Content-Type-Options"] == "nosniff"
+        assert list(cyclonedx_validator("1.6").iter_errors(cdx.json())) == []
+
+    def test_addresses_are_stable_across_revisions(
+        self, client: Client, decided: Vulnerability, releases: list[FirmwareRelease], lead: User
+    ) -> None:
+        before = client.get(f"/vex/{decided.vuln_id}/cyclonedx.json").json()
+        VexDecision.objects.filter(vulnerability=decided).update(
+            decided_at=timezone.now() - datetime.timedelta(hours=1)
+        )
+        decide(releases=[releases[1]], vulnerability=decided, status="fixed", actor=lead)
+        after = client.get(f"/vex/{decided.vuln_id}/cyclonedx.json").json()
+        assert after["version"] == before["version"] + 1
+        assert after["serialNumber"] == before["serialNumber"]
+        assert client.get(f"/vex/{decided.vuln_id}/openvex.json").json()["version"] == before["version"] + 1
+
+    @pytest.mark.parametrize("fmt", ["csaf", "openvex", "cyclonedx"])
+    def test_undecided_hidden_or_unknown_is_404(
+        self, client: Client, decided: Vulnerability, releases: list[FirmwareRelease], fmt: str
+    ) -> None:
+        assert client.get(f"/vex/OSV-NOT-IMPORTED/{fmt}.json").status_code == 404
+        undecided = Vulnerability.objects.get(vuln_id="OSV-2023-BUSYBOX-1")
+        assert client.get(f"/vex/{undecided.vuln_id}/{fmt}.json").status_code == 404
+        FirmwareRelease.objects.filter(pk__in=[r.pk for r in releases]).update(is_public=False)
+        response = client.get(f"/vex/{decided.vuln_id}/{fmt}.json")
+        assert response.status_code == 404
+        assert b"NPN" not in response.content
+
+    def test_listed_on_the_release_page_and_in_the_api(
+        self, client: Client, decided: Vulnerability, releases: list[FirmwareRelease]
+    ) -> None:
+        release = releases[0]
+        page = client.get(f"/en/updates/{release.product.slug}/releases/{release.public_id}/").content.decode()
+        for fmt in ("csaf", "openvex", "cyclonedx"):
+            assert f'href="/vex/{decided.vuln_id}/{fmt}.json"' in page
+        answer = client.get(
+            f"/api/v1/vex?cve=CVE-2024-5535&product={release.product.slug}&version={release.version}"
+        ).json()
+        assert answer["documents"] == {
+            fmt: absolute_url(f"/vex/{decided.vuln_id}/{fmt}.json") for fmt in ("csaf", "openvex", "cyclonedx")
+        }
+        newer = make_release(release.product, "5.9.0", position=9)
+        undecided = client.get(f"/api/v1/vex?cve=CVE-2024-5535&product={release.product.slug}&version={newer.version}")
+        assert (undecided.json()["decided"], undecided.json()["documents"]) == (False, None)

@@ -160,3 +160,71 @@ def test_package_schemas_are_the_conformance_copies() -> None:
     data = Path(__file__).resolve().parents[1] / "data"
     assert (data / "osv.json").read_bytes() == (CONFORMANCE / "osv" / "schema.json").read_bytes()
     assert (data / "openvex.json").read_bytes() == (CONFORMANCE / "openvex" / "openvex_json_schema.json").read_bytes()
+
+
+def _osv_about(n: int, name: str) -> dict[str, object]:
+    return {
+        "id": f"OSV-BATCH-{n}",
+        "modified": "2026-01-01T00:00:00Z",
+        "aliases": [f"CVE-2026-{70000 + n}"],
+        "affected": [
+            {
+                "package": {"ecosystem": "OSS-Fuzz", "name": name},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "99"}]}],
+            }
+        ],
+    }
+
+
+def test_queries_do_not_grow_with_the_number_of_records(with_sboms: None) -> None:
+    """Records are stored in batches: ten records and a hundred cost the same queries, and so does importing them
+    again (one query finds the stored hashes)."""
+
+    def queries_for(records: list[object], *, start: int) -> int:
+        docs = [_osv_about(start + i, "busybox" if i % 2 else "openssl") for i in range(len(records))]
+        with CaptureQueriesContext(connection) as ctx:
+            import_vulnerabilities(records=[r for d in docs for r in parse_records(d, origin="batch")])
+        return len(ctx.captured_queries)
+
+    few, many = queries_for([None] * 10, start=0), queries_for([None] * 100, start=1000)
+    assert few == many
+    assert Vulnerability.objects.filter(vuln_id__startswith="OSV-BATCH-").count() == 110
+    assert matched("OSV-BATCH-1001") == {"Camera X5 5.7.1", "Camera X5 5.8.0", "NVR N4 2.1.0"}  # every busybox
+    assert queries.find_vulnerability("CVE-2026-71001") == Vulnerability.objects.get(vuln_id="OSV-BATCH-1001")
+    docs = [_osv_about(1000 + i, "busybox" if i % 2 else "openssl") for i in range(100)]
+    with CaptureQueriesContext(connection) as ctx:
+        stats = import_vulnerabilities(records=[r for d in docs for r in parse_records(d, origin="again")])
+    assert (stats.created, stats.updated, stats.unchanged) == (0, 0, 100)
+    assert sum("SELECT" in q["sql"] for q in ctx.captured_queries) == 1
+    assert not any(q["sql"].startswith(("INSERT", "UPDATE", "DELETE")) for q in ctx.captured_queries)
+
+
+def test_a_record_repeated_in_one_input_is_stored_in_input_order(with_sboms: None) -> None:
+    first = parse_records(_osv_about(1, "openssl"), origin="first")
+    changed = _osv_about(1, "busybox")
+    changed["aliases"] = ["CVE-2026-79999"]
+    stats = import_vulnerabilities(records=[*first, *parse_records(changed, origin="second")])
+    assert (stats.created, stats.updated) == (1, 1)
+    assert matched("OSV-BATCH-1") == {"Camera X5 5.7.1", "Camera X5 5.8.0", "NVR N4 2.1.0"}  # busybox, not openssl
+    assert queries.find_vulnerability("CVE-2026-70001") is None
+    assert queries.find_vulnerability("CVE-2026-79999") is not None
+    package = AffectedPackage.objects.get(vulnerability__vuln_id="OSV-BATCH-1")
+    assert (package.name, package.events) == ("busybox", [{"introduced": "0"}, {"fixed": "99"}])
+
+
+def test_the_compiled_osv_check_agrees_with_the_reference_validator() -> None:
+    """The fast check decides what is valid, the reference validator names the problems; both read one schema."""
+    from psirt.components.vulndata import osv_check, osv_validator
+
+    good = _osv_about(1, "openssl")
+    bad = [
+        {**good, "modified": 5},
+        {**good, "affected": [{"package": {"ecosystem": "OSS-Fuzz", "name": "x"}, "ranges": [{"type": "NOPE"}]}]},
+        {**good, "id": ""},
+        {key: value for key, value in good.items() if key != "modified"},
+    ]
+    assert osv_check().is_valid(good) and osv_validator().is_valid(good)
+    for doc in bad:
+        assert not osv_check().is_valid(doc) and not osv_validator().is_valid(doc)
+        with pytest.raises(InvalidVulnerabilityData, match="not a valid OSV record: /"):
+            parse_records(doc, origin="bad.json")

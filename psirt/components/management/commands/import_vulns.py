@@ -1,6 +1,7 @@
 """`psirt import-vulns FILE_OR_DIR…`: read third-party vulnerability data offline (OSV JSON, CVE JSON 5 records,
-upstream CSAF advisories) and match it against the stored components. Each file is imported in its own
-transaction; the same data again changes nothing. Exit 1 when any file was refused."""
+upstream CSAF advisories) and match it against the stored components. Files are read and checked one by one (a
+refused file stores nothing) and the records of the good ones stored in batches of `FILES_PER_BATCH` files, one
+transaction each; the same data again changes nothing. Exit 1 when any file was refused."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from psirt.components.exceptions import InvalidVulnerabilityData
 from psirt.components.services import import_vulnerabilities
-from psirt.components.vulndata import json_files, read_file
+from psirt.components.vulndata import VulnRecord, json_files, read_file
+
+FILES_PER_BATCH = 500
 
 
 class Command(BaseCommand):
@@ -27,13 +30,15 @@ class Command(BaseCommand):
         if not files:
             raise CommandError("no *.json files found in the paths given", returncode=1)
         refused = created = updated = unchanged = matches = 0
-        for path in files:
-            try:
-                stats = import_vulnerabilities(records=read_file(path))
-            except InvalidVulnerabilityData as exc:
-                refused += 1
-                self.stderr.write(self.style.ERROR(f"refused {exc.message}"))
-                continue
+        for start in range(0, len(files), FILES_PER_BATCH):
+            records: list[VulnRecord] = []
+            for path in files[start : start + FILES_PER_BATCH]:
+                try:
+                    records += read_file(path)
+                except InvalidVulnerabilityData as exc:
+                    refused += 1
+                    self.stderr.write(self.style.ERROR(f"refused {exc.message}"))
+            stats = import_vulnerabilities(records=records)
             created, updated = created + stats.created, updated + stats.updated
             unchanged, matches = unchanged + stats.unchanged, matches + stats.matches
         self.stdout.write(
