@@ -1,20 +1,26 @@
 """What the load benchmarks share: a free port, a gunicorn of the project, waiting for it, client threads,
-latency percentiles, and a run of the wrk load generator (`run_wrk`). Imported by the scripts as `bench._harness`
+latency percentiles, a run of the wrk load generator (`run_wrk`), and for the in-process benchmarks a child
+process with its own settings and database (`run_django_child`), a signed-in test client and PostgreSQL
+administration. Imported by the scripts as `bench._harness`
 (they put the repository root on sys.path)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import statistics
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -123,3 +129,98 @@ def run_wrk(
         command += ["-H", f"{name}: {value}"]
     done = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60)
     return parse_wrk(done.stdout)
+
+
+# --- in-process Django benchmarks (desk, metrics): a child process with its own settings and database ---------
+
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+_CHILD_SETTINGS = """
+from psirt.settings_test import *  # noqa: F401,F403
+
+ROOT_URLCONF = "bench_{name}_urls"
+DEBUG = False
+LOGGING = {{"version": 1, "disable_existing_loggers": False, "root": {{"level": "WARNING"}}}}
+"""
+
+_CHILD_URLS = '''
+from django.http import HttpResponse
+from django.urls import path
+
+from psirt.urls import urlpatterns as psirt_urlpatterns
+
+
+def trivial(request):
+    """The reference: the same middleware, a session and a user lookup, no template."""
+    return HttpResponse("ok " + str(request.user.is_authenticated))
+
+
+urlpatterns = [path("bench/trivial", trivial), *psirt_urlpatterns]
+'''
+
+
+def pg_available() -> bool:
+    """Whether a PostgreSQL server answers on 127.0.0.1:5432."""
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pg_admin(sql: str) -> None:
+    """Run one statement as the server's superuser (creating and dropping the benchmark's database)."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def signed_in(user: Any) -> Any:
+    """A Django test client signed in as `user`, password and second factor done (the desk asks for both)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session["account_authentication_methods"] = [
+        {"method": "password", "at": now, "email": user.email},
+        {"method": "mfa", "at": now, "type": "totp"},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return client
+
+
+def run_django_child(script: Path, *, name: str, database: str, pg_db: str, args: list[str]) -> dict[str, Any]:
+    """Run `script --child ARGS` in a fresh directory with its own settings (the test settings, a URL
+    `/bench/trivial` as the reference view), var dir and database (SQLite in the var dir, or the PostgreSQL
+    database `pg_db`), and answer the JSON it prints on a line starting with "JSON "."""
+    with tempfile.TemporaryDirectory(prefix=f"psirt-bench-{name}-") as tmp:
+        work = Path(tmp)
+        (work / f"bench_{name}_settings.py").write_text(_CHILD_SETTINGS.format(name=name))
+        (work / f"bench_{name}_urls.py").write_text(_CHILD_URLS)
+        root = Path(__file__).resolve().parent.parent
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PSIRT_", "DJANGO_", "TEST_DATABASE"))}
+        env.update(
+            DJANGO_SETTINGS_MODULE=f"bench_{name}_settings",
+            PSIRT_VAR_DIR=str(work / "var"),
+            PYTHONPATH=os.pathsep.join([str(work), str(root)]),
+        )
+        (work / "var").mkdir()
+        if database == "postgresql":
+            env["TEST_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{pg_db}"
+        proc = subprocess.run(
+            [sys.executable, str(script), "--child", *args],
+            env=env,
+            cwd=str(work),
+            capture_output=True,
+            text=True,
+            timeout=3000,
+        )
+        lines = [line for line in proc.stdout.splitlines() if line.startswith("JSON ")]
+        if proc.returncode != 0 or not lines:
+            sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+            raise SystemExit(f"{database}: the benchmark child failed (exit {proc.returncode})")
+        return dict(json.loads(lines[-1][5:]))

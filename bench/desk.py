@@ -16,18 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+sys.path.insert(0, str(ROOT))  # run as a script: `bench` must be importable
+
+from bench._harness import pg_admin, pg_available, run_django_child, signed_in  # noqa: E402
+
 PG_DB = "psirt_bench_desk"
 TARGET_MS = 150.0
 
@@ -35,29 +35,6 @@ CASES = int(os.environ.get("BENCH_CASES", "10000"))
 REPORTS_PER_CASE = 3
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
 HANDLERS = 10
-
-BENCH_SETTINGS = """
-from psirt.settings_test import *  # noqa: F401,F403
-
-ROOT_URLCONF = "bench_desk_urls"
-DEBUG = False
-LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
-"""
-
-BENCH_URLS = '''
-from django.http import HttpResponse
-from django.urls import path
-
-from psirt.urls import urlpatterns as psirt_urlpatterns
-
-
-def trivial(request):
-    """The reference: the same middleware, a session and a user lookup, no template."""
-    return HttpResponse("ok " + str(request.user.is_authenticated))
-
-
-urlpatterns = [path("bench/trivial", trivial), *psirt_urlpatterns]
-'''
 
 
 # --------------------------------------------------------------------------------------------- the child
@@ -176,22 +153,6 @@ def populate() -> dict[str, Any]:
     return {"lead": lead, "handler": handlers[0], "case": shown}
 
 
-def signed_in(user: Any) -> Any:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    now = time.time()
-    session["account_authentication_methods"] = [
-        {"method": "password", "at": now, "email": user.email},
-        {"method": "mfa", "at": now, "type": "totp"},
-    ]
-    session["account_authentication_methods_user"] = str(user.pk)
-    session.save()
-    return client
-
-
 def measure(client: Any, url: str, n: int) -> dict[str, float]:
     for _ in range(3):  # warm-up: template loading, first queries
         response = client.get(url)
@@ -248,48 +209,9 @@ def child(requests: int) -> None:
 # --------------------------------------------------------------------------------------------- the parent
 
 
-def pg_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
-
-
 def run_child(database: str, requests: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="psirt-bench-desk-") as tmp:
-        work = Path(tmp)
-        (work / "bench_desk_settings.py").write_text(BENCH_SETTINGS)
-        (work / "bench_desk_urls.py").write_text(BENCH_URLS)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PSIRT_", "DJANGO_", "TEST_DATABASE"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="bench_desk_settings",
-            PSIRT_VAR_DIR=str(work / "var"),
-            PYTHONPATH=os.pathsep.join([str(work), str(ROOT)]),
-        )
-        (work / "var").mkdir()
-        if database == "postgresql":
-            env["TEST_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
-        proc = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--child", "--requests", str(requests)],
-            env=env,
-            cwd=str(work),
-            capture_output=True,
-            text=True,
-            timeout=3000,
-        )
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("JSON ")]
-        if proc.returncode != 0 or not lines:
-            sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-            raise SystemExit(f"{database}: the benchmark child failed (exit {proc.returncode})")
-        return dict(json.loads(lines[-1][5:]))
+    script = Path(__file__).resolve()
+    return run_django_child(script, name="desk", database=database, pg_db=PG_DB, args=["--requests", str(requests)])
 
 
 def main() -> None:

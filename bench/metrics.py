@@ -22,44 +22,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+sys.path.insert(0, str(ROOT))  # run as a script: `bench` must be importable
+
+from bench._harness import pg_admin, pg_available, run_django_child, signed_in  # noqa: E402
+
 PG_DB = "psirt_bench_metrics"
 TARGET_MS = 300.0
 TARGET_FILE_S = 2.0
-
-BENCH_SETTINGS = """
-from psirt.settings_test import *  # noqa: F401,F403
-
-ROOT_URLCONF = "bench_metrics_urls"
-DEBUG = False
-LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
-"""
-
-BENCH_URLS = '''
-from django.http import HttpResponse
-from django.urls import path
-
-from psirt.urls import urlpatterns as psirt_urlpatterns
-
-
-def trivial(request):
-    """The reference: the same middleware, a session and a user lookup, no template."""
-    return HttpResponse("ok " + str(request.user.is_authenticated))
-
-
-urlpatterns = [path("bench/trivial", trivial), *psirt_urlpatterns]
-'''
 
 
 # --------------------------------------------------------------------------------------------- the child
@@ -194,22 +171,6 @@ def busy_case(lead: Any) -> Any:
     return case
 
 
-def signed_in(user: Any) -> Any:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    now = time.time()
-    session["account_authentication_methods"] = [
-        {"method": "password", "at": now, "email": user.email},
-        {"method": "mfa", "at": now, "type": "totp"},
-    ]
-    session["account_authentication_methods_user"] = str(user.pk)
-    session.save()
-    return client
-
-
 def measure(client: Any, url: str, n: int) -> dict[str, float]:
     from django.db import connection
 
@@ -293,49 +254,9 @@ def child(requests: int, sizes: list[int]) -> None:
 # --------------------------------------------------------------------------------------------- the parent
 
 
-def pg_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
-
-
 def run_child(database: str, requests: int, sizes: list[int]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="psirt-bench-metrics-") as tmp:
-        work = Path(tmp)
-        (work / "bench_metrics_settings.py").write_text(BENCH_SETTINGS)
-        (work / "bench_metrics_urls.py").write_text(BENCH_URLS)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PSIRT_", "DJANGO_", "TEST_DATABASE"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="bench_metrics_settings",
-            PSIRT_VAR_DIR=str(work / "var"),
-            PYTHONPATH=os.pathsep.join([str(work), str(ROOT)]),
-        )
-        (work / "var").mkdir()
-        if database == "postgresql":
-            env["TEST_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
-        command = [sys.executable, str(Path(__file__).resolve()), "--child", "--requests", str(requests)]
-        proc = subprocess.run(
-            [*command, "--sizes", ",".join(str(s) for s in sizes)],
-            env=env,
-            cwd=str(work),
-            capture_output=True,
-            text=True,
-            timeout=3000,
-        )
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("JSON ")]
-        if proc.returncode != 0 or not lines:
-            sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-            raise SystemExit(f"{database}: the benchmark child failed (exit {proc.returncode})")
-        return dict(json.loads(lines[-1][5:]))
+    args = ["--requests", str(requests), "--sizes", ",".join(str(s) for s in sizes)]
+    return run_django_child(Path(__file__).resolve(), name="metrics", database=database, pg_db=PG_DB, args=args)
 
 
 def main() -> None:

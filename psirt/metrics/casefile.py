@@ -4,8 +4,9 @@
 * the reports as received (decrypted: the text as the desk reads it, the reporter's contact details, the files),
 * the state changes (who, when, why), the messages with the reporter, the advisory revisions,
 * the sections other apps register (`psirt.metrics.registry`, e.g. the regulatory filings),
-* and the audit trail: every audit event about the case, its reports and its advisories (scores and their
-  changes, publication decisions, expedite justifications and approvals, notifications queued…), in chain order.
+* and the audit trail: every other audit event about the case, its reports and its advisories (scores and
+  their changes, publication decisions, expedite justifications and approvals, notifications queued…), in chain
+  order. An event already stamped on an entry of a section above is not repeated, so each appears once.
 
 Each entry carries the sequence number and hash of its audit event, so a reader can check it against the chain
 with `psirt audit verify` (which recomputes every hash with the audit key). An entry from a table (a state change,
@@ -75,6 +76,7 @@ class Section:
     name: str
     title: str
     entries: list[Entry]
+    note: str = ""
 
 
 @dataclass
@@ -244,7 +246,8 @@ def build(case: Case, user: User) -> CaseFile:
             audit_hash=event.hash,
         )
         for event in events.events
-        if not event.action.endswith(QUIET_ACTIONS)
+        # An event already stamped on an entry above is not repeated: each event appears once in the file.
+        if event.pk not in events.used and not event.action.endswith(QUIET_ACTIONS)
     ]
     for advisory in advisories:
         if advisory.expedite_justification:
@@ -264,7 +267,14 @@ def build(case: Case, user: User) -> CaseFile:
     ]
     for name, (title, provider) in CASE_FILE_SECTIONS.items():
         sections.append(Section(name, str(title), [e for e in provider(case, user) if isinstance(e, Entry)]))
-    sections.append(Section("audit", _("Audit trail (scores, decisions, notifications…)"), trail))
+    sections.append(
+        Section(
+            "audit",
+            _("Audit trail (scores, decisions, notifications…)"),
+            trail,
+            note=_("Events already shown with an entry above are not repeated here."),
+        )
+    )
 
     facts = [
         (_("Case"), case.key),

@@ -26,9 +26,10 @@ import functools
 import math
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case as SqlCase
 from django.db.models import (
@@ -229,6 +230,14 @@ class LocalDay(Func):
 # --- the annotated cases ------------------------------------------------------------------------------------
 
 
+# The milestones that are a case's first state change of a kind: name → what the change matches.
+FIRST_CHANGES: dict[str, dict[str, str]] = {
+    "first_left_new": {"from_state": CaseState.NEW},
+    "first_fixed": {"to_state": CaseState.AWAITING_DISCLOSURE},
+    "first_published": {"to_state": CaseState.PUBLISHED},
+}
+
+
 def _first_change(**conditions: object) -> Subquery:
     return Subquery(
         StateChange.objects.filter(case=OuterRef("pk"), **conditions)
@@ -240,22 +249,38 @@ def _first_change(**conditions: object) -> Subquery:
     )
 
 
-def milestones(qs: QuerySet[Case]) -> QuerySet[Case]:
-    """`qs` annotated with each case's milestones (instants) and what the breakdowns group by."""
+def milestones(qs: QuerySet[Case], *, grouped: bool = False) -> QuerySet[Case]:
+    """`qs` annotated with each case's milestones (instants) and what the breakdowns group by.
+
+    `grouped` computes the first state changes as aggregates over the joined state changes (one pass over the
+    table, one row per case), for the computation of every figure at once; otherwise each is a subquery per
+    case, so the queryset stays a plain list of cases that filters compose with (the cases behind a number).
+    Both read the same `FIRST_CHANGES`. The grouped form leaves out the report source (a subquery there would
+    be grouped by too)."""
+    firsts: dict[str, Expression | Subquery]
+    if grouped:
+        firsts = {
+            name: Min("state_changes__at", filter=Q(**{f"state_changes__{k}": v for k, v in cond.items()}))
+            for name, cond in FIRST_CHANGES.items()
+        }
+    else:
+        firsts = {name: _first_change(**cond) for name, cond in FIRST_CHANGES.items()}
+    qs = qs.alias(**firsts).annotate(
+        m_received=F("received_at"),
+        m_ack=Coalesce(F("acknowledged_at"), F("first_left_new")),
+        m_validated=F("confirmed_at"),
+        m_fixed=F("first_fixed"),
+        m_published=F("first_published"),
+    )
+    if grouped:
+        return qs
     opening_source = Subquery(
         CaseReport.objects.filter(case=OuterRef("pk"), is_duplicate=False)
         .order_by("added_at", "id")
         .values("report__source")[:1],
         output_field=CharField(),
     )
-    return qs.annotate(
-        m_received=F("received_at"),
-        m_ack=Coalesce(F("acknowledged_at"), _first_change(from_state=CaseState.NEW)),
-        m_validated=F("confirmed_at"),
-        m_fixed=_first_change(to_state=CaseState.AWAITING_DISCLOSURE),
-        m_published=_first_change(to_state=CaseState.PUBLISHED),
-        m_source=Coalesce(opening_source, Value(""), output_field=CharField()),
-    )
+    return qs.annotate(m_source=Coalesce(opening_source, Value(""), output_field=CharField()))
 
 
 class Organization:
@@ -274,6 +299,10 @@ def _cases_of(user: Viewer) -> QuerySet[Case]:
 def filtered_cases(user: Viewer, filters: Filters) -> QuerySet[Case]:
     """The cases behind every number: those `user` may see (need-to-know, one query), received in the period,
     of the chosen line, product and severity, annotated with their milestones."""
+    return milestones(_period_cases(user, filters))
+
+
+def _period_cases(user: Viewer, filters: Filters) -> QuerySet[Case]:
     since, until = period_bounds(filters)
     qs = _cases_of(user).filter(received_at__gte=since, received_at__lt=until)
     if filters.line:
@@ -282,7 +311,7 @@ def filtered_cases(user: Viewer, filters: Filters) -> QuerySet[Case]:
         qs = qs.filter(product__slug=filters.product)
     if filters.severity:
         qs = qs.filter(severity=filters.severity)
-    return milestones(qs)
+    return qs
 
 
 def _promise_outcome(kind: str, now: dt.datetime) -> SqlCase:
@@ -477,55 +506,37 @@ def measure(unit: str, a: dt.date, b: dt.date, ordinals: BusinessOrdinals) -> in
 def compute(user: Viewer, filters: Filters, *, now: dt.datetime | None = None) -> Metrics:
     """Every figure of the metrics page for `user` (need-to-know applies), in a fixed number of queries."""
     now = now or timezone.now()
-    qs = filtered_cases(user, filters)
+    counts = _per_case_counts(user, filters, now)
     calendar = organization_calendar()
 
-    spans = {name: _spans(qs, start, end) for name, (_label, start, end, _unit) in DURATIONS.items()}
-    all_days = {d for rows in spans.values() for s, e, _n in rows for d in (s, e)}
+    spans = {name: counts.get(f"duration:{name}", []) for name in DURATIONS}
+    all_days = {d for rows in spans.values() for s, e, _x, _y, _n in rows for d in (s, e) if d is not None}
     ordinals = BusinessOrdinals(calendar, all_days)
     durations: dict[str, Distribution] = {}
     for name, (label, _start, _end, unit) in DURATIONS.items():
         histogram: dict[int, int] = defaultdict(int)
-        for s, e, n in spans[name]:
+        for s, e, _x, _y, n in spans[name]:
+            assert s is not None and e is not None
             histogram[measure(unit, s, e, ordinals)] += n
         durations[name] = Distribution(name=name, label=label, unit=unit, histogram=dict(histogram))
 
-    promised = with_promises(qs, now)
     promises: dict[str, list[PromiseMonth]] = {}
     for kind in PROMISE_DUE:
-        # Grouped by (month, outcome): the outcome is computed once per case (a filter or a conditional count
-        # would evaluate it, and the milestone subqueries inside it, again).
-        rows = promised.order_by().values(f"p_{kind}_month", f"p_{kind}").annotate(n=Count("id"))
         months: dict[dt.date, PromiseMonth] = {}
-        for r in rows:
-            outcome, month = r[f"p_{kind}"], r[f"p_{kind}_month"]
-            if outcome not in ("kept", "missed") or month is None:
-                continue
+        for month, _e, outcome, _y, n in counts.get(f"promise:{kind}", []):
+            assert month is not None
             entry = months.setdefault(month, PromiseMonth(month=month, kept=0, missed=0))
             if outcome == "kept":
-                entry.kept += int(r["n"])
+                entry.kept += n
             else:
-                entry.missed += int(r["n"])
+                entry.missed += n
         promises[kind] = sorted(months.values(), key=lambda m: m.month)
 
-    open_rows = (
-        qs.filter(state__in=OPEN_STATES)
-        .annotate(age=_age_band(now))
-        .order_by()
-        .values("state", "age")
-        .annotate(n=Count("id"))
-    )
     open_by_state: dict[str, dict[str, int]] = {}
-    for r in open_rows:
-        open_by_state.setdefault(r["state"], {})[r["age"]] = int(r["n"])
+    for _s, _e, state, age, n in counts.get("open", []):
+        open_by_state.setdefault(str(state), {})[str(age)] = n
 
-    cases_per_month = {
-        r["month"]: int(r["n"])
-        for r in qs.annotate(month=LocalDay("received_at", month=True))
-        .order_by()
-        .values("month")
-        .annotate(n=Count("id"))
-    }
+    cases_per_month = {month: n for month, _e, _x, _y, n in counts.get("cases", []) if month is not None}
     reports_per_month = {
         r["month"]: int(r["n"])
         for r in visible_reports(user, filters)
@@ -542,8 +553,76 @@ def compute(user: Viewer, filters: Filters, *, now: dt.datetime | None = None) -
         open_by_state=open_by_state,
         reports_per_month=dict(sorted(reports_per_month.items())),
         cases_per_month=dict(sorted(cases_per_month.items())),
-        breakdowns=breakdowns(qs),
+        breakdowns=breakdowns(filtered_cases(user, filters)),
     )
+
+
+CountRow = tuple[dt.date | None, dt.date | None, str | None, str | None, int]
+
+
+def _per_case_rows(user: Viewer, filters: Filters, now: dt.datetime) -> QuerySet[Case]:
+    """One row per case: the local day of each milestone, each promise's outcome and the month it fell due,
+    the state and age band of an open case, the month received. The same annotations as the cases behind a
+    number (`cell_cases`), with the first state changes as aggregates over the joined changes."""
+    # Grouped by the case's key alone (not every column of the case, which SQLite would sort by).
+    by_case: QuerySet[Case] = _period_cases(user, filters).values("pk")  # type: ignore[assignment]
+    qs = with_promises(milestones(by_case, grouped=True), now)
+    milestone_names = sorted({m for _label, start, end, _unit in DURATIONS.values() for m in (start, end)})
+    is_open = Q(state__in=OPEN_STATES)
+    columns: dict[str, Expression] = {f"d_{m}": LocalDay(m) for m in milestone_names}
+    columns["o_state"] = SqlCase(When(is_open, then=F("state")), default=Value(None), output_field=CharField())
+    columns["o_age"] = SqlCase(When(is_open, then=_age_band(now)), default=Value(None), output_field=CharField())
+    columns["c_month"] = LocalDay("received_at", month=True)
+    qs = qs.annotate(**columns)
+    names = [*columns, *(f"p_{kind}" for kind in PROMISE_DUE), *(f"p_{kind}_month" for kind in PROMISE_DUE)]
+    return qs.order_by().values(*names)  # type: ignore[no-any-return]
+
+
+def _per_case_counts(user: Viewer, filters: Filters, now: dt.datetime) -> dict[str, list[CountRow]]:
+    """Every grouped count of the page in one statement: the rows of `_per_case_rows` are computed once (a
+    materialized common table expression) and grouped for each figure (durations by their pair of days,
+    promises by month and outcome, open cases by state and age, cases by month), the groups joined with UNION
+    ALL. Answers figure → rows (day or month, day, label, label, number of cases)."""
+    rows = _per_case_rows(user, filters, now)
+    connection = connections[rows.db]
+    inner, params = rows.query.sql_with_params()
+    q = connection.ops.quote_name
+    no_day, no_label = "CAST(NULL AS DATE)", "CAST(NULL AS TEXT)"
+
+    def branch(figure: str, columns: Sequence[str], group: Sequence[str], where: str) -> str:
+        # Every name is a literal of this module or an alias quoted by the backend; no value reaches the text.
+        return (
+            f"SELECT '{figure}', {', '.join(columns)}, COUNT(*) FROM m "  # noqa: S608
+            f"WHERE {where} GROUP BY {', '.join(group)}"
+        )
+
+    branches: list[str] = []
+    for name, (_label, start, end, _unit) in DURATIONS.items():
+        a, b = q(f"d_{start}"), q(f"d_{end}")
+        where = f"{a} IS NOT NULL AND {b} IS NOT NULL"
+        branches.append(branch(f"duration:{name}", [a, b, no_label, no_label], [a, b], where))
+    for kind in PROMISE_DUE:
+        month, outcome = q(f"p_{kind}_month"), q(f"p_{kind}")
+        where = f"{month} IS NOT NULL AND {outcome} IN ('kept', 'missed')"
+        branches.append(branch(f"promise:{kind}", [month, no_day, outcome, no_label], [month, outcome], where))
+    state, age = q("o_state"), q("o_age")
+    branches.append(branch("open", [no_day, no_day, state, age], [state, age], f"{state} IS NOT NULL"))
+    month = q("c_month")
+    branches.append(branch("cases", [month, no_day, no_label, no_label], [month], f"{month} IS NOT NULL"))
+    sql = f"WITH m AS MATERIALIZED ({inner}) " + " UNION ALL ".join(branches)
+    out: dict[str, list[CountRow]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for figure, day, other, label, label2, n in cursor.fetchall():
+            out[figure].append((_day(day), _day(other), label, label2, int(n)))
+    return out
+
+
+def _day(value: object) -> dt.date | None:
+    """A day read straight from the cursor: a date on PostgreSQL, ISO text on SQLite."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def visible_reports(user: Viewer, filters: Filters) -> QuerySet[Report]:

@@ -63,7 +63,10 @@ def test_a_lead_turns_them_on_and_the_pages_show_the_figures(client: Client, lea
     assert "Median time to fix after confirmation: 41 days." in home
     assert "data-response-statistics" in client.get("/en/policy/").content.decode()
     zh = client.get("/zh-hans/").content.decode()
-    assert "95 %" in zh and "data-response-statistics" in zh
+    assert "95% 的报告在 5 个工作日内得到确认。确认后修复时间中位数：41 天。" in zh
+    # Chinese sentences follow one another without a space; English ones with exactly one.
+    assert "：95%" in zh and "。 " not in zh.split("data-response-statistics")[1].split("</p>")[0]
+    assert "days. Median" in home and "days.  " not in home
 
 
 def test_a_figure_below_the_minimum_count_is_left_out(client: Client, lead: User) -> None:
