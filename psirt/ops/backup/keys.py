@@ -157,7 +157,7 @@ def _write_secret(path: Path, text: str) -> None:
 
 def install_keys(bundle: dict[str, Any], folder: Path) -> Path:
     """Write the keys of `bundle` into `folder` (created owner-only; refused when it holds anything) as the
-    configuration of this installation: the secret key and the OpenPGP keys as files, and `psirt.env`, an
+    configuration of this installation: the secret key and the OpenPGP keys as files, and `restored-keys.env`, an
     environment file (systemd's EnvironmentFile=, docker's --env-file) that sets every variable to them. Returns
     the environment file."""
     values = bundle_settings(bundle)
@@ -181,6 +181,6 @@ def install_keys(bundle: dict[str, Any], folder: Path) -> Path:
         if isinstance(text, str) and text.strip():
             _write_secret(folder / file_name, text)
             lines.append(f"{variable}={folder / file_name}")
-    env_file = folder / "psirt.env"
+    env_file = folder / "restored-keys.env"
     _write_secret(env_file, "\n".join(lines) + "\n")
     return env_file

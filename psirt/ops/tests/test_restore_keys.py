@@ -87,7 +87,7 @@ def test_the_restore_runs_under_the_keys_files_keys_and_writes_them_out(
     )
     assert [(r["SECRET_KEY"], r["PSIRT_ENCRYPTION_KEYS"], r["PSIRT_AUDIT_KEYS"]) for r in restores] == [original]
     assert original[1] != settings.PSIRT_ENCRYPTION_KEYS  # only the restore ran under them
-    env = dict(line.split("=", 1) for line in (out / "psirt.env").read_text().splitlines())
+    env = dict(line.split("=", 1) for line in (out / "restored-keys.env").read_text().splitlines())
     assert env["PSIRT_ENCRYPTION_KEYS"] == ",".join(original[1])
     assert env["PSIRT_AUDIT_KEYS"] == ",".join(original[2])
     assert Path(env["SECRET_KEY_FILE"]).read_text().strip() == original[0]
@@ -95,7 +95,7 @@ def test_the_restore_runs_under_the_keys_files_keys_and_writes_them_out(
     assert oct(out.stat().st_mode & 0o777) == "0o700"
     for path in out.iterdir():
         assert oct(path.stat().st_mode & 0o777) == "0o600", path
-    assert str(out / "psirt.env") in capsys.readouterr().out
+    assert str(out / "restored-keys.env") in capsys.readouterr().out
 
 
 def test_keys_that_do_not_read_the_data_are_not_written_out(

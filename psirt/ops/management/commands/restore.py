@@ -6,7 +6,7 @@ The keys are this installation's configured ones, or with `--keys-from FILE` tho
 `psirt backup --keys-to` (decrypted with a passphrase from `--passphrase-file` or a prompt, never the command
 line, or with `--keys-secret-key`): the file is decrypted before anything is restored, the restore runs under its
 keys, and they are written into a new owner-only folder (`--keys-out`, by default `restored-keys` next to the var
-dir) with `psirt.env`, the environment file that configures the installation with them."""
+dir) with `restored-keys.env`, the environment file that configures the installation with them."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--keys-out",
             metavar="DIR",
-            help="New folder for the restored keys and psirt.env (default: restored-keys next to the var dir).",
+            help="New folder for the restored keys and restored-keys.env (default: restored-keys next to the var dir).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
