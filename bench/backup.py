@@ -10,7 +10,7 @@ References, measured in the same run on the same data:
   disk. Goal: backup ≤ 2× that.
 - PostgreSQL (when a server answers on 127.0.0.1:5432): the site is restored onto a fresh database (SQLite →
   PostgreSQL, timed), then `psirt backup` against it is compared with `pg_dump --format=custom` alone.
-Backups and restores are timed inside their process (Django's start-up is not counted). The last line is
+Backups, verifications and restores are timed inside their process (Django's start-up is not counted). The last line is
 `RESULT key=value …`.
 """
 
@@ -35,11 +35,14 @@ TIMED = r"""
 import json, sys, time, django
 from pathlib import Path
 django.setup()
-from psirt.ops.backup import create_backup, restore_archive
+from psirt.ops.backup import create_backup, restore_archive, verify_archive
 began = time.perf_counter()
 if sys.argv[1] == "backup":
     result = create_backup(dest=Path(sys.argv[2]))
     print(json.dumps({"seconds": time.perf_counter() - began, "size": result.size}))
+elif sys.argv[1] == "verify":
+    verify_archive(Path(sys.argv[2]))
+    print(json.dumps({"seconds": time.perf_counter() - began}))
 else:
     restore_archive(path=Path(sys.argv[2]))
     print(json.dumps({"seconds": time.perf_counter() - began}))
@@ -145,6 +148,7 @@ def main() -> int:
         restored.mkdir()
         for name in ("secret_key", "encryption_key", "audit_key"):
             shutil.copy2(site / name, restored / name)
+        verify = timed(env, "verify", archive)
         restore = timed(environment(restored), "restore", archive)
         ratio = backup["seconds"] / cp_s if cp_s else 0.0
         print(
@@ -155,11 +159,11 @@ def main() -> int:
             f"sqlite  backup {backup['seconds']:.2f} s, archive {backup['size'] / 1e6:.0f} MB; "
             f"cp -r {cp_s:.2f} s; ratio {ratio:.2f} (goal ≤ 2)"
         )
-        print(f"sqlite  restore {restore['seconds']:.2f} s")
+        print(f"sqlite  verify {verify['seconds']:.2f} s, restore {restore['seconds']:.2f} s")
         result = (
             f"RESULT count={count} data_mb={data_bytes / 1e6:.0f} archive_mb={backup['size'] / 1e6:.0f} "
             f"backup_s={backup['seconds']:.2f} cp_s={cp_s:.2f} backup_vs_cp={ratio:.2f} "
-            f"restore_s={restore['seconds']:.2f}"
+            f"verify_s={verify['seconds']:.2f} restore_s={restore['seconds']:.2f}"
         )
         result += _postgresql(work, archive, site)
         print(result)
@@ -186,6 +190,7 @@ def _postgresql(work: Path, archive: Path, site: Path) -> str:
         env = environment(var, f"{PG_SERVER}/{name}")
         move = timed(env, "restore", archive)
         backup = timed(env, "backup", work / "pg.tar")
+        verify = timed(env, "verify", work / "pg.tar")
         began = time.perf_counter()
         pg_env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres", "PGDATABASE": name}
         subprocess.run(["pg_dump", "--format=custom", "-f", str(work / "ref.pgdump")], env=pg_env, check=True)
@@ -193,9 +198,10 @@ def _postgresql(work: Path, archive: Path, site: Path) -> str:
         ratio = backup["seconds"] / dump_s if dump_s else 0.0
         print(f"postgresql  restore from the SQLite archive {move['seconds']:.2f} s")
         print(f"postgresql  backup {backup['seconds']:.2f} s; pg_dump alone {dump_s:.2f} s; ratio {ratio:.2f}")
+        print(f"postgresql  verify (dump read back through pg_restore, rows counted) {verify['seconds']:.2f} s")
         return (
             f" pg_restore_from_sqlite_s={move['seconds']:.2f} pg_backup_s={backup['seconds']:.2f} "
-            f"pg_dump_s={dump_s:.2f} pg_backup_vs_dump={ratio:.2f}"
+            f"pg_dump_s={dump_s:.2f} pg_backup_vs_dump={ratio:.2f} pg_verify_s={verify['seconds']:.2f}"
         )
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

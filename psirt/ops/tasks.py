@@ -27,6 +27,7 @@ def refresh_static_export() -> dict[str, int]:
     return {"rendered": summary.pages, "written": summary.written, "removed": summary.removed}
 
 
-# Publication and announced revisions enqueue the refresh at once (psirt.ops.apps); the periodic run catches
-# what sends no signal: a withdrawal, a quiet revision, an edit of the catalog or of a page.
+# Every saved change to an advisory that is or was public enqueues the refresh at once (psirt.ops.apps); the
+# periodic run catches what saves no advisory: an edit of the catalog, the profile or a page (a full export), a
+# change written with QuerySet.update(), the end of a year.
 PERIODIC = (Periodic("psirt.ops.tasks.refresh_static_export", 10 * 60),)

@@ -76,6 +76,98 @@ def sqlite_facts(path: Path) -> DatabaseFacts:
     return DatabaseFacts(version, migrations, tables, referenced)
 
 
+_IDENTIFIER = rb'(?:"(?:[^"]|"")*"|[^\s".(),]+)'
+_COPY = re.compile(
+    rb"^COPY (?:" + _IDENTIFIER + rb"\.)?(?P<table>" + _IDENTIFIER + rb") \((?P<columns>.*)\) FROM stdin;$"
+)
+_COPY_ESCAPES = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))")
+_COPY_SIMPLE = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+
+
+def _unquote_identifier(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace").strip()
+    return text[1:-1].replace('""', '"') if text.startswith('"') and text.endswith('"') else text
+
+
+def copy_field(raw: bytes) -> str | None:
+    """One field of a COPY text row: None for \\N, else the text with its backslash escapes decoded."""
+    if raw == b"\\N":
+        return None
+
+    def decode(match: re.Match[bytes]) -> bytes:
+        octal, hexa, char = match.groups()
+        if octal:
+            return bytes([int(octal, 8) & 0xFF])
+        if hexa:
+            return bytes([int(hexa, 16)])
+        return _COPY_SIMPLE.get(char, char)
+
+    return _COPY_ESCAPES.sub(decode, raw).decode("utf-8", "replace")
+
+
+def pg_dump_facts(dump: Path) -> DatabaseFacts:
+    """Facts of a PostgreSQL dump (custom format) without restoring it: `pg_restore --data-only -f -` streams the
+    dump as SQL, and the rows of each table's COPY block are counted (one line per row in COPY's text format),
+    the migration state and the attachment names read from theirs. A dump pg_restore cannot read (damaged,
+    altered) raises BackupError."""
+    tables: dict[str, int] = {}
+    migrations: dict[str, list[str]] = {}
+    referenced: list[str] = []
+    attachment_table, attachment_column = ATTACHMENT_FILES
+    proc = subprocess.Popen(  # noqa: S603 - fixed tool, arguments are ours
+        [tool("pg_restore"), "--data-only", "--no-owner", "--no-privileges", "-f", "-", str(dump)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    table: str | None = None
+    wanted: tuple[int, ...] = ()
+    try:
+        for line in proc.stdout:
+            line = line.rstrip(b"\n")
+            if table is None:
+                match = _COPY.match(line)
+                if match is None:
+                    continue
+                table = _unquote_identifier(match["table"])
+                if table in tables:
+                    raise BackupError(f"The dump holds the rows of {table} twice.")
+                tables[table] = 0
+                columns = [_unquote_identifier(c) for c in re.findall(_IDENTIFIER, match["columns"])]
+                want = (
+                    ("app", "name")
+                    if table == "django_migrations"
+                    else (attachment_column,)
+                    if table == attachment_table
+                    else ()
+                )
+                wanted = tuple(columns.index(name) for name in want if name in columns)
+                continue
+            if line == b"\\.":
+                table = None
+                continue
+            tables[table] += 1
+            if wanted:
+                fields = line.split(b"\t")
+                values = [copy_field(fields[i]) if i < len(fields) else None for i in wanted]
+                if table == "django_migrations" and len(values) == 2 and None not in values:
+                    migrations.setdefault(str(values[0]), []).append(str(values[1]))
+                elif table == attachment_table and values and values[0] is not None:
+                    referenced.append(values[0])
+    finally:
+        proc.stdout.close()
+        errors = proc.stderr.read().decode("utf-8", "replace")
+        proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        raise BackupError(f"pg_restore cannot read the dump: {errors.strip()[-300:]}")
+    if table is not None:
+        raise BackupError(f"The dump ends inside the rows of {table}.")
+    for names in migrations.values():
+        names.sort()
+    return DatabaseFacts("", dict(sorted(migrations.items())), tables, sorted(referenced))
+
+
 def sqlite_snapshot(dest: Path) -> DatabaseFacts:
     """Copy the live SQLite database into `dest` (online, one consistent state) and return its facts."""
     # Django's own connection is the source: it carries the configured busy timeout and pragmas, and it is the

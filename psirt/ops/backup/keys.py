@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,67 @@ def read_keys(*, path: Path, passphrase: str | None = None, secret_key: Path | N
     if not isinstance(bundle, dict) or bundle.get("format") != KEYS_FORMAT:
         raise KeysFileError("That file is not a psirt keys file.")
     return bundle
+
+
+_KEY_TEXT = re.compile(r"^[A-Za-z0-9_=-]{20,200}$")
+
+
+def _key_list(bundle: dict[str, Any], name: str) -> tuple[str, ...]:
+    keys = bundle.get(name)
+    if not isinstance(keys, list) or not keys or not all(isinstance(k, str) and _KEY_TEXT.match(k) for k in keys):
+        raise KeysFileError(f"The keys file holds no usable {name}.")
+    return tuple(keys)
+
+
+def bundle_settings(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The settings a keys file sets: SECRET_KEY and the encryption and audit key lists (checked for shape)."""
+    secret = bundle.get("SECRET_KEY")
+    if not isinstance(secret, str) or not secret.strip() or "\n" in secret:
+        raise KeysFileError("The keys file holds no usable SECRET_KEY.")
+    return {
+        "SECRET_KEY": secret,
+        "PSIRT_ENCRYPTION_KEYS": _key_list(bundle, "PSIRT_ENCRYPTION_KEYS"),
+        "PSIRT_AUDIT_KEYS": _key_list(bundle, "PSIRT_AUDIT_KEYS"),
+    }
+
+
+def _write_secret(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeysFileError(f"{path} already exists: a key file is never written over.") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def install_keys(bundle: dict[str, Any], folder: Path) -> Path:
+    """Write the keys of `bundle` into `folder` (created owner-only; refused when it holds anything) as the
+    configuration of this installation: the secret key and the OpenPGP keys as files, and `restored-keys.env`, an
+    environment file (systemd's EnvironmentFile=, docker's --env-file) that sets every variable to them. Returns
+    the environment file."""
+    values = bundle_settings(bundle)
+    if any(c in str(folder) for c in "\n\r\0"):
+        raise KeysFileError("The keys folder's name holds a line break: choose another.")
+    if folder.is_symlink() or (folder.exists() and (not folder.is_dir() or any(folder.iterdir()))):
+        raise KeysFileError(f"{folder} exists and is not an empty folder: name a new one for the keys.")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    _write_secret(folder / "secret_key", values["SECRET_KEY"] + "\n")
+    lines = [
+        f"SECRET_KEY_FILE={folder / 'secret_key'}",
+        f"PSIRT_ENCRYPTION_KEYS={','.join(values['PSIRT_ENCRYPTION_KEYS'])}",
+        f"PSIRT_AUDIT_KEYS={','.join(values['PSIRT_AUDIT_KEYS'])}",
+    ]
+    for field_name, file_name, variable in (
+        ("signing_key", "signing-key.asc", "PSIRT_SIGNING_KEY_FILE"),
+        ("team_key", "team-key.asc", "PSIRT_TEAM_KEY_FILE"),
+    ):
+        text = bundle.get(field_name)
+        if isinstance(text, str) and text.strip():
+            _write_secret(folder / file_name, text)
+            lines.append(f"{variable}={folder / file_name}")
+    env_file = folder / "restored-keys.env"
+    _write_secret(env_file, "\n".join(lines) + "\n")
+    return env_file

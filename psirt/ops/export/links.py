@@ -23,10 +23,18 @@ from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.utils.translation import override
 
 QUERY_FOLDER = "_q"
 INDEX_NAME = "index.html"
+
+# Every page of an advisory list shows how many advisories the list holds and how many pages it has, so a new
+# advisory changes every page of each list it enters: all advisories, its product lines' and the current year's.
+# Those lists are exported for their first LIST_PAGES pages only (the newest advisories); a link to a later page
+# goes to the live application. A year that is over no longer grows: its list is exported in full, the archive
+# where every advisory can be found by its year without the application.
+LIST_PAGES = 5
 
 # Public views whose answers an export writes as files, with the query parameters each may carry (any other
 # parameter makes the URL dynamic). The list keeps its pagination and the filters that make archive pages:
@@ -132,6 +140,17 @@ def static_view(path: str) -> str | None:
     return name if name in STATIC_VIEWS else None
 
 
+def list_page_exported(pairs: list[tuple[str, str]], *, year_now: int | None = None) -> bool:
+    """Whether the advisory list page with these query parameters is written by an export (see LIST_PAGES)."""
+    params = dict(pairs)
+    page = params.get("page", "1")
+    if not page.isdigit() or int(page) <= LIST_PAGES:
+        return True  # the list's first pages (the application answers the first page for a malformed number)
+    year = params.get("year", "")
+    current = year_now if year_now is not None else timezone.localdate().year
+    return year.isdigit() and int(year) < current
+
+
 def target(url: str) -> Target:
     """Where the static `url` (path and query, no host) is written; UnsafeUrl when it is dynamic or unsafe."""
     parts = urlsplit(url)
@@ -142,6 +161,8 @@ def target(url: str) -> Target:
         raise UnsafeUrl(url)
     segments = _segments(parts.path)
     folder = _query_folder(parts.query, frozenset() if view == "static" else STATIC_VIEWS[view])
+    if view == "advisories:list" and not list_page_exported(parse_qsl(parts.query)):
+        raise UnsafeUrl(url)
     *dirs, name = segments
     if folder:
         dirs = [*dirs, QUERY_FOLDER, folder]
@@ -150,6 +171,19 @@ def target(url: str) -> Target:
     link = "/" + "".join(f"{d}/" for d in dirs) + name
     clean = parts.path + (f"?{parts.query}" if parts.query else "")
     return Target(url=clean, file=file, link=link)
+
+
+def url_of(file: str) -> str:
+    """The URL (path and query) whose answer an export writes to `file`: the reverse of `target`."""
+    parts = file.split("/")
+    query = ""
+    if QUERY_FOLDER in parts[:-1]:
+        at = parts.index(QUERY_FOLDER)
+        query = "?" + parts[at + 1].replace(",", "&")
+        parts = parts[:at] + parts[at + 2 :]
+    if parts[-1] == INDEX_NAME:
+        parts[-1] = ""
+    return "/" + "/".join(parts) + query
 
 
 def internal(href: str, base: str) -> str | None:

@@ -28,6 +28,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http.request import validate_host
 from django.test import Client
 from django.test.utils import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from psirt.ops.export import changes, files, links
@@ -212,10 +213,17 @@ def export_site(*, root: Path, force: bool = False, changed_since: dt.datetime |
     manifest = files.check_root(root, force=force, incremental=incremental)
     with files.locked(root), override_settings(PSIRT_PUBLIC_PAGE_CACHE=0):
         token = generation.current()[1]
+        gone: set[str] = set()
         if incremental:
             assert manifest is not None and changed_since is not None
-            exporter = SiteExporter(root, known=set(manifest.files))
-            exporter.refresh(changes.urls_showing_changes(since=changed_since, on_disk=manifest.files))
+            gone = changes.files_of_removed(since=changed_since, on_disk=manifest.files)
+            exporter = SiteExporter(root, known=set(manifest.files) - gone)
+            urls = changes.urls_showing_changes(since=changed_since, on_disk=manifest.files, root=root)
+            # The CSAF folder listings that named a document the tree no longer holds.
+            tree = reverse("csaf_provider").lstrip("/")
+            folders = {name.rpartition("/")[0] for name in gone if name.startswith(tree)}
+            urls += sorted(links.url_of(f"{folder}/{links.INDEX_NAME}") for folder in folders)
+            exporter.refresh(urls)
         else:
             exporter = SiteExporter(root)
             exporter.run(full_seeds())
@@ -226,7 +234,8 @@ def export_site(*, root: Path, force: bool = False, changed_since: dt.datetime |
         done = set(exporter.written)
         if incremental:
             assert manifest is not None
-            done |= manifest.files
+            summary.removed = files.remove_stale(root, gone - done)
+            done |= manifest.files - gone
         elif manifest is not None:
             summary.removed = files.remove_stale(root, manifest.files - done)
         new_manifest = files.Manifest(exported_at=started_at, generation=token, files=done)
@@ -243,5 +252,8 @@ def keep_current(*, root: Path) -> ExportSummary:
     if manifest is None or manifest.exported_at is None:
         return export_site(root=root)
     if manifest.generation != generation.current()[1]:
+        return export_site(root=root, force=True)
+    if timezone.localtime(manifest.exported_at).year != timezone.localdate().year:
+        # A year ended: its list is now exported in full (psirt.ops.export.links.LIST_PAGES).
         return export_site(root=root, force=True)
     return export_site(root=root, changed_since=manifest.exported_at)
