@@ -40,7 +40,7 @@ from psirt.lib.variables import VARIABLES
 from psirt.notify.services.webhooks import SIGNATURE_HEADER, verify_signature
 from psirt.tests.installation import MigratedPostgres, installation_env
 
-pytestmark = pytest.mark.scaleout
+pytestmark = [pytest.mark.scaleout, pytest.mark.processes]
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "psirt.test"

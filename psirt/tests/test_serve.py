@@ -15,6 +15,8 @@ import pytest
 
 from psirt.tests.installation import installation_env
 
+pytestmark = pytest.mark.processes
+
 SLOW_CLIENTS = 50
 
 

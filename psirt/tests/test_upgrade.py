@@ -23,6 +23,8 @@ from cryptography.fernet import Fernet
 
 from psirt.tests.installation import empty_postgres_database, installation_env, postgres_server
 
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests-data" / "upgrade"
 MANIFEST = json.loads((FIXTURE / "previous.json").read_text(encoding="utf-8"))

@@ -16,6 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.processes
+
 MARKER = b"KILL9UPLOADMARKER"
 FILE_BYTES = 20 * 1024 * 1024
 LINE = MARKER + b" secret proof-of-concept bytes " + b"x" * 33 + b"\n"

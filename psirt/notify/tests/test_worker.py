@@ -19,6 +19,8 @@ import pytest
 
 from psirt.tests.installation import installation_env
 
+pytestmark = pytest.mark.processes
+
 SUBSCRIBERS = 12
 
 SETUP = f"""

@@ -17,6 +17,8 @@ import pytest
 
 from psirt.ops.tests.test_backup_roundtrip import PROBE, ROOT, base_env, psirt, script
 
+pytestmark = pytest.mark.processes
+
 LITESTREAM = Path(sys.executable).parent / "litestream"
 
 WRITER = r"""

@@ -20,6 +20,8 @@ import pytest
 from psirt.ops.backup import read_keys
 from psirt.tests.installation import empty_postgres_database
 
+pytestmark = pytest.mark.processes
+
 ROOT = Path(__file__).resolve().parents[3]
 PG_SERVER = os.environ.get("PSIRT_BACKUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSPHRASE = "correct horse battery staple"
