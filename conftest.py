@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import shutil
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import translation
 
 from psirt.accounts.models import Role, User
+from psirt.lib.paths import folder_lock
+from psirt.tests.installation import (
+    MigratedPostgres,
+    admin_connection,
+    database_url,
+    drop_database,
+    installation_env,
+    new_database_name,
+    postgres_server,
+    psirt_ok,
+)
 
 PERSONA_PASSWORD = "persona-pass-Quokka-42"
 
@@ -51,6 +68,16 @@ def other_handler(db: None) -> User:
 @pytest.fixture
 def engineer(db: None) -> User:
     return _make_user("engineer@persona.test", Role.ENGINEER)
+
+
+@pytest.fixture(scope="session")
+def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An armored OpenPGP secret key (the team's signing key in the CSAF and export tests), one per run."""
+    import pysequoia
+
+    path = tmp_path_factory.mktemp("keys") / "signing.asc"
+    path.write_text(str(pysequoia.Tsk.generate("Test PSIRT <psirt@example.com>")), encoding="ascii")
+    return path
 
 
 @pytest.fixture
@@ -179,3 +206,147 @@ def trusted_proxy(settings):  # type: ignore[no-untyped-def]
         settings.CONFIG, serve=dataclasses.replace(settings.CONFIG.serve, trusted_proxies=(PROXY_ADDRESS + "/32",))
     )
     return PROXY_ADDRESS
+
+
+# --- set-ups shared by the whole run -------------------------------------------------------------------------------
+# Tests that run psirt as separate processes start from an installation: a var dir with its SQLite database
+# migrated, or a migrated PostgreSQL database. Migrating costs seconds of CPU each time; such tests get a copy of
+# one made once per run (shared by every xdist worker), not a `migrate` of their own. Tests whose subject is
+# `migrate` itself (the CLI's, the upgrade from the previous release's schema) still run it.
+
+_RUN_DIR = pytest.StashKey[Path]()
+_POSTGRES_TEMPLATES = "postgres-templates"  # "server name" lines: the template databases to drop at the end
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "processes: starts separate processes (psirt, a web server, a replicator) and waits on them; such test "
+        "files are scheduled first, so that no worker is still running one when the others have finished",
+    )
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) owns the folder
+        config.stash[_RUN_DIR] = Path(tempfile.mkdtemp(prefix="psirt-run-"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest first: the test files marked `processes`, then the others by their number of tests, each file's
+    tests kept together and in their order. With `--dist loadfile` (make test) each worker takes the next file
+    when it is done with one, and the run ends with short files on every worker rather than one long one."""
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+
+    def longest_first(tests: list[pytest.Item]) -> tuple[bool, int]:
+        return (not any(test.get_closest_marker("processes") for test in tests), -len(tests))
+
+    items[:] = [item for tests in sorted(files.values(), key=longest_first) for item in tests]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker shares the controller's folder."""
+    node.workerinput["psirt_run_dir"] = str(node.config.stash[_RUN_DIR])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller, after every worker has finished: drop the run's template databases, remove its folder."""
+    if hasattr(config, "workerinput") or _RUN_DIR not in config.stash:
+        return
+    run_dir = config.stash[_RUN_DIR]
+    registry = run_dir / _POSTGRES_TEMPLATES
+    for line in registry.read_text(encoding="utf-8").splitlines() if registry.exists() else []:
+        server, name = line.split(" ", 1)
+        drop_database(server, name)
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _run_dir(config: pytest.Config) -> Path:
+    workerinput = getattr(config, "workerinput", None)
+    return Path(workerinput["psirt_run_dir"]) if workerinput else config.stash[_RUN_DIR]
+
+
+def shared_once(config: pytest.Config, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder `name` of this run, made by `build(folder)` in the first process that asks for it; the others
+    wait for it and reuse it. A build that fails leaves nothing behind (the next one tries again)."""
+    root = _run_dir(config)
+    target = root / name
+    with folder_lock(root, f"{name}.lock"):
+        if not target.exists():
+            partial = root / f"{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            try:
+                build(partial)
+            except BaseException:
+                shutil.rmtree(partial, ignore_errors=True)
+                raise
+            partial.rename(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def _migrated_var_template(pytestconfig: pytest.Config) -> Path:
+    def build(folder: Path) -> None:
+        psirt_ok(installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(folder / "var")), "migrate", "-v", "0")
+
+    return shared_once(pytestconfig, "migrated-var", build) / "var"
+
+
+@pytest.fixture(scope="session")
+def migrated_var(_migrated_var_template: Path) -> Callable[[Path], Path]:
+    """`migrated_var(var)` makes `var` a development installation's var dir (PSIRT_DEV=1, SQLite in the var dir)
+    whose database `psirt migrate` has brought to the current migrations: a copy of one migrated once per run. Its
+    keys are its own files (secret_key, encryption_key, audit_key): run it without the run's keys in the
+    environment (`psirt.tests.installation.installation_env`)."""
+
+    def copy(var: Path) -> Path:
+        shutil.copytree(_migrated_var_template, var)
+        return var
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def _postgres_template(pytestconfig: pytest.Config) -> tuple[str, dict[str, str]]:
+    server = postgres_server()
+
+    def build(folder: Path) -> None:
+        from cryptography.fernet import Fernet
+
+        name = new_database_name("psirt_template")
+        with (_run_dir(pytestconfig) / _POSTGRES_TEMPLATES).open("a", encoding="utf-8") as registry:
+            registry.write(f"{server} {name}\n")  # dropped at the end of the run, even if the build fails
+        with admin_connection(server) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        keys = {variable: Fernet.generate_key().decode() for variable in ("PSIRT_ENCRYPTION_KEYS", "PSIRT_AUDIT_KEYS")}
+        url = database_url(server, name)
+        psirt_ok(
+            installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(folder / "var"), DATABASE_URL=url, **keys), "migrate"
+        )
+        (folder / "template.json").write_text(json.dumps({"name": name, "keys": keys}), encoding="utf-8")
+
+    made = json.loads((shared_once(pytestconfig, "postgres-template", build) / "template.json").read_text())
+    return made["name"], made["keys"]
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(
+    pytestconfig: pytest.Config, _postgres_template: tuple[str, dict[str, str]]
+) -> Callable[[], contextlib.AbstractContextManager[MigratedPostgres]]:
+    """`with migrated_postgres() as database:` a migrated PostgreSQL database of its own on the TEST_DATABASE_URL
+    server (the test is skipped on the SQLite leg): a copy of one migrated once per run, dropped at the end."""
+    template, keys = _postgres_template
+
+    @contextlib.contextmanager
+    def copy() -> Iterator[MigratedPostgres]:
+        server, name = postgres_server(), new_database_name("psirt_test")
+        # PostgreSQL copies a template only while nothing else is connected to it: one copy at a time.
+        with folder_lock(_run_dir(pytestconfig), "postgres-template.copy.lock"), admin_connection(server) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        try:
+            yield MigratedPostgres(url=database_url(server, name), keys=keys)
+        finally:
+            drop_database(server, name)
+
+    return copy

@@ -8,7 +8,7 @@ advisory published through one server's configuration shown at once by the other
 list; the fan-out mailed once in total by two workers; a rate limit reached through one server refusing on the
 other. Every process is stopped by its process group at the end, and none may be left.
 
-Runs on the PostgreSQL leg of `make test` (TEST_DATABASE_URL); it creates and drops a database of its own."""
+Runs on the PostgreSQL leg of `make test` (TEST_DATABASE_URL), on a database of its own, dropped at the end."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from pathlib import Path
@@ -34,12 +35,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from cryptography.fernet import Fernet
 
 from psirt.lib.variables import VARIABLES
 from psirt.notify.services.webhooks import SIGNATURE_HEADER, verify_signature
+from psirt.tests.installation import MigratedPostgres, installation_env
 
-pytestmark = pytest.mark.scaleout
+pytestmark = [pytest.mark.scaleout, pytest.mark.processes]
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "psirt.test"
@@ -104,28 +105,12 @@ def test_the_readme_block_is_the_one_this_test_runs() -> None:
 # --- the parts around psirt: PostgreSQL, SMTP, a webhook receiver --------------------------------------------------
 
 
-def _postgres_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("scale-out runs on PostgreSQL only: set TEST_DATABASE_URL (the PostgreSQL leg of make test)")
-    return url
-
-
 @pytest.fixture(scope="module")
-def database() -> Iterator[str]:
-    """A fresh database of the test's own on the TEST_DATABASE_URL server, dropped at the end."""
-    import psycopg
-
-    url = urlsplit(_postgres_url())
-    name = f"psirt_scaleout_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database(migrated_postgres: Callable[[], AbstractContextManager[MigratedPostgres]]) -> Iterator[MigratedPostgres]:
+    """A database of the test's own on the TEST_DATABASE_URL server, dropped at the end: a copy of the run's
+    migrated one (the README's `psirt migrate` still runs on it, and finds nothing left to do)."""
+    with migrated_postgres() as database:
+        yield database
 
 
 def _free_port() -> int:
@@ -214,17 +199,7 @@ class Site:
 
     def env(self, role: str, **extra: str) -> dict[str, str]:
         """The environment of one machine's role: nothing inherited from the test run's own settings."""
-        own = {variable.name for variable in VARIABLES} | {
-            "DJANGO_SETTINGS_MODULE",
-            "TEST_DATABASE_URL",
-            "PSIRT_TEST_RUN_ID",
-            "FORWARDED_ALLOW_IPS",
-        }
-        env = {name: value for name, value in os.environ.items() if name not in own}
-        env.update(self.shared)
-        env["PSIRT_VAR_DIR"] = str(self.var / role)
-        env.update(extra)
-        return env
+        return installation_env(**{**self.shared, "PSIRT_VAR_DIR": str(self.var / role), **extra})
 
     def psirt(self, words: list[str]) -> list[str]:
         return [sys.executable, "-m", "psirt.cli", *words]
@@ -376,15 +351,16 @@ publish_advisory(advisory=advisory, actor=User.objects.get(email="lead@scale.tes
 
 @pytest.fixture(scope="module")
 def site(
-    database: str, smtp: tuple[Sink, int], webhook: Hooks, tmp_path_factory: pytest.TempPathFactory
+    database: MigratedPostgres, smtp: tuple[Sink, int], webhook: Hooks, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     var = tmp_path_factory.mktemp("scaleout")
     deployment = readme_deployment()
     values = {
-        "DATABASE_URL": database,
+        "DATABASE_URL": database.url,
         "SECRET_KEY": secrets.token_urlsafe(64),
-        "PSIRT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "PSIRT_AUDIT_KEYS": Fernet.generate_key().decode(),
+        # The keys the database's key canary was stored with.
+        "PSIRT_ENCRYPTION_KEYS": database.keys["PSIRT_ENCRYPTION_KEYS"],
+        "PSIRT_AUDIT_KEYS": database.keys["PSIRT_AUDIT_KEYS"],
         "PSIRT_BASE_URL": f"https://{HOST}",
         "ALLOWED_HOSTS": HOST,
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp[1]}",

@@ -3,16 +3,19 @@ started as a subprocess on a free port and attacked over real sockets."""
 
 from __future__ import annotations
 
-import os
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from psirt.tests.installation import installation_env
+
+pytestmark = pytest.mark.processes
 
 SLOW_CLIENTS = 50
 
@@ -37,17 +40,10 @@ def _get(port: int, path: str, timeout: float = 2.0) -> tuple[int, bytes, float]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    var = Path(tmp_path_factory.mktemp("serve")) / "var"
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "FORWARDED_ALLOW_IPS"}}
+def server(tmp_path_factory: pytest.TempPathFactory, migrated_var: Callable[[Path], Path]) -> Iterator[int]:
+    var = migrated_var(Path(tmp_path_factory.mktemp("serve")) / "var")
     port = _free_port()
-    env.update(
-        {"PSIRT_DEV": "1", "PSIRT_VAR_DIR": str(var), "DATABASE_URL": "", "PORT": str(port), "WEB_CONCURRENCY": "2"}
-    )
-    migrate = subprocess.run(
-        [sys.executable, "-m", "psirt.cli", "migrate", "-v", "0"], env=env, capture_output=True, timeout=300
-    )
-    assert migrate.returncode == 0, migrate.stderr
+    env = installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(var), PORT=str(port), WEB_CONCURRENCY="2")
     proc = subprocess.Popen(
         [sys.executable, "-m", "psirt.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import secrets
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from cryptography.fernet import Fernet
 
-from psirt.lib.variables import VARIABLES
+from psirt.tests.installation import empty_postgres_database, installation_env, postgres_server
+
+pytestmark = pytest.mark.processes
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests-data" / "upgrade"
@@ -61,11 +60,9 @@ def reports_in_the_clear(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
 
 def environment(database_url: str, var: Path) -> dict[str, str]:
     """Production mode with the fixture's keys; nothing inherited from the test run's own settings."""
-    own = {variable.name for variable in VARIABLES} | {"DJANGO_SETTINGS_MODULE", "TEST_DATABASE_URL"}
-    env = {name: value for name, value in os.environ.items() if name not in own}
-    env.update(MANIFEST["keys"])
-    env.update(
-        {
+    return installation_env(
+        **MANIFEST["keys"],
+        **{
             "PSIRT_DEV": "0",
             "DATABASE_URL": database_url,
             "PSIRT_VAR_DIR": str(var),
@@ -73,9 +70,8 @@ def environment(database_url: str, var: Path) -> dict[str, str]:
             "ALLOWED_HOSTS": "psirt.test",
             "EMAIL_URL": "dummy://",
             "TIME_ZONE": "UTC",
-        }
+        },
     )
-    return env
 
 
 def psirt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -234,21 +230,9 @@ with transaction.atomic(), connection.cursor() as cursor:
 
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        pytest.skip("the PostgreSQL upgrade runs on the PostgreSQL leg only: set TEST_DATABASE_URL")
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"psirt_upgrade_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield parts._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """An empty database of the test's own on the TEST_DATABASE_URL server (skipped on the SQLite leg)."""
+    with empty_postgres_database(postgres_server(), "psirt_upgrade") as url:
+        yield url
 
 
 def test_migrate_from_the_previous_release_on_postgresql(postgres_database: str, tmp_path: Path) -> None:

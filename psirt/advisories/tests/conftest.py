@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -143,3 +144,14 @@ def revise(*, advisory: Advisory, actor: User, **changes: Any) -> Advisory:
     state_on_cases(services.revised_advisory(advisory, pending), refresh=False)
     approve(advisory, actor)
     return services.publish_advisory(advisory=advisory, actor=actor)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """Run a service call and then its after-commit callbacks (the CSAF tree is written after the commit)."""
+
+    def run(fn: Callable[..., Any], **kwargs: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(**kwargs)
+
+    return run

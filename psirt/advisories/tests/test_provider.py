@@ -39,29 +39,11 @@ SCHEMAS = CSAF_20 / "json_schema"
 BASE = "https://psirt.test/.well-known/csaf"
 
 
-@pytest.fixture(scope="session")
-def team_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("keys") / "team.asc"
-    path.write_text(str(pysequoia.Tsk.generate("Test PSIRT <psirt@example.com>")), encoding="ascii")
-    return path
-
-
 @pytest.fixture
-def tree(settings: Any, tmp_path: Path, team_key_file: Path) -> Path:
+def tree(settings: Any, tmp_path: Path, signing_key_file: Path) -> Path:
     settings.PSIRT_VAR_DIR = tmp_path
-    settings.PSIRT_SIGNING_KEY_FILE = str(team_key_file)
+    settings.PSIRT_SIGNING_KEY_FILE = str(signing_key_file)
     return tmp_path / "csaf"
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
-    """Run a service call and then its after-commit callbacks (the tree is written after the commit)."""
-
-    def run(fn: Callable[..., Any], **kwargs: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(**kwargs)
-
-    return run
 
 
 def _publish(draft: Advisory, lead: User, committed: Callable[..., Any]) -> Advisory:
@@ -627,7 +609,7 @@ def test_configuring_a_key_later_signs_the_whole_tree_at_the_next_publication(
     published_in_tree: Advisory,
     tree: Path,
     settings: Any,
-    team_key_file: Path,
+    signing_key_file: Path,
     product: Any,
     lead: User,
     yesterday: Any,
@@ -640,7 +622,7 @@ def test_configuring_a_key_later_signs_the_whole_tree_at_the_next_publication(
             asc.unlink()
     provider.sync_provider(full=True)
     assert json.loads((tree / "provider-metadata.json").read_bytes())["role"] == "csaf_provider"
-    settings.PSIRT_SIGNING_KEY_FILE = str(team_key_file)
+    settings.PSIRT_SIGNING_KEY_FILE = str(signing_key_file)
     case = make_case(product=product, disclosure_date=yesterday, title="Second issue")
     second = services.create_advisory(cases=[case], actor=lead)
     second = services.update_advisory(

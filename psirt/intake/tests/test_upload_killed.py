@@ -13,7 +13,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.processes
 
 MARKER = b"KILL9UPLOADMARKER"
 FILE_BYTES = 20 * 1024 * 1024
@@ -72,16 +77,14 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], deadline: float) ->
     raise AssertionError("the server never listened")
 
 
-def test_killed_mid_upload_leaves_no_plaintext_anywhere_it_could_write(tmp_path: Path) -> None:
-    var, tmp = tmp_path / "var", tmp_path / "tmp"
+def test_killed_mid_upload_leaves_no_plaintext_anywhere_it_could_write(
+    tmp_path: Path, migrated_var: Callable[[Path], Path]
+) -> None:
+    var, tmp = migrated_var(tmp_path / "var"), tmp_path / "tmp"
     tmp.mkdir()
     port = _free_port()
     env = _env(var, tmp, port)
     cwd = str(Path(__file__).resolve().parents[3])
-    migrate = subprocess.run(
-        [sys.executable, "-m", "psirt.cli", "migrate", "-v", "0"], env=env, capture_output=True, timeout=180, cwd=cwd
-    )
-    assert migrate.returncode == 0, migrate.stderr.decode()[-3000:]
     baseline = _bytes_written(var, tmp)
     server = subprocess.Popen(
         [sys.executable, "-m", "psirt.cli", "serve"],

@@ -15,6 +15,8 @@ import pytest
 from psirt.cli import OWN_COMMANDS
 from psirt.lib.config import new_fernet_key
 
+pytestmark = pytest.mark.processes
+
 
 def run_psirt(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}

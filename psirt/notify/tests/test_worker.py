@@ -5,19 +5,21 @@ takes over; SIGTERM lets the current task finish; the worker logs what it does, 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from psirt.tests.installation import installation_env
+
+pytestmark = pytest.mark.processes
 
 SUBSCRIBERS = 12
 
@@ -102,18 +104,8 @@ def sink() -> Iterator[tuple[HoldingSink, int]]:
         controller.stop()
 
 
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    var = tmp_path_factory.mktemp("notify-worker") / "var"
-    proc = _run(["migrate", "-v", "0"], {"PSIRT_DEV": "1", "PSIRT_VAR_DIR": str(var), "DATABASE_URL": ""})
-    assert proc.returncode == 0, proc.stderr
-    return var
-
-
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "TEST_DATABASE_URL"}}
-    env.update(extra)
-    return env
+    return installation_env(**extra)
 
 
 def _run(args: list[str], env: dict[str, str], *, code: bool = False) -> subprocess.CompletedProcess:
@@ -122,9 +114,8 @@ def _run(args: list[str], env: dict[str, str], *, code: bool = False) -> subproc
 
 
 @pytest.fixture
-def env(migrated: Path, tmp_path: Path, sink: tuple[HoldingSink, int]) -> dict[str, str]:
-    var = tmp_path / "var"
-    shutil.copytree(migrated, var)
+def env(migrated_var: Callable[[Path], Path], tmp_path: Path, sink: tuple[HoldingSink, int]) -> dict[str, str]:
+    var = migrated_var(tmp_path / "var")
     values = {
         "PSIRT_DEV": "1",
         "PSIRT_VAR_DIR": str(var),

@@ -6,25 +6,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pysequoia
 import pytest
 
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
-from psirt.advisories.tests.conftest import approve, case, draft, line, make_case, product, releases, yesterday
+from psirt.advisories.tests.conftest import (
+    approve,
+    case,
+    committed,
+    draft,
+    line,
+    make_case,
+    product,
+    releases,
+    yesterday,
+)
 from psirt.catalog.models import FirmwareRelease, Product
 
-__all__ = ["case", "draft", "line", "product", "releases", "yesterday"]
+__all__ = ["case", "committed", "draft", "line", "product", "releases", "yesterday"]
 
 APP_URL = "https://app.psirt.test"
-
-
-@pytest.fixture(scope="session")
-def signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("keys") / "signing.asc"
-    path.write_text(str(pysequoia.Tsk.generate("Test PSIRT <psirt@example.com>")), encoding="ascii")
-    return path
 
 
 @pytest.fixture
@@ -33,17 +35,6 @@ def var_dir(settings: Any, tmp_path: Path, signing_key_file: Path) -> Path:
     settings.PSIRT_SIGNING_KEY_FILE = str(signing_key_file)
     settings.PSIRT_APP_URL = APP_URL
     return tmp_path / "var"
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
-    """Run a service call and then its after-commit callbacks (the CSAF tree is written after the commit)."""
-
-    def run(fn: Callable[..., Any], **kwargs: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(**kwargs)
-
-    return run
 
 
 def publish_new(

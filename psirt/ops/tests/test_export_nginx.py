@@ -32,6 +32,7 @@ from psirt.ops.tests.test_export import without_links
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 pytestmark = [
+    pytest.mark.processes,
     pytest.mark.django_db,
     pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian package nginx)"),
 ]
