@@ -13,7 +13,7 @@ from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
 from psirt.advisories.tests.conftest import revise
-from psirt.advisories.views import pagecache
+from psirt.pages import pagecache
 
 LIST = "/en/advisories/"
 
