@@ -202,7 +202,7 @@ def fetch(port: int, path: str) -> tuple[int, str]:
         conn.close()
 
 
-def ready(port: int, timeout: float = 60) -> None:
+def ready(port: int, timeout: float = 300) -> None:
     """Until the workers answer: the port is open as soon as gunicorn's master listens, the workers may still be
     importing Django on a loaded machine."""
     deadline = time.monotonic() + timeout
@@ -257,6 +257,8 @@ def main() -> int:
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
         "LOG_LEVEL": "WARNING",
+        # A worker killed for a slow start on a loaded machine would never answer.
+        "GUNICORN_CMD_ARGS": "--timeout 300",
     }
     python = sys.executable
     rng = random.Random(7)
