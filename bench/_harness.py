@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,13 +121,20 @@ def run_wrk(
     seconds: float = 5.0,
     headers: Mapping[str, str] | None = None,
     wrk: str = WRK,
+    paths: Sequence[str] = (),
 ) -> WrkResult:
     """Load `url` with wrk (Debian package wrk) for `seconds` from `threads` threads holding `connections`
-    connections, and return what it measured."""
+    connections, and return what it measured. With `paths`, each connection asks for those paths of `url`'s server
+    in turn (a Lua script wrk runs), starting at a different one per thread."""
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
-    done = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60)
+    with tempfile.TemporaryDirectory(prefix="psirt-wrk-") as folder:
+        if paths:
+            script = Path(folder) / "paths.lua"
+            script.write_text(_paths_script(paths))
+            command += ["-s", str(script)]
+        done = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60)
     return parse_wrk(done.stdout)
 
 
@@ -224,3 +231,17 @@ def run_django_child(script: Path, *, name: str, database: str, pg_db: str, args
             sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
             raise SystemExit(f"{database}: the benchmark child failed (exit {proc.returncode})")
         return dict(json.loads(lines[-1][5:]))
+def _paths_script(paths: Sequence[str]) -> str:
+    if not all(p.isascii() and p.isprintable() for p in paths):
+        raise ValueError("wrk paths must be printable ASCII (URL-encode the rest)")
+    quoted = ", ".join(json.dumps(p) for p in paths)  # a JSON string of printable ASCII is a valid Lua string
+    return (
+        f"local paths = {{{quoted}}}\n"
+        "local n = 0\n"
+        'function setup(thread) n = n + 1; thread:set("offset", n * 7) end\n'
+        "local i = 0\n"
+        "function request()\n"
+        "  i = i + 1\n"
+        "  return wrk.format(nil, paths[((i + (offset or 0)) % #paths) + 1])\n"
+        "end\n"
+    )

@@ -40,7 +40,7 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# The public page cache is on in production (psirt.advisories.views.pagecache) and off here by default: many tests swap
+# The public page cache is on in production (psirt.pages.pagecache) and off here by default: many tests swap
 # code or settings between two requests for the same page (monkeypatch), which no data change announces, and each
 # test's rollback brings the previous test's site generation back. The cache's own tests switch it on and clear it;
 # PSIRT_TEST_PAGE_CACHE=300 runs any test folder with it on, to check that data changes invalidate what they must.

@@ -97,6 +97,14 @@ class Advisory(models.Model):
     year = models.PositiveSmallIntegerField(editable=False)
     number = models.PositiveIntegerField(editable=False)
     state = models.CharField(_("state"), max_length=12, choices=AdvisoryState.choices, default=AdvisoryState.DRAFT)
+    # Published or withdrawn: on the public pages. Computed by the database from `state` (it cannot drift); one
+    # value to filter on, so the public list's indexes below serve its sort orders — with "state IN (…)" SQLite
+    # sorted every public row for each page.
+    listed = models.GeneratedField(
+        expression=models.ExpressionWrapper(models.Q(state__in=PUBLIC_STATES), output_field=models.BooleanField()),
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
 
     title_en = models.CharField(_("title (English)"), max_length=200)
     title_zh = models.CharField(_("title (Chinese)"), max_length=200, blank=True)
@@ -191,6 +199,10 @@ class Advisory(models.Model):
             models.Index(fields=["state", "scheduled_for"], name="advisory_state_scheduled"),
             # The newest change of a public advisory is the list's Last-Modified, asked on every request.
             models.Index(fields=["state", "updated_at"], name="advisory_state_updated"),
+            # The public list's sort orders (psirt.advisories.queries.SORTS), one page read in index order.
+            models.Index(fields=["listed", "published_at", "id"], name="advisory_listed_published"),
+            models.Index(fields=["listed", "score", "published_at", "id"], name="advisory_listed_score"),
+            models.Index(fields=["listed", "year", "number"], name="advisory_listed_id"),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -48,7 +48,9 @@ SORTS = {
 
 
 def public_advisories() -> QuerySet[Advisory]:
-    return Advisory.objects.filter(state__in=PUBLIC_STATES)
+    # "listed IN (true)", not "listed = true": for a boolean the ORM writes a bare `WHERE listed` on SQLite, which
+    # its planner does not match with the indexes on (listed, …); an IN list of one value it does.
+    return Advisory.objects.filter(listed__in=[True])
 
 
 @dataclass
@@ -103,12 +105,13 @@ class ListFilters:
 
 def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
     """Published advisories matching the filters, sorted, with their affected products prefetched."""
+    # The product conditions are uncorrelated "id IN (…)" subqueries: the database finds the few matching products
+    # once, where a correlated EXISTS ran a lookup for every public advisory.
     qs = public_advisories()
     if filters.q:
         term = filters.q
-        products = AffectedProduct.objects.filter(advisory=OuterRef("pk")).filter(
-            Q(product__name__icontains=term) | Q(product__model_numbers__icontains=term) | Q(product__slug=term)
-        )
+        matching = Product.objects.filter(Q(name__icontains=term) | Q(model_numbers__icontains=term) | Q(slug=term))
+        products = _advisories_of(AffectedProduct.objects.filter(product__in=matching.values("id")))
         qs = qs.filter(
             Q(title_en__icontains=term)
             | Q(title_zh__icontains=term)
@@ -116,14 +119,12 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
             | Q(summary_zh__icontains=term)
             | Q(identifiers__icontains=term)
             | Q(advisory_id__icontains=term)
-            | Q(Exists(products))
+            | products
         )
     if filters.product:
-        qs = qs.filter(Exists(AffectedProduct.objects.filter(advisory=OuterRef("pk"), product__slug=filters.product)))
+        qs = qs.filter(_advisories_of(AffectedProduct.objects.filter(product__slug=filters.product)))
     if filters.line:
-        qs = qs.filter(
-            Exists(AffectedProduct.objects.filter(advisory=OuterRef("pk"), product__line__slug=filters.line))
-        )
+        qs = qs.filter(_advisories_of(AffectedProduct.objects.filter(product__line__slug=filters.line)))
     if filters.severity:
         qs = qs.filter(severity=filters.severity)
     if filters.exploitation:
@@ -134,6 +135,10 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
         qs = qs.filter(published_at__gte=start, published_at__lt=end)
     rows = AffectedProduct.objects.select_related("product").order_by("product__name", "variant")
     return qs.order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
+
+
+def _advisories_of(rows: QuerySet[AffectedProduct]) -> Q:
+    return Q(id__in=rows.values("advisory_id"))
 
 
 def paginate(qs: QuerySet[Advisory], page: int | str) -> Page[Advisory]:

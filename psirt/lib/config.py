@@ -489,7 +489,7 @@ def _hours(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
-# On by default: every change a cached page shows invalidates it at once (psirt.advisories.views.pagecache); the
+# On by default: every change a cached page shows invalidates it at once (psirt.pages.pagecache); the
 # seconds only bound what nothing else invalidates.
 PAGE_CACHE_DEFAULT = declared_int("PSIRT_PUBLIC_PAGE_CACHE")
 

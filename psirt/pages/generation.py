@@ -1,7 +1,7 @@
 """The site generation: a token that every change of anything a cached public page shows, other than the
 advisories themselves (they have their own stamp), replaces — catalog (product lines, products, firmware
 releases), the organization profile and the editable pages, and whatever apps above add with `track` (VEX
-decisions, SBOMs). The public page cache (`psirt.advisories.views.pagecache`)
+decisions, SBOMs). The public page cache (`psirt.pages.pagecache`)
 serves a stored page only while the token it was rendered under is still the current one, in every process.
 
 The token is replaced inside the transaction of the change (an UPDATE of one row): a rolled-back change leaves the

@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.http import HttpRequest
+
 
 def _no_advisories(limit: int) -> Sequence[Any]:
     return ()
@@ -30,6 +32,10 @@ def _no_statistics() -> Any:
     return None
 
 
+def _no_version(request: HttpRequest) -> str | None:
+    return None
+
+
 @dataclass
 class Sources:
     """Where the lists come from: `latest(limit)`, `acknowledgments()` and `policy_conditions()`."""
@@ -38,15 +44,26 @@ class Sources:
     acknowledgments: Callable[[], Sequence[Any]] = _no_entries
     policy_conditions: Callable[[], Sequence[str]] = _no_conditions
     response_statistics: Callable[[], Any] = _no_statistics
+    # A token that changes with every change of the public advisories and of the site generation
+    # (`psirt.pages.generation`), for the page cache; None: no token, the page is not cached.
+    version: Callable[[HttpRequest], str | None] = _no_version
 
 
 SOURCES = Sources()
 
 
-def register(*, latest: Callable[[int], Sequence[Any]], acknowledgments: Callable[[], Sequence[Any]]) -> None:
-    """Install the sources of the lists (called once by the app that owns the advisories)."""
+def register(
+    *,
+    latest: Callable[[int], Sequence[Any]],
+    acknowledgments: Callable[[], Sequence[Any]],
+    version: Callable[[HttpRequest], str | None] | None = None,
+) -> None:
+    """Install the sources of the lists (called once by the app that owns the advisories), and the token that
+    changes with them (`version(request)`, asked on every request of a cached page)."""
     SOURCES.latest = latest
     SOURCES.acknowledgments = acknowledgments
+    if version is not None:
+        SOURCES.version = version
 
 
 def register_policy_conditions(source: Callable[[], Sequence[str]]) -> None:
@@ -80,3 +97,9 @@ def response_statistics() -> Any:
     """The response statistics the leads chose to publish (an object with `since`, `until`, `ack_percent`,
     `ack_days` and `fix_median_days`, a figure None when too few cases back it), or None."""
     return SOURCES.response_statistics()
+
+
+def version(request: HttpRequest) -> str | None:
+    """The token the lists above (but the statistics) and the site generation were last changed under, or None when
+    no app provides one (see `Sources.version`)."""
+    return SOURCES.version(request)

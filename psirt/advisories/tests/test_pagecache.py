@@ -13,7 +13,7 @@ from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
 from psirt.advisories.tests.conftest import revise
-from psirt.advisories.views import pagecache
+from psirt.pages import pagecache
 
 LIST = "/en/advisories/"
 
@@ -314,3 +314,76 @@ def test_switched_off_every_request_renders(published: Advisory, settings, monke
     Client().get(LIST)
     Client().get(LIST)
     assert len(rendered) == 2 and not pagecache._entries
+
+
+def test_a_stale_page_asked_for_at_once_is_rendered_once(rf, db: None) -> None:  # type: ignore[no-untyped-def]
+    """The requests that find a page stale at the same moment wait for the first one's render (a lock file shared
+    by every worker process) instead of all rendering it."""
+    import threading
+    import time
+
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    renders = []
+    bodies: list[bytes] = []
+
+    def render() -> HttpResponse:
+        renders.append(1)
+        time.sleep(0.3)  # a slow page: the others arrive while it renders
+        return HttpResponse(b"the page")
+
+    def visitor() -> None:
+        request = rf.get(LIST)
+        request.user = AnonymousUser()
+        bodies.append(pagecache.cached_page(request, "v2", render).content)
+
+    visitors = [threading.Thread(target=visitor) for _ in range(4)]
+    for thread in visitors:
+        thread.start()
+    for thread in visitors:
+        thread.join()
+    assert len(renders) == 1
+    assert bodies == [b"the page"] * 4
+
+
+def test_a_render_lock_held_too_long_is_not_waited_for(rf, db: None, monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
+    import fcntl
+    import hashlib
+    from pathlib import Path
+
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    monkeypatch.setattr(pagecache, "LOCK_WAIT", 0.05)
+    key = hashlib.sha256(f"en|{LIST}".encode()).hexdigest()
+    folder = Path(settings.PSIRT_VAR_DIR) / "cache" / "public-pages" / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{key[:2]}.lock", "a+b") as held:  # another process stuck in a render
+        fcntl.flock(held, fcntl.LOCK_EX)
+        request = rf.get(LIST)
+        request.user = AnonymousUser()
+        assert pagecache.cached_page(request, "v1", lambda: HttpResponse(b"rendered anyway")).content == (
+            b"rendered anyway"
+        )
+
+
+def test_the_home_page_is_cached_and_shows_a_publication_at_once(draft: Advisory, lead: User, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from psirt.advisories.tests.conftest import publish
+
+    _warm("/en/")
+    assert draft.advisory_id not in Client().get("/en/").content.decode()
+    publish(draft, lead)
+    html = Client().get("/en/").content.decode()
+    assert draft.advisory_id in html
+    monkeypatch.setattr("psirt.pages.views.public._render_home", lambda request: pytest.fail("rendered again"))
+    assert Client().get("/en/").content.decode() == html
+
+
+def test_switching_the_public_statistics_moves_the_generation(db: None, lead: User) -> None:
+    from psirt.metrics.services import set_public_statistics
+    from psirt.pages import generation
+
+    before = generation.current()
+    set_public_statistics(enabled=True, min_count=10, actor=lead)
+    assert generation.current() != before

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from psirt.advisories.queries import AffectedQuery, check_affected, product_choices
-from psirt.advisories.views.pagecache import cached_page
 from psirt.advisories.views.public import list_head, select_options
 from psirt.components.queries import find_vulnerability, public_answer
+from psirt.pages.pagecache import cached_page
 
 VULN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,99}\Z")
 

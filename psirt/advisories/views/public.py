@@ -11,13 +11,16 @@ import functools
 import hashlib
 import os
 import time
+from collections.abc import Iterable
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -25,15 +28,15 @@ from django.views.decorators.http import condition, require_GET
 
 from psirt.advisories import queries
 from psirt.advisories.csaf import provider
-from psirt.advisories.models import PUBLIC_STATES, Advisory
+from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
-from psirt.advisories.views.pagecache import cached_page
 from psirt.advisories.views.presenters import page_context, scores_of
 from psirt.lib.i18n import pick_language
 from psirt.lib.paths import shared_dir
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
 from psirt.pages import generation
+from psirt.pages.pagecache import cached_page
 
 
 def _etag(request: HttpRequest, version: str) -> str:
@@ -141,6 +144,46 @@ def select_options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
     )
 
 
+def list_rows(advisories: Iterable[Advisory]) -> SafeString:
+    """The rows of the advisory table, as `advisories/list.html` shows them: built here in one pass with the
+    standard library's escape, because twenty rows through the template language (a URL reversed twice, an include
+    and two date filters per row) cost more than the rest of the page. Every interpolated text is escaped."""
+    placeholder = "ADVISORY-ID"
+    url_pattern = reverse("advisories:detail", args=[placeholder])
+    withdrawn = escape(_("Withdrawn"))
+    exploited = escape(_("Actively exploited"))
+    not_rated = escape(_("Not rated"))
+    out = []
+    for a in advisories:
+        url = escape(url_pattern.replace(placeholder, quote(a.advisory_id, safe="")))
+        advisory_id = escape(a.advisory_id)
+        badges = (f' <span class="badge">{withdrawn}</span>' if a.state == AdvisoryState.WITHDRAWN else "") + (
+            f' <span class="badge badge-danger">{exploited}</span>' if a.exploitation == "active" else ""
+        )
+        severity = (
+            f'<span class="badge {escape(a.severity_class)}">{escape(str(a.get_severity_display()))}</span>'
+            if a.severity
+            else f'<span class="badge sev-none">{not_rated}</span>'
+        )
+        cves = "<br>".join(f'<span class="id">{escape(cve)}</span>' for cve in a.cve_ids)
+        published = ""
+        if a.published_at:
+            local = timezone.localtime(a.published_at)
+            published = f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d}</time>'
+        muted = ' class="is-muted"' if a.state == AdvisoryState.WITHDRAWN else ""
+        out.append(
+            f"\n    <tr{muted}>\n"
+            f'      <td class="mono nowrap"><a href="{url}">{advisory_id}</a></td>\n'
+            f'      <td><a href="{url}">{escape(a.title)}</a>{badges}</td>\n'
+            f'      <td class="nowrap">{severity}\n</td>\n'  # the newline the severity badge template ends with
+            f"      <td>{', '.join(escape(name) for name in a.product_names)}</td>\n"
+            f'      <td class="small">{cves}</td>\n'
+            f'      <td class="nowrap">{published}</td>\n'
+            "    </tr>\n  "
+        )
+    return mark_safe("".join(out))  # noqa: S308 — every interpolated text is escaped right here
+
+
 @require_GET
 @condition(
     etag_func=_list_etag,
@@ -172,6 +215,7 @@ def _render_list(request: HttpRequest) -> HttpResponse:
         "product_options": select_options(choices.pop("products"), filters.product),
         "page": page,
         "advisories": page.object_list,
+        "rows": list_rows(page.object_list),
         "filters": filters,
         "query_error": error,
         "max_query": MAX_QUERY_CHARS,

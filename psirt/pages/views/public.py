@@ -8,6 +8,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -17,7 +18,7 @@ from psirt.lib.http import conditional_response
 from psirt.lib.pgp import fingerprint, format_fingerprint
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong, clean_query
 from psirt.organization.models import OrganizationProfile
-from psirt.pages import sections, security_txt
+from psirt.pages import pagecache, sections, security_txt
 from psirt.pages.models import STANDALONE_PAGES, PageSlug
 from psirt.pages.queries import rendered_page
 
@@ -36,6 +37,18 @@ def _contact_context(org: OrganizationProfile) -> dict[str, Any]:
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    version = sections.version(request)
+    if version is None:
+        return _render_home(request)
+    # Besides the advisories and the site generation (profile, pages), the home page shows the response
+    # statistics: figures of whole days (so the date), turned on and tuned by a setting the site generation
+    # follows.
+    return pagecache.cached_page(
+        request, f"{version}|{timezone.localdate().isoformat()}", lambda: _render_home(request)
+    )
+
+
+def _render_home(request: HttpRequest) -> HttpResponse:
     org = OrganizationProfile.get()
     context = {
         "intro": rendered_page(PageSlug.HOME, org),

@@ -15,7 +15,10 @@ on the very next request, in every process:
 (a raw SQL edit, the year in the footer).
 
 Two levels: this process's memory, then a directory of files under the var dir shared by every worker
-process, so a page is rendered once per change, not once per worker.
+process, so a page is rendered once per change, not once per worker. When a change makes a much-visited page stale,
+the requests that find it so at the same moment, in every process, do not all render it: the first takes the page's
+render lock (a lock file in the same directory), the others wait for it and serve what it stored — one render per
+page and change, not a stampede. A wait is bounded (`LOCK_WAIT`): past it, a request renders on its own.
 
 Nothing personal is ever stored or served: only GET requests without a session or pending messages, from
 visitors who are not signed in, and only plain 200/404 answers that set no cookie. A CSRF token, should a
@@ -24,12 +27,15 @@ page ever carry one, is cut out of the stored page and the requesting visitor's 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import os
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +48,8 @@ from django.utils.translation import get_language
 MAX_MEMORY_BYTES = 32 * 1024 * 1024  # per process
 MAX_SHARED_ENTRIES = 4000  # files; a third are dropped when full (Django’s file cache culling)
 MAX_PATH_CHARS = 2000  # longer URLs are rendered every time rather than risk two sharing a key
+LOCK_WAIT = 5.0  # seconds a request waits for another one rendering the same page
+_LOCK_POLL = 0.002
 _TOKEN = re.compile(rb'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 _SLOT = b"\x00csrf\x00"
 
@@ -65,11 +73,15 @@ def seconds() -> float:
     return float(getattr(settings, "PSIRT_PUBLIC_PAGE_CACHE", 0) or 0)
 
 
+def _folder() -> Path:
+    return Path(settings.PSIRT_VAR_DIR) / "cache" / "public-pages"
+
+
 def _shared() -> FileBasedCache:
     global _shared_store
     if _shared_store is None:
         _shared_store = FileBasedCache(
-            str(Path(settings.PSIRT_VAR_DIR) / "cache" / "public-pages"),
+            str(_folder()),
             {"TIMEOUT": None, "OPTIONS": {"MAX_ENTRIES": MAX_SHARED_ENTRIES}},
         )
     return _shared_store
@@ -121,6 +133,46 @@ def _fresh(entry: _Entry | None, stamp: str, now: float, ttl: float) -> bool:
     return entry is not None and entry.stamp == stamp and 0 <= now - entry.at < ttl
 
 
+@contextlib.contextmanager
+def _render_lock(shared_key: str) -> Iterator[bool]:
+    """Hold the render lock of the page `shared_key` (a flock, so it also works between threads and across worker
+    processes); yields False when it could not be had within LOCK_WAIT seconds (or not at all) — the caller then
+    renders without it."""
+    folder = _folder() / "locks"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # 256 lock files: two pages share one only when their keys' hashes share the first byte.
+        handle = os.open(folder / f"{shared_key[:2]}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield False
+        return
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(_LOCK_POLL)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)
+
+
+def _store(key: str, shared_key: str, version: str, now: float, ttl: float, response: HttpResponse) -> None:
+    if response.status_code in (200, 404) and not response.streaming and not response.cookies:
+        body = _TOKEN.sub(rb"\1" + _SLOT + rb"\2", response.content)
+        entry = _Entry(version, now, response.status_code, response["Content-Type"], body)
+        _remember(key, entry)
+        _shared().set(shared_key, entry, timeout=ttl)
+
+
 def cached_page(request: HttpRequest, version: str | None, render: Callable[[], HttpResponse]) -> HttpResponse:
     """The stored page when it was rendered under the same `version` (everything the page shows that can change:
     see the module docstring) and is younger than the TTL, else `render()` — stored for the next visitor when it
@@ -135,17 +187,16 @@ def cached_page(request: HttpRequest, version: str | None, render: Callable[[], 
     if not _fresh(entry, version, now, ttl):
         shared_key = hashlib.sha256(key.encode()).hexdigest()
         entry = _shared().get(shared_key)
-        if _fresh(entry, version, now, ttl):
-            assert entry is not None
-            _remember(key, entry)
-        else:
-            response = render()
-            if response.status_code in (200, 404) and not response.streaming and not response.cookies:
-                body = _TOKEN.sub(rb"\1" + _SLOT + rb"\2", response.content)
-                entry = _Entry(version, now, response.status_code, response["Content-Type"], body)
-                _remember(key, entry)
-                _shared().set(shared_key, entry, timeout=ttl)
-            return response
+        if not _fresh(entry, version, now, ttl):
+            with _render_lock(shared_key):
+                # Whoever held the lock may have stored this very version meanwhile.
+                entry = _shared().get(shared_key)
+                if not _fresh(entry, version, time.time(), ttl):
+                    response = render()
+                    _store(key, shared_key, version, now, ttl, response)
+                    return response
+        assert entry is not None
+        _remember(key, entry)
     assert entry is not None
     body = entry.body.replace(_SLOT, get_token(request).encode()) if _SLOT in entry.body else entry.body
     return HttpResponse(body, status=entry.status, content_type=entry.content_type)
