@@ -29,11 +29,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_gunicorn(python: str, port: int, workers: int, env: Mapping[str, str], cwd: Path | str) -> subprocess.Popen:
-    """psirt's WSGI app under the venv's gunicorn, in its own session (so the caller can kill the group)."""
+def start_gunicorn(
+    python: str, port: int, workers: int, env: Mapping[str, str], cwd: Path | str, extra: Sequence[str] = ()
+) -> subprocess.Popen:
+    """psirt's WSGI app under the venv's gunicorn, in its own session (so the caller can kill the group);
+    `extra` gunicorn options (e.g. a worker class) go after the defaults."""
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(python)) or "gunicorn"
     command = [gunicorn, "psirt.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    return subprocess.Popen([*command, "--log-level", "warning"], env=dict(env), cwd=cwd, start_new_session=True)
+    return subprocess.Popen(
+        [*command, "--log-level", "warning", *extra], env=dict(env), cwd=cwd, start_new_session=True
+    )
 
 
 def wait_for(port: int, timeout: float = 30) -> None:
