@@ -38,6 +38,11 @@ class OpsConfig(AppConfig):
             pages, and no code path that changes a public advisory (services, admin, import) can forget it."""
             if not settings.PSIRT_STATIC_EXPORT_DIR or instance.published_at is None:
                 return
+            # One refresh per transaction, however many advisories it saves (a CSAF import of hundreds): the
+            # callbacks a rollback drops are dropped from this list too.
+            pending = transaction.get_connection().run_on_commit
+            if any(entry[1] is enqueue_refresh for entry in pending):
+                return
             transaction.on_commit(enqueue_refresh)
 
         post_save.connect(refresh_export, sender=Advisory, weak=False, dispatch_uid="psirt.ops.refresh_export")

@@ -40,13 +40,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PAYLOAD = b"\x7fELF firmware dump " + os.urandom(3000)
 
 
-# Verify reads the counts and migrations back from a SQLite copy itself; a PostgreSQL dump is checked by
-# `pg_restore --list` only, and its counts are compared when it is restored.
-reads_the_sqlite_copy = pytest.mark.skipif(
-    connection.vendor != "sqlite", reason="verify reads counts and migrations back from SQLite copies only"
-)
-
-
 @pytest.fixture
 def var_dir(tmp_path: Path, settings: object) -> Path:
     var = tmp_path / "var"
@@ -176,7 +169,6 @@ def test_an_added_member_is_found(archive: Path) -> None:
         verify_archive(archive)
 
 
-@reads_the_sqlite_copy
 def test_a_rewritten_manifest_cannot_hide_a_changed_database(archive: Path) -> None:
     """Manifest and checksums changed together still fail: the database copy's own counts are checked."""
     content = members(archive)
@@ -274,7 +266,6 @@ def test_restore_refuses_a_non_empty_installation_and_changes_nothing(archive: P
     assert sorted(p.relative_to(var_dir) for p in var_dir.rglob("*")) == before
 
 
-@reads_the_sqlite_copy
 def test_a_manifest_claiming_other_migrations_than_its_database_is_refused(archive: Path, var_dir: Path) -> None:
     content = members(archive)
     manifest = json.loads(content[MANIFEST_NAME])

@@ -185,3 +185,17 @@ def test_a_revision_that_moves_an_advisory_to_another_line_rewrites_both_lines_l
     new_line = root / "en" / "advisories" / "_q" / "line=recorders" / "index.html"
     assert site[1].advisory_id in new_line.read_text()
     _same_as_a_full_export(root, tmp_path)
+
+
+def test_one_refresh_per_transaction_however_many_advisories_it_saves(
+    site: list[Advisory], tmp_path: Path, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.PSIRT_STATIC_EXPORT_DIR = tmp_path / "static-site"
+    with django_capture_on_commit_callbacks() as callbacks:
+        for advisory in site:
+            advisory.save()
+    assert len(callbacks) == 1
+    settings.PSIRT_STATIC_EXPORT_DIR = None
+    with django_capture_on_commit_callbacks() as callbacks:
+        site[0].save()
+    assert callbacks == []  # no folder configured: nothing queued
