@@ -10,4 +10,4 @@ class IntakeConfig(AppConfig):
 
         # The report's attachments and the files of a stash live in the encrypted file store.
         stored_files.register("intake.Attachment", "storage_name")
-        stored_files.register("intake.StashedFile", "storage_name")
+        stored_files.register("intake.StashedFile", "storage_name", transient=True)

@@ -20,11 +20,15 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 
+from psirt.lib import stored_files
 from psirt.ops.backup.exceptions import BackupError
 
-# The columns that name a file of the encrypted store: attachments must be in the archive; files of a stash (a
-# form that failed validation, kept for a day) are carried too when present, but a stash may expire meanwhile.
-ATTACHMENT_FILES = ("intake_attachment", "storage_name")
+
+def kept_file_columns() -> dict[str, str]:
+    """Table -> column of every column naming a file of the encrypted store that the archive must carry (report
+    attachments, regulatory evidence: the registry in `psirt.lib.stored_files`). Files of a stash (a form that
+    failed validation, kept for a day) are carried too when present, but a stash may expire meanwhile."""
+    return dict(stored_files.kept_tables())
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,13 @@ def sqlite_facts(path: Path) -> DatabaseFacts:
             for app, name in conn.execute("SELECT app, name FROM django_migrations ORDER BY app, name"):
                 migrations.setdefault(app, []).append(name)
         referenced: list[str] = []
-        table, column = ATTACHMENT_FILES
-        if table in tables:
-            referenced = [row[0] for row in conn.execute(f"SELECT {column} FROM {table} ORDER BY 1")]  # noqa: S608 - names from the catalogue, quoted
+        for table, column in kept_file_columns().items():
+            if table in tables:
+                referenced += [row[0] for row in conn.execute(f"SELECT {quote(column)} FROM {quote(table)}")]  # noqa: S608 - names from the catalogue, quoted
         version = str(conn.execute("SELECT sqlite_version()").fetchone()[0])
     finally:
         conn.close()
-    return DatabaseFacts(version, migrations, tables, referenced)
+    return DatabaseFacts(version, migrations, tables, sorted(referenced))
 
 
 _IDENTIFIER = rb'(?:"(?:[^"]|"")*"|[^\s".(),]+)'
@@ -113,7 +117,7 @@ def pg_dump_facts(dump: Path) -> DatabaseFacts:
     tables: dict[str, int] = {}
     migrations: dict[str, list[str]] = {}
     referenced: list[str] = []
-    attachment_table, attachment_column = ATTACHMENT_FILES
+    file_columns = kept_file_columns()
     proc = subprocess.Popen(  # noqa: S603 - fixed tool, arguments are ours
         [tool("pg_restore"), "--data-only", "--no-owner", "--no-privileges", "-f", "-", str(dump)],
         stdout=subprocess.PIPE,
@@ -137,8 +141,8 @@ def pg_dump_facts(dump: Path) -> DatabaseFacts:
                 want = (
                     ("app", "name")
                     if table == "django_migrations"
-                    else (attachment_column,)
-                    if table == attachment_table
+                    else (file_columns[table],)
+                    if table in file_columns
                     else ()
                 )
                 wanted = tuple(columns.index(name) for name in want if name in columns)
@@ -152,7 +156,7 @@ def pg_dump_facts(dump: Path) -> DatabaseFacts:
                 values = [copy_field(fields[i]) if i < len(fields) else None for i in wanted]
                 if table == "django_migrations" and len(values) == 2 and None not in values:
                     migrations.setdefault(str(values[0]), []).append(str(values[1]))
-                elif table == attachment_table and values and values[0] is not None:
+                elif table in file_columns and values and values[0] is not None:
                     referenced.append(values[0])
     finally:
         proc.stdout.close()
@@ -277,9 +281,11 @@ def pg_snapshot(dest: Path) -> DatabaseFacts:
         if "django_migrations" in tables:
             for app, name in conn.execute("SELECT app, name FROM django_migrations ORDER BY app, name"):
                 migrations.setdefault(app, []).append(name)
-        table, column = ATTACHMENT_FILES
-        referenced = (
-            [row[0] for row in conn.execute(f"SELECT {column} FROM {table} ORDER BY 1")] if table in tables else []  # noqa: S608 - names from the catalogue, quoted
+        referenced = sorted(
+            row[0]
+            for table, column in kept_file_columns().items()
+            if table in tables
+            for row in conn.execute(f"SELECT {quote(column)} FROM {quote(table)}")  # type: ignore[union-attr]  # noqa: S608 - names from the catalogue, quoted
         )
         conn.rollback()
     return DatabaseFacts(version, migrations, tables, referenced)

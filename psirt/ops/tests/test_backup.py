@@ -126,6 +126,16 @@ def test_backup_refuses_when_an_attachment_file_is_missing(archive: Path, var_di
     assert not (archive.parent / "again.tar").exists()
 
 
+def test_the_archive_must_carry_every_kept_stored_file_column() -> None:
+    """Report attachments and regulatory evidence files must be in the archive; a stash expires on its own."""
+    from psirt.ops.backup.database import kept_file_columns
+
+    assert kept_file_columns() == {
+        "intake_attachment": "storage_name",
+        "regulatory_evidencefile": "storage_name",
+    }
+
+
 def test_a_flipped_byte_is_found(archive: Path) -> None:
     data = bytearray(archive.read_bytes())
     offset = data.index(b"PSIRTENC1")  # inside an encrypted attachment
