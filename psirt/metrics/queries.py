@@ -576,16 +576,17 @@ def _per_case_rows(user: Viewer, filters: Filters, now: dt.datetime) -> QuerySet
     return qs.order_by().values(*names)  # type: ignore[no-any-return]
 
 
-def _grouped_by_case(sql: str, quote: Callable[[str], str]) -> str:
-    """The per-case query grouped by the case's primary key alone. Django groups by every selected column and
-    expression as well (it shortens that to the key on PostgreSQL only); each row already is one case and
-    every other column is the case's own, so on SQLite the longer GROUP BY only makes it sort every row by all
-    of them (twice the time). Anything but a plain trailing GROUP BY without parameters is left as it is
-    (still correct)."""
+def _grouped_by_case(sql: str, params: Sequence[object], quote: Callable[[str], str]) -> tuple[str, Sequence[object]]:
+    """The per-case query grouped by the case's primary key alone. Django groups by every selected expression
+    as well; each row already is one case and every other column is the case's own (functionally dependent on
+    the key), so the longer GROUP BY only makes both engines sort every joined row by all of them (twice the
+    time on SQLite, a sort spilled to disk on PostgreSQL). GROUP BY is the last clause, so its parameters are
+    the last ones. Anything else than a plain trailing GROUP BY is left as it is (still correct)."""
     head, sep, tail = sql.rpartition(" GROUP BY ")
-    if not sep or any(word in tail for word in (" HAVING ", " ORDER BY ", " LIMIT ", "(", "SELECT", "%s")):
-        return sql
-    return f"{head} GROUP BY {quote(Case._meta.db_table)}.{quote(Case._meta.pk.column)}"
+    if not sep or "%%" in tail or any(word in tail for word in (" HAVING ", " ORDER BY ", " LIMIT ", "SELECT")):
+        return sql, params
+    kept = len(params) - tail.count("%s")
+    return f"{head} GROUP BY {quote(Case._meta.db_table)}.{quote(Case._meta.pk.column)}", params[:kept]
 
 
 def _per_case_counts(user: Viewer, filters: Filters, now: dt.datetime) -> dict[str, list[CountRow]]:
@@ -596,8 +597,7 @@ def _per_case_counts(user: Viewer, filters: Filters, now: dt.datetime) -> dict[s
     rows = _per_case_rows(user, filters, now)
     connection = connections[rows.db]
     q = connection.ops.quote_name
-    inner, params = rows.query.sql_with_params()
-    inner = _grouped_by_case(inner, q)
+    inner, params = _grouped_by_case(*rows.query.sql_with_params(), q)
     no_day, no_label = "CAST(NULL AS DATE)", "CAST(NULL AS TEXT)"
 
     def branch(figure: str, columns: Sequence[str], group: Sequence[str], where: str) -> str:
@@ -623,7 +623,7 @@ def _per_case_counts(user: Viewer, filters: Filters, now: dt.datetime) -> dict[s
     sql = f"WITH m AS MATERIALIZED ({inner}) " + " UNION ALL ".join(branches)
     out: dict[str, list[CountRow]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, list(params))  # type: ignore[arg-type]
         for figure, day, other, label, label2, n in cursor.fetchall():
             out[figure].append((_day(day), _day(other), label, label2, int(n)))
     return out
