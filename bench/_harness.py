@@ -236,6 +236,8 @@ def run_django_child(script: Path, *, name: str, database: str, pg_db: str, args
             sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
             raise SystemExit(f"{database}: the benchmark child failed (exit {proc.returncode})")
         return dict(json.loads(lines[-1][5:]))
+
+
 def _paths_script(paths: Sequence[str]) -> str:
     if not all(p.isascii() and p.isprintable() for p in paths):
         raise ValueError("wrk paths must be printable ASCII (URL-encode the rest)")
