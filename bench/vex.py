@@ -142,6 +142,9 @@ def main() -> None:
             import_sbom(release=release, data=data, actor=None)
         rest_s = time.perf_counter() - t0
         sbom_rate = len(releases) / (small_sbom_s + rest_s)
+        # Each figure as soon as it is measured: a long run that fails later still leaves what it measured.
+        print(f"SBOM import: {sbom_rate:.1f} documents/s ({len(releases)} releases)", flush=True)
+        print(f"re-match after one new record at {first} releases: {rematch_small * 1000:.1f} ms", flush=True)
 
         files = json_files([str(osv_dir)])
         t0 = time.perf_counter()
@@ -155,6 +158,7 @@ def main() -> None:
             import_vulnerabilities(records=[r for p in files[start : start + 500] for r in read_file(p)])
         match_s = time.perf_counter() - t0
         rematch_full = statistics.median(rematch_one(100 + i) for i in range(5))
+        print(f"OSV: json.load {parse_s:.2f} s, import+match {match_s:.2f} s ({match_s / parse_s:.1f}x)", flush=True)
 
         client = Client()
         latencies = []
