@@ -9,8 +9,18 @@ sent and does nothing.
 
 A failure goes to `failed` with `next_attempt_at` growing exponentially; after `give_up_at` it is `gave_up`
 (a lead can retry it). A worker killed mid-send leaves its row `sending`: the periodic sweep releases claims
-older than `STALE_CLAIM`, so another worker sends the row (at least once; a kill between the send and the
-mark is the only way to get a second copy).
+older than `STALE_CLAIM`, so another worker sends the row.
+
+A worker sends its claimed batch over one SMTP connection, opened when the first mail needs it and kept for
+the batch (a drain keeps it for the whole run). Each mail is handed over in two steps (`OutboxMailConnection`):
+everything up to the end of the message data, then the row is marked sent (committed), then the final "."
+that tells the server to deliver. A worker killed before that commit leaves an unfinished transaction, which
+the server discards when the connection drops, and a row still `sending`, which is sent again later: once. A
+worker killed after it has a row marked sent whose "." is on its way. So a kill never causes a second copy;
+the one loss left is a kill in the microseconds between the commit and writing the ".". A server that refuses
+the message at the "." (or drops the connection before answering) makes the row `failed` again and it is
+retried. A recipient the server refuses fails that row only and the connection is kept; a connection that
+drops before the hand-over is opened again and the mail retried at once, once.
 
 What a row of each kind means is up to its sender: kind "mail" is a bilingual templated mail (`send_single`);
 other apps name the senders of their kinds in their AppConfig's `outbox_senders` ({kind: dotted path}).
@@ -22,10 +32,13 @@ language can still read it. With an OpenPGP key the text is encrypted to it and 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import re
 import smtplib
+import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
@@ -33,8 +46,10 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection as db_connection
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -212,14 +227,19 @@ def skip_locked() -> bool:
 
 
 def claim_batch(
-    *, limit: int = CLAIM_BATCH, message_id: int | None = None, now: dt.datetime | None = None
+    *,
+    limit: int = CLAIM_BATCH,
+    message_id: int | None = None,
+    first: int | None = None,
+    now: dt.datetime | None = None,
 ) -> list[OutboxMessage]:
-    """Claim up to `limit` due rows (or the given one) for this worker, in one short transaction.
+    """Claim up to `limit` due rows for this worker, in one short transaction: only the row `message_id` when
+    given; with `first`, that row (nothing at all when it is not due) and other due rows after it.
 
     PostgreSQL: the candidate rows are locked with SKIP LOCKED, so concurrent workers take different rows.
     SQLite: the transaction takes the write lock at BEGIN (IMMEDIATE), and the UPDATE re-checks that each
     row is still due. Either way a row is claimed by one worker only; the claim token says which rows this
-    worker won."""
+    worker won. The rows come back in claim order (`first` first)."""
     now = now or timezone.now()
     token = uuid.uuid4().hex
     due = OutboxMessage.objects.filter(status__in=DUE, next_attempt_at__lte=now)
@@ -231,13 +251,20 @@ def claim_batch(
     with transaction.atomic():
         if skip_locked():
             due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:limit])
+        ids: list[int] = []
+        if first is not None:
+            ids = list(due.filter(pk=first).values_list("pk", flat=True)[:1])
+            if not ids:
+                return []
+        if limit > len(ids):
+            ids += list(due.exclude(pk__in=ids).values_list("pk", flat=True)[: limit - len(ids)])
         if not ids:
             return []
         OutboxMessage.objects.filter(pk__in=ids, status__in=DUE).update(
             status=OutboxStatus.SENDING, claimed_at=now, claim_token=token
         )
-    return list(OutboxMessage.objects.filter(pk__in=ids, claim_token=token, status=OutboxStatus.SENDING).order_by("id"))
+    won = {m.pk: m for m in OutboxMessage.objects.filter(pk__in=ids, claim_token=token, status=OutboxStatus.SENDING)}
+    return [won[pk] for pk in ids if pk in won]
 
 
 def claim(*, message_id: int | None = None, now: dt.datetime | None = None) -> OutboxMessage | None:
@@ -259,6 +286,9 @@ def senders() -> dict[str, Sender]:
 
 def error_kind(exc: BaseException) -> str:
     """What went wrong, without message bodies, addresses or secrets."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _text in exc.recipients.values()})
+        return f"SMTPRecipientsRefused {','.join(str(c) for c in codes)}"[:200]
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"{type(exc).__name__} {exc.smtp_code}"[:200]
     if isinstance(exc, SendError | NotSendable):
@@ -266,16 +296,155 @@ def error_kind(exc: BaseException) -> str:
     return type(exc).__name__[:200]
 
 
+# --- the mail connection of a batch -------------------------------------------------------------------
+
+# Refusals after which the SMTP session is still usable (the transaction was reset).
+SESSION_KEPT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class ClaimLost(Exception):
+    """The row is no longer this worker's (its claim was released as stale and another worker took it): the
+    mail is abandoned before its end of data, so the server discards it."""
+
+
+class HandedOver(Exception):
+    """A mail failed after its row was marked sent (refused at the end of data, or the connection dropped
+    while the server was answering): the row must be failed again. Carries the cause."""
+
+
+class OutboxMailConnection(BaseEmailBackend):
+    """The mail connection a worker keeps for a batch: Django's configured backend, opened when a mail first
+    needs it. Over SMTP each mail is handed over in two steps (see the module): the data, then `hand_over()`
+    (set by the outbox for the row being sent: marks it sent and commits), then the end of data. Other
+    backends (the tests' memory backend, the console) send as they are; the row is marked after the send."""
+
+    def __init__(self, backend: BaseEmailBackend) -> None:
+        super().__init__(fail_silently=False)
+        self.backend = backend
+        self.hand_over: Callable[[], None] | None = None
+        self.handed_over = False
+
+    @property
+    def smtp(self) -> bool:
+        return isinstance(self.backend, SMTPBackend)
+
+    def open(self) -> bool | None:
+        return self.backend.open()
+
+    def close(self) -> None:
+        # Closing a connection that already failed may fail again; nothing to report. Django's SMTP backend
+        # forgets the connection either way, so the next mail opens a new one.
+        with contextlib.suppress(Exception):
+            self.backend.close()
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        if not self.smtp:
+            return int(self.backend.send_messages(email_messages) or 0)
+        for message in email_messages:
+            self.send_smtp(message)
+        return len(email_messages)
+
+    def send_smtp(self, message: EmailMessage) -> None:
+        backend: Any = self.backend
+        if backend.connection is None:
+            backend.open()
+            # The end of data goes out as a small write of its own after the hand-over's commit: without
+            # TCP_NODELAY it would wait for the server's delayed acknowledgment of the data (~40 ms a mail).
+            opened: Any = backend.connection
+            with contextlib.suppress(OSError, AttributeError):
+                opened.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        smtp: smtplib.SMTP = backend.connection
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        sender = sanitize_address(message.from_email, encoding)
+        recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+        if not recipients:
+            return
+        data = message.message().as_bytes(linesep="\r\n")
+        smtp.ehlo_or_helo_if_needed()
+        options = [f"SIZE={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+        code, reply = smtp.mail(sender, options)
+        if code != 250:
+            smtp.rset()
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        refused = {}
+        for recipient in recipients:
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+        if len(refused) == len(recipients):
+            smtp.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, reply = smtp.docmd("data")
+        if code != 354:
+            smtp.rset()
+            raise smtplib.SMTPDataError(code, reply)
+        body = _LEADING_DOT.sub(b"..", data)
+        smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+        if self.hand_over is not None:
+            # The row is marked sent before the server may deliver; a failure here (the claim is lost, the
+            # database is gone) abandons the mail mid-data, and the server discards it.
+            try:
+                self.hand_over()
+            except BaseException:
+                self.close()
+                raise
+            self.handed_over = True
+        try:
+            smtp.send(b".\r\n")
+            code, reply = smtp.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            if self.handed_over:
+                raise HandedOver(exc) from exc
+            raise
+        if code != 250:
+            error = smtplib.SMTPDataError(code, reply)
+            raise HandedOver(error) if self.handed_over else error
+
+
+def open_connection() -> OutboxMailConnection:
+    """The mail connection of a batch (opened when the first mail needs it: a batch of webhooks opens none)."""
+    return OutboxMailConnection(get_connection())
+
+
+def mark_sent(message: OutboxMessage) -> None:
+    """The row is sent: the context (it may hold a private link) and the key are not kept once the message
+    is out. Raises ClaimLost when the row is no longer this worker's claim."""
+    with transaction.atomic():
+        changed = OutboxMessage.objects.filter(
+            pk=message.pk, status=OutboxStatus.SENDING, claim_token=message.claim_token
+        ).update(status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="", context="", pgp_key="")
+    if not changed:
+        raise ClaimLost
+
+
 def send_claimed(message: OutboxMessage, *, mail_connection: BaseEmailBackend | None = None) -> str:
     """Send a row this worker claimed and record the outcome. Returns sent/failed/gave_up/cancelled."""
-    return attempt(message, mail_connection or get_connection())[0]
+    connection = mail_connection if isinstance(mail_connection, OutboxMailConnection) else None
+    own = connection is None
+    connection = connection or OutboxMailConnection(mail_connection or get_connection())
+    try:
+        return attempt(message, connection)[0]
+    finally:
+        if own:
+            connection.close()
 
 
-def attempt(message: OutboxMessage, mail_connection: BaseEmailBackend) -> tuple[str, bool]:
-    """Send a claimed row and record the outcome; also says whether the failure may have come from the mail
-    connection (anything but a sender's own refusal), which is then not reused."""
+AGAIN = "again"
+DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError)
+
+
+def attempt(message: OutboxMessage, mail_connection: OutboxMailConnection, *, again: bool = False) -> tuple[str, bool]:
+    """Send a claimed row and record the outcome; also says whether the mail connection should be opened
+    afresh (a failure of anything but a refusal that left the SMTP session usable). With `again`, a
+    connection that dropped before the hand-over records nothing and answers AGAIN."""
+    mail_connection.hand_over = lambda: mark_sent(message)
+    mail_connection.handed_over = False
     try:
         senders()[message.kind](message, mail_connection)
+    except ClaimLost:
+        logger.warning("outbox %s (%s): claim lost to another worker, not sent", message.public_id, message.kind)
+        return "claim lost", True
     except Cancelled:
         OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxStatus.CANCELLED, last_error="recipient gone")
         return str(OutboxStatus.CANCELLED), False
@@ -290,17 +459,31 @@ def attempt(message: OutboxMessage, mail_connection: BaseEmailBackend) -> tuple[
             pgp_key="",
         )
         return str(OutboxStatus.GAVE_UP), False
+    except HandedOver as exc:
+        # Marked sent, then refused or cut off at the end of data: failed again, with what it needs to be
+        # sent later put back.
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+        return record_failure(message, cause, restore=True), not isinstance(cause, SESSION_KEPT)
     except Exception as exc:
-        return record_failure(message, exc), not isinstance(exc, SendError)
-    # The context may hold a private link: it is not kept once the message is out.
-    OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING, claim_token=message.claim_token).update(
-        status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="", context="", pgp_key=""
-    )
+        if again and isinstance(exc, DROPPED):
+            return AGAIN, True
+        return record_failure(message, exc), not isinstance(exc, (SendError, *SESSION_KEPT))
+    finally:
+        mail_connection.hand_over = None
+    if not mail_connection.handed_over:
+        mark_sent_after(message)
     logger.info("outbox %s (%s %s) sent", message.public_id, message.kind, message.reference or message.template)
     return str(OutboxStatus.SENT), False
 
 
-def record_failure(message: OutboxMessage, exc: BaseException) -> str:
+def mark_sent_after(message: OutboxMessage) -> None:
+    """Mark a row sent after its sender returned (webhooks, mail backends other than SMTP)."""
+    OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING, claim_token=message.claim_token).update(
+        status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="", context="", pgp_key=""
+    )
+
+
+def record_failure(message: OutboxMessage, exc: BaseException, *, restore: bool = False) -> str:
     now = timezone.now()
     attempts = message.attempts + 1
     error = error_kind(exc)
@@ -313,36 +496,49 @@ def record_failure(message: OutboxMessage, exc: BaseException) -> str:
         logger.warning(
             "outbox %s (%s) not sent (%s); retry at %s", message.public_id, message.kind, error, next_at.isoformat()
         )
+    values: dict[str, Any] = {}
+    if restore:  # marked sent at the hand-over, which wiped these
+        values = {"context": message.context, "pgp_key": message.pgp_key, "sent_at": None}
     OutboxMessage.objects.filter(pk=message.pk).update(
-        status=status, attempts=attempts, last_error=error, next_attempt_at=next_at, claimed_at=None
+        status=status, attempts=attempts, last_error=error, next_attempt_at=next_at, claimed_at=None, **values
     )
     return str(status)
 
 
+def send_batch(batch: Sequence[OutboxMessage], mail_connection: OutboxMailConnection) -> list[str]:
+    """Send claimed rows one after the other over one connection; the outcome of each. A connection that
+    failed is closed and opened again for the next row; a row whose connection dropped before its hand-over
+    (so the server cannot have it: a kept connection the server closed, a server that went away) is tried
+    once more at once over a new connection before it counts as a failure."""
+    outcomes = []
+    for message in batch:
+        outcome, fresh = attempt(message, mail_connection, again=True)
+        if outcome == AGAIN:
+            mail_connection.close()
+            outcome, fresh = attempt(message, mail_connection)
+        if fresh:
+            mail_connection.close()
+        outcomes.append(outcome)
+    return outcomes
+
+
 def send_one(message_id: int, *, now: dt.datetime | None = None) -> str:
-    """Send one row if it is due and nobody else has it. Idempotent: a duplicate call returns "not due" and
-    sends nothing."""
-    message = claim(message_id=message_id, now=now)
-    if message is None:
+    """Send one row if it is due and nobody else has it, with other due rows over the same connection (a
+    burst of acknowledgments goes out in one SMTP session per batch, not one per mail). Idempotent: a
+    duplicate call returns "not due" and sends nothing. Returns the outcome of the given row."""
+    batch = claim_batch(first=message_id, now=now)
+    if not batch:
         return "not due"
-    return send_claimed(message)
-
-
-def open_connection() -> BaseEmailBackend:
-    """A mail connection kept open across sends (Django's backend closes connections it opened itself,
-    which would mean one SMTP handshake per mail). If the server is down now, each send fails and is
-    retried like any other."""
-    connection: BaseEmailBackend = get_connection()
+    connection = open_connection()
     try:
-        connection.open()
-    except Exception:
-        logger.warning("mail server not reachable; each message will try and be retried")
-    return connection
+        return send_batch(batch, connection)[0]
+    finally:
+        connection.close()
 
 
 def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
-    """Send due rows one by one (each claimed first) until none is due or `limit` is reached; several
-    workers may drain at once. One SMTP connection is reused for the whole run."""
+    """Send due rows batch by batch (each claimed first) until none is due or `limit` is reached; several
+    workers may drain at once. One SMTP connection is kept for the whole run."""
     mail_connection = open_connection()
     count = 0
     try:
@@ -350,14 +546,7 @@ def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
             batch = claim_batch(limit=min(CLAIM_BATCH, limit - count), now=now)
             if not batch:
                 break
-            for message in batch:
-                outcome, suspect = attempt(message, mail_connection)
-                if outcome == OutboxStatus.SENT:
-                    count += 1
-                elif suspect:
-                    # A failed SMTP conversation may leave the connection unusable: start a fresh one.
-                    mail_connection.close()
-                    mail_connection = open_connection()
+            count += sum(1 for outcome in send_batch(batch, mail_connection) if outcome == OutboxStatus.SENT)
     finally:
         mail_connection.close()
     if count:
