@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,13 +24,38 @@ def shared_dir() -> Path:
 
 
 @contextlib.contextmanager
-def folder_lock(root: Path, name: str) -> Iterator[None]:
-    """Hold the exclusive lock file `name` in `root` (created with the folder if missing): one writer of the folder
-    at a time, across processes (web workers, task workers, a command an operator runs)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / name, "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+def folder_lock(root: Path, name: str, *, wait: float | None = None, poll: float = 0.01) -> Iterator[bool]:
+    """Hold the exclusive lock file `name` in `root` (created with the folder if missing): one holder at a time,
+    across threads and processes (web workers, task workers, a command an operator runs).
+
+    Without `wait`, block until the lock is held and yield True. With `wait` (seconds), try every `poll` seconds and
+    yield False when the lock could not be had in time or the lock file cannot be opened: the caller goes on
+    without it (a best-effort lock, such as the page cache's one render per stale page)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = os.open(root / name, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        if wait is None:
+            raise
+        yield False
+        return
+    try:
+        if wait is None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(poll)
         try:
-            yield
+            yield True
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        os.close(handle)

@@ -28,14 +28,12 @@ page ever carry one, is cut out of the stored page and the requesting visitor's 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
-import os
 import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +42,8 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
+
+from psirt.lib.paths import folder_lock
 
 MAX_MEMORY_BYTES = 32 * 1024 * 1024  # per process
 MAX_SHARED_ENTRIES = 4000  # files; a third are dropped when full (Django’s file cache culling)
@@ -133,36 +133,11 @@ def _fresh(entry: _Entry | None, stamp: str, now: float, ttl: float) -> bool:
     return entry is not None and entry.stamp == stamp and 0 <= now - entry.at < ttl
 
 
-@contextlib.contextmanager
-def _render_lock(shared_key: str) -> Iterator[bool]:
+def _render_lock(shared_key: str) -> contextlib.AbstractContextManager[bool]:
     """Hold the render lock of the page `shared_key` (a flock, so it also works between threads and across worker
     processes); yields False when it could not be had within LOCK_WAIT seconds (or not at all) — the caller then
-    renders without it."""
-    folder = _folder() / "locks"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        # 256 lock files: two pages share one only when their keys' hashes share the first byte.
-        handle = os.open(folder / f"{shared_key[:2]}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        yield False
-        return
-    try:
-        deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield False
-                    return
-                time.sleep(_LOCK_POLL)
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    finally:
-        os.close(handle)
+    renders without it. 256 lock files: two pages share one only when their keys' hashes share the first byte."""
+    return folder_lock(_folder() / "locks", f"{shared_key[:2]}.lock", wait=LOCK_WAIT, poll=_LOCK_POLL)
 
 
 def _store(key: str, shared_key: str, version: str, now: float, ttl: float, response: HttpResponse) -> None:

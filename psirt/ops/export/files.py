@@ -134,6 +134,6 @@ def remove_stale(root: Path, files: set[str]) -> int:
     return removed
 
 
-def locked(root: Path) -> contextlib.AbstractContextManager[None]:
+def locked(root: Path) -> contextlib.AbstractContextManager[bool]:
     """Hold the folder's export lock: a second export (the worker's and an operator's) waits its turn."""
     return folder_lock(root, LOCK_NAME)

@@ -131,6 +131,6 @@ class TreeFiles:
                             yield f"{year.name}/{item.name}/{sub.name}"
 
 
-def tree_lock(root: Path) -> contextlib.AbstractContextManager[None]:
+def tree_lock(root: Path) -> contextlib.AbstractContextManager[bool]:
     """One writer at a time per tree, across processes (web workers, task workers, the export command)."""
     return folder_lock(root, LOCK_NAME)
