@@ -27,7 +27,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `bench` must be importable
 
-from bench._harness import free_port, latency_ms, run_threads, start_gunicorn, wait_for
+from bench._harness import free_port, latency_ms, pg_admin, pg_available, run_threads, start_gunicorn, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # Python puts this script's folder first on sys.path; the other benchmarks in it (e.g. bench/public.py) would
@@ -375,21 +374,6 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
     return results
 
 
-def postgres_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 s per phase instead of 30 s")
@@ -419,7 +403,7 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="psirt-bench-db-") as tmp:
                 sqlite = run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args, smtp_port)
             results.update({f"sqlite_{k}": v for k, v in sqlite.items()})
-        if not args.no_postgres and postgres_available():
+        if not args.no_postgres and pg_available():
             pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
             pg_admin(f"CREATE DATABASE {PG_DB}")
             try:

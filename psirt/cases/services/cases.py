@@ -103,21 +103,12 @@ def open_case(
         report = Report.objects.select_for_update().get(pk=report.pk)
         if report.inbox_state != InboxState.NEW or CaseReport.objects.filter(report=report).exists():
             raise InvalidInput(_("This report is already in a case."))
-        now = timezone.now()
-        year = timezone.localtime(now).year
-        number = next_case_number(year)
-        product = report.product
-        ack_due = report.ack_due_at or acknowledgment_due(report.created_at)
-        case = Case.objects.create(
-            key=format_case_key(year, number),
-            year=year,
-            number=number,
+        case = _new_case(
             title=clean_title,
-            product=product,
-            product_line=product.line if product is not None else None,
+            product=report.product,
             received_at=report.created_at,
-            ack_due_at=ack_due,
-            created_by=actor,
+            ack_due_at=report.ack_due_at or acknowledgment_due(report.created_at),
+            actor=actor,
         )
         CaseReport.objects.create(case=case, report=report, added_by=actor)
         StateChange.objects.create(case=case, from_state="", to_state=CaseState.NEW, actor=actor)
@@ -132,6 +123,26 @@ def open_case(
         for user in assignees:
             _assign(case=case, user=user, actor=actor, request=request)
     return case
+
+
+def _new_case(
+    *, title: str, product: Product | None, received_at: dt.datetime, ack_due_at: dt.datetime | None, actor: User
+) -> Case:
+    """Number and create a case (inside the caller's transaction): its key from this year's counter, its line from
+    its product."""
+    year = timezone.localtime(timezone.now()).year
+    number = next_case_number(year)
+    return Case.objects.create(
+        key=format_case_key(year, number),
+        year=year,
+        number=number,
+        title=title,
+        product=product,
+        product_line=product.line if product is not None else None,
+        received_at=received_at,
+        ack_due_at=ack_due_at,
+        created_by=actor,
+    )
 
 
 def open_team_case(
@@ -150,19 +161,7 @@ def open_team_case(
         raise NotAllowed(_("Only leads and handlers can open a case."))
     clean_title = _clean_title(title)
     with transaction.atomic():
-        now = timezone.now()
-        year = timezone.localtime(now).year
-        number = next_case_number(year)
-        case = Case.objects.create(
-            key=format_case_key(year, number),
-            year=year,
-            number=number,
-            title=clean_title,
-            product=product,
-            product_line=product.line if product is not None else None,
-            received_at=now,
-            created_by=actor,
-        )
+        case = _new_case(title=clean_title, product=product, received_at=timezone.now(), ack_due_at=None, actor=actor)
         StateChange.objects.create(case=case, from_state="", to_state=CaseState.NEW, actor=actor)
         record(action="case.opened", actor=actor, request=request, target=case, data={"source": source[:100]})
         if not actor.is_lead:

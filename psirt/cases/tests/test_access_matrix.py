@@ -269,6 +269,10 @@ DESK.update(
             lambda w: _components(w) and f"/en/desk/components/releases/{w.r1.public_id}/", COMPONENTS
         ),
         "desk:components:sbom_download": Entry(lambda w: f"/en/desk/components/sboms/{_components(w)}/", COMPONENTS),
+        # Deleting an SBOM is for leads only (the confirmation page; the POST is refused within retention).
+        "desk:components:sbom_delete": Entry(
+            lambda w: f"/en/desk/components/sboms/{_components(w)}/delete/", LEADS_ONLY
+        ),
         "desk:catalog:line_create": _other("/en/desk/catalog/lines/new/", CATALOG_NEW),
         "desk:catalog:line_edit": _other("/en/desk/catalog/lines/no-such-line/edit/", CATALOG_MISSING),
         "desk:catalog:line_delete": _other("/en/desk/catalog/lines/no-such-line/delete/", CATALOG_MISSING),
