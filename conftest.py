@@ -221,28 +221,14 @@ _POSTGRES_TEMPLATES = "postgres-templates"  # "server name" lines: the template 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "processes: starts separate processes (psirt, a web server, a replicator) and waits on them; such test "
-        "files are scheduled first, so that no worker is still running one when the others have finished",
+        "processes: starts separate processes (psirt, a web server, a replicator) and waits on them (select or "
+        "leave them out with -m)",
     )
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) owns the folder
         config.stash[_RUN_DIR] = Path(tempfile.mkdtemp(prefix="psirt-run-"))
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Longest first: the test files marked `processes`, then the others by their number of tests, each file's
-    tests kept together and in their order. With `--dist loadfile` (make test) each worker takes the next file
-    when it is done with one, and the run ends with short files on every worker rather than one long one."""
-    files: dict[str, list[pytest.Item]] = {}
-    for item in items:
-        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-
-    def longest_first(tests: list[pytest.Item]) -> tuple[bool, int]:
-        return (not any(test.get_closest_marker("processes") for test in tests), -len(tests))
-
-    items[:] = [item for tests in sorted(files.values(), key=longest_first) for item in tests]
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist: every worker shares the controller's folder."""
