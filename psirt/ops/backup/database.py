@@ -59,25 +59,32 @@ def sqlite_facts(path: Path) -> DatabaseFacts:
     """Facts of a SQLite file, opened read-only."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        names = [
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
-        tables = {name: int(conn.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]) for name in names}  # noqa: S608 - names from the catalogue, quoted
-        migrations: dict[str, list[str]] = {}
-        if "django_migrations" in tables:
-            for app, name in conn.execute("SELECT app, name FROM django_migrations ORDER BY app, name"):
-                migrations.setdefault(app, []).append(name)
-        referenced: list[str] = []
-        for table, column in kept_file_columns().items():
-            if table in tables:
-                referenced += [row[0] for row in conn.execute(f"SELECT {quote(column)} FROM {quote(table)}")]  # noqa: S608 - names from the catalogue, quoted
         version = str(conn.execute("SELECT sqlite_version()").fetchone()[0])
+        return _read_facts(
+            conn,
+            version,
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
     finally:
         conn.close()
-    return DatabaseFacts(version, migrations, tables, sorted(referenced))
+
+
+def _read_facts(conn: Any, version: str, table_names_sql: str) -> DatabaseFacts:
+    """The facts of the database `conn` reads (a sqlite3 or psycopg connection, both engines speak this SQL): the
+    row count of every table `table_names_sql` lists, the migration state and the stored files it names."""
+    names = [row[0] for row in conn.execute(table_names_sql)]
+    tables = {name: int(conn.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]) for name in names}  # noqa: S608 - names from the catalogue, quoted
+    migrations: dict[str, list[str]] = {}
+    if "django_migrations" in tables:
+        for app, name in conn.execute("SELECT app, name FROM django_migrations ORDER BY app, name"):
+            migrations.setdefault(app, []).append(name)
+    referenced = sorted(
+        row[0]
+        for table, column in kept_file_columns().items()
+        if table in tables
+        for row in conn.execute(f"SELECT {quote(column)} FROM {quote(table)}")  # noqa: S608 - names from the catalogue, quoted
+    )
+    return DatabaseFacts(version, migrations, tables, referenced)
 
 
 _IDENTIFIER = rb'(?:"(?:[^"]|"")*"|[^\s".(),]+)'
@@ -270,22 +277,8 @@ def pg_snapshot(dest: Path) -> DatabaseFacts:
         if result.returncode != 0:
             raise BackupError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
         os.chmod(dest, 0o600)
-        names = [
-            row[0]
-            for row in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
-            )
-        ]
-        tables = {name: int(conn.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()[0]) for name in names}  # type: ignore[index]  # noqa: S608 - names from the catalogue, quoted
-        migrations: dict[str, list[str]] = {}
-        if "django_migrations" in tables:
-            for app, name in conn.execute("SELECT app, name FROM django_migrations ORDER BY app, name"):
-                migrations.setdefault(app, []).append(name)
-        referenced = sorted(
-            row[0]
-            for table, column in kept_file_columns().items()
-            if table in tables
-            for row in conn.execute(f"SELECT {quote(column)} FROM {quote(table)}")  # type: ignore[union-attr]  # noqa: S608 - names from the catalogue, quoted
+        facts = _read_facts(
+            conn, version, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
         )
         conn.rollback()
-    return DatabaseFacts(version, migrations, tables, referenced)
+    return facts
