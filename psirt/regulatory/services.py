@@ -316,6 +316,18 @@ def _stage_allowed(obligation: Obligation, stage: str) -> None:
         raise InvalidInput(_("This obligation has no such stage."))
 
 
+def _set_draft(locked: Obligation, key: str, value: Any) -> None:
+    """Store `value` under `key` of the row's unfiled drafts (a stage's fields, the direct notice's text), or drop
+    the key when `value` is None. The caller holds the row locked in its transaction."""
+    draft = dict(locked.draft or {})
+    if value is None:
+        draft.pop(key, None)
+    else:
+        draft[key] = value
+    locked.draft = draft
+    locked.save(update_fields=["draft"])
+
+
 def save_draft(
     *, obligation: Obligation, actor: User, stage: str, values: Mapping[str, str], request: HttpRequest | None = None
 ) -> Obligation:
@@ -326,10 +338,7 @@ def save_draft(
     clean = {k: _clean_text(str(v), k) for k, v in values.items() if k in known}
     with transaction.atomic():
         locked = Obligation.objects.select_for_update().get(pk=obligation.pk)
-        draft = dict(locked.draft or {})
-        draft[stage] = {**draft.get(stage, {}), **clean}
-        locked.draft = draft
-        locked.save(update_fields=["draft"])
+        _set_draft(locked, stage, {**(locked.draft or {}).get(stage, {}), **clean})
         record(
             action="regulatory.draft.save",
             actor=actor,
@@ -685,10 +694,7 @@ def draft_direct_notice(
     text = _clean_notice(direct_notice_text(obligation) if values is None else values)
     with transaction.atomic():
         locked = Obligation.objects.select_for_update().get(pk=obligation.pk)
-        draft = dict(locked.draft or {})
-        draft[DIRECT_NOTICE_KEY] = text
-        locked.draft = draft
-        locked.save(update_fields=["draft"])
+        _set_draft(locked, DIRECT_NOTICE_KEY, text)
         record(
             action="regulatory.direct_notice.draft",
             actor=actor,
@@ -736,10 +742,7 @@ def send_direct_notice(
             note_code=NoteCode.DIRECT_NOTICE,
             recipients=queued,
         )
-        draft = dict(locked.draft or {})
-        draft.pop(DIRECT_NOTICE_KEY, None)
-        locked.draft = draft
-        locked.save(update_fields=["draft"])
+        _set_draft(locked, DIRECT_NOTICE_KEY, None)
         record(
             action="regulatory.filing.users_informed",
             actor=actor,
