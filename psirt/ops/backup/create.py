@@ -12,10 +12,12 @@ attachments."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
+import gzip
 import hashlib
 import importlib.metadata
-import io
 import os
 import shutil
 import tarfile
@@ -33,19 +35,10 @@ from psirt.ops.backup.exceptions import BackupError
 from psirt.ops.backup.manifest import MANIFEST_NAME, PREFIX, Manifest, Member
 
 COPY_BUFFER = 1024 * 1024
-
-
-class HashingReader:
-    """A file wrapper that hashes what is read through it, so each byte is read from disk once."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self.raw = raw
-        self.digest = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.digest.update(data)
-        return data
+BLOCK = 512
+RECORD = 20 * BLOCK  # tar's customary record: the archive's length is a multiple of it
+WHOLE_FILE = 8 * 1024 * 1024  # files up to this size are read, hashed and written in one piece
+_USTAR_MAX_SIZE = 8**11 - 1  # what the 11 octal digits of a ustar size field hold
 
 
 @dataclass(frozen=True)
@@ -86,27 +79,114 @@ def walk(root: Path) -> list[Path]:
     return found
 
 
-def _info(name: str, size: int, mtime: float) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.size = size
-    info.mtime = int(mtime)
-    info.mode = 0o600
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info
+def tar_header(name: str, size: int, mtime: int) -> bytes:
+    """The header block(s) of a regular, owner-only member. A plain ustar block when the name is ASCII and fits
+    its 100 bytes and the size its 11 octal digits (every member psirt writes today); otherwise tarfile's own PAX
+    header, which carries any name and size. Both are what `tarfile` and GNU tar read."""
+    raw = name.encode("ascii", "replace")
+    if len(raw) > 100 or not name.isascii() or not 0 <= size <= _USTAR_MAX_SIZE or not 0 <= mtime < 8**11:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = size, mtime, 0o600
+        info.uname = info.gname = ""
+        return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    block = bytearray(BLOCK)
+    block[0 : len(raw)] = raw
+    block[100:124] = b"0000600\x000000000\x000000000\x00"  # mode, uid, gid
+    block[124:136] = b"%011o\x00" % size
+    block[136:148] = b"%011o\x00" % mtime
+    block[148:156] = b"        "  # the checksum is summed with its own field as spaces
+    block[156:157] = b"0"  # a regular file
+    block[257:265] = b"ustar\x0000"
+    block[148:156] = b"%06o\x00 " % sum(block)
+    return bytes(block)
 
 
-def _add_file(tar: tarfile.TarFile, name: str, path: Path) -> Member | None:
-    """Add one file; None if it went away since the walk (a stash expired meanwhile)."""
-    try:
-        fh = path.open("rb")
-    except FileNotFoundError:
-        return None
-    with fh:
-        stat = os.fstat(fh.fileno())
-        reader = HashingReader(fh)
-        tar.addfile(_info(name, stat.st_size, stat.st_mtime), reader)  # type: ignore[arg-type]
-    return Member(path=name, size=stat.st_size, sha256=reader.digest.hexdigest())
+def _padding(size: int) -> bytes:
+    return bytes(-size % BLOCK)
+
+
+class ArchiveWriter:
+    """Writes a tar stream member by member: one header built per file, and each file read once, hashed and
+    written with its header and padding in one write (`tarfile` spends most of a backup building headers and
+    copying through its layers). With `compress`, the same stream goes through gzip."""
+
+    def __init__(self, out: IO[bytes], *, compress: bool) -> None:
+        self._fd = out.fileno()
+        self._gzip = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) if compress else None
+        self.written = 0
+
+    def _write(self, *parts: bytes | memoryview) -> None:
+        self.written += sum(len(part) for part in parts)
+        if self._gzip is not None:
+            for part in parts:
+                self._gzip.write(part)
+            return
+        views = [memoryview(part) for part in parts if len(part)]
+        while views:
+            done = os.writev(self._fd, views)
+            while views and done >= len(views[0]):
+                done -= len(views[0])
+                views.pop(0)
+            if views and done:
+                views[0] = views[0][done:]
+
+    def add_bytes(self, name: str, data: bytes, mtime: float) -> Member:
+        self._write(tar_header(name, len(data), int(mtime)), data, _padding(len(data)))
+        return Member(path=name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+    def add_file(self, name: str, path: Path) -> Member | None:
+        """Add one file; None if it went away since the walk (a stash expired meanwhile)."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError as exc:
+            if exc.errno in {errno.ENOENT, errno.ELOOP}:
+                return None  # gone, or replaced by a link since the walk: links are never carried
+            raise
+        try:
+            stat = os.fstat(fd)
+            size = stat.st_size
+            header = tar_header(name, size, int(stat.st_mtime))
+            if size <= WHOLE_FILE:
+                data = _read_exact(fd, size, path)
+                self._write(header, data, _padding(size))
+                digest = hashlib.sha256(data)
+            else:
+                self._write(header)
+                digest = hashlib.sha256()
+                left = size
+                while left:
+                    chunk = _read_exact(fd, min(COPY_BUFFER, left), path)
+                    digest.update(chunk)
+                    self._write(chunk)
+                    left -= len(chunk)
+                self._write(_padding(size))
+        finally:
+            os.close(fd)
+        return Member(path=name, size=size, sha256=digest.hexdigest())
+
+    def close(self) -> None:
+        """The end-of-archive blocks, the stream padded to whole records."""
+        end = 2 * BLOCK + (-(self.written + 2 * BLOCK) % RECORD)
+        self._write(bytes(end))
+        if self._gzip is not None:
+            self._gzip.close()
+
+
+def _read_exact(fd: int, size: int, path: Path) -> bytes:
+    data = os.read(fd, size)
+    if len(data) == size:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = os.read(fd, size - got)
+        if not more:
+            raise BackupError(
+                f"{path} shrank while it was copied: a stored file is never rewritten, run the backup again."
+            )
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
 
 
 def target_path(dest: Path, *, compress: bool, now: dt.datetime) -> Path:
@@ -118,7 +198,11 @@ def target_path(dest: Path, *, compress: bool, now: dt.datetime) -> Path:
 
 def create_backup(*, dest: Path, compress: bool = False, force: bool = False) -> BackupResult:
     """Write the archive to `dest` (a file name, or a folder to put a dated archive in). The archive appears under
-    its name only when complete; on any failure nothing is left under that name."""
+    its name only when complete; on any failure nothing is left under that name.
+
+    On PostgreSQL, pg_dump writes the dump from its snapshot while the files are carried; the dump goes in last,
+    before the manifest. The files are still walked after the snapshot was taken, which is what makes the archive
+    consistent (see above)."""
     now = dt.datetime.now(dt.UTC)
     path = target_path(dest, compress=compress, now=now)
     compress = compress or path.name.endswith((".tar.gz", ".tgz"))
@@ -131,43 +215,43 @@ def create_backup(*, dest: Path, compress: bool = False, force: bool = False) ->
     partial = path.with_name(f".{path.name}.partial")
     try:
         db_copy = work / "database"
-        facts: DatabaseFacts = sqlite_snapshot(db_copy) if kind == "sqlite" else pg_snapshot(db_copy)
-        manifest = Manifest(
-            psirt_version=psirt_version(),
-            created_at=now.isoformat(timespec="seconds"),
-            engine=kind,
-            server_version=facts.server_version,
-            migrations=facts.migrations,
-            tables=facts.tables,
-            referenced_files=facts.referenced_files,
+        snapshot: contextlib.AbstractContextManager[DatabaseFacts] = (
+            pg_snapshot(db_copy) if kind == "postgresql" else contextlib.nullcontext(sqlite_snapshot(db_copy))
         )
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            mode = "w|gz" if compress else "w|"
-            with tarfile.open(fileobj=out, mode=mode, format=tarfile.PAX_FORMAT, copybufsize=COPY_BUFFER) as tar:  # type: ignore[call-overload]
-                member = _add_file(tar, manifest.database_member, db_copy)
-                if member is None:  # pragma: no cover - our own temporary file
-                    raise BackupError("The database copy disappeared while the archive was written.")
-                manifest.files.append(member)
+            archive = ArchiveWriter(out, compress=compress)
+            with snapshot as facts:
+                manifest = Manifest(
+                    psirt_version=psirt_version(),
+                    created_at=now.isoformat(timespec="seconds"),
+                    engine=kind,
+                    server_version=facts.server_version,
+                    migrations=facts.migrations,
+                    tables=facts.tables,
+                    referenced_files=facts.referenced_files,
+                )
                 carried: set[str] = set()
                 for tree, root in trees().items():
                     for file in walk(root):
-                        name = f"{PREFIX}/{tree}/{file.relative_to(root).as_posix()}"
-                        added = _add_file(tar, name, file)
+                        added = archive.add_file(f"{PREFIX}/{tree}/{file.relative_to(root).as_posix()}", file)
                         if added is not None:
                             manifest.files.append(added)
                             if tree == "files":
                                 carried.add(file.name)
-                missing = sorted(set(facts.referenced_files) - carried)
-                if missing:
-                    raise BackupError(
-                        f"{len(missing)} attachment file(s) named by the database are not in "
-                        f"{trees()['files']} (first: {missing[0]}). If a report was deleted during the backup, run "
-                        "it again; otherwise those files are lost and `psirt doctor` lists them."
-                    )
-                data = manifest.to_json()
-                info = _info(MANIFEST_NAME, len(data), now.timestamp())
-                tar.addfile(info, io.BytesIO(data))
+            missing = sorted(set(facts.referenced_files) - carried)
+            if missing:
+                raise BackupError(
+                    f"{len(missing)} attachment file(s) named by the database are not in "
+                    f"{trees()['files']} (first: {missing[0]}). If a report was deleted during the backup, run "
+                    "it again; otherwise those files are lost and `psirt doctor` lists them."
+                )
+            member = archive.add_file(manifest.database_member, db_copy)
+            if member is None:  # pragma: no cover - our own temporary file
+                raise BackupError("The database copy disappeared while the archive was written.")
+            manifest.files.append(member)
+            archive.add_bytes(MANIFEST_NAME, manifest.to_json(), now.timestamp())
+            archive.close()
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, path)

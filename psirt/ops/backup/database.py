@@ -7,11 +7,14 @@ reads the row counts, the migration state and the attachment names of that same 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -252,33 +255,46 @@ def check_client_version(conn: psycopg.Connection[Any], name: str) -> str:
     return str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
 
 
-def pg_snapshot(dest: Path) -> DatabaseFacts:
-    """Dump the PostgreSQL database into `dest` (custom format) from one exported snapshot, and return the facts
-    read in that same snapshot."""
+@contextlib.contextmanager
+def pg_snapshot(dest: Path) -> Iterator[DatabaseFacts]:
+    """Start pg_dump writing the PostgreSQL database into `dest` (custom format) from one exported snapshot, and
+    yield the facts read in that same snapshot while it runs (the caller carries the files meanwhile). On leaving,
+    waits for pg_dump: BackupError if it failed; killed if the caller failed."""
     with pg_connect() as conn:
         version = check_client_version(conn, "pg_dump")
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = str(conn.execute("SELECT pg_export_snapshot()").fetchone()[0])  # type: ignore[index]
-        result = subprocess.run(  # noqa: S603 - fixed tool, arguments are ours
-            [
-                tool("pg_dump"),
-                "--format=custom",
-                "--no-owner",
-                "--no-privileges",
-                f"--snapshot={snapshot}",
-                "-f",
-                str(dest),
-            ],
-            env=pg_environment(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise BackupError(f"pg_dump failed: {result.stderr.strip()[-500:]}")
+        with tempfile.TemporaryFile() as errors:
+            dump = subprocess.Popen(  # noqa: S603 - fixed tool, arguments are ours
+                [
+                    tool("pg_dump"),
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    "-f",
+                    str(dest),
+                ],
+                env=pg_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
+            try:
+                facts = _read_facts(
+                    conn,
+                    version,
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+                )
+                yield facts
+            except BaseException:
+                dump.kill()
+                dump.wait()
+                raise
+            # The exporting transaction stays open until pg_dump is done: its snapshot lives as long as it does.
+            if dump.wait() != 0:
+                errors.seek(0)
+                message = errors.read().decode("utf-8", "replace").strip()[-500:]
+                raise BackupError(f"pg_dump failed: {message}")
         os.chmod(dest, 0o600)
-        facts = _read_facts(
-            conn, version, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
-        )
         conn.rollback()
-    return facts

@@ -2,14 +2,15 @@
 
 An archive is a tar file (optionally gzip-compressed) whose members all sit under `psirt-backup/`:
 
-    psirt-backup/db/psirt.sqlite3      the database (SQLite), or db/psirt.pgdump (pg_dump custom format)
     psirt-backup/files/…               the encrypted attachment files, exactly as stored (ciphertext)
     psirt-backup/csaf/…                the CSAF provider tree
     psirt-backup/audit-checkpoints/…   the audit log's signed checkpoints, when kept under the var dir
+    psirt-backup/db/psirt.sqlite3      the database (SQLite), or db/psirt.pgdump (pg_dump custom format)
     psirt-backup/manifest.json         last: versions, migration state, row counts, every member's SHA-256
 
 Member names are checked before anything is read or written: only regular files and folders, relative names
-under the prefix, no `..`, no absolute path, no link, no device, no name twice."""
+under the prefix, no `..`, no absolute path, no link, no device, no name twice. Readers take the members in any
+order, the manifest last: archives of earlier releases, with the database copy first, verify and restore alike."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from psirt.ops.backup import (
     verify_archive,
     write_keys,
 )
+from psirt.ops.backup.create import _read_exact, tar_header
 from psirt.ops.backup.manifest import MANIFEST_NAME, PGDUMP_MEMBER, PREFIX, SQLITE_MEMBER, Manifest
 from psirt.ops.backup.restore import check_schema, code_migrations
 from psirt.ops.backup.verify import scan
@@ -84,7 +86,8 @@ def test_archive_holds_database_files_tree_and_manifest_but_no_key(archive: Path
     content = members(archive)
     names = list(content)
     engine = "sqlite" if connection.vendor == "sqlite" else "postgresql"
-    assert names[0] == (SQLITE_MEMBER if engine == "sqlite" else PGDUMP_MEMBER) and names[-1] == MANIFEST_NAME
+    # The database copy last before the manifest: on PostgreSQL the files are carried while pg_dump runs.
+    assert names[-2:] == [SQLITE_MEMBER if engine == "sqlite" else PGDUMP_MEMBER, MANIFEST_NAME]
     manifest = Manifest.from_json(content[MANIFEST_NAME])
     attachment = Attachment.objects.get()
     stored = [n for n in names if n.endswith(attachment.storage_name)]
@@ -102,6 +105,77 @@ def test_archive_holds_database_files_tree_and_manifest_but_no_key(archive: Path
         assert secret.encode() not in blob
     assert oct(archive.stat().st_mode & 0o777) == "0o600"
     assert verify_archive(archive).manifest.tables == manifest.tables
+
+
+def test_member_headers_are_the_ustar_headers_tarfile_writes() -> None:
+    for name, size, mtime in [
+        (f"{PREFIX}/files/ab/ab12-f.enc", 51_234, 1_765_000_000),
+        ("x", 0, 0),
+        ("a" * 100, 8**11 - 1, 1),
+    ]:
+        info = tarfile.TarInfo(name)
+        info.size, info.mtime, info.mode = size, mtime, 0o600
+        info.uname = info.gname = ""
+        assert tar_header(name, size, mtime) == info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
+    # What a ustar block cannot hold (a long or non-ASCII name, a size past 8 GiB) gets a PAX header, read back
+    # intact.
+    for name, size in [(f"{PREFIX}/csaf/{'a' * 120}.json", 3), (f"{PREFIX}/csaf/漏洞.json", 3), ("big", 8**11)]:
+        header = tar_header(name, size, 0)
+        assert len(header) > 512
+        with tarfile.open(fileobj=io.BytesIO(header + b"abc" + bytes(509 + 1024)), mode="r:") as tar:
+            member = tar.next()
+            assert member is not None and (member.name, member.size, member.mode) == (name, size, 0o600)
+
+
+def test_gnu_tar_reads_the_archive(archive: Path, tmp_path: Path) -> None:
+    content = members(archive)
+    listed = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, text=True, check=True)
+    assert listed.stdout.splitlines() == list(content)
+    out = tmp_path / "gnu"
+    out.mkdir()
+    subprocess.run(["tar", "-xf", str(archive), "-C", str(out)], check=True)
+    assert {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()} == content
+    assert len(archive.read_bytes()) % (20 * 512) == 0  # whole records, as tar writes them
+
+
+def test_a_file_that_shrinks_while_copied_fails_the_backup(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(BackupError, match="shrank"):
+            _read_exact(fd, 150, path)
+    finally:
+        os.close(fd)
+
+
+def previous_release_layout(archive: Path, dest: Path) -> Path:
+    """The same members as the previous release wrote them: through `tarfile` in PAX format, the database copy
+    first, the manifest last."""
+    content = members(archive)
+    database = next(name for name in content if name.startswith(f"{PREFIX}/db/"))
+    order = [database, *(n for n in content if n not in {database, MANIFEST_NAME}), MANIFEST_NAME]
+    with tarfile.open(str(dest), "w|gz" if dest.name.endswith(".gz") else "w|", format=tarfile.PAX_FORMAT) as tar:
+        for name in order:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(content[name]), 0o600, 1_765_000_000
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(content[name]))
+    return dest
+
+
+def test_an_archive_of_the_previous_release_verifies_and_unpacks_alike(archive: Path, tmp_path: Path) -> None:
+    expected = verify_archive(archive).manifest
+    scan(archive, into=tmp_path / "new", extract_all=True)
+    unpacked = {
+        str(p.relative_to(tmp_path / "new")): p.read_bytes() for p in (tmp_path / "new").rglob("*") if p.is_file()
+    }
+    for name in ("old.tar", "old.tar.gz"):
+        old = previous_release_layout(archive, tmp_path / name)
+        assert verify_archive(old).manifest == expected
+        into = tmp_path / f"unpacked-{name}"
+        scan(old, into=into, extract_all=True)
+        assert {str(p.relative_to(into)): p.read_bytes() for p in into.rglob("*") if p.is_file()} == unpacked
 
 
 def test_backup_refuses_to_overwrite_and_leaves_nothing_half_written(archive: Path) -> None:
