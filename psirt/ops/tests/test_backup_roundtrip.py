@@ -8,6 +8,7 @@ from __future__ import annotations
 import filecmp
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from psirt.ops.backup import read_keys
+from psirt.ops.backup import read_keys, write_keys
 from psirt.tests.installation import empty_postgres_database
 
 pytestmark = pytest.mark.processes
@@ -257,3 +258,90 @@ def test_restore_with_other_keys_says_so_and_exits_2(tmp_path: Path, migrated_va
     assert result.returncode == 2, result.stderr
     assert "configured keys do not read the data" in result.stderr and "keys export" in result.stderr
     assert "restored the backup" in result.stdout
+
+
+# Reports with attachments through the intake, without the demo data; prints the reporters' links.
+REPORTS = r"""
+import json, os, django
+django.setup()
+from psirt.intake.services.attachments import IncomingFile
+from psirt.intake.services.submission import ReportInput, submit_report
+portal = []
+for n in range(2):
+    data = ReportInput(reporter_name=f"R{n}", reporter_email=f"r{n}@research.test", description=f"Bug {n} 漏洞")
+    files = [IncomingFile(f"f{n}.bin", os.urandom(60_000 + n))]
+    portal.append(submit_report(data=data, files=files, send_acknowledgment=False).token)
+print(json.dumps({"token": "none", "portal": portal}))
+"""
+
+
+def env_file(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line)
+
+
+def installation_is_empty(var: Path) -> bool:
+    database = var / "psirt.sqlite3"
+    if any((var / tree).exists() for tree in ("files", "csaf")):
+        return False
+    if not database.exists():
+        return True
+    with sqlite3.connect(database) as conn:
+        return conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0] == 0
+
+
+def test_restore_with_the_keys_file_onto_a_machine_with_other_keys(
+    tmp_path: Path, migrated_var: Callable[[Path], Path]
+) -> None:
+    source = base_env(migrated_var(tmp_path / "a"))
+    given = script(source, REPORTS)
+    expected = script(source, PROBE, json.dumps(given))
+    assert len(expected["attachments"]) == 2
+    phrase = tmp_path / "phrase"
+    phrase.write_text(PASSPHRASE + "\n")
+    keys = tmp_path / "keys.asc"
+    archive = tmp_path / "site.tar"
+    psirt(source, "backup", str(archive), "--keys-to", str(keys), "--passphrase-file", str(phrase))
+
+    # The new machine: an empty var dir, whose first start in development mode makes keys of its own.
+    target = base_env(tmp_path / "b")
+    keys_out = tmp_path / "restored-keys"
+    restored = psirt(
+        target, "restore", str(archive), "--keys-from", str(keys), "--passphrase-file", str(phrase),
+        "--keys-out", str(keys_out),
+    ).stdout  # fmt: skip
+    assert "audit chain: intact" in restored and f"keys written to {keys_out}" in restored
+    own_key = (tmp_path / "b" / "encryption_key").read_text().strip()
+    recovered = env_file(keys_out / "restored-keys.env")
+    assert own_key not in recovered["PSIRT_ENCRYPTION_KEYS"]
+    # Configured from the written keys alone, the restored installation reads every attachment and the reporters'
+    # links, and its audit chain verifies.
+    configured = {**target, **recovered}
+    assert script(configured, PROBE, json.dumps(given)) == expected
+    assert "intact" in psirt(configured, "audit", "verify").stdout
+    # Under the machine's own keys the same data does not read: the recovered keys are what made it work.
+    unread = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(given)], env=target, capture_output=True, text=True, cwd=ROOT
+    )
+    assert unread.returncode != 0
+
+    # A wrong passphrase: refused before anything is restored.
+    wrong = tmp_path / "wrong"
+    wrong.write_text("wrong horse battery staple\n")
+    refused = psirt(
+        base_env(tmp_path / "c"), "restore", str(archive), "--keys-from", str(keys), "--passphrase-file", str(wrong),
+        "--keys-out", str(tmp_path / "c-keys"), ok=False,
+    )  # fmt: skip
+    assert refused.returncode == 1 and "cannot be decrypted" in refused.stderr
+    assert installation_is_empty(tmp_path / "c") and not (tmp_path / "c-keys").exists()
+
+    # Another installation's keys file: its keys do not read the data, exit 2, and no key is written out.
+    other_keys = tmp_path / "other-keys.asc"
+    write_keys(dest=other_keys, recipients=[], passphrase=PASSPHRASE)  # this test run's own keys
+    theirs = read_keys(path=other_keys, passphrase=PASSPHRASE)["PSIRT_ENCRYPTION_KEYS"]
+    assert not set(theirs) & set(read_keys(path=keys, passphrase=PASSPHRASE)["PSIRT_ENCRYPTION_KEYS"])
+    mismatch = psirt(
+        base_env(tmp_path / "d"), "restore", str(archive), "--keys-from", str(other_keys), "--passphrase-file",
+        str(phrase), "--keys-out", str(tmp_path / "d-keys"), ok=False,
+    )  # fmt: skip
+    assert mismatch.returncode == 2 and "keys file's keys do not read the data" in mismatch.stderr
+    assert not (tmp_path / "d-keys").exists()
