@@ -4,7 +4,7 @@ from psirt.ops.backup.create import BackupResult, create_backup
 from psirt.ops.backup.exceptions import ArchiveInvalid, BackupError, KeysFileError, RestoreRefused
 from psirt.ops.backup.keys import bundle_settings, install_keys, read_keys, write_keys
 from psirt.ops.backup.restore import RestoreResult, restore_archive
-from psirt.ops.backup.verify import VerifyReport, verify_archive
+from psirt.ops.backup.verify import Signer, VerifyReport, certificate_signer, installation_signer, verify_archive
 
 __all__ = [
     "ArchiveInvalid",
@@ -13,10 +13,13 @@ __all__ = [
     "KeysFileError",
     "RestoreRefused",
     "RestoreResult",
+    "Signer",
     "VerifyReport",
     "bundle_settings",
+    "certificate_signer",
     "create_backup",
     "install_keys",
+    "installation_signer",
     "read_keys",
     "restore_archive",
     "verify_archive",

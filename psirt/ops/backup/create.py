@@ -30,9 +30,10 @@ from django.conf import settings
 
 from psirt.advisories.csaf.provider import provider_root
 from psirt.lib.crypto import file_store
+from psirt.lib.signing import signing_available, signing_key
 from psirt.ops.backup.database import DatabaseFacts, engine, pg_snapshot, sqlite_snapshot
 from psirt.ops.backup.exceptions import BackupError
-from psirt.ops.backup.manifest import MANIFEST_NAME, PREFIX, Manifest, Member
+from psirt.ops.backup.manifest import MANIFEST_NAME, PREFIX, SIGNATURE_NAME, Manifest, Member
 
 COPY_BUFFER = 1024 * 1024
 BLOCK = 512
@@ -46,6 +47,7 @@ class BackupResult:
     path: Path
     manifest: Manifest
     size: int
+    signed_by: str | None = None  # the fingerprint of the key that signed the manifest
 
 
 def psirt_version() -> str:
@@ -115,20 +117,18 @@ class ArchiveWriter:
         self._gzip = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) if compress else None
         self.written = 0
 
-    def _write(self, *parts: bytes | memoryview) -> None:
+    def _write(self, *parts: bytes) -> None:
+        before = self.written
         self.written += sum(len(part) for part in parts)
         if self._gzip is not None:
             for part in parts:
                 self._gzip.write(part)
             return
-        views = [memoryview(part) for part in parts if len(part)]
-        while views:
-            done = os.writev(self._fd, views)
-            while views and done >= len(views[0]):
-                done -= len(views[0])
-                views.pop(0)
-            if views and done:
-                views[0] = views[0][done:]
+        done = os.writev(self._fd, parts)
+        if done < self.written - before:  # a short write (a signal, a full disk): write the rest in turn
+            rest = memoryview(b"".join(parts))[done:]
+            while rest:
+                rest = rest[os.write(self._fd, rest) :]
 
     def add_bytes(self, name: str, data: bytes, mtime: float) -> Member:
         self._write(tar_header(name, len(data), int(mtime)), data, _padding(len(data)))
@@ -250,7 +250,15 @@ def create_backup(*, dest: Path, compress: bool = False, force: bool = False) ->
             if member is None:  # pragma: no cover - our own temporary file
                 raise BackupError("The database copy disappeared while the archive was written.")
             manifest.files.append(member)
-            archive.add_bytes(MANIFEST_NAME, manifest.to_json(), now.timestamp())
+            data = manifest.to_json()
+            archive.add_bytes(MANIFEST_NAME, data, now.timestamp())
+            # Signed with the key that signs the CSAF documents, when the site has one: `backup verify` then tells
+            # this site's archives from any other, which checksums alone cannot.
+            signed_by = None
+            if signing_available():
+                key = signing_key()
+                archive.add_bytes(SIGNATURE_NAME, key.sign_detached(data).encode("ascii"), now.timestamp())
+                signed_by = key.fingerprint
             archive.close()
             out.flush()
             os.fsync(out.fileno())
@@ -260,4 +268,4 @@ def create_backup(*, dest: Path, compress: bool = False, force: bool = False) ->
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return BackupResult(path=path, manifest=manifest, size=path.stat().st_size)
+    return BackupResult(path=path, manifest=manifest, size=path.stat().st_size, signed_by=signed_by)

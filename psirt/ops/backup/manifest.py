@@ -6,7 +6,8 @@ An archive is a tar file (optionally gzip-compressed) whose members all sit unde
     psirt-backup/csaf/…                the CSAF provider tree
     psirt-backup/audit-checkpoints/…   the audit log's signed checkpoints, when kept under the var dir
     psirt-backup/db/psirt.sqlite3      the database (SQLite), or db/psirt.pgdump (pg_dump custom format)
-    psirt-backup/manifest.json         last: versions, migration state, row counts, every member's SHA-256
+    psirt-backup/manifest.json         versions, migration state, row counts, every member's SHA-256
+    psirt-backup/manifest.json.asc     last, when the site has a signing key: its OpenPGP signature of the manifest
 
 Member names are checked before anything is read or written: only regular files and folders, relative names
 under the prefix, no `..`, no absolute path, no link, no device, no name twice. Readers take the members in any
@@ -24,6 +25,8 @@ from psirt.ops.backup.exceptions import ArchiveInvalid
 FORMAT = "psirt-backup/1"
 PREFIX = "psirt-backup"
 MANIFEST_NAME = f"{PREFIX}/manifest.json"
+SIGNATURE_NAME = f"{MANIFEST_NAME}.asc"
+MAX_SIGNATURE_BYTES = 64 * 1024
 SQLITE_MEMBER = f"{PREFIX}/db/psirt.sqlite3"
 PGDUMP_MEMBER = f"{PREFIX}/db/psirt.pgdump"
 # Folders of the var dir carried in the archive, by their name in the archive. The attachment spool and

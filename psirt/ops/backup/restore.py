@@ -33,7 +33,7 @@ from psirt.ops.backup.create import trees, walk
 from psirt.ops.backup.database import engine, pg_environment, quote, tool
 from psirt.ops.backup.exceptions import RestoreRefused
 from psirt.ops.backup.manifest import PREFIX, Manifest
-from psirt.ops.backup.verify import scan
+from psirt.ops.backup.verify import Signer, scan
 from psirt.organization.queries import key_problem
 
 # Tables whose rows are not carried across engines: the cache is rebuilt empty (createcachetable).
@@ -195,9 +195,10 @@ def _place_trees(staging: Path) -> None:
             shutil.move(str(source), str(root))
 
 
-def restore_archive(*, path: Path, force: bool = False) -> RestoreResult:
-    """Restore the archive at `path` onto this installation. Refuses (changing nothing) a damaged archive, a
-    non-empty installation without `force`, a backup of a newer psirt, and PostgreSQL → SQLite."""
+def restore_archive(*, path: Path, force: bool = False, signer: Signer | None = None) -> RestoreResult:
+    """Restore the archive at `path` onto this installation. Refuses (changing nothing) a damaged archive, one
+    not signed by `signer` when given, a non-empty installation without `force`, a backup of a newer psirt, and
+    PostgreSQL → SQLite."""
     target = engine()
     var = Path(settings.PSIRT_VAR_DIR)
     var.mkdir(parents=True, exist_ok=True)
@@ -208,7 +209,7 @@ def restore_archive(*, path: Path, force: bool = False) -> RestoreResult:
         )
     staging = Path(tempfile.mkdtemp(dir=var, prefix=".restore-"))
     try:
-        report = scan(path, into=staging, extract_all=True)
+        report = scan(path, into=staging, extract_all=True, signer=signer)
         manifest = report.manifest
         if manifest.engine == "postgresql" and target == "sqlite":
             raise RestoreRefused("A PostgreSQL backup restores onto PostgreSQL only (set DATABASE_URL to one).")

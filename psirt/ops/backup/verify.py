@@ -2,11 +2,13 @@
 unsafe or damaged before it is used.
 
 Checked: every member name (`psirt.ops.backup.manifest.check_member_name`), only regular files (no link, device
-or second copy of a name), the manifest present and last, every member's size and SHA-256 against it, no member
-missing or extra, every attachment file the database names present, and the database copy itself: SQLite's
-integrity check; a PostgreSQL dump must read back through `pg_restore` (streamed, nothing restored). Either
-copy's own migration state, row counts and attachment names must equal the manifest's. A truncated or corrupted
-tar or gzip stream is reported as such."""
+or second copy of a name), the manifest present and last (but for its signature), every member's size and SHA-256
+against it, no member missing or extra, every attachment file the database names present, and the database copy
+itself: SQLite's integrity check; a PostgreSQL dump must read back through `pg_restore` (streamed, nothing
+restored). Either copy's own migration state, row counts and attachment names must equal the manifest's. A
+truncated or corrupted tar or gzip stream is reported as such. The manifest's OpenPGP signature, when there is
+one, is checked against the certificate the caller trusts (`signer`): a signature by any other key, or none when
+a signer is required, is refused."""
 
 from __future__ import annotations
 
@@ -21,12 +23,18 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pysequoia
+
+from psirt.lib.signing import SigningUnavailable, signing_key, verify_detached
 from psirt.ops.backup.database import DatabaseFacts, pg_dump_facts, sqlite_facts, tool
 from psirt.ops.backup.exceptions import ArchiveInvalid, BackupError
+from psirt.ops.backup.keys import signing_key_path
 from psirt.ops.backup.manifest import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
+    MAX_SIGNATURE_BYTES,
     PREFIX,
+    SIGNATURE_NAME,
     Manifest,
     Member,
     check_member_name,
@@ -66,18 +74,29 @@ def _copy_member(source: object, size: int, dest: Path | None) -> str:
     return digest.hexdigest()
 
 
-def scan(path: Path, *, into: Path, extract_all: bool) -> VerifyReport:
+@dataclass(frozen=True)
+class Signer:
+    """The certificate an archive's manifest must be signed by, and whether an unsigned archive is refused (a
+    certificate the operator named) or only noted (this installation's own key, checked when it has one)."""
+
+    public_key: str
+    fingerprint: str
+    required: bool
+
+
+def scan(path: Path, *, into: Path, extract_all: bool, signer: Signer | None = None) -> VerifyReport:
     """Read the archive once, checking every member; unpack the database copy (and with `extract_all` every
     member) under `into`, at its name without the prefix. Raises ArchiveInvalid at the first problem."""
     if not path.is_file():
         raise ArchiveInvalid(f"{path} is not a file.")
     seen: dict[str, Member] = {}
     manifest_bytes: bytes | None = None
+    signature: bytes | None = None
     try:
         with tarfile.open(path, mode="r|*") as tar:
             for info in tar:
                 name = check_member_name(info.name)
-                if manifest_bytes is not None:
+                if signature is not None or (manifest_bytes is not None and name != SIGNATURE_NAME):
                     raise ArchiveInvalid(f"The archive has a member after its manifest ({name}): refused.")
                 if info.isdir():
                     continue
@@ -92,6 +111,11 @@ def scan(path: Path, *, into: Path, extract_all: bool) -> VerifyReport:
                     if info.size > MAX_MANIFEST_BYTES:
                         raise ArchiveInvalid("The archive's manifest is implausibly large: refused.")
                     manifest_bytes = source.read()
+                    continue
+                if manifest_bytes is not None:  # the signature, right after the manifest
+                    if info.size > MAX_SIGNATURE_BYTES:
+                        raise ArchiveInvalid("The manifest's signature is implausibly large: refused.")
+                    signature = source.read()
                     continue
                 relative = name[len(PREFIX) + 1 :]
                 wanted = extract_all or relative.startswith("db/")
@@ -128,8 +152,29 @@ def scan(path: Path, *, into: Path, extract_all: bool) -> VerifyReport:
     if absent:
         raise ArchiveInvalid(f"{len(absent)} attachment file(s) named by the database are not in the archive.")
     report = VerifyReport(manifest=manifest)
+    _check_signature(manifest_bytes, signature, signer, report)
     _check_database(manifest, into / manifest.database_member[len(PREFIX) + 1 :], report)
     return report
+
+
+def _check_signature(manifest: bytes, signature: bytes | None, signer: Signer | None, report: VerifyReport) -> None:
+    if signature is None:
+        if signer is not None and signer.required:
+            raise ArchiveInvalid(
+                f"The archive's manifest is not signed, and a signature by {signer.fingerprint} is required."
+            )
+        report.notes.append("signature: the manifest is not signed")
+        return
+    if signer is None:
+        report.notes.append("signature: present, not checked (no signing key here: pass --signer CERT)")
+        return
+    text = signature.decode("ascii", "replace")
+    if not verify_detached(manifest, text, signer.public_key):
+        raise ArchiveInvalid(
+            f"The manifest's signature is not by {signer.fingerprint}: the archive was altered, or made by another "
+            "installation (name its certificate with --signer)."
+        )
+    report.notes.append(f"signature: the manifest is signed by {signer.fingerprint}")
 
 
 def _check_database(manifest: Manifest, copy: Path, report: VerifyReport) -> None:
@@ -185,7 +230,29 @@ def _compare(manifest: Manifest, facts: DatabaseFacts) -> None:
         raise ArchiveInvalid("The attachment files the database copy names differ from the manifest's.")
 
 
-def verify_archive(path: Path) -> VerifyReport:
+def installation_signer() -> Signer | None:
+    """This installation's own signing key, when it has one (configured, or the development key already made):
+    its archives are signed by it. An unsigned archive is then only noted (earlier releases did not sign)."""
+    if not signing_key_path().is_file():
+        return None
+    try:
+        key = signing_key()
+    except SigningUnavailable:
+        return None
+    return Signer(public_key=key.public_key, fingerprint=key.fingerprint, required=False)
+
+
+def certificate_signer(path: Path) -> Signer:
+    """The OpenPGP certificate in `path` (the public half of the signing key of the installation that made the
+    archive): its signature is then required."""
+    try:
+        cert = pysequoia.Cert.from_bytes(path.read_bytes())
+    except (OSError, RuntimeError, ValueError):
+        raise ArchiveInvalid(f"{path} is not a readable OpenPGP certificate.") from None
+    return Signer(public_key=str(cert), fingerprint=str(cert.fingerprint).upper(), required=True)
+
+
+def verify_archive(path: Path, signer: Signer | None = None) -> VerifyReport:
     """Check an archive without restoring it (only the database copy is unpacked, into a temporary folder)."""
     with tempfile.TemporaryDirectory(prefix="psirt-verify-") as tmp:
-        return scan(path, into=Path(tmp), extract_all=False)
+        return scan(path, into=Path(tmp), extract_all=False, signer=signer)

@@ -10,6 +10,7 @@ import subprocess
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pysequoia
 import pytest
@@ -20,19 +21,29 @@ from django.db import connection
 from psirt.intake.models import Attachment
 from psirt.intake.services.attachments import IncomingFile
 from psirt.intake.services.submission import ReportInput, submit_report
+from psirt.lib.signing import signing_key, verify_detached
 from psirt.ops.backup import (
     ArchiveInvalid,
     BackupError,
     KeysFileError,
     RestoreRefused,
+    certificate_signer,
     create_backup,
+    installation_signer,
     read_keys,
     restore_archive,
     verify_archive,
     write_keys,
 )
-from psirt.ops.backup.create import _read_exact, tar_header
-from psirt.ops.backup.manifest import MANIFEST_NAME, PGDUMP_MEMBER, PREFIX, SQLITE_MEMBER, Manifest
+from psirt.ops.backup.create import ArchiveWriter, _read_exact, tar_header
+from psirt.ops.backup.manifest import (
+    MANIFEST_NAME,
+    PGDUMP_MEMBER,
+    PREFIX,
+    SIGNATURE_NAME,
+    SQLITE_MEMBER,
+    Manifest,
+)
 from psirt.ops.backup.restore import check_schema, code_migrations
 from psirt.ops.backup.verify import scan
 
@@ -43,10 +54,11 @@ PAYLOAD = b"\x7fELF firmware dump " + os.urandom(3000)
 
 
 @pytest.fixture
-def var_dir(tmp_path: Path, settings: object) -> Path:
+def var_dir(tmp_path: Path, settings: object, signing_key_file: Path) -> Path:
     var = tmp_path / "var"
     var.mkdir()
     settings.PSIRT_VAR_DIR = var  # type: ignore[attr-defined]
+    settings.PSIRT_SIGNING_KEY_FILE = str(signing_key_file)  # type: ignore[attr-defined]
     settings.PSIRT_AUDIT_CHECKPOINT_DIR = var / "audit-checkpoints"  # type: ignore[attr-defined]
     return var
 
@@ -86,8 +98,9 @@ def test_archive_holds_database_files_tree_and_manifest_but_no_key(archive: Path
     content = members(archive)
     names = list(content)
     engine = "sqlite" if connection.vendor == "sqlite" else "postgresql"
-    # The database copy last before the manifest: on PostgreSQL the files are carried while pg_dump runs.
-    assert names[-2:] == [SQLITE_MEMBER if engine == "sqlite" else PGDUMP_MEMBER, MANIFEST_NAME]
+    # The database copy last before the manifest (on PostgreSQL the files are carried while pg_dump runs), then the
+    # manifest's signature.
+    assert names[-3:] == [SQLITE_MEMBER if engine == "sqlite" else PGDUMP_MEMBER, MANIFEST_NAME, SIGNATURE_NAME]
     manifest = Manifest.from_json(content[MANIFEST_NAME])
     attachment = Attachment.objects.get()
     stored = [n for n in names if n.endswith(attachment.storage_name)]
@@ -97,7 +110,7 @@ def test_archive_holds_database_files_tree_and_manifest_but_no_key(archive: Path
     assert not any("spool" in n or ".tmp" in n for n in names)  # half-received uploads are not data
     assert manifest.tables["intake_report"] == 1 and manifest.tables["intake_attachment"] == 1
     assert "intake" in manifest.migrations and manifest.engine == engine
-    assert {m.path for m in manifest.files} == set(names) - {MANIFEST_NAME}
+    assert {m.path for m in manifest.files} == set(names) - {MANIFEST_NAME, SIGNATURE_NAME}
     # Ciphertext only, and no key at all: the archive alone reads nothing.
     blob = archive.read_bytes()
     assert PAYLOAD[:40] not in blob
@@ -149,12 +162,23 @@ def test_a_file_that_shrinks_while_copied_fails_the_backup(tmp_path: Path) -> No
         os.close(fd)
 
 
+def test_a_short_write_is_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel may write less than asked (a signal, a nearly full disk): the rest follows, nothing is lost.
+    monkeypatch.setattr(os, "writev", lambda fd, parts: os.write(fd, b"".join(parts)[:700]))
+    with (tmp_path / "a.tar").open("wb") as out:
+        writer = ArchiveWriter(out, compress=False)
+        writer.add_bytes(f"{PREFIX}/csaf/a.json", b"a" * 1000, 0)
+        writer.add_bytes(f"{PREFIX}/csaf/b.json", b"b" * 10, 0)
+        writer.close()
+    assert members(tmp_path / "a.tar") == {f"{PREFIX}/csaf/a.json": b"a" * 1000, f"{PREFIX}/csaf/b.json": b"b" * 10}
+
+
 def previous_release_layout(archive: Path, dest: Path) -> Path:
     """The same members as the previous release wrote them: through `tarfile` in PAX format, the database copy
     first, the manifest last."""
     content = members(archive)
     database = next(name for name in content if name.startswith(f"{PREFIX}/db/"))
-    order = [database, *(n for n in content if n not in {database, MANIFEST_NAME}), MANIFEST_NAME]
+    order = [database, *(n for n in content if n not in {database, MANIFEST_NAME, SIGNATURE_NAME}), MANIFEST_NAME]
     with tarfile.open(str(dest), "w|gz" if dest.name.endswith(".gz") else "w|", format=tarfile.PAX_FORMAT) as tar:
         for name in order:
             info = tarfile.TarInfo(name)
@@ -172,10 +196,49 @@ def test_an_archive_of_the_previous_release_verifies_and_unpacks_alike(archive: 
     }
     for name in ("old.tar", "old.tar.gz"):
         old = previous_release_layout(archive, tmp_path / name)
-        assert verify_archive(old).manifest == expected
+        report = verify_archive(old, installation_signer())
+        assert report.manifest == expected
+        assert "signature: the manifest is not signed" in report.notes  # that release did not sign: noted
         into = tmp_path / f"unpacked-{name}"
         scan(old, into=into, extract_all=True)
         assert {str(p.relative_to(into)): p.read_bytes() for p in into.rglob("*") if p.is_file()} == unpacked
+
+
+def test_the_manifest_is_signed_with_the_sites_signing_key(archive: Path, tmp_path: Path, settings: Any) -> None:
+    content = members(archive)
+    key = signing_key()
+    assert verify_detached(content[MANIFEST_NAME], content[SIGNATURE_NAME].decode(), key.public_key)
+    assert f"signed by {key.fingerprint}" in " ".join(verify_archive(archive, installation_signer()).notes)
+    mine = tmp_path / "mine.asc"
+    mine.write_text(key.public_key)
+    verify_archive(archive, certificate_signer(mine))
+    other_key = pysequoia.Tsk.generate("Other PSIRT <psirt@other.test>")
+    other = tmp_path / "other.asc"
+    other.write_text(str(other_key.extract_certificate()))
+    with pytest.raises(ArchiveInvalid, match="not by"):
+        verify_archive(archive, certificate_signer(other))
+    with pytest.raises(CommandError) as refused:
+        call_command("backup", "verify", str(archive), "--signer", str(other))
+    assert refused.value.returncode == 1
+    # Another key's signature over the same manifest.
+    forged = pysequoia.sign(other_key.signer(), content[MANIFEST_NAME], mode=pysequoia.SignatureMode.DETACHED)
+    unsigned = [file_info(n, d) for n, d in content.items() if n != SIGNATURE_NAME]
+    repack(archive, [*unsigned, file_info(SIGNATURE_NAME, forged)])
+    with pytest.raises(ArchiveInvalid, match="not by"):
+        verify_archive(archive, installation_signer())
+    # The signature stripped: noted against this installation's own key, refused when a signer is named.
+    repack(archive, unsigned)
+    assert "not signed" in " ".join(verify_archive(archive, installation_signer()).notes)
+    with pytest.raises(ArchiveInvalid, match="not signed"):
+        verify_archive(archive, certificate_signer(mine))
+    # A site without a signing key writes an unsigned archive (and says so).
+    settings.PSIRT_SIGNING_KEY_FILE = None
+    result = create_backup(dest=tmp_path / "unsigned.tar")
+    assert result.signed_by is None and SIGNATURE_NAME not in members(result.path)
+    # Nothing follows the signature.
+    repack(archive, [*(file_info(n, d) for n, d in content.items()), file_info(f"{PREFIX}/csaf/late.json", b"{}")])
+    with pytest.raises(ArchiveInvalid, match="after its manifest"):
+        verify_archive(archive)
 
 
 def test_backup_refuses_to_overwrite_and_leaves_nothing_half_written(archive: Path) -> None:
@@ -246,7 +309,7 @@ def test_a_removed_member_is_found(archive: Path) -> None:
 
 def test_an_added_member_is_found(archive: Path) -> None:
     content = members(archive)
-    items = [file_info(n, d) for n, d in content.items() if n != MANIFEST_NAME]
+    items = [file_info(n, d) for n, d in content.items() if n not in {MANIFEST_NAME, SIGNATURE_NAME}]
     items += [file_info(f"{PREFIX}/csaf/extra.json", b"{}"), file_info(MANIFEST_NAME, content[MANIFEST_NAME])]
     repack(archive, items)
     with pytest.raises(ArchiveInvalid, match="not in its manifest"):
@@ -258,7 +321,7 @@ def test_a_rewritten_manifest_cannot_hide_a_changed_database(archive: Path) -> N
     content = members(archive)
     manifest = json.loads(content[MANIFEST_NAME])
     manifest["tables"]["intake_report"] = 5
-    items = [file_info(n, d) for n, d in content.items() if n != MANIFEST_NAME]
+    items = [file_info(n, d) for n, d in content.items() if n not in {MANIFEST_NAME, SIGNATURE_NAME}]
     repack(archive, [*items, file_info(MANIFEST_NAME, json.dumps(manifest).encode())])
     with pytest.raises(ArchiveInvalid, match="row counts"):
         verify_archive(archive)
@@ -266,7 +329,7 @@ def test_a_rewritten_manifest_cannot_hide_a_changed_database(archive: Path) -> N
 
 def test_without_manifest_it_is_not_a_backup(archive: Path) -> None:
     content = members(archive)
-    repack(archive, [file_info(n, d) for n, d in content.items() if n != MANIFEST_NAME])
+    repack(archive, [file_info(n, d) for n, d in content.items() if n not in {MANIFEST_NAME, SIGNATURE_NAME}])
     with pytest.raises(ArchiveInvalid, match="no manifest"):
         verify_archive(archive)
 
@@ -354,7 +417,7 @@ def test_a_manifest_claiming_other_migrations_than_its_database_is_refused(archi
     content = members(archive)
     manifest = json.loads(content[MANIFEST_NAME])
     manifest["migrations"]["intake"].append("9999_from_the_future")
-    items = [file_info(n, d) for n, d in content.items() if n != MANIFEST_NAME]
+    items = [file_info(n, d) for n, d in content.items() if n not in {MANIFEST_NAME, SIGNATURE_NAME}]
     repack(archive, [*items, file_info(MANIFEST_NAME, json.dumps(manifest).encode())])
     with pytest.raises(ArchiveInvalid, match="migration state"):  # the copy disagrees with its manifest
         restore_archive(path=archive, force=True)

@@ -41,7 +41,7 @@ def restores(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     original = tuple(settings.PSIRT_ENCRYPTION_KEYS)
 
-    def fake_restore(*, path: Path, force: bool = False) -> RestoreResult:
+    def fake_restore(*, path: Path, force: bool = False, signer: object = None) -> RestoreResult:
         seen.append(
             {
                 "path": path,

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from psirt.lib.errors import DomainError
-from psirt.ops.backup import create_backup, verify_archive, write_keys
+from psirt.ops.backup import certificate_signer, create_backup, installation_signer, verify_archive, write_keys
 from psirt.ops.backup.keys import check_passphrase
 
 
@@ -57,6 +57,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--passphrase-file", metavar="FILE", help="Read the keys passphrase from FILE's first line."
         )
+        parser.add_argument(
+            "--signer",
+            metavar="CERT",
+            help="verify: require the manifest to be signed by this OpenPGP certificate (by default the signature is "
+            "checked against this installation's signing key, when it has one).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         target: list[str] = options["target"]
@@ -64,7 +70,7 @@ class Command(BaseCommand):
             if target[:1] == ["verify"]:
                 if len(target) != 2:
                     raise CommandError("usage: psirt backup verify ARCHIVE")
-                self._verify(Path(target[1]))
+                self._verify(Path(target[1]), options["signer"])
                 return
             if len(target) > 1:
                 raise CommandError("usage: psirt backup DEST [--keys-to FILE]")
@@ -78,12 +84,18 @@ class Command(BaseCommand):
                     f"backup written: {result.path} ({result.size} bytes, {len(result.manifest.files)} files, "
                     f"{sum(result.manifest.tables.values())} rows, {result.manifest.engine})"
                 )
+                self.stdout.write(
+                    f"manifest signed by {result.signed_by}"
+                    if result.signed_by
+                    else "manifest not signed: no signing key (PSIRT_SIGNING_KEY_FILE) is configured"
+                )
                 self.stdout.write("the keys are not in the archive: keep a keys export (--keys-to) apart from it")
         except DomainError as exc:
             raise CommandError(str(exc.message)) from None
 
-    def _verify(self, path: Path) -> None:
-        report = verify_archive(path)
+    def _verify(self, path: Path, certificate: str | None) -> None:
+        signer = certificate_signer(Path(certificate)) if certificate else installation_signer()
+        report = verify_archive(path, signer)
         manifest = report.manifest
         self.stdout.write(
             f"{path}: sound — psirt {manifest.psirt_version}, {manifest.engine}, taken {manifest.created_at}, "

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test.utils import override_settings
 
 from psirt.lib.errors import DomainError
-from psirt.ops.backup import bundle_settings, install_keys, read_keys, restore_archive
+from psirt.ops.backup import bundle_settings, certificate_signer, install_keys, read_keys, restore_archive
 from psirt.ops.management.commands.backup import read_passphrase
 
 
@@ -46,6 +46,12 @@ class Command(BaseCommand):
             "--keys-secret-key", metavar="FILE", help="Decrypt the keys file with this OpenPGP secret key instead."
         )
         parser.add_argument(
+            "--signer",
+            metavar="CERT",
+            help="Require the archive's manifest to be signed by this OpenPGP certificate (the signing key's public "
+            "half of the installation that made it).",
+        )
+        parser.add_argument(
             "--keys-out",
             metavar="DIR",
             help="New folder for the restored keys and restored-keys.env (default: restored-keys next to the var dir).",
@@ -71,8 +77,9 @@ class Command(BaseCommand):
         elif options["passphrase_file"] or options["keys_secret_key"] or options["keys_out"]:
             raise CommandError("--passphrase-file, --keys-secret-key and --keys-out go with --keys-from FILE.")
         try:
+            signer = certificate_signer(Path(options["signer"])) if options["signer"] else None
             with override_settings(**overrides):
-                result = restore_archive(path=Path(options["archive"]), force=options["force"])
+                result = restore_archive(path=Path(options["archive"]), force=options["force"], signer=signer)
         except DomainError as exc:
             raise CommandError(str(exc.message)) from None
         manifest = result.manifest
