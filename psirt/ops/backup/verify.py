@@ -23,12 +23,10 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pysequoia
-
 from psirt.lib.signing import SigningUnavailable, signing_key, verify_detached
 from psirt.ops.backup.database import DatabaseFacts, pg_dump_facts, sqlite_facts, tool
 from psirt.ops.backup.exceptions import ArchiveInvalid, BackupError
-from psirt.ops.backup.keys import signing_key_path
+from psirt.ops.backup.keys import load_certificates, signing_key_path
 from psirt.ops.backup.manifest import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
@@ -245,10 +243,7 @@ def installation_signer() -> Signer | None:
 def certificate_signer(path: Path) -> Signer:
     """The OpenPGP certificate in `path` (the public half of the signing key of the installation that made the
     archive): its signature is then required."""
-    try:
-        cert = pysequoia.Cert.from_bytes(path.read_bytes())
-    except (OSError, RuntimeError, ValueError):
-        raise ArchiveInvalid(f"{path} is not a readable OpenPGP certificate.") from None
+    cert = load_certificates([path])[0]
     return Signer(public_key=str(cert), fingerprint=str(cert.fingerprint).upper(), required=True)
 
 

@@ -217,6 +217,10 @@ def test_the_manifest_is_signed_with_the_sites_signing_key(archive: Path, tmp_pa
     other.write_text(str(other_key.extract_certificate()))
     with pytest.raises(ArchiveInvalid, match="not by"):
         verify_archive(archive, certificate_signer(other))
+    junk = tmp_path / "junk.asc"
+    junk.write_text("not a certificate")
+    with pytest.raises(KeysFileError, match="not a readable OpenPGP certificate"):
+        certificate_signer(junk)
     with pytest.raises(CommandError) as refused:
         call_command("backup", "verify", str(archive), "--signer", str(other))
     assert refused.value.returncode == 1
