@@ -1,7 +1,8 @@
 """`psirt backup DEST`: one archive of the database, the encrypted files, the CSAF tree and the audit checkpoints.
 
-Why the archive is consistent while reports keep arriving: the database is copied first, as one committed state
-(`psirt.ops.backup.database`); the files are copied after it. A stored file is written under a temporary name and
+Why the archive is consistent while reports keep arriving: the database state is fixed first, as one committed
+state (`psirt.ops.backup.database`: SQLite is copied, PostgreSQL's snapshot is exported and pg_dump dumps it while
+the files are carried); the files are walked after that. A stored file is written under a temporary name and
 renamed into place before the row naming it commits, and is never rewritten afterwards (only `psirt rotatekeys`
 re-encrypts files in place: do not run it during a backup). So every file a row of the copy names already existed,
 complete, when the copy was taken, and is found by the later walk of the file store; files that arrive after the
