@@ -44,59 +44,10 @@ def _setup(var_dir: Path) -> None:
 
 
 def _documents(count: int) -> list[list[dict[str, Any]]]:
-    """`count` advisories, each its document (and translation), sharing product trees and vulnerabilities."""
-    from dataclasses import replace
+    """`count` advisories, each its document (and translation), made in bulk (see bulk_csaf_documents)."""
+    from psirt.formats.tests.factories import bulk_csaf_documents
 
-    from psirt.formats.csaf import csaf_document_url, csaf_translation_url, render_csaf, render_csaf_translation
-    from psirt.formats.model import Text
-    from psirt.formats.tests import factories as f
-
-    bases = [f.advisory(), f.advisory_without_cve(), f.advisory_many_products(), f.advisory_v4_only()]
-    rendered = []
-    for base in bases:
-        with_zh = replace(
-            base,
-            title=Text(base.title.en, base.title.zh or "中文标题"),
-            csaf_translation_url=csaf_translation_url(f.CSAF_BASE, base.tracking_id, base.initial_release_date),
-        )
-        rendered.append((render_csaf(base), render_csaf_translation(with_zh)))
-    advisories: list[list[dict[str, Any]]] = []
-    for n in range(count):
-        docs: list[dict[str, Any]] = []
-        english, chinese = rendered[n % len(rendered)]
-        year = 2019 + n % 8
-        tracking_id = f"EXAMPLE-SA-{year}-{n:05d}"
-        initial = f"{year}-0{1 + n % 9}-1{n % 10}T08:00:00Z"
-        current = f"{year}-0{1 + n % 9}-1{n % 10}T09:{n % 60:02d}:00Z"
-        for doc in [english] + ([chinese] if chinese is not None and n % 5 == 0 else []):
-            tracking = {
-                **doc["document"]["tracking"],
-                "id": tracking_id,
-                "initial_release_date": initial,
-                "current_release_date": current,
-                "revision_history": [{"date": current, "number": "1", "summary": "Initial publication."}],
-                "version": "1",
-            }
-            url = csaf_document_url(BASE, tracking_id, _parse(initial))
-            docs.append(
-                {
-                    **doc,
-                    "document": {
-                        **doc["document"],
-                        "title": f"{doc['document']['title']} ({n})",
-                        "tracking": tracking,
-                        "references": [{"category": "self", "summary": "Canonical URL", "url": url}],
-                    },
-                }
-            )
-        advisories.append(docs)
-    return advisories
-
-
-def _parse(value: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(value)
+    return bulk_csaf_documents(count, BASE)
 
 
 def _reference(root: Path, docs: list[dict[str, Any]]) -> float:
@@ -123,28 +74,15 @@ def _export(root: Path, docs: list[dict[str, Any]], key: Any, publisher: dict[st
     return time.perf_counter() - start
 
 
-def _revised(doc: dict[str, Any], round_: int) -> dict[str, Any]:
-    tracking = doc["document"]["tracking"]
-    current = f"2027-01-01T00:{round_:02d}:00Z"
-    number = str(len(tracking["revision_history"]) + 1)
-    history = [*tracking["revision_history"], {"date": current, "number": number, "summary": "Revised."}]
-    return {
-        **doc,
-        "document": {
-            **doc["document"],
-            "tracking": {**tracking, "current_release_date": current, "revision_history": history, "version": number},
-        },
-    }
-
-
 def _republish(
     root: Path, docs: list[dict[str, Any]], round_: int, publisher: dict[str, Any]
 ) -> tuple[float, float, list[str]]:
     """A new revision of one advisory (its documents) into the tree at `root`: wall and CPU seconds of
     update_documents, and the files it wrote."""
     from psirt.advisories.csaf.provider import update_documents
+    from psirt.formats.tests.factories import revised_csaf_document
 
-    revised = [_revised(doc, round_) for doc in docs]
+    revised = [revised_csaf_document(doc, f"2027-01-01T00:{round_:02d}:00Z") for doc in docs]
     start, cpu = time.perf_counter(), time.process_time()
     changes = update_documents(revised, root=root, publisher=publisher)
     return time.perf_counter() - start, time.process_time() - cpu, changes.written
