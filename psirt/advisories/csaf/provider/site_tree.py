@@ -56,8 +56,9 @@ def open_tree(root: Path | None = None) -> ProviderTree:
 
 
 def update_documents(docs: Sequence[JSON], *, root: Path | None = None, publisher: JSON | None = None) -> Changes:
-    """Put `docs` (an advisory's English document and translation) into the tree and regenerate the listings from
-    the tree's state. Rewrites only files whose bytes change. A changed signing key re-signs the whole tree."""
+    """Put `docs` (an advisory's English document and translation) into the tree and update the listings: edited
+    around the documents' own lines when the listings are in this writer's shape, else regenerated from the tree's
+    state. Rewrites only files whose bytes change. A changed signing key re-signs the whole tree."""
     tree = open_tree(root)
     with tree_lock(tree.root):
         publisher = publisher or publisher_json()
@@ -90,10 +91,11 @@ def update_documents(docs: Sequence[JSON], *, root: Path | None = None, publishe
 
 
 def _update_in_place(tree: ProviderTree, docs: Sequence[JSON], publisher: JSON) -> bool:
-    """The usual publication: put `docs` and edit the listings around their lines (`splice_listings`), in a time
-    that does not depend on the size of the tree. The old entries are found from the documents on disk: the
-    advisory's document and translation where `docs` go (a translation the revision dropped is removed). False
-    when the listings must be regenerated whole (the documents are then in place already)."""
+    """The usual publication: put `docs` and edit the listings around their lines (`splice_listings`): the Python
+    work does not depend on the size of the tree, only one copy of each listing does. The old entries are found
+    from the documents on disk: the advisory's document and translation where `docs` go (a translation the
+    revision dropped is removed). False when the listings must be regenerated whole (the documents are then in
+    place already)."""
     paths = [document_path(doc) for doc in docs]
     candidates = set(paths)
     for path in paths:
