@@ -339,3 +339,59 @@ ALL_FACTORIES = {
     "v4_only": advisory_v4_only,
     "many_products": advisory_many_products,
 }
+
+
+def bulk_csaf_documents(count: int, base: str = CSAF_BASE) -> list[list[dict[str, Any]]]:
+    """`count` advisories as CSAF documents, made in bulk for provider-tree tests and benchmarks: each factory above
+    is rendered once, and each advisory is a shallow copy of one of them with its own tracking data (ID, dates,
+    version 1), title and self URL below `base`; one in five has its zh-Hans translation. Years 2019–2026 in turn,
+    so every year folder fills."""
+    from psirt.formats.csaf import render_csaf, render_csaf_translation
+
+    rendered = []
+    for make in ALL_FACTORIES.values():
+        made = make()
+        with_zh = replace(
+            made,
+            title=Text(made.title.en, made.title.zh or "中文标题"),
+            csaf_translation_url=csaf_translation_url(base, made.tracking_id, made.initial_release_date),
+        )
+        rendered.append((render_csaf(made), render_csaf_translation(with_zh)))
+    advisories: list[list[dict[str, Any]]] = []
+    for n in range(count):
+        english, chinese = rendered[n % len(rendered)]
+        year = 2019 + n % 8
+        tracking_id = f"EXAMPLE-SA-{year}-{n:06d}"
+        initial = f"{year}-0{1 + n % 9}-1{n % 10}T08:00:00Z"
+        current = f"{year}-0{1 + n % 9}-1{n % 10}T09:{n % 60:02d}:00Z"
+        released = datetime.fromisoformat(initial)
+        docs = []
+        for doc in [english] + ([chinese] if chinese is not None and n % 5 == 0 else []):
+            translated = doc is chinese
+            url = (csaf_translation_url if translated else csaf_document_url)(base, tracking_id, released)
+            tracking = {
+                **doc["document"]["tracking"],
+                "id": tracking_id,
+                "initial_release_date": initial,
+                "current_release_date": current,
+                "revision_history": [{"date": current, "number": "1", "summary": "Initial publication."}],
+                "version": "1",
+            }
+            document = {
+                **doc["document"],
+                "title": f"{doc['document']['title']} ({n})",
+                "tracking": tracking,
+                "references": [{"category": "self", "summary": "Canonical URL", "url": url}],
+            }
+            docs.append({**doc, "document": document})
+        advisories.append(docs)
+    return advisories
+
+
+def revised_csaf_document(doc: dict[str, Any], current: str, summary: str = "Revised.") -> dict[str, Any]:
+    """`doc` (as `bulk_csaf_documents` makes them) with one more revision, dated `current`."""
+    tracking = doc["document"]["tracking"]
+    number = str(len(tracking["revision_history"]) + 1)
+    history = [*tracking["revision_history"], {"date": current, "number": number, "summary": summary}]
+    tracking = {**tracking, "current_release_date": current, "revision_history": history, "version": number}
+    return {**doc, "document": {**doc["document"], "tracking": tracking}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from psirt.advisories.csaf.provider.layout import (
     YEAR_DIR,
     https_url,
 )
+from psirt.advisories.csaf.provider.lines import write_all
 from psirt.lib.paths import folder_lock
 from psirt.lib.signing import SigningKey, verify_detached
 
@@ -77,21 +78,29 @@ class TreeFiles:
                     return False
             except FileNotFoundError:
                 pass
+        self._replace(path, lambda fd: write_all(fd, data))
+        return True
+
+    def _replace(self, path: Path, fill: Callable[[int], None]) -> None:
+        """Write `path` atomically: `fill` writes the new content to a file descriptor of a temporary file, which
+        then replaces `path` (a reader sees the old file or the new one, never a part)."""
         folder = path.parent
         if folder not in self._made:
             folder.mkdir(parents=True, exist_ok=True)
             self._made.add(folder)
         tmp = folder / f".{path.name}.{os.getpid()}.tmp"
         try:
-            with open(tmp, "wb") as out:
-                out.write(data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            try:
+                fill(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
         self.changes.written.append(str(path.relative_to(self.root)))
-        return True
 
     def _remove(self, path: Path) -> None:
         with contextlib.suppress(FileNotFoundError):

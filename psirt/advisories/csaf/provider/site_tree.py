@@ -3,6 +3,7 @@ write it: `update_documents` after a publication, `export_tree` from scratch, `f
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -14,7 +15,7 @@ from psirt.advisories.csaf.provider.files import Changes, tree_lock
 from psirt.advisories.csaf.provider.layout import JSON, TLP_FOLDER, YEAR_DIR, ProviderError, document_path
 from psirt.advisories.csaf.provider.listings import Entry
 from psirt.advisories.csaf.provider.tree import ProviderTree
-from psirt.formats.csaf import csaf_filename
+from psirt.formats.csaf import TRANSLATION_LANG, csaf_filename
 from psirt.lib.paths import shared_dir
 from psirt.lib.signing import SigningKey, SigningUnavailable, signing_key
 
@@ -55,10 +56,16 @@ def open_tree(root: Path | None = None) -> ProviderTree:
 
 
 def update_documents(docs: Sequence[JSON], *, root: Path | None = None, publisher: JSON | None = None) -> Changes:
-    """Put `docs` (an advisory's English document and translation) into the tree and regenerate the listings from
-    the tree's state. Rewrites only files whose bytes change. A changed signing key re-signs the whole tree."""
+    """Put `docs` (an advisory's English document and translation) into the tree and update the listings: edited
+    around the documents' own lines when the listings are in this writer's shape, else regenerated from the tree's
+    state. Rewrites only files whose bytes change. A changed signing key re-signs the whole tree."""
     tree = open_tree(root)
     with tree_lock(tree.root):
+        publisher = publisher or publisher_json()
+        if docs and not tree.key_changed() and _update_in_place(tree, docs, publisher):
+            tree.write_key()
+            tree.write_metadata(publisher)
+            return tree.changes
         if tree.key_changed():
             logger.info("CSAF tree: the signing key changed; re-signing every document")
             entries = tree.scan_entries()
@@ -77,11 +84,42 @@ def update_documents(docs: Sequence[JSON], *, root: Path | None = None, publishe
         for doc in docs:
             entry = tree.put(doc)
             entries[entry.path] = entry
-        publisher = publisher or publisher_json()
         tree.write_key()
         tree.write_listings(entries, publisher=publisher)
         tree.write_metadata(publisher)
     return tree.changes
+
+
+def _update_in_place(tree: ProviderTree, docs: Sequence[JSON], publisher: JSON) -> bool:
+    """The usual publication: put `docs` and edit the listings around their lines (`splice_listings`): the Python
+    work does not depend on the size of the tree, only one copy of each listing does. The old entries are found
+    from the documents on disk: the advisory's document and translation where `docs` go (a translation the
+    revision dropped is removed). False when the listings must be regenerated whole (the documents are then in
+    place already)."""
+    paths = [document_path(doc) for doc in docs]
+    candidates = set(paths)
+    for path in paths:
+        year, name = path.split("/", 1)[0], path.rsplit("/", 1)[-1]
+        candidates |= {f"{year}/{name}", f"{year}/{TRANSLATION_LANG.lower()}/{name}"}
+    old: dict[str, str] = {}
+    for rel in sorted(candidates):
+        try:
+            data = (tree.tlp_dir / rel).read_bytes()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+        try:
+            doc = json.loads(data)
+            if document_path(doc) != rel:
+                return False
+            old[rel] = str(doc["document"]["tracking"]["current_release_date"])
+        except (ValueError, KeyError, TypeError, ProviderError):
+            return False
+    entries = [tree.put(doc) for doc in docs]
+    for rel in sorted(set(old) - set(paths)):
+        tree.remove_document(rel)
+    return tree.splice_listings(old, entries, publisher=publisher)
 
 
 def _resign(tree: ProviderTree, rel: str) -> None:
