@@ -43,7 +43,9 @@ class Component(models.Model):
 class ComponentVersion(models.Model):
     """One version of a component, shared by every release that contains it."""
 
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="versions")
+    # db_index=False here and below: a unique constraint or index that starts with the column already serves
+    # it, and every extra index is written on each of the millions of rows an import adds.
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="versions", db_index=False)
     version = models.CharField(max_length=200)
 
     class Meta:
@@ -88,8 +90,12 @@ class SbomDocument(models.Model):
 class ReleaseComponent(models.Model):
     """The link: release R contains component version V (from its current SBOM)."""
 
-    release = models.ForeignKey(FirmwareRelease, on_delete=models.CASCADE, related_name="component_links")
-    component_version = models.ForeignKey(ComponentVersion, on_delete=models.PROTECT, related_name="release_links")
+    release = models.ForeignKey(
+        FirmwareRelease, on_delete=models.CASCADE, related_name="component_links", db_index=False
+    )
+    component_version = models.ForeignKey(
+        ComponentVersion, on_delete=models.PROTECT, related_name="release_links", db_index=False
+    )
 
     class Meta:
         constraints = [
@@ -127,7 +133,9 @@ class Vulnerability(models.Model):
 class VulnerabilityAlias(models.Model):
     """Every ID a vulnerability answers to (its own included), upper-case, for lookups by CVE."""
 
-    vulnerability = models.ForeignKey(Vulnerability, on_delete=models.CASCADE, related_name="alias_rows")
+    vulnerability = models.ForeignKey(
+        Vulnerability, on_delete=models.CASCADE, related_name="alias_rows", db_index=False
+    )
     alias = models.CharField(max_length=100, db_index=True)
 
     class Meta:
@@ -158,8 +166,10 @@ class AffectedPackage(models.Model):
 class VulnerabilityMatch(models.Model):
     """Component version V lies in an affected range of vulnerability X."""
 
-    vulnerability = models.ForeignKey(Vulnerability, on_delete=models.CASCADE, related_name="matches")
-    component_version = models.ForeignKey(ComponentVersion, on_delete=models.CASCADE, related_name="matches")
+    vulnerability = models.ForeignKey(Vulnerability, on_delete=models.CASCADE, related_name="matches", db_index=False)
+    component_version = models.ForeignKey(
+        ComponentVersion, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
 
     class Meta:
         constraints = [

@@ -13,6 +13,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any, cast
 
 from django.db import connections, router, transaction
@@ -29,7 +30,7 @@ from psirt.cases.services.remediation import set_affected_range
 from psirt.catalog.models import FirmwareRelease
 from psirt.components.access import can_decide, can_upload_sbom
 from psirt.components.exceptions import InvalidDecision, NotAllowed, RetentionNotOver
-from psirt.components.matching import AffectedRanges
+from psirt.components.matching import AffectedRanges, version_key
 from psirt.components.models import (
     AffectedPackage,
     Component,
@@ -240,36 +241,58 @@ def match_component_versions(version_ids: Iterable[int]) -> int:
 _PLAIN = frozenset({"CharField", "TextField", "IntegerField", "PositiveIntegerField", "BigIntegerField", "ForeignKey"})
 
 
-def _insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+def _adapter(field: Field[Any, Any], database: Any) -> Any:
+    """How a value of `field` is handed to the driver: None for plain values; JSON through the backend's own
+    adaptation (what `get_db_prep_save` ends in, without the layers above it); anything else as the field says."""
+    kind = field.get_internal_type()
+    if kind in _PLAIN:
+        return None
+    if kind == "JSONField":
+        return partial(database.ops.adapt_json_value, encoder=getattr(field, "encoder", None))
+    # Dates and the like repeat (one import time for a whole batch): adapted once per distinct value.
+    return lru_cache(maxsize=64)(partial(field.get_db_prep_save, connection=database))
+
+
+def _insert_rows(
+    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[object]], *, returning: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
     """Insert rows (values in the order of `fields`; JSON, dates and the like adapted by their field, so they are
     stored as the ORM stores them on SQLite and PostgreSQL alike) with plain multi-row INSERTs, skipping rows that
     would break a unique constraint (`ON CONFLICT DO NOTHING`, understood by both). For the tens of thousands of
     narrow rows an import of vulnerability data writes: building a model instance per row, as `bulk_create`
-    does, costs several times the insert itself."""
+    does, costs several times the insert itself. With `returning` (field names), the inserted rows' values of
+    those fields (`RETURNING`, which both engines understand; skipped rows are not returned)."""
     if not rows:
-        return
+        return []
     meta = model._meta
     columns = [cast(Field[Any, Any], meta.get_field(name)) for name in fields]
     database = connections[router.db_for_write(model)]  # the wrapper itself: `connection` is a per-call proxy
-    adapt = [
-        None if field.get_internal_type() in _PLAIN else (lambda v, f=field: f.get_db_prep_save(v, database))
-        for field in columns
-    ]
+    adapt = [_adapter(field, database) for field in columns]
     table = database.ops.quote_name(meta.db_table)
     names = ", ".join(database.ops.quote_name(str(field.column)) for field in columns)
+    back = ", ".join(database.ops.quote_name(str(meta.get_field(name).column)) for name in returning)
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = max(1, min(BATCH, 900 // len(columns)))  # SQLite binds at most 999 parameters by default
+    # SQLite binds at most 999 parameters by default
+    per_statement = max(1, min(BATCH, (database.features.max_query_params or 999 * BATCH) // len(columns)))
+    plain = all(fn is None for fn in adapt)
+    found: list[tuple[Any, ...]] = []
     with database.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            params: list[Any] = []
-            for row in chunk:
-                params += [value if fn is None else fn(value) for value, fn in zip(row, adapt, strict=True)]
+            if plain:
+                params: list[Any] = [value for row in chunk for value in row]
+            else:
+                params = [
+                    value if fn is None else fn(value) for row in chunk for value, fn in zip(row, adapt, strict=True)
+                ]
             cursor.execute(
                 f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(chunk))} "  # noqa: S608 — names from the model, values bound
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT DO NOTHING" + (f" RETURNING {back}" if back else ""),
                 params,
             )
+            if back:
+                found += [tuple(row) for row in cursor.fetchall()]
+    return found
 
 
 @dataclass(frozen=True)
@@ -284,31 +307,55 @@ class _Package:
     versions: list[str]
 
 
-def _match_packages(packages: Sequence[_Package]) -> int:
+class StoredVersions:
+    """The stored versions of components, read once per component during one import and kept with their sort
+    keys: a large import names the same packages again and again (every batch of records about OpenSSL), and
+    reading and keying their versions once per batch cost more than the matching itself. Lives for one import
+    (one transaction): new SBOMs match themselves against the stored records (`match_component_versions`)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str, str], list[tuple[int, str, Any]]] = {}
+
+    def of(self, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], list[tuple[int, str, Any]]]:
+        """(id, version, sort key) of each stored version of each component named by `keys` (`_key` form)."""
+        wanted = set(keys)
+        missing = wanted - self._known.keys()
+        if missing:
+            for key in missing:
+                self._known[key] = []
+            names = sorted({k[2] for k in missing})
+            types = sorted({k[0] for k in missing})
+            for start in range(0, len(names), BATCH):
+                for pk, version, t, ns, n in ComponentVersion.objects.filter(
+                    component__purl_type__in=types, component__name__in=names[start : start + BATCH]
+                ).values_list("pk", "version", "component__purl_type", "component__namespace", "component__name"):
+                    key = _key(t, ns, n)
+                    if key in missing:
+                        self._known[key].append((pk, version, version_key(t, n, version)))
+        return {k: self._known[k] for k in wanted}
+
+
+def _match_packages(packages: Sequence[_Package], stored_versions: StoredVersions | None = None) -> int:
     """Match affected packages (of new or changed records, whose old matches are gone) against the stored
-    versions of the components they name: one query for the versions of all their components, then in memory.
-    Returns the number of matches added. Never reads the release links: the catalog's size does not matter."""
+    versions of the components they name: one query for the versions of the components not read yet in this
+    import, then in memory. Returns the number of matches added. Never reads the release links: the catalog's
+    size does not matter."""
     by_key: dict[tuple[str, str, str], list[_Package]] = defaultdict(list)
     for package in packages:
         by_key[_key(package.purl_type, package.namespace, package.name)].append(package)
     if not by_key:
         return 0
-    versions: dict[tuple[str, str, str], list[tuple[int, str]]] = defaultdict(list)
-    names = sorted({k[2] for k in by_key})
-    types = sorted({k[0] for k in by_key})
-    for start in range(0, len(names), BATCH):
-        for pk, version, t, ns, n in ComponentVersion.objects.filter(
-            component__purl_type__in=types, component__name__in=names[start : start + BATCH]
-        ).values_list("pk", "version", "component__purl_type", "component__namespace", "component__name"):
-            versions[_key(t, ns, n)].append((pk, version))
+    versions = (stored_versions or StoredVersions()).of(by_key)
     matches: list[tuple[int, int]] = []
     for key, listed in by_key.items():
-        stored = versions.get(key)
+        stored = versions[key]
         if not stored:
             continue
         for package in listed:
             ranges = AffectedRanges(package.purl_type, package.name, package.events, package.versions)
-            matches += [(package.vulnerability_id, pk) for pk, version in stored if ranges.contains(version)]
+            matches += [
+                (package.vulnerability_id, pk) for pk, version, sort_key in stored if ranges.contains(version, sort_key)
+            ]
     _insert_rows(VulnerabilityMatch, ("vulnerability", "component_version"), matches)
     return len(matches)
 
@@ -344,12 +391,13 @@ def import_vulnerabilities(*, records: Iterable[VulnRecord], actor: User | None 
     stats = ImportStats()
     with transaction.atomic():
         batch: dict[str, VulnRecord] = {}
+        stored_versions = StoredVersions()
         for item in records:
             if item.vuln_id in batch or len(batch) >= IMPORT_BATCH:
-                _store_batch(list(batch.values()), stats)
+                _store_batch(list(batch.values()), stats, stored_versions)
                 batch = {}
             batch[item.vuln_id] = item
-        _store_batch(list(batch.values()), stats)
+        _store_batch(list(batch.values()), stats, stored_versions)
         if stats.created or stats.updated:
             record(
                 action="components.vulnerabilities_imported",
@@ -360,7 +408,7 @@ def import_vulnerabilities(*, records: Iterable[VulnRecord], actor: User | None 
     return stats
 
 
-def _store_batch(items: list[VulnRecord], stats: ImportStats) -> None:
+def _store_batch(items: list[VulnRecord], stats: ImportStats, stored_versions: StoredVersions) -> None:
     """Store records with distinct IDs: one query to find the stored hashes, then bulk writes and one matching
     pass for the new and changed ones."""
     if not items:
@@ -403,14 +451,16 @@ def _store_batch(items: list[VulnRecord], stats: ImportStats) -> None:
         stats.updated += len(changed)
     if new:
         now = timezone.now()
-        _insert_rows(
+        inserted = _insert_rows(
             Vulnerability,
             ("vuln_id", "aliases", "summary", "source", "content_hash", "imported_at"),
             [(item.vuln_id, list(item.aliases), item.summary, item.source, digests[item.vuln_id], now) for item in new],
+            returning=("vuln_id", "id"),
         )
-        ids.update(
-            Vulnerability.objects.filter(vuln_id__in=[item.vuln_id for item in new]).values_list("vuln_id", "pk")
-        )
+        ids.update((vuln_id, pk) for vuln_id, pk in inserted)
+        if len(inserted) < len(new):  # stored meanwhile by a concurrent import: its row is the one to extend
+            late = [item.vuln_id for item in new if item.vuln_id not in ids]
+            ids.update(Vulnerability.objects.filter(vuln_id__in=late).values_list("vuln_id", "pk"))
         stats.created += len(new)
     written = [*changed, *new]
     _insert_rows(
@@ -432,7 +482,7 @@ def _store_batch(items: list[VulnRecord], stats: ImportStats) -> None:
         ("vulnerability", "purl_type", "namespace", "name", "events", "versions"),
         [(p.vulnerability_id, p.purl_type, p.namespace, p.name, p.events, p.versions) for p in packages],
     )
-    stats.matches += _match_packages(packages)
+    stats.matches += _match_packages(packages, stored_versions)
 
 
 # ---------------------------------------------------------------- decisions

@@ -13,7 +13,8 @@ from psirt.components.exceptions import InvalidVulnerabilityData
 from psirt.components.services import import_vulnerabilities
 from psirt.components.vulndata import VulnRecord, json_files, read_file
 
-FILES_PER_BATCH = 500
+# Stored versions are read once per batch (`services.StoredVersions`): large batches read them less often.
+FILES_PER_BATCH = 5000
 
 
 class Command(BaseCommand):
