@@ -92,11 +92,14 @@ def import_sbom(
             uploaded_by=actor,
         )
         version_ids, new_ids = store_component_versions(parsed.components)
-        ReleaseComponent.objects.filter(release=release).exclude(component_version_id__in=version_ids).delete()
-        have = set(ReleaseComponent.objects.filter(release=release).values_list("component_version_id", flat=True))
-        ReleaseComponent.objects.bulk_create(
-            [ReleaseComponent(release=release, component_version_id=v) for v in version_ids if v not in have],
-            batch_size=BATCH,
+        linked = set(ReleaseComponent.objects.filter(release=release).values_list("component_version_id", flat=True))
+        stale = linked.difference(version_ids)
+        if stale:
+            ReleaseComponent.objects.filter(release=release, component_version_id__in=stale).delete()
+        _insert_rows(
+            ReleaseComponent,
+            ("release", "component_version"),
+            [(release.pk, v) for v in version_ids if v not in linked],
         )
         match_component_versions(new_ids)
         record(
@@ -120,43 +123,52 @@ def store_component_versions(refs: Sequence[ComponentRef]) -> tuple[list[int], l
     components = _components(keys)
     missing = [k for k in keys if k not in components]
     if missing:
-        Component.objects.bulk_create(
-            [Component(purl_type=t, namespace=ns, name=n) for t, ns, n in missing],
-            batch_size=BATCH,
-            ignore_conflicts=True,
-        )
+        _insert_rows(Component, ("purl_type", "namespace", "name"), missing)
         components = _components(keys)
     wanted = {(components[(r.purl_type, r.namespace, r.name)], r.version) for r in refs}
     existing = _versions(wanted)
-    created = [ComponentVersion(component_id=c, version=v) for c, v in wanted if (c, v) not in existing]
-    if created:
-        ComponentVersion.objects.bulk_create(created, batch_size=BATCH, ignore_conflicts=True)
-    everything = _versions(wanted)
-    new_ids = [everything[(c.component_id, c.version)] for c in created]
-    return list(everything.values()), new_ids
+    new = [(c, v) for c, v in wanted if (c, v) not in existing]
+    created = {
+        (c, v): pk
+        for pk, c, v in _insert_rows(
+            ComponentVersion, ("component", "version"), new, returning=("id", "component", "version")
+        )
+    }
+    if len(created) < len(new):  # some stored meanwhile by a concurrent import: theirs, and matched by it
+        existing = _versions(wanted)
+    everything = {**existing, **created}
+    return list(everything.values()), list(created.values())
 
 
 def _components(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
-    found: dict[tuple[str, str, str], int] = {}
-    names = sorted({k[2] for k in keys})
-    for start in range(0, len(names), BATCH):
-        for pk, t, ns, n in Component.objects.filter(name__in=names[start : start + BATCH]).values_list(
-            "pk", "purl_type", "namespace", "name"
-        ):
-            if (t, ns, n) in keys:
-                found[(t, ns, n)] = pk
-    return found
+    return cast(dict[tuple[str, str, str], int], _ids_by(Component, ("purl_type", "namespace", "name"), keys))
 
 
 def _versions(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    found: dict[tuple[int, str], int] = {}
-    component_ids = sorted({c for c, _v in wanted})
-    for start in range(0, len(component_ids), BATCH):
-        for pk, c, v in ComponentVersion.objects.filter(
-            component_id__in=component_ids[start : start + BATCH]
-        ).values_list("pk", "component_id", "version"):
-            if (c, v) in wanted:
-                found[(c, v)] = pk
+    return cast(dict[tuple[int, str], int], _ids_by(ComponentVersion, ("component", "version"), wanted))
+
+
+def _ids_by(model: type[Model], fields: Sequence[str], keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+    """The ids of the stored rows whose `fields` (those of a unique constraint) equal one of `keys`, asked as
+    tuples (`(a, b) IN (VALUES …)`, which both engines answer with one index probe a key; an IN list per column
+    would probe every combination of them)."""
+    found: dict[tuple[Any, ...], int] = {}
+    ordered = sorted(keys)
+    database = connections[router.db_for_read(model)]
+    meta = model._meta
+    columns = ", ".join(database.ops.quote_name(str(meta.get_field(name).column)) for name in fields)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = 900 // len(fields)  # within SQLite's 999 parameters
+    with database.cursor() as cursor:
+        for start in range(0, len(ordered), per_statement):
+            chunk = ordered[start : start + per_statement]
+            cursor.execute(
+                f"SELECT {columns}, {database.ops.quote_name(str(meta.pk.column))} "  # noqa: S608 — names from the model, values bound
+                f"FROM {database.ops.quote_name(meta.db_table)} "
+                f"WHERE ({columns}) IN (VALUES {', '.join([placeholder] * len(chunk))})",
+                [value for key in chunk for value in key],
+            )
+            found.update((tuple(row[:-1]), row[-1]) for row in cursor.fetchall())
     return found
 
 

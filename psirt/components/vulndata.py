@@ -22,6 +22,7 @@ from packageurl import PackageURL
 
 from psirt.components.exceptions import InvalidVulnerabilityData
 from psirt.components.sbom import ref_for
+from psirt.components.schemas import schema_errors
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -98,9 +99,7 @@ def osv_problems(doc: Any) -> list[str]:
     """The first problems of an OSV record against the schema, as "/json/path: message"; [] when it is valid.
     A record the compiled check passes is valid; one it refuses is checked again by the reference validator,
     which names the problems (and has the last word, so both agree on what is valid)."""
-    if osv_check().is_valid(doc):
-        return []
-    errors = sorted(osv_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))[:3]
+    errors = sorted(schema_errors(osv_check(), osv_validator(), doc), key=lambda e: list(e.absolute_path))[:3]
     return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}" for e in errors]
 
 
