@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from psirt.cases.models import Case
 from psirt.catalog.models import FirmwareRelease
+from psirt.lib.i18n import pick_language
 
 
 class Component(models.Model):
@@ -209,8 +210,12 @@ class VexDecision(models.Model):
     vulnerability = models.ForeignKey(Vulnerability, on_delete=models.PROTECT, related_name="decisions")
     status = models.CharField(max_length=24, choices=VexStatus.choices)
     justification = models.CharField(max_length=64, choices=Justification.choices, blank=True)
+    # The statements in English (required by the status, the language of every VEX format) and, optionally, in
+    # Simplified Chinese for Chinese pages, answers and the CSAF translation.
     impact_statement = models.TextField(blank=True)
+    impact_statement_zh = models.TextField(blank=True)
     action_statement = models.TextField(blank=True)
+    action_statement_zh = models.TextField(blank=True)
     fixed_in = models.ForeignKey(FirmwareRelease, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     maintainer_notified_at = models.DateField(null=True, blank=True)
@@ -224,3 +229,13 @@ class VexDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release_id}/{self.vulnerability_id}: {self.status}"
+
+    @property
+    def impact(self) -> str:
+        """The impact statement in the visitor's language (English when there is no Chinese one)."""
+        return pick_language(self.impact_statement, self.impact_statement_zh)
+
+    @property
+    def action(self) -> str:
+        """The action statement in the visitor's language (English when there is no Chinese one)."""
+        return pick_language(self.action_statement, self.action_statement_zh)

@@ -19,6 +19,7 @@ from psirt.components.models import (
     Vulnerability,
     VulnerabilityMatch,
 )
+from psirt.lib.i18n import pick_language
 
 
 def current_decisions() -> QuerySet[VexDecision]:
@@ -114,6 +115,18 @@ class VexAnswer:
     action_statement: str
     update_to: FirmwareRelease | None
     decided: bool
+    impact_statement_zh: str = ""
+    action_statement_zh: str = ""
+
+    @property
+    def impact(self) -> str:
+        """The impact statement in the visitor's language."""
+        return pick_language(self.impact_statement, self.impact_statement_zh)
+
+    @property
+    def action(self) -> str:
+        """The action statement in the visitor's language."""
+        return pick_language(self.action_statement, self.action_statement_zh)
 
 
 def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> VexAnswer:
@@ -124,9 +137,11 @@ def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> Vex
     public release of the same product and variant whose current decision is fixed or not affected."""
     current = _current_in_product(release, [vulnerability.pk]).get(vulnerability.pk, {})
     decision = current.get(release.pk)
+    statements_zh = ("", "")
     if decision is not None:
         status, justification = decision.status, decision.justification
         impact, action, decided = decision.impact_statement, decision.action_statement, True
+        statements_zh = (decision.impact_statement_zh, decision.action_statement_zh)
     else:
         status, justification, impact, action, decided = VexStatus.UNDER_INVESTIGATION, "", "", "", False
         if release.product.line.sboms_public and SbomDocument.objects.filter(release=release).exists():
@@ -134,7 +149,7 @@ def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> Vex
             if not affected_releases(vulnerability, one).exists():
                 status, justification = VexStatus.NOT_AFFECTED, "component_not_present"
     update = _update_target(release, current) if status in _UPDATE_STATUSES else None
-    return VexAnswer(status, justification, impact, action, update, decided)
+    return VexAnswer(status, justification, impact, action, update, decided, *statements_zh)
 
 
 # Answers that send the customer to a newer release; fixed and not affected are where they should be.

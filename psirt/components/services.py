@@ -509,6 +509,8 @@ def decide(
     justification: str = "",
     impact_statement: str = "",
     action_statement: str = "",
+    impact_statement_zh: str = "",
+    action_statement_zh: str = "",
     fixed_in: FirmwareRelease | None = None,
     case: Case | None = None,
     maintainer_notified_at: datetime.date | None = None,
@@ -517,16 +519,19 @@ def decide(
     request: HttpRequest | None = None,
 ) -> list[VexDecision]:
     """Record one decision for each release (a product range or a whole line at once). Each is a new row — the
-    previous decision stays as history. Refuses the whole set when one release may not be decided by `actor`.
+    previous decision stays as history. The statements are in English, each with an optional Chinese translation
+    (`*_zh`). Refuses the whole set when one release may not be decided by `actor`.
     `open_case` (affected only, instead of linking `case`): open a new case for the fix in the same transaction
     (`open_case_for`), linked to every decision."""
     impact_statement, action_statement = impact_statement.strip(), action_statement.strip()
+    impact_statement_zh, action_statement_zh = impact_statement_zh.strip(), action_statement_zh.strip()
     maintainer_notice = maintainer_notice.strip()
     if status not in VexStatus.values:
         raise InvalidDecision(_("Choose a VEX status."))
     if not releases:
         raise InvalidDecision(_("Choose at least one release."))
-    if len(impact_statement) > MAX_STATEMENT or len(action_statement) > MAX_STATEMENT or len(maintainer_notice) > 500:
+    statements = (impact_statement, action_statement, impact_statement_zh, action_statement_zh)
+    if any(len(text) > MAX_STATEMENT for text in statements) or len(maintainer_notice) > 500:
         raise InvalidDecision(_("A statement can be at most %(n)s characters.") % {"n": MAX_STATEMENT})
     if status == VexStatus.NOT_AFFECTED:
         if justification not in Justification.values:
@@ -537,6 +542,10 @@ def decide(
         raise InvalidDecision(_("A justification belongs only to a not affected decision."))
     if status == VexStatus.AFFECTED and not action_statement:
         raise InvalidDecision(_("Affected needs an action statement: what customers should do."))
+    if impact_statement_zh and not impact_statement:
+        raise InvalidDecision(_("A Chinese impact statement translates the English one: give the English one too."))
+    if action_statement_zh and not action_statement:
+        raise InvalidDecision(_("A Chinese action statement translates the English one: give the English one too."))
     if status != VexStatus.FIXED and fixed_in is not None:
         raise InvalidDecision(_("Only a fixed decision names the release with the fix."))
     if open_case and status != VexStatus.AFFECTED:
@@ -567,6 +576,8 @@ def decide(
                 justification=justification,
                 impact_statement=impact_statement,
                 action_statement=action_statement,
+                impact_statement_zh=impact_statement_zh,
+                action_statement_zh=action_statement_zh,
                 # Fixed without a named release: this release itself contains the fix.
                 fixed_in=(fixed_in or release) if status == VexStatus.FIXED else None,
                 case=case,

@@ -254,3 +254,32 @@ def test_release_decisions_take_two_queries_whatever_their_number(
     assert [(row.decision.vulnerability.vuln_id, row.update_to) for row in rows] == [
         (f"OSV-COUNT-{n}", releases[2] if n % 2 == 0 else None) for n in range(count)
     ]
+
+
+def test_statements_in_both_languages(
+    client: Client, openssl: Vulnerability, releases: list[FirmwareRelease], lead: User
+) -> None:
+    """A Chinese statement is shown on Chinese pages and the English one on English pages; without a Chinese
+    one, Chinese pages show the English one."""
+    decide(
+        releases=[releases[0]],
+        vulnerability=openssl,
+        status="affected",
+        action_statement="Install 5.8.0.",
+        action_statement_zh="请安装 5.8.0。",
+        actor=lead,
+    )
+    decide(
+        releases=[releases[1]],
+        vulnerability=openssl,
+        status="not_affected",
+        justification="vulnerable_code_not_in_execute_path",
+        impact_statement="NPN is never used.",
+        actor=lead,
+    )
+    english = client.get(page_url(releases[0])).content.decode()
+    assert "Install 5.8.0." in english and "请安装" not in english
+    chinese = client.get(page_url(releases[0], "zh-hans")).content.decode()
+    assert "请安装 5.8.0。" in chinese and "Install 5.8.0." not in chinese
+    untranslated = client.get(page_url(releases[1], "zh-hans")).content.decode()
+    assert "NPN is never used." in untranslated
