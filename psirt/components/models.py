@@ -202,7 +202,27 @@ class Justification(models.TextChoices):
     INLINE_MITIGATIONS = "inline_mitigations_already_exist", _("Inline mitigations already exist")
 
 
-class VexDecision(models.Model):
+class BilingualStatements:
+    """The statements of a decision in the visitor's language, for anything holding `impact_statement`,
+    `action_statement` and their Chinese `*_zh` translations (a decision, a public answer)."""
+
+    impact_statement: str
+    impact_statement_zh: str
+    action_statement: str
+    action_statement_zh: str
+
+    @property
+    def impact(self) -> str:
+        """The impact statement in the visitor's language (English when there is no Chinese one)."""
+        return pick_language(self.impact_statement, self.impact_statement_zh)
+
+    @property
+    def action(self) -> str:
+        """The action statement in the visitor's language (English when there is no Chinese one)."""
+        return pick_language(self.action_statement, self.action_statement_zh)
+
+
+class VexDecision(BilingualStatements, models.Model):
     """One decision about (release, vulnerability). Rows are never changed: a new decision is a new row and the
     newest one is current, so the history of every pair is kept."""
 
@@ -229,13 +249,3 @@ class VexDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release_id}/{self.vulnerability_id}: {self.status}"
-
-    @property
-    def impact(self) -> str:
-        """The impact statement in the visitor's language (English when there is no Chinese one)."""
-        return pick_language(self.impact_statement, self.impact_statement_zh)
-
-    @property
-    def action(self) -> str:
-        """The action statement in the visitor's language (English when there is no Chinese one)."""
-        return pick_language(self.action_statement, self.action_statement_zh)

@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 
 from psirt.catalog.models import FirmwareRelease
 from psirt.components.models import (
+    BilingualStatements,
     ComponentVersion,
     ReleaseComponent,
     SbomDocument,
@@ -19,7 +20,6 @@ from psirt.components.models import (
     Vulnerability,
     VulnerabilityMatch,
 )
-from psirt.lib.i18n import pick_language
 
 
 def current_decisions() -> QuerySet[VexDecision]:
@@ -106,7 +106,7 @@ def find_vulnerability(identifier: str) -> Vulnerability | None:
 
 
 @dataclass(frozen=True)
-class VexAnswer:
+class VexAnswer(BilingualStatements):
     """The public answer for (release, vulnerability)."""
 
     status: str
@@ -117,16 +117,6 @@ class VexAnswer:
     decided: bool
     impact_statement_zh: str = ""
     action_statement_zh: str = ""
-
-    @property
-    def impact(self) -> str:
-        """The impact statement in the visitor's language."""
-        return pick_language(self.impact_statement, self.impact_statement_zh)
-
-    @property
-    def action(self) -> str:
-        """The action statement in the visitor's language."""
-        return pick_language(self.action_statement, self.action_statement_zh)
 
 
 def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> VexAnswer:

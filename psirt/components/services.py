@@ -148,6 +148,10 @@ def _versions(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
     return cast(dict[tuple[int, str], int], _ids_by(ComponentVersion, ("component", "version"), wanted))
 
 
+def _column(model: type[Model], name: str) -> str:
+    return str(cast(Field[Any, Any], model._meta.get_field(name)).column)
+
+
 def _ids_by(model: type[Model], fields: Sequence[str], keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
     """The ids of the stored rows whose `fields` (those of a unique constraint) equal one of `keys`, asked as
     tuples (`(a, b) IN (VALUES …)`, which both engines answer with one index probe a key; an IN list per column
@@ -156,7 +160,7 @@ def _ids_by(model: type[Model], fields: Sequence[str], keys: Iterable[tuple[Any,
     ordered = sorted(keys)
     database = connections[router.db_for_read(model)]
     meta = model._meta
-    columns = ", ".join(database.ops.quote_name(str(meta.get_field(name).column)) for name in fields)
+    columns = ", ".join(database.ops.quote_name(_column(model, name)) for name in fields)
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = 900 // len(fields)  # within SQLite's 999 parameters
     with database.cursor() as cursor:
@@ -282,7 +286,7 @@ def _insert_rows(
     adapt = [_adapter(field, database) for field in columns]
     table = database.ops.quote_name(meta.db_table)
     names = ", ".join(database.ops.quote_name(str(field.column)) for field in columns)
-    back = ", ".join(database.ops.quote_name(str(meta.get_field(name).column)) for name in returning)
+    back = ", ".join(database.ops.quote_name(_column(model, name)) for name in returning)
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     # SQLite binds at most 999 parameters by default
     per_statement = max(1, min(BATCH, (database.features.max_query_params or 999 * BATCH) // len(columns)))
