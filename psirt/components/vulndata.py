@@ -268,7 +268,7 @@ def _csaf(doc: dict[str, Any], origin: str) -> list[VulnRecord]:
     return records
 
 
-def read_file(path: Path) -> list[VulnRecord]:
+def read_file(path: str | Path) -> list[VulnRecord]:
     """The records of one JSON file; InvalidVulnerabilityData naming the file for anything unreadable."""
     try:
         with open(path, "rb") as handle:
@@ -289,19 +289,16 @@ def read_file(path: Path) -> list[VulnRecord]:
     return parse_records(doc, origin=str(path))
 
 
-def json_files(paths: list[str]) -> list[Path]:
+def json_files(paths: list[str]) -> list[str]:
     """The files named, and the *.json files under the directories named, in a stable order (that of their path
-    parts, as `sorted` orders paths)."""
-    found: list[Path] = []
+    parts, as `sorted` orders paths). Plain strings: building and sorting `Path` objects cost more than reading the
+    small files of an OSV dump does."""
+    found: list[str] = []
     for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            # Directory entries and plain strings: listing and sorting Path objects cost more than reading the
-            # small files of an OSV dump does.
-            listed = sorted(_json_files_under(str(path)), key=lambda p: p.split(os.sep))
-            found += [Path(p) for p in listed]
+        if os.path.isdir(name):
+            found += sorted(_json_files_under(name), key=lambda p: p.split(os.sep))
         else:
-            found.append(path)
+            found.append(name)
     return found
 
 

@@ -241,7 +241,7 @@ def test_json_files_lists_json_under_folders_in_path_order(tmp_path: Path) -> No
     single = tmp_path / "a" / "notes.txt"
     listed = json_files([str(tmp_path), str(single)])
     expected = sorted(p for p in tmp_path.rglob("*.json") if p.is_file())
-    assert listed == [*expected, single]
+    assert listed == [str(p) for p in [*expected, single]]
     assert [p.relative_to(tmp_path).as_posix() for p in expected] == [
         "a/sub/deep.json",
         "a/y.json",

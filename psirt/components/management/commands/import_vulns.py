@@ -6,7 +6,6 @@ transaction each; the same data again changes nothing. Exit 1 when any file was 
 from __future__ import annotations
 
 import gc
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -47,7 +46,7 @@ class Command(BaseCommand):
         if refused:
             raise CommandError(f"{refused} of {len(files)} files refused", returncode=1)
 
-    def _import(self, files: list[Path]) -> tuple[int, int, int, int, int]:
+    def _import(self, files: list[str]) -> tuple[int, int, int, int, int]:
         refused = created = updated = unchanged = matches = 0
         for start in range(0, len(files), FILES_PER_BATCH):
             records: list[VulnRecord] = []
