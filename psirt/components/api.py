@@ -104,6 +104,12 @@ class VexOut(Schema):
     justification: str = Field(description="For not_affected: one of the five standard justifications")
     impact_statement: str
     action_statement: str
+    impact_statement_zh: str = Field(
+        description="The impact statement in Simplified Chinese; empty when not translated"
+    )
+    action_statement_zh: str = Field(
+        description="The action statement in Simplified Chinese; empty when not translated"
+    )
     decided: bool = Field(description="False when no handler has decided yet (the status is then derived)")
     update_to: UpdateTo | None = Field(description="The release to install, when there is one")
     documents: VexDocuments | None = Field(
@@ -162,6 +168,8 @@ def vex_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> dict[s
         "justification": answer.justification,
         "impact_statement": answer.impact_statement,
         "action_statement": answer.action_statement,
+        "impact_statement_zh": answer.impact_statement_zh,
+        "action_statement_zh": answer.action_statement_zh,
         "decided": answer.decided,
         "update_to": (
             {"version": update.version, "variant": update.variant, "download_url": update.download_url}

@@ -37,9 +37,21 @@ class DecisionForm(forms.Form):
         required=False,
         max_length=4000,
     )
+    impact_statement_zh = forms.CharField(
+        label=_("Impact statement in Chinese (optional)"),
+        widget=forms.Textarea(attrs={"rows": 3, "lang": "zh-Hans"}),
+        required=False,
+        max_length=4000,
+    )
     action_statement = forms.CharField(
         label=_("Action statement (affected)"),
         widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+    )
+    action_statement_zh = forms.CharField(
+        label=_("Action statement in Chinese (optional)"),
+        widget=forms.Textarea(attrs={"rows": 3, "lang": "zh-Hans"}),
         required=False,
         max_length=4000,
     )

@@ -24,6 +24,7 @@ UNIVERS_SCHEMES = frozenset(
 )
 
 _TOKEN = re.compile(r"\d+|[a-z]+")
+_UNKNOWN = object()
 
 
 def c_version_key(version: str) -> tuple[tuple[int, int, str], ...]:
@@ -109,10 +110,12 @@ class AffectedRanges:
                 steps.append(("last", version_key(purl_type, name, str(event["last_affected"]))))
         self.steps = steps
 
-    def contains(self, version: str) -> bool:
+    def contains(self, version: str, key: Any = _UNKNOWN) -> bool:
+        """Whether `version` is affected; `key`, when the caller has it, is its `version_key`."""
         if version in self.versions:
             return True
-        key = version_key(self.purl_type, self.name, version)
+        if key is _UNKNOWN:
+            key = version_key(self.purl_type, self.name, version)
         if key is None:
             return False
         affected = False

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from psirt.cases.models import Case
 from psirt.catalog.models import FirmwareRelease
+from psirt.lib.i18n import pick_language
 
 
 class Component(models.Model):
@@ -43,7 +44,9 @@ class Component(models.Model):
 class ComponentVersion(models.Model):
     """One version of a component, shared by every release that contains it."""
 
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="versions")
+    # db_index=False here and below: a unique constraint or index that starts with the column already serves
+    # it, and every extra index is written on each of the millions of rows an import adds.
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="versions", db_index=False)
     version = models.CharField(max_length=200)
 
     class Meta:
@@ -88,8 +91,12 @@ class SbomDocument(models.Model):
 class ReleaseComponent(models.Model):
     """The link: release R contains component version V (from its current SBOM)."""
 
-    release = models.ForeignKey(FirmwareRelease, on_delete=models.CASCADE, related_name="component_links")
-    component_version = models.ForeignKey(ComponentVersion, on_delete=models.PROTECT, related_name="release_links")
+    release = models.ForeignKey(
+        FirmwareRelease, on_delete=models.CASCADE, related_name="component_links", db_index=False
+    )
+    component_version = models.ForeignKey(
+        ComponentVersion, on_delete=models.PROTECT, related_name="release_links", db_index=False
+    )
 
     class Meta:
         constraints = [
@@ -127,7 +134,9 @@ class Vulnerability(models.Model):
 class VulnerabilityAlias(models.Model):
     """Every ID a vulnerability answers to (its own included), upper-case, for lookups by CVE."""
 
-    vulnerability = models.ForeignKey(Vulnerability, on_delete=models.CASCADE, related_name="alias_rows")
+    vulnerability = models.ForeignKey(
+        Vulnerability, on_delete=models.CASCADE, related_name="alias_rows", db_index=False
+    )
     alias = models.CharField(max_length=100, db_index=True)
 
     class Meta:
@@ -158,8 +167,10 @@ class AffectedPackage(models.Model):
 class VulnerabilityMatch(models.Model):
     """Component version V lies in an affected range of vulnerability X."""
 
-    vulnerability = models.ForeignKey(Vulnerability, on_delete=models.CASCADE, related_name="matches")
-    component_version = models.ForeignKey(ComponentVersion, on_delete=models.CASCADE, related_name="matches")
+    vulnerability = models.ForeignKey(Vulnerability, on_delete=models.CASCADE, related_name="matches", db_index=False)
+    component_version = models.ForeignKey(
+        ComponentVersion, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
 
     class Meta:
         constraints = [
@@ -191,7 +202,27 @@ class Justification(models.TextChoices):
     INLINE_MITIGATIONS = "inline_mitigations_already_exist", _("Inline mitigations already exist")
 
 
-class VexDecision(models.Model):
+class BilingualStatements:
+    """The statements of a decision in the visitor's language, for anything holding `impact_statement`,
+    `action_statement` and their Chinese `*_zh` translations (a decision, a public answer)."""
+
+    impact_statement: str
+    impact_statement_zh: str
+    action_statement: str
+    action_statement_zh: str
+
+    @property
+    def impact(self) -> str:
+        """The impact statement in the visitor's language (English when there is no Chinese one)."""
+        return pick_language(self.impact_statement, self.impact_statement_zh)
+
+    @property
+    def action(self) -> str:
+        """The action statement in the visitor's language (English when there is no Chinese one)."""
+        return pick_language(self.action_statement, self.action_statement_zh)
+
+
+class VexDecision(BilingualStatements, models.Model):
     """One decision about (release, vulnerability). Rows are never changed: a new decision is a new row and the
     newest one is current, so the history of every pair is kept."""
 
@@ -199,8 +230,12 @@ class VexDecision(models.Model):
     vulnerability = models.ForeignKey(Vulnerability, on_delete=models.PROTECT, related_name="decisions")
     status = models.CharField(max_length=24, choices=VexStatus.choices)
     justification = models.CharField(max_length=64, choices=Justification.choices, blank=True)
+    # The statements in English (required by the status, the language of every VEX format) and, optionally, in
+    # Simplified Chinese for Chinese pages, answers and the CSAF translation.
     impact_statement = models.TextField(blank=True)
+    impact_statement_zh = models.TextField(blank=True)
     action_statement = models.TextField(blank=True)
+    action_statement_zh = models.TextField(blank=True)
     fixed_in = models.ForeignKey(FirmwareRelease, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     maintainer_notified_at = models.DateField(null=True, blank=True)

@@ -36,14 +36,16 @@ class PublicDecision:
 
 def release_decisions(release: FirmwareRelease) -> list[PublicDecision]:
     """The published current decisions about `release` (none unless it is a public release of a public
-    product), by vulnerability ID, each with the release to update to by the rule of the public answer."""
-    decisions = (
+    product), by vulnerability ID, each with the release to update to by the rule of the public answer: two queries
+    whatever the number of decisions."""
+    decisions = list(
         queries.published_decisions()
         .filter(release=release)
         .select_related("vulnerability", "fixed_in")
         .order_by("vulnerability__vuln_id")
     )
-    return [PublicDecision(d, queries.update_to(release, d.vulnerability, d.status)) for d in decisions]
+    targets = queries.update_targets(release, {d.vulnerability_id: d.status for d in decisions})
+    return [PublicDecision(d, targets[d.vulnerability_id]) for d in decisions]
 
 
 def public_sbom(release: FirmwareRelease) -> SbomDocument | None:

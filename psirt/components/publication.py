@@ -19,9 +19,9 @@ from jsonschema import Draft202012Validator
 from psirt.components.exceptions import ComponentsError
 from psirt.components.models import VexDecision, Vulnerability
 from psirt.components.queries import published_decisions
-from psirt.formats.csaf import csaf_document_url
+from psirt.formats.csaf import csaf_document_url, csaf_translation_url
 from psirt.formats.csaf_validate import is_publishable, validate_csaf
-from psirt.formats.vex import VexInput, VexProduct, csaf_vex, cyclonedx_vex, openvex
+from psirt.formats.vex import VexInput, VexProduct, csaf_vex, csaf_vex_translation, cyclonedx_vex, openvex
 from psirt.lib.http import absolute_url
 from psirt.organization.models import OrganizationProfile
 
@@ -102,6 +102,8 @@ def vex_input(vulnerability: Vulnerability) -> VexInput | None:
             justification=d.justification,
             impact_statement=d.impact_statement,
             action_statement=d.action_statement,
+            impact_statement_zh=d.impact_statement_zh,
+            action_statement_zh=d.action_statement_zh,
         )
         for d in decisions
     )
@@ -115,6 +117,7 @@ def vex_input(vulnerability: Vulnerability) -> VexInput | None:
         publisher_namespace=(profile.website or "").strip() or absolute_url(""),
         document_id=doc_id,
         document_url=url,
+        translation_url=csaf_translation_url(base, doc_id, moments[0]),
         revision_dates=tuple(moments),
         products=products,
     )
@@ -123,9 +126,20 @@ def vex_input(vulnerability: Vulnerability) -> VexInput | None:
 def csaf_vex_document(vulnerability: Vulnerability) -> JSON | None:
     """The validated CSAF VEX document; VexNotPublishable (naming the failed tests) rather than a bad one."""
     data = vex_input(vulnerability)
+    return _checked(csaf_vex(data)) if data is not None else None
+
+
+def csaf_vex_documents(vulnerability: Vulnerability) -> list[JSON]:
+    """The validated CSAF VEX document and, when a decision has a Chinese statement, its zh-Hans translation
+    (the provider tree files it under `zh-hans/`, like an advisory's); VexNotPublishable rather than a bad one."""
+    data = vex_input(vulnerability)
     if data is None:
-        return None
-    doc = csaf_vex(data)
+        return []
+    translation = csaf_vex_translation(data)
+    return [_checked(csaf_vex(data)), *([_checked(translation)] if translation is not None else [])]
+
+
+def _checked(doc: JSON) -> JSON:
     problems = validate_csaf(doc)
     if not is_publishable(problems):
         raise VexNotPublishable("; ".join(str(p) for p in problems[:5]))

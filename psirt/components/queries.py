@@ -3,12 +3,15 @@ and for customers (public products and releases only)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 
 from psirt.catalog.models import FirmwareRelease
 from psirt.components.models import (
+    BilingualStatements,
     ComponentVersion,
     ReleaseComponent,
     SbomDocument,
@@ -103,7 +106,7 @@ def find_vulnerability(identifier: str) -> Vulnerability | None:
 
 
 @dataclass(frozen=True)
-class VexAnswer:
+class VexAnswer(BilingualStatements):
     """The public answer for (release, vulnerability)."""
 
     status: str
@@ -112,6 +115,8 @@ class VexAnswer:
     action_statement: str
     update_to: FirmwareRelease | None
     decided: bool
+    impact_statement_zh: str = ""
+    action_statement_zh: str = ""
 
 
 def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> VexAnswer:
@@ -120,11 +125,13 @@ def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> Vex
     "not affected, component not present" tells nothing that the public SBOM does not already say. A match is
     never revealed before a handler decided. `update_to`, for affected and undecided answers, is the oldest newer
     public release of the same product and variant whose current decision is fixed or not affected."""
-    current = _current_in_product(release, vulnerability)
+    current = _current_in_product(release, [vulnerability.pk]).get(vulnerability.pk, {})
     decision = current.get(release.pk)
+    statements_zh = ("", "")
     if decision is not None:
         status, justification = decision.status, decision.justification
         impact, action, decided = decision.impact_statement, decision.action_statement, True
+        statements_zh = (decision.impact_statement_zh, decision.action_statement_zh)
     else:
         status, justification, impact, action, decided = VexStatus.UNDER_INVESTIGATION, "", "", "", False
         if release.product.line.sboms_public and SbomDocument.objects.filter(release=release).exists():
@@ -132,7 +139,7 @@ def public_answer(release: FirmwareRelease, vulnerability: Vulnerability) -> Vex
             if not affected_releases(vulnerability, one).exists():
                 status, justification = VexStatus.NOT_AFFECTED, "component_not_present"
     update = _update_target(release, current) if status in _UPDATE_STATUSES else None
-    return VexAnswer(status, justification, impact, action, update, decided)
+    return VexAnswer(status, justification, impact, action, update, decided, *statements_zh)
 
 
 # Answers that send the customer to a newer release; fixed and not affected are where they should be.
@@ -142,34 +149,45 @@ _UPDATE_STATUSES = frozenset({VexStatus.AFFECTED, VexStatus.UNDER_INVESTIGATION}
 def update_to(release: FirmwareRelease, vulnerability: Vulnerability, status: str) -> FirmwareRelease | None:
     """The release a customer with an `status` answer should install: for affected and under investigation,
     `update_target`; for fixed and not affected, none (they are where they should be)."""
-    if status in _UPDATE_STATUSES:
-        return update_target(release, vulnerability)
-    return None
+    return update_targets(release, {vulnerability.pk: status})[vulnerability.pk]
+
+
+def update_targets(release: FirmwareRelease, statuses: Mapping[int, str]) -> dict[int, FirmwareRelease | None]:
+    """`update_to` for many vulnerabilities of one release at once (by vulnerability id, each with the status the
+    customer is told), in one query whatever their number."""
+    wanted = [pk for pk, status in statuses.items() if status in _UPDATE_STATUSES]
+    current = _current_in_product(release, wanted) if wanted else {}
+    return {pk: _update_target(release, current.get(pk, {})) if pk in wanted else None for pk in statuses}
 
 
 def update_target(release: FirmwareRelease, vulnerability: Vulnerability) -> FirmwareRelease | None:
     """The oldest newer public release of the same product and variant whose current decision about
     `vulnerability` is fixed or not affected."""
-    return _update_target(release, _current_in_product(release, vulnerability))
+    return _update_target(release, _current_in_product(release, [vulnerability.pk]).get(vulnerability.pk, {}))
 
 
-def _current_in_product(release: FirmwareRelease, vulnerability: Vulnerability) -> dict[int, VexDecision]:
-    """The current decision about `vulnerability` of each release of `release`'s product and variant, by release
-    id, in one query (a product has tens of releases, a pair a few decisions): the public answer reads its own
-    decision and its update target from it."""
-    current: dict[int, VexDecision] = {}
+def _current_in_product(
+    release: FirmwareRelease, vulnerability_ids: Collection[int]
+) -> dict[int, dict[int, VexDecision]]:
+    """The current decision about each of `vulnerability_ids` of each release of `release`'s product and variant,
+    by vulnerability id and then release id, in one query (a product has tens of releases, a pair a few
+    decisions): the public answer reads its own decision and its update target from it, the release page the
+    targets of all its decisions."""
+    current: dict[int, dict[int, VexDecision]] = defaultdict(dict)
     for decision in (
         VexDecision.objects.filter(
-            vulnerability=vulnerability, release__product_id=release.product_id, release__variant=release.variant
+            vulnerability_id__in=list(vulnerability_ids),
+            release__product_id=release.product_id,
+            release__variant=release.variant,
         )
         .select_related("release")
         .order_by("-pk")
     ):
-        current.setdefault(decision.release_id, decision)
+        current[decision.vulnerability_id].setdefault(decision.release_id, decision)
     return current
 
 
-def _update_target(release: FirmwareRelease, current: dict[int, VexDecision]) -> FirmwareRelease | None:
+def _update_target(release: FirmwareRelease, current: Mapping[int, VexDecision]) -> FirmwareRelease | None:
     good = [
         d.release
         for d in current.values()

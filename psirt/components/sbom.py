@@ -25,6 +25,7 @@ from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDi
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from psirt.components.exceptions import InvalidSbom, SbomTooLarge
+from psirt.components.schemas import schema_errors
 
 # A firmware SBOM of a few thousand components is a few MB; 10 MB documents must work. Past this limit the
 # upload is refused before it is parsed (the parsed form costs several times the bytes in memory).
@@ -53,9 +54,11 @@ class ParsedSbom:
     skipped: int
 
 
+@lru_cache(maxsize=65536)
 def normalise_purl(text: str) -> ComponentRef | None:
     """The parts of a package URL with a version, normalised by packageurl-python; None without a version.
-    Raises ValueError for text that is not a package URL."""
+    Raises ValueError for text that is not a package URL. Remembered: the releases of a product line list the
+    same few thousand component versions again and again, and parsing one costs about 90 µs."""
     purl = PackageURL.from_string(text.strip())
     if not purl.version:
         return None
@@ -107,21 +110,45 @@ def parse_sbom(data: bytes) -> ParsedSbom:
     raise_invalid(_('The file is neither CycloneDX JSON (no bomFormat "CycloneDX") nor SPDX JSON (no spdxVersion).'))
 
 
+_SCHEMA_PREFIX = "http://cyclonedx.org/schema/"
+
+
+def _referenced_schemas() -> list[tuple[str, Any]]:
+    """The schemas the CycloneDX schemas refer to (SPDX licence IDs, cryptography, JSON signatures), by URI."""
+    return [
+        (_SCHEMA_PREFIX + Path(path).name, json.loads(Path(path).read_text(encoding="utf-8")))
+        for path in (SPDX_JSON, CRYPTOGRAPHY_DEFS, JSF)
+    ]
+
+
+def _cyclonedx_schema(spec: str) -> Any:
+    schema_file = BOM_JSON_STRICT[CYCLONEDX_VERSIONS[spec]]
+    assert schema_file is not None  # 1.4–1.6 all ship a strict schema
+    return without_unique_items(json.loads(Path(schema_file).read_text(encoding="utf-8")))
+
+
 @lru_cache(maxsize=4)
 def cyclonedx_validator(spec: str) -> Draft7Validator:
     """The strict JSON schema of CycloneDX `spec` as shipped by cyclonedx-python-lib, with its referenced
     schemas, built once. Unlike the library's JsonStrictValidator it does not check `format`s (draft 7 treats
     them as annotations): the library's IRI format check parses every URL with a full grammar and takes
-    minutes for a 10 MB document, and psirt reads no URL from an SBOM."""
-    prefix = "http://cyclonedx.org/schema/"
+    minutes for a 10 MB document, and psirt reads no URL from an SBOM. The reference: it names the problems of
+    a document `cyclonedx_check` refused."""
     registry: Registry[Any] = Registry().with_resources(
-        (prefix + Path(path).name, DRAFT7.create_resource(json.loads(Path(path).read_text(encoding="utf-8"))))
-        for path in (SPDX_JSON, CRYPTOGRAPHY_DEFS, JSF)
+        (uri, DRAFT7.create_resource(schema)) for uri, schema in _referenced_schemas()
     )
-    schema_file = BOM_JSON_STRICT[CYCLONEDX_VERSIONS[spec]]
-    assert schema_file is not None  # 1.4–1.6 all ship a strict schema
-    schema = without_unique_items(json.loads(Path(schema_file).read_text(encoding="utf-8")))
-    return Draft7Validator(schema, registry=registry)
+    return Draft7Validator(_cyclonedx_schema(spec), registry=registry)
+
+
+@lru_cache(maxsize=4)
+def cyclonedx_check(spec: str) -> Any:
+    """The same schema compiled (jsonschema-rs, without format checks like the reference): about 50 µs for a
+    300-component SBOM against 80 ms (`psirt.components.schemas`)."""
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft7Validator(
+        _cyclonedx_schema(spec), validate_formats=False, registry=jsonschema_rs.Registry(_referenced_schemas())
+    )
 
 
 def without_unique_items(node: Any) -> Any:
@@ -135,12 +162,14 @@ def without_unique_items(node: Any) -> Any:
 
 
 def duplicate_items(node: Any, path: str = "") -> str | None:
-    """The JSON path of the first array item that repeats an earlier item of the same array, or None."""
+    """The JSON path of the first array item that repeats an earlier item of the same array, or None. Only
+    objects and arrays are visited (a scalar holds no array)."""
     if isinstance(node, dict):
         for key, value in node.items():
-            found = duplicate_items(value, f"{path}/{key}")
-            if found:
-                return found
+            if isinstance(value, (dict, list)):
+                found = duplicate_items(value, f"{path}/{key}")
+                if found:
+                    return found
     elif isinstance(node, list):
         seen: set[str] = set()
         for index, item in enumerate(node):
@@ -163,7 +192,7 @@ def _parse_cyclonedx(doc: dict[str, Any]) -> ParsedSbom:
     spec = doc.get("specVersion")
     if spec not in CYCLONEDX_VERSIONS:
         raise_invalid(_("CycloneDX specVersion %(v)s is not supported; use 1.4, 1.5 or 1.6.") % {"v": str(spec)[:20]})
-    errors = islice(cyclonedx_validator(spec).iter_errors(doc), MAX_PROBLEMS_SHOWN)
+    errors = islice(schema_errors(cyclonedx_check(spec), cyclonedx_validator(spec), doc), MAX_PROBLEMS_SHOWN)
     problems = [f"{_path(e.absolute_path)}: {e.message[:200]}" for e in errors]
     if problems:
         raise_invalid(

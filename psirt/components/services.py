@@ -13,6 +13,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any, cast
 
 from django.db import connections, router, transaction
@@ -29,7 +30,7 @@ from psirt.cases.services.remediation import set_affected_range
 from psirt.catalog.models import FirmwareRelease
 from psirt.components.access import can_decide, can_upload_sbom
 from psirt.components.exceptions import InvalidDecision, NotAllowed, RetentionNotOver
-from psirt.components.matching import AffectedRanges
+from psirt.components.matching import AffectedRanges, version_key
 from psirt.components.models import (
     AffectedPackage,
     Component,
@@ -91,11 +92,14 @@ def import_sbom(
             uploaded_by=actor,
         )
         version_ids, new_ids = store_component_versions(parsed.components)
-        ReleaseComponent.objects.filter(release=release).exclude(component_version_id__in=version_ids).delete()
-        have = set(ReleaseComponent.objects.filter(release=release).values_list("component_version_id", flat=True))
-        ReleaseComponent.objects.bulk_create(
-            [ReleaseComponent(release=release, component_version_id=v) for v in version_ids if v not in have],
-            batch_size=BATCH,
+        linked = set(ReleaseComponent.objects.filter(release=release).values_list("component_version_id", flat=True))
+        stale = linked.difference(version_ids)
+        if stale:
+            ReleaseComponent.objects.filter(release=release, component_version_id__in=stale).delete()
+        _insert_rows(
+            ReleaseComponent,
+            ("release", "component_version"),
+            [(release.pk, v) for v in version_ids if v not in linked],
         )
         match_component_versions(new_ids)
         record(
@@ -119,43 +123,56 @@ def store_component_versions(refs: Sequence[ComponentRef]) -> tuple[list[int], l
     components = _components(keys)
     missing = [k for k in keys if k not in components]
     if missing:
-        Component.objects.bulk_create(
-            [Component(purl_type=t, namespace=ns, name=n) for t, ns, n in missing],
-            batch_size=BATCH,
-            ignore_conflicts=True,
-        )
+        _insert_rows(Component, ("purl_type", "namespace", "name"), missing)
         components = _components(keys)
     wanted = {(components[(r.purl_type, r.namespace, r.name)], r.version) for r in refs}
     existing = _versions(wanted)
-    created = [ComponentVersion(component_id=c, version=v) for c, v in wanted if (c, v) not in existing]
-    if created:
-        ComponentVersion.objects.bulk_create(created, batch_size=BATCH, ignore_conflicts=True)
-    everything = _versions(wanted)
-    new_ids = [everything[(c.component_id, c.version)] for c in created]
-    return list(everything.values()), new_ids
+    new = [(c, v) for c, v in wanted if (c, v) not in existing]
+    created = {
+        (c, v): pk
+        for pk, c, v in _insert_rows(
+            ComponentVersion, ("component", "version"), new, returning=("id", "component", "version")
+        )
+    }
+    if len(created) < len(new):  # some stored meanwhile by a concurrent import: theirs, and matched by it
+        existing = _versions(wanted)
+    everything = {**existing, **created}
+    return list(everything.values()), list(created.values())
 
 
 def _components(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
-    found: dict[tuple[str, str, str], int] = {}
-    names = sorted({k[2] for k in keys})
-    for start in range(0, len(names), BATCH):
-        for pk, t, ns, n in Component.objects.filter(name__in=names[start : start + BATCH]).values_list(
-            "pk", "purl_type", "namespace", "name"
-        ):
-            if (t, ns, n) in keys:
-                found[(t, ns, n)] = pk
-    return found
+    return cast(dict[tuple[str, str, str], int], _ids_by(Component, ("purl_type", "namespace", "name"), keys))
 
 
 def _versions(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    found: dict[tuple[int, str], int] = {}
-    component_ids = sorted({c for c, _v in wanted})
-    for start in range(0, len(component_ids), BATCH):
-        for pk, c, v in ComponentVersion.objects.filter(
-            component_id__in=component_ids[start : start + BATCH]
-        ).values_list("pk", "component_id", "version"):
-            if (c, v) in wanted:
-                found[(c, v)] = pk
+    return cast(dict[tuple[int, str], int], _ids_by(ComponentVersion, ("component", "version"), wanted))
+
+
+def _column(model: type[Model], name: str) -> str:
+    return str(cast(Field[Any, Any], model._meta.get_field(name)).column)
+
+
+def _ids_by(model: type[Model], fields: Sequence[str], keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
+    """The ids of the stored rows whose `fields` (those of a unique constraint) equal one of `keys`, asked as
+    tuples (`(a, b) IN (VALUES …)`, which both engines answer with one index probe a key; an IN list per column
+    would probe every combination of them)."""
+    found: dict[tuple[Any, ...], int] = {}
+    ordered = sorted(keys)
+    database = connections[router.db_for_read(model)]
+    meta = model._meta
+    columns = ", ".join(database.ops.quote_name(_column(model, name)) for name in fields)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = 900 // len(fields)  # within SQLite's 999 parameters
+    with database.cursor() as cursor:
+        for start in range(0, len(ordered), per_statement):
+            chunk = ordered[start : start + per_statement]
+            cursor.execute(
+                f"SELECT {columns}, {database.ops.quote_name(str(meta.pk.column))} "  # noqa: S608 — names from the model, values bound
+                f"FROM {database.ops.quote_name(meta.db_table)} "
+                f"WHERE ({columns}) IN (VALUES {', '.join([placeholder] * len(chunk))})",
+                [value for key in chunk for value in key],
+            )
+            found.update((tuple(row[:-1]), row[-1]) for row in cursor.fetchall())
     return found
 
 
@@ -240,36 +257,58 @@ def match_component_versions(version_ids: Iterable[int]) -> int:
 _PLAIN = frozenset({"CharField", "TextField", "IntegerField", "PositiveIntegerField", "BigIntegerField", "ForeignKey"})
 
 
-def _insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+def _adapter(field: Field[Any, Any], database: Any) -> Any:
+    """How a value of `field` is handed to the driver: None for plain values; JSON through the backend's own
+    adaptation (what `get_db_prep_save` ends in, without the layers above it); anything else as the field says."""
+    kind = field.get_internal_type()
+    if kind in _PLAIN:
+        return None
+    if kind == "JSONField":
+        return partial(database.ops.adapt_json_value, encoder=getattr(field, "encoder", None))
+    # Dates and the like repeat (one import time for a whole batch): adapted once per distinct value.
+    return lru_cache(maxsize=64)(partial(field.get_db_prep_save, connection=database))
+
+
+def _insert_rows(
+    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[object]], *, returning: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
     """Insert rows (values in the order of `fields`; JSON, dates and the like adapted by their field, so they are
     stored as the ORM stores them on SQLite and PostgreSQL alike) with plain multi-row INSERTs, skipping rows that
     would break a unique constraint (`ON CONFLICT DO NOTHING`, understood by both). For the tens of thousands of
     narrow rows an import of vulnerability data writes: building a model instance per row, as `bulk_create`
-    does, costs several times the insert itself."""
+    does, costs several times the insert itself. With `returning` (field names), the inserted rows' values of
+    those fields (`RETURNING`, which both engines understand; skipped rows are not returned)."""
     if not rows:
-        return
+        return []
     meta = model._meta
     columns = [cast(Field[Any, Any], meta.get_field(name)) for name in fields]
     database = connections[router.db_for_write(model)]  # the wrapper itself: `connection` is a per-call proxy
-    adapt = [
-        None if field.get_internal_type() in _PLAIN else (lambda v, f=field: f.get_db_prep_save(v, database))
-        for field in columns
-    ]
+    adapt = [_adapter(field, database) for field in columns]
     table = database.ops.quote_name(meta.db_table)
     names = ", ".join(database.ops.quote_name(str(field.column)) for field in columns)
+    back = ", ".join(database.ops.quote_name(_column(model, name)) for name in returning)
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = max(1, min(BATCH, 900 // len(columns)))  # SQLite binds at most 999 parameters by default
+    # SQLite binds at most 999 parameters by default
+    per_statement = max(1, min(BATCH, (database.features.max_query_params or 999 * BATCH) // len(columns)))
+    plain = all(fn is None for fn in adapt)
+    found: list[tuple[Any, ...]] = []
     with database.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            params: list[Any] = []
-            for row in chunk:
-                params += [value if fn is None else fn(value) for value, fn in zip(row, adapt, strict=True)]
+            if plain:
+                params: list[Any] = [value for row in chunk for value in row]
+            else:
+                params = [
+                    value if fn is None else fn(value) for row in chunk for value, fn in zip(row, adapt, strict=True)
+                ]
             cursor.execute(
                 f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(chunk))} "  # noqa: S608 — names from the model, values bound
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT DO NOTHING" + (f" RETURNING {back}" if back else ""),
                 params,
             )
+            if back:
+                found += [tuple(row) for row in cursor.fetchall()]
+    return found
 
 
 @dataclass(frozen=True)
@@ -284,31 +323,55 @@ class _Package:
     versions: list[str]
 
 
-def _match_packages(packages: Sequence[_Package]) -> int:
+class StoredVersions:
+    """The stored versions of components, read once per component during one import and kept with their sort
+    keys: a large import names the same packages again and again (every batch of records about OpenSSL), and
+    reading and keying their versions once per batch cost more than the matching itself. Lives for one import
+    (one transaction): new SBOMs match themselves against the stored records (`match_component_versions`)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str, str], list[tuple[int, str, Any]]] = {}
+
+    def of(self, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], list[tuple[int, str, Any]]]:
+        """(id, version, sort key) of each stored version of each component named by `keys` (`_key` form)."""
+        wanted = set(keys)
+        missing = wanted - self._known.keys()
+        if missing:
+            for key in missing:
+                self._known[key] = []
+            names = sorted({k[2] for k in missing})
+            types = sorted({k[0] for k in missing})
+            for start in range(0, len(names), BATCH):
+                for pk, version, t, ns, n in ComponentVersion.objects.filter(
+                    component__purl_type__in=types, component__name__in=names[start : start + BATCH]
+                ).values_list("pk", "version", "component__purl_type", "component__namespace", "component__name"):
+                    key = _key(t, ns, n)
+                    if key in missing:
+                        self._known[key].append((pk, version, version_key(t, n, version)))
+        return {k: self._known[k] for k in wanted}
+
+
+def _match_packages(packages: Sequence[_Package], stored_versions: StoredVersions | None = None) -> int:
     """Match affected packages (of new or changed records, whose old matches are gone) against the stored
-    versions of the components they name: one query for the versions of all their components, then in memory.
-    Returns the number of matches added. Never reads the release links: the catalog's size does not matter."""
+    versions of the components they name: one query for the versions of the components not read yet in this
+    import, then in memory. Returns the number of matches added. Never reads the release links: the catalog's
+    size does not matter."""
     by_key: dict[tuple[str, str, str], list[_Package]] = defaultdict(list)
     for package in packages:
         by_key[_key(package.purl_type, package.namespace, package.name)].append(package)
     if not by_key:
         return 0
-    versions: dict[tuple[str, str, str], list[tuple[int, str]]] = defaultdict(list)
-    names = sorted({k[2] for k in by_key})
-    types = sorted({k[0] for k in by_key})
-    for start in range(0, len(names), BATCH):
-        for pk, version, t, ns, n in ComponentVersion.objects.filter(
-            component__purl_type__in=types, component__name__in=names[start : start + BATCH]
-        ).values_list("pk", "version", "component__purl_type", "component__namespace", "component__name"):
-            versions[_key(t, ns, n)].append((pk, version))
+    versions = (stored_versions or StoredVersions()).of(by_key)
     matches: list[tuple[int, int]] = []
     for key, listed in by_key.items():
-        stored = versions.get(key)
+        stored = versions[key]
         if not stored:
             continue
         for package in listed:
             ranges = AffectedRanges(package.purl_type, package.name, package.events, package.versions)
-            matches += [(package.vulnerability_id, pk) for pk, version in stored if ranges.contains(version)]
+            matches += [
+                (package.vulnerability_id, pk) for pk, version, sort_key in stored if ranges.contains(version, sort_key)
+            ]
     _insert_rows(VulnerabilityMatch, ("vulnerability", "component_version"), matches)
     return len(matches)
 
@@ -344,12 +407,13 @@ def import_vulnerabilities(*, records: Iterable[VulnRecord], actor: User | None 
     stats = ImportStats()
     with transaction.atomic():
         batch: dict[str, VulnRecord] = {}
+        stored_versions = StoredVersions()
         for item in records:
             if item.vuln_id in batch or len(batch) >= IMPORT_BATCH:
-                _store_batch(list(batch.values()), stats)
+                _store_batch(list(batch.values()), stats, stored_versions)
                 batch = {}
             batch[item.vuln_id] = item
-        _store_batch(list(batch.values()), stats)
+        _store_batch(list(batch.values()), stats, stored_versions)
         if stats.created or stats.updated:
             record(
                 action="components.vulnerabilities_imported",
@@ -360,7 +424,7 @@ def import_vulnerabilities(*, records: Iterable[VulnRecord], actor: User | None 
     return stats
 
 
-def _store_batch(items: list[VulnRecord], stats: ImportStats) -> None:
+def _store_batch(items: list[VulnRecord], stats: ImportStats, stored_versions: StoredVersions) -> None:
     """Store records with distinct IDs: one query to find the stored hashes, then bulk writes and one matching
     pass for the new and changed ones."""
     if not items:
@@ -403,14 +467,16 @@ def _store_batch(items: list[VulnRecord], stats: ImportStats) -> None:
         stats.updated += len(changed)
     if new:
         now = timezone.now()
-        _insert_rows(
+        inserted = _insert_rows(
             Vulnerability,
             ("vuln_id", "aliases", "summary", "source", "content_hash", "imported_at"),
             [(item.vuln_id, list(item.aliases), item.summary, item.source, digests[item.vuln_id], now) for item in new],
+            returning=("vuln_id", "id"),
         )
-        ids.update(
-            Vulnerability.objects.filter(vuln_id__in=[item.vuln_id for item in new]).values_list("vuln_id", "pk")
-        )
+        ids.update((vuln_id, pk) for vuln_id, pk in inserted)
+        if len(inserted) < len(new):  # stored meanwhile by a concurrent import: its row is the one to extend
+            late = [item.vuln_id for item in new if item.vuln_id not in ids]
+            ids.update(Vulnerability.objects.filter(vuln_id__in=late).values_list("vuln_id", "pk"))
         stats.created += len(new)
     written = [*changed, *new]
     _insert_rows(
@@ -432,7 +498,7 @@ def _store_batch(items: list[VulnRecord], stats: ImportStats) -> None:
         ("vulnerability", "purl_type", "namespace", "name", "events", "versions"),
         [(p.vulnerability_id, p.purl_type, p.namespace, p.name, p.events, p.versions) for p in packages],
     )
-    stats.matches += _match_packages(packages)
+    stats.matches += _match_packages(packages, stored_versions)
 
 
 # ---------------------------------------------------------------- decisions
@@ -447,6 +513,8 @@ def decide(
     justification: str = "",
     impact_statement: str = "",
     action_statement: str = "",
+    impact_statement_zh: str = "",
+    action_statement_zh: str = "",
     fixed_in: FirmwareRelease | None = None,
     case: Case | None = None,
     maintainer_notified_at: datetime.date | None = None,
@@ -455,16 +523,19 @@ def decide(
     request: HttpRequest | None = None,
 ) -> list[VexDecision]:
     """Record one decision for each release (a product range or a whole line at once). Each is a new row — the
-    previous decision stays as history. Refuses the whole set when one release may not be decided by `actor`.
+    previous decision stays as history. The statements are in English, each with an optional Chinese translation
+    (`*_zh`). Refuses the whole set when one release may not be decided by `actor`.
     `open_case` (affected only, instead of linking `case`): open a new case for the fix in the same transaction
     (`open_case_for`), linked to every decision."""
     impact_statement, action_statement = impact_statement.strip(), action_statement.strip()
+    impact_statement_zh, action_statement_zh = impact_statement_zh.strip(), action_statement_zh.strip()
     maintainer_notice = maintainer_notice.strip()
     if status not in VexStatus.values:
         raise InvalidDecision(_("Choose a VEX status."))
     if not releases:
         raise InvalidDecision(_("Choose at least one release."))
-    if len(impact_statement) > MAX_STATEMENT or len(action_statement) > MAX_STATEMENT or len(maintainer_notice) > 500:
+    statements = (impact_statement, action_statement, impact_statement_zh, action_statement_zh)
+    if any(len(text) > MAX_STATEMENT for text in statements) or len(maintainer_notice) > 500:
         raise InvalidDecision(_("A statement can be at most %(n)s characters.") % {"n": MAX_STATEMENT})
     if status == VexStatus.NOT_AFFECTED:
         if justification not in Justification.values:
@@ -475,6 +546,10 @@ def decide(
         raise InvalidDecision(_("A justification belongs only to a not affected decision."))
     if status == VexStatus.AFFECTED and not action_statement:
         raise InvalidDecision(_("Affected needs an action statement: what customers should do."))
+    if impact_statement_zh and not impact_statement:
+        raise InvalidDecision(_("A Chinese impact statement translates the English one: give the English one too."))
+    if action_statement_zh and not action_statement:
+        raise InvalidDecision(_("A Chinese action statement translates the English one: give the English one too."))
     if status != VexStatus.FIXED and fixed_in is not None:
         raise InvalidDecision(_("Only a fixed decision names the release with the fix."))
     if open_case and status != VexStatus.AFFECTED:
@@ -505,6 +580,8 @@ def decide(
                 justification=justification,
                 impact_statement=impact_statement,
                 action_statement=action_statement,
+                impact_statement_zh=impact_statement_zh,
+                action_statement_zh=action_statement_zh,
                 # Fixed without a named release: this release itself contains the fix.
                 fixed_in=(fixed_in or release) if status == VexStatus.FIXED else None,
                 case=case,

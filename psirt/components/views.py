@@ -71,6 +71,8 @@ def vulnerability(request: HttpRequest, vuln_id: str) -> HttpResponse:
                     justification=form.cleaned_data["justification"],
                     impact_statement=form.cleaned_data["impact_statement"],
                     action_statement=form.cleaned_data["action_statement"],
+                    impact_statement_zh=form.cleaned_data["impact_statement_zh"],
+                    action_statement_zh=form.cleaned_data["action_statement_zh"],
                     case=case,
                     maintainer_notified_at=form.cleaned_data["maintainer_notified_at"],
                     maintainer_notice=form.cleaned_data["maintainer_notice"],

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
@@ -20,6 +22,7 @@ from packageurl import PackageURL
 
 from psirt.components.exceptions import InvalidVulnerabilityData
 from psirt.components.sbom import ref_for
+from psirt.components.schemas import schema_errors
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -96,9 +99,7 @@ def osv_problems(doc: Any) -> list[str]:
     """The first problems of an OSV record against the schema, as "/json/path: message"; [] when it is valid.
     A record the compiled check passes is valid; one it refuses is checked again by the reference validator,
     which names the problems (and has the last word, so both agree on what is valid)."""
-    if osv_check().is_valid(doc):
-        return []
-    errors = sorted(osv_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))[:3]
+    errors = sorted(schema_errors(osv_check(), osv_validator(), doc), key=lambda e: list(e.absolute_path))[:3]
     return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:160]}" for e in errors]
 
 
@@ -267,12 +268,14 @@ def _csaf(doc: dict[str, Any], origin: str) -> list[VulnRecord]:
     return records
 
 
-def read_file(path: Path) -> list[VulnRecord]:
+def read_file(path: str | Path) -> list[VulnRecord]:
     """The records of one JSON file; InvalidVulnerabilityData naming the file for anything unreadable."""
     try:
-        if path.stat().st_size > MAX_RECORD_BYTES:
-            raise InvalidVulnerabilityData(f"{path}: larger than {MAX_RECORD_BYTES // (1024 * 1024)} MB")
-        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_RECORD_BYTES:
+                raise InvalidVulnerabilityData(f"{path}: larger than {MAX_RECORD_BYTES // (1024 * 1024)} MB")
+            data = handle.read()
+        doc = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise InvalidVulnerabilityData(f"{path}: not UTF-8 (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -286,13 +289,23 @@ def read_file(path: Path) -> list[VulnRecord]:
     return parse_records(doc, origin=str(path))
 
 
-def json_files(paths: list[str]) -> list[Path]:
-    """The files named, and the *.json files under the directories named, in a stable order."""
-    found: list[Path] = []
+def json_files(paths: list[str]) -> list[str]:
+    """The files named, and the *.json files under the directories named, in a stable order (that of their path
+    parts, as `sorted` orders paths). Plain strings: building and sorting `Path` objects cost more than reading the
+    small files of an OSV dump does."""
+    found: list[str] = []
     for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*.json") if p.is_file())
+        if os.path.isdir(name):
+            found += sorted(_json_files_under(name), key=lambda p: p.split(os.sep))
         else:
-            found.append(path)
+            found.append(name)
     return found
+
+
+def _json_files_under(folder: str) -> Iterator[str]:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _json_files_under(entry.path)
+            elif entry.name.endswith(".json") and entry.is_file():
+                yield entry.path

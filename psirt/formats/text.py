@@ -27,6 +27,13 @@ LABELS: dict[str, dict[str, str]] = {
     "canonical_csaf": {"en": "Canonical URL of this CSAF document", "zh": "本 CSAF 文档的规范地址"},
     "advisory_page": {"en": "Security advisory page", "zh": "安全公告页面"},
     "original_csaf": {"en": "Original CSAF document (English)", "zh": "CSAF 原始文档（英文）"},
+    "this_document": {"en": "This document", "zh": "本文档"},
+    "vex_status": {"en": "Status of our products", "zh": "我方产品的状态"},
+    "vex_status_text": {
+        "en": "Which firmware releases are affected by {vulnerability} in a third-party component, and what to do.",
+        "zh": "哪些固件版本受第三方组件中的 {vulnerability} 影响，以及应当怎么做。",
+    },
+    "vex_revision": {"en": "Decisions recorded.", "zh": "已记录决定。"},
 }
 
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psirt.formats.csaf import SOURCE_LANG, TRANSLATION_LANG
+from psirt.formats.text import label
+
 JSON = dict[str, Any]
 
 # The five standard justifications share their meaning across the formats; CSAF calls them flags (some with
@@ -54,6 +57,15 @@ class VexProduct:
     impact_statement: str = ""
     action_statement: str = ""
     purl: str = ""
+    # Optional Simplified Chinese statements, for the zh-Hans translation of the CSAF document
+    impact_statement_zh: str = ""
+    action_statement_zh: str = ""
+
+    def impact(self, lang: str) -> str:
+        return self.impact_statement_zh if lang != SOURCE_LANG and self.impact_statement_zh else self.impact_statement
+
+    def action(self, lang: str) -> str:
+        return self.action_statement_zh if lang != SOURCE_LANG and self.action_statement_zh else self.action_statement
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,13 @@ class VexInput:
     # CycloneDX serial number derived from it); empty: the CSAF document's URL stands in.
     openvex_url: str = ""
     cyclonedx_url: str = ""
+    # Where the zh-Hans translation of the CSAF document is served (`psirt.formats.csaf.csaf_translation_url`)
+    translation_url: str = ""
+
+    @property
+    def has_chinese(self) -> bool:
+        """Whether a decision has a Chinese statement: then the CSAF document has a zh-Hans translation."""
+        return any(p.impact_statement_zh or p.action_statement_zh for p in self.products)
 
     @property
     def revision(self) -> int:
@@ -89,8 +108,19 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def csaf_vex(data: VexInput) -> JSON:
-    """The CSAF 2.0 `csaf_vex` document: one vulnerability, a product status for every release decided."""
+def csaf_vex_translation(data: VexInput) -> JSON | None:
+    """The zh-Hans translation of the CSAF VEX document (same tracking ID, `lang` zh-Hans, `source_lang` en), or
+    None when no decision has a Chinese statement. Statements without a Chinese version stay in English."""
+    if not data.has_chinese:
+        return None
+    if not data.translation_url:
+        raise ValueError("the decisions have Chinese statements but the input has no translation_url")
+    return csaf_vex(data, TRANSLATION_LANG)
+
+
+def csaf_vex(data: VexInput, lang: str = SOURCE_LANG) -> JSON:
+    """The CSAF 2.0 `csaf_vex` document: one vulnerability, a product status for every release decided; in
+    English, or its zh-Hans translation with `lang` (`csaf_vex_translation`)."""
     branches: dict[str, dict[str, list[JSON]]] = {}
     for p in data.products:
         branches.setdefault(p.vendor, {}).setdefault(p.product_name, []).append(
@@ -125,11 +155,9 @@ def csaf_vex(data: VexInput) -> JSON:
         status.setdefault(CSAF_STATUS[p.status], []).append(p.product_id)
         if p.status == "not_affected":
             flags.setdefault(CSAF_FLAGS[p.justification], []).append(p.product_id)
-            threats.append({"category": "impact", "details": p.impact_statement, "product_ids": [p.product_id]})
+            threats.append({"category": "impact", "details": p.impact(lang), "product_ids": [p.product_id]})
         elif p.status == "affected":
-            remediations.append(
-                {"category": "mitigation", "details": p.action_statement, "product_ids": [p.product_id]}
-            )
+            remediations.append({"category": "mitigation", "details": p.action(lang), "product_ids": [p.product_id]})
     vulnerability: JSON = {
         "product_status": {k: sorted(v) for k, v in sorted(status.items())},
         "notes": [{"category": "summary", "text": data.title or data.vuln_id}],
@@ -145,18 +173,25 @@ def csaf_vex(data: VexInput) -> JSON:
     if remediations:
         vulnerability["remediations"] = remediations
     version = str(data.revision)
+    translated = lang != SOURCE_LANG
+    references = [{"category": "self", "summary": "This document", "url": data.document_url}]
+    if translated:
+        references = [
+            {"category": "self", "summary": label("this_document", lang), "url": data.translation_url},
+            {"category": "external", "summary": label("original_csaf", lang), "url": data.document_url},
+        ]
     return {
         "document": {
             "category": "csaf_vex",
             "csaf_version": "2.0",
             "distribution": {"tlp": {"label": "WHITE"}},
-            "lang": "en",
+            "lang": lang,
+            **({"source_lang": SOURCE_LANG} if translated else {}),
             "notes": [
                 {
                     "category": "summary",
-                    "title": "Status of our products",
-                    "text": f"Which firmware releases are affected by {data.cve or data.vuln_id} in a third-party "
-                    "component, and what to do.",
+                    "title": label("vex_status", lang),
+                    "text": label("vex_status_text", lang).format(vulnerability=data.cve or data.vuln_id),
                 }
             ],
             "publisher": {
@@ -164,14 +199,14 @@ def csaf_vex(data: VexInput) -> JSON:
                 "name": data.publisher_name,
                 "namespace": data.publisher_namespace,
             },
-            "references": [{"category": "self", "summary": "This document", "url": data.document_url}],
+            "references": references,
             "title": f"VEX: {data.cve or data.vuln_id} {data.title}".strip()[:400],
             "tracking": {
                 "current_release_date": _iso(data.current_release),
                 "id": data.document_id,
                 "initial_release_date": _iso(data.initial_release),
                 "revision_history": [
-                    {"date": _iso(moment), "number": str(number), "summary": "Decisions recorded."}
+                    {"date": _iso(moment), "number": str(number), "summary": label("vex_revision", lang)}
                     for number, moment in enumerate(data.revision_dates, start=1)
                 ],
                 "status": "final",

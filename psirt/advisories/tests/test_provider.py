@@ -669,3 +669,19 @@ def test_vex_decisions_are_published_signed_and_listed(lead: User, tree: Path, c
     provider.sync_provider(full=True, root=tree)
     _check_tree(tree)
     assert [line for line, _ in _documents(tree)] == [line]
+    # a Chinese statement adds the zh-Hans translation next to it, like an advisory's
+    committed(
+        decide,
+        releases=[old],
+        vulnerability=vuln,
+        status="affected",
+        action_statement="Update.",
+        action_statement_zh="请升级。",
+        actor=lead,
+    )
+    _check_tree(tree)
+    listed = sorted(line for line, _ in _documents(tree))
+    assert listed == sorted([line, line.replace("/vex-cve", "/zh-hans/vex-cve")])
+    translation = json.loads((tree / "white" / line.replace("/vex-cve", "/zh-hans/vex-cve")).read_bytes())
+    assert translation["document"]["lang"] == "zh-Hans"
+    assert translation["vulnerabilities"][0]["remediations"][0]["details"] == "请升级。"

@@ -156,12 +156,16 @@ class TestDesk:
                 "status": "not_affected",
                 "justification": "vulnerable_code_not_in_execute_path",
                 "impact_statement": "NPN is unused.",
+                "impact_statement_zh": "未使用 NPN。",
                 "maintainer_notified_at": "2026-01-05",
                 "maintainer_notice": "openssl-security@openssl.org",
             },
         )
         assert response.status_code == 302
-        assert VexDecision.objects.filter(status="not_affected").count() == 2
+        decisions = VexDecision.objects.filter(status="not_affected")
+        assert [(d.impact_statement, d.impact_statement_zh) for d in decisions] == [
+            ("NPN is unused.", "未使用 NPN。")
+        ] * 2
 
     def test_refused_decision_keeps_the_form(
         self, decided: Vulnerability, releases: list[FirmwareRelease], lead: User
@@ -202,6 +206,29 @@ def test_am_i_affected_answers_a_third_party_cve(decided: Vulnerability) -> None
     assert "CVE-2024-5535 in Camera X5 5.7.1" in text and "Update to firmware <strong>5.8.0</strong>" in text
     zh = Client().get("/zh-hans/affected/?product=cam-x5&version=5.8.0&cve=CVE-2024-5535")
     assert zh.status_code == 200
+
+
+def test_statements_in_chinese_on_the_page_and_in_the_api(decided: Vulnerability, lead: User) -> None:
+    release = FirmwareRelease.objects.get(product__slug="cam-x5", version="5.7.1")
+    decide(
+        releases=[release],
+        vulnerability=decided,
+        status="affected",
+        action_statement="Install 5.8.0.",
+        action_statement_zh="请安装 5.8.0。",
+        actor=lead,
+    )
+    query = "product=cam-x5&version=5.7.1&cve=CVE-2024-5535"
+    english = Client().get(f"/en/affected/?{query}").content.decode()
+    assert "Install 5.8.0." in english and "请安装" not in english
+    chinese = Client().get(f"/zh-hans/affected/?{query}").content.decode()
+    assert "请安装 5.8.0。" in chinese and "Install 5.8.0." not in chinese
+    body = Client().get(f"/api/v1/vex?{query}").json()
+    assert (body["action_statement"], body["action_statement_zh"], body["impact_statement_zh"]) == (
+        "Install 5.8.0.",
+        "请安装 5.8.0。",
+        "",
+    )
 
 
 class TestOpenCaseFromDecision:

@@ -34,6 +34,13 @@ def openssl(releases: list[FirmwareRelease], lead: User) -> Vulnerability:
         ({"status": "affected", "action_statement": "update", "justification": "component_not_present"}, "belongs"),
         ({"status": "maybe"}, "Choose a VEX status"),
         ({"status": "under_investigation", "impact_statement": "x" * 4001}, "at most"),
+        ({"status": "under_investigation", "action_statement_zh": "升" * 4001}, "at most"),
+        (
+            {"status": "not_affected", "justification": "component_not_present", "impact_statement_zh": "不存在"},
+            "impact statement",
+        ),
+        ({"status": "affected", "action_statement": "Up.", "impact_statement_zh": "影响"}, "English one too"),
+        ({"status": "affected", "action_statement_zh": "请升级"}, "action statement"),
         (
             {"status": "under_investigation", "maintainer_notified_at": datetime.date(2999, 1, 1)},
             "future",

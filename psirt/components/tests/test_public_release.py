@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -231,3 +233,53 @@ def test_a_large_sbom_lists_the_first_components_and_says_how_many(
     assert "pkg:generic/busybox@1.36.1" in page and "pkg:generic/zlib@" not in page
     chinese = client.get(page_url(releases[0], "zh-hans")).content.decode()
     assert "按名称列出 6 个组件中的前 2 个" in chinese
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_release_decisions_take_two_queries_whatever_their_number(
+    count: int, releases: list[FirmwareRelease], lead: User
+) -> None:
+    """The decisions and, for all of them at once, the release to update to: a fixed number of queries."""
+    for n in range(count):
+        vulnerability = Vulnerability.objects.create(vuln_id=f"OSV-COUNT-{n}", source="osv", content_hash=str(n))
+        decide(
+            releases=[releases[0]], vulnerability=vulnerability, status="affected", action_statement="Up.", actor=lead
+        )
+        # every other one is fixed in the newest release: the others have nowhere to go yet
+        if n % 2 == 0:
+            decide(releases=[releases[2]], vulnerability=vulnerability, status="fixed", actor=lead)
+    with CaptureQueriesContext(connection) as ctx:
+        rows = release_decisions(releases[0])
+    assert len(ctx.captured_queries) == 2
+    assert [(row.decision.vulnerability.vuln_id, row.update_to) for row in rows] == [
+        (f"OSV-COUNT-{n}", releases[2] if n % 2 == 0 else None) for n in range(count)
+    ]
+
+
+def test_statements_in_both_languages(
+    client: Client, openssl: Vulnerability, releases: list[FirmwareRelease], lead: User
+) -> None:
+    """A Chinese statement is shown on Chinese pages and the English one on English pages; without a Chinese
+    one, Chinese pages show the English one."""
+    decide(
+        releases=[releases[0]],
+        vulnerability=openssl,
+        status="affected",
+        action_statement="Install 5.8.0.",
+        action_statement_zh="请安装 5.8.0。",
+        actor=lead,
+    )
+    decide(
+        releases=[releases[1]],
+        vulnerability=openssl,
+        status="not_affected",
+        justification="vulnerable_code_not_in_execute_path",
+        impact_statement="NPN is never used.",
+        actor=lead,
+    )
+    english = client.get(page_url(releases[0])).content.decode()
+    assert "Install 5.8.0." in english and "请安装" not in english
+    chinese = client.get(page_url(releases[0], "zh-hans")).content.decode()
+    assert "请安装 5.8.0。" in chinese and "Install 5.8.0." not in chinese
+    untranslated = client.get(page_url(releases[1], "zh-hans")).content.decode()
+    assert "NPN is never used." in untranslated

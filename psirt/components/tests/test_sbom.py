@@ -186,3 +186,27 @@ def test_repeated_component_is_refused() -> None:
     ).encode()
     with pytest.raises(InvalidSbom, match="/components/1 repeats"):
         parse_sbom(data)
+
+
+@pytest.mark.parametrize("spec", ["1.4", "1.5", "1.6"])
+def test_the_compiled_cyclonedx_check_agrees_with_the_reference_validator(spec: str) -> None:
+    """The compiled schema decides, the reference names the problems: both refuse the same documents, the
+    referenced schemas (SPDX licence IDs) included."""
+    from psirt.components.sbom import cyclonedx_check, cyclonedx_validator
+
+    good = json.loads(sample("cyclonedx-1.6.json"))
+    good["specVersion"] = spec
+    component = {"type": "library", "name": "zlib", "version": "1.3.1", "purl": "pkg:generic/zlib@1.3.1"}
+    bad = [
+        {**good, "components": [{**component, "type": "gadget"}]},
+        {**good, "components": [{**component, "hashes": [{"alg": "MD5", "content": "zz"}]}]},
+        {**good, "components": [{**component, "licenses": [{"license": {"id": "NOT-A-LICENCE"}}]}]},
+        {**good, "version": "one"},
+    ]
+    assert cyclonedx_check(spec).is_valid(good) and cyclonedx_validator(spec).is_valid(good)
+    ok = {**good, "components": [{**component, "licenses": [{"license": {"id": "Zlib"}}]}]}
+    assert cyclonedx_check(spec).is_valid(ok) and cyclonedx_validator(spec).is_valid(ok)
+    for doc in bad:
+        assert not cyclonedx_check(spec).is_valid(doc) and not cyclonedx_validator(spec).is_valid(doc)
+        with pytest.raises(InvalidSbom, match=f"The CycloneDX {spec} document does not follow its schema: /"):
+            parse_sbom(json.dumps(doc).encode())

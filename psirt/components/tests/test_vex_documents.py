@@ -175,3 +175,35 @@ class TestPublicAddresses:
         newer = make_release(release.product, "5.9.0", position=9)
         undecided = client.get(f"/api/v1/vex?cve=CVE-2024-5535&product={release.product.slug}&version={newer.version}")
         assert (undecided.json()["decided"], undecided.json()["documents"]) == (False, None)
+
+
+def test_chinese_statements_give_a_validated_zh_hans_translation(
+    decided: Vulnerability, releases: list[FirmwareRelease], lead: User
+) -> None:
+    from psirt.components.publication import csaf_vex_documents
+
+    [english] = csaf_vex_documents(decided)  # no Chinese statement yet: no translation
+    decide(
+        releases=[releases[1]],
+        vulnerability=decided,
+        status="affected",
+        action_statement="Update to 5.8.0.",
+        action_statement_zh="请升级到 5.8.0。",
+        actor=lead,
+    )
+    english, chinese = csaf_vex_documents(decided)
+    assert csaf_vex_document(decided) == english
+    assert (english["document"]["lang"], "source_lang" in english["document"]) == ("en", False)
+    assert (chinese["document"]["lang"], chinese["document"]["source_lang"]) == ("zh-Hans", "en")
+    assert chinese["document"]["tracking"]["id"] == english["document"]["tracking"]["id"]
+    assert [p for p in validate_csaf(chinese) if p.severity == "error"] == []
+    for test in VEX_PROFILE_TESTS:
+        assert run_csaf_test(chinese, test) == [], test
+    remediation = {r["details"] for r in chinese["vulnerabilities"][0]["remediations"]}
+    threat = {t["details"] for t in chinese["vulnerabilities"][0]["threats"]}
+    assert remediation == {"请升级到 5.8.0。"} and threat == {"NPN is never negotiated."}  # untranslated stays English
+    assert {r["details"] for r in english["vulnerabilities"][0]["remediations"]} == {"Update to 5.8.0."}
+    assert chinese["document"]["notes"][0]["title"] == "我方产品的状态"
+    [self_ref, original] = chinese["document"]["references"]
+    assert self_ref["url"].endswith("/zh-hans/vex-osv-2024-openssl-1.json")
+    assert original["url"] == english["document"]["references"][0]["url"]

@@ -228,3 +228,26 @@ def test_the_compiled_osv_check_agrees_with_the_reference_validator() -> None:
         assert not osv_check().is_valid(doc) and not osv_validator().is_valid(doc)
         with pytest.raises(InvalidVulnerabilityData, match="not a valid OSV record: /"):
             parse_records(doc, origin="bad.json")
+
+
+def test_json_files_lists_json_under_folders_in_path_order(tmp_path: Path) -> None:
+    from psirt.components.vulndata import json_files
+
+    for name in ["b/2.json", "b/10.json", "a-z/x.json", "a/y.json", "a/notes.txt", "c.json", "a/sub/deep.json"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "folder.json").mkdir()  # a folder named like a file is searched, not read
+    (tmp_path / "folder.json" / "in.json").write_text("{}")
+    single = tmp_path / "a" / "notes.txt"
+    listed = json_files([str(tmp_path), str(single)])
+    expected = sorted(p for p in tmp_path.rglob("*.json") if p.is_file())
+    assert listed == [str(p) for p in [*expected, single]]
+    assert [p.relative_to(tmp_path).as_posix() for p in expected] == [
+        "a/sub/deep.json",
+        "a/y.json",
+        "a-z/x.json",
+        "b/10.json",
+        "b/2.json",
+        "c.json",
+        "folder.json/in.json",
+    ]

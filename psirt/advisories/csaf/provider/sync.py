@@ -20,7 +20,7 @@ from psirt.advisories.csaf.provider.site_tree import open_tree, publisher_json, 
 from psirt.advisories.csaf.provider.tree import ProviderTree
 from psirt.advisories.models import Advisory
 from psirt.components.models import Vulnerability
-from psirt.components.publication import csaf_vex_document, published_vulnerabilities
+from psirt.components.publication import csaf_vex_documents, published_vulnerabilities
 from psirt.formats.csaf import csaf_filename
 from psirt.formats.text import rfc3339
 
@@ -122,21 +122,21 @@ def sync_provider(*, full: bool = False, root: Path | None = None) -> SyncSummar
 
 
 def vex_documents(summary: SyncSummary | None = None) -> list[JSON]:
-    """The CSAF VEX documents of every vulnerability with a public decision (`psirt.components.publication`),
-    validated there; one that fails is logged and counted, never written."""
+    """The CSAF VEX documents (and zh-Hans translations) of every vulnerability with a public decision
+    (`psirt.components.publication`), validated there; one that fails is logged and counted, never written."""
     docs: list[JSON] = []
     for vulnerability in published_vulnerabilities():
         try:
-            doc = csaf_vex_document(vulnerability)
+            rendered = csaf_vex_documents(vulnerability)
         except Exception:
             logger.exception("CSAF tree: the VEX document of %s cannot be rendered", vulnerability.vuln_id)
             if summary is not None:
                 summary.failed.append(vulnerability.vuln_id)
             continue
-        if doc is not None:
+        if rendered:
             if summary is not None:
                 summary.rendered += 1
-            docs.append(doc)
+            docs += rendered
     return docs
 
 
@@ -144,9 +144,9 @@ def update_vex_after_commit(vulnerability: Vulnerability) -> None:
     """Put the VEX document of `vulnerability` into the tree (called once decisions have committed). Best effort,
     like the advisories: a failure is logged and repaired by the periodic sync."""
     try:
-        doc = csaf_vex_document(vulnerability)
-        if doc is not None:
-            update_documents([doc])
+        docs = csaf_vex_documents(vulnerability)
+        if docs:
+            update_documents(docs)
     except Exception:
         logger.exception("CSAF provider tree not updated for %s; the sync task will repair it", vulnerability.vuln_id)
 

@@ -5,6 +5,7 @@ transaction each; the same data again changes nothing. Exit 1 when any file was 
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,7 +14,8 @@ from psirt.components.exceptions import InvalidVulnerabilityData
 from psirt.components.services import import_vulnerabilities
 from psirt.components.vulndata import VulnRecord, json_files, read_file
 
-FILES_PER_BATCH = 500
+# Stored versions are read once per batch (`services.StoredVersions`): large batches read them less often.
+FILES_PER_BATCH = 5000
 
 
 class Command(BaseCommand):
@@ -30,6 +32,22 @@ class Command(BaseCommand):
         if not files:
             raise CommandError("no *.json files found in the paths given", returncode=1)
         refused = created = updated = unchanged = matches = 0
+        # An import allocates hundreds of thousands of small objects that form no cycles: with the cycle collector
+        # on, its repeated passes over them cost a third of the import. It runs again at the end.
+        gc.disable()
+        try:
+            refused, created, updated, unchanged, matches = self._import(files)
+        finally:
+            gc.enable()
+        self.stdout.write(
+            f"{created} new, {updated} updated, {unchanged} unchanged, {refused} files refused; "
+            f"{matches} component versions matched"
+        )
+        if refused:
+            raise CommandError(f"{refused} of {len(files)} files refused", returncode=1)
+
+    def _import(self, files: list[str]) -> tuple[int, int, int, int, int]:
+        refused = created = updated = unchanged = matches = 0
         for start in range(0, len(files), FILES_PER_BATCH):
             records: list[VulnRecord] = []
             for path in files[start : start + FILES_PER_BATCH]:
@@ -41,9 +59,4 @@ class Command(BaseCommand):
             stats = import_vulnerabilities(records=records)
             created, updated = created + stats.created, updated + stats.updated
             unchanged, matches = unchanged + stats.unchanged, matches + stats.matches
-        self.stdout.write(
-            f"{created} new, {updated} updated, {unchanged} unchanged, {refused} files refused; "
-            f"{matches} component versions matched"
-        )
-        if refused:
-            raise CommandError(f"{refused} of {len(files)} files refused", returncode=1)
+        return refused, created, updated, unchanged, matches
