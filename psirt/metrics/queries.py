@@ -48,7 +48,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import Expression
+from django.db.models.expressions import BaseExpression, Expression
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncMonth
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
@@ -571,7 +571,7 @@ class OfTheCase(Func):
 
     template = "%(expressions)s"
 
-    def get_group_by_cols(self) -> list[Expression]:
+    def get_group_by_cols(self) -> list[BaseExpression]:
         return []
 
 
@@ -580,10 +580,13 @@ def _per_case_rows(user: Viewer, filters: Filters, now: dt.datetime) -> QuerySet
     the state and age band of an open case, the month received. The same milestones and promises as the cases
     behind a number (`cell_cases`), with the first state changes as aggregates over the joined changes, grouped
     by the case's key alone."""
-    qs = with_promises(milestones(_period_cases(user, filters).values("pk"), grouped=True), now)
+    # `.values("pk")` first makes the case's key the GROUP BY; the rows are chosen below (the type plugin
+    # tracks the row type of the moment).
+    by_case: QuerySet[Case] = _period_cases(user, filters).values("pk")  # type: ignore[assignment]
+    qs = with_promises(milestones(by_case, grouped=True), now)
     milestone_names = sorted({m for _label, start, end, _unit in DURATIONS.values() for m in (start, end)})
     is_open = Q(state__in=OPEN_STATES)
-    columns: dict[str, Expression] = {f"d_{m}": LocalDay(m) for m in milestone_names}
+    columns: dict[str, Expression | F] = {f"d_{m}": LocalDay(m) for m in milestone_names}
     columns["o_state"] = SqlCase(When(is_open, then=F("state")), default=Value(None), output_field=CharField())
     columns["o_age"] = SqlCase(When(is_open, then=_age_band(now)), default=Value(None), output_field=CharField())
     columns["c_month"] = LocalDay("received_at", month=True)
