@@ -107,6 +107,8 @@ class Case(models.Model):
             models.Index(fields=["state", "ack_due_at"], name="case_state_ack_due"),
             models.Index(fields=["state", "remediation_due_at"], name="case_state_rem_due"),
             models.Index(fields=["state", "disclosure_date"], name="case_state_disclosure"),
+            # The case list's default order (newest first) reads it backwards: a page, not a sort of every case.
+            models.Index(fields=["created_at", "id"], name="case_created"),
         ]
 
     def __str__(self) -> str:

@@ -26,7 +26,7 @@ import functools
 import math
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connections
@@ -48,7 +48,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import Expression
+from django.db.models.expressions import BaseExpression, Expression
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncMonth
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
@@ -249,14 +249,22 @@ def _first_change(**conditions: object) -> Subquery:
     )
 
 
+def opening_links() -> QuerySet[CaseReport]:
+    """Each case's opening report (as its link): the first of its reports that is not a duplicate (by time
+    added, then id). A case opened by the team has none."""
+    own = CaseReport.objects.filter(case=OuterRef("case"), is_duplicate=False)
+    earlier = own.filter(Q(added_at__lt=OuterRef("added_at")) | Q(added_at=OuterRef("added_at"), id__lt=OuterRef("id")))
+    return CaseReport.objects.filter(is_duplicate=False).exclude(Exists(earlier))
+
+
 def milestones(qs: QuerySet[Case], *, grouped: bool = False) -> QuerySet[Case]:
-    """`qs` annotated with each case's milestones (instants) and what the breakdowns group by.
+    """`qs` with each case's milestones (instants) and the source of its opening report, as aliases that
+    filters and later annotations read (nothing more is selected).
 
     `grouped` computes the first state changes as aggregates over the joined state changes (one pass over the
     table, one row per case), for the computation of every figure at once; otherwise each is a subquery per
     case, so the queryset stays a plain list of cases that filters compose with (the cases behind a number).
-    Both read the same `FIRST_CHANGES`. The grouped form leaves out the report source (a subquery there would
-    be grouped by too)."""
+    Both read the same `FIRST_CHANGES`."""
     firsts: dict[str, Expression | Subquery]
     if grouped:
         firsts = {
@@ -265,22 +273,17 @@ def milestones(qs: QuerySet[Case], *, grouped: bool = False) -> QuerySet[Case]:
         }
     else:
         firsts = {name: _first_change(**cond) for name, cond in FIRST_CHANGES.items()}
-    qs = qs.alias(**firsts).annotate(
+    opening_source = Subquery(
+        opening_links().filter(case=OuterRef("pk")).values("report__source")[:1], output_field=CharField()
+    )
+    return qs.alias(**firsts).alias(
         m_received=F("received_at"),
         m_ack=Coalesce(F("acknowledged_at"), F("first_left_new")),
         m_validated=F("confirmed_at"),
         m_fixed=F("first_fixed"),
         m_published=F("first_published"),
+        m_source=Coalesce(opening_source, Value(""), output_field=CharField()),
     )
-    if grouped:
-        return qs
-    opening_source = Subquery(
-        CaseReport.objects.filter(case=OuterRef("pk"), is_duplicate=False)
-        .order_by("added_at", "id")
-        .values("report__source")[:1],
-        output_field=CharField(),
-    )
-    return qs.annotate(m_source=Coalesce(opening_source, Value(""), output_field=CharField()))
 
 
 class Organization:
@@ -357,11 +360,11 @@ PROMISE_DUE: dict[str, str] = {
 
 
 def with_promises(qs: QuerySet[Case], now: dt.datetime) -> QuerySet[Case]:
-    """Annotate each promise's outcome and the local month it fell due in."""
-    qs = qs.annotate(m_published_day=LocalDay("m_published"))
+    """Each promise's outcome and the local month it fell due in, as aliases."""
+    qs = qs.alias(m_published_day=LocalDay("m_published"))
     for kind, due in PROMISE_DUE.items():
         month = LocalDay(due, month=True, is_date=due == "disclosure_date")
-        qs = qs.annotate(**{f"p_{kind}": _promise_outcome(kind, now), f"p_{kind}_month": month})
+        qs = qs.alias(**{f"p_{kind}": _promise_outcome(kind, now), f"p_{kind}_month": month})
     return qs
 
 
@@ -553,40 +556,45 @@ def compute(user: Viewer, filters: Filters, *, now: dt.datetime | None = None) -
         open_by_state=open_by_state,
         reports_per_month=dict(sorted(reports_per_month.items())),
         cases_per_month=dict(sorted(cases_per_month.items())),
-        breakdowns=breakdowns(filtered_cases(user, filters)),
+        breakdowns=breakdowns(_period_cases(user, filters), sum(cases_per_month.values())),
     )
 
 
 CountRow = tuple[dt.date | None, dt.date | None, str | None, str | None, int]
 
 
+class OfTheCase(Func):
+    """A value of the case itself in a query grouped by the case's key (one row per case): it does not extend
+    the GROUP BY clause. Django would group by every selected expression as well; each is the case's own
+    (functionally dependent on its key), so the longer clause only made both engines sort every joined row by
+    all of them (twice the time on SQLite, a sort spilled to disk on PostgreSQL)."""
+
+    template = "%(expressions)s"
+
+    def get_group_by_cols(self) -> list[BaseExpression]:
+        return []
+
+
 def _per_case_rows(user: Viewer, filters: Filters, now: dt.datetime) -> QuerySet[Case]:
     """One row per case: the local day of each milestone, each promise's outcome and the month it fell due,
-    the state and age band of an open case, the month received. The same annotations as the cases behind a
-    number (`cell_cases`), with the first state changes as aggregates over the joined changes."""
-    qs = with_promises(milestones(_period_cases(user, filters), grouped=True), now)
+    the state and age band of an open case, the month received. The same milestones and promises as the cases
+    behind a number (`cell_cases`), with the first state changes as aggregates over the joined changes, grouped
+    by the case's key alone."""
+    # `.values("pk")` first makes the case's key the GROUP BY; the rows are chosen below (the type plugin
+    # tracks the row type of the moment).
+    by_case: QuerySet[Case] = _period_cases(user, filters).values("pk")  # type: ignore[assignment]
+    qs = with_promises(milestones(by_case, grouped=True), now)
     milestone_names = sorted({m for _label, start, end, _unit in DURATIONS.values() for m in (start, end)})
     is_open = Q(state__in=OPEN_STATES)
-    columns: dict[str, Expression] = {f"d_{m}": LocalDay(m) for m in milestone_names}
+    columns: dict[str, Expression | F] = {f"d_{m}": LocalDay(m) for m in milestone_names}
     columns["o_state"] = SqlCase(When(is_open, then=F("state")), default=Value(None), output_field=CharField())
     columns["o_age"] = SqlCase(When(is_open, then=_age_band(now)), default=Value(None), output_field=CharField())
     columns["c_month"] = LocalDay("received_at", month=True)
-    qs = qs.annotate(**columns)
-    names = [*columns, *(f"p_{kind}" for kind in PROMISE_DUE), *(f"p_{kind}_month" for kind in PROMISE_DUE)]
-    return qs.order_by().values(*names)  # type: ignore[no-any-return]
-
-
-def _grouped_by_case(sql: str, params: Sequence[object], quote: Callable[[str], str]) -> tuple[str, Sequence[object]]:
-    """The per-case query grouped by the case's primary key alone. Django groups by every selected expression
-    as well; each row already is one case and every other column is the case's own (functionally dependent on
-    the key), so the longer GROUP BY only makes both engines sort every joined row by all of them (twice the
-    time on SQLite, a sort spilled to disk on PostgreSQL). GROUP BY is the last clause, so its parameters are
-    the last ones. Anything else than a plain trailing GROUP BY is left as it is (still correct)."""
-    head, sep, tail = sql.rpartition(" GROUP BY ")
-    if not sep or "%%" in tail or any(word in tail for word in (" HAVING ", " ORDER BY ", " LIMIT ", "SELECT")):
-        return sql, params
-    kept = len(params) - tail.count("%s")
-    return f"{head} GROUP BY {quote(Case._meta.db_table)}.{quote(Case._meta.pk.column)}", params[:kept]
+    for kind in PROMISE_DUE:
+        columns[f"p_{kind}"] = F(f"p_{kind}")
+        columns[f"p_{kind}_month"] = F(f"p_{kind}_month")
+    qs = qs.annotate(**{f"x_{name}": OfTheCase(column) for name, column in columns.items()})
+    return qs.order_by().values(*(f"x_{name}" for name in columns))  # type: ignore[no-any-return]
 
 
 def _per_case_counts(user: Viewer, filters: Filters, now: dt.datetime) -> dict[str, list[CountRow]]:
@@ -597,7 +605,7 @@ def _per_case_counts(user: Viewer, filters: Filters, now: dt.datetime) -> dict[s
     rows = _per_case_rows(user, filters, now)
     connection = connections[rows.db]
     q = connection.ops.quote_name
-    inner, params = _grouped_by_case(*rows.query.sql_with_params(), q)
+    inner, params = rows.query.sql_with_params()
     no_day, no_label = "CAST(NULL AS DATE)", "CAST(NULL AS TEXT)"
 
     def branch(figure: str, columns: Sequence[str], group: Sequence[str], where: str) -> str:
@@ -609,21 +617,21 @@ def _per_case_counts(user: Viewer, filters: Filters, now: dt.datetime) -> dict[s
 
     branches: list[str] = []
     for name, (_label, start, end, _unit) in DURATIONS.items():
-        a, b = q(f"d_{start}"), q(f"d_{end}")
+        a, b = q(f"x_d_{start}"), q(f"x_d_{end}")
         where = f"{a} IS NOT NULL AND {b} IS NOT NULL"
         branches.append(branch(f"duration:{name}", [a, b, no_label, no_label], [a, b], where))
     for kind in PROMISE_DUE:
-        month, outcome = q(f"p_{kind}_month"), q(f"p_{kind}")
+        month, outcome = q(f"x_p_{kind}_month"), q(f"x_p_{kind}")
         where = f"{month} IS NOT NULL AND {outcome} IN ('kept', 'missed')"
         branches.append(branch(f"promise:{kind}", [month, no_day, outcome, no_label], [month, outcome], where))
-    state, age = q("o_state"), q("o_age")
+    state, age = q("x_o_state"), q("x_o_age")
     branches.append(branch("open", [no_day, no_day, state, age], [state, age], f"{state} IS NOT NULL"))
-    month = q("c_month")
+    month = q("x_c_month")
     branches.append(branch("cases", [month, no_day, no_label, no_label], [month], f"{month} IS NOT NULL"))
     sql = f"WITH m AS MATERIALIZED ({inner}) " + " UNION ALL ".join(branches)
     out: dict[str, list[CountRow]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(params))  # type: ignore[arg-type]
+        cursor.execute(sql, list(params))
         for figure, day, other, label, label2, n in cursor.fetchall():
             out[figure].append((_day(day), _day(other), label, label2, int(n)))
     return out
@@ -652,8 +660,9 @@ def visible_reports(user: Viewer, filters: Filters) -> QuerySet[Report]:
     return qs
 
 
-def breakdowns(qs: QuerySet[Case]) -> dict[str, list[tuple[str, object, int]]]:
-    """(value, label, number of cases) by severity, product line, CWE, exploitation and report source."""
+def breakdowns(qs: QuerySet[Case], case_count: int) -> dict[str, list[tuple[str, object, int]]]:
+    """(value, label, number of cases) by severity, product line, CWE, exploitation and report source, over
+    `qs` (the filtered cases, `case_count` of them)."""
     out: dict[str, list[tuple[str, object, int]]] = {}
     sev = dict(qs.order_by().values_list("severity").annotate(n=Count("id")))
     labels = {"": _("Not scored"), **dict(Severity.choices)}
@@ -668,10 +677,19 @@ def breakdowns(qs: QuerySet[Case]) -> dict[str, list[tuple[str, object, int]]]:
     out["cwe"] = named[:TOP_CWES] + [("", _("Not classified"), int(n)) for c, n in cwes if c is None]
     exp = dict(qs.order_by().values_list("exploitation").annotate(n=Count("id")))
     out["exploitation"] = [(v, label, int(exp[v])) for v, label in Exploitation.choices if exp.get(v)]
-    # m_source is an annotation of `milestones`, which the type plugin cannot see through a QuerySet[Case].
-    src = dict(qs.order_by().values_list("m_source").annotate(n=Count("id")))  # type: ignore[misc]
+    # Grouped over the opening links themselves (one pass, an anti-join on PostgreSQL) rather than a subquery
+    # per case; the cases without an opening report are the rest.
+    src: dict[str, int] = {
+        source: int(n)
+        for source, n in opening_links()
+        .filter(case__in=qs.values("pk"))
+        .order_by()
+        .values_list("report__source")
+        .annotate(n=Count("id"))
+    }
+    src[""] = src.get("", 0) + case_count - sum(src.values())
     source_labels = {**dict(Source.choices), "": _("No report")}
-    out["source"] = [(v, source_labels[v], int(src[v])) for v in [*Source.values, ""] if src.get(v)]
+    out["source"] = [(v, source_labels[v], src[v]) for v in [*Source.values, ""] if src.get(v)]
     return out
 
 

@@ -28,6 +28,24 @@ def test_lead_sees_new_reports_in_the_inbox(as_lead):
     assert report.tracking_id in html and f"/en/desk/inbox/{report.public_id}/" in html
 
 
+def test_the_inbox_decrypts_only_what_it_shows(as_lead, monkeypatch):
+    from psirt.lib import crypto
+
+    reports = [make_report(description=f"Overflow {i}.", product_other=f"Camera {i}") for i in range(3)]
+    decrypted: list[str] = []
+    real = crypto.decrypt_text
+
+    def counting(value: str) -> str:
+        decrypted.append(real(value))
+        return decrypted[-1]
+
+    monkeypatch.setattr(crypto, "decrypt_text", counting)
+    html = as_lead.get("/en/desk/inbox/").content.decode()
+    assert all(r.tracking_id in html for r in reports)
+    # One field per row: what the reporter typed as product, shown when it is not in the catalog.
+    assert sorted(decrypted) == [f"Camera {i}" for i in range(3)]
+
+
 def test_inbox_does_not_exist_for_handlers_and_engineers(as_handler, as_engineer):
     report_with_disguised_exe()
     assert as_handler.get("/en/desk/inbox/").status_code == 404

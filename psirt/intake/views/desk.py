@@ -23,12 +23,24 @@ from psirt.intake.access import (
 from psirt.intake.models import InboxState, Report
 from psirt.intake.views.common import download_response
 from psirt.lib.access import lead_required
+from psirt.lib.crypto import EncryptedTextField
+
+# The reporter's text the inbox does not show stays encrypted: each field read is a decryption per row, and the
+# list shows only what was typed as product (when it is not in the catalog).
+INBOX_UNSHOWN = [
+    f.name for f in Report._meta.concrete_fields if isinstance(f, EncryptedTextField) and f.name != "product_other"
+]
 
 
 @lead_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """New reports not yet taken by a case. Leads only: to anyone else the page does not exist."""
-    reports = Report.objects.filter(inbox_state=InboxState.NEW).select_related("product").order_by("-created_at")[:500]
+    reports = (
+        Report.objects.filter(inbox_state=InboxState.NEW)
+        .defer(*INBOX_UNSHOWN)
+        .select_related("product")
+        .order_by("-created_at")[:500]
+    )
     return render(request, "intake/desk/inbox.html", {"reports": reports, "now": timezone.now()})
 
 

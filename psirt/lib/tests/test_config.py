@@ -324,3 +324,22 @@ def test_dev_mode_never_mints_a_new_key_next_to_stored_data(tmp_path: Path, lost
     shutil.rmtree(var)
     (tmp_path / "elsewhere.sqlite3").unlink(missing_ok=True)
     assert load_config(env, base_dir=tmp_path).encryption_keys
+
+
+def test_postgresql_connections_run_without_jit_compilation(tmp_path: Path) -> None:
+    cfg = load_config(prod_env(DATABASE_URL="postgres://psirt@db.example.com:5432/psirt"), base_dir=tmp_path)
+    assert cfg.database["OPTIONS"]["options"] == "-c jit=off"
+    url = "postgres://psirt@db.example.com:5432/psirt?options=-c%20statement_timeout%3D5000"
+    cfg = load_config(prod_env(DATABASE_URL=url), base_dir=tmp_path)
+    assert cfg.database["OPTIONS"]["options"] == "-c statement_timeout=5000 -c jit=off"
+
+
+@pytest.mark.django_db
+def test_the_postgresql_connection_has_jit_compilation_off() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite compiles no query")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
