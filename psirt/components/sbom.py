@@ -11,20 +11,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.schema._res import BOM_JSON_STRICT, CRYPTOGRAPHY_DEFS, JSF, SPDX_JSON
 from django.utils.translation import gettext as _
-from jsonschema import Draft7Validator
 from packageurl import PackageURL
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
-from spdx_tools.spdx.parser.error import SPDXParsingError
-from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
-from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from psirt.components.exceptions import InvalidSbom, SbomTooLarge
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
 
 # A firmware SBOM of a few thousand components is a few MB; 10 MB documents must work. Past this limit the
 # upload is refused before it is parsed (the parsed form costs several times the bytes in memory).
@@ -113,6 +112,8 @@ def cyclonedx_validator(spec: str) -> Draft7Validator:
     schemas, built once. Unlike the library's JsonStrictValidator it does not check `format`s (draft 7 treats
     them as annotations): the library's IRI format check parses every URL with a full grammar and takes
     minutes for a 10 MB document, and psirt reads no URL from an SBOM."""
+    from jsonschema import Draft7Validator  # imported here: saves every psirt process its start-up time
+
     prefix = "http://cyclonedx.org/schema/"
     registry: Registry[Any] = Registry().with_resources(
         (prefix + Path(path).name, DRAFT7.create_resource(json.loads(Path(path).read_text(encoding="utf-8"))))
@@ -207,6 +208,11 @@ def _component_ref(purl: Any, name: Any, version: Any, path: str) -> ComponentRe
 
 
 def _parse_spdx(doc: dict[str, Any]) -> ParsedSbom:
+    # spdx-tools (and beartype under it) imported here: saves every psirt process their start-up time
+    from spdx_tools.spdx.parser.error import SPDXParsingError
+    from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
     spec = str(doc.get("spdxVersion"))
     if spec != "SPDX-2.3":
         raise_invalid(_("SPDX version %(v)s is not supported; use SPDX-2.3.") % {"v": spec[:20]})
