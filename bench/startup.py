@@ -30,7 +30,7 @@ COMMANDS = {
 }
 LOADED = (
     "import sys; from psirt.cli import main; sys.argv = ['psirt', 'check']; main(); "
-    "print(*[m for m in {names} if m in sys.modules])"
+    "print('loaded:', *[m for m in {names} if m in sys.modules])"
 )
 
 
@@ -51,7 +51,8 @@ def main() -> None:
                 times[name].append((time.perf_counter() - began) * 1000)
         code = LOADED.format(names=VALIDATORS)
         done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True)
-    loaded = done.stdout.decode().split()
+    [line] = [line for line in done.stdout.decode().splitlines() if line.startswith("loaded:")]
+    loaded = line.split()[1:]
     ms = {name: statistics.median(values) for name, values in times.items()}
     for name, values in times.items():
         print(f"{name:>10}: median {ms[name]:7.0f} ms  min {min(values):7.0f} ms  ({runs} runs)")
