@@ -11,10 +11,9 @@ import json
 import re
 from functools import lru_cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
-from jsonschema import Draft202012Validator
 
 from psirt.components.exceptions import ComponentsError
 from psirt.components.models import VexDecision, Vulnerability
@@ -24,6 +23,9 @@ from psirt.formats.csaf_validate import is_publishable, validate_csaf
 from psirt.formats.vex import VexInput, VexProduct, csaf_vex, csaf_vex_translation, cyclonedx_vex, openvex
 from psirt.lib.http import absolute_url
 from psirt.organization.models import OrganizationProfile
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 JSON = dict[str, Any]
 
@@ -148,6 +150,8 @@ def _checked(doc: JSON) -> JSON:
 
 @lru_cache(maxsize=1)
 def openvex_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # imported here: saves every psirt process its start-up time
+
     schema = json.loads(files("psirt.components").joinpath("data/openvex.json").read_text(encoding="utf-8"))
     return Draft202012Validator(schema)
 

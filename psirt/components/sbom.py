@@ -11,21 +11,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.schema._res import BOM_JSON_STRICT, CRYPTOGRAPHY_DEFS, JSF, SPDX_JSON
 from django.utils.translation import gettext as _
-from jsonschema import Draft7Validator
 from packageurl import PackageURL
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
-from spdx_tools.spdx.parser.error import SPDXParsingError
-from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
-from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from psirt.components.exceptions import InvalidSbom, SbomTooLarge
 from psirt.components.schemas import schema_errors
+
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
 
 # A firmware SBOM of a few thousand components is a few MB; 10 MB documents must work. Past this limit the
 # upload is refused before it is parsed (the parsed form costs several times the bytes in memory).
@@ -134,6 +133,8 @@ def cyclonedx_validator(spec: str) -> Draft7Validator:
     them as annotations): the library's IRI format check parses every URL with a full grammar and takes
     minutes for a 10 MB document, and psirt reads no URL from an SBOM. The reference: it names the problems of
     a document `cyclonedx_check` refused."""
+    from jsonschema import Draft7Validator  # imported here: saves every psirt process its start-up time
+
     registry: Registry[Any] = Registry().with_resources(
         (uri, DRAFT7.create_resource(schema)) for uri, schema in _referenced_schemas()
     )
@@ -236,6 +237,11 @@ def _component_ref(purl: Any, name: Any, version: Any, path: str) -> ComponentRe
 
 
 def _parse_spdx(doc: dict[str, Any]) -> ParsedSbom:
+    # spdx-tools (and beartype under it) imported here: saves every psirt process their start-up time
+    from spdx_tools.spdx.parser.error import SPDXParsingError
+    from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
     spec = str(doc.get("spdxVersion"))
     if spec != "SPDX-2.3":
         raise_invalid(_("SPDX version %(v)s is not supported; use SPDX-2.3.") % {"v": spec[:20]})

@@ -6,9 +6,10 @@ are the reference's. OSV records and CycloneDX SBOMs are checked this way."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from jsonschema import ValidationError
+if TYPE_CHECKING:  # imported where a document is checked: a starting process does not pay for jsonschema
+    from jsonschema import ValidationError
 
 
 class _Compiled(Protocol):

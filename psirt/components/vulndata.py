@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
 from packageurl import PackageURL
 
 from psirt.components.exceptions import InvalidVulnerabilityData
 from psirt.components.sbom import ref_for
 from psirt.components.schemas import schema_errors
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
@@ -85,6 +87,8 @@ def _osv_schema() -> Any:
 def osv_validator() -> Draft202012Validator:
     """The reference validator: slow (about a millisecond a record), used to name the problems of a record the
     compiled check refused."""
+    from jsonschema import Draft202012Validator  # imported here: saves every psirt process its start-up time
+
     return Draft202012Validator(_osv_schema())
 
 

@@ -20,11 +20,11 @@ from importlib import resources
 from importlib.abc import Traversable
 from typing import Any, Literal
 
-from csaf import _jsonschema
-from csaf.csaf.v20 import validate
-from csaf.csaf.v20.rules._shared import _cwe_name_latest
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
+
+# The csaf package (and jsonschema, which it loads) is imported inside the functions that validate: imported here,
+# it would cost every psirt process its import time at start-up, most of which never validate a CSAF document.
 
 Severity = Literal["error", "warning", "info"]
 
@@ -54,6 +54,8 @@ def cwe_name(cwe_id: str) -> str | None:
     """The current name of a CWE in the catalog the validator checks against (test 6.1.11), or None."""
     if not cwe_id.startswith("CWE-"):
         return None
+    from csaf.csaf.v20.rules._shared import _cwe_name_latest
+
     name = _cwe_name_latest(cwe_id[4:])
     return None if name is None else str(name)
 
@@ -98,6 +100,8 @@ def _strict_validator() -> Any:
         schema = _strictify(_load(_schema_dir() / "referenced" / name))
         uri = str(schema.get("$id") or schema.get("id")).split("?")[0]
         registry = registry.with_resource(uri, _resource(schema))
+    from csaf import _jsonschema
+
     return _jsonschema.validator(main, registry=registry.crawl())
 
 
@@ -159,6 +163,8 @@ def _merge(problems: list[Problem], extra: list[Problem]) -> list[Problem]:
 def validate_csaf(doc: Any, *, warnings: bool = False) -> list[Problem]:
     """Problems of a CSAF 2.0 document: strict schema + all mandatory tests (errors); with `warnings`, the optional
     and informative tests too. An empty list (of errors) means the document may be published."""
+    from csaf.csaf.v20 import validate
+
     if shape := _shape_problem(doc):
         return shape
     try:
@@ -187,6 +193,8 @@ def run_csaf_test(doc: Any, test: str) -> list[Problem]:
     rule = test
     if test.count(".") == 3 and test.rsplit(".", 1)[0] in _SPLIT_TESTS:
         rule = test.rsplit(".", 1)[0]
+    from csaf.csaf.v20 import validate
+
     if shape := _shape_problem(doc):
         return shape
     try:

@@ -14,14 +14,14 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from psirt.formats.csaf_validate import cwe_name
 from psirt.formats.model import Acknowledgment, Advisory, Text, VersionRange, Vulnerability, index_products
 from psirt.formats.text import label, rfc3339
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 DATA_VERSION = "5.1"
 CHINESE = "zh-Hans"  # the schema's language pattern allows a script subtag; zh-Hans says simplified characters
@@ -240,6 +240,8 @@ def _schema_file(kind: str) -> Any:
 
 @lru_cache(maxsize=4)
 def _validator(kind: str) -> Any:
+    import jsonschema  # imported here: saves every psirt process its start-up time
+
     schema = json.loads(_schema_file(kind).read_bytes())
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)

@@ -87,6 +87,15 @@ def _metadata_validator() -> Any:
     )
 
 
+def test_the_metadata_check_asserts_the_formats_of_its_schema() -> None:
+    # Without this, a provider-metadata.json with a malformed date or URL would pass _check_tree unnoticed.
+    validator = _metadata_validator()
+    assert validator.format_checker.conforms("2026-01-31T12:00:00Z", "date-time")
+    assert not validator.format_checker.conforms("31.01.2026 12:00", "date-time")
+    assert validator.format_checker.conforms("https://psirt.test/.well-known/csaf/white", "uri")
+    assert not validator.format_checker.conforms("psirt.test/white", "uri")
+
+
 def _check_rolie(feed: dict[str, Any], root: Path) -> None:
     """The ROLIE feed as CSAF 2.0 requirement 15 and RFC 8322 ask (the rules of the TC's auxiliary ROLIE feed schema,
     which tests-data/conformance does not hold)."""

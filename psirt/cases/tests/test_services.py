@@ -15,6 +15,7 @@ from psirt.cases.exceptions import InvalidInput, NotAllowed, ReferenceTaken, Tra
 from psirt.cases.models import Case, CaseReference
 from psirt.cases.services import cases as case_services
 from psirt.intake.models import InboxState, Stage
+from psirt.organization.queries import acknowledgment_due
 from psirt.tests.factories import make_report
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +38,30 @@ def test_lead_opens_a_case_from_an_inbox_report(lead, handler, report, line, pro
     assert AuditEvent.objects.filter(action="case.opened", target_id=str(case.public_id)).exists()
     second = case_services.open_case(report=make_report(product, email="b@x.test"), actor=lead, title="Another")
     assert second.key.endswith("-0002")
+
+
+def test_case_keys_count_in_the_local_year_and_restart_with_each_year(lead, monkeypatch) -> None:
+    # 16:30 UTC on 31 December is already 1 January in Shanghai, the installation's time zone here.
+    opened = {}
+    for moment in ("2026-12-31T15:00", "2026-12-31T16:30", "2027-01-02T09:00"):
+        now = dt.datetime.fromisoformat(moment).replace(tzinfo=dt.UTC)
+        monkeypatch.setattr(timezone, "now", lambda now=now: now)
+        with timezone.override(SHANGHAI):
+            case = case_services.open_team_case(title=f"Fix {moment}", actor=lead, source="test")
+        opened[moment] = (case.key, case.year, case.number, case.received_at)
+    assert opened == {
+        "2026-12-31T15:00": ("CASE-2026-0001", 2026, 1, dt.datetime(2026, 12, 31, 15, 0, tzinfo=dt.UTC)),
+        "2026-12-31T16:30": ("CASE-2027-0001", 2027, 1, dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)),
+        "2027-01-02T09:00": ("CASE-2027-0002", 2027, 2, dt.datetime(2027, 1, 2, 9, 0, tzinfo=dt.UTC)),
+    }
+
+
+def test_a_report_without_an_acknowledgment_deadline_gets_the_usual_one(lead, report) -> None:
+    type(report).objects.filter(pk=report.pk).update(ack_due_at=None)
+    report.refresh_from_db()
+    case = case_services.open_case(report=report, actor=lead, title="No deadline on the report")
+    assert case.ack_due_at is not None
+    assert case.ack_due_at == acknowledgment_due(report.created_at)
 
 
 def test_handler_cannot_open_cases_and_a_report_opens_only_one(lead, handler, report) -> None:

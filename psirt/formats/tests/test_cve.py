@@ -78,6 +78,19 @@ def test_broken_records_are_refused_with_a_pointer() -> None:
     assert validate_cna_container("x") == ["/: a CNA container is a JSON object, not str"]
 
 
+def test_a_reference_that_is_not_a_uri_is_refused() -> None:
+    # The schema's only format assertion is "uri" on references; jsonschema checks it only when its URI
+    # checker is installed, so this fails if the dependency that provides it goes missing.
+    record = _records()[0]
+    for bad in ("not a uri", "https://exa mple.com/advisory", "//no-scheme.example/a"):
+        broken = copy.deepcopy(record)
+        broken["containers"]["cna"]["references"][0]["url"] = bad
+        problems = validate_cve_record(broken)
+        assert any(p.startswith("/containers/cna/references/0/url:") for p in problems), (bad, problems)
+        container = validate_cna_container(broken["containers"]["cna"])
+        assert any(p.startswith("/references/0/url:") for p in container), (bad, container)
+
+
 def test_record_content() -> None:
     advisory = factories.advisory()
     record = render_cve_record(advisory, advisory.vulnerabilities[0], cna_org_id=ORG, assigner_short_name="VisionTek")

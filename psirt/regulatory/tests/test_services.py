@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from psirt.accounts.models import User
 from psirt.advisories.models import Advisory, AdvisoryState
@@ -23,7 +23,16 @@ from psirt.regulatory import services
 from psirt.regulatory.clocks import Stage, Track
 from psirt.regulatory.data import fields_for, required_keys
 from psirt.regulatory.exceptions import Conflict, InvalidInput, MissingFields, NotAllowed
-from psirt.regulatory.models import AppendOnly, Decision, EvidenceFile, Filing, FilingKind, Obligation, Retained
+from psirt.regulatory.models import (
+    RETENTION_DAYS,
+    AppendOnly,
+    Decision,
+    EvidenceFile,
+    Filing,
+    FilingKind,
+    Obligation,
+    Retained,
+)
 from psirt.regulatory.prefill import case_values, miit_text, stage_values
 
 pytestmark = pytest.mark.django_db
@@ -457,18 +466,56 @@ def test_nothing_deletes_an_obligation_or_its_evidence_within_the_retention_peri
                 cursor.execute(sql, [item.pk if "evidence" in sql else obligation.pk])
     assert EvidenceFile.objects.filter(pk=item.pk).exists() and Obligation.objects.filter(pk=obligation.pk).exists()
 
-    # 183 days after the latest fact (here the evidence file, added after awareness), the records may go.
-    old = dt.datetime.now(UTC) - dt.timedelta(days=183, minutes=1)
+    # 183 days after the latest fact (here the evidence file, added after awareness), the records may go. Margins
+    # of hours: PostgreSQL's triggers read now(), the start of the test's transaction, which may be minutes ago.
+    old = dt.datetime.now(UTC) - dt.timedelta(days=183, hours=1)
     Obligation.objects.filter(pk=obligation.pk).update(aware_at=old - dt.timedelta(days=1), decided_at=old)
-    EvidenceFile.objects.filter(pk=item.pk).update(added_at=old + dt.timedelta(minutes=2))
+    EvidenceFile.objects.filter(pk=item.pk).update(added_at=old + dt.timedelta(hours=2))
     obligation = Obligation.objects.get(pk=obligation.pk)
-    assert not services.may_delete(obligation)  # the evidence file is two minutes younger than the limit
+    assert not services.may_delete(obligation)  # the evidence file is an hour younger than the limit
     with pytest.raises(Retained):
         obligation.evidence_files.all().delete()
     EvidenceFile.objects.filter(pk=item.pk).update(added_at=old)
     assert services.may_delete(obligation)
     obligation.evidence_files.all().delete()
     obligation.delete()
+    assert not Obligation.objects.filter(pk=obligation.pk).exists()
+
+
+def test_the_retention_period_runs_from_the_latest_of_awareness_decision_and_filing(
+    obligation: Obligation, lead: User
+) -> None:
+    days = dt.timedelta(days=RETENTION_DAYS)
+    aware = dt.datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    decided = aware + dt.timedelta(days=10)
+    Obligation.objects.filter(pk=obligation.pk).update(aware_at=aware, decided_at=None)
+    obligation.refresh_from_db()
+    assert obligation.retained_until() == aware + days
+    Obligation.objects.filter(pk=obligation.pk).update(decided_at=decided)
+    obligation.refresh_from_db()
+    assert obligation.retained_until() == decided + days
+    filing = services.submit_stage(obligation=_reportable(obligation, lead), actor=lead, stage=Stage.EARLY_WARNING)
+    Obligation.objects.filter(pk=obligation.pk).update(aware_at=aware, decided_at=decided)
+    obligation.refresh_from_db()
+    assert obligation.retained_until() == filing.recorded_at + days
+
+
+def test_every_guard_ends_the_retention_period_at_the_same_instant(
+    obligation: Obligation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Facts long past, so that PostgreSQL's triggers (which read the database's clock) let the rows go: what is
+    # checked here is the models' guard, at the instant `may_delete` starts to allow the delete.
+    Obligation.objects.filter(pk=obligation.pk).update(aware_at=dt.datetime(2025, 1, 6, tzinfo=UTC), decided_at=None)
+    obligation.refresh_from_db()
+    end = obligation.retained_until()
+    monkeypatch.setattr(timezone, "now", lambda: end - dt.timedelta(microseconds=1))
+    assert not services.may_delete(obligation)
+    for attempt in (obligation.delete, Obligation.objects.filter(pk=obligation.pk).delete):
+        with pytest.raises(Retained):
+            attempt()
+    monkeypatch.setattr(timezone, "now", lambda: end)
+    assert services.may_delete(obligation)
+    Obligation.objects.filter(pk=obligation.pk).delete()
     assert not Obligation.objects.filter(pk=obligation.pk).exists()
 
 
