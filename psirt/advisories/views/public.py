@@ -79,6 +79,11 @@ def list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
     return cached
 
 
+def list_version(request: HttpRequest) -> str:
+    """The page-cache version of the list, the home page and "Am I affected?" (their freshness check)."""
+    return list_head(request)[1]
+
+
 def _list_stamp(request: HttpRequest) -> dt.datetime | None:
     return list_head(request)[0]
 
@@ -121,14 +126,19 @@ def _changes_file(folder: str) -> str:
     return str(provider.provider_root() / provider.TLP_FOLDER / provider.CHANGES_NAME)
 
 
+def advisory_version(request: HttpRequest, advisory_id: str) -> str | None:
+    """The page-cache version of an advisory page (its freshness check), None for no public advisory."""
+    head = _head(request, advisory_id)
+    return head[2] if head is not None else None
+
+
 def _detail_stamp(request: HttpRequest, advisory_id: str) -> dt.datetime | None:
     head = _head(request, advisory_id)
     return head[1] if head is not None else None
 
 
 def _detail_etag(request: HttpRequest, advisory_id: str) -> str:
-    head = _head(request, advisory_id)
-    return _etag(request, head[2] if head is not None else "-")
+    return _etag(request, advisory_version(request, advisory_id) or "-")
 
 
 def select_options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
@@ -191,7 +201,7 @@ def list_rows(advisories: Iterable[Advisory]) -> SafeString:
 )
 def advisory_list(request: HttpRequest) -> HttpResponse:
     """Search, filters, sorting and pagination over published advisories (a fixed number of queries)."""
-    return cached_page(request, list_head(request)[1], lambda: _render_list(request))
+    return cached_page(request, list_version(request), lambda: _render_list(request), check=list_version)
 
 
 def _render_list(request: HttpRequest) -> HttpResponse:
@@ -248,6 +258,7 @@ def advisory_detail(request: HttpRequest, advisory_id: str) -> HttpResponse:
         request,
         version,
         lambda: render(request, "advisories/detail.html", page_context(request, _load(canonical))),
+        check=functools.partial(advisory_version, advisory_id=canonical),
     )
 
 
