@@ -154,6 +154,20 @@ def select_options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
     )
 
 
+# The columns `list_rows` reads, the only ones the list loads: converting the texts, dates and scores of the forty
+# other columns for twenty rows cost about a sixth of the list's query and row building.
+LIST_COLUMNS = (
+    "advisory_id",
+    "title_en",
+    "title_zh",
+    "state",
+    "exploitation",
+    "severity",
+    "identifiers",
+    "published_at",
+)
+
+
 def list_rows(advisories: Iterable[Advisory]) -> SafeString:
     """The rows of the advisory table, as `advisories/list.html` shows them: built here in one pass with the
     standard library's escape, because twenty rows through the template language (a URL reversed twice, an include
@@ -215,7 +229,8 @@ def _render_list(request: HttpRequest) -> HttpResponse:
             "max": MAX_QUERY_CHARS
         }
         status = 400
-    page = queries.paginate(queries.filtered_advisories(filters), request.GET.get("page", "1")[:8])
+    advisories = queries.filtered_advisories(filters).only(*LIST_COLUMNS)
+    page = queries.paginate(advisories, request.GET.get("page", "1")[:8])
     params = request.GET.copy()
     params.pop("page", None)
     choices = queries.filter_choices(line=filters.line, product=filters.product)
