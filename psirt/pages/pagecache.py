@@ -242,6 +242,7 @@ def _answer_early(request: HttpRequest) -> HttpResponse | None:
     language = get_language_from_path(request.path_info)
     if language is None:
         return None
+    request.get_host()  # a Host outside ALLOWED_HOSTS is refused (400) here too, as CommonMiddleware would
     key = _key(language, request)
     now = time.time()
     entry = _recall(key)

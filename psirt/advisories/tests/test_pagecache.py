@@ -503,3 +503,9 @@ def test_headers_of_another_hour_are_not_replayed(published: Advisory, monkeypat
     assert Client().get(LIST).content == first.content
     assert Client().get(LIST).content == first.content
     assert _no_view_reached == [LIST]  # once through the view, then early again with the new hour's headers
+
+
+def test_an_early_answer_still_refuses_a_host_that_is_not_allowed(published: Advisory) -> None:
+    Client().get(LIST)
+    assert Client().get(LIST).status_code == 200
+    assert Client().get(LIST, HTTP_HOST="evil.example").status_code == 400
