@@ -314,3 +314,26 @@ def test_list_names_a_product_once_however_many_variants_and_keeps_ids_whole(
     page = anonymous.get(advisory.get_absolute_url()).content.decode()
     assert '<span class="id">CVE-2026-22222</span>, <span class="id">CVE-2026-33333</span>' in page
     assert '<span class="id">CNVD-2026-04444</span>' in page
+
+
+def test_a_search_counts_exactly_the_rows_its_pages_show(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, anonymous: Client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A text search counts its total with its own query (a table scan); it must count what the pages list:
+    published and withdrawn advisories that match, never a draft or a non-matching one."""
+    from psirt.advisories import queries
+
+    monkeypatch.setattr(queries, "PER_PAGE", 2)
+    shown = [_published(product, lead, releases["V5.6.0"], title_en=f"Needle {i}") for i in range(3)]
+    withdrawn = _published(product, lead, releases["V5.6.0"], title_en="Old needle")
+    services.withdraw_advisory(advisory=withdrawn, actor=lead, reason="Superseded")
+    _published(product, lead, releases["V5.6.0"], title_en="Something else")
+    draft = services.create_advisory(cases=[make_case(product=product)], actor=lead)
+    services.update_advisory(advisory=draft, actor=lead, changes={"title_en": "Needle draft"})
+    listed: set[str] = set()
+    for page in (1, 2):
+        html = anonymous.get(f"{LIST}?q=NEEDLE&page={page}").content.decode()
+        assert "4 advisories" in html and f"Page {page} of 2" in html
+        listed |= set(re.findall(r'href="/en/advisories/([^/"]+)/"', html))
+    assert listed == {a.advisory_id for a in [*shown, withdrawn]}
+    assert "Needle draft" not in html
