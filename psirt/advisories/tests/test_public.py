@@ -76,6 +76,15 @@ def test_list_shows_published_and_links_them(published: Advisory, anonymous: Cli
     assert f'href="{published.get_absolute_url()}"' in html
 
 
+def test_list_rows_label_severity_as_the_advisory_page_does(published: Advisory, anonymous: Client) -> None:
+    english = anonymous.get(LIST).content.decode()
+    chinese = anonymous.get("/zh-hans/advisories/").content.decode()
+    assert '<span class="badge sev-critical">Critical</span>' in english
+    assert '<span class="badge sev-critical">严重</span>' in chinese
+    Advisory.objects.filter(pk=published.pk).update(severity="")
+    assert '<span class="badge sev-none">Not rated</span>' in anonymous.get(f"{LIST}?sort=oldest").content.decode()
+
+
 @pytest.fixture
 def catalog_of_advisories(
     product: Product, line: ProductLine, releases: dict[str, FirmwareRelease], lead: User

@@ -177,6 +177,8 @@ def list_rows(advisories: Iterable[Advisory]) -> SafeString:
     withdrawn = escape(_("Withdrawn"))
     exploited = escape(_("Actively exploited"))
     not_rated = escape(_("Not rated"))
+    # The labels `get_severity_display` gives, translated once per page: it hashes every lazy label on each call.
+    severities = {value: escape(str(label)) for value, label in Advisory._meta.get_field("severity").flatchoices}
     out = []
     for a in advisories:
         url = escape(url_pattern.replace(placeholder, quote(a.advisory_id, safe="")))
@@ -185,7 +187,7 @@ def list_rows(advisories: Iterable[Advisory]) -> SafeString:
             f' <span class="badge badge-danger">{exploited}</span>' if a.exploitation == "active" else ""
         )
         severity = (
-            f'<span class="badge {escape(a.severity_class)}">{escape(str(a.get_severity_display()))}</span>'
+            f'<span class="badge {escape(a.severity_class)}">{severities.get(a.severity, escape(a.severity))}</span>'
             if a.severity
             else f'<span class="badge sev-none">{not_rated}</span>'
         )
