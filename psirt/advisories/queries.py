@@ -19,7 +19,6 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from psirt.advisories.models import (
@@ -106,14 +105,9 @@ class ListFilters:
 
 def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
     """Published advisories matching the filters, sorted, with their affected products prefetched."""
-    qs = _matching(filters, public_advisories())
-    rows = AffectedProduct.objects.select_related("product").order_by("product__name", "variant")
-    return qs.order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
-
-
-def _matching(filters: ListFilters, qs: QuerySet[Advisory]) -> QuerySet[Advisory]:
     # The product conditions are uncorrelated "id IN (…)" subqueries: the database finds the few matching products
     # once, where a correlated EXISTS ran a lookup for every public advisory.
+    qs = public_advisories()
     if filters.q:
         term = filters.q
         matching = Product.objects.filter(Q(name__icontains=term) | Q(model_numbers__icontains=term) | Q(slug=term))
@@ -134,32 +128,16 @@ def _matching(filters: ListFilters, qs: QuerySet[Advisory]) -> QuerySet[Advisory
         start = timezone.make_aware(dt.datetime(filters.year, 1, 1))
         end = timezone.make_aware(dt.datetime(filters.year + 1, 1, 1))
         qs = qs.filter(published_at__gte=start, published_at__lt=end)
-    return qs
+    rows = AffectedProduct.objects.select_related("product").order_by("product__name", "variant")
+    return qs.order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
 
 
 def _advisories_of(rows: QuerySet[AffectedProduct]) -> Q:
     return Q(id__in=rows.values("advisory_id"))
 
 
-class _Paginator(Paginator[Advisory]):
-    """A paginator whose total comes from another queryset with the same rows (`counted`)."""
-
-    def __init__(self, object_list: QuerySet[Advisory], per_page: int, counted: QuerySet[Advisory]) -> None:
-        super().__init__(object_list, per_page)
-        self._counted = counted
-
-    @cached_property
-    def count(self) -> int:
-        return self._counted.count()
-
-
-def paginate(qs: QuerySet[Advisory], page: int | str, filters: ListFilters | None = None) -> Page[Advisory]:
-    """The page of `qs` (the advisories matching `filters`). With a search text, the total is counted with a bare
-    `WHERE listed` (`listed=True` on SQLite), which its planner does not match with the indexes on `listed`: it
-    looks up the rows the search found by id, where the index on `listed` (which `public_advisories` asks for, to
-    read pages in sort order) would be walked whole. Without a search text the index counts alone."""
-    counted = _matching(filters, Advisory.objects.filter(listed=True)) if filters is not None and filters.q else qs
-    return _Paginator(qs, PER_PAGE, counted).get_page(page)
+def paginate(qs: QuerySet[Advisory], page: int | str) -> Page[Advisory]:
+    return Paginator(qs, PER_PAGE).get_page(page)
 
 
 def _publication_span() -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -191,7 +191,7 @@ def test_search_column_matches_exactly_what_the_fields_match(
         )
         public = set(Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("pk", flat=True))
         assert listed == (old | products) & public, term
-        page = queries.paginate(queries.filtered_advisories(ListFilters(q=term)), 1, ListFilters(q=term))
+        page = queries.paginate(queries.filtered_advisories(ListFilters(q=term)), 1)
         assert page.paginator.count == len(listed), term
     assert draft.pk in set(Advisory.objects.filter(search_text__icontains="écran").values_list("pk", flat=True))
 

@@ -232,7 +232,7 @@ def _render_list(request: HttpRequest) -> HttpResponse:
         }
         status = 400
     advisories = queries.filtered_advisories(filters).only(*LIST_COLUMNS)
-    page = queries.paginate(advisories, request.GET.get("page", "1")[:8], filters)
+    page = queries.paginate(advisories, request.GET.get("page", "1")[:8])
     params = request.GET.copy()
     params.pop("page", None)
     choices = queries.filter_choices(line=filters.line, product=filters.product)
