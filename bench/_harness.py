@@ -6,6 +6,7 @@ administration. Imported by the scripts as `bench._harness`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -252,3 +253,48 @@ def _paths_script(paths: Sequence[str]) -> str:
         "  return wrk.format(nil, paths[((i + (offset or 0)) % #paths) + 1])\n"
         "end\n"
     )
+
+
+SEED_CACHE = Path(os.environ.get("PSIRT_BENCH_CACHE") or Path.home() / ".cache" / "psirt-bench")
+
+
+def schema_digest() -> str:
+    """A digest of every migration file: a seeded database fits the code while this stays the same."""
+    root = Path(__file__).resolve().parent.parent / "psirt"
+    digest = hashlib.sha256()
+    for path in sorted(root.glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def cached_seed(
+    name: str, inputs: Sequence[str], files: Sequence[Path], build: Callable[[], dict[str, str]]
+) -> tuple[dict[str, str], bool]:
+    """Seed once, reuse after: `build()` writes `files` (a migrated and seeded SQLite database, …) and answers
+    the facts to keep with them (the keys the data was written under, the figures the seeding printed). Another
+    run with the same schema (`schema_digest`) and the same `inputs` (the seeding script and its arguments) gets
+    copies of the files from SEED_CACHE (`PSIRT_BENCH_CACHE`, else ~/.cache/psirt-bench) and the same facts
+    without building. Answers (facts, whether they were reused)."""
+    key = hashlib.sha256("\0".join([name, schema_digest(), *inputs]).encode()).hexdigest()[:24]
+    folder = SEED_CACHE / f"{name}-{key}"
+    facts_file = folder / "facts.json"
+    if facts_file.is_file() and all((folder / path.name).is_file() for path in files):
+        for path in files:
+            shutil.copyfile(folder / path.name, path)
+        return dict(json.loads(facts_file.read_text())), True
+    facts = build()
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=_made(SEED_CACHE)))
+    try:
+        for path in files:
+            shutil.copyfile(path, staging / path.name)
+        (staging / "facts.json").write_text(json.dumps(facts))
+        shutil.rmtree(folder, ignore_errors=True)
+        staging.rename(folder)  # whole or not at all: a run killed while copying leaves no half entry
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)  # another run stored the same entry meanwhile, or no room
+    return facts, False
+
+
+def _made(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "psirt.lib.multipart.MultipartHeaderMiddleware",
     "psirt.lib.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Answers a public page-cache hit before the session, locale, CSRF and user work (after the security headers).
+    "psirt.pages.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

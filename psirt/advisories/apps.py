@@ -8,7 +8,7 @@ class AdvisoriesConfig(AppConfig):
     def ready(self) -> None:
         # Imported here: queries import models, which the app registry allows only once apps are ready.
         from psirt.advisories import case_panel, queries, services
-        from psirt.advisories.views.public import list_head
+        from psirt.advisories.views.public import list_version
         from psirt.cases import advisories_hook
         from psirt.components.signals import vex_decided
         from psirt.intake import advisory_links
@@ -17,7 +17,7 @@ class AdvisoriesConfig(AppConfig):
         sections.register(
             latest=lambda limit: queries.latest_advisories(limit=limit),
             acknowledgments=queries.acknowledgment_entries,
-            version=lambda request: list_head(request)[1],
+            version=list_version,
         )
         sections.register_policy_conditions(services.public_conditions)
         advisories_hook.register(linked=case_panel.case_advisories, may_write=case_panel.may_write_from)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +104,28 @@ class Advisory(models.Model):
     listed = models.GeneratedField(
         expression=models.ExpressionWrapper(models.Q(state__in=PUBLIC_STATES), output_field=models.BooleanField()),
         output_field=models.BooleanField(),
+        db_persist=True,
+    )
+    # The texts the public search looks in, joined by line breaks (a search text never holds one, so it matches
+    # the joined text exactly when it matches one of them). Computed by the database on every write, so no save path
+    # can leave it stale. On SQLite a partial index on it (migration 0012) lets a search read the index instead of
+    # every row of this wide table.
+    search_text = models.GeneratedField(
+        expression=Concat(
+            "title_en",
+            models.Value("\n"),
+            "title_zh",
+            models.Value("\n"),
+            "summary_en",
+            models.Value("\n"),
+            "summary_zh",
+            models.Value("\n"),
+            "identifiers",
+            models.Value("\n"),
+            "advisory_id",
+            output_field=models.TextField(),
+        ),
+        output_field=models.TextField(),
         db_persist=True,
     )
 

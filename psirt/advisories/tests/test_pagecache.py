@@ -387,3 +387,125 @@ def test_switching_the_public_statistics_moves_the_generation(db: None, lead: Us
     before = generation.current()
     set_public_statistics(enabled=True, min_count=10, actor=lead)
     assert generation.current() != before
+
+
+# --- a hit answered before the rest of the middleware stack --------------------------------------------------------
+
+
+def _no_view(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """From here on, reaching a cached view (or the session) fails the test: only an early answer passes."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    def unreachable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        pytest.fail("the request went past the page cache")
+
+    for view in ("psirt.advisories.views.public.cached_page", "psirt.advisories.views.affected.cached_page"):
+        monkeypatch.setattr(view, unreachable)
+    monkeypatch.setattr("psirt.pages.views.public.pagecache.cached_page", unreachable)
+    monkeypatch.setattr(SessionMiddleware, "process_request", unreachable)
+
+
+EARLY = [LIST, "/en/advisories/?sort=severity", "/en/affected/?product=cam-x5&version=V5.5.2", "/en/", "/zh-hans/"]
+
+
+def test_a_hit_is_answered_early_with_the_same_bytes_and_headers(
+    published: Advisory, monkeypatch, django_assert_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    urls = [*EARLY, published.get_absolute_url()]
+    for url in urls:
+        Client().get(url)  # a first render may create rows that move the generation (the organization profile)
+    rendered = {url: Client().get(url) for url in urls}
+    _no_view(monkeypatch)
+    for url, first in rendered.items():
+        with django_assert_num_queries(1):  # the freshness check, nothing else
+            again = Client().get(url)
+        assert again.status_code == first.status_code == 200, url
+        assert again.content == first.content, url
+        assert sorted(again.items()) == sorted(first.items()), url
+        assert not again.cookies
+        for header in ("Content-Security-Policy", "Permissions-Policy", "X-Frame-Options", "Content-Language"):
+            assert again[header], (url, header)
+        assert "Cookie" in again["Vary"]
+    assert Client().get(LIST)["ETag"] == rendered[LIST]["ETag"]
+
+
+def test_an_early_answer_keeps_each_language(published: Advisory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    english = Client().get(LIST).content.decode()
+    chinese = Client().get("/zh-hans/advisories/").content.decode()
+    _no_view(monkeypatch)
+    en, zh = Client().get(LIST), Client().get("/zh-hans/advisories/")
+    assert en.content.decode() == english and '<html lang="en">' in english and en["Content-Language"] == "en"
+    assert zh.content.decode() == chinese and '<html lang="zh-Hans">' in chinese
+    assert zh["Content-Language"] == "zh-hans"
+    # A language cookie does not change the language the URL names.
+    with_cookie = Client()
+    with_cookie.cookies["django_language"] = "zh-hans"
+    assert with_cookie.get(LIST).content.decode() == english
+
+
+def test_a_signed_in_visitor_never_gets_an_early_answer(published: Advisory, as_lead: Client) -> None:
+    for url in EARLY:
+        Client().get(url)
+        Client().get(url)
+        html = as_lead.get(url).content.decode()
+        assert "/desk/" in html, url  # the signed-in footer links to the back office
+        assert "Staff sign-in" not in html, url
+
+
+def test_a_page_that_changed_is_not_answered_early(published: Advisory, lead: User) -> None:
+    from psirt.catalog import services as catalog
+
+    Client().get(LIST)
+    Client().get(LIST)
+    catalog.update_product(actor=lead, product=published.affected.get().product, name="Camera X5 Pro")
+    assert "Camera X5 Pro" in Client().get(LIST).content.decode()
+    revise(advisory=published, actor=lead, changes={"impact_en": "Impact revised"}, revision_summary_en="Revised.")
+    assert "Impact revised" in Client().get(published.get_absolute_url()).content.decode()
+
+
+def test_conditional_requests_and_csrf_cookies_go_to_the_view(published: Advisory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from psirt.advisories.views import public as views
+
+    first = Client().get(LIST)
+    Client().get(LIST)
+    reached: list[str] = []
+    real = views.cached_page
+
+    def counting(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reached.append(request.path)
+        return real(request, *args, **kwargs)
+
+    monkeypatch.setattr(views, "cached_page", counting)
+    assert Client().get(LIST, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    with_token = Client()
+    with_token.cookies["csrftoken"] = "a" * 32
+    answer = with_token.get(LIST)
+    assert answer.content == first.content
+    assert answer["ETag"] != first["ETag"]  # the validator includes the visitor's CSRF cookie: not shared
+    assert len(reached) == 1  # the 304 is decided by the view's condition before cached_page
+    assert Client().get(LIST)["ETag"] == first["ETag"]
+
+
+def test_headers_of_another_hour_are_not_replayed(published: Advisory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    first = Client().get(LIST)
+    Client().get(LIST)
+    monkeypatch.setattr(pagecache, "_hour", lambda now: 10**9)  # the next clock hour: the validators change
+    _no_view_reached = []
+    from psirt.advisories.views import public as views
+
+    real = views.cached_page
+
+    def counting(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _no_view_reached.append(request.path)
+        return real(request, *args, **kwargs)
+
+    monkeypatch.setattr(views, "cached_page", counting)
+    assert Client().get(LIST).content == first.content
+    assert Client().get(LIST).content == first.content
+    assert _no_view_reached == [LIST]  # once through the view, then early again with the new hour's headers
+
+
+def test_an_early_answer_still_refuses_a_host_that_is_not_allowed(published: Advisory) -> None:
+    Client().get(LIST)
+    assert Client().get(LIST).status_code == 200
+    assert Client().get(LIST, HTTP_HOST="evil.example").status_code == 400

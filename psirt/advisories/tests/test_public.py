@@ -7,13 +7,15 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from psirt.accounts.models import User
-from psirt.advisories import services
-from psirt.advisories.models import Advisory
+from psirt.advisories import queries, services
+from psirt.advisories.models import PUBLIC_STATES, Advisory
+from psirt.advisories.queries import ListFilters
 from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.tests.factories import make_line, make_product, make_release
@@ -76,6 +78,15 @@ def test_list_shows_published_and_links_them(published: Advisory, anonymous: Cli
     assert f'href="{published.get_absolute_url()}"' in html
 
 
+def test_list_rows_label_severity_as_the_advisory_page_does(published: Advisory, anonymous: Client) -> None:
+    english = anonymous.get(LIST).content.decode()
+    chinese = anonymous.get("/zh-hans/advisories/").content.decode()
+    assert '<span class="badge sev-critical">Critical</span>' in english
+    assert '<span class="badge sev-critical">严重</span>' in chinese
+    Advisory.objects.filter(pk=published.pk).update(severity="")
+    assert '<span class="badge sev-none">Not rated</span>' in anonymous.get(f"{LIST}?sort=oldest").content.decode()
+
+
 @pytest.fixture
 def catalog_of_advisories(
     product: Product, line: ProductLine, releases: dict[str, FirmwareRelease], lead: User
@@ -120,6 +131,81 @@ def test_search_and_filters(
     html = anonymous.get(f"{LIST}?{query}").content.decode()
     shown = {key for key, a in catalog_of_advisories.items() if a.advisory_id in html}
     assert shown == expected
+
+
+def _searched_fields(term: str) -> Q:
+    """The search's text predicate spelled field by field, as the list matched before the joined column."""
+    return (
+        Q(title_en__icontains=term)
+        | Q(title_zh__icontains=term)
+        | Q(summary_en__icontains=term)
+        | Q(summary_zh__icontains=term)
+        | Q(identifiers__icontains=term)
+        | Q(advisory_id__icontains=term)
+    )
+
+
+SEARCH_TERMS = [
+    "camera",
+    "CAMERA",
+    "rce",
+    "Camera RCE",
+    "RCE Overflow",  # the end of one text and the start of the next: no match across a field boundary
+    "écran",
+    "ÉCRAN",
+    "摄像头",
+    "远程",
+    "100%",
+    "5_0",
+    "a\\b",
+    "_",
+    "%",
+    "cnvd-2026",
+    "SA-",
+    "zzzz",
+]
+
+
+def test_search_column_matches_exactly_what_the_fields_match(
+    catalog_of_advisories: dict[str, Advisory], draft: Advisory, anonymous: Client
+) -> None:
+    rce, xss, router = catalog_of_advisories["rce"], catalog_of_advisories["xss"], catalog_of_advisories["router"]
+    # Written with update(), which no save() sees: the database keeps the joined column current itself.
+    Advisory.objects.filter(pk=rce.pk).update(summary_en="Overflow in the Écran menu; 100% CPU.")
+    Advisory.objects.filter(pk=xss.pk).update(
+        title_zh="摄像头存储型跨站脚本", summary_zh="远程攻击者", summary_en="V5_0 a\\b"
+    )
+    Advisory.objects.filter(pk=router.pk).update(identifiers="CVE-2026-22222\nCNVD-2026-99999")
+    Advisory.objects.filter(pk=draft.pk).update(title_en="Draft camera RCE écran")
+    for term in SEARCH_TERMS:
+        old = set(Advisory.objects.filter(_searched_fields(term)).values_list("pk", flat=True))
+        new = set(Advisory.objects.filter(search_text__icontains=term).values_list("pk", flat=True))
+        assert new == old, term
+        listed = set(queries.filtered_advisories(ListFilters(q=term)).values_list("pk", flat=True))
+        products = set(
+            Advisory.objects.filter(
+                Q(affected__product__name__icontains=term)
+                | Q(affected__product__model_numbers__icontains=term)
+                | Q(affected__product__slug=term)
+            ).values_list("pk", flat=True)
+        )
+        public = set(Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("pk", flat=True))
+        assert listed == (old | products) & public, term
+        page = queries.paginate(queries.filtered_advisories(ListFilters(q=term)), 1)
+        assert page.paginator.count == len(listed), term
+    assert draft.pk in set(Advisory.objects.filter(search_text__icontains="écran").values_list("pk", flat=True))
+
+
+def test_search_reads_the_partial_index_of_the_search_column_on_sqlite(db: None) -> None:
+    sql, params = queries.filtered_advisories(ListFilters(q="camera")).query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            # A remake of the table by a later migration would drop an index the model does not declare.
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            assert any("advisory_search_listed" in row[-1] for row in cursor.fetchall())
+        else:
+            constraints = connection.introspection.get_constraints(cursor, "advisories_advisory")
+            assert "advisory_search_listed" not in constraints
 
 
 def test_year_filter_and_sorting(catalog_of_advisories: dict[str, Advisory], anonymous: Client) -> None:
@@ -314,3 +400,26 @@ def test_list_names_a_product_once_however_many_variants_and_keeps_ids_whole(
     page = anonymous.get(advisory.get_absolute_url()).content.decode()
     assert '<span class="id">CVE-2026-22222</span>, <span class="id">CVE-2026-33333</span>' in page
     assert '<span class="id">CNVD-2026-04444</span>' in page
+
+
+def test_a_search_counts_exactly_the_rows_its_pages_show(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, anonymous: Client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A text search counts its total with its own query (a table scan); it must count what the pages list:
+    published and withdrawn advisories that match, never a draft or a non-matching one."""
+    from psirt.advisories import queries
+
+    monkeypatch.setattr(queries, "PER_PAGE", 2)
+    shown = [_published(product, lead, releases["V5.6.0"], title_en=f"Needle {i}") for i in range(3)]
+    withdrawn = _published(product, lead, releases["V5.6.0"], title_en="Old needle")
+    services.withdraw_advisory(advisory=withdrawn, actor=lead, reason="Superseded")
+    _published(product, lead, releases["V5.6.0"], title_en="Something else")
+    draft = services.create_advisory(cases=[make_case(product=product)], actor=lead)
+    services.update_advisory(advisory=draft, actor=lead, changes={"title_en": "Needle draft"})
+    listed: set[str] = set()
+    for page in (1, 2):
+        html = anonymous.get(f"{LIST}?q=NEEDLE&page={page}").content.decode()
+        assert "4 advisories" in html and f"Page {page} of 2" in html
+        listed |= set(re.findall(r'href="/en/advisories/([^/"]+)/"', html))
+    assert listed == {a.advisory_id for a in [*shown, withdrawn]}
+    assert "Needle draft" not in html

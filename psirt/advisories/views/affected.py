@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from psirt.advisories.queries import AffectedQuery, check_affected, product_choices
-from psirt.advisories.views.public import list_head, select_options
+from psirt.advisories.views.public import list_version, select_options
 from psirt.components.queries import find_vulnerability, public_answer
 from psirt.pages.pagecache import cached_page
 
@@ -26,7 +26,7 @@ def affected(request: HttpRequest) -> HttpResponse:
         # Decisions and SBOMs move the page cache's version (the site generation), but the VEX answer also
         # changes with imported vulnerability data (new matches), which it does not follow: never stored.
         return _render_affected(request)
-    return cached_page(request, list_head(request)[1], lambda: _render_affected(request))
+    return cached_page(request, list_version(request), lambda: _render_affected(request), check=list_version)
 
 
 def _render_affected(request: HttpRequest) -> HttpResponse:

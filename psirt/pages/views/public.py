@@ -36,16 +36,21 @@ def _contact_context(org: OrganizationProfile) -> dict[str, Any]:
     return {"pgp_fingerprint": format_fingerprint(fpr) if fpr else "", "has_pgp_key": bool(org.pgp_public_key)}
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home_version(request: HttpRequest) -> str | None:
+    """The page-cache version of the home page (its freshness check), None when it is not to be stored.
+
+    Besides the advisories and the site generation (profile, pages), the home page shows the response
+    statistics: figures of whole days (so the date), turned on and tuned by a setting the site generation
+    follows."""
     version = sections.version(request)
+    return None if version is None else f"{version}|{timezone.localdate().isoformat()}"
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    version = home_version(request)
     if version is None:
         return _render_home(request)
-    # Besides the advisories and the site generation (profile, pages), the home page shows the response
-    # statistics: figures of whole days (so the date), turned on and tuned by a setting the site generation
-    # follows.
-    return pagecache.cached_page(
-        request, f"{version}|{timezone.localdate().isoformat()}", lambda: _render_home(request)
-    )
+    return pagecache.cached_page(request, version, lambda: _render_home(request), check=home_version)
 
 
 def _render_home(request: HttpRequest) -> HttpResponse:
