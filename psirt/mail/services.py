@@ -42,6 +42,7 @@ import smtplib
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from email.message import Message
 from functools import cache
 from typing import Any
@@ -60,6 +61,8 @@ from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
 
 from psirt.lib import pgp
+from psirt.lib.bulk import insert_rows
+from psirt.lib.crypto import seal
 from psirt.mail import tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
 from psirt.mail.models import OutboxMessage, OutboxStatus
@@ -74,8 +77,6 @@ BACKOFF_BASE = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=6)
 # Rows a worker claims at once. A worker killed mid-batch leaves at most this many rows to the sweep.
 CLAIM_BATCH = 20
-# Rows written per INSERT by a fan-out.
-INSERT_BATCH = 2000
 SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
 
 
@@ -166,21 +167,84 @@ def send_mail_bilingual(
     return message
 
 
-def queue_batch(rows: Iterable[OutboxMessage]) -> int:
-    """Store many rows (a fan-out) in the caller's transaction and start drains after the commit. A row
-    whose (kind, reference, revision, recipient_key) is already queued is skipped. Returns the rows given."""
-    rows = list(rows)
+@dataclass(frozen=True)
+class FanOut:
+    """One message of a fan-out to many recipients: the outbox stores one row per recipient key, all with the
+    same kind, event, reference, revision and context (a JSON object of plain values)."""
+
+    kind: str
+    event: str
+    reference: str
+    revision: int
+    context: str
+    recipient_keys: Sequence[str]
+
+
+# The columns a fan-out row sets; the others keep their NULL or have no use before the row is claimed.
+_FANOUT_FIELDS = (
+    "public_id",
+    "created_at",
+    "kind",
+    "event",
+    "reference",
+    "revision",
+    "recipient_key",
+    "template",
+    "language",
+    "to",
+    "reply_to",
+    "context",
+    "pgp_key",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "give_up_at",
+    "claim_token",
+    "last_error",
+)
+
+
+def queue_batch(fanouts: Iterable[FanOut]) -> int:
+    """Store the rows of these fan-outs (one per recipient key) in the caller's transaction and start drains
+    after the commit. A row whose (kind, reference, revision, recipient_key) is already queued is skipped.
+    Returns the rows given.
+
+    Rows are written with plain multi-row INSERTs, not model instances, and each fan-out's context is
+    encrypted once for all its rows: it is the same text for every recipient, which the rows' plain
+    reference and revision already show."""
     now = timezone.now()
-    for row in rows:
-        row.created_at = row.created_at or now
-        row.give_up_at = row.give_up_at or now + give_up_after()
+    give_up_at = now + give_up_after()
+    groups = [(fanout, seal(fanout.context)) for fanout in fanouts]
+    rows = (
+        (
+            uuid.uuid4(),
+            now,
+            fanout.kind,
+            fanout.event,
+            fanout.reference,
+            fanout.revision,
+            str(key),
+            "",
+            "en",
+            "",
+            "",
+            context,
+            "",
+            OutboxStatus.QUEUED.value,
+            0,
+            now,
+            give_up_at,
+            "",
+            "",
+        )
+        for fanout, context in groups
+        for key in fanout.recipient_keys
+    )
     with transaction.atomic():
-        for start in range(0, len(rows), INSERT_BATCH):
-            OutboxMessage.objects.bulk_create(rows[start : start + INSERT_BATCH], ignore_conflicts=True)
-        if rows:
-            count = len(rows)
+        count = insert_rows(OutboxMessage, _FANOUT_FIELDS, rows)
+        if count:
             transaction.on_commit(lambda: enqueue_drains(count))
-    return len(rows)
+    return count
 
 
 def retry_now(message: OutboxMessage) -> bool:

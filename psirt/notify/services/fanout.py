@@ -160,14 +160,17 @@ DIRECT_NOTICE_EVENT = "customer.notice"
 
 def delivery_rows(
     notice: AdvisoryNotice, number: int, kind: str, recipients: Iterable[object], *, event: str = ""
-) -> list[Delivery]:
+) -> outbox.FanOut:
     """One outbox row per recipient (public ids) for this revision of the advisory."""
     event = event or ("advisory.published" if number == 1 else "advisory.revised")
-    context = json.dumps(notice.to_json())
-    return [
-        Delivery(kind=kind, event=event, reference=notice.id, revision=number, recipient_key=str(key), context=context)
-        for key in recipients
-    ]
+    return outbox.FanOut(
+        kind=kind,
+        event=event,
+        reference=notice.id,
+        revision=number,
+        context=json.dumps(notice.to_json()),
+        recipient_keys=[str(key) for key in recipients],
+    )
 
 
 def notify_advisory(
@@ -191,13 +194,16 @@ def notify_advisory(
     number = revision_number(revision)
     if number > 1 and not significant:
         return 0
-    rows = delivery_rows(notice, number, DeliveryKind.SUBSCRIBER, matching_subscriptions(notice).iterator())
+    rows = [delivery_rows(notice, number, DeliveryKind.SUBSCRIBER, matching_subscriptions(notice).iterator())]
     hooks = Webhook.objects.filter(active=True).filter(
         Q(all_products=True) | Q(products__slug__in=notice.product_slugs)
     )
-    rows += delivery_rows(notice, number, DeliveryKind.WEBHOOK, hooks.values_list("public_id", flat=True).distinct())
+    rows.append(
+        delivery_rows(notice, number, DeliveryKind.WEBHOOK, hooks.values_list("public_id", flat=True).distinct())
+    )
     if customers:
-        rows += delivery_rows(notice, number, DeliveryKind.CUSTOMER, affected_contacts(notice))
+        rows.append(delivery_rows(notice, number, DeliveryKind.CUSTOMER, affected_contacts(notice)))
+    count = sum(len(fanout.recipient_keys) for fanout in rows)
     with transaction.atomic():
         outbox.queue_batch(rows)
         record(
@@ -209,11 +215,11 @@ def notify_advisory(
             data={
                 "revision": number,
                 "event": "advisory.published" if number == 1 else "advisory.revised",
-                "deliveries": len(rows),
+                "deliveries": count,
                 "customers": customers,
             },
         )
-    return len(rows)
+    return count
 
 
 def notify_customers(
@@ -233,16 +239,16 @@ def notify_customers(
     event = DIRECT_NOTICE_EVENT if direct else ""
     rows = delivery_rows(notice, number, DeliveryKind.CUSTOMER, affected_contacts(notice), event=event)
     with transaction.atomic():
-        outbox.queue_batch(rows)
+        outbox.queue_batch([rows])
         record(
             action="notify.customers_queued",
             actor=actor,
             request=request,
             target_type="advisories.advisory",
             target_id=notice.id,
-            data={"revision": number, "contacts": len(rows), "direct": direct},
+            data={"revision": number, "contacts": len(rows.recipient_keys), "direct": direct},
         )
-    return len(rows)
+    return len(rows.recipient_keys)
 
 
 def retry_delivery(*, delivery: Delivery, actor: User, request: HttpRequest | None = None) -> Delivery:
