@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -283,6 +283,28 @@ def unsubscribe_headers(subscription: Subscription) -> dict[str, str]:
     }
 
 
+# The attribute a batch's rows carry their loaded recipient in (see load_recipients).
+_RECIPIENT = "_psirt_recipient"
+
+
+def load_recipients(rows: Sequence[OutboxMessage]) -> None:
+    """Load the subscriptions and customer contacts of a batch of advisory mails in one query per kind,
+    instead of one per mail; `build` uses them. A row whose recipient is not found keeps nothing, and
+    `build` looks it up itself (gone: the mail is cancelled)."""
+    queries: dict[str, QuerySet[Any]] = {
+        DeliveryKind.SUBSCRIBER: Subscription.objects.all(),
+        DeliveryKind.CUSTOMER: CustomerContact.objects.select_related("organization"),
+    }
+    for kind, query in queries.items():
+        keys = [row.recipient_key for row in rows if row.kind == kind]
+        if not keys:
+            continue
+        found = {str(recipient.public_id): recipient for recipient in query.filter(public_id__in=keys)}
+        for row in rows:
+            if row.kind == kind and row.recipient_key in found:
+                setattr(row, _RECIPIENT, found[row.recipient_key])
+
+
 def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
     """The mail of one advisory delivery (subscriber or customer contact). Raises Cancelled when the
     recipient is gone (unsubscribed, unconfirmed, deleted)."""
@@ -298,7 +320,9 @@ def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None
     }
     links: dict[str, str] = {}
     if delivery.kind == DeliveryKind.SUBSCRIBER:
-        sub = Subscription.objects.filter(public_id=delivery.recipient_key).first()
+        sub = (
+            getattr(delivery, _RECIPIENT, None) or Subscription.objects.filter(public_id=delivery.recipient_key).first()
+        )
         if sub is None or sub.confirmed_at is None:
             raise Cancelled
         language = language_of(sub.language)
@@ -308,7 +332,8 @@ def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None
         to = sub.email
     else:
         contact = (
-            CustomerContact.objects.select_related("organization").filter(public_id=delivery.recipient_key).first()
+            getattr(delivery, _RECIPIENT, None)
+            or CustomerContact.objects.select_related("organization").filter(public_id=delivery.recipient_key).first()
         )
         if contact is None:
             raise Cancelled
