@@ -51,7 +51,12 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     table = database.ops.quote_name(meta.db_table)
     names = ", ".join(database.ops.quote_name(str(field.column)) for field in columns)
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    per_statement = max(1, min(MAX_ROWS, (database.features.max_query_params or _MAX_PARAMS) // len(columns)))
+    # PostgreSQL: one array per column (`unnest`), so a statement binds as many parameters as there are
+    # columns; its driver parses every placeholder of a statement anew, which cost more than the insert.
+    arrays = ", ".join(f"%s::{field.db_type(database)}[]" for field in columns)
+    by_column = database.vendor == "postgresql"
+    limit = _MAX_PARAMS if by_column else (database.features.max_query_params or _MAX_PARAMS) // len(columns)
+    per_statement = max(1, min(MAX_ROWS, limit))
     statement = {}
     count = 0
     chunk: list[Sequence[object]] = []
@@ -60,15 +65,16 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
         def flush() -> None:
             size = len(chunk)
             if size not in statement:
-                statement[size] = (
-                    f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * size)} "  # noqa: S608 — names from the model, values bound
-                    "ON CONFLICT DO NOTHING"
-                )
+                # Names and types from the model; values bound.
+                values = f"SELECT * FROM unnest({arrays})" if by_column else f"VALUES {', '.join([placeholder] * size)}"  # noqa: S608
+                statement[size] = f"INSERT INTO {table} ({names}) {values} ON CONFLICT DO NOTHING"
             params: list[Any] = []
             for row in chunk:
                 if len(row) != len(columns):
                     raise ValueError(f"a row has {len(row)} values for {len(columns)} fields")
                 params += [value if fn is None else fn(value) for value, fn in zip(row, adapt, strict=True)]
+            if by_column:
+                params = [params[i :: len(columns)] for i in range(len(columns))]
             cursor.execute(statement[size], params)
             chunk.clear()
 
