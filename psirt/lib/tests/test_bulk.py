@@ -14,6 +14,7 @@ from django.utils import timezone
 from psirt.lib.bulk import MAX_ROWS, insert_rows
 from psirt.lib.crypto import seal
 from psirt.mail.models import OutboxMessage
+from psirt.mail.services import _FANOUT_FIELDS as FANOUT_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -41,27 +42,7 @@ def test_values_are_stored_as_the_orm_stores_them() -> None:
     sealed = seal('{"a": 1}')
     insert_rows(
         OutboxMessage,
-        [
-            "public_id",
-            "created_at",
-            "kind",
-            "event",
-            "reference",
-            "revision",
-            "recipient_key",
-            "template",
-            "language",
-            "to",
-            "reply_to",
-            "context",
-            "pgp_key",
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "give_up_at",
-            "claim_token",
-            "last_error",
-        ],
+        FANOUT_FIELDS,
         [
             [
                 key,
