@@ -161,7 +161,7 @@ def test_a_batch_loads_its_subscribers_in_one_query_and_builds_the_same_mails(
     batch = claim_batch(limit=20)
     assert len(batch) == 7
     # Each mail as it is built without the batch's loading: one query per mail.
-    expected = {}
+    expected: dict[int, tuple[Any, ...] | str] = {}
     for row in batch:
         try:
             expected[row.pk] = sent_content(build(row))
@@ -170,7 +170,7 @@ def test_a_batch_loads_its_subscribers_in_one_query_and_builds_the_same_mails(
     table = Subscription._meta.db_table
     with CaptureQueriesContext(connection) as queries:
         prepare(batch)
-        got = {}
+        got: dict[int, tuple[Any, ...] | str] = {}
         for row in batch:
             try:
                 got[row.pk] = sent_content(build(row))
