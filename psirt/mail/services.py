@@ -37,10 +37,13 @@ import datetime as dt
 import json
 import logging
 import re
+import secrets
 import smtplib
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from email.message import Message
 from functools import cache
 from typing import Any
 
@@ -58,6 +61,8 @@ from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
 
 from psirt.lib import pgp
+from psirt.lib.bulk import insert_rows
+from psirt.lib.crypto import seal
 from psirt.mail import tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
 from psirt.mail.models import OutboxMessage, OutboxStatus
@@ -65,6 +70,7 @@ from psirt.mail.models import OutboxMessage, OutboxStatus
 logger = logging.getLogger(__name__)
 
 Sender = Callable[[OutboxMessage, BaseEmailBackend], None]
+Preparer = Callable[[Sequence[OutboxMessage]], None]
 
 DUE = (OutboxStatus.QUEUED, OutboxStatus.FAILED)
 STALE_CLAIM = dt.timedelta(minutes=10)
@@ -72,8 +78,6 @@ BACKOFF_BASE = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=6)
 # Rows a worker claims at once. A worker killed mid-batch leaves at most this many rows to the sweep.
 CLAIM_BATCH = 20
-# Rows written per INSERT by a fan-out.
-INSERT_BATCH = 2000
 SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
 
 
@@ -164,21 +168,84 @@ def send_mail_bilingual(
     return message
 
 
-def queue_batch(rows: Iterable[OutboxMessage]) -> int:
-    """Store many rows (a fan-out) in the caller's transaction and start drains after the commit. A row
-    whose (kind, reference, revision, recipient_key) is already queued is skipped. Returns the rows given."""
-    rows = list(rows)
+@dataclass(frozen=True)
+class FanOut:
+    """One message of a fan-out to many recipients: the outbox stores one row per recipient key, all with the
+    same kind, event, reference, revision and context (a JSON object of plain values)."""
+
+    kind: str
+    event: str
+    reference: str
+    revision: int
+    context: str
+    recipient_keys: Sequence[str]
+
+
+# The columns a fan-out row sets; the others keep their NULL or have no use before the row is claimed.
+_FANOUT_FIELDS = (
+    "public_id",
+    "created_at",
+    "kind",
+    "event",
+    "reference",
+    "revision",
+    "recipient_key",
+    "template",
+    "language",
+    "to",
+    "reply_to",
+    "context",
+    "pgp_key",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "give_up_at",
+    "claim_token",
+    "last_error",
+)
+
+
+def queue_batch(fanouts: Iterable[FanOut]) -> int:
+    """Store the rows of these fan-outs (one per recipient key) in the caller's transaction and start drains
+    after the commit. A row whose (kind, reference, revision, recipient_key) is already queued is skipped.
+    Returns the rows given.
+
+    Rows are written with plain multi-row INSERTs, not model instances, and each fan-out's context is
+    encrypted once for all its rows: it is the same text for every recipient, which the rows' plain
+    reference and revision already show."""
     now = timezone.now()
-    for row in rows:
-        row.created_at = row.created_at or now
-        row.give_up_at = row.give_up_at or now + give_up_after()
+    give_up_at = now + give_up_after()
+    groups = [(fanout, seal(fanout.context)) for fanout in fanouts]
+    rows = (
+        (
+            uuid.uuid4(),
+            now,
+            fanout.kind,
+            fanout.event,
+            fanout.reference,
+            fanout.revision,
+            str(key),
+            "",
+            "en",
+            "",
+            "",
+            context,
+            "",
+            OutboxStatus.QUEUED.value,
+            0,
+            now,
+            give_up_at,
+            "",
+            "",
+        )
+        for fanout, context in groups
+        for key in fanout.recipient_keys
+    )
     with transaction.atomic():
-        for start in range(0, len(rows), INSERT_BATCH):
-            OutboxMessage.objects.bulk_create(rows[start : start + INSERT_BATCH], ignore_conflicts=True)
-        if rows:
-            count = len(rows)
+        count = insert_rows(OutboxMessage, _FANOUT_FIELDS, rows)
+        if count:
             transaction.on_commit(lambda: enqueue_drains(count))
-    return len(rows)
+    return count
 
 
 def retry_now(message: OutboxMessage) -> bool:
@@ -284,6 +351,31 @@ def senders() -> dict[str, Sender]:
     return found
 
 
+@cache
+def preparers() -> dict[str, Preparer]:
+    """Each kind's batch preparer, from the installed apps' `outbox_preparers` ({kind: dotted path}): called
+    with a claimed batch's rows of its kind before the first is sent, so a sender can load what they need
+    (their recipients) in one query instead of one per row. It only reads: what a row's sending does stays
+    the sender's."""
+    found: dict[str, Preparer] = {}
+    for config in apps.get_app_configs():
+        for kind, path in getattr(config, "outbox_preparers", {}).items():
+            found[kind] = import_string(path)
+    return found
+
+
+def prepare(batch: Sequence[OutboxMessage]) -> None:
+    """Run each kind's preparer on the batch's rows of that kind. A preparer that fails only costs its
+    speed: the sender then loads what it needs row by row, and the batch is sent as before."""
+    for kind, preparer in preparers().items():
+        rows = [message for message in batch if message.kind == kind]
+        if rows:
+            try:
+                preparer(rows)
+            except Exception as exc:  # the rows are claimed: they must still be sent
+                logger.warning("outbox: preparing %d %s rows failed (%s)", len(rows), kind, error_kind(exc))
+
+
 def error_kind(exc: BaseException) -> str:
     """What went wrong, without message bodies, addresses or secrets."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -360,7 +452,9 @@ class OutboxMailConnection(BaseEmailBackend):
         recipients = [sanitize_address(address, encoding) for address in message.recipients()]
         if not recipients:
             return
-        data = message.message().as_bytes(linesep="\r\n")
+        mime = message.message()
+        set_boundaries(mime)
+        data = mime.as_bytes(linesep="\r\n")
         smtp.ehlo_or_helo_if_needed()
         options = [f"SIZE={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
         code, reply = smtp.mail(sender, options)
@@ -400,6 +494,16 @@ class OutboxMailConnection(BaseEmailBackend):
         if code != 250:
             error = smtplib.SMTPDataError(code, reply)
             raise HandedOver(error) if self.handed_over else error
+
+
+def set_boundaries(mime: Message) -> None:
+    """Give each multipart part of `mime` its boundary before the message is written: 128 random bits from the
+    system's secure generator, which no sender can guess and no text contains by chance. Left to itself, the
+    standard library's generator draws a boundary and compiles a regular expression per part to check that no
+    part contains it: the largest single cost of writing a fan-out mail (~15 % of a worker's time per mail)."""
+    for part in mime.walk():
+        if part.is_multipart() and not part.get_boundary():
+            part.set_boundary("=_psirt_" + secrets.token_hex(16))
 
 
 def open_connection() -> OutboxMailConnection:
@@ -510,6 +614,7 @@ def send_batch(batch: Sequence[OutboxMessage], mail_connection: OutboxMailConnec
     failed is closed and opened again for the next row; a row whose connection dropped before its hand-over
     (so the server cannot have it: a kept connection the server closed, a server that went away) is tried
     once more at once over a new connection before it counts as a failure."""
+    prepare(batch)
     outcomes = []
     for message in batch:
         outcome, fresh = attempt(message, mail_connection, again=True)

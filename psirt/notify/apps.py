@@ -13,6 +13,11 @@ class NotifyConfig(AppConfig):
         "customer": "psirt.notify.services.fanout.send_mail",
         "webhook": "psirt.notify.services.webhooks.send_webhook",
     }
+    # Called with a claimed batch's rows of these kinds before sending: their recipients in one query.
+    outbox_preparers = {
+        "subscriber": "psirt.notify.services.fanout.load_recipients",
+        "customer": "psirt.notify.services.fanout.load_recipients",
+    }
 
     def ready(self) -> None:
         # Imported here: models (and the services that import them) load only once the app registry is ready.

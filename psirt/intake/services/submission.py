@@ -7,9 +7,10 @@ its audit entry together, and mail goes out only after the commit — a mail fai
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -215,53 +216,82 @@ def submit_report(
         for sf in stashed
     ]
     try:
-        # Two transactions, so that no row every submission contends for stays locked while the report is
-        # stored. A row lock lasts until COMMIT, and on PostgreSQL a COMMIT waits for the disk: with the
-        # rate counter, the year's sequence and the audit head all held through one transaction, that
-        # transaction's span was the whole intake's throughput limit (one report per span).
-        # 1. Count the request (the counter of an address is shared by all its requests) and take the
-        #    year's next number: two statements and a COMMIT. A refusal here costs no number.
-        outermost = not connection.in_atomic_block
-        with transaction.atomic():
-            if outermost:  # inside a caller's transaction this would apply to all of it
-                _commit_without_waiting_for_the_disk()
-            ratelimit.hit_all(*limits)
-            report.number = _next_number(year)
-        report.tracking_id = format_tracking_id(year, report.number)
-        # 2. Store the report, its files and its acknowledgment; the audit entry, whose chain head is the one
-        #    contended row here, is appended last, just before COMMIT. Should this transaction fail, its
-        #    number stays unused (a gap, logged below) but nothing else is left behind.
-        try:
-            with transaction.atomic():
-                report.save(force_insert=True)
-                for attachment in attachments:
-                    attachment.report = report
-                    attachment.save(force_insert=True)
-                if stash is not None:
-                    stash.delete()
-                if data.proposed_disclosure_date:
-                    add_event(
-                        report, EventKind.DATE_PROPOSED, at=now, by_reporter=True, date=data.proposed_disclosure_date
+        with _write_transaction() as joined:
+            # 1. Count the request (the counter of an address is shared by all its requests) and take the
+            #    year's next number. A refusal here costs no number.
+            with _counter_transaction(joined):
+                ratelimit.hit_all(*limits)
+                report.number = _next_number(year)
+            report.tracking_id = format_tracking_id(year, report.number)
+            # 2. Store the report, its files and its acknowledgment; the audit entry, whose chain head is the
+            #    one contended row here, is appended last, just before COMMIT. Should this fail after a
+            #    separate counter transaction, its number stays unused (a gap, logged below) but nothing else
+            #    is left behind.
+            try:
+                with transaction.atomic(savepoint=not joined):
+                    report.save(force_insert=True)
+                    for attachment in attachments:
+                        attachment.report = report
+                        attachment.save(force_insert=True)
+                    if stash is not None:
+                        stash.delete()
+                    if data.proposed_disclosure_date:
+                        add_event(
+                            report,
+                            EventKind.DATE_PROPOSED,
+                            at=now,
+                            by_reporter=True,
+                            date=data.proposed_disclosure_date,
+                        )
+                    if send_acknowledgment:
+                        # Queued with the report: committed together, sent by the worker (the request never
+                        # waits for the mail server, and a report is never without its acknowledgment).
+                        _send_acknowledgment(report, token, profile)
+                    record(
+                        action="report.submitted",
+                        request=request,
+                        target=report,
+                        data={"source": source, "files": len(written) + len(stashed)},
                     )
-                if send_acknowledgment:
-                    # Queued with the report: committed together, sent by the worker (the request never
-                    # waits for the mail server, and a report is never without its acknowledgment).
-                    _send_acknowledgment(report, token, profile)
-                record(
-                    action="report.submitted",
-                    request=request,
-                    target=report,
-                    data={"source": source, "files": len(written) + len(stashed)},
-                )
-        except BaseException:
-            logger.error("tracking ID %s was taken but its report could not be stored", report.tracking_id)
-            raise
+            except BaseException:
+                if not connection.in_atomic_block:  # the number was committed on its own: a gap
+                    logger.error("tracking ID %s was taken but its report could not be stored", report.tracking_id)
+                raise
     except BaseException:
         store = file_store()
         for item in written:
             store.delete(item.stored.name)
         raise
     return Submission(report=report, token=token)
+
+
+@contextlib.contextmanager
+def _write_transaction() -> Iterator[bool]:
+    """The transaction a submission's writes share; yields whether they join it (then they need no
+    savepoints of their own: a failure rolls all of it back). On SQLite, one: every write transaction there
+    takes the whole database's write lock, so splitting the writes only adds a second wait for that lock and
+    a second COMMIT per report. Elsewhere none: the counter-and-number transaction and the report's own
+    transaction commit apart (see `_counter_transaction`)."""
+    if connection.vendor != "sqlite":
+        yield False
+        return
+    with transaction.atomic():
+        yield True
+
+
+@contextlib.contextmanager
+def _counter_transaction(joined: bool) -> Iterator[None]:
+    """The writes every submission contends for (the address's rate counter, the year's sequence). Where
+    rows are locked one by one (PostgreSQL), they are committed in a transaction of their own, so that no
+    such row stays locked while the report is stored: a row lock lasts until COMMIT, and with the counter,
+    the sequence and the audit head held through one transaction, that transaction's span was the whole
+    intake's throughput limit (one report per span). That COMMIT does not wait for the disk
+    (`_commit_without_waiting_for_the_disk`)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(savepoint=not joined):
+        if outermost:  # inside a caller's transaction this would apply to all of it
+            _commit_without_waiting_for_the_disk()
+        yield
 
 
 def _commit_without_waiting_for_the_disk() -> None:

@@ -23,6 +23,7 @@ class Server:
 
     def __init__(self) -> None:
         self.delivered: list[tuple[int, list[str]]] = []
+        self.contents: list[bytes] = []
         self.refuse: set[str] = set()
         self.drop_at_mail: int | None = None
         self.drop_at_data: int | None = None
@@ -49,6 +50,7 @@ class Server:
             server.transport.close()  # the data arrived, but the server never says it took the message
             return "421 closing"
         self.delivered.append((session.peer[1], list(envelope.rcpt_tos)))
+        self.contents.append(envelope.original_content)
         return "250 OK"
 
     @property
@@ -189,3 +191,27 @@ def test_a_row_whose_claim_was_lost_is_abandoned_before_the_end_of_data(server: 
     assert outcomes[0] == outcomes[2] == OutboxStatus.SENT and outcomes[1] == "claim lost"
     assert len(server.delivered) == 2  # the server discarded the abandoned one
     assert OutboxMessage.objects.get(pk=batch[1].pk).status == OutboxStatus.SENDING  # the other worker's now
+
+
+def test_each_mail_is_written_with_its_own_unguessable_boundary_and_reads_back_whole(server: Server) -> None:
+    import email
+    from email import policy
+
+    queue(3)
+    server.delivered.clear()
+    assert drain() == 3
+    boundaries = []
+    for raw in server.contents:
+        parsed = email.message_from_bytes(raw, policy=policy.default)
+        boundary = parsed.get_boundary()
+        assert boundary is not None and boundary.startswith("=_psirt_")
+        assert len(boundary) == len("=_psirt_") + 32  # 128 random bits
+        boundaries.append(boundary)
+        # The boundary closes the message, and the text and HTML parts read back as sent.
+        assert raw.rstrip().endswith(f"--{boundary}--".encode())
+        types = [part.get_content_type() for part in parsed.walk()]
+        assert types == ["multipart/alternative", "text/plain", "text/html"]
+        for kind in ("plain", "html"):
+            body = parsed.get_body((kind,))
+            assert body is not None and "VR-2026-" in body.get_content()
+    assert len(set(boundaries)) == 3

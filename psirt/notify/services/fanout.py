@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -160,14 +160,17 @@ DIRECT_NOTICE_EVENT = "customer.notice"
 
 def delivery_rows(
     notice: AdvisoryNotice, number: int, kind: str, recipients: Iterable[object], *, event: str = ""
-) -> list[Delivery]:
+) -> outbox.FanOut:
     """One outbox row per recipient (public ids) for this revision of the advisory."""
     event = event or ("advisory.published" if number == 1 else "advisory.revised")
-    context = json.dumps(notice.to_json())
-    return [
-        Delivery(kind=kind, event=event, reference=notice.id, revision=number, recipient_key=str(key), context=context)
-        for key in recipients
-    ]
+    return outbox.FanOut(
+        kind=kind,
+        event=event,
+        reference=notice.id,
+        revision=number,
+        context=json.dumps(notice.to_json()),
+        recipient_keys=[str(key) for key in recipients],
+    )
 
 
 def notify_advisory(
@@ -191,13 +194,16 @@ def notify_advisory(
     number = revision_number(revision)
     if number > 1 and not significant:
         return 0
-    rows = delivery_rows(notice, number, DeliveryKind.SUBSCRIBER, matching_subscriptions(notice).iterator())
+    rows = [delivery_rows(notice, number, DeliveryKind.SUBSCRIBER, matching_subscriptions(notice).iterator())]
     hooks = Webhook.objects.filter(active=True).filter(
         Q(all_products=True) | Q(products__slug__in=notice.product_slugs)
     )
-    rows += delivery_rows(notice, number, DeliveryKind.WEBHOOK, hooks.values_list("public_id", flat=True).distinct())
+    rows.append(
+        delivery_rows(notice, number, DeliveryKind.WEBHOOK, hooks.values_list("public_id", flat=True).distinct())
+    )
     if customers:
-        rows += delivery_rows(notice, number, DeliveryKind.CUSTOMER, affected_contacts(notice))
+        rows.append(delivery_rows(notice, number, DeliveryKind.CUSTOMER, affected_contacts(notice)))
+    count = sum(len(fanout.recipient_keys) for fanout in rows)
     with transaction.atomic():
         outbox.queue_batch(rows)
         record(
@@ -209,11 +215,11 @@ def notify_advisory(
             data={
                 "revision": number,
                 "event": "advisory.published" if number == 1 else "advisory.revised",
-                "deliveries": len(rows),
+                "deliveries": count,
                 "customers": customers,
             },
         )
-    return len(rows)
+    return count
 
 
 def notify_customers(
@@ -233,16 +239,16 @@ def notify_customers(
     event = DIRECT_NOTICE_EVENT if direct else ""
     rows = delivery_rows(notice, number, DeliveryKind.CUSTOMER, affected_contacts(notice), event=event)
     with transaction.atomic():
-        outbox.queue_batch(rows)
+        outbox.queue_batch([rows])
         record(
             action="notify.customers_queued",
             actor=actor,
             request=request,
             target_type="advisories.advisory",
             target_id=notice.id,
-            data={"revision": number, "contacts": len(rows), "direct": direct},
+            data={"revision": number, "contacts": len(rows.recipient_keys), "direct": direct},
         )
-    return len(rows)
+    return len(rows.recipient_keys)
 
 
 def retry_delivery(*, delivery: Delivery, actor: User, request: HttpRequest | None = None) -> Delivery:
@@ -277,6 +283,28 @@ def unsubscribe_headers(subscription: Subscription) -> dict[str, str]:
     }
 
 
+# The attribute a batch's rows carry their loaded recipient in (see load_recipients).
+_RECIPIENT = "_psirt_recipient"
+
+
+def load_recipients(rows: Sequence[OutboxMessage]) -> None:
+    """Load the subscriptions and customer contacts of a batch of advisory mails in one query per kind,
+    instead of one per mail; `build` uses them. A row whose recipient is not found keeps nothing, and
+    `build` looks it up itself (gone: the mail is cancelled)."""
+    queries: dict[str, QuerySet[Any]] = {
+        DeliveryKind.SUBSCRIBER: Subscription.objects.all(),
+        DeliveryKind.CUSTOMER: CustomerContact.objects.select_related("organization"),
+    }
+    for kind, query in queries.items():
+        keys = [row.recipient_key for row in rows if row.kind == kind]
+        if not keys:
+            continue
+        found = {str(recipient.public_id): recipient for recipient in query.filter(public_id__in=keys)}
+        for row in rows:
+            if row.kind == kind and row.recipient_key in found:
+                setattr(row, _RECIPIENT, found[row.recipient_key])
+
+
 def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
     """The mail of one advisory delivery (subscriber or customer contact). Raises Cancelled when the
     recipient is gone (unsubscribed, unconfirmed, deleted)."""
@@ -292,7 +320,9 @@ def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None
     }
     links: dict[str, str] = {}
     if delivery.kind == DeliveryKind.SUBSCRIBER:
-        sub = Subscription.objects.filter(public_id=delivery.recipient_key).first()
+        sub = (
+            getattr(delivery, _RECIPIENT, None) or Subscription.objects.filter(public_id=delivery.recipient_key).first()
+        )
         if sub is None or sub.confirmed_at is None:
             raise Cancelled
         language = language_of(sub.language)
@@ -302,7 +332,8 @@ def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None
         to = sub.email
     else:
         contact = (
-            CustomerContact.objects.select_related("organization").filter(public_id=delivery.recipient_key).first()
+            getattr(delivery, _RECIPIENT, None)
+            or CustomerContact.objects.select_related("organization").filter(public_id=delivery.recipient_key).first()
         )
         if contact is None:
             raise Cancelled

@@ -134,3 +134,68 @@ def test_notify_accepts_the_advisory_model_itself(catalog, subscriber, django_ca
     publish(advisory, django_capture_on_commit_callbacks)
     assert [m.to for m in mail.outbox] == [["ada@example.test"]]
     assert Delivery.objects.get().reference == "VT-SA-2026-043"
+
+
+def sent_content(message: Any) -> tuple[Any, ...]:
+    """What a mail says and to whom (the Message-ID, date and MIME boundaries differ on every write)."""
+    return (message.subject, message.body, message.alternatives, message.to, message.from_email, message.extra_headers)
+
+
+def test_a_batch_loads_its_subscribers_in_one_query_and_builds_the_same_mails(
+    subscriber, notice, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from psirt.mail.services import claim_batch, prepare
+    from psirt.notify.models import Subscription
+    from psirt.notify.services.fanout import build
+
+    for i in range(3):
+        subscriber(f"en{i}@example.test", products=("cam-1",), language="en")
+        subscriber(f"zh{i}@example.test", products=("cam-1",), language="zh-hans")
+    gone = subscriber("gone@example.test", products=("cam-1",))
+    with django_capture_on_commit_callbacks(execute=False):
+        notify_advisory(advisory=notice, revision=1, significant=True, actor=None)
+    gone.delete()
+    batch = claim_batch(limit=20)
+    assert len(batch) == 7
+    # Each mail as it is built without the batch's loading: one query per mail.
+    expected: dict[int, tuple[Any, ...] | str] = {}
+    for row in batch:
+        try:
+            expected[row.pk] = sent_content(build(row))
+        except Exception as exc:  # the deleted subscriber's mail is cancelled either way
+            expected[row.pk] = type(exc).__name__
+    table = Subscription._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        prepare(batch)
+        got: dict[int, tuple[Any, ...] | str] = {}
+        for row in batch:
+            try:
+                got[row.pk] = sent_content(build(row))
+            except Exception as exc:
+                got[row.pk] = type(exc).__name__
+    assert got == expected
+    assert sorted(v for v in got.values() if isinstance(v, str)) == ["Cancelled"]
+    assert {m[3][0] for m in got.values() if not isinstance(m, str)} == {
+        f"{lang}{i}@example.test" for lang in ("en", "zh") for i in range(3)
+    }
+    # One query for the six found plus one for the gone one (looked up again, then cancelled); not seven.
+    assert sum(table in q["sql"] for q in queries.captured_queries) == 2
+
+
+def test_a_failing_batch_preparer_still_sends_every_mail(
+    subscriber, notice, django_capture_on_commit_callbacks, monkeypatch
+):
+    from psirt.mail import services as outbox
+
+    subscriber("en@example.test", products=("cam-1",), language="en")
+    subscriber("zh@example.test", products=("cam-1",), language="zh-hans")
+
+    def broken(rows: object) -> None:
+        raise RuntimeError("database gone for a moment")
+
+    monkeypatch.setattr(outbox, "preparers", lambda: {"subscriber": broken})
+    assert publish(notice, django_capture_on_commit_callbacks) == ["en@example.test", "zh@example.test"]
+    assert Delivery.objects.filter(status="sent").count() == 2
