@@ -13,7 +13,6 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
 from typing import Any, cast
 
 from django.db import connections, router, transaction
@@ -48,6 +47,7 @@ from psirt.components.sbom import ComponentRef, parse_sbom
 from psirt.components.signals import vex_decided
 from psirt.components.vulndata import VulnRecord
 from psirt.lib.access import is_lead
+from psirt.lib.bulk import insert_rows, insert_rows_returning
 
 # CRA Art. 13: the SBOM is part of the technical documentation, kept ten years after the product is placed on the
 # market or for the support period, whichever is longer; we count from the end of support.
@@ -96,7 +96,7 @@ def import_sbom(
         stale = linked.difference(version_ids)
         if stale:
             ReleaseComponent.objects.filter(release=release, component_version_id__in=stale).delete()
-        _insert_rows(
+        insert_rows(
             ReleaseComponent,
             ("release", "component_version"),
             [(release.pk, v) for v in version_ids if v not in linked],
@@ -123,14 +123,14 @@ def store_component_versions(refs: Sequence[ComponentRef]) -> tuple[list[int], l
     components = _components(keys)
     missing = [k for k in keys if k not in components]
     if missing:
-        _insert_rows(Component, ("purl_type", "namespace", "name"), missing)
+        insert_rows(Component, ("purl_type", "namespace", "name"), missing)
         components = _components(keys)
     wanted = {(components[(r.purl_type, r.namespace, r.name)], r.version) for r in refs}
     existing = _versions(wanted)
     new = [(c, v) for c, v in wanted if (c, v) not in existing]
     created = {
         (c, v): pk
-        for pk, c, v in _insert_rows(
+        for pk, c, v in insert_rows_returning(
             ComponentVersion, ("component", "version"), new, returning=("id", "component", "version")
         )
     }
@@ -248,67 +248,9 @@ def match_component_versions(version_ids: Iterable[int]) -> int:
                 continue
             ranges = AffectedRanges(t, n, events, versions)
             matches += [(vulnerability_id, pk) for pk, version in candidates if ranges.contains(version)]
-        _insert_rows(VulnerabilityMatch, ("vulnerability", "component_version"), matches)
+        insert_rows(VulnerabilityMatch, ("vulnerability", "component_version"), matches)
         added += len(matches)
     return added
-
-
-# Field types whose Python values both database drivers take as they are.
-_PLAIN = frozenset({"CharField", "TextField", "IntegerField", "PositiveIntegerField", "BigIntegerField", "ForeignKey"})
-
-
-def _adapter(field: Field[Any, Any], database: Any) -> Any:
-    """How a value of `field` is handed to the driver: None for plain values; JSON through the backend's own
-    adaptation (what `get_db_prep_save` ends in, without the layers above it); anything else as the field says."""
-    kind = field.get_internal_type()
-    if kind in _PLAIN:
-        return None
-    if kind == "JSONField":
-        return partial(database.ops.adapt_json_value, encoder=getattr(field, "encoder", None))
-    # Dates and the like repeat (one import time for a whole batch): adapted once per distinct value.
-    return lru_cache(maxsize=64)(partial(field.get_db_prep_save, connection=database))
-
-
-def _insert_rows(
-    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[object]], *, returning: Sequence[str] = ()
-) -> list[tuple[Any, ...]]:
-    """Insert rows (values in the order of `fields`; JSON, dates and the like adapted by their field, so they are
-    stored as the ORM stores them on SQLite and PostgreSQL alike) with plain multi-row INSERTs, skipping rows that
-    would break a unique constraint (`ON CONFLICT DO NOTHING`, understood by both). For the tens of thousands of
-    narrow rows an import of vulnerability data writes: building a model instance per row, as `bulk_create`
-    does, costs several times the insert itself. With `returning` (field names), the inserted rows' values of
-    those fields (`RETURNING`, which both engines understand; skipped rows are not returned)."""
-    if not rows:
-        return []
-    meta = model._meta
-    columns = [cast(Field[Any, Any], meta.get_field(name)) for name in fields]
-    database = connections[router.db_for_write(model)]  # the wrapper itself: `connection` is a per-call proxy
-    adapt = [_adapter(field, database) for field in columns]
-    table = database.ops.quote_name(meta.db_table)
-    names = ", ".join(database.ops.quote_name(str(field.column)) for field in columns)
-    back = ", ".join(database.ops.quote_name(_column(model, name)) for name in returning)
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    # SQLite binds at most 999 parameters by default
-    per_statement = max(1, min(BATCH, (database.features.max_query_params or 999 * BATCH) // len(columns)))
-    plain = all(fn is None for fn in adapt)
-    found: list[tuple[Any, ...]] = []
-    with database.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            if plain:
-                params: list[Any] = [value for row in chunk for value in row]
-            else:
-                params = [
-                    value if fn is None else fn(value) for row in chunk for value, fn in zip(row, adapt, strict=True)
-                ]
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(chunk))} "  # noqa: S608 — names from the model, values bound
-                "ON CONFLICT DO NOTHING" + (f" RETURNING {back}" if back else ""),
-                params,
-            )
-            if back:
-                found += [tuple(row) for row in cursor.fetchall()]
-    return found
 
 
 @dataclass(frozen=True)
@@ -372,7 +314,7 @@ def _match_packages(packages: Sequence[_Package], stored_versions: StoredVersion
             matches += [
                 (package.vulnerability_id, pk) for pk, version, sort_key in stored if ranges.contains(version, sort_key)
             ]
-    _insert_rows(VulnerabilityMatch, ("vulnerability", "component_version"), matches)
+    insert_rows(VulnerabilityMatch, ("vulnerability", "component_version"), matches)
     return len(matches)
 
 
@@ -467,7 +409,7 @@ def _store_batch(items: list[VulnRecord], stats: ImportStats, stored_versions: S
         stats.updated += len(changed)
     if new:
         now = timezone.now()
-        inserted = _insert_rows(
+        inserted = insert_rows_returning(
             Vulnerability,
             ("vuln_id", "aliases", "summary", "source", "content_hash", "imported_at"),
             [(item.vuln_id, list(item.aliases), item.summary, item.source, digests[item.vuln_id], now) for item in new],
@@ -479,7 +421,7 @@ def _store_batch(items: list[VulnRecord], stats: ImportStats, stored_versions: S
             ids.update(Vulnerability.objects.filter(vuln_id__in=late).values_list("vuln_id", "pk"))
         stats.created += len(new)
     written = [*changed, *new]
-    _insert_rows(
+    insert_rows(
         VulnerabilityAlias,
         ("vulnerability", "alias"),
         [
@@ -493,7 +435,7 @@ def _store_batch(items: list[VulnRecord], stats: ImportStats, stored_versions: S
         for item in written
         for p in item.packages
     ]
-    _insert_rows(
+    insert_rows(
         AffectedPackage,
         ("vulnerability", "purl_type", "namespace", "name", "events", "versions"),
         [(p.vulnerability_id, p.purl_type, p.namespace, p.name, p.events, p.versions) for p in packages],
