@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.db import connections, router, transaction
-from django.db.models import Field, Model, Q
+from django.db.models import Model, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,7 +47,7 @@ from psirt.components.sbom import ComponentRef, parse_sbom
 from psirt.components.signals import vex_decided
 from psirt.components.vulndata import VulnRecord
 from psirt.lib.access import is_lead
-from psirt.lib.bulk import insert_rows, insert_rows_returning
+from psirt.lib.bulk import column_name, insert_rows, insert_rows_returning
 
 # CRA Art. 13: the SBOM is part of the technical documentation, kept ten years after the product is placed on the
 # market or for the support period, whichever is longer; we count from the end of support.
@@ -148,10 +148,6 @@ def _versions(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
     return cast(dict[tuple[int, str], int], _ids_by(ComponentVersion, ("component", "version"), wanted))
 
 
-def _column(model: type[Model], name: str) -> str:
-    return str(cast(Field[Any, Any], model._meta.get_field(name)).column)
-
-
 def _ids_by(model: type[Model], fields: Sequence[str], keys: Iterable[tuple[Any, ...]]) -> dict[tuple[Any, ...], int]:
     """The ids of the stored rows whose `fields` (those of a unique constraint) equal one of `keys`, asked as
     tuples (`(a, b) IN (VALUES …)`, which both engines answer with one index probe a key; an IN list per column
@@ -160,7 +156,7 @@ def _ids_by(model: type[Model], fields: Sequence[str], keys: Iterable[tuple[Any,
     ordered = sorted(keys)
     database = connections[router.db_for_read(model)]
     meta = model._meta
-    columns = ", ".join(database.ops.quote_name(_column(model, name)) for name in fields)
+    columns = ", ".join(database.ops.quote_name(column_name(model, name)) for name in fields)
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = 900 // len(fields)  # within SQLite's 999 parameters
     with database.cursor() as cursor:

@@ -60,6 +60,11 @@ def insert_rows_returning(
     return found
 
 
+def column_name(model: type[Model], name: str) -> str:
+    """The database column of `model`'s field `name`."""
+    return str(cast(Field[Any, Any], model._meta.get_field(name)).column)
+
+
 def _adapter(field: Field[Any, Any], database: Any) -> Callable[[Any], Any] | None:
     """How a value of `field` is handed to the driver: None for plain values; JSON through the backend's own
     adaptation (what `get_db_prep_save` ends in, without the layers above it); anything else as the field says."""
@@ -82,9 +87,7 @@ def _insert(
     adapt = [_adapter(field, database) for field in columns]
     table = database.ops.quote_name(meta.db_table)
     names = ", ".join(database.ops.quote_name(str(field.column)) for field in columns)
-    back = ", ".join(
-        database.ops.quote_name(str(cast(Field[Any, Any], meta.get_field(name)).column)) for name in returning
-    )
+    back = ", ".join(database.ops.quote_name(column_name(model, name)) for name in returning)
     tail = " ON CONFLICT DO NOTHING" + (f" RETURNING {back}" if back else "")
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
     # PostgreSQL: one array per column (`unnest`), so a statement binds as many parameters as there are

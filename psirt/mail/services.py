@@ -341,14 +341,19 @@ def claim(*, message_id: int | None = None, now: dt.datetime | None = None) -> O
     return rows[0] if rows else None
 
 
+def _named_by_apps(attribute: str) -> dict[str, Any]:
+    """{kind: the object at its dotted path} from every installed app's AppConfig `attribute`."""
+    found: dict[str, Any] = {}
+    for config in apps.get_app_configs():
+        for kind, path in getattr(config, attribute, {}).items():
+            found[kind] = import_string(path)
+    return found
+
+
 @cache
 def senders() -> dict[str, Sender]:
     """Every kind's sender, from the installed apps' `outbox_senders`."""
-    found: dict[str, Sender] = {}
-    for config in apps.get_app_configs():
-        for kind, path in getattr(config, "outbox_senders", {}).items():
-            found[kind] = import_string(path)
-    return found
+    return _named_by_apps("outbox_senders")
 
 
 @cache
@@ -357,11 +362,7 @@ def preparers() -> dict[str, Preparer]:
     with a claimed batch's rows of its kind before the first is sent, so a sender can load what they need
     (their recipients) in one query instead of one per row. It only reads: what a row's sending does stays
     the sender's."""
-    found: dict[str, Preparer] = {}
-    for config in apps.get_app_configs():
-        for kind, path in getattr(config, "outbox_preparers", {}).items():
-            found[kind] = import_string(path)
-    return found
+    return _named_by_apps("outbox_preparers")
 
 
 def prepare(batch: Sequence[OutboxMessage]) -> None:
