@@ -181,6 +181,13 @@ def pg_available() -> bool:
         return False
 
 
+def pg_database(name: str) -> str:
+    """The benchmark's PostgreSQL database name; `PSIRT_BENCH_DB_SUFFIX` tells apart two checkouts benchmarking on
+    the same server at once (each creates and drops its own database)."""
+    suffix = os.environ.get("PSIRT_BENCH_DB_SUFFIX", "")
+    return f"{name}_{suffix}" if suffix else name
+
+
 def pg_admin(sql: str) -> None:
     """Run one statement as the server's superuser (creating and dropping the benchmark's database)."""
     import psycopg

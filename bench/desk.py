@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))  # run as a script: `bench` must be importable
 
-from bench._harness import pg_admin, pg_available, run_django_child, signed_in  # noqa: E402
+from bench._harness import pg_admin, pg_available, pg_database, run_django_child, signed_in  # noqa: E402
 
-PG_DB = "psirt_bench_desk"
+PG_DB = pg_database("psirt_bench_desk")
 TARGET_MS = 100.0
 
 REPORTS_PER_CASE = 3

@@ -37,14 +37,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `bench` must be importable
 
-from bench._harness import free_port, latency_ms, pg_admin, pg_available, run_threads, start_gunicorn, wait_for
+from bench._harness import (
+    free_port,
+    latency_ms,
+    pg_admin,
+    pg_available,
+    pg_database,
+    run_threads,
+    start_gunicorn,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Python puts this script's folder first on sys.path; the other benchmarks in it (e.g. bench/public.py) would
 # shadow installed packages of the same name (aiosmtpd imports `public`).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-PG_DB = "psirt_bench"
+PG_DB = pg_database("psirt_bench")
 SINK_COUNT = [0]  # mails received by the benchmark's SMTP server
 WARMUP_REPORTS = 8
 

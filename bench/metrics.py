@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))  # run as a script: `bench` must be importable
 
-from bench._harness import pg_admin, pg_available, run_django_child, signed_in  # noqa: E402
+from bench._harness import pg_admin, pg_available, pg_database, run_django_child, signed_in  # noqa: E402
 
-PG_DB = "psirt_bench_metrics"
+PG_DB = pg_database("psirt_bench_metrics")
 TARGET_MS = 300.0
 TARGET_FILE_S = 2.0
 
