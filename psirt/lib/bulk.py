@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from itertools import chain
 from typing import Any, cast
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models import Field, Model
+
+from psirt.lib.crypto import EncryptedTextField, SealedText
 
 # Field classes whose Python values both database drivers take as they are. Exact classes, not their internal
 # type: a subclass (an encrypted text field reports itself as a TextField) may change the stored value.
@@ -26,18 +29,18 @@ _PLAIN = frozenset(
 
 # Rows per statement at most, whatever the engine allows: larger statements save nothing measurable.
 MAX_ROWS = 2000
-# Bound parameters per statement when the engine names no limit (PostgreSQL's wire protocol counts them in
-# 16 bits).
+# Bound parameters per statement when the engine names no limit.
 _MAX_PARAMS = 65535
 
 
 def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
-    """Insert rows (values in the order of `fields`) with plain multi-row `INSERT … ON CONFLICT DO NOTHING`
-    statements, skipping rows that would break a unique constraint; both SQLite and PostgreSQL understand it.
+    """Insert rows (values in the order of `fields`), skipping rows that would break a unique constraint: plain
+    multi-row `INSERT … ON CONFLICT DO NOTHING` statements on SQLite, COPY into a temporary table and one
+    `INSERT … SELECT … ON CONFLICT DO NOTHING` on PostgreSQL.
     Values of fields that need it (dates, UUIDs, JSON, encrypted text) are adapted by their field, so they are
     stored exactly as the ORM stores them; an encrypted value is encrypted per row unless it is a `SealedText`.
     Columns not named get NULL, so every column without a NULL must be named (model defaults are not applied).
-    Each statement stays under the engine's limit of bound parameters. Returns the number of rows given.
+    Each SQLite statement stays under the engine's limit of bound parameters. Returns the number of rows given.
 
     For the tens of thousands of narrow rows of an import or a fan-out: building a model instance per row and
     preparing it field by field, as `bulk_create` does, costs several times the insert itself."""
@@ -84,17 +87,16 @@ def _insert(
     if not columns:
         raise ValueError("insert_rows needs at least one field")
     database = connections[router.db_for_write(model)]  # the wrapper itself: `connection` is a per-call proxy
-    adapt = [_adapter(field, database) for field in columns]
+    adapt = _row_adapter(columns, database)
     table = database.ops.quote_name(meta.db_table)
     names = ", ".join(database.ops.quote_name(str(field.column)) for field in columns)
     back = ", ".join(database.ops.quote_name(column_name(model, name)) for name in returning)
     tail = " ON CONFLICT DO NOTHING" + (f" RETURNING {back}" if back else "")
+    if database.vendor == "postgresql":
+        yield from _copy(database, table, columns, names, tail, back, adapt, rows)
+        return
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    # PostgreSQL: one array per column (`unnest`), so a statement binds as many parameters as there are
-    # columns; its driver parses every placeholder of a statement anew, which cost more than the insert.
-    arrays = ", ".join(f"%s::{field.db_type(database)}[]" for field in columns)
-    by_column = database.vendor == "postgresql"
-    limit = _MAX_PARAMS if by_column else (database.features.max_query_params or _MAX_PARAMS) // len(columns)
+    limit = (database.features.max_query_params or _MAX_PARAMS) // len(columns)
     per_statement = max(1, min(MAX_ROWS, limit))
     statement: dict[int, str] = {}
     chunk: list[Sequence[object]] = []
@@ -104,15 +106,10 @@ def _insert(
             size = len(chunk)
             if size not in statement:
                 # Names and types from the model; values bound.
-                values = f"SELECT * FROM unnest({arrays})" if by_column else f"VALUES {', '.join([placeholder] * size)}"  # noqa: S608
-                statement[size] = f"INSERT INTO {table} ({names}) {values}{tail}"
+                statement[size] = f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * size)}{tail}"  # noqa: S608
             params: list[Any] = []
             for row in chunk:
-                if len(row) != len(columns):
-                    raise ValueError(f"a row has {len(row)} values for {len(columns)} fields")
-                params += [value if fn is None else fn(value) for value, fn in zip(row, adapt, strict=True)]
-            if by_column:
-                params = [params[i :: len(columns)] for i in range(len(columns))]
+                params += adapt(row)
             cursor.execute(statement[size], params)
             chunk.clear()
             return size, [tuple(found) for found in cursor.fetchall()] if back else []
@@ -123,3 +120,68 @@ def _insert(
                 yield flush()
         if chunk:
             yield flush()
+
+
+def _copy(
+    database: Any,
+    table: str,
+    columns: Sequence[Field[Any, Any]],
+    names: str,
+    tail: str,
+    back: str,
+    adapt: Callable[[Sequence[object]], list[Any]],
+    rows: Iterable[Sequence[object]],
+) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """PostgreSQL: every row streamed with COPY into a temporary table of the named columns, then one
+    `INSERT … SELECT … ON CONFLICT DO NOTHING` (COPY itself cannot skip a conflicting row). The driver writes
+    COPY data in C; a bound multi-row INSERT had it quote every value in Python, which cost more than the insert."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    temp = database.ops.quote_name("psirt_bulk_insert")
+    definition = ", ".join(f"{database.ops.quote_name(str(f.column))} {f.db_type(database)}" for f in columns)
+    count = 0
+    with transaction.atomic(using=database.alias), database.cursor() as cursor:
+        # Dropped at the end of this block, or with the transaction if anything fails before.
+        cursor.execute(f"CREATE TEMPORARY TABLE {temp} ({definition}) ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
+            for row in chain([first], rows):
+                copy.write_row(adapt(row))
+                count += 1
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp}{tail}")  # noqa: S608
+        found = [tuple(values) for values in cursor.fetchall()] if back else []
+        cursor.execute(f"DROP TABLE {temp}")
+    yield count, found
+
+
+def _row_adapter(columns: Sequence[Field[Any, Any]], database: Any) -> Callable[[Sequence[object]], list[Any]]:
+    """The function that turns a row's values into what the driver takes (`_adapter` per column). A column
+    whose rows carry the same value object (a fan-out's dates, its sealed context, empty texts) adapts it once:
+    the adaptations are pure, except encrypting, which is done per row unless the value is sealed or empty."""
+    adapters = [_adapter(field, database) for field in columns]
+    repeatable = [not isinstance(field, EncryptedTextField) for field in columns]
+    last: list[tuple[object, Any]] = [(_NONE, None)] * len(columns)
+    width = len(columns)
+
+    def adapt(row: Sequence[object]) -> list[Any]:
+        if len(row) != width:
+            raise ValueError(f"a row has {len(row)} values for {width} fields")
+        values: list[Any] = []
+        for i, value in enumerate(row):
+            fn = adapters[i]
+            if fn is None:
+                values.append(value)
+                continue
+            seen, adapted = last[i]
+            if seen is not value:
+                adapted = fn(value)
+                if (repeatable[i] and not isinstance(value, dict | list)) or type(value) is SealedText or value == "":
+                    last[i] = (value, adapted)
+            values.append(adapted)
+        return values
+
+    return adapt
+
+
+_NONE = object()

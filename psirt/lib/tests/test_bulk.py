@@ -7,11 +7,11 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from psirt.lib.bulk import MAX_ROWS, insert_rows
+from psirt.lib.bulk import MAX_ROWS, insert_rows, insert_rows_returning
 from psirt.lib.crypto import seal
 from psirt.mail.models import OutboxMessage
 from psirt.mail.services import _FANOUT_FIELDS as FANOUT_FIELDS
@@ -25,9 +25,60 @@ def test_rows_past_the_parameter_limit_are_split_into_statements_the_engine_acce
     with CaptureQueriesContext(connection) as queries:
         assert insert_rows(Group, ["name"], ([name] for name in names)) == 2500
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
-    limit = connection.features.max_query_params or 65535
-    assert len(inserts) == -(-2500 // min(MAX_ROWS, limit))
+    if connection.vendor == "postgresql":
+        # Streamed with COPY (not a bound statement), then one INSERT … SELECT from the temporary table.
+        assert len(inserts) == 1 and "SELECT" in inserts[0]
+    else:
+        limit = connection.features.max_query_params or 65535
+        assert len(inserts) == -(-2500 // min(MAX_ROWS, limit))
     assert sorted(Group.objects.values_list("name", flat=True)) == sorted(names)
+
+
+def test_returning_gives_the_inserted_rows_only_and_twice_in_one_transaction() -> None:
+    Group.objects.create(name="taken")
+    with transaction.atomic():
+        first = insert_rows_returning(Group, ["name"], [["a"], ["taken"], ["b"]], ["name"])
+        # A second call in the same transaction (PostgreSQL: a fresh temporary table).
+        second = insert_rows_returning(Group, ["name"], [["b"], ["c"]], ["name"])
+    assert sorted(first) == [("a",), ("b",)] and second == [("c",)]
+
+
+def test_one_value_object_in_many_rows_is_stored_in_each_and_plain_text_encrypted_per_row() -> None:
+    now = timezone.now()
+    sealed = seal('{"same": true}')
+    rows = [
+        [
+            uuid.uuid4(),
+            now,
+            "mail",
+            "",
+            "REF",
+            1,
+            f"r{i}",
+            "",
+            "en",
+            "secret",
+            "",
+            sealed,
+            "",
+            "queued",
+            0,
+            now,
+            now,
+            "",
+            "",
+        ]
+        for i in range(3)
+    ]
+    assert insert_rows(OutboxMessage, FANOUT_FIELDS, rows) == 3
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT context, {connection.ops.quote_name('to')} FROM {table}")
+        stored = cursor.fetchall()
+    assert {context for context, _to in stored} == {sealed.token}  # type: ignore[attr-defined]
+    # The same plain text in every row, yet a ciphertext of its own per row.
+    assert len({to for _context, to in stored}) == 3
+    assert {(m.to, m.created_at, m.context) for m in OutboxMessage.objects.all()} == {("secret", now, '{"same": true}')}
 
 
 def test_a_row_that_breaks_a_unique_constraint_is_skipped_and_the_others_written() -> None:
