@@ -54,14 +54,14 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection as db_connection
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
 
 from psirt.lib import pgp
-from psirt.lib.bulk import insert_rows
+from psirt.lib.bulk import column_name, insert_rows
 from psirt.lib.crypto import seal
 from psirt.mail import tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
@@ -439,6 +439,18 @@ class OutboxMailConnection(BaseEmailBackend):
         return len(email_messages)
 
     def send_smtp(self, message: EmailMessage) -> None:
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        sender = sanitize_address(message.from_email, encoding)
+        recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+        if not recipients:
+            return
+        mime = message.message()
+        set_boundaries(mime)
+        self.send_data(sender, recipients, mime.as_bytes(linesep="\r\n"))
+
+    def send_data(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+        """Send one mail already written out (`data`: the whole message with CRLF line ends) from the envelope
+        `sender` to the envelope `recipients` (sanitized addresses), in the two steps of the hand-over."""
         backend: Any = self.backend
         if backend.connection is None:
             backend.open()
@@ -448,14 +460,6 @@ class OutboxMailConnection(BaseEmailBackend):
             with contextlib.suppress(OSError, AttributeError):
                 opened.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         smtp: smtplib.SMTP = backend.connection
-        encoding = message.encoding or settings.DEFAULT_CHARSET
-        sender = sanitize_address(message.from_email, encoding)
-        recipients = [sanitize_address(address, encoding) for address in message.recipients()]
-        if not recipients:
-            return
-        mime = message.message()
-        set_boundaries(mime)
-        data = mime.as_bytes(linesep="\r\n")
         smtp.ehlo_or_helo_if_needed()
         options = [f"SIZE={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
         code, reply = smtp.mail(sender, options)
@@ -497,6 +501,9 @@ class OutboxMailConnection(BaseEmailBackend):
             raise HandedOver(error) if self.handed_over else error
 
 
+BOUNDARY_PREFIX = "=_psirt_"
+
+
 def set_boundaries(mime: Message) -> None:
     """Give each multipart part of `mime` its boundary before the message is written: 128 random bits from the
     system's secure generator, which no sender can guess and no text contains by chance. Left to itself, the
@@ -504,7 +511,7 @@ def set_boundaries(mime: Message) -> None:
     part contains it: the largest single cost of writing a fan-out mail (~15 % of a worker's time per mail)."""
     for part in mime.walk():
         if part.is_multipart() and not part.get_boundary():
-            part.set_boundary("=_psirt_" + secrets.token_hex(16))
+            part.set_boundary(BOUNDARY_PREFIX + secrets.token_hex(16))
 
 
 def open_connection() -> OutboxMailConnection:
@@ -514,13 +521,44 @@ def open_connection() -> OutboxMailConnection:
 
 def mark_sent(message: OutboxMessage) -> None:
     """The row is sent: the context (it may hold a private link) and the key are not kept once the message
-    is out. Raises ClaimLost when the row is no longer this worker's claim."""
-    with transaction.atomic():
-        changed = OutboxMessage.objects.filter(
-            pk=message.pk, status=OutboxStatus.SENDING, claim_token=message.claim_token
-        ).update(status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="", context="", pgp_key="")
-    if not changed:
+    is out. Raises ClaimLost when the row is no longer this worker's claim.
+
+    One UPDATE, committed when it returns (the worker runs in autocommit; inside a caller's transaction it is
+    part of it). Written out once per database rather than built by the ORM: it runs once per mail, between
+    the data and its end, and the query building cost more than the update."""
+    database = connections[router.db_for_write(OutboxMessage)]
+    with database.cursor() as cursor:
+        cursor.execute(
+            _mark_sent_sql(database.vendor),
+            [
+                OutboxStatus.SENT.value,
+                database.ops.adapt_datetimefield_value(timezone.now()),
+                message.pk,
+                OutboxStatus.SENDING.value,
+                message.claim_token,
+            ],
+        )
+        changed = cursor.rowcount
+    if changed != 1:
         raise ClaimLost
+
+
+@cache
+def _mark_sent_sql(vendor: str) -> str:
+    """`UPDATE … SET status, sent_at, and last_error, context, pgp_key emptied WHERE id, status, claim_token`:
+    names from the model; values bound. (An empty encrypted text is stored empty.)"""
+    database = connections[router.db_for_write(OutboxMessage)]
+    quote = database.ops.quote_name
+    column = {name: quote(column_name(OutboxMessage, name)) for name in _MARK_SENT_COLUMNS}
+    table = quote(OutboxMessage._meta.db_table)
+    return (
+        f"UPDATE {table} SET {column['status']} = %s, {column['sent_at']} = %s, "  # noqa: S608
+        f"{column['last_error']} = '', {column['context']} = '', {column['pgp_key']} = '' "
+        f"WHERE {column['id']} = %s AND {column['status']} = %s AND {column['claim_token']} = %s"
+    )
+
+
+_MARK_SENT_COLUMNS = ("status", "sent_at", "last_error", "context", "pgp_key", "id", "claim_token")
 
 
 def send_claimed(message: OutboxMessage, *, mail_connection: BaseEmailBackend | None = None) -> str:
