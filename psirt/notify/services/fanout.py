@@ -14,15 +14,21 @@ the subscriber changes their choices.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from email.policy import Policy
+from email.utils import formatdate, make_msgid
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import forbid_multi_line_headers, sanitize_address
+from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
@@ -41,6 +47,7 @@ from psirt.mail.exceptions import Cancelled
 from psirt.mail.models import OutboxMessage
 from psirt.notify.exceptions import NotifyError
 from psirt.notify.models import CustomerContact, Delivery, DeliveryKind, Subscription, Webhook
+from psirt.notify.services import tokens
 from psirt.notify.services.subscriptions import language_of, manage_url, unsubscribe_url
 
 
@@ -276,11 +283,9 @@ def render_cached(template: str, language: str, frozen: str) -> tuple[str, str, 
     return subject, text + "\n", html
 
 
-def unsubscribe_headers(subscription: Subscription) -> dict[str, str]:
-    return {
-        "List-Unsubscribe": f"<{unsubscribe_url(subscription)}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+def unsubscribe_headers(unsubscribe: str) -> dict[str, str]:
+    """The one-click unsubscribe headers (RFC 8058) for the subscriber's unsubscribe URL."""
+    return {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 # The attribute a batch's rows carry their loaded recipient in (see load_recipients).
@@ -305,51 +310,89 @@ def load_recipients(rows: Sequence[OutboxMessage]) -> None:
                 setattr(row, _RECIPIENT, found[row.recipient_key])
 
 
-def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
-    """The mail of one advisory delivery (subscriber or customer contact). Raises Cancelled when the
-    recipient is gone (unsubscribed, unconfirmed, deleted)."""
-    notice = AdvisoryNotice.from_json(notice_of(delivery))
-    context: dict[str, Any] = {
-        "event": delivery.event,
-        "revision": delivery.revision,
-        "severity": notice.severity,
-        "exploitation": notice.exploitation,
-        "advisory_id": notice.id,
-        "cves": list(notice.cves),
-        "csaf_url": notice.csaf_url,
-    }
-    links: dict[str, str] = {}
+@dataclass(frozen=True)
+class Addressee:
+    """Who one advisory mail goes to: the address, the language, and (subscribers) their two links."""
+
+    address: str
+    language: str
+    organization: str = ""  # customer contacts: their organization's name, which the mail names
+    manage: str = ""
+    unsubscribe: str = ""
+
+
+def addressee(delivery: OutboxMessage) -> Addressee:
+    """The recipient of an advisory delivery. Raises Cancelled when they are gone (unsubscribed, unconfirmed,
+    deleted)."""
     if delivery.kind == DeliveryKind.SUBSCRIBER:
         sub = (
             getattr(delivery, _RECIPIENT, None) or Subscription.objects.filter(public_id=delivery.recipient_key).first()
         )
         if sub is None or sub.confirmed_at is None:
             raise Cancelled
-        language = language_of(sub.language)
-        context.update(manage_url=MANAGE_MARK, unsubscribe_url=UNSUBSCRIBE_MARK)
-        links = {MANAGE_MARK: manage_url(sub), UNSUBSCRIBE_MARK: unsubscribe_url(sub)}
-        headers = unsubscribe_headers(sub)
-        to = sub.email
-    else:
-        contact = (
-            getattr(delivery, _RECIPIENT, None)
-            or CustomerContact.objects.select_related("organization").filter(public_id=delivery.recipient_key).first()
+        token = tokens.make(sub.public_id, tokens.MANAGE)
+        return Addressee(
+            address=sub.email,
+            language=language_of(sub.language),
+            manage=manage_url(sub, token=token),
+            unsubscribe=unsubscribe_url(sub, token=token),
         )
-        if contact is None:
-            raise Cancelled
-        language = language_of(contact.language)
-        context["organization"] = contact.organization.name
-        headers = {}
-        to = contact.email
-    context.update(title=notice.title_for(language), summary=notice.summary_for(language), url=notice.url_for(language))
-    subject, text, html = render_cached("advisory", language, json.dumps(context, sort_keys=True))
-    for mark, url in links.items():
-        text, html = text.replace(mark, url), html.replace(mark, url)
+    contact = (
+        getattr(delivery, _RECIPIENT, None)
+        or CustomerContact.objects.select_related("organization").filter(public_id=delivery.recipient_key).first()
+    )
+    if contact is None:
+        raise Cancelled
+    return Addressee(
+        address=contact.email, language=language_of(contact.language), organization=contact.organization.name
+    )
+
+
+def mail_context(delivery: OutboxMessage, to: Addressee) -> str:
+    """The template context of a delivery's mail (JSON, keys sorted), with marks where the links go: the same
+    for every recipient of the revision who reads the same language (and, customers, works for the same
+    organization)."""
+    return _context(delivery.context, delivery.kind, delivery.event, delivery.revision, to.language, to.organization)
+
+
+@lru_cache(maxsize=256)
+def _context(notice_json: str, kind: str, event: str, revision: int, language: str, organization: str) -> str:
+    notice = AdvisoryNotice.from_json(json.loads(notice_json or "{}"))
+    context: dict[str, Any] = {
+        "event": event,
+        "revision": revision,
+        "severity": notice.severity,
+        "exploitation": notice.exploitation,
+        "advisory_id": notice.id,
+        "cves": list(notice.cves),
+        "csaf_url": notice.csaf_url,
+        "title": notice.title_for(language),
+        "summary": notice.summary_for(language),
+        "url": notice.url_for(language),
+    }
+    if kind == DeliveryKind.SUBSCRIBER:
+        context.update(manage_url=MANAGE_MARK, unsubscribe_url=UNSUBSCRIBE_MARK)
+    else:
+        context["organization"] = organization
+    return json.dumps(context, sort_keys=True)
+
+
+def compose(
+    frozen: str, to: Addressee, *, connection: BaseEmailBackend | None = None, headers: dict[str, str] | None = None
+) -> EmailMultiAlternatives:
+    """The mail for `to` from its context (`mail_context`), with its links put in. `headers` go first (a
+    fixed Date or Message-ID)."""
+    subject, text, html = render_cached("advisory", to.language, frozen)
+    headers = dict(headers or {})
+    if to.unsubscribe:
+        for mark, url in ((MANAGE_MARK, to.manage), (UNSUBSCRIBE_MARK, to.unsubscribe)):
+            text, html = text.replace(mark, url), html.replace(mark, url)
+        headers.update(unsubscribe_headers(to.unsubscribe))
     mail = EmailMultiAlternatives(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
+        to=[to.address],
         headers=headers,
         connection=connection,
     )
@@ -357,6 +400,152 @@ def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None
     return mail
 
 
+def build(delivery: OutboxMessage, *, connection: BaseEmailBackend | None = None) -> EmailMultiAlternatives:
+    """The mail of one advisory delivery (subscriber or customer contact). Raises Cancelled when the
+    recipient is gone (unsubscribed, unconfirmed, deleted)."""
+    to = addressee(delivery)
+    return compose(mail_context(delivery, to), to, connection=connection)
+
+
+# --- sending: the written-out mail of a revision and language ---------------------------------------------
+
+# A fan-out's mails are the same bytes for every recipient of one revision in one language but for a few
+# places: the To, Date and Message-ID headers, the unsubscribe header, the two links in both bodies, and the
+# MIME boundary. `MailTemplate` is such a mail written out once by Django's own message code (`compose`) with
+# marks in those places; each mail then puts its values in, each header folded by the message's own policy
+# as the generator would. The result is the very bytes `compose` gives (tested), without building and
+# writing out a MIME tree per recipient. A mail whose values could change more than those places (a link
+# long enough to change a body's transfer encoding, a non-ASCII link) is written out in full instead.
+
+_HEADER_MARKS = {
+    "To": "psirtmark0to@psirt.invalid",  # an address: Django parses the To header
+    "Date": "psirtmark0date",
+    "Message-ID": "psirtmark0message0id",
+    "List-Unsubscribe": "psirtmark0list0unsubscribe",
+}
+_LINK_MARKS = (MANAGE_MARK, UNSUBSCRIBE_MARK)
+# The longest link put in as it is; a body line with marks keeps room for its links under RFC 5322's 998
+# characters, so a link never turns a body to quoted-printable (which `compose` would then choose).
+_MAX_LINK = 400
+_LINE_LIMIT = 998
+_BOUNDARY = "boundary:"
+
+
+@dataclass(frozen=True)
+class MailTemplate:
+    pieces: tuple[bytes | str, ...]  # the mail's bytes, with a key (str) where a per-mail value goes
+    sender: str  # the envelope sender
+    encoding: str
+    policy: Policy  # the message's policy, with CRLF line ends: folds the per-mail headers
+    boundaries: tuple[str, ...]  # the keys of the multipart boundaries
+
+
+@lru_cache(maxsize=64)
+def mail_template(frozen: str, language: str, subscriber: bool, from_email: str) -> MailTemplate | None:
+    """The written-out mail for this context and language (from `from_email`, the configured sender), or None
+    when it cannot be one (see above)."""
+    marks = dict(_HEADER_MARKS)
+    if not subscriber:
+        del marks["List-Unsubscribe"]
+    to = Addressee(address=marks["To"], language=language)
+    if subscriber:
+        to = Addressee(address=marks["To"], language=language, manage=MANAGE_MARK, unsubscribe=UNSUBSCRIBE_MARK)
+    mail = compose(frozen, to, headers={"Date": marks["Date"], "Message-ID": marks["Message-ID"]})
+    if subscriber:
+        mail.extra_headers["List-Unsubscribe"] = marks["List-Unsubscribe"]
+    mime = mail.message()
+    outbox.set_boundaries(mime)
+    for part in mime.walk():
+        if part.is_multipart():
+            continue
+        payload = str(part.get_payload())
+        lines = [line for line in payload.splitlines() if any(mark in line for mark in _LINK_MARKS)]
+        if lines and str(part.get("Content-Transfer-Encoding", "")).lower() not in ("7bit", "8bit"):
+            return None
+        for line in lines:
+            if len(line) + sum(line.count(mark) for mark in _LINK_MARKS) * _MAX_LINK > _LINE_LIMIT:
+                return None
+    policy = mime.policy.clone(linesep="\r\n")
+    data = bytes(mime.as_bytes(linesep="\r\n"))  # as the outbox writes a mail (`send_smtp`)
+    places: dict[bytes, str] = {}
+    for name, mark in marks.items():
+        line = policy.fold_binary(name, mark)
+        if data.count(line) != 1:
+            return None
+        places[line] = name
+    for mark in _LINK_MARKS:
+        places[mark.encode()] = mark
+    boundaries = []
+    for number, part in enumerate(p for p in mime.walk() if p.is_multipart()):
+        boundaries.append(f"{_BOUNDARY}{number}")
+        places[str(part.get_boundary()).removeprefix(outbox.BOUNDARY_PREFIX).encode()] = boundaries[-1]
+    pattern = re.compile(b"|".join(re.escape(place) for place in sorted(places, key=len, reverse=True)))
+    pieces: list[bytes | str] = []
+    start = 0
+    for found in pattern.finditer(data):
+        pieces += [data[start : found.start()], places[found.group()]]
+        start = found.end()
+    pieces.append(data[start:])
+    encoding = mail.encoding or settings.DEFAULT_CHARSET
+    return MailTemplate(tuple(pieces), sanitize_address(mail.from_email, encoding), encoding, policy, tuple(boundaries))
+
+
+# A link put in as it is: printable ASCII without spaces, at most _MAX_LINK characters.
+_FITS = re.compile(rf"[!-~]{{1,{_MAX_LINK}}}")
+# A header value any folding writes as it is: printable ASCII words between single spaces.
+_PLAIN_HEADER = re.compile(r"[!-~]+(?: [!-~]+)*")
+
+
+def _link_fits(url: str) -> bool:
+    return _FITS.fullmatch(url) is not None
+
+
+def written_out(
+    delivery: OutboxMessage, to: Addressee, *, date: str = "", message_id: str = "", boundary: str = ""
+) -> tuple[str, str, bytes] | None:
+    """(envelope sender, envelope recipient, the mail's bytes) of a delivery to `to`; None when it must be
+    built in full (`compose`). `date`, `message_id` and `boundary` replace the fresh ones (tests)."""
+    subscriber = delivery.kind == DeliveryKind.SUBSCRIBER
+    if subscriber and not (_link_fits(to.manage) and _link_fits(to.unsubscribe)):
+        return None
+    template = mail_template(mail_context(delivery, to), to.language, subscriber, settings.DEFAULT_FROM_EMAIL)
+    if template is None:
+        return None
+    policy, encoding = template.policy, template.encoding
+    limit = policy.max_line_length or 78
+
+    def header(name: str, value: str) -> bytes:
+        # What Django does to a header value (SafeMIMEText.__setitem__), then what the generator does: a
+        # short plain line is written as it is, anything else is folded by the message's policy.
+        name, value = forbid_multi_line_headers(name, value, encoding)
+        if len(name) + 2 + len(value) <= limit and _PLAIN_HEADER.fullmatch(value):
+            return f"{name}: {value}\r\n".encode("ascii")
+        return policy.fold_binary(name, value)
+
+    values: dict[str, bytes] = {
+        "To": header("To", to.address),
+        "Date": header("Date", date or formatdate(localtime=settings.EMAIL_USE_LOCALTIME)),
+        "Message-ID": header("Message-ID", message_id or make_msgid(domain=DNS_NAME)),
+        MANAGE_MARK: to.manage.encode(),
+        UNSUBSCRIBE_MARK: to.unsubscribe.encode(),
+    }
+    if subscriber:
+        values["List-Unsubscribe"] = header("List-Unsubscribe", unsubscribe_headers(to.unsubscribe)["List-Unsubscribe"])
+    for key in template.boundaries:
+        # A fresh boundary per mail, as `set_boundaries` draws it (the same in every place of one part).
+        values[key] = (boundary or secrets.token_hex(16)).encode()
+    data = b"".join(piece if isinstance(piece, bytes) else values[piece] for piece in template.pieces)
+    return template.sender, sanitize_address(to.address, encoding), data
+
+
 def send_mail(delivery: OutboxMessage, connection: BaseEmailBackend) -> None:
-    """The outbox's sender of subscriber and customer rows."""
-    build(delivery, connection=connection).send(fail_silently=False)
+    """The outbox's sender of subscriber and customer rows: over the outbox's SMTP connection, the written-out
+    mail of the revision and language with this recipient's values put in; otherwise the mail built in full."""
+    to = addressee(delivery)
+    if isinstance(connection, outbox.OutboxMailConnection) and connection.smtp:
+        ready = written_out(delivery, to)
+        if ready is not None:
+            sender, recipient, data = ready
+            connection.send_data(sender, [recipient], data)
+            return
+    compose(mail_context(delivery, to), to, connection=connection).send(fail_silently=False)
