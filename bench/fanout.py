@@ -1,8 +1,9 @@
 """Fan-out benchmark: one advisory published to N confirmed subscribers (default 100,000) and W webhooks
 (default 1,000).
 
-Measures, on SQLite (file, WAL) with `psirt worker` processes, a local aiosmtpd server and a local webhook
-receiver (plain HTTP, PSIRT_WEBHOOK_ALLOW_PRIVATE=1):
+Measures, on SQLite (file, WAL; `--database postgresql` for a PostgreSQL database on 127.0.0.1:5432) with
+`psirt worker` processes, a local aiosmtpd server and a local webhook receiver (plain HTTP,
+PSIRT_WEBHOOK_ALLOW_PRIVATE=1):
 - `outbox_s`: the time `notify_advisory` takes to write every outbox row (in one transaction);
 - the time until every mail reached the SMTP server, with 1 and then 2 workers (a new advisory each run);
 - the webhook rate: webhooks received per second between the first and the last of a run;
@@ -38,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `bench` must be importable
 
-from bench._harness import free_port
+from bench._harness import free_port, pg_admin, pg_available, pg_database
 
 ROOT = Path(__file__).resolve().parent.parent
 # This script's folder would shadow installed packages named like the other benchmarks (aiosmtpd imports `public`).
@@ -242,7 +243,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="5,000 subscribers and 100 webhooks")
     parser.add_argument("--subscribers", type=int, default=None)
     parser.add_argument("--webhooks", type=int, default=None)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
+    database_url = ""
+    pg_db = pg_database("psirt_bench_fanout")
+    if args.database == "postgresql":
+        if not pg_available():
+            parser.error("no PostgreSQL server answers on 127.0.0.1:5432")
+        pg_admin(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
+        pg_admin(f"CREATE DATABASE {pg_db}")
+        database_url = f"postgres://postgres@127.0.0.1:5432/{pg_db}"
     n = args.subscribers or (5000 if args.quick else 100_000)
     hooks = args.webhooks if args.webhooks is not None else (100 if args.quick else 1000)
     receiver = Receiver()
@@ -259,7 +269,7 @@ def main() -> int:
         {
             "PSIRT_DEV": "1",
             "PSIRT_VAR_DIR": str(tmp / "var"),
-            "DATABASE_URL": "",
+            "DATABASE_URL": database_url,
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
@@ -332,6 +342,7 @@ def main() -> int:
         ok = outbox_s < 10 and ratio >= 1.0 and hook_rate >= 200 and duplicates == 0 and delivered_all
         print(
             "RESULT "
+            f"database={args.database} "
             f"subscribers={n} webhooks={hooks} delivered={'all' if delivered_all else 'NO'} duplicates={duplicates} "
             f"outbox_s={outbox_s:.2f} deliver_1w_s={results['deliver_s_1w']:.1f} "
             f"deliver_2w_s={results['deliver_s_2w']:.1f} rate_1w={results['rate_1w']:.0f} "
@@ -344,6 +355,11 @@ def main() -> int:
     finally:
         controller.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+        if database_url:
+            from django.db import connections
+
+            connections.close_all()
+            pg_admin(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
 
 
 if __name__ == "__main__":
