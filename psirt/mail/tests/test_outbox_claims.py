@@ -351,3 +351,60 @@ def test_a_task_queue_that_is_down_loses_no_mail_and_fails_no_caller(
     assert "could not enqueue" in caplog.text
     # The periodic sweep's drain sends it later.
     assert drain() == 1 and len(mail.outbox) == 1
+
+
+def test_a_failure_at_the_give_up_time_itself_is_final(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    (row,) = queue(1)
+    at = timezone.now()
+    OutboxMessage.objects.filter(pk=row.pk).update(give_up_at=at, next_attempt_at=at)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    assert fail_once(settings, row.pk).status == OutboxStatus.GAVE_UP
+
+
+def test_an_encrypted_mail_has_no_clear_copy_and_its_key_is_not_kept(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    import pysequoia
+
+    key = str(pysequoia.Tsk.generate("Ada <ada@research.test>").extract_certificate())
+    with django_capture_on_commit_callbacks(execute=True):
+        row = send_mail_bilingual(
+            to=["ada@research.test"],
+            template="intake/mail/new_link",
+            context={"portal_urls": {"en": "https://x.test/en/r/SECRET/"}},
+            pgp_key=key,
+        )
+    (sent,) = mail.outbox
+    assert sent.body.startswith("-----BEGIN PGP MESSAGE-----") and "SECRET" not in sent.body
+    assert getattr(sent, "alternatives", []) == []  # no HTML part carrying the text in clear
+    stored = OutboxMessage.objects.get(pk=row.pk)
+    assert (stored.status, stored.pgp_key, stored.context) == (OutboxStatus.SENT, "", "")
+
+
+def test_a_fan_out_of_nobody_starts_no_drain(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    recording = Recording(tasks.drain_outbox)
+    monkeypatch.setattr(tasks, "drain_outbox", recording)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert queue_batch([FanOut("mail", "published", "PSA-2026-0001", 1, "{}", [])]) == 0
+    assert recording.calls == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert queue_batch([FanOut("mail", "published", "PSA-2026-0001", 1, "{}", ["a", "b"])]) == 2
+    assert recording.calls == 1
+
+
+def test_a_subject_the_same_in_both_languages_is_said_once(
+    settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    folder = tmp_path / "same"
+    folder.mkdir()
+    (folder / "notice.subject.txt").write_text("Maintenance window")
+    (folder / "notice.txt").write_text("{{ mail_language }}")
+    (folder / "notice.html").write_text("<p>{{ mail_language }}</p>")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0].get("DIRS", [])]}]
+    with django_capture_on_commit_callbacks(execute=True):
+        send_mail_bilingual(to=["ada@research.test"], template="same/notice", context={})
+    (sent,) = mail.outbox
+    assert sent.subject == "Maintenance window"
+    assert sent.body.startswith("en") and sent.body.endswith("zh-hans")

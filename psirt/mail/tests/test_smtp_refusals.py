@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from psirt.mail import services
 from psirt.mail.models import OutboxMessage, OutboxStatus
 from psirt.mail.services import drain, send_mail_bilingual
 from psirt.mail.tests.test_smtp_batch import Server, queue, statuses
@@ -225,3 +226,30 @@ def test_a_row_sent_over_smtp_keeps_no_context_key_or_old_error(server: Answers)
     for row in OutboxMessage.objects.all():
         assert (row.status, row.context, row.pgp_key, row.last_error) == (OutboxStatus.SENT, "", "", "")
         assert row.sent_at is not None
+
+
+class Quitting(Answers):
+    def __init__(self) -> None:
+        super().__init__()
+        self.quits = 0
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        self.quits += 1
+        return "221 Bye"
+
+
+def test_a_task_answers_for_its_own_row_and_every_run_ends_its_session(settings: Any) -> None:
+    answers = Quitting()
+    controller = start(settings, answers)
+    try:
+        rows = queue(2)
+        answers.refuse = {"r1@research.test"}
+        # The task's own row went out; the other row it took along was refused.
+        assert services.send_one(rows[0].pk) == OutboxStatus.SENT
+        assert statuses()['["r1@research.test"]'] == OutboxStatus.FAILED
+        assert answers.quits == 1  # the session is closed, not left to time out on the server
+        answers.refuse = set()
+        assert drain(now=failed_row().next_attempt_at) == 1
+        assert answers.quits == 2
+    finally:
+        controller.stop()
