@@ -81,6 +81,18 @@ def test_a_file_without_the_magic_is_refused(small_chunks: None, tmp_path: Path)
         store.read(name)
 
 
+def test_a_file_of_another_format_version_is_refused_whole_chunks_or_not(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    other = b"PSIRTENC0\n"
+    assert len(other) == len(crypto.FILE_MAGIC) and other != crypto.FILE_MAGIC
+    path.write_bytes(other + path.read_bytes()[len(crypto.FILE_MAGIC) :])
+    with pytest.raises(crypto.DecryptionError):
+        store.read(name)
+    with pytest.raises(crypto.DecryptionError):
+        store.rotate(name)
+    assert path.read_bytes().startswith(other)  # left as it was
+
+
 @pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 32, 33, 64])
 def test_every_length_around_the_chunk_size_reads_back_whole(small_chunks: None, tmp_path: Path, size: int) -> None:
     data = bytes(range(256))[:size]
