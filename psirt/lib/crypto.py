@@ -277,6 +277,8 @@ class EncryptedFileStore:
                 head = src.read(_LEN.size)
                 if not head:
                     break
+                if len(head) < _LEN.size:
+                    raise DecryptionError("The encrypted file is truncated.")
                 (length,) = _LEN.unpack(head)
                 token = src.read(length)
                 try:
@@ -436,7 +438,7 @@ def _read_chunks(fh: IO[bytes]) -> Iterator[bytes]:
     expected = 0
     while True:
         head = fh.read(_LEN.size)
-        if not head:
+        if len(head) < _LEN.size:
             raise DecryptionError("The encrypted file is truncated.")
         (length,) = _LEN.unpack(head)
         plain = decrypt_bytes(fh.read(length))

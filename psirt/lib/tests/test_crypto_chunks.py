@@ -1,0 +1,124 @@
+"""An encrypted file is read back exactly as written or not at all: reordering, dropping, duplicating or
+cutting its chunks, or adding anything after the last, is refused (each chunk carries its number and a
+last-chunk flag inside its authenticated token)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from psirt.lib import crypto
+
+Frames = list[bytes]
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(crypto, "CHUNK_SIZE", 16)
+    yield
+
+
+def frames_of(raw: bytes) -> Frames:
+    """The length-prefixed tokens after the file's magic, each with its length prefix."""
+    body, frames = raw[len(crypto.FILE_MAGIC) :], []
+    while body:
+        length = int.from_bytes(body[:4], "big")
+        frames.append(body[: 4 + length])
+        body = body[4 + length :]
+    return frames
+
+
+def stored(tmp_path: Path, data: bytes) -> tuple[crypto.EncryptedFileStore, str, Path]:
+    store = crypto.EncryptedFileStore(tmp_path)
+    name = store.save([data]).name
+    (path,) = tmp_path.rglob("*.enc")
+    return store, name, path
+
+
+DATA = b"".join(f"chunk {i:02d} of the file.".encode()[:16].ljust(16, b"-") for i in range(4)) + b"tail"
+
+ALTERATIONS: dict[str, Callable[[Frames], Frames]] = {
+    "two chunks swapped": lambda f: [f[0], f[2], f[1], *f[3:]],
+    "a middle chunk dropped": lambda f: [f[0], *f[2:]],
+    "the first chunk dropped": lambda f: f[1:],
+    "the last chunk dropped": lambda f: f[:-1],
+    "a chunk duplicated": lambda f: [f[0], f[1], f[1], *f[2:]],
+    "the last chunk repeated after itself": lambda f: [*f, f[-1]],
+    "a chunk of the file appended after the last": lambda f: [*f, f[0]],
+    "the last chunk moved to the front": lambda f: [f[-1], *f[:-1]],
+    "no chunk at all": lambda f: [],
+    "the last token cut short": lambda f: [*f[:-1], f[-1][:-10]],
+    "the last length prefix cut short": lambda f: [*f[:-1], f[-1][:2]],
+    "one stray byte after the last chunk": lambda f: [*f, b"\x00"],
+}
+
+
+@pytest.mark.parametrize("alteration", ALTERATIONS, ids=list(ALTERATIONS))
+def test_an_altered_chunk_sequence_is_refused(small_chunks: None, tmp_path: Path, alteration: str) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    frames = frames_of(path.read_bytes())
+    assert len(frames) == 5 and store.read(name) == DATA
+    path.write_bytes(crypto.FILE_MAGIC + b"".join(ALTERATIONS[alteration](frames)))
+    with pytest.raises(crypto.DecryptionError):
+        store.read(name)
+
+
+def test_a_chunk_flipped_by_one_bit_is_refused(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    raw = bytearray(path.read_bytes())
+    raw[len(crypto.FILE_MAGIC) + 40] ^= 1
+    path.write_bytes(bytes(raw))
+    with pytest.raises(crypto.DecryptionError):
+        store.read(name)
+
+
+def test_a_file_without_the_magic_is_refused(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    path.write_bytes(path.read_bytes()[len(crypto.FILE_MAGIC) :])
+    with pytest.raises(crypto.DecryptionError):
+        store.read(name)
+
+
+def test_a_file_of_another_format_version_is_refused_whole_chunks_or_not(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    other = b"PSIRTENC0\n"
+    assert len(other) == len(crypto.FILE_MAGIC) and other != crypto.FILE_MAGIC
+    path.write_bytes(other + path.read_bytes()[len(crypto.FILE_MAGIC) :])
+    with pytest.raises(crypto.DecryptionError):
+        store.read(name)
+    with pytest.raises(crypto.DecryptionError):
+        store.rotate(name)
+    assert path.read_bytes().startswith(other)  # left as it was
+
+
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 32, 33, 64])
+def test_every_length_around_the_chunk_size_reads_back_whole(small_chunks: None, tmp_path: Path, size: int) -> None:
+    data = bytes(range(256))[:size]
+    store, name, path = stored(tmp_path, data)
+    assert store.read(name) == data
+    # One chunk per started 16 bytes, and always a last one (an empty file is one empty chunk).
+    assert len(frames_of(path.read_bytes())) == max(1, -(-size // 16))
+
+
+def test_a_spooled_upload_is_held_to_the_same_rules(small_chunks: None, tmp_path: Path) -> None:
+    store = crypto.EncryptedFileStore(tmp_path)
+    spool = store.spool()
+    for piece in (DATA[:5], DATA[5:40], DATA[40:]):
+        spool.write(piece)
+    spool.finish()
+    assert b"".join(spool.open()) == DATA
+    frames = frames_of(spool.path.read_bytes())
+    spool.path.write_bytes(crypto.FILE_MAGIC + b"".join([frames[0], frames[2], frames[1], *frames[3:]]))
+    with pytest.raises(crypto.DecryptionError):
+        b"".join(spool.open())
+    spool.discard()
+
+
+def test_a_key_rotation_refuses_a_file_cut_inside_a_length_prefix(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    path.write_bytes(path.read_bytes() + b"\x00\x00")
+    with pytest.raises(crypto.DecryptionError):
+        store.rotate(name)
+    assert path.read_bytes().endswith(b"\x00\x00")  # the file is left as it was
