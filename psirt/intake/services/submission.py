@@ -215,11 +215,12 @@ def submit_report(
         )
         for sf in stashed
     ]
+    flush = False
     try:
         with _write_transaction() as joined:
             # 1. Count the request (the counter of an address is shared by all its requests) and take the
             #    year's next number. A refusal here costs no number.
-            with _counter_transaction(joined):
+            with _short_transaction(joined):
                 ratelimit.hit_all(*limits)
                 report.number = _next_number(year)
             report.tracking_id = format_tracking_id(year, report.number)
@@ -228,7 +229,7 @@ def submit_report(
             #    separate counter transaction, its number stays unused (a gap, logged below) but nothing else
             #    is left behind.
             try:
-                with transaction.atomic(savepoint=not joined):
+                with _short_transaction(joined) as flush:
                     report.save(force_insert=True)
                     for attachment in attachments:
                         attachment.report = report
@@ -262,6 +263,10 @@ def submit_report(
         for item in written:
             store.delete(item.stored.name)
         raise
+    if flush:
+        # Committed: the files belong to the report now, whatever happens here. Only once this returns is the
+        # report on disk, and only then is it acknowledged (an error here answers 500, never 201).
+        _wait_for_the_disk()
     return Submission(report=report, token=token)
 
 
@@ -271,7 +276,7 @@ def _write_transaction() -> Iterator[bool]:
     savepoints of their own: a failure rolls all of it back). On SQLite, one: every write transaction there
     takes the whole database's write lock, so splitting the writes only adds a second wait for that lock and
     a second COMMIT per report. Elsewhere none: the counter-and-number transaction and the report's own
-    transaction commit apart (see `_counter_transaction`)."""
+    transaction commit apart (see `_short_transaction`)."""
     if connection.vendor != "sqlite":
         yield False
         return
@@ -280,29 +285,37 @@ def _write_transaction() -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def _counter_transaction(joined: bool) -> Iterator[None]:
-    """The writes every submission contends for (the address's rate counter, the year's sequence). Where
-    rows are locked one by one (PostgreSQL), they are committed in a transaction of their own, so that no
-    such row stays locked while the report is stored: a row lock lasts until COMMIT, and with the counter,
-    the sequence and the audit head held through one transaction, that transaction's span was the whole
-    intake's throughput limit (one report per span). That COMMIT does not wait for the disk
-    (`_commit_without_waiting_for_the_disk`)."""
+def _short_transaction(joined: bool) -> Iterator[bool]:
+    """One of a submission's transactions on engines that lock rows one by one (PostgreSQL): the counter and
+    number, then the report. Each takes a row every submission contends for (the address's rate counter and
+    the year's sequence; the audit chain's head), and a row lock lasts until COMMIT — until the commit's WAL
+    flush when COMMIT waits for it, so with the head held through a flush, intake's throughput was one report
+    per disk flush. Their COMMITs do not wait for the disk (`synchronous_commit` off for the transaction): the
+    rows are released as soon as the commit is logged. Yields whether the caller must then call
+    `_wait_for_the_disk` before it tells anyone the writes are stored (only when this transaction is the
+    outermost one: inside a caller's transaction the setting would apply to all of it)."""
     outermost = not connection.in_atomic_block
     with transaction.atomic(savepoint=not joined):
-        if outermost:  # inside a caller's transaction this would apply to all of it
-            _commit_without_waiting_for_the_disk()
-        yield
+        unflushed = outermost and connection.vendor == "postgresql"
+        if unflushed:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield unflushed
 
 
-def _commit_without_waiting_for_the_disk() -> None:
-    """On PostgreSQL, let this transaction's COMMIT return before its WAL reaches the disk. Waiting for that
-    flush is what limits intake there (measured: most waiting backends wait on WALSync). Safe for the
-    counter-and-number transaction only: the report's own transaction, which follows, commits
-    synchronously, and its flush writes every earlier WAL record too, so once a report is acknowledged its
-    number and count are on disk; a crash before that loses at most a count and a number no report has."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+# A transactional WAL message: it gives the transaction an ID and a WAL record, so its COMMIT (synchronous)
+# waits until the WAL is on disk up to that commit, which is after every commit this connection made before.
+# Nothing reads the message.
+_DISK_BARRIER = "SELECT pg_logical_emit_message(true, 'psirt.durable', '')"
+
+
+def _wait_for_the_disk() -> None:
+    """Return once everything this connection committed is on disk (PostgreSQL; outside a transaction). The
+    waits of concurrent submissions share one flush (the server's group commit), and no row is locked while
+    they wait, so submissions no longer queue one disk flush each behind the audit chain's head."""
+    assert not connection.in_atomic_block, "a disk barrier inside a transaction would not commit"
+    with connection.cursor() as cursor:
+        cursor.execute(_DISK_BARRIER)
 
 
 def _send_acknowledgment(report: Report, token: str, profile: OrganizationProfile) -> None:
