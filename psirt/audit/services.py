@@ -21,12 +21,11 @@ import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, models, transaction
-from django.db.models.sql import InsertQuery
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +34,7 @@ from psirt.audit.models import AuditEvent, AuditHead
 from psirt.lib.access import is_active_user
 from psirt.lib.errors import DomainError
 from psirt.lib.http import client_address
+from psirt.lib.prepared import PreparedInsert
 from psirt.lib.signing import signing_key, verify_clearsigned
 
 GENESIS = "0" * 64
@@ -122,7 +122,7 @@ def record(
         data=data or {},
     )
     event.key_id, key = audit_keys()[0]
-    insert = _prepare_insert(event)
+    insert = PreparedInsert(event, late=_CHAINED)
     # No savepoint of its own: the entry belongs to the caller's transaction, and a failure here fails it.
     with transaction.atomic(savepoint=False):
         # Lock the head row: appends are serialised across processes, so the chain never forks. Everything
@@ -138,50 +138,21 @@ def record(
     return event
 
 
-# The columns of an event's INSERT, the values set under the head's lock first.
+# The event's fields whose values are set under the head's lock.
 _CHAINED = ("seq", "at", "prev_hash", "hash")
-_EVENT_FIELDS = (*_CHAINED, "actor", "actor_label", "action", "target_type", "target_id", "ip", "data", "key_id")
 
 
-def _field(name: str) -> models.Field[Any, Any]:
-    return cast("models.Field[Any, Any]", AuditEvent._meta.get_field(name))
-
-
-def _prepare_insert(event: AuditEvent) -> tuple[str, list[Any]]:
-    """The event's INSERT (returning its id) as the ORM writes it, compiled before the head is locked; the
-    values of the chained fields (`_CHAINED`, first) are left for `_append`."""
-    meta = AuditEvent._meta
-    query = InsertQuery(AuditEvent)
-    query.insert_values([_field(name) for name in _EVENT_FIELDS], [event])
-    compiler = query.get_compiler(connection=connection)
-    compiler.returning_fields = [meta.pk] if connection.features.can_return_columns_from_insert else None
-    ((sql, params),) = compiler.as_sql()
-    if len(params) != len(_EVENT_FIELDS):  # one placeholder per field, in their order
-        raise AssertionError("unexpected INSERT of an audit event")
-    return sql, list(params)
-
-
-def _append(event: AuditEvent, insert: tuple[str, list[Any]]) -> None:
+def _append(event: AuditEvent, insert: PreparedInsert) -> None:
     """Insert the chained `event` and move the head to it (the head locked by the caller). On PostgreSQL one
     statement does both."""
-    sql, params = insert
-    params = [_field(name).get_db_prep_save(getattr(event, name), connection) for name in _CHAINED] + params[
-        len(_CHAINED) :
-    ]
     move_head = f"UPDATE {_head_table()} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"WITH head AS ({move_head}) {sql}", [event.seq, event.hash, *params])
+            cursor.execute(f"WITH head AS ({move_head}) {insert.sql}", [event.seq, event.hash, *insert.params()])
+            insert.inserted(cursor)
         else:
-            cursor.execute(sql, params)
-        if connection.features.can_return_columns_from_insert:
-            event.pk = cursor.fetchone()[0]
-        else:
-            event.pk = connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, "id")
-        if connection.vendor != "postgresql":
+            insert.run()
             cursor.execute(move_head, [event.seq, event.hash])
-    event._state.adding = False
-    event._state.db = connection.alias
 
 
 def deny_access(
