@@ -47,6 +47,7 @@ from psirt.intake.services.tokens import email_hash, hash_token, new_token, norm
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
 from psirt.lib.http import client_address
+from psirt.lib.prepared import PreparedInsert
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import acknowledgment_due
 
@@ -215,6 +216,10 @@ def submit_report(
         )
         for sf in stashed
     ]
+    # Their INSERTs compiled now, outside the transaction; only the number, and the report's id in each file's
+    # row, are filled in there.
+    report_insert = PreparedInsert(report, late=("number", "tracking_id"))
+    attachment_inserts = [PreparedInsert(attachment, late=("report",)) for attachment in attachments]
     flush = False
     try:
         with _write_transaction() as joined:
@@ -229,11 +234,11 @@ def submit_report(
             #    separate counter transaction, its number stays unused (a gap, logged below) but nothing else
             #    is left behind.
             try:
-                with _short_transaction(joined) as flush:
-                    report.save(force_insert=True)
-                    for attachment in attachments:
+                with _short_transaction(joined, then_wait=True) as flush:
+                    report_insert.run()
+                    for attachment, insert in zip(attachments, attachment_inserts, strict=True):
                         attachment.report = report
-                        attachment.save(force_insert=True)
+                        insert.run()
                     if stash is not None:
                         stash.delete()
                     if data.proposed_disclosure_date:
@@ -285,28 +290,44 @@ def _write_transaction() -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def _short_transaction(joined: bool) -> Iterator[bool]:
+def _short_transaction(joined: bool, *, then_wait: bool = False) -> Iterator[bool]:
     """One of a submission's transactions on engines that lock rows one by one (PostgreSQL): the counter and
     number, then the report. Each takes a row every submission contends for (the address's rate counter and
     the year's sequence; the audit chain's head), and a row lock lasts until COMMIT — until the commit's WAL
     flush when COMMIT waits for it, so with the head held through a flush, intake's throughput was one report
     per disk flush. Their COMMITs do not wait for the disk (`synchronous_commit` off for the transaction): the
-    rows are released as soon as the commit is logged. Yields whether the caller must then call
-    `_wait_for_the_disk` before it tells anyone the writes are stored (only when this transaction is the
-    outermost one: inside a caller's transaction the setting would apply to all of it)."""
+    rows are released as soon as the commit is logged. The counter-and-number transaction is written to disk
+    by the report's flush. The report's (`then_wait`) commits so only where the database lets
+    `_wait_for_the_disk` run (otherwise it waits for the disk itself, as before), and yields whether the
+    caller must then call `_wait_for_the_disk` before it tells anyone the report is stored. Only for the
+    outermost transaction: inside a caller's transaction the setting would apply to all of it."""
     outermost = not connection.in_atomic_block
     with transaction.atomic(savepoint=not joined):
-        unflushed = outermost and connection.vendor == "postgresql"
+        unflushed = outermost and connection.vendor == "postgresql" and (not then_wait or _disk_barrier_allowed())
         if unflushed:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield unflushed
+        yield unflushed and then_wait
 
 
 # A transactional WAL message: it gives the transaction an ID and a WAL record, so its COMMIT (synchronous)
 # waits until the WAL is on disk up to that commit, which is after every commit this connection made before.
 # Nothing reads the message.
 _DISK_BARRIER = "SELECT pg_logical_emit_message(true, 'psirt.durable', '')"
+_BARRIER_ALLOWED: dict[tuple[str, str], bool] = {}
+
+
+def _disk_barrier_allowed() -> bool:
+    """Whether the database role may run `_DISK_BARRIER` (PostgreSQL grants it to everyone unless an operator
+    revoked it); asked once per process and database."""
+    key = (connection.alias, str(connection.settings_dict.get("NAME")))
+    if key not in _BARRIER_ALLOWED:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT has_function_privilege(current_user, 'pg_logical_emit_message(boolean,text,text)', 'EXECUTE')"
+            )
+            _BARRIER_ALLOWED[key] = bool(cursor.fetchone()[0])
+    return _BARRIER_ALLOWED[key]
 
 
 def _wait_for_the_disk() -> None:

@@ -247,3 +247,31 @@ def test_on_postgresql_the_disk_barrier_flushes_what_was_committed_without_waiti
         _wait_for_the_disk()
         cursor.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", [str(committed)])
         assert cursor.fetchone()[0] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_without_the_barrier_the_report_commit_waits_for_the_disk_itself(monkeypatch):
+    """A role that may not run the disk barrier keeps the report's transaction synchronous."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    from psirt.intake.services import submission
+
+    assert submission._disk_barrier_allowed()  # granted to everyone by default
+    seen: dict[str, object] = {}
+    real_record = submission.record
+
+    def record(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen["report"] = cursor.fetchone()[0]
+        return real_record(**kwargs)
+
+    def no_barrier() -> None:
+        raise AssertionError("the barrier was used")
+
+    monkeypatch.setattr(submission, "_disk_barrier_allowed", lambda: False)
+    monkeypatch.setattr(submission, "_wait_for_the_disk", no_barrier)
+    monkeypatch.setattr(submission, "record", record)
+    data = ReportInput(reporter_name="A", reporter_email="nobarrier@x.test", description="d")
+    submit_report(data=data, send_acknowledgment=False, ip="192.0.2.91")
+    assert seen == {"report": "on"}
