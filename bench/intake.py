@@ -2,7 +2,8 @@
 
 N client threads post reports (each with a 50 KB attachment, multipart) for 30 s (`--quick`: 6 s) and we
 report accepted reports per second, p50/p99 latency, server CPU per request, and 201 answers against rows in
-the database (must be equal: nothing lost). The client is Python threads, not wrk: every answer is checked.
+the database (must be equal: nothing lost); `psirt audit verify` must pass after the burst. The client is
+Python threads, not wrk: every answer is checked.
 
 The reference, in the same server and run, is a view of this benchmark's own URLconf that does the mandatory
 work of a report and nothing else: parse the same multipart body (Django's parser), encrypt the same text
@@ -357,6 +358,13 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
                 flush=True,
             )
         rows = int(python_in(env, work, COUNT_SQL))
+        # The audit chain of the burst (one entry per report, appended by concurrent writers) verifies.
+        verify = subprocess.run(
+            [python, "-m", "psirt.cli", "audit", "verify"], env=env, cwd=work, capture_output=True, text=True
+        )
+        results["audit_verified"] = 1 if verify.returncode == 0 else 0
+        if verify.returncode:
+            print(f"  {label:8} audit verify FAILED: {(verify.stdout + verify.stderr).strip()[-300:]}", flush=True)
         # Let the worker drain the outbox (up to 60 s), then count what the SMTP server received.
         deadline = time.monotonic() + 60
         while SINK_COUNT[0] - sink_before < rows and time.monotonic() < deadline:
@@ -384,7 +392,8 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
         f"acknowledgment mails delivered {int(results['mails'])} over {len(SINK_SESSIONS)} SMTP connections, "
         f"tracking IDs unique "
         f"{'yes' if results['intake_unique_ids'] == results['intake_ok'] else 'NO'}, "
-        f"mail worker CPU {results['worker_cpu_ms']:.1f} ms/mail, ratio to reference {results['ratio']:.2f}",
+        f"mail worker CPU {results['worker_cpu_ms']:.1f} ms/mail, audit chain "
+        f"{'verified' if results['audit_verified'] else 'BROKEN'}, ratio to reference {results['ratio']:.2f}",
         flush=True,
     )
     shutil.rmtree(work, ignore_errors=True)
@@ -445,6 +454,7 @@ def main() -> int:
         "lost",
         "files_missing",
         "mails_missing",
+        "audit_verified",
         "rows_per_report",
     ]
     fields = []
@@ -458,7 +468,7 @@ def main() -> int:
         results.get(f"{b}_{k}", 0) == 0
         for b in ("sqlite", "pg")
         for k in ("lost", "files_missing", "mails_missing", "duplicate_ids")
-    )
+    ) and all(results.get(f"{b}_audit_verified", 1) == 1 for b in ("sqlite", "pg"))
     met = ok and all(
         results[f"{b}_intake_rps"] >= 100 and results[f"{b}_intake_p99_ms"] < 500 and results[f"{b}_ratio"] >= 0.7
         for b in ("sqlite", "pg")
