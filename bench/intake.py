@@ -2,14 +2,17 @@
 
 N client threads post reports (each with a 50 KB attachment, multipart) for 30 s (`--quick`: 6 s) and we
 report accepted reports per second, p50/p99 latency, server CPU per request, and 201 answers against rows in
-the database (must be equal: nothing lost). The client is Python threads, not wrk: every answer is checked.
+the database (must be equal: nothing lost); `psirt audit verify` must pass after the burst. The client is
+Python threads, not wrk: every answer is checked.
 
 The reference, in the same server and run, is a view of this benchmark's own URLconf that does the mandatory
 work of a report and nothing else: parse the same multipart body (Django's parser), encrypt the same text
 fields and the file with the same keys and psirt's own functions (`psirt.lib.crypto.seal`, the file store),
 write the file with fsync, and insert as many rows as psirt inserts per report (counted in the warm-up) in one
 transaction. First on SQLite, then on PostgreSQL when 127.0.0.1:5432 answers (database `psirt_bench`, created
-and dropped here). The acknowledgment mails go to a real SMTP server through one `psirt worker`.
+and dropped here). The acknowledgment mails go to a real SMTP server through one `psirt worker`, and the
+result says how many went over each SMTP connection (`mails_per_smtp_connection`: the worker sends the batch
+it claims over one connection, so a burst is not one connection per mail).
 
 `--server sync` runs gunicorn's plain sync worker instead of psirt's BufferingWorker, and `--no-recode` drops
 the multipart header middleware: the two runs that say what each costs.
@@ -55,6 +58,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = pg_database("psirt_bench")
 SINK_COUNT = [0]  # mails received by the benchmark's SMTP server
+SINK_SESSIONS: set[tuple[str, int]] = set()  # the client ends of the SMTP connections that delivered them
 WARMUP_REPORTS = 8
 
 BENCH_SETTINGS = """
@@ -226,6 +230,7 @@ def start_smtp_sink() -> tuple[object, int]:
     class Sink:
         async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
             SINK_COUNT[0] += 1
+            SINK_SESSIONS.add(tuple(session.peer))  # type: ignore[attr-defined]
             return "250 OK"
 
     port = free_port()
@@ -312,6 +317,7 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
     port = free_port()
     server = start_gunicorn(python, port, args.workers, env, work, server_options(args.server))
     sink_before = SINK_COUNT[0]
+    SINK_SESSIONS.clear()
     try:
         wait_for(port)
         seconds = args.seconds
@@ -352,11 +358,20 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
                 flush=True,
             )
         rows = int(python_in(env, work, COUNT_SQL))
+        # The audit chain of the burst (one entry per report, appended by concurrent writers) verifies.
+        verify = subprocess.run(
+            [python, "-m", "psirt.cli", "audit", "verify"], env=env, cwd=work, capture_output=True, text=True
+        )
+        results["audit_verified"] = 1 if verify.returncode == 0 else 0
+        if verify.returncode:
+            print(f"  {label:8} audit verify FAILED: {(verify.stdout + verify.stderr).strip()[-300:]}", flush=True)
         # Let the worker drain the outbox (up to 60 s), then count what the SMTP server received.
         deadline = time.monotonic() + 60
         while SINK_COUNT[0] - sink_before < rows and time.monotonic() < deadline:
             time.sleep(0.2)
         results["mails"] = SINK_COUNT[0] - sink_before
+        # One SMTP connection per batch the worker claims, not one per mail.
+        results["mails_per_smtp_connection"] = results["mails"] / max(1, len(SINK_SESSIONS))
         # The mail worker's CPU from the start of the intake phase until the outbox is drained, per mail.
         results["worker_cpu_ms"] = (session_cpu(worker.pid) - worker_cpu_start) * 1000 / max(1, results["mails"])
     finally:
@@ -374,9 +389,11 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
     results["ratio"] = results["intake_rps"] / results["ref_rps"] if results["ref_rps"] else 0.0
     print(
         f"  {label:8} rows in database {rows} (incl. {warmup} warm-up), files {files}, lost {results['lost']}, "
-        f"acknowledgment mails delivered {int(results['mails'])}, tracking IDs unique "
+        f"acknowledgment mails delivered {int(results['mails'])} over {len(SINK_SESSIONS)} SMTP connections, "
+        f"tracking IDs unique "
         f"{'yes' if results['intake_unique_ids'] == results['intake_ok'] else 'NO'}, "
-        f"mail worker CPU {results['worker_cpu_ms']:.1f} ms/mail, ratio to reference {results['ratio']:.2f}",
+        f"mail worker CPU {results['worker_cpu_ms']:.1f} ms/mail, audit chain "
+        f"{'verified' if results['audit_verified'] else 'BROKEN'}, ratio to reference {results['ratio']:.2f}",
         flush=True,
     )
     shutil.rmtree(work, ignore_errors=True)
@@ -430,12 +447,14 @@ def main() -> int:
         "intake_p99_ms",
         "intake_server_cpu_ms",
         "worker_cpu_ms",
+        "mails_per_smtp_connection",
         "ref_rps",
         "ref_server_cpu_ms",
         "ratio",
         "lost",
         "files_missing",
         "mails_missing",
+        "audit_verified",
         "rows_per_report",
     ]
     fields = []
@@ -449,7 +468,7 @@ def main() -> int:
         results.get(f"{b}_{k}", 0) == 0
         for b in ("sqlite", "pg")
         for k in ("lost", "files_missing", "mails_missing", "duplicate_ids")
-    )
+    ) and all(results.get(f"{b}_audit_verified", 1) == 1 for b in ("sqlite", "pg"))
     met = ok and all(
         results[f"{b}_intake_rps"] >= 100 and results[f"{b}_intake_p99_ms"] < 500 and results[f"{b}_ratio"] >= 0.7
         for b in ("sqlite", "pg")

@@ -34,6 +34,7 @@ from psirt.audit.models import AuditEvent, AuditHead
 from psirt.lib.access import is_active_user
 from psirt.lib.errors import DomainError
 from psirt.lib.http import client_address
+from psirt.lib.prepared import PreparedInsert
 from psirt.lib.signing import signing_key, verify_clearsigned
 
 GENESIS = "0" * 64
@@ -121,22 +122,37 @@ def record(
         data=data or {},
     )
     event.key_id, key = audit_keys()[0]
-    with transaction.atomic():
+    insert = PreparedInsert(event, late=_CHAINED)
+    # No savepoint of its own: the entry belongs to the caller's transaction, and a failure here fails it.
+    with transaction.atomic(savepoint=False):
         # Lock the head row: appends are serialised across processes, so the chain never forks. Everything
-        # that does not depend on the head is prepared above, and the head is read and written with plain
-        # statements: while it is locked, every other writer of the log waits.
+        # that does not depend on the head is prepared above (the INSERT statement compiled, its values
+        # adapted), and while the head is locked this costs one statement to read it and one to write both the
+        # event and the new head: every other writer of the log waits for as long as it is held.
         head = _lock_head()
         event.seq = head[0] + 1
         event.at = timezone.now()
         event.prev_hash = head[1]
         event.hash = compute_hash(event.prev_hash, event, key)
-        event.save(force_insert=True)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {_head_table()} SET seq = %s, hash = %s WHERE id = 1",  # noqa: S608
-                [event.seq, event.hash],
-            )
+        _append(event, insert)
     return event
+
+
+# The event's fields whose values are set under the head's lock.
+_CHAINED = ("seq", "at", "prev_hash", "hash")
+
+
+def _append(event: AuditEvent, insert: PreparedInsert) -> None:
+    """Insert the chained `event` and move the head to it (the head locked by the caller). On PostgreSQL one
+    statement does both."""
+    move_head = f"UPDATE {_head_table()} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH head AS ({move_head}) {insert.sql}", [event.seq, event.hash, *insert.params()])
+            insert.inserted(cursor)
+        else:
+            insert.run()
+            cursor.execute(move_head, [event.seq, event.hash])
 
 
 def deny_access(

@@ -145,3 +145,26 @@ def test_a_person_with_history_cannot_be_deleted_behind_the_chains_back(handler)
     with pytest.raises(ProtectedError):
         handler.delete()
     assert verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_the_head_is_locked_an_append_reads_it_once_and_writes_once(handler):
+    """Every writer of the log waits while the head is locked: the append holds it for one statement that
+    reads it and (PostgreSQL) one that writes the event and the new head together, then COMMIT."""
+    from django.test.utils import CaptureQueriesContext
+
+    record(action="test.first")  # the head row exists
+    with CaptureQueriesContext(connection) as queries:
+        event = record(action="test.locked", actor=handler, data={"n": 1, "text": "é"})
+    sql = [q["sql"] for q in queries.captured_queries]
+    locked = next(i for i, text in enumerate(sql) if "audit_audithead" in text and text.startswith("SELECT"))
+    after = sql[locked + 1 :]
+    assert not [text for text in sql if text.upper().startswith("SAVEPOINT")]
+    if connection.vendor == "postgresql":
+        assert len(after) == 2 and after[1].upper().startswith("COMMIT"), after
+        assert "audit_audithead" in after[0] and "audit_auditevent" in after[0]
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.seq, stored.hash, stored.prev_hash, stored.at) == (event.seq, event.hash, event.prev_hash, event.at)
+    assert (stored.actor_id, stored.data, stored.action) == (handler.pk, {"n": 1, "text": "é"}, "test.locked")
+    assert AuditHead.objects.get(id=1).seq == event.seq
+    assert verify_chain().ok

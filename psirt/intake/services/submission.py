@@ -47,6 +47,7 @@ from psirt.intake.services.tokens import email_hash, hash_token, new_token, norm
 from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
 from psirt.lib.http import client_address
+from psirt.lib.prepared import PreparedInsert
 from psirt.organization.models import OrganizationProfile
 from psirt.organization.queries import acknowledgment_due
 
@@ -215,11 +216,16 @@ def submit_report(
         )
         for sf in stashed
     ]
+    # Their INSERTs compiled now, outside the transaction; only the number, and the report's id in each file's
+    # row, are filled in there.
+    report_insert = PreparedInsert(report, late=("number", "tracking_id"))
+    attachment_inserts = [PreparedInsert(attachment, late=("report",)) for attachment in attachments]
+    flush = False
     try:
         with _write_transaction() as joined:
             # 1. Count the request (the counter of an address is shared by all its requests) and take the
             #    year's next number. A refusal here costs no number.
-            with _counter_transaction(joined):
+            with _short_transaction(joined):
                 ratelimit.hit_all(*limits)
                 report.number = _next_number(year)
             report.tracking_id = format_tracking_id(year, report.number)
@@ -228,11 +234,11 @@ def submit_report(
             #    separate counter transaction, its number stays unused (a gap, logged below) but nothing else
             #    is left behind.
             try:
-                with transaction.atomic(savepoint=not joined):
-                    report.save(force_insert=True)
-                    for attachment in attachments:
+                with _short_transaction(joined, then_wait=True) as flush:
+                    report_insert.run()
+                    for attachment, insert in zip(attachments, attachment_inserts, strict=True):
                         attachment.report = report
-                        attachment.save(force_insert=True)
+                        insert.run()
                     if stash is not None:
                         stash.delete()
                     if data.proposed_disclosure_date:
@@ -262,6 +268,10 @@ def submit_report(
         for item in written:
             store.delete(item.stored.name)
         raise
+    if flush:
+        # Committed: the files belong to the report now, whatever happens here. Only once this returns is the
+        # report on disk, and only then is it acknowledged (an error here answers 500, never 201).
+        _wait_for_the_disk()
     return Submission(report=report, token=token)
 
 
@@ -271,7 +281,7 @@ def _write_transaction() -> Iterator[bool]:
     savepoints of their own: a failure rolls all of it back). On SQLite, one: every write transaction there
     takes the whole database's write lock, so splitting the writes only adds a second wait for that lock and
     a second COMMIT per report. Elsewhere none: the counter-and-number transaction and the report's own
-    transaction commit apart (see `_counter_transaction`)."""
+    transaction commit apart (see `_short_transaction`)."""
     if connection.vendor != "sqlite":
         yield False
         return
@@ -280,29 +290,53 @@ def _write_transaction() -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def _counter_transaction(joined: bool) -> Iterator[None]:
-    """The writes every submission contends for (the address's rate counter, the year's sequence). Where
-    rows are locked one by one (PostgreSQL), they are committed in a transaction of their own, so that no
-    such row stays locked while the report is stored: a row lock lasts until COMMIT, and with the counter,
-    the sequence and the audit head held through one transaction, that transaction's span was the whole
-    intake's throughput limit (one report per span). That COMMIT does not wait for the disk
-    (`_commit_without_waiting_for_the_disk`)."""
+def _short_transaction(joined: bool, *, then_wait: bool = False) -> Iterator[bool]:
+    """One of a submission's transactions on engines that lock rows one by one (PostgreSQL): the counter and
+    number, then the report. Each takes a row every submission contends for (the address's rate counter and
+    the year's sequence; the audit chain's head), and a row lock lasts until COMMIT — until the commit's WAL
+    flush when COMMIT waits for it, so with the head held through a flush, intake's throughput was one report
+    per disk flush. Their COMMITs do not wait for the disk (`synchronous_commit` off for the transaction): the
+    rows are released as soon as the commit is logged. The counter-and-number transaction is written to disk
+    by the report's flush. The report's (`then_wait`) commits so only where the database lets
+    `_wait_for_the_disk` run (otherwise it waits for the disk itself, as before), and yields whether the
+    caller must then call `_wait_for_the_disk` before it tells anyone the report is stored. Only for the
+    outermost transaction: inside a caller's transaction the setting would apply to all of it."""
     outermost = not connection.in_atomic_block
     with transaction.atomic(savepoint=not joined):
-        if outermost:  # inside a caller's transaction this would apply to all of it
-            _commit_without_waiting_for_the_disk()
-        yield
+        unflushed = outermost and connection.vendor == "postgresql" and (not then_wait or _disk_barrier_allowed())
+        if unflushed:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield unflushed and then_wait
 
 
-def _commit_without_waiting_for_the_disk() -> None:
-    """On PostgreSQL, let this transaction's COMMIT return before its WAL reaches the disk. Waiting for that
-    flush is what limits intake there (measured: most waiting backends wait on WALSync). Safe for the
-    counter-and-number transaction only: the report's own transaction, which follows, commits
-    synchronously, and its flush writes every earlier WAL record too, so once a report is acknowledged its
-    number and count are on disk; a crash before that loses at most a count and a number no report has."""
-    if connection.vendor == "postgresql":
+# A transactional WAL message: it gives the transaction an ID and a WAL record, so its COMMIT (synchronous)
+# waits until the WAL is on disk up to that commit, which is after every commit this connection made before.
+# Nothing reads the message.
+_DISK_BARRIER = "SELECT pg_logical_emit_message(true, 'psirt.durable', '')"
+_BARRIER_ALLOWED: dict[tuple[str, str], bool] = {}
+
+
+def _disk_barrier_allowed() -> bool:
+    """Whether the database role may run `_DISK_BARRIER` (PostgreSQL grants it to everyone unless an operator
+    revoked it); asked once per process and database."""
+    key = (connection.alias, str(connection.settings_dict.get("NAME")))
+    if key not in _BARRIER_ALLOWED:
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(
+                "SELECT has_function_privilege(current_user, 'pg_logical_emit_message(boolean,text,text)', 'EXECUTE')"
+            )
+            _BARRIER_ALLOWED[key] = bool(cursor.fetchone()[0])
+    return _BARRIER_ALLOWED[key]
+
+
+def _wait_for_the_disk() -> None:
+    """Return once everything this connection committed is on disk (PostgreSQL; outside a transaction). The
+    waits of concurrent submissions share one flush (the server's group commit), and no row is locked while
+    they wait, so submissions no longer queue one disk flush each behind the audit chain's head."""
+    assert not connection.in_atomic_block, "a disk barrier inside a transaction would not commit"
+    with connection.cursor() as cursor:
+        cursor.execute(_DISK_BARRIER)
 
 
 def _send_acknowledgment(report: Report, token: str, profile: OrganizationProfile) -> None:

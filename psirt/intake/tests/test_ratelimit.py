@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from psirt.counters.exceptions import RateLimited
@@ -111,7 +111,6 @@ def test_hit_all_counts_every_pair_in_one_go(settings):
 
 @pytest.mark.django_db
 def test_hit_all_refused_by_one_full_window_counts_nothing(settings):
-    from django.db import transaction
 
     settings.PSIRT_INTAKE_RATES = {"report_ip": (5, 60), "report_email": (1, 600)}
     ratelimit.hit_all(limit("report_email", "full@x.test"))
@@ -155,7 +154,8 @@ def test_a_report_that_cannot_be_stored_leaves_no_file_and_its_number_unused(set
 @pytest.mark.django_db(transaction=True)
 def test_on_sqlite_a_report_takes_the_write_lock_once():
     """SQLite has one write lock for the whole database: a report's writes share one transaction (one wait
-    for the lock, one COMMIT), with no savepoints of their own around the counter and the report."""
+    for the lock, one COMMIT), with no savepoints of their own (around the counter, the report or the audit
+    entry)."""
     if connection.vendor != "sqlite":
         pytest.skip("the database-wide write lock is SQLite's")
     from django.test.utils import CaptureQueriesContext
@@ -172,8 +172,7 @@ def test_on_sqlite_a_report_takes_the_write_lock_once():
     first = next(i for i, text in enumerate(sql) if text.upper().startswith("COMMIT"))
     head = [text.split()[0].upper() for text in sql[: first + 1]]
     assert head.count("BEGIN") == 1
-    # The audit entry's own savepoint is the only one.
-    assert head.count("SAVEPOINT") == 1
+    assert head.count("SAVEPOINT") == 0
     tables = " ".join(sql[: first + 1])
     for table in (
         "counters_ratecounter",
@@ -187,19 +186,22 @@ def test_on_sqlite_a_report_takes_the_write_lock_once():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_only_the_counter_and_number_commit_without_waiting_for_the_disk(monkeypatch):
+def test_on_postgresql_no_row_stays_locked_through_a_disk_flush_and_a_report_is_on_disk_when_returned(monkeypatch):
+    """The counter-and-number and the report transactions commit without waiting for the disk (their
+    contended rows, the address's counter and the audit chain's head, are released at once); the submission
+    then waits, outside any transaction, until the WAL is on disk past the report's commit."""
     if connection.vendor != "postgresql":
         pytest.skip("synchronous_commit is a PostgreSQL setting")
     from psirt.intake.services import submission
 
-    seen: dict[str, str] = {}
+    seen: dict[str, object] = {}
 
     def setting() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
             return str(cursor.fetchone()[0])
 
-    real_hit, real_record = ratelimit.hit_all, submission.record
+    real_hit, real_record, real_wait = ratelimit.hit_all, submission.record, submission._wait_for_the_disk
 
     def hit_all(*pairs):
         seen["counter and number"] = setting()
@@ -209,9 +211,67 @@ def test_only_the_counter_and_number_commit_without_waiting_for_the_disk(monkeyp
         seen["report"] = setting()
         return real_record(**kwargs)
 
+    def wait_for_the_disk():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_insert_lsn()")
+            seen["committed up to"] = cursor.fetchone()[0]
+        seen["in a transaction"] = connection.in_atomic_block
+        real_wait()
+
     monkeypatch.setattr(ratelimit, "hit_all", hit_all)
     monkeypatch.setattr(submission, "record", record)
+    monkeypatch.setattr(submission, "_wait_for_the_disk", wait_for_the_disk)
     data = ReportInput(reporter_name="A", reporter_email="sync@x.test", description="d")
-    submit_report(data=data, send_acknowledgment=False, ip="192.0.2.90")
-    # The report's own transaction waits for its flush, which also writes the earlier one to disk.
-    assert seen == {"counter and number": "off", "report": "on"}
+    tracking_id = submit_report(data=data, send_acknowledgment=False, ip="192.0.2.90").report.tracking_id
+    committed = seen.pop("committed up to")
+    assert seen == {"counter and number": "off", "report": "off", "in a transaction": False}
+    # Once submit_report returned, the WAL is on disk past the report's commit.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", [str(committed)])
+        assert cursor.fetchone()[0] is True
+    assert Report.objects.filter(tracking_id=tracking_id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_disk_barrier_flushes_what_was_committed_without_waiting():
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    from psirt.intake.services.submission import _wait_for_the_disk
+
+    with connection.cursor() as cursor:
+        with transaction.atomic():
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            RateCounter.objects.create(key="barrier", window_start="2026-01-01T00:00Z", expires_at="2026-01-02T00:00Z")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
+        committed = cursor.fetchone()[0]
+        _wait_for_the_disk()
+        cursor.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn", [str(committed)])
+        assert cursor.fetchone()[0] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_without_the_barrier_the_report_commit_waits_for_the_disk_itself(monkeypatch):
+    """A role that may not run the disk barrier keeps the report's transaction synchronous."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    from psirt.intake.services import submission
+
+    assert submission._disk_barrier_allowed()  # granted to everyone by default
+    seen: dict[str, object] = {}
+    real_record = submission.record
+
+    def record(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            seen["report"] = cursor.fetchone()[0]
+        return real_record(**kwargs)
+
+    def no_barrier() -> None:
+        raise AssertionError("the barrier was used")
+
+    monkeypatch.setattr(submission, "_disk_barrier_allowed", lambda: False)
+    monkeypatch.setattr(submission, "_wait_for_the_disk", no_barrier)
+    monkeypatch.setattr(submission, "record", record)
+    data = ReportInput(reporter_name="A", reporter_email="nobarrier@x.test", description="d")
+    submit_report(data=data, send_acknowledgment=False, ip="192.0.2.91")
+    assert seen == {"report": "on"}

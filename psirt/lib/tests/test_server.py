@@ -43,3 +43,21 @@ def test_a_body_over_the_largest_report_is_not_read_first() -> None:
 def test_an_endless_head_is_handed_over_to_be_refused() -> None:
     assert request_size(b"GET / HTTP/1.1\r\nX: " + b"a" * HEAD_LIMIT) == HAND_OVER
     assert request_size(b"GET / HTTP/1.1\r\nX: " + b"a" * 1000) is None
+
+
+def test_a_worker_process_hands_the_interpreter_between_threads_sooner(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from psirt.lib.server import SWITCH_INTERVAL, BufferingWorker
+
+    started: list[bool] = []
+    monkeypatch.setattr(ThreadWorker, "init_process", lambda self: started.append(True))
+    before = sys.getswitchinterval()
+    try:
+        BufferingWorker.init_process(BufferingWorker.__new__(BufferingWorker))
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL) and before > SWITCH_INTERVAL
+        assert started == [True]  # gunicorn's own start-up still runs
+    finally:
+        sys.setswitchinterval(before)
