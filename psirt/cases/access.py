@@ -33,9 +33,20 @@ def visible_cases(user: Viewer) -> QuerySet[Case]:
     if account.is_engineer:
         invited = CaseInvitation.objects.filter(case=OuterRef("pk"), engineer=account)
         return Case.objects.filter(Q(Exists(invited)) | Q(product_line__in=account.product_lines.values("pk")))
-    # Read from the person's assignments (indexed by person), not tested case by case: a handler sees a few of
-    # many cases, and a per-case test reads every case.
-    return Case.objects.filter(pk__in=Assignment.objects.filter(user=account).values("case_id"))
+    return Case.objects.filter(assigned_q(account))
+
+
+def assigned_q(user: Viewer) -> Q:
+    """SQL for: the case is assigned to `user` (what a handler sees). Read from the person's assignments
+    (indexed by person), not tested case by case: a handler sees a few of many cases, and a per-case test
+    reads every case."""
+    return Q(pk__in=Assignment.objects.filter(user_id=int(getattr(user, "pk", None) or 0)).values("case_id"))
+
+
+def sees_every_case(user: Viewer) -> bool:
+    """Whether `visible_cases(user)` is every case (a lead's): a count over it is a count over the table."""
+    account = active_account(user)
+    return account is not None and account.is_lead
 
 
 def can_view_case(user: Viewer, case: Case) -> bool:
