@@ -2,39 +2,25 @@
 soon, and what awaits disclosure with its date.
 
 A fixed number of queries whatever the number of cases (the counts of the lists, then one bounded page of
-each), so the home page stays fast with 100,000 cases. Shown on the desk home through the `case_dashboard` template tag,
-and on its own at `desk:cases:dashboard`.
+each), so the home page stays fast with 100,000 cases. Shown on the desk home through the `case_dashboard`
+template tag, and on its own at `desk:cases:dashboard`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.functional import cached_property
 
 from psirt.accounts.models import User
-from psirt.cases.models import Case
+from psirt.cases.paging import CountedPaginator
 from psirt.cases.queries import dashboard_counts, dashboard_querysets, inbox_count
 from psirt.lib.access import staff_required
 
 MINE_PAGE = 20
 PANEL_ROWS = 10
-
-
-class _CountedPaginator(Paginator[Case]):
-    """A paginator told its count (the dashboard's counts come from one query for all its lists)."""
-
-    def __init__(self, object_list: Any, per_page: int, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self._known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self._known_count
 
 
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
@@ -45,7 +31,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
     lists = dashboard_querysets(user, now)
     counts = dashboard_counts(user, now)
-    paginator = _CountedPaginator(lists["mine"], MINE_PAGE, counts["mine"])
+    paginator = CountedPaginator(lists["mine"], MINE_PAGE, counts["mine"])
     page = paginator.get_page(request.GET.get("mine_page", "1")[:10])
     return {
         "case_dashboard": {
