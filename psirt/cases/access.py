@@ -43,6 +43,15 @@ def assigned_q(user: Viewer) -> Q:
     return Q(pk__in=Assignment.objects.filter(user_id=int(getattr(user, "pk", None) or 0)).values("case_id"))
 
 
+def assigned_among_visible_q(user: Viewer) -> Q:
+    """SQL that narrows `visible_cases(user)` to the cases assigned to `user`: `assigned_q`, except for a
+    handler, who sees only those already (the same condition twice is a second read of their assignments)."""
+    account = active_account(user)
+    if account is not None and not account.is_lead and not account.is_engineer:
+        return Q()
+    return assigned_q(user)
+
+
 def sees_every_case(user: Viewer) -> bool:
     """Whether `visible_cases(user)` is every case (a lead's): a count over it is a count over the table."""
     account = active_account(user)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from psirt.accounts.models import Role, User
-from psirt.cases.access import assigned_q, sees_every_case, visible_cases
+from psirt.cases.access import assigned_among_visible_q, sees_every_case, visible_cases
 from psirt.cases.models import Case
 from psirt.cases.services import workflow
 from psirt.cases.services.deadlines import due_soon_q, overdue_q
@@ -89,7 +89,7 @@ def filter_cases(user: User, query: Mapping[str, str]) -> tuple[QuerySet[Case], 
     if params["q"]:
         qs = qs.filter(Q(key__icontains=params["q"]) | Q(title__icontains=params["q"]))
     if params["mine"]:
-        qs = qs.filter(assigned_q(user))
+        qs = qs.filter(assigned_among_visible_q(user))
     if params["sort"] not in SORTS:
         params["sort"] = "newest"
     return qs.order_by(*SORTS[params["sort"]][2]), params  # type: ignore[arg-type]
@@ -107,7 +107,7 @@ def _dashboard_conditions(user: User, now: dt.datetime) -> dict[str, Q]:
     """Which of the cases `user` sees each list of the dashboard holds (the keys of `DASHBOARD_ORDER`)."""
     open_cases = ~Q(state__in=[*FINISHED, CaseState.PUBLISHED])
     return {
-        "mine": open_cases if user.is_engineer else open_cases & assigned_q(user),
+        "mine": open_cases if user.is_engineer else open_cases & assigned_among_visible_q(user),
         "overdue": overdue_q(now),
         "soon": due_soon_q(now),
         "awaiting": Q(state=CaseState.AWAITING_DISCLOSURE),

@@ -193,6 +193,18 @@ def test_dashboard_counts_are_the_sizes_of_its_lists_for_every_role(
         sizes = {name: qs.count() for name, qs in dashboard_querysets(user, now).items()}
         assert counts == sizes, user.role
         assert all(sizes.values()), (user.role, sizes)  # every list holds something: the counts are tested
+    # "Mine": a lead's and a handler's open cases assigned to them (on the panel and the list); an engineer's
+    # panel shows every open case they see.
+    finished = {S.PUBLISHED, *EXITS}
+    for user in (lead, handler):
+        assigned = {a.case.key for a in Assignment.objects.filter(user=user)}
+        panel = {c.key for c in dashboard_querysets(user, now)["mine"]}
+        assert panel == {c.key for c in cases.values() if c.key in assigned and c.state not in finished} != set()
+        page = client_for(user).get("/en/desk/cases/?mine=1").context["page"]
+        assert {c.key for c in page.object_list} == assigned
+    seen = {c.key for c in dashboard_querysets(engineer, now)["mine"]}
+    invited = {i.case.key for i in CaseInvitation.objects.filter(engineer=engineer)}
+    assert seen == {c.key for c in cases.values() if c.key in invited and c.state not in finished}
 
 
 # --- the pages agree ---------------------------------------------------------------------------------------
