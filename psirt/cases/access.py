@@ -33,9 +33,29 @@ def visible_cases(user: Viewer) -> QuerySet[Case]:
     if account.is_engineer:
         invited = CaseInvitation.objects.filter(case=OuterRef("pk"), engineer=account)
         return Case.objects.filter(Q(Exists(invited)) | Q(product_line__in=account.product_lines.values("pk")))
-    # Read from the person's assignments (indexed by person), not tested case by case: a handler sees a few of
-    # many cases, and a per-case test reads every case.
-    return Case.objects.filter(pk__in=Assignment.objects.filter(user=account).values("case_id"))
+    return Case.objects.filter(assigned_q(account))
+
+
+def assigned_q(user: Viewer) -> Q:
+    """SQL for: the case is assigned to `user` (what a handler sees). Read from the person's assignments
+    (indexed by person), not tested case by case: a handler sees a few of many cases, and a per-case test
+    reads every case."""
+    return Q(pk__in=Assignment.objects.filter(user_id=int(getattr(user, "pk", None) or 0)).values("case_id"))
+
+
+def assigned_among_visible_q(user: Viewer) -> Q:
+    """SQL that narrows `visible_cases(user)` to the cases assigned to `user`: `assigned_q`, except for a
+    handler, who sees only those already (the same condition twice is a second read of their assignments)."""
+    account = active_account(user)
+    if account is not None and not account.is_lead and not account.is_engineer:
+        return Q()
+    return assigned_q(user)
+
+
+def sees_every_case(user: Viewer) -> bool:
+    """Whether `visible_cases(user)` is every case (a lead's): a count over it is a count over the table."""
+    account = active_account(user)
+    return account is not None and account.is_lead
 
 
 def can_view_case(user: Viewer, case: Case) -> bool:

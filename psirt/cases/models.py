@@ -31,6 +31,46 @@ class Exploitation(models.TextChoices):
 SEQUENCE_SCOPE = "case"
 
 
+class DeadlineKind(models.TextChoices):
+    ACKNOWLEDGMENT = "ack", _("Acknowledgment")
+    REMEDIATION = "remediation", _("Remediation")
+    DISCLOSURE = "disclosure", _("Disclosure")
+
+
+# The states in which each deadline binds (is owed and can pass); `psirt.cases.services.deadlines` states the
+# whole rule (done, overdue, due soon) on top of these.
+ACK_STATES = (CaseState.NEW,)
+REMEDIATION_STATES = (CaseState.CONFIRMED, CaseState.REMEDIATION)
+DISCLOSURE_STATES = (CaseState.REMEDIATION, CaseState.AWAITING_DISCLOSURE)
+
+
+def _values(states: tuple[CaseState, ...]) -> list[str]:
+    return [str(state.value) for state in states]  # plain strings: the stored column's migration names them
+
+
+def deadline_binds_q(kind: str) -> models.Q:
+    """SQL for: the deadline of `kind` binds in the case's state (acknowledgment: new and not acknowledged)."""
+    if kind == DeadlineKind.ACKNOWLEDGMENT:
+        return models.Q(state__in=_values(ACK_STATES), acknowledged_at__isnull=True)
+    if kind == DeadlineKind.REMEDIATION:
+        return models.Q(state__in=_values(REMEDIATION_STATES))
+    if kind == DeadlineKind.DISCLOSURE:
+        return models.Q(state__in=_values(DISCLOSURE_STATES))
+    raise ValueError(f"unknown deadline kind {kind!r}")
+
+
+def next_due_expression() -> models.Case:
+    """SQL for the next deadline of a case as an instant: the acknowledgment while it binds, the remediation
+    while it binds (the two never bind at once), else none. The agreed disclosure date is a day, not an
+    instant, and is not part of it."""
+    return models.Case(
+        models.When(deadline_binds_q(DeadlineKind.ACKNOWLEDGMENT), then=models.F("ack_due_at")),
+        models.When(deadline_binds_q(DeadlineKind.REMEDIATION), then=models.F("remediation_due_at")),
+        default=models.Value(None),
+        output_field=models.DateTimeField(),
+    )
+
+
 class Case(models.Model):
     """One vulnerability as the team handles it, from the first report to publication."""
 
@@ -84,6 +124,16 @@ class Case(models.Model):
     remediation_due_at = models.DateTimeField(_("remediation due"), null=True, blank=True)
     disclosure_date = models.DateField(_("agreed disclosure date"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The next deadline (`next_due_expression`), kept by the database itself from the columns above on every
+    # insert and update (bulk ones too), so it can never drift from them; stored so that lists sort and
+    # filter by it from an index. Read it from rows fetched after a change: an instance saved in this
+    # process keeps the value it was loaded with.
+    next_due = models.GeneratedField(
+        expression=next_due_expression(),
+        output_field=models.DateTimeField(_("next deadline"), null=True, blank=True),
+        db_persist=True,
+        null=True,  # NULL when no instant binds: `~Q(next_due__lte=…)` must keep those rows
+    )
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -107,6 +157,7 @@ class Case(models.Model):
             models.Index(fields=["state", "ack_due_at"], name="case_state_ack_due"),
             models.Index(fields=["state", "remediation_due_at"], name="case_state_rem_due"),
             models.Index(fields=["state", "disclosure_date"], name="case_state_disclosure"),
+            models.Index(fields=["next_due", "id"], name="case_next_due"),
             # The case list's default order (newest first) reads it backwards: a page, not a sort of every case.
             models.Index(fields=["created_at", "id"], name="case_created"),
         ]
@@ -252,12 +303,6 @@ class RemediationPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.days}"
-
-
-class DeadlineKind(models.TextChoices):
-    ACKNOWLEDGMENT = "ack", _("Acknowledgment")
-    REMEDIATION = "remediation", _("Remediation")
-    DISCLOSURE = "disclosure", _("Disclosure")
 
 
 class ReminderAudience(models.TextChoices):

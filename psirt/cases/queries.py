@@ -12,15 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db.models import Case as SqlCase
-from django.db.models import DateTimeField, F, Q, QuerySet, Value, When
+from django.db.models import Count, F, OrderBy, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from psirt.accounts.models import Role, User
-from psirt.cases.access import visible_cases
+from psirt.cases.access import assigned_among_visible_q, sees_every_case, visible_cases
 from psirt.cases.models import Case
 from psirt.cases.services import workflow
-from psirt.cases.services.deadlines import ACK_STATES, REMEDIATION_STATES, due_soon_q, overdue_q
+from psirt.cases.services.deadlines import due_soon_q, overdue_q
 from psirt.cases.services.workflow import FINISHED, CaseState
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.intake.models import InboxState, Message, Report
@@ -55,23 +55,6 @@ STATE_FILTERS: dict[str, object] = {
 }
 
 
-# --- what is due ------------------------------------------------------------------------------------------
-
-
-def next_due_expression() -> SqlCase:
-    """SQL for the next deadline of a case: acknowledgment while new, remediation while it is being fixed."""
-    return SqlCase(
-        When(state__in=ACK_STATES, acknowledged_at__isnull=True, then=F("ack_due_at")),
-        When(state__in=REMEDIATION_STATES, then=F("remediation_due_at")),
-        default=Value(None),
-        output_field=DateTimeField(),
-    )
-
-
-def with_next_due(qs: QuerySet[Case]) -> QuerySet[Case]:
-    return qs.annotate(next_due=next_due_expression())
-
-
 # --- the case list and the dashboard ----------------------------------------------------------------------
 
 
@@ -86,7 +69,7 @@ def filter_cases(user: User, query: Mapping[str, str]) -> tuple[QuerySet[Case], 
         "mine": "1" if query.get("mine") == "1" else "",
         "due": query.get("due", "")[:10],
     }
-    qs = with_next_due(visible_cases(user).select_related("product"))
+    qs = visible_cases(user).select_related("product")
     now = timezone.now()
     if params["due"] == "overdue":
         qs = qs.filter(overdue_q(now))
@@ -106,10 +89,29 @@ def filter_cases(user: User, query: Mapping[str, str]) -> tuple[QuerySet[Case], 
     if params["q"]:
         qs = qs.filter(Q(key__icontains=params["q"]) | Q(title__icontains=params["q"]))
     if params["mine"]:
-        qs = qs.filter(assignments__user_id=int(user.pk or 0))
+        qs = qs.filter(assigned_among_visible_q(user))
     if params["sort"] not in SORTS:
         params["sort"] = "newest"
     return qs.order_by(*SORTS[params["sort"]][2]), params  # type: ignore[arg-type]
+
+
+DASHBOARD_ORDER: dict[str, list[OrderBy]] = {
+    "mine": [F("next_due").asc(nulls_last=True), F("id").asc()],
+    "overdue": [F("next_due").asc(nulls_last=True), F("id").asc()],
+    "soon": [F("next_due").asc(nulls_last=True), F("disclosure_date").asc(nulls_last=True), F("id").asc()],
+    "awaiting": [F("disclosure_date").asc(nulls_last=True), F("id").asc()],
+}
+
+
+def _dashboard_conditions(user: User, now: dt.datetime) -> dict[str, Q]:
+    """Which of the cases `user` sees each list of the dashboard holds (the keys of `DASHBOARD_ORDER`)."""
+    open_cases = ~Q(state__in=[*FINISHED, CaseState.PUBLISHED])
+    return {
+        "mine": open_cases if user.is_engineer else open_cases & assigned_among_visible_q(user),
+        "overdue": overdue_q(now),
+        "soon": due_soon_q(now),
+        "awaiting": Q(state=CaseState.AWAITING_DISCLOSURE),
+    }
 
 
 def dashboard_querysets(user: User, now: dt.datetime) -> dict[str, QuerySet[Case]]:
@@ -117,17 +119,25 @@ def dashboard_querysets(user: User, now: dt.datetime) -> dict[str, QuerySet[Case
     a product engineer), what is overdue, what is due soon, and what awaits disclosure. Overdue and due soon
     are `psirt.cases.services.deadlines.case_due_status` in SQL (`overdue_q`, `due_soon_q`)."""
     visible = visible_cases(user).select_related("product")
-    open_visible = visible.exclude(state__in=[*FINISHED, CaseState.PUBLISHED])
-    mine = open_visible if user.is_engineer else open_visible.filter(assignments__user_id=int(user.pk or 0))
     return {
-        "mine": with_next_due(mine).order_by(F("next_due").asc(nulls_last=True), "id"),
-        "overdue": with_next_due(visible.filter(overdue_q(now))).order_by(F("next_due").asc(nulls_last=True), "id"),
-        "soon": with_next_due(visible.filter(due_soon_q(now))).order_by(
-            F("next_due").asc(nulls_last=True), F("disclosure_date").asc(nulls_last=True), "id"
-        ),
-        "awaiting": visible.filter(state=CaseState.AWAITING_DISCLOSURE).order_by(
-            F("disclosure_date").asc(nulls_last=True), "id"
-        ),
+        name: visible.filter(condition).order_by(*DASHBOARD_ORDER[name])
+        for name, condition in _dashboard_conditions(user, now).items()
+    }
+
+
+def dashboard_counts(user: User, now: dt.datetime) -> dict[str, int]:
+    """How many cases each list of `dashboard_querysets` holds. Someone who sees every case (a lead) gets
+    each count from the indexes of its own condition; anyone else gets the four from one pass over the cases
+    they see, which each count would otherwise read whole again."""
+    conditions = _dashboard_conditions(user, now)
+    visible = visible_cases(user)
+    if sees_every_case(user):
+        return {name: visible.filter(condition).count() for name, condition in conditions.items()}
+    return {
+        name: int(count or 0)
+        for name, count in visible.aggregate(
+            **{name: Count("pk", filter=condition) for name, condition in conditions.items()}
+        ).items()
     }
 
 

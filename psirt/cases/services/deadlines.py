@@ -28,11 +28,15 @@ from psirt.accounts.models import Role, User
 from psirt.audit.services import record
 from psirt.cases.exceptions import InvalidInput, NotAllowed
 from psirt.cases.models import (
+    ACK_STATES,
+    DISCLOSURE_STATES,
+    REMEDIATION_STATES,
     Case,
     DeadlineKind,
     DeadlineReminder,
     RemediationPolicy,
     ReminderAudience,
+    deadline_binds_q,
 )
 from psirt.cases.services.workflow import FINISHED, CaseState
 from psirt.intake.models import Report
@@ -48,13 +52,11 @@ logger = logging.getLogger(__name__)
 
 MAX_DAYS = 730
 
-# The states in which each deadline binds (is owed and can pass)...
-ACK_STATES = (CaseState.NEW,)
-REMEDIATION_STATES = (CaseState.CONFIRMED, CaseState.REMEDIATION)
-DISCLOSURE_STATES = (CaseState.REMEDIATION, CaseState.AWAITING_DISCLOSURE)
-# ...and those in which it is done: the fix is made once the case awaits disclosure (or later), the disclosure
-# is made once the case is published (or later); a finished case (closed, or an exit such as duplicate or not a
-# vulnerability) owes nothing more. The acknowledgment is done once the case is acknowledged or has left "new".
+# The states in which each deadline binds (is owed and can pass) are `ACK_STATES`, `REMEDIATION_STATES` and
+# `DISCLOSURE_STATES`, with the models (the stored next deadline is computed from them). Those in which it is
+# done: the fix is made once the case awaits disclosure (or later), the disclosure is made once the case is
+# published (or later); a finished case (closed, or an exit such as duplicate or not a vulnerability) owes
+# nothing more. The acknowledgment is done once the case is acknowledged or has left "new".
 REMEDIATION_DONE_STATES = frozenset({CaseState.AWAITING_DISCLOSURE, CaseState.PUBLISHED, *FINISHED})
 DISCLOSURE_DONE_STATES = frozenset({CaseState.PUBLISHED, *FINISHED})
 # How near an open deadline must be to be "due soon" (the disclosure window counts local days).
@@ -117,17 +119,6 @@ def deadline_status(case: Case, kind: str, now: dt.datetime) -> str:
     return "soon" if due <= today + SOON[kind] else "open"
 
 
-def _binds_q(kind: str) -> Q:
-    """SQL for: the deadline of `kind` binds in the case's state (see `deadline_status`)."""
-    if kind == DeadlineKind.ACKNOWLEDGMENT:
-        return Q(state__in=ACK_STATES, acknowledged_at__isnull=True)
-    if kind == DeadlineKind.REMEDIATION:
-        return Q(state__in=REMEDIATION_STATES)
-    if kind == DeadlineKind.DISCLOSURE:
-        return Q(state__in=DISCLOSURE_STATES)
-    raise ValueError(f"unknown deadline kind {kind!r}")
-
-
 DUE_FIELD: dict[str, str] = {
     DeadlineKind.ACKNOWLEDGMENT: "ack_due_at",
     DeadlineKind.REMEDIATION: "remediation_due_at",
@@ -152,7 +143,7 @@ def deadline_q(kind: str, status: str, now: dt.datetime) -> Q:
         window = Q(**{f"{field}__gt": soon_end})
     else:
         raise ValueError(f"deadline_q selects overdue, soon or open deadlines, not {status!r}")
-    return _binds_q(kind) & window
+    return deadline_binds_q(kind) & window
 
 
 def case_due_status(case: Case, now: dt.datetime) -> str:
@@ -162,11 +153,10 @@ def case_due_status(case: Case, now: dt.datetime) -> str:
 
 
 def overdue_q(now: dt.datetime) -> Q:
-    """SQL for `case_due_status(case, now) == "overdue"`: some deadline of the case is overdue."""
-    q = Q()
-    for kind in DeadlineKind.values:
-        q |= deadline_q(kind, "overdue", now)
-    return q
+    """SQL for `case_due_status(case, now) == "overdue"`: some deadline of the case is overdue — the stored
+    next deadline (the acknowledgment or the remediation, whichever binds: `deadline_q`'s two instants in one
+    indexed column) has passed, or the agreed disclosure date has."""
+    return Q(next_due__lte=now) | deadline_q(DeadlineKind.DISCLOSURE, "overdue", now)
 
 
 def due_soon_q(now: dt.datetime) -> Q:
@@ -260,20 +250,20 @@ def _deadlines(now: dt.datetime, horizon: dt.timedelta) -> list[Deadline]:
     until = now + horizon
     found: list[Deadline] = []
     # The deadlines that bind (`deadline_status` neither "done" nor "none"), up to the horizon.
-    acks = Case.objects.filter(_binds_q(DeadlineKind.ACKNOWLEDGMENT), ack_due_at__lt=until)
+    acks = Case.objects.filter(deadline_binds_q(DeadlineKind.ACKNOWLEDGMENT), ack_due_at__lt=until)
     found += [
         Deadline(c, DeadlineKind.ACKNOWLEDGMENT, c.ack_due_at, timezone.localdate(c.ack_due_at))
         for c in acks
         if c.ack_due_at
     ]
-    fixes = Case.objects.filter(_binds_q(DeadlineKind.REMEDIATION), remediation_due_at__lt=until)
+    fixes = Case.objects.filter(deadline_binds_q(DeadlineKind.REMEDIATION), remediation_due_at__lt=until)
     found += [
         Deadline(c, DeadlineKind.REMEDIATION, c.remediation_due_at, timezone.localdate(c.remediation_due_at))
         for c in fixes
         if c.remediation_due_at
     ]
     last_day = timezone.localdate(until)
-    disclosures = Case.objects.filter(_binds_q(DeadlineKind.DISCLOSURE), disclosure_date__lte=last_day)
+    disclosures = Case.objects.filter(deadline_binds_q(DeadlineKind.DISCLOSURE), disclosure_date__lte=last_day)
     found += [
         Deadline(c, DeadlineKind.DISCLOSURE, disclosure_instant(c.disclosure_date), c.disclosure_date)
         for c in disclosures

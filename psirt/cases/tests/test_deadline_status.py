@@ -124,6 +124,89 @@ def test_the_sql_selects_exactly_the_cases_the_rule_marks() -> None:
     assert set(DEADLINE_STATUSES) >= {deadline_status(c, k, NOW) for c in cases for k in (ACK, FIX, DISCLOSE)}
 
 
+# --- the stored next deadline ------------------------------------------------------------------------------
+
+
+def binding_instant(case: Case) -> dt.datetime | None:
+    """The next deadline by the rule: the acknowledgment or remediation instant that binds (neither done nor
+    "none"), else none."""
+    for kind in (ACK, FIX):
+        if deadline_status(case, kind, NOW) in ("overdue", "soon", "open"):
+            return getattr(case, DUE_FIELD[kind])  # type: ignore[no-any-return]
+    return None
+
+
+@pytest.mark.django_db
+def test_the_stored_next_deadline_is_the_instant_the_rule_binds_and_follows_every_write() -> None:
+    combos = list(itertools.product(S.values, (False, True), TIMINGS, TIMINGS))
+    for n, (state, acknowledged, ack, fix) in enumerate(combos, start=1):
+        case = build(state, ACK, ack, acknowledged=acknowledged)
+        case.remediation_due_at = due_value(FIX, fix)  # type: ignore[assignment]
+        case.key, case.year, case.number, case.title = f"CASE-2027-{n:04d}", 2027, n, "t"
+        case.save()
+    stored = Case.objects.order_by("pk")
+    assert stored.count() == len(combos)
+    assert [c.next_due for c in stored] == [binding_instant(c) for c in stored]
+    # Writes that go round the model (bulk updates, a migration's UPDATE) move it too: the database keeps it.
+    for state in S.values:
+        Case.objects.update(state=state)
+        assert [c.next_due for c in stored.all()] == [binding_instant(c) for c in stored.all()], state
+    Case.objects.update(state=S.NEW, acknowledged_at=None)
+    assert {c.next_due for c in stored.all()} == {c.ack_due_at for c in stored.all()}
+
+
+@pytest.mark.django_db
+def test_the_stored_next_deadline_follows_the_services(lead: User, handler: User) -> None:
+    from psirt.cases.services import cases as case_services
+    from psirt.tests.factories import make_report
+
+    case = case_services.open_case(report=make_report(), actor=lead, title="RCE", assignees=[handler])
+    seen = []
+    for state in ("acknowledged", "triage", "confirmed", "remediation", "awaiting_disclosure"):
+        fresh = Case.objects.get(pk=case.pk)
+        seen.append(fresh.next_due)
+        assert fresh.next_due == binding_instant(fresh), fresh.state
+        case = case_services.transition(case=fresh, to_state=state, actor=handler)
+    fresh = Case.objects.get(pk=case.pk)
+    assert fresh.next_due is None and binding_instant(fresh) is None
+    # New: the acknowledgment; acknowledged and in triage: nothing; confirmed: the remediation.
+    assert seen[0] is not None and seen[1] is None and seen[2] is None
+    assert seen[3] == seen[4] == fresh.remediation_due_at is not None
+
+
+def test_dashboard_counts_are_the_sizes_of_its_lists_for_every_role(
+    cases: dict[str, Case], lead: User, handler: User, engineer: User
+) -> None:
+    from psirt.cases.models import Assignment, CaseInvitation
+    from psirt.cases.queries import dashboard_counts
+
+    for n, case in enumerate(cases.values()):
+        if n % 2:
+            Assignment.objects.create(case=case, user=handler)
+        if n % 3:
+            CaseInvitation.objects.create(case=case, engineer=engineer)
+        if n % 5 == 0:
+            Assignment.objects.create(case=case, user=lead)
+    now = timezone.now()
+    for user in (lead, handler, engineer):
+        counts = dashboard_counts(user, now)
+        sizes = {name: qs.count() for name, qs in dashboard_querysets(user, now).items()}
+        assert counts == sizes, user.role
+        assert all(sizes.values()), (user.role, sizes)  # every list holds something: the counts are tested
+    # "Mine": a lead's and a handler's open cases assigned to them (on the panel and the list); an engineer's
+    # panel shows every open case they see.
+    finished = {S.PUBLISHED, *EXITS}
+    for user in (lead, handler):
+        assigned = {a.case.key for a in Assignment.objects.filter(user=user)}
+        panel = {c.key for c in dashboard_querysets(user, now)["mine"]}
+        assert panel == {c.key for c in cases.values() if c.key in assigned and c.state not in finished} != set()
+        page = client_for(user).get("/en/desk/cases/?mine=1").context["page"]
+        assert {c.key for c in page.object_list} == assigned
+    seen = {c.key for c in dashboard_querysets(engineer, now)["mine"]}
+    invited = {i.case.key for i in CaseInvitation.objects.filter(engineer=engineer)}
+    assert seen == {c.key for c in cases.values() if c.key in invited and c.state not in finished}
+
+
 # --- the pages agree ---------------------------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
     assert cfg.https is True
     assert cfg.database["ENGINE"] == "django.db.backends.sqlite3"
     assert "journal_mode=WAL" in cfg.database["OPTIONS"]["init_command"]
+    assert "cache_size=-65536" in cfg.database["OPTIONS"]["init_command"]
 
 
 @pytest.mark.parametrize(
