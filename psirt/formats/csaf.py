@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -73,8 +73,69 @@ def csaf_translation_url(base_url: str, tracking_id: str, initial_release_date: 
 
 
 def dumps_csaf(doc: JSON) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, UTF-8 text (not \\u escapes), final newline."""
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False) + "\n"
+    """Deterministic JSON: sorted keys, two-space indent, UTF-8 text (not \\u escapes), final newline.
+
+    Exactly the text of `json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)`: the
+    standard library writes indented JSON with its pure-Python encoder, one generator per container; `_indented`
+    writes the same text about twice as fast (strings go through the same C escaping), which counts when an export
+    serialises a hundred thousand documents. A value it does not handle itself (a key that is not a string, an
+    object that is not JSON, a cycle, a non-finite number) is left to `json.dumps`, so the result, or the error,
+    is the standard library's."""
+    try:
+        parts: list[str] = []
+        _indented(doc, "\n", parts.append)
+        return "".join(parts) + "\n"
+    except (TypeError, ValueError, RecursionError):
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+_encode_string = json.encoder.encode_basestring  # the C function json.dumps uses with ensure_ascii=False
+_INFINITY = float("inf")
+
+
+def _indented(value: Any, newline: str, out: Callable[[str], None]) -> None:
+    """Append the indented JSON of `value` to `out`; `newline` is a newline and the indent of the current level.
+    Raises TypeError or ValueError where `dumps_csaf` must hand over to `json.dumps`."""
+    if isinstance(value, str):
+        out(_encode_string(value))
+    elif isinstance(value, dict):
+        if not value:
+            out("{}")
+            return
+        inner = newline + "  "
+        opening = "{" + inner
+        for key in sorted(value):
+            if not isinstance(key, str):
+                raise TypeError("a key that is not a string")
+            out(opening + _encode_string(key) + ": ")
+            opening = "," + inner
+            _indented(value[key], inner, out)
+        out(newline + "}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            out("[]")
+            return
+        inner = newline + "  "
+        opening = "[" + inner
+        for item in value:
+            out(opening)
+            opening = "," + inner
+            _indented(item, inner, out)
+        out(newline + "]")
+    elif value is True:
+        out("true")
+    elif value is False:
+        out("false")
+    elif value is None:
+        out("null")
+    elif isinstance(value, int):
+        out(int.__repr__(value))
+    elif isinstance(value, float):
+        if value != value or value in (_INFINITY, -_INFINITY):
+            raise ValueError("not a finite number")
+        out(float.__repr__(value))
+    else:
+        raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def render_csaf(advisory: Advisory) -> JSON:

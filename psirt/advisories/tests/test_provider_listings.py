@@ -81,6 +81,21 @@ def exported(root: Path, advisories: list[list[dict[str, Any]]]) -> Path:
     return root
 
 
+def test_an_export_creates_each_file_once_and_refuses_a_tree_already_there(
+    exported: Path, advisories: list[list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    files = sorted(p.relative_to(exported).as_posix() for p in exported.rglob("*") if p.is_file())
+    assert not [name for name in files if name.endswith(".tmp")]
+    assert len([name for name in files if name.endswith(".json.asc")]) == sum(len(group) for group in advisories)
+    assert _listings(exported) == _regenerated(exported, tmp_path)
+    before = {name: (exported / name).read_bytes() for name in files}
+    tree = open_tree(exported)
+    docs = [d for group in advisories for d in group]
+    with pytest.raises(provider.ProviderError, match="export into an empty folder"):
+        provider.export_tree(exported, docs, base=BASE, key=tree.key, publisher=PUBLISHER)
+    assert {name: (exported / name).read_bytes() for name in files} == before  # nothing overwritten
+
+
 def _listings(root: Path) -> dict[str, bytes]:
     return {name: (root / "white" / name).read_bytes() for name in LISTINGS}
 

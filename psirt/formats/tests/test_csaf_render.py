@@ -28,6 +28,7 @@ from psirt.formats.model import (
 )
 from psirt.formats.tests import factories
 from psirt.formats.tests.factories import at
+from psirt.tests.conformance import CSAF_20
 
 # What full validation (optional + informative tests too) may still say about a factory document, and why.
 EXPECTED_FINDINGS = {
@@ -321,3 +322,68 @@ def test_any_text_gives_a_valid_document(title: str, zh: str, description: str, 
         if doc is not None:
             assert validate_csaf(doc) == []
             assert json.loads(dumps_csaf(doc)) == doc
+
+
+# --- dumps_csaf: the standard library's text, faster ------------------------------------------------------------------
+
+
+def _stdlib(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+def test_dumps_csaf_is_the_standard_librarys_text_for_every_conformance_document() -> None:
+    paths = sorted(CSAF_20.rglob("*.json"))
+    assert len(paths) > 200
+    for path in paths:
+        value = json.loads(path.read_bytes())
+        assert dumps_csaf(value) == _stdlib(value), path
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_json)
+def test_dumps_csaf_is_the_standard_librarys_text_for_any_json(value: object) -> None:
+    assert dumps_csaf(value) == _stdlib(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"x": (1, "二", [])},  # a tuple is a list
+        {"s": '\u2028 \x00 \x1f " \\ \ud800 é 中'},  # escapes, a lone surrogate, UTF-8 text as it is
+        {"f": [0.1, -0.0, 1e16, 5e-324, 1.7976931348623157e308], "i": 10**30, "b": [True, False, None]},
+        {"nested": {"empty": {}, "list": [{}, [[]]]}},
+        {1: "keys that are numbers", 2.5: "become strings"},
+        {2: "an integer key", "1": "a string key"},
+    ],
+)
+def test_dumps_csaf_edge_values(value: dict[object, object]) -> None:
+    if len({type(key) for key in value}) > 1 and str in {type(key) for key in value}:
+        with pytest.raises(TypeError):  # the standard library cannot sort mixed keys either
+            _stdlib(value)
+        with pytest.raises(TypeError):
+            dumps_csaf(value)  # type: ignore[arg-type]
+    else:
+        assert dumps_csaf(value) == _stdlib(value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), object()])
+def test_dumps_csaf_refuses_what_json_dumps_refuses_with_its_error(bad: object) -> None:
+    with pytest.raises((ValueError, TypeError)) as ours:
+        dumps_csaf({"a": [bad]})
+    with pytest.raises((ValueError, TypeError)) as theirs:
+        _stdlib({"a": [bad]})
+    assert (type(ours.value), str(ours.value)) == (type(theirs.value), str(theirs.value))
+
+
+def test_dumps_csaf_refuses_a_cycle_like_json_dumps() -> None:
+    loop: dict[str, object] = {}
+    loop["self"] = loop
+    with pytest.raises(ValueError, match="Circular reference"):
+        dumps_csaf(loop)

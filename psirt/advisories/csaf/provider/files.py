@@ -45,7 +45,7 @@ class TreeFiles:
         self.base_url = https_url(base_url.rstrip("/"))
         self.key = key
         self.changes = Changes()
-        self._made: set[Path] = set()
+        self._made: set[str] = set()  # folders known to exist
 
     # URLs
 
@@ -81,13 +81,33 @@ class TreeFiles:
         self._replace(path, lambda fd: write_all(fd, data))
         return True
 
+    def _create(self, rel: str, data: bytes) -> None:
+        """Create the file `rel` (relative to the tree root), which must not exist yet, holding `data`: written in
+        place, without the temporary file and rename of `_replace`. Only for an export into an empty folder, where
+        no reader can know the file before the listings, written last and atomically, name it."""
+        path = os.path.join(self.root, rel)
+        folder = os.path.dirname(path)
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            write_all(fd, data)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise
+        os.close(fd)
+        self.changes.written.append(rel)
+
     def _replace(self, path: Path, fill: Callable[[int], None]) -> None:
         """Write `path` atomically: `fill` writes the new content to a file descriptor of a temporary file, which
         then replaces `path` (a reader sees the old file or the new one, never a part)."""
         folder = path.parent
-        if folder not in self._made:
+        if str(folder) not in self._made:
             folder.mkdir(parents=True, exist_ok=True)
-            self._made.add(folder)
+            self._made.add(str(folder))
         tmp = folder / f".{path.name}.{os.getpid()}.tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)

@@ -149,15 +149,20 @@ def export_tree(
     publisher: JSON | None = None,
 ) -> ExportSummary:
     """Write a whole tree from scratch into `root` (an empty folder): the same writer as the live tree, without
-    the comparisons a fresh folder does not need."""
+    the comparisons a fresh folder does not need; each document file is created once, in place (nothing lists it
+    before the listings, written last and atomically)."""
     tree = ProviderTree(root, base_url=base or base_url(), key=key)
     entries: dict[str, Entry] = {}
     translations = 0
     with tree_lock(tree.root):
         for doc in docs:
-            entry = tree.put(doc, fresh=True)
-            if entry.path in entries:
-                raise ProviderError(f"two documents want {entry.path}: their tracking IDs differ only in case or signs")
+            path = document_path(doc)
+            if path in entries:
+                raise ProviderError(f"two documents want {path}: their tracking IDs differ only in case or signs")
+            try:
+                entry = tree.put(doc, fresh=True)
+            except FileExistsError:
+                raise ProviderError(f"{TLP_FOLDER}/{path} is already in {root}: export into an empty folder") from None
             entries[entry.path] = entry
             translations += entry.path.count("/") == 2
         publisher = publisher or publisher_json()

@@ -7,7 +7,15 @@ import contextlib
 import json
 from typing import Any
 
-from psirt.advisories.csaf.provider.layout import HASHES, JSON, KEY_FOLDER, METADATA_NAME, TLP_LABEL, document_path
+from psirt.advisories.csaf.provider.layout import (
+    HASHES,
+    JSON,
+    KEY_FOLDER,
+    METADATA_NAME,
+    TLP_FOLDER,
+    TLP_LABEL,
+    document_path,
+)
 from psirt.advisories.csaf.provider.listings import Entry, TreeListings, utc_now
 from psirt.formats.csaf import dumps_csaf
 
@@ -18,9 +26,12 @@ class ProviderTree(TreeListings):
 
     def put(self, doc: JSON, *, fresh: bool = False) -> Entry:
         """Place one document with its hashes and signature; rewrite only what differs. `fresh` says the tree
-        was empty (export): nothing to compare with."""
+        holds none of its files yet (an export into an empty folder): they are created, never compared or replaced,
+        and FileExistsError says one is there."""
         rel = document_path(doc)
         data = dumps_csaf(doc).encode("utf-8")
+        if fresh:
+            return self._put_new(doc, rel, data)
         target = self.tlp_dir / rel
         changed = self._write(target, data, compare=not fresh)
         name = target.name
@@ -31,10 +42,21 @@ class ProviderTree(TreeListings):
         if self.key is None:
             if changed:
                 self._remove(asc)  # an old signature of other bytes would only mislead
-        elif fresh or changed or not self._signature_current(data, asc):
+        elif changed or not self._signature_current(data, asc):
             self._write(asc, self.key.sign_detached(data).encode("ascii"), compare=False)
         signed = self.key is not None or asc.exists()
         return self.entry_for(doc, signed=signed)
+
+    def _put_new(self, doc: JSON, rel: str, data: bytes) -> Entry:
+        """`put` into an empty tree (export): each file created once, nothing read or compared."""
+        stem = f"{TLP_FOLDER}/{rel}"
+        name = rel.rsplit("/", 1)[-1]
+        self._create(stem, data)
+        for algorithm, make in HASHES:
+            self._create(f"{stem}.{algorithm}", f"{make(data).hexdigest()}  {name}\n".encode("ascii"))
+        if self.key is not None:
+            self._create(f"{stem}.asc", self.key.sign_detached(data).encode("ascii"))
+        return self.entry_for(doc, signed=self.key is not None)
 
     def write_key(self) -> None:
         if self.key is not None:
