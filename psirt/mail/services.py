@@ -55,6 +55,7 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.db import connection as db_connection
 from django.db import connections, router, transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
@@ -561,18 +562,6 @@ def _mark_sent_sql(vendor: str) -> str:
 _MARK_SENT_COLUMNS = ("status", "sent_at", "last_error", "context", "pgp_key", "id", "claim_token")
 
 
-def send_claimed(message: OutboxMessage, *, mail_connection: BaseEmailBackend | None = None) -> str:
-    """Send a row this worker claimed and record the outcome. Returns sent/failed/gave_up/cancelled."""
-    connection = mail_connection if isinstance(mail_connection, OutboxMailConnection) else None
-    own = connection is None
-    connection = connection or OutboxMailConnection(mail_connection or get_connection())
-    try:
-        return attempt(message, connection)[0]
-    finally:
-        if own:
-            connection.close()
-
-
 AGAIN = "again"
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError)
 
@@ -586,21 +575,23 @@ def attempt(message: OutboxMessage, mail_connection: OutboxMailConnection, *, ag
     try:
         senders()[message.kind](message, mail_connection)
     except ClaimLost:
-        logger.warning("outbox %s (%s): claim lost to another worker, not sent", message.public_id, message.kind)
-        return "claim lost", True
+        return claim_lost(message), True
     except Cancelled:
-        OutboxMessage.objects.filter(pk=message.pk).update(status=OutboxStatus.CANCELLED, last_error="recipient gone")
+        if not still_claimed(message).update(status=OutboxStatus.CANCELLED, last_error="recipient gone"):
+            return claim_lost(message), True
         return str(OutboxStatus.CANCELLED), False
     except NotSendable as exc:
         logger.warning("outbox %s (%s) not sendable: %s", message.public_id, message.kind, exc)
         # Nothing will make it sendable: it is final, and the context (maybe a private link) is not kept.
-        OutboxMessage.objects.filter(pk=message.pk).update(
+        given_up = still_claimed(message).update(
             status=OutboxStatus.GAVE_UP,
             attempts=message.attempts + 1,
             last_error=error_kind(exc),
             context="",
             pgp_key="",
         )
+        if not given_up:
+            return claim_lost(message), True
         return str(OutboxStatus.GAVE_UP), False
     except HandedOver as exc:
         # Marked sent, then refused or cut off at the end of data: failed again, with what it needs to be
@@ -619,9 +610,23 @@ def attempt(message: OutboxMessage, mail_connection: OutboxMailConnection, *, ag
     return str(OutboxStatus.SENT), False
 
 
+def still_claimed(message: OutboxMessage, *, handed_over: bool = False) -> QuerySet[OutboxMessage]:
+    """The row, as long as it is still this worker's claim: `sending` under its claim token (or `sent` by this
+    worker's own hand-over). Every outcome a worker records goes through it, so a worker whose claim went stale
+    and was released can never overwrite what the worker that took the row over recorded (a sent row set back to
+    failed would be sent a second time)."""
+    status = OutboxStatus.SENT if handed_over else OutboxStatus.SENDING
+    return OutboxMessage.objects.filter(pk=message.pk, status=status, claim_token=message.claim_token)
+
+
+def claim_lost(message: OutboxMessage) -> str:
+    logger.warning("outbox %s (%s): claim lost to another worker, not recorded", message.public_id, message.kind)
+    return "claim lost"
+
+
 def mark_sent_after(message: OutboxMessage) -> None:
     """Mark a row sent after its sender returned (webhooks, mail backends other than SMTP)."""
-    OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING, claim_token=message.claim_token).update(
+    still_claimed(message).update(
         status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="", context="", pgp_key=""
     )
 
@@ -642,9 +647,11 @@ def record_failure(message: OutboxMessage, exc: BaseException, *, restore: bool 
     values: dict[str, Any] = {}
     if restore:  # marked sent at the hand-over, which wiped these
         values = {"context": message.context, "pgp_key": message.pgp_key, "sent_at": None}
-    OutboxMessage.objects.filter(pk=message.pk).update(
+    recorded = still_claimed(message, handed_over=restore).update(
         status=status, attempts=attempts, last_error=error, next_attempt_at=next_at, claimed_at=None, **values
     )
+    if not recorded:
+        return claim_lost(message)
     return str(status)
 
 
