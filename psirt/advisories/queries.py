@@ -112,10 +112,16 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
         term = filters.q
         matching = Product.objects.filter(Q(name__icontains=term) | Q(model_numbers__icontains=term) | Q(slug=term))
         products = _advisories_of(AffectedProduct.objects.filter(product__in=matching.values("id")))
-        # One uncorrelated "id IN (…)" over the joined texts: on SQLite it reads the partial index on `search_text`
-        # once, instead of every row of the table in sort order (a rare term walked all of them).
-        found = Advisory.objects.filter(listed=True).filter(Q(search_text__icontains=term) | products)
-        qs = qs.filter(id__in=found.values("id"))
+        text = Q(search_text__icontains=term) | products
+        if filters.product or filters.line:
+            # A product or line filter is a short list of advisories that drives the query: the text is then
+            # matched on those rows alone. As an uncorrelated list it would be built over every advisory and
+            # probed for each candidate (SQLite: ~20 ms for a common term at 10,000 advisories, against ~3).
+            qs = qs.filter(text)
+        else:
+            # Alone, one uncorrelated "id IN (…)" over the joined texts: on SQLite it reads the partial index on
+            # `search_text` once, instead of every row of the table in sort order (a rare term walked all of them).
+            qs = qs.filter(id__in=Advisory.objects.filter(listed=True).filter(text).values("id"))
     if filters.product:
         qs = qs.filter(_advisories_of(AffectedProduct.objects.filter(product__slug=filters.product)))
     if filters.line:
