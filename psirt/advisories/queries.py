@@ -138,6 +138,17 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
     return qs.order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
 
 
+def product_names_of(advisory_ids: Sequence[int]) -> dict[int, list[str]]:
+    """`Advisory.product_names` of many advisories at once (advisory pk → names, each once, in the rows' order),
+    in one query of two columns: the list needs no more than the names, and loading every affected row with its
+    product as model instances was a fifth of the list page's time."""
+    names: dict[int, dict[str, None]] = {}
+    rows = AffectedProduct.objects.filter(advisory_id__in=advisory_ids).order_by("product__name", "variant")
+    for advisory_pk, name in rows.values_list("advisory_id", "product__name"):
+        names.setdefault(advisory_pk, {})[name] = None
+    return {pk: list(found) for pk, found in names.items()}
+
+
 def _advisories_of(rows: QuerySet[AffectedProduct]) -> Q:
     return Q(id__in=rows.values("advisory_id"))
 
