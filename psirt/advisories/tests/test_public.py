@@ -18,6 +18,7 @@ from psirt.advisories.models import PUBLIC_STATES, Advisory
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.pages import generation
 from psirt.tests.factories import make_line, make_product, make_release
 
 LIST = "/en/advisories/"
@@ -366,6 +367,7 @@ def test_a_large_catalog_is_filtered_by_line_first(
 
     assert product_options(anonymous.get(LIST).content.decode()) == ["cam-x5", "router-r1"]
     monkeypatch.setattr(queries, "LIST_PRODUCTS_MAX", 1)
+    generation.forget_kept()  # the form's choices are kept per list version, and no data changed
     html = anonymous.get(LIST).content.decode()
     assert product_options(html) == [] and "Choose a product line" in html
     assert product_options(anonymous.get(f"{LIST}?line=routers").content.decode()) == ["router-r1"]
@@ -423,3 +425,22 @@ def test_a_search_counts_exactly_the_rows_its_pages_show(
         listed |= set(re.findall(r'href="/en/advisories/([^/"]+)/"', html))
     assert listed == {a.advisory_id for a in [*shown, withdrawn]}
     assert "Needle draft" not in html
+
+
+def test_the_filter_form_follows_catalog_and_publications_on_the_next_request(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, anonymous: Client
+) -> None:
+    # The form's choices are read once per list version: a change of either shows at once.
+    _published(product, lead, releases["V5.6.0"], title_en="First one")
+    html = anonymous.get(LIST).content.decode()
+    assert 'value="gateways"' not in html
+    make_product(make_line("gateways", "Gateways", position=9), "gw-1", "Gateway One")
+    html = anonymous.get(LIST).content.decode()
+    assert '<option value="gateways">Gateways</option>' in html and '<option value="gw-1">Gateway One</option>' in html
+    year = timezone.localdate().year
+    assert f'<option value="{year - 3}">' not in html
+    old = _published(product, lead, releases["V5.6.0"], title_en="Second one")
+    Advisory.objects.filter(pk=old.pk).update(
+        published_at=timezone.now() - dt.timedelta(days=3 * 366), updated_at=timezone.now()
+    )
+    assert f'<option value="{year - 3}">' in anonymous.get(LIST).content.decode()

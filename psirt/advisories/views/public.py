@@ -238,7 +238,14 @@ def _render_list(request: HttpRequest) -> HttpResponse:
     shown = list(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
-    choices = queries.filter_choices(line=filters.line, product=filters.product)
+    # The form's choices (catalog, years of publication) change only with the list's version: read once per version.
+    choices = dict(
+        generation.kept(
+            list_version(request),
+            ("list-filter-choices", filters.line, filters.product),
+            functools.partial(queries.filter_choices, line=filters.line, product=filters.product),
+        )
+    )
     lines = [(slug, pick_language(en, zh)) for slug, en, zh in choices.pop("lines")]
     context: dict[str, Any] = {
         "line_options": select_options(lines, filters.line),
