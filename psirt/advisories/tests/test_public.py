@@ -444,3 +444,32 @@ def test_the_filter_form_follows_catalog_and_publications_on_the_next_request(
         published_at=timezone.now() - dt.timedelta(days=3 * 366), updated_at=timezone.now()
     )
     assert f'<option value="{year - 3}">' in anonymous.get(LIST).content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=camera",
+        "q=CVE-2026-11111",
+        "q=Router+R1",
+        "q=X5-200&severity=Medium",
+        "q=camera&line=cameras",
+        "q=camera&product=router-r1",
+        "q=camera&exploitation=active",
+        "q=nothing-matches",
+        "q=camera&year=1999",
+    ],
+)
+def test_the_count_of_a_search_is_the_number_of_advisories_it_lists(
+    catalog_of_advisories: dict[str, Advisory], anonymous: Client, query: str
+) -> None:
+    from django.http import QueryDict
+
+    filters = ListFilters.from_params(QueryDict(query))
+    listed = queries.filtered_advisories(filters).count()
+    assert queries.matching_count(filters) == listed
+    html = anonymous.get(f"{LIST}?{query}").content.decode()
+    if listed:
+        assert f"{listed} advisor{'y' if listed == 1 else 'ies'}</p>" in html
+    else:
+        assert "No advisory matches these filters." in html

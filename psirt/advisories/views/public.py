@@ -234,7 +234,7 @@ def _render_list(request: HttpRequest) -> HttpResponse:
         status = 400
     # The product names come in one query of their own (`queries.product_names_of`), not as prefetched rows.
     advisories = queries.filtered_advisories(filters).prefetch_related(None).only(*LIST_COLUMNS)
-    page = queries.paginate(advisories, request.GET.get("page", "1")[:8])
+    page = queries.paginate(advisories, request.GET.get("page", "1")[:8], count=queries.matching_count(filters))
     shown = list(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
