@@ -110,11 +110,12 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
 
 
 def matching_count(filters: ListFilters) -> int | None:
-    """How many advisories `filtered_advisories(filters)` lists, by a cheaper statement when there is search text;
-    None when the list's own count is as cheap. Counting needs no order: the text is matched on each row, which
-    SQLite reads from the partial index on (`search_text`) where `listed` (the list's form, built to walk the
-    rows in sort order, counted a common term at 10,000 advisories in ~20 ms, against ~1)."""
-    return _matching(filters, counting=True).count() if filters.q else None
+    """How many advisories `filtered_advisories(filters)` lists, by a cheaper statement when there is search text or
+    a product or line filter; None when the list's own count is as cheap. Counting needs no order, so the rows are
+    not walked in sort order through the (`listed`, …) indexes: on SQLite the text is matched on each row from the
+    partial index on `search_text` where `listed`, and a product or line filter's short list of advisories is
+    looked up by key (10,000 advisories: a common term ~20 ms -> ~1 ms, one product ~0.9 ms -> ~0.01 ms)."""
+    return _matching(filters, counting=True).count() if filters.q or filters.product or filters.line else None
 
 
 def _matching(filters: ListFilters, *, counting: bool = False) -> QuerySet[Advisory]:

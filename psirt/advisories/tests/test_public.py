@@ -458,6 +458,9 @@ def test_the_filter_form_follows_catalog_and_publications_on_the_next_request(
         "q=camera&exploitation=active",
         "q=nothing-matches",
         "q=camera&year=1999",
+        "product=router-r1",
+        "line=cameras&severity=Medium",
+        "line=routers&product=cam-x5",
     ],
 )
 def test_the_count_of_a_search_is_the_number_of_advisories_it_lists(
