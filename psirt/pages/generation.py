@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.organization.models import OrganizationProfile
@@ -55,6 +56,22 @@ def kept(version: str, key: Hashable, compute: Callable[[], T]) -> T:
             _kept.clear()
         _kept[(version, key)] = (now, value)
     return value
+
+
+# The request attribute where a view that read the site generation token (with its page-cache version) leaves it.
+GENERATION_ATTRIBUTE = "_psirt_site_token"
+
+
+def note(request: HttpRequest, token: str | None) -> None:
+    """Remember on the request the site generation token read with the page's version (see `kept_for`)."""
+    setattr(request, GENERATION_ATTRIBUTE, token or "-")
+
+
+def kept_for(request: HttpRequest, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()` of data the site generation covers (catalog, profile, pages), kept under the token the view
+    read for this request (`note`); computed afresh when the request read none."""
+    token: str | None = request.__dict__.get(GENERATION_ATTRIBUTE)
+    return compute() if token is None else kept(f"site:{token}", key, compute)
 
 
 def forget_kept(**kwargs: Any) -> None:

@@ -244,7 +244,9 @@ def test_pagination_keeps_filters_and_query_count_is_bounded(
         _published(product, lead, releases["V5.6.0"], title_en=f"More {i}")
     with CaptureQueriesContext(connection) as many:
         response = anonymous.get(f"{LIST}?line=cameras")
-    assert len(many.captured_queries) == len(few.captured_queries)
+    # At most as many: data the site generation covers (the organization profile), which publications leave
+    # alone, may have been kept since the first request.
+    assert len(many.captured_queries) <= len(few.captured_queries)
     html = response.content.decode()
     assert "Page 1 of 2" in html
     assert 'href="?line=cameras&amp;page=2"' in html

@@ -71,6 +71,7 @@ def list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
         with connection.cursor() as cursor:
             cursor.execute(f"{queries.stamp_sql()}, {generation.token_sql()}", [str(state) for state in PUBLIC_STATES])
             row = cursor.fetchone()
+        generation.note(request, row[-1])
         stamps = (queries.as_datetime(v) for v in row[:-1])
         stamp = max((s for s in stamps if s is not None), default=None)
         setattr(request, queries.STAMP_ATTRIBUTE, stamp)  # what queries.last_modified asks
@@ -98,15 +99,16 @@ def _head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime, str
     hit need no more."""
     cache: dict[str, tuple[str, dt.datetime, str] | None] = request.__dict__.setdefault("_psirt_advisory_head", {})
     if advisory_id not in cache:
-        cache[advisory_id] = _advisory_head(advisory_id)
+        cache[advisory_id] = _advisory_head(request, advisory_id)
     return cache[advisory_id]
 
 
-def _advisory_head(advisory_id: str) -> tuple[str, dt.datetime, str] | None:
+def _advisory_head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime, str] | None:
     probe = queries.public_advisory_probe(advisory_id)
     if probe is None:
         return None
     canonical, stamp, token = probe
+    generation.note(request, token)
     # The CSAF links on the page depend on the provider tree, written after the publication commits: its
     # changes.csv (rewritten whenever a document is added, replaced or removed) is part of the version.
     return canonical, stamp, _version(stamp, token, _csaf_tree_state())

@@ -101,3 +101,26 @@ def test_the_year_in_the_footer_follows_the_clock(anonymous: Client, monkeypatch
     monkeypatch.setattr(defaulttags, "datetime", NextYear)  # the clock {% now %} reads
     html = anonymous.get("/en/policy/?again").content.decode()
     assert f"© {year + 1} " in html and f"© {year} " not in html
+
+
+def test_site_data_is_kept_under_the_generation_the_request_read() -> None:
+    from django.test import RequestFactory
+
+    from psirt.pages import generation
+
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    unversioned = RequestFactory().get("/en/")
+    assert generation.kept_for(unversioned, "k", compute) == 1
+    assert generation.kept_for(unversioned, "k", compute) == 2  # no token read: nothing kept
+    first, second, after_change = (RequestFactory().get("/en/") for _ in range(3))
+    generation.note(first, "t1")
+    generation.note(second, "t1")
+    generation.note(after_change, "t2")
+    assert generation.kept_for(first, "k", compute) == 3
+    assert generation.kept_for(second, "k", compute) == 3  # same generation: read once
+    assert generation.kept_for(after_change, "k", compute) == 4  # the next generation reads afresh
