@@ -7,6 +7,20 @@ from django.db import migrations, models
 # column is added, and keeps it on every later write; the index lets lists sort and filter by it.
 
 
+class AddStoredGeneratedField(migrations.AddField):
+    """SQLite adds a stored generated column to a table only while the table is empty ("cannot add a STORED
+    column"): on SQLite the table is rebuilt with the column instead, which computes it for every existing row.
+    Other databases add it with ALTER TABLE as usual."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "sqlite":
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        to_model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, to_model):
+            from_model = from_state.apps.get_model(app_label, self.model_name)
+            schema_editor._remake_table(from_model, create_field=to_model._meta.get_field(self.name))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -16,7 +30,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
+        AddStoredGeneratedField(
             model_name='case',
             name='next_due',
             field=models.GeneratedField(db_persist=True, expression=models.Case(models.When(models.Q(('acknowledged_at__isnull', True), ('state__in', ['new'])), then=models.F('ack_due_at')), models.When(models.Q(('state__in', ['confirmed', 'remediation'])), then=models.F('remediation_due_at')), default=models.Value(None), output_field=models.DateTimeField()), null=True, output_field=models.DateTimeField(blank=True, null=True, verbose_name='next deadline')),

@@ -30,3 +30,40 @@ def test_line_invitations_become_the_engineers_product_lines() -> None:
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stored_next_deadline_is_added_to_a_table_that_has_cases() -> None:
+    # SQLite refuses to add a stored generated column to a table with rows; an installation with cases must
+    # still upgrade, and the column must hold each existing case's deadline at once.
+    import datetime as dt
+
+    from django.utils import timezone
+
+    before = [("cases", "0012_case_created_index")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    due = timezone.now().replace(microsecond=0) + dt.timedelta(days=5)
+    common = {"year": 2026, "title": "t", "received_at": timezone.now()}
+    new_case = old.get_model("cases", "Case").objects.create(
+        key="CASE-2026-0001", number=1, state="new", ack_due_at=due, **common
+    )
+    fixing = old.get_model("cases", "Case").objects.create(
+        key="CASE-2026-0002",
+        number=2,
+        state="remediation",
+        acknowledged_at=timezone.now(),
+        remediation_due_at=due + dt.timedelta(days=60),
+        **common,
+    )
+    closed = old.get_model("cases", "Case").objects.create(
+        key="CASE-2026-0003", number=3, state="closed", remediation_due_at=due, **common
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    from psirt.cases.models import Case
+
+    stored = dict(Case.objects.values_list("pk", "next_due"))
+    assert stored == {new_case.pk: due, fixing.pk: due + dt.timedelta(days=60), closed.pk: None}
