@@ -41,13 +41,13 @@ from psirt.cases.forms import (
     TransitionForm,
     WorkItemForm,
 )
-from psirt.cases.models import Case, DeadlineKind
+from psirt.cases.models import Case, CaseReport, DeadlineKind
 from psirt.cases.queries import (
     STATE_ORDER,
     assignable_people,
     case_conversation,
     case_people,
-    case_reports,
+    case_report_links,
     invitable_engineers,
     range_choices,
 )
@@ -134,18 +134,25 @@ def _compose_forms(request: HttpRequest, case: Case, reports: list[Report]) -> d
     }
 
 
-def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Everything the case page shows; `forms` replaces some default forms (a bound form with errors)."""
+def case_context(
+    request: HttpRequest,
+    case: Case,
+    forms: dict[str, Any] | None = None,
+    *,
+    links: list[CaseReport] | None = None,
+) -> dict[str, Any]:
+    """Everything the case page shows; `forms` replaces some default forms (a bound form with errors); `links`
+    are the case's `case_report_links` when the caller has read them already."""
     can_edit = can_edit_case(request.user, case)
-    reports = case_reports(case)
+    links = case_report_links(case) if links is None else links
+    reports = [link.report for link in links]
     all_forms = (
         {**default_forms(case), **_compose_forms(request, case, reports), **remediation_forms(case)} if can_edit else {}
     )
     all_forms.update(forms or {})
-    with_reporter, notes = case_conversation(case)
     notes_visible = can_see_case_notes(request.user, case)
-    if not notes_visible:
-        notes = []
+    # Notes nobody may read here are not even read (nor decrypted).
+    with_reporter, notes = case_conversation(reports, notes=notes_visible)
     user = desk_user(request)
     contacts_visible = can_see_case_contacts(request.user, case)
     if not contacts_visible:
@@ -178,7 +185,7 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "assignees": case.assignments.select_related("user").order_by("assigned_at"),
         "invitations": case.invitations.select_related("engineer").order_by("invited_at"),
         "references": case.references.all(),
-        "reports": case.case_reports.select_related("report").order_by("added_at"),
+        "reports": sorted(links, key=lambda link: link.added_at),
         "case_report_list": reports,
         "with_reporter": with_reporter,
         "notes": notes,
