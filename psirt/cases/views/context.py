@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from psirt.accounts.access import desk_user
 from psirt.cases.access import (
@@ -181,7 +184,7 @@ def case_context(
         "sections": SECTIONS,
         "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
         "exploit_differences": exploit_differences(case.exploitation, case.cvss31_vector, case.cvss40_vector),
-        "cwe_entries": all_cwe() if can_edit else [],
+        "cwe_options": cwe_options() if can_edit else "",
         "assignees": case.assignments.select_related("user").order_by("assigned_at"),
         "invitations": case.invitations.select_related("engineer").order_by("invited_at"),
         "references": case.references.all(),
@@ -199,6 +202,17 @@ def case_context(
         "calculators": [(all_forms["cvss31"], "3.1", "31"), (all_forms["cvss40"], "4.0", "40")] if can_edit else [],
         "now": timezone.now(),
     }
+
+
+@functools.cache
+def _cwe_options(language: str) -> SafeString:
+    return SafeString("".join(f'<option value="{escape(entry.label)}"></option>' for entry in all_cwe()))
+
+
+def cwe_options() -> SafeString:
+    """The options of the weakness picker's datalist in the active language: the same ~400 rows for every case
+    page, so built once per language and process (the list only changes with the code)."""
+    return _cwe_options(get_language() or "en")
 
 
 # The case page's sections, in order: (anchor, title). Every section is on the page; the nav moves between them
