@@ -184,7 +184,7 @@ def pg_available() -> bool:
 def pg_database(name: str) -> str:
     """The benchmark's PostgreSQL database name; `PSIRT_BENCH_DB_SUFFIX` tells apart two checkouts benchmarking on
     the same server at once (each creates and drops its own database)."""
-    suffix = os.environ.get("PSIRT_BENCH_DB_SUFFIX", "")
+    suffix = os.environ.get("PSIRT_BENCH_DB_SUFFIX", "").lower()  # PostgreSQL folds unquoted names
     return f"{name}_{suffix}" if suffix else name
 
 

@@ -8,7 +8,7 @@ one bounded page), and only ever over `visible_cases(user)` when the rows are co
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Case as SqlCase
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from psirt.accounts.models import Role, User
 from psirt.cases.access import assigned_among_visible_q, sees_every_case, visible_cases
-from psirt.cases.models import Case
+from psirt.cases.models import Assignment, Case, CaseInvitation, CaseReport
 from psirt.cases.services import workflow
 from psirt.cases.services.deadlines import due_soon_q, overdue_q
 from psirt.cases.services.workflow import FINISHED, CaseState
@@ -173,16 +173,22 @@ def invitable_engineers(case: Case) -> list[User]:
 
 
 def case_people(case: Case) -> list[User]:
-    """Everyone with need-to-know of the case: leads, its handlers, its invited engineers (work item owners)."""
+    """Everyone with need-to-know of the case: leads, its handlers, its invited engineers (work item owners).
+    Subqueries of the case's own rows, not joins: a join with every case's assignments grows with the desk
+    (and needs DISTINCT)."""
     return list(
         User.objects.filter(is_active=True)
         .filter(
             Q(role=Role.LEAD)
-            | Q(assignments__case=case)
-            | Q(case_invitations__case=case)
-            | Q(role=Role.ENGINEER, product_lines=case.product_line_id or 0)
+            | Q(pk__in=Assignment.objects.filter(case=case).values("user_id"))
+            | Q(pk__in=CaseInvitation.objects.filter(case=case).values("engineer_id"))
+            | Q(
+                role=Role.ENGINEER,
+                pk__in=User.product_lines.through.objects.filter(productline_id=case.product_line_id or 0).values(
+                    "user_id"
+                ),
+            )
         )
-        .distinct()
         .order_by("name", "email")
     )
 
@@ -190,26 +196,31 @@ def case_people(case: Case) -> list[User]:
 # --- the case page ----------------------------------------------------------------------------------------
 
 
+def case_report_links(case: Case) -> list[CaseReport]:
+    """The case's report links with their reports (one query), its own reports first, then duplicates, oldest
+    first within each."""
+    return list(case.case_reports.select_related("report").order_by("is_duplicate", "added_at", "pk"))
+
+
 def case_reports(case: Case) -> list[Report]:
-    """The case's reports, its own first, then duplicates, oldest first within each."""
-    links = case.case_reports.select_related("report").order_by("is_duplicate", "added_at")
-    return [link.report for link in links]
+    """The case's reports, in the order of `case_report_links`."""
+    return [link.report for link in case_report_links(case)]
 
 
-def case_conversation(case: Case) -> tuple[list[Message], list[Message]]:
-    """Messages with the reporters and internal notes of every report of the case, oldest first (one query
-    for the messages, one for their files)."""
-    rows = (
-        Message.objects.filter(report__case_link__case=case)
-        .select_related("author", "report")
-        .prefetch_related("attachments")
-        .order_by("created_at", "id")
-    )
+def case_conversation(reports: Sequence[Report], *, notes: bool = True) -> tuple[list[Message], list[Message]]:
+    """Messages with the reporters and internal notes (none unless `notes`) of these reports (a case's), oldest
+    first: one query for the messages, one for their files. Each message's `report` is the instance given, so
+    no report is read (and decrypted) again per message."""
+    by_pk = {report.pk: report for report in reports}
+    rows = Message.objects.filter(report_id__in=by_pk).select_related("author").order_by("created_at", "id")
+    if not notes:
+        rows = rows.filter(is_internal=False)
     with_reporter: list[Message] = []
-    notes: list[Message] = []
-    for m in rows:
-        (notes if m.is_internal else with_reporter).append(m)
-    return with_reporter, notes
+    internal: list[Message] = []
+    for m in rows.prefetch_related("attachments"):
+        m.report = by_pk[m.report_id]
+        (internal if m.is_internal else with_reporter).append(m)
+    return with_reporter, internal
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,9 @@ class Report(models.Model):
         verbose_name = _("report")
         verbose_name_plural = _("reports")
         constraints = [models.UniqueConstraint(fields=["year", "number"], name="report_unique_year_number")]
+        # The leads' inbox: the new reports, newest first, a page at a time, read in index order whatever the
+        # number of reports already taken.
+        indexes = [models.Index(fields=["inbox_state", "created_at", "id"], name="intake_report_inbox_order")]
 
     def __str__(self) -> str:
         return self.tracking_id

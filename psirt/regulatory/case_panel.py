@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from psirt.accounts.access import active_account
 from psirt.regulatory.access import can_see_case_obligations
+from psirt.regulatory.clocks import Track
 from psirt.regulatory.models import Obligation
 from psirt.regulatory.queries import rows
 from psirt.regulatory.services import ensure_exploited_obligations
@@ -22,13 +23,14 @@ def panel(case: Any, request: HttpRequest) -> str:
     user = active_account(request.user)
     if user is None or not can_see_case_obligations(user, case.pk):
         return ""
-    ensure_exploited_obligations(case=case)
+    if case.exploitation_aware_at is not None:
+        # Only a case with an exploitation awareness time can owe a vulnerability obligation it lacks, or one
+        # whose awareness time lags behind (the rest of the case pages spare the two queries).
+        ensure_exploited_obligations(case=case)
     now = timezone.now()
-    items = [
-        {"row": r, "clocks": clock_rows(r.clocks, now, r.obligation.is_active)}
-        for r in rows(Obligation.objects.filter(case=case), now)
-    ]
-    has_miit = Obligation.objects.filter(case=case, track="miit").exists()
+    obligation_rows = rows(Obligation.objects.filter(case=case), now)
+    items = [{"row": r, "clocks": clock_rows(r.clocks, now, r.obligation.is_active)} for r in obligation_rows]
+    has_miit = any(r.obligation.track == Track.MIIT for r in obligation_rows)
     context = {
         "case": case,
         "items": items,

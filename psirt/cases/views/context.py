@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +15,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from psirt.accounts.access import desk_user
 from psirt.cases.access import (
@@ -41,13 +44,13 @@ from psirt.cases.forms import (
     TransitionForm,
     WorkItemForm,
 )
-from psirt.cases.models import Case, DeadlineKind
+from psirt.cases.models import Case, CaseReport, DeadlineKind
 from psirt.cases.queries import (
     STATE_ORDER,
     assignable_people,
     case_conversation,
     case_people,
-    case_reports,
+    case_report_links,
     invitable_engineers,
     range_choices,
 )
@@ -134,18 +137,25 @@ def _compose_forms(request: HttpRequest, case: Case, reports: list[Report]) -> d
     }
 
 
-def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Everything the case page shows; `forms` replaces some default forms (a bound form with errors)."""
+def case_context(
+    request: HttpRequest,
+    case: Case,
+    forms: dict[str, Any] | None = None,
+    *,
+    links: list[CaseReport] | None = None,
+) -> dict[str, Any]:
+    """Everything the case page shows; `forms` replaces some default forms (a bound form with errors); `links`
+    are the case's `case_report_links` when the caller has read them already."""
     can_edit = can_edit_case(request.user, case)
-    reports = case_reports(case)
+    links = case_report_links(case) if links is None else links
+    reports = [link.report for link in links]
     all_forms = (
         {**default_forms(case), **_compose_forms(request, case, reports), **remediation_forms(case)} if can_edit else {}
     )
     all_forms.update(forms or {})
-    with_reporter, notes = case_conversation(case)
     notes_visible = can_see_case_notes(request.user, case)
-    if not notes_visible:
-        notes = []
+    # Notes nobody may read here are not even read (nor decrypted).
+    with_reporter, notes = case_conversation(reports, notes=notes_visible)
     user = desk_user(request)
     contacts_visible = can_see_case_contacts(request.user, case)
     if not contacts_visible:
@@ -174,11 +184,11 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "sections": SECTIONS,
         "cwe": lookup_cwe(case.cwe_id) if case.cwe_id else None,
         "exploit_differences": exploit_differences(case.exploitation, case.cvss31_vector, case.cvss40_vector),
-        "cwe_entries": all_cwe() if can_edit else [],
+        "cwe_options": cwe_options() if can_edit else "",
         "assignees": case.assignments.select_related("user").order_by("assigned_at"),
         "invitations": case.invitations.select_related("engineer").order_by("invited_at"),
         "references": case.references.all(),
-        "reports": case.case_reports.select_related("report").order_by("added_at"),
+        "reports": sorted(links, key=lambda link: link.added_at),
         "case_report_list": reports,
         "with_reporter": with_reporter,
         "notes": notes,
@@ -192,6 +202,17 @@ def case_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None 
         "calculators": [(all_forms["cvss31"], "3.1", "31"), (all_forms["cvss40"], "4.0", "40")] if can_edit else [],
         "now": timezone.now(),
     }
+
+
+@functools.cache
+def _cwe_options(language: str) -> SafeString:
+    return SafeString("".join(f'<option value="{escape(entry.label)}"></option>' for entry in all_cwe()))
+
+
+def cwe_options() -> SafeString:
+    """The options of the weakness picker's datalist in the active language: the same ~400 rows for every case
+    page, so built once per language and process (the list only changes with the code)."""
+    return _cwe_options(get_language() or "en")
 
 
 # The case page's sections, in order: (anchor, title). Every section is on the page; the nav moves between them

@@ -164,3 +164,45 @@ def test_message_for_another_key_is_shown_as_received(as_lead, team_key, reporte
     report = make_report(reporter_name="A", email="a@x.test", description=armored)
     html = as_lead.get(f"/en/desk/inbox/{report.public_id}/").content.decode()
     assert "not encrypted to the team key" in html
+
+
+def test_the_inbox_shows_a_page_at_a_time_newest_first_and_every_report_is_reachable(as_lead):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from psirt.intake.views.desk import INBOX_PAGE_SIZE
+
+    total = INBOX_PAGE_SIZE + 3
+    now = timezone.now()
+    reports = [make_report(email=f"r{i}@x.test") for i in range(total)]
+    for i, report in enumerate(reports):  # report i is i minutes old
+        Report.objects.filter(pk=report.pk).update(created_at=now - dt.timedelta(minutes=i))
+    first = as_lead.get("/en/desk/inbox/").content.decode()
+    second = as_lead.get("/en/desk/inbox/?page=2").content.decode()
+    on_first = [r for r in reports if r.tracking_id in first]
+    on_second = [r for r in reports if r.tracking_id in second]
+    assert on_first == reports[:INBOX_PAGE_SIZE] and on_second == reports[INBOX_PAGE_SIZE:]
+    assert first.index(reports[0].tracking_id) < first.index(reports[1].tracking_id)  # newest first
+    assert 'href="?page=2" rel="next"' in first and "Page 1 of 2" in first
+    assert 'href="?page=1" rel="prev"' in second and 'rel="next"' not in second
+    zh = as_lead.get("/zh-hans/desk/inbox/").content.decode()
+    assert "第 1 页，共 2 页" in zh and "较早" in zh
+
+
+@pytest.mark.parametrize("page", ["abc", "-1", "0", "99999999999999", "%00", "1" * 5000])
+def test_a_bad_inbox_page_number_shows_a_page_not_an_error(as_lead, page):
+    report = make_report()
+    response = as_lead.get(f"/en/desk/inbox/?page={page}")
+    assert response.status_code == 200 and report.tracking_id in response.content.decode()
+
+
+def test_the_inbox_page_query_count_does_not_grow_with_the_reports(as_lead, django_assert_max_num_queries):
+    make_report()
+    as_lead.get("/en/desk/inbox/")
+    with django_assert_max_num_queries(20) as few:
+        as_lead.get("/en/desk/inbox/")
+    for i in range(60):
+        make_report(email=f"more{i}@x.test")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        as_lead.get("/en/desk/inbox/?page=2")

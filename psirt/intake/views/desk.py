@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -32,16 +33,22 @@ INBOX_UNSHOWN = [
 ]
 
 
+# Rows per page of the inbox: a burst of thousands of reports still renders a short page (one count and one page
+# read from the index on the inbox's order), and every report stays reachable page by page.
+INBOX_PAGE_SIZE = 50
+
+
 @lead_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    """New reports not yet taken by a case. Leads only: to anyone else the page does not exist."""
+    """New reports not yet taken by a case, newest first. Leads only: to anyone else the page does not exist."""
     reports = (
         Report.objects.filter(inbox_state=InboxState.NEW)
         .defer(*INBOX_UNSHOWN)
         .select_related("product")
-        .order_by("-created_at")[:500]
+        .order_by("-created_at", "-id")
     )
-    return render(request, "intake/desk/inbox.html", {"reports": reports, "now": timezone.now()})
+    page = Paginator(reports, INBOX_PAGE_SIZE).get_page(request.GET.get("page", "1")[:10])
+    return render(request, "intake/desk/inbox.html", {"page": page, "now": timezone.now()})
 
 
 # Report text a product engineer reads with the reporter's contact details blanked out (see access.py).

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from conftest import client_for
 from psirt.accounts.models import User
@@ -198,3 +199,23 @@ def test_times_are_shown_in_utc_whatever_the_server_zone(settings, lead: User, p
     assert "2026-12-04 23:30 UTC" in body
     assert "2026-12-05 23:30" in body  # the early warning, due 24 h later in UTC
     assert "2026-12-05 07:30" not in body
+
+
+def test_the_case_panel_opens_what_exploitation_owes_and_offers_miit_until_one_is_open(case: Case, lead: User) -> None:
+    url = f"/en/desk/cases/{case.public_id}/"
+    miit_button = f'action="/en/desk/regulatory/miit/{case.public_id}/"'
+    body = client_for(lead).get(url).content.decode()
+    assert miit_button in body and not Obligation.objects.filter(case=case).exists()
+    # Exploitation recorded behind the services' back (an import, the admin): the case page still opens the
+    # vulnerability obligation, and keeps a pending one's awareness time equal to the case's.
+    aware = timezone.now() - dt.timedelta(hours=5)
+    Case.objects.filter(pk=case.pk).update(exploitation="active", exploitation_aware_at=aware)
+    client_for(lead).get(url)
+    assert Obligation.objects.get(case=case, track=Track.VULNERABILITY).aware_at == aware
+    later = aware + dt.timedelta(hours=1)
+    Case.objects.filter(pk=case.pk).update(exploitation_aware_at=later)
+    client_for(lead).get(url)
+    assert Obligation.objects.get(case=case, track=Track.VULNERABILITY).aware_at == later
+    assert client_for(lead).post(f"/en/desk/regulatory/miit/{case.public_id}/").status_code == 302
+    body = client_for(lead).get(url).content.decode()
+    assert miit_button not in body and 'id="regulatory"' in body
