@@ -7,12 +7,15 @@ from django.http import HttpRequest
 
 from psirt.lib.language_links import language_links
 from psirt.organization.models import OrganizationProfile
+from psirt.pages import generation
 
 
 def site(request: HttpRequest) -> dict[str, Any]:
-    """The organization profile and navigation for every page. Lazily fetched: one query per request."""
+    """The organization profile and navigation for every page: one query per request, none on a public page that
+    read the site generation with its version."""
     return {
-        "org": OrganizationProfile.get(),
+        # Kept per site generation when the view read it (public pages); the instance is shared: read only.
+        "org": generation.kept_for(request, "organization-profile", OrganizationProfile.get),
         "psirt_nav": settings.PSIRT_NAV,
         "psirt_base_url": settings.PSIRT_BASE_URL,
         "language_links": language_links(request),

@@ -17,14 +17,70 @@ signals (QuerySet.update(), bulk_create/bulk_update, raw SQL) must call `bump()`
 from __future__ import annotations
 
 import secrets
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.organization.models import OrganizationProfile
 from psirt.pages.models import Page, SiteGeneration
+
+T = TypeVar("T")
+
+# Values computed from the database, kept per process under the version (advisory stamp and site generation) they
+# were read under; see `kept`.
+KEPT_MAX_ENTRIES = 256
+KEPT_MAX_AGE = 60.0  # seconds: a raw edit that moves no version still shows within a minute
+_kept: dict[tuple[str, Hashable], tuple[float, Any]] = {}
+_kept_lock = threading.Lock()
+
+
+def kept(version: str, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, read once per process for each `version` — a page-cache version, which moves with every change
+    of what the page shows, so the next request after a change reads afresh — and `key` (the arguments the value
+    depends on besides the data), for at most KEPT_MAX_AGE seconds. The value must not be changed by the caller."""
+    now = time.monotonic()
+    found = _kept.get((version, key))
+    if found is not None and now - found[0] < KEPT_MAX_AGE:
+        value: T = found[1]
+        return value
+    value = compute()
+    with _kept_lock:
+        if len(_kept) >= KEPT_MAX_ENTRIES:
+            _kept.clear()
+        _kept[(version, key)] = (now, value)
+    return value
+
+
+# The request attribute where a view that read the site generation token (with its page-cache version) leaves it.
+GENERATION_ATTRIBUTE = "_psirt_site_token"
+
+
+def note(request: HttpRequest, token: str | None) -> None:
+    """Remember on the request the site generation token read with the page's version (see `kept_for`)."""
+    setattr(request, GENERATION_ATTRIBUTE, token or "-")
+
+
+def kept_for(request: HttpRequest, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()` of data the site generation covers (catalog, profile, pages), kept under the token the view
+    read for this request (`note`); computed afresh when the request read none."""
+    token: str | None = request.__dict__.get(GENERATION_ATTRIBUTE)
+    return compute() if token is None else kept(f"site:{token}", key, compute)
+
+
+def forget_kept(**kwargs: Any) -> None:
+    """Drop every kept value of this process (a settings change in tests; a constant patched by a test)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+setting_changed.connect(forget_kept, dispatch_uid="psirt-generation-kept")
 
 
 def _table(using: str) -> str:

@@ -3,6 +3,8 @@ answered honestly; the page and GET /api/v1/affected."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -207,3 +209,35 @@ def test_the_answer_costs_a_fixed_number_of_queries(
     with CaptureQueriesContext(connection) as many:
         anonymous.get(PAGE, params)
     assert len(many.captured_queries) == len(few.captured_queries) <= 6
+
+
+def test_more_advisories_cost_no_more_queries(
+    published: Advisory,
+    releases: dict[str, FirmwareRelease],
+    product: Product,
+    lead: User,
+    anonymous: Client,
+    yesterday: dt.date,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    params = {"product": "cam-x5", "version": "V5.5.2"}
+    anonymous.get(PAGE, params)
+    with CaptureQueriesContext(connection) as one:
+        anonymous.get(PAGE, params)
+    for n in range(3):
+        extra = services.create_advisory(cases=[make_case(product=product, disclosure_date=yesterday)], actor=lead)
+        services.update_advisory(
+            advisory=extra,
+            actor=lead,
+            changes={"title_en": f"Extra {n}", "title_zh": f"额外 {n}"},
+            affected=[services.AffectedInput(product=product, fixed=releases["V5.10.0"])],
+        )
+        publish(extra, lead)
+    with CaptureQueriesContext(connection) as four:
+        html = anonymous.get(PAGE, params).content.decode()
+    assert len(four.captured_queries) == len(one.captured_queries)
+    assert all(f"Extra {n}" in html for n in range(3)) and published.title_en in html
+    chinese = anonymous.get(PAGE.replace("/en/", "/zh-hans/"), params).content.decode()
+    assert all(f"额外 {n}" in chinese for n in range(3))

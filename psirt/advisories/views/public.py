@@ -11,7 +11,7 @@ import functools
 import hashlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -71,6 +71,7 @@ def list_head(request: HttpRequest) -> tuple[dt.datetime | None, str]:
         with connection.cursor() as cursor:
             cursor.execute(f"{queries.stamp_sql()}, {generation.token_sql()}", [str(state) for state in PUBLIC_STATES])
             row = cursor.fetchone()
+        generation.note(request, row[-1])
         stamps = (queries.as_datetime(v) for v in row[:-1])
         stamp = max((s for s in stamps if s is not None), default=None)
         setattr(request, queries.STAMP_ATTRIBUTE, stamp)  # what queries.last_modified asks
@@ -98,15 +99,16 @@ def _head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime, str
     hit need no more."""
     cache: dict[str, tuple[str, dt.datetime, str] | None] = request.__dict__.setdefault("_psirt_advisory_head", {})
     if advisory_id not in cache:
-        cache[advisory_id] = _advisory_head(advisory_id)
+        cache[advisory_id] = _advisory_head(request, advisory_id)
     return cache[advisory_id]
 
 
-def _advisory_head(advisory_id: str) -> tuple[str, dt.datetime, str] | None:
+def _advisory_head(request: HttpRequest, advisory_id: str) -> tuple[str, dt.datetime, str] | None:
     probe = queries.public_advisory_probe(advisory_id)
     if probe is None:
         return None
     canonical, stamp, token = probe
+    generation.note(request, token)
     # The CSAF links on the page depend on the provider tree, written after the publication commits: its
     # changes.csv (rewritten whenever a document is added, replaced or removed) is part of the version.
     return canonical, stamp, _version(stamp, token, _csaf_tree_state())
@@ -168,10 +170,11 @@ LIST_COLUMNS = (
 )
 
 
-def list_rows(advisories: Iterable[Advisory]) -> SafeString:
+def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[str]]) -> SafeString:
     """The rows of the advisory table, as `advisories/list.html` shows them: built here in one pass with the
     standard library's escape, because twenty rows through the template language (a URL reversed twice, an include
-    and two date filters per row) cost more than the rest of the page. Every interpolated text is escaped."""
+    and two date filters per row) cost more than the rest of the page. Every interpolated text is escaped.
+    `product_names`: advisory pk → its affected products' names (`queries.product_names_of`)."""
     placeholder = "ADVISORY-ID"
     url_pattern = reverse("advisories:detail", args=[placeholder])
     withdrawn = escape(_("Withdrawn"))
@@ -202,7 +205,7 @@ def list_rows(advisories: Iterable[Advisory]) -> SafeString:
             f'      <td class="mono nowrap"><a href="{url}">{advisory_id}</a></td>\n'
             f'      <td><a href="{url}">{escape(a.title)}</a>{badges}</td>\n'
             f'      <td class="nowrap">{severity}\n</td>\n'  # the newline the severity badge template ends with
-            f"      <td>{', '.join(escape(name) for name in a.product_names)}</td>\n"
+            f"      <td>{', '.join(escape(name) for name in product_names.get(a.pk, ()))}</td>\n"
             f'      <td class="small">{cves}</td>\n'
             f'      <td class="nowrap">{published}</td>\n'
             "    </tr>\n  "
@@ -231,18 +234,27 @@ def _render_list(request: HttpRequest) -> HttpResponse:
             "max": MAX_QUERY_CHARS
         }
         status = 400
-    advisories = queries.filtered_advisories(filters).only(*LIST_COLUMNS)
-    page = queries.paginate(advisories, request.GET.get("page", "1")[:8])
+    # The product names come in one query of their own (`queries.product_names_of`), not as prefetched rows.
+    advisories = queries.filtered_advisories(filters).prefetch_related(None).only(*LIST_COLUMNS)
+    page = queries.paginate(advisories, request.GET.get("page", "1")[:8], count=queries.matching_count(filters))
+    shown = list(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
-    choices = queries.filter_choices(line=filters.line, product=filters.product)
+    # The form's choices (catalog, years of publication) change only with the list's version: read once per version.
+    choices = dict(
+        generation.kept(
+            list_version(request),
+            ("list-filter-choices", filters.line, filters.product),
+            functools.partial(queries.filter_choices, line=filters.line, product=filters.product),
+        )
+    )
     lines = [(slug, pick_language(en, zh)) for slug, en, zh in choices.pop("lines")]
     context: dict[str, Any] = {
         "line_options": select_options(lines, filters.line),
         "product_options": select_options(choices.pop("products"), filters.product),
         "page": page,
-        "advisories": page.object_list,
-        "rows": list_rows(page.object_list),
+        "advisories": shown,
+        "rows": list_rows(shown, queries.product_names_of([a.pk for a in shown])),
         "filters": filters,
         "query_error": error,
         "max_query": MAX_QUERY_CHARS,
