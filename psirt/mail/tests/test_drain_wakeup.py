@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.db import connection, connections, transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from psirt.mail import services, tasks
@@ -130,3 +132,13 @@ def test_postgresql_a_drain_a_worker_is_starting_does_not_count(database_queue: 
     finally:
         release.set()
         thread.join()
+
+
+@pytest.mark.django_db
+def test_a_drain_task_due_later_does_not_count(database_queue: None) -> None:
+    later = timezone.now() + dt.timedelta(hours=1)
+    tasks.drain_outbox.using(run_after=later).enqueue()
+    queue_mail(0)
+    assert task_rows(services._DRAIN_TASK) == 2
+    queue_mail(1)
+    assert task_rows(services._DRAIN_TASK) == 2  # the one due now is the one that counts
