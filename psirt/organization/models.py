@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import secrets
 import threading
+import time
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -103,11 +104,12 @@ class OrganizationProfile(models.Model):
     @classmethod
     def get(cls) -> OrganizationProfile:
         """The profile (created on first use). Every report and deadline reads it, so a copy is kept per
-        process and handed out while the row's change token is still the one it was read under: one small
-        query instead of reading the row. Each caller gets its own copy to change."""
+        process and handed out while the row's change token is still the one it was read under (and for
+        `KEEP_AT_MOST` seconds at most): one small query instead of reading the row. Each caller gets its own
+        copy to change."""
         token = current_change_token()
         cached = _profile_cache
-        if cached is not None and token is not None and cached.change_token == token:
+        if cached is not None and token is not None and cached.change_token == token and _fresh(_profile_read_at):
             return copy.copy(cached)
         obj, created = cls.objects.get_or_create(id=1)
         if not created:  # a new row's token is replaced right after its INSERT, so its copy would not be used
@@ -177,6 +179,9 @@ class KeyCanary(models.Model):
 # --- the per-process copy of the profile and of what depends on it (the business-day calendar) ---------------
 
 _profile_cache: OrganizationProfile | None = None
+_profile_read_at = 0.0
+# A write that bypasses the token (raw SQL without `bump_change_token`) is seen within this bound all the same.
+KEEP_AT_MOST = 60.0
 _lock = threading.Lock()
 # Per thread: a calendar holds the holiday tables of its thread (`psirt.lib.business_days.country_holidays`).
 _derived = threading.local()
@@ -194,25 +199,31 @@ def current_change_token(using: str = DEFAULT_DB_ALIAS) -> str | None:
     return None if row is None else str(row[0])
 
 
+def _fresh(read_at: float) -> bool:
+    return time.monotonic() - read_at < KEEP_AT_MOST
+
+
 def _remember(profile: OrganizationProfile) -> None:
-    global _profile_cache
+    global _profile_cache, _profile_read_at
     with _lock:
         _profile_cache = copy.copy(profile)
+        _profile_read_at = time.monotonic()
 
 
 def derived(name: str, token: str | None, build: Any) -> Any:
-    """`build()`, kept per thread while the change token is `token` (None: not kept). For values computed from
-    the profile and the calendar days only, which every change of either replaces the token of."""
+    """`build()`, kept per thread while the change token is `token` (None: not kept), for `KEEP_AT_MOST`
+    seconds at most. For values computed from the profile and the calendar days only, which every change of
+    either replaces the token of."""
     if token is None:
         return build()
-    kept: dict[str, tuple[str, Any]] | None = getattr(_derived, "by_name", None)
+    kept: dict[str, tuple[str, float, Any]] | None = getattr(_derived, "by_name", None)
     if kept is None:
         kept = _derived.by_name = {}
     entry = kept.get(name)
-    if entry is not None and entry[0] == token:
-        return entry[1]
+    if entry is not None and entry[0] == token and _fresh(entry[1]):
+        return entry[2]
     value = build()
-    kept[name] = (token, value)
+    kept[name] = (token, time.monotonic(), value)
     return value
 
 

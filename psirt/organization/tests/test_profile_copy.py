@@ -70,3 +70,13 @@ def test_the_calendar_follows_the_profiles_country() -> None:
     profile.calendar_country = "DE"
     profile.save()
     assert organization_calendar().is_business_day(dt.date(2026, 10, 2))  # a Friday in Germany
+
+
+def test_a_raw_write_that_does_not_say_so_is_seen_within_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    OrganizationProfile.get()
+    OrganizationProfile.get()
+    OrganizationProfile.objects.filter(id=1).update(name_en="Raw SQL")
+    assert OrganizationProfile.get().name_en != "Raw SQL"  # the token was not replaced: the copy is still used
+    later = org_models.time.monotonic() + org_models.KEEP_AT_MOST + 1
+    monkeypatch.setattr(org_models.time, "monotonic", lambda: later)
+    assert OrganizationProfile.get().name_en == "Raw SQL"
