@@ -60,6 +60,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from psirt.lib import pgp
 from psirt.lib.bulk import column_name, insert_rows
@@ -162,8 +164,9 @@ def send_mail_bilingual(
     )
     pk = message.pk
     if transactional_queue():
-        # The task row is written in the same transaction as the mail: both exist, or neither.
-        enqueue_send(pk)
+        # The wake-up is decided in the same transaction as the mail: the row and a drain that will see it
+        # exist, or neither.
+        wake_drain()
     else:
         transaction.on_commit(lambda: enqueue_send(pk))
     return message
@@ -285,6 +288,55 @@ def enqueue_drains(count: int) -> None:
         except Exception:
             # The rows are stored; the periodic sweep sends them. Never fail the caller over the queue.
             logger.exception("could not enqueue a drain task")
+
+
+def wake_drain() -> None:
+    """In the caller's transaction, after it has stored a due row: make sure a drain task runs after the
+    commit and sees the row. A burst of mails then costs the worker one task, not one task per mail.
+
+    A drain task that is queued and not yet started will see the row, provided it cannot start before this
+    transaction commits; then no new task is needed. One that has started may already have looked for due
+    rows, so it does not count. SQLite: this transaction holds the database's write lock (IMMEDIATE), and a
+    worker takes that lock to start a task, so the task seen queued here starts after the commit.
+    PostgreSQL: the queued task's row is locked FOR SHARE until the commit, and a worker locks the row FOR
+    UPDATE to start it, so it waits (it skips the row and comes back); a task row a worker is starting
+    right now is locked and skipped here (SKIP LOCKED), so a new task is queued. Any other database: always
+    a new task."""
+    if not _pending_drain():
+        enqueue_drains(1)
+
+
+def _pending_drain() -> bool:
+    """True when a drain task is queued, not started, and cannot start before the current transaction
+    commits (see `wake_drain`). Plain SQL: it runs with every mail, and building the ORM query cost more than
+    the INSERT of a task row it replaces."""
+    backend = tasks.drain_outbox.get_backend()
+    alias = router.db_for_write(DBTaskResult)
+    db = connections[alias]
+    if db.vendor not in ("sqlite", "postgresql"):
+        return False
+    # The conditions of django-tasks' own `ready()` (a worker starts only such a row), for the drain task.
+    table = db.ops.quote_name(DBTaskResult._meta.db_table)
+    sql = (
+        f"SELECT 1 FROM {table} WHERE status = %s AND task_path = %s AND backend_name = %s AND queue_name = %s"  # noqa: S608 — a quoted table name, no input
+        " AND (run_after = %s OR run_after <= %s) LIMIT 1"
+    )
+    if db.vendor == "postgresql":
+        sql += " FOR SHARE SKIP LOCKED"  # the ORM has no FOR SHARE
+    params = [
+        TaskResultStatus.READY.value,
+        _DRAIN_TASK,
+        backend.alias,
+        tasks.drain_outbox.queue_name,
+        db.ops.adapt_datetimefield_value(get_date_max()),
+        db.ops.adapt_datetimefield_value(timezone.now()),
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+_DRAIN_TASK = "psirt.mail.tasks.drain_outbox"
 
 
 # --- claiming and sending -----------------------------------------------------------------------------

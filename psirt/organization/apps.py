@@ -2,7 +2,7 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.db import connections
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class OrganizationConfig(AppConfig):
@@ -14,6 +14,13 @@ class OrganizationConfig(AppConfig):
         from psirt.organization import checks  # noqa: F401
 
         post_migrate.connect(_store_key_canary, sender=self)
+        # Every change of the profile or of a calendar day replaces the profile's change token, which the
+        # per-process copies of the profile and the calendar are kept under.
+        from psirt.organization.models import CalendarDay, OrganizationProfile, _changed
+
+        for model in (OrganizationProfile, CalendarDay):
+            post_save.connect(_changed, sender=model, dispatch_uid=f"org-change-save-{model._meta.label_lower}")
+            post_delete.connect(_changed, sender=model, dispatch_uid=f"org-change-delete-{model._meta.label_lower}")
         # Readiness asks the same key check as start-up and `check --deploy`.
         from psirt.lib.health import register_key_check
         from psirt.organization.queries import key_problem

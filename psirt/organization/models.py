@@ -6,8 +6,14 @@ remediation times, and the calendar deadlines are counted in (`psirt.organizatio
 
 from __future__ import annotations
 
+import copy
+import secrets
+import threading
+import time
+from typing import Any
+
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +90,9 @@ class OrganizationProfile(models.Model):
         default="main_establishment",
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Replaced by a fresh random value in the transaction of every change of the profile or of a calendar day
+    # (`bump_change_token`), so a copy read under one value is the current one while that value is current.
+    change_token = models.CharField(max_length=32, default="", editable=False)
 
     class Meta:
         verbose_name = _("organization profile")
@@ -94,7 +103,17 @@ class OrganizationProfile(models.Model):
 
     @classmethod
     def get(cls) -> OrganizationProfile:
-        obj, _created = cls.objects.get_or_create(id=1)
+        """The profile (created on first use). Every report and deadline reads it, so a copy is kept per
+        process and handed out while the row's change token is still the one it was read under (and for
+        `KEEP_AT_MOST` seconds at most): one small query instead of reading the row. Each caller gets its own
+        copy to change."""
+        token = current_change_token()
+        cached = _profile_cache
+        if cached is not None and token is not None and cached.change_token == token and _fresh(_profile_read_at):
+            return copy.copy(cached)
+        obj, created = cls.objects.get_or_create(id=1)
+        if not created:  # a new row's token is replaced right after its INSERT, so its copy would not be used
+            _remember(obj)
         return obj
 
     @property
@@ -155,3 +174,69 @@ class KeyCanary(models.Model):
 
     def __str__(self) -> str:
         return "key canary"
+
+
+# --- the per-process copy of the profile and of what depends on it (the business-day calendar) ---------------
+
+_profile_cache: OrganizationProfile | None = None
+_profile_read_at = 0.0
+# A write that bypasses the token (raw SQL without `bump_change_token`) is seen within this bound all the same.
+KEEP_AT_MOST = 60.0
+_lock = threading.Lock()
+# Per thread: a calendar holds the holiday tables of its thread (`psirt.lib.business_days.country_holidays`).
+_derived = threading.local()
+
+
+def _table(using: str) -> str:
+    return connections[using].ops.quote_name(OrganizationProfile._meta.db_table)
+
+
+def current_change_token(using: str = DEFAULT_DB_ALIAS) -> str | None:
+    """The profile row's change token now, as the caller's transaction sees it (None before the row exists)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT change_token FROM {_table(using)} WHERE id = 1")  # noqa: S608 — quoted table name
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def _fresh(read_at: float) -> bool:
+    return time.monotonic() - read_at < KEEP_AT_MOST
+
+
+def _remember(profile: OrganizationProfile) -> None:
+    global _profile_cache, _profile_read_at
+    with _lock:
+        _profile_cache = copy.copy(profile)
+        _profile_read_at = time.monotonic()
+
+
+def derived(name: str, token: str | None, build: Any) -> Any:
+    """`build()`, kept per thread while the change token is `token` (None: not kept), for `KEEP_AT_MOST`
+    seconds at most. For values computed from the profile and the calendar days only, which every change of
+    either replaces the token of."""
+    if token is None:
+        return build()
+    kept: dict[str, tuple[str, float, Any]] | None = getattr(_derived, "by_name", None)
+    if kept is None:
+        kept = _derived.by_name = {}
+    entry = kept.get(name)
+    if entry is not None and entry[0] == token and _fresh(entry[1]):
+        return entry[2]
+    value = build()
+    kept[name] = (token, time.monotonic(), value)
+    return value
+
+
+def bump_change_token(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Replace the change token, in the caller's transaction: a rolled-back change leaves the old token (which
+    still matches the old data), a committed one moves data and token together. Writes that bypass signals
+    (QuerySet.update(), bulk writes, raw SQL) of the profile or the calendar days must call it themselves."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(using)} SET change_token = %s WHERE id = 1",  # noqa: S608 — quoted table name
+            [secrets.token_hex(16)],
+        )
+
+
+def _changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    bump_change_token(using)

@@ -13,7 +13,15 @@ from django.utils.translation import pgettext
 
 from psirt.lib.business_days import Calendar
 from psirt.lib.crypto import DecryptionError, encrypted_columns
-from psirt.organization.models import KEY_CANARY_TEXT, CalendarDay, CalendarDayKind, KeyCanary, OrganizationProfile
+from psirt.organization.models import (
+    KEY_CANARY_TEXT,
+    CalendarDay,
+    CalendarDayKind,
+    KeyCanary,
+    OrganizationProfile,
+    current_change_token,
+    derived,
+)
 
 
 def organization_calendar(profile: OrganizationProfile | None = None) -> Calendar:
@@ -21,17 +29,24 @@ def organization_calendar(profile: OrganizationProfile | None = None) -> Calenda
     days), the leads' extra days off and extra working days, in settings.TIME_ZONE.
 
     Every deadline (acknowledgment at intake and on the desk, reminders) is counted in this one calendar. The
-    profile and the leads' days are read on each call, so a change counts from the next deadline computed (in
-    the caller's transaction, which sees its own changes); the country's holiday tables, which only change with
+    leads' days are kept per process under the profile's change token, which every change of the profile or a day
+    replaces (one small query per call), so a change counts from the next deadline computed (in the caller's
+    transaction, which sees its own changes); the country's holiday tables, which only change with
     the `holidays` package, are built once per process. Pass `profile` when the caller already holds it.
     """
     profile = profile or OrganizationProfile.get()
-    days = list(CalendarDay.objects.values_list("date", "kind"))
-    return Calendar(
-        country=profile.calendar_country,
-        extra_holidays=[d for d, k in days if k == CalendarDayKind.HOLIDAY],
-        extra_workdays=[d for d, k in days if k == CalendarDayKind.WORKDAY],
-    )
+    country = profile.calendar_country
+
+    def build() -> Calendar:
+        days = list(CalendarDay.objects.values_list("date", "kind"))
+        return Calendar(
+            country=country,
+            extra_holidays=[d for d, k in days if k == CalendarDayKind.HOLIDAY],
+            extra_workdays=[d for d, k in days if k == CalendarDayKind.WORKDAY],
+        )
+
+    # The leads' days are what the change token covers; the country is the caller's profile's.
+    return derived(f"calendar:{country}", current_change_token(), build)  # type: ignore[no-any-return]
 
 
 def acknowledgment_due(received: dt.datetime, profile: OrganizationProfile | None = None) -> dt.datetime:

@@ -1,0 +1,82 @@
+"""The per-process copy of the profile and the calendar: an edit is seen by the next read, in every process."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from psirt.organization import models as org_models
+from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
+from psirt.organization.queries import organization_calendar
+
+pytestmark = pytest.mark.django_db
+
+DAY = dt.date(2026, 3, 4)  # a Wednesday, a working day in China
+
+
+def test_a_second_read_is_one_small_query_and_a_copy_of_its_own() -> None:
+    OrganizationProfile.get()  # creates the row on a new database
+    first = OrganizationProfile.get()
+    with CaptureQueriesContext(connection) as queries:
+        second = OrganizationProfile.get()
+    assert len(queries) == 1 and "change_token" in queries[0]["sql"], queries.captured_queries
+    assert second is not first and second.name_en == first.name_en
+    second.name_en = "Changed here only"
+    assert OrganizationProfile.get().name_en == first.name_en
+
+
+def test_an_edit_is_seen_by_the_next_read() -> None:
+    OrganizationProfile.get()
+    profile = OrganizationProfile.objects.get(id=1)
+    profile.name_en = "Acme"
+    profile.ack_business_days = 2
+    profile.save()
+    assert (OrganizationProfile.get().name_en, OrganizationProfile.get().ack_business_days) == ("Acme", 2)
+
+
+def test_an_edit_committed_by_another_process_is_seen() -> None:
+    """Another process changes the row and its token with SQL; this process's copy is not used any more."""
+    OrganizationProfile.get()
+    OrganizationProfile.objects.filter(id=1).update(name_en="Elsewhere")
+    org_models.bump_change_token()
+    assert OrganizationProfile.get().name_en == "Elsewhere"
+
+
+def test_a_rolled_back_edit_is_not_served_afterwards() -> None:
+    OrganizationProfile.get()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        profile = OrganizationProfile.objects.get(id=1)
+        profile.name_en = "Never committed"
+        profile.save()
+        assert OrganizationProfile.get().name_en == "Never committed"  # the transaction sees its own change
+        raise RuntimeError
+    assert OrganizationProfile.get().name_en != "Never committed"
+
+
+def test_a_calendar_day_set_or_removed_counts_from_the_next_calendar() -> None:
+    assert organization_calendar().is_business_day(DAY)
+    day = CalendarDay.objects.create(date=DAY, kind=CalendarDayKind.HOLIDAY)
+    assert not organization_calendar().is_business_day(DAY)
+    CalendarDay.objects.filter(pk=day.pk).delete()
+    assert organization_calendar().is_business_day(DAY)
+
+
+def test_the_calendar_follows_the_profiles_country() -> None:
+    profile = OrganizationProfile.get()
+    assert organization_calendar(profile).is_business_day(dt.date(2026, 10, 2)) is False  # National Day week
+    profile.calendar_country = "DE"
+    profile.save()
+    assert organization_calendar().is_business_day(dt.date(2026, 10, 2))  # a Friday in Germany
+
+
+def test_a_raw_write_that_does_not_say_so_is_seen_within_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    OrganizationProfile.get()
+    OrganizationProfile.get()
+    OrganizationProfile.objects.filter(id=1).update(name_en="Raw SQL")
+    assert OrganizationProfile.get().name_en != "Raw SQL"  # the token was not replaced: the copy is still used
+    later = org_models.time.monotonic() + org_models.KEEP_AT_MOST + 1
+    monkeypatch.setattr(org_models.time, "monotonic", lambda: later)
+    assert OrganizationProfile.get().name_en == "Raw SQL"
