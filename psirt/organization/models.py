@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 import secrets
-import threading
-import time
 from typing import Any
 
 from django.core.validators import RegexValidator
@@ -19,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from psirt.lib.crypto import EncryptedTextField
 from psirt.lib.i18n import pick_language
+from psirt.lib.kept import Kept
 
 
 class ReportLanguage(models.TextChoices):
@@ -108,13 +107,13 @@ class OrganizationProfile(models.Model):
         `KEEP_AT_MOST` seconds at most): one small query instead of reading the row. Each caller gets its own
         copy to change."""
         token = current_change_token()
-        cached = _profile_cache
-        if cached is not None and token is not None and cached.change_token == token and _fresh(_profile_read_at):
-            return copy.copy(cached)
-        obj, created = cls.objects.get_or_create(id=1)
-        if not created:  # a new row's token is replaced right after its INSERT, so its copy would not be used
-            _remember(obj)
-        return obj
+        if token is None:  # no row yet: the new row's token is replaced right after its INSERT, nothing to keep
+            return cls.objects.get_or_create(id=1)[0]
+        profile = _profiles.get(token, "profile", lambda: cls.objects.get_or_create(id=1)[0])
+        if profile.change_token != token:  # changed between the two reads: kept under a token it was not read at
+            _profiles.clear()
+            return cls.objects.get_or_create(id=1)[0]
+        return copy.copy(profile)
 
     @property
     def name(self) -> str:
@@ -178,13 +177,11 @@ class KeyCanary(models.Model):
 
 # --- the per-process copy of the profile and of what depends on it (the business-day calendar) ---------------
 
-_profile_cache: OrganizationProfile | None = None
-_profile_read_at = 0.0
 # A write that bypasses the token (raw SQL without `bump_change_token`) is seen within this bound all the same.
 KEEP_AT_MOST = 60.0
-_lock = threading.Lock()
+_profiles = Kept(max_entries=4, max_age=KEEP_AT_MOST)
 # Per thread: a calendar holds the holiday tables of its thread (`psirt.lib.business_days.country_holidays`).
-_derived = threading.local()
+_derived = Kept(max_entries=16, max_age=KEEP_AT_MOST, per_thread=True)
 
 
 def _table(using: str) -> str:
@@ -199,32 +196,11 @@ def current_change_token(using: str = DEFAULT_DB_ALIAS) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _fresh(read_at: float) -> bool:
-    return time.monotonic() - read_at < KEEP_AT_MOST
-
-
-def _remember(profile: OrganizationProfile) -> None:
-    global _profile_cache, _profile_read_at
-    with _lock:
-        _profile_cache = copy.copy(profile)
-        _profile_read_at = time.monotonic()
-
-
 def derived(name: str, token: str | None, build: Any) -> Any:
     """`build()`, kept per thread while the change token is `token` (None: not kept), for `KEEP_AT_MOST`
     seconds at most. For values computed from the profile and the calendar days only, which every change of
     either replaces the token of."""
-    if token is None:
-        return build()
-    kept: dict[str, tuple[str, float, Any]] | None = getattr(_derived, "by_name", None)
-    if kept is None:
-        kept = _derived.by_name = {}
-    entry = kept.get(name)
-    if entry is not None and entry[0] == token and _fresh(entry[1]):
-        return entry[2]
-    value = build()
-    kept[name] = (token, time.monotonic(), value)
-    return value
+    return build() if token is None else _derived.get(token, name, build)
 
 
 def bump_change_token(using: str = DEFAULT_DB_ALIAS) -> None:

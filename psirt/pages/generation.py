@@ -17,8 +17,6 @@ signals (QuerySet.update(), bulk_create/bulk_update, raw SQL) must call `bump()`
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
@@ -28,6 +26,7 @@ from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.lib.kept import Kept, forget_all
 from psirt.organization.models import OrganizationProfile
 from psirt.pages.models import Page, SiteGeneration
 
@@ -37,25 +36,14 @@ T = TypeVar("T")
 # were read under; see `kept`.
 KEPT_MAX_ENTRIES = 256
 KEPT_MAX_AGE = 60.0  # seconds: a raw edit that moves no version still shows within a minute
-_kept: dict[tuple[str, Hashable], tuple[float, Any]] = {}
-_kept_lock = threading.Lock()
+_kept = Kept(max_entries=KEPT_MAX_ENTRIES, max_age=KEPT_MAX_AGE)
 
 
 def kept(version: str, key: Hashable, compute: Callable[[], T]) -> T:
     """`compute()`, read once per process for each `version` — a page-cache version, which moves with every change
     of what the page shows, so the next request after a change reads afresh — and `key` (the arguments the value
     depends on besides the data), for at most KEPT_MAX_AGE seconds. The value must not be changed by the caller."""
-    now = time.monotonic()
-    found = _kept.get((version, key))
-    if found is not None and now - found[0] < KEPT_MAX_AGE:
-        value: T = found[1]
-        return value
-    value = compute()
-    with _kept_lock:
-        if len(_kept) >= KEPT_MAX_ENTRIES:
-            _kept.clear()
-        _kept[(version, key)] = (now, value)
-    return value
+    return _kept.get(version, key, compute)
 
 
 # The request attribute where a view that read the site generation token (with its page-cache version) leaves it.
@@ -76,8 +64,7 @@ def kept_for(request: HttpRequest, key: Hashable, compute: Callable[[], T]) -> T
 
 def forget_kept(**kwargs: Any) -> None:
     """Drop every kept value of this process (a settings change in tests; a constant patched by a test)."""
-    with _kept_lock:
-        _kept.clear()
+    forget_all()
 
 
 setting_changed.connect(forget_kept, dispatch_uid="psirt-generation-kept")

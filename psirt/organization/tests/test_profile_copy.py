@@ -8,6 +8,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from psirt.lib import kept as kept_module
 from psirt.organization import models as org_models
 from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
 from psirt.organization.queries import organization_calendar
@@ -77,6 +78,6 @@ def test_a_raw_write_that_does_not_say_so_is_seen_within_the_bound(monkeypatch: 
     OrganizationProfile.get()
     OrganizationProfile.objects.filter(id=1).update(name_en="Raw SQL")
     assert OrganizationProfile.get().name_en != "Raw SQL"  # the token was not replaced: the copy is still used
-    later = org_models.time.monotonic() + org_models.KEEP_AT_MOST + 1
-    monkeypatch.setattr(org_models.time, "monotonic", lambda: later)
+    later = kept_module.time.monotonic() + org_models.KEEP_AT_MOST + 1
+    monkeypatch.setattr(kept_module.time, "monotonic", lambda: later)
     assert OrganizationProfile.get().name_en == "Raw SQL"

@@ -1,0 +1,69 @@
+"""Values computed from the database, kept in memory under the version token they were read under.
+
+A version token is a value the database replaces in the transaction of every change of the data a kept value is
+computed from (the site generation, the organization profile's change token). A value kept under a token is the
+current one for as long as that token is the current one: a reader reads the token (one small query, or none
+when it already has it) and gets the kept value, or computes and keeps it. A rolled-back change leaves the old
+token, which still matches the old data; a change committed elsewhere moves the token at the same instant as the
+data. Writes that bypass the token (raw SQL) are seen all the same after `max_age` seconds.
+
+Each `Kept` is bounded (all its entries are dropped when it is full: keys change only with the data they name)
+and may keep its values per thread, for values that must not be shared between threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_every: list[Kept] = []
+
+
+class Kept:
+    def __init__(self, *, max_entries: int, max_age: float, per_thread: bool = False) -> None:
+        self.max_entries = max_entries
+        self.max_age = max_age
+        self._shared: dict[tuple[str, Hashable], tuple[float, Any]] = {}
+        self._local = threading.local() if per_thread else None
+        self._lock = threading.Lock()
+        _every.append(self)
+
+    def _store(self) -> dict[tuple[str, Hashable], tuple[float, Any]]:
+        if self._local is None:
+            return self._shared
+        store: dict[tuple[str, Hashable], tuple[float, Any]] | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = {}
+        return store
+
+    def get(self, version: str, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, kept under `version` and `key` (the arguments the value depends on besides the data) for
+        at most `max_age` seconds. The value must not be changed by the caller."""
+        store = self._store()
+        now = time.monotonic()
+        found = store.get((version, key))
+        if found is not None and now - found[0] < self.max_age:
+            value: T = found[1]
+            return value
+        value = compute()
+        with self._lock:
+            if len(store) >= self.max_entries:
+                store.clear()
+            store[(version, key)] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._shared.clear()
+            if self._local is not None:
+                self._local.store = {}
+
+
+def forget_all() -> None:
+    """Drop every kept value of this process (a settings change in tests; a constant patched by a test). Values
+    kept per thread are dropped in the calling thread."""
+    for kept in _every:
+        kept.clear()
