@@ -7,9 +7,11 @@ with the first key), then dropping the old one.
 - `encrypt_text` / `decrypt_text` and the model field `EncryptedTextField` keep text columns unreadable
   without the key. Values are non-deterministic, so such columns cannot be searched; look-ups use a keyed
   hash instead (`keyed_hash`).
-- `EncryptedFileStore` keeps files under `PSIRT_SHARED_DIR/files` as a sequence of Fernet tokens, one per
-  chunk, each carrying its chunk number and a last-chunk flag so chunks can be neither reordered nor cut off
-  unnoticed. Files are read and written chunk by chunk: a 25 MB attachment never sits in memory whole.
+- `EncryptedFileStore` keeps files under `PSIRT_SHARED_DIR/files` as a random file id followed by a sequence of
+  Fernet tokens, one per chunk, each carrying the file's id, its chunk number and a last-chunk flag, so chunks can
+  be neither reordered, cut off, nor taken from another file unnoticed. Files are read and written chunk by
+  chunk: a 25 MB attachment never sits in memory whole. Files of the first format (no file id) are still read,
+  and key rotation rewrites them in the current one.
 """
 
 from __future__ import annotations
@@ -54,9 +56,13 @@ __all__ = [
     "seal",
 ]
 
-FILE_MAGIC = b"PSIRTENC1\n"
+FILE_MAGIC = b"PSIRTENC2\n"  # the format written
+FILE_MAGIC_V1 = b"PSIRTENC1\n"  # the first format: read, and rewritten by key rotation
+FILE_ID_SIZE = 16
+FILE_HEADER_SIZE = len(FILE_MAGIC) + FILE_ID_SIZE  # the magic and the file's random id, in clear
 CHUNK_SIZE = 1024 * 1024
-_HEADER = struct.Struct(">QB")  # chunk number, last-chunk flag
+_HEADER = struct.Struct(">16sQB")  # inside each token: the file's id, chunk number, last-chunk flag
+_HEADER_V1 = struct.Struct(">QB")  # the first format: chunk number, last-chunk flag
 _LEN = struct.Struct(">I")
 
 
@@ -266,27 +272,15 @@ class EncryptedFileStore:
             return
 
     def rotate(self, name: str) -> None:
-        """Re-encrypt a file with the first key (after a key rotation)."""
+        """Re-encrypt a file with the first key (after a key rotation), in the current format. The file is read
+        and checked whole on the way: an altered file is refused and left as it was."""
         path = self._path(name)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with _replacing(path, fd, tmp) as out, path.open("rb") as src:
-            if src.read(len(FILE_MAGIC)) != FILE_MAGIC:
-                raise DecryptionError("Not an encrypted psirt file.")
-            out.write(FILE_MAGIC)
-            while True:
-                head = src.read(_LEN.size)
-                if not head:
-                    break
-                if len(head) < _LEN.size:
-                    raise DecryptionError("The encrypted file is truncated.")
-                (length,) = _LEN.unpack(head)
-                token = src.read(length)
-                try:
-                    new = fernet().rotate(token)
-                except InvalidToken as exc:
-                    raise DecryptionError("A file chunk cannot be decrypted with the configured keys.") from exc
-                out.write(_LEN.pack(len(new)))
-                out.write(new)
+            writer = _ChunkWriter(out)
+            for chunk in _read_chunks(src):
+                writer.write(chunk)
+            writer.finish()
 
 
 class _ChunkWriter:
@@ -299,10 +293,11 @@ class _ChunkWriter:
         self.index = 0
         self.size = 0
         self.digest = hashlib.sha256()
-        self.out.write(FILE_MAGIC)
+        self.file_id = secrets.token_bytes(FILE_ID_SIZE)
+        self.out.write(FILE_MAGIC + self.file_id)
 
     def _emit(self, piece: bytes, *, last: bool) -> None:
-        token = encrypt_bytes(_HEADER.pack(self.index, 1 if last else 0) + piece)
+        token = encrypt_bytes(_HEADER.pack(self.file_id, self.index, 1 if last else 0) + piece)
         self.out.write(_LEN.pack(len(token)))
         self.out.write(token)
         self.index += 1
@@ -433,7 +428,14 @@ def _replacing(path: Path, fd: int, tmp: str) -> Iterator[IO[bytes]]:
 
 
 def _read_chunks(fh: IO[bytes]) -> Iterator[bytes]:
-    if fh.read(len(FILE_MAGIC)) != FILE_MAGIC:
+    magic = fh.read(len(FILE_MAGIC))
+    if magic == FILE_MAGIC:
+        file_id, header = fh.read(FILE_ID_SIZE), _HEADER
+        if len(file_id) < FILE_ID_SIZE:
+            raise DecryptionError("The encrypted file is truncated.")
+    elif magic == FILE_MAGIC_V1:
+        file_id, header = b"", _HEADER_V1
+    else:
         raise DecryptionError("Not an encrypted psirt file.")
     expected = 0
     while True:
@@ -442,10 +444,14 @@ def _read_chunks(fh: IO[bytes]) -> Iterator[bytes]:
             raise DecryptionError("The encrypted file is truncated.")
         (length,) = _LEN.unpack(head)
         plain = decrypt_bytes(fh.read(length))
-        index, last = _HEADER.unpack(plain[: _HEADER.size])
+        if len(plain) < header.size:
+            raise DecryptionError("A file chunk has no header.")
+        *owner, index, last = header.unpack(plain[: header.size])
+        if owner and owner[0] != file_id:
+            raise DecryptionError("A chunk of another encrypted file was put into this one.")
         if index != expected:
             raise DecryptionError("The encrypted file's chunks are out of order.")
-        yield plain[_HEADER.size :]
+        yield plain[header.size :]
         if last:
             if fh.read(1):
                 raise DecryptionError("The encrypted file has data after its last chunk.")

@@ -61,8 +61,8 @@ def test_stored_file_holds_no_plaintext_and_detects_tampering(tmp_path) -> None:
     raw = path.read_bytes()
     assert b"PLAINTEXT" not in raw
     # Cut off the last chunk: detected, not silently shorter.
-    head = raw[: len(crypto.FILE_MAGIC)]
-    body = raw[len(crypto.FILE_MAGIC) :]
+    head = raw[: crypto.FILE_HEADER_SIZE]
+    body = raw[crypto.FILE_HEADER_SIZE :]
     length = int.from_bytes(body[:4], "big")
     path.write_bytes(head + body[: 4 + length])
     with pytest.raises(crypto.DecryptionError):

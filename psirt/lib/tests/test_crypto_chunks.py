@@ -1,6 +1,6 @@
 """An encrypted file is read back exactly as written or not at all: reordering, dropping, duplicating or
-cutting its chunks, or adding anything after the last, is refused (each chunk carries its number and a
-last-chunk flag inside its authenticated token)."""
+cutting its chunks, adding anything after the last, or putting in a chunk of another file, is refused (each chunk
+carries the file's random id, its number and a last-chunk flag inside its authenticated token)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def frames_of(raw: bytes) -> Frames:
-    """The length-prefixed tokens after the file's magic, each with its length prefix."""
-    body, frames = raw[len(crypto.FILE_MAGIC) :], []
+    """The length-prefixed tokens after the file's magic and id, each with its length prefix."""
+    body, frames = raw[crypto.FILE_HEADER_SIZE :], []
     while body:
         length = int.from_bytes(body[:4], "big")
         frames.append(body[: 4 + length])
@@ -58,9 +58,10 @@ ALTERATIONS: dict[str, Callable[[Frames], Frames]] = {
 @pytest.mark.parametrize("alteration", ALTERATIONS, ids=list(ALTERATIONS))
 def test_an_altered_chunk_sequence_is_refused(small_chunks: None, tmp_path: Path, alteration: str) -> None:
     store, name, path = stored(tmp_path, DATA)
-    frames = frames_of(path.read_bytes())
+    raw = path.read_bytes()
+    frames = frames_of(raw)
     assert len(frames) == 5 and store.read(name) == DATA
-    path.write_bytes(crypto.FILE_MAGIC + b"".join(ALTERATIONS[alteration](frames)))
+    path.write_bytes(raw[: crypto.FILE_HEADER_SIZE] + b"".join(ALTERATIONS[alteration](frames)))
     with pytest.raises(crypto.DecryptionError):
         store.read(name)
 
@@ -68,7 +69,7 @@ def test_an_altered_chunk_sequence_is_refused(small_chunks: None, tmp_path: Path
 def test_a_chunk_flipped_by_one_bit_is_refused(small_chunks: None, tmp_path: Path) -> None:
     store, name, path = stored(tmp_path, DATA)
     raw = bytearray(path.read_bytes())
-    raw[len(crypto.FILE_MAGIC) + 40] ^= 1
+    raw[crypto.FILE_HEADER_SIZE + 40] ^= 1
     path.write_bytes(bytes(raw))
     with pytest.raises(crypto.DecryptionError):
         store.read(name)
@@ -109,8 +110,9 @@ def test_a_spooled_upload_is_held_to_the_same_rules(small_chunks: None, tmp_path
         spool.write(piece)
     spool.finish()
     assert b"".join(spool.open()) == DATA
-    frames = frames_of(spool.path.read_bytes())
-    spool.path.write_bytes(crypto.FILE_MAGIC + b"".join([frames[0], frames[2], frames[1], *frames[3:]]))
+    raw = spool.path.read_bytes()
+    frames = frames_of(raw)
+    spool.path.write_bytes(raw[: crypto.FILE_HEADER_SIZE] + b"".join([frames[0], frames[2], frames[1], *frames[3:]]))
     with pytest.raises(crypto.DecryptionError):
         b"".join(spool.open())
     spool.discard()
@@ -122,3 +124,56 @@ def test_a_key_rotation_refuses_a_file_cut_inside_a_length_prefix(small_chunks: 
     with pytest.raises(crypto.DecryptionError):
         store.rotate(name)
     assert path.read_bytes().endswith(b"\x00\x00")  # the file is left as it was
+
+
+def test_a_chunk_of_another_file_at_the_same_place_is_refused(small_chunks: None, tmp_path: Path) -> None:
+    store = crypto.EncryptedFileStore(tmp_path)
+    mine, theirs = store.save([DATA]), store.save([DATA.upper()])
+    mine_path, theirs_path = (next(tmp_path.rglob(f"{s.name.split('/')[-1]}*")) for s in (mine, theirs))
+    raw = mine_path.read_bytes()
+    frames, foreign = frames_of(raw), frames_of(theirs_path.read_bytes())
+    mine_path.write_bytes(raw[: crypto.FILE_HEADER_SIZE] + b"".join([frames[0], foreign[1], *frames[2:]]))
+    with pytest.raises(crypto.DecryptionError, match="another encrypted file"):
+        store.read(mine.name)
+    with pytest.raises(crypto.DecryptionError):
+        store.rotate(mine.name)
+
+
+def test_a_changed_file_id_is_refused(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    raw = bytearray(path.read_bytes())
+    raw[len(crypto.FILE_MAGIC)] ^= 1  # the id in clear no longer matches the id inside the tokens
+    path.write_bytes(bytes(raw))
+    with pytest.raises(crypto.DecryptionError):
+        store.read(name)
+
+
+def first_format(data: bytes, size: int = 16) -> bytes:
+    """A file as the first format wrote it: no file id, chunk number and last flag inside each token."""
+    pieces = [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+    frames = []
+    for index, piece in enumerate(pieces):
+        token = crypto.encrypt_bytes(crypto._HEADER_V1.pack(index, int(index == len(pieces) - 1)) + piece)
+        frames.append(len(token).to_bytes(4, "big") + token)
+    return crypto.FILE_MAGIC_V1 + b"".join(frames)
+
+
+def test_a_file_of_the_first_format_is_read_and_rotation_rewrites_it_in_the_current_one(
+    small_chunks: None, tmp_path: Path
+) -> None:
+    store, name, path = stored(tmp_path, b"")
+    path.write_bytes(first_format(DATA))
+    assert store.read(name) == DATA
+    store.rotate(name)
+    raw = path.read_bytes()
+    assert raw.startswith(crypto.FILE_MAGIC) and store.read(name) == DATA
+    assert len(frames_of(raw)) == 5
+
+
+def test_a_file_of_the_first_format_is_still_held_to_its_rules(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, b"")
+    raw = first_format(DATA)
+    frames = frames_of(crypto.FILE_MAGIC + bytes(crypto.FILE_ID_SIZE) + raw[len(crypto.FILE_MAGIC_V1) :])
+    path.write_bytes(crypto.FILE_MAGIC_V1 + b"".join([frames[1], frames[0], *frames[2:]]))
+    with pytest.raises(crypto.DecryptionError, match="out of order"):
+        store.read(name)

@@ -21,6 +21,7 @@ from django.db import connection
 from psirt.intake.models import Attachment
 from psirt.intake.services.attachments import IncomingFile
 from psirt.intake.services.submission import ReportInput, submit_report
+from psirt.lib import crypto
 from psirt.lib.signing import signing_key, verify_detached
 from psirt.ops.backup import (
     ArchiveInvalid,
@@ -279,7 +280,7 @@ def test_the_archive_must_carry_every_kept_stored_file_column() -> None:
 
 def test_a_flipped_byte_is_found(archive: Path) -> None:
     data = bytearray(archive.read_bytes())
-    offset = data.index(b"PSIRTENC1")  # inside an encrypted attachment
+    offset = data.index(crypto.FILE_MAGIC)  # inside an encrypted attachment
     data[offset + 40] ^= 0x01
     archive.write_bytes(bytes(data))
     with pytest.raises(ArchiveInvalid, match="checksum"):
