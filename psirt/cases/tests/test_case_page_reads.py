@@ -26,6 +26,21 @@ def case(lead: User, handler: User, product: Product) -> Case:
     return case_services.open_case(report=report, actor=lead, title="RTSP overflow", assignees=[handler])
 
 
+def record_decryptions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text the page decrypts from now on, in order."""
+    from psirt.lib import crypto
+
+    decrypted: list[str] = []
+    real = crypto.decrypt_text
+
+    def counting(value: str) -> str:
+        decrypted.append(real(value))
+        return decrypted[-1]
+
+    monkeypatch.setattr(crypto, "decrypt_text", counting)
+    return decrypted
+
+
 def url(case: Case) -> str:
     return f"/en/desk/cases/{case.public_id}/"
 
@@ -63,20 +78,11 @@ def test_work_item_owners_are_the_case_people_each_once(
 def test_notes_a_viewer_may_not_read_are_never_decrypted(
     case: Case, handler: User, engineer: User, line: ProductLine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from psirt.lib import crypto
-
     report = case.case_reports.get().report
     intake_services.post_team_message(report=report, author=handler, body="NOTE-SECRET-BODY", is_internal=True)
     intake_services.post_team_message(report=report, author=handler, body="TEAM-MESSAGE-BODY")
     engineer.product_lines.add(line)
-    decrypted: list[str] = []
-    real = crypto.decrypt_text
-
-    def counting(value: str) -> str:
-        decrypted.append(real(value))
-        return decrypted[-1]
-
-    monkeypatch.setattr(crypto, "decrypt_text", counting)
+    decrypted = record_decryptions(monkeypatch)
     html = client_for(engineer).get(url(case)).content.decode()
     assert "TEAM-MESSAGE-BODY" in html and "NOTE-SECRET-BODY" not in html
     assert "NOTE-SECRET-BODY" not in decrypted
@@ -88,19 +94,10 @@ def test_notes_a_viewer_may_not_read_are_never_decrypted(
 def test_each_message_reads_its_report_once_for_the_whole_page(
     case: Case, handler: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from psirt.lib import crypto
-
     report = case.case_reports.get().report
     for i in range(4):
         intake_services.post_team_message(report=report, author=handler, body=f"Message {i}")
-    decrypted: list[str] = []
-    real = crypto.decrypt_text
-
-    def counting(value: str) -> str:
-        decrypted.append(real(value))
-        return decrypted[-1]
-
-    monkeypatch.setattr(crypto, "decrypt_text", counting)
+    decrypted = record_decryptions(monkeypatch)
     html = client_for(handler).get(url(case)).content.decode()
     assert all(f"Message {i}" in html for i in range(4))
     # The report's description is decrypted once for the page, not once more per message shown.
