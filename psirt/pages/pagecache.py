@@ -25,13 +25,17 @@ carries the headers the rest of the middleware stack gave it (Vary, Content-Lang
 Last-Modified, …), and its freshness check — the same function of the request the view asked for its version, kept
 with the entry — is the only work: no session, no URL resolution, no template, no ORM. Whatever the early answer
 cannot settle goes the whole way to the view, which still serves the stored body: a conditional request (the view
-answers 304), a page not stored yet or stored under another version, a page holding a CSRF token.
+answers 304), a page not stored yet or stored under another version, a page holding a CSRF token, a CSRF cookie
+that Django would replace (malformed).
 
 Nothing personal is ever stored or served: only GET requests without a session or pending messages, from
 visitors who are not signed in, and only plain 200/404 answers that set no cookie. A CSRF token, should a
 page ever carry one, is cut out of the stored page and the requesting visitor's own is put back (by the view:
-such a page is never answered early). The key holds the language (taken from the URL's language prefix, the one
-LocaleMiddleware activates) and the full path, so a page is never served in another language.
+such a page is never answered early), and the answer carries no validators (ETag, Last-Modified): a 304 would
+keep a copy whose token may belong to a secret the visitor no longer holds. A page without a token is the same
+bytes for every visitor whatever CSRF cookie they hold, so its validators and its early answer are shared by all
+of them. The key holds the language (taken from the URL's language prefix, the one LocaleMiddleware activates)
+and the full path, so a page is never served in another language.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache.backends.filebased import FileBasedCache
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CSRF_SECRET_LENGTH, CSRF_TOKEN_LENGTH, get_token
 from django.utils.translation import get_language, get_language_from_path
 
 from psirt.lib.paths import folder_lock
@@ -208,7 +212,10 @@ def cached_page(
     answered by PageCacheMiddleware before the rest of the stack runs."""
     ttl = seconds()
     if ttl <= 0 or not _cacheable(request):
-        return render()
+        response = render()
+        if not response.streaming and _TOKEN.search(response.content):
+            request._psirt_page_token = True  # type: ignore[attr-defined]
+        return response
     key = _key(get_language(), request)
     version = version or "-"
     now = time.time()
@@ -225,12 +232,17 @@ def cached_page(
                     stored = _store(key, shared_key, version, now, ttl, response, check)
                     if stored is not None:
                         request._psirt_page_served = _Served(key, shared_key, stored)  # type: ignore[attr-defined]
+                    if not response.streaming and _TOKEN.search(response.content):
+                        request._psirt_page_token = True  # type: ignore[attr-defined]
                     return response
         assert entry is not None
         _remember(key, entry)
     assert entry is not None
     request._psirt_page_served = _Served(key, shared_key, entry)  # type: ignore[attr-defined]
-    body = entry.body.replace(_SLOT, get_token(request).encode()) if _SLOT in entry.body else entry.body
+    body = entry.body
+    if _SLOT in body:
+        body = body.replace(_SLOT, get_token(request).encode())
+        request._psirt_page_token = True  # type: ignore[attr-defined]
     return HttpResponse(body, status=entry.status, content_type=entry.content_type)
 
 
@@ -267,13 +279,20 @@ def _hour(now: float) -> int:
 
 def _headers_shareable(request: HttpRequest) -> bool:
     """Whether the stored headers are the ones the view would give this request: not for a conditional request
-    (the view answers 304), nor with a CSRF cookie (the views' validators include it)."""
+    (the view answers 304), nor with a CSRF cookie Django's CSRF middleware would replace with a new one (a
+    Set-Cookie the stored headers lack). A well-formed CSRF cookie changes nothing: a page with a token is never
+    answered early, and one without is the same for every visitor."""
     meta = request.META
-    return (
-        "HTTP_IF_NONE_MATCH" not in meta
-        and "HTTP_IF_MODIFIED_SINCE" not in meta
-        and settings.CSRF_COOKIE_NAME not in request.COOKIES
-    )
+    if "HTTP_IF_NONE_MATCH" in meta or "HTTP_IF_MODIFIED_SINCE" in meta:
+        return False
+    csrf_cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+    return csrf_cookie is None or _well_formed_csrf_cookie(csrf_cookie)
+
+
+def _well_formed_csrf_cookie(value: str) -> bool:
+    # What Django's CSRF middleware keeps as it is: a secret (32) or a masked secret (64) of ASCII letters and
+    # digits. Anything else it replaces on its way out.
+    return len(value) in (CSRF_SECRET_LENGTH, CSRF_TOKEN_LENGTH) and value.isascii() and value.isalnum()
 
 
 def _complete(request: HttpRequest, response: HttpResponse) -> None:
@@ -309,5 +328,9 @@ class PageCacheMiddleware:
         if early is not None:
             return early
         response = self.get_response(request)
+        if request.__dict__.get("_psirt_page_token"):
+            # A page with a CSRF token is this visitor's own: no validator may let a copy of it be kept.
+            del response["ETag"]
+            del response["Last-Modified"]
         _complete(request, response)
         return response

@@ -41,8 +41,9 @@ from psirt.pages.pagecache import cached_page
 
 def _etag(request: HttpRequest, version: str) -> str:
     """A validator for one rendering of a page: it changes with the data (`version`: advisory stamp, site
-    generation), the language, the query string, whether the visitor is signed in (the footer differs) and the
-    CSRF cookie (the language form holds a token)."""
+    generation), the language, the query string and whether the visitor is signed in (the footer differs) —
+    everything the body depends on. The pages hold no CSRF token, so visitors with different CSRF cookies share
+    it; a page that did hold one would carry no validator at all (`psirt.pages.pagecache`)."""
     parts = [
         # The site generation covers catalog, profile and page edits; an hourly bucket still makes every
         # validator expire, so a 304 never keeps anything the generation might miss from a visitor for long.
@@ -51,7 +52,6 @@ def _etag(request: HttpRequest, version: str) -> str:
         request.get_full_path()[:2000],
         version,
         "1" if request.user.is_authenticated else "0",
-        request.COOKIES.get("csrftoken", "")[:64],
     ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
