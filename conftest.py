@@ -17,16 +17,8 @@ from django.utils import translation
 
 from psirt.accounts.models import Role, User
 from psirt.lib.paths import folder_lock
-from psirt.tests.installation import (
-    MigratedPostgres,
-    admin_connection,
-    database_url,
-    drop_database,
-    installation_env,
-    new_database_name,
-    postgres_server,
-    psirt_ok,
-)
+from psirt.tests.databases import create_database, drop_database, new_database_name
+from psirt.tests.installation import MigratedPostgres, installation_env, postgres_server, psirt_ok
 
 PERSONA_PASSWORD = "persona-pass-Quokka-42"
 
@@ -303,10 +295,8 @@ def _postgres_template(pytestconfig: pytest.Config) -> tuple[str, dict[str, str]
         name = new_database_name("psirt_template")
         with (_run_dir(pytestconfig) / _POSTGRES_TEMPLATES).open("a", encoding="utf-8") as registry:
             registry.write(f"{server} {name}\n")  # dropped at the end of the run, even if the build fails
-        with admin_connection(server) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        url = create_database(server, name)
         keys = {variable: Fernet.generate_key().decode() for variable in ("PSIRT_ENCRYPTION_KEYS", "PSIRT_AUDIT_KEYS")}
-        url = database_url(server, name)
         psirt_ok(
             installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(folder / "var"), DATABASE_URL=url, **keys), "migrate"
         )
@@ -328,10 +318,10 @@ def migrated_postgres(
     def copy() -> Iterator[MigratedPostgres]:
         server, name = postgres_server(), new_database_name("psirt_test")
         # PostgreSQL copies a template only while nothing else is connected to it: one copy at a time.
-        with folder_lock(_run_dir(pytestconfig), "postgres-template.copy.lock"), admin_connection(server) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        with folder_lock(_run_dir(pytestconfig), "postgres-template.copy.lock"):
+            url = create_database(server, name, template=template)
         try:
-            yield MigratedPostgres(url=database_url(server, name), keys=keys)
+            yield MigratedPostgres(url=url, keys=keys)
         finally:
             drop_database(server, name)
 

@@ -1,7 +1,7 @@
 """What the load benchmarks share: a free port, a gunicorn of the project, waiting for it, client threads,
 latency percentiles, a run of the wrk load generator (`run_wrk`), and for the in-process benchmarks a child
-process with its own settings and database (`run_django_child`), a signed-in test client and PostgreSQL
-administration. Imported by the scripts as `bench._harness`
+process with its own settings and database (`run_django_child`), a signed-in test client and the benchmarks'
+PostgreSQL databases. Imported by the scripts as `bench._harness`
 (they put the repository root on sys.path)."""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from psirt.tests.databases import create_database, drop_database
 
 
 def free_port() -> int:
@@ -146,7 +148,7 @@ def run_wrk(
 
 # --- in-process Django benchmarks (desk, metrics): a child process with its own settings and database ---------
 
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 _CHILD_SETTINGS = """
 from psirt.settings_test import *  # noqa: F401,F403
@@ -188,12 +190,15 @@ def pg_database(name: str) -> str:
     return f"{name}_{suffix}" if suffix else name
 
 
-def pg_admin(sql: str) -> None:
-    """Run one statement as the server's superuser (creating and dropping the benchmark's database)."""
-    import psycopg
+def pg_create(name: str) -> str:
+    """Create the benchmark's database `name` on the local server, replacing one a killed run left behind; its
+    URL. Through the one helper the test suite uses too (`psirt.tests.databases`)."""
+    return create_database(PG_SERVER, name, replace=True)
 
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+
+def pg_drop(name: str) -> None:
+    """Drop the benchmark's database `name` (if it exists), disconnecting whoever is still on it."""
+    drop_database(PG_SERVER, name)
 
 
 def signed_in(user: Any) -> Any:

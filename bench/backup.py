@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,10 +237,11 @@ def _pg_start(work: Path) -> tuple[str, subprocess.Popen[bytes]] | None:
     server."""
     import psycopg
 
+    from psirt.tests.databases import create_database, new_database_name
+
+    name = new_database_name("bench_backup")
     try:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3) as admin:
-            name = f"bench_backup_{uuid.uuid4().hex[:10]}"
-            admin.execute(f'CREATE DATABASE "{name}"')
+        create_database(PG_SERVER, name)
     except psycopg.OperationalError:
         return None
     var = work / "pg"
@@ -257,7 +257,7 @@ def _pg_start(work: Path) -> tuple[str, subprocess.Popen[bytes]] | None:
 
 
 def _pg_drop(pg: tuple[str, subprocess.Popen[bytes]] | None) -> None:
-    import psycopg
+    from psirt.tests.databases import drop_database
 
     if pg is None:
         return
@@ -265,8 +265,7 @@ def _pg_drop(pg: tuple[str, subprocess.Popen[bytes]] | None) -> None:
     if migrate.poll() is None:
         migrate.kill()
         migrate.wait()
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=3) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(PG_SERVER, name)
 
 
 def _postgresql(pg: tuple[str, subprocess.Popen[bytes]] | None, work: Path, repeat: int) -> str:

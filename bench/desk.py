@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))  # run as a script: `bench` must be importable
 
-from bench._harness import pg_admin, pg_available, pg_database, run_django_child, signed_in  # noqa: E402
+from bench._harness import pg_available, pg_create, pg_database, pg_drop, run_django_child, signed_in  # noqa: E402
 
 PG_DB = pg_database("psirt_bench_desk")
 TARGET_MS = 100.0
@@ -242,12 +242,11 @@ def main() -> None:
     if not args.no_sqlite:
         runs["sqlite"] = run_child("sqlite", requests, cases)
     if not args.no_postgresql and pg_available():
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        pg_admin(f"CREATE DATABASE {PG_DB}")
+        pg_create(PG_DB)
         try:
             runs["postgresql"] = run_child("postgresql", requests, cases)
         finally:
-            pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            pg_drop(PG_DB)
     fields: list[str] = []
     ok = True
     for db, run in runs.items():

@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: `bench` must be importable
 
-from bench._harness import free_port, pg_admin, pg_available, pg_database
+from bench._harness import free_port, pg_available, pg_create, pg_database, pg_drop
 
 ROOT = Path(__file__).resolve().parent.parent
 # This script's folder would shadow installed packages named like the other benchmarks (aiosmtpd imports `public`).
@@ -250,8 +250,7 @@ def main() -> int:
     if args.database == "postgresql":
         if not pg_available():
             parser.error("no PostgreSQL server answers on 127.0.0.1:5432")
-        pg_admin(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
-        pg_admin(f"CREATE DATABASE {pg_db}")
+        pg_create(pg_db)
         database_url = f"postgres://postgres@127.0.0.1:5432/{pg_db}"
     n = args.subscribers or (5000 if args.quick else 100_000)
     hooks = args.webhooks if args.webhooks is not None else (100 if args.quick else 1000)
@@ -372,7 +371,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            pg_admin(f"DROP DATABASE IF EXISTS {pg_db} WITH (FORCE)")
+            pg_drop(pg_db)
 
 
 if __name__ == "__main__":

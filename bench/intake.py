@@ -43,9 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from bench._harness import (
     free_port,
     latency_ms,
-    pg_admin,
     pg_available,
+    pg_create,
     pg_database,
+    pg_drop,
     run_threads,
     start_gunicorn,
     wait_for,
@@ -55,7 +56,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # Python puts this script's folder first on sys.path; the other benchmarks in it (e.g. bench/public.py) would
 # shadow installed packages of the same name (aiosmtpd imports `public`).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = pg_database("psirt_bench")
 SINK_COUNT = [0]  # mails received by the benchmark's SMTP server
 SINK_SESSIONS: set[tuple[str, int]] = set()  # the client ends of the SMTP connections that delivered them
@@ -430,12 +430,11 @@ def main() -> int:
                 sqlite = run_backend("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args, smtp_port)
             results.update({f"sqlite_{k}": v for k, v in sqlite.items()})
         if not args.no_postgres and pg_available():
-            pg_admin(f"DROP DATABASE IF EXISTS {PG_DB}")
-            pg_admin(f"CREATE DATABASE {PG_DB}")
+            pg_create(PG_DB)
             try:
                 pg = run_backend("postgres", f"postgres://postgres@127.0.0.1:5432/{PG_DB}", args, smtp_port)
             finally:
-                pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+                pg_drop(PG_DB)
             results.update({f"pg_{k}": v for k, v in pg.items()})
         else:
             print("  postgres: skipped (nothing listens on 127.0.0.1:5432)")

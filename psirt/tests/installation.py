@@ -1,19 +1,15 @@
 """Helpers of the tests that run psirt as separate processes, as an operator does: the environment such a process
-gets, and PostgreSQL databases of a test's own. The shared, migrated starting points (`migrated_var`,
-`migrated_postgres`) are fixtures of the root conftest.py."""
+gets, and the PostgreSQL server of the PostgreSQL leg (databases of a test's own come from
+`psirt.tests.databases`). The shared, migrated starting points (`migrated_var`, `migrated_postgres`) are fixtures
+of the root conftest.py."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -52,39 +48,6 @@ def postgres_server() -> str:
     if not url.startswith(("postgres://", "postgresql://")):
         pytest.skip("runs on PostgreSQL only: set TEST_DATABASE_URL (the PostgreSQL leg of make test)")
     return url
-
-
-def database_url(server: str, name: str) -> str:
-    """The URL of the database `name` on the server of the URL `server`."""
-    return urlsplit(server)._replace(path=f"/{name}").geturl()
-
-
-def new_database_name(prefix: str) -> str:
-    return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-
-
-def admin_connection(server: str) -> Any:
-    """An autocommit connection to the server's `postgres` database (for CREATE and DROP DATABASE)."""
-    import psycopg
-
-    return psycopg.connect(database_url(server, "postgres"), autocommit=True, connect_timeout=10)
-
-
-def drop_database(server: str, name: str) -> None:
-    with admin_connection(server) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextlib.contextmanager
-def empty_postgres_database(server: str, prefix: str) -> Iterator[str]:
-    """A new, empty database on `server`, dropped at the end; its URL."""
-    name = new_database_name(prefix)
-    with admin_connection(server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url(server, name)
-    finally:
-        drop_database(server, name)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from psirt.tests.installation import empty_postgres_database, installation_env, postgres_server
+from psirt.tests.databases import empty_postgres_database
+from psirt.tests.installation import installation_env, postgres_server
 
 pytestmark = pytest.mark.processes
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from psirt.ops.backup import ArchiveInvalid
 from psirt.ops.backup.database import DatabaseFacts, copy_field, pg_dump_facts
 from psirt.ops.backup.manifest import Manifest
 from psirt.ops.backup.verify import VerifyReport, _check_database
+from psirt.tests.databases import empty_postgres_database
 
 PG_SERVER = os.environ.get("PSIRT_BACKUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -29,13 +29,10 @@ AWKWARD = ["tab\there", "line\nbreak", "back\\slash", None, "报告 ✓", "\\.",
 def small_database() -> Iterator[str]:
     """A uniquely named PostgreSQL database with a few tables shaped like psirt's, dropped afterwards."""
     try:
-        admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3)
+        psycopg.connect(PG_SERVER, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
         pytest.skip(f"POSTGRESQL LEG SKIPPED: no PostgreSQL answers at {PG_SERVER} ({exc})")
-    name = f"psirt_dumpfacts_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = PG_SERVER.rsplit("/", 1)[0] + "/" + name
-    try:
+    with empty_postgres_database(PG_SERVER, "psirt_dumpfacts") as url:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(
                 "CREATE TABLE django_migrations (id serial PRIMARY KEY, app text, name text, applied timestamptz)"
@@ -52,9 +49,6 @@ def small_database() -> Iterator[str]:
             for body in AWKWARD:
                 conn.execute('INSERT INTO "odd ""name""" ("body, (text)") VALUES (%s)', [body])
         yield url
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _dump(url: str, dest: Path) -> Path:

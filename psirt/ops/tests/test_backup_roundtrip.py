@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from psirt.ops.backup import read_keys, write_keys
-from psirt.tests.installation import empty_postgres_database
+from psirt.tests.databases import empty_postgres_database
 
 pytestmark = pytest.mark.processes
 
