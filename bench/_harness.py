@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from psirt.lib.paths import folder_lock
 from psirt.tests.databases import create_database, drop_database
 
 
@@ -279,6 +280,13 @@ def schema_digest() -> str:
     return digest.hexdigest()
 
 
+#: Entries kept per benchmark name: the one in use and the ones used last before it (the other checkout of an
+#: interleaved comparison, the quick and the full size). Older ones are removed as a new one is stored or used.
+SEED_CACHE_KEEP = 3
+#: A staging folder older than this belongs to a run that was killed while storing its entry.
+_STAGING_MAX_AGE = 6 * 3600
+
+
 def cached_seed(
     name: str, inputs: Sequence[str], files: Sequence[Path], build: Callable[[], dict[str, str]]
 ) -> tuple[dict[str, str], bool]:
@@ -286,25 +294,54 @@ def cached_seed(
     the facts to keep with them (the keys the data was written under, the figures the seeding printed). Another
     run with the same schema (`schema_digest`) and the same `inputs` (the seeding script and its arguments) gets
     copies of the files from SEED_CACHE (`PSIRT_BENCH_CACHE`, else ~/.cache/psirt-bench) and the same facts
-    without building. Answers (facts, whether they were reused)."""
+    without building. Answers (facts, whether they were reused).
+
+    Only the SEED_CACHE_KEEP entries of `name` used last are kept (`_evict`). Every read, store and removal of an
+    entry of `name` holds the name's lock file, so two checkouts seeding or reading at once never see half an
+    entry nor lose one they are copying."""
     key = hashlib.sha256("\0".join([name, schema_digest(), *inputs]).encode()).hexdigest()[:24]
     folder = SEED_CACHE / f"{name}-{key}"
     facts_file = folder / "facts.json"
-    if facts_file.is_file() and all((folder / path.name).is_file() for path in files):
-        for path in files:
-            shutil.copyfile(folder / path.name, path)
-        return dict(json.loads(facts_file.read_text())), True
+    with folder_lock(_made(SEED_CACHE), f".{name}.lock"):
+        if facts_file.is_file() and all((folder / path.name).is_file() for path in files):
+            for path in files:
+                shutil.copyfile(folder / path.name, path)
+            os.utime(facts_file)  # its modification time is when the entry was last used
+            _evict(name, current=folder)
+            return dict(json.loads(facts_file.read_text())), True
     facts = build()
     staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=_made(SEED_CACHE)))
     try:
         for path in files:
             shutil.copyfile(path, staging / path.name)
         (staging / "facts.json").write_text(json.dumps(facts))
-        shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)  # whole or not at all: a run killed while copying leaves no half entry
+        with folder_lock(SEED_CACHE, f".{name}.lock"):
+            shutil.rmtree(folder, ignore_errors=True)
+            staging.rename(folder)  # whole or not at all: a run killed while copying leaves no half entry
+            _evict(name, current=folder)
     except OSError:
-        shutil.rmtree(staging, ignore_errors=True)  # another run stored the same entry meanwhile, or no room
+        shutil.rmtree(staging, ignore_errors=True)  # no room, or the cache folder went away
     return facts, False
+
+
+def _evict(name: str, *, current: Path) -> None:
+    """Remove the entries of `name` but `current` and the ones used last before it (SEED_CACHE_KEEP in all), and
+    staging folders of killed runs. Called holding the name's lock."""
+    entry = re.compile(re.escape(name) + r"-[0-9a-f]{24}")
+    staging = re.compile(r"\." + re.escape(name) + r"-\w+")
+    now = time.time()
+    entries: list[tuple[float, Path]] = []
+    for path in SEED_CACHE.iterdir():
+        if entry.fullmatch(path.name) and path != current:
+            try:
+                entries.append(((path / "facts.json").stat().st_mtime, path))
+            except OSError:
+                entries.append((0.0, path))  # no facts: never complete, nothing to keep
+        elif staging.fullmatch(path.name) and path.is_dir() and now - path.stat().st_mtime > _STAGING_MAX_AGE:
+            shutil.rmtree(path, ignore_errors=True)
+    entries.sort(reverse=True)
+    for _used, path in entries[SEED_CACHE_KEEP - 1 :]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _made(folder: Path) -> Path:
