@@ -7,6 +7,12 @@ rate"); the goal is the exported page at that rate. Pages: an advisory page and 
 advisory page only), on a site of 100 advisories. Reported per page and server: requests/s, p50/p99 from wrk's latency
 distribution, and the ratios export/app and export/trivial.
 
+The app runs as `psirt serve` runs it, so its workers are recycled after about 2,000 requests each (gunicorn's
+`--max-requests`): at the app's rate that happens within a run, and both workers, started together and given
+equal shares, reach their limit at about the same time. Until a new worker has booted nobody answers; wrk counts
+a request held up then in its latency (the app's p99) only if it completes within the run. The run reports how
+many workers were recycled while wrk ran (`<page>_app_recycled`), so its p99 and rate are read knowing that.
+
 `--advisories N` (not in `--quick`) also measures the incremental export at scale: N published advisories, the
 manifest of a full export (written without rendering: the incremental run trusts it for every page it does not
 render), then an incremental export after one new advisory (every list page after it shifts) and after a
@@ -200,6 +206,11 @@ def _line(name: str, result: WrkResult, reference: WrkResult | None = None) -> N
     )
 
 
+def _recycled(server_log: Path) -> int:
+    """How many workers gunicorn has recycled so far (`--max-requests`), from its log."""
+    return server_log.read_text(errors="replace").count("Autorestarting worker")
+
+
 def _export_line(output: str) -> str:
     match = re.search(r"(\d+) files rendered, (\d+) written, (\d+) removed, in ([0-9.]+) s", output)
     return "?" if match is None else f"{match.group(1)} rendered, {match.group(2)} written in {match.group(4)} s"
@@ -288,13 +299,14 @@ def main() -> int:
         conf = nginx_dir / "nginx.conf"
         nginx_cmd = [NGINX, "-p", str(nginx_dir), "-c", str(conf), "-e", str(nginx_dir / "error.log")]
         processes.append(subprocess.Popen([*nginx_cmd, "-g", "daemon off;"], stderr=subprocess.DEVNULL))
+        server_log = work / "serve.log"  # gunicorn's own messages (the access log goes to stdout, dropped)
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "psirt.cli", "serve"],
                 env=env,
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=server_log.open("wb"),
                 start_new_session=True,
             )
         )
@@ -311,7 +323,9 @@ def main() -> int:
             before = run_wrk(f"http://127.0.0.1:{nginx_port}/bench/{name}.html", **run, headers=host)  # type: ignore[arg-type]
             exported = run_wrk(f"http://127.0.0.1:{nginx_port}{path}", **run, headers=host)  # type: ignore[arg-type]
             after = run_wrk(f"http://127.0.0.1:{nginx_port}/bench/{name}.html", **run, headers=host)  # type: ignore[arg-type]
+            recycled_before = _recycled(server_log)
             app = run_wrk(f"http://127.0.0.1:{app_port}{path}", **run, headers=host)  # type: ignore[arg-type]
+            recycled = _recycled(server_log) - recycled_before
             trivial = WrkResult(
                 requests_per_second=(before.requests_per_second + after.requests_per_second) / 2,
                 p50_ms=(before.p50_ms + after.p50_ms) / 2,
@@ -326,6 +340,7 @@ def main() -> int:
             print(f"    (before {before.requests_per_second:.0f}, after {after.requests_per_second:.0f} req/s)")
             _line("nginx, exported page", exported, trivial)
             _line("app (psirt serve, page cache)", app)
+            print(f"    (workers recycled by gunicorn's --max-requests during the app's run: {recycled})")
             if exported.errors or app.errors:
                 raise SystemExit("a server answered with errors: the rates would not compare the same pages")
             results |= {
@@ -334,6 +349,7 @@ def main() -> int:
                 f"{name}_trivial_rps": trivial.requests_per_second,
                 f"{name}_static_p99_ms": exported.p99_ms,
                 f"{name}_app_p99_ms": app.p99_ms,
+                f"{name}_app_recycled": recycled,
                 f"{name}_static_over_app": exported.requests_per_second / max(app.requests_per_second, 1e-9),
                 f"{name}_static_over_trivial": exported.requests_per_second / max(trivial.requests_per_second, 1e-9),
             }
