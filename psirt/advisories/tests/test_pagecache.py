@@ -7,8 +7,13 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from django.http import HttpRequest, HttpResponse
+from django.template import engines
 from django.test import Client
+from django.urls import path
+from django.views.decorators.http import condition
 
+from psirt import urls as site_urls
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.models import Advisory
@@ -554,3 +559,79 @@ def test_an_early_answer_still_refuses_a_host_that_is_not_allowed(published: Adv
     Client().get(LIST)
     assert Client().get(LIST).status_code == 200
     assert Client().get(LIST, HTTP_HOST="evil.example").status_code == 400
+
+
+# --- a page holding a CSRF token: each visitor's own ----------------------------------------------------------------
+# The public pages hold none (above); a page that did would be served with the visitor's own token put back, never
+# answered early, and without validators that would let a copy (and its token) be kept.
+
+TOKEN_PAGE = "/en/token-page/"
+TAG = "token-page-version"
+
+
+def _version(request: HttpRequest) -> str:
+    return "v1"
+
+
+def _render(request: HttpRequest) -> HttpResponse:
+    template = engines["django"].from_string('<form method="post">{% csrf_token %}<button>Go</button></form>')
+    return HttpResponse(template.render({}, request))
+
+
+@condition(etag_func=lambda request: TAG, last_modified_func=lambda request: None)
+def token_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return HttpResponse("accepted")
+    return pagecache.cached_page(request, _version(request), lambda: _render(request), check=_version)
+
+
+# The site's own URLs too: the CSRF failure page links to them.
+urlpatterns = [path("en/token-page/", token_page), *site_urls.urlpatterns]
+with_token_page = pytest.mark.urls(__name__)
+
+
+def _accepted(client: Client, token: str) -> bool:
+    return client.post(TOKEN_PAGE, {"csrfmiddlewaretoken": token}).status_code == 200
+
+
+@with_token_page
+def test_each_visitor_gets_a_token_of_their_own_secret_from_the_stored_page(db: None) -> None:
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first_token = _token(first.get(TOKEN_PAGE).content.decode())  # rendered and stored
+    assert pagecache._entries
+    second.get(TOKEN_PAGE)
+    second_token = _token(second.get(TOKEN_PAGE).content.decode())  # from the store, now with a CSRF cookie of its own
+    assert first.cookies["csrftoken"].value != second.cookies["csrftoken"].value
+    assert _accepted(second, second_token)
+    assert not _accepted(second, first_token)  # the first visitor's token never reaches the second
+    assert _accepted(first, first_token)
+    assert b"\x00" not in second.get(TOKEN_PAGE).content
+
+
+@with_token_page
+@pytest.mark.parametrize("ttl", [60, 0])
+def test_a_page_with_a_token_carries_no_validators(db: None, settings, ttl: int) -> None:  # type: ignore[no-untyped-def]
+    settings.PSIRT_PUBLIC_PAGE_CACHE = ttl
+    visitor = Client()
+    for _ in range(3):  # rendered, then from the store, then from the store with the visitor's cookie
+        response = visitor.get(TOKEN_PAGE)
+        assert response.status_code == 200
+        assert "ETag" not in response and "Last-Modified" not in response
+
+
+@with_token_page
+def test_a_page_with_a_token_is_never_answered_early(db: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    Client().get(TOKEN_PAGE)
+    Client().get(TOKEN_PAGE)
+    reached: list[str] = []
+    real = pagecache.cached_page
+
+    def counting(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reached.append(request.path)
+        return real(request, *args, **kwargs)
+
+    monkeypatch.setattr(pagecache, "cached_page", counting)
+    visitor = Client()
+    visitor.get(TOKEN_PAGE)
+    visitor.get(TOKEN_PAGE)
+    assert reached == [TOKEN_PAGE, TOKEN_PAGE]
