@@ -410,6 +410,19 @@ def _no_view(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(SessionMiddleware, "process_request", unreachable)
 
 
+def _paths_reaching(monkeypatch, module) -> list[str]:  # type: ignore[no-untyped-def]
+    """From here on, the paths of the requests that reach `module.cached_page`, in order."""
+    reached: list[str] = []
+    real = module.cached_page
+
+    def counting(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reached.append(request.path)
+        return real(request, *args, **kwargs)
+
+    monkeypatch.setattr(module, "cached_page", counting)
+    return reached
+
+
 EARLY = [LIST, "/en/advisories/?sort=severity", "/en/affected/?product=cam-x5&version=V5.5.2", "/en/", "/zh-hans/"]
 
 
@@ -473,14 +486,7 @@ def test_conditional_requests_go_to_the_view(published: Advisory, monkeypatch) -
 
     first = Client().get(LIST)
     Client().get(LIST)
-    reached: list[str] = []
-    real = views.cached_page
-
-    def counting(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        reached.append(request.path)
-        return real(request, *args, **kwargs)
-
-    monkeypatch.setattr(views, "cached_page", counting)
+    reached = _paths_reaching(monkeypatch, views)
     assert Client().get(LIST, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     assert reached == []  # the 304 is decided by the view's condition before cached_page
     assert Client().get(LIST)["ETag"] == first["ETag"]
@@ -540,16 +546,9 @@ def test_headers_of_another_hour_are_not_replayed(published: Advisory, monkeypat
     first = Client().get(LIST)
     Client().get(LIST)
     monkeypatch.setattr(pagecache, "_hour", lambda now: 10**9)  # the next clock hour: the validators change
-    _no_view_reached = []
     from psirt.advisories.views import public as views
 
-    real = views.cached_page
-
-    def counting(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        _no_view_reached.append(request.path)
-        return real(request, *args, **kwargs)
-
-    monkeypatch.setattr(views, "cached_page", counting)
+    _no_view_reached = _paths_reaching(monkeypatch, views)
     assert Client().get(LIST).content == first.content
     assert Client().get(LIST).content == first.content
     assert _no_view_reached == [LIST]  # once through the view, then early again with the new hour's headers
@@ -623,14 +622,7 @@ def test_a_page_with_a_token_carries_no_validators(db: None, settings, ttl: int)
 def test_a_page_with_a_token_is_never_answered_early(db: None, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     Client().get(TOKEN_PAGE)
     Client().get(TOKEN_PAGE)
-    reached: list[str] = []
-    real = pagecache.cached_page
-
-    def counting(request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        reached.append(request.path)
-        return real(request, *args, **kwargs)
-
-    monkeypatch.setattr(pagecache, "cached_page", counting)
+    reached = _paths_reaching(monkeypatch, pagecache)
     visitor = Client()
     visitor.get(TOKEN_PAGE)
     visitor.get(TOKEN_PAGE)
