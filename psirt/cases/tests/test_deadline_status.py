@@ -299,7 +299,6 @@ def test_dashboard_list_and_case_page_agree(cases: dict[str, Case], lead: User) 
     assert 'badge-danger">overdue<' not in str(rows[cases["awaiting_fix_passed"].key])
 
 
-
 # --- the edges of the rule (found unchecked by mutation tests) ----------------------------------------------
 
 
