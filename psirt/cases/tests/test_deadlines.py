@@ -403,3 +403,19 @@ def test_remediation_days_refusals_and_audit(lead) -> None:
         "High",
         {"days": 730},
     )
+
+
+def test_a_case_without_assignees_reminds_nobody_before_and_the_leads_after_of_the_day_itself(
+    lead, product, smtp_server, django_capture_on_commit_callbacks
+) -> None:
+    nobody = case_services.open_case(report=make_report(product), actor=lead, title="Unassigned")
+    Case.objects.filter(pk=nobody.pk).update(
+        ack_due_at=None, state="awaiting_disclosure", disclosure_date=dt.date(2026, 3, 9)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 9, 8)) == {"assignees": 0, "leads": 0}
+        assert send_deadline_reminders(now=at(2026, 3, 10, 8)) == {"assignees": 0, "leads": 1}
+    assert DeadlineReminder.objects.count() == 1
+    (message,) = smtp_server.wait_for(1)
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Disclose (agreed date)" in body and "2026-03-09, end of the day" in body, body
