@@ -289,12 +289,22 @@ def test_the_default_calendar_is_china_s() -> None:
 
 
 def test_holiday_names_follow_the_site_language() -> None:
-    cn = Calendar(country="CN", time_zone="Asia/Shanghai")
-    assert cn.holiday_name(D(2026, 10, 1), "zh-hans") == "国庆节"
-    assert cn.holiday_name(D(2026, 10, 1), "en") == "National Day"
-    assert cn.holiday_name(D(2026, 10, 12), "zh-hans") is None  # a plain working day
-    # A country whose holidays the package does not name in Chinese keeps its own names.
-    assert Calendar(country="DE").holiday_name(D(2026, 10, 3), "zh-hans") == "German Unity Day"
+    def names() -> list[str | None]:
+        cn = Calendar(country="CN", time_zone="Asia/Shanghai")
+        return [
+            cn.holiday_name(D(2026, 10, 1), "zh-hans"),
+            cn.holiday_name(D(2026, 10, 1), "en"),
+            cn.holiday_name(D(2026, 10, 12), "zh-hans"),  # a plain working day
+            # A country whose holidays the package does not name in Chinese keeps its own names.
+            Calendar(country="DE").holiday_name(D(2026, 10, 3), "zh-hans"),
+        ]
+
+    # In a new thread too: its holiday tables are built afresh (they are kept per thread).
+    found: list[list[str | None]] = []
+    thread = threading.Thread(target=lambda: found.append(names()))
+    thread.start()
+    thread.join()
+    assert found == [names()] == [["国庆节", "National Day", None, "German Unity Day"]]
 
 
 def test_a_day_listed_twice_is_named_in_a_readable_list() -> None:
