@@ -302,19 +302,27 @@ def test_a_reminder_already_recorded_is_not_counted_again_however_long_ago(
 
 
 def test_rescoring_during_the_fix_moves_the_deadline_everywhere_and_only_then(
-    case: Case, lead, handler, report
+    case: Case, lead, handler, report, product
 ) -> None:
+    bystander = make_report(product)  # another case's reporter: their deadline is not this case's
+    confirm(case_services.open_case(report=bystander, actor=lead, title="Other", assignees=[handler]), handler)
+    bystander.refresh_from_db()
+    bystander_due = bystander.remediation_due_at
+    assert bystander_due is not None
     set_remediation_days(severity="Critical", days=30, actor=lead)
     case_services.set_cvss(case=case, vector=LOW, actor=handler)
     case = confirm(Case.objects.get(pk=case.pk), handler)
     assert case.confirmed_at is not None
-    assert case.remediation_due_at == case.confirmed_at + dt.timedelta(days=90)
+    confirmed = case.confirmed_at
+    assert case.remediation_due_at == confirmed + dt.timedelta(days=90)
     case = case_services.set_cvss(case=case, vector=CRITICAL, actor=handler)
-    thirty = case.confirmed_at + dt.timedelta(days=30)
+    thirty = confirmed + dt.timedelta(days=30)
     assert case.remediation_due_at == thirty  # the object the service returns
     assert Case.objects.get(pk=case.pk).remediation_due_at == thirty
     report.refresh_from_db()
     assert report.remediation_due_at == thirty  # the reporter's portal
+    bystander.refresh_from_db()
+    assert bystander.remediation_due_at == bystander_due
     # Once the fix is made (awaiting disclosure), a new score no longer moves the deadline.
     Case.objects.filter(pk=case.pk).update(state="awaiting_disclosure")
     case = case_services.set_cvss(case=Case.objects.get(pk=case.pk), vector=LOW, actor=handler)
@@ -418,4 +426,6 @@ def test_a_case_without_assignees_reminds_nobody_before_and_the_leads_after_of_t
     assert DeadlineReminder.objects.count() == 1
     (message,) = smtp_server.wait_for(1)
     body = message.get_body(preferencelist=("plain",)).get_content()
-    assert "Disclose (agreed date)" in body and "2026-03-09, end of the day" in body, body
+    lines = body.splitlines()
+    assert "Deadline: Disclose (agreed date)" in lines and "Due: 2026-03-09, end of the day" in lines, body
+    assert "截止日期：2026-03-09，当天结束时" in lines, body  # the Chinese half states it in Chinese
