@@ -13,7 +13,7 @@ PROD_ENV := PSIRT_DEV=0 SECRET_KEY=check-deploy-$$(head -c 48 /dev/urandom | bas
 	EMAIL_URL=smtp://localhost:25 DATABASE_URL=sqlite:///$(CURDIR)/var/check-deploy.sqlite3 \
 	PSIRT_SIGNING_KEY_FILE=$(CURDIR)/var/lint/check-deploy-signing.asc
 
-.PHONY: help run test lint format bench install install-dev messages lock clean screenshots docs-env audit
+.PHONY: help run test lint format bench install install-dev messages lock clean screenshots docs-env audit mutation
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
@@ -79,6 +79,13 @@ bench: install-dev ## Run every benchmark (each prints a RESULT line); installs 
 	@command -v wrk >/dev/null 2>&1 && { test -x /usr/sbin/nginx || command -v nginx >/dev/null 2>&1; } || \
 	  { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && apt-get install -y -q wrk nginx >/dev/null; }
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || exit 1; done
+
+MODULE ?=
+TESTS ?=
+
+mutation: install-dev ## Mutation-test one module: make mutation MODULE=psirt/lib/business_days.py [TESTS="…"]
+	@test -n "$(MODULE)" || { echo "Name the module: make mutation MODULE=psirt/lib/business_days.py"; exit 2; }
+	env -u TEST_DATABASE_URL $(BIN)/python tools/mutation.py run $(MODULE) $(if $(TESTS),--tests $(TESTS))
 
 docs-env: install-dev ## Regenerate the README's environment table from psirt/lib/variables.py
 	$(BIN)/python -c 'import pathlib; from psirt.lib.variables import readme_with_table as t; \

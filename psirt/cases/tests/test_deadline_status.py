@@ -297,3 +297,33 @@ def test_dashboard_list_and_case_page_agree(cases: dict[str, Case], lead: User) 
     page = client.get(f"/en/desk/cases/{cases['awaiting_fix_passed'].public_id}/").content.decode()
     assert 'badge-danger">overdue<' not in page
     assert 'badge-danger">overdue<' not in str(rows[cases["awaiting_fix_passed"].key])
+
+
+# --- the edges of the rule (found unchecked by mutation tests) ----------------------------------------------
+
+
+def test_a_deadline_exactly_at_the_end_of_its_window_is_due_soon() -> None:
+    from psirt.cases.services.deadlines import SOON
+
+    today = timezone.localdate(NOW)
+    assert deadline_status(Case(state=S.NEW, ack_due_at=NOW + SOON[ACK]), ACK, NOW) == "soon"
+    disclosure = Case(state=S.AWAITING_DISCLOSURE, disclosure_date=today + SOON[DISCLOSE])
+    assert deadline_status(disclosure, DISCLOSE, NOW) == "soon"
+    assert case_due_status(Case(state=S.NEW, ack_due_at=NOW + dt.timedelta(days=30)), NOW) == ""
+
+
+def test_an_unknown_kind_or_status_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"^unknown deadline kind 'fix'$"):
+        deadline_status(Case(state=S.NEW), "fix", NOW)
+    with pytest.raises(ValueError, match=r"^deadline_q selects overdue, soon or open deadlines, not 'late'$"):
+        deadline_q(ACK, "late", NOW)
+
+
+@pytest.mark.django_db
+def test_a_disclosure_date_of_today_is_due_soon_in_sql_too() -> None:
+    case = Case.objects.create(
+        key="CASE-2027-0001", year=2027, number=1, state=S.AWAITING_DISCLOSURE, disclosure_date=timezone.localdate(NOW)
+    )
+    assert deadline_status(case, DISCLOSE, NOW) == "soon"
+    assert not Case.objects.filter(deadline_q(DISCLOSE, "overdue", NOW), pk=case.pk).exists()
+    assert Case.objects.filter(deadline_q(DISCLOSE, "soon", NOW), pk=case.pk).exists()

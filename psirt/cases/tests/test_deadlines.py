@@ -237,3 +237,195 @@ def test_deadline_settings_count_days_in_singular_and_plural(as_lead: Client) ->
     assert "1 day (set by a lead)" in html and "1 days" not in html
     assert "90 days (organization default)" in html
     assert "1 天（负责人设定）" in as_lead.get("/zh-hans/desk/cases/deadlines/").content.decode()
+
+
+# --- what each reminder records and says; the rescoring rule (found unchecked by mutation tests) -------------
+
+
+def test_a_reminder_records_what_it_sent_and_writes_in_the_recipient_s_language(
+    case: Case, lead, handler, smtp_server, django_capture_on_commit_callbacks
+) -> None:
+    handler.language = "zh-hans"
+    handler.save(update_fields=["language"])
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 9))  # Monday, 10:00 in Shanghai
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 6, 8)) == {"assignees": 1, "leads": 0}
+        assert send_deadline_reminders(now=at(2026, 3, 9, 11)) == {"assignees": 0, "leads": 1}
+    before, after = DeadlineReminder.objects.order_by("sent_at")
+    assert (before.kind, before.audience, before.due_at, before.sent_at, before.recipients) == (
+        "ack",
+        "assignees",
+        at(2026, 3, 9),
+        at(2026, 3, 6, 8),
+        1,
+    )
+    assert (after.audience, after.sent_at) == ("leads", at(2026, 3, 9, 11))
+    events = AuditEvent.objects.filter(action="case.reminder_sent").order_by("seq")
+    assert [(e.target_type, e.target_id, e.data) for e in events] == [
+        ("cases.case", str(case.public_id), {"kind": "ack", "audience": "assignees", "recipients": 1}),
+        ("cases.case", str(case.public_id), {"kind": "ack", "audience": "leads", "recipients": 1}),
+    ]
+    chinese, english = smtp_server.wait_for(2)
+    zh_body = chinese.get_body(preferencelist=("plain",)).get_content()
+    assert f"/zh-hans/desk/cases/{case.public_id}/" in zh_body
+    assert "2026-03-09 10:00 CST" in zh_body, zh_body
+    en_body = english.get_body(preferencelist=("plain",)).get_content()
+    assert "Acknowledge the report" in en_body and "2026-03-09 10:00 CST" in en_body, en_body
+    assert f"/en/desk/cases/{case.public_id}/" in en_body
+
+
+def test_a_remediation_reminder_is_recorded_as_one(case: Case, handler, django_capture_on_commit_callbacks) -> None:
+    Case.objects.filter(pk=case.pk).update(state="remediation", remediation_due_at=at(2026, 3, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 6, 8))["assignees"] == 1
+    assert DeadlineReminder.objects.get().kind == "remediation"
+
+
+def test_the_disclosure_date_has_passed_at_the_midnight_that_ends_it(
+    case: Case, lead, django_capture_on_commit_callbacks
+) -> None:
+    Case.objects.filter(pk=case.pk).update(state="awaiting_disclosure", disclosure_date=dt.date(2026, 3, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 10, 0)) == {"assignees": 0, "leads": 1}
+    assert DeadlineReminder.objects.get().due_at == at(2026, 3, 10, 0)
+
+
+def test_a_reminder_already_recorded_is_not_counted_again_however_long_ago(
+    case: Case, lead, django_capture_on_commit_callbacks
+) -> None:
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 9, 11))["leads"] == 1
+        # Years later the case is still not acknowledged: the leads were told once about this instant.
+        assert send_deadline_reminders(now=at(2028, 6, 1, 11)) == {"assignees": 0, "leads": 0}
+    assert DeadlineReminder.objects.count() == 1
+
+
+def test_rescoring_during_the_fix_moves_the_deadline_everywhere_and_only_then(
+    case: Case, lead, handler, report, product
+) -> None:
+    bystander = make_report(product)  # another case's reporter: their deadline is not this case's
+    confirm(case_services.open_case(report=bystander, actor=lead, title="Other", assignees=[handler]), handler)
+    bystander.refresh_from_db()
+    bystander_due = bystander.remediation_due_at
+    assert bystander_due is not None
+    set_remediation_days(severity="Critical", days=30, actor=lead)
+    case_services.set_cvss(case=case, vector=LOW, actor=handler)
+    case = confirm(Case.objects.get(pk=case.pk), handler)
+    assert case.confirmed_at is not None
+    confirmed = case.confirmed_at
+    assert case.remediation_due_at == confirmed + dt.timedelta(days=90)
+    case = case_services.set_cvss(case=case, vector=CRITICAL, actor=handler)
+    thirty = confirmed + dt.timedelta(days=30)
+    assert case.remediation_due_at == thirty  # the object the service returns
+    assert Case.objects.get(pk=case.pk).remediation_due_at == thirty
+    report.refresh_from_db()
+    assert report.remediation_due_at == thirty  # the reporter's portal
+    bystander.refresh_from_db()
+    assert bystander.remediation_due_at == bystander_due
+    # Once the fix is made (awaiting disclosure), a new score no longer moves the deadline.
+    Case.objects.filter(pk=case.pk).update(state="awaiting_disclosure")
+    case = case_services.set_cvss(case=Case.objects.get(pk=case.pk), vector=LOW, actor=handler)
+    assert Case.objects.get(pk=case.pk).remediation_due_at == thirty
+
+
+def _second_case(lead, handler, product) -> Case:
+    return case_services.open_case(report=make_report(product), actor=lead, title="Second", assignees=[handler])
+
+
+def test_a_deadline_not_due_yet_does_not_stop_the_others(
+    case: Case, lead, handler, product, django_capture_on_commit_callbacks
+) -> None:
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 11))  # Wednesday: remind on Tuesday
+    other = _second_case(lead, handler, product)
+    Case.objects.filter(pk=other.pk).update(ack_due_at=None, state="remediation", remediation_due_at=at(2026, 3, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 6, 8)) == {"assignees": 1, "leads": 0}
+    assert DeadlineReminder.objects.get().case_id == other.pk
+
+
+def test_a_deadline_already_reminded_does_not_stop_the_others_and_each_is_counted(
+    case: Case, lead, handler, product, django_capture_on_commit_callbacks
+) -> None:
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 9))  # Monday: remind on Friday
+    other = _second_case(lead, handler, product)
+    Case.objects.filter(pk=other.pk).update(ack_due_at=None, state="remediation", remediation_due_at=at(2026, 3, 10))
+    third = _second_case(lead, handler, product)
+    Case.objects.filter(pk=third.pk).update(ack_due_at=None, state="remediation", remediation_due_at=at(2026, 3, 10))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 6, 8)) == {"assignees": 1, "leads": 0}
+        # Monday: the first was reminded on Friday; the two due on Tuesday are reminded now, and counted.
+        assert send_deadline_reminders(now=at(2026, 3, 9, 8)) == {"assignees": 2, "leads": 0}
+
+
+def test_the_working_day_before_a_tuesday_deadline_is_monday(
+    case: Case, handler, django_capture_on_commit_callbacks
+) -> None:
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 10))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 6, 8))["assignees"] == 0
+        assert send_deadline_reminders(now=at(2026, 3, 9, 8))["assignees"] == 1
+
+
+def test_deadlines_that_do_not_bind_send_no_reminder(
+    case: Case, lead, handler, django_capture_on_commit_callbacks
+) -> None:
+    # Back in triage, the remediation date kept does not bind; nor does a disclosure date agreed before the fix.
+    Case.objects.filter(pk=case.pk).update(
+        state="triage", ack_due_at=None, remediation_due_at=at(2026, 3, 9), disclosure_date=dt.date(2026, 3, 9)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 6, 8)) == {"assignees": 0, "leads": 0}
+        assert send_deadline_reminders(now=at(2026, 3, 12, 8)) == {"assignees": 0, "leads": 0}
+
+
+def test_only_active_leads_are_told_and_a_user_without_a_language_gets_english(
+    case: Case, lead, handler, smtp_server, django_capture_on_commit_callbacks
+) -> None:
+    from psirt.accounts.models import Role, User
+
+    User.objects.create_user("gone@persona.test", "x-Quokka-42-x", role=Role.LEAD, name="gone", is_active=False)
+    User.objects.filter(pk=lead.pk).update(language="")
+    Case.objects.filter(pk=case.pk).update(ack_due_at=at(2026, 3, 9))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 9, 11))["leads"] == 1
+    assert DeadlineReminder.objects.get().recipients == 1
+    (message,) = smtp_server.wait_for(1)
+    assert message["To"] == lead.email
+    assert f"/en/desk/cases/{case.public_id}/" in message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_remediation_days_refusals_and_audit(lead) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        set_remediation_days(severity="Severe", days=10, actor=lead)
+    assert str(caught.value) == "Unknown severity."
+    with pytest.raises(InvalidInput) as caught:
+        set_remediation_days(severity="High", days=731, actor=lead)
+    assert str(caught.value) == "Give a number of days between 1 and 730."
+    set_remediation_days(severity="High", days=730, actor=lead)  # the longest allowed
+    assert remediation_days_for("High") == 730
+    event = AuditEvent.objects.get(action="cases.remediation_days_set")
+    assert (event.actor_id, event.target_type, event.target_id, event.data) == (
+        lead.pk,
+        "remediation_policy",
+        "High",
+        {"days": 730},
+    )
+
+
+def test_a_case_without_assignees_reminds_nobody_before_and_the_leads_after_of_the_day_itself(
+    lead, product, smtp_server, django_capture_on_commit_callbacks
+) -> None:
+    nobody = case_services.open_case(report=make_report(product), actor=lead, title="Unassigned")
+    Case.objects.filter(pk=nobody.pk).update(
+        ack_due_at=None, state="awaiting_disclosure", disclosure_date=dt.date(2026, 3, 9)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_deadline_reminders(now=at(2026, 3, 9, 8)) == {"assignees": 0, "leads": 0}
+        assert send_deadline_reminders(now=at(2026, 3, 10, 8)) == {"assignees": 0, "leads": 1}
+    assert DeadlineReminder.objects.count() == 1
+    (message,) = smtp_server.wait_for(1)
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    lines = body.splitlines()
+    assert "Deadline: Disclose (agreed date)" in lines and "Due: 2026-03-09, end of the day" in lines, body
+    assert "截止日期：2026-03-09，当天结束时" in lines, body  # the Chinese half states it in Chinese

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psirt.lib.business_days import Calendar, CalendarError, country_holidays, supported_countries
+from psirt.lib.business_days import MAX_SPAN_DAYS, Calendar, CalendarError, country_holidays, supported_countries
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -257,3 +257,106 @@ def test_adding_then_subtracting_returns_to_a_business_day_start(start: dt.datet
 def test_deadlines_grow_with_the_number_of_days(cn: Calendar, start: dt.datetime, a: int, b: int) -> None:
     lo, hi = sorted((a, b))
     assert cn.add_business_days(start, lo) <= cn.add_business_days(start, hi)
+
+
+# --- what the mutation tests showed unchecked: exact messages, boundaries, languages, the default country ---------
+
+
+class _NoOffset(dt.tzinfo):
+    """A time zone that does not know its offset: a datetime with it is not aware (Python's own definition)."""
+
+    def utcoffset(self, value: dt.datetime | None) -> None:
+        return None
+
+    def dst(self, value: dt.datetime | None) -> None:
+        return None
+
+    def tzname(self, value: dt.datetime | None) -> str:
+        return "?"
+
+
+def _message(call) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(CalendarError) as caught:
+        call()
+    return str(caught.value)
+
+
+def test_the_default_calendar_is_china_s() -> None:
+    cal = Calendar(time_zone="Asia/Shanghai")
+    assert cal.country == "CN"
+    assert not cal.is_business_day(D(2026, 10, 1))  # National Day
+    assert cal.is_business_day(D(2026, 10, 10))  # its make-up Saturday
+
+
+def test_holiday_names_follow_the_site_language() -> None:
+    def names() -> list[str | None]:
+        cn = Calendar(country="CN", time_zone="Asia/Shanghai")
+        return [
+            cn.holiday_name(D(2026, 10, 1), "zh-hans"),
+            cn.holiday_name(D(2026, 10, 1), "en"),
+            cn.holiday_name(D(2026, 10, 12), "zh-hans"),  # a plain working day
+            # A country whose holidays the package does not name in Chinese keeps its own names.
+            Calendar(country="DE").holiday_name(D(2026, 10, 3), "zh-hans"),
+        ]
+
+    # In a new thread too: its holiday tables are built afresh (they are kept per thread).
+    found: list[list[str | None]] = []
+    thread = threading.Thread(target=lambda: found.append(names()))
+    thread.start()
+    thread.join()
+    assert found == [names()] == [["国庆节", "National Day", None, "German Unity Day"]]
+
+
+def test_a_day_listed_twice_is_named_in_a_readable_list() -> None:
+    message = _message(
+        lambda: Calendar(
+            country="CN", extra_holidays=[D(2025, 3, 4), D(2025, 3, 3)], extra_workdays=[D(2025, 3, 3), D(2025, 3, 4)]
+        )
+    )
+    assert message == "These days are listed both as extra holidays and as extra working days: 2025-03-03, 2025-03-04."
+
+
+def test_bad_arguments_get_exact_messages(cn: Calendar) -> None:
+    start = dt.datetime(2025, 1, 2, 9, 0, tzinfo=SHANGHAI)
+    no_offset = dt.datetime(2025, 1, 2, 9, 0, tzinfo=_NoOffset())
+    aware = "Deadlines are counted from an aware datetime (with its time zone)."
+    assert _message(lambda: cn.add_business_days(no_offset, 1)) == aware
+    assert _message(lambda: cn.add_business_days(D(2025, 1, 2), 1)) == aware  # type: ignore[arg-type]
+    integer = "The number of business days must be an integer."
+    assert _message(lambda: cn.add_business_days(start, True)) == integer
+    assert _message(lambda: cn.add_business_days(start, 1.0)) == integer  # type: ignore[arg-type]
+    date_or_aware = "Use an aware datetime (with its time zone) or a plain date."
+    assert _message(lambda: cn.is_business_day(no_offset)) == date_or_aware
+    assert _message(lambda: cn.is_business_day("2025-01-02")) == "Expected a date, got str."  # type: ignore[arg-type]
+    assert (
+        _message(lambda: Calendar(country="CN", extra_holidays=["2025-01-02"]))  # type: ignore[list-item]
+        == "Extra holidays and working days must be dates, got str."
+    )
+    too_far = "These dates are too far apart to count business days between them."
+    assert _message(lambda: cn.business_days_between(D(2000, 1, 1), D(2100, 1, 1))) == too_far
+
+
+def test_the_longest_span_is_allowed_and_one_day_more_is_refused() -> None:
+    first = D(2025, 1, 1)
+    every_day = [first + dt.timedelta(days=i) for i in range(1, MAX_SPAN_DAYS + 2)]
+    cal = Calendar(country="CN", time_zone="Asia/Shanghai", extra_workdays=every_day)
+    start = dt.datetime.combine(first, dt.time(9, 0), tzinfo=SHANGHAI)
+    assert cal.add_business_days(start, MAX_SPAN_DAYS).date() == first + dt.timedelta(days=MAX_SPAN_DAYS)
+    with pytest.raises(CalendarError, match="too far away"):
+        cal.add_business_days(start, MAX_SPAN_DAYS + 1)
+    last = first + dt.timedelta(days=MAX_SPAN_DAYS)
+    assert cal.business_days_between(first, last) == MAX_SPAN_DAYS
+    with pytest.raises(CalendarError, match="too far apart"):
+        cal.business_days_between(first, last + dt.timedelta(days=1))
+
+
+def test_from_the_second_of_two_equal_wall_times_the_deadline_takes_the_first() -> None:
+    # Both ends on the night clocks go back (a Sunday each year, worked here): the start is the second 02:30
+    # (winter time), the deadline a year later is at the first 02:30 (summer time), like every other deadline.
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    start_day, end_day = D(2025, 10, 26), D(2026, 10, 25)
+    de = Calendar(country="DE", time_zone="Europe/Berlin", extra_workdays=[start_day, end_day])
+    start = dt.datetime(2025, 10, 26, 2, 30, fold=1, tzinfo=berlin)
+    assert start.utcoffset() == dt.timedelta(hours=1)
+    due = de.add_business_days(start, de.business_days_between(start_day, end_day))
+    assert due.astimezone(dt.UTC) == dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)
