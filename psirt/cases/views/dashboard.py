@@ -2,8 +2,8 @@
 soon, and what awaits disclosure with its date.
 
 A fixed number of queries whatever the number of cases (`psirt.cases.queries.dashboard_slices`: the counts of
-the lists and one bounded page of each), so the home page stays fast with 100,000 cases. Shown on the desk home through the `case_dashboard`
-template tag, and on its own at `desk:cases:dashboard`.
+the lists and one bounded page of each), so the home page stays fast with 100,000 cases. Shown on the desk home
+through the `case_dashboard` template tag, and on its own at `desk:cases:dashboard`.
 """
 
 from __future__ import annotations
