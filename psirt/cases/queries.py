@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, OrderBy, Q, QuerySet, Value, When
 from django.db.models import Case as SqlCase
 from django.utils import timezone
@@ -189,7 +190,11 @@ def dashboard_slices(
     flags = {f"in_{name}": ExpressionWrapper(conditions[name], output_field=BooleanField()) for name in names}
     sort_columns = sorted({_order_column(o) for order in DASHBOARD_ORDER.values() for o in order} - {"id"})
     seen = visible_cases(user).order_by().annotate(**flags).values("id", *sort_columns, *flags)
-    body, params = seen.query.sql_with_params()
+    try:
+        body, params = seen.query.sql_with_params()
+    except EmptyResultSet:  # someone who sees no case at all (a deactivated account)
+        return dict.fromkeys(names, 0), {name: [] for name in names}
+    connection = connections[seen.db]
     qn = connection.ops.quote_name
 
     def order_sql(order: list[OrderBy]) -> str:

@@ -248,6 +248,19 @@ def test_dashboard_slices_are_the_counts_and_slices_of_its_lists_for_every_role(
         assert all(counts.values()), (user.role, counts)
 
 
+def test_dashboard_slices_of_a_deactivated_account_are_empty(cases: dict[str, Case], handler: User) -> None:
+    from psirt.cases.models import Assignment
+    from psirt.cases.queries import dashboard_slices
+
+    for case in cases.values():
+        Assignment.objects.create(case=case, user=handler)
+    slices = dict.fromkeys(("mine", "overdue", "soon", "awaiting"), (0, 10))
+    assert all(dashboard_slices(handler, timezone.now(), slices)[0].values())
+    handler.is_active = False
+    counts, rows = dashboard_slices(handler, timezone.now(), slices)
+    assert counts == dict.fromkeys(slices, 0) and rows == {name: [] for name in slices}
+
+
 # --- the pages agree ---------------------------------------------------------------------------------------
 
 
