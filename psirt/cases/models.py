@@ -192,6 +192,8 @@ class Assignment(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "user"], name="assignment_unique")]
+        # A person's cases (`access.assigned_q`) are read from this index alone, without a row per assignment.
+        indexes = [models.Index(fields=["user", "case"], name="assignment_user_case")]
 
     def __str__(self) -> str:
         return f"{self.case_id} → {self.user_id}"

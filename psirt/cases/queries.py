@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, OrderBy, Q, QuerySet, Value, When
 from django.db.models import Case as SqlCase
-from django.db.models import Count, F, OrderBy, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -114,11 +117,27 @@ def _dashboard_conditions(user: User, now: dt.datetime) -> dict[str, Q]:
     }
 
 
+# What the dashboard shows of a case, and what its deadline badges read (`deadlines.case_due_status`): its
+# lists load only these columns.
+DASHBOARD_FIELDS = (
+    "public_id",
+    "key",
+    "title",
+    "state",
+    "ack_due_at",
+    "acknowledged_at",
+    "remediation_due_at",
+    "disclosure_date",
+    "next_due",
+)
+
+
 def dashboard_querysets(user: User, now: dt.datetime) -> dict[str, QuerySet[Case]]:
     """The dashboard's lists for `user`: their open cases by next deadline (all open cases they may see, for
     a product engineer), what is overdue, what is due soon, and what awaits disclosure. Overdue and due soon
-    are `psirt.cases.services.deadlines.case_due_status` in SQL (`overdue_q`, `due_soon_q`)."""
-    visible = visible_cases(user).select_related("product")
+    are `psirt.cases.services.deadlines.case_due_status` in SQL (`overdue_q`, `due_soon_q`). The rows hold
+    `DASHBOARD_FIELDS` only."""
+    visible = visible_cases(user).only(*DASHBOARD_FIELDS)
     return {
         name: visible.filter(condition).order_by(*DASHBOARD_ORDER[name])
         for name, condition in _dashboard_conditions(user, now).items()
@@ -139,6 +158,75 @@ def dashboard_counts(user: User, now: dt.datetime) -> dict[str, int]:
             **{name: Count("pk", filter=condition) for name, condition in conditions.items()}
         ).items()
     }
+
+
+def _order_column(order: OrderBy) -> str:
+    """The column a dashboard order sorts by (its orders name plain columns)."""
+    if not isinstance(order.expression, F):
+        raise TypeError(f"the dashboard sorts by columns, not {order.expression!r}")
+    return str(order.expression.name)
+
+
+def dashboard_slices(
+    user: User, now: dt.datetime, slices: Mapping[str, tuple[int, int]]
+) -> tuple[dict[str, int], dict[str, list[Case]]]:
+    """The counts of the dashboard's lists (`dashboard_counts`) and, for each list, the rows `slices[name]`
+    (offset, how many) of its queryset (`dashboard_querysets`).
+
+    A lead, and a product engineer (who sees whole product lines), see most cases: each list's rows are found
+    at once by walking its own index, so each list is read on its own (a list counted empty is not read). A
+    handler sees only the cases assigned to them, few of many: each list read on its own would test every case
+    it could hold against their assignments again. Their counts and the ids of the slices come from one
+    statement that reads their cases once (a materialized CTE with one flag per list and the sort columns),
+    then the shown rows from one read by primary key."""
+    if sees_every_case(user) or user.is_engineer:
+        lists = dashboard_querysets(user, now)
+        counts = dashboard_counts(user, now)
+        return counts, {
+            name: list(qs[slices[name][0] : sum(slices[name])]) if counts[name] else [] for name, qs in lists.items()
+        }
+    conditions = _dashboard_conditions(user, now)
+    names = list(conditions)
+    flags = {f"in_{name}": ExpressionWrapper(conditions[name], output_field=BooleanField()) for name in names}
+    sort_columns = sorted({_order_column(o) for order in DASHBOARD_ORDER.values() for o in order} - {"id"})
+    seen = visible_cases(user).order_by().annotate(**flags).values("id", *sort_columns, *flags)
+    try:
+        body, params = seen.query.sql_with_params()
+    except EmptyResultSet:  # someone who sees no case at all (a deactivated account)
+        return dict.fromkeys(names, 0), {name: [] for name in names}
+    connection = connections[seen.db]
+    qn = connection.ops.quote_name
+
+    def order_sql(order: list[OrderBy]) -> str:
+        return ", ".join(
+            f"{qn(_order_column(o))} {'DESC' if o.descending else 'ASC'}"
+            + (" NULLS LAST" if o.nulls_last else " NULLS FIRST" if o.nulls_first else "")
+            for o in order
+        )
+
+    sums = ", ".join(f"SUM(CASE WHEN {qn(flag)} THEN 1 ELSE 0 END)" for flag in flags)
+    zeros = ", ".join("0" for _ in flags)
+    parts = [f"SELECT 0, 0, 0, {sums} FROM seen"]  # noqa: S608 — names from the model, values bound
+    args: list[Any] = list(params)
+    for kind, (name, flag) in enumerate(zip(names, flags, strict=True), start=1):
+        order = order_sql(DASHBOARD_ORDER[name])
+        parts.append(
+            f"SELECT * FROM (SELECT {kind}, ROW_NUMBER() OVER (ORDER BY {order}), {qn('id')}, {zeros} FROM seen"  # noqa: S608
+            f" WHERE {qn(flag)} ORDER BY {order} LIMIT %s OFFSET %s) AS {qn(f'slice_{name}')}"
+        )
+        start, size = slices[name]
+        args += [size, start]
+    sql = f"WITH seen AS MATERIALIZED ({body}) " + " UNION ALL ".join(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        result = sorted(cursor.fetchall(), key=lambda row: (row[0], row[1]))
+    counts = {name: int(total or 0) for name, total in zip(names, result[0][3:], strict=True)}
+    ids: dict[str, list[int]] = {name: [] for name in names}
+    for kind, _position, pk, *_sums in result[1:]:
+        ids[names[kind - 1]].append(pk)
+    # The ids were read through `visible_cases` a moment ago (as each list's own statement would have been).
+    shown = Case.objects.only(*DASHBOARD_FIELDS).in_bulk({pk for chosen in ids.values() for pk in chosen})
+    return counts, {name: [shown[pk] for pk in chosen if pk in shown] for name, chosen in ids.items()}
 
 
 def inbox_count() -> int:

@@ -207,6 +207,60 @@ def test_dashboard_counts_are_the_sizes_of_its_lists_for_every_role(
     assert seen == {c.key for c in cases.values() if c.key in invited and c.state not in finished}
 
 
+@pytest.mark.parametrize(
+    "slices",
+    [
+        {"mine": (0, 20), "overdue": (0, 10), "soon": (0, 10), "awaiting": (0, 10)},
+        {"mine": (1, 2), "overdue": (1, 1), "soon": (0, 1), "awaiting": (1, 3)},
+        {"mine": (40, 20), "overdue": (5, 10), "soon": (9, 10), "awaiting": (0, 0)},
+    ],
+)
+def test_dashboard_slices_are_the_counts_and_slices_of_its_lists_for_every_role(
+    cases: dict[str, Case], lead: User, handler: User, engineer: User, slices: dict[str, tuple[int, int]]
+) -> None:
+    # A handler's counts and rows come from one pass over their cases; they must be exactly what each list
+    # answers on its own, in its order (ties on the deadline broken the same way), for any slice.
+    from psirt.cases.models import Assignment, CaseInvitation
+    from psirt.cases.queries import DASHBOARD_FIELDS, dashboard_counts, dashboard_slices
+
+    for n, case in enumerate(cases.values()):
+        if n % 4:
+            Assignment.objects.create(case=case, user=handler)
+        if n % 3:
+            CaseInvitation.objects.create(case=case, engineer=engineer)
+        if n % 2:
+            Assignment.objects.create(case=case, user=lead)
+    # Two cases with the same next deadline: the order falls back to the id.
+    first, second = list(cases.values())[1:3]
+    Case.objects.filter(pk=second.pk).update(
+        state=first.state, ack_due_at=first.ack_due_at, remediation_due_at=first.remediation_due_at
+    )
+    now = timezone.now()
+    for user in (lead, handler, engineer):
+        counts, rows = dashboard_slices(user, now, slices)
+        assert counts == dashboard_counts(user, now), user.role
+        for name, qs in dashboard_querysets(user, now).items():
+            start, size = slices[name]
+            expected = [c.pk for c in qs[start : start + size]]
+            assert [c.pk for c in rows[name]] == expected, (user.role, name)
+            for case in rows[name]:  # what the panel reads of each row, without another query
+                assert not case.get_deferred_fields() & {"id", *DASHBOARD_FIELDS}, (user.role, name)
+        assert all(counts.values()), (user.role, counts)
+
+
+def test_dashboard_slices_of_a_deactivated_account_are_empty(cases: dict[str, Case], handler: User) -> None:
+    from psirt.cases.models import Assignment
+    from psirt.cases.queries import dashboard_slices
+
+    for case in cases.values():
+        Assignment.objects.create(case=case, user=handler)
+    slices = dict.fromkeys(("mine", "overdue", "soon", "awaiting"), (0, 10))
+    assert all(dashboard_slices(handler, timezone.now(), slices)[0].values())
+    handler.is_active = False
+    counts, rows = dashboard_slices(handler, timezone.now(), slices)
+    assert counts == dict.fromkeys(slices, 0) and rows == {name: [] for name in slices}
+
+
 # --- the pages agree ---------------------------------------------------------------------------------------
 
 

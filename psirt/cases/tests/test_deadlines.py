@@ -144,6 +144,22 @@ def test_dashboard_query_count_does_not_grow_with_cases(as_handler: Client, lead
     assert "Page 2 of 2" in page2
 
 
+def test_dashboard_pages_of_my_cases_are_the_paginators_pages(as_handler: Client, lead, handler, product) -> None:
+    # A handler's page of their cases is read with the panel's counts; any page number, out of range or not a
+    # number, must still show the page Django's paginator shows for it.
+    from django.core.paginator import Paginator
+
+    from psirt.cases.queries import dashboard_querysets
+
+    _cases(45, lead, handler, product)
+    for number in ["1", "2", "3", "4", "99", "0", "-1", "x", "", "\x00"]:
+        panel = as_handler.get("/en/desk/cases/dashboard/", {"mine_page": number}).context["case_dashboard"]
+        expected = Paginator(dashboard_querysets(handler, timezone.now())["mine"], 20).get_page(number)
+        assert panel["mine"].number == expected.number, number
+        assert [c.pk for c in panel["mine"].object_list] == [c.pk for c in expected.object_list], number
+        assert panel["mine"].paginator.count == 45
+
+
 def test_desk_home_tag_renders_the_panel(rf, handler, lead, product) -> None:
     from django.template import Context, Template
 

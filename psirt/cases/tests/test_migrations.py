@@ -67,3 +67,27 @@ def test_the_stored_next_deadline_is_added_to_a_table_that_has_cases() -> None:
 
     stored = dict(Case.objects.values_list("pk", "next_due"))
     assert stored == {new_case.pk: due, fixing.pk: due + dt.timedelta(days=60), closed.pk: None}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_assignment_index_by_person_is_added_to_a_table_that_has_assignments() -> None:
+    from django.utils import timezone
+
+    before = [("cases", "0013_next_due")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    handler = old.get_model("accounts", "User").objects.create(email="indexed-handler@m.test", role="handler")
+    case = old.get_model("cases", "Case").objects.create(
+        key="CASE-2026-0001", year=2026, number=1, title="t", state="new", received_at=timezone.now()
+    )
+    old.get_model("cases", "Assignment").objects.create(case=case, user=handler)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    from psirt.cases.models import Assignment
+
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, Assignment._meta.db_table)
+    assert indexes["assignment_user_case"]["columns"] == ["user_id", "case_id"]
+    assert list(Assignment.objects.values_list("case_id", "user_id")) == [(case.pk, handler.pk)]
