@@ -122,6 +122,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "psirt.pages.context_processors.site",
             ],
+            # Django's i18n tags with constant `{% translate %}` texts kept per catalog (psirt.lib.i18n_tags).
+            "libraries": {"i18n": "psirt.lib.i18n_tags"},
         },
     },
 ]
