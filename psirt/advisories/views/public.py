@@ -32,7 +32,7 @@ from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
 from psirt.advisories.views.presenters import page_context, scores_of
-from psirt.lib.i18n import pick_language
+from psirt.lib.i18n import language_picker
 from psirt.lib.paths import shared_dir
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
 from psirt.pages import generation
@@ -248,7 +248,8 @@ def _render_list(request: HttpRequest) -> HttpResponse:
             functools.partial(queries.filter_choices, line=filters.line, product=filters.product),
         )
     )
-    lines = [(slug, pick_language(en, zh)) for slug, en, zh in choices.pop("lines")]
+    pick = language_picker()
+    lines = [(slug, pick(en, zh)) for slug, en, zh in choices.pop("lines")]
     context: dict[str, Any] = {
         "line_options": select_options(lines, filters.line),
         "product_options": select_options(choices.pop("products"), filters.product),
