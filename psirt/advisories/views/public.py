@@ -182,6 +182,7 @@ def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[s
     not_rated = escape(_("Not rated"))
     # The labels `get_severity_display` gives, translated once per page: it hashes every lazy label on each call.
     severities = {value: escape(str(label)) for value, label in Advisory._meta.get_field("severity").flatchoices}
+    zone = timezone.get_current_timezone()  # read once: a thread-local read per row otherwise
     out = []
     for a in advisories:
         url = escape(url_pattern.replace(placeholder, quote(a.advisory_id, safe="")))
@@ -197,7 +198,7 @@ def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[s
         cves = "<br>".join(f'<span class="id">{escape(cve)}</span>' for cve in a.cve_ids)
         published = ""
         if a.published_at:
-            local = timezone.localtime(a.published_at)
+            local = timezone.localtime(a.published_at, zone)
             published = f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d}</time>'
         muted = ' class="is-muted"' if a.state == AdvisoryState.WITHDRAWN else ""
         out.append(
