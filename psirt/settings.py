@@ -111,7 +111,8 @@ WSGI_APPLICATION = "psirt.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's, with constant `{% translate %}` texts kept per catalog (psirt.lib.templates).
+        "BACKEND": "psirt.lib.templates.DjangoTemplates",
         "DIRS": [BASE_DIR / "psirt" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -122,8 +123,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "psirt.pages.context_processors.site",
             ],
-            # Django's i18n tags with constant `{% translate %}` texts kept per catalog (psirt.lib.i18n_tags).
-            "libraries": {"i18n": "psirt.lib.i18n_tags"},
         },
     },
 ]

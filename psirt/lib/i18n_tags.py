@@ -1,5 +1,5 @@
-"""The `i18n` template library every template loads (`{% load i18n %}`), registered in place of Django's own
-under the same name (settings.TEMPLATES "libraries"): Django's tags and filters, unchanged, except that
+"""The `i18n` template library every template loads (`{% load i18n %}`), put in place of Django's own under the
+same name by the project's template backend (psirt.lib.templates): Django's tags and filters, unchanged, except that
 `{% translate "a literal" %}` keeps what it renders.
 
 A page carries some forty constant `{% translate %}` texts; each one looked up through the active translation
