@@ -12,7 +12,6 @@ in tests, new .mo files in development) is a new object, so a kept text is never
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from django import template
@@ -24,24 +23,19 @@ from django.templatetags import i18n as django_i18n
 from django.utils.safestring import SafeString
 from django.utils.translation import trans_real
 
+from psirt.lib.kept import Kept
+
 register = template.Library()
 register.tags.update(django_i18n.register.tags)
 register.filters.update(django_i18n.register.filters)
 
-MAX_ENTRIES = 4096  # per process: (catalog, literal) pairs; all are dropped when full
-
-_store: dict[tuple[Any, str], SafeString | str] = {}
-_store_lock = threading.Lock()
+# (catalog, literal) → the rendered text. The key is the data itself, so nothing ages: one catalog's texts never
+# change while it is the same object.
+KEPT = Kept(max_entries=4096, max_age=float("inf"))
 
 
 def clear(**kwargs: Any) -> None:
-    with _store_lock:
-        _store.clear()
-
-
-def size() -> int:
-    """How many rendered texts this process keeps."""
-    return len(_store)
+    KEPT.clear()
 
 
 setting_changed.connect(clear, dispatch_uid="psirt-i18n-tags-clear")
@@ -59,15 +53,7 @@ class ConstantTranslateNode(Node):
     def render(self, context: Context) -> SafeString | str:
         if not settings.USE_I18N:  # without translation machinery there is no catalog to key on
             return self.node.render(context)
-        key = (trans_real.catalog(), self.literal)
-        found = _store.get(key)
-        if found is None:
-            found = self.node.render(context)
-            with _store_lock:
-                if len(_store) >= MAX_ENTRIES:
-                    _store.clear()
-                _store[key] = found
-        return found
+        return KEPT.get("", (trans_real.catalog(), self.literal), lambda: self.node.render(context))
 
 
 @register.tag("translate")
