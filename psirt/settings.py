@@ -111,7 +111,8 @@ WSGI_APPLICATION = "psirt.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's, with constant `{% translate %}` texts kept per catalog (psirt.lib.templates).
+        "BACKEND": "psirt.lib.templates.DjangoTemplates",
         "DIRS": [BASE_DIR / "psirt" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {

@@ -55,6 +55,10 @@ class Kept:
             store[(version, key)] = (now, value)
         return value
 
+    def __len__(self) -> int:
+        """How many values are kept (in the calling thread's store, for values kept per thread)."""
+        return len(self._store())
+
     def clear(self) -> None:
         with self._lock:
             self._shared.clear()

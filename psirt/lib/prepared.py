@@ -1,4 +1,6 @@
-"""An INSERT of one model instance, compiled before a transaction and run inside it.
+"""Statements the ORM compiles once and runs many times: an INSERT of one model instance, compiled before a
+transaction and run inside it (`PreparedInsert`), and a SELECT of model instances compiled once per process and
+connection (`PreparedSelect`).
 
 Under a lock other writers wait for (SQLite's database-wide write lock, a row every request takes), the Python
 work between two statements is time every one of them waits: compiling an INSERT and adapting its values costs
@@ -7,19 +9,30 @@ the transaction only the values that become known there (a number taken under th
 just before, a hash chained to the previous row) are adapted, and the statement runs.
 
 Unlike `save()`, no `pre_save`/`post_save` signal is sent: a model with receivers of those is refused.
+
+A public page runs a handful of SELECTs of a fixed shape whose values change (an advisory ID, a product's key);
+building and compiling each through the ORM cost more than running it. `PreparedSelect` builds the queryset once
+with markers in place of the values, compiles it, and then only binds the values, runs the SQL and makes the
+instances as the queryset would (the same columns, converters and `select_related` objects).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar, cast
 
+from django.core.signals import setting_changed
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
+from django.db.models import query as django_query
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
-__all__ = ["PreparedInsert"]
+__all__ = ["PreparedInsert", "PreparedSelect", "first_row"]
+
+M = TypeVar("M", bound=Model)
 
 
 class PreparedInsert:
@@ -79,3 +92,105 @@ class PreparedInsert:
             obj.pk = self.database.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
         obj._state.adding = False
         obj._state.db = self.database.alias
+
+
+class _Compiled:
+    """One compilation of a PreparedSelect for one database connection."""
+
+    def __init__(self, queryset: QuerySet[Any], markers: Sequence[object], alias: str) -> None:
+        if queryset.db != alias:
+            raise ValueError("a prepared SELECT reads from the model's database")
+        # Only the query's own rows are made here: a prefetch or the related manager's known object is not.
+        if getattr(queryset, "_prefetch_related_lookups", ()) or getattr(queryset, "_known_related_objects", {}):
+            raise ValueError("a prepared SELECT makes the instances of its own query only (no prefetch)")
+        self.compiler = queryset.query.get_compiler(using=alias)
+        self.sql, params = self.compiler.as_sql()
+        self.params = list(params)
+        self.positions = []
+        for marker in markers:
+            found = [i for i, p in enumerate(self.params) if p == marker and type(p) is type(marker)]
+            if len(found) != 1:
+                raise ValueError(f"a value of the prepared SELECT reaches its SQL {len(found)} times, not once")
+            self.positions.append(found[0])
+        klass_info = self.compiler.klass_info
+        select = self.compiler.select
+        if klass_info is None or self.compiler.annotation_col_map:
+            raise ValueError("a prepared SELECT makes model instances only")
+        self.model: type[Model] = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
+        # The select_related objects, made as ModelIterable makes them.
+        self.populators = django_query.get_related_populators(  # type: ignore[attr-defined]
+            klass_info, select, alias
+        )
+
+
+class PreparedSelect(Generic[M]):
+    """The queryset `build(*markers)` compiled once per process and connection; `run(*values)` binds the values
+    in the markers' places and answers the instances the queryset would. Each marker must reach the statement's
+    parameters unchanged, once (an exact lookup on a column: `filter(slug=marker)`), else the preparation fails;
+    `kinds` are the values' types (str or int), in order."""
+
+    MAX_CONNECTIONS = 64  # all are dropped when full: one entry per thread's connection, threads are few
+
+    def __init__(self, build: Callable[..., QuerySet[M]], *kinds: type) -> None:
+        self.build = build
+        self.kinds = kinds
+        self._model: type[Model] | None = None
+        self._compiled: dict[Any, _Compiled] = {}
+        self._lock = threading.Lock()
+        setting_changed.connect(self._forget, weak=False)
+
+    def _forget(self, **kwargs: Any) -> None:
+        with self._lock:
+            self._compiled.clear()
+
+    def _markers(self) -> list[object]:
+        markers: list[object] = []
+        for kind in self.kinds:
+            if kind is str:
+                markers.append(f"psirt-marker-{secrets.token_hex(16)}")
+            elif kind is int:
+                markers.append(secrets.randbits(62) | (1 << 61))
+            else:
+                raise ValueError(f"a prepared SELECT binds str or int values, not {kind.__name__}")
+        return markers
+
+    def run(self, *values: Any) -> list[M]:
+        if len(values) != len(self.kinds) or any(type(v) is not k for v, k in zip(values, self.kinds, strict=True)):
+            raise TypeError(f"a prepared SELECT takes values of the types {[k.__name__ for k in self.kinds]}")
+        model = self._model
+        if model is None:
+            model = self._model = self.build(*self._markers()).model
+        alias = router.db_for_read(model)
+        connection = connections[alias]
+        compiled = self._compiled.get(connection)
+        if compiled is None:
+            markers = self._markers()
+            compiled = _Compiled(self.build(*markers), markers, alias)
+            with self._lock:
+                if len(self._compiled) >= self.MAX_CONNECTIONS:
+                    self._compiled.clear()
+                self._compiled[connection] = compiled
+        params = list(compiled.params)
+        for position, value in zip(compiled.positions, values, strict=True):
+            params[position] = value
+        compiler = compiled.compiler
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if compiler.has_extra_select:
+            rows = [row[: compiler.col_count] for row in rows]
+        out: list[M] = []
+        for row in compiler.results_iter(results=[rows]):
+            obj = cast(M, compiled.model.from_db(alias, compiled.init_list, row[compiled.start : compiled.end]))
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            out.append(obj)
+        return out
+
+
+def first_row(queryset: QuerySet[M]) -> QuerySet[M]:
+    """The query `queryset.first()` runs: the queryset's own order (else the primary key's), one row."""
+    return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]

@@ -103,3 +103,37 @@ def test_both_versions_are_kept_in_the_url(published: Advisory, lead: User, anon
     assert f'name="env" value="{v40}/CR:L"' in page
     second = anonymous.get(url, {"calc": "3.1", "v31_AR": "H", "env": f"{v40}/CR:L"})["Location"]
     assert second.count("env=") == 2
+
+
+def test_the_form_is_kept_per_calculators_and_language_and_follows_each_request(
+    published: Advisory, lead: User, anonymous: Client
+) -> None:
+    """The calculator form is rendered once per set of calculators and language: each answer still shows its own
+    vector's result, the plain page shows none, and each language its own labels."""
+    url = published.get_absolute_url()
+    first = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/CR:L/IR:L/AR:L"
+    second = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/MAV:P"
+    for _round in range(2):  # the second round is answered from what the first kept
+        for env in (first, second):
+            expected = score_vector(env)
+            page = anonymous.get(url, {"env": env}).content.decode()
+            form = page.split('id="environmental"', 1)[1]
+            assert f'<strong class="env-score">{expected.environmental}</strong>' in form
+            assert f'<p class="mono small env-vector">{expected.vector}</p>' in form
+        plain = anonymous.get(url).content.decode().split('id="environmental"', 1)[1]
+        assert "env-score" not in plain and " selected>" not in plain.split("</section>", 1)[0].replace(
+            '<option value="X" selected>', ""
+        )
+    english = anonymous.get(url).content.decode()
+    chinese = anonymous.get(url.replace("/en/", "/zh-hans/", 1)).content.decode()
+    assert "Score for your environment" in english and "Score for your environment" not in chinese
+    # Another published vector, the same environmental choices: the next answer scores the new vector.
+    v31 = "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"
+    revise(advisory=published, actor=lead, changes={"cvss31_vector": v31}, revision_summary_en="Rescored.")
+    expected = score_vector(v31 + "/MAV:P")
+    page = anonymous.get(url, {"env": second}).content.decode()
+    assert f'<strong class="env-score">{expected.environmental}</strong>' in page and expected.vector in page
+    # A second vector adds its calculator on the next request.
+    v40 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+    revise(advisory=published, actor=lead, changes={"cvss40_vector": v40}, revision_summary_en="CVSS 4.0 added.")
+    assert 'id="env-40"' in anonymous.get(url).content.decode()

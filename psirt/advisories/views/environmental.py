@@ -66,15 +66,35 @@ class MetricChoice:
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class Calculator:
-    """The environmental calculator for one published vector."""
+    """The environmental calculator for one published vector.
+
+    Two calculators are equal when they show the same form (`shown`), so the page renders the form once per
+    process for each set of calculators and language (`{% memo %}` in `advisories/detail.html`)."""
 
     version: str
     published: ScoreView
     choices: list[MetricChoice] = field(default_factory=list)
     result: CvssResult | None = None
     error: str = ""
+
+    def shown(self) -> tuple[Any, ...]:
+        """Everything `advisories/_environmental.html` shows of this calculator (the metrics' names and values
+        follow from the version and the language)."""
+        result = self.result
+        return (
+            self.version,
+            tuple((c.metric.key, c.field_name, c.selected) for c in self.choices),
+            None if result is None else (result.vector, result.environmental, result.severity),
+            self.error,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Calculator) and self.shown() == other.shown()
+
+    def __hash__(self) -> int:
+        return hash(self.shown())
 
     @property
     def anchor(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from psirt.advisories.models import Advisory, AffectedProduct
-from psirt.advisories.queries import AffectedRow, affected_rows
+from psirt.advisories.queries import AffectedRow, affected_rows, revisions_of
 from psirt.advisories.views.environmental import calculators_for
 from psirt.lib.cvss import CvssError, CvssResult, score_vector, severity_for
 from psirt.lib.cwe import CweEntry
@@ -84,6 +84,6 @@ def page_context(
         "cwe": cwe,
         "scores": scores,
         "calculators": calculators_for(scores, request.GET),
-        "revisions": list(advisory.revisions.order_by("-number")),
+        "revisions": revisions_of(advisory),
         "preview": preview,
     }

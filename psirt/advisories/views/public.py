@@ -32,7 +32,7 @@ from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
 from psirt.advisories.views.presenters import page_context, scores_of
-from psirt.lib.i18n import pick_language
+from psirt.lib.i18n import language_picker
 from psirt.lib.paths import shared_dir
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
 from psirt.pages import generation
@@ -182,6 +182,7 @@ def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[s
     not_rated = escape(_("Not rated"))
     # The labels `get_severity_display` gives, translated once per page: it hashes every lazy label on each call.
     severities = {value: escape(str(label)) for value, label in Advisory._meta.get_field("severity").flatchoices}
+    zone = timezone.get_current_timezone()  # read once: a thread-local read per row otherwise
     out = []
     for a in advisories:
         url = escape(url_pattern.replace(placeholder, quote(a.advisory_id, safe="")))
@@ -197,7 +198,7 @@ def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[s
         cves = "<br>".join(f'<span class="id">{escape(cve)}</span>' for cve in a.cve_ids)
         published = ""
         if a.published_at:
-            local = timezone.localtime(a.published_at)
+            local = timezone.localtime(a.published_at, zone)
             published = f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d}</time>'
         muted = ' class="is-muted"' if a.state == AdvisoryState.WITHDRAWN else ""
         out.append(
@@ -248,7 +249,8 @@ def _render_list(request: HttpRequest) -> HttpResponse:
             functools.partial(queries.filter_choices, line=filters.line, product=filters.product),
         )
     )
-    lines = [(slug, pick_language(en, zh)) for slug, en, zh in choices.pop("lines")]
+    pick = language_picker()
+    lines = [(slug, pick(en, zh)) for slug, en, zh in choices.pop("lines")]
     context: dict[str, Any] = {
         "line_options": select_options(lines, filters.line),
         "product_options": select_options(choices.pop("products"), filters.product),

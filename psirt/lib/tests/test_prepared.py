@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.db.models.signals import post_save
 
+from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.intake.models import Attachment, Report
 from psirt.lib.crypto import seal
-from psirt.lib.prepared import PreparedInsert
+from psirt.lib.prepared import PreparedInsert, PreparedSelect, first_row
 
 
 def _report(number: int) -> Report:
@@ -88,3 +91,55 @@ def test_models_with_save_receivers_and_unknown_late_fields_are_refused():
         post_save.disconnect(sender=Attachment, dispatch_uid="test-prepared")
     with pytest.raises(ValueError, match="fields"):
         PreparedInsert(Attachment(name="x", size=1, storage_name="x"), late=("no_such_field",))
+
+
+def _fields(obj: object) -> dict[str, object]:
+    return {k: v for k, v in vars(obj).items() if k != "_state"}
+
+
+@pytest.mark.django_db
+def test_a_prepared_select_answers_what_the_queryset_answers(django_assert_num_queries: Any) -> None:
+    line = ProductLine.objects.create(slug="cams", name_en="Cameras", name_zh="摄像机")
+    products = [
+        Product.objects.create(slug=f"p-{n}", name=f"Camera {n}", line=line, is_public=n != 2) for n in range(3)
+    ]
+    for product in products:
+        for position in range(3):
+            FirmwareRelease.objects.create(product=product, version=f"V1.{position}", position=position)
+
+    def build(slug: str, position: int) -> QuerySet[FirmwareRelease]:  # two values, one of them a string
+        return (
+            FirmwareRelease.objects.filter(product__slug=slug, position__gte=0)
+            .exclude(position=position)
+            .select_related("product", "product__line")
+            .order_by("-position")
+        )
+
+    prepared = PreparedSelect(build, str, int)
+    for slug, position in [("p-0", 1), ("p-1", 2), ("p-1", 0), ("nothing", 1)]:
+        expected = list(build(slug, position))
+        with django_assert_num_queries(1):
+            found = prepared.run(slug, position)
+            # The select_related objects came with the rows.
+            names = [(r.product.name, r.product.line.name_en) for r in found]
+        assert [_fields(r) for r in found] == [_fields(r) for r in expected]
+        assert names == [(r.product.name, r.product.line.name_en) for r in expected]
+        assert all(r._state.db == "default" and not r._state.adding for r in found)
+    # An edit shows on the next run: only the statement is kept, never rows.
+    Product.objects.filter(slug="p-0").update(name="Renamed")
+    assert {r.product.name for r in prepared.run("p-0", 1)} == {"Renamed"}
+    first = PreparedSelect(lambda slug: first_row(Product.objects.filter(slug=slug, is_public=True)), str)
+    assert [p.pk for p in first.run("p-1")] == [products[1].pk]
+    assert first.run("p-2") == []
+
+
+@pytest.mark.django_db
+def test_a_prepared_select_refuses_values_it_cannot_bind() -> None:
+    with pytest.raises(ValueError, match="reaches its SQL 0 times"):
+        PreparedSelect(lambda slug: Product.objects.filter(slug__icontains=slug), str).run("cam")
+    with pytest.raises(ValueError, match="reaches its SQL 2 times"):
+        PreparedSelect(lambda slug: Product.objects.filter(Q(slug=slug) | Q(name=slug)), str).run("cam")
+    with pytest.raises(TypeError):
+        PreparedSelect(lambda pk: Product.objects.filter(pk=pk), int).run("1")
+    with pytest.raises(ValueError, match="no prefetch"):
+        PreparedSelect(lambda pk: Product.objects.filter(pk=pk).prefetch_related("releases"), int).run(1)

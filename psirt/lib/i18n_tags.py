@@ -1,0 +1,73 @@
+"""The `i18n` template library every template loads (`{% load i18n %}`), put in place of Django's own under the
+same name by the project's template backend (psirt.lib.templates): Django's tags and filters, unchanged, except that
+`{% translate "a literal" %}` keeps what it renders.
+
+A page carries some forty constant `{% translate %}` texts; each one looked up through the active translation
+(a thread-local read, a catalog lookup, a lazy string, escaping) was about a tenth of a public page's rendering.
+Such a text is a pure function of the literal and the active catalog, so its rendering is kept per (catalog,
+literal). The key is the translation object itself, not the language code: a catalog reloaded (a settings change
+in tests, new .mo files in development) is a new object, so a kept text is never a stale one. Any other form
+(a variable, a filter, `noop`, `context`, `as`) renders as Django renders it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.template.base import Node, Parser, Token
+from django.template.context import Context
+from django.templatetags import i18n as django_i18n
+from django.utils.safestring import SafeString
+from django.utils.translation import trans_real
+
+from psirt.lib.kept import Kept
+
+register = template.Library()
+register.tags.update(django_i18n.register.tags)
+register.filters.update(django_i18n.register.filters)
+
+# (catalog, literal) → the rendered text. The key is the data itself, so nothing ages: one catalog's texts never
+# change while it is the same object.
+KEPT = Kept(max_entries=4096, max_age=float("inf"))
+
+
+def clear(**kwargs: Any) -> None:
+    KEPT.clear()
+
+
+setting_changed.connect(clear, dispatch_uid="psirt-i18n-tags-clear")
+
+
+class ConstantTranslateNode(Node):
+    """`{% translate "literal" %}`: Django's node, rendered once per active catalog."""
+
+    child_nodelists = ()
+
+    def __init__(self, node: django_i18n.TranslateNode, literal: str) -> None:
+        self.node = node
+        self.literal = literal
+
+    def render(self, context: Context) -> SafeString | str:
+        if not settings.USE_I18N:  # without translation machinery there is no catalog to key on
+            return self.node.render(context)
+        return KEPT.get("", (trans_real.catalog(), self.literal), lambda: self.node.render(context))
+
+
+@register.tag("translate")
+@register.tag("trans")
+def do_translate(parser: Parser, token: Token) -> Node:
+    node = django_i18n.do_translate(parser, token)
+    expression = node.filter_expression
+    literal = getattr(expression.var, "literal", None)
+    if (
+        isinstance(literal, str)
+        and not expression.filters
+        and not node.noop
+        and node.asvar is None
+        and node.message_context is None
+    ):
+        return ConstantTranslateNode(node, literal)
+    return node
