@@ -479,7 +479,9 @@ class Kept:
     def put(self, key: Any, connection: Any) -> None:
         """Keep `connection` (anything with a `close()`) under `key`, closing the one it replaces and, past the
         limit, the least recently used."""
-        self.discard(key)
+        if self._open.get(key) is not connection:
+            self.discard(key)
+        self._open.pop(key, None)
         self._open[key] = connection
         while len(self._open) > KEPT_LIMIT:
             self.discard(next(iter(self._open)))
