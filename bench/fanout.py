@@ -79,6 +79,9 @@ class Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            # HTTP/1.1, as any real receiver speaks: a client may keep its connection open between deliveries.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 now = time.perf_counter()
@@ -87,6 +90,7 @@ class Receiver:
                     receiver.first = receiver.first or now
                     receiver.last = now
                 self.send_response(204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
