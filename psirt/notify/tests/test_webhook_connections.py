@@ -68,24 +68,12 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
+@pytest.fixture(params=["HTTP/1.1"])
+def receiver(request: pytest.FixtureRequest, settings: Any) -> Iterator[Receiver]:
     settings.PSIRT_WEBHOOK_ALLOW_PRIVATE = True
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.close()
-
-
-@pytest.fixture
-def closing_receiver(settings: Any) -> Iterator[Receiver]:
-    settings.PSIRT_WEBHOOK_ALLOW_PRIVATE = True
-    r = Receiver("HTTP/1.0")
-    try:
-        yield r
-    finally:
-        r.close()
+    r = Receiver(request.param)
+    yield r
+    r.close()
 
 
 def hooks(lead: Any, receiver: Receiver, count: int) -> dict[str, str]:
@@ -117,12 +105,13 @@ def test_a_batch_to_one_receiver_goes_over_one_kept_connection_each_delivery_sig
     assert set(Delivery.objects.values_list("status", flat=True)) == {OutboxStatus.SENT}
 
 
+@pytest.mark.parametrize("receiver", ["HTTP/1.0"], indirect=True)
 def test_a_receiver_that_closes_its_connections_gets_a_new_one_per_delivery(
-    closing_receiver: Receiver, lead: Any, catalog: Any
+    receiver: Receiver, lead: Any, catalog: Any
 ) -> None:
-    hooks(lead, closing_receiver, 3)
+    hooks(lead, receiver, 3)
     assert publish_and_drain() == 3
-    assert len(closing_receiver.requests) == 3 and len(closing_receiver.ports) == 3
+    assert len(receiver.requests) == 3 and len(receiver.ports) == 3
 
 
 def test_a_kept_connection_the_receiver_closed_is_opened_again_and_the_delivery_goes_once(
