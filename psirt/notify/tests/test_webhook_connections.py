@@ -158,3 +158,18 @@ def test_a_webhook_switched_off_before_its_batch_is_not_delivered(receiver: Rece
         str(d.public_id) for d in Delivery.objects.filter(status=OutboxStatus.SENT)
     ]
     assert Delivery.objects.filter(status=OutboxStatus.CANCELLED).count() == 1
+
+
+def test_a_kept_connection_sends_each_request_without_waiting_for_acknowledgments(receiver: Receiver) -> None:
+    import socket
+
+    kept = outbox.Kept()
+    try:
+        assert webhooks.post(receiver.url(), b"{}", {}, kept=kept) == 204
+        conn = kept.get(("webhook", "http", "127.0.0.1", receiver.port))
+        # Nagle's algorithm off: the body written after the head does not wait for the head's acknowledgment.
+        assert conn.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert webhooks.post(receiver.url(), b"{}", {}, kept=kept) == 204
+        assert len(receiver.ports) == 1
+    finally:
+        kept.close()
