@@ -457,10 +457,6 @@ SMTP_SESSIONS = 4
 KEPT_LIMIT = 32
 
 
-class ClaimLost(Exception):
-    """The row is no longer this worker's (its claim was released as stale and another worker took it)."""
-
-
 class Kept:
     """Connections a sender keeps open for the rest of a worker's batch or drain, by a key of its choosing
     (webhooks: one HTTP connection per receiver), at most `KEPT_LIMIT`: the least recently used is closed to
