@@ -79,6 +79,9 @@ class Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            # HTTP/1.1, as any real receiver speaks: a client may keep its connection open between deliveries.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 now = time.perf_counter()
@@ -87,6 +90,7 @@ class Receiver:
                     receiver.first = receiver.first or now
                     receiver.last = now
                 self.send_response(204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
@@ -188,6 +192,28 @@ def release_dead_claims(sink: Sink, n: int) -> None:
     print(f"  killed worker: {released} claimed rows released by the sweep", flush=True)
 
 
+_SETTLED: dict[str, object] = {}
+
+
+def settled(sink: Sink) -> bool:
+    """After the kill: no row is left to send and the server has taken nothing new for five seconds (checked
+    every two)."""
+    from django.db import connections
+
+    from psirt.mail.models import OutboxMessage, OutboxStatus
+
+    now = time.perf_counter()
+    if now - float(_SETTLED.get("at", 0.0)) < 2.0:  # type: ignore[arg-type]
+        return False
+    _SETTLED["at"] = now
+    busy = OutboxMessage.objects.filter(status__in=[OutboxStatus.QUEUED, OutboxStatus.SENDING]).exists()
+    connections.close_all()
+    if busy or _SETTLED.get("count") != sink.count:
+        _SETTLED.update(count=sink.count, since=now)
+        return False
+    return now - float(_SETTLED.get("since", now)) >= 5.0  # type: ignore[arg-type]
+
+
 def run_workers(
     workers: int,
     sink: Sink,
@@ -203,6 +229,7 @@ def run_workers(
     procs = [
         subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)
     ]
+    killed = False
     try:
         while not done() and time.perf_counter() - start < timeout:
             if kill_at is not None and sink.count >= kill_at:
@@ -210,6 +237,9 @@ def run_workers(
                 procs[0].wait()
                 kill_at = None
                 release_dead_claims(sink, n)
+                killed = True
+            if killed and settled(sink):
+                break  # every row is final and nothing more arrives: a mail lost in the kill never will
             time.sleep(0.05)
         elapsed = time.perf_counter() - start
     finally:

@@ -11,16 +11,18 @@ A failure goes to `failed` with `next_attempt_at` growing exponentially; after `
 (a lead can retry it). A worker killed mid-send leaves its row `sending`: the periodic sweep releases claims
 older than `STALE_CLAIM`, so another worker sends the row.
 
-A worker sends its claimed batch over one SMTP connection, opened when the first mail needs it and kept for
-the batch (a drain keeps it for the whole run). Each mail is handed over in two steps (`OutboxMailConnection`):
-everything up to the end of the message data, then the row is marked sent (committed), then the final "."
-that tells the server to deliver. A worker killed before that commit leaves an unfinished transaction, which
-the server discards when the connection drops, and a row still `sending`, which is sent again later: once. A
-worker killed after it has a row marked sent whose "." is on its way. So a kill never causes a second copy;
-the one loss left is a kill in the microseconds between the commit and writing the ".". A server that refuses
-the message at the "." (or drops the connection before answering) makes the row `failed` again and it is
-retried. A recipient the server refuses fails that row only and the connection is kept; a connection that
-drops before the hand-over is opened again and the mail retried at once, once.
+A worker sends its claimed batch over up to `SMTP_SESSIONS` SMTP sessions, each opened when a mail first needs
+it and kept for the batch (a drain keeps them for the whole run). Each mail is handed over in two steps: everything
+up to the end of the message data, then the row is marked sent (committed), then the final "." that tells the
+server to deliver. The mails of a group, one per session, each wait at their end of data, and the group's rows
+are marked sent in one commit (`hand_over`). A worker killed before that commit leaves unfinished transactions,
+which the server discards when the connections drop, and rows still `sending`, which are sent again later:
+once. A worker killed after it has rows marked sent whose "." is on its way. So a kill never causes a second
+copy; the one loss left is a kill in the microseconds between the commit and writing the group's ".". A server
+that refuses the message at the "." (or drops the connection before answering) makes the row `failed` again and
+it is retried. A recipient the server refuses fails that row only and the session is kept; a connection that
+drops before the data is out is opened again and the mail retried at once, once. A session whose mail must not
+be delivered (its row is no longer this worker's, the commit failed) is dropped without QUIT.
 
 What a row of each kind means is up to its sender: kind "mail" is a bilingual templated mail (`send_single`);
 other apps name the senders of their kinds in their AppConfig's `outbox_senders` ({kind: dotted path}).
@@ -44,7 +46,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.apps import apps
@@ -442,34 +444,70 @@ def error_kind(exc: BaseException) -> str:
     return type(exc).__name__[:200]
 
 
-# --- the mail connection of a batch -------------------------------------------------------------------
+# --- the mail connections of a worker -----------------------------------------------------------------
 
 # Refusals after which the SMTP session is still usable (the transaction was reset).
 SESSION_KEPT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+# SMTP sessions a worker keeps open at most: a group of this many mails each wait at their end of data on a
+# session of their own, and the group's rows are marked sent in one commit (see `hand_over`).
+SMTP_SESSIONS = 4
+# Connections senders keep open per receiver (webhooks' HTTP connections) at most; the least recently used
+# one is closed to make room.
+KEPT_LIMIT = 32
 
 
-class ClaimLost(Exception):
-    """The row is no longer this worker's (its claim was released as stale and another worker took it): the
-    mail is abandoned before its end of data, so the server discards it."""
+class Kept:
+    """Connections a sender keeps open for the rest of a worker's batch or drain, by a key of its choosing
+    (webhooks: one HTTP connection per receiver), at most `KEPT_LIMIT`: the least recently used is closed to
+    make room. Closed with the worker's connections."""
 
+    def __init__(self) -> None:
+        self._open: dict[Any, Any] = {}
 
-class HandedOver(Exception):
-    """A mail failed after its row was marked sent (refused at the end of data, or the connection dropped
-    while the server was answering): the row must be failed again. Carries the cause."""
+    def get(self, key: Any) -> Any:
+        """The connection kept under `key` (now the most recently used), or None."""
+        found = self._open.pop(key, None)
+        if found is not None:
+            self._open[key] = found
+        return found
+
+    def put(self, key: Any, connection: Any) -> None:
+        """Keep `connection` (anything with a `close()`) under `key`, closing the one it replaces and, past the
+        limit, the least recently used."""
+        if self._open.get(key) is not connection:
+            self.discard(key)
+        self._open.pop(key, None)
+        self._open[key] = connection
+        while len(self._open) > KEPT_LIMIT:
+            self.discard(next(iter(self._open)))
+
+    def discard(self, key: Any) -> None:
+        connection = self._open.pop(key, None)
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    def close(self) -> None:
+        while self._open:
+            self.discard(next(iter(self._open)))
+
+    def __len__(self) -> int:
+        return len(self._open)
 
 
 class OutboxMailConnection(BaseEmailBackend):
-    """The mail connection a worker keeps for a batch: Django's configured backend, opened when a mail first
-    needs it. Over SMTP each mail is handed over in two steps (see the module): the data, then `hand_over()`
-    (set by the outbox for the row being sent: marks it sent and commits), then the end of data. Other
-    backends (the tests' memory backend, the console) send as they are; the row is marked after the send."""
+    """One mail session a worker keeps: Django's configured backend, opened when a mail first needs it. Over
+    SMTP a mail is sent in two steps (see the module): `send_data` stops after the message data, with the mail
+    `waiting`; the outbox marks the row sent, then `end_data` and `end_reply` finish it (or `abandon` drops
+    the session, and the server discards the mail). Other backends (the tests' memory backend, the console)
+    send as they are; the row is marked after the send. `kept` holds what senders keep open per receiver."""
 
-    def __init__(self, backend: BaseEmailBackend) -> None:
+    def __init__(self, backend: BaseEmailBackend, *, kept: Kept | None = None) -> None:
         super().__init__(fail_silently=False)
         self.backend = backend
-        self.hand_over: Callable[[], None] | None = None
-        self.handed_over = False
+        self.kept = kept if kept is not None else Kept()
+        self.waiting = False
 
     @property
     def smtp(self) -> bool:
@@ -479,10 +517,25 @@ class OutboxMailConnection(BaseEmailBackend):
         return self.backend.open()
 
     def close(self) -> None:
-        # Closing a connection that already failed may fail again; nothing to report. Django's SMTP backend
-        # forgets the connection either way, so the next mail opens a new one.
+        """End the session; with a mail waiting at its end of data, drop it without a word (`abandon`). Closing
+        a connection that already failed may fail again; nothing to report. Django's SMTP backend forgets the
+        connection either way, so the next mail opens a new one."""
+        if self.waiting:
+            self.abandon()
+            return
         with contextlib.suppress(Exception):
             self.backend.close()
+
+    def abandon(self) -> None:
+        """Close the socket at once, without QUIT: the server discards a mail whose end of data never came. (A
+        QUIT written after the data would be read as more data, and its answer waited for until the timeout.)"""
+        self.waiting = False
+        backend: Any = self.backend
+        smtp = getattr(backend, "connection", None)
+        if smtp is not None:
+            with contextlib.suppress(Exception):
+                smtp.close()
+            backend.connection = None
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         if not self.smtp:
@@ -502,8 +555,11 @@ class OutboxMailConnection(BaseEmailBackend):
         self.send_data(sender, recipients, mime.as_bytes(linesep="\r\n"))
 
     def send_data(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
-        """Send one mail already written out (`data`: the whole message with CRLF line ends) from the envelope
-        `sender` to the envelope `recipients` (sanitized addresses), in the two steps of the hand-over."""
+        """The first step of sending one mail already written out (`data`: the whole message with CRLF line
+        ends) from the envelope `sender` to the envelope `recipients` (sanitized addresses): everything up to
+        the end of the message data. The mail is then `waiting` for `end_data` (one mail per outbox row)."""
+        if self.waiting:
+            raise RuntimeError("one mail per outbox row: the previous one waits for its end of data")
         backend: Any = self.backend
         if backend.connection is None:
             backend.open()
@@ -532,26 +588,37 @@ class OutboxMailConnection(BaseEmailBackend):
             smtp.rset()
             raise smtplib.SMTPDataError(code, reply)
         body = _LEADING_DOT.sub(b"..", data)
+        self.waiting = True
         smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
-        if self.hand_over is not None:
-            # The row is marked sent before the server may deliver; a failure here (the claim is lost, the
-            # database is gone) abandons the mail mid-data, and the server discards it.
-            try:
-                self.hand_over()
-            except BaseException:
-                self.close()
-                raise
-            self.handed_over = True
-        try:
-            smtp.send(b".\r\n")
-            code, reply = smtp.getreply()
-        except (OSError, smtplib.SMTPException) as exc:
-            if self.handed_over:
-                raise HandedOver(exc) from exc
-            raise
+
+    def end_data(self) -> None:
+        """Write the waiting mail's end of data: from here the server may deliver it."""
+        smtp: smtplib.SMTP = self.backend.connection  # type: ignore[attr-defined]
+        smtp.send(b".\r\n")
+
+    def end_reply(self) -> None:
+        """Read the server's answer to the end of data; raises SMTPDataError unless it took the mail."""
+        self.waiting = False
+        smtp: smtplib.SMTP = self.backend.connection  # type: ignore[attr-defined]
+        code, reply = smtp.getreply()
         if code != 250:
-            error = smtplib.SMTPDataError(code, reply)
-            raise HandedOver(error) if self.handed_over else error
+            raise smtplib.SMTPDataError(code, reply)
+
+
+class OutboxConnections:
+    """What a worker keeps open for a batch or a drain: `sessions` mail sessions (each opened when a mail
+    first needs it, so a batch of one opens one, and a batch of webhooks none) and what senders keep open per
+    receiver."""
+
+    def __init__(self, sessions: int | None = None) -> None:
+        self.kept = Kept()
+        count = max(1, SMTP_SESSIONS if sessions is None else sessions)
+        self.sessions = [OutboxMailConnection(get_connection(), kept=self.kept) for _ in range(count)]
+
+    def close(self) -> None:
+        for session in self.sessions:
+            session.close()
+        self.kept.close()
 
 
 BOUNDARY_PREFIX = "=_psirt_"
@@ -567,47 +634,60 @@ def set_boundaries(mime: Message) -> None:
             part.set_boundary(BOUNDARY_PREFIX + secrets.token_hex(16))
 
 
-def open_connection() -> OutboxMailConnection:
-    """The mail connection of a batch (opened when the first mail needs it: a batch of webhooks opens none)."""
-    return OutboxMailConnection(get_connection())
+def open_connection(sessions: int | None = None) -> OutboxConnections:
+    """The connections of a batch or a drain (`SMTP_SESSIONS` mail sessions unless told), opened when needed."""
+    return OutboxConnections(sessions)
 
 
-def mark_sent(message: OutboxMessage) -> None:
-    """The row is sent: the context (it may hold a private link) and the key are not kept once the message
-    is out. Raises ClaimLost when the row is no longer this worker's claim.
+def mark_sent(messages: Sequence[OutboxMessage]) -> set[int]:
+    """Mark these claimed rows sent, in one commit: the context (it may hold a private link) and the key are
+    not kept once the message is out. Returns the ids marked; a row left out is no longer this worker's claim.
 
-    One UPDATE, committed when it returns (the worker runs in autocommit; inside a caller's transaction it is
-    part of it). Written out once per database rather than built by the ORM: it runs once per mail, between
-    the data and its end, and the query building cost more than the update."""
-    database = connections[router.db_for_write(OutboxMessage)]
-    with database.cursor() as cursor:
-        cursor.execute(
-            _mark_sent_sql(database.vendor),
-            [
-                OutboxStatus.SENT.value,
-                database.ops.adapt_datetimefield_value(timezone.now()),
-                message.pk,
-                OutboxStatus.SENDING.value,
-                message.claim_token,
-            ],
-        )
-        changed = cursor.rowcount
-    if changed != 1:
-        raise ClaimLost
+    One UPDATE … RETURNING per claim token (a batch has one), in one transaction, committed when it returns
+    (the worker runs in autocommit; inside a caller's transaction it is part of it). Written out once per
+    database and size rather than built by the ORM: it runs between the data and its end.
+
+    On PostgreSQL the commit does not wait for the disk (`synchronous_commit` off for this transaction, when it
+    is the outermost): the mails' ends go out as soon as the marks are committed, so a worker killed meanwhile
+    can lose only what is between the commit's answer and the writes of the ends, not a disk flush's worth of
+    time. The price is a crash of the database server itself: marks committed in the moment before it (the
+    WAL writer puts them on disk within about 0.6 s) may be undone, and those mails sent a second time."""
+    if not messages:
+        return set()
+    alias = router.db_for_write(OutboxMessage)
+    database = connections[alias]
+    now = database.ops.adapt_datetimefield_value(timezone.now())
+    by_token: dict[str, list[int]] = {}
+    for message in messages:
+        by_token.setdefault(message.claim_token, []).append(message.pk)
+    won: set[int] = set()
+    unflushed = database.vendor == "postgresql" and not database.in_atomic_block
+    with transaction.atomic(using=alias, savepoint=False), database.cursor() as cursor:
+        if unflushed:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        for token, ids in by_token.items():
+            cursor.execute(
+                _mark_sent_sql(database.vendor, len(ids)),
+                [OutboxStatus.SENT.value, now, OutboxStatus.SENDING.value, token, *ids],
+            )
+            won.update(row[0] for row in cursor.fetchall())
+    return won
 
 
-@cache
-def _mark_sent_sql(vendor: str) -> str:
-    """`UPDATE … SET status, sent_at, and last_error, context, pgp_key emptied WHERE id, status, claim_token`:
-    names from the model; values bound. (An empty encrypted text is stored empty.)"""
+@lru_cache(maxsize=64)
+def _mark_sent_sql(vendor: str, count: int) -> str:
+    """`UPDATE … SET status, sent_at, and last_error, context, pgp_key emptied WHERE status, claim_token, id IN
+    (count ids) RETURNING id`: names from the model; values bound. (An empty encrypted text is stored empty.)"""
     database = connections[router.db_for_write(OutboxMessage)]
     quote = database.ops.quote_name
     column = {name: quote(column_name(OutboxMessage, name)) for name in _MARK_SENT_COLUMNS}
     table = quote(OutboxMessage._meta.db_table)
+    ids = ", ".join(["%s"] * count)
     return (
         f"UPDATE {table} SET {column['status']} = %s, {column['sent_at']} = %s, "  # noqa: S608
         f"{column['last_error']} = '', {column['context']} = '', {column['pgp_key']} = '' "
-        f"WHERE {column['id']} = %s AND {column['status']} = %s AND {column['claim_token']} = %s"
+        f"WHERE {column['status']} = %s AND {column['claim_token']} = %s AND {column['id']} IN ({ids}) "
+        f"RETURNING {column['id']}"
     )
 
 
@@ -615,19 +695,23 @@ _MARK_SENT_COLUMNS = ("status", "sent_at", "last_error", "context", "pgp_key", "
 
 
 AGAIN = "again"
+WAITING = "waiting"
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError)
 
 
-def attempt(message: OutboxMessage, mail_connection: OutboxMailConnection, *, again: bool = False) -> tuple[str, bool]:
-    """Send a claimed row and record the outcome; also says whether the mail connection should be opened
-    afresh (a failure of anything but a refusal that left the SMTP session usable). With `again`, a
-    connection that dropped before the hand-over records nothing and answers AGAIN."""
-    mail_connection.hand_over = lambda: mark_sent(message)
-    mail_connection.handed_over = False
+def start(message: OutboxMessage, session: OutboxMailConnection, *, again: bool = False) -> tuple[str, bool]:
+    """Send a claimed row as far as it goes alone: a mail over SMTP up to its end of data (WAITING: `hand_over`
+    finishes it), anything else (webhooks, other mail backends) to the end, then marked sent. Records any other
+    outcome, and says whether the session should be opened afresh (a failure of anything but a refusal that left
+    the SMTP session usable). With `again`, a connection that dropped before the data was out records nothing
+    and answers AGAIN."""
     try:
-        senders()[message.kind](message, mail_connection)
-    except ClaimLost:
-        return claim_lost(message), True
+        try:
+            senders()[message.kind](message, session)
+        except BaseException:
+            if session.waiting:  # the mail is not to be delivered: the server must discard it
+                session.abandon()
+            raise
     except Cancelled:
         if not still_claimed(message).update(status=OutboxStatus.CANCELLED, last_error="recipient gone"):
             return claim_lost(message), True
@@ -645,21 +729,60 @@ def attempt(message: OutboxMessage, mail_connection: OutboxMailConnection, *, ag
         if not given_up:
             return claim_lost(message), True
         return str(OutboxStatus.GAVE_UP), False
-    except HandedOver as exc:
-        # Marked sent, then refused or cut off at the end of data: failed again, with what it needs to be
-        # sent later put back.
-        cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
-        return record_failure(message, cause, restore=True), not isinstance(cause, SESSION_KEPT)
     except Exception as exc:
         if again and isinstance(exc, DROPPED):
             return AGAIN, True
         return record_failure(message, exc), not isinstance(exc, (SendError, *SESSION_KEPT))
-    finally:
-        mail_connection.hand_over = None
-    if not mail_connection.handed_over:
-        mark_sent_after(message)
-    logger.info("outbox %s (%s %s) sent", message.public_id, message.kind, message.reference or message.template)
+    if session.waiting:
+        return WAITING, False
+    mark_sent_after(message)
+    sent(message)
     return str(OutboxStatus.SENT), False
+
+
+def hand_over(group: Sequence[tuple[OutboxMessage, OutboxMailConnection]]) -> list[tuple[str, bool]]:
+    """Finish a group of mails, each waiting at its end of data on a session of its own: mark their rows sent
+    in one commit, then write every end of data, then read the answers. The outcome of each, and whether its
+    session should be opened afresh.
+
+    Exactly once: before the commit the server holds each mail without its end, and discards it when the
+    session drops (a worker killed there leaves its rows `sending`, and the sweep has them sent again, once).
+    A row the commit did not mark is another worker's now: its session is dropped, and the mail discarded. If
+    the commit fails, every mail of the group is discarded and its row failed. A mail refused at its end (or
+    whose session broke there) is failed again, with what a retry needs put back."""
+    try:
+        won = mark_sent([message for message, _session in group])
+    except Exception as exc:
+        for _message, session in group:
+            session.abandon()
+        return [(record_failure(message, exc), True) for message, _session in group]
+    outcomes: dict[int, tuple[str, bool]] = {}
+    ending = []
+    for message, session in group:
+        if message.pk not in won:
+            session.abandon()
+            outcomes[message.pk] = (claim_lost(message), True)
+            continue
+        try:
+            session.end_data()
+        except OSError as exc:
+            session.waiting = False
+            outcomes[message.pk] = (record_failure(message, exc, restore=True), True)
+            continue
+        ending.append((message, session))
+    for message, session in ending:
+        try:
+            session.end_reply()
+        except OSError as exc:  # smtplib's errors are OSErrors
+            outcomes[message.pk] = (record_failure(message, exc, restore=True), not isinstance(exc, SESSION_KEPT))
+        else:
+            sent(message)
+            outcomes[message.pk] = (str(OutboxStatus.SENT), False)
+    return [outcomes[message.pk] for message, _session in group]
+
+
+def sent(message: OutboxMessage) -> None:
+    logger.info("outbox %s (%s %s) sent", message.public_id, message.kind, message.reference or message.template)
 
 
 def still_claimed(message: OutboxMessage, *, handed_over: bool = False) -> QuerySet[OutboxMessage]:
@@ -707,28 +830,50 @@ def record_failure(message: OutboxMessage, exc: BaseException, *, restore: bool 
     return str(status)
 
 
-def send_batch(batch: Sequence[OutboxMessage], mail_connection: OutboxMailConnection) -> list[str]:
-    """Send claimed rows one after the other over one connection; the outcome of each. A connection that
-    failed is closed and opened again for the next row; a row whose connection dropped before its hand-over
-    (so the server cannot have it: a kept connection the server closed, a server that went away) is tried
-    once more at once over a new connection before it counts as a failure."""
+def send_batch(batch: Sequence[OutboxMessage], connection: OutboxConnections) -> list[str]:
+    """Send claimed rows over the worker's kept sessions; the outcome of each. Mails go in groups of one per
+    session, each group's rows marked sent in one commit (`hand_over`). A session that failed is closed and
+    opened again for the next row; a row whose connection dropped before its data was out (so the server
+    cannot have it: a kept connection the server closed, a server that went away) is tried once more at once
+    over a new connection before it counts as a failure."""
     prepare(batch)
-    outcomes = []
-    for message in batch:
-        outcome, fresh = attempt(message, mail_connection, again=True)
-        if outcome == AGAIN:
-            mail_connection.close()
-            outcome, fresh = attempt(message, mail_connection)
-        if fresh:
-            mail_connection.close()
-        outcomes.append(outcome)
-    return outcomes
+    outcomes: dict[int, str] = {}
+    group: list[tuple[OutboxMessage, OutboxMailConnection]] = []
+
+    def finish_group() -> None:
+        for (message, session), (outcome, fresh) in zip(group, hand_over(group), strict=True):
+            outcomes[message.pk] = outcome
+            if fresh:
+                session.close()
+        group.clear()
+
+    try:
+        for message in batch:
+            session = connection.sessions[len(group)]
+            outcome, fresh = start(message, session, again=True)
+            if outcome == AGAIN:
+                session.close()
+                outcome, fresh = start(message, session)
+            if outcome == WAITING:
+                group.append((message, session))
+                if len(group) == len(connection.sessions):
+                    finish_group()
+                continue
+            outcomes[message.pk] = outcome
+            if fresh:
+                session.close()
+        if group:
+            finish_group()
+    finally:
+        for _message, session in group:  # interrupted before the group's commit: the server discards them
+            session.abandon()
+    return [outcomes[message.pk] for message in batch]
 
 
 def send_one(message_id: int, *, now: dt.datetime | None = None) -> str:
-    """Send one row if it is due and nobody else has it, with other due rows over the same connection (a
-    burst of acknowledgments goes out in one SMTP session per batch, not one per mail). Idempotent: a
-    duplicate call returns "not due" and sends nothing. Returns the outcome of the given row."""
+    """Send one row if it is due and nobody else has it, with other due rows over the same sessions (a
+    burst of acknowledgments goes out over the worker's kept sessions, not one connection per mail).
+    Idempotent: a duplicate call returns "not due" and sends nothing. Returns the outcome of the given row."""
     batch = claim_batch(first=message_id, now=now)
     if not batch:
         return "not due"
@@ -741,17 +886,17 @@ def send_one(message_id: int, *, now: dt.datetime | None = None) -> str:
 
 def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
     """Send due rows batch by batch (each claimed first) until none is due or `limit` is reached; several
-    workers may drain at once. One SMTP connection is kept for the whole run."""
-    mail_connection = open_connection()
+    workers may drain at once. The sessions are kept for the whole run."""
+    connection = open_connection()
     count = 0
     try:
         while count < limit:
             batch = claim_batch(limit=min(CLAIM_BATCH, limit - count), now=now)
             if not batch:
                 break
-            count += sum(1 for outcome in send_batch(batch, mail_connection) if outcome == OutboxStatus.SENT)
+            count += sum(1 for outcome in send_batch(batch, connection) if outcome == OutboxStatus.SENT)
     finally:
-        mail_connection.close()
+        connection.close()
     if count:
         logger.info("drain: %d messages sent", count)
     if count >= limit:

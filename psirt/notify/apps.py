@@ -13,10 +13,11 @@ class NotifyConfig(AppConfig):
         "customer": "psirt.notify.services.fanout.send_mail",
         "webhook": "psirt.notify.services.webhooks.send_webhook",
     }
-    # Called with a claimed batch's rows of these kinds before sending: their recipients in one query.
+    # Called with a claimed batch's rows of these kinds before sending: their recipients (webhooks) in one query.
     outbox_preparers = {
         "subscriber": "psirt.notify.services.fanout.load_recipients",
         "customer": "psirt.notify.services.fanout.load_recipients",
+        "webhook": "psirt.notify.services.webhooks.load_webhooks",
     }
 
     def ready(self) -> None:

@@ -408,3 +408,30 @@ def test_a_subject_the_same_in_both_languages_is_said_once(
     (sent,) = mail.outbox
     assert sent.subject == "Maintenance window"
     assert sent.body.startswith("en") and sent.body.endswith("zh-hans")
+
+
+def test_kept_connections_are_bounded_least_recently_used_first_and_closed_with_the_worker() -> None:
+    class Closable:
+        def __init__(self) -> None:
+            self.closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    connection_ = services.open_connection()
+    kept = connection_.kept
+    first, second = Closable(), Closable()
+    kept.put("first", first)
+    kept.put("second", second)
+    kept.put("first", kept.get("first"))  # a connection kept again after its use stays open
+    assert not first.closed and kept.get("first") is first  # now the most recently used
+    others = [Closable() for _ in range(services.KEPT_LIMIT - 1)]
+    for n, other in enumerate(others):
+        kept.put(n, other)
+    assert second.closed and kept.get("second") is None and not first.closed
+    assert len(kept) == services.KEPT_LIMIT
+    replaced = Closable()
+    kept.put("first", replaced)
+    assert first.closed and kept.get("first") is replaced
+    connection_.close()
+    assert len(kept) == 0 and replaced.closed and all(other.closed for other in others)

@@ -55,3 +55,23 @@ def test_a_claim_passes_over_rows_another_worker_holds_without_waiting() -> None
         thread.join(30)
     assert errors == []
     assert [m.pk for m in claim_batch()] == [held]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_groups_marks_commit_without_waiting_for_the_disk_and_only_that_transaction() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from psirt.mail.services import mark_sent
+
+    if connection.vendor == "sqlite":
+        pytest.skip("PostgreSQL only")
+    queue(3)
+    batch = claim_batch()
+    with CaptureQueriesContext(connection) as queries:
+        assert mark_sent(batch) == {message.pk for message in batch}
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    assert statements[0] == "SET LOCAL synchronous_commit TO OFF" and statements[1].startswith("UPDATE")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # for that transaction only
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}

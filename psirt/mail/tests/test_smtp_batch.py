@@ -4,6 +4,7 @@ own row only, a dropped connection is opened again, and a row is marked sent bef
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,6 +83,12 @@ def server(settings: Any) -> Iterator[Server]:
         controller.stop()
 
 
+@pytest.fixture
+def one_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker with one SMTP session: its mails go one after the other, each row marked sent alone."""
+    monkeypatch.setattr(services, "SMTP_SESSIONS", 1)
+
+
 def queue(count: int) -> list[OutboxMessage]:
     """`count` mails queued and committed, not yet sent (no task runs them)."""
     with transaction.atomic():
@@ -102,16 +109,20 @@ def statuses() -> dict[str, str]:
     return {m.to: m.status for m in OutboxMessage.objects.all()}
 
 
-def test_a_burst_goes_out_over_one_connection(server: Server) -> None:
-    queue(6)
+@pytest.mark.parametrize("sessions", [1, 4])
+def test_a_burst_goes_out_over_the_workers_kept_sessions(
+    server: Server, monkeypatch: pytest.MonkeyPatch, sessions: int
+) -> None:
+    monkeypatch.setattr(services, "SMTP_SESSIONS", sessions)
+    queue(9)
     server.delivered.clear()
-    assert drain() == 6
-    assert sorted(server.recipients) == sorted(f"r{i}@research.test" for i in range(6))
-    assert server.connections == 1
+    assert drain() == 9
+    assert sorted(server.recipients) == sorted(f"r{i}@research.test" for i in range(9))
+    assert server.connections == sessions
     assert set(statuses().values()) == {OutboxStatus.SENT}
 
 
-def test_an_acknowledgment_task_takes_the_other_due_mails_along(server: Server) -> None:
+def test_an_acknowledgment_task_takes_the_other_due_mails_along(server: Server, one_session: None) -> None:
     rows = queue(4)
     server.delivered.clear()
     assert services.send_one(rows[2].pk) == OutboxStatus.SENT
@@ -122,7 +133,7 @@ def test_an_acknowledgment_task_takes_the_other_due_mails_along(server: Server) 
     assert len(server.delivered) == 4
 
 
-def test_a_refused_recipient_fails_its_row_only_and_the_connection_is_kept(server: Server) -> None:
+def test_a_refused_recipient_fails_its_row_only_and_the_connection_is_kept(server: Server, one_session: None) -> None:
     queue(5)
     server.delivered.clear()
     server.refuse = {"r2@research.test"}
@@ -134,7 +145,9 @@ def test_a_refused_recipient_fails_its_row_only_and_the_connection_is_kept(serve
     assert refused.context != ""  # kept for the retry
 
 
-def test_a_connection_dropped_before_the_hand_over_is_opened_again_and_nothing_fails(server: Server) -> None:
+def test_a_connection_dropped_before_the_hand_over_is_opened_again_and_nothing_fails(
+    server: Server, one_session: None
+) -> None:
     queue(5)
     server.delivered.clear()
     server.drop_at_mail = 3
@@ -145,7 +158,7 @@ def test_a_connection_dropped_before_the_hand_over_is_opened_again_and_nothing_f
     assert OutboxMessage.objects.filter(attempts__gt=0).count() == 0
 
 
-def test_a_connection_dropped_at_the_end_of_data_fails_that_row_for_a_retry(server: Server) -> None:
+def test_a_connection_dropped_at_the_end_of_data_fails_that_row_for_a_retry(server: Server, one_session: None) -> None:
     queue(4)
     server.delivered.clear()
     server.drop_at_data = 2
@@ -159,35 +172,87 @@ def test_a_connection_dropped_at_the_end_of_data_fails_that_row_for_a_retry(serv
     assert sorted(server.recipients) == sorted(f"r{i}@research.test" for i in range(4))
 
 
-def test_each_row_is_marked_sent_before_the_server_may_deliver_it(
+def test_each_group_is_marked_sent_in_one_commit_before_the_server_may_deliver_any_of_it(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue(6)
+    server.delivered.clear()
+    seen_at_mark: list[tuple[int, int]] = []
+    real = services.mark_sent
+
+    def watching(messages: list[OutboxMessage]) -> set[int]:
+        seen_at_mark.append((len(server.delivered), len(messages)))
+        return real(messages)
+
+    monkeypatch.setattr(services, "mark_sent", watching)
+    assert drain() == 6
+    # Groups of one mail per session (four): when a group was marked, the server had taken none of it.
+    assert seen_at_mark == [(0, 4), (4, 2)]
+    assert server.connections == 4
+
+
+def test_a_group_whose_mark_fails_is_discarded_by_the_server_and_retried_once(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue(3)
     server.delivered.clear()
-    seen_at_mark: list[int] = []
-    real = services.mark_sent
 
-    def watching(message: OutboxMessage) -> None:
-        seen_at_mark.append(len(server.delivered))
-        real(message)
+    def failing(messages: list[OutboxMessage]) -> set[int]:
+        raise OSError("the database went away")
 
-    monkeypatch.setattr(services, "mark_sent", watching)
-    assert drain() == 3
-    # When the n-th row was marked, the server had taken n-1 messages: the mark came before the end of data.
-    assert seen_at_mark == [0, 1, 2]
+    monkeypatch.setattr(services, "mark_sent", failing)
+    assert drain() == 0
+    # The mails' data was out, their end never came: the server discarded all three.
+    assert server.delivered == []
+    assert set(statuses().values()) == {OutboxStatus.FAILED}
+    assert set(OutboxMessage.objects.values_list("last_error", flat=True)) == {"OSError"}
+    monkeypatch.undo()
+    later = OutboxMessage.objects.order_by("-next_attempt_at").first()
+    assert later is not None and drain(now=later.next_attempt_at) == 3
+    assert sorted(server.recipients) == sorted(f"r{i}@research.test" for i in range(3))
 
 
-def test_a_row_whose_claim_was_lost_is_abandoned_before_the_end_of_data(server: Server) -> None:
+def test_a_batch_interrupted_before_its_groups_commit_leaves_nothing_delivered_and_no_session_waiting(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue(3)
+    server.delivered.clear()
+
+    def interrupted(messages: list[OutboxMessage]) -> set[int]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(services, "mark_sent", interrupted)
+    batch = claim_batch()
+    connection = services.open_connection()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        send_batch(batch, connection)
+    assert not any(session.waiting for session in connection.sessions)
+    connection.close()
+    assert time.monotonic() - started < 2  # dropped, not a QUIT waiting out EMAIL_TIMEOUT (5 s)
+    assert server.delivered == []
+    assert set(statuses().values()) == {OutboxStatus.SENDING}  # the sweep gives them back later: sent once
+
+
+@pytest.mark.parametrize("sessions", [1, 4])
+def test_a_row_whose_claim_was_lost_is_abandoned_before_the_end_of_data(
+    server: Server, monkeypatch: pytest.MonkeyPatch, sessions: int
+) -> None:
+    monkeypatch.setattr(services, "SMTP_SESSIONS", sessions)
     queue(3)
     server.delivered.clear()
     batch = claim_batch()
     # The sweep released the second row as stale and another worker claimed it meanwhile.
     OutboxMessage.objects.filter(pk=batch[1].pk).update(claim_token="another-worker")
     connection = services.open_connection()
+    started = time.monotonic()
     try:
         outcomes = send_batch(batch, connection)
     finally:
         connection.close()
+    # The abandoned session is dropped at once, not closed with a QUIT that the server, still reading the
+    # message data, would never answer before EMAIL_TIMEOUT (5 s here).
+    assert time.monotonic() - started < 2
     assert outcomes[0] == outcomes[2] == OutboxStatus.SENT and outcomes[1] == "claim lost"
     assert len(server.delivered) == 2  # the server discarded the abandoned one
     assert OutboxMessage.objects.get(pk=batch[1].pk).status == OutboxStatus.SENDING  # the other worker's now

@@ -16,7 +16,7 @@ from django.db import transaction
 from psirt.mail import services
 from psirt.mail.models import OutboxMessage, OutboxStatus
 from psirt.mail.services import drain, send_mail_bilingual
-from psirt.mail.tests.test_smtp_batch import Server, queue, statuses
+from psirt.mail.tests.test_smtp_batch import Server, one_session, queue, statuses  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -103,6 +103,7 @@ def failed_row() -> OutboxMessage:
     return OutboxMessage.objects.get(status=OutboxStatus.FAILED)
 
 
+@pytest.mark.usefixtures("one_session")
 def test_a_message_refused_at_its_end_of_data_fails_that_row_only_and_keeps_the_connection(server: Answers) -> None:
     queue(4)
     server.refuse_at_end = {2: "554 5.7.1 message rejected as spam"}
@@ -116,6 +117,7 @@ def test_a_message_refused_at_its_end_of_data_fails_that_row_only_and_keeps_the_
     assert sorted(server.recipients) == sorted(f"r{i}@research.test" for i in range(4))
 
 
+@pytest.mark.usefixtures("one_session")
 def test_a_refused_sender_fails_that_row_only_over_the_same_connection(server: Answers) -> None:
     queue(4)
     server.refuse_sender_at = 2
@@ -127,6 +129,7 @@ def test_a_refused_sender_fails_that_row_only_over_the_same_connection(server: A
     assert sorted(server.recipients) == sorted(f"r{i}@research.test" for i in range(4))
 
 
+@pytest.mark.usefixtures("one_session")
 def test_a_refused_data_command_fails_that_row_only_over_the_same_connection(settings: Any) -> None:
     answers = Answers()
     answers.refuse_data_command_at = 2
@@ -238,6 +241,7 @@ class Quitting(Answers):
         return "221 Bye"
 
 
+@pytest.mark.usefixtures("one_session")
 def test_a_task_answers_for_its_own_row_and_every_run_ends_its_session(settings: Any) -> None:
     answers = Quitting()
     controller = start(settings, answers)
@@ -253,3 +257,19 @@ def test_a_task_answers_for_its_own_row_and_every_run_ends_its_session(settings:
         assert answers.quits == 2
     finally:
         controller.stop()
+
+
+def test_refusals_inside_a_group_fail_their_rows_only_and_the_others_are_delivered_once(server: Answers) -> None:
+    queue(8)
+    server.refuse = {"r1@research.test"}  # at RCPT, before its data: its session takes the next mail
+    server.refuse_at_end = {3: "554 5.7.1 message rejected as spam"}  # one of the first group, at its end
+    assert drain() == 6
+    assert len(server.recipients) == 6 and len(set(server.recipients)) == 6
+    failed = OutboxMessage.objects.filter(status=OutboxStatus.FAILED)
+    assert sorted(row.last_error for row in failed) == ["SMTPDataError 554", "SMTPRecipientsRefused 550"]
+    # Marked sent with its group, then refused: failed again, with the context put back for the retry.
+    assert all(row.context != "" and row.sent_at is None and row.attempts == 1 for row in failed)
+    assert OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() == 6
+    server.refuse = set()
+    assert drain(now=max(row.next_attempt_at for row in failed)) == 2
+    assert sorted(server.recipients) == sorted(f"r{i}@research.test" for i in range(8))

@@ -40,6 +40,7 @@ from psirt.lib.access import require_lead
 from psirt.lib.errors import DomainError
 from psirt.mail.exceptions import Cancelled, SendError
 from psirt.mail.models import OutboxMessage
+from psirt.mail.services import Kept
 from psirt.notify.exceptions import NotifyError
 from psirt.notify.models import Webhook
 from psirt.notify.services.fanout import notice_of
@@ -157,9 +158,12 @@ def check_url(url: str) -> str:
 
 
 def _connect(ip: str, port: int, timeout: float | None) -> socket.socket:
-    """A TCP connection to this literal address (no second name resolution)."""
+    """A TCP connection to this literal address (no second name resolution). Without Nagle's algorithm:
+    http.client writes a request's head and body in two writes, and on a kept connection the body would wait
+    for the receiver's delayed acknowledgment of the head (~40 ms a delivery)."""
     sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.connect((ip, port))
     except OSError:
@@ -204,6 +208,16 @@ def _resolve(host: str, port: int) -> str:
     return ip
 
 
+def _open(scheme: str, host: str, port: int, *, timeout: float, ssl_context: ssl.SSLContext | None) -> Any:
+    """A connection to the receiver at this scheme, host and port, to an address resolved and checked now."""
+    ip = _resolve(host, port)
+    if scheme == "https":
+        return _PinnedHTTPSConnection(
+            host, port, ip=ip, timeout=timeout, context=ssl_context or ssl.create_default_context()
+        )
+    return _PinnedHTTPConnection(host, port, ip=ip, timeout=timeout)
+
+
 def post(
     url: str,
     body: bytes,
@@ -211,32 +225,59 @@ def post(
     *,
     timeout: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    kept: Kept | None = None,
 ) -> int:
-    """POST `body` to `url` through a pinned, checked connection; returns the HTTP status."""
+    """POST `body` to `url` through a pinned, checked connection; returns the HTTP status.
+
+    With `kept` (the outbox worker's), the connection stays open for the next delivery to the same scheme, host
+    and port when the receiver keeps it (HTTP/1.1 keep-alive, an answer of at most 64 KiB read whole): its
+    address was checked when it was opened, and a connection cannot be moved to another address. A kept
+    connection the receiver closed in the meantime fails before any answer; the delivery then goes once more
+    over a new connection (deliveries are at least once, and carry their id for the receiver)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    ip = _resolve(host, port)
+    scheme = "https" if parts.scheme == "https" else "http"
+    port = parts.port or (443 if scheme == "https" else 80)
     timeout = timeout or TIMEOUT
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        conn = _PinnedHTTPSConnection(
-            host, port, ip=ip, timeout=timeout, context=ssl_context or ssl.create_default_context()
-        )
-    else:
-        conn = _PinnedHTTPConnection(host, port, ip=ip, timeout=timeout)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    key = ("webhook", scheme, host, port)
+    conn = kept.get(key) if kept is not None else None
+    reused = conn is not None
+    if conn is None:
+        conn = _open(scheme, host, port, timeout=timeout, ssl_context=ssl_context)
+    keep = False
     try:
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read(65536)  # a bounded read: the receiver's answer does not matter beyond its status
-        return response.status
+        try:
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+            conn.close()
+            conn = _open(scheme, host, port, timeout=timeout, ssl_context=ssl_context)
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+        response.read(ANSWER_LIMIT)  # a bounded read: the receiver's answer does not matter beyond its status
+        keep = kept is not None and not response.will_close and response.isclosed()
+        status: int = response.status
+        return status
     except (OSError, http.client.HTTPException) as exc:
         raise WebhookError(f"connection failed ({type(exc).__name__})") from exc
     finally:
-        conn.close()
+        if keep and kept is not None:
+            kept.put(key, conn)
+        else:
+            if kept is not None and reused:
+                kept.discard(key)
+            conn.close()
+
+
+ANSWER_LIMIT = 65536
 
 
 def payload(delivery: OutboxMessage) -> dict[str, Any]:
@@ -261,10 +302,26 @@ def payload(delivery: OutboxMessage) -> dict[str, Any]:
     }
 
 
+# The attribute a batch's webhook rows carry their loaded webhook in (see load_webhooks).
+_WEBHOOK = "_psirt_webhook"
+
+
+def load_webhooks(rows: Sequence[OutboxMessage]) -> None:
+    """Load the webhooks of a batch of webhook rows in one query, instead of one per delivery; a row whose
+    webhook is not found keeps nothing, and `send_webhook` looks it up itself (gone: cancelled)."""
+    found = {
+        str(hook.public_id): hook for hook in Webhook.objects.filter(public_id__in=[row.recipient_key for row in rows])
+    }
+    for row in rows:
+        if row.recipient_key in found:
+            setattr(row, _WEBHOOK, found[row.recipient_key])
+
+
 def send_webhook(delivery: OutboxMessage, connection: object = None) -> None:
-    """Deliver one webhook event (the outbox's sender of webhook rows; `connection`, the outbox's mail
-    connection, is not used); raises WebhookError (retried by the outbox) unless the receiver says 2xx."""
-    hook = Webhook.objects.filter(public_id=delivery.recipient_key).first()
+    """Deliver one webhook event (the outbox's sender of webhook rows; over a connection kept for the receiver
+    in the worker's `connection.kept` when there is one); raises WebhookError (retried by the outbox) unless
+    the receiver says 2xx."""
+    hook = getattr(delivery, _WEBHOOK, None) or Webhook.objects.filter(public_id=delivery.recipient_key).first()
     if hook is None or not hook.active:
         raise Cancelled
     body = json.dumps(payload(delivery), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -275,7 +332,8 @@ def send_webhook(delivery: OutboxMessage, connection: object = None) -> None:
         "X-PSIRT-Delivery": str(delivery.public_id),
         SIGNATURE_HEADER: sign(hook.secret, body),
     }
-    status = post(hook.url, body, headers)
+    kept = getattr(connection, "kept", None)
+    status = post(hook.url, body, headers, kept=kept if isinstance(kept, Kept) else None)
     if not 200 <= status < 300:
         raise WebhookError(f"HTTP {status}")
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from psirt.mail.services import SMTP_SESSIONS
 from psirt.tests.installation import installation_env
 
 pytestmark = pytest.mark.processes
@@ -64,17 +65,20 @@ print(sorted(Delivery.objects.values_list("status", flat=True)))
 
 
 class HoldingSink:
-    """SMTP handler that can stop before a given message is accepted (inside RCPT, before DATA), so a test
-    can kill or stop the worker at a moment where that message has certainly not been delivered."""
+    """SMTP handler that can stop at the RCPT of a given mail (counted from 1, before its DATA), so a test can
+    kill or stop the worker at a moment where that mail has certainly not been delivered, and the mails of its
+    group before it wait at their end of data on other sessions."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
         self.hold_at: int | None = None
+        self.rcpts = 0
         self.held = threading.Event()
         self.release = asyncio.Event()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if self.hold_at is not None and len(self.messages) == self.hold_at and not self.held.is_set():
+        self.rcpts += 1
+        if self.hold_at is not None and self.rcpts == self.hold_at and not self.held.is_set():
             self.held.set()
             for _ in range(100):  # at most 10 s
                 if self.hold_at is None:
@@ -147,19 +151,23 @@ def test_killed_worker_loses_nothing_and_sends_nothing_twice(
     env: dict[str, str], sink: tuple[HoldingSink, int]
 ) -> None:
     handler, _port = sink
-    handler.hold_at = 5
+    # SIGKILL in the middle of the fan-out, at the RCPT of mail 7: with groups of four, mail 5 and 6 wait at
+    # their end of data on two other sessions, their rows not yet marked sent.
+    handler.hold_at = 7
     first = _worker(env)
     try:
         assert handler.held.wait(timeout=60), "the worker never reached the held message"
-        first.kill()  # SIGKILL in the middle of the fan-out, message 6 claimed but not delivered
+        first.kill()
         first.wait(timeout=10)
     finally:
         if first.poll() is None:
             first.kill()
     handler.hold_at = None
-    assert len(handler.messages) == 5
+    # The server discarded the mails whose end of data never came: only whole groups before the held mail.
+    delivered = SMTP_SESSIONS * ((7 - 1) // SMTP_SESSIONS)
+    assert len(handler.messages) == delivered
     statuses = _run([STATUSES], env, code=True).stdout
-    assert "'sending'" in statuses and statuses.count("'sent'") == 5  # the dead worker's claimed batch
+    assert "'sending'" in statuses and statuses.count("'sent'") == delivered  # the dead worker's claimed batch
     # The periodic sweep, once the dead worker's claim is stale, hands the rest to a new drain.
     sweep = _run([SWEEP_AFTER_TIMEOUT], env, code=True)
     assert sweep.returncode == 0, sweep.stderr
