@@ -49,7 +49,7 @@ from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
 from psirt.lib.http import client_address
 from psirt.lib.prepared import PreparedInsert
-from psirt.organization.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile, read_profile
 from psirt.organization.queries import acknowledgment_due
 
 logger = logging.getLogger(__name__)
@@ -103,9 +103,9 @@ def format_tracking_id(year: int, number: int) -> str:
     return f"VR-{year}-{number:04d}"
 
 
-def _ack_due(now: dt.datetime, profile: OrganizationProfile) -> dt.datetime | None:
+def _ack_due(now: dt.datetime, profile: OrganizationProfile, token: str | None) -> dt.datetime | None:
     try:
-        return acknowledgment_due(now, profile)
+        return acknowledgment_due(now, profile, token)
     except Exception:
         # A broken calendar setting must not lose a report; the desk shows the deadline as unknown.
         logger.exception("acknowledgment deadline could not be computed")
@@ -156,8 +156,9 @@ def submit_report(
     written = write_files(files, already=sum(f.size for f in stashed))
     token = new_token()
     now = timezone.now()
-    profile = OrganizationProfile.get()
-    ack_due = _ack_due(now, profile)
+    # The profile with the change token it was read under, which the calendar is kept under too: one read.
+    profile, profile_token = read_profile()
+    ack_due = _ack_due(now, profile, profile_token)
     year = timezone.localtime(now).year
     # The report is built, and its texts encrypted, before the transaction opens: on SQLite every write
     # transaction waits for the one before it, so work done inside one holds up every other submission.
