@@ -8,6 +8,11 @@ more than running it. `PreparedInsert` compiles the statement as `Model.save` wo
 the transaction only the values that become known there (a number taken under the lock, the id of a row inserted
 just before, a hash chained to the previous row) are adapted, and the statement runs.
 
+The statement's text depends only on the model, the fields it writes, whether it returns the new key and the
+database, as long as every value is a plain value (no expression) and no field chooses its own placeholder: then it
+is compiled once per process and kept (`_STATEMENTS`, one entry per such shape, so bounded by the models), and
+each instance's values are adapted exactly as the compiler adapts them. Anything else is compiled per instance.
+
 Unlike `save()`, no `pre_save`/`post_save` signal is sent: a model with receivers of those is refused.
 
 A public page runs a handful of SELECTs of a fixed shape whose values change (an advisory ID, a product's key);
@@ -34,6 +39,11 @@ __all__ = ["PreparedInsert", "PreparedSelect", "first_row"]
 
 M = TypeVar("M", bound=Model)
 
+# (model, columns written, returns the key, database alias, vendor) → the INSERT's text. One entry per model and
+# shape that code prepares, so it stays small; the cap only guards against a caller inventing shapes.
+_STATEMENTS: dict[tuple[Any, ...], str] = {}
+_MAX_STATEMENTS = 256
+
 
 class PreparedInsert:
     """`obj`'s INSERT, its SQL and the values of every field but `late` (and the automatic primary key)
@@ -57,15 +67,41 @@ class PreparedInsert:
         if len(self._late) != len(late):
             raise ValueError(f"not all of {list(late)} are fields of {meta.label}")
         self._returning: list[Field[Any, Any]] = list(meta.db_returning_fields) if obj.pk is None else []
-        query = InsertQuery(model)
-        query.insert_values(fields, [obj])
-        compiler = query.get_compiler(connection=self.database)
-        if self._returning and self.database.features.can_return_columns_from_insert:
-            compiler.returning_fields = self._returning
-        ((self.sql, params),) = compiler.as_sql()
-        if len(params) != len(fields):  # one placeholder per field, in their order
-            raise ValueError(f"the INSERT of {meta.label} does not bind one value per field")
-        self._params = list(params)
+        returns = bool(self._returning) and self.database.features.can_return_columns_from_insert
+        key = (model, tuple(f.attname for f in fields), returns, self.database.alias, self.database.vendor)
+        sql = _STATEMENTS.get(key)
+        params = self._plain_values(fields) if sql is not None else None
+        if sql is None or params is None:
+            query = InsertQuery(model)
+            query.insert_values(fields, [obj])
+            compiler = query.get_compiler(connection=self.database)
+            if returns:
+                compiler.returning_fields = self._returning
+            ((sql, compiled),) = compiler.as_sql()
+            if len(compiled) != len(fields):  # one placeholder per field, in their order
+                raise ValueError(f"the INSERT of {meta.label} does not bind one value per field")
+            params = list(compiled)
+            # Kept only when its text cannot depend on the values: every placeholder the plain "%s" (no field
+            # that chooses its own), and no value an expression (read as `pre_save` left them on the instance).
+            if (
+                not any(hasattr(f, "get_placeholder") for f in fields)
+                and not any(hasattr(getattr(obj, f.attname), "resolve_expression") for f in fields)
+                and len(_STATEMENTS) < _MAX_STATEMENTS
+            ):
+                _STATEMENTS[key] = sql
+        self.sql: str = sql
+        self._params = params
+
+    def _plain_values(self, fields: Sequence[Field[Any, Any]]) -> list[Any] | None:
+        """The instance's values for `fields` as the INSERT compiler adapts them (`pre_save(add=True)`, then
+        `get_db_prep_save`), or None when one is an expression (its SQL then depends on it)."""
+        values = []
+        for field in fields:
+            value = field.pre_save(self.obj, add=True)
+            if hasattr(value, "resolve_expression"):
+                return None
+            values.append(field.get_db_prep_save(value, connection=self.database))
+        return values
 
     def params(self) -> list[Any]:
         """The statement's values, the late fields' read from the instance now."""

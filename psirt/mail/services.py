@@ -68,6 +68,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from psirt.lib import pgp
 from psirt.lib.bulk import column_name, insert_rows
 from psirt.lib.crypto import seal
+from psirt.lib.prepared import PreparedInsert
 from psirt.mail import tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
 from psirt.mail.models import OutboxMessage, OutboxStatus
@@ -149,29 +150,60 @@ def send_mail_bilingual(
     current transaction commits. `context` must be JSON-serialisable (plain values: the worker renders the
     templates later, in `language` then the other site language). `languages` restricts the mail to those
     site languages, in that order (a reporter gets their own language only)."""
-    now = timezone.now()
-    if languages:
-        context = {**context, "mail_languages": list(languages)}
-    message = OutboxMessage.objects.create(
-        kind="mail",
-        template=template,
-        language=language,
-        to=json.dumps(list(to)),
-        reply_to=json.dumps(list(reply_to)) if reply_to else "",
-        context=json.dumps(dict(context), default=str),
-        pgp_key=pgp_key,
-        created_at=now,
-        next_attempt_at=now,
-        give_up_at=now + give_up_after(),
+    mail = PreparedMail(
+        to=to, template=template, language=language, pgp_key=pgp_key, reply_to=reply_to, languages=languages
     )
-    pk = message.pk
-    if transactional_queue():
-        # The wake-up is decided in the same transaction as the mail: the row and a drain that will see it
-        # exist, or neither.
-        wake_drain()
-    else:
-        transaction.on_commit(lambda: enqueue_send(pk))
-    return message
+    return mail.queue(context)
+
+
+class PreparedMail:
+    """A mail of `send_mail_bilingual` whose outbox row is built, its addresses and key encrypted and its INSERT
+    compiled when it is made (`psirt.lib.prepared.PreparedInsert`), so a caller can do that before it opens its
+    transaction; `queue(context)` stores the row in the caller's transaction — only the context, which may
+    name things decided inside it, is encrypted there — and wakes a drain, as `send_mail_bilingual` does."""
+
+    def __init__(
+        self,
+        *,
+        to: Sequence[str],
+        template: str,
+        language: str = "en",
+        pgp_key: str = "",
+        reply_to: Sequence[str] = (),
+        languages: Sequence[str] = (),
+    ) -> None:
+        now = timezone.now()
+        self.languages = list(languages)
+        self.message = OutboxMessage(
+            kind="mail",
+            template=template,
+            language=language,
+            to=json.dumps(list(to)),
+            reply_to=json.dumps(list(reply_to)) if reply_to else "",
+            pgp_key=pgp_key,
+            created_at=now,
+            next_attempt_at=now,
+            give_up_at=now + give_up_after(),
+        )
+        self._insert = PreparedInsert(self.message, late=("context",))
+
+    def queue(self, context: Mapping[str, Any]) -> OutboxMessage:
+        """Store the row with `context` in the current transaction; sent after the commit. Once only."""
+        message = self.message
+        if not message._state.adding:
+            raise ValueError("this mail is already queued")
+        if self.languages:
+            context = {**context, "mail_languages": self.languages}
+        message.context = json.dumps(dict(context), default=str)
+        self._insert.run()
+        pk = message.pk
+        if transactional_queue():
+            # The wake-up is decided in the same transaction as the mail: the row and a drain that will see it
+            # exist, or neither.
+            wake_drain()
+        else:
+            transaction.on_commit(lambda: enqueue_send(pk))
+        return message
 
 
 @dataclass(frozen=True)

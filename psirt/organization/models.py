@@ -106,14 +106,7 @@ class OrganizationProfile(models.Model):
         process and handed out while the row's change token is still the one it was read under (and for
         `KEEP_AT_MOST` seconds at most): one small query instead of reading the row. Each caller gets its own
         copy to change."""
-        token = current_change_token()
-        if token is None:  # no row yet: the new row's token is replaced right after its INSERT, nothing to keep
-            return cls.objects.get_or_create(id=1)[0]
-        profile = _profiles.get(token, "profile", lambda: cls.objects.get_or_create(id=1)[0])
-        if profile.change_token != token:  # changed between the two reads: kept under a token it was not read at
-            _profiles.clear()
-            return cls.objects.get_or_create(id=1)[0]
-        return copy.copy(profile)
+        return read_profile()[0]
 
     @property
     def name(self) -> str:
@@ -194,6 +187,21 @@ def current_change_token(using: str = DEFAULT_DB_ALIAS) -> str | None:
         cursor.execute(f"SELECT change_token FROM {_table(using)} WHERE id = 1")  # noqa: S608 — quoted table name
         row = cursor.fetchone()
     return None if row is None else str(row[0])
+
+
+def read_profile() -> tuple[OrganizationProfile, str | None]:
+    """`OrganizationProfile.get()` and the change token read for it, which the profile is the current one under
+    (None when the row was only just created: its token is replaced after the INSERT, so nothing may be kept
+    under it). A caller that also needs what is kept under the token (`derived`) passes this one on instead of
+    reading the token a second time."""
+    token = current_change_token()
+    if token is None:  # no row yet: the new row's token is replaced right after its INSERT, nothing to keep
+        return OrganizationProfile.objects.get_or_create(id=1)[0], None
+    profile = _profiles.get(token, "profile", lambda: OrganizationProfile.objects.get_or_create(id=1)[0])
+    if profile.change_token != token:  # changed between the two reads: kept under a token it was not read at
+        _profiles.clear()
+        return OrganizationProfile.objects.get_or_create(id=1)[0], None
+    return copy.copy(profile), token
 
 
 def derived(name: str, token: str | None, build: Any) -> Any:

@@ -21,10 +21,11 @@ from psirt.organization.models import (
     OrganizationProfile,
     current_change_token,
     derived,
+    read_profile,
 )
 
 
-def organization_calendar(profile: OrganizationProfile | None = None) -> Calendar:
+def organization_calendar(profile: OrganizationProfile | None = None, token: str | None = None) -> Calendar:
     """The organization's business-day calendar: the profile's country (its public holidays and make-up working
     days), the leads' extra days off and extra working days, in settings.TIME_ZONE.
 
@@ -32,9 +33,14 @@ def organization_calendar(profile: OrganizationProfile | None = None) -> Calenda
     leads' days are kept per process under the profile's change token, which every change of the profile or a day
     replaces (one small query per call), so a change counts from the next deadline computed (in the caller's
     transaction, which sees its own changes); the country's holiday tables, which only change with
-    the `holidays` package, are built once per process. Pass `profile` when the caller already holds it.
+    the `holidays` package, are built once per process. Pass `profile` when the caller already holds it, with the
+    `token` that `read_profile` returned with it when it has just read it (the token is then not read again:
+    the days are still read after it, as they are kept under it).
     """
-    profile = profile or OrganizationProfile.get()
+    if profile is None:
+        profile, token = read_profile()
+    if token is None:
+        token = current_change_token()
     country = profile.calendar_country
 
     def build() -> Calendar:
@@ -46,14 +52,18 @@ def organization_calendar(profile: OrganizationProfile | None = None) -> Calenda
         )
 
     # The leads' days are what the change token covers; the country is the caller's profile's.
-    return derived(f"calendar:{country}", current_change_token(), build)  # type: ignore[no-any-return]
+    return derived(f"calendar:{country}", token, build)  # type: ignore[no-any-return]
 
 
-def acknowledgment_due(received: dt.datetime, profile: OrganizationProfile | None = None) -> dt.datetime:
+def acknowledgment_due(
+    received: dt.datetime, profile: OrganizationProfile | None = None, token: str | None = None
+) -> dt.datetime:
     """When a report received at `received` must be acknowledged: the profile's number of business days later,
-    in the organization's calendar. The one rule for the deadline promised at intake and shown on the desk."""
-    profile = profile or OrganizationProfile.get()
-    return organization_calendar(profile).add_business_days(received, int(profile.ack_business_days))
+    in the organization's calendar. The one rule for the deadline promised at intake and shown on the desk.
+    `profile` and `token` as for `organization_calendar`."""
+    if profile is None:
+        profile, token = read_profile()
+    return organization_calendar(profile, token).add_business_days(received, int(profile.ack_business_days))
 
 
 @dataclass(frozen=True)

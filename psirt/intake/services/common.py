@@ -5,6 +5,7 @@ mail may say about a report (plain values, never report text).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +21,8 @@ from psirt.intake.models import (
 from psirt.intake.services.tokens import magic_token, portal_path
 from psirt.lib import pgp
 from psirt.lib.http import absolute_url
-from psirt.mail.services import send_mail_bilingual
+from psirt.mail.models import OutboxMessage
+from psirt.mail.services import PreparedMail
 
 # Text limits (characters). Generous for real reports; a 10 MB paste gets a clear message instead.
 TEXT_LIMITS: dict[str, int] = {
@@ -91,6 +93,25 @@ def send_reporter_mail(
     each language's part linking to the portal in that language: `portal_urls` and `lost_link_urls` map a
     language to its link (the `in_language` filter picks one). `token` is the private token when the mail
     carries it (acknowledgment, new link); otherwise the link is a signed, expiring magic link."""
+    prepare_reporter_mail(report=report, template=template, token=token, reply_to=reply_to).queue(context)
+
+
+@dataclass(frozen=True)
+class ReporterMail:
+    """A mail of `send_reporter_mail` made ready before the caller's transaction: `queue(context)` stores it."""
+
+    mail: PreparedMail
+    links: Mapping[str, Any]
+
+    def queue(self, context: Mapping[str, Any]) -> OutboxMessage:
+        return self.mail.queue({**context, **self.links})
+
+
+def prepare_reporter_mail(
+    *, report: Report, template: str, token: str = "", reply_to: tuple[str, ...] = ()
+) -> ReporterMail:
+    """Everything of `send_reporter_mail` but its context, done now: the languages, the links and the outbox row
+    (see `psirt.mail.services.PreparedMail`)."""
     languages = reporter_languages(report)
     link_token = token or magic_token(report)
     portal_urls, lost_link_urls = {}, {}
@@ -98,12 +119,12 @@ def send_reporter_mail(
         portal_urls[language] = absolute_url(portal_path(link_token, language))
         with translation.override(language):
             lost_link_urls[language] = absolute_url(reverse("intake:lost_link"))
-    send_mail_bilingual(
+    mail = PreparedMail(
         to=[report.reporter_email],
         template=template,
-        context={**context, "portal_urls": portal_urls, "lost_link_urls": lost_link_urls},
         language=languages[0],
         languages=languages,
         pgp_key=report.pgp_key,
         reply_to=reply_to,
     )
+    return ReporterMail(mail=mail, links={"portal_urls": portal_urls, "lost_link_urls": lost_link_urls})

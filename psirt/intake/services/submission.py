@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -40,7 +41,7 @@ from psirt.intake.services.common import (
     add_event,
     check_text_limits,
     mail_report_facts,
-    send_reporter_mail,
+    prepare_reporter_mail,
 )
 from psirt.intake.services.limits import limit
 from psirt.intake.services.tokens import email_hash, hash_token, new_token, normalise_email, portal_url
@@ -48,7 +49,7 @@ from psirt.lib import pgp
 from psirt.lib.crypto import file_store, seal
 from psirt.lib.http import client_address
 from psirt.lib.prepared import PreparedInsert
-from psirt.organization.models import OrganizationProfile
+from psirt.organization.models import OrganizationProfile, read_profile
 from psirt.organization.queries import acknowledgment_due
 
 logger = logging.getLogger(__name__)
@@ -102,9 +103,9 @@ def format_tracking_id(year: int, number: int) -> str:
     return f"VR-{year}-{number:04d}"
 
 
-def _ack_due(now: dt.datetime, profile: OrganizationProfile) -> dt.datetime | None:
+def _ack_due(now: dt.datetime, profile: OrganizationProfile, token: str | None) -> dt.datetime | None:
     try:
-        return acknowledgment_due(now, profile)
+        return acknowledgment_due(now, profile, token)
     except Exception:
         # A broken calendar setting must not lose a report; the desk shows the deadline as unknown.
         logger.exception("acknowledgment deadline could not be computed")
@@ -155,8 +156,9 @@ def submit_report(
     written = write_files(files, already=sum(f.size for f in stashed))
     token = new_token()
     now = timezone.now()
-    profile = OrganizationProfile.get()
-    ack_due = _ack_due(now, profile)
+    # The profile with the change token it was read under, which the calendar is kept under too: one read.
+    profile, profile_token = read_profile()
+    ack_due = _ack_due(now, profile, profile_token)
     year = timezone.localtime(now).year
     # The report is built, and its texts encrypted, before the transaction opens: on SQLite every write
     # transaction waits for the one before it, so work done inside one holds up every other submission.
@@ -220,6 +222,14 @@ def submit_report(
     # row, are filled in there.
     report_insert = PreparedInsert(report, late=("number", "tracking_id"))
     attachment_inserts = [PreparedInsert(attachment, late=("report",)) for attachment in attachments]
+    # The acknowledgment's row too; only its context, which names the tracking ID, is filled in there.
+    acknowledgment = (
+        prepare_reporter_mail(
+            report=report, template="intake/mail/acknowledgment", token=token, reply_to=(profile.security_email,)
+        )
+        if send_acknowledgment
+        else None
+    )
     flush = False
     try:
         with _write_transaction() as joined:
@@ -249,10 +259,10 @@ def submit_report(
                             by_reporter=True,
                             date=data.proposed_disclosure_date,
                         )
-                    if send_acknowledgment:
+                    if acknowledgment is not None:
                         # Queued with the report: committed together, sent by the worker (the request never
                         # waits for the mail server, and a report is never without its acknowledgment).
-                        _send_acknowledgment(report, token, profile)
+                        acknowledgment.queue(_acknowledgment_context(report, profile))
                     record(
                         action="report.submitted",
                         request=request,
@@ -339,15 +349,10 @@ def _wait_for_the_disk() -> None:
         cursor.execute(_DISK_BARRIER)
 
 
-def _send_acknowledgment(report: Report, token: str, profile: OrganizationProfile) -> None:
-    send_reporter_mail(
-        report=report,
-        template="intake/mail/acknowledgment",
-        context={
-            "report": mail_report_facts(report),
-            "org_names": {"en": profile.name_en, "zh-hans": profile.name_zh or profile.name_en},
-            "ack_business_days": profile.ack_business_days,
-        },
-        token=token,
-        reply_to=(profile.security_email,),
-    )
+def _acknowledgment_context(report: Report, profile: OrganizationProfile) -> dict[str, Any]:
+    """What the acknowledgment says besides its links: the report's facts, the vendor's names, the deadline."""
+    return {
+        "report": mail_report_facts(report),
+        "org_names": {"en": profile.name_en, "zh-hans": profile.name_zh or profile.name_en},
+        "ack_business_days": profile.ack_business_days,
+    }

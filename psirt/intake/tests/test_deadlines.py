@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from psirt.intake.models import Report
@@ -41,3 +43,24 @@ def test_acknowledgment_deadline_counts_the_leads_make_up_working_days() -> None
     assert report.ack_due_at is not None
     days = OrganizationProfile.get().ack_business_days
     assert timezone.localdate(report.ack_due_at) == timezone.localdate(report.created_at) + dt.timedelta(days=days)
+
+
+def test_a_day_off_set_between_two_reports_counts_for_the_second() -> None:
+    first = _submit()  # the calendar is kept from here on
+    today = timezone.localdate()
+    for offset in range(1, 15):
+        CalendarDay.objects.create(date=today + dt.timedelta(days=offset), kind=CalendarDayKind.HOLIDAY)
+    second = _submit()
+    assert first.ack_due_at is not None and second.ack_due_at is not None
+    assert timezone.localdate(first.ack_due_at) <= today + dt.timedelta(days=14)
+    assert timezone.localdate(second.ack_due_at) > today + dt.timedelta(days=14)
+
+
+def test_a_report_reads_the_profiles_change_token_once() -> None:
+    """The profile and the calendar the deadline is counted in are kept under one change token, read once."""
+    OrganizationProfile.get()  # creates the row on a new database
+    _submit()
+    with CaptureQueriesContext(connection) as queries:
+        _submit()
+    reads = [q["sql"] for q in queries.captured_queries if "change_token" in q["sql"]]
+    assert len(reads) == 1, reads

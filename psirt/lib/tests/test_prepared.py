@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Now, Upper
 from django.db.models.signals import post_save
+from django.db.models.sql import InsertQuery
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.intake.models import Attachment, Report
@@ -143,3 +146,50 @@ def test_a_prepared_select_refuses_values_it_cannot_bind() -> None:
         PreparedSelect(lambda pk: Product.objects.filter(pk=pk), int).run("1")
     with pytest.raises(ValueError, match="no prefetch"):
         PreparedSelect(lambda pk: Product.objects.filter(pk=pk).prefetch_related("releases"), int).run(1)
+
+
+def _compiled(obj: Report, fields: list) -> tuple[str, list]:
+    """The INSERT Django's compiler writes for `obj` (what `save()` runs)."""
+    query = InsertQuery(Report)
+    query.insert_values(fields, [obj])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = list(Report._meta.db_returning_fields)
+    ((sql, params),) = compiler.as_sql()
+    return sql, list(params)
+
+
+@pytest.mark.django_db
+def test_a_kept_statement_is_the_one_the_compiler_writes_with_the_values_it_adapts():
+    _SEALED.update(name=seal("Ana"), email=seal("ana@x.test"), description=seal("d"))
+    PreparedInsert(_report(4))  # the statement is kept from here on
+    second = _report(5)
+    second.number, second.tracking_id = 5, "VR-2026-0005"
+    fields = [f for f in Report._meta.local_concrete_fields if not f.generated and f is not Report._meta.auto_field]
+    # The same clock for both (auto_now columns take it when the values are adapted).
+    with mock.patch("django.utils.timezone.now", return_value=dt.datetime(2026, 3, 4, tzinfo=dt.UTC)):
+        kept = PreparedInsert(second)
+        sql, params = _compiled(second, fields)
+    assert (kept.sql, kept.params()) == (sql, params)
+    with transaction.atomic():
+        kept.run()
+    assert Report.objects.get(pk=second.pk).tracking_id == "VR-2026-0005"
+
+
+@pytest.mark.django_db
+def test_an_expression_value_gets_its_own_statement_and_leaves_the_kept_one_alone():
+    _SEALED.update(name=seal("Ana"), email=seal("ana@x.test"), description=seal("d"))
+    plain = PreparedInsert(_report(6))
+    shouted = _report(7)
+    shouted.number, shouted.tracking_id = 7, "VR-2026-0007"
+    shouted.email_hash = Upper(Value("h" * 64))
+    insert = PreparedInsert(shouted)
+    assert "UPPER" in insert.sql and "UPPER" not in plain.sql
+    with transaction.atomic():
+        insert.run()
+    assert Report.objects.get(pk=shouted.pk).email_hash == "H" * 64
+    assert PreparedInsert(_report(8)).sql == plain.sql
+    # An expression that binds no value cannot be prepared, kept statement or not.
+    timed = _report(9)
+    timed.created_at = Now()
+    with pytest.raises(ValueError, match="one value per field"):
+        PreparedInsert(timed)

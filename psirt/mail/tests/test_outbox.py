@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from psirt.mail.models import OutboxMessage, OutboxStatus
-from psirt.mail.services import backoff, send_mail_bilingual, send_one
+from psirt.mail.services import PreparedMail, backoff, send_mail_bilingual, send_one
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +110,36 @@ def test_unknown_languages_fall_back_to_every_site_language(django_capture_on_co
         queue(languages=["de", "<script>"])
     body = mail.outbox[0].body
     assert "如果并非您本人申请" in body and "If you did not ask for it" in body
+
+
+def test_a_mail_prepared_before_the_transaction_is_stored_and_sent_with_the_context_given_inside(
+    django_capture_on_commit_callbacks,
+):
+    prepared = PreparedMail(to=["ada@research.test"], template="intake/mail/new_link", languages=["en"])
+    assert OutboxMessage.objects.count() == 0  # nothing stored until queued
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        queued = prepared.queue(
+            {"report": {"tracking_id": "VR-2026-0042"}, "portal_urls": {"en": "https://x.test/en/r/SECRET/"}}
+        )
+    assert OutboxMessage.objects.get().pk == queued.pk
+    assert len(mail.outbox) == 1 and "VR-2026-0042" in mail.outbox[0].body and "SECRET" in mail.outbox[0].body
+    with pytest.raises(ValueError, match="already queued"):
+        prepared.queue({})
+    assert OutboxMessage.objects.count() == 1
+
+
+def test_a_prepared_mail_of_a_rolled_back_change_is_never_stored(django_capture_on_commit_callbacks):
+    prepared = PreparedMail(to=["ada@research.test"], template="intake/mail/new_link")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        prepared.queue({"report": {"tracking_id": "VR-2026-0043"}})
+        raise RuntimeError("the change fails")
+    assert OutboxMessage.objects.count() == 0 and mail.outbox == []
+
+
+def test_a_queued_rows_columns_are_encrypted_at_rest():
+    queued = queue(pgp_key="", reply_to=["psirt@vendor.test"])
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT "to", reply_to, context FROM mail_outboxmessage WHERE id = %s', [queued.pk])
+        stored = cursor.fetchone()
+    assert all(value.startswith("gAAAA") for value in stored)  # Fernet tokens, no address or link in clear
+    assert "ada@research.test" not in "".join(stored) and "SECRET" not in "".join(stored)

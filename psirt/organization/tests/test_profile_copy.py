@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from psirt.lib import kept as kept_module
 from psirt.organization import models as org_models
 from psirt.organization.models import CalendarDay, CalendarDayKind, OrganizationProfile
-from psirt.organization.queries import organization_calendar
+from psirt.organization.queries import acknowledgment_due, organization_calendar
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +81,35 @@ def test_a_raw_write_that_does_not_say_so_is_seen_within_the_bound(monkeypatch: 
     later = kept_module.time.monotonic() + org_models.KEEP_AT_MOST + 1
     monkeypatch.setattr(kept_module.time, "monotonic", lambda: later)
     assert OrganizationProfile.get().name_en == "Raw SQL"
+
+
+def test_the_calendar_reads_the_change_token_once() -> None:
+    """The profile is read with its change token, and the calendar kept under that token: no second read."""
+    OrganizationProfile.get()  # creates the row on a new database
+    organization_calendar()
+    with CaptureQueriesContext(connection) as queries:
+        organization_calendar()
+        acknowledgment_due(dt.datetime(2026, 3, 4, 10, 0, tzinfo=dt.UTC))
+    assert [q["sql"] for q in queries.captured_queries if "change_token" in q["sql"]] == [
+        queries.captured_queries[0]["sql"]
+    ] * 2, queries.captured_queries
+    assert len(queries) == 2
+
+
+def test_a_profile_passed_without_its_token_gets_the_current_calendar() -> None:
+    """A caller's profile may be older than the leads' days: without the token it was read under, the token is
+    read again, so a day set since counts."""
+    profile = OrganizationProfile.get()
+    assert organization_calendar(profile).is_business_day(DAY)
+    CalendarDay.objects.create(date=DAY, kind=CalendarDayKind.HOLIDAY)
+    assert not organization_calendar(profile).is_business_day(DAY)
+
+
+def test_a_profile_read_with_its_token_gets_the_calendar_of_that_token() -> None:
+    OrganizationProfile.get()  # creates the row on a new database
+    profile, token = org_models.read_profile()
+    assert token is not None and token == profile.change_token
+    assert organization_calendar(profile, token).is_business_day(DAY)
+    CalendarDay.objects.create(date=DAY, kind=CalendarDayKind.HOLIDAY)
+    profile, token = org_models.read_profile()
+    assert not organization_calendar(profile, token).is_business_day(DAY)
