@@ -489,7 +489,7 @@ SMTP_SESSIONS = 4
 KEPT_LIMIT = 32
 
 
-class Kept:
+class KeptConnections:
     """Connections a sender keeps open for the rest of a worker's batch or drain, by a key of its choosing
     (webhooks: one HTTP connection per receiver), at most `KEPT_LIMIT`: the least recently used is closed to
     make room. Closed with the worker's connections."""
@@ -535,10 +535,10 @@ class OutboxMailConnection(BaseEmailBackend):
     the session, and the server discards the mail). Other backends (the tests' memory backend, the console)
     send as they are; the row is marked after the send. `kept` holds what senders keep open per receiver."""
 
-    def __init__(self, backend: BaseEmailBackend, *, kept: Kept | None = None) -> None:
+    def __init__(self, backend: BaseEmailBackend, *, kept: KeptConnections | None = None) -> None:
         super().__init__(fail_silently=False)
         self.backend = backend
-        self.kept = kept if kept is not None else Kept()
+        self.kept = kept if kept is not None else KeptConnections()
         self.waiting = False
 
     @property
@@ -643,7 +643,7 @@ class OutboxConnections:
     receiver."""
 
     def __init__(self, sessions: int | None = None) -> None:
-        self.kept = Kept()
+        self.kept = KeptConnections()
         count = max(1, SMTP_SESSIONS if sessions is None else sessions)
         self.sessions = [OutboxMailConnection(get_connection(), kept=self.kept) for _ in range(count)]
 

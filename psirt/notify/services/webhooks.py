@@ -40,7 +40,7 @@ from psirt.lib.access import require_lead
 from psirt.lib.errors import DomainError
 from psirt.mail.exceptions import Cancelled, SendError
 from psirt.mail.models import OutboxMessage
-from psirt.mail.services import Kept
+from psirt.mail.services import KeptConnections
 from psirt.notify.exceptions import NotifyError
 from psirt.notify.models import Webhook
 from psirt.notify.services.fanout import notice_of
@@ -225,7 +225,7 @@ def post(
     *,
     timeout: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
-    kept: Kept | None = None,
+    kept: KeptConnections | None = None,
 ) -> int:
     """POST `body` to `url` through a pinned, checked connection; returns the HTTP status.
 
@@ -333,7 +333,7 @@ def send_webhook(delivery: OutboxMessage, connection: object = None) -> None:
         SIGNATURE_HEADER: sign(hook.secret, body),
     }
     kept = getattr(connection, "kept", None)
-    status = post(hook.url, body, headers, kept=kept if isinstance(kept, Kept) else None)
+    status = post(hook.url, body, headers, kept=kept if isinstance(kept, KeptConnections) else None)
     if not 200 <= status < 300:
         raise WebhookError(f"HTTP {status}")
 

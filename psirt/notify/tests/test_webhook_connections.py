@@ -125,7 +125,7 @@ def test_a_kept_connection_the_receiver_closed_is_opened_again_and_the_delivery_
 
 
 def test_a_kept_connection_is_tried_again_once_and_forgotten_when_the_receiver_is_gone(receiver: Receiver) -> None:
-    kept = outbox.Kept()
+    kept = outbox.KeptConnections()
     try:
         receiver.drop_after_answer = True
         assert webhooks.post(receiver.url(), b"{}", {}, kept=kept) == 204
@@ -163,7 +163,7 @@ def test_a_webhook_switched_off_before_its_batch_is_not_delivered(receiver: Rece
 def test_a_kept_connection_sends_each_request_without_waiting_for_acknowledgments(receiver: Receiver) -> None:
     import socket
 
-    kept = outbox.Kept()
+    kept = outbox.KeptConnections()
     try:
         assert webhooks.post(receiver.url(), b"{}", {}, kept=kept) == 204
         conn = kept.get(("webhook", "http", "127.0.0.1", receiver.port))
