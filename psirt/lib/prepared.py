@@ -188,7 +188,9 @@ class PreparedSelect(Generic[M]):
             if kind is str:
                 markers.append(f"psirt-marker-{secrets.token_hex(16)}")
             elif kind is int:
-                markers.append(secrets.randbits(62) | (1 << 61))
+                # Inside every integer column's range (PostgreSQL's integer is 32 bits): the ORM compiles an
+                # out-of-range value as "matches nothing", and the marker would be lost.
+                markers.append((1 << 30) + secrets.randbelow(1 << 30))
             else:
                 raise ValueError(f"a prepared SELECT binds str or int values, not {kind.__name__}")
         return markers

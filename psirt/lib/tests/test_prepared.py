@@ -106,23 +106,25 @@ def test_a_prepared_select_answers_what_the_queryset_answers(django_assert_num_q
     products = [
         Product.objects.create(slug=f"p-{n}", name=f"Camera {n}", line=line, is_public=n != 2) for n in range(3)
     ]
-    for product in products:
-        for position in range(3):
-            FirmwareRelease.objects.create(product=product, version=f"V1.{position}", position=position)
+    releases = [
+        FirmwareRelease.objects.create(product=product, version=f"V1.{position}", position=position)
+        for product in products
+        for position in range(3)
+    ]
 
-    def build(slug: str, position: int) -> QuerySet[FirmwareRelease]:  # two values, one of them a string
+    def build(slug: str, release_pk: int) -> QuerySet[FirmwareRelease]:  # two values, one of them a string
         return (
             FirmwareRelease.objects.filter(product__slug=slug, position__gte=0)
-            .exclude(position=position)
+            .exclude(pk=release_pk)
             .select_related("product", "product__line")
             .order_by("-position")
         )
 
     prepared = PreparedSelect(build, str, int)
-    for slug, position in [("p-0", 1), ("p-1", 2), ("p-1", 0), ("nothing", 1)]:
-        expected = list(build(slug, position))
+    for slug, release in [("p-0", releases[1]), ("p-1", releases[5]), ("p-1", releases[0]), ("nothing", releases[1])]:
+        expected = list(build(slug, release.pk))
         with django_assert_num_queries(1):
-            found = prepared.run(slug, position)
+            found = prepared.run(slug, release.pk)
             # The select_related objects came with the rows.
             names = [(r.product.name, r.product.line.name_en) for r in found]
         assert [_fields(r) for r in found] == [_fields(r) for r in expected]
@@ -130,7 +132,7 @@ def test_a_prepared_select_answers_what_the_queryset_answers(django_assert_num_q
         assert all(r._state.db == "default" and not r._state.adding for r in found)
     # An edit shows on the next run: only the statement is kept, never rows.
     Product.objects.filter(slug="p-0").update(name="Renamed")
-    assert {r.product.name for r in prepared.run("p-0", 1)} == {"Renamed"}
+    assert {r.product.name for r in prepared.run("p-0", releases[1].pk)} == {"Renamed"}
     first = PreparedSelect(lambda slug: first_row(Product.objects.filter(slug=slug, is_public=True)), str)
     assert [p.pk for p in first.run("p-1")] == [products[1].pk]
     assert first.run("p-2") == []
