@@ -8,6 +8,7 @@ one bounded page), and only ever over `visible_cases(user)` when the rows are co
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -216,7 +217,10 @@ def dashboard_slices(
         )
         start, size = slices[name]
         args += [size, start]
-    sql = f"WITH seen AS MATERIALIZED ({body}) " + " UNION ALL ".join(parts)
+    # SQLite before 3.35 (Django supports 3.31) has no MATERIALIZED keyword; it may then inline the CTE in each
+    # part: the same answer, read more than once.
+    materialized = "" if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 35) else "MATERIALIZED "
+    sql = f"WITH seen AS {materialized}({body}) " + " UNION ALL ".join(parts)
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         result = sorted(cursor.fetchall(), key=lambda row: (row[0], row[1]))
