@@ -111,10 +111,21 @@ def _serve_args(workers: int | None = None) -> list[str]:
         "psirt.lib.redact.GunicornLogger",
         "--forwarded-allow-ips",
         serve.forwarded_allow_ips,
+        # The application is loaded once in the master and each worker is a fork of it, so a worker that reaches
+        # its request limit is replaced in milliseconds, not by a fresh import of several seconds during which a
+        # busy site answers nobody. The hooks keep what belongs to one process out of the master.
+        "--preload",
+        # The master runs no thread (gunicorn's control socket, which psirt does not use, would be one), so no fork
+        # copies a lock another thread held.
+        "--no-control-socket",
+        "--config",
+        "python:psirt.lib.serve_hooks",
+        # Each worker draws its limit between max_requests and twice that, so workers that started together
+        # under equal load are not replaced at the same moment.
         "--max-requests",
-        "2000",
+        str(serve.max_requests),
         "--max-requests-jitter",
-        "200",
+        str(serve.max_requests),
     ]
 
 

@@ -71,6 +71,7 @@ class ServeConfig:
     bind: str
     port: int
     workers: int  # 0: one more than the CPU count, at most 4
+    max_requests: int  # a worker is replaced after this many to twice as many requests; 0: never
     trusted_proxies: tuple[str, ...]  # networks, normalised ("127.0.0.1/32"); read by psirt.lib.http
 
     @property
@@ -645,6 +646,12 @@ def _serve(env: Mapping[str, str]) -> ServeConfig:
         raise ConfigError(
             f"WEB_CONCURRENCY={workers!r} must be a number of worker processes from 1 to 256 (0: automatic)."
         )
+    max_requests = (env.get("PSIRT_MAX_REQUESTS") or DECLARED["PSIRT_MAX_REQUESTS"].default).strip()
+    if not (max_requests.isascii() and max_requests.isdigit()) or int(max_requests) > 10_000_000:
+        raise ConfigError(
+            f"PSIRT_MAX_REQUESTS={max_requests!r} must be a number of requests from 0 to 10000000 (0: never replace "
+            "a worker)."
+        )
     proxies = env.get("PSIRT_TRUSTED_PROXIES")
     raw = (DECLARED["PSIRT_TRUSTED_PROXIES"].default if proxies is None else proxies).strip()
     networks: list[str] = []
@@ -657,7 +664,13 @@ def _serve(env: Mapping[str, str]) -> ServeConfig:
                 "addresses separated by commas, e.g. 127.0.0.1,10.0.0.0/8 (a wildcard would let any visitor "
                 "choose the address psirt sees)."
             ) from None
-    return ServeConfig(bind=bind, port=int(port), workers=int(workers), trusted_proxies=tuple(networks))
+    return ServeConfig(
+        bind=bind,
+        port=int(port),
+        workers=int(workers),
+        max_requests=int(max_requests),
+        trusted_proxies=tuple(networks),
+    )
 
 
 def _cna_org_id(env: Mapping[str, str]) -> str:

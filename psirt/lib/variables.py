@@ -214,6 +214,14 @@ VARIABLES: tuple[Variable, ...] = (
         "Worker processes of `psirt serve` (1 to 256); 0 picks one more than the CPU count, at most 4.",
     ),
     Variable(
+        "PSIRT_MAX_REQUESTS",
+        "number",
+        "2000",
+        "A `psirt serve` worker process is replaced by a fresh copy after answering between this many and twice "
+        "as many requests (each worker draws its own number), which bounds its memory growth; 0 never replaces "
+        "one.",
+    ),
+    Variable(
         "PSIRT_TRUSTED_PROXIES",
         "list",
         "127.0.0.1,::1",

@@ -3,6 +3,9 @@ started as a subprocess on a free port and attacked over real sockets."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import socket
 import statistics
 import subprocess
@@ -39,14 +42,13 @@ def _get(port: int, path: str, timeout: float = 2.0) -> tuple[int, bytes, float]
     return int(head.split(b" ", 2)[1]), body, elapsed
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, migrated_var: Callable[[Path], Path]) -> Iterator[int]:
-    var = migrated_var(Path(tmp_path_factory.mktemp("serve")) / "var")
+@contextlib.contextmanager
+def _running(var: Path, log: Path | None = None, **values: str) -> Iterator[int]:
+    """`psirt serve` with two workers on a free port, answering /healthz; its port. gunicorn's log goes to `log`."""
     port = _free_port()
-    env = installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(var), PORT=str(port), WEB_CONCURRENCY="2")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "psirt.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    env = installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(var), PORT=str(port), WEB_CONCURRENCY="2", **values)
+    with open(log or os.devnull, "wb") as output:
+        proc = subprocess.Popen([sys.executable, "-m", "psirt.cli", "serve"], env=env, stdout=output, stderr=output)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -58,8 +60,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, migrated_var: Callable[[Pat
             assert proc.poll() is None, "psirt serve exited"
             assert time.monotonic() < deadline, "psirt serve did not answer /healthz within 60 s"
             time.sleep(0.2)
-        for _ in range(20):  # every worker has loaded the URL map and middleware: later timings are the server's
-            _get(port, "/healthz", timeout=10)
         yield port
     finally:
         proc.terminate()
@@ -67,6 +67,15 @@ def server(tmp_path_factory: pytest.TempPathFactory, migrated_var: Callable[[Pat
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, migrated_var: Callable[[Path], Path]) -> Iterator[int]:
+    var = migrated_var(Path(tmp_path_factory.mktemp("serve")) / "var")
+    with _running(var) as port:
+        for _ in range(20):  # every worker has loaded the URL map and middleware: later timings are the server's
+            _get(port, "/healthz", timeout=10)
+        yield port
 
 
 def test_fifty_clients_that_never_send_their_body_do_not_stop_healthz(server: int) -> None:
@@ -132,3 +141,88 @@ def test_a_client_that_goes_silent_is_dropped_and_healthz_still_answers(server: 
         conn.sendall(b"POST /en/report/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n")
         assert _get(server, "/healthz")[0] == 200
         assert conn.recv(100) == b""  # closed by the server, not by our timeout
+
+
+def _import_seconds(var: Path) -> float:
+    """How long a fresh process takes to load the application, as a worker started from scratch would."""
+    env = installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(var))
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import psirt.wsgi"], env=env, check=True, timeout=120)
+    return time.monotonic() - started
+
+
+def test_workers_are_replaced_without_the_site_going_quiet(
+    tmp_path: Path, migrated_var: Callable[[Path], Path]
+) -> None:
+    """With a small request limit both workers are replaced again and again while one client asks without pause.
+    A replacement is a fork of the loaded master and the old worker leaves at once, so no answer waits anywhere
+    near as long as loading the application takes (which is what a replacement started from scratch costs, and
+    more when both workers reach their limit together)."""
+    var = migrated_var(tmp_path / "var")
+    log = tmp_path / "gunicorn.log"
+    with _running(var, log, PSIRT_MAX_REQUESTS="20", LOG_LEVEL="INFO") as port:
+        gaps = []
+        for _ in range(300):
+            status, _body, elapsed = _get(port, "/healthz", timeout=60)
+            assert status == 200
+            gaps.append(elapsed)
+    import_seconds = _import_seconds(var)  # measured now: the machine's load scales both alike
+    replaced = log.read_text(errors="replace").count("Autorestarting worker")
+    assert replaced >= 6, f"only {replaced} workers were replaced"  # 300 requests over limits of 20 to 40
+    assert max(gaps) < max(1.0, import_seconds / 2), (max(gaps), import_seconds, sorted(gaps)[-5:])
+
+
+FORK_PROBE = """
+import json, os, random, sys, threading
+from django.db import connection, connections
+import psirt.wsgi  # what gunicorn's master loads with --preload
+from psirt.lib import serve_hooks
+
+serve_hooks.when_ready(None)
+
+
+def target(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:  # the descriptor listdir itself had open
+        return ""
+
+
+master = {
+    "threads": [thread.name for thread in threading.enumerate()],
+    "connections": [c.alias for c in connections.all(initialized_only=True) if c.connection is not None],
+    "sockets": sorted(name for name in map(target, os.listdir("/proc/self/fd")) if name.startswith("socket:")),
+}
+connection.ensure_connection()  # a start-up step that used the database: the fork must not inherit it
+children = []
+for _ in range(2):
+    serve_hooks.pre_fork(None, None)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        seen = {"inherited": connection.connection is not None, "random": random.getrandbits(64)}
+        os.write(write, json.dumps(seen).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    children.append(json.loads(os.read(read, 1000)))
+    connection.ensure_connection()
+print(json.dumps({"master": master, "children": children}))
+"""
+
+
+def test_the_preloaded_master_holds_nothing_a_fork_would_share(
+    tmp_path: Path, migrated_var: Callable[[Path], Path]
+) -> None:
+    """gunicorn's master loads the application once and forks every worker from it: after loading, it runs no
+    thread and holds no socket or database connection; a connection opened before a fork is closed first; and
+    the two children draw different random numbers."""
+    var = migrated_var(tmp_path / "var")
+    env = installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="psirt.settings")
+    done = subprocess.run([sys.executable, "-c", FORK_PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["master"] == {"threads": ["MainThread"], "connections": [], "sockets": []}
+    assert [child["inherited"] for child in seen["children"]] == [False, False]
+    assert seen["children"][0]["random"] != seen["children"][1]["random"]

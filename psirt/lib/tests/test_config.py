@@ -81,6 +81,9 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("PSIRT_BIND", "-x", "is not an IP address or host name"),
         ("WEB_CONCURRENCY", "four", "from 1 to 256 (0: automatic)"),
         ("WEB_CONCURRENCY", "1000", "from 1 to 256 (0: automatic)"),
+        ("PSIRT_MAX_REQUESTS", "2k", "from 0 to 10000000 (0: never replace a worker)"),
+        ("PSIRT_MAX_REQUESTS", "-1", "from 0 to 10000000 (0: never replace a worker)"),
+        ("PSIRT_MAX_REQUESTS", "10000001", "from 0 to 10000000 (0: never replace a worker)"),
         ("PSIRT_TRUSTED_PROXIES", "127.0.0.1,proxy.internal", "item 'proxy.internal' is not an IP address or network"),
         ("PSIRT_TRUSTED_PROXIES", "*", "item '*' is not an IP address or network"),
     ],
@@ -156,8 +159,10 @@ def test_public_page_cache_is_on_unless_switched_off_and_sqlite_connections_pers
 
 def test_serve_settings_default_to_loopback_and_are_parsed(tmp_path: Path) -> None:
     assert load_config(prod_env(), base_dir=tmp_path).serve == ServeConfig(
-        bind="127.0.0.1", port=8000, workers=0, trusted_proxies=("127.0.0.1/32", "::1/128")
+        bind="127.0.0.1", port=8000, workers=0, max_requests=2000, trusted_proxies=("127.0.0.1/32", "::1/128")
     )
+    assert load_config(prod_env(PSIRT_MAX_REQUESTS="0"), base_dir=tmp_path).serve.max_requests == 0
+    assert load_config(prod_env(PSIRT_MAX_REQUESTS=" 150 "), base_dir=tmp_path).serve.max_requests == 150
     env = prod_env(PSIRT_BIND="::", PORT="8080", WEB_CONCURRENCY="3", PSIRT_TRUSTED_PROXIES="10.0.0.0/8, 192.0.2.7")
     serve = load_config(env, base_dir=tmp_path).serve
     assert (serve.bind, serve.port, serve.workers) == ("[::]", 8080, 3)
