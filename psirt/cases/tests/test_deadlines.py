@@ -268,10 +268,12 @@ def test_a_reminder_records_what_it_sent_and_writes_in_the_recipient_s_language(
     chinese, english = smtp_server.wait_for(2)
     zh_body = chinese.get_body(preferencelist=("plain",)).get_content()
     assert f"/zh-hans/desk/cases/{case.public_id}/" in zh_body
+    assert zh_body.index("工单") < zh_body.index("A deadline of case"), zh_body  # the reader's language first
     assert "2026-03-09 10:00 CST" in zh_body, zh_body
     en_body = english.get_body(preferencelist=("plain",)).get_content()
     assert "Acknowledge the report" in en_body and "2026-03-09 10:00 CST" in en_body, en_body
     assert f"/en/desk/cases/{case.public_id}/" in en_body
+    assert en_body.index("A deadline of case") < en_body.index("工单"), en_body
 
 
 def test_a_remediation_reminder_is_recorded_as_one(case: Case, handler, django_capture_on_commit_callbacks) -> None:
