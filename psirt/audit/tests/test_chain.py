@@ -168,3 +168,81 @@ def test_while_the_head_is_locked_an_append_reads_it_once_and_writes_once(handle
     assert (stored.actor_id, stored.data, stored.action) == (handler.pk, {"n": 1, "text": "é"}, "test.locked")
     assert AuditHead.objects.get(id=1).seq == event.seq
     assert verify_chain().ok
+
+
+def _other_at(event: AuditEvent):
+    import datetime as dt
+
+    return event.at + dt.timedelta(seconds=1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "column",
+    ["at", "actor_id", "actor_label", "action", "target_type", "target_id", "ip", "data"],
+)
+def test_every_recorded_field_is_covered_by_the_hash(handler, column: str):
+    from psirt.audit.services import ChainReport
+
+    events = _append(3)
+    value = {
+        "at": _other_at(events[1]),
+        "actor_id": handler.pk,
+        "actor_label": "x",
+        "action": "test.other",
+        "target_type": "x",
+        "target_id": "x",
+        "ip": "10.0.0.9",
+        "data": {"n": -1},
+    }[column]
+    AuditEvent.objects.filter(seq=2).update(**{column: value})
+    assert verify_chain() == ChainReport(False, 1, 2, "event #2 was altered after it was written", events[0].hash)
+
+
+@pytest.mark.django_db
+def test_verify_reports_what_is_wrong_how_far_it_checked_and_the_last_good_hash():
+    from psirt.audit.services import GENESIS, ChainReport
+
+    events = _append(5)
+    assert events[0].prev_hash == GENESIS
+    assert verify_chain(batch=2) == ChainReport(True, 5, head_hash=events[-1].hash)
+    AuditEvent.objects.filter(seq=3).update(prev_hash=events[0].hash)
+    assert verify_chain() == ChainReport(False, 2, 3, "event #3 does not link to the previous one", events[1].hash)
+    AuditEvent.objects.filter(seq=3).delete()
+    assert verify_chain() == ChainReport(False, 2, 3, "event #3 is missing (deleted?)", events[1].hash)
+
+
+@pytest.mark.django_db
+def test_a_head_that_does_not_match_the_last_event_is_reported_as_truncation():
+    from psirt.audit.services import ChainReport
+
+    events = _append(3)
+    AuditHead.objects.filter(id=1).update(hash="f" * 64)  # the right count, another hash
+    assert verify_chain().problem == "events after #3 are missing (truncated log)"
+    AuditHead.objects.filter(id=1).update(hash=events[2].hash)
+    AuditEvent.objects.filter(seq=3).delete()
+    assert verify_chain() == ChainReport(False, 2, 3, "events after #2 are missing (truncated log)", events[1].hash)
+
+
+@pytest.mark.django_db
+def test_record_takes_the_actor_and_address_from_the_request(rf, handler):
+    from django.contrib.auth.models import AnonymousUser
+
+    request = rf.get("/", REMOTE_ADDR="192.0.2.7")
+    request.user = handler
+    event = record(action="test.request", request=request)
+    assert (event.actor_id, event.actor_label, event.ip) == (handler.pk, handler.email, "192.0.2.7")
+    request.user = AnonymousUser()
+    event = record(action="test.request", request=request)
+    assert (event.actor_id, event.actor_label, event.ip, event.data) == (None, "", "192.0.2.7", {})
+    assert record(action="test.none").ip is None
+    assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_record_bounds_and_explicit_target_descriptions(handler):
+    event = record(action="test.target", target=handler, target_type="t" * 100, target_id="i" * 100)
+    assert (event.target_type, event.target_id) == ("t" * 80, "i" * 80)
+    stored = AuditEvent.objects.get(seq=event.seq)
+    assert (stored.target_type, stored.target_id, stored.actor_id) == ("t" * 80, "i" * 80, None)
+    assert verify_chain().ok

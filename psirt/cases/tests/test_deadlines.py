@@ -72,7 +72,8 @@ def test_deadline_settings_page_is_for_leads(as_lead: Client, as_handler: Client
     assert "Remediation time per severity" in as_lead.get(url).content.decode()
     assert as_lead.post(url, {"action": "policy", "days_Critical": "30", "days_High": "60"}).status_code == 302
     assert (remediation_days_for("Critical"), remediation_days_for("High")) == (30, 60)
-    assert AuditEvent.objects.filter(action="cases.remediation_days_set").count() == 2
+    changes = AuditEvent.objects.filter(action="cases.remediation_days_set")
+    assert sorted((e.target_id, e.ip) for e in changes) == [("Critical", "127.0.0.1"), ("High", "127.0.0.1")]
     assert as_lead.post(url, {"action": "policy", "days_High": ""}).status_code == 302  # back to the default
     assert (remediation_days_for("Critical"), remediation_days_for("High")) == (90, 90)
     for bad in ("0", "99999", "abc", "1e9"):
@@ -284,10 +285,12 @@ def test_a_reminder_records_what_it_sent_and_writes_in_the_recipient_s_language(
     chinese, english = smtp_server.wait_for(2)
     zh_body = chinese.get_body(preferencelist=("plain",)).get_content()
     assert f"/zh-hans/desk/cases/{case.public_id}/" in zh_body
+    assert zh_body.index("工单") < zh_body.index("A deadline of case"), zh_body  # the reader's language first
     assert "2026-03-09 10:00 CST" in zh_body, zh_body
     en_body = english.get_body(preferencelist=("plain",)).get_content()
     assert "Acknowledge the report" in en_body and "2026-03-09 10:00 CST" in en_body, en_body
     assert f"/en/desk/cases/{case.public_id}/" in en_body
+    assert en_body.index("A deadline of case") < en_body.index("工单"), en_body
 
 
 def test_a_remediation_reminder_is_recorded_as_one(case: Case, handler, django_capture_on_commit_callbacks) -> None:
@@ -328,6 +331,10 @@ def test_rescoring_during_the_fix_moves_the_deadline_everywhere_and_only_then(
     set_remediation_days(severity="Critical", days=30, actor=lead)
     case_services.set_cvss(case=case, vector=LOW, actor=handler)
     case = confirm(Case.objects.get(pk=case.pk), handler)
+    duplicate = make_report(product, email="dup@x.test")  # joins this case as a duplicate: its portal is not moved
+    case_services.attach_duplicate(report=duplicate, case=case, actor=lead)
+    duplicate.refresh_from_db()
+    duplicate_due = duplicate.remediation_due_at
     assert case.confirmed_at is not None
     confirmed = case.confirmed_at
     assert case.remediation_due_at == confirmed + dt.timedelta(days=90)
@@ -339,6 +346,8 @@ def test_rescoring_during_the_fix_moves_the_deadline_everywhere_and_only_then(
     assert report.remediation_due_at == thirty  # the reporter's portal
     bystander.refresh_from_db()
     assert bystander.remediation_due_at == bystander_due
+    duplicate.refresh_from_db()
+    assert duplicate.remediation_due_at == duplicate_due != thirty
     # Once the fix is made (awaiting disclosure), a new score no longer moves the deadline.
     Case.objects.filter(pk=case.pk).update(state="awaiting_disclosure")
     case = case_services.set_cvss(case=Case.objects.get(pk=case.pk), vector=LOW, actor=handler)
