@@ -113,6 +113,7 @@ TEMPLATES = [
     {
         # Django's, with constant `{% translate %}` texts kept per catalog (psirt.lib.templates).
         "BACKEND": "psirt.lib.templates.DjangoTemplates",
+        "NAME": "django",  # the name Django's own backend has, which code and apps ask for (`engines["django"]`)
         "DIRS": [BASE_DIR / "psirt" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
