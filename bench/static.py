@@ -7,11 +7,11 @@ rate"); the goal is the exported page at that rate. Pages: an advisory page and 
 advisory page only), on a site of 100 advisories. Reported per page and server: requests/s, p50/p99 from wrk's latency
 distribution, and the ratios export/app and export/trivial.
 
-The app runs as `psirt serve` runs it, so its workers are recycled after about 2,000 requests each (gunicorn's
-`--max-requests`): at the app's rate that happens within a run, and both workers, started together and given
-equal shares, reach their limit at about the same time. Until a new worker has booted nobody answers; wrk counts
-a request held up then in its latency (the app's p99) only if it completes within the run. The run reports how
-many workers were recycled while wrk ran (`<page>_app_recycled`), so its p99 and rate are read knowing that.
+The app runs as `psirt serve` runs it, so each worker is replaced after 2,000 to 4,000 requests
+(`PSIRT_MAX_REQUESTS` and its spread): at the app's rate that happens within a run. A replacement is a fork of
+the preloaded master, so the app keeps answering; a request held up meanwhile counts in wrk's latency (the app's
+p99). The run reports how many workers were replaced while wrk ran (`<page>_app_recycled`), so its p99 and rate
+are read knowing that.
 
 `--advisories N` (not in `--quick`) also measures the incremental export at scale: N published advisories, the
 manifest of a full export (written without rendering: the incremental run trusts it for every page it does not
