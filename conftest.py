@@ -78,6 +78,22 @@ def csrf_client() -> Client:
     return Client(enforce_csrf_checks=True)
 
 
+def record_decryptions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text decrypted from now on (`psirt.lib.crypto.decrypt_text`), in order: what a page reads of the
+    encrypted columns."""
+    from psirt.lib import crypto
+
+    decrypted: list[str] = []
+    real = crypto.decrypt_text
+
+    def counting(value: str) -> str:
+        decrypted.append(real(value))
+        return decrypted[-1]
+
+    monkeypatch.setattr(crypto, "decrypt_text", counting)
+    return decrypted
+
+
 def client_for(user: User | None, *, enforce_csrf: bool = False) -> Client:
     client = Client(enforce_csrf_checks=enforce_csrf)
     if user is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from conftest import _make_user, client_for
+from conftest import _make_user, client_for, record_decryptions
 from psirt.accounts.models import Role, User
 from psirt.audit.models import AuditEvent
 from psirt.cases.models import Case
@@ -24,21 +24,6 @@ pytestmark = pytest.mark.django_db
 def case(lead: User, handler: User, product: Product) -> Case:
     report = make_report(product, description="Overflow in the RTSP server.")
     return case_services.open_case(report=report, actor=lead, title="RTSP overflow", assignees=[handler])
-
-
-def record_decryptions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every text the page decrypts from now on, in order."""
-    from psirt.lib import crypto
-
-    decrypted: list[str] = []
-    real = crypto.decrypt_text
-
-    def counting(value: str) -> str:
-        decrypted.append(real(value))
-        return decrypted[-1]
-
-    monkeypatch.setattr(crypto, "decrypt_text", counting)
-    return decrypted
 
 
 def url(case: Case) -> str:

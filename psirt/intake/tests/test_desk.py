@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.http import Http404
 
+from conftest import record_decryptions
 from psirt.audit.models import AuditEvent
 from psirt.intake import services
 from psirt.intake.access import can_view_report, get_report_for, register_access_rule
@@ -29,17 +30,8 @@ def test_lead_sees_new_reports_in_the_inbox(as_lead):
 
 
 def test_the_inbox_decrypts_only_what_it_shows(as_lead, monkeypatch):
-    from psirt.lib import crypto
-
     reports = [make_report(description=f"Overflow {i}.", product_other=f"Camera {i}") for i in range(3)]
-    decrypted: list[str] = []
-    real = crypto.decrypt_text
-
-    def counting(value: str) -> str:
-        decrypted.append(real(value))
-        return decrypted[-1]
-
-    monkeypatch.setattr(crypto, "decrypt_text", counting)
+    decrypted = record_decryptions(monkeypatch)
     html = as_lead.get("/en/desk/inbox/").content.decode()
     assert all(r.tracking_id in html for r in reports)
     # One field per row: what the reporter typed as product, shown when it is not in the catalog.
