@@ -38,6 +38,7 @@ PSIRT_DEMO_VENDOR = CONFIG.demo_vendor
 PSIRT_MAX_ATTACHMENT_MB = CONFIG.max_attachment_mb
 PSIRT_MAX_ATTACHMENTS_TOTAL_MB = CONFIG.max_attachments_total_mb
 PSIRT_NOTIFY_GIVE_UP_HOURS = CONFIG.notify_give_up_hours
+PSIRT_SMTP_SESSIONS = CONFIG.smtp_sessions  # psirt.mail.services
 PSIRT_WEBHOOK_ALLOW_PRIVATE = CONFIG.webhook_allow_private
 PSIRT_HIRING_URL = CONFIG.hiring_url
 PSIRT_MIIT_WORKING_DAYS = CONFIG.miit_working_days

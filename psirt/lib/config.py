@@ -109,6 +109,7 @@ class Config:
     max_attachment_mb: int
     max_attachments_total_mb: int
     notify_give_up_hours: int
+    smtp_sessions: int
     webhook_allow_private: bool
     hiring_url: str
     miit_working_days: bool
@@ -500,6 +501,21 @@ def _hours(env: Mapping[str, str], name: str) -> int:
     return int(raw)
 
 
+SMTP_SESSIONS_MAX = 32
+
+
+def _smtp_sessions(env: Mapping[str, str]) -> int:
+    raw = (env.get("PSIRT_SMTP_SESSIONS") or "").strip()
+    if not raw:
+        return declared_int("PSIRT_SMTP_SESSIONS")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= SMTP_SESSIONS_MAX:
+        raise ConfigError(
+            f"PSIRT_SMTP_SESSIONS={raw!r} must be a whole number of SMTP sessions per worker from 1 to "
+            f"{SMTP_SESSIONS_MAX}."
+        )
+    return int(raw)
+
+
 # On by default: every change a cached page shows invalidates it at once (psirt.pages.pagecache); the
 # seconds only bound what nothing else invalidates.
 PAGE_CACHE_DEFAULT = declared_int("PSIRT_PUBLIC_PAGE_CACHE")
@@ -615,6 +631,7 @@ def load_config(env: Mapping[str, str], *, base_dir: Path, web: bool = True) -> 
         max_attachment_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENT_MB"),
         max_attachments_total_mb=_megabytes(env, "PSIRT_MAX_ATTACHMENTS_TOTAL_MB"),
         notify_give_up_hours=_hours(env, "PSIRT_NOTIFY_GIVE_UP_HOURS"),
+        smtp_sessions=_smtp_sessions(env),
         webhook_allow_private=parse_bool(env, "PSIRT_WEBHOOK_ALLOW_PRIVATE", False),
         hiring_url=_hiring_url(env),
         miit_working_days=parse_bool(env, "PSIRT_MIIT_WORKING_DAYS", False),

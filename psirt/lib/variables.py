@@ -148,6 +148,13 @@ VARIABLES: tuple[Variable, ...] = (
         "Hours a failing notification (mail, webhook) is retried before it gives up (1 to 8760).",
     ),
     Variable(
+        "PSIRT_SMTP_SESSIONS",
+        "number",
+        "4",
+        "SMTP sessions a worker keeps open at once to send a batch of mails (1 to 32); mind the mail server's "
+        "limit of connections per client, counted for every worker.",
+    ),
+    Variable(
         "PSIRT_WEBHOOK_ALLOW_PRIVATE",
         "yes/no",
         "0",

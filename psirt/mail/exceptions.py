@@ -14,3 +14,9 @@ class NotSendable(Exception):
 
 class SendError(Exception):
     """A failed attempt whose message is safe to store and show (no address, body or secret): retried."""
+
+
+class Unreachable(SendError):
+    """The way to the recipient failed, not this row: a receiver that refuses or drops connections, times out, or
+    answers that it cannot take anything now. Several in a row pause that way out (`psirt.mail.transports`), and
+    its rows wait without being charged an attempt. The message is stored like a SendError's."""

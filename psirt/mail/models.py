@@ -76,3 +76,25 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference or self.template} ({self.status})"
+
+
+class TransportPause(models.Model):
+    """A way out that is down: the mail server, or one webhook receiver (`transport` names it, e.g. "mail" or
+    "webhook:<hash of its scheme, host and port>", never an address). Written when a worker's sends over it failed
+    several times in a row; until `retry_at` no worker tries it, and its rows wait without being charged an
+    attempt. `pauses` counts the pauses in a row, each longer than the one before. Deleted when a send over it
+    goes through again."""
+
+    transport = models.CharField(max_length=80, unique=True)
+    down_since = models.DateTimeField()
+    retry_at = models.DateTimeField()
+    pauses = models.PositiveIntegerField(default=1)
+    # The kind of error only, as in OutboxMessage.last_error.
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("paused transport")
+        verbose_name_plural = _("paused transports")
+
+    def __str__(self) -> str:
+        return f"{self.transport} (paused until {self.retry_at:%Y-%m-%d %H:%M})"

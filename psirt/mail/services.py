@@ -11,7 +11,7 @@ A failure goes to `failed` with `next_attempt_at` growing exponentially; after `
 (a lead can retry it). A worker killed mid-send leaves its row `sending`: the periodic sweep releases claims
 older than `STALE_CLAIM`, so another worker sends the row.
 
-A worker sends its claimed batch over up to `SMTP_SESSIONS` SMTP sessions, each opened when a mail first needs
+A worker sends its claimed batch over up to `PSIRT_SMTP_SESSIONS` SMTP sessions, each opened when a mail first needs
 it and kept for the batch (a drain keeps them for the whole run). Each mail is handed over in two steps: everything
 up to the end of the message data, then the row is marked sent (committed), then the final "." that tells the
 server to deliver. The mails of a group, one per session, each wait at their end of data, and the group's rows
@@ -23,6 +23,10 @@ that refuses the message at the "." (or drops the connection before answering) m
 it is retried. A recipient the server refuses fails that row only and the session is kept; a connection that
 drops before the data is out is opened again and the mail retried at once, once. A session whose mail must not
 be delivered (its row is no longer this worker's, the commit failed) is dropped without QUIT.
+
+A way out that is down (the mail server, one webhook receiver) is not tried send after send: after a few failures
+in a row the drain puts that way's rows back without charging them an attempt and pauses it for every worker,
+for a growing time (`psirt.mail.transports`); a row refused for itself keeps its attempts, backoff and give-up.
 
 What a row of each kind means is up to its sender: kind "mail" is a bilingual templated mail (`send_single`);
 other apps name the senders of their kinds in their AppConfig's `outbox_senders` ({kind: dotted path}).
@@ -72,6 +76,7 @@ from psirt.lib.prepared import PreparedInsert
 from psirt.mail import tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
 from psirt.mail.models import OutboxMessage, OutboxStatus
+from psirt.mail.transports import MAIL, SESSION_KEPT, Guard, describe, unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -444,6 +449,20 @@ def senders() -> dict[str, Sender]:
 
 
 @cache
+def transports() -> dict[str, Callable[[OutboxMessage], str | None]]:
+    """Each kind's way out, from the installed apps' `outbox_transports` ({kind: dotted path of a function of a
+    claimed row, after its batch was prepared}): a name for the receiver its sender will reach (None: none to
+    guard). A kind not named there is sent over the worker's mail sessions: its way out is the mail server."""
+    return _named_by_apps("outbox_transports")
+
+
+def transport_of(message: OutboxMessage) -> str | None:
+    """The way out a row will take (see `psirt.mail.transports`)."""
+    named = transports().get(message.kind)
+    return MAIL if named is None else named(message)
+
+
+@cache
 def preparers() -> dict[str, Preparer]:
     """Each kind's batch preparer, from the installed apps' `outbox_preparers` ({kind: dotted path}): called
     with a claimed batch's rows of its kind before the first is sent, so a sender can load what they need
@@ -478,12 +497,7 @@ def error_kind(exc: BaseException) -> str:
 
 # --- the mail connections of a worker -----------------------------------------------------------------
 
-# Refusals after which the SMTP session is still usable (the transaction was reset).
-SESSION_KEPT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-# SMTP sessions a worker keeps open at most: a group of this many mails each wait at their end of data on a
-# session of their own, and the group's rows are marked sent in one commit (see `hand_over`).
-SMTP_SESSIONS = 4
 # Connections senders keep open per receiver (webhooks' HTTP connections) at most; the least recently used
 # one is closed to make room.
 KEPT_LIMIT = 32
@@ -639,12 +653,16 @@ class OutboxMailConnection(BaseEmailBackend):
 
 class OutboxConnections:
     """What a worker keeps open for a batch or a drain: `sessions` mail sessions (each opened when a mail
-    first needs it, so a batch of one opens one, and a batch of webhooks none) and what senders keep open per
-    receiver."""
+    first needs it, so a batch of one opens one, and a batch of webhooks none), what senders keep open per
+    receiver, and what the drain knows of the ways out that are down (`guard`).
+
+    The mails of a group, one per session, each wait at their end of data on a session of their own, and the
+    group's rows are marked sent in one commit (see `hand_over`): `PSIRT_SMTP_SESSIONS` sessions unless told."""
 
     def __init__(self, sessions: int | None = None) -> None:
         self.kept = KeptConnections()
-        count = max(1, SMTP_SESSIONS if sessions is None else sessions)
+        self.guard = Guard()
+        count = max(1, settings.PSIRT_SMTP_SESSIONS if sessions is None else sessions)
         self.sessions = [OutboxMailConnection(get_connection(), kept=self.kept) for _ in range(count)]
 
     def close(self) -> None:
@@ -667,7 +685,8 @@ def set_boundaries(mime: Message) -> None:
 
 
 def open_connection(sessions: int | None = None) -> OutboxConnections:
-    """The connections of a batch or a drain (`SMTP_SESSIONS` mail sessions unless told), opened when needed."""
+    """The connections of a batch or a drain (`PSIRT_SMTP_SESSIONS` mail sessions unless told), opened when
+    needed."""
     return OutboxConnections(sessions)
 
 
@@ -728,15 +747,24 @@ _MARK_SENT_COLUMNS = ("status", "sent_at", "last_error", "context", "pgp_key", "
 
 AGAIN = "again"
 WAITING = "waiting"
+HELD = "held"
+PUT_BACK = "put back"
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError)
 
 
-def start(message: OutboxMessage, session: OutboxMailConnection, *, again: bool = False) -> tuple[str, bool]:
+def start(
+    message: OutboxMessage,
+    session: OutboxMailConnection,
+    *,
+    again: bool = False,
+    held: list[BaseException] | None = None,
+) -> tuple[str, bool]:
     """Send a claimed row as far as it goes alone: a mail over SMTP up to its end of data (WAITING: `hand_over`
     finishes it), anything else (webhooks, other mail backends) to the end, then marked sent. Records any other
     outcome, and says whether the session should be opened afresh (a failure of anything but a refusal that left
     the SMTP session usable). With `again`, a connection that dropped before the data was out records nothing
-    and answers AGAIN."""
+    and answers AGAIN. With `held`, a failure of the way out (`transports.unreachable`) records nothing either:
+    it is appended there and the answer is HELD, for the caller to decide whether the row is charged."""
     try:
         try:
             senders()[message.kind](message, session)
@@ -764,6 +792,9 @@ def start(message: OutboxMessage, session: OutboxMailConnection, *, again: bool 
     except Exception as exc:
         if again and isinstance(exc, DROPPED):
             return AGAIN, True
+        if held is not None and unreachable(exc):
+            held.append(exc)
+            return HELD, True
         return record_failure(message, exc), not isinstance(exc, (SendError, *SESSION_KEPT))
     if session.waiting:
         return WAITING, False
@@ -867,25 +898,77 @@ def send_batch(batch: Sequence[OutboxMessage], connection: OutboxConnections) ->
     session, each group's rows marked sent in one commit (`hand_over`). A session that failed is closed and
     opened again for the next row; a row whose connection dropped before its data was out (so the server
     cannot have it: a kept connection the server closed, a server that went away) is tried once more at once
-    over a new connection before it counts as a failure."""
+    over a new connection before it counts as a failure.
+
+    A row whose way out is paused goes back to the queue until the pause ends, not charged. A failure of the way
+    out is held: when the next send over it goes through, or the batch ends, the row is charged as any failure;
+    when it is one of `TRIP_AFTER` in a row, the way is paused and the held rows go back uncharged too."""
     prepare(batch)
+    guard = connection.guard
+    guard.look(timezone.now())
+    ways = {message.pk: transport_of(message) for message in batch}
     outcomes: dict[int, str] = {}
     group: list[tuple[OutboxMessage, OutboxMailConnection]] = []
+    holding: dict[str, list[tuple[OutboxMessage, BaseException]]] = {}
+
+    def went_through(message: OutboxMessage) -> None:
+        way = ways[message.pk]
+        if way is None:
+            return
+        guard.went_through(way)
+        for row, exc in holding.pop(way, ()):  # one failure in a row is the row's, as any other
+            outcomes[row.pk] = record_failure(row, exc)
+
+    def hold(message: OutboxMessage, way: str, exc: BaseException) -> None:
+        holding.setdefault(way, []).append((message, exc))
+        paused = guard.failed(way, error_kind(exc), timezone.now())
+        if paused is None:
+            return
+        until, first = paused
+        rows = [row for row, _exc in holding.pop(way)]
+        for row in rows:
+            outcomes[row.pk] = PUT_BACK
+        count = put_back(rows, until) + defer(way, until)
+        # Once per pause: which way, what failed, how many rows wait, until when. No address, no content.
+        logger.log(
+            logging.WARNING if first else logging.INFO,
+            "outbox: %s %s (%s); %d messages wait, not charged an attempt, until %s",
+            describe(way),
+            "is unreachable" if first else "is still unreachable",
+            error_kind(exc),
+            count,
+            until.isoformat(),
+        )
 
     def finish_group() -> None:
         for (message, session), (outcome, fresh) in zip(group, hand_over(group), strict=True):
             outcomes[message.pk] = outcome
+            if outcome == OutboxStatus.SENT:
+                went_through(message)
             if fresh:
                 session.close()
         group.clear()
 
     try:
         for message in batch:
+            way = ways[message.pk]
+            until = guard.paused_until(way) if way is not None else None
+            if until is not None:
+                put_back([message], until)
+                outcomes[message.pk] = PUT_BACK
+                continue
             session = connection.sessions[len(group)]
-            outcome, fresh = start(message, session, again=True)
+            held: list[BaseException] = []
+            outcome, fresh = start(message, session, again=True, held=held if way is not None else None)
             if outcome == AGAIN:
                 session.close()
-                outcome, fresh = start(message, session)
+                outcome, fresh = start(message, session, held=held if way is not None else None)
+            if outcome == HELD and way is not None:  # a way out is held only when there is one
+                session.close()
+                hold(message, way, held[0])
+                continue
+            if outcome in (WAITING, OutboxStatus.SENT):
+                went_through(message)
             if outcome == WAITING:
                 group.append((message, session))
                 if len(group) == len(connection.sessions):
@@ -896,10 +979,41 @@ def send_batch(batch: Sequence[OutboxMessage], connection: OutboxConnections) ->
                 session.close()
         if group:
             finish_group()
+        for rows in holding.values():  # the batch ended before the way said more: charged as any failure
+            for row, exc in rows:
+                outcomes[row.pk] = record_failure(row, exc)
+        holding.clear()
     finally:
         for _message, session in group:  # interrupted before the group's commit: the server discards them
             session.abandon()
     return [outcomes[message.pk] for message in batch]
+
+
+def put_back(messages: Sequence[OutboxMessage], until: dt.datetime) -> int:
+    """Return claimed rows to the queue, due at `until`, without charging them an attempt: their way out is down,
+    not they. A row that is no longer this worker's claim is left alone. Returns the rows put back."""
+    by_token: dict[str, list[int]] = {}
+    for message in messages:
+        by_token.setdefault(message.claim_token, []).append(message.pk)
+    return sum(
+        OutboxMessage.objects.filter(pk__in=ids, status=OutboxStatus.SENDING, claim_token=token).update(
+            status=OutboxStatus.QUEUED, next_attempt_at=until, claimed_at=None
+        )
+        for token, ids in by_token.items()
+    )
+
+
+def defer(way: str, until: dt.datetime) -> int:
+    """Make the due rows of a paused way out due when its pause ends, in one UPDATE, so no worker claims them
+    only to put them back: the rows of every kind sent over the mail sessions when the way is the mail server.
+    (Other ways, one webhook receiver among many, cannot be told from their rows; their few rows are put back
+    as they are claimed.) Returns the rows deferred."""
+    if way != MAIL:
+        return 0
+    kinds = [kind for kind in senders() if kind not in transports()]
+    return OutboxMessage.objects.filter(status__in=DUE, next_attempt_at__lt=until, kind__in=kinds).update(
+        next_attempt_at=until
+    )
 
 
 def send_one(message_id: int, *, now: dt.datetime | None = None) -> str:

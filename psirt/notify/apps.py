@@ -13,6 +13,9 @@ class NotifyConfig(AppConfig):
         "customer": "psirt.notify.services.fanout.send_mail",
         "webhook": "psirt.notify.services.webhooks.send_webhook",
     }
+    # The way out of these kinds, for the outbox's guard against a receiver that is down (psirt.mail.transports);
+    # the mail kinds go over the worker's mail sessions.
+    outbox_transports = {"webhook": "psirt.notify.services.webhooks.receiver_of"}
     # Called with a claimed batch's rows of these kinds before sending: their recipients (webhooks) in one query.
     outbox_preparers = {
         "subscriber": "psirt.notify.services.fanout.load_recipients",

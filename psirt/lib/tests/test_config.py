@@ -75,6 +75,10 @@ def test_production_config_parses_every_value(tmp_path: Path) -> None:
         ("PSIRT_CNA_ORG_ID", "fcab3664-a3a7-539c-a291-82fab2b225b6", "is not a version-4 UUID"),
         ("PSIRT_CNA_SHORT_NAME", "two words", "2 to 32 letters"),
         ("PSIRT_DEMO_VENDOR", "acme", "is not a demo vendor: use visiontek or beca"),
+        ("PSIRT_SMTP_SESSIONS", "0", "from 1 to 32"),
+        ("PSIRT_SMTP_SESSIONS", "33", "from 1 to 32"),
+        ("PSIRT_SMTP_SESSIONS", "four", "whole number of SMTP sessions"),
+        ("PSIRT_SMTP_SESSIONS", "-2", "whole number of SMTP sessions"),
         ("PSIRT_PUBLIC_PAGE_CACHE", "60s", "whole number of seconds"),
         ("PSIRT_PUBLIC_PAGE_CACHE", "86400", "from 0 (off) to 3600"),
         ("PSIRT_BIND", "0.0.0.0:80", "is not an IP address or host name"),
@@ -155,6 +159,12 @@ def test_public_page_cache_is_on_unless_switched_off_and_sqlite_connections_pers
     assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="0"), base_dir=tmp_path).public_page_cache == 0
     assert cfg.database["CONN_MAX_AGE"] == 60  # reopening SQLite costs more than a cached page
     assert load_config(prod_env(PSIRT_PUBLIC_PAGE_CACHE="60"), base_dir=tmp_path).public_page_cache == 60
+
+
+def test_smtp_sessions_default_to_four_and_take_a_bounded_number(tmp_path: Path) -> None:
+    assert load_config(prod_env(), base_dir=tmp_path).smtp_sessions == 4
+    assert load_config(prod_env(PSIRT_SMTP_SESSIONS=" 1 "), base_dir=tmp_path).smtp_sessions == 1
+    assert load_config(prod_env(PSIRT_SMTP_SESSIONS="32"), base_dir=tmp_path).smtp_sessions == 32
 
 
 def test_serve_settings_default_to_loopback_and_are_parsed(tmp_path: Path) -> None:

@@ -84,9 +84,9 @@ def server(settings: Any) -> Iterator[Server]:
 
 
 @pytest.fixture
-def one_session(monkeypatch: pytest.MonkeyPatch) -> None:
+def one_session(settings: Any) -> None:
     """A worker with one SMTP session: its mails go one after the other, each row marked sent alone."""
-    monkeypatch.setattr(services, "SMTP_SESSIONS", 1)
+    settings.PSIRT_SMTP_SESSIONS = 1
 
 
 def queue(count: int) -> list[OutboxMessage]:
@@ -110,10 +110,8 @@ def statuses() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("sessions", [1, 4])
-def test_a_burst_goes_out_over_the_workers_kept_sessions(
-    server: Server, monkeypatch: pytest.MonkeyPatch, sessions: int
-) -> None:
-    monkeypatch.setattr(services, "SMTP_SESSIONS", sessions)
+def test_a_burst_goes_out_over_the_workers_kept_sessions(server: Server, settings: Any, sessions: int) -> None:
+    settings.PSIRT_SMTP_SESSIONS = sessions
     queue(9)
     server.delivered.clear()
     assert drain() == 9
@@ -236,9 +234,9 @@ def test_a_batch_interrupted_before_its_groups_commit_leaves_nothing_delivered_a
 
 @pytest.mark.parametrize("sessions", [1, 4])
 def test_a_row_whose_claim_was_lost_is_abandoned_before_the_end_of_data(
-    server: Server, monkeypatch: pytest.MonkeyPatch, sessions: int
+    server: Server, settings: Any, sessions: int
 ) -> None:
-    monkeypatch.setattr(services, "SMTP_SESSIONS", sessions)
+    settings.PSIRT_SMTP_SESSIONS = sessions
     queue(3)
     server.delivered.clear()
     batch = claim_batch()

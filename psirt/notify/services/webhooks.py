@@ -38,7 +38,7 @@ from psirt.audit.services import record
 from psirt.catalog.models import Product
 from psirt.lib.access import require_lead
 from psirt.lib.errors import DomainError
-from psirt.mail.exceptions import Cancelled, SendError
+from psirt.mail.exceptions import Cancelled, SendError, Unreachable
 from psirt.mail.models import OutboxMessage
 from psirt.mail.services import KeptConnections
 from psirt.notify.exceptions import NotifyError
@@ -56,6 +56,16 @@ class WebhookError(SendError, DomainError):
     hence 502."""
 
     status = 502
+
+
+class ReceiverUnreachable(WebhookError, Unreachable):
+    """The receiver, not this delivery, failed: no answer (name not resolved, connection refused, timed out, TLS
+    failed, dropped) or an answer that it takes nothing now (5xx, 429). Several in a row pause that receiver for the
+    worker, without charging its deliveries an attempt; other receivers go on."""
+
+
+# Answers that say the receiver cannot take any delivery now (its failure), not that it refuses this one.
+RECEIVER_DOWN = frozenset({429}) | frozenset(range(500, 600))
 
 
 class AddressRefused(WebhookError):
@@ -198,10 +208,12 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 def _resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except socket.gaierror as exc:
+        raise ReceiverUnreachable("host name does not resolve") from exc
+    except UnicodeError as exc:
         raise WebhookError("host name does not resolve") from exc
     if not infos:
-        raise WebhookError("host name does not resolve")
+        raise ReceiverUnreachable("host name does not resolve")
     ip = str(infos[0][4][0])
     if not address_allowed(ip):
         raise AddressRefused("address refused (private, loopback, link-local or reserved)")
@@ -234,10 +246,8 @@ def post(
     address was checked when it was opened, and a connection cannot be moved to another address. A kept
     connection the receiver closed in the meantime fails before any answer; the delivery then goes once more
     over a new connection (deliveries are at least once, and carry their id for the receiver)."""
+    scheme, host, port = receiver(url)
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    scheme = "https" if parts.scheme == "https" else "http"
-    port = parts.port or (443 if scheme == "https" else 80)
     timeout = timeout or TIMEOUT
     path = parts.path or "/"
     if parts.query:
@@ -267,7 +277,7 @@ def post(
         status: int = response.status
         return status
     except (OSError, http.client.HTTPException) as exc:
-        raise WebhookError(f"connection failed ({type(exc).__name__})") from exc
+        raise ReceiverUnreachable(f"connection failed ({type(exc).__name__})") from exc
     finally:
         if keep and kept is not None:
             kept.put(key, conn)
@@ -278,6 +288,35 @@ def post(
 
 
 ANSWER_LIMIT = 65536
+
+
+def receiver(url: str) -> tuple[str, str, int]:
+    """The receiver a URL reaches: scheme, host and port (a worker keeps one connection per receiver, and a receiver
+    that is down is paused as one)."""
+    parts = urlsplit(url)
+    scheme = "https" if parts.scheme == "https" else "http"
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:  # a bad port: the connection fails and says so
+        port = 0
+    return scheme, parts.hostname or "", port
+
+
+def receiver_of(delivery: OutboxMessage) -> str | None:
+    """The way out of a webhook row for the outbox (`outbox_transports`): its receiver, named by a hash of its
+    scheme, host and port, so the log and the doctor never show an address. None when the webhook is gone (the
+    row is cancelled without reaching anyone)."""
+    hook = getattr(delivery, _WEBHOOK, None) or Webhook.objects.filter(public_id=delivery.recipient_key).first()
+    if hook is None:
+        return None
+    setattr(delivery, _WEBHOOK, hook)
+    return receiver_name(hook.url)
+
+
+def receiver_name(url: str) -> str:
+    scheme, host, port = receiver(url)
+    digest = hashlib.sha256(f"{scheme}://{host.lower()}:{port}".encode()).hexdigest()
+    return f"webhook:{digest[:16]}"
 
 
 def payload(delivery: OutboxMessage) -> dict[str, Any]:
@@ -334,6 +373,8 @@ def send_webhook(delivery: OutboxMessage, connection: object = None) -> None:
     }
     kept = getattr(connection, "kept", None)
     status = post(hook.url, body, headers, kept=kept if isinstance(kept, KeptConnections) else None)
+    if status in RECEIVER_DOWN:
+        raise ReceiverUnreachable(f"HTTP {status}")
     if not 200 <= status < 300:
         raise WebhookError(f"HTTP {status}")
 

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from psirt.mail.services import SMTP_SESSIONS
+from psirt.lib.variables import declared_int
 from psirt.tests.installation import installation_env
+
+SMTP_SESSIONS = declared_int("PSIRT_SMTP_SESSIONS")  # the workers run with the default
 
 pytestmark = pytest.mark.processes
 
