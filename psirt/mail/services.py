@@ -76,7 +76,7 @@ from psirt.lib.prepared import PreparedInsert
 from psirt.mail import tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
 from psirt.mail.models import OutboxMessage, OutboxStatus
-from psirt.mail.transports import MAIL, SESSION_KEPT, Guard, describe, unreachable
+from psirt.mail.transports import MAIL, SESSION_KEPT, Guard, describe, doubling, unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +98,7 @@ def give_up_after() -> dt.timedelta:
 
 def backoff(attempts: int) -> dt.timedelta:
     """1, 2, 4, 8 … minutes after the 1st, 2nd, 3rd … failure, at most six hours."""
-    factor: int = 2 ** max(0, attempts - 1)  # typeshed types int ** int as Any (a negative power is a float)
-    return min(BACKOFF_BASE * factor, BACKOFF_CAP)
+    return doubling(BACKOFF_BASE, attempts, BACKOFF_CAP)
 
 
 # --- rendering ----------------------------------------------------------------------------------------
@@ -559,6 +558,11 @@ class OutboxMailConnection(BaseEmailBackend):
     def smtp(self) -> bool:
         return isinstance(self.backend, SMTPBackend)
 
+    @property
+    def opened(self) -> bool:
+        """An SMTP connection is open (kept from an earlier mail)."""
+        return getattr(self.backend, "connection", None) is not None
+
     def open(self) -> bool | None:
         return self.backend.open()
 
@@ -893,19 +897,23 @@ def record_failure(message: OutboxMessage, exc: BaseException, *, restore: bool 
     return str(status)
 
 
-def send_batch(batch: Sequence[OutboxMessage], connection: OutboxConnections) -> list[str]:
+def send_batch(
+    batch: Sequence[OutboxMessage], connection: OutboxConnections, *, now: dt.datetime | None = None
+) -> list[str]:
     """Send claimed rows over the worker's kept sessions; the outcome of each. Mails go in groups of one per
     session, each group's rows marked sent in one commit (`hand_over`). A session that failed is closed and
-    opened again for the next row; a row whose connection dropped before its data was out (so the server
-    cannot have it: a kept connection the server closed, a server that went away) is tried once more at once
-    over a new connection before it counts as a failure.
+    opened again for the next row; a row whose kept connection dropped before its data was out (so the server
+    cannot have it: the server closed it while idle, or went away) is tried once more at once over a new
+    connection before it counts as a failure. (A new connection that fails is not tried again at once: that is
+    the way out failing.)
 
     A row whose way out is paused goes back to the queue until the pause ends, not charged. A failure of the way
     out is held: when the next send over it goes through, or the batch ends, the row is charged as any failure;
-    when it is one of `TRIP_AFTER` in a row, the way is paused and the held rows go back uncharged too."""
+    when it is one of `TRIP_AFTER` in a row, the way is paused and the held rows go back uncharged too. `now`
+    (the clock unless given) says which pauses are over."""
     prepare(batch)
     guard = connection.guard
-    guard.look(timezone.now())
+    guard.look(now or timezone.now())
     ways = {message.pk: transport_of(message) for message in batch}
     outcomes: dict[int, str] = {}
     group: list[tuple[OutboxMessage, OutboxMailConnection]] = []
@@ -919,13 +927,13 @@ def send_batch(batch: Sequence[OutboxMessage], connection: OutboxConnections) ->
         for row, exc in holding.pop(way, ()):  # one failure in a row is the row's, as any other
             outcomes[row.pk] = record_failure(row, exc)
 
-    def hold(message: OutboxMessage, way: str, exc: BaseException) -> None:
+    def hold(message: OutboxMessage, way: str, exc: BaseException, rest: Sequence[OutboxMessage]) -> None:
         holding.setdefault(way, []).append((message, exc))
-        paused = guard.failed(way, error_kind(exc), timezone.now())
+        paused = guard.failed(way, error_kind(exc), now or timezone.now())
         if paused is None:
             return
         until, first = paused
-        rows = [row for row, _exc in holding.pop(way)]
+        rows = [row for row, _exc in holding.pop(way)] + [row for row in rest if ways[row.pk] == way]
         for row in rows:
             outcomes[row.pk] = PUT_BACK
         count = put_back(rows, until) + defer(way, until)
@@ -950,7 +958,9 @@ def send_batch(batch: Sequence[OutboxMessage], connection: OutboxConnections) ->
         group.clear()
 
     try:
-        for message in batch:
+        for index, message in enumerate(batch):
+            if message.pk in outcomes:  # put back with its way out's held rows
+                continue
             way = ways[message.pk]
             until = guard.paused_until(way) if way is not None else None
             if until is not None:
@@ -959,13 +969,13 @@ def send_batch(batch: Sequence[OutboxMessage], connection: OutboxConnections) ->
                 continue
             session = connection.sessions[len(group)]
             held: list[BaseException] = []
-            outcome, fresh = start(message, session, again=True, held=held if way is not None else None)
+            outcome, fresh = start(message, session, again=session.opened, held=held if way is not None else None)
             if outcome == AGAIN:
                 session.close()
                 outcome, fresh = start(message, session, held=held if way is not None else None)
             if outcome == HELD and way is not None:  # a way out is held only when there is one
                 session.close()
-                hold(message, way, held[0])
+                hold(message, way, held[0], batch[index + 1 :])
                 continue
             if outcome in (WAITING, OutboxStatus.SENT):
                 went_through(message)
@@ -1025,7 +1035,7 @@ def send_one(message_id: int, *, now: dt.datetime | None = None) -> str:
         return "not due"
     connection = open_connection()
     try:
-        return send_batch(batch, connection)[0]
+        return send_batch(batch, connection, now=now)[0]
     finally:
         connection.close()
 
@@ -1040,7 +1050,7 @@ def drain(*, limit: int = 10_000, now: dt.datetime | None = None) -> int:
             batch = claim_batch(limit=min(CLAIM_BATCH, limit - count), now=now)
             if not batch:
                 break
-            count += sum(1 for outcome in send_batch(batch, connection) if outcome == OutboxStatus.SENT)
+            count += sum(1 for outcome in send_batch(batch, connection, now=now) if outcome == OutboxStatus.SENT)
     finally:
         connection.close()
     if count:

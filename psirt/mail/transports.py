@@ -39,10 +39,16 @@ SESSION_KEPT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtpli
 SERVICE_CLOSING = 421
 
 
+def doubling(first: dt.timedelta, count: int, cap: dt.timedelta) -> dt.timedelta:
+    """`first` after the first time, twice as long after each next one, at most `cap`: the retries' backoff and the
+    ways' pauses. (The power is bounded first: a long run would overflow a timedelta, not merely reach the cap.)"""
+    factor: int = 2 ** min(max(0, count - 1), 40)  # typeshed types int ** int as Any (a negative power is a float)
+    return min(first * factor, cap)
+
+
 def pause_length(pauses: int) -> dt.timedelta:
     """30 s after the first pause in a row, then 1, 2, 4, 8 minutes …, at most 15 minutes."""
-    factor: int = 2 ** max(0, pauses - 1)
-    return min(PAUSE_FIRST * factor, PAUSE_CAP)
+    return doubling(PAUSE_FIRST, pauses, PAUSE_CAP)
 
 
 def unreachable(exc: BaseException) -> bool:

@@ -3,7 +3,8 @@
 Unlike `/readyz` (may this node serve now?), the doctor looks at the whole installation an operator answers for:
 configuration (Django's deployment checks), the keys and whether they read the data (the key canary), the database
 and its migrations, the workers and the scheduler, free disk space, the CSAF tree against the public advisories,
-the signing key's expiry and the Expires field of the security.txt actually served. Each check answers ok, warn
+the signing key's expiry, the Expires field of the security.txt actually served, and the ways out the outbox found
+down (the mail server, webhook receivers). Each check answers ok, warn
 or fail; any fail makes the command exit 1.
 
 Workers leave no heartbeat of their own; what they leave are the django-tasks rows they finish. The scheduler
@@ -35,6 +36,10 @@ from django_tasks_db.models import DBTaskResult
 from psirt.advisories.csaf.documents import DocumentError, advisory_queryset
 from psirt.advisories.csaf.provider import advisory_documents, find_document, provider_root
 from psirt.lib.signing import SigningUnavailable, signing_key
+from psirt.mail.models import OutboxMessage, OutboxStatus
+from psirt.mail.transports import MAIL, describe, pauses
+from psirt.notify.models import Webhook
+from psirt.notify.services.webhooks import receiver_name
 from psirt.organization.queries import key_problem
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -214,6 +219,38 @@ def check_security_txt(now: dt.datetime) -> Finding:
     return Finding("security.txt", OK, f"Expires {expires:%Y-%m-%d}")
 
 
+def check_outbox(now: dt.datetime) -> Finding:
+    """The ways out the workers paused (`psirt.mail.transports`): the mail server fails the check (every mail
+    waits), a webhook receiver warns (its deliveries wait; the others go on)."""
+    paused = pauses()
+    if not paused:
+        return Finding("outbox", OK, "no way out is paused: the mail server and the webhook receivers answer")
+    waiting = OutboxMessage.objects.filter(status__in=(OutboxStatus.QUEUED, OutboxStatus.FAILED)).count()
+    first = paused[0]
+    since = (
+        f"since {first.down_since:%Y-%m-%d %H:%M} UTC ({first.last_error or 'failed'}), "
+        f"next try at {first.retry_at:%H:%M:%S} UTC"
+    )
+    if first.transport == MAIL:
+        return Finding(
+            "outbox",
+            FAIL,
+            f"the mail server is unreachable {since}; {waiting} message(s) wait, not charged an attempt",
+            "Check EMAIL_URL and that the mail server accepts connections from this host; the waiting mails go out "
+            "by themselves once it answers.",
+        )
+    down = {row.transport for row in paused}
+    names = sorted(hook.name for hook in Webhook.objects.filter(active=True) if receiver_name(hook.url) in down)
+    return Finding(
+        "outbox",
+        WARN,
+        f"{len(paused)} webhook receiver(s) unreachable, {describe(first.transport)} {since}; "
+        f"webhooks: {', '.join(names) or '(none active)'}",
+        "Tell the receivers' owners (Notifications → Webhooks): their deliveries go out by themselves once they "
+        "answer again.",
+    )
+
+
 CHECKS: tuple[Callable[[dt.datetime], Finding], ...] = (
     check_configuration,
     check_keys,
@@ -223,6 +260,7 @@ CHECKS: tuple[Callable[[dt.datetime], Finding], ...] = (
     check_csaf_tree,
     check_signing_key,
     check_security_txt,
+    check_outbox,
 )
 
 
