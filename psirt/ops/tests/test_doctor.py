@@ -1,6 +1,7 @@
 """`psirt doctor`: every check answers ok on a healthy installation and fail (or warn) with what to fix when its
 fault is made real: wrong keys, a pending migration, no worker, no scheduler, a full disk, a CSAF tree missing a
-published advisory, an expiring signing key, an expired security.txt."""
+published advisory, an expiring signing key, an expired security.txt, a mail server or webhook receiver the workers
+found down."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from psirt.lib.config import new_fernet_key
+from psirt.mail.models import TransportPause
+from psirt.mail.transports import pause
+from psirt.notify.services.webhooks import receiver_name, register_webhook
 from psirt.ops import doctor
 from psirt.ops.doctor import FAIL, OK, WARN, run_checks
 
@@ -158,3 +162,19 @@ def test_command_prints_every_check_and_exits_1_on_a_fault(settings: object) -> 
     for name in ("configuration", "keys", "database", "workers", "disk", "csaf tree", "signing key", "security.txt"):
         assert name in text
     assert "fix: Start `psirt scheduler`" in text
+
+
+def test_a_paused_mail_server_fails_and_a_paused_webhook_receiver_warns_naming_no_address(lead: object) -> None:
+    assert doctor.check_outbox(NOW).status == OK
+    register_webhook(name="SIEM", url="https://hooks.example.com/psirt", actor=lead)  # type: ignore[arg-type]
+    pause(receiver_name("https://hooks.example.com/other"), "HTTP 503", NOW)
+    finding = doctor.check_outbox(NOW)
+    assert finding.status == WARN and "1 webhook receiver(s) unreachable" in finding.detail
+    assert "webhooks: SIEM" in finding.detail and "HTTP 503" in finding.detail
+    assert "example.com" not in finding.detail + finding.fix
+    pause("mail", "ConnectionRefusedError", NOW)
+    finding = doctor.check_outbox(NOW)
+    assert finding.status == FAIL and "the mail server is unreachable since 2026-12-05 12:00 UTC" in finding.detail
+    assert "EMAIL_URL" in finding.fix
+    TransportPause.objects.all().delete()
+    assert doctor.check_outbox(NOW).status == OK
