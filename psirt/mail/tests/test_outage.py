@@ -61,13 +61,13 @@ class RawServer:
     """A TCP server on 127.0.0.1 that does one thing with each connection: say `greeting` and close, close at
     once (`greeting` empty), or hold it open without a word (`greeting` None). Counts the connections."""
 
-    def __init__(self, greeting: bytes | None) -> None:
+    def __init__(self, greeting: bytes | None, port: int = 0) -> None:
         self.greeting = greeting
         self.accepted = 0
         self.held: list[socket.socket] = []
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
+        self.listener.bind(("127.0.0.1", port))
         self.listener.listen(64)
         self.listener.settimeout(0.1)
         self.port = int(self.listener.getsockname()[1])

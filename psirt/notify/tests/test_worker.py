@@ -1,6 +1,8 @@
 """`psirt worker` processes on a file SQLite database with the database task backend, mailing a real SMTP
 server: a worker killed with SIGKILL mid fan-out loses nothing and duplicates nothing once another worker
-takes over; SIGTERM lets the current task finish; the worker logs what it does, without addresses."""
+takes over, also when it was killed waiting on a mail server that does not answer; a worker facing a mail server
+that is down ends its drain quickly and charges no mail an attempt; SIGTERM lets the current task finish; the
+worker logs what it does, without addresses."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 
 from psirt.lib.variables import declared_int
+from psirt.mail.tests.test_outage import RawServer, free_port
 from psirt.tests.installation import installation_env
 
 SMTP_SESSIONS = declared_int("PSIRT_SMTP_SESSIONS")  # the workers run with the default
@@ -227,3 +231,86 @@ def test_two_workers_racing_through_duplicated_tasks_send_each_mail_once(
         _out, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err
     _each_once(handler)
+
+
+ROWS = """
+import os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
+django.setup()
+from psirt.notify.models import Delivery
+print(sorted(Delivery.objects.values_list("status", "attempts")))
+"""
+
+PAUSE_OVER = """
+import os, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "psirt.settings"
+django.setup()
+from django.utils import timezone
+from psirt.mail.models import OutboxMessage, TransportPause
+from psirt.mail.services import DUE, sweep
+# The mail server's pause has run out (as it does after 30 s): its rows are due, and the sweep starts a drain.
+now = timezone.now()
+TransportPause.objects.update(retry_at=now)
+OutboxMessage.objects.filter(status__in=DUE).update(next_attempt_at=now)
+print(sweep())
+"""
+
+
+def test_a_worker_killed_during_a_mail_server_outage_loses_nothing_charges_nothing_and_sends_each_once(
+    migrated_var: Callable[[Path], Path], tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        "PSIRT_DEV": "1",
+        "PSIRT_VAR_DIR": str(migrated_var(tmp_path / "var")),
+        "DATABASE_URL": "",
+        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
+        "LOG_LEVEL": "INFO",
+    }
+    setup = _run([SETUP], env, code=True)
+    assert setup.returncode == 0, setup.stderr
+    # The mail server accepts connections and never answers: the worker waits on its first one; killed there.
+    silent = RawServer(greeting=None, port=port)
+    try:
+        worker = _worker(env)
+        try:
+            for _ in range(600):
+                if silent.accepted:
+                    break
+                time.sleep(0.1)
+            assert silent.accepted, "the worker never connected"
+            worker.kill()
+            worker.wait(timeout=10)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+    finally:
+        silent.close()
+    assert _run([ROWS], env, code=True).stdout.strip() == str([("sending", 0)] * SUBSCRIBERS)
+    # Now nobody listens (refused): once the claims are stale, a worker's drain tries a few times, pauses the
+    # mail server and ends at once, every row waiting and none charged.
+    sweep = _run([SWEEP_AFTER_TIMEOUT], env, code=True)
+    assert sweep.returncode == 0, sweep.stderr
+    started = time.monotonic()
+    second = _run(["worker", "--batch", "--no-startup-delay"], env)
+    assert second.returncode == 0, second.stderr
+    assert time.monotonic() - started < 60
+    assert _run([ROWS], env, code=True).stdout.strip() == str([("queued", 0)] * SUBSCRIBERS)
+    logs = second.stdout + second.stderr
+    assert logs.count("the mail server is unreachable") == 1 and "example.test" not in logs
+    # The mail server is back on its port: after the pause, every mail goes out once.
+    from aiosmtpd.controller import Controller
+
+    handler = HoldingSink()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        over = _run([PAUSE_OVER], env, code=True)
+        assert over.returncode == 0, over.stderr
+        third = _run(["worker", "--batch", "--no-startup-delay"], env)
+        assert third.returncode == 0, third.stderr
+    finally:
+        controller.stop()
+    _each_once(handler)
+    assert _run([ROWS], env, code=True).stdout.strip() == str([("sent", 0)] * SUBSCRIBERS)
+    assert "reachable again" in third.stdout + third.stderr
