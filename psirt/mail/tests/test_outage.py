@@ -14,7 +14,7 @@ import smtplib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -61,9 +61,12 @@ class RawServer:
     """A TCP server on 127.0.0.1 that does one thing with each connection: say `greeting` and close, close at
     once (`greeting` empty), or hold it open without a word (`greeting` None). Counts the connections."""
 
+    drained_in: float
+
     def __init__(self, greeting: bytes | None, port: int = 0) -> None:
         self.greeting = greeting
         self.accepted = 0
+        self.drained_in = 0.0  # how long the drain facing it took (see `outage`)
         self.held: list[socket.socket] = []
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -100,9 +103,22 @@ class RawServer:
 
 
 @pytest.fixture
-def raw_servers() -> Iterator[list[RawServer]]:
+def outage(settings: Any) -> Iterator[Callable[..., RawServer]]:
+    """`outage(count, greeting)`: `count` mails queued (first: the tests' task backend sends each mail at its commit,
+    to memory here), then the mail server replaced by a `RawServer` with this greeting, then one drain."""
     made: list[RawServer] = []
-    yield made
+
+    def start(count: int, greeting: bytes | None = b"", timeout: float = 5) -> RawServer:
+        queue(count)
+        server = RawServer(greeting=greeting)
+        made.append(server)
+        point_at(settings, server.port, timeout=timeout)
+        started = time.monotonic()
+        assert drain() == 0
+        server.drained_in = time.monotonic() - started
+        return server
+
+    yield start
     for server in made:
         server.close()
 
@@ -148,17 +164,12 @@ def test_a_refused_mail_server_is_paused_after_a_few_tries_and_every_mail_goes_o
 
 
 def test_a_mail_server_that_never_greets_costs_a_few_timeouts_not_one_per_mail(
-    settings: Any, raw_servers: list[RawServer]
+    outage: Callable[..., RawServer],
 ) -> None:
-    hanging = RawServer(greeting=None)
-    raw_servers.append(hanging)
-    queue(40)
-    point_at(settings, hanging.port, timeout=0.5)
-    started = time.monotonic()
-    assert drain() == 0
+    hanging = outage(40, greeting=None, timeout=0.5)
     # One timeout per try until the pause: a new connection that fails is not tried again at once.
     assert hanging.accepted == TRIP_AFTER
-    assert time.monotonic() - started < TRIP_AFTER * 0.5 + 3
+    assert hanging.drained_in < TRIP_AFTER * 0.5 + 3
     assert_waiting_uncharged(40)
 
 
@@ -171,25 +182,17 @@ def test_a_mail_server_that_never_greets_costs_a_few_timeouts_not_one_per_mail(
     ],
 )
 def test_a_mail_server_refusing_or_dropping_every_connection_is_paused_and_charges_nobody(
-    settings: Any, raw_servers: list[RawServer], greeting: bytes, error: str
+    outage: Callable[..., RawServer], greeting: bytes, error: str
 ) -> None:
-    server = RawServer(greeting=greeting)
-    raw_servers.append(server)
-    queue(10)
-    point_at(settings, server.port)
-    assert drain() == 0
+    server = outage(10, greeting)
     assert server.accepted == TRIP_AFTER
     assert assert_waiting_uncharged(10).last_error == error
 
 
 def test_after_the_pause_one_try_decides_and_a_failed_one_pauses_longer_still_charging_nobody(
-    settings: Any, raw_servers: list[RawServer]
+    outage: Callable[..., RawServer],
 ) -> None:
-    server = RawServer(greeting=b"")
-    raw_servers.append(server)
-    queue(10)
-    point_at(settings, server.port)
-    assert drain() == 0
+    server = outage(10)
     for expected in (2, 3, 4):
         pause = TransportPause.objects.get()
         tries = server.accepted
@@ -204,13 +207,9 @@ def test_after_the_pause_one_try_decides_and_a_failed_one_pauses_longer_still_ch
 
 
 def test_a_mail_queued_during_the_pause_waits_for_it_without_a_connection(
-    settings: Any, raw_servers: list[RawServer], django_capture_on_commit_callbacks: Any
+    outage: Callable[..., RawServer], django_capture_on_commit_callbacks: Any
 ) -> None:
-    server = RawServer(greeting=b"")
-    raw_servers.append(server)
-    queue(4)
-    point_at(settings, server.port)
-    assert drain() == 0
+    server = outage(4)
     tries = server.accepted
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         # Its task runs at the commit, as a report's acknowledgment does.
@@ -222,12 +221,8 @@ def test_a_mail_queued_during_the_pause_waits_for_it_without_a_connection(
     assert late.next_attempt_at == pause.retry_at
 
 
-def test_another_worker_sees_the_pause_before_it_tries(settings: Any, raw_servers: list[RawServer]) -> None:
-    server = RawServer(greeting=b"")
-    raw_servers.append(server)
-    queue(3)
-    point_at(settings, server.port)
-    assert drain() == 0
+def test_another_worker_sees_the_pause_before_it_tries(outage: Callable[..., RawServer]) -> None:
+    server = outage(3)
     tries = server.accepted
     # A second worker's drain (its own connections and guard) claims rows the pause has not made wait yet.
     OutboxMessage.objects.update(next_attempt_at=timezone.now())
