@@ -963,9 +963,10 @@ def send_batch(
                 continue
             way = ways[message.pk]
             until = guard.paused_until(way) if way is not None else None
-            if until is not None:
-                put_back([message], until)
-                outcomes[message.pk] = PUT_BACK
+            if until is not None:  # with the rest of the batch's rows for that way, in one UPDATE
+                rows = [message, *(row for row in batch[index + 1 :] if ways[row.pk] == way)]
+                put_back(rows, until)
+                outcomes.update((row.pk, PUT_BACK) for row in rows)
                 continue
             session = connection.sessions[len(group)]
             held: list[BaseException] = []
