@@ -1,7 +1,8 @@
 """A webhook receiver that is down, with real local receivers: it is paused on its own after a few failures in a
 row (refused, silent, answering 503), its deliveries wait without being charged an attempt, and the other receiver
 gets its deliveries in the same drain, unslowed; once it answers again, each of its deliveries arrives once. A
-receiver refusing the payload itself (4xx) keeps today's attempts and backoff."""
+receiver refusing the payload itself (4xx) keeps today's attempts and backoff. The desk tells leads what is
+paused, in both languages."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from psirt.mail import services as outbox
 from psirt.mail.models import OutboxStatus, TransportPause
 from psirt.mail.tests.test_outage import RawServer, free_port
-from psirt.mail.transports import MAIL, TRIP_AFTER
+from psirt.mail.transports import MAIL, TRIP_AFTER, pause
 from psirt.notify.models import Delivery
 from psirt.notify.services import notify_advisory, register_webhook, webhooks
 
@@ -177,3 +179,20 @@ def test_the_mail_server_down_does_not_stop_the_webhooks(
     assert {(row.status, row.attempts, row.next_attempt_at) for row in mails} == {
         (OutboxStatus.QUEUED, 0, pause.retry_at)
     }
+
+
+def test_the_desk_tells_leads_what_is_paused_in_both_languages(as_lead: Any, lead: Any, catalog: Any) -> None:
+    register_webhook(name="SIEM", url="https://hooks.example.com/psirt", actor=lead)
+    register_webhook(name="Tickets", url="https://tickets.example.com/psirt", actor=lead)
+    assert "has not answered" not in as_lead.get("/en/desk/notify/").content.decode()
+    now = timezone.now()
+    pause(webhooks.receiver_name("https://hooks.example.com/other-path"), "HTTP 503", now)
+    pause(MAIL, "ConnectionRefusedError", now)
+    page = as_lead.get("/en/desk/notify/").content.decode()
+    assert "The mail server has not answered since" in page and "(ConnectionRefusedError)" in page
+    assert "A webhook receiver has not answered since" in page and "webhooks: SIEM." in page
+    assert "Tickets." not in page  # its receiver answers
+    zh = as_lead.get("/zh-hans/desk/notify/").content.decode()
+    assert "邮件服务器自" in zh and "Webhook：SIEM。" in zh
+    hooks = as_lead.get("/en/desk/notify/webhooks/").content.decode()
+    assert hooks.count("receiver not answering, next try") == 1

@@ -45,6 +45,7 @@ def deliveries(request: HttpRequest) -> HttpResponse:
             "status": status,
             "summary": [(label, counts.get(value, 0)) for value, label in OutboxStatus.choices],
             "statuses": OutboxStatus.choices,
+            "outage": queries.outage(),
         },
     )
 
