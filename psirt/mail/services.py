@@ -964,9 +964,9 @@ def send_batch(
             way = ways[message.pk]
             until = guard.paused_until(way) if way is not None else None
             if until is not None:  # with the rest of the batch's rows for that way, in one UPDATE
-                rows = [message, *(row for row in batch[index + 1 :] if ways[row.pk] == way)]
-                put_back(rows, until)
-                outcomes.update((row.pk, PUT_BACK) for row in rows)
+                waiting = [message, *(row for row in batch[index + 1 :] if ways[row.pk] == way)]
+                put_back(waiting, until)
+                outcomes.update((row.pk, PUT_BACK) for row in waiting)
                 continue
             session = connection.sessions[len(group)]
             held: list[BaseException] = []
@@ -990,8 +990,8 @@ def send_batch(
                 session.close()
         if group:
             finish_group()
-        for rows in holding.values():  # the batch ended before the way said more: charged as any failure
-            for row, exc in rows:
+        for failures in holding.values():  # the batch ended before the way said more: charged as any failure
+            for row, exc in failures:
                 outcomes[row.pk] = record_failure(row, exc)
         holding.clear()
     finally:
