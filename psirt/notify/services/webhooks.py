@@ -209,11 +209,14 @@ def _resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise ReceiverUnreachable("host name does not resolve") from exc
+        # The name servers failing now is an outage of the way; a name that does not exist is the webhook's.
+        if exc.errno == socket.EAI_AGAIN:
+            raise ReceiverUnreachable("host name does not resolve now") from exc
+        raise WebhookError("host name does not resolve") from exc
     except UnicodeError as exc:
         raise WebhookError("host name does not resolve") from exc
     if not infos:
-        raise ReceiverUnreachable("host name does not resolve")
+        raise WebhookError("host name does not resolve")
     ip = str(infos[0][4][0])
     if not address_allowed(ip):
         raise AddressRefused("address refused (private, loopback, link-local or reserved)")

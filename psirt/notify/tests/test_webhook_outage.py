@@ -6,6 +6,7 @@ paused, in both languages."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -19,7 +20,7 @@ from django.utils import timezone
 from psirt.mail import services as outbox
 from psirt.mail.models import OutboxStatus, TransportPause
 from psirt.mail.tests.test_outage import RawServer, free_port
-from psirt.mail.transports import MAIL, TRIP_AFTER, pause
+from psirt.mail.transports import MAIL, TRIP_AFTER, pause, unreachable
 from psirt.notify.models import Delivery
 from psirt.notify.services import notify_advisory, register_webhook, webhooks
 
@@ -196,3 +197,18 @@ def test_the_desk_tells_leads_what_is_paused_in_both_languages(as_lead: Any, lea
     assert "邮件服务器自" in zh and "Webhook：SIEM。" in zh
     hooks = as_lead.get("/en/desk/notify/webhooks/").content.decode()
     assert hooks.count("receiver not answering, next try") == 1
+
+
+@pytest.mark.parametrize(
+    ("errno", "receivers"), [(socket.EAI_AGAIN, True), (socket.EAI_NONAME, False)], ids=["dns-down", "no-such-name"]
+)
+def test_name_servers_failing_are_the_receivers_outage_and_a_name_that_does_not_exist_is_the_webhooks(
+    monkeypatch: pytest.MonkeyPatch, errno: int, receivers: bool
+) -> None:
+    def resolve(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(errno, "name resolution")
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", resolve)
+    with pytest.raises(webhooks.WebhookError) as info:
+        webhooks.post("https://hooks.example.com/psirt", b"{}", {})
+    assert unreachable(info.value) is receivers
