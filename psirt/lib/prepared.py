@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from django.core.signals import setting_changed
 from django.db import connections, router
-from django.db.models import Field, Model, QuerySet
+from django.db.models import DEFERRED, Field, Model, QuerySet
 from django.db.models import query as django_query
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
@@ -169,6 +169,13 @@ class _Compiled:
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
+        # Where each loaded column goes among the model's fields, the others deferred: what `Model.from_db` works
+        # out for every row by looking each field up in the list of loaded names.
+        names = set(self.init_list)
+        concrete = self.model._meta.concrete_fields
+        self.places = [i for i, f in enumerate(concrete) if f.attname in names]
+        self.blank: list[Any] = [DEFERRED] * len(concrete)
+        self.custom_from_db = any("from_db" in vars(base) for base in self.model.__mro__ if base is not Model)
         # The select_related objects, made as ModelIterable makes them.
         self.populators = django_query.get_related_populators(  # type: ignore[attr-defined]
             klass_info, select, alias
@@ -272,8 +279,18 @@ class PreparedSelect(Generic[M]):
         if compiler.has_extra_select:
             rows = [row[: compiler.col_count] for row in rows]
         out: list[M] = []
+        model, start, end, places, blank = compiled.model, compiled.start, compiled.end, compiled.places, compiled.blank
         for row in compiler.results_iter(results=[rows]):
-            obj = cast(M, compiled.model.from_db(alias, compiled.init_list, row[compiled.start : compiled.end]))
+            if compiled.custom_from_db or len(places) != end - start:
+                obj = cast(M, model.from_db(alias, compiled.init_list, row[start:end]))
+            else:
+                # As Model.from_db makes it (the same __init__ and signals), the loaded columns put in place.
+                fields = blank.copy()
+                for place, value in zip(places, row[start:end], strict=True):
+                    fields[place] = value
+                obj = cast(M, model(*fields))
+                obj._state.adding = False
+                obj._state.db = alias
             for populator in compiled.populators:
                 populator.populate(row, obj)
             out.append(obj)
