@@ -159,10 +159,10 @@ def test_a_prepared_select_binds_a_value_into_every_place_and_pattern_it_reaches
         assert count == len(expected), term
     # Instances with deferred fields are what the queryset makes: the same loaded values, the rest loaded on access.
     slim = PreparedSelect(lambda slug: Product.objects.filter(slug=slug).only("name"), str)
-    (found,), (expected,) = slim.run("p-0"), list(Product.objects.filter(slug="p-0").only("name"))
-    assert _fields(found) == _fields(expected)
-    assert found.get_deferred_fields() == expected.get_deferred_fields() != set()
-    assert found.model_numbers == "M0"
+    (made,), (queried,) = slim.run("p-0"), list(Product.objects.filter(slug="p-0").only("name"))
+    assert _fields(made) == _fields(queried)
+    assert made.get_deferred_fields() == queried.get_deferred_fields() != set()
+    assert made.model_numbers == "M0"
     # A window is bound as parameters: every page shares the statement, and pages answer what slices answer.
     everything = Product.objects.order_by("name")
     paged = PreparedSelect(lambda slug: everything.exclude(slug=slug), str)
