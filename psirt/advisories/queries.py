@@ -171,11 +171,6 @@ def _advisories_of(rows: QuerySet[AffectedProduct]) -> Q:
     return Q(id__in=rows.values("advisory_id"))
 
 
-def paginate(qs: QuerySet[Advisory], page: int | str) -> Page[Advisory]:
-    """A page of `qs`."""
-    return Paginator(qs, PER_PAGE).get_page(page)
-
-
 # The columns the public list shows (`psirt.advisories.views.public.list_rows`), the only ones it loads: converting
 # the texts, dates and scores of the forty other columns for twenty rows cost about a sixth of the list's query and
 # row building.
@@ -259,8 +254,8 @@ class _PreparedPage:
 
 
 def list_page(filters: ListFilters, page: int | str) -> Page[Advisory]:
-    """Page `page` of `filtered_advisories(filters)` (as `paginate` gives it), with only LIST_COLUMNS loaded and
-    no prefetch, by statements compiled once per shape of filters; two queries."""
+    """Page `page` of `filtered_advisories(filters)` (as a Paginator of PER_PAGE gives it), with only LIST_COLUMNS
+    loaded and no prefetch, by statements compiled once per shape of filters; two queries."""
     statements = _list_statements(filters)
     rows = _PreparedPage(statements, [getattr(filters, name) for name in statements.texts])
     return Paginator(rows, PER_PAGE).get_page(page)  # type: ignore[arg-type]  # sliced and counted as a queryset
