@@ -15,10 +15,12 @@ each instance's values are adapted exactly as the compiler adapts them. Anything
 
 Unlike `save()`, no `pre_save`/`post_save` signal is sent: a model with receivers of those is refused.
 
-A public page runs a handful of SELECTs of a fixed shape whose values change (an advisory ID, a product's key);
-building and compiling each through the ORM cost more than running it. `PreparedSelect` builds the queryset once
-with markers in place of the values, compiles it, and then only binds the values, runs the SQL and makes the
-instances as the queryset would (the same columns, converters and `select_related` objects).
+A public page runs a handful of SELECTs of a fixed shape whose values change (an advisory ID, a product's key, a
+search text); building and compiling each through the ORM cost more than running it. `PreparedSelect` builds the
+queryset once with markers in place of the values, compiles it, and then only binds the values (as they are, or
+escaped into the LIKE patterns they reach), runs the SQL and makes the instances as the queryset would (the same
+columns, converters and `select_related` objects). A page of a list is a window bound as two parameters, and its
+count a statement of its own, both compiled once too.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from django.core.signals import setting_changed
 from django.db import connections, router
-from django.db.models import Field, Model, QuerySet
+from django.db.models import DEFERRED, Field, Model, QuerySet
 from django.db.models import query as django_query
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
@@ -133,21 +135,32 @@ class PreparedInsert:
 class _Compiled:
     """One compilation of a PreparedSelect for one database connection."""
 
-    def __init__(self, queryset: QuerySet[Any], markers: Sequence[object], alias: str) -> None:
+    def __init__(self, queryset: QuerySet[Any], markers: Sequence[object], alias: str, *, rows: bool = True) -> None:
         if queryset.db != alias:
             raise ValueError("a prepared SELECT reads from the model's database")
         # Only the query's own rows are made here: a prefetch or the related manager's known object is not.
         if getattr(queryset, "_prefetch_related_lookups", ()) or getattr(queryset, "_known_related_objects", {}):
             raise ValueError("a prepared SELECT makes the instances of its own query only (no prefetch)")
+        self.sliced = queryset.query.is_sliced
         self.compiler = queryset.query.get_compiler(using=alias)
         self.sql, params = self.compiler.as_sql()
         self.params = list(params)
-        self.positions = []
-        for marker in markers:
-            found = [i for i, p in enumerate(self.params) if p == marker and type(p) is type(marker)]
-            if len(found) != 1:
-                raise ValueError(f"a value of the prepared SELECT reaches its SQL {len(found)} times, not once")
-            self.positions.append(found[0])
+        self.markers = list(markers)
+        # (parameter index, value index, the LIKE pattern the value is escaped into, or None for the value as is)
+        self.slots: list[tuple[int, int, str | None]] = []
+        for which, marker in enumerate(markers):
+            found = 0
+            for i, p in enumerate(self.params):
+                if type(p) is type(marker) and p == marker:
+                    self.slots.append((i, which, None))
+                    found += 1
+                elif isinstance(marker, str) and isinstance(p, str) and marker in p:
+                    self.slots.append((i, which, p))  # contains, startswith, …: "%value%" with the value escaped
+                    found += 1
+            if not found:
+                raise ValueError("a value of the prepared SELECT reaches its SQL 0 times")
+        if not rows:
+            return
         klass_info = self.compiler.klass_info
         select = self.compiler.select
         if klass_info is None or self.compiler.annotation_col_map:
@@ -156,17 +169,37 @@ class _Compiled:
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
+        # Where each loaded column goes among the model's fields, the others deferred: what `Model.from_db` works
+        # out for every row by looking each field up in the list of loaded names.
+        names = set(self.init_list)
+        concrete = self.model._meta.concrete_fields
+        self.places = [i for i, f in enumerate(concrete) if f.attname in names]
+        self.blank: list[Any] = [DEFERRED] * len(concrete)
+        self.custom_from_db = any("from_db" in vars(base) for base in self.model.__mro__ if base is not Model)
         # The select_related objects, made as ModelIterable makes them.
         self.populators = django_query.get_related_populators(  # type: ignore[attr-defined]
             klass_info, select, alias
         )
 
+    def bind(self, values: Sequence[Any], alias: str) -> list[Any]:
+        """The statement's parameters for `values`: each in its places, escaped as the pattern lookups escape it."""
+        ops = connections[alias].ops
+        params = list(self.params)
+        for index, which, pattern in self.slots:
+            value = values[which]
+            if pattern is not None:
+                value = pattern.replace(str(self.markers[which]), ops.prep_for_like_query(value))
+            params[index] = value
+        return params
+
 
 class PreparedSelect(Generic[M]):
     """The queryset `build(*markers)` compiled once per process and connection; `run(*values)` binds the values
-    in the markers' places and answers the instances the queryset would. Each marker must reach the statement's
-    parameters unchanged, once (an exact lookup on a column: `filter(slug=marker)`), else the preparation fails;
-    `kinds` are the values' types (str or int), in order."""
+    in the markers' places and answers the instances the queryset would, `count(*values)` how many. A value may
+    reach the statement as it is (an exact lookup on a column: `filter(slug=marker)`) or inside a LIKE pattern
+    (`filter(name__icontains=marker)`), as often as the query names it; the preparation checks, by compiling once
+    more with other values holding the characters a pattern escapes, that binding gives exactly what the ORM
+    writes, and fails otherwise. `kinds` are the values' types (str or int), in order."""
 
     MAX_CONNECTIONS = 64  # all are dropped when full: one entry per thread's connection, threads are few
 
@@ -175,18 +208,21 @@ class PreparedSelect(Generic[M]):
         self.kinds = kinds
         self._model: type[Model] | None = None
         self._compiled: dict[Any, _Compiled] = {}
+        self._counts: dict[Any, _Compiled] = {}
         self._lock = threading.Lock()
-        setting_changed.connect(self._forget, weak=False)
+        # Held weakly: statements made per shape of a query (the public list's) go away with their holder.
+        setting_changed.connect(self._forget)
 
     def _forget(self, **kwargs: Any) -> None:
         with self._lock:
             self._compiled.clear()
+            self._counts.clear()
 
-    def _markers(self) -> list[object]:
+    def _markers(self, tail: str = "") -> list[object]:
         markers: list[object] = []
         for kind in self.kinds:
             if kind is str:
-                markers.append(f"psirt-marker-{secrets.token_hex(16)}")
+                markers.append(f"psirt-marker-{secrets.token_hex(16)}{tail}")
             elif kind is int:
                 # Inside every integer column's range (PostgreSQL's integer is 32 bits): the ORM compiles an
                 # out-of-range value as "matches nothing", and the marker would be lost.
@@ -195,38 +231,79 @@ class PreparedSelect(Generic[M]):
                 raise ValueError(f"a prepared SELECT binds str or int values, not {kind.__name__}")
         return markers
 
-    def run(self, *values: Any) -> list[M]:
-        if len(values) != len(self.kinds) or any(type(v) is not k for v, k in zip(values, self.kinds, strict=True)):
-            raise TypeError(f"a prepared SELECT takes values of the types {[k.__name__ for k in self.kinds]}")
+    def _prepared(
+        self, store: dict[Any, _Compiled], shape: Callable[[QuerySet[M]], QuerySet[Any]], *, rows: bool
+    ) -> tuple[str, Any, _Compiled]:
         model = self._model
         if model is None:
             model = self._model = self.build(*self._markers()).model
         alias = router.db_for_read(model)
         connection = connections[alias]
-        compiled = self._compiled.get(connection)
+        compiled = store.get(connection)
         if compiled is None:
             markers = self._markers()
-            compiled = _Compiled(self.build(*markers), markers, alias)
+            compiled = _Compiled(shape(self.build(*markers)), markers, alias, rows=rows)
+            # Values with the characters a LIKE pattern escapes, compiled by the ORM and bound here, must agree.
+            probes = self._markers(tail="%_\\'\"")
+            sql, params = shape(self.build(*probes)).query.get_compiler(using=alias).as_sql()
+            if sql != compiled.sql or list(params) != compiled.bind(probes, alias):
+                raise ValueError(
+                    "a value of the prepared SELECT reaches its SQL changed in a way binding cannot repeat"
+                )
             with self._lock:
-                if len(self._compiled) >= self.MAX_CONNECTIONS:
-                    self._compiled.clear()
-                self._compiled[connection] = compiled
-        params = list(compiled.params)
-        for position, value in zip(compiled.positions, values, strict=True):
-            params[position] = value
+                if len(store) >= self.MAX_CONNECTIONS:
+                    store.clear()
+                store[connection] = compiled
+        return alias, connection, compiled
+
+    def _check(self, values: Sequence[Any]) -> None:
+        if len(values) != len(self.kinds) or any(type(v) is not k for v, k in zip(values, self.kinds, strict=True)):
+            raise TypeError(f"a prepared SELECT takes values of the types {[k.__name__ for k in self.kinds]}")
+
+    def run(self, *values: Any, window: tuple[int, int] | None = None) -> list[M]:
+        """The instances; `window` (limit, offset) bound as parameters, so every page of a list shares one
+        statement (Django writes a slice's numbers into the SQL). A queryset sliced by `build` takes no window."""
+        self._check(values)
+        alias, connection, compiled = self._prepared(self._compiled, lambda qs: qs, rows=True)
+        params = compiled.bind(values, alias)
+        sql = compiled.sql
+        if window is not None:
+            if compiled.sliced:
+                raise ValueError("a sliced prepared SELECT takes no window")
+            sql = f"{sql} LIMIT %s OFFSET %s"
+            params += [int(window[0]), int(window[1])]
         compiler = compiled.compiler
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         if compiler.has_extra_select:
             rows = [row[: compiler.col_count] for row in rows]
         out: list[M] = []
+        model, start, end, places, blank = compiled.model, compiled.start, compiled.end, compiled.places, compiled.blank
         for row in compiler.results_iter(results=[rows]):
-            obj = cast(M, compiled.model.from_db(alias, compiled.init_list, row[compiled.start : compiled.end]))
+            if compiled.custom_from_db or len(places) != end - start:
+                obj = cast(M, model.from_db(alias, compiled.init_list, row[start:end]))
+            else:
+                # As Model.from_db makes it (the same __init__ and signals), the loaded columns put in place.
+                fields = blank.copy()
+                for place, value in zip(places, row[start:end], strict=True):
+                    fields[place] = value
+                obj = cast(M, model(*fields))
+                obj._state.adding = False
+                obj._state.db = alias
             for populator in compiled.populators:
                 populator.populate(row, obj)
             out.append(obj)
         return out
+
+    def count(self, *values: Any) -> int:
+        """How many rows `run(*values)` answers (without a window), as the queryset's `count()` would: the
+        rows' keys counted in the database, in no order."""
+        self._check(values)
+        alias, connection, compiled = self._prepared(self._counts, lambda qs: qs.order_by().values("pk"), rows=False)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({compiled.sql}) counted", compiled.bind(values, alias))  # noqa: S608
+            return int(cursor.fetchone()[0])
 
 
 def first_row(queryset: QuerySet[M]) -> QuerySet[M]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
+from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Q
 from django.test import Client
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from psirt.accounts.models import User
 from psirt.advisories import queries, services
-from psirt.advisories.models import PUBLIC_STATES, Advisory
+from psirt.advisories.models import PUBLIC_STATES, Advisory, AffectedProduct
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
@@ -192,7 +194,7 @@ def test_search_column_matches_exactly_what_the_fields_match(
         )
         public = set(Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("pk", flat=True))
         assert listed == (old | products) & public, term
-        page = queries.paginate(queries.filtered_advisories(ListFilters(q=term)), 1)
+        page = queries.list_page(ListFilters(q=term), 1)
         assert page.paginator.count == len(listed), term
     assert draft.pk in set(Advisory.objects.filter(search_text__icontains="écran").values_list("pk", flat=True))
 
@@ -472,9 +474,90 @@ def test_the_count_of_a_search_is_the_number_of_advisories_it_lists(
 
     filters = ListFilters.from_params(QueryDict(query))
     listed = queries.filtered_advisories(filters).count()
-    assert queries.matching_count(filters) == listed
+    assert queries.list_page(filters, 1).paginator.count == listed
     html = anonymous.get(f"{LIST}?{query}").content.decode()
     if listed:
         assert f"{listed} advisor{'y' if listed == 1 else 'ies'}</p>" in html
     else:
         assert "No advisory matches these filters." in html
+
+
+def _many_advisories(line: ProductLine) -> list[Advisory]:
+    """45 advisories written directly (published, withdrawn and drafts; several years, severities and products),
+    with texts holding what a LIKE pattern escapes and Chinese."""
+    products = [
+        make_product(line, "cam-x5", "Camera X5", model_numbers="X5-100"),
+        make_product(make_line("routers", "Routers"), "router-r1", "路由器 R1 100%", model_numbers="R1_A"),
+    ]
+    now = timezone.now()
+    titles = ["Camera RCE", "摄像头远程代码执行", "Overflow 100% CPU", "V5_0 path a\\b", "Quote \" and ' OK", "rce"]
+    advisories = []
+    for n in range(45):
+        advisory = Advisory.objects.create(
+            advisory_id=f"T-SA-{2024 + n % 3}-{n:03d}",
+            year=2024 + n % 3,
+            number=n,
+            state=("published", "published", "withdrawn", "draft")[n % 4],
+            title_en=titles[n % len(titles)],
+            title_zh="标题" if n % 5 == 0 else "",
+            summary_en=f"Summary {n}",
+            identifiers=f"CVE-2026-{1000 + n}",
+            score=(9.8, 5.0, 7.5, 0.0)[n % 4],
+            severity=("Critical", "Medium", "High", "")[n % 4],
+            exploitation=("none", "poc", "active")[n % 3],
+            published_at=now - dt.timedelta(days=170 * (n % 7), hours=n),
+            revised_at=now,
+        )
+        AffectedProduct.objects.create(advisory=advisory, product=products[n % 2])
+        advisories.append(advisory)
+    return advisories
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"sort": "oldest"},
+        {"sort": "severity", "severity": "High"},
+        {"sort": "id", "exploitation": "active"},
+        {"q": "camera"},
+        {"q": "CAMERA", "sort": "oldest"},
+        {"q": "100%"},
+        {"q": "%"},
+        {"q": "_"},
+        {"q": "5_0"},
+        {"q": "a\\b"},
+        {"q": "\\"},
+        {"q": '"'},
+        {"q": "'"},
+        {"q": "远程"},
+        {"q": "路由器"},
+        {"q": "r1_a"},
+        {"q": "router-r1"},
+        {"q": "rce", "product": "cam-x5"},
+        {"q": "rce", "line": "routers", "severity": "Critical"},
+        {"line": "cameras", "year": str(timezone.localdate().year)},
+        {"product": "router-r1", "sort": "severity"},
+        {"product": "nothing"},
+        {"q": "zzzz"},
+    ],
+)
+def test_the_list_page_is_the_page_of_the_filtered_advisories(
+    line: ProductLine, django_assert_num_queries: Any, params: dict[str, str]
+) -> None:
+    """The list's statements are compiled once per shape of filters and take the texts as parameters: they answer
+    the rows, their order and the count that the filtered queryset answers, whatever the texts hold."""
+    _many_advisories(line)
+    filters = ListFilters.from_params(params)
+    for number in ["1", "2", "3", "99", "abc", "-1"]:
+        expected = Paginator(queries.filtered_advisories(filters), queries.PER_PAGE).get_page(number)
+        with django_assert_num_queries(2 if expected.paginator.count else 1):
+            page = queries.list_page(filters, number)
+            rows = [(a.pk, a.advisory_id, a.title_en, a.severity, a.published_at) for a in page.object_list]
+        assert page.paginator.count == expected.paginator.count
+        assert page.number == expected.number
+        assert rows == [(a.pk, a.advisory_id, a.title_en, a.severity, a.published_at) for a in expected]
+    # Another text of the same shape is bound into the same statements.
+    if filters.q:
+        other = ListFilters.from_params({**params, "q": "Summary 1"})
+        assert queries.list_page(other, 1).paginator.count == queries.filtered_advisories(other).count()

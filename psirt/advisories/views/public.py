@@ -156,20 +156,6 @@ def select_options(pairs: list[tuple[str, str]], selected: str) -> SafeString:
     )
 
 
-# The columns `list_rows` reads, the only ones the list loads: converting the texts, dates and scores of the forty
-# other columns for twenty rows cost about a sixth of the list's query and row building.
-LIST_COLUMNS = (
-    "advisory_id",
-    "title_en",
-    "title_zh",
-    "state",
-    "exploitation",
-    "severity",
-    "identifiers",
-    "published_at",
-)
-
-
 def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[str]]) -> SafeString:
     """The rows of the advisory table, as `advisories/list.html` shows them: built here in one pass with the
     standard library's escape, because twenty rows through the template language (a URL reversed twice, an include
@@ -179,32 +165,34 @@ def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[s
     url_pattern = reverse("advisories:detail", args=[placeholder])
     withdrawn = escape(_("Withdrawn"))
     exploited = escape(_("Actively exploited"))
-    not_rated = escape(_("Not rated"))
+    not_rated = f'<span class="badge sev-none">{escape(_("Not rated"))}</span>'
+    muted = ' class="is-muted"'
     # The labels `get_severity_display` gives, translated once per page: it hashes every lazy label on each call.
     severities = {value: escape(str(label)) for value, label in Advisory._meta.get_field("severity").flatchoices}
-    zone = timezone.get_current_timezone()  # read once: a thread-local read per row otherwise
+    # Read once per page: a thread-local read per row otherwise.
+    zone = timezone.get_current_timezone()
+    pick = language_picker()
     out = []
     for a in advisories:
         url = escape(url_pattern.replace(placeholder, quote(a.advisory_id, safe="")))
-        advisory_id = escape(a.advisory_id)
-        badges = (f' <span class="badge">{withdrawn}</span>' if a.state == AdvisoryState.WITHDRAWN else "") + (
+        is_withdrawn = a.state == AdvisoryState.WITHDRAWN
+        badges = (f' <span class="badge">{withdrawn}</span>' if is_withdrawn else "") + (
             f' <span class="badge badge-danger">{exploited}</span>' if a.exploitation == "active" else ""
         )
         severity = (
             f'<span class="badge {escape(a.severity_class)}">{severities.get(a.severity, escape(a.severity))}</span>'
             if a.severity
-            else f'<span class="badge sev-none">{not_rated}</span>'
+            else not_rated
         )
         cves = "<br>".join(f'<span class="id">{escape(cve)}</span>' for cve in a.cve_ids)
         published = ""
         if a.published_at:
-            local = timezone.localtime(a.published_at, zone)
+            local = a.published_at.astimezone(zone)  # what timezone.localtime does, without its checks per row
             published = f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d}</time>'
-        muted = ' class="is-muted"' if a.state == AdvisoryState.WITHDRAWN else ""
         out.append(
-            f"\n    <tr{muted}>\n"
-            f'      <td class="mono nowrap"><a href="{url}">{advisory_id}</a></td>\n'
-            f'      <td><a href="{url}">{escape(a.title)}</a>{badges}</td>\n'
+            f"\n    <tr{muted if is_withdrawn else ''}>\n"
+            f'      <td class="mono nowrap"><a href="{url}">{escape(a.advisory_id)}</a></td>\n'
+            f'      <td><a href="{url}">{escape(pick(a.title_en, a.title_zh))}</a>{badges}</td>\n'
             f'      <td class="nowrap">{severity}\n</td>\n'  # the newline the severity badge template ends with
             f"      <td>{', '.join(escape(name) for name in product_names.get(a.pk, ()))}</td>\n"
             f'      <td class="small">{cves}</td>\n'
@@ -224,6 +212,31 @@ def advisory_list(request: HttpRequest) -> HttpResponse:
     return cached_page(request, list_version(request), lambda: _render_list(request), check=list_version)
 
 
+def _filter_form(request: HttpRequest, filters: ListFilters) -> dict[str, Any]:
+    """What the filter form offers (product lines and products as rendered options with the chosen ones selected,
+    years, severities, exploitation statuses, all labels in the active language): a function of the list's version,
+    the chosen line and product and the language, so read once per process for each of them."""
+    line, product = filters.line, filters.product
+    return generation.kept(
+        list_version(request),
+        ("list-filter-form", line, product, get_language()),
+        functools.partial(_filter_form_of, line=line, product=product),
+    )
+
+
+def _filter_form_of(*, line: str, product: str) -> dict[str, Any]:
+    choices = queries.filter_choices(line=line, product=product)
+    pick = language_picker()
+    return {
+        "line_options": select_options([(slug, pick(en, zh)) for slug, en, zh in choices["lines"]], line),
+        "product_options": select_options(choices["products"], product),
+        "products_need_line": choices["products_need_line"],
+        "years": tuple(choices["years"]),
+        "severities": tuple((value, str(label)) for value, label in choices["severities"]),
+        "exploitations": tuple((value, str(label)) for value, label in choices["exploitations"]),
+    }
+
+
 def _render_list(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
@@ -236,24 +249,12 @@ def _render_list(request: HttpRequest) -> HttpResponse:
         }
         status = 400
     # The product names come in one query of their own (`queries.product_names_of`), not as prefetched rows.
-    advisories = queries.filtered_advisories(filters).prefetch_related(None).only(*LIST_COLUMNS)
-    page = queries.paginate(advisories, request.GET.get("page", "1")[:8], count=queries.matching_count(filters))
+    page = queries.list_page(filters, request.GET.get("page", "1")[:8])
     shown = list(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
-    # The form's choices (catalog, years of publication) change only with the list's version: read once per version.
-    choices = dict(
-        generation.kept(
-            list_version(request),
-            ("list-filter-choices", filters.line, filters.product),
-            functools.partial(queries.filter_choices, line=filters.line, product=filters.product),
-        )
-    )
-    pick = language_picker()
-    lines = [(slug, pick(en, zh)) for slug, en, zh in choices.pop("lines")]
     context: dict[str, Any] = {
-        "line_options": select_options(lines, filters.line),
-        "product_options": select_options(choices.pop("products"), filters.product),
+        "form": _filter_form(request, filters),
         "page": page,
         "advisories": shown,
         "rows": list_rows(shown, queries.product_names_of([a.pk for a in shown])),
@@ -261,7 +262,6 @@ def _render_list(request: HttpRequest) -> HttpResponse:
         "query_error": error,
         "max_query": MAX_QUERY_CHARS,
         "page_query": params.urlencode(),
-        **choices,
     }
     return render(request, "advisories/list.html", context, status=status)
 
