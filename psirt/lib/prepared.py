@@ -156,6 +156,12 @@ class _Compiled:
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [f[0].target.attname for f in select[self.start : self.end]]
+        # The columns' converters (dates, UUIDs, booleans on SQLite) depend on the statement and the connection
+        # only: found once here, as `results_iter` would find them again on every run.
+        columns = [column[0] for column in select[: self.compiler.col_count]]
+        if self.compiler.has_composite_fields(columns):
+            raise ValueError("a prepared SELECT reads no composite fields")
+        self.converters = self.compiler.get_converters(columns)
         # The select_related objects, made as ModelIterable makes them.
         self.populators = django_query.get_related_populators(  # type: ignore[attr-defined]
             klass_info, select, alias
@@ -220,8 +226,10 @@ class PreparedSelect(Generic[M]):
             rows = cursor.fetchall()
         if compiler.has_extra_select:
             rows = [row[: compiler.col_count] for row in rows]
+        if compiled.converters:
+            rows = compiler.apply_converters(rows, compiled.converters)
         out: list[M] = []
-        for row in compiler.results_iter(results=[rows]):
+        for row in rows:
             obj = cast(M, compiled.model.from_db(alias, compiled.init_list, row[compiled.start : compiled.end]))
             for populator in compiled.populators:
                 populator.populate(row, obj)
