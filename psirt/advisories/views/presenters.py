@@ -15,7 +15,7 @@ from psirt.advisories.views.environmental import calculators_for
 from psirt.lib.cvss import CvssError, CvssResult, score_vector, severity_for
 from psirt.lib.cwe import CweEntry
 from psirt.lib.cwe import lookup as lookup_cwe
-from psirt.lib.severity import Severity
+from psirt.lib.severity import label as severity_label
 
 
 @dataclass
@@ -41,7 +41,7 @@ class ScoreView:
     @property
     def severity_label(self) -> str:
         """The rating in the visitor's language ("Critical" / "严重")."""
-        return str(Severity(self.severity).label)
+        return severity_label(self.severity)
 
 
 def score_view(vector: str) -> ScoreView | None:
