@@ -592,6 +592,16 @@ def _public_product(slug: str) -> Product | None:
 # What an answer shows of each advisory: loading the texts of every advisory of a product (descriptions,
 # workarounds, …) was almost half of the answer's time.
 HIT_ADVISORY_COLUMNS = ("id", "advisory_id", "state", "title_en", "title_zh", "severity", "exploitation")
+# Of the range's releases, what the ranges are compared by (the position) and what an answer shows of the fixing
+# release (`psirt.advisories.api._release`, the page's "Fixed in"): converting the public IDs, dates and notes of
+# two releases per row was a fifth of the answer's time.
+HIT_RELEASE_COLUMNS = (
+    "introduced__position",
+    "fixed__position",
+    "fixed__version",
+    "fixed__variant",
+    "fixed__download_url",
+)
 
 
 _HIT_ROWS: PreparedSelect[AffectedProduct] = PreparedSelect(
@@ -599,7 +609,13 @@ _HIT_ROWS: PreparedSelect[AffectedProduct] = PreparedSelect(
         AffectedProduct.objects.filter(product_id=product_pk, advisory__state=AdvisoryState.PUBLISHED)
         .select_related("advisory", "introduced", "fixed")
         .only(
-            "advisory", "product", "variant", "introduced", "fixed", *(f"advisory__{c}" for c in HIT_ADVISORY_COLUMNS)
+            "advisory",
+            "product",
+            "variant",
+            "introduced",
+            "fixed",
+            *(f"advisory__{c}" for c in HIT_ADVISORY_COLUMNS),
+            *HIT_RELEASE_COLUMNS,
         )
         .order_by("-advisory__published_at")
     ),
