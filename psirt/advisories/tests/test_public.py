@@ -478,3 +478,16 @@ def test_the_count_of_a_search_is_the_number_of_advisories_it_lists(
         assert f"{listed} advisor{'y' if listed == 1 else 'ies'}</p>" in html
     else:
         assert "No advisory matches these filters." in html
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_severity_label_is_what_get_severity_display_gives(language: str) -> None:
+    from django.utils import translation
+
+    from psirt.lib.severity import Severity
+
+    with translation.override(language):
+        for value in [*Severity.values, "", "Bogus"]:
+            advisory = Advisory(severity=value)
+            assert advisory.severity_label == advisory.get_severity_display()
+        assert Advisory(severity="Critical").severity_label == ("严重" if language == "zh-hans" else "Critical")
