@@ -9,9 +9,9 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -36,6 +36,8 @@ from psirt.lib.prepared import PreparedSelect, first_row
 from psirt.lib.search import clean_query
 from psirt.lib.severity import Severity, rank
 from psirt.pages import generation
+
+T = TypeVar("T")
 
 PER_PAGE = 20
 RANGE_TERMS_MAX = 50
@@ -646,12 +648,24 @@ def _rows(product: Product) -> list[AffectedProduct]:
     return _HIT_ROWS.run(product.pk)
 
 
-def check_affected(query: AffectedQuery) -> AffectedAnswer:
-    """Which published advisories affect the product and version asked about, and what to update to."""
-    product = _public_product(query.product_slug)
+def _product_releases(slug: str) -> tuple[Product | None, list[FirmwareRelease]]:
+    """The public product with this slug and its public releases (two queries; one when there is none)."""
+    product = _public_product(slug)
+    return product, (_PUBLIC_RELEASES.run(product.pk) if product is not None else [])
+
+
+def check_affected(query: AffectedQuery, *, version: str | None = None) -> AffectedAnswer:
+    """Which published advisories affect the product and version asked about, and what to update to. `version`: a
+    token that changes with the catalog and the published advisories (the list's page-cache version, which the
+    page reads anyway), under which the product, its releases and its rows are read once (`generation.kept`) —
+    shared, read only."""
+
+    def read(key: tuple[str, Any], compute: Callable[[], T]) -> T:
+        return compute() if version is None else generation.kept(version, key, compute)
+
+    product, releases = read(("affected-product", query.product_slug), lambda: _product_releases(query.product_slug))
     if product is None:
         return AffectedAnswer(product=None, version=query.version, unknown_product=True)
-    releases = _PUBLIC_RELEASES.run(product.pk)
     release = None
     # A typed version wins over the list: people type when the list does not show what their device says.
     if query.release_id and not query.version:
@@ -661,14 +675,14 @@ def check_affected(query: AffectedQuery) -> AffectedAnswer:
         matches = [r for r in releases if normalise_version(r.version) == wanted]
         # The standard build first when a version exists in several variants.
         release = min(matches, key=lambda r: (r.variant != "", r.variant), default=None)
-    version = release.version if release is not None else query.version
-    answer = AffectedAnswer(product=product, version=version, release=release, releases=releases)
+    shown = release.version if release is not None else query.version
+    answer = AffectedAnswer(product=product, version=shown, release=release, releases=releases)
     if release is None:
         _nearest(answer, releases, query.version)
         return answer
     variant_releases = [r for r in releases if r.variant == release.variant]
     answer.latest = variant_releases[-1] if variant_releases else None
-    rows = [r for r in _rows(product) if r.variant == release.variant]
+    rows = [r for r in read(("affected-rows", product.pk), lambda: _rows(product)) if r.variant == release.variant]
     answer.hits = sorted(
         (Hit(advisory=r.advisory, row=r) for r in rows if r.affects_position(release.position)),
         key=lambda h: (-rank(h.advisory.severity), h.advisory.advisory_id),
