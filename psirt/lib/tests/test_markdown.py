@@ -166,7 +166,12 @@ def test_a_text_is_rendered_once_and_kept_as_it_renders(monkeypatch):
     markdown.KEPT.clear()
     calls = []
     original = markdown.render_markdown_afresh
-    monkeypatch.setattr(markdown, "render_markdown_afresh", lambda source: calls.append(source) or original(source))
+
+    def counted(source):
+        calls.append(source)
+        return original(source)
+
+    monkeypatch.setattr(markdown, "render_markdown_afresh", counted)
     text = "A **bold** [link](https://example.com) and <script>x</script>"
     first = render_markdown(text)
     assert render_markdown(text) == first
