@@ -9,9 +9,9 @@ import datetime as dt
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -36,6 +36,8 @@ from psirt.lib.prepared import PreparedSelect, first_row
 from psirt.lib.search import clean_query
 from psirt.lib.severity import Severity, rank
 from psirt.pages import generation
+
+T = TypeVar("T")
 
 PER_PAGE = 20
 RANGE_TERMS_MAX = 50
@@ -503,9 +505,28 @@ def advisories_fixed_by(release: FirmwareRelease) -> list[Advisory]:
     )
 
 
-def latest_advisories(*, limit: int = 5) -> list[Advisory]:
-    """Newest published advisories for the home page (`psirt.pages.sections.latest_advisories`)."""
-    return list(public_advisories().filter(state=AdvisoryState.PUBLISHED).order_by("-published_at")[:limit])
+# What the home page shows of each of its newest advisories: their texts (descriptions, workarounds, …) were most
+# of the query's cost.
+LATEST_COLUMNS = ("id", "advisory_id", "title_en", "title_zh", "severity", "published_at")
+LATEST_LIMIT = 5
+
+
+def _latest(limit: int) -> QuerySet[Advisory]:
+    return (
+        public_advisories()
+        .filter(state=AdvisoryState.PUBLISHED)
+        .only(*LATEST_COLUMNS)
+        .order_by("-published_at")[:limit]
+    )
+
+
+_LATEST: PreparedSelect[Advisory] = PreparedSelect(lambda: _latest(LATEST_LIMIT))
+
+
+def latest_advisories(*, limit: int = LATEST_LIMIT) -> list[Advisory]:
+    """Newest published advisories for the home page (`psirt.pages.sections.latest_advisories`), with the columns
+    it shows (LATEST_COLUMNS)."""
+    return _LATEST.run() if limit == LATEST_LIMIT else list(_latest(limit))
 
 
 @dataclass(frozen=True)
@@ -665,6 +686,16 @@ def _public_product(slug: str) -> Product | None:
 # What an answer shows of each advisory: loading the texts of every advisory of a product (descriptions,
 # workarounds, …) was almost half of the answer's time.
 HIT_ADVISORY_COLUMNS = ("id", "advisory_id", "state", "title_en", "title_zh", "severity", "exploitation")
+# Of the range's releases, what the ranges are compared by (the position) and what an answer shows of the fixing
+# release (`psirt.advisories.api._release`, the page's "Fixed in"): converting the public IDs, dates and notes of
+# two releases per row was a fifth of the answer's time.
+HIT_RELEASE_COLUMNS = (
+    "introduced__position",
+    "fixed__position",
+    "fixed__version",
+    "fixed__variant",
+    "fixed__download_url",
+)
 
 
 _HIT_ROWS: PreparedSelect[AffectedProduct] = PreparedSelect(
@@ -672,7 +703,13 @@ _HIT_ROWS: PreparedSelect[AffectedProduct] = PreparedSelect(
         AffectedProduct.objects.filter(product_id=product_pk, advisory__state=AdvisoryState.PUBLISHED)
         .select_related("advisory", "introduced", "fixed")
         .only(
-            "advisory", "product", "variant", "introduced", "fixed", *(f"advisory__{c}" for c in HIT_ADVISORY_COLUMNS)
+            "advisory",
+            "product",
+            "variant",
+            "introduced",
+            "fixed",
+            *(f"advisory__{c}" for c in HIT_ADVISORY_COLUMNS),
+            *HIT_RELEASE_COLUMNS,
         )
         .order_by("-advisory__published_at")
     ),
@@ -684,12 +721,24 @@ def _rows(product: Product) -> list[AffectedProduct]:
     return _HIT_ROWS.run(product.pk)
 
 
-def check_affected(query: AffectedQuery) -> AffectedAnswer:
-    """Which published advisories affect the product and version asked about, and what to update to."""
-    product = _public_product(query.product_slug)
+def _product_releases(slug: str) -> tuple[Product | None, list[FirmwareRelease]]:
+    """The public product with this slug and its public releases (two queries; one when there is none)."""
+    product = _public_product(slug)
+    return product, (_PUBLIC_RELEASES.run(product.pk) if product is not None else [])
+
+
+def check_affected(query: AffectedQuery, *, version: str | None = None) -> AffectedAnswer:
+    """Which published advisories affect the product and version asked about, and what to update to. `version`: a
+    token that changes with the catalog and the published advisories (the list's page-cache version, which the
+    page reads anyway), under which the product, its releases and its rows are read once (`generation.kept`) —
+    shared, read only."""
+
+    def read(key: tuple[str, Any], compute: Callable[[], T]) -> T:
+        return compute() if version is None else generation.kept(version, key, compute)
+
+    product, releases = read(("affected-product", query.product_slug), lambda: _product_releases(query.product_slug))
     if product is None:
         return AffectedAnswer(product=None, version=query.version, unknown_product=True)
-    releases = _PUBLIC_RELEASES.run(product.pk)
     release = None
     # A typed version wins over the list: people type when the list does not show what their device says.
     if query.release_id and not query.version:
@@ -699,14 +748,14 @@ def check_affected(query: AffectedQuery) -> AffectedAnswer:
         matches = [r for r in releases if normalise_version(r.version) == wanted]
         # The standard build first when a version exists in several variants.
         release = min(matches, key=lambda r: (r.variant != "", r.variant), default=None)
-    version = release.version if release is not None else query.version
-    answer = AffectedAnswer(product=product, version=version, release=release, releases=releases)
+    shown = release.version if release is not None else query.version
+    answer = AffectedAnswer(product=product, version=shown, release=release, releases=releases)
     if release is None:
         _nearest(answer, releases, query.version)
         return answer
     variant_releases = [r for r in releases if r.variant == release.variant]
     answer.latest = variant_releases[-1] if variant_releases else None
-    rows = [r for r in _rows(product) if r.variant == release.variant]
+    rows = [r for r in read(("affected-rows", product.pk), lambda: _rows(product)) if r.variant == release.variant]
     answer.hits = sorted(
         (Hit(advisory=r.advisory, row=r) for r in rows if r.affects_position(release.position)),
         key=lambda h: (-rank(h.advisory.severity), h.advisory.advisory_id),

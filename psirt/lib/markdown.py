@@ -25,6 +25,8 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from psirt.lib.kept import Kept
+
 # Longer input is cut before rendering: the forms allow far less, this only bounds the work of one call.
 MAX_INPUT_CHARS = 200_000
 
@@ -133,11 +135,26 @@ def _build() -> MarkdownIt:
 _MD = _build()
 
 
+# Markdown source → its cleaned HTML, a pure function of the text: public pages show the same texts to every
+# visitor (an advisory's summary, description and workarounds), and rendering them was a tenth of an advisory page.
+# The key is the text itself, so nothing ages; only texts up to KEPT_MAX_CHARS are kept, which bounds the memory.
+KEPT = Kept(max_entries=256, max_age=float("inf"))
+KEPT_MAX_CHARS = 20_000
+
+
 def render_markdown(text: str | None) -> SafeString:
     """Markdown in, sanitised HTML out, safe to put into any template."""
     if not text:
         return SafeString("")
-    source = str(text)[:MAX_INPUT_CHARS].replace("\x00", "\ufffd")
+    source = str(text)
+    if len(source) > KEPT_MAX_CHARS:
+        return render_markdown_afresh(source)
+    return KEPT.get("", source, lambda: render_markdown_afresh(source))
+
+
+def render_markdown_afresh(text: str) -> SafeString:
+    """`render_markdown` of a non-empty text, rendered now rather than kept."""
+    source = text[:MAX_INPUT_CHARS].replace("\x00", "\ufffd")
     html = _MD.render(source)
     return mark_safe(_CLEANER.clean(html))  # noqa: S308 - cleaned by nh3 against an allow-list just above
 

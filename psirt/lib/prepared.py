@@ -176,6 +176,12 @@ class _Compiled:
         self.places = [i for i, f in enumerate(concrete) if f.attname in names]
         self.blank: list[Any] = [DEFERRED] * len(concrete)
         self.custom_from_db = any("from_db" in vars(base) for base in self.model.__mro__ if base is not Model)
+        # The columns' converters (dates, UUIDs, booleans on SQLite) depend on the statement and the connection
+        # only: found once here, as `results_iter` would find them again on every run.
+        columns = [column[0] for column in select[: self.compiler.col_count]]
+        if self.compiler.has_composite_fields(columns):
+            raise ValueError("a prepared SELECT reads no composite fields")
+        self.converters = self.compiler.get_converters(columns)
         # The select_related objects, made as ModelIterable makes them.
         self.populators = django_query.get_related_populators(  # type: ignore[attr-defined]
             klass_info, select, alias
@@ -278,9 +284,11 @@ class PreparedSelect(Generic[M]):
             rows = cursor.fetchall()
         if compiler.has_extra_select:
             rows = [row[: compiler.col_count] for row in rows]
+        if compiled.converters:
+            rows = compiler.apply_converters(rows, compiled.converters)
         out: list[M] = []
         model, start, end, places, blank = compiled.model, compiled.start, compiled.end, compiled.places, compiled.blank
-        for row in compiler.results_iter(results=[rows]):
+        for row in rows:
             if compiled.custom_from_db or len(places) != end - start:
                 obj = cast(M, model.from_db(alias, compiled.init_list, row[start:end]))
             else:

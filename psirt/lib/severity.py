@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["ORDER", "MinimumSeverity", "Severity", "at_or_below", "meets_minimum", "rank"]
+__all__ = ["ORDER", "MinimumSeverity", "Severity", "at_or_below", "label", "meets_minimum", "rank"]
 
 
 class Severity(models.TextChoices):
@@ -44,6 +44,15 @@ class MinimumSeverity(models.TextChoices):
 
 if tuple(MinimumSeverity.values) != ORDER:  # pragma: no cover - a programming error caught at import
     raise ImportError("MinimumSeverity must have exactly one threshold per Severity, in the same order")
+
+
+def label(severity: str) -> str:
+    """A rating in the visitor's language ("Critical" / "严重"), as `get_severity_display` gives it: an unknown
+    value as it is. Without the hashing of every lazy label that `get_severity_display` does on each call."""
+    try:
+        return str(Severity(severity).label)
+    except ValueError:
+        return severity
 
 
 def rank(severity: str | None) -> int:

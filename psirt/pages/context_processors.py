@@ -6,7 +6,6 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from psirt.lib.language_links import language_links
-from psirt.organization.models import OrganizationProfile
 from psirt.pages import generation
 
 
@@ -15,7 +14,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
     read the site generation with its version."""
     return {
         # Kept per site generation when the view read it (public pages); the instance is shared: read only.
-        "org": generation.kept_for(request, "organization-profile", OrganizationProfile.get),
+        "org": generation.organization_profile(request),
         "psirt_nav": settings.PSIRT_NAV,
         "psirt_base_url": settings.PSIRT_BASE_URL,
         "language_links": language_links(request),

@@ -62,6 +62,12 @@ def kept_for(request: HttpRequest, key: Hashable, compute: Callable[[], T]) -> T
     return compute() if token is None else kept(f"site:{token}", key, compute)
 
 
+def organization_profile(request: HttpRequest) -> OrganizationProfile:
+    """The organization profile, kept under the site generation the view read (`kept_for`). The instance is
+    shared: read only."""
+    return kept_for(request, "organization-profile", OrganizationProfile.get)
+
+
 def forget_kept(**kwargs: Any) -> None:
     """Drop every kept value of this process (a settings change in tests; a constant patched by a test)."""
     forget_all()

@@ -77,8 +77,8 @@ def register_response_statistics(source: Callable[[], Any]) -> None:
 
 
 def latest_advisories(*, limit: int = 5) -> list[Any]:
-    """Newest published advisories, newest first (objects with title, advisory_id, severity, published_at and
-    get_absolute_url)."""
+    """Newest published advisories, newest first (objects with title, advisory_id, severity, severity_label,
+    published_at and get_absolute_url)."""
     return list(SOURCES.latest(limit))
 
 

@@ -14,6 +14,7 @@ from psirt.advisories.models import Advisory
 from psirt.advisories.queries import AffectedQuery, check_affected
 from psirt.advisories.tests.conftest import make_case, publish
 from psirt.catalog.models import FirmwareRelease, Product
+from psirt.pages import generation
 
 PAGE = "/en/affected/"
 API = "/api/v1/affected"
@@ -224,6 +225,7 @@ def test_more_advisories_cost_no_more_queries(
 
     params = {"product": "cam-x5", "version": "V5.5.2"}
     anonymous.get(PAGE, params)
+    generation.forget_kept()  # both counts below are of a first reading (the product's rows are kept after it)
     with CaptureQueriesContext(connection) as one:
         anonymous.get(PAGE, params)
     for n in range(3):
@@ -235,9 +237,24 @@ def test_more_advisories_cost_no_more_queries(
             affected=[services.AffectedInput(product=product, fixed=releases["V5.10.0"])],
         )
         publish(extra, lead)
+    generation.forget_kept()
     with CaptureQueriesContext(connection) as four:
         html = anonymous.get(PAGE, params).content.decode()
     assert len(four.captured_queries) == len(one.captured_queries)
     assert all(f"Extra {n}" in html for n in range(3)) and published.title_en in html
     chinese = anonymous.get(PAGE.replace("/en/", "/zh-hans/"), params).content.decode()
     assert all(f"额外 {n}" in chinese for n in range(3))
+
+
+def test_a_new_release_shows_at_once_though_the_products_releases_are_kept(
+    published: Advisory, releases: dict[str, FirmwareRelease], product: Product, anonymous: Client, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.PSIRT_PUBLIC_PAGE_CACHE = 0  # every request renders
+    params = {"product": "cam-x5", "version": "V5.5.2"}
+    before = anonymous.get(PAGE, params).content.decode()
+    assert published.advisory_id in before and "V5.11.0" not in before
+    FirmwareRelease.objects.create(product=product, version="V5.11.0", position=200)
+    after = anonymous.get(PAGE, params).content.decode()
+    assert "V5.11.0" in after and published.advisory_id in after
+    newest = anonymous.get(PAGE, {"product": "cam-x5", "version": "V5.11.0"}).content.decode()
+    assert "no published advisory affects this version" in newest  # past the fix, and known at once

@@ -561,3 +561,40 @@ def test_the_list_page_is_the_page_of_the_filtered_advisories(
     if filters.q:
         other = ListFilters.from_params({**params, "q": "Summary 1"})
         assert queries.list_page(other, 1).paginator.count == queries.filtered_advisories(other).count()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_severity_label_is_what_get_severity_display_gives(language: str) -> None:
+    from django.utils import translation
+
+    from psirt.lib.severity import Severity
+
+    with translation.override(language):
+        for value in [*Severity.values, "", "Bogus"]:
+            advisory = Advisory(severity=value)
+            assert advisory.severity_label == advisory.get_severity_display()
+        assert Advisory(severity="Critical").severity_label == ("严重" if language == "zh-hans" else "Critical")
+
+
+def test_an_advisory_page_reads_its_data_once_per_revision_and_shows_a_revision_at_once(
+    published: Advisory, lead: User, anonymous: Client, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.PSIRT_PUBLIC_PAGE_CACHE = 0  # every request renders
+    url = f"/en/advisories/{published.advisory_id}/"
+    with CaptureQueriesContext(connection) as unkept:
+        anonymous.get(url)
+    with CaptureQueriesContext(connection) as first:
+        first_html = anonymous.get(url).content.decode()
+    with CaptureQueriesContext(connection) as second:
+        second_html = anonymous.get(url).content.decode()
+    assert second_html == first_html
+    assert len(second.captured_queries) == len(first.captured_queries)  # both read it from what the first kept
+    assert len(first.captured_queries) <= len(unkept.captured_queries) - 3  # the advisory, its rows and revisions
+    revise(
+        advisory=published,
+        actor=lead,
+        changes={"title_en": "A new title for the revision"},
+        revision_summary_en="Title changed.",
+    )
+    html = anonymous.get(url).content.decode()
+    assert "A new title for the revision" in html and published.title_en not in html

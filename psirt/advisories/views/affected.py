@@ -31,7 +31,7 @@ def affected(request: HttpRequest) -> HttpResponse:
 
 def _render_affected(request: HttpRequest) -> HttpResponse:
     query = AffectedQuery.from_params(request.GET)
-    answer = check_affected(query) if query.ready else None
+    answer = check_affected(query, version=list_version(request)) if query.ready else None
     cve = " ".join(str(request.GET.get("cve", "") or "").split())
     cve_error = ""
     if cve and not VULN_ID.match(cve):

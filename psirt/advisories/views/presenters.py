@@ -15,7 +15,7 @@ from psirt.advisories.views.environmental import calculators_for
 from psirt.lib.cvss import CvssError, CvssResult, score_vector, severity_for
 from psirt.lib.cwe import CweEntry
 from psirt.lib.cwe import lookup as lookup_cwe
-from psirt.lib.severity import Severity
+from psirt.lib.severity import label as severity_label
 
 
 @dataclass
@@ -41,7 +41,7 @@ class ScoreView:
     @property
     def severity_label(self) -> str:
         """The rating in the visitor's language ("Critical" / "严重")."""
-        return str(Severity(self.severity).label)
+        return severity_label(self.severity)
 
 
 def score_view(vector: str) -> ScoreView | None:
@@ -70,20 +70,31 @@ def page_context(
     *,
     preview: bool = False,
     table: Sequence[AffectedProduct] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The context of `advisories/detail.html` (environmental calculator included); `table` replaces the
-    advisory's affected rows (the preview of an open revision)."""
+    advisory's affected rows (the preview of an open revision); `data`: `page_data(advisory)` when the caller has
+    it already."""
+    data = data if data is not None else page_data(advisory, table)
+    return {
+        **data,
+        "calculators": calculators_for(data["scores"], request.GET),
+        "preview": preview,
+    }
+
+
+def page_data(advisory: Advisory, table: Sequence[AffectedProduct] | None = None) -> dict[str, Any]:
+    """What the advisory page shows that depends on the advisory and the catalog only, not on the visitor's request
+    nor language: the advisory, its affected rows, scores, weakness and revisions. Read only once built: the public
+    page keeps it per published revision."""
     rows: list[AffectedRow] = affected_rows(advisory, table)
     cwe: CweEntry | None = lookup_cwe(advisory.cwe_id) if advisory.cwe_id else None
-    scores = scores_of(advisory)
     return {
         "advisory": advisory,
         "rows": rows,
         "fixes": [r for r in rows if r.fixed is not None],
         "unfixed": [r for r in rows if r.fixed is None],
         "cwe": cwe,
-        "scores": scores,
-        "calculators": calculators_for(scores, request.GET),
+        "scores": scores_of(advisory),
         "revisions": revisions_of(advisory),
-        "preview": preview,
     }

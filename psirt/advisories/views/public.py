@@ -31,7 +31,7 @@ from psirt.advisories.csaf import provider
 from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
-from psirt.advisories.views.presenters import page_context, scores_of
+from psirt.advisories.views.presenters import page_context, page_data, scores_of
 from psirt.lib.i18n import language_picker
 from psirt.lib.paths import shared_dir
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
@@ -288,9 +288,16 @@ def advisory_detail(request: HttpRequest, advisory_id: str) -> HttpResponse:
     return cached_page(
         request,
         version,
-        lambda: render(request, "advisories/detail.html", page_context(request, _load(canonical))),
+        lambda: render(request, "advisories/detail.html", _published_context(request, canonical, version)),
         check=functools.partial(advisory_version, advisory_id=canonical),
     )
+
+
+def _published_context(request: HttpRequest, advisory_id: str, version: str) -> dict[str, Any]:
+    """The page's context, its data (`presenters.page_data`) read once per published revision: `version`, the
+    page-cache version, changes with the advisory, the catalog and the CSAF files the page shows."""
+    data = generation.kept(version, ("advisory-page", advisory_id), lambda: page_data(_load(advisory_id)))
+    return page_context(request, data["advisory"], data=data)
 
 
 def _load(advisory_id: str) -> Advisory:

@@ -158,3 +158,37 @@ def test_any_input_yields_only_allowed_tags_and_safe_attributes(text):
                 assert (value or "").split(":")[0].lower() in {"http", "https", "mailto"} or ":" not in (value or "")
             if name == "src":
                 assert is_local_url(value or "")
+
+
+def test_a_text_is_rendered_once_and_kept_as_it_renders(monkeypatch):
+    from psirt.lib import markdown
+
+    markdown.KEPT.clear()
+    calls = []
+    original = markdown.render_markdown_afresh
+
+    def counted(source):
+        calls.append(source)
+        return original(source)
+
+    monkeypatch.setattr(markdown, "render_markdown_afresh", counted)
+    text = "A **bold** [link](https://example.com) and <script>x</script>"
+    first = render_markdown(text)
+    assert render_markdown(text) == first
+    assert calls == [text]  # the second call was served kept
+    assert first == original(text)  # as rendered afresh
+    render_markdown(text + "!")
+    assert calls == [text, text + "!"]  # another text is another rendering
+
+
+def test_long_texts_are_not_kept_and_the_kept_ones_are_bounded(monkeypatch):
+    from psirt.lib import markdown
+
+    markdown.KEPT.clear()
+    long_text = "x" * (markdown.KEPT_MAX_CHARS + 1)
+    assert render_markdown(long_text) == markdown.render_markdown_afresh(long_text)
+    assert len(markdown.KEPT) == 0
+    monkeypatch.setattr(markdown.KEPT, "max_entries", 3)
+    for n in range(5):
+        render_markdown(f"text {n}")
+        assert len(markdown.KEPT) <= 3

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanen
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -18,7 +19,7 @@ from psirt.lib.http import conditional_response
 from psirt.lib.pgp import fingerprint, format_fingerprint
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong, clean_query
 from psirt.organization.models import OrganizationProfile
-from psirt.pages import pagecache, sections, security_txt
+from psirt.pages import generation, pagecache, sections, security_txt
 from psirt.pages.models import STANDALONE_PAGES, PageSlug
 from psirt.pages.queries import rendered_page
 
@@ -54,11 +55,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _render_home(request: HttpRequest) -> HttpResponse:
-    org = OrganizationProfile.get()
+    # The profile, the page text and the statistics' setting are covered by the site generation the version read
+    # (kept per generation for as long as it holds); the statistics are figures of whole days.
+    org = generation.organization_profile(request)
+    language = get_language()
     context = {
-        "intro": rendered_page(PageSlug.HOME, org),
+        "intro": generation.kept_for(
+            request, ("rendered-page", PageSlug.HOME, language), lambda: rendered_page(PageSlug.HOME, org)
+        ),
         "advisories": sections.latest_advisories(limit=5),
-        "response_statistics": sections.response_statistics(),
+        "response_statistics": generation.kept_for(
+            request, ("response-statistics", timezone.localdate()), sections.response_statistics
+        ),
         "report_url": _report_url(),
         **_contact_context(org),
     }

@@ -1,0 +1,146 @@
+"""Django's built-in `{% extends %}` and `{% url %}`, added after Django's own builtins by the project's template
+backend (psirt.lib.templates), so every template gets them without a `{% load %}`. They render what Django's
+render; what they recompute on every rendering from fixed inputs is kept:
+
+- `{% extends %}` collects the blocks of the root template on each rendering, walking its whole node tree (a tenth
+  of a public page's shell). The blocks of a compiled template never change: they are collected once per template
+  object (a template reloaded in development is a new object).
+- `{% url %}` with literal arguments only (`{% url 'pages:home' %}`, `{% url 'pages:home' as home_url %}`) is a pure
+  function of the URL configuration, the script prefix, the active language (the language prefix of the public
+  pages) and the current application namespace: its result, a URL or a failed lookup, is kept per those. Any
+  other form (a variable or a filter among its arguments) is reversed each time, as Django does.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from django import template
+from django.core.signals import setting_changed
+from django.template.base import Node, Parser, Template, TextNode, Token, Variable
+from django.template.context import Context
+from django.template.defaulttags import URLNode
+from django.template.defaulttags import url as django_url
+from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockContext, BlockNode, ExtendsNode
+from django.template.loader_tags import do_extends as django_extends
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
+
+from psirt.lib.kept import Kept
+
+register = template.Library()
+
+# (URL configuration, script prefix, language, current app, view name, arguments) → the URL, or None when it does
+# not reverse. The key names everything the reversal reads, so nothing ages; a settings change empties it.
+KEPT_URLS = Kept(max_entries=2048, max_age=float("inf"))
+
+# Compiled root template → its blocks by name.
+_root_blocks: weakref.WeakKeyDictionary[Template, dict[str, BlockNode]] = weakref.WeakKeyDictionary()
+
+
+def clear(**kwargs: Any) -> None:
+    KEPT_URLS.clear()
+    _root_blocks.clear()
+
+
+setting_changed.connect(clear, dispatch_uid="psirt-builtin-tags-clear")
+
+
+def root_blocks(compiled: Template) -> dict[str, BlockNode] | None:
+    """The blocks of `compiled` when it is a root template (its first node that is not text is no `{% extends %}`),
+    else None, as Django's `ExtendsNode.render` finds them."""
+    found = _root_blocks.get(compiled)
+    if found is None:
+        for node in compiled.nodelist:
+            if not isinstance(node, TextNode):
+                if isinstance(node, ExtendsNode):
+                    return None
+                break
+        found = _root_blocks[compiled] = {
+            n.name: n for n in compiled.nodelist.get_nodes_by_type(BlockNode) if isinstance(n, BlockNode)
+        }
+    return found
+
+
+class KeptBlocksExtendsNode(ExtendsNode):
+    """Django's `ExtendsNode`, with the root template's blocks collected once per template (`root_blocks`)."""
+
+    def render(self, context: Context) -> SafeString:
+        compiled_parent = self.get_parent(context)
+        if BLOCK_CONTEXT_KEY not in context.render_context:
+            context.render_context[BLOCK_CONTEXT_KEY] = BlockContext()
+        block_context = context.render_context[BLOCK_CONTEXT_KEY]
+        block_context.add_blocks(self.blocks)
+        blocks = root_blocks(compiled_parent)
+        if blocks is not None:
+            block_context.add_blocks(blocks)
+        with context.render_context.push_state(compiled_parent, isolated_context=False):
+            rendered: SafeString = compiled_parent._render(context)  # type: ignore[attr-defined]
+            return rendered
+
+
+@register.tag("extends")
+def do_extends(parser: Parser, token: Token) -> Node:
+    node = django_extends(parser, token)
+    return KeptBlocksExtendsNode(node.nodelist, node.parent_name, node.template_dirs)
+
+
+_NONE: Any = object()
+
+
+def _literal(expression: Any) -> tuple[bool, Any]:
+    """(True, value) for an argument that is a literal without filters, else (False, None)."""
+    if expression.filters or isinstance(expression.var, Variable):
+        return False, None
+    return True, expression.var
+
+
+class ConstantURLNode(URLNode):
+    """`{% url %}` whose view name and arguments are all literals: reversed once per key (see KEPT_URLS)."""
+
+    def __init__(self, node: URLNode, view_name: str, args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]):
+        super().__init__(node.view_name, node.args, node.kwargs, node.asvar)
+        self.literal = (view_name, args, kwargs)
+
+    def render(self, context: Context) -> str:
+        request = getattr(context, "request", None)
+        current_app: str | None = getattr(request, "current_app", _NONE)  # as Django's URLNode finds it
+        if current_app is _NONE:
+            current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
+        view_name, args, kwargs = self.literal
+        key = (get_urlconf(), get_script_prefix(), get_language(), current_app, *self.literal)
+        url = KEPT_URLS.get("", key, lambda: self._reverse(current_app))
+        if url is None:
+            if self.asvar is None:
+                reverse(view_name, args=list(args), kwargs=dict(kwargs), current_app=current_app)  # raises
+            url = ""
+        if self.asvar:
+            context[self.asvar] = url
+            return ""
+        return conditional_escape(url) if context.autoescape else url
+
+    def _reverse(self, current_app: str | None) -> str | None:
+        view_name, args, kwargs = self.literal
+        try:
+            return reverse(view_name, args=list(args), kwargs=dict(kwargs), current_app=current_app)
+        except NoReverseMatch:
+            return None
+
+
+@register.tag("url")
+def do_url(parser: Parser, token: Token) -> Node:
+    node: URLNode = django_url(parser, token)
+    view_name = _literal(node.view_name)
+    args = [_literal(arg) for arg in node.args]
+    kwargs = [(name, _literal(value)) for name, value in node.kwargs.items()]
+    if view_name[0] and all(ok for ok, _value in args) and all(ok for _name, (ok, _value) in kwargs):
+        return ConstantURLNode(
+            node,
+            view_name[1],
+            tuple(value for _ok, value in args),
+            tuple((name, value) for name, (_ok, value) in kwargs),
+        )
+    return node
