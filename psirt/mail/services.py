@@ -337,22 +337,19 @@ def insert_waking_drain(insert: PreparedInsert) -> None:
     right now is locked and skipped here (SKIP LOCKED), so a new task is queued. Any other database: always
     a new task.
 
-    The row and the question are one statement where the INSERT returns the new key: the look for a pending
-    drain rides on its RETURNING (it runs with every mail, and a statement of its own cost a round trip)."""
+    On PostgreSQL the row and the question are one statement: the look for a pending drain is a WITH query read
+    by the INSERT's RETURNING (it runs with every mail, and a statement of its own cost a round trip). SQLite has
+    no round trips to save, and there the two statements cost less than the one."""
     database = insert.database
     query = _pending_drain_query()
-    if query is None or query[2] != database.alias or not insert.returns:
+    if query is None or query[2] != database.alias or database.vendor != "postgresql" or not insert.returns:
         insert.run()
         pending = query is not None and _pending_drain(query)
     else:
         sql, params, _alias = query
-        if database.vendor == "postgresql":
-            # A locking SELECT cannot stand in RETURNING; as a WITH query it runs when RETURNING reads it.
-            statement = f"WITH pending AS ({sql}) {insert.sql}, EXISTS (SELECT 1 FROM pending)"  # noqa: S608 — statements of ours, no input
-            values = [*params, *insert.params()]
-        else:
-            statement = f"{insert.sql}, EXISTS ({sql})"
-            values = [*insert.params(), *params]
+        # A locking SELECT cannot stand in RETURNING; as a WITH query it runs when RETURNING reads it.
+        statement = f"WITH pending AS ({sql}) {insert.sql}, EXISTS (SELECT 1 FROM pending)"  # noqa: S608 — statements of ours, no input
+        values = [*params, *insert.params()]
         with database.cursor() as cursor:
             cursor.execute(statement, values)
             *returned, found = cursor.fetchone()

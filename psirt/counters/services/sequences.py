@@ -35,9 +35,11 @@ def next_in_year_counting(scope: str, year: int, *limits: ratelimit.Limit) -> in
     WITH query of the number's UPDATE): a round trip less for a caller that takes both rows, which every other
     such caller contends for, while it holds them. Raises RateLimited as `hit_all` does, after the number was
     taken: call inside a transaction, which the refusal rolls back (the number is given back)."""
-    counting = ratelimit.hits(*limits)
-    if counting is None or connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":  # no data-modifying WITH queries (SQLite): two statements
         ratelimit.hit_all(*limits)
+        return next_in_year(scope, year)
+    counting = ratelimit.hits(*limits)
+    if counting is None:
         return next_in_year(scope, year)
     q = connection.ops.quote_name
     table = q(Sequence._meta.db_table)
