@@ -70,6 +70,8 @@ class PreparedInsert:
             raise ValueError(f"not all of {list(late)} are fields of {meta.label}")
         self._returning: list[Field[Any, Any]] = list(meta.db_returning_fields) if obj.pk is None else []
         returns = bool(self._returning) and self.database.features.can_return_columns_from_insert
+        # Whether the statement ends with RETURNING (the new key): a caller may add columns of its own to it.
+        self.returns: bool = returns
         key = (model, tuple(f.attname for f in fields), returns, self.database.alias, self.database.vendor)
         sql = _STATEMENTS.get(key)
         params = self._plain_values(fields) if sql is not None else None
@@ -119,12 +121,14 @@ class PreparedInsert:
             cursor.execute(self.sql, self.params())
             self.inserted(cursor)
 
-    def inserted(self, cursor: Any) -> None:
+    def inserted(self, cursor: Any, row: Sequence[Any] | None = None) -> None:
         """Take what the database filled in (the new row's key) from `cursor`, which just ran this statement
-        (alone or inside a larger one that returns what it returns), and mark the instance as saved."""
+        (alone or inside a larger one that returns what it returns), and mark the instance as saved. `row`: this
+        statement's returned values when the caller fetched them itself (its larger statement returns more)."""
         obj, meta = self.obj, self.obj._meta
         if self._returning and self.database.features.can_return_columns_from_insert:
-            for value, field in zip(cursor.fetchone(), self._returning, strict=True):
+            values = cursor.fetchone() if row is None else row
+            for value, field in zip(values, self._returning, strict=True):
                 setattr(obj, field.attname, value)
         elif self._returning:
             obj.pk = self.database.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)

@@ -199,13 +199,13 @@ class PreparedMail:
         if self.languages:
             context = {**context, "mail_languages": self.languages}
         message.context = json.dumps(dict(context), default=str)
-        self._insert.run()
-        pk = message.pk
         if transactional_queue():
             # The wake-up is decided in the same transaction as the mail: the row and a drain that will see it
-            # exist, or neither.
-            wake_drain()
+            # exist, or neither (see `insert_waking_drain`).
+            insert_waking_drain(self._insert)
         else:
+            self._insert.run()
+            pk = message.pk
             transaction.on_commit(lambda: enqueue_send(pk))
         return message
 
@@ -328,8 +328,8 @@ def enqueue_drains(count: int) -> None:
             logger.exception("could not enqueue a drain task")
 
 
-def wake_drain() -> None:
-    """In the caller's transaction, after it has stored a due row: make sure a drain task runs after the
+def insert_waking_drain(insert: PreparedInsert) -> None:
+    """Insert a due outbox row (`insert`, in the caller's transaction) and make sure a drain task runs after the
     commit and sees the row. A burst of mails then costs the worker one task, not one task per mail.
 
     A drain task that is queued and not yet started will see the row, provided it cannot start before this
@@ -339,20 +339,40 @@ def wake_drain() -> None:
     PostgreSQL: the queued task's row is locked FOR SHARE until the commit, and a worker locks the row FOR
     UPDATE to start it, so it waits (it skips the row and comes back); a task row a worker is starting
     right now is locked and skipped here (SKIP LOCKED), so a new task is queued. Any other database: always
-    a new task."""
-    if not _pending_drain():
+    a new task.
+
+    On PostgreSQL the row and the question are one statement: the look for a pending drain is a WITH query read
+    by the INSERT's RETURNING (it runs with every mail, and a statement of its own cost a round trip). SQLite has
+    no round trips to save, and there the two statements cost less than the one."""
+    database = insert.database
+    query = _pending_drain_query()
+    if query is None or query[2] != database.alias or database.vendor != "postgresql" or not insert.returns:
+        insert.run()
+        pending = query is not None and _pending_drain(query)
+    else:
+        sql, params, _alias = query
+        # A locking SELECT cannot stand in RETURNING; as a WITH query it runs when RETURNING reads it.
+        statement = f"WITH pending AS ({sql}) {insert.sql}, EXISTS (SELECT 1 FROM pending)"  # noqa: S608 — statements of ours, no input
+        values = [*params, *insert.params()]
+        with database.cursor() as cursor:
+            cursor.execute(statement, values)
+            *returned, found = cursor.fetchone()
+            insert.inserted(cursor, returned)
+        pending = bool(found)
+    if not pending:
         enqueue_drains(1)
 
 
-def _pending_drain() -> bool:
-    """True when a drain task is queued, not started, and cannot start before the current transaction
-    commits (see `wake_drain`). Plain SQL: it runs with every mail, and building the ORM query cost more than
-    the INSERT of a task row it replaces."""
+def _pending_drain_query() -> tuple[str, list[Any], str] | None:
+    """The SELECT that finds a drain task queued, not started, and unable to start before the current
+    transaction commits (see `insert_waking_drain`), its values and its database; None where that cannot be
+    told (databases other than SQLite and PostgreSQL). Plain SQL: it runs with every mail, and building the ORM
+    query cost more than the INSERT of a task row it replaces."""
     backend = tasks.drain_outbox.get_backend()
     alias = router.db_for_write(DBTaskResult)
     db = connections[alias]
     if db.vendor not in ("sqlite", "postgresql"):
-        return False
+        return None
     # The conditions of django-tasks' own `ready()` (a worker starts only such a row), for the drain task.
     table = db.ops.quote_name(DBTaskResult._meta.db_table)
     sql = (
@@ -369,7 +389,13 @@ def _pending_drain() -> bool:
         db.ops.adapt_datetimefield_value(get_date_max()),
         db.ops.adapt_datetimefield_value(timezone.now()),
     ]
-    with db.cursor() as cursor:
+    return sql, params, alias
+
+
+def _pending_drain(query: tuple[str, list[Any], str]) -> bool:
+    """Whether `query` (`_pending_drain_query`) finds a pending drain task, asked on its own."""
+    sql, params, alias = query
+    with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
 

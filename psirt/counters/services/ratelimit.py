@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
@@ -111,11 +112,27 @@ def hit_all(*limits: Limit) -> None:
             _upsert([w], now)
     else:
         _upsert(windows, now)
-    if random.random() < 0.01:  # noqa: S311 - housekeeping sampling, not security
-        purge_expired_counters()
+    _sample_purge()
 
 
 def _upsert(windows: list[_Window], now: dt.datetime) -> None:
+    sql, params = _upsert_statement(windows)
+    returning = len(windows) > 1
+    if returning:
+        sql += f" RETURNING {_table()[1]}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        counted = {row[0] for row in cursor.fetchall()} if returning else None
+        full = [w for w in windows if w.key not in counted] if counted is not None else []
+        if counted is None and cursor.rowcount == 0:
+            full = windows
+    if full:
+        raise full[0].refusal(now)
+
+
+def _upsert_statement(windows: list[_Window]) -> tuple[str, list[str | int | None]]:
+    """The upsert of `hit_all` without its RETURNING: insert each window's row, or add one to it while it is
+    under its limit."""
     table, key, start, expires, count = _table()
     adapt = connection.ops.adapt_datetimefield_value
     values = ", ".join(["(%s, %s, %s, 1)"] * len(windows))
@@ -130,17 +147,41 @@ def _upsert(windows: list[_Window], now: dt.datetime) -> None:
         params += [w.key, adapt(w.start), adapt(w.end)]
     for w in windows:
         params += [w.key, w.limit]
-    returning = len(windows) > 1
-    if returning:
-        sql += f" RETURNING {key}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        counted = {row[0] for row in cursor.fetchall()} if returning else None
-        full = [w for w in windows if w.key not in counted] if counted is not None else []
-        if counted is None and cursor.rowcount == 0:
-            full = windows
-    if full:
-        raise full[0].refusal(now)
+    return sql, params
+
+
+@dataclass(frozen=True)
+class Hits:
+    """`hit_all`'s statement for a caller that runs it inside a larger one of its own (PostgreSQL: a WITH
+    query): `sql` returns the key of each window it counted; `refuse(counted)` then raises RateLimited for a
+    window left out, as `hit_all` does."""
+
+    sql: str
+    params: list[str | int | None]
+    windows: list[_Window]
+    now: dt.datetime
+
+    def refuse(self, counted: Iterable[str]) -> None:
+        done = set(counted)
+        full = [w for w in self.windows if w.key not in done]
+        if full:
+            raise full[0].refusal(self.now)
+        _sample_purge()
+
+
+def hits(*limits: Limit) -> Hits | None:
+    """One hit in each limit as a statement to embed (see `Hits`), or None when no limit counts."""
+    now = timezone.now()
+    windows = _windows(limits, now)
+    if not windows:
+        return None
+    sql, params = _upsert_statement(windows)
+    return Hits(f"{sql} RETURNING {_table()[1]}", params, windows, now)
+
+
+def _sample_purge() -> None:
+    if random.random() < 0.01:  # noqa: S311 - housekeeping sampling, not security
+        purge_expired_counters()
 
 
 def purge_expired_counters() -> int:

@@ -6,6 +6,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from psirt.counters.models import Sequence
+from psirt.counters.services import ratelimit
 
 
 def next_in_year(scope: str, year: int) -> int:
@@ -27,6 +28,33 @@ def next_in_year(scope: str, year: int) -> int:
         number = _increment(scope, year)
         assert number is not None  # the row the winner inserted exists now
         return number
+
+
+def next_in_year_counting(scope: str, year: int, *limits: ratelimit.Limit) -> int:
+    """`ratelimit.hit_all(*limits)`, then `next_in_year(scope, year)`. On PostgreSQL one statement (the hits are a
+    WITH query of the number's UPDATE): a round trip less for a caller that takes both rows, which every other
+    such caller contends for, while it holds them. Raises RateLimited as `hit_all` does, after the number was
+    taken: call inside a transaction, which the refusal rolls back (the number is given back)."""
+    if connection.vendor != "postgresql":  # no data-modifying WITH queries (SQLite): two statements
+        ratelimit.hit_all(*limits)
+        return next_in_year(scope, year)
+    counting = ratelimit.hits(*limits)
+    if counting is None:
+        return next_in_year(scope, year)
+    q = connection.ops.quote_name
+    table = q(Sequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH hit AS ({counting.sql}), number AS (UPDATE {table} SET {q('last')} = {q('last')} + 1 "  # noqa: S608
+            f"WHERE {q('scope')} = %s AND {q('year')} = %s RETURNING {q('last')}) "
+            f"SELECT ARRAY(SELECT * FROM hit), (SELECT {q('last')} FROM number)",
+            [*counting.params, scope, year],
+        )
+        counted, number = cursor.fetchone()
+    counting.refuse(counted)
+    if number is not None:
+        return int(number)
+    return next_in_year(scope, year)  # the year's first number: its row is created there
 
 
 def move_past(scope: str, year: int, number: int) -> None:

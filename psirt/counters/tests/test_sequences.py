@@ -4,8 +4,10 @@ import pytest
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from psirt.counters.models import Sequence
-from psirt.counters.services.sequences import move_past, next_in_year
+from psirt.counters.exceptions import RateLimited
+from psirt.counters.models import RateCounter, Sequence
+from psirt.counters.services.ratelimit import Limit
+from psirt.counters.services.sequences import move_past, next_in_year, next_in_year_counting
 
 
 @pytest.mark.django_db
@@ -29,6 +31,20 @@ def test_a_rolled_back_transaction_gives_its_number_back() -> None:
         assert next_in_year("tracking", 2026) == 2
         raise RuntimeError("the caller failed")
     assert next_in_year("tracking", 2026) == 2
+
+
+@pytest.mark.django_db
+def test_numbering_while_counting_counts_each_limit_and_refuses_a_full_window_giving_the_number_back() -> None:
+    address, mail = Limit("report_ip", "192.0.2.1", (3, 3600)), Limit("report_email", "a@research.test", (2, 3600))
+    # The year's first number (its row created), then the next ones, each counted in both windows.
+    assert [next_in_year_counting("tracking", 2026, address, mail) for _ in range(2)] == [1, 2]
+    assert sorted(RateCounter.objects.values_list("count", flat=True)) == [2, 2]
+    with pytest.raises(RateLimited), transaction.atomic():
+        next_in_year_counting("tracking", 2026, address, mail)  # the e-mail's window is full
+    assert sorted(RateCounter.objects.values_list("count", flat=True)) == [2, 2]  # nothing counted
+    assert next_in_year_counting("tracking", 2026, address) == 3  # the refused one's number given back
+    assert next_in_year_counting("tracking", 2026) == 4  # no limit: the number alone
+    assert sorted(RateCounter.objects.values_list("count", flat=True)) == [2, 3]
 
 
 @pytest.mark.django_db

@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 from psirt.audit.services import record
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.counters.services import ratelimit
-from psirt.counters.services.sequences import next_in_year
+from psirt.counters.services.ratelimit import Limit
+from psirt.counters.services.sequences import next_in_year_counting
 from psirt.intake.exceptions import InvalidReport
 from psirt.intake.models import (
     SEQUENCE_SCOPE,
@@ -94,9 +95,10 @@ class Submission:
         return portal_url(self.report, self.token)
 
 
-def _next_number(year: int) -> int:
-    """Next tracking number of `year` (see psirt.counters.services.sequences)."""
-    return next_in_year(SEQUENCE_SCOPE, year)
+def _count_and_number(year: int, limits: Sequence[Limit]) -> int:
+    """Count the submission's rate-limit hits and take the next tracking number of `year` (see
+    psirt.counters.services.sequences)."""
+    return next_in_year_counting(SEQUENCE_SCOPE, year, *limits)
 
 
 def format_tracking_id(year: int, number: int) -> str:
@@ -236,8 +238,7 @@ def submit_report(
             # 1. Count the request (the counter of an address is shared by all its requests) and take the
             #    year's next number. A refusal here costs no number.
             with _short_transaction(joined):
-                ratelimit.hit_all(*limits)
-                report.number = _next_number(year)
+                report.number = _count_and_number(year, limits)
             report.tracking_id = format_tracking_id(year, report.number)
             # 2. Store the report, its files and its acknowledgment; the audit entry, whose chain head is the
             #    one contended row here, is appended last, just before COMMIT. Should this fail after a

@@ -201,11 +201,11 @@ def test_on_postgresql_no_row_stays_locked_through_a_disk_flush_and_a_report_is_
             cursor.execute("SHOW synchronous_commit")
             return str(cursor.fetchone()[0])
 
-    real_hit, real_record, real_wait = ratelimit.hit_all, submission.record, submission._wait_for_the_disk
+    real_hits, real_record, real_wait = ratelimit.hits, submission.record, submission._wait_for_the_disk
 
-    def hit_all(*pairs):
+    def hits(*limits):
         seen["counter and number"] = setting()
-        return real_hit(*pairs)
+        return real_hits(*limits)
 
     def record(**kwargs):
         seen["report"] = setting()
@@ -218,7 +218,7 @@ def test_on_postgresql_no_row_stays_locked_through_a_disk_flush_and_a_report_is_
         seen["in a transaction"] = connection.in_atomic_block
         real_wait()
 
-    monkeypatch.setattr(ratelimit, "hit_all", hit_all)
+    monkeypatch.setattr(ratelimit, "hits", hits)
     monkeypatch.setattr(submission, "record", record)
     monkeypatch.setattr(submission, "_wait_for_the_disk", wait_for_the_disk)
     data = ReportInput(reporter_name="A", reporter_email="sync@x.test", description="d")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -46,6 +47,18 @@ def test_a_burst_of_mails_queues_one_drain_task_and_it_sends_each_once(database_
     assert drain() == 5
     assert sorted(m.to[0] for m in mail.outbox) == [f"r{n}@research.test" for n in range(5)]
     assert all(OutboxMessage.objects.get(pk=r.pk).status == OutboxStatus.SENT for r in rows)
+
+
+@pytest.mark.django_db
+def test_on_postgresql_a_mail_and_the_look_for_a_pending_drain_are_one_statement(database_queue: None) -> None:
+    queue_mail(0)
+    with CaptureQueriesContext(connection) as queries:
+        row = queue_mail(1)
+    statements = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 2)
+    assert "mail_outboxmessage" in statements[0]
+    assert row.pk and OutboxMessage.objects.get(pk=row.pk).status == OutboxStatus.QUEUED
+    assert task_rows(services._DRAIN_TASK) == 1
 
 
 @pytest.mark.django_db
