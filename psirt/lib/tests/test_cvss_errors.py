@@ -18,10 +18,7 @@ from psirt.lib.cvss import (
     score_vector,
     severity_for,
 )
-
-V31 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"
-V40 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
-
+from psirt.lib.tests.test_cvss import V31, V40
 
 ERRORS: list[tuple[object, str, str | None]] = [
     (
