@@ -15,6 +15,7 @@ survives (the survivors are listed, each is a test to write or a reason to give)
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
 import os
 import shutil
@@ -49,6 +50,24 @@ def _selection() -> dict[str, object]:
         raise SystemExit("No mutation run here yet: start one with `tools/mutation.py run MODULE`.")
     loaded: dict[str, object] = json.loads(SELECTION.read_text(encoding="utf-8"))
     return loaded
+
+
+def refresh_copy(module: str) -> int:
+    """Bring mutmut's copy of the package up to date with the checkout, except the mutated module itself; returns
+    how many files were copied. mutmut copies a file only when its copy is missing, so without this a test added
+    to an existing test file would not run on `rerun` or `--resume` (the survivors would stay alive)."""
+    copied = 0
+    for source in sorted((ROOT / "psirt").rglob("*")):
+        relative = source.relative_to(ROOT)
+        if not source.is_file() or "__pycache__" in relative.parts or str(relative) == module:
+            continue
+        target = MUTANTS / relative
+        if target.is_file() and filecmp.cmp(source, target, shallow=False):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        copied += 1
+    return copied
 
 
 def _mutmut(arguments: list[str]) -> None:
@@ -107,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"No such module: {module}")
         tests = args.tests or default_tests(module)
         wanted = {"module": module, "tests": tests}
-        if not (args.resume and SELECTION.exists() and _selection() == wanted):
+        if args.resume and SELECTION.exists() and _selection() == wanted:
+            refresh_copy(module)
+        else:
             shutil.rmtree(MUTANTS, ignore_errors=True)
         MUTANTS.mkdir(exist_ok=True)
         SELECTION.write_text(json.dumps(wanted), encoding="utf-8")
@@ -123,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "show":
         _mutmut(["show", args.name])
     else:
+        refresh_copy(module)
         _mutmut(["run", "--max-children", str(args.max_children), *args.names])
         report(module)
 

@@ -52,7 +52,7 @@ def current_policy() -> PublicationPolicy:
     return policy
 
 
-def case_has_fix(advisory: Advisory, facts: CaseFacts, rows: Sequence[tuple[int, bool]]) -> bool:
+def case_has_fix(facts: CaseFacts, rows: Sequence[tuple[int, bool]]) -> bool:
     """A fix exists for the case: the case desk records a fixed release, or every affected product of the
     case in the advisory's table (`rows`: (product id, has fixed release)) names the release that fixes it."""
     if facts.has_fix:
@@ -193,7 +193,7 @@ def _check_remedy(
 ) -> None:
     remedy = policy.required_remedy
     for f in facts:
-        fix = case_has_fix(advisory, f, rows)
+        fix = case_has_fix(f, rows)
         mitigation = case_has_mitigation(advisory, f)
         if remedy == RequiredRemedy.EITHER and not fix and not mitigation:
             raise NoFixOrMitigation(
@@ -254,7 +254,7 @@ def _check_expedite(
     _check_cases(facts)
     if policy.expedite_requires_fix:
         for f in facts:
-            if not case_has_fix(advisory, f, rows):
+            if not case_has_fix(f, rows):
                 raise NoFixOrMitigation(
                     _(
                         "This policy expedites publication only with a fix; case %(case)s has none: name the "

@@ -15,14 +15,19 @@ from conftest import client_for
 from psirt.accounts.models import User
 from psirt.advisories import services
 from psirt.advisories.exceptions import (
+    AdvisoryError,
+    CaseNotPublishable,
     EmbargoNotReached,
     ExpediteNeedsJustification,
     ExpediteNotWarranted,
+    ExploitationContradictsScores,
     InvalidInput,
+    LeadApprovalRequired,
     NoFixOrMitigation,
     NotAllowed,
     PublicationRefused,
     SeverityBelowPolicy,
+    TransitionNotAllowed,
 )
 from psirt.advisories.models import (
     Advisory,
@@ -375,3 +380,394 @@ def test_the_policy_desk_does_not_exist_for_handlers(handler: User) -> None:
     assert client.get("/en/desk/advisories/policy/").status_code == 404
     assert client.post("/en/desk/advisories/policy/", POLICY_FORM).status_code == 404
     assert services.current_policy().version == 1
+
+
+# --- each rule's own words and edges, checked on the gate's functions (found unchecked by mutation tests) -------
+
+GATE_TODAY = dt.date(2026, 6, 1)
+
+
+def facts_of(key: str = "VT-2026-0001", **changes: Any) -> CaseFacts:
+    """A case that meets every rule of the default policy; `changes` take one away."""
+    values: dict[str, Any] = {
+        "key": key,
+        "title": "",
+        "state": "remediation",
+        "product_id": None,
+        "has_fix": True,
+        "has_sufficient_mitigation": True,
+        "actively_exploited": False,
+        "public_concern": False,
+        "agreed_disclosure_date": GATE_TODAY,
+    }
+    return CaseFacts(**{**values, **changes})
+
+
+def approved(**changes: Any) -> Advisory:
+    values: dict[str, Any] = {
+        "state": AdvisoryState.APPROVED,
+        "approved_by_id": 1,
+        "expedite_approved_by_id": 1,
+        "expedite_justification": "Exploited in the wild.",
+        "severity": "High",
+    }
+    return Advisory(**{**values, **changes})
+
+
+def refusal(
+    advisory: Advisory,
+    facts: list[CaseFacts],
+    *,
+    rows: list[tuple[int, bool]] | None = None,
+    expedite: bool = False,
+    check_date: bool = True,
+    **policy: Any,
+) -> tuple[type[AdvisoryError], str] | None:
+    """The gate's answer in English: the refusal's class and exact message, or None when it may publish."""
+    with translation.override("en"):
+        try:
+            gate.check_publication(
+                advisory,
+                facts,
+                rows or [],
+                expedite=expedite,
+                today=GATE_TODAY,
+                check_date=check_date,
+                policy=PublicationPolicy(**policy),
+            )
+        except AdvisoryError as exc:
+            return type(exc), exc.message
+    return None
+
+
+ACTIVE_E_UNPROVEN = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U"
+PUBLISHED = (TransitionNotAllowed, "This advisory has already been published.")
+CONTRADICTION = (
+    ExploitationContradictsScores,
+    "The advisory says “Actively exploited”, but its CVSS v3.1 vector has Exploit Maturity E:U (E:H would agree): "
+    "correct one of them before publishing.",
+)
+
+
+@pytest.mark.parametrize(
+    "advisory,facts,options,expected",
+    [
+        (approved(state=AdvisoryState.PUBLISHED), [facts_of()], {}, PUBLISHED),
+        (approved(state=AdvisoryState.WITHDRAWN), [facts_of()], {}, PUBLISHED),
+        (
+            approved(state=AdvisoryState.PUBLISHED),
+            [facts_of()],
+            {"expedite": True},
+            PUBLISHED,
+        ),
+        (
+            approved(state=AdvisoryState.IN_REVIEW),
+            [facts_of()],
+            {},
+            (LeadApprovalRequired, "A lead must approve this advisory before it is published (it is “In review”)."),
+        ),
+        (
+            approved(approved_by_id=None),
+            [facts_of()],
+            {},
+            (LeadApprovalRequired, "A lead must approve this advisory before it is published (it is “Approved”)."),
+        ),
+        (
+            approved(),
+            [],
+            {},
+            (CaseNotPublishable, "An advisory is published from at least one case; this one has none."),
+        ),
+        (
+            approved(),
+            [facts_of(), facts_of("VT-2026-0002", state="rejected")],
+            {},
+            (
+                CaseNotPublishable,
+                "Case VT-2026-0002 is not a confirmed vulnerability (state: rejected); remove it from the advisory.",
+            ),
+        ),
+        (
+            approved(expedite_approved_by_id=None),
+            [facts_of(actively_exploited=True)],
+            {"expedite": True},
+            (LeadApprovalRequired, "Expedited publication needs a lead's approval; ask a lead to approve it."),
+        ),
+        (
+            approved(),
+            [facts_of(actively_exploited=True, state="new")],
+            {"expedite": True},
+            (
+                CaseNotPublishable,
+                "Case VT-2026-0001 is not a confirmed vulnerability (state: new); remove it from the advisory.",
+            ),
+        ),
+        (
+            approved(expedite_justification=" \n "),
+            [facts_of(actively_exploited=True)],
+            {"expedite": True},
+            (
+                ExpediteNeedsJustification,
+                "Expedited publication needs a written justification: say why customers must be told now.",
+            ),
+        ),
+        (
+            approved(expedite_justification=""),
+            [facts_of()],
+            {"expedite": True, "expedite_when_public_concern": False, "expedite_other_triggers": "A regulator asks"},
+            (
+                ExpediteNeedsJustification,
+                "This policy expedites publication only when the vulnerability is actively exploited or A regulator "
+                "asks; none of the first holds, so the written justification must say which of the others applies.",
+            ),
+        ),
+        (
+            approved(),
+            [facts_of()],
+            {"expedite": True, "expedite_when_exploited": False, "expedite_when_public_concern": False},
+            (ExpediteNotWarranted, "This policy does not allow expedited publication."),
+        ),
+        (
+            approved(),
+            [facts_of(public_concern=True)],
+            {"expedite": True, "expedite_when_public_concern": False},
+            (
+                ExpediteNotWarranted,
+                "This policy expedites publication only when the vulnerability is actively exploited; none holds for "
+                "this advisory. Publish normally once the policy's conditions are met.",
+            ),
+        ),
+        (
+            approved(),
+            [facts_of(actively_exploited=True), facts_of("VT-2026-0002", has_fix=False)],
+            {"expedite": True, "expedite_requires_fix": True},
+            (
+                NoFixOrMitigation,
+                "This policy expedites publication only with a fix; case VT-2026-0002 has none: name the release "
+                "that fixes each affected product.",
+            ),
+        ),
+        (
+            approved(),
+            [facts_of(), facts_of("VT-2026-0002", has_fix=False, has_sufficient_mitigation=False)],
+            {},
+            (
+                NoFixOrMitigation,
+                "Case VT-2026-0002 has no fix and no sufficient mitigation: name the release that fixes each affected "
+                "product, or mark the workarounds as a sufficient mitigation. (Actively exploited or of public "
+                "concern? Then ask for expedited publication.)",
+            ),
+        ),
+        (
+            approved(),
+            [facts_of(), facts_of("VT-2026-0002", has_fix=False)],
+            {"required_remedy": "fix"},
+            (
+                NoFixOrMitigation,
+                "This policy publishes only when a fix exists; case VT-2026-0002 has none: name the release that "
+                "fixes each affected product.",
+            ),
+        ),
+        (
+            approved(),
+            [facts_of(), facts_of("VT-2026-0002", has_sufficient_mitigation=False)],
+            {"required_remedy": "both"},
+            (
+                NoFixOrMitigation,
+                "This policy publishes only when a sufficient mitigation exists; case VT-2026-0002 has none: mark the "
+                "workarounds as a sufficient mitigation.",
+            ),
+        ),
+        (
+            approved(),
+            [facts_of(), facts_of("VT-2026-0002", agreed_disclosure_date=None)],
+            {},
+            (
+                EmbargoNotReached,
+                "Case VT-2026-0002 has no agreed disclosure date: agree one with the reporter first.",
+            ),
+        ),
+        (
+            approved(),
+            [facts_of(), facts_of("VT-2026-0002", agreed_disclosure_date=GATE_TODAY + dt.timedelta(days=1))],
+            {},
+            (
+                EmbargoNotReached,
+                "The agreed disclosure date of case VT-2026-0002 is 2026-06-02 and has not come yet: schedule the "
+                "publication for that date instead.",
+            ),
+        ),
+        (
+            approved(exploitation="active", cvss31_vector=ACTIVE_E_UNPROVEN),
+            [facts_of()],
+            {},
+            CONTRADICTION,
+        ),
+        (
+            approved(exploitation="active", cvss31_vector=ACTIVE_E_UNPROVEN),
+            [facts_of(actively_exploited=True)],
+            {"expedite": True},
+            CONTRADICTION,
+        ),
+    ],
+)
+def test_each_refusal_says_exactly_which_rule_is_not_met(
+    advisory: Advisory, facts: list[CaseFacts], options: dict[str, Any], expected: tuple[type[AdvisoryError], str]
+) -> None:
+    assert refusal(advisory, facts, **options) == expected
+
+
+def test_each_refusal_is_written_in_the_visitors_language() -> None:
+    with translation.override("zh-hans"), pytest.raises(EmbargoNotReached) as info:
+        gate.check_publication(
+            approved(),
+            [facts_of(agreed_disclosure_date=None)],
+            [],
+            expedite=False,
+            today=GATE_TODAY,
+            policy=PublicationPolicy(),
+        )
+    assert info.value.message == "工单 VT-2026-0001 尚无约定的披露日期：请先与报告者约定。"
+
+
+def test_without_check_date_only_the_disclosure_date_is_left_out() -> None:
+    late = facts_of(agreed_disclosure_date=GATE_TODAY + dt.timedelta(days=30))
+    assert refusal(approved(), [late], check_date=False) is None
+    assert refusal(approved(), [facts_of(agreed_disclosure_date=None)], check_date=False) is None
+    assert refusal(approved(), [late], require_disclosure_date=False) is None
+    assert refusal(approved(severity="Low"), [late], check_date=False, minimum_severity="High") == (
+        SeverityBelowPolicy,
+        "This policy publishes only advisories rated HIGH or higher; this one is LOW.",
+    )
+
+
+def test_the_disclosure_date_binds_on_the_day_it_comes() -> None:
+    assert refusal(approved(), [facts_of(agreed_disclosure_date=GATE_TODAY)]) is None
+    assert refusal(approved(), [facts_of(agreed_disclosure_date=GATE_TODAY - dt.timedelta(days=1))]) is None
+
+
+def test_a_fix_in_the_advisorys_table_counts_for_the_cases_own_product_only() -> None:
+    def fix(product_id: int | None, rows: list[tuple[int, bool]]) -> bool:
+        return gate.case_has_fix(facts_of(has_fix=False, product_id=product_id), rows)
+
+    assert fix(7, [(7, True), (8, False)]) is True  # the other product's missing fix does not count
+    assert fix(7, [(7, True), (7, False)]) is False  # every row of the product must name its fix
+    assert fix(7, [(8, True)]) is False  # no row of the case's product: nothing fixes it
+    assert fix(None, [(7, True), (8, True)]) is True  # a case without a product: every row counts
+    assert fix(None, [(7, True), (8, False)]) is False
+    assert fix(None, []) is False
+    assert gate.case_has_fix(facts_of(has_fix=True), []) is True  # the case desk's fixed release
+    no_fix = facts_of(has_fix=False, has_sufficient_mitigation=False)
+    assert refusal(approved(), [no_fix], rows=[(7, True)], required_remedy="fix") is None
+    exploited = facts_of(has_fix=False, actively_exploited=True)
+    assert refusal(approved(), [exploited], rows=[(7, True)], expedite=True, expedite_requires_fix=True) is None
+
+
+def test_the_advisorys_workarounds_are_a_mitigation_only_when_marked_and_written() -> None:
+    case = facts_of(has_sufficient_mitigation=False)
+    marked = approved(mitigation_sufficient=True, workarounds_en="Disable remote access.")
+    assert gate.case_has_mitigation(marked, case) is True
+    assert gate.case_has_mitigation(approved(mitigation_sufficient=True, workarounds_en=" \n "), case) is False
+    assert gate.case_has_mitigation(approved(mitigation_sufficient=False, workarounds_en="Disable it."), case) is False
+    assert gate.case_has_mitigation(approved(), facts_of(has_sufficient_mitigation=True)) is True
+    assert refusal(marked, [facts_of(has_fix=False, has_sufficient_mitigation=False)]) is None
+
+
+def test_an_expedite_trigger_holds_for_any_case_or_the_advisory_itself() -> None:
+    policy = PublicationPolicy()
+    plain, exploited, concern = facts_of(), facts_of(actively_exploited=True), facts_of(public_concern=True)
+    assert gate.is_expedite_warranted(approved(), [plain, exploited], policy) is True
+    assert gate.is_expedite_warranted(approved(), [plain, concern], policy) is True
+    assert gate.is_expedite_warranted(approved(public_concern=True), [plain], policy) is True
+    assert gate.is_expedite_warranted(approved(), [plain, plain], policy) is False
+    exploited_only = PublicationPolicy(expedite_when_public_concern=False)
+    assert gate.is_expedite_warranted(approved(public_concern=True), [concern], exploited_only) is False
+    concern_only = PublicationPolicy(expedite_when_exploited=False)
+    assert gate.is_expedite_warranted(approved(), [exploited], concern_only) is False
+
+
+POLICY_PAGES: list[tuple[dict[str, Any], list[str]]] = [
+    (
+        {},
+        [
+            "Advisories of any severity are published.",
+            "An advisory is published only when a fix or a sufficient mitigation is available for every "
+            "vulnerability it covers.",
+            "An advisory is published on or after the disclosure date agreed with the reporter.",
+            "An advisory may be published early, with a written justification approved by a lead, when the "
+            "vulnerability is actively exploited or of public concern, with or without a fix.",
+        ],
+    ),
+    (
+        {
+            "minimum_severity": "High",
+            "required_remedy": "fix",
+            "require_disclosure_date": False,
+            "expedite_when_public_concern": False,
+            "expedite_other_triggers": "A regulator asks for it\nA customer's safety is at risk",
+            "expedite_requires_fix": True,
+        },
+        [
+            "An advisory is published only when its severity is HIGH or higher.",
+            "An advisory is published only when a fix is available for every vulnerability it covers.",
+            "An advisory may be published before the disclosure date agreed with the reporter.",
+            "An advisory may be published early, with a written justification approved by a lead, when the "
+            "vulnerability is actively exploited or A regulator asks for it or A customer's safety is at risk; a fix "
+            "must be available.",
+        ],
+    ),
+    (
+        {"minimum_severity": "Critical", "required_remedy": "both", "expedite_when_exploited": False},
+        [
+            "An advisory is published only when its severity is CRITICAL.",
+            "An advisory is published only when a fix and a sufficient mitigation is available for every "
+            "vulnerability it covers.",
+            "An advisory is published on or after the disclosure date agreed with the reporter.",
+            "An advisory may be published early, with a written justification approved by a lead, when the "
+            "vulnerability is of public concern, with or without a fix.",
+        ],
+    ),
+    (
+        {"required_remedy": "mitigation", "expedite_when_exploited": False, "expedite_when_public_concern": False},
+        [
+            "Advisories of any severity are published.",
+            "An advisory is published only when a sufficient mitigation is available for every vulnerability it "
+            "covers.",
+            "An advisory is published on or after the disclosure date agreed with the reporter.",
+            "An advisory is never published before these conditions are met.",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("settings,sentences", POLICY_PAGES)
+def test_the_policy_page_states_each_setting_in_words(settings: dict[str, Any], sentences: list[str]) -> None:
+    with translation.override("en"):
+        conditions = gate.public_conditions(PublicationPolicy(**settings))
+    assert conditions == ["A lead of the security team approves every advisory before it is published.", *sentences]
+
+
+def test_the_policy_page_joins_the_reasons_to_expedite_in_chinese_too() -> None:
+    policy = PublicationPolicy(expedite_when_public_concern=False, expedite_other_triggers="监管机构要求")
+    with translation.override("zh-hans"):
+        conditions = gate.public_conditions(policy)
+        assert gate.join_alternatives(["甲", "乙", "丙"]) == "甲 或 乙 或 丙"
+    assert conditions[-1].startswith("当漏洞正被在野利用 或 监管机构要求时")
+    assert gate.join_alternatives(["a"]) == "a"
+
+
+def test_without_any_stored_version_the_policy_in_force_is_the_original_one(db: None) -> None:
+    PublicationPolicy.objects.all().delete()
+    policy = gate.current_policy()
+    assert policy.pk is None and policy.version == 0
+    assert services.policy_settings(policy) == services.POLICY_SETTINGS
+
+
+def test_a_scheduled_publication_waits_for_the_latest_agreed_date() -> None:
+    first, later = GATE_TODAY, GATE_TODAY + dt.timedelta(days=9)
+    assert gate.disclosure_date([facts_of(agreed_disclosure_date=later), facts_of(agreed_disclosure_date=first)]) == (
+        later
+    )
+    assert gate.disclosure_date([facts_of(agreed_disclosure_date=first)]) == first
+    assert gate.disclosure_date([facts_of(), facts_of(agreed_disclosure_date=None)]) is None
+    assert gate.disclosure_date([]) is None

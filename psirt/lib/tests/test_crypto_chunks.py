@@ -53,6 +53,24 @@ ALTERATIONS: dict[str, Callable[[Frames], Frames]] = {
     "the last length prefix cut short": lambda f: [*f[:-1], f[-1][:2]],
     "one stray byte after the last chunk": lambda f: [*f, b"\x00"],
 }
+OUT_OF_ORDER = "The encrypted file's chunks are out of order."
+TRUNCATED = "The encrypted file is truncated."
+AFTER_THE_LAST = "The encrypted file has data after its last chunk."
+# What the refusal says: the reader names the first thing that is wrong.
+REASONS = {
+    "two chunks swapped": OUT_OF_ORDER,
+    "a middle chunk dropped": OUT_OF_ORDER,
+    "the first chunk dropped": OUT_OF_ORDER,
+    "the last chunk dropped": TRUNCATED,
+    "a chunk duplicated": OUT_OF_ORDER,
+    "the last chunk repeated after itself": AFTER_THE_LAST,
+    "a chunk of the file appended after the last": AFTER_THE_LAST,
+    "the last chunk moved to the front": OUT_OF_ORDER,
+    "no chunk at all": TRUNCATED,
+    "the last token cut short": "Data cannot be decrypted with the configured keys.",
+    "the last length prefix cut short": TRUNCATED,
+    "one stray byte after the last chunk": AFTER_THE_LAST,
+}
 
 
 @pytest.mark.parametrize("alteration", ALTERATIONS, ids=list(ALTERATIONS))
@@ -62,8 +80,9 @@ def test_an_altered_chunk_sequence_is_refused(small_chunks: None, tmp_path: Path
     frames = frames_of(raw)
     assert len(frames) == 5 and store.read(name) == DATA
     path.write_bytes(raw[: crypto.FILE_HEADER_SIZE] + b"".join(ALTERATIONS[alteration](frames)))
-    with pytest.raises(crypto.DecryptionError):
+    with pytest.raises(crypto.DecryptionError) as info:
         store.read(name)
+    assert str(info.value) == REASONS[alteration]
 
 
 def test_a_chunk_flipped_by_one_bit_is_refused(small_chunks: None, tmp_path: Path) -> None:
@@ -78,8 +97,9 @@ def test_a_chunk_flipped_by_one_bit_is_refused(small_chunks: None, tmp_path: Pat
 def test_a_file_without_the_magic_is_refused(small_chunks: None, tmp_path: Path) -> None:
     store, name, path = stored(tmp_path, DATA)
     path.write_bytes(path.read_bytes()[len(crypto.FILE_MAGIC) :])
-    with pytest.raises(crypto.DecryptionError):
+    with pytest.raises(crypto.DecryptionError) as info:
         store.read(name)
+    assert str(info.value) == "Not an encrypted psirt file."
 
 
 def test_a_file_of_another_format_version_is_refused_whole_chunks_or_not(small_chunks: None, tmp_path: Path) -> None:
@@ -133,8 +153,9 @@ def test_a_chunk_of_another_file_at_the_same_place_is_refused(small_chunks: None
     raw = mine_path.read_bytes()
     frames, foreign = frames_of(raw), frames_of(theirs_path.read_bytes())
     mine_path.write_bytes(raw[: crypto.FILE_HEADER_SIZE] + b"".join([frames[0], foreign[1], *frames[2:]]))
-    with pytest.raises(crypto.DecryptionError, match="another encrypted file"):
+    with pytest.raises(crypto.DecryptionError) as info:
         store.read(mine.name)
+    assert str(info.value) == "A chunk of another encrypted file was put into this one."
     with pytest.raises(crypto.DecryptionError):
         store.rotate(mine.name)
 
@@ -177,3 +198,27 @@ def test_a_file_of_the_first_format_is_still_held_to_its_rules(small_chunks: Non
     path.write_bytes(crypto.FILE_MAGIC_V1 + b"".join([frames[1], frames[0], *frames[2:]]))
     with pytest.raises(crypto.DecryptionError, match="out of order"):
         store.read(name)
+
+
+def test_a_file_cut_inside_its_id_is_refused(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    path.write_bytes(path.read_bytes()[: crypto.FILE_HEADER_SIZE - 1])
+    with pytest.raises(crypto.DecryptionError) as info:
+        store.read(name)
+    assert str(info.value) == TRUNCATED
+
+
+def test_a_chunk_too_short_to_hold_its_header_is_refused(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, DATA)
+    raw = path.read_bytes()
+    token = crypto.encrypt_bytes(bytes(crypto._HEADER.size - 1))  # a valid token of the right key, too short
+    path.write_bytes(raw[: crypto.FILE_HEADER_SIZE] + len(token).to_bytes(4, "big") + token)
+    with pytest.raises(crypto.DecryptionError) as info:
+        store.read(name)
+    assert str(info.value) == "A file chunk has no header."
+
+
+def test_a_chunk_of_exactly_its_header_is_an_empty_chunk(small_chunks: None, tmp_path: Path) -> None:
+    store, name, path = stored(tmp_path, b"")
+    assert store.read(name) == b""
+    assert [len(crypto.decrypt_bytes(f[4:])) for f in frames_of(path.read_bytes())] == [crypto._HEADER.size]

@@ -1,0 +1,53 @@
+"""`make mutation` (tools/mutation.py): a rerun tests the survivors against the checkout's current tests, never
+against the copies mutmut made when the run started, and never replaces the mutated module."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "mutation.py"
+
+
+def load_tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("mutation_tool", TOOL)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = load_tool()
+
+
+def test_the_copy_takes_changed_and_new_files_but_keeps_the_mutated_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout, copy = tmp_path / "checkout", tmp_path / "checkout" / "mutants"
+    monkeypatch.setattr(tool, "ROOT", checkout)
+    monkeypatch.setattr(tool, "MUTANTS", copy)
+    files = {
+        "psirt/lib/rule.py": ("def rule(): ...\n", "# mutated\n"),
+        "psirt/lib/tests/test_rule.py": ("def test_new(): ...\n", "def test_old(): ...\n"),
+        "psirt/lib/tests/test_same.py": ("same\n", "same\n"),
+        "psirt/lib/tests/test_added.py": ("def test_added(): ...\n", None),
+        "psirt/lib/__pycache__/rule.cpython-311.pyc": ("bytecode", None),
+    }
+    for name, (source, copied) in files.items():
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text(source)
+        if copied is not None:
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            (copy / name).write_text(copied)
+
+    assert tool.refresh_copy("psirt/lib/rule.py") == 2
+    assert (copy / "psirt/lib/rule.py").read_text() == "# mutated\n"
+    assert (copy / "psirt/lib/tests/test_rule.py").read_text() == "def test_new(): ...\n"
+    assert (copy / "psirt/lib/tests/test_added.py").read_text() == "def test_added(): ...\n"
+    assert not (copy / "psirt/lib/__pycache__").exists()
+    assert tool.refresh_copy("psirt/lib/rule.py") == 0
