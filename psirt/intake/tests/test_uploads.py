@@ -34,11 +34,12 @@ def _marked(size: int) -> bytes:
 def watched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     """Records what reaches the spool (its largest size on disk, whether the marker is in it) and points the
     process's temporary folder at an empty one, to see that nothing lands there."""
-    seen: dict[str, Any] = {"max_disk": 0, "marker_on_disk": False, "spools": 0}
+    seen: dict[str, Any] = {"max_disk": 0, "marker_on_disk": False, "spools": 0, "paths": set()}
     real_write, real_finish = EncryptedSpool.write, EncryptedSpool.finish
 
     def write(self: EncryptedSpool, data: bytes) -> None:
         real_write(self, data)
+        seen["paths"].add(self.path)
         seen["max_disk"] = max(seen["max_disk"], self.path.stat().st_size)
         seen["marker_on_disk"] |= MARKER in self.path.read_bytes()
 
@@ -56,8 +57,11 @@ def watched(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     return seen
 
 
-def _spool_files() -> list[Path]:
-    return list((file_store().root / "spool").glob(".tmp-upload-*"))
+def _spool_files(watched: dict[str, Any]) -> list[Path]:
+    """The spool files this test's uploads made that are still on disk (the spool folder itself is shared with the
+    other test processes of the run, whose uploads may be under way)."""
+    assert watched["paths"], "no upload reached the spool"
+    return [path for path in watched["paths"] if path.exists()]
 
 
 def test_large_upload_is_encrypted_while_received_and_kept_whole(public, catalog, report_url, watched):
@@ -69,7 +73,7 @@ def test_large_upload_is_encrypted_while_received_and_kept_whole(public, catalog
     assert file_store().read(attachment.storage_name) == content
     assert watched["spools"] == 1 and not watched["marker_on_disk"]
     assert list(watched["tmp"].iterdir()) == []  # Django's plaintext temporary file never made
-    assert _spool_files() == []  # removed when the request ended
+    assert _spool_files(watched) == []  # removed when the request ended
 
 
 def test_large_upload_through_the_api_uses_the_same_handler(anonymous, catalog, watched):
@@ -79,7 +83,7 @@ def test_large_upload_through_the_api_uses_the_same_handler(anonymous, catalog, 
     response = anonymous.post("/api/v1/reports", data)
     assert response.status_code == 201, response.content
     assert watched["spools"] == 1 and not watched["marker_on_disk"]
-    assert list(watched["tmp"].iterdir()) == [] and _spool_files() == []
+    assert list(watched["tmp"].iterdir()) == [] and _spool_files(watched) == []
 
 
 def test_a_file_over_the_limit_stops_being_written_at_the_limit_and_is_refused(
@@ -93,7 +97,7 @@ def test_a_file_over_the_limit_stops_being_written_at_the_limit_and_is_refused(
     assert Report.objects.count() == 0
     # Never more than the limit's worth reached the disk (without the cap, 2 of the 3 MB would have).
     assert watched["max_disk"] < 1.5 * 1024 * 1024
-    assert _spool_files() == [] and list(watched["tmp"].iterdir()) == []
+    assert _spool_files(watched) == [] and list(watched["tmp"].iterdir()) == []
 
 
 def test_files_together_over_the_total_stop_being_written_and_are_refused(
