@@ -32,6 +32,7 @@ from psirt.cases.models import Exploitation
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.intake.advisory_links import PublishedAdvisory
 from psirt.intake.models import Report
+from psirt.lib.kept import Kept
 from psirt.lib.prepared import PreparedSelect, first_row
 from psirt.lib.search import clean_query
 from psirt.lib.severity import Severity, rank
@@ -199,16 +200,16 @@ class _ListStatements:
     count: PreparedSelect[Advisory]
 
 
-_LIST_STATEMENTS: dict[tuple[Any, ...], _ListStatements] = {}
 # Bounded (all dropped when full): a shape names at most a year, a severity, an exploitation status and an order.
-LIST_STATEMENTS_MAX = 128
+# Statements do not age: a shape's SQL depends on the code only.
+_LIST_STATEMENTS = Kept(max_entries=128, max_age=float("inf"))
 
 
 def _list_statements(filters: ListFilters) -> _ListStatements:
     texts = tuple(name for name in ("q", "line", "product") if getattr(filters, name))
     shape = (texts, filters.severity, filters.exploitation, filters.year, filters.sort)
-    found = _LIST_STATEMENTS.get(shape)
-    if found is None:
+
+    def compile_shape() -> _ListStatements:
         fixed = ListFilters(
             severity=filters.severity, exploitation=filters.exploitation, year=filters.year, sort=filters.sort
         )
@@ -228,11 +229,9 @@ def _list_statements(filters: ListFilters) -> _ListStatements:
         # product or line filter's short list of advisories is looked up by key (10,000 advisories: a common term
         # ~20 ms -> ~1 ms, one product ~0.9 ms -> ~0.01 ms).
         count = PreparedSelect(lambda *v: _matching(shaped(*v), counting=True), *kinds) if texts else rows
-        found = _ListStatements(texts, rows, count)
-        if len(_LIST_STATEMENTS) >= LIST_STATEMENTS_MAX:
-            _LIST_STATEMENTS.clear()
-        _LIST_STATEMENTS[shape] = found
-    return found
+        return _ListStatements(texts, rows, count)
+
+    return _LIST_STATEMENTS.get("", shape, compile_shape)
 
 
 class _PreparedPage:
