@@ -18,7 +18,14 @@ _test_env = {
 }
 for _name, _value in _test_env.items():
     os.environ[_name] = _value
-os.environ.setdefault("PSIRT_VAR_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"))
+# One var folder per test process (xdist names each worker): the public page cache, its render locks, the upload
+# spool and the file store live there, and one process clearing them must not pull them from under another's
+# test. The workers inherit the controller's environment, so the root is kept apart from the folder itself.
+_var_root = os.environ.setdefault(
+    "PSIRT_TEST_VAR_ROOT",
+    os.environ.get("PSIRT_VAR_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test"),
+)
+os.environ["PSIRT_VAR_DIR"] = os.path.join(_var_root, os.environ.get("PYTEST_XDIST_WORKER", ""))
 if os.environ.get("TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
 else:
