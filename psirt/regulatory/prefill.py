@@ -14,6 +14,7 @@ from django.utils import translation
 from psirt.advisories.models import Advisory, AdvisoryState
 from psirt.cases.models import AffectedRange, Case, CaseReference, Mitigation, ReferenceKind
 from psirt.catalog.models import FirmwareRelease
+from psirt.lib.severity import label as severity_label
 from psirt.organization.models import OrganizationProfile
 from psirt.regulatory.clocks import Track
 from psirt.regulatory.data import FIELD_STAGES, fields_for, member_state, requirement
@@ -78,16 +79,21 @@ def measure_available_suggestion(case: Case) -> dt.datetime | None:
 
 
 def _severity(case: Case) -> str:
+    """The English "technical characteristics": the rating, the vectors and the weakness."""
+    rating = [f"Severity: {severity_label(case.severity)}"] if case.severity else []
+    return "; ".join(rating + _scores(case))
+
+
+def _scores(case: Case) -> list[str]:
+    """The case's vectors with their base scores, and its weakness: the same in every language."""
     parts = []
-    if case.severity:
-        parts.append(f"Severity: {case.get_severity_display()}")
     if case.cvss31_vector:
         parts.append(f"CVSS v3.1 {case.cvss31_base or ''} {case.cvss31_vector}".replace("  ", " "))
     if case.cvss40_vector:
         parts.append(f"CVSS v4.0 {case.cvss40_base or ''} {case.cvss40_vector}".replace("  ", " "))
     if case.cwe_id:
         parts.append(f"CWE-{case.cwe_id}")
-    return "; ".join(parts)
+    return parts
 
 
 def source_advisory(case: Case) -> Advisory | None:
@@ -205,12 +211,13 @@ def miit_text(obligation: Obligation) -> str:
         lines.append(f"产品名称：{r.product.name}；型号：{models_text}；受影响版本：{_range_text_zh(r)}")
     if not ranges and case.product is not None:
         lines.append(f"产品名称：{case.product.name}")
-    tech = _severity(case)
+    tech = "；".join(_scores(case))
     lines.append(f"技术特点：{tech or '（待补充）'}")
     exploited = "已发现在野利用" if case.exploitation == "active" else "未发现在野利用"
-    lines.append(
-        f"危害及影响范围：{exploited}；严重程度：{case.get_severity_display() if case.severity else '（待评估）'}"
-    )
+    # The report is Chinese whatever language the desk shows the lead.
+    with translation.override("zh-hans"):
+        rating = severity_label(case.severity) if case.severity else "（待评估）"
+    lines.append(f"危害及影响范围：{exploited}；严重程度：{rating}")
     fixes = fixed_releases(case)
     mitigations = _mitigations(case)
     if fixes:

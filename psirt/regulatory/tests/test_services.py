@@ -423,6 +423,22 @@ def test_miit_report_in_chinese(case: Case, lead: User) -> None:
         services.open_miit(actor=lead, case=case)
 
 
+def test_miit_report_is_chinese_whatever_the_desk_language(case: Case, lead: User) -> None:
+    from django.utils import translation
+
+    case = case_services.set_cvss(case=case, vector="CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", actor=lead)
+    obligation = services.open_miit(actor=lead, case=case)
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            text = miit_text(obligation)
+        assert "严重程度：严重" in text, language
+        assert "技术特点：CVSS v3.1 9.8 CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" in text, language
+        assert "Severity" not in text and "Critical" not in text, language
+    with translation.override("zh-hans"):
+        english = case_values(obligation)
+    assert any("Severity: Critical" in value for value in english.values())
+
+
 def test_reporting_records_are_kept_six_months(obligation: Obligation, lead: User) -> None:
     obligation = _reportable(obligation, lead)
     filing = services.submit_stage(obligation=obligation, actor=lead, stage=Stage.EARLY_WARNING)
