@@ -19,6 +19,7 @@ from psirt.cases.services.workflow import FINISHED, CaseState
 from psirt.catalog.models import FirmwareRelease
 from psirt.lib.i18n import pick_language
 from psirt.lib.severity import Severity  # the one vocabulary; re-exported for the apps above
+from psirt.lib.severity import label as severity_label
 
 
 class Exploitation(models.TextChoices):
@@ -164,6 +165,11 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def severity_label(self) -> str:
+        """The rating in the active language, as every page and file names it (`psirt.lib.severity.label`)."""
+        return severity_label(self.severity)
 
     @property
     def is_finished(self) -> bool:

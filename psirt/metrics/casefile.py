@@ -280,7 +280,7 @@ def build(case: Case, user: User) -> CaseFile:
         (_("Case"), case.key),
         (_("Title"), case.title),
         (_("State"), case.get_state_display()),
-        (_("Severity"), case.get_severity_display() if case.severity else "—"),
+        (_("Severity"), case.severity_label if case.severity else "—"),
         (_("Product"), case.product.name if case.product else "—"),
         (_("CWE"), f"CWE-{case.cwe_id}" if case.cwe_id else "—"),
         (_("Exploitation"), case.get_exploitation_display()),
