@@ -51,7 +51,14 @@ def build_template(folder: Path) -> Path:
             var = folder / "build"
             shutil.rmtree(var, ignore_errors=True)
             env = {k: v for k, v in os.environ.items() if not k.startswith("MUTANT") and k != "TEST_DATABASE_URL"}
-            env.update(DJANGO_SETTINGS_MODULE="psirt.settings_test", PSIRT_VAR_DIR=str(var), PSIRT_TEMPLATE_KEYS=keys)
+            # psirt.settings_test puts its var folder under PSIRT_TEST_VAR_ROOT when set (as it is in this process,
+            # which loaded those settings): point both at `var`, where the database is then picked up.
+            env.update(
+                DJANGO_SETTINGS_MODULE="psirt.settings_test",
+                PSIRT_VAR_DIR=str(var),
+                PSIRT_TEST_VAR_ROOT=str(var),
+                PSIRT_TEMPLATE_KEYS=keys,
+            )
             # Run from the folder itself: `psirt` is then the installed (unmutated) package, not the mutated copy.
             subprocess.run([sys.executable, "-c", _MIGRATE], cwd=folder, env=env, check=True)
             (var / "test.sqlite3").rename(template)
