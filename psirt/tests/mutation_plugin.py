@@ -50,9 +50,11 @@ def build_template(folder: Path) -> Path:
         if not template.exists():
             var = folder / "build"
             shutil.rmtree(var, ignore_errors=True)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("MUTANT") and k != "TEST_DATABASE_URL"}
-            # psirt.settings_test puts its var folder under PSIRT_TEST_VAR_ROOT when set (as it is in this process,
-            # which loaded those settings): point both at `var`, where the database is then picked up.
+            # psirt.settings_test puts its var folder under PSIRT_TEST_VAR_ROOT (set in this process, which loaded
+            # those settings), in a subfolder named after the xdist worker: point it at `var` itself, where the
+            # database is then picked up.
+            dropped = ("TEST_DATABASE_URL", "PYTEST_XDIST_WORKER")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MUTANT") and k not in dropped}
             env.update(
                 DJANGO_SETTINGS_MODULE="psirt.settings_test",
                 PSIRT_VAR_DIR=str(var),
