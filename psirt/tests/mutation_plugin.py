@@ -50,8 +50,17 @@ def build_template(folder: Path) -> Path:
         if not template.exists():
             var = folder / "build"
             shutil.rmtree(var, ignore_errors=True)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("MUTANT") and k != "TEST_DATABASE_URL"}
-            env.update(DJANGO_SETTINGS_MODULE="psirt.settings_test", PSIRT_VAR_DIR=str(var), PSIRT_TEMPLATE_KEYS=keys)
+            # psirt.settings_test puts its var folder under PSIRT_TEST_VAR_ROOT (set in this process, which loaded
+            # those settings), in a subfolder named after the xdist worker: point it at `var` itself, where the
+            # database is then picked up.
+            dropped = ("TEST_DATABASE_URL", "PYTEST_XDIST_WORKER")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MUTANT") and k not in dropped}
+            env.update(
+                DJANGO_SETTINGS_MODULE="psirt.settings_test",
+                PSIRT_VAR_DIR=str(var),
+                PSIRT_TEST_VAR_ROOT=str(var),
+                PSIRT_TEMPLATE_KEYS=keys,
+            )
             # Run from the folder itself: `psirt` is then the installed (unmutated) package, not the mutated copy.
             subprocess.run([sys.executable, "-c", _MIGRATE], cwd=folder, env=env, check=True)
             (var / "test.sqlite3").rename(template)

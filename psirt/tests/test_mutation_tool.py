@@ -51,3 +51,20 @@ def test_the_copy_takes_changed_and_new_files_but_keeps_the_mutated_module(
     assert (copy / "psirt/lib/tests/test_added.py").read_text() == "def test_added(): ...\n"
     assert not (copy / "psirt/lib/__pycache__").exists()
     assert tool.refresh_copy("psirt/lib/rule.py") == 0
+
+
+def test_the_template_database_is_built_from_inside_a_test_process(tmp_path: Path) -> None:
+    # A test process has loaded psirt.settings_test, which set its var folder's root (and, under xdist, names a
+    # subfolder after the worker) in the environment the template's migrate process inherits.
+    import os
+    import sqlite3
+
+    from psirt.tests.mutation_plugin import build_template
+
+    assert os.environ.get("PSIRT_TEST_VAR_ROOT")
+    template = build_template(tmp_path / "db")
+    assert template.parent == (tmp_path / "db").resolve() and template.is_file()
+    with sqlite3.connect(template) as connection:
+        assert connection.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 0
+    assert not (tmp_path / "db" / "build").exists()
+    assert build_template(tmp_path / "db") == template  # built once
