@@ -211,6 +211,27 @@ def test_search_reads_the_partial_index_of_the_search_column_on_sqlite(db: None)
             assert "advisory_search_listed" not in constraints
 
 
+@pytest.mark.parametrize("sort", queries.FEW_MATCHES_SORTS)
+def test_a_search_with_few_matches_reads_its_page_without_walking_every_public_advisory(
+    catalog_of_advisories: dict[str, Advisory], sort: str
+) -> None:
+    """A rare term's page is read from the matches found through the search column (then sorted), not by walking
+    the sort order's index over every public advisory and looking each one up among the matches."""
+    filters = ListFilters(q="CVE-2026-11111", sort=sort)
+    with CaptureQueriesContext(connection) as captured:
+        page = queries.list_page(filters, 1)
+        shown = list(page.object_list)
+    assert 0 < page.paginator.count <= queries.FEW_MATCHES
+    assert shown == list(queries.filtered_advisories(filters))
+    page_sql = captured.captured_queries[-1]["sql"]
+    assert "COUNT(" not in page_sql and '"advisories_advisory"."id" IN (SELECT W0' not in page_sql, page_sql
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + page_sql)  # SQLite's captured SQL holds its values, quoted
+            plan = " ".join(row[-1] for row in cursor.fetchall())
+        assert "advisory_search_listed" in plan and "TEMP B-TREE FOR ORDER BY" in plan, plan
+
+
 def test_year_filter_and_sorting(catalog_of_advisories: dict[str, Advisory], anonymous: Client) -> None:
     year = timezone.localdate().year
     html = anonymous.get(f"{LIST}?year={year}&sort=severity").content.decode()
@@ -542,11 +563,14 @@ def _many_advisories(line: ProductLine) -> list[Advisory]:
         {"q": "zzzz"},
     ],
 )
+@pytest.mark.parametrize("few_matches", [100, 0], ids=["few-matches-sorted", "matches-walked"])
 def test_the_list_page_is_the_page_of_the_filtered_advisories(
-    line: ProductLine, django_assert_num_queries: Any, params: dict[str, str]
-) -> None:
+    line: ProductLine, django_assert_num_queries: Any, params: dict[str, str], few_matches: int, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """The list's statements are compiled once per shape of filters and take the texts as parameters: they answer
-    the rows, their order and the count that the filtered queryset answers, whatever the texts hold."""
+    the rows, their order and the count that the filtered queryset answers, whatever the texts hold — a text
+    search's page read either way (its few matches sorted, or the order's index walked)."""
+    monkeypatch.setattr(queries, "FEW_MATCHES", few_matches)
     _many_advisories(line)
     filters = ListFilters.from_params(params)
     for number in ["1", "2", "3", "99", "abc", "-1"]:
