@@ -6,6 +6,7 @@ queries whatever the number of advisories (the list is paginated in the database
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 import uuid
@@ -255,13 +256,22 @@ def _list_statements(filters: ListFilters) -> _ListStatements:
 class _PreparedPage:
     """The rows of a prepared list statement, as a Paginator slices them: one window per page."""
 
-    def __init__(self, statements: _ListStatements, values: Sequence[str]) -> None:
+    def __init__(
+        self,
+        statements: _ListStatements,
+        values: Sequence[str],
+        keep: Callable[[Callable[[], int]], int] | None = None,
+    ) -> None:
         self.statements = statements
         self.values = values
+        self.keep = keep  # given, the count is read through it (a value kept under the list's version)
         self.counted: int | None = None
 
     def count(self) -> int:
-        self.counted = self.statements.count.count(*self.values)
+        def afresh() -> int:
+            return self.statements.count.count(*self.values)
+
+        self.counted = afresh() if self.keep is None else self.keep(afresh)
         return self.counted
 
     def __len__(self) -> int:
@@ -277,12 +287,21 @@ class _PreparedPage:
         return rows.run(*self.values, window=(stop - start, start))
 
 
-def list_page(filters: ListFilters, page: int | str) -> Page[Advisory]:
+def list_page(filters: ListFilters, page: int | str, *, version: str | None = None) -> Page[Advisory]:
     """Page `page` of `filtered_advisories(filters)` (as a Paginator of PER_PAGE gives it), with only LIST_COLUMNS
     loaded and no prefetch, by statements compiled once per shape of filters; two queries: the count, then the page
-    (for a text search, by the statement that suits the number of matches: FEW_MATCHES)."""
+    (for a text search, by the statement that suits the number of matches: FEW_MATCHES).
+
+    `version`: the list's page-cache version, which moves with every change of the public advisories; given, the
+    count of filters without a text (the whole list, a severity, a year, …: a few dozen shapes, none typed by a
+    visitor) is read once per process for each version (`generation.kept`), and the page is one query."""
     statements = _list_statements(filters)
-    rows = _PreparedPage(statements, [getattr(filters, name) for name in statements.texts])
+    keep = None
+    if version is not None and not statements.texts:
+        keep = functools.partial(
+            generation.kept, version, ("list-count", filters.severity, filters.exploitation, filters.year)
+        )
+    rows = _PreparedPage(statements, [getattr(filters, name) for name in statements.texts], keep)
     return Paginator(rows, PER_PAGE).get_page(page)  # type: ignore[arg-type]  # sliced and counted as a queryset
 
 

@@ -622,3 +622,34 @@ def test_an_advisory_page_reads_its_data_once_per_revision_and_shows_a_revision_
     )
     html = anonymous.get(url).content.decode()
     assert "A new title for the revision" in html and published.title_en not in html
+
+
+def test_the_count_of_a_list_without_text_is_read_once_per_version_and_follows_every_change(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, anonymous: Client, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The number of advisories of the whole list (or of a severity, a year, …) is kept under the list's version:
+    read once, then not again until a publication or a withdrawal moves the version. A search's count, whose key
+    would be the visitor's text, is counted on every request."""
+    settings.PSIRT_PUBLIC_PAGE_CACHE = 0  # every request renders
+    first = _published(product, lead, releases["V5.6.0"], title_en="First one")
+    assert "1 advisory</p>" in anonymous.get(LIST).content.decode()
+    for path in (LIST, f"{LIST}?page=1", f"{LIST}?sort=oldest"):
+        with CaptureQueriesContext(connection) as again:
+            assert "1 advisory</p>" in anonymous.get(path).content.decode()
+        assert not [q for q in again.captured_queries if "COUNT(" in q["sql"]], path
+    severity = f"{LIST}?severity={first.severity}"
+    assert "1 advisory</p>" in anonymous.get(severity).content.decode()
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as searched:
+            assert "1 advisory</p>" in anonymous.get(f"{LIST}?q=First").content.decode()
+        assert [q for q in searched.captured_queries if "COUNT(" in q["sql"]]
+    _published(product, lead, releases["V5.6.0"], title_en="Second one")
+    assert "2 advisories</p>" in anonymous.get(LIST).content.decode()
+    assert "2 advisories</p>" in anonymous.get(severity).content.decode()
+    services.withdraw_advisory(advisory=first, actor=lead, reason="Superseded")  # still listed, as withdrawn
+    assert "2 advisories</p>" in anonymous.get(LIST).content.decode()
+    # A change made past the services that moves no version is seen once the kept values age out, as for the
+    # rest of what is kept under the version (generation.KEPT_MAX_AGE).
+    Advisory.objects.filter(pk=first.pk).update(state="draft")
+    generation.forget_kept()
+    assert "1 advisory</p>" in anonymous.get(LIST).content.decode()
