@@ -24,12 +24,12 @@ from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
 from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockContext, BlockNode, ExtendsNode
 from django.template.loader_tags import do_extends as django_extends
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
 
 from psirt.lib.kept import Kept
+from psirt.lib.render_env import render_env
 
 register = template.Library()
 
@@ -111,7 +111,7 @@ class ConstantURLNode(URLNode):
         if current_app is _NONE:
             current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
         view_name, args, kwargs = self.literal
-        key = (get_urlconf(), get_script_prefix(), get_language(), current_app, *self.literal)
+        key = constant_url_key(context, current_app, self.literal)
         url = KEPT_URLS.get("", key, lambda: self._reverse(current_app))
         if url is None:
             if self.asvar is None:
@@ -144,3 +144,10 @@ def do_url(parser: Parser, token: Token) -> Node:
             tuple((name, value) for name, (_ok, value) in kwargs),
         )
     return node
+
+
+def constant_url_key(context: Context, current_app: str | None, literal: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The key of a constant `{% url %}` in KEPT_URLS: the URL configuration, script prefix and language as the
+    rendering read them once (psirt.lib.render_env), the current application and the literal view and arguments."""
+    env = render_env(context)
+    return (env.urlconf, env.script_prefix, env.language, current_app, *literal)

@@ -20,10 +20,11 @@ from django.core.signals import setting_changed
 from django.template.base import Node, Parser, Token
 from django.template.context import Context
 from django.templatetags import i18n as django_i18n
+from django.utils import translation
 from django.utils.safestring import SafeString
-from django.utils.translation import trans_real
 
 from psirt.lib.kept import Kept
+from psirt.lib.render_env import fresh, render_env
 
 register = template.Library()
 register.tags.update(django_i18n.register.tags)
@@ -53,7 +54,7 @@ class ConstantTranslateNode(Node):
     def render(self, context: Context) -> SafeString | str:
         if not settings.USE_I18N:  # without translation machinery there is no catalog to key on
             return self.node.render(context)
-        return KEPT.get("", (trans_real.catalog(), self.literal), lambda: self.node.render(context))
+        return KEPT.get("", (render_env(context).catalog, self.literal), lambda: self.node.render(context))
 
 
 @register.tag("translate")
@@ -71,3 +72,19 @@ def do_translate(parser: Parser, token: Token) -> Node:
     ):
         return ConstantTranslateNode(node, literal)
     return node
+
+
+class FreshLanguageNode(django_i18n.LanguageNode):
+    """Django's `{% language %}`: its body rendered in the language it names, with the rendering's snapshot of the
+    language and catalog (psirt.lib.render_env) read afresh inside it."""
+
+    def render(self, context: Context) -> SafeString:
+        with translation.override(self.language.resolve(context)), fresh(context):
+            output: SafeString = self.nodelist.render(context)
+        return output
+
+
+@register.tag("language")
+def do_language(parser: Parser, token: Token) -> Node:
+    node = django_i18n.language(parser, token)
+    return FreshLanguageNode(node.nodelist, node.language)

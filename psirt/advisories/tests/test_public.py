@@ -211,6 +211,27 @@ def test_search_reads_the_partial_index_of_the_search_column_on_sqlite(db: None)
             assert "advisory_search_listed" not in constraints
 
 
+@pytest.mark.parametrize("sort", queries.FEW_MATCHES_SORTS)
+def test_a_search_with_few_matches_reads_its_page_without_walking_every_public_advisory(
+    catalog_of_advisories: dict[str, Advisory], sort: str
+) -> None:
+    """A rare term's page is read from the matches found through the search column (then sorted), not by walking
+    the sort order's index over every public advisory and looking each one up among the matches."""
+    filters = ListFilters(q="CVE-2026-11111", sort=sort)
+    with CaptureQueriesContext(connection) as captured:
+        page = queries.list_page(filters, 1)
+        shown = list(page.object_list)
+    assert 0 < page.paginator.count <= queries.FEW_MATCHES
+    assert shown == list(queries.filtered_advisories(filters))
+    page_sql = captured.captured_queries[-1]["sql"]
+    assert "COUNT(" not in page_sql and '"advisories_advisory"."id" IN (SELECT W0' not in page_sql, page_sql
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + page_sql)  # SQLite's captured SQL holds its values, quoted
+            plan = " ".join(row[-1] for row in cursor.fetchall())
+        assert "advisory_search_listed" in plan and "TEMP B-TREE FOR ORDER BY" in plan, plan
+
+
 def test_year_filter_and_sorting(catalog_of_advisories: dict[str, Advisory], anonymous: Client) -> None:
     year = timezone.localdate().year
     html = anonymous.get(f"{LIST}?year={year}&sort=severity").content.decode()
@@ -542,11 +563,14 @@ def _many_advisories(line: ProductLine) -> list[Advisory]:
         {"q": "zzzz"},
     ],
 )
+@pytest.mark.parametrize("few_matches", [100, 0], ids=["few-matches-sorted", "matches-walked"])
 def test_the_list_page_is_the_page_of_the_filtered_advisories(
-    line: ProductLine, django_assert_num_queries: Any, params: dict[str, str]
-) -> None:
+    line: ProductLine, django_assert_num_queries: Any, params: dict[str, str], few_matches: int, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """The list's statements are compiled once per shape of filters and take the texts as parameters: they answer
-    the rows, their order and the count that the filtered queryset answers, whatever the texts hold."""
+    the rows, their order and the count that the filtered queryset answers, whatever the texts hold — a text
+    search's page read either way (its few matches sorted, or the order's index walked)."""
+    monkeypatch.setattr(queries, "FEW_MATCHES", few_matches)
     _many_advisories(line)
     filters = ListFilters.from_params(params)
     for number in ["1", "2", "3", "99", "abc", "-1"]:
@@ -598,3 +622,34 @@ def test_an_advisory_page_reads_its_data_once_per_revision_and_shows_a_revision_
     )
     html = anonymous.get(url).content.decode()
     assert "A new title for the revision" in html and published.title_en not in html
+
+
+def test_the_count_of_a_list_without_text_is_read_once_per_version_and_follows_every_change(
+    product: Product, releases: dict[str, FirmwareRelease], lead: User, anonymous: Client, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The number of advisories of the whole list (or of a severity, a year, …) is kept under the list's version:
+    read once, then not again until a publication or a withdrawal moves the version. A search's count, whose key
+    would be the visitor's text, is counted on every request."""
+    settings.PSIRT_PUBLIC_PAGE_CACHE = 0  # every request renders
+    first = _published(product, lead, releases["V5.6.0"], title_en="First one")
+    assert "1 advisory</p>" in anonymous.get(LIST).content.decode()
+    for path in (LIST, f"{LIST}?page=1", f"{LIST}?sort=oldest"):
+        with CaptureQueriesContext(connection) as again:
+            assert "1 advisory</p>" in anonymous.get(path).content.decode()
+        assert not [q for q in again.captured_queries if "COUNT(" in q["sql"]], path
+    severity = f"{LIST}?severity={first.severity}"
+    assert "1 advisory</p>" in anonymous.get(severity).content.decode()
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as searched:
+            assert "1 advisory</p>" in anonymous.get(f"{LIST}?q=First").content.decode()
+        assert [q for q in searched.captured_queries if "COUNT(" in q["sql"]]
+    _published(product, lead, releases["V5.6.0"], title_en="Second one")
+    assert "2 advisories</p>" in anonymous.get(LIST).content.decode()
+    assert "2 advisories</p>" in anonymous.get(severity).content.decode()
+    services.withdraw_advisory(advisory=first, actor=lead, reason="Superseded")  # still listed, as withdrawn
+    assert "2 advisories</p>" in anonymous.get(LIST).content.decode()
+    # A change made past the services that moves no version is seen once the kept values age out, as for the
+    # rest of what is kept under the version (generation.KEPT_MAX_AGE).
+    Advisory.objects.filter(pk=first.pk).update(state="draft")
+    generation.forget_kept()
+    assert "1 advisory</p>" in anonymous.get(LIST).content.decode()

@@ -249,7 +249,7 @@ def _render_list(request: HttpRequest) -> HttpResponse:
         }
         status = 400
     # The product names come in one query of their own (`queries.product_names_of`), not as prefetched rows.
-    page = queries.list_page(filters, request.GET.get("page", "1")[:8])
+    page = queries.list_page(filters, request.GET.get("page", "1")[:8], version=list_version(request))
     shown = list(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)

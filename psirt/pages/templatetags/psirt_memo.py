@@ -23,9 +23,9 @@ from django.template.base import Node, NodeList, Parser, Token
 from django.template.context import Context
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
-from django.urls import get_urlconf
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+
+from psirt.lib.render_env import render_env
 
 register = template.Library()
 
@@ -56,8 +56,9 @@ class MemoNode(Node):
 
     def render(self, context: Context) -> SafeString:
         values = {name: value.resolve(context) for name, value in self.keys.items()}
-        language = get_language()
-        key = (self.name, language, get_urlconf(), *((name, _frozen(v)) for name, v in sorted(values.items())))
+        env = render_env(context)  # the language and URL configuration, read once per rendering
+        language = env.language
+        key = (self.name, language, env.urlconf, *((name, _frozen(v)) for name, v in sorted(values.items())))
         found = _store.get(key)
         if found is None:
             # Only the key's values (and the language) are visible to the part.
