@@ -726,7 +726,8 @@ def envelope_sender(address: str, encoding: str) -> str:
 
 
 # Headers whose value is the same in nearly every mail a process writes: the configured sender and each part's
-# MIME headers. A multipart's Content-Type is not: it names the part's boundary, fresh in every mail.
+# MIME headers. A multipart's Content-Type is not: it names the part's boundary, fresh in every mail. Nor is a header
+# that may name a person (To, Reply-To): no address of theirs is kept past their mail.
 KEPT_HEADERS = frozenset({"from", "mime-version", "content-type", "content-transfer-encoding"})
 # (name, value, line end, line length, transfer encoding) → the folded header line. Its key is all the folding
 # reads, so nothing ages.
