@@ -50,6 +50,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
+from email.policy import Compat32, compat32
 from functools import cache, lru_cache
 from typing import Any
 
@@ -72,6 +73,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from psirt.lib import pgp
 from psirt.lib.bulk import column_name, insert_rows
 from psirt.lib.crypto import seal
+from psirt.lib.kept import Kept
 from psirt.lib.prepared import PreparedInsert
 from psirt.mail import tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
@@ -622,12 +624,14 @@ class OutboxMailConnection(BaseEmailBackend):
 
     def send_smtp(self, message: EmailMessage) -> None:
         encoding = message.encoding or settings.DEFAULT_CHARSET
-        sender = sanitize_address(message.from_email, encoding)
+        sender = envelope_sender(message.from_email, encoding)
         recipients = [sanitize_address(address, encoding) for address in message.recipients()]
         if not recipients:
             return
         mime = message.message()
         set_boundaries(mime)
+        if mime.policy is compat32:  # as Django writes every message; any other policy is left as it is
+            mime.policy = KEPT_FOLDING
         self.send_data(sender, recipients, mime.as_bytes(linesep="\r\n"))
 
     def send_data(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
@@ -712,6 +716,38 @@ def set_boundaries(mime: Message) -> None:
     for part in mime.walk():
         if part.is_multipart() and not part.get_boundary():
             part.set_boundary(BOUNDARY_PREFIX + secrets.token_hex(16))
+
+
+@lru_cache(maxsize=16)
+def envelope_sender(address: str, encoding: str) -> str:
+    """The envelope sender for `address` (Django's `sanitize_address`, as its SMTP backend does for every mail),
+    once per process for each address and encoding: the sender is the configured one in every mail."""
+    return sanitize_address(address, encoding)
+
+
+# Headers whose value is the same in nearly every mail a process writes: the configured sender and each part's
+# MIME headers. A multipart's Content-Type is not: it names the part's boundary, fresh in every mail. Nor is a header
+# that may name a person (To, Reply-To): no address of theirs is kept past their mail.
+KEPT_HEADERS = frozenset({"from", "mime-version", "content-type", "content-transfer-encoding"})
+# (name, value, line end, line length, transfer encoding) → the folded header line. Its key is all the folding
+# reads, so nothing ages.
+FOLDED = Kept(max_entries=256, max_age=float("inf"))
+
+
+class KeptFolding(Compat32):
+    """The policy Django writes its messages with (compat32), whose folding of a header that is the same in every
+    mail (`KEPT_HEADERS`) is kept: the standard library's folding of it (a `Header` split and encoded, a tenth of
+    writing out a mail each time) is done once per process, and the bytes written are the same."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        fold = super().fold_binary
+        if not isinstance(value, str) or name.lower() not in KEPT_HEADERS or value.startswith("multipart/"):
+            return fold(name, value)
+        key = (name, value, self.linesep, self.max_line_length, self.cte_type)
+        return FOLDED.get("", key, lambda: fold(name, value))
+
+
+KEPT_FOLDING = KeptFolding()
 
 
 def open_connection(sessions: int | None = None) -> OutboxConnections:

@@ -1,0 +1,177 @@
+"""The bytes a worker hands to the SMTP server are the ones Django's own message code writes: envelope and message,
+byte for byte, for ASCII, Chinese and hostile values, the first mail of a process and the ones after it (which use
+the folded headers and the envelope sender kept from the first)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from email.policy import Compat32
+from typing import Any
+
+import pytest
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
+
+from psirt.mail import services
+from psirt.mail.models import OutboxMessage
+
+DATE = "Sun, 06 Dec 2026 17:00:00 -0000"
+MESSAGE_ID = "<fixed.1@psirt.test>"
+TEXT = "Dear 张三,\n\nFrom the team:\n.\n.. a line with dots\n\nYour link: https://psirt.test/en/r/abc/\n"
+HTML = '<p>Dear 张三,</p><p><a href="https://psirt.test/en/r/abc/">https://psirt.test/en/r/abc/</a></p>'
+
+
+class Capture(services.OutboxMailConnection):
+    """The worker's mail session, stopping where the bytes would go out."""
+
+    def __init__(self) -> None:
+        super().__init__(SMTPBackend())
+        self.sent: list[tuple[str, list[str], bytes]] = []
+
+    def send_data(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+        self.sent.append((sender, list(recipients), data))
+
+
+@pytest.fixture(autouse=True)
+def fixed_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(services.secrets, "token_hex", lambda n=16: "5a" * n)
+
+
+def django_writes(mail: EmailMessage) -> tuple[str, list[str], bytes]:
+    """What Django's own code writes for `mail` (its SMTP backend's envelope, its message), with the outbox's
+    boundaries."""
+    encoding = mail.encoding or "utf-8"
+    mime = mail.message()
+    services.set_boundaries(mime)
+    recipients = [sanitize_address(address, encoding) for address in mail.recipients()]
+    return sanitize_address(mail.from_email, encoding), recipients, mime.as_bytes(linesep="\r\n")
+
+
+def mail(
+    *,
+    from_email: str = "psirt@psirt.test",
+    to: str = "ada@research.test",
+    subject: str = "[VR-2026-00042] We received your vulnerability report",
+    text: str = TEXT,
+    html: str | None = HTML,
+    reply_to: Sequence[str] = ("security@vendor.test",),
+) -> EmailMultiAlternatives:
+    return EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=from_email,
+        to=[to],
+        reply_to=list(reply_to),
+        alternatives=[(html, "text/html")] if html is not None else [],
+        headers={"Date": DATE, "Message-ID": MESSAGE_ID},
+    )
+
+
+MAILS = {
+    "ascii": {},
+    "chinese sender": {"from_email": "PSIRT 安全团队 <psirt@psirt.test>"},
+    "named sender": {"from_email": '"Security, Team" <psirt@psirt.test>'},
+    "chinese recipient": {"to": "张三 <zhang@research.test>"},
+    "international domain": {"to": "user@例子.测试"},
+    "hostile recipient name": {"to": '"Evil, <x@y.test>" <evil@research.test>'},
+    "chinese subject": {"subject": "[VR-2026-00042] 我们已收到您的漏洞报告 / We received your vulnerability report"},
+    "long subject": {"subject": "[VR-2026-00042] " + "word " * 40},
+    "long line": {"text": "x" * 1200 + "\n", "html": "<p>" + "y" * 1200 + "</p>"},
+    "text only": {"html": None},
+    "ascii text only": {"text": "Plain.\n", "html": None, "reply_to": ()},
+}
+
+
+@pytest.mark.parametrize("values", MAILS.values(), ids=MAILS.keys())
+def test_the_worker_writes_what_djangos_message_code_writes(values: dict[str, Any]) -> None:
+    session = Capture()
+    for _twice in range(2):  # the second from the folds and the envelope sender the first kept
+        expected = django_writes(mail(**values))
+        session.send_smtp(mail(**values))
+        assert session.sent.pop() == expected
+
+
+def test_a_rendered_acknowledgment_is_written_as_django_writes_it(settings: Any) -> None:
+    settings.DEFAULT_FROM_EMAIL = "PSIRT 安全团队 <psirt@psirt.test>"
+    context = {
+        "report": {"tracking_id": "VR-2026-00042", "reporter_name": '<b>张三</b> & "Ada"', "ack_due": "2026-12-09"},
+        "ack_business_days": 3,
+        "org_names": {"en": "Vendor", "zh-hans": "厂商"},
+        "portal_urls": {"en": "https://psirt.test/en/r/abc/", "zh-hans": "https://psirt.test/zh-hans/r/abc/"},
+        "lost_link_urls": {"en": "https://psirt.test/en/lost/", "zh-hans": "https://psirt.test/zh-hans/lost/"},
+    }
+    row = OutboxMessage(
+        kind="mail",
+        template="intake/mail/acknowledgment",
+        language="zh-hans",
+        to=json.dumps(["ada@research.test"]),
+        reply_to=json.dumps(["security@vendor.test"]),
+        context=json.dumps(context),
+    )
+    session = Capture()
+    for _twice in range(2):
+        subject, text, html = services.render_bilingual(row.template, context, row.language)
+        reference = EmailMultiAlternatives(
+            subject=subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=["ada@research.test"],
+            reply_to=["security@vendor.test"],
+            alternatives=[(html, "text/html")],
+        )
+        expected = django_writes(reference)
+        services.send_single(row, session)
+        sender, recipients, data = session.sent.pop()
+        assert "尊敬的".encode() in data and b"&lt;b&gt;" in data  # the Chinese part, the name escaped in HTML
+        assert (sender, recipients, without_date_and_id(data)) == (*expected[:2], without_date_and_id(expected[2]))
+
+
+def without_date_and_id(data: bytes) -> bytes:
+    return re.sub(rb"(?m)^(Date|Message-ID): .*\r\n", b"", data)
+
+
+def test_headers_the_same_in_every_mail_are_folded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    folded: list[str] = []
+    fold = Compat32.fold_binary
+
+    def counting(self: Compat32, name: str, value: Any) -> bytes:
+        folded.append(name)
+        return fold(self, name, value)
+
+    monkeypatch.setattr(Compat32, "fold_binary", counting)
+    services.FOLDED.clear()
+    session = Capture()
+    session.send_smtp(mail(to="one@research.test"))
+    assert {"MIME-Version", "From", "Content-Transfer-Encoding"} <= set(folded)
+    folded.clear()
+    session.send_smtp(mail(to="two@research.test", subject="[VR-2026-00043] We received your vulnerability report"))
+    # The headers of this mail alone are folded: its To, Subject, Date, Message-ID, Reply-To and the multipart's
+    # Content-Type with its fresh boundary.
+    assert sorted(folded) == ["Content-Type", "Date", "Message-ID", "Reply-To", "Subject", "To"]
+
+
+def test_the_envelope_sender_is_sanitized_once_per_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def counting(address: Any, encoding: str) -> str:
+        seen.append(str(address))
+        return sanitize_address(address, encoding)
+
+    monkeypatch.setattr(services, "sanitize_address", counting)
+    services.envelope_sender.cache_clear()
+    session = Capture()
+    for number in range(3):
+        session.send_smtp(mail(to=f"r{number}@research.test"))
+    session.send_smtp(mail(from_email="PSIRT 安全团队 <psirt@psirt.test>", to="r4@research.test"))
+    assert seen == [
+        "psirt@psirt.test",
+        "r0@research.test",
+        "r1@research.test",
+        "r2@research.test",
+        "PSIRT 安全团队 <psirt@psirt.test>",
+        "r4@research.test",
+    ]
+    assert session.sent[-1][0] == sanitize_address("PSIRT 安全团队 <psirt@psirt.test>", "utf-8")
