@@ -7,8 +7,9 @@ when it already has it) and gets the kept value, or computes and keeps it. A rol
 token, which still matches the old data; a change committed elsewhere moves the token at the same instant as the
 data. Writes that bypass the token (raw SQL) are seen all the same after `max_age` seconds.
 
-Each `Kept` is bounded (all its entries are dropped when it is full: keys change only with the data they name)
-and may keep its values per thread, for values that must not be shared between threads."""
+Each `Kept` is bounded: when it is full, the half of its values used longest ago is dropped, so values asked for
+again and again (the home page's, the list's) outlive a crawl through thousands of pages asked for once. It may
+keep its values per thread, for values that must not be shared between threads."""
 
 from __future__ import annotations
 
@@ -26,15 +27,16 @@ class Kept:
     def __init__(self, *, max_entries: int, max_age: float, per_thread: bool = False) -> None:
         self.max_entries = max_entries
         self.max_age = max_age
-        self._shared: dict[tuple[str, Hashable], tuple[float, Any]] = {}
+        # (version, key) -> [when computed, value, when last used]
+        self._shared: dict[tuple[str, Hashable], list[Any]] = {}
         self._local = threading.local() if per_thread else None
         self._lock = threading.Lock()
         _every.append(self)
 
-    def _store(self) -> dict[tuple[str, Hashable], tuple[float, Any]]:
+    def _store(self) -> dict[tuple[str, Hashable], list[Any]]:
         if self._local is None:
             return self._shared
-        store: dict[tuple[str, Hashable], tuple[float, Any]] | None = getattr(self._local, "store", None)
+        store: dict[tuple[str, Hashable], list[Any]] | None = getattr(self._local, "store", None)
         if store is None:
             store = self._local.store = {}
         return store
@@ -46,13 +48,14 @@ class Kept:
         now = time.monotonic()
         found = store.get((version, key))
         if found is not None and now - found[0] < self.max_age:
+            found[2] = now
             value: T = found[1]
             return value
         value = compute()
         with self._lock:
             if len(store) >= self.max_entries:
-                store.clear()
-            store[(version, key)] = (now, value)
+                _drop_least_used(store)
+            store[(version, key)] = [now, value, now]
         return value
 
     def __len__(self) -> int:
@@ -64,6 +67,13 @@ class Kept:
             self._shared.clear()
             if self._local is not None:
                 self._local.store = {}
+
+
+def _drop_least_used(store: dict[tuple[str, Hashable], list[Any]]) -> None:
+    """Keep the half of `store`'s entries used most recently (none of a store of one)."""
+    recent = sorted(store.items(), key=lambda item: item[1][2], reverse=True)[: len(store) // 2]
+    store.clear()
+    store.update(recent)
 
 
 def forget_all() -> None:

@@ -43,14 +43,44 @@ def test_a_value_older_than_the_bound_is_read_again(monkeypatch: pytest.MonkeyPa
     assert kept.get("v", "k", compute) == 2
 
 
-def test_a_full_store_starts_again_and_stays_bounded() -> None:
-    kept = Kept(max_entries=3, max_age=60)
+def test_a_full_store_drops_the_half_used_longest_ago_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = Kept(max_entries=4, max_age=60)
     _, compute = counter()
+    clock = [1000.0]
+    monkeypatch.setattr(kept_module.time, "monotonic", lambda: clock[0])
     for version in ("a", "b", "c", "d"):
+        clock[0] += 1
         kept.get(version, "k", compute)
-    assert len(kept._store()) == 1  # cleared when full, then the new value kept
+    clock[0] += 1
+    assert kept.get("a", "k", compute) == 1  # "a", the oldest, used again: now the most recent
+    clock[0] += 1
+    assert kept.get("e", "k", compute) == 5  # full: "b" and "c" (used longest ago) go, "a" and "d" stay
+    assert len(kept._store()) == 3
+    assert kept.get("a", "k", compute) == 1
     assert kept.get("d", "k", compute) == 4
-    assert kept.get("a", "k", compute) == 5
+    assert kept.get("b", "k", compute) == 6
+    assert len(kept._store()) == 4
+
+
+def test_a_value_asked_for_again_and_again_outlives_a_crawl() -> None:
+    kept = Kept(max_entries=8, max_age=60)
+    calls, compute = counter()
+    kept.get("v", "home", compute)
+    for n in range(100):  # a crawler: pages asked for once
+        kept.get("v", f"page-{n}", compute)
+        assert kept.get("v", "home", compute) == 1
+        assert len(kept._store()) <= 8
+    assert len(calls) == 101
+
+
+def test_a_store_of_one_keeps_the_newest_value() -> None:
+    kept = Kept(max_entries=1, max_age=60)
+    _, compute = counter()
+    assert kept.get("a", "k", compute) == 1
+    assert kept.get("b", "k", compute) == 2
+    assert len(kept._store()) == 1
+    assert kept.get("b", "k", compute) == 2
+    assert kept.get("a", "k", compute) == 3
 
 
 def test_values_kept_per_thread_are_not_shared_and_forget_all_drops_them() -> None:
