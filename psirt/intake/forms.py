@@ -17,6 +17,7 @@ from psirt.catalog.models import FirmwareRelease, Product
 from psirt.intake.models import PublishPlan, YesNoUnknown
 from psirt.intake.services import TEXT_LIMITS, IncomingFile, ReportInput, max_file_bytes, max_total_bytes
 from psirt.lib import pgp
+from psirt.lib.forms import share_fields
 
 OTHER = "other"
 PHONE_RE = re.compile(r"^[0-9+()./\-\s]{3,50}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$", re.IGNORECASE)
@@ -233,16 +234,9 @@ class ReportForm(forms.Form):
     website = forms.CharField(label=_("Leave this field empty"), required=False)
 
     def __init__(self, *args: Any, stashed_size: int = 0, **kwargs: Any) -> None:
+        # The fields are the class's, shared by every instance (set up once below): never change them here.
         super().__init__(*args, **kwargs)
         self.stashed_size = stashed_size
-        # Callables: evaluated only when the form is rendered.
-        cast(forms.ChoiceField, self.fields["product"]).choices = product_choices
-        cast(forms.ChoiceField, self.fields["release"]).choices = release_choices
-        self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
-        self.fields["reporter_email"].widget.attrs.update({"autocomplete": "email"})
-        self.fields["reporter_name"].widget.attrs.update({"autocomplete": "name"})
-        self.fields["organization"].widget.attrs.update({"autocomplete": "organization"})
-        self.fields["phone"].widget.attrs.update({"autocomplete": "tel", "inputmode": "tel"})
         self._product: Product | None = None
         self._release: FirmwareRelease | None = None
         self.pgp_key_info: pgp.PublicKeyInfo | None = None
@@ -384,6 +378,24 @@ class ReportForm(forms.Form):
         return [
             IncomingFile(name=f.name or "", source=f, size=f.size) for f in self.cleaned_data.get("attachments", [])
         ]
+
+
+def _set_up_report_fields(fields: dict[str, forms.Field]) -> None:
+    """What every report form has besides its declarations, set once on the class's fields."""
+    # Callables: evaluated only when the form is rendered.
+    cast(forms.ChoiceField, fields["product"]).choices = product_choices
+    cast(forms.ChoiceField, fields["release"]).choices = release_choices
+    fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
+    fields["reporter_email"].widget.attrs.update({"autocomplete": "email"})
+    fields["reporter_name"].widget.attrs.update({"autocomplete": "name"})
+    fields["organization"].widget.attrs.update({"autocomplete": "organization"})
+    fields["phone"].widget.attrs.update({"autocomplete": "tel", "inputmode": "tel"})
+
+
+# Every report (web form and API) is validated with a ReportForm: its fields are set up once per process, not
+# copied per report.
+_set_up_report_fields(ReportForm.base_fields)
+share_fields(ReportForm)
 
 
 def check_file_sizes(files: list[UploadedFile], *, already: int = 0) -> list[UploadedFile]:
