@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -53,6 +54,21 @@ def test_json_report_is_created_with_tracking_id_and_portal_url(anonymous, catal
     assert report.source == Source.API
     assert report.product == catalog["cam"] and report.release == catalog["r2"]
     assert report.accepted_guidelines_at is not None
+
+
+def test_created_answer_is_its_schema_written_once(anonymous, catalog):
+    """The answer's exact bytes, written from a ReportCreated without a second validation and without the
+    deprecated (status, body) tuple, which warned on every report."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        response = post_json(anonymous, payload())
+    assert response.status_code == 201
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    report = Report.objects.get()
+    token = response.json()["portal_url"].rstrip("/").rsplit("/", 1)[1]
+    assert response.content == (
+        f'{{"tracking_id": "{report.tracking_id}", "portal_url": "https://psirt.test/en/r/{token}/"}}'.encode()
+    )
 
 
 def test_free_text_product_and_version_are_kept(anonymous, catalog):
