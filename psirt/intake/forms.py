@@ -233,10 +233,20 @@ class ReportForm(forms.Form):
     # Honeypot: hidden from people (the template wraps it in `hidden`); bots fill every field.
     website = forms.CharField(label=_("Leave this field empty"), required=False)
 
-    def __init__(self, *args: Any, stashed_size: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stashed_size: int = 0,
+        found: tuple[Product | None, FirmwareRelease | None] = (None, None),
+        **kwargs: Any,
+    ) -> None:
+        """`found`: the public product and release the caller has just looked up for the values it puts in
+        `data` (the API maps a product's slug and a version to them): the checks use them instead of reading
+        them again."""
         # The fields are the class's, shared by every instance (set up once below): never change them here.
         super().__init__(*args, **kwargs)
         self.stashed_size = stashed_size
+        self._found_product, self._found_release = found
         self._product: Product | None = None
         self._release: FirmwareRelease | None = None
         self.pgp_key_info: pgp.PublicKeyInfo | None = None
@@ -265,13 +275,17 @@ class ReportForm(forms.Form):
                     release_uuid = uuid.UUID(str(release_id))
                 except ValueError:
                     release_uuid = None
-                release = (
-                    FirmwareRelease.objects.filter(
-                        public_id=release_uuid, product=self._product, is_public=True
-                    ).first()
-                    if release_uuid
-                    else None
-                )
+                found = self._found_release
+                if found is not None and found.public_id == release_uuid and found.product_id == self._product.pk:
+                    release: FirmwareRelease | None = found
+                else:
+                    release = (
+                        FirmwareRelease.objects.filter(
+                            public_id=release_uuid, product=self._product, is_public=True
+                        ).first()
+                        if release_uuid
+                        else None
+                    )
                 if release is None:
                     self.add_error("release", _("This firmware version belongs to another product."))
                 self._release = release
@@ -300,7 +314,12 @@ class ReportForm(forms.Form):
     def clean_product(self) -> str:
         value: str = self.cleaned_data["product"]
         if value and value != OTHER:
-            self._product = Product.objects.filter(slug=value, is_public=True).first()
+            found = self._found_product
+            self._product = (
+                found
+                if found is not None and found.slug == value
+                else Product.objects.filter(slug=value, is_public=True).first()
+            )
             if self._product is None:
                 raise ValidationError(_("Choose a product from the list."))
         return value

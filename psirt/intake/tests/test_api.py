@@ -7,6 +7,8 @@ import warnings
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from psirt.intake.models import Report, Source
 from psirt.intake.services import hash_token
@@ -69,6 +71,24 @@ def test_created_answer_is_its_schema_written_once(anonymous, catalog):
     assert response.content == (
         f'{{"tracking_id": "{report.tracking_id}", "portal_url": "https://psirt.test/en/r/{token}/"}}'.encode()
     )
+
+
+def test_catalog_product_and_release_are_read_once(anonymous, catalog):
+    """The product's slug and the version are looked up once, for the mapping and the form's checks alike."""
+    with CaptureQueriesContext(connection) as queries:
+        response = post_json(anonymous, payload())
+    assert response.status_code == 201
+    tables = [q["sql"].split(" FROM ", 1)[1].split()[0] for q in queries if q["sql"].startswith("SELECT")]
+    assert tables.count('"catalog_product"') == 1
+    assert tables.count('"catalog_firmwarerelease"') == 1
+    report = Report.objects.get()
+    assert report.product == catalog["cam"] and report.release == catalog["r2"]
+
+
+def test_a_release_of_another_product_is_still_refused(anonymous, catalog):
+    response = post_json(anonymous, payload(product="nvr-8", version="V5.6.1"))
+    assert response.status_code == 201  # a version the product does not have is kept as text
+    assert Report.objects.get().release is None and Report.objects.get().version == "V5.6.1"
 
 
 def test_free_text_product_and_version_are_kept(anonymous, catalog):
