@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import get_language
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.intake import services
@@ -125,8 +125,11 @@ def _parse(request: HttpRequest) -> tuple[dict[str, Any], MultiValueDict[str, An
     return data, MultiValueDict()
 
 
-def _to_form_data(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Map the API's fields onto the form's, checking types. Returns (form data, type errors)."""
+def _to_form_data(
+    raw: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, list[str]], tuple[Product | None, FirmwareRelease | None]]:
+    """Map the API's fields onto the form's, checking types. Returns (form data, type errors, the public product
+    and release the data names, for the form to check without reading them again)."""
     errors: dict[str, list[str]] = {}
     data: dict[str, Any] = {}
     for key, value in raw.items():
@@ -152,6 +155,7 @@ def _to_form_data(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
     # Free text with spaces or punctuation cannot be a slug: no query for it.
     could_be_slug = SLUG_SHAPE.fullmatch(product_text) is not None
     product = Product.objects.filter(slug=product_text, is_public=True).first() if could_be_slug else None
+    release = None
     if product is not None:
         data["product"] = product.slug
         version = (data.get("version") or "").strip()
@@ -161,7 +165,7 @@ def _to_form_data(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
     elif product_text:
         data["product"] = OTHER
         data["product_other"] = product_text
-    return data, errors
+    return data, errors, (product, release)
 
 
 @router.post(
@@ -179,12 +183,12 @@ def _to_form_data(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[s
         }
     },
 )
-def create_report(request: HttpRequest) -> tuple[int, dict[str, str]]:
+def create_report(request: HttpRequest) -> Status[ReportCreated]:
     """File a report as the web form does. No account needed; rate-limited per address and per e-mail.
     The private portal link in the answer is shown only here and mailed to the reporter."""
     raw, files = _parse(request)
-    data, type_errors = _to_form_data(raw)
-    form = ReportForm(data, files)
+    data, type_errors, found = _to_form_data(raw)
+    form = ReportForm(data, files, found=found)
     valid = form.is_valid()
     if type_errors or not valid:
         errors = {field: [str(m) for m in msgs] for field, msgs in form.errors.items()} if not valid else {}
@@ -205,4 +209,5 @@ def create_report(request: HttpRequest) -> tuple[int, dict[str, str]]:
         language=get_language() or settings.LANGUAGE_CODE,
         request=request,
     )
-    return 201, {"tracking_id": submission.report.tracking_id, "portal_url": submission.portal_url}
+    # The answer as its schema's instance: ninja writes it out as it is, without validating it a second time.
+    return Status(201, ReportCreated(tracking_id=submission.report.tracking_id, portal_url=submission.portal_url))

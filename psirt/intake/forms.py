@@ -17,6 +17,7 @@ from psirt.catalog.models import FirmwareRelease, Product
 from psirt.intake.models import PublishPlan, YesNoUnknown
 from psirt.intake.services import TEXT_LIMITS, IncomingFile, ReportInput, max_file_bytes, max_total_bytes
 from psirt.lib import pgp
+from psirt.lib.forms import share_fields
 
 OTHER = "other"
 PHONE_RE = re.compile(r"^[0-9+()./\-\s]{3,50}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$", re.IGNORECASE)
@@ -232,17 +233,20 @@ class ReportForm(forms.Form):
     # Honeypot: hidden from people (the template wraps it in `hidden`); bots fill every field.
     website = forms.CharField(label=_("Leave this field empty"), required=False)
 
-    def __init__(self, *args: Any, stashed_size: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        stashed_size: int = 0,
+        found: tuple[Product | None, FirmwareRelease | None] = (None, None),
+        **kwargs: Any,
+    ) -> None:
+        """`found`: the public product and release the caller has just looked up for the values it puts in
+        `data` (the API maps a product's slug and a version to them): the checks use them instead of reading
+        them again."""
+        # The fields are the class's, shared by every instance (set up once below): never change them here.
         super().__init__(*args, **kwargs)
         self.stashed_size = stashed_size
-        # Callables: evaluated only when the form is rendered.
-        cast(forms.ChoiceField, self.fields["product"]).choices = product_choices
-        cast(forms.ChoiceField, self.fields["release"]).choices = release_choices
-        self.fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
-        self.fields["reporter_email"].widget.attrs.update({"autocomplete": "email"})
-        self.fields["reporter_name"].widget.attrs.update({"autocomplete": "name"})
-        self.fields["organization"].widget.attrs.update({"autocomplete": "organization"})
-        self.fields["phone"].widget.attrs.update({"autocomplete": "tel", "inputmode": "tel"})
+        self._found_product, self._found_release = found
         self._product: Product | None = None
         self._release: FirmwareRelease | None = None
         self.pgp_key_info: pgp.PublicKeyInfo | None = None
@@ -271,13 +275,17 @@ class ReportForm(forms.Form):
                     release_uuid = uuid.UUID(str(release_id))
                 except ValueError:
                     release_uuid = None
-                release = (
-                    FirmwareRelease.objects.filter(
-                        public_id=release_uuid, product=self._product, is_public=True
-                    ).first()
-                    if release_uuid
-                    else None
-                )
+                found = self._found_release
+                if found is not None and found.public_id == release_uuid and found.product_id == self._product.pk:
+                    release: FirmwareRelease | None = found
+                else:
+                    release = (
+                        FirmwareRelease.objects.filter(
+                            public_id=release_uuid, product=self._product, is_public=True
+                        ).first()
+                        if release_uuid
+                        else None
+                    )
                 if release is None:
                     self.add_error("release", _("This firmware version belongs to another product."))
                 self._release = release
@@ -306,7 +314,12 @@ class ReportForm(forms.Form):
     def clean_product(self) -> str:
         value: str = self.cleaned_data["product"]
         if value and value != OTHER:
-            self._product = Product.objects.filter(slug=value, is_public=True).first()
+            found = self._found_product
+            self._product = (
+                found
+                if found is not None and found.slug == value
+                else Product.objects.filter(slug=value, is_public=True).first()
+            )
             if self._product is None:
                 raise ValidationError(_("Choose a product from the list."))
         return value
@@ -384,6 +397,24 @@ class ReportForm(forms.Form):
         return [
             IncomingFile(name=f.name or "", source=f, size=f.size) for f in self.cleaned_data.get("attachments", [])
         ]
+
+
+def _set_up_report_fields(fields: dict[str, forms.Field]) -> None:
+    """What every report form has besides its declarations, set once on the class's fields."""
+    # Callables: evaluated only when the form is rendered.
+    cast(forms.ChoiceField, fields["product"]).choices = product_choices
+    cast(forms.ChoiceField, fields["release"]).choices = release_choices
+    fields["website"].widget.attrs.update({"autocomplete": "off", "tabindex": "-1"})
+    fields["reporter_email"].widget.attrs.update({"autocomplete": "email"})
+    fields["reporter_name"].widget.attrs.update({"autocomplete": "name"})
+    fields["organization"].widget.attrs.update({"autocomplete": "organization"})
+    fields["phone"].widget.attrs.update({"autocomplete": "tel", "inputmode": "tel"})
+
+
+# Every report (web form and API) is validated with a ReportForm: its fields are set up once per process, not
+# copied per report.
+_set_up_report_fields(ReportForm.base_fields)
+share_fields(ReportForm)
 
 
 def check_file_sizes(files: list[UploadedFile], *, already: int = 0) -> list[UploadedFile]:

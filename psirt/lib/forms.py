@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from django import forms
@@ -23,6 +24,35 @@ class HttpURLField(forms.URLField):
         kwargs.setdefault("assume_scheme", "https")
         kwargs.setdefault("widget", forms.URLInput(attrs={"placeholder": "https://"}))
         super().__init__(**kwargs)
+
+
+class SharedFields(dict[str, forms.Field]):
+    """A form class's `base_fields` when its instances do not change their fields: the copy Django makes for
+    every instance (a deep copy, so that an instance may change its fields without touching the class's) then
+    copies the mapping only, and every instance, in every thread, uses the same field objects. Validating and
+    rendering only read a field, with one exception named in `per_form`: a field whose widget keeps something
+    it read from a request (a file input keeps whether its "clear" box was ticked) is still copied per form, so
+    nothing of one request reaches another. Copying the fields of a large form cost more than validating it."""
+
+    def __init__(self, fields: dict[str, forms.Field], per_form: Collection[str]) -> None:
+        super().__init__(fields)
+        self.per_form = frozenset(per_form)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return {name: copy.deepcopy(field, memo) if name in self.per_form else field for name, field in self.items()}
+
+
+# Widgets that keep something of the request they read (`value_from_datadict`) on themselves.
+_STATEFUL_WIDGETS = (forms.ClearableFileInput,)
+
+
+def share_fields(form_class: type[forms.Form]) -> None:
+    """Make `form_class`'s fields shared by its instances (see `SharedFields`), but those whose widget keeps
+    state of a request; call it once, after the class and any set-up of its `base_fields`, which no instance
+    may change afterwards (set them up on the class, not in `__init__`)."""
+    fields = form_class.base_fields
+    per_form = [name for name, field in fields.items() if isinstance(field.widget, _STATEFUL_WIDGETS)]
+    form_class.base_fields = SharedFields(fields, per_form)
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from psirt.intake.models import Report, Source
 from psirt.intake.services import hash_token
@@ -53,6 +56,39 @@ def test_json_report_is_created_with_tracking_id_and_portal_url(anonymous, catal
     assert report.source == Source.API
     assert report.product == catalog["cam"] and report.release == catalog["r2"]
     assert report.accepted_guidelines_at is not None
+
+
+def test_created_answer_is_its_schema_written_once(anonymous, catalog):
+    """The answer's exact bytes, written from a ReportCreated without a second validation and without the
+    deprecated (status, body) tuple, which warned on every report."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        response = post_json(anonymous, payload())
+    assert response.status_code == 201
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    report = Report.objects.get()
+    token = response.json()["portal_url"].rstrip("/").rsplit("/", 1)[1]
+    assert response.content == (
+        f'{{"tracking_id": "{report.tracking_id}", "portal_url": "https://psirt.test/en/r/{token}/"}}'.encode()
+    )
+
+
+def test_catalog_product_and_release_are_read_once(anonymous, catalog):
+    """The product's slug and the version are looked up once, for the mapping and the form's checks alike."""
+    with CaptureQueriesContext(connection) as queries:
+        response = post_json(anonymous, payload())
+    assert response.status_code == 201
+    tables = [q["sql"].split(" FROM ", 1)[1].split()[0] for q in queries if q["sql"].startswith("SELECT")]
+    assert tables.count('"catalog_product"') == 1
+    assert tables.count('"catalog_firmwarerelease"') == 1
+    report = Report.objects.get()
+    assert report.product == catalog["cam"] and report.release == catalog["r2"]
+
+
+def test_a_release_of_another_product_is_still_refused(anonymous, catalog):
+    response = post_json(anonymous, payload(product="nvr-8", version="V5.6.1"))
+    assert response.status_code == 201  # a version the product does not have is kept as text
+    assert Report.objects.get().release is None and Report.objects.get().version == "V5.6.1"
 
 
 def test_free_text_product_and_version_are_kept(anonymous, catalog):

@@ -381,3 +381,43 @@ def test_form_without_csrf_token_is_refused(csrf_client, catalog, report_url):
     response = csrf_client.post(report_url, valid_post())
     assert response.status_code == 403
     assert Report.objects.count() == 0
+
+
+def _field_state(fields: dict) -> dict:
+    """Everything a field and its widget hold, as plain copies, to tell whether anything changed them."""
+    state = {}
+    for name, field in fields.items():
+        values = {k: v for k, v in vars(field).items() if k not in {"widget", "_choices"}}
+        values["widget"] = {k: v for k, v in vars(field.widget).items() if k != "choices"}
+        values["widget"]["attrs"] = dict(field.widget.attrs)
+        state[name] = repr(values)
+    return state
+
+
+def test_report_forms_share_the_fields_set_up_once(catalog):
+    from psirt.intake.forms import ReportForm
+
+    first, second = ReportForm(valid_post()), ReportForm()
+    # The same field objects, set up on the class, not a copy per form (each form still has its own mapping).
+    assert first.fields["product"] is second.fields["product"] is ReportForm.base_fields["product"]
+    assert first.fields is not second.fields
+    assert first.fields["reporter_name"].widget.attrs == {"maxlength": "200", "autocomplete": "name"}
+    assert first.fields["phone"].widget.attrs == {"maxlength": "50", "autocomplete": "tel", "inputmode": "tel"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_rendering_and_validating_leave_the_shared_fields_as_they_were(public, catalog, language):
+    from psirt.intake.forms import ReportForm
+
+    before = _field_state(ReportForm.base_fields)
+    public.get(f"/{language}/report/")
+    hostile = "<script>alert(1)</script>\"' 漏洞 \u202e"
+    bad = valid_post(reporter_name=hostile + "\n", reporter_email="no", phone="x<>", release="zzz", website="x")
+    assert public.post(f"/{language}/report/", bad).status_code == 422
+    assert public.post(f"/{language}/report/", valid_post(reporter_name="张三")).status_code == 302
+    api = {"reporter_name": "张三", "reporter_email": "z@research.test", "product": "cam-x5", "version": "V5.6.1"}
+    assert (
+        public.post("/api/v1/reports", {**api, "description": hostile, "accept_guidelines": "true"}).status_code == 201
+    )
+    assert public.post("/api/v1/reports", {**api, "phone": "x<>", "accept_guidelines": "no"}).status_code == 422
+    assert _field_state(ReportForm.base_fields) == before

@@ -61,3 +61,21 @@ def test_a_worker_process_hands_the_interpreter_between_threads_sooner(monkeypat
         assert started == [True]  # gunicorn's own start-up still runs
     finally:
         sys.setswitchinterval(before)
+
+
+def test_a_worker_keeps_what_it_loaded_out_of_the_garbage_collectors_sight(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from psirt.lib.server import BufferingWorker
+
+    loaded: list[object] = []
+    monkeypatch.setattr(ThreadWorker, "load_wsgi", lambda self: loaded.append(object()))
+    try:
+        gc.unfreeze()
+        BufferingWorker.load_wsgi(BufferingWorker.__new__(BufferingWorker))
+        # The application loaded by the worker is frozen: full collections no longer visit it.
+        assert loaded and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
