@@ -243,9 +243,11 @@ def _list_statements(filters: ListFilters) -> _ListStatements:
         by_keys = None
         if "q" in texts:
             # The rows of a search's few matches, found by their keys (every other filter was applied in finding
-            # them), in the list's order.
+            # them), in the list's order; still listed, should one be taken off the list in between.
             by_keys = PreparedSelect(
-                lambda *keys: Advisory.objects.filter(pk__in=keys).order_by(*SORTS[filters.sort]).only(*LIST_COLUMNS),
+                lambda *keys: (
+                    public_advisories().filter(pk__in=keys).order_by(*SORTS[filters.sort]).only(*LIST_COLUMNS)
+                ),
                 *[int] * _KEY_PLACES,
             )
         return _ListStatements(texts, rows, count, by_keys)

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from psirt.accounts.models import User
 from psirt.advisories import queries, services
-from psirt.advisories.models import PUBLIC_STATES, Advisory, AffectedProduct
+from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState, AffectedProduct
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.lib.prepared import PreparedSelect
 from psirt.pages import generation
 from psirt.tests.factories import make_line, make_product, make_release
 
@@ -226,6 +227,25 @@ def test_a_search_with_few_matches_scans_the_search_column_once(
     probe, page_sql = (q["sql"] for q in captured.captured_queries)
     assert "search_text" in probe and "COUNT(" not in probe and probe.endswith(f"LIMIT {queries.FEW_MATCHES + 1}")
     assert "search_text" not in page_sql and "COUNT(" not in page_sql, page_sql
+
+
+def test_a_search_page_read_by_keys_shows_only_advisories_still_listed(line: ProductLine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The page of a search's few matches is read by their keys, after they were found: an advisory taken off the
+    list in between is not shown."""
+    _many_advisories(line)
+    probe = PreparedSelect.keys
+    taken_off: list[int] = []
+
+    def probe_then_unlist(self: PreparedSelect[Advisory], *values: Any, limit: int) -> list[Any]:
+        keys = probe(self, *values, limit=limit)
+        taken_off.append(keys[0])
+        Advisory.objects.filter(pk=keys[0]).update(state=AdvisoryState.DRAFT)
+        return keys
+
+    monkeypatch.setattr(PreparedSelect, "keys", probe_then_unlist)
+    page = queries.list_page(ListFilters(q="camera"), 1)
+    shown = [a.pk for a in page.object_list]
+    assert taken_off and shown and taken_off[0] not in shown
 
 
 def test_a_search_with_more_matches_than_the_probe_reads_is_counted(
