@@ -243,10 +243,12 @@ def _list_statements(filters: ListFilters) -> _ListStatements:
         by_keys = None
         if "q" in texts:
             # The rows of a search's few matches, found by their keys (every other filter was applied in finding
-            # them), in the list's order; still listed, should one be taken off the list in between.
+            # them), in the list's order; still listed, should one be taken off the list in between. "listed = true",
+            # not public_advisories(): SQLite then reads the rows by key, where with "listed IN (true)" it walked the
+            # (listed, …) index of the order over every public advisory.
             by_keys = PreparedSelect(
                 lambda *keys: (
-                    public_advisories().filter(pk__in=keys).order_by(*SORTS[filters.sort]).only(*LIST_COLUMNS)
+                    Advisory.objects.filter(listed=True, pk__in=keys).order_by(*SORTS[filters.sort]).only(*LIST_COLUMNS)
                 ),
                 *[int] * _KEY_PLACES,
             )
