@@ -42,14 +42,13 @@ from psirt.pages import generation
 T = TypeVar("T")
 
 PER_PAGE = 20
-# A text search sorted by publication date with at most this many matches reads its page by matching the text on
-# each row (through the search column's index, as its count does) and sorting the few matches; with more, by walking
-# the (listed, published_at) index and looking each row up among the matches, which stops after a page's worth. The
-# walk's cost grows as the matches thin out (a rare term walks every public advisory: ~1.4 ms of a 3.3 ms page at
-# 10,000 advisories on SQLite), the sort's with the matches: they cost about the same at ~100 matches. The other
-# orders are not walked that way (SQLite reads the few matches by key and sorts them already).
+# A text search first reads the keys of its matches, at most this many plus one (one scan of the search column, which
+# stops early for a common term). At most this many: they are the exact count, and the page is read by those keys
+# (no second scan of the search column: ~2 ms at 10,000 advisories on SQLite). More: the matches are counted and the
+# page read by the statements of a search with many matches (see _matching).
 FEW_MATCHES = 100
-FEW_MATCHES_SORTS = ("newest", "oldest")
+# The page-by-keys statement binds this many keys (the unused places repeat a key): FEW_MATCHES is never above it.
+_KEY_PLACES = FEW_MATCHES
 RANGE_TERMS_MAX = 50
 # Past this many public products, the list's product filter offers one product line's products at a time.
 LIST_PRODUCTS_MAX = 200
@@ -207,8 +206,9 @@ class _ListStatements:
     texts: tuple[str, ...]
     rows: PreparedSelect[Advisory]
     count: PreparedSelect[Advisory]
-    # A text search's page when it has FEW_MATCHES rows or fewer (see list_page); None for other shapes.
-    few: PreparedSelect[Advisory] | None = None
+    # A text search's page when it has FEW_MATCHES matches or fewer, read by their keys (see list_page); None for
+    # shapes without a search text.
+    by_keys: PreparedSelect[Advisory] | None = None
 
 
 # Bounded (all dropped when full): a shape names at most a year, a severity, an exploitation status and an order.
@@ -240,15 +240,19 @@ def _list_statements(filters: ListFilters) -> _ListStatements:
         # product or line filter's short list of advisories is looked up by key (10,000 advisories: a common term
         # ~20 ms -> ~1 ms, one product ~0.9 ms -> ~0.01 ms).
         count = PreparedSelect(lambda *v: _matching(shaped(*v), counting=True), *kinds) if texts else rows
-        few = None
-        if texts == ("q",) and filters.sort in FEW_MATCHES_SORTS:
-            # The page of a text search with few matches: the text matched on each row as the count matches it
-            # (reading the search column's index), the few matching rows then sorted.
-            few = PreparedSelect(
-                lambda *v: _matching(shaped(*v), counting=True).order_by(*SORTS[filters.sort]).only(*LIST_COLUMNS),
-                *kinds,
+        by_keys = None
+        if "q" in texts:
+            # The rows of a search's few matches, found by their keys (every other filter was applied in finding
+            # them), in the list's order; still listed, should one be taken off the list in between. "listed = true",
+            # not public_advisories(): SQLite then reads the rows by key, where with "listed IN (true)" it walked the
+            # (listed, …) index of the order over every public advisory.
+            by_keys = PreparedSelect(
+                lambda *keys: (
+                    Advisory.objects.filter(listed=True, pk__in=keys).order_by(*SORTS[filters.sort]).only(*LIST_COLUMNS)
+                ),
+                *[int] * _KEY_PLACES,
             )
-        return _ListStatements(texts, rows, count, few)
+        return _ListStatements(texts, rows, count, by_keys)
 
     return _LIST_STATEMENTS.get("", shape, compile_shape)
 
@@ -266,11 +270,19 @@ class _PreparedPage:
         self.values = values
         self.keep = keep  # given, the count is read through it (a value kept under the list's version)
         self.counted: int | None = None
+        # A search's matches when they are few (FEW_MATCHES): their keys, read instead of counting them.
+        self.keys: list[int] | None = None
 
     def count(self) -> int:
         def afresh() -> int:
             return self.statements.count.count(*self.values)
 
+        if self.statements.by_keys is not None and FEW_MATCHES <= _KEY_PLACES:
+            keys = self.statements.count.keys(*self.values, limit=FEW_MATCHES + 1)
+            if len(keys) <= FEW_MATCHES:
+                self.keys = [int(key) for key in keys]
+                self.counted = len(keys)
+                return self.counted
         self.counted = afresh() if self.keep is None else self.keep(afresh)
         return self.counted
 
@@ -281,16 +293,20 @@ class _PreparedPage:
         start, stop = int(window.start or 0), int(window.stop)
         if stop <= start:
             return []  # as an empty slice of a queryset: no query
-        rows = self.statements.rows
-        if self.statements.few is not None and self.counted is not None and self.counted <= FEW_MATCHES:
-            rows = self.statements.few
-        return rows.run(*self.values, window=(stop - start, start))
+        if self.keys is not None and self.statements.by_keys is not None:
+            if not self.keys:
+                return []
+            places = self.keys + [self.keys[0]] * (_KEY_PLACES - len(self.keys))
+            return self.statements.by_keys.run(*places, window=(stop - start, start))
+        return self.statements.rows.run(*self.values, window=(stop - start, start))
 
 
 def list_page(filters: ListFilters, page: int | str, *, version: str | None = None) -> Page[Advisory]:
     """Page `page` of `filtered_advisories(filters)` (as a Paginator of PER_PAGE gives it), with only LIST_COLUMNS
-    loaded and no prefetch, by statements compiled once per shape of filters; two queries: the count, then the page
-    (for a text search, by the statement that suits the number of matches: FEW_MATCHES).
+    loaded and no prefetch, by statements compiled once per shape of filters; two queries: the count, then the page.
+    A text search first reads the keys of at most FEW_MATCHES + 1 matches: when there are no more than FEW_MATCHES,
+    they are the count and the page is read by them (two queries, one when nothing matches); else the matches are
+    counted and the page read as without it (three queries, the first stopping early).
 
     `version`: the list's page-cache version, which moves with every change of the public advisories; given, the
     count of filters without a text (the whole list, a severity, a year, …: a few dozen shapes, none typed by a

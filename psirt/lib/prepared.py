@@ -308,6 +308,17 @@ class PreparedSelect(Generic[M]):
             out.append(obj)
         return out
 
+    def keys(self, *values: Any, limit: int) -> list[Any]:
+        """The primary keys of at most `limit` of the rows `run(*values)` answers, in no order: the statement
+        `count` counts, read up to `limit` rows (so it stops early when there are many)."""
+        self._check(values)
+        alias, connection, compiled = self._prepared(self._counts, lambda qs: qs.order_by().values("pk"), rows=False)
+        if compiled.sliced:
+            raise ValueError("a sliced prepared SELECT takes no limit")
+        with connection.cursor() as cursor:
+            cursor.execute(f"{compiled.sql} LIMIT %s", [*compiled.bind(values, alias), int(limit)])
+            return [row[0] for row in cursor.fetchall()]
+
     def count(self, *values: Any) -> int:
         """How many rows `run(*values)` answers (without a window), as the queryset's `count()` would: the
         rows' keys counted in the database, in no order."""

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from psirt.accounts.models import User
 from psirt.advisories import queries, services
-from psirt.advisories.models import PUBLIC_STATES, Advisory, AffectedProduct
+from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState, AffectedProduct
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.lib.prepared import PreparedSelect
 from psirt.pages import generation
 from psirt.tests.factories import make_line, make_product, make_release
 
@@ -211,25 +212,63 @@ def test_search_reads_the_partial_index_of_the_search_column_on_sqlite(db: None)
             assert "advisory_search_listed" not in constraints
 
 
-@pytest.mark.parametrize("sort", queries.FEW_MATCHES_SORTS)
-def test_a_search_with_few_matches_reads_its_page_without_walking_every_public_advisory(
+@pytest.mark.parametrize("sort", list(queries.SORTS))
+def test_a_search_with_few_matches_scans_the_search_column_once(
     catalog_of_advisories: dict[str, Advisory], sort: str
 ) -> None:
-    """A rare term's page is read from the matches found through the search column (then sorted), not by walking
-    the sort order's index over every public advisory and looking each one up among the matches."""
+    """A rare term's matches are found once, by one statement that reads at most FEW_MATCHES + 1 of their keys (no
+    COUNT); the page is read by those keys, without matching the text again."""
     filters = ListFilters(q="CVE-2026-11111", sort=sort)
     with CaptureQueriesContext(connection) as captured:
         page = queries.list_page(filters, 1)
         shown = list(page.object_list)
     assert 0 < page.paginator.count <= queries.FEW_MATCHES
     assert shown == list(queries.filtered_advisories(filters))
-    page_sql = captured.captured_queries[-1]["sql"]
-    assert "COUNT(" not in page_sql and '"advisories_advisory"."id" IN (SELECT W0' not in page_sql, page_sql
+    probe, page_sql = (q["sql"] for q in captured.captured_queries)
+    assert "search_text" in probe and "COUNT(" not in probe and probe.endswith(f"LIMIT {queries.FEW_MATCHES + 1}")
+    assert "search_text" not in page_sql and "COUNT(" not in page_sql, page_sql
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN QUERY PLAN " + page_sql)  # SQLite's captured SQL holds its values, quoted
             plan = " ".join(row[-1] for row in cursor.fetchall())
-        assert "advisory_search_listed" in plan and "TEMP B-TREE FOR ORDER BY" in plan, plan
+        assert "INTEGER PRIMARY KEY" in plan, plan  # the rows read by key, not the order's index walked
+
+
+def test_a_search_page_read_by_keys_shows_only_advisories_still_listed(line: ProductLine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The page of a search's few matches is read by their keys, after they were found: an advisory taken off the
+    list in between is not shown."""
+    _many_advisories(line)
+    probe = PreparedSelect.keys
+    taken_off: list[int] = []
+
+    def probe_then_unlist(self: PreparedSelect[Advisory], *values: Any, limit: int) -> list[Any]:
+        keys = probe(self, *values, limit=limit)
+        taken_off.append(keys[0])
+        Advisory.objects.filter(pk=keys[0]).update(state=AdvisoryState.DRAFT)
+        return keys
+
+    monkeypatch.setattr(PreparedSelect, "keys", probe_then_unlist)
+    page = queries.list_page(ListFilters(q="camera"), 1)
+    shown = [a.pk for a in page.object_list]
+    assert taken_off and shown and taken_off[0] not in shown
+
+
+def test_a_search_with_more_matches_than_the_probe_reads_is_counted(
+    line: ProductLine, django_assert_num_queries: Any, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The probe's keys are the count only when they are no more than FEW_MATCHES; one more, and the matches are
+    counted (and the page read by the search's own statement)."""
+    _many_advisories(line)
+    filters = ListFilters(q="camera", sort="oldest")
+    expected = Paginator(queries.filtered_advisories(filters), queries.PER_PAGE).get_page(2)
+    matches = expected.paginator.count
+    assert matches > queries.PER_PAGE
+    for few, statements in [(matches, 2), (matches - 1, 3), (matches + 1, 2), (1, 3)]:
+        monkeypatch.setattr(queries, "FEW_MATCHES", few)
+        with django_assert_num_queries(statements):
+            page = queries.list_page(filters, 2)
+            rows = [a.pk for a in page.object_list]
+        assert (page.paginator.count, page.number, rows) == (matches, 2, [a.pk for a in expected]), few
 
 
 def test_year_filter_and_sorting(catalog_of_advisories: dict[str, Advisory], anonymous: Client) -> None:
@@ -563,19 +602,22 @@ def _many_advisories(line: ProductLine) -> list[Advisory]:
         {"q": "zzzz"},
     ],
 )
-@pytest.mark.parametrize("few_matches", [100, 0], ids=["few-matches-sorted", "matches-walked"])
+@pytest.mark.parametrize("few_matches", [100, 5, 0], ids=["few-matches-by-key", "five-by-key", "matches-counted"])
 def test_the_list_page_is_the_page_of_the_filtered_advisories(
     line: ProductLine, django_assert_num_queries: Any, params: dict[str, str], few_matches: int, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     """The list's statements are compiled once per shape of filters and take the texts as parameters: they answer
     the rows, their order and the count that the filtered queryset answers, whatever the texts hold — a text
-    search's page read either way (its few matches sorted, or the order's index walked)."""
+    search's page read either way (by the keys of its few matches, or counted and read by the search)."""
     monkeypatch.setattr(queries, "FEW_MATCHES", few_matches)
     _many_advisories(line)
     filters = ListFilters.from_params(params)
     for number in ["1", "2", "3", "99", "abc", "-1"]:
         expected = Paginator(queries.filtered_advisories(filters), queries.PER_PAGE).get_page(number)
-        with django_assert_num_queries(2 if expected.paginator.count else 1):
+        count = expected.paginator.count
+        # A search: the probe, then the page (few matches) or the count and the page; nothing found, the probe.
+        statements = (3 if count > few_matches else 2 if count else 1) if filters.q else (2 if count else 1)
+        with django_assert_num_queries(statements):
             page = queries.list_page(filters, number)
             rows = [(a.pk, a.advisory_id, a.title_en, a.severity, a.published_at) for a in page.object_list]
         assert page.paginator.count == expected.paginator.count
@@ -642,7 +684,8 @@ def test_the_count_of_a_list_without_text_is_read_once_per_version_and_follows_e
     for _ in range(2):
         with CaptureQueriesContext(connection) as searched:
             assert "1 advisory</p>" in anonymous.get(f"{LIST}?q=First").content.decode()
-        assert [q for q in searched.captured_queries if "COUNT(" in q["sql"]]
+        # Its matches are read every time (their keys: a few matches are counted by reading them).
+        assert [q for q in searched.captured_queries if "search_text" in q["sql"]]
     _published(product, lead, releases["V5.6.0"], title_en="Second one")
     assert "2 advisories</p>" in anonymous.get(LIST).content.decode()
     assert "2 advisories</p>" in anonymous.get(severity).content.decode()
