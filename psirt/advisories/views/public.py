@@ -35,6 +35,8 @@ from psirt.advisories.views.presenters import page_context, page_data, scores_of
 from psirt.lib.i18n import language_picker
 from psirt.lib.paths import shared_dir
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
+from psirt.lib.severity import ORDER
+from psirt.lib.severity import label as severity_label
 from psirt.pages import generation
 from psirt.pages.pagecache import cached_page
 
@@ -167,8 +169,8 @@ def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[s
     exploited = escape(_("Actively exploited"))
     not_rated = f'<span class="badge sev-none">{escape(_("Not rated"))}</span>'
     muted = ' class="is-muted"'
-    # The labels `get_severity_display` gives, translated once per page: it hashes every lazy label on each call.
-    severities = {value: escape(str(label)) for value, label in Advisory._meta.get_field("severity").flatchoices}
+    # Each rating's label (`psirt.lib.severity.label`), translated once per page rather than once per row.
+    severities = {value: escape(severity_label(value)) for value in ORDER}
     # Read once per page: a thread-local read per row otherwise.
     zone = timezone.get_current_timezone()
     pick = language_picker()

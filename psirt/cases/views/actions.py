@@ -29,7 +29,7 @@ from psirt.cases.forms import (
     ReferenceForm,
     TransitionForm,
 )
-from psirt.cases.models import Case, CaseReference, Severity
+from psirt.cases.models import Case, CaseReference
 from psirt.cases.queries import assignable_people, case_reports, invitable_engineers
 from psirt.cases.services import cases as case_services
 from psirt.cases.services.messages import post_message, report_of_case
@@ -39,6 +39,7 @@ from psirt.lib.access import staff_required
 from psirt.lib.cvss import CvssError, decisive_rating, score_vector
 from psirt.lib.cwe import lookup as lookup_cwe
 from psirt.lib.cwe import search as search_cwe
+from psirt.lib.severity import label as severity_label
 
 
 def _refused(request: HttpRequest, case: Case, name: str, form: dj_forms.Form, exc: CaseError) -> HttpResponse:
@@ -205,7 +206,7 @@ def cvss_score(request: HttpRequest, public_id: str, version: str) -> JsonRespon
         {
             **result.as_dict(),
             "severity": rating.severity,
-            "severity_label": str(Severity(rating.severity).label),
+            "severity_label": severity_label(rating.severity),
             "decisive_score": float(rating.score),
         }
     )
