@@ -37,9 +37,8 @@ from psirt.advisories.csaf.documents import DocumentError, advisory_queryset
 from psirt.advisories.csaf.provider import advisory_documents, find_document, provider_root
 from psirt.lib.signing import SigningUnavailable, signing_key
 from psirt.mail.models import OutboxMessage, OutboxStatus
-from psirt.mail.transports import MAIL, describe, pauses
-from psirt.notify.models import Webhook
-from psirt.notify.services.webhooks import receiver_name
+from psirt.mail.transports import describe
+from psirt.notify.queries import outage
 from psirt.organization.queries import key_problem
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -222,16 +221,16 @@ def check_security_txt(now: dt.datetime) -> Finding:
 def check_outbox(now: dt.datetime) -> Finding:
     """The ways out the workers paused (`psirt.mail.transports`): the mail server fails the check (every mail
     waits), a webhook receiver warns (its deliveries wait; the others go on)."""
-    paused = pauses()
-    if not paused:
+    paused = outage()
+    if paused.mail is None and not paused.receivers:
         return Finding("outbox", OK, "no way out is paused: the mail server and the webhook receivers answer")
     waiting = OutboxMessage.objects.filter(status__in=(OutboxStatus.QUEUED, OutboxStatus.FAILED)).count()
-    first = paused[0]
+    first = paused.mail or paused.receivers[0][0]
     since = (
         f"since {first.down_since:%Y-%m-%d %H:%M} UTC ({first.last_error or 'failed'}), "
         f"next try at {first.retry_at:%H:%M:%S} UTC"
     )
-    if first.transport == MAIL:
+    if paused.mail is not None:
         return Finding(
             "outbox",
             FAIL,
@@ -239,12 +238,11 @@ def check_outbox(now: dt.datetime) -> Finding:
             "Check EMAIL_URL and that the mail server accepts connections from this host; the waiting mails go out "
             "by themselves once it answers.",
         )
-    down = {row.transport for row in paused}
-    names = sorted(hook.name for hook in Webhook.objects.filter(active=True) if receiver_name(hook.url) in down)
+    names = sorted(name for _row, hook_names in paused.receivers for name in hook_names)
     return Finding(
         "outbox",
         WARN,
-        f"{len(paused)} webhook receiver(s) unreachable, {describe(first.transport)} {since}; "
+        f"{len(paused.receivers)} webhook receiver(s) unreachable, {describe(first.transport)} {since}; "
         f"webhooks: {', '.join(names) or '(none active)'}",
         "Tell the receivers' owners (Notifications → Webhooks): their deliveries go out by themselves once they "
         "answer again.",
