@@ -308,24 +308,29 @@ class PreparedSelect(Generic[M]):
             out.append(obj)
         return out
 
+    def _key_statement(self, values: Sequence[Any]) -> tuple[Any, _Compiled, list[Any]]:
+        """The statement of the primary keys of the rows `run(*values)` answers, in no order (what `keys` reads and
+        `count` counts): its connection, its compilation and its parameters for `values`."""
+        self._check(values)
+        alias, connection, compiled = self._prepared(self._counts, lambda qs: qs.order_by().values("pk"), rows=False)
+        return connection, compiled, compiled.bind(values, alias)
+
     def keys(self, *values: Any, limit: int) -> list[Any]:
         """The primary keys of at most `limit` of the rows `run(*values)` answers, in no order: the statement
         `count` counts, read up to `limit` rows (so it stops early when there are many)."""
-        self._check(values)
-        alias, connection, compiled = self._prepared(self._counts, lambda qs: qs.order_by().values("pk"), rows=False)
+        connection, compiled, params = self._key_statement(values)
         if compiled.sliced:
             raise ValueError("a sliced prepared SELECT takes no limit")
         with connection.cursor() as cursor:
-            cursor.execute(f"{compiled.sql} LIMIT %s", [*compiled.bind(values, alias), int(limit)])
+            cursor.execute(f"{compiled.sql} LIMIT %s", [*params, int(limit)])
             return [row[0] for row in cursor.fetchall()]
 
     def count(self, *values: Any) -> int:
         """How many rows `run(*values)` answers (without a window), as the queryset's `count()` would: the
         rows' keys counted in the database, in no order."""
-        self._check(values)
-        alias, connection, compiled = self._prepared(self._counts, lambda qs: qs.order_by().values("pk"), rows=False)
+        connection, compiled, params = self._key_statement(values)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM ({compiled.sql}) counted", compiled.bind(values, alias))  # noqa: S608
+            cursor.execute(f"SELECT COUNT(*) FROM ({compiled.sql}) counted", params)  # noqa: S608
             return int(cursor.fetchone()[0])
 
 
