@@ -119,13 +119,25 @@ def _upsert(windows: list[_Window], now: dt.datetime) -> None:
     sql, params = _upsert_statement(windows)
     returning = len(windows) > 1
     if returning:
-        sql += f" RETURNING {_table()[1]}"
+        sql = _returning_keys(sql)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        counted = {row[0] for row in cursor.fetchall()} if returning else None
-        full = [w for w in windows if w.key not in counted] if counted is not None else []
-        if counted is None and cursor.rowcount == 0:
-            full = windows
+        if returning:
+            counted = [row[0] for row in cursor.fetchall()]
+        else:  # one window: counted unless the statement wrote no row
+            counted = [w.key for w in windows] if cursor.rowcount else []
+    _refuse_full(windows, counted, now)
+
+
+def _returning_keys(sql: str) -> str:
+    """The upsert returning the key of each window it counted (a window left out is full)."""
+    return f"{sql} RETURNING {_table()[1]}"
+
+
+def _refuse_full(windows: list[_Window], counted: Iterable[str], now: dt.datetime) -> None:
+    """Raise RateLimited for the first of `windows` whose key is not among the `counted` ones."""
+    done = set(counted)
+    full = [w for w in windows if w.key not in done]
     if full:
         raise full[0].refusal(now)
 
@@ -162,10 +174,7 @@ class Hits:
     now: dt.datetime
 
     def refuse(self, counted: Iterable[str]) -> None:
-        done = set(counted)
-        full = [w for w in self.windows if w.key not in done]
-        if full:
-            raise full[0].refusal(self.now)
+        _refuse_full(self.windows, counted, self.now)
         _sample_purge()
 
 
@@ -176,7 +185,7 @@ def hits(*limits: Limit) -> Hits | None:
     if not windows:
         return None
     sql, params = _upsert_statement(windows)
-    return Hits(f"{sql} RETURNING {_table()[1]}", params, windows, now)
+    return Hits(_returning_keys(sql), params, windows, now)
 
 
 def _sample_purge() -> None:
