@@ -989,16 +989,19 @@ def send_batch(
         for row, exc in holding.pop(way, ()):  # one failure in a row is the row's, as any other
             outcomes[row.pk] = record_failure(row, exc)
 
+    def wait_out(rows: list[OutboxMessage], way: str, rest: Sequence[OutboxMessage], until: dt.datetime) -> int:
+        """Put `rows` and the rest of the batch's rows for `way` back until its pause ends, uncharged."""
+        rows = rows + [row for row in rest if ways[row.pk] == way]
+        outcomes.update((row.pk, PUT_BACK) for row in rows)
+        return put_back(rows, until)
+
     def hold(message: OutboxMessage, way: str, exc: BaseException, rest: Sequence[OutboxMessage]) -> None:
         holding.setdefault(way, []).append((message, exc))
         paused = guard.failed(way, error_kind(exc), now or timezone.now())
         if paused is None:
             return
         until, first = paused
-        rows = [row for row, _exc in holding.pop(way)] + [row for row in rest if ways[row.pk] == way]
-        for row in rows:
-            outcomes[row.pk] = PUT_BACK
-        count = put_back(rows, until) + defer(way, until)
+        count = wait_out([row for row, _exc in holding.pop(way)], way, rest, until) + defer(way, until)
         # Once per pause: which way, what failed, how many rows wait, until when. No address, no content.
         logger.log(
             logging.WARNING if first else logging.INFO,
@@ -1025,10 +1028,8 @@ def send_batch(
                 continue
             way = ways[message.pk]
             until = guard.paused_until(way) if way is not None else None
-            if until is not None:  # with the rest of the batch's rows for that way, in one UPDATE
-                waiting = [message, *(row for row in batch[index + 1 :] if ways[row.pk] == way)]
-                put_back(waiting, until)
-                outcomes.update((row.pk, PUT_BACK) for row in waiting)
+            if until is not None and way is not None:  # with the rest of the batch's rows for that way, at once
+                wait_out([message], way, batch[index + 1 :], until)
                 continue
             session = connection.sessions[len(group)]
             held: list[BaseException] = []
