@@ -9,6 +9,12 @@ by its length without reading it). The bytes wait in memory, never on disk. A co
 `IDLE_TIMEOUT` seconds, or whose request is not complete within `REQUEST_DEADLINE` seconds, is dropped without
 an answer. Reads a thread still makes give up after `IDLE_TIMEOUT` seconds of silence.
 
+After the answer, the connection is closed gracefully (the write side first, then what the client still sends
+is read and thrown away until it closes, so that unread bytes do not make the kernel reset the connection and cut
+the answer short) — in the event loop too: gunicorn waits for the client's close with a blocking read of up to
+two seconds on the thread that reads every request, so one client that never closed its end held up the whole
+worker for two seconds per connection.
+
 The documented reverse proxy (deploy/nginx.conf) terminates TLS and bounds each client's header and body
 timeouts; it passes request bodies through unbuffered, so they are not written to its temporary files in
 plaintext: holding slow requests is this worker's job."""
@@ -19,6 +25,7 @@ import contextlib
 import errno
 import gc
 import selectors
+import socket
 import sys
 import time
 from functools import partial
@@ -33,6 +40,9 @@ IDLE_TIMEOUT = 30.0
 REQUEST_DEADLINE = 30 * 60.0
 # Multipart framing and form fields around the attachments of the largest report.
 BODY_SLACK = 16 * 1024 * 1024
+# After the answer: how long, and for how many bytes, a client's close is waited for (gunicorn's own bounds).
+LINGER_TIMEOUT = 2.0
+LINGER_DRAIN = 64 * 1024
 # How long a thread may keep the interpreter while another waits for it (CPython's default is 5 ms).
 SWITCH_INTERVAL = 0.0005
 
@@ -77,6 +87,9 @@ class BufferedConn(TConn):  # type: ignore[misc]
         self.size: int | None = None  # of the whole request, once its head is read
         self.deadline = time.monotonic() + REQUEST_DEADLINE
         self.idle_until = time.monotonic() + IDLE_TIMEOUT
+        # The worker's event loop, which waits for the client's close after the answer (see BufferingWorker.linger).
+        self.linger: Any = None
+        self.drained = 0
 
     def init(self) -> None:
         fresh = not self.initialized
@@ -87,6 +100,12 @@ class BufferedConn(TConn):  # type: ignore[misc]
                 self.parser.unreader.unread(bytes(self.received))
                 self.received = bytearray()
 
+    def close(self, graceful: bool = False) -> None:
+        if graceful and self.linger is not None:
+            self.linger(self)
+        else:
+            super().close(graceful)
+
 
 class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's threaded worker that reads whole requests in its event loop (see the module's docstring).
@@ -95,6 +114,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reading: dict[BufferedConn, None] = {}
+        self.lingering: dict[BufferedConn, None] = {}
 
     def init_process(self) -> None:
         # A thread coming back from the database with a lock held there (SQLite's write lock, a row every
@@ -125,6 +145,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             return
         self.nr_conns += 1
         conn = BufferedConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        conn.linger = self.linger
         self.reading[conn] = None
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_bytes, conn))
 
@@ -155,8 +176,43 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         self.nr_conns -= 1
         conn.close()
 
+    def linger(self, conn: BufferedConn) -> None:
+        """Close `conn` gracefully without blocking: its write side now, the rest when the client has closed its
+        end, has sent `LINGER_DRAIN` bytes more, or `LINGER_TIMEOUT` seconds have passed (swept by
+        `murder_pending`)."""
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.sock.setblocking(False)
+            self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_linger_bytes, conn))
+        except (OSError, ValueError, KeyError):
+            conn.linger = None
+            conn.close()
+            return
+        conn.deadline = time.monotonic() + LINGER_TIMEOUT
+        self.lingering[conn] = None
+
+    def on_linger_bytes(self, conn: BufferedConn, client: Any) -> None:
+        try:
+            chunk = conn.sock.recv(LINGER_DRAIN)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        conn.drained += len(chunk)
+        if not chunk or conn.drained >= LINGER_DRAIN:
+            self._end_linger(conn)
+
+    def _end_linger(self, conn: BufferedConn) -> None:
+        with contextlib.suppress(OSError, KeyError, ValueError):
+            self.poller.unregister(conn.sock)
+        self.lingering.pop(conn, None)
+        conn.linger = None
+        conn.close()
+
     def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
         for conn in [conn for conn in self.reading if min(conn.deadline, conn.idle_until) <= now]:
             self._drop(conn)
+        for conn in [conn for conn in self.lingering if conn.deadline <= now]:
+            self._end_linger(conn)

@@ -143,6 +143,32 @@ def test_a_client_that_goes_silent_is_dropped_and_healthz_still_answers(server: 
         assert conn.recv(100) == b""  # closed by the server, not by our timeout
 
 
+def test_clients_that_never_close_after_their_answer_do_not_hold_up_the_worker(server: int) -> None:
+    """After an answer the server closes its side and waits for the client's close (so that unread bytes do not
+    reset the connection); a client that reads its answer and then keeps its end open must not stall anything
+    else meanwhile. Every open end here would otherwise hold a worker's event loop for two seconds."""
+    lingering: list[socket.socket] = []
+    try:
+        for _ in range(10):
+            conn = socket.create_connection(("127.0.0.1", server), timeout=5)
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := conn.recv(65536):  # the whole answer, up to the server's half-close
+                data += chunk
+            assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"ok\n"), data[:200]
+            lingering.append(conn)  # read to the end, never closed
+        timings = []
+        for _ in range(5):
+            status, body, elapsed = _get(server, "/healthz")
+            assert (status, body) == (200, b"ok\n")
+            timings.append(elapsed)
+        assert statistics.median(timings) < 0.1, timings
+        assert max(timings) < 1.0, timings
+    finally:
+        for conn in lingering:
+            conn.close()
+
+
 def _import_seconds(var: Path) -> float:
     """How long a fresh process takes to load the application, as a worker started from scratch would."""
     env = installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(var))
