@@ -114,12 +114,12 @@ def burst(engine: str, folder: Path, processes: int, threads: int, seconds: floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=4, metavar=("ENGINE", "PATH", "SECONDS", "THREADS"), help="(internal)")
     parser.add_argument("--quick", action="store_true", help="2 rounds of 5 s per backend instead of 4 of 10 s")
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--child", nargs=4, metavar=("ENGINE", "PATH", "SECONDS", "THREADS"))
     args = parser.parse_args()
     if args.child:
         engine, path, seconds, threads = args.child

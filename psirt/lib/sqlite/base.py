@@ -16,6 +16,7 @@ An in-memory database or a `file:` URI takes no turns: only a plain path names t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -33,21 +34,17 @@ class QueuedCursor(base.SQLiteCursorWrapper):
     wrapper: DatabaseWrapper
 
     def execute(self, query: str, params: Any = None) -> Any:
-        if self.wrapper.turn is not None or self.connection.in_transaction or not WRITES.match(query):
-            return super().execute(query, params)
-        turn = self.wrapper.take_turn()
-        try:
-            return super().execute(query, params)
-        finally:
-            if turn is not None:
-                self.wrapper.end_turn()
+        return self.in_turn(super().execute, query, params)
 
     def executemany(self, query: str, param_list: Any) -> Any:
+        return self.in_turn(super().executemany, query, param_list)
+
+    def in_turn(self, run: Callable[[str, Any], Any], query: str, params: Any) -> Any:
         if self.wrapper.turn is not None or self.connection.in_transaction or not WRITES.match(query):
-            return super().executemany(query, param_list)
+            return run(query, params)
         turn = self.wrapper.take_turn()
         try:
-            return super().executemany(query, param_list)
+            return run(query, params)
         finally:
             if turn is not None:
                 self.wrapper.end_turn()
@@ -87,8 +84,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
             turn.release()
 
     def end_turn_if_over(self) -> None:
-        """Give the turn back once SQLite's transaction is over (a failed COMMIT leaves it open until the
-        rollback that follows)."""
+        """Give the turn back once SQLite's transaction is over. `atomic()` ends every transaction it began by
+        turning autocommit back on, after its commit or rollback (a failed COMMIT leaves the transaction open until
+        that rollback), or by closing the connection."""
         if self.turn is not None and (self.connection is None or not self.connection.in_transaction):
             self.end_turn()
 
@@ -100,18 +98,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         except BaseException:
             self.end_turn_if_over()
             raise
-
-    def _commit(self) -> None:
-        try:
-            super()._commit()  # type: ignore[misc]  # Django's, missing from its stubs
-        finally:
-            self.end_turn_if_over()
-
-    def _rollback(self) -> None:
-        try:
-            super()._rollback()  # type: ignore[misc]  # Django's, missing from its stubs
-        finally:
-            self.end_turn_if_over()
 
     def _set_autocommit(self, autocommit: bool) -> None:
         try:
