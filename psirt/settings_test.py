@@ -4,7 +4,7 @@
 
 import os
 
-from psirt.lib.config import new_fernet_key
+from psirt.lib.config import SQLITE_ENGINE, new_fernet_key
 
 _test_env = {
     "PSIRT_DEV": "0",
@@ -37,6 +37,11 @@ if os.environ.get("PSIRT_TEST_RUN_ID") and DATABASES["default"]["ENGINE"].endswi
     # A test database of its own per run, so two runs on one server (a developer's and CI's) never
     # drop each other's databases.
     DATABASES["default"]["TEST"] = {"NAME": f"test_psirt_{os.environ['PSIRT_TEST_RUN_ID']}"}  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:  # noqa: F405
+    # An in-memory test database per test process, as for Django's own SQLite backend (pytest-django recognises
+    # only that backend's ENGINE and would otherwise name a file database per xdist worker).
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}  # noqa: F405
 
 SECURE_SSL_REDIRECT = False  # the test client speaks http to "testserver"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production

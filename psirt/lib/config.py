@@ -370,6 +370,9 @@ def _shared_dir(env: Mapping[str, str]) -> Path | None:
     return private_dir(Path(raw).resolve())
 
 
+SQLITE_ENGINE = "psirt.lib.sqlite"
+
+
 def _database(env: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
     url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'psirt.sqlite3'}"
     scheme = url.split(":", 1)[0].lower()
@@ -382,11 +385,15 @@ def _database(env: Mapping[str, str], var_dir: Path) -> dict[str, Any]:
     except Exception as exc:  # dj_database_url raises several kinds; all mean the same to the operator
         raise ConfigError(f"DATABASE_URL cannot be parsed ({exc}); e.g. postgres://user:pw@host:5432/psirt.") from exc
     if db["ENGINE"] == "django.db.backends.sqlite3":
+        # Django's SQLite backend with the writers queued in the kernel instead of SQLite's busy handler
+        # (psirt.lib.sqlite.base); everything else, `connection.vendor` included, is Django's.
+        db["ENGINE"] = SQLITE_ENGINE
         name = str(db["NAME"])
         if name and name != ":memory:" and not name.startswith("file:"):
             private_sqlite_file(name)
         # WAL lets readers and one writer work at once; IMMEDIATE takes the write lock at BEGIN so two
-        # processes never deadlock upgrading a read lock; busy_timeout waits instead of failing. A page cache of
+        # processes never deadlock upgrading a read lock; the timeout (seconds) bounds both the wait for a
+        # writer's turn in the queue and SQLite's busy handler after it. A page cache of
         # up to 64 MiB per connection (SQLite's default is 2 MiB, taken only as pages are read): a list over a
         # person's cases reads pages all over a table of tens of MB, which the default cache re-reads from the
         # operating system on every query.

@@ -70,9 +70,10 @@ def build_template(folder: Path) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
+    from django.db import connections
 
     database = settings.DATABASES["default"]
-    if not database["ENGINE"].endswith("sqlite3"):
+    if connections["default"].vendor != "sqlite":
         raise pytest.UsageError("Mutation runs use SQLite: unset TEST_DATABASE_URL.")
     own = (FOLDER / f"test-{os.getpid()}.sqlite3").resolve()
     shutil.copyfile(build_template(FOLDER), own)

@@ -45,11 +45,10 @@ class DatabaseFacts:
 
 
 def engine() -> str:
-    vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    if vendor == "sqlite3":
-        return "sqlite"
-    if vendor == "postgresql":
-        return "postgresql"
+    # The backend's vendor, not the last word of ENGINE: psirt's SQLite backend has a path of its own.
+    vendor = connection.vendor
+    if vendor in ("sqlite", "postgresql"):
+        return vendor
     raise BackupError(f"The database engine {vendor!r} is not supported by psirt backup.")
 
 
