@@ -718,3 +718,23 @@ def test_the_count_of_a_list_without_text_is_read_once_per_version_and_follows_e
     Advisory.objects.filter(pk=first.pk).update(state="draft")
     generation.forget_kept()
     assert "1 advisory</p>" in anonymous.get(LIST).content.decode()
+
+
+def test_the_advisories_of_a_product_are_read_from_an_index_alone(line: ProductLine) -> None:
+    """A product filter's keys come from the (product, advisory) index, not from each affected row."""
+    _many_advisories(line)
+    filters = ListFilters(product="cam-x5")
+    with CaptureQueriesContext(connection) as captured:
+        page = queries.list_page(filters, 1)
+        shown = [a.pk for a in page.object_list]
+    assert shown == [a.pk for a in queries.filtered_advisories(filters)][: queries.PER_PAGE] and shown
+    probe = captured.captured_queries[0]["sql"]
+    assert probe.endswith(f"LIMIT {queries.FEW_MATCHES + 1}")
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + probe)  # SQLite's captured SQL holds its values, quoted
+            plan = " ".join(row[-1] for row in cursor.fetchall())
+            assert "COVERING INDEX affected_product_advisory" in plan, plan
+        else:
+            constraints = connection.introspection.get_constraints(cursor, "advisories_affectedproduct")
+            assert constraints["affected_product_advisory"]["columns"] == ["product_id", "advisory_id"]
