@@ -342,6 +342,9 @@ class AffectedProduct(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["advisory", "product", "variant"], name="affected_unique_product")
         ]
+        # The advisories of a few products (the list's product and line filters, a search's matching products) read
+        # from the index alone, not from each affected row.
+        indexes = [models.Index(fields=["product", "advisory"], name="affected_product_advisory")]
 
     def __str__(self) -> str:
         return f"{self.advisory_id}: {self.product_id}/{self.variant}"

@@ -42,13 +42,19 @@ from psirt.pages import generation
 T = TypeVar("T")
 
 PER_PAGE = 20
-# A text search first reads the keys of its matches, at most this many plus one (one scan of the search column, which
-# stops early for a common term). At most this many: they are the exact count, and the page is read by those keys
-# (no second scan of the search column: ~2 ms at 10,000 advisories on SQLite). More: the matches are counted and the
-# page read by the statements of a search with many matches (see _matching).
+# A text search or a product filter first reads the keys of its matches, at most this many plus one (one scan of the
+# search column, which stops early for a common term; a product's few advisories looked up by key). At most this many:
+# they are the exact count, and the page is read by those keys (no second scan of the search column: ~2 ms at 10,000
+# advisories on SQLite; no walk of the whole list in sort order probing each advisory for the product: ~1 ms). More:
+# the matches are counted and the page read by the statements of a search with many matches (see _matching).
 FEW_MATCHES = 100
 # The page-by-keys statement binds this many keys (the unused places repeat a key): FEW_MATCHES is never above it.
 _KEY_PLACES = FEW_MATCHES
+# The trigram index of the search column (SQLite, migration 0013; kept by triggers on every write): a search text of
+# SEARCH_INDEX_MIN characters or more first asks it which rows hold its trigrams, and is then matched on those rows
+# alone. Shorter texts, and databases without it, match the column on every row.
+SEARCH_INDEX = "advisory_search"
+SEARCH_INDEX_MIN = 3
 RANGE_TERMS_MAX = 50
 # Past this many public products, the list's product filter offers one product line's products at a time.
 LIST_PRODUCTS_MAX = 200
@@ -122,7 +128,10 @@ def filtered_advisories(filters: ListFilters) -> QuerySet[Advisory]:
     return _matching(filters).order_by(*SORTS[filters.sort]).prefetch_related(Prefetch("affected", queryset=rows))
 
 
-def _matching(filters: ListFilters, *, counting: bool = False) -> QuerySet[Advisory]:
+def _matching(filters: ListFilters, *, counting: bool = False, part: str = "") -> QuerySet[Advisory]:
+    """The advisories matching `filters`; a search text matches an advisory's own texts or its products' names.
+    `part` (when counting, for a search alone): "text", the advisories whose own texts match; "products", those of
+    the matching products."""
     # The product conditions are uncorrelated "id IN (…)" subqueries: the database finds the few matching products
     # once, where a correlated EXISTS ran a lookup for every public advisory.
     qs = Advisory.objects.filter(listed=True) if counting else public_advisories()
@@ -131,7 +140,11 @@ def _matching(filters: ListFilters, *, counting: bool = False) -> QuerySet[Advis
         matching = Product.objects.filter(Q(name__icontains=term) | Q(model_numbers__icontains=term) | Q(slug=term))
         products = _advisories_of(AffectedProduct.objects.filter(product__in=matching.values("id")))
         text = Q(search_text__icontains=term) | products
-        if counting or filters.product or filters.line:
+        if part == "text":
+            qs = qs.filter(search_text__icontains=term)
+        elif part == "products":
+            qs = qs.filter(products)
+        elif counting or filters.product or filters.line:
             # Matched on each row when counting (see list_page), and when a product or line filter, a short
             # list of advisories, drives the query: the text is then matched on those rows alone. As an
             # uncorrelated list it would be built over every advisory and probed for each candidate (SQLite: ~20 ms
@@ -154,6 +167,45 @@ def _matching(filters: ListFilters, *, counting: bool = False) -> QuerySet[Advis
         end = timezone.make_aware(dt.datetime(filters.year + 1, 1, 1))
         qs = qs.filter(published_at__gte=start, published_at__lt=end)
     return qs
+
+
+def _through_search_index(advisories: QuerySet[Advisory], query: str) -> QuerySet[Advisory]:
+    """`advisories` restricted to the rows the trigram index finds for `query` (a `search_index_query`): a superset
+    of those holding the text, so the caller still matches the text on each. Joined, not "id IN (…)": the rows come
+    as the index finds them, so a probe for a few keys stops early, where a list would first be built of them all."""
+    table = connection.ops.quote_name(SEARCH_INDEX)
+    main = connection.ops.quote_name(Advisory._meta.db_table)
+    # Only quoted constant names are interpolated; the query is a parameter.
+    return advisories.extra(  # noqa: S610
+        tables=[SEARCH_INDEX], where=[f"{table}.rowid = {main}.id", f"{table} MATCH %s"], params=[query]
+    )
+
+
+def search_index_query(text: str) -> str:
+    """The trigram index's query (FTS5) for the rows that may hold `text` (SEARCH_INDEX_MIN characters or more):
+    trigrams laid end to end over the text, the last one ending with it, each quoted (no character is read as query
+    syntax). A row holding the text holds them all; the index folds case (beyond ASCII, where LIKE does not), so it
+    may name more rows than match, never fewer."""
+    starts = dict.fromkeys([*range(0, len(text) - 2, 3), len(text) - 3])
+    trigrams = dict.fromkeys(text[start : start + 3] for start in starts)
+    return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
+
+
+# Whether each database (alias, name) has the trigram index: asked once, it changes only with a migration.
+_SEARCH_INDEX_READY: dict[tuple[str, str], bool] = {}
+
+
+def search_index_ready() -> bool:
+    """Whether the database has the trigram index of the search column (SQLite with FTS5's trigram tokenizer)."""
+    if connection.vendor != "sqlite":
+        return False
+    key = (connection.alias, str(connection.settings_dict["NAME"]))
+    ready = _SEARCH_INDEX_READY.get(key)
+    if ready is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [SEARCH_INDEX])
+            ready = _SEARCH_INDEX_READY[key] = cursor.fetchone() is not None
+    return ready
 
 
 def product_names_of(advisory_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -206,9 +258,13 @@ class _ListStatements:
     texts: tuple[str, ...]
     rows: PreparedSelect[Advisory]
     count: PreparedSelect[Advisory]
-    # A text search's page when it has FEW_MATCHES matches or fewer, read by their keys (see list_page); None for
-    # shapes without a search text.
+    # The page of a text search or a product filter when it has FEW_MATCHES matches or fewer, read by their keys (see
+    # list_page); None for shapes without either (a product line's or a year's advisories are many).
     by_keys: PreparedSelect[Advisory] | None = None
+    # A search alone through the trigram index: the keys of the advisories whose own texts match (bound: the text,
+    # then its `search_index_query`), and of those whose products do (bound: the text). None otherwise.
+    text_keys: PreparedSelect[Advisory] | None = None
+    product_keys: PreparedSelect[Advisory] | None = None
 
 
 # Bounded (all dropped when full): a shape names at most a year, a severity, an exploitation status and an order.
@@ -218,7 +274,10 @@ _LIST_STATEMENTS = Kept(max_entries=128, max_age=float("inf"))
 
 def _list_statements(filters: ListFilters) -> _ListStatements:
     texts = tuple(name for name in ("q", "line", "product") if getattr(filters, name))
-    shape = (texts, filters.severity, filters.exploitation, filters.year, filters.sort)
+    # A search with a product or line filter matches the text on that short list of advisories; alone, through the
+    # trigram index when the text is long enough to have a trigram.
+    indexed = texts == ("q",) and len(filters.q) >= SEARCH_INDEX_MIN and search_index_ready()
+    shape = (texts, indexed, filters.severity, filters.exploitation, filters.year, filters.sort)
 
     def compile_shape() -> _ListStatements:
         fixed = ListFilters(
@@ -241,18 +300,26 @@ def _list_statements(filters: ListFilters) -> _ListStatements:
         # ~20 ms -> ~1 ms, one product ~0.9 ms -> ~0.01 ms).
         count = PreparedSelect(lambda *v: _matching(shaped(*v), counting=True), *kinds) if texts else rows
         by_keys = None
-        if "q" in texts:
-            # The rows of a search's few matches, found by their keys (every other filter was applied in finding
-            # them), in the list's order; still listed, should one be taken off the list in between. "listed = true",
-            # not public_advisories(): SQLite then reads the rows by key, where with "listed IN (true)" it walked the
-            # (listed, …) index of the order over every public advisory.
+        if "q" in texts or "product" in texts:
+            # The rows of a search's or a product's few matches, found by their keys (every other filter was applied in
+            # finding them), in the list's order; still listed, should one be taken off the list in between. "listed =
+            # true", not public_advisories(): SQLite then reads the rows by key, where with "listed IN (true)" it
+            # walked the (listed, …) index of the order over every public advisory.
             by_keys = PreparedSelect(
                 lambda *keys: (
                     Advisory.objects.filter(listed=True, pk__in=keys).order_by(*SORTS[filters.sort]).only(*LIST_COLUMNS)
                 ),
                 *[int] * _KEY_PLACES,
             )
-        return _ListStatements(texts, rows, count, by_keys)
+        text_keys = product_keys = None
+        if indexed:
+            text_keys = PreparedSelect(
+                lambda q, query: _through_search_index(_matching(shaped(q), counting=True, part="text"), query),
+                str,
+                str,
+            )
+            product_keys = PreparedSelect(lambda q: _matching(shaped(q), counting=True, part="products"), str)
+        return _ListStatements(texts, rows, count, by_keys, text_keys, product_keys)
 
     return _LIST_STATEMENTS.get("", shape, compile_shape)
 
@@ -270,7 +337,7 @@ class _PreparedPage:
         self.values = values
         self.keep = keep  # given, the count is read through it (a value kept under the list's version)
         self.counted: int | None = None
-        # A search's matches when they are few (FEW_MATCHES): their keys, read instead of counting them.
+        # A search's or a product's matches when they are few (FEW_MATCHES): their keys, read instead of counting them.
         self.keys: list[int] | None = None
 
     def count(self) -> int:
@@ -278,13 +345,26 @@ class _PreparedPage:
             return self.statements.count.count(*self.values)
 
         if self.statements.by_keys is not None and FEW_MATCHES <= _KEY_PLACES:
-            keys = self.statements.count.keys(*self.values, limit=FEW_MATCHES + 1)
-            if len(keys) <= FEW_MATCHES:
-                self.keys = [int(key) for key in keys]
+            keys = self._few_keys()
+            if keys is not None:
+                self.keys = keys
                 self.counted = len(keys)
                 return self.counted
         self.counted = afresh() if self.keep is None else self.keep(afresh)
         return self.counted
+
+    def _few_keys(self) -> list[int] | None:
+        """The keys of every match when there are no more than FEW_MATCHES, else None. A search alone through the
+        trigram index: those whose own texts match, then (when few) those whose products do, each once."""
+        statements, limit = self.statements, FEW_MATCHES + 1
+        if statements.text_keys is not None and statements.product_keys is not None:
+            text = self.values[0]
+            keys = statements.text_keys.keys(text, search_index_query(text), limit=limit)
+            if len(keys) <= FEW_MATCHES:
+                keys = list(dict.fromkeys([*keys, *statements.product_keys.keys(text, limit=limit)]))
+        else:
+            keys = statements.count.keys(*self.values, limit=limit)
+        return [int(key) for key in keys] if len(keys) <= FEW_MATCHES else None
 
     def __len__(self) -> int:
         return self.count()
@@ -304,9 +384,11 @@ class _PreparedPage:
 def list_page(filters: ListFilters, page: int | str, *, version: str | None = None) -> Page[Advisory]:
     """Page `page` of `filtered_advisories(filters)` (as a Paginator of PER_PAGE gives it), with only LIST_COLUMNS
     loaded and no prefetch, by statements compiled once per shape of filters; two queries: the count, then the page.
-    A text search first reads the keys of at most FEW_MATCHES + 1 matches: when there are no more than FEW_MATCHES,
-    they are the count and the page is read by them (two queries, one when nothing matches); else the matches are
-    counted and the page read as without it (three queries, the first stopping early).
+    A text search or a product filter first reads the keys of at most FEW_MATCHES + 1 matches: when there are no more
+    than FEW_MATCHES, they are the count and the page is read by them (two queries, one when nothing matches); else
+    the matches are counted and the page read as without it (three queries, the first stopping early). A search alone
+    through the trigram index reads its keys in two queries, the advisories' own texts, then (when few) their
+    products: one query more.
 
     `version`: the list's page-cache version, which moves with every change of the public advisories; given, the
     count of filters without a text (the whole list, a severity, a year, …: a few dozen shapes, none typed by a

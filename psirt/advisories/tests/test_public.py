@@ -217,15 +217,24 @@ def test_a_search_with_few_matches_scans_the_search_column_once(
     catalog_of_advisories: dict[str, Advisory], sort: str
 ) -> None:
     """A rare term's matches are found once, by one statement that reads at most FEW_MATCHES + 1 of their keys (no
-    COUNT); the page is read by those keys, without matching the text again."""
+    COUNT); the page is read by those keys, without matching the text again. Through the trigram index (SQLite), the
+    keys come in two such statements: the advisories' own texts (the index joined), then their products'."""
     filters = ListFilters(q="CVE-2026-11111", sort=sort)
     with CaptureQueriesContext(connection) as captured:
         page = queries.list_page(filters, 1)
         shown = list(page.object_list)
     assert 0 < page.paginator.count <= queries.FEW_MATCHES
     assert shown == list(queries.filtered_advisories(filters))
-    probe, page_sql = (q["sql"] for q in captured.captured_queries)
-    assert "search_text" in probe and "COUNT(" not in probe and probe.endswith(f"LIMIT {queries.FEW_MATCHES + 1}")
+    *probes, page_sql = (q["sql"] for q in captured.captured_queries)
+    for probe in probes:
+        assert "COUNT(" not in probe and probe.endswith(f"LIMIT {queries.FEW_MATCHES + 1}"), probe
+    if connection.vendor == "sqlite":
+        text, products = probes
+        assert "search_text" in text and "MATCH" in text and "catalog_product" not in text, text
+        assert "search_text" not in products and "catalog_product" in products, products
+    else:
+        (probe,) = probes
+        assert "search_text" in probe and "MATCH" not in probe
     assert "search_text" not in page_sql and "COUNT(" not in page_sql, page_sql
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
@@ -253,6 +262,21 @@ def test_a_search_page_read_by_keys_shows_only_advisories_still_listed(line: Pro
     assert taken_off and shown and taken_off[0] not in shown
 
 
+def _statements(filters: ListFilters, count: int, few: int) -> int:
+    """The queries `list_page` runs for a page of `filters`' `count` matches when FEW_MATCHES is `few`: a search or a
+    product filter reads the keys of its matches first (a search alone through the trigram index: the advisories'
+    own texts, then, when few, their products'), then the page (few matches) or the count and the page; nothing
+    found, the probes alone. Any other list: the count and the page."""
+    if not (filters.q or filters.product):
+        return 2 if count else 1
+    probes = 1
+    alone = filters.q and not (filters.product or filters.line)
+    if alone and len(filters.q) >= queries.SEARCH_INDEX_MIN and queries.search_index_ready():
+        own = queries.filtered_advisories(filters).filter(search_text__icontains=filters.q).count()
+        probes += own <= few
+    return probes + (2 if count > few else 1 if count else 0)
+
+
 def test_a_search_with_more_matches_than_the_probe_reads_is_counted(
     line: ProductLine, django_assert_num_queries: Any, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
@@ -263,9 +287,9 @@ def test_a_search_with_more_matches_than_the_probe_reads_is_counted(
     expected = Paginator(queries.filtered_advisories(filters), queries.PER_PAGE).get_page(2)
     matches = expected.paginator.count
     assert matches > queries.PER_PAGE
-    for few, statements in [(matches, 2), (matches - 1, 3), (matches + 1, 2), (1, 3)]:
+    for few in [matches, matches - 1, matches + 1, 1]:
         monkeypatch.setattr(queries, "FEW_MATCHES", few)
-        with django_assert_num_queries(statements):
+        with django_assert_num_queries(_statements(filters, matches, few)):
             page = queries.list_page(filters, 2)
             rows = [a.pk for a in page.object_list]
         assert (page.paginator.count, page.number, rows) == (matches, 2, [a.pk for a in expected]), few
@@ -615,9 +639,7 @@ def test_the_list_page_is_the_page_of_the_filtered_advisories(
     for number in ["1", "2", "3", "99", "abc", "-1"]:
         expected = Paginator(queries.filtered_advisories(filters), queries.PER_PAGE).get_page(number)
         count = expected.paginator.count
-        # A search: the probe, then the page (few matches) or the count and the page; nothing found, the probe.
-        statements = (3 if count > few_matches else 2 if count else 1) if filters.q else (2 if count else 1)
-        with django_assert_num_queries(statements):
+        with django_assert_num_queries(_statements(filters, count, few_matches)):
             page = queries.list_page(filters, number)
             rows = [(a.pk, a.advisory_id, a.title_en, a.severity, a.published_at) for a in page.object_list]
         assert page.paginator.count == expected.paginator.count
@@ -696,3 +718,23 @@ def test_the_count_of_a_list_without_text_is_read_once_per_version_and_follows_e
     Advisory.objects.filter(pk=first.pk).update(state="draft")
     generation.forget_kept()
     assert "1 advisory</p>" in anonymous.get(LIST).content.decode()
+
+
+def test_the_advisories_of_a_product_are_read_from_an_index_alone(line: ProductLine) -> None:
+    """A product filter's keys come from the (product, advisory) index, not from each affected row."""
+    _many_advisories(line)
+    filters = ListFilters(product="cam-x5")
+    with CaptureQueriesContext(connection) as captured:
+        page = queries.list_page(filters, 1)
+        shown = [a.pk for a in page.object_list]
+    assert shown == [a.pk for a in queries.filtered_advisories(filters)][: queries.PER_PAGE] and shown
+    probe = captured.captured_queries[0]["sql"]
+    assert probe.endswith(f"LIMIT {queries.FEW_MATCHES + 1}")
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + probe)  # SQLite's captured SQL holds its values, quoted
+            plan = " ".join(row[-1] for row in cursor.fetchall())
+            assert "COVERING INDEX affected_product_advisory" in plan, plan
+        else:
+            constraints = connection.introspection.get_constraints(cursor, "advisories_affectedproduct")
+            assert constraints["affected_product_advisory"]["columns"] == ["product_id", "advisory_id"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from psirt.advisories.models import Advisory
+from psirt.advisories.tests.test_search_index import search_index_differences
 from psirt.demo import catalog as catalog_demo
 from psirt.demo.advisories import ADVISORIES, load_demo_advisories
 
@@ -33,6 +34,9 @@ def test_demo_advisories_load_once_and_show(db: None, anonymous: Client, setting
     first = Advisory.objects.get(title_en__startswith="Buffer overflow")
     assert first.revisions.count() == 3
     assert anonymous.get(first.get_absolute_url()).status_code == 200
+    # The search finds them through its index (SQLite), which the demo's writes kept current.
+    assert not search_index_differences()
+    assert "Buffer overflow in the web interface" in anonymous.get("/en/advisories/?q=IPC-X5").content.decode()
 
 
 def test_without_a_lead_it_does_nothing(db: None) -> None:

@@ -15,6 +15,7 @@ says whether the configured keys read the restored data."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -38,6 +39,8 @@ from psirt.organization.queries import key_problem
 
 # Tables whose rows are not carried across engines: the cache is rebuilt empty (createcachetable).
 NOT_COPIED = frozenset({"psirt_cache"})
+# The tables in which an FTS5 virtual table keeps its data (`<name>_data`, …).
+FTS5_SHADOW_SUFFIXES = ("_data", "_idx", "_content", "_docsize", "_config")
 COPY_BATCH = 5000
 
 
@@ -120,18 +123,29 @@ def _pg_restore(dump: Path, *, force: bool) -> None:
         raise RestoreRefused(f"pg_restore failed, nothing was restored: {result.stderr.strip()[-500:]}")
 
 
+def sqlite_only_tables(source: sqlite3.Connection) -> set[str]:
+    """The tables of a SQLite database that are SQLite's own: its virtual tables (the search's trigram index, kept by
+    triggers from the tables it indexes) and the tables they keep their data in. PostgreSQL has none of them."""
+    tables = {
+        name: sql or "" for name, sql in source.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+    }
+    virtual = {name for name, sql in tables.items() if sql.upper().startswith("CREATE VIRTUAL TABLE")}
+    return virtual | {name + suffix for name in virtual for suffix in FTS5_SHADOW_SUFFIXES if name + suffix in tables}
+
+
 def copy_sqlite_to_postgresql(copy: Path) -> int:
     """Stream every table of the SQLite copy into the (migrated) PostgreSQL database; returns the rows copied."""
     call_command("migrate", verbosity=0, interactive=False, skip_checks=True)
     source = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
     rows = 0
     try:
+        own = sqlite_only_tables(source)
         tables = [
             row[0]
             for row in source.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
             )
-            if row[0] not in NOT_COPIED
+            if row[0] not in NOT_COPIED and row[0] not in own
         ]
         present = set(connection.introspection.table_names())
         absent = [t for t in tables if t not in present]
@@ -169,12 +183,12 @@ def copy_sqlite_to_postgresql(copy: Path) -> int:
     return rows
 
 
-def compare_counts(manifest: Manifest) -> None:
+def compare_counts(manifest: Manifest, *, skipped: frozenset[str] | set[str] = frozenset()) -> None:
     """Every table of the backup holds, restored, as many rows as the manifest says (a dump that restored only in
-    part, or a copy that skipped rows, is caught here)."""
+    part, or a copy that skipped rows, is caught here); but `skipped`, tables not carried to this engine."""
     with connection.cursor() as cursor:
         for table, expected in manifest.tables.items():
-            if table in NOT_COPIED:
+            if table in NOT_COPIED or table in skipped:
                 continue
             cursor.execute(f"SELECT count(*) FROM {quote(table)}")  # noqa: S608 - catalogue names, quoted
             found = cursor.fetchone()[0]
@@ -216,13 +230,16 @@ def restore_archive(*, path: Path, force: bool = False, signer: Signer | None = 
         check_schema(manifest, cross_engine=manifest.engine != target)
         copy = staging / manifest.database_member[len(PREFIX) + 1 :]
         notes = list(report.notes)
+        skipped: set[str] = set()
         if target == "sqlite":
             _replace_sqlite(copy)
         elif manifest.engine == "postgresql":
             _pg_restore(copy, force=force)
         else:
+            with contextlib.closing(sqlite3.connect(f"file:{copy}?mode=ro", uri=True)) as source:
+                skipped = sqlite_only_tables(source)
             notes.append(f"copied {copy_sqlite_to_postgresql(copy)} rows from SQLite into PostgreSQL")
-        compare_counts(manifest)
+        compare_counts(manifest, skipped=skipped)
         _place_trees(staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

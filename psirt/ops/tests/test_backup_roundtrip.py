@@ -52,7 +52,7 @@ print(json.dumps({"token": token, "portal": portal}))
 """
 
 # What a restored installation shows: each attachment decrypted (SHA-256), the API answering the token, the
-# reporter portal answering its link.
+# reporter portal answering its link, the public search finding the same advisories.
 PROBE = r"""
 import hashlib, json, sys, django
 django.setup()
@@ -66,8 +66,11 @@ client = Client(HTTP_HOST="localhost")
 api = client.get("/api/v1/cases", headers={"Authorization": "Bearer " + given["token"]}).status_code
 portal = [client.get(f"/r/{t}/", follow=True) for t in given["portal"]]
 reports = {r.tracking_id: r.attachments.count() for r in Report.objects.all()}
+from psirt.advisories.queries import ListFilters, list_page
+search = {q: [a.advisory_id for a in list_page(ListFilters(q=q), 1).object_list] for q in ("IPC-X5", "web", "摄像机")}
 print(json.dumps({"attachments": digests, "api": api, "portal": [p.status_code for p in portal],
-                  "portal_names": [p.content.decode().count("R") > 0 for p in portal], "reports": reports}))
+                  "portal_names": [p.content.decode().count("R") > 0 for p in portal], "reports": reports,
+                  "search": search}))
 """
 
 
@@ -159,6 +162,7 @@ def test_fill_backup_restore_to_sqlite_and_postgresql_and_compare(
     expected_rows = dumped(source, tmp_path / "a.json")
     expected = script(source, PROBE, json.dumps(given))
     assert len(expected["attachments"]) == 6 and expected["api"] == 200 and expected["portal"] == [200, 200, 200]
+    assert all(expected["search"].values())  # the search finds the demo advisories (on SQLite, through its index)
     targets = {
         "sqlite": env_from_keys(bundle, tmp_path / "b"),
         "postgresql": env_from_keys(bundle, tmp_path / "c", DATABASE_URL=postgres_db),
