@@ -50,7 +50,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from email.policy import Compat32, compat32
+from email.policy import Compat32, Policy, compat32
 from functools import cache, lru_cache
 from typing import Any
 
@@ -734,6 +734,23 @@ KEPT_HEADERS = frozenset({"from", "mime-version", "content-type", "content-trans
 FOLDED = Kept(max_entries=256, max_age=float("inf"))
 
 
+# Printable ASCII words (no control character, no line break, nothing to encode) between single spaces, none
+# leading or trailing: a header value with nothing to fold or encode.
+PLAIN_HEADER = re.compile(r"[!-~]+(?: [!-~]+)*\Z")
+
+
+def written_as_is(name: str, value: str, policy: Policy) -> bytes | None:
+    """The header line `policy` writes for `name: value` when it is the line as it is, or None. Under compat32 (or
+    a subclass), a plain value (`PLAIN_HEADER`) whose line fits the policy's length (78 characters when it sets
+    none) is written unfolded and unencoded: the standard library's Header, which would split and join it again,
+    is skipped."""
+    if not isinstance(policy, Compat32):
+        return None
+    if len(name) + len(value) + 2 <= (policy.max_line_length or 78) and PLAIN_HEADER.match(value):
+        return f"{name}: {value}{policy.linesep}".encode("ascii")
+    return None
+
+
 class KeptFolding(Compat32):
     """The policy Django writes its messages with (compat32), whose folding of a header that is the same in every
     mail (`KEPT_HEADERS`) is kept: the standard library's folding of it (a `Header` split and encoded, a tenth of
@@ -741,7 +758,12 @@ class KeptFolding(Compat32):
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         fold = super().fold_binary
-        if not isinstance(value, str) or name.lower() not in KEPT_HEADERS or value.startswith("multipart/"):
+        if not isinstance(value, str):
+            return fold(name, value)
+        line = written_as_is(name, value, self)
+        if line is not None:
+            return line
+        if name.lower() not in KEPT_HEADERS or value.startswith("multipart/"):
             return fold(name, value)
         key = (name, value, self.linesep, self.max_line_length, self.cte_type)
         return FOLDED.get("", key, lambda: fold(name, value))

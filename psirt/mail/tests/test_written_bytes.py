@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from email.policy import Compat32
+from email.policy import Compat32, compat32
 from typing import Any
 
 import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from psirt.mail import services
 from psirt.mail.models import OutboxMessage
@@ -70,6 +73,7 @@ def mail(
     )
 
 
+CHINESE_SUBJECT = "[VR-2026-00042] 我们已收到您的漏洞报告 / We received your vulnerability report"
 MAILS = {
     "ascii": {},
     "chinese sender": {"from_email": "PSIRT 安全团队 <psirt@psirt.test>"},
@@ -77,7 +81,7 @@ MAILS = {
     "chinese recipient": {"to": "张三 <zhang@research.test>"},
     "international domain": {"to": "user@例子.测试"},
     "hostile recipient name": {"to": '"Evil, <x@y.test>" <evil@research.test>'},
-    "chinese subject": {"subject": "[VR-2026-00042] 我们已收到您的漏洞报告 / We received your vulnerability report"},
+    "chinese subject": {"subject": CHINESE_SUBJECT},
     "long subject": {"subject": "[VR-2026-00042] " + "word " * 40},
     "long line": {"text": "x" * 1200 + "\n", "html": "<p>" + "y" * 1200 + "</p>"},
     "text only": {"html": None},
@@ -144,13 +148,56 @@ def test_headers_the_same_in_every_mail_are_folded_once(monkeypatch: pytest.Monk
     monkeypatch.setattr(Compat32, "fold_binary", counting)
     services.FOLDED.clear()
     session = Capture()
-    session.send_smtp(mail(to="one@research.test"))
-    assert {"MIME-Version", "From", "Content-Transfer-Encoding"} <= set(folded)
+    # A sender too long for one line once encoded: folded by the standard library, once.
+    sender = "PSIRT 安全团队 · 产品安全事件响应中心 <psirt@psirt.test>"
+    session.send_smtp(mail(from_email=sender, to="one@research.test"))
+    assert "From" in folded
     folded.clear()
-    session.send_smtp(mail(to="two@research.test", subject="[VR-2026-00043] We received your vulnerability report"))
-    # The headers of this mail alone are folded: its To, Subject, Date, Message-ID, Reply-To and the multipart's
-    # Content-Type with its fresh boundary.
-    assert sorted(folded) == ["Content-Type", "Date", "Message-ID", "Reply-To", "Subject", "To"]
+    session.send_smtp(
+        mail(from_email=sender, to="two@research.test", subject="[VR-2026-00043] We received your vulnerability report")
+    )
+    # The headers of this mail alone are folded: the multipart's Content-Type with its fresh boundary (too long for
+    # one line). Its To, Subject, Date, Message-ID, Reply-To and each part's headers are short printable ASCII:
+    # written as they are.
+    assert folded == ["Content-Type"]
+    folded.clear()
+    # A recipient's name and a subject too long for one line once encoded: folded by the standard library.
+    to = "张三丰 研究员 (某某大学网络安全实验室) <three@research.test>"
+    session.send_smtp(mail(from_email=sender, to=to, subject=CHINESE_SUBJECT))
+    assert sorted(folded) == ["Content-Type", "Subject", "To"]
+
+
+# Header values chosen to sit on every edge of "written as it is": spaces (single, double, leading, trailing, tabs),
+# line breaks, controls, encoded-word look-alikes, non-ASCII, and lengths either side of the line limit.
+HEADER_VALUES = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120),
+    st.lists(
+        st.sampled_from([" ", "  ", "\t", "\r", "\n", ":", ";", ",", "=?utf-8?q?a?=", '"', "<x@y.test>", "a", "Z9"])
+        | st.sampled_from(["张", "é", "\x00", "\x7f", "x" * 30]),
+        max_size=40,
+    ).map("".join),
+    st.text(max_size=90),
+)
+
+
+@hypothesis_settings(max_examples=3000, derandomize=True, database=None, deadline=None)
+@given(
+    name=st.sampled_from(["Subject", "To", "Reply-To", "Date", "Message-ID", "X-Long-Header-Name-Here"]),
+    value=HEADER_VALUES,
+)
+def test_a_header_is_written_as_compat32_folds_it(name: str, value: str) -> None:
+    """The kept folding writes every header value as compat32 does, the ones it writes without folding included."""
+    for linesep in ("\r\n", "\n"):
+        ours, theirs = services.KEPT_FOLDING.clone(linesep=linesep), compat32.clone(linesep=linesep)
+        try:
+            expected: bytes | type[Exception] = theirs.fold_binary(name, value)
+        except Exception as exc:  # the same refusal is expected of both
+            expected = type(exc)
+        try:
+            written: bytes | type[Exception] = ours.fold_binary(name, value)
+        except Exception as exc:
+            written = type(exc)
+        assert written == expected
 
 
 def test_the_envelope_sender_is_sanitized_once_per_address(monkeypatch: pytest.MonkeyPatch) -> None:

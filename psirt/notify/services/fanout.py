@@ -492,8 +492,6 @@ def mail_template(frozen: str, language: str, subscriber: bool, from_email: str)
 
 # A link put in as it is: printable ASCII without spaces, at most _MAX_LINK characters.
 _FITS = re.compile(rf"[!-~]{{1,{_MAX_LINK}}}")
-# A header value any folding writes as it is: printable ASCII words between single spaces.
-_PLAIN_HEADER = re.compile(r"[!-~]+(?: [!-~]+)*")
 
 
 def _link_fits(url: str) -> bool:
@@ -512,15 +510,12 @@ def written_out(
     if template is None:
         return None
     policy, encoding = template.policy, template.encoding
-    limit = policy.max_line_length or 78
 
     def header(name: str, value: str) -> bytes:
         # What Django does to a header value (SafeMIMEText.__setitem__), then what the generator does: a
         # short plain line is written as it is, anything else is folded by the message's policy.
         name, value = forbid_multi_line_headers(name, value, encoding)
-        if len(name) + 2 + len(value) <= limit and _PLAIN_HEADER.fullmatch(value):
-            return f"{name}: {value}\r\n".encode("ascii")
-        return policy.fold_binary(name, value)
+        return outbox.written_as_is(name, value, policy) or policy.fold_binary(name, value)
 
     values: dict[str, bytes] = {
         "To": header("To", to.address),
