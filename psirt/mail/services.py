@@ -625,7 +625,7 @@ class OutboxMailConnection(BaseEmailBackend):
     def send_smtp(self, message: EmailMessage) -> None:
         encoding = message.encoding or settings.DEFAULT_CHARSET
         sender = envelope_sender(message.from_email, encoding)
-        recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+        recipients = [envelope_recipient(address, encoding) for address in message.recipients()]
         if not recipients:
             return
         mime = message.message()
@@ -722,6 +722,21 @@ def set_boundaries(mime: Message) -> None:
 def envelope_sender(address: str, encoding: str) -> str:
     """The envelope sender for `address` (Django's `sanitize_address`, as its SMTP backend does for every mail),
     once per process for each address and encoding: the sender is the configured one in every mail."""
+    return sanitize_address(address, encoding)
+
+
+# An address `sanitize_address` gives back as it is: a dot-atom local part at a host name of letters, digits and
+# hyphens whose labels are 1 to 63 characters long (nothing to parse out, quote, encode or punycode).
+PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z"
+)
+
+
+def envelope_recipient(address: Any, encoding: str) -> str:
+    """A recipient for the envelope, as Django's SMTP backend sanitizes it (`sanitize_address`): a plain address
+    (`PLAIN_ADDRESS`, nearly every recipient) is that address, without the standard library's address parser."""
+    if isinstance(address, str) and PLAIN_ADDRESS.match(address):
+        return address
     return sanitize_address(address, encoding)
 
 

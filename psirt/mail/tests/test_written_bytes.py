@@ -212,13 +212,37 @@ def test_the_envelope_sender_is_sanitized_once_per_address(monkeypatch: pytest.M
     session = Capture()
     for number in range(3):
         session.send_smtp(mail(to=f"r{number}@research.test"))
-    session.send_smtp(mail(from_email="PSIRT 安全团队 <psirt@psirt.test>", to="r4@research.test"))
-    assert seen == [
-        "psirt@psirt.test",
-        "r0@research.test",
-        "r1@research.test",
-        "r2@research.test",
-        "PSIRT 安全团队 <psirt@psirt.test>",
-        "r4@research.test",
+    session.send_smtp(mail(from_email="PSIRT 安全团队 <psirt@psirt.test>", to="张三 <r4@research.test>"))
+    # The sender once per address; a plain recipient is its own envelope address, a named one is sanitized.
+    assert seen == ["psirt@psirt.test", "PSIRT 安全团队 <psirt@psirt.test>", "张三 <r4@research.test>"]
+    assert [recipients for _sender, recipients, _data in session.sent] == [
+        ["r0@research.test"],
+        ["r1@research.test"],
+        ["r2@research.test"],
+        [sanitize_address("张三 <r4@research.test>", "utf-8")],
     ]
     assert session.sent[-1][0] == sanitize_address("PSIRT 安全团队 <psirt@psirt.test>", "utf-8")
+
+
+# Addresses on every edge of "plain": dot-atoms and what breaks them (leading, trailing and double dots, quotes,
+# specials, spaces, names, comments), host names with long, empty and non-ASCII labels, upper case, line breaks.
+ADDRESSES = st.lists(
+    st.sampled_from([*"aZ9.-_+'/=?#%&*{|}~^`!$", "@", "@", " ", '"', "(", ")", "<", ">", ",", ";", ":", "\\"])
+    | st.sampled_from(["张", "é", "\n", "\r", "\t", "x" * 63, "y" * 64, "例子.测试", "[127.0.0.1]"]),
+    min_size=1,
+    max_size=14,
+).map("".join) | st.sampled_from(["ada@research.test", "a.b+c@x-y.example", "a@b.", "a..b@c", ".a@b", "a@-b"])
+
+
+@hypothesis_settings(max_examples=3000, derandomize=True, database=None, deadline=None)
+@given(address=ADDRESSES)
+def test_an_envelope_recipient_is_what_django_sanitizes(address: str) -> None:
+    try:
+        expected: str | type[Exception] = sanitize_address(address, "utf-8")
+    except Exception as exc:  # the same refusal is expected of both
+        expected = type(exc)
+    try:
+        got: str | type[Exception] = services.envelope_recipient(address, "utf-8")
+    except Exception as exc:
+        got = type(exc)
+    assert got == expected
