@@ -14,7 +14,7 @@ import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -224,6 +224,15 @@ def test_the_envelope_sender_is_sanitized_once_per_address(monkeypatch: pytest.M
     assert session.sent[-1][0] == sanitize_address("PSIRT 安全团队 <psirt@psirt.test>", "utf-8")
 
 
+@pytest.mark.parametrize("name", ["Subject", "To", "Message-ID"])
+def test_a_header_at_the_line_limit_is_written_as_compat32_folds_it(name: str) -> None:
+    """Lines of 76 to 80 characters that could fold at their last space: the kept folding agrees on the limit."""
+    for length in range(76, 81):
+        value = "x" * (length - len(name) - 4) + " y"
+        assert len(f"{name}: {value}") == length
+        assert services.KEPT_FOLDING.fold_binary(name, value) == compat32.fold_binary(name, value)
+
+
 # Addresses on every edge of "plain": dot-atoms and what breaks them (leading, trailing and double dots, quotes,
 # specials, spaces, names, comments), host names with long, empty and non-ASCII labels, upper case, line breaks.
 ADDRESSES = st.lists(
@@ -236,6 +245,9 @@ ADDRESSES = st.lists(
 
 @hypothesis_settings(max_examples=3000, derandomize=True, database=None, deadline=None)
 @given(address=ADDRESSES)
+@example(address='a"b@c.test')  # quoted by sanitize_address
+@example(address="a@" + "y" * 64 + ".test")  # a label too long for IDNA: refused
+@example(address="a@b." + "y" * 64)
 def test_an_envelope_recipient_is_what_django_sanitizes(address: str) -> None:
     try:
         expected: str | type[Exception] = sanitize_address(address, "utf-8")
