@@ -4,15 +4,19 @@ these every few minutes; a 304 costs them and us almost nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, quote_etag
 
@@ -23,6 +27,38 @@ def absolute_url(path: str) -> str:
     """`path` on the public address (PSIRT_BASE_URL), never on the request's Host header: links in mails, feeds,
     documents and API answers must not follow a forged Host."""
     return str(settings.PSIRT_BASE_URL).rstrip("/") + path
+
+
+# A token's place in a route resolved once: letters and digits only, which a `<str:…>` part takes and no quoting
+# changes.
+TOKEN_MARK = "psirtmark0token"  # noqa: S105 (a placeholder, not a secret)
+# A token put in a resolved route as it is: characters reverse() neither quotes nor refuses in a `<str:…>` part
+# (URL-safe base64, the dots and colons of signed and keyed tokens). Any other token is reversed afresh.
+_TOKEN_AS_IS = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def route_path(name: str, language: str | None, token: str | None = None) -> str:
+    """`reverse(name)` (with `token` its one argument) in `language`'s URL prefix, or outside any prefix for None
+    (a route the language prefixes do not cover). Each route is resolved once per language, URL configuration and
+    script prefix, with `TOKEN_MARK` in the token's place, and the token put in there: links in mail are made
+    many times a second (an acknowledgment, every mail of a fan-out) for a handful of routes."""
+    if token is not None and not _TOKEN_AS_IS.fullmatch(token):
+        with translation.override(language) if language is not None else contextlib.nullcontext():
+            return reverse(name, args=[token])
+    path = resolved_route(name, language, token is not None, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
+    return path if token is None else path.replace(TOKEN_MARK, token)
+
+
+@functools.lru_cache(maxsize=64)
+def resolved_route(
+    name: str, language: str | None, takes_token: bool, root: str, urlconf: str | None, prefix: str
+) -> str:
+    # The URLconf and script prefix are part of the key: a change of either resolves the route again.
+    args = [TOKEN_MARK] if takes_token else []
+    if language is None:
+        return reverse(name, args=args)
+    with translation.override(language):
+        return reverse(name, args=args)
 
 
 @functools.cache

@@ -50,7 +50,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
-from email.policy import Compat32, compat32
+from email.policy import Compat32, Policy, compat32
 from functools import cache, lru_cache
 from typing import Any
 
@@ -625,7 +625,7 @@ class OutboxMailConnection(BaseEmailBackend):
     def send_smtp(self, message: EmailMessage) -> None:
         encoding = message.encoding or settings.DEFAULT_CHARSET
         sender = envelope_sender(message.from_email, encoding)
-        recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+        recipients = [envelope_recipient(address, encoding) for address in message.recipients()]
         if not recipients:
             return
         mime = message.message()
@@ -725,6 +725,21 @@ def envelope_sender(address: str, encoding: str) -> str:
     return sanitize_address(address, encoding)
 
 
+# An address `sanitize_address` gives back as it is: a dot-atom local part at a host name of letters, digits and
+# hyphens whose labels are 1 to 63 characters long (nothing to parse out, quote, encode or punycode).
+PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\Z"
+)
+
+
+def envelope_recipient(address: Any, encoding: str) -> str:
+    """A recipient for the envelope, as Django's SMTP backend sanitizes it (`sanitize_address`): a plain address
+    (`PLAIN_ADDRESS`, nearly every recipient) is that address, without the standard library's address parser."""
+    if isinstance(address, str) and PLAIN_ADDRESS.match(address):
+        return address
+    return sanitize_address(address, encoding)
+
+
 # Headers whose value is the same in nearly every mail a process writes: the configured sender and each part's
 # MIME headers. A multipart's Content-Type is not: it names the part's boundary, fresh in every mail. Nor is a header
 # that may name a person (To, Reply-To): no address of theirs is kept past their mail.
@@ -734,6 +749,23 @@ KEPT_HEADERS = frozenset({"from", "mime-version", "content-type", "content-trans
 FOLDED = Kept(max_entries=256, max_age=float("inf"))
 
 
+# Printable ASCII words (no control character, no line break, nothing to encode) between single spaces, none
+# leading or trailing: a header value with nothing to fold or encode.
+PLAIN_HEADER = re.compile(r"[!-~]+(?: [!-~]+)*\Z")
+
+
+def written_as_is(name: str, value: str, policy: Policy) -> bytes | None:
+    """The header line `policy` writes for `name: value` when it is the line as it is, or None. Under compat32 (or
+    a subclass), a plain value (`PLAIN_HEADER`) whose line fits the policy's length (78 characters when it sets
+    none) is written unfolded and unencoded: the standard library's Header, which would split and join it again,
+    is skipped."""
+    if not isinstance(policy, Compat32):
+        return None
+    if len(name) + len(value) + 2 <= (policy.max_line_length or 78) and PLAIN_HEADER.match(value):
+        return f"{name}: {value}{policy.linesep}".encode("ascii")
+    return None
+
+
 class KeptFolding(Compat32):
     """The policy Django writes its messages with (compat32), whose folding of a header that is the same in every
     mail (`KEPT_HEADERS`) is kept: the standard library's folding of it (a `Header` split and encoded, a tenth of
@@ -741,7 +773,12 @@ class KeptFolding(Compat32):
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         fold = super().fold_binary
-        if not isinstance(value, str) or name.lower() not in KEPT_HEADERS or value.startswith("multipart/"):
+        if not isinstance(value, str):
+            return fold(name, value)
+        line = written_as_is(name, value, self)
+        if line is not None:
+            return line
+        if name.lower() not in KEPT_HEADERS or value.startswith("multipart/"):
             return fold(name, value)
         key = (name, value, self.linesep, self.max_line_length, self.cte_type)
         return FOLDED.get("", key, lambda: fold(name, value))

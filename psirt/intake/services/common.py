@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from psirt.intake.exceptions import InvalidReport
@@ -20,7 +19,7 @@ from psirt.intake.models import (
 )
 from psirt.intake.services.tokens import magic_token, portal_path
 from psirt.lib import pgp
-from psirt.lib.http import absolute_url
+from psirt.lib.http import absolute_url, route_path
 from psirt.mail.models import OutboxMessage
 from psirt.mail.services import PreparedMail
 
@@ -117,8 +116,7 @@ def prepare_reporter_mail(
     portal_urls, lost_link_urls = {}, {}
     for language in languages:
         portal_urls[language] = absolute_url(portal_path(link_token, language))
-        with translation.override(language):
-            lost_link_urls[language] = absolute_url(reverse("intake:lost_link"))
+        lost_link_urls[language] = absolute_url(route_path("intake:lost_link", language))
     mail = PreparedMail(
         to=[report.reporter_email],
         template=template,

@@ -11,15 +11,14 @@ import secrets
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from psirt.audit.services import record
 from psirt.intake.models import (
     Report,
 )
 from psirt.lib.crypto import keyed_hash
-from psirt.lib.http import absolute_url
+from psirt.lib.http import absolute_url, route_path
 
 TOKEN_BYTES = 32  # 256 bits; an unguessable token needs at least 128
 
@@ -54,8 +53,7 @@ def new_token() -> str:
 
 
 def portal_path(token: str, language: str = "en") -> str:
-    with translation.override(language):
-        return reverse("portal:home", kwargs={"token": token})
+    return route_path("portal:home", language, token)
 
 
 def portal_language(report: Report) -> str:

@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from email.policy import Compat32
+from email.policy import Compat32, compat32
 from typing import Any
 
 import pytest
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
+from hypothesis import example, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from psirt.mail import services
 from psirt.mail.models import OutboxMessage
@@ -70,6 +73,7 @@ def mail(
     )
 
 
+CHINESE_SUBJECT = "[VR-2026-00042] 我们已收到您的漏洞报告 / We received your vulnerability report"
 MAILS = {
     "ascii": {},
     "chinese sender": {"from_email": "PSIRT 安全团队 <psirt@psirt.test>"},
@@ -77,7 +81,7 @@ MAILS = {
     "chinese recipient": {"to": "张三 <zhang@research.test>"},
     "international domain": {"to": "user@例子.测试"},
     "hostile recipient name": {"to": '"Evil, <x@y.test>" <evil@research.test>'},
-    "chinese subject": {"subject": "[VR-2026-00042] 我们已收到您的漏洞报告 / We received your vulnerability report"},
+    "chinese subject": {"subject": CHINESE_SUBJECT},
     "long subject": {"subject": "[VR-2026-00042] " + "word " * 40},
     "long line": {"text": "x" * 1200 + "\n", "html": "<p>" + "y" * 1200 + "</p>"},
     "text only": {"html": None},
@@ -144,13 +148,56 @@ def test_headers_the_same_in_every_mail_are_folded_once(monkeypatch: pytest.Monk
     monkeypatch.setattr(Compat32, "fold_binary", counting)
     services.FOLDED.clear()
     session = Capture()
-    session.send_smtp(mail(to="one@research.test"))
-    assert {"MIME-Version", "From", "Content-Transfer-Encoding"} <= set(folded)
+    # A sender too long for one line once encoded: folded by the standard library, once.
+    sender = "PSIRT 安全团队 · 产品安全事件响应中心 <psirt@psirt.test>"
+    session.send_smtp(mail(from_email=sender, to="one@research.test"))
+    assert "From" in folded
     folded.clear()
-    session.send_smtp(mail(to="two@research.test", subject="[VR-2026-00043] We received your vulnerability report"))
-    # The headers of this mail alone are folded: its To, Subject, Date, Message-ID, Reply-To and the multipart's
-    # Content-Type with its fresh boundary.
-    assert sorted(folded) == ["Content-Type", "Date", "Message-ID", "Reply-To", "Subject", "To"]
+    session.send_smtp(
+        mail(from_email=sender, to="two@research.test", subject="[VR-2026-00043] We received your vulnerability report")
+    )
+    # The headers of this mail alone are folded: the multipart's Content-Type with its fresh boundary (too long for
+    # one line). Its To, Subject, Date, Message-ID, Reply-To and each part's headers are short printable ASCII:
+    # written as they are.
+    assert folded == ["Content-Type"]
+    folded.clear()
+    # A recipient's name and a subject too long for one line once encoded: folded by the standard library.
+    to = "张三丰 研究员 (某某大学网络安全实验室) <three@research.test>"
+    session.send_smtp(mail(from_email=sender, to=to, subject=CHINESE_SUBJECT))
+    assert sorted(folded) == ["Content-Type", "Subject", "To"]
+
+
+# Header values chosen to sit on every edge of "written as it is": spaces (single, double, leading, trailing, tabs),
+# line breaks, controls, encoded-word look-alikes, non-ASCII, and lengths either side of the line limit.
+HEADER_VALUES = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120),
+    st.lists(
+        st.sampled_from([" ", "  ", "\t", "\r", "\n", ":", ";", ",", "=?utf-8?q?a?=", '"', "<x@y.test>", "a", "Z9"])
+        | st.sampled_from(["张", "é", "\x00", "\x7f", "x" * 30]),
+        max_size=40,
+    ).map("".join),
+    st.text(max_size=90),
+)
+
+
+@hypothesis_settings(max_examples=3000, derandomize=True, database=None, deadline=None)
+@given(
+    name=st.sampled_from(["Subject", "To", "Reply-To", "Date", "Message-ID", "X-Long-Header-Name-Here"]),
+    value=HEADER_VALUES,
+)
+def test_a_header_is_written_as_compat32_folds_it(name: str, value: str) -> None:
+    """The kept folding writes every header value as compat32 does, the ones it writes without folding included."""
+    for linesep in ("\r\n", "\n"):
+        ours, theirs = services.KEPT_FOLDING.clone(linesep=linesep), compat32.clone(linesep=linesep)
+        try:
+            expected: bytes | type[Exception] = theirs.fold_binary(name, value)
+        except Exception as exc:  # the same refusal is expected of both
+            expected = type(exc)
+        try:
+            written: bytes | type[Exception] = ours.fold_binary(name, value)
+        except Exception as exc:
+            written = type(exc)
+        assert written == expected
 
 
 def test_the_envelope_sender_is_sanitized_once_per_address(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,13 +212,49 @@ def test_the_envelope_sender_is_sanitized_once_per_address(monkeypatch: pytest.M
     session = Capture()
     for number in range(3):
         session.send_smtp(mail(to=f"r{number}@research.test"))
-    session.send_smtp(mail(from_email="PSIRT 安全团队 <psirt@psirt.test>", to="r4@research.test"))
-    assert seen == [
-        "psirt@psirt.test",
-        "r0@research.test",
-        "r1@research.test",
-        "r2@research.test",
-        "PSIRT 安全团队 <psirt@psirt.test>",
-        "r4@research.test",
+    session.send_smtp(mail(from_email="PSIRT 安全团队 <psirt@psirt.test>", to="张三 <r4@research.test>"))
+    # The sender once per address; a plain recipient is its own envelope address, a named one is sanitized.
+    assert seen == ["psirt@psirt.test", "PSIRT 安全团队 <psirt@psirt.test>", "张三 <r4@research.test>"]
+    assert [recipients for _sender, recipients, _data in session.sent] == [
+        ["r0@research.test"],
+        ["r1@research.test"],
+        ["r2@research.test"],
+        [sanitize_address("张三 <r4@research.test>", "utf-8")],
     ]
     assert session.sent[-1][0] == sanitize_address("PSIRT 安全团队 <psirt@psirt.test>", "utf-8")
+
+
+@pytest.mark.parametrize("name", ["Subject", "To", "Message-ID"])
+def test_a_header_at_the_line_limit_is_written_as_compat32_folds_it(name: str) -> None:
+    """Lines of 76 to 80 characters that could fold at their last space: the kept folding agrees on the limit."""
+    for length in range(76, 81):
+        value = "x" * (length - len(name) - 4) + " y"
+        assert len(f"{name}: {value}") == length
+        assert services.KEPT_FOLDING.fold_binary(name, value) == compat32.fold_binary(name, value)
+
+
+# Addresses on every edge of "plain": dot-atoms and what breaks them (leading, trailing and double dots, quotes,
+# specials, spaces, names, comments), host names with long, empty and non-ASCII labels, upper case, line breaks.
+ADDRESSES = st.lists(
+    st.sampled_from([*"aZ9.-_+'/=?#%&*{|}~^`!$", "@", "@", " ", '"', "(", ")", "<", ">", ",", ";", ":", "\\"])
+    | st.sampled_from(["张", "é", "\n", "\r", "\t", "x" * 63, "y" * 64, "例子.测试", "[127.0.0.1]"]),
+    min_size=1,
+    max_size=14,
+).map("".join) | st.sampled_from(["ada@research.test", "a.b+c@x-y.example", "a@b.", "a..b@c", ".a@b", "a@-b"])
+
+
+@hypothesis_settings(max_examples=3000, derandomize=True, database=None, deadline=None)
+@given(address=ADDRESSES)
+@example(address='a"b@c.test')  # quoted by sanitize_address
+@example(address="a@" + "y" * 64 + ".test")  # a label too long for IDNA: refused
+@example(address="a@b." + "y" * 64)
+def test_an_envelope_recipient_is_what_django_sanitizes(address: str) -> None:
+    try:
+        expected: str | type[Exception] = sanitize_address(address, "utf-8")
+    except Exception as exc:  # the same refusal is expected of both
+        expected = type(exc)
+    try:
+        got: str | type[Exception] = services.envelope_recipient(address, "utf-8")
+    except Exception as exc:
+        got = type(exc)
+    assert got == expected

@@ -27,7 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
-from django.core.mail.message import forbid_multi_line_headers, sanitize_address
+from django.core.mail.message import forbid_multi_line_headers
 from django.core.mail.utils import DNS_NAME
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -487,13 +487,12 @@ def mail_template(frozen: str, language: str, subscriber: bool, from_email: str)
         start = found.end()
     pieces.append(data[start:])
     encoding = mail.encoding or settings.DEFAULT_CHARSET
-    return MailTemplate(tuple(pieces), sanitize_address(mail.from_email, encoding), encoding, policy, tuple(boundaries))
+    sender = outbox.envelope_sender(mail.from_email, encoding)
+    return MailTemplate(tuple(pieces), sender, encoding, policy, tuple(boundaries))
 
 
 # A link put in as it is: printable ASCII without spaces, at most _MAX_LINK characters.
 _FITS = re.compile(rf"[!-~]{{1,{_MAX_LINK}}}")
-# A header value any folding writes as it is: printable ASCII words between single spaces.
-_PLAIN_HEADER = re.compile(r"[!-~]+(?: [!-~]+)*")
 
 
 def _link_fits(url: str) -> bool:
@@ -512,15 +511,12 @@ def written_out(
     if template is None:
         return None
     policy, encoding = template.policy, template.encoding
-    limit = policy.max_line_length or 78
 
     def header(name: str, value: str) -> bytes:
         # What Django does to a header value (SafeMIMEText.__setitem__), then what the generator does: a
         # short plain line is written as it is, anything else is folded by the message's policy.
         name, value = forbid_multi_line_headers(name, value, encoding)
-        if len(name) + 2 + len(value) <= limit and _PLAIN_HEADER.fullmatch(value):
-            return f"{name}: {value}\r\n".encode("ascii")
-        return policy.fold_binary(name, value)
+        return outbox.written_as_is(name, value, policy) or policy.fold_binary(name, value)
 
     values: dict[str, bytes] = {
         "To": header("To", to.address),
@@ -535,7 +531,7 @@ def written_out(
         # A fresh boundary per mail, as `set_boundaries` draws it (the same in every place of one part).
         values[key] = (boundary or secrets.token_hex(16)).encode()
     data = b"".join(piece if isinstance(piece, bytes) else values[piece] for piece in template.pieces)
-    return template.sender, sanitize_address(to.address, encoding), data
+    return template.sender, outbox.envelope_recipient(to.address, encoding), data
 
 
 def send_mail(delivery: OutboxMessage, connection: BaseEmailBackend) -> None:

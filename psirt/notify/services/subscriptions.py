@@ -7,12 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -22,7 +21,7 @@ from psirt.counters.exceptions import RateLimited
 from psirt.counters.services import ratelimit
 from psirt.counters.services.ratelimit import Limit
 from psirt.lib.crypto import keyed_hash
-from psirt.lib.http import absolute_url, client_address
+from psirt.lib.http import absolute_url, client_address, route_path
 from psirt.lib.severity import MinimumSeverity
 from psirt.mail.services import send_mail_bilingual
 from psirt.notify import tasks
@@ -60,33 +59,14 @@ def manage_url(subscription: Subscription, *, token: str = "") -> str:
     """The page where the subscriber changes their choices, in their language. `token` when the caller already
     made the subscription's manage token (`tokens.make(public_id, tokens.MANAGE)`)."""
     token = token or tokens.make(subscription.public_id, tokens.MANAGE)
-    return absolute_url(_route("notify:manage", language_of(subscription.language)).replace(_TOKEN_MARK, token))
+    return absolute_url(route_path("notify:manage", language_of(subscription.language), token))
 
 
 def unsubscribe_url(subscription: Subscription, *, token: str = "") -> str:
     """The one-click unsubscribe URL (RFC 8058); `token` as for `manage_url`."""
     # Outside the language prefix: the one-click URL must answer a bare POST from a mail client.
     token = token or tokens.make(subscription.public_id, tokens.MANAGE)
-    return absolute_url(_route("notify_unsubscribe", None).replace(_TOKEN_MARK, token))
-
-
-# A token's place in a reversed link: letters and digits only, which the URL pattern takes and no quoting changes.
-_TOKEN_MARK = "psirtmark0token"  # noqa: S105 (a placeholder, not a secret)
-
-
-def _route(name: str, language: str | None) -> str:
-    """The path of the link `name` (in `language`'s prefix) with `_TOKEN_MARK` for its token: a fan-out's mails
-    resolve each route once per language instead of once per mail."""
-    return _reversed(name, language, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
-
-
-@lru_cache(maxsize=32)
-def _reversed(name: str, language: str | None, root: str, urlconf: str | None, prefix: str) -> str:
-    # The URLconf and script prefix are part of the key: a change of either resolves the route again.
-    if language is None:
-        return reverse(name, args=[_TOKEN_MARK])
-    with translation.override(language):
-        return reverse(name, args=[_TOKEN_MARK])
+    return absolute_url(route_path("notify_unsubscribe", None, token))
 
 
 def confirm_url(subscription: Subscription) -> str:
