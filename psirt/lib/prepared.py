@@ -12,6 +12,9 @@ The statement's text depends only on the model, the fields it writes, whether it
 database, as long as every value is a plain value (no expression) and no field chooses its own placeholder: then it
 is compiled once per process and kept (`_STATEMENTS`, one entry per such shape, so bounded by the models), and
 each instance's values are adapted exactly as the compiler adapts them. Anything else is compiled per instance.
+What a model's INSERT shape needs besides the text (its fields, the late ones, each field's adaptation) is worked
+out once per process too; a value of a type its field writes unchanged (`unchanged_types`: a text field's str, a
+boolean's bool, …, read from which of Django's methods the field's class uses) is taken without the field's calls.
 
 Unlike `save()`, no `pre_save`/`post_save` signal is sent: a model with receivers of those is refused.
 
@@ -32,12 +35,23 @@ from typing import Any, Generic, TypeVar, cast
 
 from django.core.signals import setting_changed
 from django.db import connections, router
-from django.db.models import DEFERRED, Field, Model, QuerySet
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models import (
+    DEFERRED,
+    BooleanField,
+    CharField,
+    Field,
+    ForeignKey,
+    IntegerField,
+    Model,
+    QuerySet,
+    TextField,
+)
 from django.db.models import query as django_query
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
-__all__ = ["PreparedInsert", "PreparedSelect", "first_row"]
+__all__ = ["PreparedInsert", "PreparedSelect", "first_row", "unchanged_types"]
 
 M = TypeVar("M", bound=Model)
 
@@ -45,6 +59,69 @@ M = TypeVar("M", bound=Model)
 # shape that code prepares, so it stays small; the cap only guards against a caller inventing shapes.
 _STATEMENTS: dict[tuple[Any, ...], str] = {}
 _MAX_STATEMENTS = 256
+
+
+class _Shape:
+    """What every INSERT of one model, with the key given or not, the same late fields and one database, shares:
+    worked out once per process (`_shape`), not per row."""
+
+    def __init__(self, model: type[Model], keyed: bool, late: tuple[str, ...], database: Any) -> None:
+        meta = model._meta
+        # The fields `Model._save_table` inserts, and those the database fills in (an automatic key).
+        fields = [f for f in meta.local_concrete_fields if not f.generated and (keyed or f is not meta.auto_field)]
+        self.fields: list[Field[Any, Any]] = fields
+        self.late = [(i, f) for i, f in enumerate(fields) if f.name in late or f.attname in late]
+        if len(self.late) != len(late):
+            raise ValueError(f"not all of {list(late)} are fields of {meta.label}")
+        self.returning: list[Field[Any, Any]] = [] if keyed else list(meta.db_returning_fields)
+        self.returns = bool(self.returning) and database.features.can_return_columns_from_insert
+        self.key = (model, tuple(f.attname for f in fields), self.returns, database.alias, database.vendor)
+        # (field, attname, whether `pre_save` only reads the attribute, the value types written as they are)
+        self.columns = [
+            (f, f.attname, type(f).pre_save is Field.pre_save, unchanged_types(f, database)) for f in fields
+        ]
+
+
+_SHAPES: dict[tuple[Any, ...], _Shape] = {}
+
+
+def _shape(model: type[Model], keyed: bool, late: tuple[str, ...], database: Any) -> _Shape:
+    key = (model, keyed, late, database.alias, database.vendor)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        shape = _Shape(model, keyed, late, database)
+        if len(_SHAPES) < _MAX_STATEMENTS:
+            _SHAPES[key] = shape
+    return shape
+
+
+_TEXT_PREP = (CharField.get_prep_value, TextField.get_prep_value)
+_TEXT_PYTHON = (CharField.to_python, TextField.to_python)
+
+
+def unchanged_types(field: Field[Any, Any], database: Any) -> frozenset[type]:
+    """The exact types of value that `field.get_db_prep_save` returns unchanged on `database`, read from which of
+    Django's methods the field's class uses (a field that overrides any of them gets none): a text field's str, a
+    boolean's bool, an integer's int where the database adapts none, and None for each of these. A foreign key
+    writes None as None and other values as its target field does."""
+    cls = type(field)
+    if isinstance(field, ForeignKey) and cls.get_db_prep_save is ForeignKey.get_db_prep_save:
+        target = field.target_field
+        return frozenset({type(None)}) | (unchanged_types(target, database) if target is not field else frozenset())
+    if cls.get_db_prep_save is not Field.get_db_prep_save:
+        return frozenset()
+    if cls.get_db_prep_value is Field.get_db_prep_value:
+        if cls.get_prep_value in _TEXT_PREP and cls.to_python in _TEXT_PYTHON:
+            return frozenset({str, type(None)})
+        if cls.get_prep_value is BooleanField.get_prep_value and cls.to_python is BooleanField.to_python:
+            return frozenset({bool, type(None)})
+    if (
+        cls.get_db_prep_value is IntegerField.get_db_prep_value
+        and cls.get_prep_value is IntegerField.get_prep_value
+        and type(database.ops).adapt_integerfield_value is BaseDatabaseOperations.adapt_integerfield_value
+    ):
+        return frozenset({int, type(None)})
+    return frozenset()
 
 
 class PreparedInsert:
@@ -58,32 +135,23 @@ class PreparedInsert:
             raise ValueError(f"{model._meta.label} has save signal receivers, which an INSERT would bypass")
         self.obj = obj
         self.database = connections[router.db_for_write(model, instance=obj)]
-        meta = model._meta
-        # The fields `Model._save_table` inserts, and those the database fills in (an automatic key).
-        fields = [
-            f
-            for f in meta.local_concrete_fields
-            if not f.generated and (obj.pk is not None or f is not meta.auto_field)
-        ]
-        self._late = [(i, f) for i, f in enumerate(fields) if f.name in late or f.attname in late]
-        if len(self._late) != len(late):
-            raise ValueError(f"not all of {list(late)} are fields of {meta.label}")
-        self._returning: list[Field[Any, Any]] = list(meta.db_returning_fields) if obj.pk is None else []
-        returns = bool(self._returning) and self.database.features.can_return_columns_from_insert
+        shape = _shape(model, obj.pk is not None, tuple(late), self.database)
+        self._late = shape.late
+        self._returning = shape.returning
         # Whether the statement ends with RETURNING (the new key): a caller may add columns of its own to it.
-        self.returns: bool = returns
-        key = (model, tuple(f.attname for f in fields), returns, self.database.alias, self.database.vendor)
-        sql = _STATEMENTS.get(key)
-        params = self._plain_values(fields) if sql is not None else None
+        self.returns: bool = shape.returns
+        sql = _STATEMENTS.get(shape.key)
+        params = self._plain_values(shape) if sql is not None else None
         if sql is None or params is None:
+            fields = shape.fields
             query = InsertQuery(model)
             query.insert_values(fields, [obj])
             compiler = query.get_compiler(connection=self.database)
-            if returns:
+            if shape.returns:
                 compiler.returning_fields = self._returning
             ((sql, compiled),) = compiler.as_sql()
             if len(compiled) != len(fields):  # one placeholder per field, in their order
-                raise ValueError(f"the INSERT of {meta.label} does not bind one value per field")
+                raise ValueError(f"the INSERT of {model._meta.label} does not bind one value per field")
             params = list(compiled)
             # Kept only when its text cannot depend on the values: every placeholder the plain "%s" (no field
             # that chooses its own), and no value an expression (read as `pre_save` left them on the instance).
@@ -92,19 +160,24 @@ class PreparedInsert:
                 and not any(hasattr(getattr(obj, f.attname), "resolve_expression") for f in fields)
                 and len(_STATEMENTS) < _MAX_STATEMENTS
             ):
-                _STATEMENTS[key] = sql
+                _STATEMENTS[shape.key] = sql
         self.sql: str = sql
         self._params = params
 
-    def _plain_values(self, fields: Sequence[Field[Any, Any]]) -> list[Any] | None:
-        """The instance's values for `fields` as the INSERT compiler adapts them (`pre_save(add=True)`, then
-        `get_db_prep_save`), or None when one is an expression (its SQL then depends on it)."""
+    def _plain_values(self, shape: _Shape) -> list[Any] | None:
+        """The instance's values for the shape's fields as the INSERT compiler adapts them (`pre_save(add=True)`,
+        then `get_db_prep_save`), or None when one is an expression (its SQL then depends on it). A value of a
+        type the field is known to write as it is (`unchanged_types`) is taken without the calls."""
+        obj, database = self.obj, self.database
         values = []
-        for field in fields:
-            value = field.pre_save(self.obj, add=True)
+        for field, attname, plain, unchanged in shape.columns:
+            value = getattr(obj, attname) if plain else field.pre_save(obj, add=True)
+            if type(value) in unchanged:
+                values.append(value)
+                continue
             if hasattr(value, "resolve_expression"):
                 return None
-            values.append(field.get_db_prep_save(value, connection=self.database))
+            values.append(field.get_db_prep_save(value, connection=database))
         return values
 
     def params(self) -> list[Any]:

@@ -8,16 +8,19 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from django.apps import apps
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet, Value
+from django.db.models import Field, Q, QuerySet, Value
 from django.db.models.functions import Now, Upper
 from django.db.models.signals import post_save
 from django.db.models.sql import InsertQuery
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.intake.models import Attachment, Report
 from psirt.lib.crypto import seal
-from psirt.lib.prepared import PreparedInsert, PreparedSelect, first_row
+from psirt.lib.prepared import PreparedInsert, PreparedSelect, first_row, unchanged_types
 
 
 def _report(number: int) -> Report:
@@ -231,3 +234,64 @@ def test_an_expression_value_gets_its_own_statement_and_leaves_the_kept_one_alon
     timed.created_at = Now()
     with pytest.raises(ValueError, match="one value per field"):
         PreparedInsert(timed)
+
+
+# Values of every type a column may be given, hostile ones included (subclasses of str and int, lazy text).
+_PROBES: list[Any] = [
+    "",
+    "plain",
+    "溢出 <script>%_'\"",
+    "x" * 5000,
+    None,
+    True,
+    False,
+    0,
+    -1,
+    2**31 - 1,
+    2**62,
+    seal("sealed"),
+    mark_safe("<b>safe</b>"),
+    gettext_lazy("Lazy text"),
+]
+
+
+@pytest.mark.django_db
+def test_a_value_written_as_it_is_is_what_the_field_would_write():
+    """Every field of every model, on this database: a value of a type `unchanged_types` names comes out of the
+    field's own adaptation unchanged (same type, same value), so taking it without the calls writes the same."""
+    checked = 0
+    for model in apps.get_models():
+        for field in model._meta.local_concrete_fields:
+            unchanged = unchanged_types(field, connection)
+            for value in _PROBES:
+                if type(value) not in unchanged:
+                    continue
+                adapted = field.get_db_prep_save(value, connection=connection)
+                assert type(adapted) is type(value) and adapted == value, (model, field.name, value)
+                checked += 1
+    assert checked > 100
+
+
+@pytest.mark.django_db
+def test_plain_values_are_taken_without_the_field_calls():
+    """A text or boolean value is bound as it is; a date or a lazy text still goes through its field (the
+    database's date format, the text)."""
+    _SEALED.update(name=seal("C"), email=seal("c@x.test"), description=seal("d"))
+    report = _report(4)
+    report.source = gettext_lazy("web")  # type: ignore[assignment]
+    adapted: list[str] = []
+    real = Field.get_db_prep_save
+
+    def counting(field: Field, value: Any, connection: Any) -> Any:  # type: ignore[type-arg]
+        adapted.append(field.name)
+        return real(field, value, connection)
+
+    with mock.patch.object(Field, "get_db_prep_save", counting):
+        insert = PreparedInsert(report, late=("number", "tracking_id"))
+    names = [f.name for f in report._meta.local_concrete_fields if f.name != "id"]
+    params = dict(zip(names, insert._params, strict=True))
+    assert "email_hash" not in adapted and "language" not in adapted and "credit_anonymous" not in adapted
+    assert params["email_hash"] == "h" * 64 and params["credit_anonymous"] is False
+    assert "source" in adapted and type(params["source"]) is str and params["source"] == "web"
+    assert "created_at" in adapted
+    assert params["created_at"] == connection.ops.adapt_datetimefield_value(report.created_at)
