@@ -11,6 +11,7 @@ caller's rows commit together — a rolled-back request does not count)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import random
 from collections.abc import Iterable
@@ -32,6 +33,12 @@ class Limit:
     value: str
     rate: tuple[int, int]
 
+    @functools.cached_property
+    def key(self) -> str:
+        """The counter's key: a keyed hash of scope and value, worked out once for the `check` and the `hit` of
+        one request."""
+        return keyed_hash(f"{self.scope}\0{self.value}", purpose="ratelimit")
+
 
 @dataclass(frozen=True)
 class _Window:
@@ -49,7 +56,7 @@ def _window(limit: Limit, now: dt.datetime) -> _Window:
     start_ts = math.floor(now.timestamp() / seconds) * seconds
     start = dt.datetime.fromtimestamp(start_ts, tz=dt.UTC)
     return _Window(
-        key=keyed_hash(f"{limit.scope}\0{limit.value}", purpose="ratelimit"),
+        key=limit.key,
         start=start,
         end=start + dt.timedelta(seconds=seconds),
         limit=hits,

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from psirt.counters.exceptions import RateLimited
 from psirt.counters.models import RateCounter, Sequence
+from psirt.counters.services import ratelimit
 from psirt.counters.services.ratelimit import Limit
 from psirt.counters.services.sequences import move_past, next_in_year, next_in_year_counting
+from psirt.lib.crypto import keyed_hash
 
 
 @pytest.mark.django_db
@@ -92,3 +96,16 @@ def test_the_migrations_carry_the_live_counters_over_and_back() -> None:
         executor = MigrationExecutor(connection)
         executor.migrate(latest)
         Sequence.objects.all().delete()
+
+
+@pytest.mark.django_db
+def test_a_limit_hashes_its_key_once_for_its_check_and_its_hit() -> None:
+    address, mail = Limit("report_ip", "192.0.2.9", (3, 3600)), Limit("report_email", "b@research.test", (2, 3600))
+    with mock.patch.object(ratelimit, "keyed_hash", wraps=ratelimit.keyed_hash) as hashing:
+        ratelimit.check(address, mail)
+        with transaction.atomic():
+            next_in_year_counting("tracking", 2026, address, mail)
+    assert hashing.call_count == 2
+    # The key is the keyed hash of scope and value: the counter table never holds the address.
+    assert address.key == keyed_hash("report_ip\x00192.0.2.9", purpose="ratelimit")
+    assert set(RateCounter.objects.values_list("key", flat=True)) == {address.key, mail.key}
