@@ -12,13 +12,14 @@ from django.db import connection
 from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from psirt.accounts.models import User
 from psirt.advisories import queries, services
 from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState, AffectedProduct
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
+from psirt.cases.models import Exploitation
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.lib.prepared import PreparedSelect
 from psirt.pages import generation
@@ -696,3 +697,21 @@ def test_the_count_of_a_list_without_text_is_read_once_per_version_and_follows_e
     Advisory.objects.filter(pk=first.pk).update(state="draft")
     generation.forget_kept()
     assert "1 advisory</p>" in anonymous.get(LIST).content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("value", [*Exploitation.values, "", "unknown<b>"])
+def test_exploitation_label_is_get_exploitation_display(language: str, value: str) -> None:
+    advisory = Advisory(exploitation=value)
+    with translation.override(language):
+        assert advisory.exploitation_label == advisory.get_exploitation_display()
+        assert type(advisory.exploitation_label) is str
+
+
+def test_the_advisory_page_names_the_exploitation_status(published: Advisory, anonymous: Client) -> None:
+    Advisory.objects.filter(pk=published.pk).update(exploitation="poc")
+    english = anonymous.get(f"/en/advisories/{published.advisory_id}/").content.decode()
+    chinese = anonymous.get(f"/zh-hans/advisories/{published.advisory_id}/").content.decode()
+    with translation.override("zh-hans"):
+        label = str(Exploitation.POC.label)
+    assert f"<dd>{Exploitation.POC.label}</dd>" in english and f"<dd>{label}</dd>" in chinese and label != "poc"
