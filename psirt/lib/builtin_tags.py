@@ -162,7 +162,7 @@ def constant_url_key(context: Context, current_app: str | None, literal: tuple[A
 
 def iso_day(value: dt.date) -> str:
     """The day of a date or datetime as `YYYY-MM-DD`, as Django's date format "Y-m-d" writes it."""
-    return "%04d-%02d-%02d" % (value.year, value.month, value.day)
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
 @register.filter(expects_localtime=True, is_safe=False)
