@@ -40,7 +40,24 @@ desk_patterns: list[URLPattern | URLResolver] = [
     path("metrics/", include((metrics_urls.desk_urlpatterns, "metrics"))),
 ]
 
-urlpatterns = [
+# The public pages are asked for most, so they are tried first: every pattern tried before a page's costs each of
+# its requests a match. No answer depends on this order: the language-prefixed patterns and the others share no
+# path (each of the former starts with a language prefix, none of the latter does), and the public pages' paths
+# ("advisories/…", "affected/", "", the standalone pages' slugs) are none of the other prefixed sections'.
+urlpatterns = i18n_patterns(
+    path("", include((advisories_urls.public_urlpatterns, "advisories"))),
+    path("", include((pages_urls.public_urlpatterns, "pages"))),
+    path("accounts/", include("allauth.urls")),
+    path("desk/", include((desk_patterns, "desk"))),
+    path("updates/", include(([*pages_urls.updates_urlpatterns, *catalog_urls.public_urlpatterns], "catalog"))),
+    path("updates/", include((components_urls.public_urlpatterns, "components_public"))),
+    path("report/", include((intake_urls.public_urlpatterns, "intake"))),
+    path("r/", include((intake_urls.portal_urlpatterns, "portal"))),
+    path("subscribe/", include((notify_urls.public_urlpatterns, "notify"))),
+    prefix_default_language=True,
+)
+
+urlpatterns += [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("i18n/setlang/", set_language, name="set_language"),
@@ -65,19 +82,6 @@ urlpatterns = [
     # The VEX documents (CSAF, OpenVEX, CycloneDX) about each third-party vulnerability with a public decision.
     *components_urls.document_urlpatterns,
 ]
-
-urlpatterns += i18n_patterns(
-    path("accounts/", include("allauth.urls")),
-    path("desk/", include((desk_patterns, "desk"))),
-    path("updates/", include(([*pages_urls.updates_urlpatterns, *catalog_urls.public_urlpatterns], "catalog"))),
-    path("updates/", include((components_urls.public_urlpatterns, "components_public"))),
-    path("report/", include((intake_urls.public_urlpatterns, "intake"))),
-    path("r/", include((intake_urls.portal_urlpatterns, "portal"))),
-    path("subscribe/", include((notify_urls.public_urlpatterns, "notify"))),
-    path("", include((advisories_urls.public_urlpatterns, "advisories"))),
-    path("", include((pages_urls.public_urlpatterns, "pages"))),
-    prefix_default_language=True,
-)
 
 handler400 = "psirt.lib.views.bad_request"
 handler403 = "psirt.lib.views.permission_denied"

@@ -297,6 +297,15 @@ class Advisory(models.Model):
         """`get_severity_display()`, in a tenth of its time (`psirt.lib.severity.label`)."""
         return severity_label(self.severity)
 
+    @property
+    def exploitation_label(self) -> str:
+        """`get_exploitation_display()`: the status in the visitor's language, an unknown value as it is; without
+        the hashing of every lazy label that `get_exploitation_display` does on each call."""
+        try:
+            return str(Exploitation(self.exploitation).label)
+        except ValueError:
+            return self.exploitation
+
 
 class AdvisoryCase(models.Model):
     """A case an advisory was written from (one advisory may cover several cases)."""

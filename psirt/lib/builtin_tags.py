@@ -9,10 +9,16 @@ render; what they recompute on every rendering from fixed inputs is kept:
   function of the URL configuration, the script prefix, the active language (the language prefix of the public
   pages) and the current application namespace: its result, a URL or a failed lookup, is kept per those. Any
   other form (a variable or a filter among its arguments) is reversed each time, as Django does.
+- The `date` filter with the two formats the pages use for machines and tables, `"c"` (ISO 8601) and `"Y-m-d"`,
+  writes a date or datetime directly, as Django's `DateFormat` does for those format characters (`c` is
+  `isoformat()`, `Y`, `m`, `d` are the zero-padded year, month and day): Django's filter first looks the format up
+  among the active language's format modules (no format module names a format `c` or `Y-m-d`) and then walks the
+  format string with a regular expression, on every call. Any other format or value goes to Django's filter.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from typing import Any
 
@@ -20,6 +26,7 @@ from django import template
 from django.core.signals import setting_changed
 from django.template.base import Node, Parser, Template, TextNode, Token, Variable
 from django.template.context import Context
+from django.template.defaultfilters import date as django_date
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
 from django.template.loader_tags import BLOCK_CONTEXT_KEY, BlockContext, BlockNode, ExtendsNode
@@ -151,3 +158,20 @@ def constant_url_key(context: Context, current_app: str | None, literal: tuple[A
     rendering read them once (psirt.lib.render_env), the current application and the literal view and arguments."""
     env = render_env(context)
     return (env.urlconf, env.script_prefix, env.language, current_app, *literal)
+
+
+def iso_day(value: dt.date) -> str:
+    """The day of a date or datetime as `YYYY-MM-DD`, as Django's date format "Y-m-d" writes it."""
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def date(value: Any, arg: str | None = None) -> str:
+    """Django's `date` filter, without its format lookup and parsing for "c" and "Y-m-d" of a date or datetime."""
+    if isinstance(value, dt.date):
+        if arg == "c":
+            return value.isoformat()
+        if arg == "Y-m-d":
+            return iso_day(value)
+    result: str = django_date(value, arg)
+    return result

@@ -13,6 +13,7 @@ from psirt.advisories import services
 from psirt.advisories.models import Advisory
 from psirt.advisories.queries import AffectedQuery, check_affected
 from psirt.advisories.tests.conftest import make_case, publish
+from psirt.advisories.views import affected as affected_views
 from psirt.catalog.models import FirmwareRelease, Product
 from psirt.pages import generation
 
@@ -258,3 +259,34 @@ def test_a_new_release_shows_at_once_though_the_products_releases_are_kept(
     assert "V5.11.0" in after and published.advisory_id in after
     newest = anonymous.get(PAGE, {"product": "cam-x5", "version": "V5.11.0"}).content.decode()
     assert "no published advisory affects this version" in newest  # past the fix, and known at once
+
+
+def test_the_version_options_are_rendered_once_per_list_version_and_selection(
+    published: Advisory,
+    releases: dict[str, FirmwareRelease],
+    product: Product,
+    anonymous: Client,
+    settings,
+    monkeypatch,
+) -> None:  # type: ignore[no-untyped-def]
+    settings.PSIRT_PUBLIC_PAGE_CACHE = 0  # every request renders
+    built: list[str] = []
+    real = affected_views.select_options
+
+    def counted(pairs: list[tuple[str, str]], selected: str) -> str:
+        built.append(selected)
+        return real(pairs, selected)
+
+    monkeypatch.setattr(affected_views, "select_options", counted)
+    chosen = {r: str(releases[r].public_id) for r in ("V5.5.2", "V5.6.0")}
+    pages = [
+        anonymous.get(PAGE, {"product": "cam-x5", "release": chosen[r]}).content.decode()
+        for r in ("V5.5.2", "V5.5.2", "V5.6.0", "V5.5.2")
+    ]
+    assert built == [chosen["V5.5.2"], chosen["V5.6.0"]]  # once per selection
+    assert f'<option value="{chosen["V5.5.2"]}" selected>V5.5.2</option>' in pages[3]
+    assert f'<option value="{chosen["V5.6.0"]}" selected>V5.6.0</option>' in pages[2]
+    assert pages[0] == pages[1] == pages[3]
+    FirmwareRelease.objects.create(product=product, version="V5.11.0", position=200)  # moves the list version
+    after = anonymous.get(PAGE, {"product": "cam-x5", "release": chosen["V5.5.2"]}).content.decode()
+    assert ">V5.11.0</option>" in after and len(built) == 3

@@ -12,13 +12,14 @@ from django.db import connection
 from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from psirt.accounts.models import User
 from psirt.advisories import queries, services
 from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState, AffectedProduct
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
+from psirt.cases.models import Exploitation
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.lib.prepared import PreparedSelect
 from psirt.pages import generation
@@ -738,3 +739,23 @@ def test_the_advisories_of_a_product_are_read_from_an_index_alone(line: ProductL
         else:
             constraints = connection.introspection.get_constraints(cursor, "advisories_affectedproduct")
             assert constraints["affected_product_advisory"]["columns"] == ["product_id", "advisory_id"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("value", [*Exploitation.values, "", "unknown<b>"])
+def test_exploitation_label_is_get_exploitation_display(language: str, value: str) -> None:
+    advisory = Advisory(exploitation=value)
+    with translation.override(language):
+        assert advisory.exploitation_label == advisory.get_exploitation_display()
+        assert type(advisory.exploitation_label) is str
+
+
+def test_the_advisory_page_names_the_exploitation_status(published: Advisory, anonymous: Client) -> None:
+    Advisory.objects.filter(pk=published.pk).update(exploitation="poc")
+    english = anonymous.get(f"/en/advisories/{published.advisory_id}/").content.decode()
+    chinese = anonymous.get(f"/zh-hans/advisories/{published.advisory_id}/").content.decode()
+    with translation.override("en"):
+        label_en = str(Exploitation.POC.label)
+    with translation.override("zh-hans"):
+        label_zh = str(Exploitation.POC.label)
+    assert f"<dd>{label_en}</dd>" in english and f"<dd>{label_zh}</dd>" in chinese and label_zh != label_en

@@ -4,15 +4,19 @@ release to install (the answer is computed by `psirt.advisories.queries.check_af
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from psirt.advisories.queries import AffectedQuery, check_affected, product_choices
 from psirt.advisories.views.public import list_version, select_options
+from psirt.catalog.models import FirmwareRelease, Product
 from psirt.components.queries import find_vulnerability, public_answer
+from psirt.pages import generation
 from psirt.pages.pagecache import cached_page
 
 VULN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,99}\Z")
@@ -47,8 +51,10 @@ def _render_affected(request: HttpRequest) -> HttpResponse:
         "query": query,
         "answer": answer,
         "product_options": select_options(choices["products"], query.product_slug) if choices["products"] else "",
-        "version_options": select_options(
-            [(str(r.public_id), f"{r.version} ({r.variant})" if r.variant else r.version) for r in choices["versions"]],
+        "version_options": _version_options(
+            request,
+            choices["chosen"],
+            choices["versions"],
             str(answer.release.public_id) if answer is not None and answer.release is not None else "",
         ),
         "cve": cve[:100],
@@ -58,3 +64,21 @@ def _render_affected(request: HttpRequest) -> HttpResponse:
         **choices,
     }
     return render(request, "advisories/affected.html", context, status=status)
+
+
+def _version_options(
+    request: HttpRequest, chosen: Product | None, versions: Sequence[FirmwareRelease], selected: str
+) -> SafeString:
+    """The chosen product's releases as <option> elements, `selected` (a release's public ID) selected: a function
+    of the catalog, which the list version covers, so rendered once per version, product and selection."""
+    if chosen is None:
+        return select_options(_version_pairs(versions), selected)
+    return generation.kept(
+        list_version(request),
+        ("affected-version-options", chosen.pk, selected),
+        lambda: select_options(_version_pairs(versions), selected),
+    )
+
+
+def _version_pairs(versions: Sequence[FirmwareRelease]) -> list[tuple[str, str]]:
+    return [(str(r.public_id), f"{r.version} ({r.variant})" if r.variant else r.version) for r in versions]

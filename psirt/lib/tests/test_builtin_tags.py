@@ -3,15 +3,17 @@ they keep follows the language, the URL configuration and the template."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.template import Context, Engine, Template, engines
+from django.template.base import VariableNode
 from django.template.defaulttags import URLNode
 from django.test import RequestFactory, override_settings
 from django.urls import NoReverseMatch, path
-from django.utils import translation
+from django.utils import timezone, translation
 
 from psirt.lib import builtin_tags
 
@@ -122,3 +124,41 @@ def test_a_page_of_the_site_extends_with_the_kept_blocks() -> None:
     assert builtin_tags.root_blocks(parent) is builtin_tags.root_blocks(parent)
     assert {"title", "content", "footer"} <= set(builtin_tags.root_blocks(parent) or {})
     assert builtin_tags.root_blocks(template) is None  # not a root: it extends another
+
+
+DATE_VALUES = [
+    dt.datetime(2026, 3, 9, 23, 30, 5, 123456, tzinfo=dt.UTC),  # the next day in Shanghai
+    dt.datetime(2026, 12, 31, 16, 0, tzinfo=dt.UTC),
+    dt.datetime(987, 1, 2, 3, 4, 5, tzinfo=dt.UTC),  # a year of three digits is zero-padded
+    dt.datetime(2026, 3, 9, 8, 0),  # naive
+    dt.date(2026, 3, 9),
+    None,
+    "",
+    "2026-03-09",
+    42,
+]
+
+
+@pytest.mark.parametrize("value", DATE_VALUES, ids=repr)
+@pytest.mark.parametrize("arg", ["c", "Y-m-d", "Y", "DATE_FORMAT", "SHORT_DATE_FORMAT", "j F Y H:i", ""])
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+def test_the_date_filter_writes_what_djangos_writes(value: object, arg: str, language: str, zone: str) -> None:
+    source = f'{{{{ value|date:"{arg}" }}}}|{{{{ value|date }}}}'
+    with translation.override(language), timezone.override(zone):
+        try:
+            expected = _django(source, {"value": value})
+        except TypeError:  # a time format of a date: the same error as Django's
+            with pytest.raises(TypeError):
+                Template(source).render(Context({"value": value}))
+            return
+        assert Template(source).render(Context({"value": value})) == expected
+    if isinstance(value, dt.date) and arg in ("c", "Y-m-d"):
+        assert expected.split("|")[0] != ""
+
+
+def test_the_date_filter_is_the_projects() -> None:
+    """The builtins' `date` takes the place of Django's in every template."""
+    node = Template("{{ v|date:'c' }}").nodelist[0]
+    assert isinstance(node, VariableNode) and node.filter_expression.filters[0][0] is builtin_tags.date
+    assert builtin_tags.iso_day(dt.date(987, 1, 2)) == "0987-01-02"

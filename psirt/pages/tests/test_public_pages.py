@@ -3,16 +3,21 @@ default texts from a fresh install, both languages, and hostile text rendered in
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
 
 import pytest
 from django.conf import settings
+from django.template import engines
 from django.urls import reverse
+from django.utils import timezone
 
 from psirt.organization.models import OrganizationProfile, bump_change_token
 from psirt.organization.services import update_organization
 from psirt.pages.models import STANDALONE_PAGES, Page, PageSlug
 from psirt.pages.services import update_page
+from psirt.pages.views import public
 
 EMPTY = "There is currently no information to display."
 
@@ -159,3 +164,55 @@ def test_lists_laid_out_as_stacks_have_no_bullets_and_identifiers_never_wrap():
     assert "list-style: none" in rules["ul.stack, ol.stack"]
     assert "padding-left: 0" in rules["ul.stack, ol.stack"]
     assert "white-space: nowrap" in rules[".id"]
+
+
+# The cards of the latest advisories as the home page wrote them through the template language: `advisory_cards`
+# must write the same bytes.
+CARDS_TEMPLATE = """{% for advisory in advisories %}
+    <li class="card"><a class="card-link" href="{{ advisory.get_absolute_url }}"><span class="id">{{ advisory.advisory_id }}</span> {{ advisory.title }}</a>
+      <p class="card-meta">{% if advisory.severity %}<span class="badge sev-{{ advisory.severity|lower }}">{{ advisory.severity_label|default:advisory.severity }}</span>{% endif %}
+      {% if advisory.published_at %}<time datetime="{{ advisory.published_at|date:'c' }}">{{ advisory.published_at|date:"Y-m-d" }}</time>{% endif %}</p></li>
+    {% endfor %}"""  # noqa: E501
+
+
+@dataclasses.dataclass
+class Card:
+    advisory_id: str
+    title: str
+    severity: str
+    severity_label: str
+    published_at: dt.datetime | None
+    url: str
+
+    def get_absolute_url(self) -> str:
+        return self.url
+
+
+HOSTILE = ['<script>alert("x")</script>', "漏洞 «引号» & 'q' \"dq\"", "100% _x_ {{ y }} {% z %}", "x" * 300]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+def test_advisory_cards_write_what_the_template_wrote(zone: str) -> None:
+    cards = [
+        Card(
+            advisory_id=f"BN-SA-2026-{i:05d}{text[:3]}",
+            title=text,
+            severity=["Critical", "", "Med<i>um", "High"][i % 4],
+            severity_label=["严重", "", "", "High & <b>"][i % 4],
+            published_at=None if i == 2 else dt.datetime(2026, 3, 9, 20 + i % 4, 30, 5, 123, tzinfo=dt.UTC),
+            url=f"/en/advisories/{text}?a=1&b=2",
+        )
+        for i, text in enumerate(HOSTILE * 2)
+    ]
+    with timezone.override(zone):
+        expected = engines["django"].from_string(CARDS_TEMPLATE).render({"advisories": cards})
+        assert public.advisory_cards(cards) == expected
+    assert "<script>" not in expected and "&lt;script&gt;" in expected
+    assert public.advisory_cards([]) == ""
+
+
+def test_the_home_page_shows_the_cards_in_the_list(client, monkeypatch):
+    card = Card("BN-SA-2026-00001", "<b>Camera</b>", "High", "High", dt.datetime(2026, 3, 9, tzinfo=dt.UTC), "/x/")
+    monkeypatch.setattr(public.sections, "latest_advisories", lambda limit: [card])
+    html = client.get(reverse("pages:home")).content.decode()
+    assert f'<ul class="stack">\n    {public.advisory_cards([card])}\n  </ul>' in html
