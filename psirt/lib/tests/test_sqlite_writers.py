@@ -271,7 +271,11 @@ def test_a_forked_child_starts_with_free_queues(tmp_path: Path) -> None:
     assert turn is not None
     pid = os.fork()
     if pid == 0:  # the child: its own queue takes a turn at once (the parent's file lock is the parent's)
-        os._exit(0 if writers.queue_for(queue.lock_path).local.acquire(timeout=1) else 1)
+        code = 1
+        try:  # whatever happens, the child never returns into the test runner
+            code = 0 if writers.queue_for(queue.lock_path).local.acquire(timeout=1) else 1
+        finally:
+            os._exit(code)
     _, status = os.waitpid(pid, 0)
     turn.release()
     assert os.waitstatus_to_exitcode(status) == 0
