@@ -32,6 +32,7 @@ from psirt.advisories.models import PUBLIC_STATES, Advisory, AdvisoryState
 from psirt.advisories.queries import ListFilters
 from psirt.advisories.views.environmental import FORM_FLAG, redirect_query
 from psirt.advisories.views.presenters import page_context, page_data, scores_of
+from psirt.lib.builtin_tags import day_time_element
 from psirt.lib.i18n import language_picker
 from psirt.lib.paths import shared_dir
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong
@@ -189,8 +190,7 @@ def list_rows(advisories: Iterable[Advisory], product_names: Mapping[int, list[s
         cves = "<br>".join(f'<span class="id">{escape(cve)}</span>' for cve in a.cve_ids)
         published = ""
         if a.published_at:
-            local = a.published_at.astimezone(zone)  # what timezone.localtime does, without its checks per row
-            published = f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d}</time>'
+            published = day_time_element(a.published_at, zone)
         out.append(
             f"\n    <tr{muted if is_withdrawn else ''}>\n"
             f'      <td class="mono nowrap"><a href="{url}">{escape(a.advisory_id)}</a></td>\n'

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 
 from psirt.catalog.queries import public_catalog
 from psirt.formats.securitytxt import CONTENT_TYPE as SECURITY_TXT_CONTENT_TYPE
-from psirt.lib.builtin_tags import iso_day
+from psirt.lib.builtin_tags import day_time_element
 from psirt.lib.http import conditional_response
 from psirt.lib.pgp import fingerprint, format_fingerprint
 from psirt.lib.search import MAX_QUERY_CHARS, QueryTooLong, clean_query
@@ -93,8 +93,7 @@ def advisory_cards(advisories: Iterable[Any]) -> SafeString:
             severity = f'<span class="badge sev-{escape(str(advisory.severity).lower())}">{escape(str(label))}</span>'
         published = ""
         if advisory.published_at:
-            local = advisory.published_at.astimezone(zone)  # what the template's local time is, without its checks
-            published = f'<time datetime="{local.isoformat()}">{iso_day(local)}</time>'
+            published = day_time_element(advisory.published_at, zone)
         out.append(
             f'\n    <li class="card"><a class="card-link" href="{escape(str(advisory.get_absolute_url()))}">'
             f'<span class="id">{escape(str(advisory.advisory_id))}</span> {escape(str(advisory.title))}</a>\n'
