@@ -43,8 +43,7 @@ def route_path(name: str, language: str | None, token: str | None = None) -> str
     script prefix, with `TOKEN_MARK` in the token's place, and the token put in there: links in mail are made
     many times a second (an acknowledgment, every mail of a fan-out) for a handful of routes."""
     if token is not None and not _TOKEN_AS_IS.fullmatch(token):
-        with translation.override(language) if language is not None else contextlib.nullcontext():
-            return reverse(name, args=[token])
+        return _reverse_in(name, language, [token])
     path = resolved_route(name, language, token is not None, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
     return path if token is None else path.replace(TOKEN_MARK, token)
 
@@ -54,10 +53,13 @@ def resolved_route(
     name: str, language: str | None, takes_token: bool, root: str, urlconf: str | None, prefix: str
 ) -> str:
     # The URLconf and script prefix are part of the key: a change of either resolves the route again.
-    args = [TOKEN_MARK] if takes_token else []
-    if language is None:
-        return reverse(name, args=args)
-    with translation.override(language):
+    return _reverse_in(name, language, [TOKEN_MARK] if takes_token else [])
+
+
+def _reverse_in(name: str, language: str | None, args: list[str]) -> str:
+    """`reverse(name, args=args)` in `language`'s URL prefix, or as the active language has it for None (a route
+    outside the language prefixes)."""
+    with translation.override(language) if language is not None else contextlib.nullcontext():
         return reverse(name, args=args)
 
 
