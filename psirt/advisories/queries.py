@@ -139,9 +139,10 @@ def _matching(filters: ListFilters, *, counting: bool = False, part: str = "") -
         term = filters.q
         matching = Product.objects.filter(Q(name__icontains=term) | Q(model_numbers__icontains=term) | Q(slug=term))
         products = _advisories_of(AffectedProduct.objects.filter(product__in=matching.values("id")))
-        text = Q(search_text__icontains=term) | products
+        own = Q(search_text__icontains=term)
+        text = own | products
         if part == "text":
-            qs = qs.filter(search_text__icontains=term)
+            qs = qs.filter(own)
         elif part == "products":
             qs = qs.filter(products)
         elif counting or filters.product or filters.line:
