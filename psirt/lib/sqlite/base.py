@@ -11,6 +11,10 @@ A writer takes its turn before SQLite's write lock and gives it back when SQLite
   is a transaction of its own in SQLite and takes a turn for the length of the statement. Reads never queue.
 
 An in-memory database or a `file:` URI takes no turns: only a plain path names the file the lock goes beside.
+
+Every cursor also keeps the statements it has rewritten from Django's "%s" placeholders to SQLite's "?"
+(`ConvertingCursor`): the ORM and psirt's prepared statements send the same texts again and again, and the
+rewriting (a regular expression over the whole text) cost more than looking the text up.
 """
 
 from __future__ import annotations
@@ -28,7 +32,28 @@ from psirt.lib.sqlite.writers import Turn, lock_path_of, queue_for
 WRITES = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
-class QueuedCursor(base.SQLiteCursorWrapper):
+# "%s"-style statement → the same in SQLite's "?" style, shared by every cursor of the process. Bounded: emptied
+# when full (statements are mostly of a fixed set of shapes; one with its values written in only passes through).
+_CONVERTED: dict[str, str] = {}
+MAX_CONVERTED = 2048
+
+
+class ConvertingCursor(base.SQLiteCursorWrapper):
+    """Django's SQLite cursor, rewriting each statement text to SQLite's placeholders once per process."""
+
+    def convert_query(self, query: str, *, param_names: Any = None) -> str:
+        if param_names is not None:  # the "%(name)s" style: rewritten with the names of this call
+            return str(super().convert_query(query, param_names=param_names))  # type: ignore[misc]  # Django's, missing from its stubs
+        converted = _CONVERTED.get(query)
+        if converted is None:
+            converted = str(super().convert_query(query))  # type: ignore[misc]  # Django's, missing from its stubs
+            if len(_CONVERTED) >= MAX_CONVERTED:
+                _CONVERTED.clear()
+            _CONVERTED[query] = converted
+        return converted
+
+
+class QueuedCursor(ConvertingCursor):
     """A cursor that takes a writer's turn around a data-changing statement run outside a transaction."""
 
     wrapper: DatabaseWrapper
@@ -67,7 +92,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def create_cursor(self, name: str | None = None) -> Any:
         if self.writer_lock is None:
-            return super().create_cursor(name)
+            return self.connection.cursor(factory=ConvertingCursor)
         cursor = self.connection.cursor(factory=QueuedCursor)
         cursor.wrapper = self
         return cursor
