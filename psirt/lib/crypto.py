@@ -121,6 +121,11 @@ class SealedText(str):
         return sealed
 
 
+def sealed_token(value: SealedText) -> str:
+    """What a column of an `EncryptedTextField` stores for a sealed text: the token it carries."""
+    return value.token
+
+
 def seal(value: str) -> str:
     """`value` with its ciphertext computed now (see SealedText)."""
     return SealedText(value)
@@ -155,7 +160,7 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         if value is None:
             return None
         if type(value) is SealedText:
-            return value.token
+            return sealed_token(value)
         return encrypt_text(str(value))
 
     def get_db_prep_save(self, value: Any, connection: Any) -> Any:

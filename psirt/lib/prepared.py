@@ -14,7 +14,10 @@ is compiled once per process and kept (`_STATEMENTS`, one entry per such shape, 
 each instance's values are adapted exactly as the compiler adapts them. Anything else is compiled per instance.
 What a model's INSERT shape needs besides the text (its fields, the late ones, each field's adaptation) is worked
 out once per process too; a value of a type its field writes unchanged (`unchanged_types`: a text field's str, a
-boolean's bool, …, read from which of Django's methods the field's class uses) is taken without the field's calls.
+boolean's bool, a date's None, …, read from which of Django's methods the field's class uses) is taken without the
+field's calls, and a value of a type whose adaptation comes down to one known call (`shortcuts`: an aware datetime
+is the database's datetime adaptation, a UUID its hex on a database without a UUID type, a sealed text its token)
+goes through that call alone, once per row for a value several columns share.
 
 Unlike `save()`, no `pre_save`/`post_save` signal is sent: a model with receivers of those is refused.
 
@@ -28,8 +31,10 @@ count a statement of its own, both compiled once too.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
@@ -40,18 +45,24 @@ from django.db.models import (
     DEFERRED,
     BooleanField,
     CharField,
+    DateField,
+    DateTimeField,
     Field,
     ForeignKey,
     IntegerField,
     Model,
     QuerySet,
     TextField,
+    TimeField,
+    UUIDField,
 )
 from django.db.models import query as django_query
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
-__all__ = ["PreparedInsert", "PreparedSelect", "first_row", "unchanged_types"]
+from psirt.lib.crypto import EncryptedTextField, SealedText, sealed_token
+
+__all__ = ["PreparedInsert", "PreparedSelect", "first_row", "shortcuts", "unchanged_types"]
 
 M = TypeVar("M", bound=Model)
 
@@ -76,10 +87,30 @@ class _Shape:
         self.returning: list[Field[Any, Any]] = [] if keyed else list(meta.db_returning_fields)
         self.returns = bool(self.returning) and database.features.can_return_columns_from_insert
         self.key = (model, tuple(f.attname for f in fields), self.returns, database.alias, database.vendor)
-        # (field, attname, whether `pre_save` only reads the attribute, the value types written as they are)
+        # (field, attname, whether `pre_save` only reads the attribute, the value types written as they are, the
+        # value types adapted by one known call: the same calls for the fields of one class, so that a value two
+        # columns share is adapted once)
+        quick: dict[type, dict[type, Callable[[Any], Any]]] = {}
         self.columns = [
-            (f, f.attname, type(f).pre_save is Field.pre_save, unchanged_types(f, database)) for f in fields
+            (
+                f,
+                f.attname,
+                _reads_attribute(f),
+                unchanged_types(f, database),
+                quick.setdefault(type(f), shortcuts(f, database)),
+            )
+            for f in fields
         ]
+
+
+def _reads_attribute(field: Field[Any, Any]) -> bool:
+    """Whether `field.pre_save` only reads the instance's attribute: Django's own, or a date's or a time's
+    without `auto_now` or `auto_now_add` (which set the clock's value)."""
+    pre_save = type(field).pre_save
+    if pre_save is Field.pre_save:
+        return True
+    clock = (DateField.pre_save, DateTimeField.pre_save, TimeField.pre_save)
+    return pre_save in clock and not getattr(field, "auto_now", True) and not getattr(field, "auto_now_add", True)
 
 
 _SHAPES: dict[tuple[Any, ...], _Shape] = {}
@@ -110,6 +141,8 @@ def unchanged_types(field: Field[Any, Any], database: Any) -> frozenset[type]:
         return frozenset({type(None)}) | (unchanged_types(target, database) if target is not field else frozenset())
     if cls.get_db_prep_save is not Field.get_db_prep_save:
         return frozenset()
+    if _own_methods(cls, (DateField, DateTimeField, TimeField, UUIDField)) is not None:
+        return frozenset({type(None)})  # their adaptations take None as None on every database
     if cls.get_db_prep_value is Field.get_db_prep_value:
         if cls.get_prep_value in _TEXT_PREP and cls.to_python in _TEXT_PYTHON:
             return frozenset({str, type(None)})
@@ -122,6 +155,47 @@ def unchanged_types(field: Field[Any, Any], database: Any) -> frozenset[type]:
     ):
         return frozenset({int, type(None)})
     return frozenset()
+
+
+def _own_methods(cls: type, bases: Sequence[type]) -> type | None:
+    """Which of `bases` `cls` adapts values exactly as (it is one of them or a subclass overriding none of the
+    methods a value goes through on its way to the database), or None."""
+    names = ("to_python", "get_prep_value", "get_db_prep_value", "get_db_prep_save")
+    for base in bases:
+        if issubclass(cls, base) and all(getattr(cls, name) is getattr(base, name) for name in names):
+            return base
+    return None
+
+
+_SLOW = object()  # a shortcut's answer for a value it does not know: the field's own calls adapt it
+
+
+def shortcuts(field: Field[Any, Any], database: Any) -> dict[type, Callable[[Any], Any]]:
+    """The exact types of value whose adaptation by `field.get_db_prep_save` on `database` comes down to one known
+    call, and that call (which answers `_SLOW` for a value it cannot settle): an aware datetime is the database's
+    datetime adaptation (the field's own steps leave it as it is), a UUID its hex on a database without a UUID type,
+    a sealed text the token it carries. Read from which methods the field's class uses, as `unchanged_types`."""
+    cls = type(field)
+    if cls.get_db_prep_save is EncryptedTextField.get_db_prep_save and (
+        cls.get_prep_value is EncryptedTextField.get_prep_value and cls.to_python is TextField.to_python
+    ):
+        return {SealedText: sealed_token}
+    own = _own_methods(cls, (DateTimeField, UUIDField))
+    if own is DateTimeField:
+        adapt = database.ops.adapt_datetimefield_value
+
+        def aware(value: dt.datetime) -> Any:
+            # A naive one is made aware with a warning by the field first: that stays the field's.
+            return _SLOW if value.utcoffset() is None else adapt(value)
+
+        return {dt.datetime: aware}
+    if own is UUIDField and not database.features.has_native_uuid_field:
+        return {uuid.UUID: _hex}
+    return {}
+
+
+def _hex(value: uuid.UUID) -> str:
+    return value.hex
 
 
 class PreparedInsert:
@@ -170,11 +244,25 @@ class PreparedInsert:
         type the field is known to write as it is (`unchanged_types`) is taken without the calls."""
         obj, database = self.obj, self.database
         values = []
-        for field, attname, plain, unchanged in shape.columns:
+        # (shortcut, id of the value) → (the value, kept alive so that its id stays its own, what it answered):
+        # several columns of a row often hold one moment
+        done: dict[tuple[Any, int], tuple[Any, Any]] = {}
+        for field, attname, plain, unchanged, quick in shape.columns:
             value = getattr(obj, attname) if plain else field.pre_save(obj, add=True)
-            if type(value) in unchanged:
+            kind = type(value)
+            if kind in unchanged:
                 values.append(value)
                 continue
+            shortcut = quick.get(kind)
+            if shortcut is not None:
+                key = (shortcut, id(value))
+                seen = done.get(key)
+                if seen is None:
+                    seen = done[key] = (value, shortcut(value))
+                adapted = seen[1]
+                if adapted is not _SLOW:
+                    values.append(adapted)
+                    continue
             if hasattr(value, "resolve_expression"):
                 return None
             values.append(field.get_db_prep_save(value, connection=database))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import warnings
+import zoneinfo
 from typing import Any
 from unittest import mock
 
@@ -19,8 +21,9 @@ from django.utils.translation import gettext_lazy
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
 from psirt.intake.models import Attachment, Report
+from psirt.lib import prepared as prepared_module
 from psirt.lib.crypto import seal
-from psirt.lib.prepared import PreparedInsert, PreparedSelect, first_row, unchanged_types
+from psirt.lib.prepared import PreparedInsert, PreparedSelect, first_row, shortcuts, unchanged_types
 
 
 def _report(number: int) -> Report:
@@ -250,8 +253,14 @@ _PROBES: list[Any] = [
     2**31 - 1,
     2**62,
     seal("sealed"),
+    seal(""),
     mark_safe("<b>safe</b>"),
     gettext_lazy("Lazy text"),
+    dt.datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 4, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+    dt.datetime(2026, 10, 25, 1, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")),
+    dt.date(2026, 5, 1),
+    uuid.UUID("12345678-1234-5678-1234-567812345678"),
 ]
 
 
@@ -270,6 +279,64 @@ def test_a_value_written_as_it_is_is_what_the_field_would_write():
                 assert type(adapted) is type(value) and adapted == value, (model, field.name, value)
                 checked += 1
     assert checked > 100
+
+
+@pytest.mark.django_db
+def test_a_shortcut_adapts_a_value_as_the_field_would():
+    """Every field of every model, on this database: a value of a type `shortcuts` names is adapted by its shortcut
+    to exactly what the field's own adaptation gives, or left to the field (a naive datetime: the field warns and
+    makes it aware)."""
+    checked = set()
+    for model in apps.get_models():
+        for field in model._meta.local_concrete_fields:
+            quick = shortcuts(field, connection)
+            for value in [*_PROBES, dt.datetime(2026, 3, 4, 5, 6, 7)]:
+                shortcut = quick.get(type(value))
+                if shortcut is None:
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    expected = field.get_db_prep_save(value, connection=connection)
+                adapted = shortcut(value)
+                if value is not None and isinstance(value, dt.datetime) and value.tzinfo is None:
+                    assert adapted is prepared_module._SLOW, (model, field.name)
+                    continue
+                assert type(adapted) is type(expected) and adapted == expected, (model, field.name, value)
+                checked.add(type(value))
+    assert {dt.datetime, type(seal("x"))} <= checked
+    assert (uuid.UUID in checked) != connection.features.has_native_uuid_field
+
+
+@pytest.mark.django_db
+def test_a_moment_several_columns_share_is_adapted_once_and_a_naive_one_by_its_field():
+    _SEALED.update(name=seal("D"), email=seal("d@x.test"), description=seal("d"))
+    report = _report(10)  # created_at, accepted_guidelines_at and token_issued_at: one moment
+    report.ack_due_at = dt.datetime(2026, 3, 9, 17, tzinfo=dt.UTC)
+    PreparedInsert(_report(12), late=("number", "tracking_id"))  # the statement is kept from here on
+    ops = type(connection.ops)
+    real = ops.adapt_datetimefield_value
+    # The shapes are worked out again under the spy (they keep the database's adaptation), then forgotten.
+    with (
+        mock.patch.object(ops, "adapt_datetimefield_value", autospec=True, side_effect=real) as adapt,
+        mock.patch.dict(prepared_module._SHAPES, clear=True),
+    ):
+        insert = PreparedInsert(report, late=("number", "tracking_id"))
+    # The shared moment, the deadline and updated_at (auto_now: the clock's value, set on the instance).
+    assert adapt.call_count == 3
+    names = [f.name for f in report._meta.local_concrete_fields if f.name != "id"]
+    params = dict(zip(names, insert._params, strict=True))
+    moment = real(connection.ops, report.created_at)
+    assert params["created_at"] == params["accepted_guidelines_at"] == params["token_issued_at"] == moment
+    assert params["ack_due_at"] == real(connection.ops, report.ack_due_at)
+    assert params["updated_at"] == real(connection.ops, report.updated_at) and report.updated_at > report.created_at
+    naive = _report(11)
+    naive.ack_due_at = dt.datetime(2026, 3, 9, 17)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        insert = PreparedInsert(naive)
+    field = Report._meta.get_field("ack_due_at")
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        expected = field.get_db_prep_save(dt.datetime(2026, 3, 9, 17), connection=connection)
+    assert dict(zip(names, insert._params, strict=True))["ack_due_at"] == expected
 
 
 @pytest.mark.django_db
@@ -293,5 +360,10 @@ def test_plain_values_are_taken_without_the_field_calls():
     assert "email_hash" not in adapted and "language" not in adapted and "credit_anonymous" not in adapted
     assert params["email_hash"] == "h" * 64 and params["credit_anonymous"] is False
     assert "source" in adapted and type(params["source"]) is str and params["source"] == "web"
-    assert "created_at" in adapted
+    # A date goes through its field; an aware datetime through the database's adaptation alone, and a sealed text
+    # gives its token.
+    assert "proposed_disclosure_date" in adapted
+    assert params["proposed_disclosure_date"] == connection.ops.adapt_datefield_value(dt.date(2026, 5, 1))
+    assert "created_at" not in adapted and "description" not in adapted
     assert params["created_at"] == connection.ops.adapt_datetimefield_value(report.created_at)
+    assert params["description"] == _SEALED["description"].token  # type: ignore[attr-defined]
