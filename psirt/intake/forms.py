@@ -17,7 +17,7 @@ from psirt.catalog.models import FirmwareRelease, Product
 from psirt.intake.models import PublishPlan, YesNoUnknown
 from psirt.intake.services import TEXT_LIMITS, IncomingFile, ReportInput, max_file_bytes, max_total_bytes
 from psirt.lib import pgp
-from psirt.lib.forms import share_fields
+from psirt.lib.forms import LazyBoundField, share_fields
 
 OTHER = "other"
 PHONE_RE = re.compile(r"^[0-9+()./\-\s]{3,50}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?$", re.IGNORECASE)
@@ -232,6 +232,9 @@ class ReportForm(forms.Form):
     )
     # Honeypot: hidden from people (the template wraps it in `hidden`); bots fill every field.
     website = forms.CharField(label=_("Leave this field empty"), required=False)
+
+    # Every report is validated, few forms are shown: a field's names, label and help text are read when shown.
+    bound_field_class = LazyBoundField
 
     def __init__(
         self,

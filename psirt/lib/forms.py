@@ -8,6 +8,9 @@ from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.boundfield import BoundField
+from django.forms.utils import pretty_name
+from django.utils.functional import cached_property
 
 from psirt.lib.errors import DomainError
 from psirt.lib.validators import validate_http_url
@@ -53,6 +56,39 @@ def share_fields(form_class: type[forms.Form]) -> None:
     fields = form_class.base_fields
     per_form = [name for name, field in fields.items() if isinstance(field.widget, _STATEFUL_WIDGETS)]
     form_class.base_fields = SharedFields(fields, per_form)
+
+
+class LazyBoundField(BoundField):
+    """Django's BoundField, with what only a rendering reads (its names, its id, its label and its help text) worked
+    out when first read instead of for every field of every form: validating a form makes a bound field per field
+    only to read its data, and working out the rest (the help text is translated to see whether there is one) cost
+    more than cleaning the value. Each is the value Django's `__init__` gives it."""
+
+    def __init__(self, form: forms.BaseForm, field: forms.Field, name: str) -> None:
+        self.form = form
+        self.field = field
+        self.name = name
+        self.renderer = form.renderer
+
+    @cached_property
+    def html_name(self) -> str:  # type: ignore[override]
+        return self.form.add_prefix(self.name)
+
+    @cached_property
+    def html_initial_name(self) -> str:  # type: ignore[override]
+        return self.form.add_initial_prefix(self.name)
+
+    @cached_property
+    def html_initial_id(self) -> str:  # type: ignore[override]
+        return self.form.add_initial_prefix(self.auto_id)
+
+    @cached_property
+    def label(self) -> Any:  # type: ignore[override]
+        return pretty_name(self.name) if self.field.label is None else self.field.label
+
+    @cached_property
+    def help_text(self) -> Any:  # type: ignore[override]
+        return self.field.help_text or ""
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
