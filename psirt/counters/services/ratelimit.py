@@ -16,8 +16,10 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import connection
+from django.core.signals import setting_changed
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from psirt.counters.exceptions import RateLimited
@@ -46,30 +48,71 @@ class _Window:
     start: dt.datetime
     end: dt.datetime
     limit: int
+    # `start` and `end` as the database takes them.
+    db_start: Any
+    db_end: Any
 
     def refusal(self, now: dt.datetime) -> RateLimited:
         return RateLimited(retry_after=max(1, math.ceil((self.end - now).total_seconds())))
 
 
-def _window(limit: Limit, now: dt.datetime) -> _Window:
+# (database alias, window seconds, start timestamp) -> the window's bounds and the database's values of them. Every
+# request of a window shares them, and adapting a datetime for the database costs more than the statement's other
+# values together. Bounded: dropped when full (a new window every `seconds`), and when the settings change (the
+# adaptation reads the time zone settings).
+_BOUNDS: dict[tuple[str, int, int], tuple[dt.datetime, dt.datetime, Any, Any]] = {}
+_MAX_BOUNDS = 64
+
+
+def _bounds(database: Any, seconds: int, start_ts: int) -> tuple[dt.datetime, dt.datetime, Any, Any]:
+    key = (database.alias, seconds, start_ts)
+    found = _BOUNDS.get(key)
+    if found is None:
+        start = dt.datetime.fromtimestamp(start_ts, tz=dt.UTC)
+        end = start + dt.timedelta(seconds=seconds)
+        adapt = database.ops.adapt_datetimefield_value
+        found = (start, end, adapt(start), adapt(end))
+        if len(_BOUNDS) >= _MAX_BOUNDS:
+            _BOUNDS.clear()
+        _BOUNDS[key] = found
+    return found
+
+
+setting_changed.connect(lambda **kwargs: _BOUNDS.clear(), weak=False, dispatch_uid="psirt-ratelimit-bounds")
+
+
+def _window(limit: Limit, now: dt.datetime, database: Any) -> _Window:
     hits, seconds = limit.rate
-    start_ts = math.floor(now.timestamp() / seconds) * seconds
-    start = dt.datetime.fromtimestamp(start_ts, tz=dt.UTC)
-    return _Window(
-        key=limit.key,
-        start=start,
-        end=start + dt.timedelta(seconds=seconds),
-        limit=hits,
-    )
+    start, end, db_start, db_end = _bounds(database, seconds, math.floor(now.timestamp() / seconds) * seconds)
+    return _Window(key=limit.key, start=start, end=end, limit=hits, db_start=db_start, db_end=db_end)
 
 
-def _windows(limits: tuple[Limit, ...], now: dt.datetime) -> list[_Window]:
-    return [_window(limit, now) for limit in limits if limit.rate[0] > 0]
+def _windows(limits: tuple[Limit, ...], now: dt.datetime, database: Any) -> list[_Window]:
+    return [_window(limit, now, database) for limit in limits if limit.rate[0] > 0]
 
 
-def _table() -> tuple[str, str, str, str, str]:
-    q = connection.ops.quote_name
-    return q(RateCounter._meta.db_table), q("key"), q("window_start"), q("expires_at"), q("count")
+def _database() -> Any:
+    """The connection the counters are kept in (the default one), looked up once per call rather than once per
+    attribute as `django.db.connection` does."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+# (vendor, windows) -> `check`'s SELECT, which depends on nothing else: written once per process.
+_CHECKS: dict[tuple[str, int], str] = {}
+
+
+def _check_sql(database: Any, windows: int) -> str:
+    """`check`'s SELECT of the counts of `windows` windows."""
+    shape = (database.vendor, windows)
+    sql = _CHECKS.get(shape)
+    if sql is None:
+        quote = database.ops.quote_name
+        table, key, start = quote(RateCounter._meta.db_table), quote("key"), quote("window_start")
+        where = " OR ".join([f"({key} = %s AND {start} = %s)"] * windows)
+        sql = f"SELECT {key}, {quote('count')} FROM {table} WHERE {where}"  # noqa: S608
+        if len(_CHECKS) < 64:
+            _CHECKS[shape] = sql
+    return sql
 
 
 def check(*limits: Limit) -> None:
@@ -78,17 +121,15 @@ def check(*limits: Limit) -> None:
     One plain SELECT: this runs before every submission, and building the same query through the ORM
     cost more than running it."""
     now = timezone.now()
-    windows = _windows(limits, now)
+    database = _database()
+    windows = _windows(limits, now, database)
     if not windows:
         return
-    table, key, start, _expires, count = _table()
-    adapt = connection.ops.adapt_datetimefield_value
-    where = " OR ".join([f"({key} = %s AND {start} = %s)"] * len(windows))
-    params: list[str | int | None] = []
+    params: list[Any] = []
     for w in windows:
-        params += [w.key, adapt(w.start)]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {key}, {count} FROM {table} WHERE {where}", params)  # noqa: S608
+        params += [w.key, w.db_start]
+    with database.cursor() as cursor:
+        cursor.execute(_check_sql(database, len(windows)), params)
         counts = dict(cursor.fetchall())
     for w in windows:
         if counts.get(w.key, 0) >= w.limit:
@@ -110,35 +151,28 @@ def hit_all(*limits: Limit) -> None:
     because on PostgreSQL the row lock it takes (every request from one address shares its row) is held
     until COMMIT, and a submission takes it among its last steps."""
     now = timezone.now()
-    windows = _windows(limits, now)
+    database = _database()
+    windows = _windows(limits, now, database)
     if not windows:
         return
-    if len(windows) > 1 and not connection.features.can_return_columns_from_insert:
-        # SQLite before 3.35 has no RETURNING: which window is full is then told one statement at a time.
-        for w in windows:
-            _upsert([w], now)
-    else:
-        _upsert(windows, now)
+    with database.cursor() as cursor:
+        if len(windows) > 1 and not database.features.can_return_columns_from_insert:
+            # SQLite before 3.35 has no RETURNING: which window is full is then told one statement at a time.
+            for w in windows:
+                _upsert(cursor, database, [w], now)
+        else:
+            _upsert(cursor, database, windows, now)
     _sample_purge()
 
 
-def _upsert(windows: list[_Window], now: dt.datetime) -> None:
-    sql, params = _upsert_statement(windows)
+def _upsert(cursor: Any, database: Any, windows: list[_Window], now: dt.datetime) -> None:
     returning = len(windows) > 1
+    cursor.execute(_upsert_sql(database, len(windows), returning=returning), _upsert_params(windows))
     if returning:
-        sql = _returning_keys(sql)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if returning:
-            counted = [row[0] for row in cursor.fetchall()]
-        else:  # one window: counted unless the statement wrote no row
-            counted = [w.key for w in windows] if cursor.rowcount else []
+        counted = [row[0] for row in cursor.fetchall()]
+    else:  # one window: counted unless the statement wrote no row
+        counted = [w.key for w in windows] if cursor.rowcount else []
     _refuse_full(windows, counted, now)
-
-
-def _returning_keys(sql: str) -> str:
-    """The upsert returning the key of each window it counted (a window left out is full)."""
-    return f"{sql} RETURNING {_table()[1]}"
 
 
 def _refuse_full(windows: list[_Window], counted: Iterable[str], now: dt.datetime) -> None:
@@ -149,34 +183,51 @@ def _refuse_full(windows: list[_Window], counted: Iterable[str], now: dt.datetim
         raise full[0].refusal(now)
 
 
-def _upsert_statement(windows: list[_Window]) -> tuple[str, list[str | int | None]]:
-    """The upsert of `hit_all` without its RETURNING: insert each window's row, or add one to it while it is
-    under its limit."""
-    table, key, start, expires, count = _table()
-    adapt = connection.ops.adapt_datetimefield_value
-    values = ", ".join(["(%s, %s, %s, 1)"] * len(windows))
-    limit = " ".join(["WHEN %s THEN %s"] * len(windows))
-    sql = (
-        f"INSERT INTO {table} ({key}, {start}, {expires}, {count}) VALUES {values} "  # noqa: S608
-        f"ON CONFLICT ({key}, {start}) DO UPDATE SET {count} = {table}.{count} + 1 "
-        f"WHERE {table}.{count} < CASE {table}.{key} {limit} END"
-    )
-    params: list[str | int | None] = []
+# (vendor, windows, returning) -> the upsert's text, which depends on nothing else: written once per process.
+_UPSERTS: dict[tuple[str, int, bool], str] = {}
+
+
+def _upsert_sql(database: Any, windows: int, *, returning: bool) -> str:
+    """The upsert of `hit_all` for `windows` windows: insert each window's row, or add one to it while it is
+    under its limit; with `returning`, it returns the key of each window it counted (a window left out is
+    full)."""
+    shape = (database.vendor, windows, returning)
+    sql = _UPSERTS.get(shape)
+    if sql is None:
+        quote = database.ops.quote_name
+        table, key, start = quote(RateCounter._meta.db_table), quote("key"), quote("window_start")
+        expires, count = quote("expires_at"), quote("count")
+        values = ", ".join(["(%s, %s, %s, 1)"] * windows)
+        limit = " ".join(["WHEN %s THEN %s"] * windows)
+        sql = (
+            f"INSERT INTO {table} ({key}, {start}, {expires}, {count}) VALUES {values} "  # noqa: S608
+            f"ON CONFLICT ({key}, {start}) DO UPDATE SET {count} = {table}.{count} + 1 "
+            f"WHERE {table}.{count} < CASE {table}.{key} {limit} END"
+        )
+        if returning:
+            sql = f"{sql} RETURNING {key}"
+        if len(_UPSERTS) < 64:
+            _UPSERTS[shape] = sql
+    return sql
+
+
+def _upsert_params(windows: list[_Window]) -> list[Any]:
+    params: list[Any] = []
     for w in windows:
-        params += [w.key, adapt(w.start), adapt(w.end)]
+        params += [w.key, w.db_start, w.db_end]
     for w in windows:
         params += [w.key, w.limit]
-    return sql, params
+    return params
 
 
 @dataclass(frozen=True)
 class Hits:
     """`hit_all`'s statement for a caller that runs it inside a larger one of its own (PostgreSQL: a WITH
-    query): `sql` returns the key of each window it counted; `refuse(counted)` then raises RateLimited for a
-    window left out, as `hit_all` does."""
+    query) or next to its own on the same cursor: `sql` returns the key of each window it counted;
+    `refuse(counted)` then raises RateLimited for a window left out, as `hit_all` does."""
 
     sql: str
-    params: list[str | int | None]
+    params: list[Any]
     windows: list[_Window]
     now: dt.datetime
 
@@ -186,13 +237,14 @@ class Hits:
 
 
 def hits(*limits: Limit) -> Hits | None:
-    """One hit in each limit as a statement to embed (see `Hits`), or None when no limit counts."""
+    """One hit in each limit as a statement to embed (see `Hits`), or None when no limit counts. Its RETURNING
+    needs a database that has it (not SQLite before 3.35)."""
     now = timezone.now()
-    windows = _windows(limits, now)
+    database = _database()
+    windows = _windows(limits, now, database)
     if not windows:
         return None
-    sql, params = _upsert_statement(windows)
-    return Hits(_returning_keys(sql), params, windows, now)
+    return Hits(_upsert_sql(database, len(windows), returning=True), _upsert_params(windows), windows, now)
 
 
 def _sample_purge() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, connection, transaction
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import F
 
 from psirt.counters.models import Sequence
@@ -17,7 +19,21 @@ def next_in_year(scope: str, year: int) -> int:
     its number back (no gaps). One statement instead of an UPDATE and a SELECT: callers take this lock last,
     just before COMMIT, and every statement after it lengthens the time other writers wait. When two first
     numbers of a year race, the loser of the INSERT takes the UPDATE path."""
-    number = _increment(scope, year)
+    return _or_first(_increment_any(scope, year), scope, year)
+
+
+def _increment_any(scope: str, year: int) -> int | None:
+    """The next number of `scope` and `year` as the database can take it, or None when the year has no row."""
+    database = connections[DEFAULT_DB_ALIAS]
+    if not database.features.can_return_columns_from_insert:
+        return _increment_then_read(scope, year)
+    with database.cursor() as cursor:
+        return _increment(cursor, scope, year)
+
+
+def _or_first(number: int | None, scope: str, year: int) -> int:
+    """`number`, or (None: the year has no row yet) the year's first number, its row created. When two first
+    numbers of a year race, the loser of the INSERT takes the next number of the winner's row."""
     if number is not None:
         return number
     try:
@@ -25,36 +41,34 @@ def next_in_year(scope: str, year: int) -> int:
             Sequence.objects.create(scope=scope, year=year, last=1)
             return 1
     except IntegrityError:
-        number = _increment(scope, year)
+        number = _increment_any(scope, year)
         assert number is not None  # the row the winner inserted exists now
         return number
 
 
 def next_in_year_counting(scope: str, year: int, *limits: ratelimit.Limit) -> int:
-    """`ratelimit.hit_all(*limits)`, then `next_in_year(scope, year)`. On PostgreSQL one statement (the hits are a
-    WITH query of the number's UPDATE): a round trip less for a caller that takes both rows, which every other
-    such caller contends for, while it holds them. Raises RateLimited as `hit_all` does, after the number was
-    taken: call inside a transaction, which the refusal rolls back (the number is given back)."""
-    if connection.vendor != "postgresql":  # no data-modifying WITH queries (SQLite): two statements
+    """`ratelimit.hit_all(*limits)`, then `next_in_year(scope, year)`, on one cursor. On PostgreSQL one statement
+    (the hits are a WITH query of the number's UPDATE): a round trip less for a caller that takes both rows,
+    which every other such caller contends for, while it holds them. Raises RateLimited as `hit_all` does,
+    after the number was taken on PostgreSQL: call inside a transaction, which the refusal rolls back (the
+    number is given back)."""
+    database = connections[DEFAULT_DB_ALIAS]
+    if not database.features.can_return_columns_from_insert:  # SQLite before 3.35: no RETURNING at all
         ratelimit.hit_all(*limits)
         return next_in_year(scope, year)
     counting = ratelimit.hits(*limits)
     if counting is None:
         return next_in_year(scope, year)
-    q = connection.ops.quote_name
-    table = q(Sequence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH hit AS ({counting.sql}), number AS (UPDATE {table} SET {q('last')} = {q('last')} + 1 "  # noqa: S608
-            f"WHERE {q('scope')} = %s AND {q('year')} = %s RETURNING {q('last')}) "
-            f"SELECT ARRAY(SELECT * FROM hit), (SELECT {q('last')} FROM number)",
-            [*counting.params, scope, year],
-        )
-        counted, number = cursor.fetchone()
-    counting.refuse(counted)
-    if number is not None:
-        return int(number)
-    return next_in_year(scope, year)  # the year's first number: its row is created there
+    with database.cursor() as cursor:
+        if database.vendor == "postgresql":
+            cursor.execute(_counting_sql(database, counting.sql), [*counting.params, scope, year])
+            counted, number = cursor.fetchone()
+            counting.refuse(counted)
+        else:  # no data-modifying WITH queries (SQLite): two statements
+            cursor.execute(counting.sql, counting.params)
+            counting.refuse([row[0] for row in cursor.fetchall()])
+            number = _increment(cursor, scope, year)
+    return _or_first(None if number is None else int(number), scope, year)
 
 
 def move_past(scope: str, year: int, number: int) -> None:
@@ -71,19 +85,49 @@ def move_past(scope: str, year: int, number: int) -> None:
         rows.filter(last__lt=number).update(last=number)
 
 
-def _increment(scope: str, year: int) -> int | None:
-    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no RETURNING
-        rows = Sequence.objects.filter(scope=scope, year=year)
-        if not rows.update(last=F("last") + 1):
-            return None
-        return int(rows.values_list("last", flat=True).get())
-    q = connection.ops.quote_name
-    table = q(Sequence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {q('last')} = {q('last')} + 1 "  # noqa: S608
-            f"WHERE {q('scope')} = %s AND {q('year')} = %s RETURNING {q('last')}",
-            [scope, year],
+# (vendor, what) -> a statement's text, which depends on nothing else: written once per process.
+_STATEMENTS: dict[tuple[str, str], str] = {}
+
+
+def _increment_sql(database: Any) -> str:
+    """The UPDATE that takes the next number of one scope and year and returns it."""
+    shape = (database.vendor, "increment")
+    sql = _STATEMENTS.get(shape)
+    if sql is None:
+        q = database.ops.quote_name
+        sql = _STATEMENTS[shape] = (
+            f"UPDATE {q(Sequence._meta.db_table)} SET {q('last')} = {q('last')} + 1 "  # noqa: S608
+            f"WHERE {q('scope')} = %s AND {q('year')} = %s RETURNING {q('last')}"
         )
-        row = cursor.fetchone()
+    return sql
+
+
+def _counting_sql(database: Any, hits_sql: str) -> str:
+    """PostgreSQL: the hits' upsert (`hits_sql`) as a WITH query of the number's UPDATE; returns the keys it
+    counted and the number (NULL when the year has no row yet)."""
+    shape = (database.vendor, hits_sql)
+    sql = _STATEMENTS.get(shape)
+    if sql is None:
+        q = database.ops.quote_name
+        sql = (
+            f"WITH hit AS ({hits_sql}), number AS ({_increment_sql(database)}) "  # noqa: S608
+            f"SELECT ARRAY(SELECT * FROM hit), (SELECT {q('last')} FROM number)"
+        )
+        if len(_STATEMENTS) < 64:
+            _STATEMENTS[shape] = sql
+    return sql
+
+
+def _increment(cursor: Any, scope: str, year: int) -> int | None:
+    """The next number of `scope` and `year` through `cursor` (RETURNING), or None when the year has no row."""
+    cursor.execute(_increment_sql(cursor.db), [scope, year])
+    row = cursor.fetchone()
     return int(row[0]) if row else None
+
+
+def _increment_then_read(scope: str, year: int) -> int | None:
+    """`_increment` where the database has no RETURNING (SQLite before 3.35): an UPDATE, then a SELECT."""
+    rows = Sequence.objects.filter(scope=scope, year=year)
+    if not rows.update(last=F("last") + 1):
+        return None
+    return int(rows.values_list("last", flat=True).get())
