@@ -25,7 +25,8 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection, models, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models, transaction
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -82,12 +83,16 @@ def _canonical(event: AuditEvent) -> bytes:
         "data": event.data,
         "key_id": event.key_id,
     }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL_JSON.encode(payload).encode("utf-8")
+
+
+# The canonical form's JSON: keys sorted, no spaces, text as it is. One encoder for every event.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def compute_hash(prev_hash: str, event: AuditEvent, key: bytes) -> str:
     """HMAC-SHA256 under `key` (the one `event.key_id` names) of the previous hash and the event's content."""
-    return hmac.new(key, prev_hash.encode("ascii") + b"\n" + _canonical(event), hashlib.sha256).hexdigest()
+    return hmac.digest(key, prev_hash.encode("ascii") + b"\n" + _canonical(event), "sha256").hex()
 
 
 def record(
@@ -112,47 +117,92 @@ def record(
             if value:
                 target_id = target_id or str(value)
                 break
+    key_id, key = audit_keys()[0]
+    # Positional, in the model's field order (`_EVENT_FIELDS`): what Django makes a loaded row with, without
+    # looking up a default for every field left out. The chained fields are set under the head's lock.
     event = AuditEvent(
-        actor_id=actor.pk if actor is not None and actor.pk else None,
-        actor_label=(getattr(actor, "email", "") or str(actor or ""))[:254] if actor is not None else "",
-        action=action,
-        target_type=target_type[:80],
-        target_id=str(target_id)[:80],
-        ip=client_address(request) if request is not None else None,
-        data=data or {},
+        None,  # id
+        None,  # seq
+        None,  # at
+        actor.pk if actor is not None and actor.pk else None,
+        (getattr(actor, "email", "") or str(actor or ""))[:254] if actor is not None else "",
+        action,
+        target_type[:80],
+        str(target_id)[:80],
+        client_address(request) if request is not None else None,
+        data or {},
+        key_id,
+        None,  # prev_hash
+        None,  # hash
     )
-    event.key_id, key = audit_keys()[0]
     insert = PreparedInsert(event, late=_CHAINED)
+    database = insert.database
     # No savepoint of its own: the entry belongs to the caller's transaction, and a failure here fails it.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(using=database.alias, savepoint=False), database.cursor() as cursor:
         # Lock the head row: appends are serialised across processes, so the chain never forks. Everything
         # that does not depend on the head is prepared above (the INSERT statement compiled, its values
         # adapted), and while the head is locked this costs one statement to read it and one to write both the
         # event and the new head: every other writer of the log waits for as long as it is held.
-        head = _lock_head()
+        head = _lock_head(cursor)
         event.seq = head[0] + 1
         event.at = timezone.now()
         event.prev_hash = head[1]
         event.hash = compute_hash(event.prev_hash, event, key)
-        _append(event, insert)
+        _append(cursor, event, insert)
     return event
 
 
 # The event's fields whose values are set under the head's lock.
 _CHAINED = ("seq", "at", "prev_hash", "hash")
+# The order of `record`'s positional values.
+_EVENT_FIELDS = (
+    "id",
+    "seq",
+    "at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "ip",
+    "data",
+    "key_id",
+    "prev_hash",
+    "hash",
+)
+if tuple(f.attname for f in AuditEvent._meta.concrete_fields) != _EVENT_FIELDS:  # pragma: no cover - model changed
+    raise ImproperlyConfigured("AuditEvent's fields changed: update record's positional values and _EVENT_FIELDS")
+
+# (vendor, what) -> the text of one of the head's statements, which depends on nothing else: written once per
+# process.
+_HEAD_SQL: dict[tuple[str, str], str] = {}
 
 
-def _append(event: AuditEvent, insert: PreparedInsert) -> None:
-    """Insert the chained `event` and move the head to it (the head locked by the caller). On PostgreSQL one
-    statement does both."""
-    move_head = f"UPDATE {_head_table()} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"WITH head AS ({move_head}) {insert.sql}", [event.seq, event.hash, *insert.params()])
-            insert.inserted(cursor)
+def _head_sql(database: Any, what: str) -> str:
+    """The head's SELECT ("lock", locking the row where the database locks rows) or its UPDATE ("move")."""
+    sql = _HEAD_SQL.get((database.vendor, what))
+    if sql is None:
+        table = database.ops.quote_name(AuditHead._meta.db_table)
+        if what == "lock":
+            lock = " FOR UPDATE" if database.features.has_select_for_update else ""
+            sql = f"SELECT seq, hash FROM {table} WHERE id = 1{lock}"  # noqa: S608
         else:
-            insert.run()
-            cursor.execute(move_head, [event.seq, event.hash])
+            sql = f"UPDATE {table} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
+        _HEAD_SQL[(database.vendor, what)] = sql
+    return sql
+
+
+def _append(cursor: Any, event: AuditEvent, insert: PreparedInsert) -> None:
+    """Insert the chained `event` and move the head to it (the head locked by the caller), through `cursor`. On
+    PostgreSQL one statement does both."""
+    move_head = _head_sql(cursor.db, "move")
+    if cursor.db.vendor == "postgresql":
+        cursor.execute(f"WITH head AS ({move_head}) {insert.sql}", [event.seq, event.hash, *insert.params()])
+        insert.inserted(cursor)
+    else:
+        cursor.execute(insert.sql, insert.params())
+        insert.inserted(cursor)
+        cursor.execute(move_head, [event.seq, event.hash])
 
 
 def deny_access(
@@ -172,21 +222,15 @@ def deny_access(
     raise Http404
 
 
-def _head_table() -> str:
-    return connection.ops.quote_name(AuditHead._meta.db_table)
-
-
-def _lock_head() -> tuple[int, str]:
+def _lock_head(cursor: Any) -> tuple[int, str]:
     """(seq, hash) of the chain's head, locked until the transaction ends (created on first use)."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = f"SELECT seq, hash FROM {_head_table()} WHERE id = 1{lock}"  # noqa: S608
-    with connection.cursor() as cursor:
+    sql = _head_sql(cursor.db, "lock")
+    cursor.execute(sql)
+    row = cursor.fetchone()
+    if row is None:
+        AuditHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS})
         cursor.execute(sql)
         row = cursor.fetchone()
-        if row is None:
-            AuditHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS})
-            cursor.execute(sql)
-            row = cursor.fetchone()
     return int(row[0]), str(row[1])
 
 

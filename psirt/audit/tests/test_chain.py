@@ -246,3 +246,52 @@ def test_record_bounds_and_explicit_target_descriptions(handler):
     stored = AuditEvent.objects.get(seq=event.seq)
     assert (stored.target_type, stored.target_id, stored.actor_id) == ("t" * 80, "i" * 80, None)
     assert verify_chain().ok
+
+
+def test_an_events_hash_is_the_same_bytes_under_the_same_key_as_ever():
+    """Events already stored must keep verifying: the canonical form (keys sorted, no spaces, text as it is) and
+    the HMAC-SHA256 over it are pinned to a value worked out once, not to the code that computes them."""
+    import datetime as dt
+
+    from psirt.audit.services import _canonical, compute_hash
+
+    event = AuditEvent(
+        seq=7,
+        at=dt.datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=dt.UTC),
+        actor_id=3,
+        actor_label="lead@example.com",
+        action="report.submitted",
+        target_type="intake.report",
+        target_id="VR-2026-0007",
+        ip="2001:db8::1",
+        data={"files": 2, "source": "web", "note": "café 漏洞", "nested": {"b": [1, None, True], "a": 1.5}},
+        key_id="0123456789abcdef",
+    )
+    assert (
+        _canonical(event)
+        == (
+            '{"action":"report.submitted","actor":3,"actor_label":"lead@example.com",'
+            '"at":"2026-03-04T05:06:07.890123+00:00","data":{"files":2,"nested":{"a":1.5,"b":[1,null,true]},'
+            '"note":"café 漏洞","source":"web"},"ip":"2001:db8::1","key_id":"0123456789abcdef","seq":7,'
+            '"target_id":"VR-2026-0007","target_type":"intake.report"}'
+        ).encode()
+    )
+    assert (
+        compute_hash("ab" * 32, event, b"k" * 32) == "3ec09845262526020bca7d63f4b6d6ddaeddc34ea34d57b5740d32e656092d83"
+    )
+
+
+@pytest.mark.django_db
+def test_record_puts_each_value_in_its_own_field(handler, rf):
+    """The event is made from positional values in the model's field order: each lands in its field."""
+    from psirt.audit.services import audit_keys
+
+    request = rf.get("/", REMOTE_ADDR="192.0.2.8")
+    request.user = handler
+    event = record(action="test.fields", request=request, target_type="tt", target_id="ti", data={"k": "v"})
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.pk == event.pk and stored.seq == event.seq >= 1
+    assert (stored.actor_id, stored.actor_label, stored.action) == (handler.pk, handler.email, "test.fields")
+    assert (stored.target_type, stored.target_id, stored.ip, stored.data) == ("tt", "ti", "192.0.2.8", {"k": "v"})
+    assert (stored.key_id, stored.prev_hash, stored.hash) == (audit_keys()[0][0], event.prev_hash, event.hash)
+    assert stored.at == event.at and event.at is not None
