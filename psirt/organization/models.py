@@ -6,12 +6,13 @@ remediation times, and the calendar deadlines are counted in (`psirt.organizatio
 
 from __future__ import annotations
 
-import copy
 import secrets
 from typing import Any
 
+import django
 from django.core.validators import RegexValidator
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models.base import DJANGO_VERSION_PICKLE_KEY
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -181,10 +182,18 @@ def _table(using: str) -> str:
     return connections[using].ops.quote_name(OrganizationProfile._meta.db_table)
 
 
+# The token's SELECT per database alias: its text depends on nothing else, and every report reads the token.
+_TOKEN_SQL: dict[str, str] = {}
+
+
 def current_change_token(using: str = DEFAULT_DB_ALIAS) -> str | None:
     """The profile row's change token now, as the caller's transaction sees it (None before the row exists)."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT change_token FROM {_table(using)} WHERE id = 1")  # noqa: S608 — quoted table name
+    database = connections[using]
+    sql = _TOKEN_SQL.get(database.vendor)
+    if sql is None:
+        sql = _TOKEN_SQL[database.vendor] = f"SELECT change_token FROM {_table(using)} WHERE id = 1"  # noqa: S608
+    with database.cursor() as cursor:
+        cursor.execute(sql)
         row = cursor.fetchone()
     return None if row is None else str(row[0])
 
@@ -201,7 +210,17 @@ def read_profile() -> tuple[OrganizationProfile, str | None]:
     if profile.change_token != token:  # changed between the two reads: kept under a token it was not read at
         _profiles.clear()
         return OrganizationProfile.objects.get_or_create(id=1)[0], None
-    return copy.copy(profile), token
+    return _copy(profile), token
+
+
+def _copy(profile: OrganizationProfile) -> OrganizationProfile:
+    """A copy of `profile` of its own, made as `copy.copy` makes it (Django's `__getstate__` and `__setstate__`:
+    the instance's fields and a state of its own) without the generic reduce protocol around them."""
+    state = profile.__getstate__()
+    state[DJANGO_VERSION_PICKLE_KEY] = django.__version__
+    twin = OrganizationProfile.__new__(OrganizationProfile)
+    twin.__setstate__(state)
+    return twin
 
 
 def derived(name: str, token: str | None, build: Any) -> Any:

@@ -113,3 +113,18 @@ def test_a_profile_read_with_its_token_gets_the_calendar_of_that_token() -> None
     CalendarDay.objects.create(date=DAY, kind=CalendarDayKind.HOLIDAY)
     profile, token = org_models.read_profile()
     assert not organization_calendar(profile, token).is_business_day(DAY)
+
+
+def test_each_copy_has_a_model_state_of_its_own() -> None:
+    """A copy is made as `copy.copy` makes a model instance: its fields and its saved-state record its own."""
+    OrganizationProfile.get()
+    first, second = OrganizationProfile.get(), OrganizationProfile.get()
+    assert first._state is not second._state and first._state.fields_cache is not second._state.fields_cache
+    assert (first._state.adding, first._state.db) == (False, "default")
+    second._state.db = "elsewhere"
+    second._state.fields_cache["x"] = 1
+    second.__dict__["ack_business_days"] = 99
+    third = OrganizationProfile.get()
+    assert (third._state.db, third._state.fields_cache) == ("default", {})
+    assert third.ack_business_days == first.ack_business_days != 99
+    assert third.pk == 1 and third.change_token == first.change_token
