@@ -63,7 +63,6 @@ from django.core.mail.message import sanitize_address
 from django.db import connection as db_connection
 from django.db import connections, router, transaction
 from django.db.models import QuerySet
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django_tasks_db.backend import DatabaseBackend
@@ -75,7 +74,7 @@ from psirt.lib.bulk import column_name, insert_rows
 from psirt.lib.crypto import seal
 from psirt.lib.kept import Kept
 from psirt.lib.prepared import PreparedInsert
-from psirt.mail import tasks
+from psirt.mail import rendering, tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
 from psirt.mail.models import OutboxMessage, OutboxStatus
 from psirt.mail.transports import MAIL, SESSION_KEPT, Guard, describe, doubling, unreachable
@@ -114,12 +113,13 @@ def site_languages(primary: str) -> list[str]:
 
 
 def render_one(template: str, context: Mapping[str, Any], language: str) -> tuple[str, str, str]:
-    """(subject, text, html) of `<template>.subject.txt/.txt/.html` in one language; the subject on one line."""
+    """(subject, text, html) of `<template>.subject.txt/.txt/.html` in one language; the subject on one line. Each is
+    Django's rendering, kept per shape of the context with slots for its texts (`psirt.mail.rendering`)."""
     values = {**context, "mail_language": language}
     with translation.override(language):
-        subject = " ".join(render_to_string(f"{template}.subject.txt", values).split())
-        text = render_to_string(f"{template}.txt", values).strip()
-        html = render_to_string(f"{template}.html", values).strip()
+        subject = " ".join(rendering.render(f"{template}.subject.txt", values).split())
+        text = rendering.render(f"{template}.txt", values).strip()
+        html = rendering.render(f"{template}.html", values).strip()
     return subject, text, html
 
 
