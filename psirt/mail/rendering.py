@@ -3,10 +3,10 @@
 The worker renders the same few templates thousands of times (every acknowledgment, every mail of a fan-out), and
 their values are plain JSON texts that a template only prints or tests. Such a template's output is its rendering
 of a *probe* — the context with each printed text replaced by a marker — with every marker replaced by its text:
-as it is where the template printed it as it is, HTML-escaped (Django's `conditional_escape`) where it printed it
-escaped. A marker holds an `&`, so the two are told apart in the probe's output. The rendering of the probe is kept
-per template, language, catalog and *shape* of the context: its keys in their order, which texts are empty, and
-every other value as it is.
+as it is where the template printed it as it is, HTML-escaped where it printed it escaped (Django's
+`conditional_escape`, which for a plain text is the standard library's `html.escape`). A marker holds an `&`, so
+the two are told apart in the probe's output. The rendering of the probe is kept per template, language, catalog
+and *shape* of the context: its keys in their order, which texts are empty, and every other value as it is.
 
 This is exact only for what a template does to a text without looking at it: print it (`{{ x }}`, a
 `{% blocktranslate %}` value), test whether it is empty (`{% if x %}`), or hand a mapping of texts to a filter that
@@ -20,10 +20,12 @@ not plain keys (a text looked into, a key that is missing), and a text that hold
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -33,7 +35,6 @@ from django.template import defaulttags
 from django.template.base import FilterExpression, TextNode, Variable, VariableNode
 from django.template.loader import get_template
 from django.templatetags import i18n as django_i18n
-from django.utils.html import conditional_escape
 from django.utils.translation import get_language, trans_real
 
 from psirt.lib.i18n_tags import ConstantTranslateNode
@@ -57,6 +58,11 @@ class Uses:
     printed: frozenset[Path]
     tested: frozenset[Path]
     picked: frozenset[Path]
+
+    @cached_property
+    def above_values(self) -> frozenset[Path]:
+        """The paths that lead to a value looked at (the context's own, (), among them)."""
+        return frozenset(path[:end] for path in self.values for end in range(len(path)))
 
 
 class Unsupported(Exception):
@@ -204,31 +210,55 @@ class NotPlain(Exception):
 _SCALARS = (int, float, bool, type(None))
 
 
-def _probe(value: Any, path: Path, values: frozenset[Path], texts: list[str]) -> tuple[Any, Any]:
-    """(the value in the probe, its shape). A non-empty text is a marker (and appended to `texts`) unless its
-    path is looked at; the shape holds the type of every scalar, the keys of every mapping in order, and every value
-    looked at as it is."""
-    if path in values:
+def _shape(value: Any, path: Path, found: Uses, texts: list[str], probe: bool) -> tuple[Any, Any]:
+    """(the value in the probe when `probe`, else None; its shape). A non-empty text is a slot (appended to `texts`,
+    a marker in the probe) unless its path is looked at; the shape holds the type of every scalar, the keys of every
+    mapping in order, and every value looked at as it is. Walked without the probe for every mail, with it only
+    when the shape is new."""
+    if path in found.values:
         return value, _frozen(value)
+    if path not in found.above_values:
+        return _plain(value, texts, probe)
     kind = type(value)
-    if kind is str:
-        if OPEN in value or CLOSE in value:
-            raise NotPlain("a marker's character")
-        if not value:
-            return value, ("s", value)
-        texts.append(value)
-        return f"{OPEN}{_NONCE}&{len(texts) - 1}{CLOSE}", "slot"
     if kind is dict:
-        probe, shape = {}, []
+        made, shape = {}, []
         for key, item in value.items():
             if type(key) is not str:
                 raise NotPlain("a key that is not a text")
-            probe[key], item_shape = _probe(item, (*path, key), values, texts)
+            made[key], item_shape = _shape(item, (*path, key), found, texts, probe)
             shape.append((key, item_shape))
-        return probe, ("d", tuple(shape))
+        return made, ("d", tuple(shape))
     if kind is list or kind is tuple:
-        items = [_probe(item, (*path, str(index)), values, texts) for index, item in enumerate(value)]
-        return [probe for probe, _shape in items], ("l", tuple(shape for _probe, shape in items))
+        items = [_shape(item, (*path, str(index)), found, texts, probe) for index, item in enumerate(value)]
+        return [made for made, _shape in items], ("l", tuple(shape for _made, shape in items))
+    return _plain(value, texts, probe)
+
+
+_MARK = f"{OPEN}{_NONCE}&"
+_EMPTY = ("s", "")
+
+
+def _plain(value: Any, texts: list[str], probe: bool) -> tuple[Any, Any]:
+    """`_shape` of a value that holds no value looked at."""
+    kind = type(value)
+    if kind is str:
+        if not value:
+            return value, _EMPTY
+        if OPEN in value or CLOSE in value:
+            raise NotPlain("a marker's character")
+        texts.append(value)
+        return (f"{_MARK}{len(texts) - 1}{CLOSE}" if probe else None), "slot"
+    if kind is dict:
+        made, shape = {}, []
+        for key, item in value.items():
+            if type(key) is not str:
+                raise NotPlain("a key that is not a text")
+            made[key], item_shape = _plain(item, texts, probe)
+            shape.append((key, item_shape))
+        return made, ("d", tuple(shape))
+    if kind is list or kind is tuple:
+        items = [_plain(item, texts, probe) for item in value]
+        return [made for made, _shape in items], ("l", tuple(shape for _made, shape in items))
     if kind in _SCALARS:
         return value, (kind.__name__, value)
     raise NotPlain(kind.__name__)
@@ -307,7 +337,7 @@ class Skeleton:
         out = [self.texts[0]]
         for (index, escaped), text in zip(self.slots, self.texts[1:], strict=True):
             value = values[index]
-            out.append(conditional_escape(value) if escaped else value)
+            out.append(html.escape(value) if escaped else value)
             out.append(text)
         return "".join(out)
 
@@ -346,14 +376,16 @@ def render_template(template: Any, context: Mapping[str, Any]) -> str:
     found = uses(compiled) if compiled is not None else None
     if found is None:
         return _as_django_renders(template, context)
+    values = dict(context)
     texts: list[str] = []
     try:
-        probe, shape = _probe(dict(context), (), found.values, texts)
+        _none, shape = _shape(values, (), found, texts, False)
     except NotPlain:
         return _as_django_renders(template, context)
     catalog = trans_real.catalog() if settings.USE_I18N else None
 
     def compute() -> Skeleton | None:
+        probe, _same = _shape(values, (), found, [], True)
         if not _fits(probe, found):
             return None
         return _skeleton(template.render(probe), len(texts))
