@@ -11,11 +11,13 @@ and *shape* of the context: its keys in their order, which texts are empty, and 
 This is exact only for what a template does to a text without looking at it: print it (`{{ x }}`, a
 `{% blocktranslate %}` value), test whether it is empty (`{% if x %}`), or hand a mapping of texts to a filter that
 picks one of them (a filter with `picks_a_value` set: `str()` of one value of its mapping, chosen by its argument
-and by which values are empty). So the template is read first (`uses`): every other use of a value — any other
-filter, an argument, a comparison, a count, `{% translate x %}` — makes that value part of the shape, kept as it is
-in the probe; any other tag (`{% for %}`, `{% include %}`, …) makes the template be rendered as Django renders it,
-every time. So does a context that is not plain JSON values (a date, a model, a safe string) or whose lookups are
-not plain keys (a text looked into, a key that is missing), and a text that holds a marker's characters.
+and by which values are empty). So the template is read first (`uses`): a value it compares, counts or passes as an
+argument (a bare variable: the mail's kind, stage, language, a number) is part of the shape, kept as it is in the
+probe; a value printed or looked at through any other filter, `{% translate x %}`, or any other tag
+(`{% for %}`, `{% include %}`, …) makes the template be rendered as Django renders it, every time (a text kept in
+the shape would stay in the worker's memory past its mail, and a message or a name has no business there). So does
+a context that is not plain JSON values (a date, a model, a safe string) or whose lookups are not plain keys (a
+text looked into, a key that is missing), and a text that holds a marker's characters.
 """
 
 from __future__ import annotations
@@ -96,7 +98,17 @@ def _printed(expression: FilterExpression, found: dict[str, set[Path]]) -> None:
             if lookup and arg.lookups is not None:
                 found["values"].add(tuple(arg.lookups))
     else:
-        _paths(expression, found["values"])
+        # Kept in the shape, its text would stay in memory past its mail (a message, a summary).
+        raise Unsupported("a text printed through a filter")
+
+
+def _control(expression: FilterExpression, found: dict[str, set[Path]]) -> None:
+    """An expression the template compares, counts or passes as an argument: its values are part of the shape. Only
+    a bare variable: through a filter its text would stay in memory past its mail."""
+    var = expression.var
+    if expression.filters and isinstance(var, Variable) and var.lookups is not None:
+        raise Unsupported("a text looked at through a filter")
+    _paths(expression, found["values"])
 
 
 def _condition(condition: Any, found: dict[str, set[Path]]) -> None:
@@ -108,7 +120,7 @@ def _condition(condition: Any, found: dict[str, set[Path]]) -> None:
         if not value.filters and isinstance(var, Variable) and var.lookups is not None and not var.translate:
             found["tested"].add(tuple(var.lookups))
         else:
-            _paths(value, found["values"])
+            _control(value, found)
         return
     if getattr(condition, "id", None) in ("not", "and", "or"):
         _condition(condition.first, found)
@@ -117,14 +129,14 @@ def _condition(condition: Any, found: dict[str, set[Path]]) -> None:
         return
     for operand in (getattr(condition, "first", None), getattr(condition, "second", None)):
         if isinstance(operand, defaulttags.TemplateLiteral):
-            _paths(operand.value, found["values"])  # type: ignore[arg-type]  # a FilterExpression
+            _control(operand.value, found)  # type: ignore[arg-type]  # a FilterExpression
         elif operand is not None:
             _condition_values(operand, found)
 
 
 def _condition_values(condition: Any, found: dict[str, set[Path]]) -> None:
     if isinstance(condition, defaulttags.TemplateLiteral):
-        _paths(condition.value, found["values"])  # type: ignore[arg-type]  # a FilterExpression
+        _control(condition.value, found)  # type: ignore[arg-type]  # a FilterExpression
         return
     for operand in (getattr(condition, "first", None), getattr(condition, "second", None)):
         if operand is not None:
@@ -152,9 +164,12 @@ def _walk(nodes: Any, found: dict[str, set[Path]]) -> None:
         elif kind is django_i18n.TranslateNode:
             if node.asvar is not None:
                 raise Unsupported("{% translate … as %}")
-            _paths(node.filter_expression, found["values"])  # a variable's text is looked up in the catalog
+            var = node.filter_expression.var
+            if isinstance(var, Variable) and var.lookups is not None:
+                raise Unsupported("{% translate variable %}")  # prints a text looked up by the value
+            _control(node.filter_expression, found)
             if node.message_context is not None:
-                _paths(node.message_context, found["values"])
+                _control(node.message_context, found)
         else:
             raise Unsupported(type(node).__name__)
 
@@ -166,9 +181,9 @@ def _block_translate(node: django_i18n.BlockTranslateNode, found: dict[str, set[
     for expression in node.extra_context.values():
         _printed(expression, found)
     if node.counter is not None:
-        _paths(node.counter, found["values"])
+        _control(node.counter, found)
     if node.message_context is not None:
-        _paths(node.message_context, found["values"])
+        _control(node.message_context, found)
     for tokens in (node.singular, node.plural or []):
         for token in tokens:
             if token.token_type.name == "VAR" and token.contents not in local:

@@ -233,3 +233,22 @@ def test_a_marker_the_rendering_changed_is_not_kept(monkeypatch: pytest.MonkeyPa
     context = {"names": {"en": "ada"}, "lang": "en"}
     assert rendering.render_template(template, context) == "ADA"
     assert rendering.render_template(template, {"names": {"en": "eve"}, "lang": "en"}) == "EVE"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ body|linebreaksbr }}",
+        "{% if body|length > 3 %}long{% endif %}",
+        "{% load i18n %}{% blocktranslate with b=body|upper %}{{ b }}{% endblocktranslate %}",
+        "{% load i18n %}{% translate body %}",
+    ],
+)
+def test_a_text_looked_at_through_a_filter_is_never_kept(source: str) -> None:
+    """Kept in a shape, the text would stay in the worker's memory past its mail: such a template is rendered as
+    Django renders it, and nothing is kept."""
+    rendering.clear()
+    template = from_string(source)
+    context = {"body": "private <message>"}
+    assert rendering.render_template(template, context) == template.render(context)
+    assert rendering.uses(template.template) is None and len(rendering.KEPT) == 0
