@@ -120,7 +120,7 @@ def record(
     key_id, key = audit_keys()[0]
     # Positional, in the model's field order (`_EVENT_FIELDS`): what Django makes a loaded row with, without
     # looking up a default for every field left out. The chained fields are set under the head's lock.
-    event = AuditEvent(
+    values: tuple[Any, ...] = (
         None,  # id
         None,  # seq
         None,  # at
@@ -135,6 +135,7 @@ def record(
         None,  # prev_hash
         None,  # hash
     )
+    event = AuditEvent(*values)  # type: ignore[misc]  # the stubs read a star-argument as the first field
     insert = PreparedInsert(event, late=_CHAINED)
     database = insert.database
     # No savepoint of its own: the entry belongs to the caller's transaction, and a failure here fails it.

@@ -12,7 +12,7 @@ from typing import Any
 import django
 from django.core.validators import RegexValidator
 from django.db import DEFAULT_DB_ALIAS, connections, models
-from django.db.models.base import DJANGO_VERSION_PICKLE_KEY
+from django.db.utils import DJANGO_VERSION_PICKLE_KEY
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -219,7 +219,7 @@ def _copy(profile: OrganizationProfile) -> OrganizationProfile:
     state = profile.__getstate__()
     state[DJANGO_VERSION_PICKLE_KEY] = django.__version__
     twin = OrganizationProfile.__new__(OrganizationProfile)
-    twin.__setstate__(state)
+    twin.__setstate__(state)  # type: ignore[attr-defined]  # Django's, missing from its stubs
     return twin
 
 
