@@ -35,6 +35,7 @@ from psirt.audit.models import AuditEvent, AuditHead
 from psirt.lib.access import is_active_user
 from psirt.lib.errors import DomainError
 from psirt.lib.http import client_address
+from psirt.lib.kept import Kept
 from psirt.lib.prepared import PreparedInsert
 from psirt.lib.signing import signing_key, verify_clearsigned
 
@@ -176,21 +177,20 @@ if tuple(f.attname for f in AuditEvent._meta.concrete_fields) != _EVENT_FIELDS: 
 
 # (vendor, what) -> the text of one of the head's statements, which depends on nothing else: written once per
 # process.
-_HEAD_SQL: dict[tuple[str, str], str] = {}
+_HEAD_SQL = Kept(max_entries=8, max_age=float("inf"))
 
 
 def _head_sql(database: Any, what: str) -> str:
     """The head's SELECT ("lock", locking the row where the database locks rows) or its UPDATE ("move")."""
-    sql = _HEAD_SQL.get((database.vendor, what))
-    if sql is None:
+
+    def write() -> str:
         table = database.ops.quote_name(AuditHead._meta.db_table)
         if what == "lock":
             lock = " FOR UPDATE" if database.features.has_select_for_update else ""
-            sql = f"SELECT seq, hash FROM {table} WHERE id = 1{lock}"  # noqa: S608
-        else:
-            sql = f"UPDATE {table} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
-        _HEAD_SQL[(database.vendor, what)] = sql
-    return sql
+            return f"SELECT seq, hash FROM {table} WHERE id = 1{lock}"  # noqa: S608
+        return f"UPDATE {table} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
+
+    return _HEAD_SQL.get("", (database.vendor, what), write)
 
 
 def _append(cursor: Any, event: AuditEvent, insert: PreparedInsert) -> None:

@@ -183,15 +183,17 @@ def _table(using: str) -> str:
 
 
 # The token's SELECT per database alias: its text depends on nothing else, and every report reads the token.
-_TOKEN_SQL: dict[str, str] = {}
+_TOKEN_SQL = Kept(max_entries=8, max_age=float("inf"))
 
 
 def current_change_token(using: str = DEFAULT_DB_ALIAS) -> str | None:
     """The profile row's change token now, as the caller's transaction sees it (None before the row exists)."""
     database = connections[using]
-    sql = _TOKEN_SQL.get(database.vendor)
-    if sql is None:
-        sql = _TOKEN_SQL[database.vendor] = f"SELECT change_token FROM {_table(using)} WHERE id = 1"  # noqa: S608
+    sql = _TOKEN_SQL.get(
+        "",
+        (database.vendor, using),
+        lambda: f"SELECT change_token FROM {_table(using)} WHERE id = 1",  # noqa: S608
+    )
     with database.cursor() as cursor:
         cursor.execute(sql)
         row = cursor.fetchone()

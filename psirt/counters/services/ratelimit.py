@@ -25,6 +25,7 @@ from django.utils import timezone
 from psirt.counters.exceptions import RateLimited
 from psirt.counters.models import RateCounter
 from psirt.lib.crypto import keyed_hash
+from psirt.lib.kept import Kept
 
 
 @dataclass(frozen=True)
@@ -97,22 +98,21 @@ def _database() -> Any:
     return connections[DEFAULT_DB_ALIAS]
 
 
-# (vendor, windows) -> `check`'s SELECT, which depends on nothing else: written once per process.
-_CHECKS: dict[tuple[str, int], str] = {}
+# `check`'s SELECT and `hit_all`'s upsert by (statement, vendor, windows[, returning]): their texts depend on nothing
+# else, so each is written once per process.
+_STATEMENTS = Kept(max_entries=64, max_age=float("inf"))
 
 
 def _check_sql(database: Any, windows: int) -> str:
     """`check`'s SELECT of the counts of `windows` windows."""
-    shape = (database.vendor, windows)
-    sql = _CHECKS.get(shape)
-    if sql is None:
+
+    def write() -> str:
         quote = database.ops.quote_name
         table, key, start = quote(RateCounter._meta.db_table), quote("key"), quote("window_start")
         where = " OR ".join([f"({key} = %s AND {start} = %s)"] * windows)
-        sql = f"SELECT {key}, {quote('count')} FROM {table} WHERE {where}"  # noqa: S608
-        if len(_CHECKS) < 64:
-            _CHECKS[shape] = sql
-    return sql
+        return f"SELECT {key}, {quote('count')} FROM {table} WHERE {where}"  # noqa: S608
+
+    return _STATEMENTS.get("", ("check", database.vendor, windows), write)
 
 
 def check(*limits: Limit) -> None:
@@ -183,17 +183,12 @@ def _refuse_full(windows: list[_Window], counted: Iterable[str], now: dt.datetim
         raise full[0].refusal(now)
 
 
-# (vendor, windows, returning) -> the upsert's text, which depends on nothing else: written once per process.
-_UPSERTS: dict[tuple[str, int, bool], str] = {}
-
-
 def _upsert_sql(database: Any, windows: int, *, returning: bool) -> str:
     """The upsert of `hit_all` for `windows` windows: insert each window's row, or add one to it while it is
     under its limit; with `returning`, it returns the key of each window it counted (a window left out is
     full)."""
-    shape = (database.vendor, windows, returning)
-    sql = _UPSERTS.get(shape)
-    if sql is None:
+
+    def write() -> str:
         quote = database.ops.quote_name
         table, key, start = quote(RateCounter._meta.db_table), quote("key"), quote("window_start")
         expires, count = quote("expires_at"), quote("count")
@@ -204,11 +199,9 @@ def _upsert_sql(database: Any, windows: int, *, returning: bool) -> str:
             f"ON CONFLICT ({key}, {start}) DO UPDATE SET {count} = {table}.{count} + 1 "
             f"WHERE {table}.{count} < CASE {table}.{key} {limit} END"
         )
-        if returning:
-            sql = f"{sql} RETURNING {key}"
-        if len(_UPSERTS) < 64:
-            _UPSERTS[shape] = sql
-    return sql
+        return f"{sql} RETURNING {key}" if returning else sql
+
+    return _STATEMENTS.get("", ("upsert", database.vendor, windows, returning), write)
 
 
 def _upsert_params(windows: list[_Window]) -> list[Any]:

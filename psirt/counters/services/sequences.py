@@ -9,6 +9,7 @@ from django.db.models import F
 
 from psirt.counters.models import Sequence
 from psirt.counters.services import ratelimit
+from psirt.lib.kept import Kept
 
 
 def next_in_year(scope: str, year: int) -> int:
@@ -85,37 +86,36 @@ def move_past(scope: str, year: int, number: int) -> None:
         rows.filter(last__lt=number).update(last=number)
 
 
-# (vendor, what) -> a statement's text, which depends on nothing else: written once per process.
-_STATEMENTS: dict[tuple[str, str], str] = {}
+# (what, vendor[, the hits' statement]) -> a statement's text, which depends on nothing else: written once per
+# process.
+_STATEMENTS = Kept(max_entries=64, max_age=float("inf"))
 
 
 def _increment_sql(database: Any) -> str:
     """The UPDATE that takes the next number of one scope and year and returns it."""
-    shape = (database.vendor, "increment")
-    sql = _STATEMENTS.get(shape)
-    if sql is None:
+
+    def write() -> str:
         q = database.ops.quote_name
-        sql = _STATEMENTS[shape] = (
+        return (
             f"UPDATE {q(Sequence._meta.db_table)} SET {q('last')} = {q('last')} + 1 "  # noqa: S608
             f"WHERE {q('scope')} = %s AND {q('year')} = %s RETURNING {q('last')}"
         )
-    return sql
+
+    return _STATEMENTS.get("", ("increment", database.vendor), write)
 
 
 def _counting_sql(database: Any, hits_sql: str) -> str:
     """PostgreSQL: the hits' upsert (`hits_sql`) as a WITH query of the number's UPDATE; returns the keys it
     counted and the number (NULL when the year has no row yet)."""
-    shape = (database.vendor, hits_sql)
-    sql = _STATEMENTS.get(shape)
-    if sql is None:
+
+    def write() -> str:
         q = database.ops.quote_name
-        sql = (
+        return (
             f"WITH hit AS ({hits_sql}), number AS ({_increment_sql(database)}) "  # noqa: S608
             f"SELECT ARRAY(SELECT * FROM hit), (SELECT {q('last')} FROM number)"
         )
-        if len(_STATEMENTS) < 64:
-            _STATEMENTS[shape] = sql
-    return sql
+
+    return _STATEMENTS.get("", ("counting", database.vendor, hits_sql), write)
 
 
 def _increment(cursor: Any, scope: str, year: int) -> int | None:
