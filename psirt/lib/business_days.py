@@ -39,20 +39,45 @@ class CalendarError(ValueError):
     """The calendar cannot be built or used as asked; the message says what to change."""
 
 
-_tables = threading.local()
+class HolidayTable:
+    """One country's public holidays in one language, shared by every thread of the process: building a country's
+    table costs more than a whole report submission (the first one in a process several times that), and it
+    changes only with the `holidays` package. The package fills in a year on first use through state of the table
+    itself (the year being filled), which two threads filling two years at once would mix up, so every read
+    holds the table's lock; a read of a year already filled holds it for a dictionary lookup."""
+
+    def __init__(self, table: holidays.HolidayBase) -> None:
+        self._table = table
+        self._lock = threading.Lock()
+        self.supported_languages: tuple[str, ...] = tuple(getattr(table, "supported_languages", ()) or ())
+
+    def is_working_day(self, day: dt.date) -> bool:
+        """Not a weekend day of the country nor one of its holidays, or one of its make-up working days."""
+        with self._lock:
+            return bool(self._table.is_working_day(day))
+
+    def name(self, day: dt.date) -> str | None:
+        """The holiday's name on `day`; None on other days."""
+        with self._lock:
+            found = self._table.get(day)
+        return str(found) if found else None
 
 
-def country_holidays(code: str, language: str | None = None) -> holidays.HolidayBase:
-    """The public holidays of one country, shared by every calendar of this thread: building the tables of a
-    year costs more than a whole report submission, and they change only with the `holidays` package. Per
-    thread because a table fills in each year on first use, through state that two threads would overwrite.
-    `language` (the package's code, e.g. "en_US", "zh_CN") names the holidays; None is the country's default."""
-    known: dict[tuple[str, str | None], holidays.HolidayBase] | None = getattr(_tables, "by_country", None)
-    if known is None:
-        known = _tables.by_country = {}
-    if (code, language) not in known:
-        known[(code, language)] = holidays.country_holidays(code, language=language)
-    return known[(code, language)]
+_tables: dict[tuple[str, str | None], HolidayTable] = {}
+_building = threading.Lock()
+
+
+def country_holidays(code: str, language: str | None = None) -> HolidayTable:
+    """The public holidays of one country, built once per process and shared by every calendar of every thread.
+    `language` (the package's code, e.g. "en_US", "zh_CN") names the holidays; None is the country's default.
+    Raises what `holidays.country_holidays` raises for a country it does not know."""
+    found = _tables.get((code, language))
+    if found is None:
+        with _building:  # one thread builds a table the others then wait for, instead of each building its own
+            found = _tables.get((code, language))
+            if found is None:
+                found = _tables[(code, language)] = HolidayTable(holidays.country_holidays(code, language=language))
+    return found
 
 
 # Site languages (Django codes) to the holiday package's codes; a country without that language keeps its own.
@@ -119,17 +144,16 @@ class Calendar:
         if d in self.extra_holidays:
             return False
         # is_working_day knows the country's weekend, its holidays and its make-up working days.
-        return bool(self._holidays.is_working_day(d))
+        return self._holidays.is_working_day(d)
 
     def holiday_name(self, day: dt.date, language: str | None = None) -> str | None:
         """The public holiday's name on `day`, for display; None on other days. `language` is a site language
         ("en", "zh-hans"); the name is in that language when the package knows it for this country."""
         table = self._holidays
         code = HOLIDAY_LANGUAGES.get((language or "").lower())
-        if code and code in (getattr(table, "supported_languages", ()) or ()):
+        if code and code in table.supported_languages:
             table = country_holidays(self.country, code)
-        name = table.get(self._local_date(day))
-        return str(name) if name else None
+        return table.name(self._local_date(day))
 
     def add_business_days(self, start: dt.datetime, n: int) -> dt.datetime:
         """The instant `n` business days after `start`, at the same local time (see the module docstring).

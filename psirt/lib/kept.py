@@ -8,8 +8,8 @@ token, which still matches the old data; a change committed elsewhere moves the 
 data. Writes that bypass the token (raw SQL) are seen all the same after `max_age` seconds.
 
 Each `Kept` is bounded: when it is full, the half of its values used longest ago is dropped, so values asked for
-again and again (the home page's, the list's) outlive a crawl through thousands of pages asked for once. It may
-keep its values per thread, for values that must not be shared between threads."""
+again and again (the home page's, the list's) outlive a crawl through thousands of pages asked for once. Its
+values are shared by every thread of the process: a value kept must not be changed by its readers."""
 
 from __future__ import annotations
 
@@ -24,27 +24,18 @@ _every: list[Kept] = []
 
 
 class Kept:
-    def __init__(self, *, max_entries: int, max_age: float, per_thread: bool = False) -> None:
+    def __init__(self, *, max_entries: int, max_age: float) -> None:
         self.max_entries = max_entries
         self.max_age = max_age
         # (version, key) -> [when computed, value, when last used]
         self._shared: dict[tuple[str, Hashable], list[Any]] = {}
-        self._local = threading.local() if per_thread else None
         self._lock = threading.Lock()
         _every.append(self)
-
-    def _store(self) -> dict[tuple[str, Hashable], list[Any]]:
-        if self._local is None:
-            return self._shared
-        store: dict[tuple[str, Hashable], list[Any]] | None = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = {}
-        return store
 
     def get(self, version: str, key: Hashable, compute: Callable[[], T]) -> T:
         """`compute()`, kept under `version` and `key` (the arguments the value depends on besides the data) for
         at most `max_age` seconds. The value must not be changed by the caller."""
-        store = self._store()
+        store = self._shared
         now = time.monotonic()
         found = store.get((version, key))
         if found is not None and now - found[0] < self.max_age:
@@ -59,14 +50,12 @@ class Kept:
         return value
 
     def __len__(self) -> int:
-        """How many values are kept (in the calling thread's store, for values kept per thread)."""
-        return len(self._store())
+        """How many values are kept."""
+        return len(self._shared)
 
     def clear(self) -> None:
         with self._lock:
             self._shared.clear()
-            if self._local is not None:
-                self._local.store = {}
 
 
 def _drop_least_used(store: dict[tuple[str, Hashable], list[Any]]) -> None:
@@ -77,7 +66,6 @@ def _drop_least_used(store: dict[tuple[str, Hashable], list[Any]]) -> None:
 
 
 def forget_all() -> None:
-    """Drop every kept value of this process (a settings change in tests; a constant patched by a test). Values
-    kept per thread are dropped in the calling thread."""
+    """Drop every kept value of this process (a settings change in tests; a constant patched by a test)."""
     for kept in _every:
         kept.clear()

@@ -174,8 +174,9 @@ class KeyCanary(models.Model):
 # A write that bypasses the token (raw SQL without `bump_change_token`) is seen within this bound all the same.
 KEEP_AT_MOST = 60.0
 _profiles = Kept(max_entries=4, max_age=KEEP_AT_MOST)
-# Per thread: a calendar holds the holiday tables of its thread (`psirt.lib.business_days.country_holidays`).
-_derived = Kept(max_entries=16, max_age=KEEP_AT_MOST, per_thread=True)
+# Shared by the process's threads, as the holiday tables a calendar reads are
+# (`psirt.lib.business_days.country_holidays`).
+_derived = Kept(max_entries=16, max_age=KEEP_AT_MOST)
 
 
 def _table(using: str) -> str:
@@ -226,7 +227,7 @@ def _copy(profile: OrganizationProfile) -> OrganizationProfile:
 
 
 def derived(name: str, token: str | None, build: Any) -> Any:
-    """`build()`, kept per thread while the change token is `token` (None: not kept), for `KEEP_AT_MOST`
+    """`build()`, kept while the change token is `token` (None: not kept), for `KEEP_AT_MOST`
     seconds at most. For values computed from the profile and the calendar days only, which every change of
     either replaces the token of."""
     return build() if token is None else _derived.get(token, name, build)

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
+import time
 import zoneinfo
+from typing import Any
 
+import holidays
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from psirt.lib import business_days
 from psirt.lib.business_days import MAX_SPAN_DAYS, Calendar, CalendarError, country_holidays, supported_countries
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -207,13 +212,54 @@ def test_default_time_zone_is_the_settings_time_zone(settings) -> None:
     assert Calendar(country="DE").tz == zoneinfo.ZoneInfo("Europe/Berlin")
 
 
-def test_holiday_tables_are_built_once_per_thread() -> None:
-    assert country_holidays("CN") is country_holidays("CN")
-    other: list[object] = []
-    thread = threading.Thread(target=lambda: other.append(country_holidays("CN")))
-    thread.start()
-    thread.join()
-    assert other and other[0] is not country_holidays("CN")
+def test_holiday_tables_are_built_once_per_process_and_shared_by_its_threads(monkeypatch) -> None:
+    monkeypatch.setattr(business_days, "_tables", {})
+    built: list[str] = []
+    real = holidays.country_holidays
+
+    def slow_build(code: str, language: str | None = None) -> holidays.HolidayBase:
+        built.append(code)
+        time.sleep(0.05)  # long enough for every thread below to ask while the first one builds
+        return real(code, language=language)
+
+    monkeypatch.setattr(holidays, "country_holidays", slow_build)
+    tables: list[object] = []
+    threads = [threading.Thread(target=lambda: tables.append(country_holidays("DE"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert built == ["DE"]
+    assert len(tables) == 4 and all(table is country_holidays("DE") for table in tables)
+
+
+def test_threads_filling_different_years_of_one_table_at_once_each_get_their_year(monkeypatch) -> None:
+    """The package fills a year through state of the table; the shared table must not mix two years filled at
+    once. Threads switch every microsecond here, so without the table's lock the years do mix."""
+    monkeypatch.setattr(business_days, "_tables", {})
+    years = range(2030, 2042)
+
+    def answers(table: Any, year: int) -> list[tuple[bool, str | None]]:
+        day, found = D(year, 1, 1), []
+        while day.year == year:
+            found.append((table.is_working_day(day), table.name(day)))
+            day += dt.timedelta(days=1)
+        return found
+
+    expected = {year: answers(business_days.HolidayTable(holidays.country_holidays("CN")), year) for year in years}
+    shared = country_holidays("CN")
+    got: dict[int, list[tuple[bool, str | None]]] = {}
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=lambda y=y: got.__setitem__(y, answers(shared, y))) for y in years]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert got == expected
 
 
 starts = st.datetimes(
@@ -299,7 +345,7 @@ def test_holiday_names_follow_the_site_language() -> None:
             Calendar(country="DE").holiday_name(D(2026, 10, 3), "zh-hans"),
         ]
 
-    # In a new thread too: its holiday tables are built afresh (they are kept per thread).
+    # In another thread too, which shares the process's holiday tables.
     found: list[list[str | None]] = []
     thread = threading.Thread(target=lambda: found.append(names()))
     thread.start()

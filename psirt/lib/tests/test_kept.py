@@ -55,11 +55,11 @@ def test_a_full_store_drops_the_half_used_longest_ago_and_stays_bounded(monkeypa
     assert kept.get("a", "k", compute) == 1  # "a", the oldest, used again: now the most recent
     clock[0] += 1
     assert kept.get("e", "k", compute) == 5  # full: "b" and "c" (used longest ago) go, "a" and "d" stay
-    assert len(kept._store()) == 3
+    assert len(kept._shared) == 3
     assert kept.get("a", "k", compute) == 1
     assert kept.get("d", "k", compute) == 4
     assert kept.get("b", "k", compute) == 6
-    assert len(kept._store()) == 4
+    assert len(kept._shared) == 4
 
 
 def test_a_value_asked_for_again_and_again_outlives_a_crawl() -> None:
@@ -69,7 +69,7 @@ def test_a_value_asked_for_again_and_again_outlives_a_crawl() -> None:
     for n in range(100):  # a crawler: pages asked for once
         kept.get("v", f"page-{n}", compute)
         assert kept.get("v", "home", compute) == 1
-        assert len(kept._store()) <= 8
+        assert len(kept._shared) <= 8
     assert len(calls) == 101
 
 
@@ -78,22 +78,19 @@ def test_a_store_of_one_keeps_the_newest_value() -> None:
     _, compute = counter()
     assert kept.get("a", "k", compute) == 1
     assert kept.get("b", "k", compute) == 2
-    assert len(kept._store()) == 1
+    assert len(kept._shared) == 1
     assert kept.get("b", "k", compute) == 2
     assert kept.get("a", "k", compute) == 3
 
 
-def test_values_kept_per_thread_are_not_shared_and_forget_all_drops_them() -> None:
-    kept = Kept(max_entries=8, max_age=60, per_thread=True)
-    shared = Kept(max_entries=8, max_age=60)
+def test_values_are_shared_by_threads_and_forget_all_drops_them() -> None:
+    kept = Kept(max_entries=8, max_age=60)
     _, compute = counter()
     mine = kept.get("v", "k", compute)
     seen: list[int] = []
     worker = threading.Thread(target=lambda: seen.append(kept.get("v", "k", compute)))
     worker.start()
     worker.join()
-    assert (mine, seen) == (1, [2])  # the other thread computed its own
-    assert shared.get("v", "k", compute) == 3
+    assert (mine, seen) == (1, [1])  # the other thread read the value this one computed
     forget_all()
-    assert kept.get("v", "k", compute) == 4
-    assert shared.get("v", "k", compute) == 5
+    assert kept.get("v", "k", compute) == 2
