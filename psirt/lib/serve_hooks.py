@@ -24,13 +24,41 @@ def _close_database_connections() -> None:
 
 
 def when_ready(server: Any) -> None:
-    """In the master, after the application is loaded and before the first worker is forked: import the URL map
-    (and with it every view module), so that no worker imports them on its first request; then close the
-    database connections the start-up opened."""
-    from django.urls import get_resolver
-
-    get_resolver().url_patterns  # noqa: B018 - importing the URLconf is the point
+    """In the master, after the application is loaded and before the first worker is forked: warm up what the
+    workers would otherwise each build on their first requests (`warm_up`); then close the database connections
+    the start-up opened."""
+    warm_up()
     _close_database_connections()
+
+
+def warm_up() -> None:
+    """Build once, in the master, what every worker forked from it would otherwise build on its first requests,
+    while later requests queued behind it: the URL map (and with it every view module) and its reverse map in each
+    site language, the patterns Django compiles on first use (the e-mail validator's domain pattern alone takes
+    tens of milliseconds), and what each app names in its AppConfig's `warm_up()` (the business-day calendar).
+    An app that cannot warm up (its database not reachable yet) is told in the log; its first request does it."""
+    from django.apps import apps
+    from django.conf import settings
+    from django.core.validators import validate_email
+    from django.http import HttpResponse
+    from django.urls import get_resolver
+    from django.utils import translation
+
+    resolver = get_resolver()
+    resolver.url_patterns  # noqa: B018 - importing the URLconf is the point
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            resolver.reverse_dict  # noqa: B018 - built per language on the first reverse() in it
+    validate_email("warm-up@example.com")
+    HttpResponse(content_type="text/plain; charset=utf-8").charset  # noqa: B018 - compiles the charset pattern
+    for config in apps.get_app_configs():
+        warm = getattr(config, "warm_up", None)
+        if warm is None:
+            continue
+        try:
+            warm()
+        except Exception as exc:  # warming up is an optimisation: the server starts regardless
+            logging.getLogger(__name__).warning("%s was not warmed up at start: %s", config.label, exc)
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -27,6 +27,13 @@ class OrganizationConfig(AppConfig):
 
         register_key_check(key_problem)
 
+    def warm_up(self) -> None:
+        """Build the business-day calendar, whose country's holiday tables take tens of milliseconds (the first
+        in a process several times that), before the server forks its workers (`psirt.lib.serve_hooks`)."""
+        from psirt.organization.queries import organization_calendar
+
+        organization_calendar()
+
 
 def _store_key_canary(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
     """After migrate, the key canary exists: a new database gets one encrypted with its first key."""

@@ -201,7 +201,7 @@ FORK_PROBE = """
 import json, os, random, sys, threading
 from django.db import connection, connections
 import psirt.wsgi  # what gunicorn's master loads with --preload
-from psirt.lib import serve_hooks
+from psirt.lib import business_days, serve_hooks
 
 serve_hooks.when_ready(None)
 
@@ -226,7 +226,11 @@ for _ in range(2):
     pid = os.fork()
     if pid == 0:
         os.close(read)
-        seen = {"inherited": connection.connection is not None, "random": random.getrandbits(64)}
+        seen = {
+            "inherited": connection.connection is not None,
+            "random": random.getrandbits(64),
+            "holiday tables": sorted(code for code, _ in business_days._tables),
+        }
         os.write(write, json.dumps(seen).encode())
         os._exit(0)
     os.close(write)
@@ -241,8 +245,8 @@ def test_the_preloaded_master_holds_nothing_a_fork_would_share(
     tmp_path: Path, migrated_var: Callable[[Path], Path]
 ) -> None:
     """gunicorn's master loads the application once and forks every worker from it: after loading, it runs no
-    thread and holds no socket or database connection; a connection opened before a fork is closed first; and
-    the two children draw different random numbers."""
+    thread and holds no socket or database connection; a connection opened before a fork is closed first; the
+    children inherit what it warmed up; and the two children draw different random numbers."""
     var = migrated_var(tmp_path / "var")
     env = installation_env(PSIRT_DEV="1", PSIRT_VAR_DIR=str(var), DJANGO_SETTINGS_MODULE="psirt.settings")
     done = subprocess.run([sys.executable, "-c", FORK_PROBE], env=env, capture_output=True, text=True, timeout=120)
@@ -250,4 +254,6 @@ def test_the_preloaded_master_holds_nothing_a_fork_would_share(
     seen = json.loads(done.stdout.splitlines()[-1])
     assert seen["master"] == {"threads": ["MainThread"], "connections": [], "sockets": []}
     assert [child["inherited"] for child in seen["children"]] == [False, False]
+    # What the master warmed up, every worker has from its first request on.
+    assert [child["holiday tables"] for child in seen["children"]] == [["CN"], ["CN"]]
     assert seen["children"][0]["random"] != seen["children"][1]["random"]
