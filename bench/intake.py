@@ -267,10 +267,13 @@ def row_counts(env: dict[str, str], work: Path) -> dict[str, int]:
 
 
 def server_options(kind: str) -> list[str]:
-    """gunicorn options: `psirt serve`'s (psirt.cli) or gunicorn's plain sync worker."""
+    """gunicorn options: `psirt serve`'s (its worker model, the application loaded once in the master and warmed
+    there, its hooks) or gunicorn's plain sync worker."""
     if kind == "sync":
         return []
-    return ["--worker-class", "psirt.lib.server.BufferingWorker", "--threads", "8", "--keep-alive", "0"]
+    from psirt.cli import SERVER_OPTIONS
+
+    return list(SERVER_OPTIONS)
 
 
 def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_port: int) -> dict[str, float]:

@@ -85,6 +85,29 @@ def _django(argv: Sequence[str]) -> None:
     execute_from_command_line(["psirt", *argv])
 
 
+# How `psirt serve` runs the application in gunicorn, apart from the address, the number of workers and the logs:
+# the benchmarks start their servers with these too, so what they measure is what is served.
+SERVER_OPTIONS = (
+    # Whole requests are read in each worker's event loop before a thread serves them, so clients that are slow to
+    # send tie up no thread (psirt.lib.server); threads serve the requests that have arrived.
+    "--worker-class",
+    "psirt.lib.server.BufferingWorker",
+    "--threads",
+    "8",
+    "--keep-alive",
+    "0",
+    # The application is loaded once in the master and each worker is a fork of it, so a worker that reaches its
+    # request limit is replaced in milliseconds, not by a fresh import of several seconds during which a busy site
+    # answers nobody. The hooks keep what belongs to one process out of the master.
+    "--preload",
+    # The master runs no thread (gunicorn's control socket, which psirt does not use, would be one), so no fork
+    # copies a lock another thread held.
+    "--no-control-socket",
+    "--config",
+    "python:psirt.lib.serve_hooks",
+)
+
+
 def _serve_args(workers: int | None = None) -> list[str]:
     serve: ServeConfig = settings.CONFIG.serve
     count = workers or serve.workers or min(4, (os.cpu_count() or 1) + 1)
@@ -96,14 +119,7 @@ def _serve_args(workers: int | None = None) -> list[str]:
         f"{serve.bind}:{serve.port}",
         "--workers",
         str(count),
-        # Whole requests are read in each worker's event loop before a thread serves them, so clients that are
-        # slow to send tie up no thread (psirt.lib.server); threads serve the requests that have arrived.
-        "--worker-class",
-        "psirt.lib.server.BufferingWorker",
-        "--threads",
-        "8",
-        "--keep-alive",
-        "0",
+        *SERVER_OPTIONS,
         "--access-logfile",
         "-",
         # Private links (/r/<token>/) and other URL secrets never reach the access log.
@@ -111,15 +127,6 @@ def _serve_args(workers: int | None = None) -> list[str]:
         "psirt.lib.redact.GunicornLogger",
         "--forwarded-allow-ips",
         serve.forwarded_allow_ips,
-        # The application is loaded once in the master and each worker is a fork of it, so a worker that reaches
-        # its request limit is replaced in milliseconds, not by a fresh import of several seconds during which a
-        # busy site answers nobody. The hooks keep what belongs to one process out of the master.
-        "--preload",
-        # The master runs no thread (gunicorn's control socket, which psirt does not use, would be one), so no fork
-        # copies a lock another thread held.
-        "--no-control-socket",
-        "--config",
-        "python:psirt.lib.serve_hooks",
         # Each worker draws its limit between max_requests and twice that, so workers that started together
         # under equal load are not replaced at the same moment.
         "--max-requests",
