@@ -43,14 +43,12 @@ import datetime as dt
 import json
 import logging
 import re
-import secrets
 import smtplib
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email.message import Message
-from email.policy import Compat32, Policy, compat32
+from email.policy import compat32
 from functools import cache, lru_cache
 from typing import Any
 
@@ -72,12 +70,22 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from psirt.lib import pgp
 from psirt.lib.bulk import column_name, insert_rows
 from psirt.lib.crypto import seal
-from psirt.lib.kept import Kept
 from psirt.lib.prepared import PreparedInsert
 from psirt.mail import rendering, tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
 from psirt.mail.models import OutboxMessage, OutboxStatus
 from psirt.mail.transports import MAIL, SESSION_KEPT, Guard, describe, doubling, unreachable
+from psirt.mail.writing import (  # noqa: F401 — the outbox's names for how a mail is written out
+    BOUNDARY_PREFIX,
+    FOLDED,
+    KEPT_FOLDING,
+    KEPT_HEADERS,
+    PLAIN_HEADER,
+    KeptFolding,
+    set_boundaries,
+    written,
+    written_as_is,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -628,11 +636,14 @@ class OutboxMailConnection(BaseEmailBackend):
         recipients = [envelope_recipient(address, encoding) for address in message.recipients()]
         if not recipients:
             return
-        mime = message.message()
-        set_boundaries(mime)
-        if mime.policy is compat32:  # as Django writes every message; any other policy is left as it is
-            mime.policy = KEPT_FOLDING
-        self.send_data(sender, recipients, mime.as_bytes(linesep="\r\n"))
+        data = written(message)  # a mail of the usual shape, without building its tree
+        if data is None:
+            mime = message.message()
+            set_boundaries(mime)
+            if mime.policy is compat32:  # as Django writes every message; any other policy is left as it is
+                mime.policy = KEPT_FOLDING
+            data = mime.as_bytes(linesep="\r\n")
+        self.send_data(sender, recipients, data)
 
     def send_data(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
         """The first step of sending one mail already written out (`data`: the whole message with CRLF line
@@ -705,19 +716,6 @@ class OutboxConnections:
         self.kept.close()
 
 
-BOUNDARY_PREFIX = "=_psirt_"
-
-
-def set_boundaries(mime: Message) -> None:
-    """Give each multipart part of `mime` its boundary before the message is written: 128 random bits from the
-    system's secure generator, which no sender can guess and no text contains by chance. Left to itself, the
-    standard library's generator draws a boundary and compiles a regular expression per part to check that no
-    part contains it: the largest single cost of writing a fan-out mail (~15 % of a worker's time per mail)."""
-    for part in mime.walk():
-        if part.is_multipart() and not part.get_boundary():
-            part.set_boundary(BOUNDARY_PREFIX + secrets.token_hex(16))
-
-
 @lru_cache(maxsize=16)
 def envelope_sender(address: str, encoding: str) -> str:
     """The envelope sender for `address` (Django's `sanitize_address`, as its SMTP backend does for every mail),
@@ -738,53 +736,6 @@ def envelope_recipient(address: Any, encoding: str) -> str:
     if isinstance(address, str) and PLAIN_ADDRESS.match(address):
         return address
     return sanitize_address(address, encoding)
-
-
-# Headers whose value is the same in nearly every mail a process writes: the configured sender and each part's
-# MIME headers. A multipart's Content-Type is not: it names the part's boundary, fresh in every mail. Nor is a header
-# that may name a person (To, Reply-To): no address of theirs is kept past their mail.
-KEPT_HEADERS = frozenset({"from", "mime-version", "content-type", "content-transfer-encoding"})
-# (name, value, line end, line length, transfer encoding) → the folded header line. Its key is all the folding
-# reads, so nothing ages.
-FOLDED = Kept(max_entries=256, max_age=float("inf"))
-
-
-# Printable ASCII words (no control character, no line break, nothing to encode) between single spaces, none
-# leading or trailing: a header value with nothing to fold or encode.
-PLAIN_HEADER = re.compile(r"[!-~]+(?: [!-~]+)*\Z")
-
-
-def written_as_is(name: str, value: str, policy: Policy) -> bytes | None:
-    """The header line `policy` writes for `name: value` when it is the line as it is, or None. Under compat32 (or
-    a subclass), a plain value (`PLAIN_HEADER`) whose line fits the policy's length (78 characters when it sets
-    none) is written unfolded and unencoded: the standard library's Header, which would split and join it again,
-    is skipped."""
-    if not isinstance(policy, Compat32):
-        return None
-    if len(name) + len(value) + 2 <= (policy.max_line_length or 78) and PLAIN_HEADER.match(value):
-        return f"{name}: {value}{policy.linesep}".encode("ascii")
-    return None
-
-
-class KeptFolding(Compat32):
-    """The policy Django writes its messages with (compat32), whose folding of a header that is the same in every
-    mail (`KEPT_HEADERS`) is kept: the standard library's folding of it (a `Header` split and encoded, a tenth of
-    writing out a mail each time) is done once per process, and the bytes written are the same."""
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        fold = super().fold_binary
-        if not isinstance(value, str):
-            return fold(name, value)
-        line = written_as_is(name, value, self)
-        if line is not None:
-            return line
-        if name.lower() not in KEPT_HEADERS or value.startswith("multipart/"):
-            return fold(name, value)
-        key = (name, value, self.linesep, self.max_line_length, self.cte_type)
-        return FOLDED.get("", key, lambda: fold(name, value))
-
-
-KEPT_FOLDING = KeptFolding()
 
 
 def open_connection(sessions: int | None = None) -> OutboxConnections:

@@ -18,7 +18,7 @@ from hypothesis import example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from psirt.mail import services
+from psirt.mail import services, writing
 from psirt.mail.models import OutboxMessage
 
 DATE = "Sun, 06 Dec 2026 17:00:00 -0000"
@@ -40,7 +40,7 @@ class Capture(services.OutboxMailConnection):
 
 @pytest.fixture(autouse=True)
 def fixed_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services.secrets, "token_hex", lambda n=16: "5a" * n)
+    monkeypatch.setattr(writing.secrets, "token_hex", lambda n=16: "5a" * n)
 
 
 def django_writes(mail: EmailMessage) -> tuple[str, list[str], bytes]:
