@@ -212,7 +212,7 @@ def address(name: str, local: str) -> str:
 def test_the_written_bytes_are_djangos_for_hostile_values(
     subject: str, text: str, html: str | None, sender: str, recipient: str, reply_name: str | None, own_headers: bool
 ) -> None:
-    values = {
+    values: dict[str, Any] = {
         "subject": subject,
         "text": text,
         "html": html,
