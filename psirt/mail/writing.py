@@ -145,24 +145,48 @@ def _written(mail: EmailMessage) -> bytes | None:
     html_part = _part(html, "html")
     if html_part is None:
         return None
-    boundary = new_boundary().encode("ascii")
-    top = WIRE.fold_binary("Content-Type", f'multipart/alternative; boundary="{boundary.decode()}"')
+    boundary = new_boundary()
+    top = _multipart_head(boundary)
     return b"".join(
         (
             top,
-            WIRE.fold_binary("MIME-Version", "1.0"),
             headers,
-            CRLF + b"--" + boundary + CRLF,
+            CRLF + b"--" + boundary.encode("ascii") + CRLF,
             text[0],
             CRLF,
             text[1],
-            CRLF + b"--" + boundary + CRLF,
+            CRLF + b"--" + boundary.encode("ascii") + CRLF,
             html_part[0],
             CRLF,
             html_part[1],
-            CRLF + b"--" + boundary + b"--" + CRLF,
+            CRLF + b"--" + boundary.encode("ascii") + b"--" + CRLF,
         )
     )
+
+
+# A boundary as `new_boundary` draws it: the prefix and 32 lower-case hexadecimal digits.
+DRAWN_BOUNDARY = re.compile(re.escape(BOUNDARY_PREFIX) + "[0-9a-f]{32}")
+
+
+def _multipart_head(boundary: str) -> bytes:
+    """The multipart's Content-Type (naming `boundary`) and MIME-Version lines as the generator writes them. The
+    Content-Type's folding splits only at semicolons, commas and blanks, none of which a drawn boundary holds, so
+    it is the same for every drawn boundary: folded once per process around a stand-in of the same length, and
+    the boundary put in its place."""
+    if DRAWN_BOUNDARY.fullmatch(boundary):
+        before, after = _folded_around_boundary()
+        return before + boundary.encode("ascii") + after
+    return WIRE.fold_binary("Content-Type", f'multipart/alternative; boundary="{boundary}"') + WIRE.fold_binary(
+        "MIME-Version", "1.0"
+    )
+
+
+@cache
+def _folded_around_boundary() -> tuple[bytes, bytes]:
+    stand_in = BOUNDARY_PREFIX + "0" * 32
+    folded = WIRE.fold_binary("Content-Type", f'multipart/alternative; boundary="{stand_in}"')
+    before, after = folded.split(stand_in.encode("ascii"))
+    return before, after + WIRE.fold_binary("MIME-Version", "1.0")
 
 
 def _headers(mail: EmailMessage, encoding: str) -> bytes:

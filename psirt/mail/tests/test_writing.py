@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from email.policy import compat32
 from typing import Any
 
 import pytest
@@ -235,3 +236,21 @@ def test_the_written_bytes_are_djangos_for_hostile_values(
 def _long(*texts: str | None) -> bool:
     """A line of more than 998 bytes between CR and LF line ends (Django may write it quoted-printable)."""
     return any(len(line) > 998 for text in texts if text for line in text.encode().splitlines())
+
+
+@hypothesis_settings(max_examples=500, derandomize=True, database=None, deadline=None)
+@given(drawn=st.binary(min_size=16, max_size=16))
+@example(drawn=b"\x00" * 16)
+@example(drawn=b"\xff" * 16)
+def test_the_multipart_head_is_folded_as_compat32_folds_it_for_every_boundary(drawn: bytes) -> None:
+    boundary = writing.BOUNDARY_PREFIX + drawn.hex()
+    wire = compat32.clone(linesep="\r\n")
+    expected = wire.fold_binary("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+    assert writing._multipart_head(boundary) == expected + wire.fold_binary("MIME-Version", "1.0")
+
+
+@pytest.mark.parametrize("boundary", ["=_psirt_" + "x" * 32, "=_psirt_" + "0" * 60, "=_psirt_0; a=b", "b"])
+def test_a_boundary_drawn_otherwise_is_folded_in_full(boundary: str) -> None:
+    wire = compat32.clone(linesep="\r\n")
+    expected = wire.fold_binary("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+    assert writing._multipart_head(boundary) == expected + wire.fold_binary("MIME-Version", "1.0")
