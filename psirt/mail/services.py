@@ -662,13 +662,13 @@ class OutboxMailConnection(BaseEmailBackend):
         smtp: smtplib.SMTP = backend.connection
         smtp.ehlo_or_helo_if_needed()
         options = [f"SIZE={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
-        code, reply = smtp.mail(sender, options)
+        code, reply = envelope_command(smtp, "mail from", sender, options)
         if code != 250:
             smtp.rset()
             raise smtplib.SMTPSenderRefused(code, reply, sender)
         refused = {}
         for recipient in recipients:
-            code, reply = smtp.rcpt(recipient)
+            code, reply = envelope_command(smtp, "rcpt to", recipient)
             if code not in (250, 251):
                 refused[recipient] = (code, reply)
         if len(refused) == len(recipients):
@@ -736,6 +736,24 @@ def envelope_recipient(address: Any, encoding: str) -> str:
     if isinstance(address, str) and PLAIN_ADDRESS.match(address):
         return address
     return sanitize_address(address, encoding)
+
+
+def quoted(address: str) -> str:
+    """An envelope address as smtplib's `quoteaddr` writes it in MAIL FROM and RCPT TO: a plain address
+    (`PLAIN_ADDRESS`) in angle brackets, without the standard library's address parser."""
+    if PLAIN_ADDRESS.match(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
+
+
+def envelope_command(smtp: smtplib.SMTP, command: str, address: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
+    """`smtp.mail(address, options)` ("mail from") or `smtp.rcpt(address, options)` ("rcpt to"): the same command
+    line (options only to an ESMTP server), the address quoted by `quoted`. The server's (code, reply)."""
+    verb, _space, direction = command.partition(" ")
+    direction = direction.upper()
+    extra = " " + " ".join(options) if options and smtp.does_esmtp else ""
+    smtp.putcmd(verb, f"{direction}:{quoted(address)}{extra}")
+    return smtp.getreply()
 
 
 def open_connection(sessions: int | None = None) -> OutboxConnections:

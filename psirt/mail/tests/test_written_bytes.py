@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import smtplib
 from collections.abc import Sequence
 from email.policy import Compat32, compat32
 from typing import Any
@@ -257,3 +258,41 @@ def test_an_envelope_recipient_is_what_django_sanitizes(address: str) -> None:
     except Exception as exc:
         got = type(exc)
     assert got == expected
+
+
+class Recording(smtplib.SMTP):
+    """An SMTP client that records the command lines it would write and takes every answer as 250."""
+
+    def __init__(self, esmtp: bool) -> None:
+        super().__init__()
+        self.does_esmtp = esmtp
+        self.lines: list[bytes] = []
+
+    def send(self, s: Any) -> None:
+        self.lines.append(s if isinstance(s, bytes) else s.encode(self.command_encoding))
+
+    def getreply(self) -> tuple[int, bytes]:
+        return 250, b"ok"
+
+
+@hypothesis_settings(max_examples=2000, derandomize=True, database=None, deadline=None)
+@given(
+    address=ADDRESSES, esmtp=st.booleans(), options=st.sampled_from([[], ["SIZE=1234"], ["SIZE=1", "BODY=8BITMIME"]])
+)
+@example(address="ada@research.test", esmtp=True, options=["SIZE=1234"])
+@example(address="<>", esmtp=False, options=[])
+@example(address="=?utf-8?b?5byg5LiJ?= <r4@research.test>", esmtp=True, options=[])
+def test_the_envelope_commands_are_the_ones_smtplib_writes(address: str, esmtp: bool, options: list[str]) -> None:
+    ours, theirs = Recording(esmtp), Recording(esmtp)
+
+    def outcome(call: Any, *args: Any) -> Any:
+        try:
+            return call(*args)
+        except Exception as exc:  # the same refusal is expected of both
+            return type(exc)
+
+    assert outcome(services.envelope_command, ours, "mail from", address, options) == outcome(
+        theirs.mail, address, options
+    )
+    assert outcome(services.envelope_command, ours, "rcpt to", address) == outcome(theirs.rcpt, address)
+    assert ours.lines == theirs.lines
