@@ -7,6 +7,7 @@ that imports the unmutated code, with this run's keys: `psirt.settings_test` mak
 the forked sessions share those of the mutmut process); every session then copies it to a file of its own,
 named after its process, so concurrent sessions never share a database, and uses it with pytest-django's
 `--reuse-db` (the migrations already applied are not run again). The copy is removed when the session ends.
+Each session also starts without the values the mutmut process kept in memory while it ran the tests unmutated.
 
 Only for SQLite runs: loaded by the mutation runner's pytest arguments (`[tool.mutmut]` in pyproject.toml),
 never by the normal suite.
@@ -81,6 +82,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.reuse_db = True
     config.option.create_db = False
     config.stash[_OWN] = own
+    forget_kept_values()
+
+
+def forget_kept_values() -> None:
+    """Drop what this process keeps in memory as a settings change drops it (statement texts, a rate window's
+    bounds). mutmut forks every session from its own process, which ran the tests once on the unmutated code: a
+    value it kept there would be served to the mutant's tests, and a mutant of the function that computes it
+    would never run."""
+    from django.test.signals import setting_changed
+
+    from psirt.lib.kept import forget_all
+
+    forget_all()
+    setting_changed.send(sender=None, setting="PSIRT_MUTATION_SESSION", value=None, enter=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
