@@ -46,10 +46,9 @@ class Limit:
 @dataclass(frozen=True)
 class _Window:
     key: str
-    start: dt.datetime
     end: dt.datetime
     limit: int
-    # `start` and `end` as the database takes them.
+    # The window's start and end as the database takes them.
     db_start: Any
     db_end: Any
 
@@ -57,22 +56,24 @@ class _Window:
         return RateLimited(retry_after=max(1, math.ceil((self.end - now).total_seconds())))
 
 
-# (database alias, window seconds, start timestamp) -> the window's bounds and the database's values of them. Every
-# request of a window shares them, and adapting a datetime for the database costs more than the statement's other
-# values together. Bounded: dropped when full (a new window every `seconds`), and when the settings change (the
-# adaptation reads the time zone settings).
-_BOUNDS: dict[tuple[str, int, int], tuple[dt.datetime, dt.datetime, Any, Any]] = {}
+# (database alias, window seconds, start timestamp) -> the window's end, and its start and end as the database takes
+# them. Every request of a window shares them, and adapting a datetime for the database costs more than the
+# statement's other values together. Bounded: dropped when full (a new window every `seconds`), and when the
+# settings change (the adaptation reads the time zone settings).
+_BOUNDS: dict[tuple[str, int, int], tuple[dt.datetime, Any, Any]] = {}
 _MAX_BOUNDS = 64
 
 
-def _bounds(database: Any, seconds: int, start_ts: int) -> tuple[dt.datetime, dt.datetime, Any, Any]:
+def _bounds(database: Any, seconds: int, start_ts: int) -> tuple[dt.datetime, Any, Any]:
+    """The end of the window of `seconds` that starts at `start_ts`, and its start and end as `database` takes
+    them."""
     key = (database.alias, seconds, start_ts)
     found = _BOUNDS.get(key)
     if found is None:
         start = dt.datetime.fromtimestamp(start_ts, tz=dt.UTC)
         end = start + dt.timedelta(seconds=seconds)
         adapt = database.ops.adapt_datetimefield_value
-        found = (start, end, adapt(start), adapt(end))
+        found = (end, adapt(start), adapt(end))
         if len(_BOUNDS) >= _MAX_BOUNDS:
             _BOUNDS.clear()
         _BOUNDS[key] = found
@@ -84,8 +85,8 @@ setting_changed.connect(lambda **kwargs: _BOUNDS.clear(), weak=False, dispatch_u
 
 def _window(limit: Limit, now: dt.datetime, database: Any) -> _Window:
     hits, seconds = limit.rate
-    start, end, db_start, db_end = _bounds(database, seconds, math.floor(now.timestamp() / seconds) * seconds)
-    return _Window(key=limit.key, start=start, end=end, limit=hits, db_start=db_start, db_end=db_end)
+    end, db_start, db_end = _bounds(database, seconds, math.floor(now.timestamp() / seconds) * seconds)
+    return _Window(key=limit.key, end=end, limit=hits, db_start=db_start, db_end=db_end)
 
 
 def _windows(limits: tuple[Limit, ...], now: dt.datetime, database: Any) -> list[_Window]:
