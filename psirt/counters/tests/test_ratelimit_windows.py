@@ -94,3 +94,78 @@ def test_a_full_window_refuses_whichever_limit_it_is_and_counts_nothing(full: in
         next_in_year_counting("tracking", 2026, *limits)
     assert sorted(RateCounter.objects.values_list("count", flat=True)) == [1, 1]
     assert next_in_year_counting("tracking", 2026) == 2
+
+
+def test_a_rate_of_no_hits_is_no_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scope whose rate is 0 hits is not limited: never refused, never counted, whatever its window."""
+    unlimited = Limit("report_ip", "192.0.2.48", (0, 3600))
+    counted = Limit("report_email", "z@research.test", (5, 3600))
+    for _ in range(3):
+        ratelimit.check(unlimited)
+        ratelimit.hit_all(unlimited)
+        ratelimit.check(unlimited, counted)
+        ratelimit.hit_all(unlimited, counted)
+    assert ratelimit.hits(unlimited) is None
+    assert list(RateCounter.objects.values_list("key", "count")) == [(counted.key, 3)]
+
+
+@pytest.mark.parametrize(
+    ("left", "retry_after"), [(dt.timedelta(milliseconds=500), 1), (dt.timedelta(seconds=59.2), 60)]
+)
+def test_retry_after_is_the_rest_of_the_window_in_whole_seconds_rounded_up(
+    monkeypatch: pytest.MonkeyPatch, left: dt.timedelta, retry_after: int
+) -> None:
+    """A refused client is told to come back when its window ends: never before (rounded up), never later."""
+    address = Limit("report_ip", "192.0.2.49", (1, 60))
+    at(monkeypatch, NOON)
+    ratelimit.hit_all(address)
+    at(monkeypatch, NOON + dt.timedelta(minutes=1) - left)
+    with pytest.raises(RateLimited) as checked:
+        ratelimit.check(address)
+    with pytest.raises(RateLimited) as hit, transaction.atomic():
+        ratelimit.hit_all(address)
+    assert checked.value.retry_after == hit.value.retry_after == retry_after
+
+
+def test_hit_all_counts_every_limit_in_one_statement(
+    monkeypatch: pytest.MonkeyPatch, django_assert_num_queries: Callable[[int], AbstractContextManager[Any]]
+) -> None:
+    """On a database with RETURNING (SQLite ≥ 3.35, PostgreSQL) one statement counts every window and tells which
+    one is full: a submission holds the rows it locks until COMMIT."""
+    monkeypatch.setattr(ratelimit, "_sample_purge", lambda: None)  # a sampled purge would be a statement more
+    limits = (Limit("report_ip", "192.0.2.50", (3, 3600)), Limit("report_email", "s@research.test", (1, 3600)))
+    with django_assert_num_queries(1):
+        ratelimit.hit_all(*limits)
+    with pytest.raises(RateLimited), transaction.atomic(), django_assert_num_queries(1):
+        ratelimit.hit_all(*limits)
+    assert sorted(RateCounter.objects.values_list("count", flat=True)) == [1, 1]
+
+
+def test_without_returning_each_window_is_counted_by_a_statement_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the database has no RETURNING (SQLite before 3.35, which refuses the word), every window is still
+    counted, and a full one is refused and counts nothing in the others."""
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    monkeypatch.setattr(ratelimit, "_sample_purge", lambda: None)
+    statements: list[str] = []
+
+    def without_returning(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "RETURNING" in sql.upper():
+            raise AssertionError(f"this database has no RETURNING: {sql}")
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    limits = (Limit("report_ip", "192.0.2.51", (3, 3600)), Limit("report_email", "o@research.test", (1, 3600)))
+    with connection.execute_wrapper(without_returning):
+        ratelimit.hit_all(limits[0])
+        ratelimit.hit_all(*limits)
+        assert sorted(RateCounter.objects.values_list("key", "count")) == sorted(
+            [(limits[0].key, 2), (limits[1].key, 1)]
+        )
+        statements.clear()
+        with pytest.raises(RateLimited) as refused, transaction.atomic():
+            ratelimit.hit_all(*limits)
+        assert len([sql for sql in statements if sql.startswith("INSERT")]) == 2
+        assert 1 <= refused.value.retry_after <= 3600
+        assert sorted(RateCounter.objects.values_list("key", "count")) == sorted(
+            [(limits[0].key, 2), (limits[1].key, 1)]
+        )
