@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from psirt.counters.models import Sequence
-from psirt.counters.services import sequences
-from psirt.counters.services.sequences import move_past, next_in_year
+from psirt.counters.exceptions import RateLimited
+from psirt.counters.models import RateCounter, Sequence
+from psirt.counters.services import ratelimit, sequences
+from psirt.counters.services.ratelimit import Limit
+from psirt.counters.services.sequences import move_past, next_in_year, next_in_year_counting
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +25,22 @@ pytestmark = pytest.mark.django_db
 WAYS = ["returning", "update then select"] if connection.vendor == "sqlite" else ["returning"]
 
 
+def without_returning(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    """A database before RETURNING (SQLite before 3.35) refuses the word."""
+    if "RETURNING" in sql.upper():
+        raise AssertionError(f"this database has no RETURNING: {sql}")
+    return execute(sql, params, many, context)
+
+
 @pytest.fixture(params=WAYS)
 def counting(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Each test runs with RETURNING and, on SQLite, also as on SQLite before 3.35, without it."""
-    if request.param != "returning":
-        monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
-    yield str(request.param)
+    if request.param == "returning":
+        yield str(request.param)
+        return
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    with connection.execute_wrapper(without_returning):
+        yield str(request.param)
 
 
 def counters() -> dict[tuple[str, int], int]:
@@ -107,3 +119,18 @@ def test_move_past_touches_only_its_own_scope(counting: str) -> None:
     move_past("advisory", 2026, 7)
     move_past("case", 2026, 5)
     assert counters() == {("case", 2026): 5, ("advisory", 2026): 7}
+
+
+def test_numbering_while_counting_counts_every_limit_and_gives_a_refused_number_back(
+    counting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "_sample_purge", lambda: None)
+    address = Limit("report_ip", "192.0.2.80", (5, 3600))
+    mail = Limit("report_email", "c@research.test", (2, 3600))
+    assert [next_in_year_counting("tracking", 2026, address, mail) for _ in range(2)] == [1, 2]
+    assert next_in_year_counting("tracking", 2027, address) == 1
+    with pytest.raises(RateLimited), transaction.atomic():
+        next_in_year_counting("tracking", 2026, address, mail)
+    assert next_in_year_counting("tracking", 2026) == 3
+    assert counters() == {("tracking", 2026): 3, ("tracking", 2027): 1}
+    assert dict(RateCounter.objects.values_list("key", "count")) == {address.key: 3, mail.key: 2}
