@@ -160,6 +160,7 @@ def test_while_the_head_is_locked_an_append_reads_it_once_and_writes_once(handle
     locked = next(i for i, text in enumerate(sql) if "audit_audithead" in text and text.startswith("SELECT"))
     after = sql[locked + 1 :]
     assert not [text for text in sql if text.upper().startswith("SAVEPOINT")]
+    assert not [text for text in after if text.upper().startswith("SELECT")], after  # the head is read once
     if connection.vendor == "postgresql":
         assert len(after) == 2 and after[1].upper().startswith("COMMIT"), after
         assert "audit_audithead" in after[0] and "audit_auditevent" in after[0]
