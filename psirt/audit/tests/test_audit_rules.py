@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -164,10 +165,12 @@ def test_an_event_under_an_unknown_key_is_reported_with_how_far_the_chain_held()
 
 
 def test_a_checkpoint_is_written_in_a_private_folder_made_with_its_parents_and_readable_by_the_verifier(
-    settings: Any, checkpoints: Path
+    monkeypatch: pytest.MonkeyPatch, checkpoints: Path
 ):
     _append(2)
     folder = checkpoints / "a" / "b"
+    # Written and renamed inside its own folder: a service without a writable temporary folder still checkpoints.
+    monkeypatch.setattr(tempfile, "tempdir", str(checkpoints / "no-temporary-folder"))
     checkpoint = write_checkpoint(directory=folder)
     assert checkpoint is not None and checkpoint.path.parent == folder
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
