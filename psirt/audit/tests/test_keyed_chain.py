@@ -35,20 +35,6 @@ from psirt.lib.config import new_fernet_key
 from psirt.lib.signing import signing_key
 
 
-@pytest.fixture(scope="module")
-def team_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("keys") / "team.asc"
-    path.write_text(str(pysequoia.Tsk.generate("Test PSIRT <psirt@example.com>")), encoding="ascii")
-    return path
-
-
-@pytest.fixture
-def checkpoints(settings: Any, tmp_path: Path, team_key_file: Path) -> Path:
-    settings.PSIRT_SIGNING_KEY_FILE = str(team_key_file)
-    settings.PSIRT_AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
-    return tmp_path / "checkpoints"
-
-
 def _append(n: int, action: str = "test.event") -> list[AuditEvent]:
     return [record(action=action, data={"n": i}) for i in range(n)]
 
