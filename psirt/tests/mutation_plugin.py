@@ -87,14 +87,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def forget_kept_values() -> None:
     """Drop what this process keeps in memory as a settings change drops it (statement texts, a rate window's
-    bounds). mutmut forks every session from its own process, which ran the tests once on the unmutated code: a
-    value it kept there would be served to the mutant's tests, and a mutant of the function that computes it
-    would never run."""
+    bounds), and the country holiday tables built once per process. mutmut forks every session from its own
+    process, which ran the tests once on the unmutated code: a value it kept there would be served to the mutant's
+    tests, and a mutant of the function that computes it would never run."""
     from django.test.signals import setting_changed
 
+    from psirt.lib import business_days
     from psirt.lib.kept import forget_all
 
     forget_all()
+    business_days._tables.clear()
     setting_changed.send(sender=None, setting="PSIRT_MUTATION_SESSION", value=None, enter=True)
 
 

@@ -233,6 +233,33 @@ def test_holiday_tables_are_built_once_per_process_and_shared_by_its_threads(mon
     assert len(tables) == 4 and all(table is country_holidays("DE") for table in tables)
 
 
+def test_a_table_already_built_is_read_while_another_country_is_being_built(monkeypatch) -> None:
+    """Only the building of a table is one thread at a time: a calendar whose table exists does not wait for it."""
+    monkeypatch.setattr(business_days, "_tables", {})
+    china = country_holidays("CN")
+    building, finish = threading.Event(), threading.Event()
+    real = holidays.country_holidays
+
+    def slow_build(code: str, language: str | None = None) -> holidays.HolidayBase:
+        building.set()
+        finish.wait(10)
+        return real(code, language=language)
+
+    monkeypatch.setattr(holidays, "country_holidays", slow_build)
+    builder = threading.Thread(target=lambda: country_holidays("DE"))
+    builder.start()
+    try:
+        assert building.wait(10)
+        found: list[object] = []
+        reader = threading.Thread(target=lambda: found.append(country_holidays("CN")))
+        reader.start()
+        reader.join(2)
+        assert found == [china]  # answered while Germany's table is still being built
+    finally:
+        finish.set()
+        builder.join()
+
+
 def test_threads_filling_different_years_of_one_table_at_once_each_get_their_year(monkeypatch) -> None:
     """The package fills a year through state of the table; the shared table must not mix two years filled at
     once. Threads switch every microsecond here, so without the table's lock the years do mix."""
