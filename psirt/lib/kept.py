@@ -9,7 +9,8 @@ data. Writes that bypass the token (raw SQL) are seen all the same after `max_ag
 
 Each `Kept` is bounded: when it is full, the half of its values used longest ago is dropped, so values asked for
 again and again (the home page's, the list's) outlive a crawl through thousands of pages asked for once. Its
-values are shared by every thread of the process: a value kept must not be changed by its readers."""
+values are shared by every thread of the process: a value kept must not be changed by its readers. A change of
+the settings (in tests) drops every kept value, which may have been computed under the settings before it."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
+
+from django.core.signals import setting_changed
 
 T = TypeVar("T")
 
@@ -69,3 +72,10 @@ def forget_all() -> None:
     """Drop every kept value of this process (a settings change in tests; a constant patched by a test)."""
     for kept in _every:
         kept.clear()
+
+
+def _settings_changed(**kwargs: Any) -> None:
+    forget_all()
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="psirt-kept-forget")

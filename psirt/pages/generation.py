@@ -20,13 +20,12 @@ import secrets
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
-from psirt.lib.kept import Kept, forget_all
+from psirt.lib.kept import Kept
 from psirt.organization.models import OrganizationProfile
 from psirt.pages.models import Page, SiteGeneration
 
@@ -66,14 +65,6 @@ def organization_profile(request: HttpRequest) -> OrganizationProfile:
     """The organization profile, kept under the site generation the view read (`kept_for`). The instance is
     shared: read only."""
     return kept_for(request, "organization-profile", OrganizationProfile.get)
-
-
-def forget_kept(**kwargs: Any) -> None:
-    """Drop every kept value of this process (a settings change in tests; a constant patched by a test)."""
-    forget_all()
-
-
-setting_changed.connect(forget_kept, dispatch_uid="psirt-generation-kept")
 
 
 def _table(using: str) -> str:

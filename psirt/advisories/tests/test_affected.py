@@ -15,7 +15,7 @@ from psirt.advisories.queries import AffectedQuery, check_affected
 from psirt.advisories.tests.conftest import make_case, publish
 from psirt.advisories.views import affected as affected_views
 from psirt.catalog.models import FirmwareRelease, Product
-from psirt.pages import generation
+from psirt.lib.kept import forget_all
 
 PAGE = "/en/affected/"
 API = "/api/v1/affected"
@@ -226,7 +226,7 @@ def test_more_advisories_cost_no_more_queries(
 
     params = {"product": "cam-x5", "version": "V5.5.2"}
     anonymous.get(PAGE, params)
-    generation.forget_kept()  # both counts below are of a first reading (the product's rows are kept after it)
+    forget_all()  # both counts below are of a first reading (the product's rows are kept after it)
     with CaptureQueriesContext(connection) as one:
         anonymous.get(PAGE, params)
     for n in range(3):
@@ -238,7 +238,7 @@ def test_more_advisories_cost_no_more_queries(
             affected=[services.AffectedInput(product=product, fixed=releases["V5.10.0"])],
         )
         publish(extra, lead)
-    generation.forget_kept()
+    forget_all()
     with CaptureQueriesContext(connection) as four:
         html = anonymous.get(PAGE, params).content.decode()
     assert len(four.captured_queries) == len(one.captured_queries)

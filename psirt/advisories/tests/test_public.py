@@ -21,8 +21,8 @@ from psirt.advisories.queries import ListFilters
 from psirt.advisories.tests.conftest import make_case, publish, revise, state_on_cases
 from psirt.cases.models import Exploitation
 from psirt.catalog.models import FirmwareRelease, Product, ProductLine
+from psirt.lib.kept import forget_all
 from psirt.lib.prepared import PreparedSelect
-from psirt.pages import generation
 from psirt.tests.factories import make_line, make_product, make_release
 
 LIST = "/en/advisories/"
@@ -456,7 +456,7 @@ def test_a_large_catalog_is_filtered_by_line_first(
 
     assert product_options(anonymous.get(LIST).content.decode()) == ["cam-x5", "router-r1"]
     monkeypatch.setattr(queries, "LIST_PRODUCTS_MAX", 1)
-    generation.forget_kept()  # the form's choices are kept per list version, and no data changed
+    forget_all()  # the form's choices are kept per list version, and no data changed
     html = anonymous.get(LIST).content.decode()
     assert product_options(html) == [] and "Choose a product line" in html
     assert product_options(anonymous.get(f"{LIST}?line=routers").content.decode()) == ["router-r1"]
@@ -717,7 +717,7 @@ def test_the_count_of_a_list_without_text_is_read_once_per_version_and_follows_e
     # A change made past the services that moves no version is seen once the kept values age out, as for the
     # rest of what is kept under the version (generation.KEPT_MAX_AGE).
     Advisory.objects.filter(pk=first.pk).update(state="draft")
-    generation.forget_kept()
+    forget_all()
     assert "1 advisory</p>" in anonymous.get(LIST).content.decode()
 
 

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from django.test import override_settings
 
 from psirt.lib import kept as kept_module
 from psirt.lib.kept import Kept, forget_all
@@ -94,3 +95,12 @@ def test_values_are_shared_by_threads_and_forget_all_drops_them() -> None:
     assert (mine, seen) == (1, [1])  # the other thread read the value this one computed
     forget_all()
     assert kept.get("v", "k", compute) == 2
+
+
+def test_a_change_of_the_settings_drops_every_kept_value() -> None:
+    kept = Kept(max_entries=8, max_age=60)
+    _, compute = counter()
+    assert kept.get("v", "k", compute) == 1
+    with override_settings(TIME_ZONE="Asia/Shanghai"):
+        assert kept.get("v", "k", compute) == 2  # computed under the new settings
+    assert kept.get("v", "k", compute) == 3  # and again once they are back
