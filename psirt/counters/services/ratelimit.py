@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
@@ -58,29 +57,23 @@ class _Window:
 
 # (database alias, window seconds, start timestamp) -> the window's end, and its start and end as the database takes
 # them. Every request of a window shares them, and adapting a datetime for the database costs more than the
-# statement's other values together. Bounded: dropped when full (a new window every `seconds`), and when the
-# settings change (the adaptation reads the time zone settings).
-_BOUNDS: dict[tuple[str, int, int], tuple[dt.datetime, Any, Any]] = {}
-_MAX_BOUNDS = 64
+# statement's other values together. Bounded (a new window every `seconds`), and dropped when the settings change
+# (the adaptation reads the time zone settings).
+_BOUNDS = Kept(max_entries=64, max_age=float("inf"))
+_MAX_BOUNDS = _BOUNDS.max_entries
 
 
 def _bounds(database: Any, seconds: int, start_ts: int) -> tuple[dt.datetime, Any, Any]:
     """The end of the window of `seconds` that starts at `start_ts`, and its start and end as `database` takes
     them."""
-    key = (database.alias, seconds, start_ts)
-    found = _BOUNDS.get(key)
-    if found is None:
+
+    def compute() -> tuple[dt.datetime, Any, Any]:
         start = dt.datetime.fromtimestamp(start_ts, tz=dt.UTC)
         end = start + dt.timedelta(seconds=seconds)
         adapt = database.ops.adapt_datetimefield_value
-        found = (end, adapt(start), adapt(end))
-        if len(_BOUNDS) >= _MAX_BOUNDS:
-            _BOUNDS.clear()
-        _BOUNDS[key] = found
-    return found
+        return end, adapt(start), adapt(end)
 
-
-setting_changed.connect(lambda **kwargs: _BOUNDS.clear(), weak=False, dispatch_uid="psirt-ratelimit-bounds")
+    return _BOUNDS.get("", (database.alias, seconds, start_ts), compute)
 
 
 def _window(limit: Limit, now: dt.datetime, database: Any) -> _Window:

@@ -17,6 +17,7 @@ from psirt.counters.models import RateCounter
 from psirt.counters.services import ratelimit
 from psirt.counters.services.ratelimit import Limit
 from psirt.counters.services.sequences import next_in_year_counting
+from psirt.lib.kept import Kept
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,7 @@ def test_a_window_is_read_where_it_was_written_in_every_time_zone_setting(monkey
 
 
 def test_the_bounds_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ratelimit, "_BOUNDS", {})
+    monkeypatch.setattr(ratelimit, "_BOUNDS", Kept(max_entries=ratelimit._MAX_BOUNDS, max_age=float("inf")))
     address = Limit("report_ip", "192.0.2.45", (5, 60))
     for minute in range(ratelimit._MAX_BOUNDS + 5):
         ratelimit._window(address, NOON + dt.timedelta(minutes=minute), connection)
