@@ -14,6 +14,11 @@ and dropped here). The acknowledgment mails go to a real SMTP server through one
 result says how many went over each SMTP connection (`mails_per_smtp_connection`: the worker sends the batch
 it claims over one connection, so a burst is not one connection per mail).
 
+After the load, each backend measures both views again in one process, without server or client: CPU per
+report, how much of it goes to the database (the statements and COMMIT in the driver, and on PostgreSQL the
+database server's own process), and from these `statement_ceiling`, the ratio psirt would reach if nothing but
+its database work cost more than the reference's — the bound that psirt's statements alone put on the ratio.
+
 `--server sync` runs gunicorn's plain sync worker instead of psirt's BufferingWorker, and `--no-recode` drops
 the multipart header middleware: the two runs that say what each costs.
 
@@ -129,6 +134,93 @@ with connection.cursor() as c:
         c.execute('SELECT COUNT(*) FROM "%s"' % table)
         counts[table] = c.fetchone()[0]
 print(json.dumps(counts))
+"""
+
+# The database's share of a report, measured in one process through Django's WSGI handler (no server, no
+# client, one thread), for psirt's intake and for the reference: the thread's CPU time inside the database
+# calls (each statement through the driver, and COMMIT) and, on PostgreSQL, the CPU time of the database
+# server's process that serves the connection. It gives the ratio psirt could reach at best with the statements
+# it runs for each report if none of its own Python code cost anything (`statement_ceiling`): the reference's
+# whole cost over the reference's cost plus psirt's extra database work. Rounds alternate between the two; the
+# medians are printed as JSON.
+STATEMENT_FLOOR = """
+import io, json, os, statistics, sys, time, uuid
+import django
+django.setup()
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from bench.intake import multipart_body
+
+handler = WSGIHandler()
+attachment = os.urandom(50 * 1024)
+inside = [0.0]
+
+def timed(execute, sql, params, many, context):
+    started = time.thread_time()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        inside[0] += time.thread_time() - started
+
+plain_commit = BaseDatabaseWrapper._commit
+
+def timed_commit(self):
+    started = time.thread_time()
+    try:
+        return plain_commit(self)
+    finally:
+        inside[0] += time.thread_time() - started
+
+BaseDatabaseWrapper._commit = timed_commit
+
+def server_cpu():
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def post(path, n, prefix):
+    body, ctype = multipart_body(n, attachment, prefix)
+    path, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": ctype,
+        "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+        "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.errors": sys.stderr,
+    }
+    status = []
+    answer = handler(environ, lambda s, headers, exc_info=None: status.append(s))
+    b"".join(answer)
+    answer.close()
+    if not status[0].startswith("201"):
+        raise SystemExit(f"{path}: {status[0]}")
+
+def measure(path, count):
+    prefix = uuid.uuid4().hex[:8]
+    inside[0] = 0.0
+    server = server_cpu()
+    started = time.thread_time()
+    with connection.execute_wrapper(timed):
+        for n in range(count):
+            post(path, n, prefix)
+    total = time.thread_time() - started
+    server = server_cpu() - server
+    return {"cpu": (total + server) * 1000 / count, "db": (inside[0] + server) * 1000 / count}
+
+paths = {"intake": "/api/v1/reports", "ref": "/bench/reference?rows=" + sys.argv[1]}
+count = int(sys.argv[2])
+for path in paths.values():
+    measure(path, 10)
+rounds = {name: [] for name in paths}
+for _ in range(3):
+    for name, path in paths.items():
+        rounds[name].append(measure(path, count))
+medians = {f"{name}_{key}": statistics.median(r[key] for r in runs) for name, runs in rounds.items() for key in runs[0]}
+print(json.dumps(medians))
 """
 
 
@@ -254,9 +346,10 @@ def session_cpu(session: int) -> float:
     return total / tick
 
 
-def python_in(env: dict[str, str], work: Path, code: str) -> str:
-    """Run `code` in a fresh interpreter with the benchmark's settings; its standard output."""
-    done = subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=work, capture_output=True)
+def python_in(env: dict[str, str], work: Path, code: str, *args: str) -> str:
+    """Run `code` (with `args` as its sys.argv[1:]) in a fresh interpreter with the benchmark's settings; the last
+    line of its standard output."""
+    done = subprocess.run([sys.executable, "-c", code, *args], env=env, check=True, cwd=work, capture_output=True)
     return done.stdout.decode().strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
@@ -399,6 +492,16 @@ def run_backend(label: str, database_url: str, args: argparse.Namespace, smtp_po
         f"{'verified' if results['audit_verified'] else 'BROKEN'}, ratio to reference {results['ratio']:.2f}",
         flush=True,
     )
+    # After every count above: the reports posted here are not part of the load's figures.
+    floor = json.loads(python_in(env, work, STATEMENT_FLOOR, str(rows_per_report), "60" if args.quick else "200"))
+    results["inproc_ratio"] = floor["ref_cpu"] / floor["intake_cpu"]
+    results["statement_ceiling"] = floor["ref_cpu"] / (floor["ref_cpu"] + floor["intake_db"] - floor["ref_db"])
+    print(
+        f"  {label:8} in one process, CPU per report (of it in the database): psirt {floor['intake_cpu']:.2f} "
+        f"({floor['intake_db']:.2f}) ms, reference {floor['ref_cpu']:.2f} ({floor['ref_db']:.2f}) ms; ratio "
+        f"{results['inproc_ratio']:.2f}, at best {results['statement_ceiling']:.2f} with psirt's statements",
+        flush=True,
+    )
     shutil.rmtree(work, ignore_errors=True)
     return results
 
@@ -453,6 +556,8 @@ def main() -> int:
         "ref_rps",
         "ref_server_cpu_ms",
         "ratio",
+        "inproc_ratio",
+        "statement_ceiling",
         "lost",
         "files_missing",
         "mails_missing",
