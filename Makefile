@@ -39,11 +39,12 @@ install-dev: $(VENV)/.dev-installed ## Install the locked development dependenci
 run: install ## Migrate, load demo data and serve on http://127.0.0.1:$(PORT) (SQLite, dev mode)
 	PSIRT_DEV=$${PSIRT_DEV:-1} PORT=$(PORT) $(BIN)/psirt up
 
-lint: install-dev ## ruff, formatting, mypy, migrations and the deploy check
+lint: install-dev ## ruff, formatting, mypy, migrations, the translations and the deploy check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy psirt tools $$(ls bench/*.py 2>/dev/null)
 	PSIRT_DEV=1 PSIRT_VAR_DIR=$(CURDIR)/var/lint $(BIN)/psirt makemigrations --check --dry-run
+	$(BIN)/python tools/messages.py check
 	@# A throwaway signing key: production without one gets a deploy warning (psirt.W001), which is the point.
 	@mkdir -p var/lint && test -s var/lint/check-deploy-signing.asc || $(BIN)/python -c \
 	  'import pysequoia, sys; open(sys.argv[1], "w").write(str(pysequoia.Tsk.generate("check-deploy")))' \
@@ -92,8 +93,7 @@ docs-env: install-dev ## Regenerate the README's environment table from psirt/li
 	  p = pathlib.Path("README.md"); p.write_text(t(p.read_text(encoding="utf-8")), encoding="utf-8")'
 
 messages: install-dev ## Extract and compile the translations (Simplified Chinese)
-	cd psirt && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --add-location file
-	cd psirt && ../$(BIN)/django-admin compilemessages
+	$(BIN)/python tools/messages.py extract
 
 lock: install-dev ## Regenerate the lock files from pyproject.toml
 	$(BIN)/pip-compile -q --generate-hashes --strip-extras --allow-unsafe -o requirements.lock pyproject.toml
