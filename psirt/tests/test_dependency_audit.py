@@ -3,28 +3,15 @@ vulnerability service never passes as "no vulnerabilities", and CI's warn mode o
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "audit_dependencies.py"
+from psirt.tests.repo_tools import load_tool
 
-
-def load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("audit_dependencies", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
+tool = load_tool("audit_dependencies")
 
 
 def report(*dependencies: dict[str, Any]) -> str:

@@ -4,32 +4,19 @@ one, and a test's string, are not."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "messages.py"
+from psirt.tests.repo_tools import load_tool
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(name) is None for name in ("xgettext", "msgmerge", "msgattrib")),
     reason="GNU gettext is not installed (CI installs it)",
 )
 
-
-def load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("messages_tool", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
+tool = load_tool("messages")
 
 HEADER = """msgid ""
 msgstr ""

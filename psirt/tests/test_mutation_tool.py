@@ -3,26 +3,13 @@ against the copies mutmut made when the run started, and never replaces the muta
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "mutation.py"
+from psirt.tests.repo_tools import load_tool
 
-
-def load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mutation_tool", TOOL)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = load_tool()
+tool = load_tool("mutation")
 
 
 def test_the_copy_takes_changed_and_new_files_but_keeps_the_mutated_module(
