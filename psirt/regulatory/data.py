@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
+from psirt.lib.i18n import pick_language
 from psirt.regulatory.clocks import Stage, Track
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FIELD_STAGES = (Stage.EARLY_WARNING, Stage.NOTIFICATION, Stage.FINAL)
 REQUIREMENTS = ("required", "carried", "optional", "not_asked", "required_if_known")
+# A MIIT filing's fields (one: the report's text), under the version name its filings record.
+MIIT_FIELDS_VERSION = "miit"
+MIIT_FIELD_LABELS = {"report_text": _("MIIT report (Chinese)")}
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class SrpField:
 
     @property
     def label(self) -> str:
-        return self.label_zh if (get_language() or "").lower().startswith("zh") else self.label_en
+        return pick_language(self.label_en, self.label_zh)
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class MemberState:
 
     @property
     def name(self) -> str:
-        return self.name_zh if (get_language() or "").lower().startswith("zh") else self.name_en
+        return pick_language(self.name_en, self.name_zh)
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -94,6 +98,21 @@ def requirement(field: SrpField, stage: str) -> str:
     if index == 0:
         return "optional"
     return "required" if requirement(field, FIELD_STAGES[index - 1]) == "required" else "optional"
+
+
+def field_label(key: str, fields_version: str) -> str | None:
+    """The label of a filed field in the active language, read from the version of the fields the filing was made
+    under; None when psirt does not hold that version (the platform's fields have changed since), and the label
+    stored with the filing stands."""
+    if fields_version == MIIT_FIELDS_VERSION:
+        label = MIIT_FIELD_LABELS.get(key)
+        return None if label is None else str(label)
+    if fields_version != srp_version():
+        return None
+    row = next((row for row in srp_document()["fields"] if row["key"] == key), None)
+    if row is None:
+        return None
+    return pick_language(str(row["label_en"]), str(row["label_zh"]))
 
 
 def required_keys(track: str, stage: str) -> list[str]:

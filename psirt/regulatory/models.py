@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from psirt.lib.crypto import EncryptedTextField
 from psirt.regulatory.clocks import Stage, Track
+from psirt.regulatory.data import field_label
 
 # China's Provisions (Art. 7) keep vulnerability-report logs at least 6 months; no obligation or evidence may be
 # deleted before this many days after the obligation's last fact (`Obligation.retained_until`); filings never.
@@ -210,6 +211,16 @@ class Filing(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnly(_("Filings are append-only: they cannot be deleted."))
+
+    def labelled_fields(self) -> list[tuple[str, str, str]]:
+        """The fields as submitted, (key, label, value), each labelled in the active language when psirt holds the
+        version of the fields the filing was made under, else as stored (the label the submitter saw). The values
+        are what was submitted, in whatever language they were written."""
+        rows = []
+        for key, stored, value in self.fields or []:
+            label = field_label(str(key), self.fields_version)
+            rows.append((str(key), str(stored) if label is None else label, str(value)))
+        return rows
 
     def note_text(self) -> str:
         """The note in the active language: psirt's own notes from their code, a typed note as typed."""

@@ -40,7 +40,7 @@ class FilingRow:
     reference: str
     track: str
     public_id: str = ""
-    fields: list[list[str]] = field(default_factory=list)  # [key, label, value] as submitted
+    fields: list[list[str]] = field(default_factory=list)  # [key, label in the active language, value as submitted]
 
 
 @dataclass
@@ -121,7 +121,7 @@ def filings_for_case(case: Case) -> list[FilingRow]:
             reference=f.reference,
             track=f.obligation.track,
             public_id=str(f.public_id),
-            fields=[[str(item) for item in row] for row in f.fields],
+            fields=[list(row) for row in f.labelled_fields()],
         )
         for f in qs
     ]

@@ -27,7 +27,13 @@ from psirt.notify.services import AdvisoryNotice, affected_contacts, notify_cust
 from psirt.organization.models import OrganizationProfile
 from psirt.regulatory.access import can_see_obligation, require_lead
 from psirt.regulatory.clocks import STAGES_OF, Clock, IntermediateRequest, Stage, Track, Triggers, clocks
-from psirt.regulatory.data import member_state, required_keys, srp_version
+from psirt.regulatory.data import (
+    MIIT_FIELD_LABELS,
+    MIIT_FIELDS_VERSION,
+    member_state,
+    required_keys,
+    srp_version,
+)
 from psirt.regulatory.exceptions import Conflict, InvalidInput, MissingFields, NotAllowed
 from psirt.regulatory.models import (
     Decision,
@@ -352,7 +358,7 @@ def save_draft(
 def _stage_rows(obligation: Obligation, stage: str) -> list[tuple[str, str, str, str]]:
     if obligation.track == Track.MIIT:
         text = (obligation.draft or {}).get(Stage.MIIT, {}).get("report_text") or miit_text(obligation)
-        return [("report_text", _("MIIT report (Chinese)"), "required", text)]
+        return [("report_text", str(MIIT_FIELD_LABELS["report_text"]), "required", text)]
     return stage_values(obligation, stage)
 
 
@@ -428,7 +434,7 @@ def submit_stage(
             kind=FilingKind.SUBMISSION,
             stage=stage,
             fields=[[key, str(label), value] for key, label, _r, value in rows],
-            fields_version=srp_version() if obligation.track != Track.MIIT else "miit",
+            fields_version=srp_version() if obligation.track != Track.MIIT else MIIT_FIELDS_VERSION,
             submitted_at=when,
             actor=actor,
             csirt=csirt,

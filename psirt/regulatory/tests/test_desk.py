@@ -8,7 +8,8 @@ import json
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import escape
 
 from conftest import client_for
 from psirt.accounts.models import User
@@ -16,8 +17,9 @@ from psirt.audit.models import AuditEvent
 from psirt.cases.models import Case
 from psirt.regulatory import services
 from psirt.regulatory.clocks import Stage, Track
-from psirt.regulatory.data import fields_for
+from psirt.regulatory.data import fields_for, srp_version
 from psirt.regulatory.models import Decision, Filing, Obligation
+from psirt.regulatory.queries import filings_for_case
 
 pytestmark = pytest.mark.django_db
 
@@ -152,6 +154,47 @@ def test_submit_through_the_desk(reportable: Obligation, handler: User) -> None:
     assert filing.stage == Stage.EARLY_WARNING and filing.reference == "SRP-77"
     body = client.get(_url(reportable)).content.decode()
     assert "SRP-77" in body and "Fields as submitted" in body
+
+
+def _submitted_labels(body: str, heading: str) -> str:
+    return body[body.index(heading) :]
+
+
+def test_fields_as_submitted_are_labelled_in_the_readers_language(reportable: Obligation, handler: User) -> None:
+    client = client_for(handler)
+    client.post(_url(reportable, "stage/early_warning/"), {"action": "submit", "reference": "SRP-78"})
+    filing = Filing.objects.get()
+    labels = {f.key: f for f in fields_for(reportable.track, Stage.EARLY_WARNING)}
+    # Submitted from the English desk: the labels stored with the filing are the English ones.
+    assert [row[1] for row in filing.fields] == [labels[row[0]].label_en for row in filing.fields]
+    zh = _submitted_labels(client.get(_url(reportable, lang="zh-hans")).content.decode(), "提交时的字段")
+    en = _submitted_labels(client.get(_url(reportable)).content.decode(), "Fields as submitted")
+    for key, _stored, _value in filing.fields:
+        assert f"<dt>{escape(labels[key].label_zh)}</dt>" in zh
+        assert f"<dt>{escape(labels[key].label_en)}</dt>" not in zh
+        assert f"<dt>{escape(labels[key].label_en)}</dt>" in en
+    # The case file reads them the same way.
+    assert reportable.case is not None
+    with translation.override("zh-hans"):
+        (row,) = filings_for_case(reportable.case)
+    assert [label for _key, label, _value in row.fields] == [labels[key].label_zh for key, _l, _v in filing.fields]
+
+
+def test_labels_of_fields_psirt_no_longer_holds_stay_as_stored() -> None:
+    current = srp_version()
+    filing = Filing(
+        fields=[["title", "Title", "x"], ["renamed", "A field since removed", "y"]],
+        fields_version=current,
+    )
+    older = Filing(fields=[["title", "Title as it was worded then", "x"]], fields_version="2024-01-01")
+    miit = Filing(fields=[["report_text", "MIIT report (Chinese)", "报告单位：维森泰克"]], fields_version="miit")
+    with translation.override("zh-hans"):
+        assert filing.labelled_fields() == [("title", "标题", "x"), ("renamed", "A field since removed", "y")]
+        assert older.labelled_fields() == [("title", "Title as it was worded then", "x")]
+        assert miit.labelled_fields() == [("report_text", "工信部报送内容（中文）", "报告单位：维森泰克")]
+    with translation.override("en"):
+        assert filing.labelled_fields()[0] == ("title", "Title", "x")
+        assert miit.labelled_fields()[0][1] == "MIIT report (Chinese)"
 
 
 def test_case_page_panel_only_for_leads_and_assignees(
