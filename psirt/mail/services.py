@@ -75,17 +75,7 @@ from psirt.mail import rendering, tasks
 from psirt.mail.exceptions import Cancelled, NotSendable, SendError
 from psirt.mail.models import OutboxMessage, OutboxStatus
 from psirt.mail.transports import MAIL, SESSION_KEPT, Guard, describe, doubling, unreachable
-from psirt.mail.writing import (  # noqa: F401 — the outbox's names for how a mail is written out
-    BOUNDARY_PREFIX,
-    FOLDED,
-    KEPT_FOLDING,
-    KEPT_HEADERS,
-    PLAIN_HEADER,
-    KeptFolding,
-    set_boundaries,
-    written,
-    written_as_is,
-)
+from psirt.mail.writing import KEPT_FOLDING, set_boundaries, written
 
 logger = logging.getLogger(__name__)
 

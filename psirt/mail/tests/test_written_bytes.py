@@ -49,7 +49,7 @@ def django_writes(mail: EmailMessage) -> tuple[str, list[str], bytes]:
     boundaries."""
     encoding = mail.encoding or "utf-8"
     mime = mail.message()
-    services.set_boundaries(mime)
+    writing.set_boundaries(mime)
     recipients = [sanitize_address(address, encoding) for address in mail.recipients()]
     return sanitize_address(mail.from_email, encoding), recipients, mime.as_bytes(linesep="\r\n")
 
@@ -147,7 +147,7 @@ def test_headers_the_same_in_every_mail_are_folded_once(monkeypatch: pytest.Monk
         return fold(self, name, value)
 
     monkeypatch.setattr(Compat32, "fold_binary", counting)
-    services.FOLDED.clear()
+    writing.FOLDED.clear()
     session = Capture()
     # A sender too long for one line once encoded: folded by the standard library, once.
     sender = "PSIRT 安全团队 · 产品安全事件响应中心 <psirt@psirt.test>"
@@ -188,7 +188,7 @@ HEADER_VALUES = st.one_of(
 def test_a_header_is_written_as_compat32_folds_it(name: str, value: str) -> None:
     """The kept folding writes every header value as compat32 does, the ones it writes without folding included."""
     for linesep in ("\r\n", "\n"):
-        ours, theirs = services.KEPT_FOLDING.clone(linesep=linesep), compat32.clone(linesep=linesep)
+        ours, theirs = writing.KEPT_FOLDING.clone(linesep=linesep), compat32.clone(linesep=linesep)
         try:
             expected: bytes | type[Exception] = theirs.fold_binary(name, value)
         except Exception as exc:  # the same refusal is expected of both
@@ -230,7 +230,7 @@ def test_a_header_at_the_line_limit_is_written_as_compat32_folds_it(name: str) -
     for length in range(76, 81):
         value = "x" * (length - len(name) - 4) + " y"
         assert len(f"{name}: {value}") == length
-        assert services.KEPT_FOLDING.fold_binary(name, value) == compat32.fold_binary(name, value)
+        assert writing.KEPT_FOLDING.fold_binary(name, value) == compat32.fold_binary(name, value)
 
 
 # Addresses on every edge of "plain": dot-atoms and what breaks them (leading, trailing and double dots, quotes,

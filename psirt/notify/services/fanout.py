@@ -43,6 +43,7 @@ from psirt.lib.access import require_lead
 from psirt.lib.http import absolute_url
 from psirt.lib.severity import at_or_below
 from psirt.mail import services as outbox
+from psirt.mail import writing
 from psirt.mail.exceptions import Cancelled
 from psirt.mail.models import OutboxMessage
 from psirt.notify.exceptions import NotifyError
@@ -454,7 +455,7 @@ def mail_template(frozen: str, language: str, subscriber: bool, from_email: str)
     if subscriber:
         mail.extra_headers["List-Unsubscribe"] = marks["List-Unsubscribe"]
     mime = mail.message()
-    outbox.set_boundaries(mime)
+    writing.set_boundaries(mime)
     for part in mime.walk():
         if part.is_multipart():
             continue
@@ -478,7 +479,7 @@ def mail_template(frozen: str, language: str, subscriber: bool, from_email: str)
     boundaries = []
     for number, part in enumerate(p for p in mime.walk() if p.is_multipart()):
         boundaries.append(f"{_BOUNDARY}{number}")
-        places[str(part.get_boundary()).removeprefix(outbox.BOUNDARY_PREFIX).encode()] = boundaries[-1]
+        places[str(part.get_boundary()).removeprefix(writing.BOUNDARY_PREFIX).encode()] = boundaries[-1]
     pattern = re.compile(b"|".join(re.escape(place) for place in sorted(places, key=len, reverse=True)))
     pieces: list[bytes | str] = []
     start = 0
@@ -516,7 +517,7 @@ def written_out(
         # What Django does to a header value (SafeMIMEText.__setitem__), then what the generator does: a
         # short plain line is written as it is, anything else is folded by the message's policy.
         name, value = forbid_multi_line_headers(name, value, encoding)
-        return outbox.written_as_is(name, value, policy) or policy.fold_binary(name, value)
+        return writing.written_as_is(name, value, policy) or policy.fold_binary(name, value)
 
     values: dict[str, bytes] = {
         "To": header("To", to.address),

@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.mail.message import sanitize_address
 
 from psirt.mail import services as outbox
+from psirt.mail import writing
 from psirt.mail.services import claim_batch, drain, prepare
 from psirt.notify.models import CustomerContact, CustomerOrganization
 from psirt.notify.services import email_hash, notify_advisory
@@ -51,7 +52,7 @@ def built(row: Any) -> bytes:
     message = compose(mail_context(row, to), to, headers={"Date": DATE, "Message-ID": MESSAGE_ID}).message()
     for part in message.walk():
         if part.is_multipart():
-            part.set_boundary(outbox.BOUNDARY_PREFIX + BOUNDARY)
+            part.set_boundary(writing.BOUNDARY_PREFIX + BOUNDARY)
     return bytes(message.as_bytes(linesep="\r\n"))
 
 
@@ -86,7 +87,7 @@ def test_each_mail_has_its_own_date_message_id_and_boundary(subscriber, catalog,
     assert first is not None and second is not None
     one, two = (email.message_from_bytes(ready[2]) for ready in (first, second))
     assert one["Message-ID"] != two["Message-ID"] and one.get_boundary() != two.get_boundary()
-    assert one["Date"] and one.get_boundary().startswith(outbox.BOUNDARY_PREFIX)  # type: ignore[union-attr]
+    assert one["Date"] and one.get_boundary().startswith(writing.BOUNDARY_PREFIX)  # type: ignore[union-attr]
     # Without fixed values, Django puts Date and Message-ID where the written-out mail has them.
     headers = list(compose(mail_context(row, to), to).message().keys())
     assert list(one.keys()) == headers
