@@ -237,7 +237,7 @@ def test_an_oversized_checkpoint_is_refused_unread(checkpoints: Path):
 
 
 @pytest.mark.django_db
-def test_a_validly_signed_text_that_is_not_a_checkpoint_is_refused(checkpoints: Path, team_key_file: Path):
+def test_a_validly_signed_text_that_is_not_a_checkpoint_is_refused(checkpoints: Path):
     _append(1)
     write_checkpoint()
     for name, body in {"a.asc": '{"seq": 1}', "b.asc": '{"type": "psirt-audit-checkpoint", "seq": "1"}'}.items():
