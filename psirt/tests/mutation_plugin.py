@@ -93,10 +93,9 @@ def forget_kept_values() -> None:
     from django.test.signals import setting_changed
 
     from psirt.lib import business_days
-    from psirt.lib.kept import forget_all
 
-    forget_all()
     business_days._tables.clear()
+    # Every receiver of a settings change drops what it keeps (`psirt.lib.kept.Kept`'s values among them).
     setting_changed.send(sender=None, setting="PSIRT_MUTATION_SESSION", value=None, enter=True)
 
 
